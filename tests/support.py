@@ -1,0 +1,50 @@
+"""Helpers shared by the test suite: polling instead of sleeping, and service availability."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+__all__ = ["eventually", "require_service", "services_required"]
+
+
+def eventually(
+    condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.01, message: str = ""
+) -> T:
+    """Poll ``condition`` until it returns a truthy value and return that value.
+
+    Raises AssertionError (with ``message`` and the last value) when ``timeout`` seconds pass
+    first. Tests use this instead of fixed sleeps, so they are as fast as the system allows.
+    """
+    deadline = time.monotonic() + timeout
+    value = condition()
+    while not value:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {message} (last: {value!r})")
+        time.sleep(interval)
+        value = condition()
+    return value
+
+
+def services_required() -> bool:
+    """True when RT_REQUIRE_SERVICES=1: a missing PostgreSQL or Redis then fails the test."""
+    return os.environ.get("RT_REQUIRE_SERVICES", "") not in ("", "0", "false", "False")
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip (or fail, when services are required) unless ``host:port`` accepts connections."""
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return
+    except OSError as exc:
+        reason = f"{name} not reachable at {host}:{port} ({exc})"
+        if services_required():
+            pytest.fail(f"{reason}; RT_REQUIRE_SERVICES=1 demands it")
+        pytest.skip(f"{reason}; set it up or unset the test's need for it")
