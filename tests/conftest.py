@@ -9,7 +9,9 @@ import pytest
 
 from tests.support import require_service
 
-POSTGRES_URL = os.environ.get("RT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "RT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("RT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 

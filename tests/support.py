@@ -27,7 +27,9 @@ def eventually(
     value = condition()
     while not value:
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {message} (last: {value!r})")
+            raise AssertionError(
+                f"condition not met within {timeout}s: {message} (last: {value!r})"
+            )
         time.sleep(interval)
         value = condition()
     return value
