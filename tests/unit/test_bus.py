@@ -74,24 +74,26 @@ def test_unsubscribe_stops_delivery_and_is_idempotent() -> None:
     assert got == [Filled(1)]
 
 
-def test_failing_handler_is_isolated_and_logged(caplog: pytest.LogCaptureFixture) -> None:
-    for synchronous in (True, False):
-        bus = EventBus(synchronous=synchronous)
-        got: list[object] = []
+@pytest.mark.parametrize("synchronous", [True, False])
+def test_failing_handler_is_isolated_and_logged(
+    caplog: pytest.LogCaptureFixture, synchronous: bool
+) -> None:
+    bus = EventBus(synchronous=synchronous)
+    got: list[object] = []
 
-        def boom(topic: str, event: object) -> None:
-            raise RuntimeError("handler bug")
+    def boom(topic: str, event: object) -> None:
+        raise RuntimeError("handler bug")
 
-        bus.subscribe("order.*", boom)
-        bus.subscribe("order.*", lambda t, e: got.append(e))
-        with caplog.at_level(logging.ERROR, logger="real_trade.bus"):
-            bus.publish("order.filled", Filled(1))  # must not raise
-            bus.publish("order.filled", Filled(2))
-            assert bus.flush(5)
-        assert got == [Filled(1), Filled(2)]
-        assert bus.stats.handler_errors == 2
-        assert "handler bug" in caplog.text and "order.filled" in caplog.text
-        bus.close()
+    bus.subscribe("order.*", boom)
+    bus.subscribe("order.*", lambda t, e: got.append(e))
+    with caplog.at_level(logging.ERROR, logger="real_trade.bus"):
+        bus.publish("order.filled", Filled(1))  # must not raise
+        bus.publish("order.filled", Filled(2))
+        assert bus.flush(5)
+    assert got == [Filled(1), Filled(2)]
+    assert bus.stats.handler_errors == 2
+    assert "handler bug" in caplog.text and "order.filled" in caplog.text
+    bus.close()
 
 
 def test_async_publish_returns_before_delivery_and_flush_waits() -> None:
@@ -152,16 +154,16 @@ def test_synchronous_mode_delivers_before_publish_returns_in_publisher_thread() 
     assert threads == [threading.current_thread().name]
 
 
-def test_handler_may_publish_while_handling() -> None:
-    for synchronous in (True, False):
-        bus = EventBus(synchronous=synchronous)
-        got: list[str] = []
-        bus.subscribe("first", lambda t, e: bus.publish("second", e))
-        bus.subscribe("second", lambda t, e: got.append(t))
-        bus.publish("first", 1)
-        assert bus.flush(5)
-        assert got == ["second"]
-        bus.close()
+@pytest.mark.parametrize("synchronous", [True, False])
+def test_handler_may_publish_while_handling(synchronous: bool) -> None:
+    bus = EventBus(synchronous=synchronous)
+    got: list[str] = []
+    bus.subscribe("first", lambda t, e: bus.publish("second", e))
+    bus.subscribe("second", lambda t, e: got.append(t))
+    bus.publish("first", 1)
+    assert bus.flush(5)
+    assert got == ["second"]
+    bus.close()
 
 
 def test_closed_bus_refuses_publish_after_delivering_queue() -> None:

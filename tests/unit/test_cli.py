@@ -40,7 +40,8 @@ def test_no_subcommand_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_import_real_trade_stays_light() -> None:
     code = (
         "import sys, real_trade, real_trade.bus, real_trade.cli;"
-        "heavy = [m for m in ('backtrader', 'ccxt', 'pandas', 'sqlalchemy', 'aiohttp') if m in sys.modules];"
+        "heavy = [m for m in ('backtrader', 'ccxt', 'pandas', 'sqlalchemy', 'aiohttp')"
+        " if m in sys.modules];"
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

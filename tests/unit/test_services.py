@@ -1,4 +1,7 @@
-"""The local services the suite relies on answer real queries (skip or fail per RT_REQUIRE_SERVICES)."""
+"""The local services the suite relies on answer real queries.
+
+They skip when a service is absent, or fail when RT_REQUIRE_SERVICES=1.
+"""
 
 from __future__ import annotations
 
