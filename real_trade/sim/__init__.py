@@ -1,0 +1,122 @@
+"""The exchange simulator: a protocol-free core, market sources and protocol faces.
+
+The core knows nothing about HTTP or asyncio, and the paper broker uses the same engine
+in-process: :class:`ExchangeCore` (the multi-symbol facade every face calls) over one
+:class:`SymbolMarket` per symbol (engine, klines, tape, publishing), :class:`AccountBook` and
+:class:`OrderHistory`; :class:`MatchingEngine` (one symbol's book and matching, with its
+:class:`StopBook`, :class:`OpenOrders` and :func:`settle_side`), :class:`SymbolRules` (Binance
+filters), :class:`Account` (balances, fees, keys), :class:`KlineBook`/:class:`Tape` (klines and
+trades built from the core's own matches), :class:`SymbolLiquidity` (the liquidity provider and
+tape flow that play a market source), the value types of :mod:`real_trade.sim.types` and the
+typed errors of :mod:`real_trade.sim.errors`. Protocol faces (``real_trade.sim.binance``) serve
+it on loopback.
+"""
+
+from real_trade.sim.accounts import Account, AccountBook, Balance, commission, generate_key
+from real_trade.sim.book import BookSide, OrderBook, PriceLevel
+from real_trade.sim.core import Clock, EventSink, ExchangeCore
+from real_trade.sim.history import OrderHistory
+from real_trade.sim.klines import INTERVALS, Kline, KlineBook, Tape, bucket_open, next_open
+from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity
+from real_trade.sim.matching import EngineOutput, MatchingEngine
+from real_trade.sim.open_orders import OpenOrders
+from real_trade.sim.rules import (
+    DEFAULT_RULES,
+    SymbolRules,
+    derive_rules,
+    format_decimal,
+    rules_for_market,
+    split_symbol,
+)
+from real_trade.sim.settlement import settle_side
+from real_trade.sim.stops import StopBook
+from real_trade.sim.symbol_market import SymbolMarket
+from real_trade.sim.types import (
+    AggTrade,
+    AvgPrice,
+    BadParameter,
+    BadSymbol,
+    BalanceEvent,
+    BookTicker,
+    DepthSnapshot,
+    DepthUpdate,
+    DuplicateOrder,
+    ExecutionType,
+    Fill,
+    FilterError,
+    InsufficientBalance,
+    Order,
+    OrderEvent,
+    OrderRejected,
+    OrderStatus,
+    OrderType,
+    Side,
+    SimError,
+    Ticker24h,
+    TimeInForce,
+    Trade,
+    UnknownOrder,
+    WouldTakeAsMaker,
+    WouldTriggerImmediately,
+)
+
+__all__ = [
+    "DEFAULT_RULES",
+    "INTERVALS",
+    "Account",
+    "AccountBook",
+    "AggTrade",
+    "AvgPrice",
+    "BadParameter",
+    "BadSymbol",
+    "Balance",
+    "BalanceEvent",
+    "BookSide",
+    "BookTicker",
+    "Clock",
+    "DepthSnapshot",
+    "DepthUpdate",
+    "DuplicateOrder",
+    "EngineOutput",
+    "EventSink",
+    "ExchangeCore",
+    "ExecutionType",
+    "Fill",
+    "FilterError",
+    "InsufficientBalance",
+    "Kline",
+    "KlineBook",
+    "MarketMakers",
+    "MatchingEngine",
+    "OpenOrders",
+    "Order",
+    "OrderBook",
+    "OrderEvent",
+    "OrderHistory",
+    "OrderRejected",
+    "OrderStatus",
+    "OrderType",
+    "PriceLevel",
+    "Side",
+    "SimError",
+    "StopBook",
+    "SymbolLiquidity",
+    "SymbolMarket",
+    "SymbolRules",
+    "Tape",
+    "Ticker24h",
+    "TimeInForce",
+    "Trade",
+    "UnknownOrder",
+    "WouldTakeAsMaker",
+    "WouldTriggerImmediately",
+    "bucket_open",
+    "commission",
+    "derive_rules",
+    "format_decimal",
+    "generate_key",
+    "next_open",
+    "rules_for_market",
+    "settle_side",
+    "split_symbol",
+]

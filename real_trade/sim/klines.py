@@ -1,0 +1,351 @@
+"""Market data built from the core's own trades: klines (all Binance intervals) and the tape.
+
+:class:`KlineBook` keeps one symbol's one-minute series (pre-start history from the market
+source, loaded lazily, then bars built from real trades, with empty minutes filled by flat bars
+like Binance's) and a one-second series. Higher intervals are aggregated from one-minute bars
+on demand with Binance's alignment (UTC; weeks start on Monday; months are calendar months) and
+Binance's pagination: ``startTime`` only gives the first ``limit`` klines opening at/after it,
+``endTime`` only the last ``limit`` opening at/before it, both the first ``limit`` in the range.
+
+:class:`~real_trade.sim.tape.Tape` (recent trades and aggregate trades) lives in
+:mod:`real_trade.sim.tape` and is re-exported here.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from real_trade.sim.market import Candle
+from real_trade.sim.tape import Tape
+from real_trade.sim.types import ZERO, BadParameter, Trade
+
+__all__ = ["INTERVALS", "Kline", "KlineBook", "Tape", "bucket_open", "next_open"]
+
+_SEC, _MIN, _DAY = 1_000, 60_000, 86_400_000
+_FIXED: dict[str, int] = {
+    "1s": _SEC, "1m": _MIN, "3m": 3 * _MIN, "5m": 5 * _MIN, "15m": 15 * _MIN,
+    "30m": 30 * _MIN, "1h": 60 * _MIN, "2h": 120 * _MIN, "4h": 240 * _MIN, "6h": 360 * _MIN,
+    "8h": 480 * _MIN, "12h": 720 * _MIN, "1d": _DAY, "3d": 3 * _DAY, "1w": 7 * _DAY,
+}  # fmt: skip
+INTERVALS: tuple[str, ...] = (*_FIXED, "1M")
+"""Binance's kline intervals, shortest first."""
+_WEEK_OFFSET = 4 * _DAY  # 1970-01-01 was a Thursday; Binance weeks open on Monday
+
+
+def bucket_open(interval: str, ts_ms: int) -> int:
+    """Return the open time of the ``interval`` kline containing ``ts_ms``."""
+    if interval == "1M":
+        dt = datetime.fromtimestamp(ts_ms // 1000, tz=timezone.utc)
+        return int(datetime(dt.year, dt.month, 1, tzinfo=timezone.utc).timestamp()) * 1000
+    if interval == "1w":
+        return ts_ms - (ts_ms - _WEEK_OFFSET) % _FIXED["1w"]
+    size = _FIXED[interval]
+    return ts_ms - ts_ms % size
+
+
+def next_open(interval: str, open_ms: int) -> int:
+    """Return the open time of the kline after the one opening at ``open_ms``."""
+    if interval == "1M":
+        dt = datetime.fromtimestamp(open_ms // 1000, tz=timezone.utc)
+        year, month = (dt.year + 1, 1) if dt.month == 12 else (dt.year, dt.month + 1)
+        return int(datetime(year, month, 1, tzinfo=timezone.utc).timestamp()) * 1000
+    return open_ms + _FIXED[interval]
+
+
+@dataclass(frozen=True, slots=True)
+class Kline:
+    """One kline (candlestick) as Binance's ``klines`` row and ``@kline`` event carry it.
+
+    ``close_ms`` is the last millisecond of the interval; ``is_closed`` tells whether the
+    interval is over. Trade ids are -1 for bars without trades or from pre-start history.
+    """
+
+    symbol: str
+    interval: str
+    open_ms: int
+    close_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    quote_volume: Decimal
+    trades: int
+    taker_buy_volume: Decimal
+    taker_buy_quote_volume: Decimal
+    is_closed: bool
+    first_trade_id: int = -1
+    last_trade_id: int = -1
+
+
+class _Bar:
+    """A mutable base bar (1s or 1m) while it is being built."""
+
+    __slots__ = ("close", "first_id", "high", "last_id", "low", "open", "open_ms", "qvol",
+                 "tb_qvol", "tb_vol", "trades", "vol")  # fmt: skip
+
+    def __init__(self, open_ms: int, price: Decimal) -> None:
+        self.open_ms = open_ms
+        self.open = self.high = self.low = self.close = price
+        self.vol = self.qvol = self.tb_vol = self.tb_qvol = ZERO
+        self.trades = 0
+        self.first_id = self.last_id = -1
+
+
+class _Series:
+    """A contiguous-by-construction list of base bars of ``period`` ms, sorted by open time."""
+
+    def __init__(self, period: int, max_bars: int) -> None:
+        self.period = period
+        self.max_bars = max_bars
+        self.opens: list[int] = []
+        self.bars: list[_Bar] = []
+        self.floor_ms: int | None = None  # nothing older is kept or loaded after trimming
+
+    def _append_until(self, open_ms: int, price: Decimal | None) -> None:
+        """Append flat bars so that the last bar opens at ``open_ms``."""
+        opens, bars = self.opens, self.bars
+        if bars:
+            nxt = opens[-1] + self.period
+            price = bars[-1].close
+            if open_ms - nxt > self.max_bars * self.period:
+                nxt = open_ms - self.max_bars * self.period
+        else:
+            nxt = open_ms
+        if price is None:
+            return
+        while nxt <= open_ms:
+            opens.append(nxt)
+            bars.append(_Bar(nxt, price))
+            nxt += self.period
+        if len(bars) > self.max_bars * 1.1:
+            cut = len(bars) - self.max_bars
+            del opens[:cut]
+            del bars[:cut]
+            self.floor_ms = opens[0]
+
+    def add_trade(self, trade: Trade) -> None:
+        t = trade.time_ms
+        open_ms = t - t % self.period
+        if not self.bars or open_ms > self.opens[-1]:
+            self._append_until(open_ms, trade.price)
+        bar = self.bars[-1]
+        price, qty = trade.price, trade.qty
+        if bar.trades == 0:
+            bar.open = bar.high = bar.low = price
+            bar.first_id = trade.trade_id
+        elif price > bar.high:
+            bar.high = price
+        elif price < bar.low:
+            bar.low = price
+        bar.close = price
+        bar.vol += qty
+        bar.qvol += trade.quote_qty
+        bar.trades += 1
+        bar.last_id = trade.trade_id
+        if not trade.is_buyer_maker:
+            bar.tb_vol += qty
+            bar.tb_qvol += trade.quote_qty
+
+    def prepend(self, candles: list[Candle]) -> int:
+        """Insert older history candles; return how many were added."""
+        first = self.opens[0] if self.opens else None
+        new = [c for c in candles if first is None or c.open_ms < first]
+        if not new:
+            return 0
+        bars = []
+        for c in new:
+            b = _Bar(c.open_ms, c.open)
+            b.high, b.low, b.close, b.vol, b.qvol, b.trades = (
+                c.high, c.low, c.close, c.volume, c.quote_volume, c.trades)  # fmt: skip
+            bars.append(b)
+        self.opens[:0] = [b.open_ms for b in bars]
+        self.bars[:0] = bars
+        return len(bars)
+
+
+class KlineBook:
+    """One symbol's klines: history + live one-minute bars, one-second bars, aggregation.
+
+    ``history`` (``(end_ms, count) -> candles``, or None) loads pre-start one-minute candles on
+    demand; ``live_start_ms`` is where bars built from trades begin. At most ``max_bars``
+    one-minute bars are kept (oldest dropped first).
+    """
+
+    def __init__(
+        self,
+        symbol: str,
+        *,
+        live_start_ms: int,
+        history: Callable[[int, int], list[Candle]] | None = None,
+        seed_price: Decimal | None = None,
+        max_bars: int = 100_000,
+    ) -> None:
+        """Create the book; ``seed_price`` opens the flat bars before the first trade."""
+        self.symbol = symbol
+        self._m1 = _Series(_MIN, max_bars)
+        self._s1 = _Series(_SEC, min(max_bars, 86_400))
+        self._live_start = live_start_ms - live_start_ms % _MIN
+        self._history = history
+        self._history_done = history is None
+        self._seed = seed_price
+        self._emitted_close = self._live_start  # bars opening before this were reported closed
+        if seed_price is not None:
+            self._m1._append_until(self._live_start, seed_price)
+
+    # ---------------------------------------------------------------- building
+    def on_trade(self, trade: Trade) -> None:
+        """Add a trade to the current 1m and 1s bars (opening new bars as time moves on)."""
+        if not self._m1.bars:
+            self._seed = self._seed if self._seed is not None else trade.price
+            self._m1._append_until(self._live_start, self._seed)
+        self._m1.add_trade(trade)
+        self._s1.add_trade(trade)
+
+    def roll(self, now_ms: int) -> list[Kline]:
+        """Open bars up to ``now_ms``'s minute and return the 1m klines closed since last call."""
+        m1 = self._m1
+        current = now_ms - now_ms % _MIN
+        if not m1.bars and self._seed is not None:
+            m1._append_until(self._live_start, self._seed)
+        if m1.bars and m1.opens[-1] < current:
+            m1._append_until(current, None)
+        closed: list[Kline] = []
+        if not m1.bars:
+            return closed
+        i = bisect_left(m1.opens, self._emitted_close)
+        while i < len(m1.bars) and m1.opens[i] + _MIN <= now_ms:
+            closed.append(self._kline("1m", [m1.bars[i]], m1.opens[i], True))
+            i += 1
+        if closed:
+            self._emitted_close = closed[-1].open_ms + _MIN
+        return closed
+
+    def current(self, now_ms: int) -> Kline | None:
+        """Return the 1m kline containing ``now_ms`` (open), or None before any price."""
+        m1 = self._m1
+        if not m1.bars or m1.opens[-1] + _MIN <= now_ms:
+            return None
+        return self._kline("1m", [m1.bars[-1]], m1.opens[-1], False)
+
+    def _kline(self, interval: str, bars: list[_Bar], open_ms: int, closed: bool) -> Kline:
+        first = bars[0]
+        high, low = first.high, first.low
+        vol = qvol = tb = tbq = ZERO
+        trades = 0
+        first_id = last_id = -1
+        for b in bars:
+            if b.high > high:
+                high = b.high
+            if b.low < low:
+                low = b.low
+            vol += b.vol
+            qvol += b.qvol
+            tb += b.tb_vol
+            tbq += b.tb_qvol
+            trades += b.trades
+            if b.first_id >= 0:
+                if first_id < 0:
+                    first_id = b.first_id
+                last_id = b.last_id
+        return Kline(self.symbol, interval, open_ms, next_open(interval, open_ms) - 1, first.open,
+                     high, low, bars[-1].close, vol, qvol, trades, tb, tbq, closed, first_id,
+                     last_id)  # fmt: skip
+
+    # ---------------------------------------------------------------- history
+    def _ensure_history(self, from_ms: int) -> None:
+        m1 = self._m1
+        while not self._history_done and (not m1.opens or m1.opens[0] > from_ms):
+            if m1.floor_ms is not None or len(m1.bars) >= m1.max_bars:
+                self._history_done = True
+                break
+            end = m1.opens[0] if m1.opens else self._live_start
+            count = max(1, min(5_000, (end - from_ms) // _MIN + 1, m1.max_bars - len(m1.bars)))
+            assert self._history is not None
+            if m1.prepend(self._history(end, count)) == 0:
+                self._history_done = True
+
+    # ---------------------------------------------------------------- queries
+    def klines(
+        self,
+        interval: str,
+        *,
+        now_ms: int,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 500,
+    ) -> list[Kline]:
+        """Return klines with Binance's ``startTime``/``endTime``/``limit`` semantics."""
+        if interval not in _FIXED and interval != "1M":
+            raise BadParameter.invalid_interval()
+        if limit <= 0:
+            return []
+        series = self._s1 if interval == "1s" else self._m1
+        self.roll(now_ms)
+        end = now_ms if end_ms is None or end_ms > now_ms else end_ms
+        if start_ms is not None:
+            first = bucket_open(interval, start_ms)
+            if first < start_ms:
+                first = next_open(interval, first)
+            if series is self._m1:
+                self._ensure_history(first)
+        else:
+            size = _FIXED.get(interval, 31 * _DAY)
+            if series is self._m1:
+                self._ensure_history(bucket_open(interval, end) - limit * size)
+        opens, bars = series.opens, series.bars
+        hi = bisect_left(opens, next_open(interval, bucket_open(interval, end)))
+        if start_ms is not None:
+            lo = bisect_left(opens, first)
+        else:  # walk back over `limit` buckets
+            lo, count, bucket = hi, 0, None
+            while lo > 0:
+                b = opens[lo - 1]
+                if bucket is None or b < bucket:
+                    if count == limit:
+                        break
+                    bucket = bucket_open(interval, b)
+                    count += 1
+                lo -= 1
+        return self._group(interval, bars, lo, hi, limit, now_ms)
+
+    def _group(
+        self, interval: str, bars: list[_Bar], lo: int, hi: int, limit: int, now_ms: int
+    ) -> list[Kline]:
+        out: list[Kline] = []
+        i = lo
+        while i < hi and len(out) < limit:
+            bucket = bucket_open(interval, bars[i].open_ms)
+            nxt = next_open(interval, bucket)
+            j = i + 1
+            while j < hi and bars[j].open_ms < nxt:
+                j += 1
+            out.append(self._kline(interval, bars[i:j], bucket, nxt <= now_ms))
+            i = j
+        return out
+
+    def window(self, from_ms: int, now_ms: int) -> tuple[Kline, Decimal | None] | None:
+        """Aggregate the 1m bars opening in ``[from_ms, now_ms]`` into one pseudo-kline.
+
+        Returns it with the close before the window (``None`` if unknown), or None when the
+        window holds no bars. Used for the rolling 24h ticker and the average price.
+        """
+        self.roll(now_ms)
+        m1 = self._m1
+        lo = bisect_left(m1.opens, from_ms - from_ms % _MIN)
+        hi = bisect_left(m1.opens, now_ms + 1)
+        if lo >= hi:
+            return None
+        prev = m1.bars[lo - 1].close if lo > 0 else None
+        k = self._kline("1m", m1.bars[lo:hi], m1.opens[lo], False)
+        return k, prev
+
+    def last_close(self) -> Decimal | None:
+        """The latest known price (last bar's close), loading a little history if needed."""
+        if not self._m1.bars:
+            self._ensure_history(self._live_start - _MIN)
+        return self._m1.bars[-1].close if self._m1.bars else self._seed

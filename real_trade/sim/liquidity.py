@@ -1,0 +1,188 @@
+"""The simulator's own market participants for one symbol: a liquidity provider and the tape flow.
+
+For each :class:`~real_trade.sim.market.MarketTick` the :class:`SymbolLiquidity` re-quotes the
+liquidity provider's ladder (shaped by :class:`~real_trade.sim.market.BookShape`) and a flow
+account takes ``tick.volume`` on ``tick.taker_side`` with a market order, so the tape, the klines
+and the depth come from real matches in the shared matching engine.
+
+The tape prints AT the tick's price: the ladder's best level on the side the taker hits sits
+exactly at ``tick.price`` (taker BUY: best ask; taker SELL: best bid) and holds the tick's
+volume on top of its usual size, and the other side sits a spread (``2 * half_spread_ticks``
+ticks, at least one) away. The flow's order is internal liquidity, not a user order: its
+quantity is floored to the source's own ``lot_step(symbol)`` when the source has one (else to
+the base asset precision), never to the user LOT_SIZE step, so the traded volume is the
+source's volume.
+
+User orders keep price-time priority: the ladder is post-only except its hit level, so a user's
+resting order at a better price than the tick (a bid above a SELL tick, an ask below a BUY tick)
+is left for the flow, which fills it first and then reaches the provider. The hit level is a
+plain limit order: a user order the price jumped through on the other side (an ask below a SELL
+tick) is taken by it at the user's price. Quote-only ticks (zero volume) and the opening quote
+centre the ladder on the price and trade nothing. Deeper levels sit on a fixed grid of
+``level_step_ticks`` ticks, so a small move changes only the top level of each side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from real_trade.sim.accounts import Account
+from real_trade.sim.market import BookShape, MarketTick, round_to_step
+from real_trade.sim.matching import MatchingEngine
+from real_trade.sim.types import ZERO, Order, OrderType, Side, TimeInForce
+
+__all__ = ["HasLotStep", "MarketMakers", "SymbolLiquidity", "flow_step_of"]
+
+_PLENTY = Decimal(10) ** 15
+_Key = tuple[Side, Decimal]
+
+
+@runtime_checkable
+class HasLotStep(Protocol):
+    """A market source that knows the quantity step of its volumes (both built-in sources do)."""
+
+    def lot_step(self, symbol: str) -> Decimal:
+        """Return the quantity step of ``symbol``'s tick volumes."""
+        ...
+
+
+def flow_step_of(source: object, symbol: str, base_asset_precision: int) -> Decimal:
+    """The step the flow's tape orders are floored to: the source's lot step, else the precision."""
+    if isinstance(source, HasLotStep):
+        step = source.lot_step(symbol)
+        if step > 0:
+            return step
+    return Decimal(1).scaleb(-base_asset_precision)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketMakers:
+    """The simulator's own trading accounts, shared by all symbols.
+
+    ``provider`` quotes the ladders and ``flow`` takes the ticks' volume; both are internal
+    accounts (no fees, no events). ``next_id`` numbers their client order ids (``sim-lp-N``,
+    ``sim-flow-N``).
+    """
+
+    provider: Account
+    flow: Account
+    next_id: Callable[[], int]
+
+
+def _ensure_funds(account: Account, assets: tuple[str, str]) -> None:
+    """Keep an internal account's free balance of each asset far above anything it trades."""
+    for asset in assets:
+        if account.free(asset) < _PLENTY / 2:
+            account.credit(asset, _PLENTY)
+
+
+class SymbolLiquidity:
+    """The liquidity provider's ladder and the tape flow of one symbol (see the module docstring).
+
+    ``makers`` are the shared internal accounts; ``flow_step`` is what the flow's quantities are
+    floored to (:func:`flow_step_of`).
+    """
+
+    def __init__(
+        self, engine: MatchingEngine, shape: BookShape, makers: MarketMakers, flow_step: Decimal
+    ) -> None:
+        """Attach to ``engine``; nothing is quoted until :meth:`quote` or :meth:`play`."""
+        self.engine = engine
+        self.shape = shape
+        self.flow_step = flow_step
+        self._provider = makers.provider
+        self._flow = makers.flow
+        self._next_id = makers.next_id
+        self._orders: dict[_Key, Order] = {}
+        self._anchors: tuple[Decimal, ...] = ()
+        self._want: set[_Key] = set()
+
+    def quote(self, price: Decimal, now_ms: int) -> None:
+        """Centre the ladder on ``price`` without trading (the opening quote, quote-only ticks)."""
+        self._requote(price, now_ms, None, ZERO)
+
+    def play(self, tick: MarketTick) -> None:
+        """Re-quote for ``tick`` and, when it has volume, take it on the taker side at its price."""
+        qty = (tick.volume // self.flow_step) * self.flow_step if tick.volume > 0 else ZERO
+        if qty <= 0:
+            self.quote(tick.price, tick.ts_ms)
+            return
+        taker = Side(tick.taker_side)
+        self._requote(tick.price, tick.ts_ms, taker, qty)
+        engine = self.engine
+        _ensure_funds(self._flow, (engine.rules.base, engine.rules.quote))
+        engine.place(self._flow, taker, OrderType.MARKET, now_ms=tick.ts_ms, quantity=qty,
+                     validate=False, client_order_id=f"sim-flow-{self._next_id()}")  # fmt: skip
+
+    def _ladder(self, top_bid: Decimal, top_ask: Decimal) -> set[_Key]:
+        """The ladder's prices: the two tops, then grid levels strictly beyond them."""
+        shape = self.shape
+        grid = shape.tick_size * max(1, shape.level_step_ticks)
+        bid_grid = (top_bid // grid) * grid  # prices are positive: // floors
+        bid_grid = bid_grid - grid if bid_grid >= top_bid else bid_grid
+        ask_grid = (top_ask // grid) * grid + grid  # first grid price strictly above
+        anchors = (top_bid, bid_grid, top_ask, ask_grid)
+        if anchors != self._anchors:
+            deeper = range(shape.levels - 1)
+            want = {(Side.SELL, top_ask)} | {(Side.SELL, ask_grid + i * grid) for i in deeper}
+            want |= {(Side.BUY, p) for p in [top_bid, *(bid_grid - i * grid for i in deeper)]
+                     if p > 0}  # fmt: skip
+            self._anchors, self._want = anchors, want
+        return self._want
+
+    def _requote(self, ref: Decimal, now: int, taker: Side | None, size: Decimal) -> None:
+        """Replace only the ladder levels that changed (or traded) for reference price ``ref``."""
+        shape, engine = self.shape, self.engine
+        qty = engine.rules.floor_qty(shape.level_qty)
+        if qty <= 0 or shape.levels <= 0:
+            return
+        tick = shape.tick_size
+        hit: _Key | None = None
+        if taker is None:
+            center = round_to_step(ref, tick)
+            top_bid = center - shape.half_spread_ticks * tick
+            top_ask = center + max(1, shape.half_spread_ticks) * tick
+        else:
+            spread = max(1, 2 * shape.half_spread_ticks) * tick
+            top_bid, top_ask = (ref - spread, ref) if taker is Side.BUY else (ref, ref + spread)
+            hit = (Side.SELL, ref) if taker is Side.BUY else (Side.BUY, ref)
+        want = self._ladder(top_bid, top_ask)
+        lp, book = self._provider, self._orders
+        for key, order in list(book.items()):
+            # every level is placed with its wanted size: any execution means it needs a refill
+            size_ok = order.orig_qty == (qty + size if key == hit else qty)
+            if order.executed_qty or key not in want or not size_ok:
+                if order.is_open:
+                    engine.cancel(lp, now_ms=now, order_id=order.order_id)
+                del book[key]
+        missing = want - book.keys()
+        if not missing:
+            return
+        _ensure_funds(lp, (engine.rules.base, engine.rules.quote))
+        if hit is not None and hit in missing:
+            missing.discard(hit)
+            self._place(hit, qty + size, now)
+        # post-only from here: a level that would cross a user order is left out, so that the
+        # flow reaches the user first (the ladder itself never crosses)
+        best_bid, best_ask = engine.book.bids.best(), engine.book.asks.best()
+        bid_px = best_bid.price if best_bid is not None else None
+        ask_px = best_ask.price if best_ask is not None else None
+        for side, price in sorted(missing, key=lambda k: (k[0] is Side.BUY, k[1])):
+            if side is Side.BUY and ask_px is not None and ask_px <= price:
+                continue
+            if side is Side.SELL and bid_px is not None and bid_px >= price:
+                continue
+            self._place((side, price), qty, now)
+
+    def _place(self, key: _Key, qty: Decimal, now: int) -> None:
+        """Place one ladder level as a GTC limit order and remember it while it rests."""
+        order = self.engine.place(
+            self._provider, key[0], OrderType.LIMIT, now_ms=now, quantity=qty, price=key[1],
+            time_in_force=TimeInForce.GTC, validate=False,
+            client_order_id=f"sim-lp-{self._next_id()}",
+        )  # fmt: skip
+        if order.is_open:
+            self._orders[key] = order

@@ -1,0 +1,404 @@
+"""The matching engine of one symbol: price-time priority, every spot order type, exact settlement.
+
+One engine serves the simulated exchange and the paper broker. It validates orders against the
+symbol's rules, locks funds, matches against the :class:`~real_trade.sim.book.OrderBook`,
+settles both sides with commission (:mod:`~real_trade.sim.settlement`: what each order type
+locks, fees to a fee account so balances are conserved exactly), triggers stop orders on the
+last trade price (:mod:`~real_trade.sim.stops`) and records what happened in
+:attr:`MatchingEngine.out` (:mod:`~real_trade.sim.engine_output`) for the caller to publish.
+Self-trade is allowed (STP NONE). It holds no lock and does no I/O: callers serialise access.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import string
+from collections.abc import Mapping
+from decimal import Decimal
+
+from real_trade.sim.accounts import Account
+from real_trade.sim.book import OrderBook
+from real_trade.sim.engine_output import EngineOutput
+from real_trade.sim.open_orders import OpenOrders
+from real_trade.sim.rules import MARKET_TYPES, STOP_TYPES, SymbolRules
+from real_trade.sim.settlement import reservation, settle_side
+from real_trade.sim.stops import StopBook, would_trigger
+from real_trade.sim.types import (
+    ZERO,
+    DuplicateOrder,
+    ExecutionType,
+    FilterError,
+    InsufficientBalance,
+    Order,
+    OrderRejected,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    Trade,
+    UnknownOrder,
+    WouldTakeAsMaker,
+    WouldTriggerImmediately,
+)
+
+__all__ = ["EngineOutput", "MatchingEngine"]
+
+_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+class MatchingEngine:
+    """Price-time priority matching for one symbol, with funds locking and stop triggers.
+
+    ``accounts`` maps account ids to accounts (the engine looks up the owners of resting
+    orders there); ``fee_account`` collects commissions. Order and trade ids are per symbol and
+    start at ``first_order_id`` / ``first_trade_id``. ``rng`` draws generated client order ids.
+    """
+
+    def __init__(
+        self,
+        rules: SymbolRules,
+        accounts: Mapping[int, Account],
+        fee_account: Account,
+        *,
+        rng: random.Random | None = None,
+        first_order_id: int = 1,
+        first_trade_id: int = 1,
+    ) -> None:
+        """Create an engine with an empty book."""
+        self.rules = rules
+        self.symbol = rules.symbol
+        self.book = OrderBook()
+        self.last_price: Decimal | None = None
+        self.out = EngineOutput()
+        self._accounts = accounts
+        self._fees = fee_account
+        self._rng = rng if rng is not None else random.Random()
+        self._order_ids = itertools.count(first_order_id)
+        self._trade_ids = itertools.count(first_trade_id)
+        self._open = OpenOrders()
+        self._stops = StopBook()
+
+    # ------------------------------------------------------------------ queries
+    def drain(self) -> EngineOutput:
+        """Return what happened since the last drain and start a fresh record."""
+        out, self.out = self.out, EngineOutput()
+        return out
+
+    def open_order(self, order_id: int) -> Order | None:
+        """Return the live open order with this id (on the book or a pending stop)."""
+        return self._open.get(order_id)
+
+    def open_orders_of(self, account_id: int) -> list[Order]:
+        """Return the live open orders of an account, oldest first."""
+        return self._open.of(account_id)
+
+    def find_open(
+        self, account_id: int, order_id: int | None = None, client_order_id: str | None = None
+    ) -> Order | None:
+        """Find an account's open order by id or client order id."""
+        return self._open.find(account_id, order_id, client_order_id)
+
+    def pending_stops(self) -> int:
+        """Number of untriggered stop orders."""
+        return len(self._stops)
+
+    def new_client_order_id(self) -> str:
+        """Return a generated 22-character client order id, like Binance's."""
+        return "".join(self._rng.choices(_ID_ALPHABET, k=22))
+
+    # ------------------------------------------------------------------ placing
+    def place(
+        self,
+        account: Account,
+        side: Side,
+        order_type: OrderType,
+        *,
+        now_ms: int,
+        quantity: Decimal | None = None,
+        quote_order_qty: Decimal | None = None,
+        price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        time_in_force: TimeInForce | None = None,
+        client_order_id: str | None = None,
+        avg_price: Decimal | None = None,
+        validate: bool = True,
+        test: bool = False,
+    ) -> Order:
+        """Validate, lock funds for, and execute or rest a new order; return the live order.
+
+        Raises the typed errors (filters, parameters, insufficient balance, duplicate client id,
+        LIMIT_MAKER that would take, stop that would trigger) without changing any state.
+        ``test=True`` validates only (like ``order/test``) and returns an unrecorded order with
+        id -1. ``validate=False`` skips the rules (the simulator's own liquidity).
+        """
+        if validate:
+            if not account.can_trade:
+                raise OrderRejected("This account may not place or cancel orders.")
+            self.rules.validate(
+                side, order_type, quantity=quantity, quote_order_qty=quote_order_qty,
+                price=price, stop_price=stop_price, time_in_force=time_in_force,
+                avg_price=avg_price,
+            )  # fmt: skip
+        if test:
+            return self._new_order(account, side, order_type, -1, client_order_id or "",
+                                   quantity, quote_order_qty, price, stop_price, time_in_force,
+                                   now_ms)  # fmt: skip
+        if validate and self._open.count_of(account.account_id) >= self.rules.max_num_orders:
+            raise FilterError("MAX_NUM_ORDERS")
+        if not client_order_id:
+            client_order_id = self.new_client_order_id()
+        elif self._open.has_client_id(account.account_id, client_order_id):
+            raise DuplicateOrder()
+        if order_type is OrderType.LIMIT_MAKER and self._crosses(side, price):
+            raise WouldTakeAsMaker()
+        if order_type in STOP_TYPES and self.last_price is not None:
+            assert stop_price is not None
+            if would_trigger(side, order_type, stop_price, self.last_price):
+                raise WouldTriggerImmediately()
+        if order_type is OrderType.MARKET:
+            return self._place_market(account, side, quantity, quote_order_qty,
+                                      client_order_id, now_ms)  # fmt: skip
+        assert quantity is not None
+        lock_asset, lock_amount = reservation(self.rules, side, order_type, quantity, price)
+        account.lock(lock_asset, lock_amount)
+        order = self._new_order(account, side, order_type, next(self._order_ids),
+                                client_order_id, quantity, None, price, stop_price,
+                                time_in_force, now_ms)  # fmt: skip
+        order.locked_asset, order.locked_amount = lock_asset, lock_amount
+        if order_type in STOP_TYPES:
+            order.is_working = False
+            order.working_time_ms = -1
+        self._register(order, account, lock_asset if lock_amount else None)
+        if order_type in STOP_TYPES:
+            self._stops.add(order)
+        else:
+            self._work_limit(order, account, now_ms)
+        self._check_triggers(now_ms)
+        return order
+
+    def _place_market(
+        self,
+        account: Account,
+        side: Side,
+        quantity: Decimal | None,
+        quote_qty: Decimal | None,
+        client_order_id: str,
+        now_ms: int,
+    ) -> Order:
+        rules = self.rules
+        exhausted = False
+        if quote_qty is not None:
+            if self.book.opposite(side).best() is None:
+                raise OrderRejected("Order book liquidity is less than symbol minimum quantity.")
+            if side is Side.BUY and account.free(rules.quote) < quote_qty:
+                raise InsufficientBalance()
+            qty, cost, exhausted = self.book.plan_take(
+                side, quote_cap=quote_qty, step=rules.market_step
+            )
+            if qty <= 0 or qty < rules.min_qty:
+                raise FilterError("LOT_SIZE")
+        else:
+            assert quantity is not None
+            qty, cost, _ = self.book.plan_take(side, qty_cap=quantity)
+        if side is Side.BUY:
+            lock_asset, lock_amount = rules.quote, cost
+        else:
+            lock_asset, lock_amount = rules.base, quantity if quantity is not None else qty
+        if account.free(lock_asset) < lock_amount:
+            raise InsufficientBalance()
+        account.lock(lock_asset, lock_amount)
+        order = self._new_order(account, side, OrderType.MARKET, next(self._order_ids),
+                                client_order_id, quantity if quantity is not None else qty,
+                                quote_qty, None, None, None, now_ms)  # fmt: skip
+        order.locked_asset, order.locked_amount = lock_asset, lock_amount
+        self._register(order, account, lock_asset if lock_amount else None)
+        self._take(order, account, qty, None, now_ms)
+        self._finish_taker(order, account, now_ms, expire=exhausted)
+        self._check_triggers(now_ms)
+        return order
+
+    # ------------------------------------------------------------------ cancelling
+    def cancel(
+        self,
+        account: Account,
+        *,
+        now_ms: int,
+        order_id: int | None = None,
+        client_order_id: str | None = None,
+    ) -> Order:
+        """Cancel an open order of ``account``; -2011 "Unknown order sent." if there is none."""
+        order = self.find_open(account.account_id, order_id, client_order_id)
+        if order is None:
+            raise UnknownOrder.for_cancel()
+        self._close(order, account, OrderStatus.CANCELED, now_ms)
+        return order
+
+    def cancel_all(self, account: Account, *, now_ms: int) -> list[Order]:
+        """Cancel every open order of ``account`` on this symbol, oldest first."""
+        orders = self.open_orders_of(account.account_id)
+        for order in orders:
+            self._close(order, account, OrderStatus.CANCELED, now_ms)
+        return orders
+
+    # ------------------------------------------------------------------ internals
+    def _new_order(
+        self,
+        account: Account,
+        side: Side,
+        order_type: OrderType,
+        order_id: int,
+        client_order_id: str,
+        quantity: Decimal | None,
+        quote_qty: Decimal | None,
+        price: Decimal | None,
+        stop_price: Decimal | None,
+        tif: TimeInForce | None,
+        now_ms: int,
+    ) -> Order:
+        return Order(
+            order_id, client_order_id, self.symbol, side, order_type, tif or TimeInForce.GTC,
+            price, stop_price,
+            quantity if quantity is not None else ZERO, ZERO, ZERO, OrderStatus.NEW, now_ms,
+            now_ms, now_ms, True, account.account_id,
+            quote_qty if quote_qty is not None else ZERO,
+        )  # fmt: skip
+
+    def _register(self, order: Order, account: Account, locked_asset: str | None) -> None:
+        self._open.add(order)
+        if not account.internal:
+            self.out.order_event(order, ExecutionType.NEW, order.time_ms)
+            if locked_asset is not None:
+                self.out.touch(account, locked_asset)
+
+    def _close(self, order: Order, account: Account, status: OrderStatus, now_ms: int) -> None:
+        """End an open order (cancel/expire/fill): off the book, lock released, event sent."""
+        if self.book.remove(order.order_id) is None and order.stop_price is not None:
+            self._stops.discard(order)
+        self._open.remove(order)
+        if order.locked_amount:
+            account.unlock(order.locked_asset, order.locked_amount)
+            order.locked_amount = ZERO
+            self.out.touch(account, order.locked_asset)
+        order.status = status
+        order.update_time_ms = now_ms
+        if status is not OrderStatus.FILLED and not account.internal:
+            canceled = status is OrderStatus.CANCELED
+            kind = ExecutionType.CANCELED if canceled else ExecutionType.EXPIRED
+            self.out.order_event(order, kind, now_ms)
+
+    def _crosses(self, side: Side, price: Decimal | None) -> bool:
+        best = self.book.opposite(side).best()
+        if best is None or price is None:
+            return False
+        return best.price <= price if side is Side.BUY else best.price >= price
+
+    def _take(
+        self, taker: Order, account: Account, qty_cap: Decimal, limit: Decimal | None, now_ms: int
+    ) -> None:
+        """Match ``taker`` against the opposite side, best price first, up to ``qty_cap``."""
+        opposite = self.book.opposite(taker.side)
+        buy = taker.side is Side.BUY
+        remaining = qty_cap
+        while remaining > 0:
+            lvl = opposite.best()
+            if lvl is None:
+                break
+            price = lvl.price
+            if limit is not None and (price > limit if buy else price < limit):
+                break
+            maker = lvl.first()
+            qty = min(remaining, maker.orig_qty - maker.executed_qty)
+            self._trade(taker, account, maker, price, qty, now_ms)
+            remaining -= qty
+
+    def _trade(
+        self, taker: Order, taker_acct: Account, maker: Order, price: Decimal, qty: Decimal,
+        now_ms: int,
+    ) -> None:  # fmt: skip
+        """Execute ``qty`` at ``price`` between a taker and a resting maker; settle both."""
+        maker_acct = self._accounts[maker.account_id]
+        trade_id = next(self._trade_ids)
+        rules = self.rules
+        for order, acct, is_maker in ((maker, maker_acct, True), (taker, taker_acct, False)):
+            fill = settle_side(order, acct, self._fees, rules, trade_id=trade_id, price=price,
+                               qty=qty, is_maker=is_maker, now_ms=now_ms)  # fmt: skip
+            if is_maker:
+                self.book.reduce(maker, qty)
+                if maker.status is OrderStatus.FILLED:
+                    self._close(maker, maker_acct, OrderStatus.FILLED, now_ms)
+            self.out.fill(acct, order, fill, rules.base, rules.quote)
+        self.last_price = price
+        taker_buys = taker.side is Side.BUY
+        self.out.trades.append(Trade(
+            trade_id, self.symbol, price, qty, price * qty, now_ms,
+            taker.order_id if taker_buys else maker.order_id,
+            maker.order_id if taker_buys else taker.order_id,
+            not taker_buys,
+        ))  # fmt: skip
+
+    def _work_limit(self, order: Order, account: Account, now_ms: int) -> None:
+        """Run a (triggered) limit-type order: match what crosses, then rest or expire."""
+        price = order.price
+        assert price is not None
+        if order.type is OrderType.LIMIT_MAKER:
+            self.book.add(order)
+            return
+        remaining = order.orig_qty - order.executed_qty
+        if order.tif is TimeInForce.FOK:
+            fillable, _, _ = self.book.plan_take(order.side, limit=price, qty_cap=remaining)
+            if fillable < remaining:
+                self._close(order, account, OrderStatus.EXPIRED, now_ms)
+                return
+        if self._crosses(order.side, price):
+            self._take(order, account, remaining, price, now_ms)
+        if order.status is OrderStatus.FILLED:
+            self._close(order, account, OrderStatus.FILLED, now_ms)
+        elif order.tif is TimeInForce.GTC:
+            self.book.add(order)
+        else:
+            self._close(order, account, OrderStatus.EXPIRED, now_ms)
+
+    def _finish_taker(self, order: Order, account: Account, now_ms: int, *, expire: bool) -> None:
+        """End a market-type order after its walk: FILLED, or EXPIRED when short."""
+        if order.status is OrderStatus.FILLED and not expire:
+            self._close(order, account, OrderStatus.FILLED, now_ms)
+        else:
+            self._close(order, account, OrderStatus.EXPIRED, now_ms)
+
+    def _check_triggers(self, now_ms: int) -> None:
+        """Trigger every stop the last trade price has crossed, until none is left to fire."""
+        while self.last_price is not None:
+            fired = self._stops.pop_fired(self.last_price)
+            if not fired:
+                return
+            for order_id in fired:
+                order = self._open.get(order_id)
+                if order is not None:
+                    self._activate(order, now_ms)
+
+    def _activate(self, order: Order, now_ms: int) -> None:
+        """A stop order triggered: it becomes a working LIMIT or MARKET order now."""
+        account = self._accounts[order.account_id]
+        order.is_working = True
+        order.working_time_ms = now_ms
+        order.update_time_ms = now_ms
+        if not account.internal:
+            self.out.order_event(order, ExecutionType.NEW, now_ms)
+        if order.type not in MARKET_TYPES:
+            self._work_limit(order, account, now_ms)
+            return
+        rules = self.rules
+        if order.side is Side.SELL:
+            qty, _, _ = self.book.plan_take(Side.SELL, qty_cap=order.orig_qty)
+        else:
+            budget = account.free(rules.quote)
+            qty, cost, _ = self.book.plan_take(
+                Side.BUY, qty_cap=order.orig_qty, quote_cap=budget, step=rules.market_step
+            )
+            account.lock(rules.quote, cost)
+            order.locked_asset, order.locked_amount = rules.quote, cost
+            if cost:
+                self.out.touch(account, rules.quote)
+        self._take(order, account, qty, None, now_ms)
+        self._finish_taker(order, account, now_ms, expire=False)

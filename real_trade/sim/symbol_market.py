@@ -1,0 +1,200 @@
+"""One symbol of the simulated exchange: its engine, market data, market pump and publishing.
+
+:class:`SymbolMarket` bundles a symbol's :class:`~real_trade.sim.matching.MatchingEngine`, its
+:class:`~real_trade.sim.klines.KlineBook` and :class:`~real_trade.sim.tape.Tape`, the depth
+update ids and (for symbols the market source plays) the
+:class:`~real_trade.sim.liquidity.SymbolLiquidity` that turns the source's ticks into trades.
+After every operation :meth:`SymbolMarket.flush` publishes what the engine recorded, in order:
+``sim.trade.<SYMBOL>``, ``sim.depth.<SYMBOL>`` (contiguous update ids), ``sim.kline.<SYMBOL>``,
+``sim.order.<account_id>`` and ``sim.balance.<account_id>``; user fills go to the
+:class:`~real_trade.sim.history.OrderHistory`. It holds no lock: the exchange core calls it under
+its own.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from real_trade.sim.accounts import Account
+from real_trade.sim.history import OrderHistory
+from real_trade.sim.klines import KlineBook
+from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity, flow_step_of
+from real_trade.sim.market import MarketSource
+from real_trade.sim.matching import MatchingEngine
+from real_trade.sim.rules import SymbolRules
+from real_trade.sim.tape import Tape
+from real_trade.sim.types import (
+    ZERO,
+    AvgPrice,
+    BalanceEvent,
+    BookTicker,
+    DepthSnapshot,
+    DepthUpdate,
+    Ticker24h,
+)
+
+__all__ = ["Publish", "SymbolMarket"]
+
+Publish = Callable[[str, object], None]
+"""Where a symbol's events go: ``publish(topic, event)``."""
+
+_Q8 = Decimal("0.00000001")
+_DAY_MS = 86_400_000
+
+
+class SymbolMarket:
+    """A symbol's engine, klines, tape, depth ids and liquidity, and the publishing of changes.
+
+    ``accounts`` is where the engine looks up order owners and ``fee_account`` collects fees;
+    ``rng`` draws generated client order ids. With a ``source`` that plays the symbol (and the
+    ``makers`` that trade it), pre-start klines come from its history and the ladder opens at
+    its reference price at ``start_ms``; without one (``liquidity`` None) the book holds user
+    orders only. ``pumped_ms`` is how far the source has been played.
+    """
+
+    def __init__(
+        self,
+        rules: SymbolRules,
+        *,
+        accounts: Mapping[int, Account],
+        fee_account: Account,
+        rng: random.Random,
+        history: OrderHistory,
+        publish: Publish,
+        start_ms: int,
+        max_kline_bars: int = 100_000,
+        source: MarketSource | None = None,
+        makers: MarketMakers | None = None,
+    ) -> None:
+        """Build the symbol's engine, klines and tape, and open the ladder when it is played."""
+        sym = rules.symbol
+        self.engine = MatchingEngine(rules, accounts, fee_account, rng=rng)
+        self.source = source
+        self.tape = Tape(sym)
+        self.pumped_ms = start_ms
+        self.update_id = 0
+        self._accounts = accounts
+        self._history = history
+        self._publish = publish
+        self.liquidity: SymbolLiquidity | None = None
+        if source is None:
+            self.klines = KlineBook(sym, live_start_ms=start_ms, max_bars=max_kline_bars)
+            return
+        seed_price = source.reference_price(sym, start_ms)
+        self.klines = KlineBook(sym, live_start_ms=start_ms, seed_price=seed_price,
+                                history=lambda end, n: source.history(sym, end, n),
+                                max_bars=max_kline_bars)  # fmt: skip
+        if makers is not None:
+            step = flow_step_of(source, sym, rules.base_asset_precision)
+            self.liquidity = SymbolLiquidity(self.engine, source.book_shape(sym), makers, step)
+            self.liquidity.quote(seed_price, start_ms)
+            self.flush(start_ms)
+
+    @property
+    def symbol(self) -> str:
+        """The symbol's id (``"BTCUSDT"``)."""
+        return self.engine.symbol
+
+    # ---------------------------------------------------------------- market pump
+    def pump(self, target_ms: int) -> int:
+        """Play the source's ticks up to ``target_ms`` (each re-quotes, trades, publishes)."""
+        liquidity, source = self.liquidity, self.source
+        if source is None or liquidity is None or target_ms <= self.pumped_ms:
+            self.roll(target_ms)
+            return 0
+        ticks = source.ticks(self.symbol, self.pumped_ms, target_ms)
+        for tick in ticks:
+            self.roll(tick.ts_ms)
+            liquidity.play(tick)
+            self.flush(tick.ts_ms)
+        self.pumped_ms = target_ms
+        self.roll(target_ms)
+        return len(ticks)
+
+    # ---------------------------------------------------------------- publishing
+    def roll(self, now_ms: int) -> None:
+        """Open kline bars up to ``now_ms`` and publish the 1m klines that closed."""
+        for k in self.klines.roll(now_ms):
+            self._publish(f"sim.kline.{k.symbol}", k)
+
+    def flush(self, now_ms: int) -> None:
+        """Publish what the engine recorded: trades, depth diff, kline, orders, balances."""
+        out = self.engine.drain()
+        sym, publish = self.symbol, self._publish
+        for trade in out.trades:
+            self.tape.add(trade)
+            self.klines.on_trade(trade)
+            publish(f"sim.trade.{sym}", trade)
+        book = self.engine.book
+        if book.has_changes():
+            bids, asks = book.drain_changes()
+            first = self.update_id + 1
+            self.update_id += len(bids) + len(asks)
+            publish(f"sim.depth.{sym}", DepthUpdate(sym, first, self.update_id, bids, asks, now_ms))
+        if out.trades:
+            cur = self.klines.current(now_ms)
+            if cur is not None:
+                publish(f"sim.kline.{sym}", cur)
+        for account_id, fill in out.fills:
+            self._history.add_fill(account_id, fill)
+        for ev in out.order_events:
+            publish(f"sim.order.{ev.order.account_id}", ev)
+        for account_id, assets in out.touched.items():
+            acct = self._accounts[account_id]
+            snap = {a: (acct.balance(a).free, acct.balance(a).locked) for a in sorted(assets)}
+            publish(f"sim.balance.{account_id}", BalanceEvent(account_id, snap, now_ms))
+
+    # ---------------------------------------------------------------- market data
+    def depth(self, limit: int) -> DepthSnapshot:
+        """Aggregated book snapshot with the last depth update id it reflects."""
+        bids, asks = self.engine.book.depth(limit)
+        return DepthSnapshot(self.update_id, bids, asks)
+
+    def book_ticker(self) -> BookTicker:
+        """Best bid and ask."""
+        bid, ask = self.engine.book.bids.best(), self.engine.book.asks.best()
+        return BookTicker(self.symbol, self.update_id, bid.price if bid else None,
+                          bid.qty if bid else ZERO, ask.price if ask else None,
+                          ask.qty if ask else ZERO)  # fmt: skip
+
+    def last_price(self) -> Decimal | None:
+        """The last trade price (else the last known close or reference price)."""
+        last = self.engine.last_price
+        return last if last is not None else self.klines.last_close()
+
+    def average(self, now_ms: int) -> Decimal | None:
+        """Volume-weighted average price over ``avg_price_mins`` (else the last price)."""
+        mins = self.engine.rules.avg_price_mins
+        win = self.klines.window(now_ms - mins * 60_000 + 1, now_ms)
+        if win is not None and win[0].volume:
+            return (win[0].quote_volume / win[0].volume).quantize(_Q8, ROUND_HALF_EVEN)
+        return self.last_price()
+
+    def avg_price(self, now_ms: int) -> AvgPrice:
+        """Binance's ``avgPrice``: the average, its window and the last trade's time."""
+        trades = self.tape.trades
+        return AvgPrice(self.engine.rules.avg_price_mins, self.average(now_ms) or ZERO,
+                        trades[-1].time_ms if trades else now_ms)  # fmt: skip
+
+    def ticker_24h(self, now_ms: int) -> Ticker24h:
+        """Rolling 24-hour statistics (from the 1m bars)."""
+        bid, ask = self.engine.book.bids.best(), self.engine.book.asks.best()
+        win = self.klines.window(now_ms - _DAY_MS, now_ms)
+        trades = self.tape.trades
+        last = self.engine.last_price or self.klines.last_close() or ZERO
+        k, prev = (None, None) if win is None else win
+        open_ = k.open if k is not None else last
+        vol, qvol = (k.volume, k.quote_volume) if k is not None else (ZERO, ZERO)
+        change = last - open_
+        pct = (change / open_ * 100).quantize(Decimal("0.001")) if open_ else ZERO
+        wavg = (qvol / vol).quantize(_Q8, ROUND_HALF_EVEN) if vol else ZERO
+        return Ticker24h(
+            self.symbol, change, pct, wavg, prev if prev is not None else open_, last,
+            trades[-1].qty if trades else ZERO, bid.price if bid else None,
+            bid.qty if bid else ZERO, ask.price if ask else None, ask.qty if ask else ZERO,
+            open_, k.high if k else last, k.low if k else last, vol, qvol,
+            now_ms - _DAY_MS, now_ms, k.first_trade_id if k else -1,
+            k.last_trade_id if k else -1, k.trades if k else 0,
+        )  # fmt: skip

@@ -1,0 +1,186 @@
+"""Klines: history + live bars, aggregation to every interval, Binance pagination; the tape."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from real_trade.sim.klines import INTERVALS, KlineBook, Tape, bucket_open, next_open
+from real_trade.sim.types import BadParameter, Trade
+from tests.unit.sim.fakes import MIN, ScriptedMarket
+
+D = Decimal
+
+START = int(datetime(2024, 3, 4, 12, 0, tzinfo=timezone.utc).timestamp()) * 1000  # a Monday
+
+
+def ms(*args: int) -> int:
+    return int(datetime(*args, tzinfo=timezone.utc).timestamp()) * 1000  # type: ignore[misc]
+
+
+def book(history_minutes: int = 4000) -> tuple[KlineBook, ScriptedMarket]:
+    market = ScriptedMarket(START, {"BTCUSDT": []}, history_minutes=history_minutes)
+    kb = KlineBook("BTCUSDT", live_start_ms=START,
+                   history=lambda end, n: market.history("BTCUSDT", end, n),
+                   seed_price=D("30000"))  # fmt: skip
+    return kb, market
+
+
+def trade(tid: int, t: int, price: str, qty: str = "0.1", buyer_maker: bool = False) -> Trade:
+    p, q = D(price), D(qty)
+    return Trade(tid, "BTCUSDT", p, q, p * q, t, 100 + tid, 200 + tid, buyer_maker)
+
+
+def test_bucket_alignment() -> None:
+    t = ms(2024, 3, 6, 15, 47) + 12_345  # a Wednesday
+    assert bucket_open("1m", t) == ms(2024, 3, 6, 15, 47)
+    assert bucket_open("15m", t) == ms(2024, 3, 6, 15, 45)
+    assert bucket_open("4h", t) == ms(2024, 3, 6, 12, 0)
+    assert bucket_open("1d", t) == ms(2024, 3, 6)
+    assert bucket_open("1w", t) == ms(2024, 3, 4)  # Monday
+    assert bucket_open("1M", t) == ms(2024, 3, 1)
+    assert next_open("1M", ms(2024, 12, 1)) == ms(2025, 1, 1)
+    assert next_open("1M", ms(2024, 2, 1)) == ms(2024, 3, 1)
+    assert "1s" in INTERVALS and "1M" in INTERVALS and len(INTERVALS) == 16
+
+
+def test_forward_pagination_over_history_and_live_bars_has_no_gap_or_overlap() -> None:
+    kb, _ = book(history_minutes=4000)
+    now = START + 30 * MIN + 5_000
+    kb.on_trade(trade(1, START + 10 * MIN + 1, "30100"))
+    start, opens = START - 4000 * MIN, []
+    while True:
+        page = kb.klines("1m", now_ms=now, start_ms=start, limit=1000)
+        if not page:
+            break
+        opens += [k.open_ms for k in page]
+        start = page[-1].open_ms + 1
+    assert len(opens) == 4031  # 4000 history bars, 30 closed live bars, the open one
+    assert all(b - a == MIN for a, b in itertools.pairwise(opens))
+    last = kb.klines("1m", now_ms=now, limit=2)
+    assert [k.is_closed for k in last] == [True, False]
+    assert last[-1].open_ms == START + 30 * MIN and last[-1].close_ms == START + 31 * MIN - 1
+
+
+def test_backward_pagination_with_end_time_only() -> None:
+    kb, _ = book(history_minutes=3500)
+    now = START + 5 * MIN
+    end, opens = now, []
+    while True:
+        page = kb.klines("1m", now_ms=now, end_ms=end, limit=700)
+        if not page:
+            break
+        assert len(page) <= 700
+        opens = [k.open_ms for k in page] + opens
+        end = page[0].open_ms - 1
+    assert len(opens) == 3506
+    assert all(b - a == MIN for a, b in itertools.pairwise(opens))
+    assert opens[0] == START - 3500 * MIN
+
+
+def test_start_and_end_select_the_range_and_limit_counts_from_start() -> None:
+    kb, _ = book(history_minutes=3000)
+    now = START
+    got = kb.klines("1m", now_ms=now, start_ms=START - 100 * MIN, end_ms=START - 50 * MIN)
+    assert [k.open_ms for k in got] == list(range(START - 100 * MIN, START - 49 * MIN, MIN))
+    got = kb.klines("1m", now_ms=now, start_ms=START - 100 * MIN, end_ms=START - 50 * MIN, limit=3)
+    assert [k.open_ms for k in got] == [START - 100 * MIN, START - 99 * MIN, START - 98 * MIN]
+    # a start inside a bucket gives the first bucket opening after it (Binance: open >= start)
+    got = kb.klines("5m", now_ms=now, start_ms=START - 62 * MIN, limit=2)
+    assert [k.open_ms for k in got] == [START - 60 * MIN, START - 55 * MIN]
+    # an end inside a bucket includes that bucket, whole
+    got = kb.klines("5m", now_ms=now, end_ms=START - 62 * MIN, limit=1)
+    assert got[0].open_ms == START - 65 * MIN and got[0].close_ms == START - 60 * MIN - 1
+
+
+def test_higher_intervals_aggregate_one_minute_bars() -> None:
+    kb, _ = book(history_minutes=3 * 1440)
+    now = START
+    ones = kb.klines("1m", now_ms=now, start_ms=START - 180 * MIN, end_ms=START - 1, limit=1000)
+    hours = kb.klines("1h", now_ms=now, start_ms=START - 180 * MIN, end_ms=START - 1)
+    assert len(hours) == 3
+    for i, h in enumerate(hours):
+        part = ones[60 * i : 60 * (i + 1)]
+        assert h.open_ms == part[0].open_ms and h.close_ms == part[-1].close_ms
+        assert (h.open, h.close) == (part[0].open, part[-1].close)
+        assert h.high == max(k.high for k in part) and h.low == min(k.low for k in part)
+        assert h.volume == sum(k.volume for k in part) == 60
+        assert h.trades == sum(k.trades for k in part) and h.is_closed
+    days = kb.klines("1d", now_ms=now, limit=10)
+    assert days[-1].open_ms == ms(2024, 3, 4) and not days[-1].is_closed
+    assert days[-1].volume == 12 * 60  # 00:00-12:00 of history, live minute has no volume
+    assert [d.open_ms for d in days][:1] == [ms(2024, 3, 1)]  # starts with a partial day
+    week = kb.klines("1w", now_ms=now, limit=1)
+    assert week[0].open_ms == ms(2024, 3, 4)
+    month = kb.klines("1M", now_ms=now, limit=5)
+    assert [m.open_ms for m in month] == [ms(2024, 3, 1)]
+
+
+def test_live_bars_come_from_trades_with_flat_fill() -> None:
+    kb, _ = book(history_minutes=0)
+    kb.on_trade(trade(1, START + 1_000, "30010", "0.2"))
+    kb.on_trade(trade(2, START + 2_000, "29990", "0.1", buyer_maker=True))
+    kb.on_trade(trade(3, START + 3 * MIN + 5, "30050", "0.3"))
+    now = START + 3 * MIN + 10
+    ks = kb.klines("1m", now_ms=now)
+    assert [k.open_ms for k in ks] == [START + i * MIN for i in range(4)]
+    first, flat1, flat2, cur = ks
+    assert (first.open, first.high, first.low, first.close) == (D("30010"), D("30010"),
+                                                                D("29990"), D("29990"))  # fmt: skip
+    assert first.volume == D("0.3") and first.taker_buy_volume == D("0.2") and first.trades == 2
+    assert (first.first_trade_id, first.last_trade_id) == (1, 2)
+    assert flat1.open == flat1.close == flat2.high == D("29990") and flat1.volume == 0
+    assert cur.open == D("30050") and not cur.is_closed and flat2.is_closed
+    secs = kb.klines("1s", now_ms=now, limit=3)
+    assert [k.open_ms for k in secs] == [
+        START + 3 * MIN - 2000,
+        START + 3 * MIN - 1000,
+        START + 3 * MIN,
+    ]
+
+
+def test_roll_reports_each_closed_minute_once() -> None:
+    kb, _ = book(history_minutes=10)
+    assert kb.roll(START + 10) == []
+    closed = kb.roll(START + 3 * MIN)
+    assert [k.open_ms for k in closed] == [START, START + MIN, START + 2 * MIN]
+    assert all(k.is_closed and k.interval == "1m" for k in closed)
+    assert kb.roll(START + 3 * MIN + 59_999) == []
+    assert kb.current(START + 3 * MIN + 1) is not None
+
+
+def test_history_is_loaded_lazily_and_bounded() -> None:
+    kb, market = book(history_minutes=100_000)
+    kb.klines("1m", now_ms=START, limit=10)
+    assert sum(n for _, n in market.history_calls) < 100
+    small = KlineBook("BTCUSDT", live_start_ms=START, seed_price=D(1), max_bars=500,
+                      history=lambda e, n: market.history("BTCUSDT", e, n))  # fmt: skip
+    got = small.klines("1m", now_ms=START, start_ms=START - 10_000 * MIN, limit=1000)
+    assert len(got) <= 500 and got[-1].open_ms == START
+
+
+def test_invalid_interval_is_1120() -> None:
+    kb, _ = book(0)
+    with pytest.raises(BadParameter) as err:
+        kb.klines("2m", now_ms=START)
+    assert (err.value.code, err.value.msg) == (-1120, "Invalid interval.")
+
+
+def test_tape_aggregates_trades_of_one_taker_at_one_price() -> None:
+    tape = Tape("BTCUSDT")
+    base = Trade(1, "BTCUSDT", D("10"), D("1"), D("10"), 5, 50, 7, False)
+    tape.add(base)
+    tape.add(Trade(2, "BTCUSDT", D("10"), D("2"), D("20"), 5, 50, 8, False))  # same taker
+    tape.add(Trade(3, "BTCUSDT", D("11"), D("1"), D("11"), 5, 50, 9, False))  # new price
+    tape.add(Trade(4, "BTCUSDT", D("11"), D("1"), D("11"), 9, 51, 9, False))  # new taker
+    aggs = tape.agg_trades()
+    assert [(a.agg_id, a.qty, a.first_trade_id, a.last_trade_id) for a in aggs] == [
+        (1, D("3"), 1, 2), (2, D("1"), 3, 3), (3, D("1"), 4, 4)]  # fmt: skip
+    assert [a.agg_id for a in tape.agg_trades(from_id=2, limit=1)] == [2]
+    assert [a.agg_id for a in tape.agg_trades(start_ms=6)] == [3]
+    assert [a.agg_id for a in tape.agg_trades(end_ms=5)] == [1, 2]
+    assert [t.trade_id for t in tape.recent(2)] == [3, 4]
+    assert [t.trade_id for t in tape.from_id(2, 2)] == [2, 3]
