@@ -19,6 +19,7 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 #: subcommand name -> (module path, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {}
+SUBCOMMANDS["sim"] = ("real_trade.commands.sim", "Run the offline exchange simulator on loopback.")
 
 _DESCRIPTION = (
     "real_trade: trade a backtrader strategy on Binance, Bybit, OKX or any ccxt exchange. "

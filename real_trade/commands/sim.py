@@ -1,0 +1,183 @@
+"""``real-trade sim``: run the offline exchange simulator (Binance spot protocol) on loopback.
+
+Prints the REST, websocket and admin URLs and the accounts, then serves until SIGINT or
+SIGTERM and exits 0. Example::
+
+    real-trade sim --port 8765 --symbols BTC/USDT,ETH/USDT --speed 60 \\
+        --account mykey:mysecret:USDT=10000,BTC=1 --account USDT=500
+
+An ``--account`` with only balances gets a generated key and secret, printed once (the only
+way to learn them); a given secret is never echoed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from types import FrameType
+
+__all__ = ["AccountSpec", "add_arguments", "parse_account", "run"]
+
+_ASSET_RE = re.compile(r"^[A-Z0-9]{1,20}$")
+_KEY_RE = re.compile(r"^[A-Za-z0-9]{1,128}$")
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    """One ``--account`` option: optional key and secret, and the starting balances."""
+
+    api_key: str | None
+    secret: str | None
+    balances: dict[str, Decimal]
+
+    def __repr__(self) -> str:
+        """Show the key and balances, never the secret."""
+        return f"AccountSpec(api_key={self.api_key!r}, balances={self.balances!r})"
+
+
+def parse_account(text: str) -> AccountSpec:
+    """Parse ``KEY:SECRET:ASSET=AMOUNT,...`` or ``ASSET=AMOUNT,...`` (argparse type).
+
+    Raises ``argparse.ArgumentTypeError`` naming the bad part and the expected form.
+    """
+    form = "use KEY:SECRET:USDT=10000,BTC=1 or USDT=10000,BTC=1"
+    parts = text.split(":")
+    if len(parts) == 3:
+        key, secret, bal_text = parts
+        if not _KEY_RE.match(key):
+            raise argparse.ArgumentTypeError(f"the API key must be 1-128 letters/digits; {form}")
+        if not secret:
+            raise argparse.ArgumentTypeError(f"the secret is empty; {form}")
+    elif len(parts) == 1:
+        key, secret, bal_text = None, None, parts[0]
+    else:
+        raise argparse.ArgumentTypeError(f"bad --account value; {form}")
+    balances: dict[str, Decimal] = {}
+    for item in filter(None, bal_text.split(",")):
+        asset, sep, amount = item.partition("=")
+        asset = asset.strip().upper()
+        if not sep or not _ASSET_RE.match(asset):
+            raise argparse.ArgumentTypeError(f"bad balance {item!r}; {form}")
+        try:
+            value = Decimal(amount)
+        except InvalidOperation:
+            raise argparse.ArgumentTypeError(f"bad amount in {item!r}; {form}") from None
+        if not value.is_finite() or value < 0:
+            raise argparse.ArgumentTypeError(f"amount must be >= 0 in {item!r}; {form}")
+        balances[asset] = value
+    return AccountSpec(key, secret, balances)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the ``sim`` subcommand's options."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback only)")
+    parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
+    parser.add_argument(
+        "--market", default="synthetic", help="'synthetic' or a one-minute candle CSV file"
+    )
+    parser.add_argument(
+        "--symbols", default="BTC/USDT", help="comma-separated symbols of the synthetic market"
+    )
+    parser.add_argument(
+        "--speed", type=_positive_float, default=1.0, help="market seconds per wall second"
+    )
+    parser.add_argument(
+        "--stepped", action="store_true", help="freeze the clock; move it with POST /admin/advance"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the market, keys and faults")
+    parser.add_argument("--start-ms", type=int, default=None, help="market start (ms since epoch)")
+    parser.add_argument(
+        "--account",
+        type=parse_account,
+        action="append",
+        default=[],
+        metavar="[KEY:SECRET:]ASSET=AMOUNT,...",
+        help="create an account (repeatable)",
+    )
+    parser.add_argument(
+        "--no-rate-limits", action="store_true", help="do not enforce Binance's rate limits"
+    )
+    parser.add_argument(
+        "--allow-remote", action="store_true", help="allow a non-loopback --host (unsafe)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the simulator, print its URLs and accounts, serve until SIGINT/SIGTERM."""
+    from real_trade.sim.binance.ratelimit import RateLimits
+    from real_trade.sim.server import SimExchange
+
+    symbols = tuple(s.strip() for s in str(args.symbols).split(",") if s.strip())
+    try:
+        sim = SimExchange(
+            host=args.host,
+            port=args.port,
+            market=args.market,
+            symbols=symbols,
+            speed=args.speed,
+            stepped=args.stepped,
+            seed=args.seed,
+            start_ms=args.start_ms,
+            rate_limits=RateLimits(enabled=False) if args.no_rate_limits else None,
+            allow_remote=args.allow_remote,
+        )
+    except (ValueError, OSError) as exc:
+        print(f"real-trade sim: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            sim.start()
+        except (RuntimeError, TimeoutError) as exc:
+            print(f"real-trade sim: {exc}", file=sys.stderr)
+            return 2
+        try:
+            _announce(sim, args.account)
+            while not stop.wait(0.5):
+                pass
+        finally:
+            sim.stop()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    print("simulator stopped", flush=True)
+    return 0
+
+
+def _announce(sim: object, accounts: list[AccountSpec]) -> None:
+    from real_trade.sim.server import SimExchange
+
+    assert isinstance(sim, SimExchange)
+    mode = "stepped" if sim.clock.stepped else f"speed {sim.clock.speed:g}"
+    print(f"real_trade simulator (Binance spot) -- {mode}, symbols {sim.core.symbols()}")
+    print(f"REST   {sim.url}/api/v3")
+    print(f"WS     {sim.ws_url}/ws  (combined: {sim.ws_url}/stream, API: {sim.ws_url}/ws-api/v3)")
+    print(f"ADMIN  {sim.url}/admin/")
+    for spec in accounts:
+        acct = sim.core.create_account(
+            {k: str(v) for k, v in spec.balances.items()}, api_key=spec.api_key, secret=spec.secret
+        )
+        shown = "(as given)" if spec.secret is not None else acct.secret
+        bal = ",".join(f"{k}={v}" for k, v in spec.balances.items())
+        print(f"ACCOUNT id={acct.account_id} key={acct.api_key} secret={shown} balances={bal}")
+    print("ready; Ctrl-C to stop", flush=True)

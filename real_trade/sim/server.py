@@ -1,0 +1,351 @@
+"""``SimExchange``: a simulated Binance spot exchange on loopback, in a background thread.
+
+One object owns the whole simulator: the clock, the market source, the core, the fault plan,
+the event bus and the aiohttp server (REST ``/api/v3``, the websocket faces and ``/admin/``)
+running on its own event loop in a daemon thread. Use it as a context manager::
+
+    with SimExchange(stepped=True) as sim:
+        key, secret = sim.create_account({"USDT": 10_000})
+        ex = ccxt.binance(sim.ccxt_config(key, secret))
+        ex.create_order("BTC/USDT", "limit", "buy", 0.01, 50_000)
+        sim.advance(60)               # stepped clock: one market minute, synchronously
+
+``port=0`` picks a free port (read it back from :attr:`SimExchange.url`). The server binds to
+loopback only unless ``allow_remote=True``. In real (``speed=1``) and accelerated modes a pump
+task plays the market continuously; with ``stepped=True`` time moves only on :meth:`advance`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from real_trade.bus import EventBus
+from real_trade.sim.binance.app import create_app, is_loopback
+from real_trade.sim.binance.context import BinanceFaceContext
+from real_trade.sim.binance.ratelimit import RateLimiter, RateLimits
+from real_trade.sim.binance.ws_market import ws_urls
+from real_trade.sim.clock import SimClock
+from real_trade.sim.core import ExchangeCore
+from real_trade.sim.faults import FaultPlan
+from real_trade.sim.market import MarketSource
+
+__all__ = ["CCXT_API_KEYS", "SimExchange", "ccxt_urls_for"]
+
+CCXT_API_KEYS: tuple[str, ...] = (
+    "public", "private", "v1", "sapi", "sapiV2", "sapiV3", "sapiV4", "dapiPublic",
+    "dapiPrivate", "dapiPrivateV2", "dapiData", "fapiPublic", "fapiPublicV2", "fapiPublicV3",
+    "fapiPrivate", "fapiPrivateV2", "fapiPrivateV3", "fapiData", "eapiPublic", "eapiPrivate",
+    "papi", "papiV2",
+)  # fmt: skip
+"""Every REST base URL key of ccxt's ``binance.urls['api']``; all point at the simulator, so
+no request of a ccxt client configured with :meth:`SimExchange.ccxt_urls` leaves loopback."""
+
+_API_PATHS: dict[str, str] = {
+    "public": "/api/v3", "private": "/api/v3", "v1": "/api/v1", "sapi": "/sapi/v1",
+    "sapiV2": "/sapi/v2", "sapiV3": "/sapi/v3", "sapiV4": "/sapi/v4", "dapiPublic": "/dapi/v1",
+    "dapiPrivate": "/dapi/v1", "dapiPrivateV2": "/dapi/v2", "dapiData": "/futures/data",
+    "fapiPublic": "/fapi/v1", "fapiPublicV2": "/fapi/v2", "fapiPublicV3": "/fapi/v3",
+    "fapiPrivate": "/fapi/v1", "fapiPrivateV2": "/fapi/v2", "fapiPrivateV3": "/fapi/v3",
+    "fapiData": "/futures/data", "eapiPublic": "/eapi/v1", "eapiPrivate": "/eapi/v1",
+    "papi": "/papi/v1", "papiV2": "/papi/v2",
+}  # fmt: skip
+
+
+def ccxt_urls_for(http_base: str) -> dict[str, Any]:
+    """Return the ccxt ``urls`` override pointing every Binance API at ``http_base``.
+
+    Includes the websocket URLs (``urls['api']['ws']``, with the WebSocket API's ``ws-api``).
+    """
+    api: dict[str, Any] = {key: http_base + _API_PATHS[key] for key in CCXT_API_KEYS}
+    api.update(ws_urls(http_base))
+    return {"api": api, "test": dict(api), "www": http_base, "doc": http_base}
+
+
+def _symbol_id(symbol: str) -> str:
+    """``"BTC/USDT"`` -> ``"BTCUSDT"`` (exchange ids pass through)."""
+    return symbol.replace("/", "").replace("-", "").upper()
+
+
+class SimExchange:
+    """A simulated Binance spot exchange served on loopback from a background thread.
+
+    ``market`` is a :class:`MarketSource`, ``"synthetic"`` (a seeded random walk over
+    ``symbols``) or the path of a one-minute candle CSV file (replayed). ``speed`` scales market
+    time (60: a market minute per wall second); ``stepped=True`` freezes it between
+    :meth:`advance` calls. ``seed`` drives the market, keys and faults; ``start_ms`` sets the
+    market's start. ``rate_limits`` overrides Binance's limits (``RateLimits(enabled=False)``
+    for benchmarks). After :meth:`start`, :attr:`url`, :attr:`ws_url`, :attr:`core`,
+    :attr:`clock` and :attr:`faults` are available; :meth:`stop` shuts everything down.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        market: MarketSource | str | Path = "synthetic",
+        symbols: tuple[str, ...] | list[str] = ("BTC/USDT",),
+        speed: float = 1.0,
+        stepped: bool = False,
+        seed: int = 0,
+        start_ms: int | None = None,
+        *,
+        rate_limits: RateLimits | None = None,
+        allow_remote: bool = False,
+        pump_interval_s: float = 0.05,
+    ) -> None:
+        """Configure the simulator (nothing runs until :meth:`start`)."""
+        if not allow_remote and not is_loopback(host):
+            raise ValueError(
+                f"host {host!r} is not a loopback address; the simulator (and its /admin/ "
+                "endpoint) binds to loopback only unless allow_remote=True"
+            )
+        self.host = host
+        self.port = port
+        self._speed = speed
+        self._stepped = stepped
+        self.seed = seed
+        self._pump_interval_s = pump_interval_s
+        self.clock, self.market = self._build_market(
+            market, symbols, speed, stepped, seed, start_ms
+        )
+        self.faults = FaultPlan(seed)
+        self.bus = EventBus(synchronous=True, name="sim")
+        self.core = ExchangeCore(self.clock, self.market, self.bus, seed=seed)
+        self.context = BinanceFaceContext(self.core, self.clock, self.faults)
+        self.limiter = RateLimiter(rate_limits if rate_limits is not None else RateLimits())
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._started = threading.Event()
+        self._start_error: BaseException | None = None
+        self._stopping: asyncio.Event | None = None
+        self._closed = False
+
+    @staticmethod
+    def _build_market(
+        market: MarketSource | str | Path,
+        symbols: tuple[str, ...] | list[str],
+        speed: float,
+        stepped: bool,
+        seed: int,
+        start_ms: int | None,
+    ) -> tuple[SimClock, MarketSource]:
+        source: MarketSource
+        if isinstance(market, str) and market == "synthetic":
+            from real_trade.sim.market_synthetic import SyntheticMarket
+
+            ids = [_symbol_id(s) for s in symbols]
+            source = SyntheticMarket(ids, seed=seed, start_ms=start_ms)
+        elif isinstance(market, str | Path):
+            from real_trade.sim.market_replay import CandleReplayMarket
+
+            source = CandleReplayMarket(market, start_ms=start_ms, seed=seed)
+        else:
+            source = market
+        # In real time a synthetic market runs on the wall clock (market time == wall time);
+        # otherwise market time starts where the source starts playing.
+        real_time = speed == 1.0 and not stepped and start_ms is None and market == "synthetic"
+        clock_start = None if real_time else source.start_ms()
+        clock = SimClock(start_ms=clock_start, speed=speed, stepped=stepped)
+        return clock, source
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The HTTP base URL (``http://127.0.0.1:PORT``)."""
+        return f"http://{self._url_host()}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The websocket base URL (``ws://127.0.0.1:PORT``)."""
+        return f"ws://{self._url_host()}:{self.port}"
+
+    def _url_host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is serving."""
+        return self._thread is not None and self._thread.is_alive() and self._started.is_set()
+
+    def start(self, timeout: float = 30.0) -> SimExchange:
+        """Start serving in a background thread; return once the port is bound."""
+        if self._thread is not None:
+            raise RuntimeError("SimExchange already started")
+        if self._closed:
+            raise RuntimeError("a stopped SimExchange cannot be restarted; create a new one")
+        self._thread = threading.Thread(target=self._run, name="sim-exchange", daemon=True)
+        self._thread.start()
+        if not self._started.wait(timeout):
+            raise TimeoutError(f"simulator did not start within {timeout}s")
+        if self._start_error is not None:
+            self._thread.join(timeout)
+            self._thread = None
+            raise RuntimeError(f"simulator failed to start: {self._start_error}") from (
+                self._start_error
+            )
+        return self
+
+    def _run(self) -> None:
+        loop = _new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve())
+        finally:
+            with contextlib.suppress(Exception):
+                _cancel_leftovers(loop)
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+    async def _serve(self) -> None:
+        self._stopping = asyncio.Event()
+        self.context.loop = asyncio.get_running_loop()
+        try:
+            app = create_app(
+                self.context,
+                limiter=self.limiter,
+                pump_interval_s=None if self._stepped else self._pump_interval_s,
+            )
+            runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        except Exception as exc:
+            self._start_error = exc
+            self._started.set()
+            return
+        try:
+            await runner.setup()
+            site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
+            await site.start()
+            self._runner = runner
+            addr = runner.addresses[0]
+            self.port = int(addr[1])
+        except Exception as exc:  # reported by start(), which raises it in the caller
+            self._start_error = exc
+            self._started.set()
+            await runner.cleanup()
+            return
+        self._started.set()
+        try:
+            await self._stopping.wait()
+        finally:
+            await runner.cleanup()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop serving, close every connection and join the thread (idempotent)."""
+        thread, loop, stopping = self._thread, self._loop, self._stopping
+        if thread is None:
+            return
+        if loop is not None and stopping is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stopping.set)
+        thread.join(timeout)
+        self._thread = None
+        self._closed = True
+        self.bus.close()
+
+    def __enter__(self) -> SimExchange:
+        """Start the server (if not started) and return it."""
+        if self._thread is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the server."""
+        self.stop()
+
+    # -- helpers for tests and tools -------------------------------------------------------
+    def call(self, fn: Any, *args: Any, timeout: float = 30.0) -> Any:
+        """Run ``fn(*args)`` on the server's event loop and return its result (thread-safe)."""
+        loop = self._loop
+        if loop is None or not self.running:
+            return fn(*args)
+
+        async def run() -> Any:
+            return fn(*args)
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout)
+
+    def create_account(
+        self, balances: Mapping[str, float | str | Decimal], **kwargs: Any
+    ) -> tuple[str, str]:
+        """Open an account with ``balances``; return its ``(api_key, secret)``."""
+        acct = self.core.create_account(dict(balances), **kwargs)
+        return acct.api_key, acct.secret
+
+    def advance(self, seconds: float) -> int:
+        """Move a stepped clock ``seconds`` forward and play the market up to it, synchronously.
+
+        Runs on the server's loop, then yields to it once more so the websocket faces have
+        queued what the pump published. Returns the number of market ticks played.
+        """
+        if not self.clock.stepped:
+            raise ValueError("advance() needs a stepped simulator (SimExchange(stepped=True))")
+
+        def step() -> int:
+            self.clock.advance(seconds)
+            return self.core.pump()
+
+        ticks: int = self.call(step)
+        self.call(lambda: None)
+        return ticks
+
+    def ccxt_urls(self) -> dict[str, Any]:
+        """The ccxt ``urls`` override: every Binance REST (and websocket) API at this server."""
+        return ccxt_urls_for(self.url)
+
+    def ccxt_config(self, api_key: str | None = None, secret: str | None = None) -> dict[str, Any]:
+        """A complete ccxt/ccxt.pro ``binance`` config for this server (spot markets only)."""
+        config: dict[str, Any] = {
+            "urls": self.ccxt_urls(),
+            "enableRateLimit": False,
+            "options": {
+                "defaultType": "spot",
+                "fetchMarkets": {"types": ["spot"]},
+                "fetchMargins": False,
+                "adjustForTimeDifference": False,
+            },
+        }
+        if api_key is not None:
+            config["apiKey"] = api_key
+        if secret is not None:
+            config["secret"] = secret
+        return config
+
+    def __repr__(self) -> str:
+        """Describe the server without any credential."""
+        state = "running" if self.running else "stopped"
+        return f"SimExchange({self.url}, {state}, symbols={list(self.core.symbols())})"
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """A new event loop: uvloop's when it is installed (about twice the request rate), else
+    asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel and await every task still pending on ``loop`` (clean shutdown, no warnings)."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
