@@ -10,14 +10,25 @@ trades built from the core's own matches), :class:`SymbolLiquidity` (the liquidi
 tape flow that play a market source), the value types of :mod:`real_trade.sim.types` and the
 typed errors of :mod:`real_trade.sim.errors`. Protocol faces (``real_trade.sim.binance``) serve
 it on loopback.
+
+Market and time: :class:`SimClock` (real, accelerated or stepped), :class:`SyntheticMarket` and
+:class:`CandleReplayMarket` (both :class:`MarketSource`). Faults: :class:`FaultPlan`. The server:
+:class:`SimExchange` (imported on first use, so the core stays free of aiohttp).
 """
+
+from typing import Any
 
 from real_trade.sim.accounts import Account, AccountBook, Balance, commission, generate_key
 from real_trade.sim.book import BookSide, OrderBook, PriceLevel
+from real_trade.sim.clock import SimClock
 from real_trade.sim.core import Clock, EventSink, ExchangeCore
+from real_trade.sim.faults import FaultPlan
 from real_trade.sim.history import OrderHistory
 from real_trade.sim.klines import INTERVALS, Kline, KlineBook, Tape, bucket_open, next_open
 from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity
+from real_trade.sim.market import BookShape, Candle, MarketSource, MarketTick
+from real_trade.sim.market_replay import CandleReplayMarket, read_candle_file
+from real_trade.sim.market_synthetic import SyntheticMarket
 from real_trade.sim.matching import EngineOutput, MatchingEngine
 from real_trade.sim.open_orders import OpenOrders
 from real_trade.sim.rules import (
@@ -71,8 +82,11 @@ __all__ = [
     "BadSymbol",
     "Balance",
     "BalanceEvent",
+    "BookShape",
     "BookSide",
     "BookTicker",
+    "Candle",
+    "CandleReplayMarket",
     "Clock",
     "DepthSnapshot",
     "DepthUpdate",
@@ -81,12 +95,15 @@ __all__ = [
     "EventSink",
     "ExchangeCore",
     "ExecutionType",
+    "FaultPlan",
     "Fill",
     "FilterError",
     "InsufficientBalance",
     "Kline",
     "KlineBook",
     "MarketMakers",
+    "MarketSource",
+    "MarketTick",
     "MatchingEngine",
     "OpenOrders",
     "Order",
@@ -98,11 +115,14 @@ __all__ = [
     "OrderType",
     "PriceLevel",
     "Side",
+    "SimClock",
     "SimError",
+    "SimExchange",
     "StopBook",
     "SymbolLiquidity",
     "SymbolMarket",
     "SymbolRules",
+    "SyntheticMarket",
     "Tape",
     "Ticker24h",
     "TimeInForce",
@@ -116,7 +136,17 @@ __all__ = [
     "format_decimal",
     "generate_key",
     "next_open",
+    "read_candle_file",
     "rules_for_market",
     "settle_side",
     "split_symbol",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the loopback server (aiohttp) only when ``real_trade.sim.SimExchange`` is used."""
+    if name == "SimExchange":
+        from real_trade.sim.server import SimExchange
+
+        return SimExchange
+    raise AttributeError(f"module 'real_trade.sim' has no attribute {name!r}")

@@ -32,6 +32,7 @@ from real_trade.bus import EventBus
 from real_trade.sim.binance.app import create_app, is_loopback
 from real_trade.sim.binance.context import BinanceFaceContext
 from real_trade.sim.binance.ratelimit import RateLimiter, RateLimits
+from real_trade.sim.binance.ws_conn import WsSettings
 from real_trade.sim.binance.ws_market import ws_urls
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
@@ -101,6 +102,7 @@ class SimExchange:
         rate_limits: RateLimits | None = None,
         allow_remote: bool = False,
         pump_interval_s: float = 0.05,
+        ws_settings: WsSettings | None = None,
     ) -> None:
         """Configure the simulator (nothing runs until :meth:`start`)."""
         if not allow_remote and not is_loopback(host):
@@ -112,6 +114,7 @@ class SimExchange:
         self.port = port
         self._speed = speed
         self._stepped = stepped
+        self._ws_settings = ws_settings
         self.seed = seed
         self._pump_interval_s = pump_interval_s
         self.clock, self.market = self._build_market(
@@ -216,6 +219,7 @@ class SimExchange:
                 self.context,
                 limiter=self.limiter,
                 pump_interval_s=None if self._stepped else self._pump_interval_s,
+                ws_settings=self._ws_settings,
             )
             runner = web.AppRunner(app, handle_signals=False, access_log=None)
         except Exception as exc:

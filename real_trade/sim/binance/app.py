@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -44,6 +44,9 @@ from real_trade.sim.binance.rest_private import PRIVATE_ROUTES
 from real_trade.sim.binance.rest_public import PUBLIC_ROUTES, AmbiguousOutcome, RestCall, Route
 from real_trade.sim.errors import SimError
 from real_trade.sim.faults import FaultPlan, RequestFault
+
+if TYPE_CHECKING:
+    from real_trade.sim.binance.ws_conn import WsSettings
 
 __all__ = [
     "ADMIN_FAULT_METHODS",
@@ -357,13 +360,15 @@ def create_app(
     limiter: RateLimiter | None = None,
     admin: bool = True,
     pump_interval_s: float | None = 0.05,
+    ws_settings: WsSettings | None = None,
 ) -> web.Application:
     """Build the application serving one simulated Binance spot exchange.
 
     ``limiter`` defaults to Binance's limits; ``admin=False`` leaves out ``/admin/``;
     ``pump_interval_s`` is how often the market is played in real/accelerated modes (no pump
     task with a stepped clock or ``None``). The websocket faces (market streams and the
-    WebSocket API) are served by the same application.
+    WebSocket API) are served by the same application, with ``ws_settings`` (ping interval,
+    pong timeout, connection lifetime) or Binance's defaults.
     """
     app = web.Application()
     lim = limiter if limiter is not None else RateLimiter()
@@ -373,16 +378,18 @@ def create_app(
         app.router.add_route(route.method, route.path, _route_handler(route, ctx, lim))
     if admin:
         _admin_routes(app, ctx, lim)
-    _register_ws_faces(app, ctx)
+    _register_ws_faces(app, ctx, ws_settings)
     if pump_interval_s is not None and not ctx.clock.stepped:
         app.cleanup_ctx.append(_pump_ctx(ctx, pump_interval_s))
     return app
 
 
-def _register_ws_faces(app: web.Application, ctx: BinanceFaceContext) -> None:
+def _register_ws_faces(
+    app: web.Application, ctx: BinanceFaceContext, settings: WsSettings | None
+) -> None:
     # Imported here: the websocket faces import this module (for LIMITER_KEY) at load time.
     from real_trade.sim.binance.ws_api import register_ws_api_routes
     from real_trade.sim.binance.ws_market import register_ws_market_routes
 
-    register_ws_market_routes(app, ctx)
+    register_ws_market_routes(app, ctx, settings)
     register_ws_api_routes(app, ctx)

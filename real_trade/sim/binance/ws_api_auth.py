@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from real_trade.sim.accounts import Account
-from real_trade.sim.binance.auth import check_timestamp, verify_signature
+from real_trade.sim.binance.auth import check_request_time, verify_signature
 from real_trade.sim.binance.context import BinanceFaceContext
 from real_trade.sim.binance.errors import illegal_chars, invalid_api_key, mandatory_missing
 
@@ -100,4 +100,4 @@ def _check_time(ctx: BinanceFaceContext, params: dict[str, Any], timestamp: int)
             window = math.ceil(Decimal(str(raw)))
         except (InvalidOperation, ValueError, OverflowError):
             raise illegal_chars("recvWindow", "^[0-9]{1,20}(\\.[0-9]{1,3})?$") from None
-    check_timestamp(timestamp, window, ctx.server_time_ms())
+    check_request_time(ctx, timestamp, window)

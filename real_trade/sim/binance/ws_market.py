@@ -88,14 +88,13 @@ def ws_urls(http_base: str) -> dict[str, object]:
 
 
 def core_bus(ctx: BinanceFaceContext) -> EventBus:
-    """Return the event bus the core publishes on (``ctx.bus``, ``core.bus`` or the core's own).
+    """Return the event bus the core publishes on (``ctx.core.bus``).
 
     Raises ``RuntimeError`` when the core publishes nowhere: the streams would stay silent.
     """
-    for holder, name in ((ctx, "bus"), (ctx.core, "bus"), (ctx.core, "_bus")):
-        bus = getattr(holder, name, None)
-        if isinstance(bus, EventBus):
-            return bus
+    bus = ctx.core.bus
+    if isinstance(bus, EventBus):
+        return bus
     raise RuntimeError(
         "the simulator core has no EventBus; create ExchangeCore(..., bus=EventBus(...)) "
         "so that the websocket faces can stream its events"
@@ -201,9 +200,7 @@ class _MarketFace:
         reply = self._control(client, keys, text)
         client.conn.send(json.dumps(reply, separators=(",", ":")))
 
-    def _control(
-        self, client: StreamClient, keys: ListenKeys | None, text: str
-    ) -> dict[str, Any]:
+    def _control(self, client: StreamClient, keys: ListenKeys | None, text: str) -> dict[str, Any]:
         try:
             req = json.loads(text)
         except json.JSONDecodeError as exc:
