@@ -16,7 +16,7 @@ Market and time: :class:`SimClock` (real, accelerated or stepped), :class:`Synth
 :class:`SimExchange` (imported on first use, so the core stays free of aiohttp).
 """
 
-from typing import Any
+import typing
 
 from real_trade.sim.accounts import Account, AccountBook, Balance, commission, generate_key
 from real_trade.sim.book import BookSide, OrderBook, PriceLevel
@@ -143,7 +143,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     """Import the loopback server (aiohttp) only when ``real_trade.sim.SimExchange`` is used."""
     if name == "SimExchange":
         from real_trade.sim.server import SimExchange
