@@ -1,0 +1,395 @@
+"""``VenueConnection``: the I/O thread, the ccxt.pro exchange and the markets of one venue.
+
+The base of :class:`real_trade.venues.client.VenueClient`. It owns one ccxt.pro exchange object
+(ccxt.pro exchanges serve REST as well as websockets), created on its own asyncio loop in a
+daemon thread, and the sync face: :meth:`VenueConnection.run` runs a coroutine on that loop from
+any other thread and waits for it (from the I/O thread itself it raises RuntimeError, since it
+would wait on itself). Endpoints come from :mod:`real_trade.venues.urls` (live, testnet, demo, or
+the simulator, which wins). Credentials are kept private, registered with the log masker, and
+never shown: reprs show a masked key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import difflib
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any, Self, TypeVar
+
+from real_trade.bus import EventBus
+from real_trade.errors import (
+    AuthenticationError,
+    BadSymbolError,
+    ClockSkewError,
+    RealTradeError,
+    ccxt_errors,
+)
+from real_trade.retry import RetryPolicy, retry_async
+from real_trade.utils.logger import SecretMaskingFilter, register_secret
+from real_trade.venues.proxy import ccxt_proxy_settings, mask_proxy_url
+from real_trade.venues.spec import VenueSpec, get_venue
+from real_trade.venues.streams import StreamHandle
+from real_trade.venues.urls import (
+    VenueEndpoints,
+    apply_endpoints,
+    effective_sim_url,
+    resolve_endpoints,
+)
+
+__all__ = ["VenueConnection", "mask_key"]
+
+T = TypeVar("T")
+_log = logging.getLogger("real_trade.venues")
+_CCXT_LOGGER = "ccxt.base.exchange"
+
+
+def mask_key(key: str | None) -> str | None:
+    """A key as shown in reprs and logs: ``'***' + last 4 characters`` (``'***'`` if short)."""
+    if not key:
+        return None
+    return f"***{key[-4:]}" if len(key) >= 12 else "***"
+
+
+def _guard_ccxt_logger() -> None:
+    """Mask secrets in ccxt's own log records (its DEBUG lines carry headers with the key).
+
+    A filter on the logger itself rewrites each record before any handler sees it, so even a
+    user's plain ``logging.basicConfig(level=logging.DEBUG)`` never prints a key or signature.
+    """
+    ccxt_logger = logging.getLogger(_CCXT_LOGGER)
+    if not any(isinstance(f, SecretMaskingFilter) for f in ccxt_logger.filters):
+        ccxt_logger.addFilter(SecretMaskingFilter())
+
+
+def _plain(value: Any) -> str | None:
+    """A credential as a plain string: ``SecretStr`` unwrapped, blank as None."""
+    if value is None:
+        return None
+    text = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+    return text.strip() or None
+
+
+class VenueConnection:
+    """The connection of a store to one venue (see the module docstring).
+
+    ``venue`` is a :class:`VenueSpec` or a ccxt id. ``market_type`` picks ccxt's
+    ``defaultType`` from the venue table. Credentials are optional (public data needs none;
+    private calls without them raise AuthenticationError). ``testnet``/``demo``/``sim_url``
+    choose the endpoints; ``proxy`` an HTTP(S)/SOCKS proxy (never used for the simulator).
+    ``bus`` receives :class:`StreamStateChanged` events; ``retry_policy`` governs retries of
+    reads; ``reconnect_base_delay``/``reconnect_max_delay`` the stream backoff (tests shrink
+    them); ``call_timeout`` bounds each sync call; ``ccxt_options`` are extra ccxt options.
+    """
+
+    def __init__(
+        self,
+        venue: VenueSpec | str,
+        *,
+        market_type: str = "spot",
+        apikey: Any = None,
+        secret: Any = None,
+        passphrase: Any = None,
+        testnet: bool = False,
+        demo: bool = False,
+        sim_url: str | None = None,
+        proxy: str | None = None,
+        bus: EventBus | None = None,
+        retry_policy: RetryPolicy | None = None,
+        reconnect_base_delay: float = 0.5,
+        reconnect_max_delay: float = 30.0,
+        call_timeout: float = 120.0,
+        ccxt_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.venue = venue if isinstance(venue, VenueSpec) else get_venue(venue)
+        self.market_type = market_type
+        self.default_type = self.venue.ccxt_default_type(market_type)
+        self._apikey, self._secret = _plain(apikey), _plain(secret)
+        self._passphrase = _plain(passphrase)
+        for value in (self._apikey, self._secret, self._passphrase):
+            register_secret(value)
+        _guard_ccxt_logger()
+        self.endpoints: VenueEndpoints = resolve_endpoints(
+            self.venue,
+            testnet=testnet,
+            demo=demo,
+            sim_url=effective_sim_url(sim_url),
+            default_type=self.default_type,
+        )
+        self.proxy = None if self.endpoints.mode == "sim" else (proxy or None)
+        ccxt_proxy_settings(self.proxy)  # validate early: a bad scheme is a ConfigError now
+        self.bus = bus
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.reconnect_base_delay = reconnect_base_delay
+        self.reconnect_max_delay = reconnect_max_delay
+        self.call_timeout = call_timeout
+        self._ccxt_options = dict(ccxt_options or {})
+        self._lock = threading.RLock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._exchange: Any = None
+        self._streams: set[StreamHandle] = set()
+        self._streams_lock = threading.Lock()  # never held while waiting on the loop
+        self._resync_clock = False
+
+    # -- identity ------------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        """Where requests go: ``"live"``, ``"testnet"``, ``"demo"`` or ``"sim"``."""
+        return self.endpoints.mode
+
+    @property
+    def sim_url(self) -> str | None:
+        """The simulator's base URL when in ``sim`` mode."""
+        return self.endpoints.sim_url
+
+    @property
+    def has_credentials(self) -> bool:
+        """Whether an API key and secret (and a passphrase where needed) were given."""
+        needed = [self._apikey, self._secret]
+        if self.venue.needs_passphrase:
+            needed.append(self._passphrase)
+        return all(needed)
+
+    @property
+    def apikey_masked(self) -> str | None:
+        """The API key as :func:`mask_key` shows it."""
+        return mask_key(self._apikey)
+
+    def __repr__(self) -> str:
+        """Venue, mode, market type and a masked key; never a secret."""
+        return (
+            f"{type(self).__name__}(venue={self.venue.name!r}, mode={self.mode!r}, "
+            f"market_type={self.market_type!r}, apikey={self.apikey_masked!r}, "
+            f"proxy={mask_proxy_url(self.proxy)!r}, started={self.is_started})"
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @property
+    def is_started(self) -> bool:
+        """Whether the I/O thread runs and the ccxt exchange exists."""
+        return self._exchange is not None and self._thread is not None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The I/O loop (starting the client if needed)."""
+        self.start()
+        assert self._loop is not None
+        return self._loop
+
+    @property
+    def exchange(self) -> Any:
+        """The ccxt.pro exchange object (starting the client if needed); use it on the loop."""
+        self.start()
+        return self._exchange
+
+    def start(self) -> Self:
+        """Start the I/O thread and create the ccxt.pro exchange on it (idempotent)."""
+        with self._lock:
+            if self.is_started:
+                return self
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=self._run_loop, args=(loop,), name=f"rt-venue-{self.venue.name}", daemon=True
+            )
+            thread.start()
+            try:
+                future = asyncio.run_coroutine_threadsafe(self._create_exchange(), loop)
+                self._exchange = future.result(self.call_timeout)
+            except BaseException:
+                loop.call_soon_threadsafe(loop.stop)
+                thread.join(5)
+                loop.close()
+                raise
+            self._loop, self._thread = loop, thread
+            return self
+
+    @staticmethod
+    def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_forever()
+
+    async def _create_exchange(self) -> Any:
+        import ccxt.pro as ccxtpro
+
+        options: dict[str, Any] = {
+            "defaultType": self.default_type,
+            "adjustForTimeDifference": True,
+            **self.endpoints.options,
+            **self._ccxt_options,
+        }
+        config: dict[str, Any] = {"enableRateLimit": True, "options": options}
+        if self.endpoints.urls is not None:
+            config["urls"] = dict(self.endpoints.urls)
+        for name, value in (
+            ("apiKey", self._apikey),
+            ("secret", self._secret),
+            ("password", self._passphrase),
+        ):
+            if value:
+                config[name] = value
+        config.update(ccxt_proxy_settings(self.proxy))
+        exchange_class = getattr(ccxtpro, self.venue.ccxt_id, None)
+        if exchange_class is None:
+            import ccxt.async_support as ccxt_async
+
+            exchange_class = getattr(ccxt_async, self.venue.ccxt_id)
+        exchange = exchange_class(config)
+        with ccxt_errors():
+            apply_endpoints(exchange, self.endpoints)
+        return exchange
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop every stream, close the ccxt exchange and end the I/O thread (idempotent)."""
+        with self._lock:
+            loop, thread, exchange = self._loop, self._thread, self._exchange
+            if loop is None or thread is None:
+                return
+            if threading.current_thread() is thread:
+                raise RuntimeError(
+                    "stop() called on the client's own I/O thread; call it from another"
+                )
+            try:
+                asyncio.run_coroutine_threadsafe(self._shutdown(exchange), loop).result(timeout)
+            except Exception:  # closing must go on; the cause is logged
+                _log.warning("%s: error while closing the exchange", self, exc_info=True)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout)
+            if not loop.is_running():
+                loop.close()
+            self._loop = self._thread = self._exchange = None
+
+    async def _shutdown(self, exchange: Any) -> None:
+        with self._streams_lock:
+            streams = list(self._streams)
+        for handle in streams:
+            await handle.stop_async()
+        await exchange.close()
+        current = asyncio.current_task()
+        leftovers = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        for task in leftovers:
+            task.cancel()
+        await asyncio.gather(*leftovers, return_exceptions=True)
+        await asyncio.get_running_loop().shutdown_asyncgens()
+
+    def _forget_stream(self, handle: StreamHandle) -> None:
+        """Drop a finished stream from the running set (called on the I/O thread)."""
+        with self._streams_lock:
+            self._streams.discard(handle)
+
+    def __enter__(self) -> Self:
+        """Start the client and return it."""
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Stop the client."""
+        self.stop()
+
+    # -- running coroutines --------------------------------------------------------------
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Schedule ``coro`` on the I/O loop from any thread; return a concurrent future."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coro`` on the I/O loop and wait for its result (never from the I/O thread)."""
+        loop = self.loop
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError(
+                "a VenueClient sync method was called on its own I/O thread; await the "
+                "matching ..._async coroutine there instead"
+            )
+        future = asyncio.run_coroutine_threadsafe(coro, loop)
+        try:
+            return future.result(self.call_timeout if timeout is None else timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise
+
+    async def _retrying(
+        self, func: Callable[..., Awaitable[T]], *args: Any, places_order: bool = False
+    ) -> T:
+        """Call ccxt ``func`` with retries per the policy; resync the clock after a skew."""
+
+        async def attempt() -> T:
+            if self._resync_clock:
+                self._resync_clock = False
+                await self._exchange.load_time_difference()
+            return await func(*args)
+
+        def on_retry(_attempt: int, error: RealTradeError, _delay: float) -> None:
+            if isinstance(error, ClockSkewError):
+                self._resync_clock = True
+
+        return await retry_async(
+            attempt, policy=self.retry_policy, places_order=places_order, on_retry=on_retry
+        )
+
+    def _require_credentials(self, what: str) -> None:
+        if not self.has_credentials:
+            fields = ", ".join(self.venue.required_credentials())
+            raise AuthenticationError(
+                f"{what} on {self.venue.display_name} needs API credentials ({fields}); "
+                "public market data and paper trading need none"
+            )
+
+    # -- markets -------------------------------------------------------------------------
+    async def load_markets_async(self, reload: bool = False) -> dict[str, Any]:
+        """Load (or reload) the venue's markets; return ccxt's ``markets`` dict."""
+        markets: dict[str, Any] = await self._retrying(self._exchange.load_markets, reload)
+        return markets
+
+    def load_markets(self, reload: bool = False) -> dict[str, Any]:
+        """Sync face of :meth:`load_markets_async`."""
+        return self.run(self.load_markets_async(reload))
+
+    def market(self, symbol_or_id: str) -> dict[str, Any]:
+        """The ccxt market of a unified symbol (``BTC/USDT``) or venue id (``BTCUSDT``).
+
+        Loads the markets on first use. An unknown name raises BadSymbolError with the closest
+        known symbols as a suggestion.
+        """
+        exchange = self.exchange
+        if not exchange.markets:
+            self.load_markets()
+        return self._find_market(symbol_or_id)
+
+    def _find_market(self, symbol_or_id: str) -> dict[str, Any]:
+        markets: dict[str, Any] = self._exchange.markets or {}
+        if symbol_or_id in markets:
+            return dict(markets[symbol_or_id])
+        by_id = self._exchange.markets_by_id or {}
+        wanted = symbol_or_id.strip()
+        squashed = wanted.upper().replace("/", "").replace("-", "").replace("_", "")
+        for key in (wanted, wanted.upper(), squashed):
+            candidates = by_id.get(key) or []
+            if candidates:
+                preferred = [m for m in candidates if m.get("type") == self.default_type]
+                return dict((preferred or candidates)[0])
+        names = list(markets) + list(by_id)
+        close = difflib.get_close_matches(wanted.upper(), names, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise BadSymbolError(
+            f"unknown symbol {symbol_or_id!r} on {self.venue.display_name} "
+            f"({self.market_type}){hint}"
+        )
+
+    def symbol_of(self, symbol_or_id: str) -> str:
+        """The unified ccxt symbol of a symbol or venue id (``BTCUSDT`` -> ``BTC/USDT``)."""
+        return str(self.market(symbol_or_id)["symbol"])
+
+    def amount_to_precision(self, symbol: str, amount: float) -> float:
+        """``amount`` rounded to the market's amount precision (ccxt's helper)."""
+        exchange = self.exchange
+        self.market(symbol)
+        with ccxt_errors():
+            return float(exchange.amount_to_precision(self.symbol_of(symbol), amount))
+
+    def price_to_precision(self, symbol: str, price: float) -> float:
+        """``price`` rounded to the market's tick (ccxt's helper)."""
+        exchange = self.exchange
+        self.market(symbol)
+        with ccxt_errors():
+            return float(exchange.price_to_precision(self.symbol_of(symbol), price))

@@ -1,0 +1,290 @@
+"""Websocket streams over ccxt.pro watchers: one task each, reconnecting, with visible state.
+
+A :class:`StreamHandle` runs one asyncio task on the venue client's I/O loop. The task calls a
+ccxt.pro watcher (:func:`watcher_for`) in a loop and hands every item to ``on_event``. Its state,
+one of :data:`STREAM_STATES`, moves ``connecting`` -> ``connected`` (a websocket of the exchange
+opened, or the first item arrived) -> ``disconnected`` (the watcher failed: the socket dropped,
+the venue closed it) -> ``connected`` again after a reconnect, and ends ``stopped`` (stopped by its
+owner) or ``failed`` (a final error: bad symbol, refused credentials, unsupported stream). Between
+reconnects it waits a capped exponential backoff with jitter. Every change goes to ``on_state``
+and, when a bus is given, is published as :class:`StreamStateChanged` on ``venue.stream.<kind>``.
+
+Callbacks run on the I/O thread: keep them short (put into a queue). An exception in one is
+logged and the stream goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from real_trade.bus import EventBus
+from real_trade.errors import (
+    AuthenticationError,
+    BadSymbolError,
+    ClockSkewError,
+    ConfigError,
+    NotSupportedError,
+    RealTradeError,
+    redact,
+    translate_ccxt_error,
+)
+
+__all__ = [
+    "STREAM_KINDS",
+    "STREAM_STATES",
+    "EventCallback",
+    "StateCallback",
+    "StreamHandle",
+    "StreamKind",
+    "StreamState",
+    "StreamStateChanged",
+    "watcher_for",
+]
+
+StreamKind = Literal["trades", "ohlcv", "ticker", "order_book", "orders", "my_trades", "balance"]
+StreamState = Literal["connecting", "connected", "disconnected", "stopped", "failed"]
+STREAM_KINDS: tuple[str, ...] = StreamKind.__args__  # type: ignore[attr-defined]
+STREAM_STATES: tuple[str, ...] = StreamState.__args__  # type: ignore[attr-defined]
+
+_log = logging.getLogger("real_trade.venues.streams")
+_FINAL_STREAM_ERRORS = (AuthenticationError, BadSymbolError, NotSupportedError, ConfigError)
+_LIST_KINDS = frozenset({"trades", "ohlcv", "orders", "my_trades"})
+_CONNECT_POLL_S = 0.02
+
+
+@dataclass(frozen=True)
+class StreamStateChanged:
+    """A stream changed state: published on ``venue.stream.<kind>`` and given to ``on_state``.
+
+    ``error`` is the (redacted) reason of a ``disconnected`` or ``failed`` state, else None.
+    """
+
+    venue: str
+    kind: str
+    symbol: str | None
+    state: str
+    error: str | None = None
+
+
+EventCallback = Callable[[Any], None]
+"""``on_event(item)``: one trade, candle, order or fill, or a whole balance / ticker / book."""
+
+StateCallback = Callable[[StreamStateChanged], None]
+"""``on_state(change)``: called on every state change of a stream."""
+
+Watch = Callable[[], Awaitable[Any]]
+
+
+def watcher_for(
+    exchange: Any, kind: str, symbol: str | None, timeframe: str = "1m", limit: int | None = None
+) -> Watch:
+    """The zero-argument coroutine function that waits for the next update of a stream.
+
+    ``kind`` is one of :data:`STREAM_KINDS`; the market-data kinds need a ``symbol``. Raises
+    ConfigError naming ``kind`` or ``symbol`` when they do not fit.
+    """
+    if kind not in STREAM_KINDS:
+        raise ConfigError(
+            f"unknown stream kind {kind!r}", field="kind", fix=f"use one of {list(STREAM_KINDS)}"
+        )
+    if kind in ("trades", "ohlcv", "ticker", "order_book") and not symbol:
+        raise ConfigError(f"the {kind} stream needs a symbol", field="symbol")
+    watchers: dict[str, Watch] = {
+        "trades": lambda: exchange.watch_trades(symbol),
+        "ohlcv": lambda: exchange.watch_ohlcv(symbol, timeframe),
+        "ticker": lambda: exchange.watch_ticker(symbol),
+        "order_book": lambda: exchange.watch_order_book(symbol, limit),
+        "orders": lambda: exchange.watch_orders(symbol),
+        "my_trades": lambda: exchange.watch_my_trades(symbol),
+        "balance": lambda: exchange.watch_balance(),
+    }
+    return watchers[kind]
+
+
+def _open_clients(exchange: Any) -> set[tuple[str, int]]:
+    """(url, client identity) of every ccxt.pro websocket client whose connection is open."""
+    opened: set[tuple[str, int]] = set()
+    for url, client in list((getattr(exchange, "clients", None) or {}).items()):
+        connected = getattr(client, "connected", None)
+        if (
+            connected is not None
+            and connected.done()
+            and not connected.cancelled()
+            and connected.exception() is None
+        ):
+            opened.add((url, id(client)))
+    return opened
+
+
+class StreamHandle:
+    """One running stream (see the module docstring); stop it with :meth:`stop`.
+
+    ``kind``, ``symbol``, ``state``, ``last_error``, ``reconnects`` (completed reconnections)
+    and ``events`` (items delivered) describe it. Created by ``VenueClient.stream``.
+    """
+
+    def __init__(
+        self,
+        *,
+        venue: str,
+        kind: str,
+        symbol: str | None,
+        watch: Watch,
+        on_event: EventCallback,
+        on_state: StateCallback | None,
+        bus: EventBus | None,
+        base_delay: float,
+        max_delay: float,
+        loop: asyncio.AbstractEventLoop,
+        on_done: Callable[[StreamHandle], None] | None = None,
+        exchange: Any = None,
+    ) -> None:
+        self.venue, self.kind, self.symbol = venue, kind, symbol
+        self._watch, self._on_event, self._on_state = watch, on_event, on_state
+        self._bus = bus
+        self.base_delay, self.max_delay = base_delay, max_delay
+        self._loop, self._on_done, self._exchange = loop, on_done, exchange
+        self.state: str = "connecting"
+        self.last_error: str | None = None
+        self.reconnects = 0
+        self.events = 0
+        self._task: asyncio.Task[None] | None = None
+        self._loop_thread: int | None = None
+        self._rng = random.Random()
+
+    def __repr__(self) -> str:
+        """Kind, symbol and state."""
+        return f"StreamHandle({self.venue}:{self.kind}:{self.symbol or '-'}, {self.state})"
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the stream's task is alive."""
+        return self._task is not None and not self._task.done()
+
+    async def start_async(self) -> None:
+        """Start the stream's task on the running loop (the client's I/O loop)."""
+        self._loop_thread = threading.get_ident()
+        if self._task is None:
+            self._publish(StreamStateChanged(self.venue, self.kind, self.symbol, self.state))
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"rt-stream-{self.venue}-{self.kind}-{self.symbol or 'all'}"
+            )
+
+    async def stop_async(self) -> None:
+        """Cancel the task and wait for it to end (on the I/O loop)."""
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.state not in ("stopped", "failed"):
+            self._set_state("stopped")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the stream from any thread (idempotent); the final state is ``stopped``."""
+        if self._loop.is_closed() or not self._loop.is_running():
+            return
+        future = asyncio.run_coroutine_threadsafe(self.stop_async(), self._loop)
+        if threading.get_ident() != self._loop_thread:  # on the I/O thread: cannot wait
+            future.result(timeout)
+
+    def _set_state(self, state: str, error: str | None = None) -> None:
+        if state == self.state and error is None:
+            return
+        self.state = state
+        if error is not None:
+            self.last_error = error
+        self._publish(StreamStateChanged(self.venue, self.kind, self.symbol, state, error))
+
+    def _publish(self, change: StreamStateChanged) -> None:
+        state, error = change.state, change.error
+        _log.info("stream %s:%s:%s %s%s", self.venue, self.kind, self.symbol, state,
+                  f" ({error})" if error else "")  # fmt: skip
+        if self._on_state is not None:
+            try:
+                self._on_state(change)
+            except Exception:
+                _log.exception("on_state callback of %r failed", self)
+        if self._bus is not None:
+            # a closed bus raises RuntimeError: its owner is shutting down
+            with contextlib.suppress(RuntimeError):
+                self._bus.publish(f"venue.stream.{self.kind}", change)
+
+    def _deliver(self, result: Any) -> None:
+        items = result if self.kind in _LIST_KINDS and isinstance(result, list) else [result]
+        for item in items:
+            self.events += 1
+            try:
+                self._on_event(item)
+            except Exception:
+                _log.exception("on_event callback of %r failed", self)
+
+    async def _next(self) -> Any:
+        """Await the next update, flagging ``connected`` as soon as a new socket opens."""
+        before = _open_clients(self._exchange) if self._exchange is not None else set()
+        task = asyncio.ensure_future(self._watch())
+        try:
+            while self.state != "connected" and self._exchange is not None:
+                done, _ = await asyncio.wait({task}, timeout=_CONNECT_POLL_S)
+                if done:
+                    break
+                if _open_clients(self._exchange) - before:
+                    self._connected()
+            return await task
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+
+    def _connected(self) -> None:
+        if self.state == "disconnected":
+            self.reconnects += 1
+        self._set_state("connected")
+
+    async def _run(self) -> None:
+        failures = 0
+        try:
+            while True:
+                try:
+                    result = await self._next()
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise
+                    # another watcher of the same ccxt future was cancelled: watch again
+                    await asyncio.sleep(0)
+                    continue
+                except Exception as exc:  # every failure is translated and decided on below
+                    error: RealTradeError = translate_ccxt_error(exc)
+                else:
+                    failures = 0
+                    if self.state != "connected":
+                        self._connected()
+                    self._deliver(result)
+                    continue
+                message = redact(f"{type(error).__name__}: {error}")
+                if isinstance(error, _FINAL_STREAM_ERRORS):
+                    self._set_state("failed", message)
+                    return
+                failures += 1
+                self._set_state("disconnected", message)
+                if isinstance(error, ClockSkewError) and self._exchange is not None:
+                    with contextlib.suppress(Exception):  # resync; a failure shows on the retry
+                        await self._exchange.load_time_difference()
+                await asyncio.sleep(self._backoff(failures))
+        finally:
+            if self._on_done is not None:
+                self._on_done(self)
+
+    def _backoff(self, failures: int) -> float:
+        """Capped exponential backoff with jitter: a delay in ``[d/2, d]``."""
+        high = min(self.max_delay, self.base_delay * 2 ** max(0, failures - 1))
+        return self._rng.uniform(high / 2, high)

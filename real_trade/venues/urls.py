@@ -1,0 +1,189 @@
+"""Endpoint sets per venue: live, testnet (ccxt sandbox), demo, and the simulator redirect.
+
+Which endpoints a client talks to is decided here, once, by :func:`resolve_endpoints`:
+
+* ``sim`` — a simulator URL is in effect (:func:`effective_sim_url`: the argument, else the
+  config's ``sim_url``, else the ``RT_SIM_URL`` environment variable). It wins over testnet and
+  live: every REST and websocket URL of the ccxt client points at the simulator, using the
+  simulator's own override function (:func:`real_trade.sim.server.ccxt_urls_for`). The simulator
+  speaks Binance only so far; another venue raises ConfigError saying so.
+* ``testnet`` — ccxt's sandbox mode (``set_sandbox_mode(True)``), where the venue has a testnet;
+  on a venue with only a demo environment (OKX) a testnet request means its demo.
+* ``demo`` — the venue's demo trading (Binance/Bybit: ccxt ``enable_demo_trading``; OKX: ccxt's
+  sandbox mode, which adds the ``x-simulated-trading`` header).
+* ``live`` — the venue's production URLs, untouched.
+
+:func:`ccxt_urls` shows the URL set a mode resolves to, as ccxt would use it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from real_trade.errors import ConfigError
+from real_trade.venues.spec import VenueSpec
+
+__all__ = [
+    "SIM_URL_ENV",
+    "VenueEndpoints",
+    "VenueMode",
+    "apply_endpoints",
+    "ccxt_urls",
+    "effective_sim_url",
+    "resolve_endpoints",
+    "simulator_ccxt_urls",
+]
+
+VenueMode = Literal["live", "testnet", "demo", "sim"]
+"""Where a client's requests go: production, the venue's testnet or demo, or the simulator."""
+
+SIM_URL_ENV = "RT_SIM_URL"
+"""The environment variable that redirects every venue client to a running simulator."""
+
+# ccxt ids of the venues whose protocols the simulator speaks.
+_SIM_SPEAKS: frozenset[str] = frozenset({"binance"})
+# ccxt fetchMarkets types to load per ccxt defaultType, when talking to the simulator.
+_SIM_MARKET_TYPES: Mapping[str, tuple[str, ...]] = {
+    "spot": ("spot",),
+    "future": ("linear",),
+    "swap": ("linear",),
+    "delivery": ("inverse",),
+}
+
+
+@dataclass(frozen=True)
+class VenueEndpoints:
+    """The resolved endpoint choice for one client: mode, URL overrides and ccxt switches.
+
+    ``urls`` is a ccxt ``urls`` override (the simulator's) or ``None`` for the venue's own;
+    ``sandbox`` asks for ccxt's ``set_sandbox_mode(True)``, ``demo`` for the venue's demo
+    trading; ``options`` are extra ccxt options (e.g. which market types to load from the
+    simulator). ``sim_url`` is the simulator's base URL in ``sim`` mode.
+    """
+
+    mode: VenueMode
+    urls: Mapping[str, Any] | None = None
+    sandbox: bool = False
+    demo: bool = False
+    sim_url: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def effective_sim_url(
+    argument: str | None = None,
+    config_sim_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str | None:
+    """The simulator URL in effect: ``argument``, else the config's, else ``RT_SIM_URL``.
+
+    Blank strings count as unset; the result has no trailing slash. ``env`` defaults to
+    ``os.environ``.
+    """
+    source = os.environ if env is None else env
+    for candidate in (argument, config_sim_url, source.get(SIM_URL_ENV)):
+        if candidate is not None and candidate.strip():
+            return candidate.strip().rstrip("/")
+    return None
+
+
+def simulator_ccxt_urls(venue: VenueSpec, sim_url: str) -> dict[str, Any]:
+    """The ccxt ``urls`` override that points every API of ``venue`` at the simulator.
+
+    Comes from the simulator's own function, so both sides agree on every path. A venue the
+    simulator does not speak raises ConfigError naming ``sim_url``.
+    """
+    if venue.ccxt_id not in _SIM_SPEAKS:
+        raise ConfigError(
+            f"the simulator speaks Binance only so far; it cannot stand in for "
+            f"{venue.display_name}",
+            field="sim_url",
+            fix=f"unset sim_url / {SIM_URL_ENV} for {venue.display_name}, or trade Binance "
+            "against the simulator",
+        )
+    from real_trade.sim.server import ccxt_urls_for
+
+    return ccxt_urls_for(sim_url.rstrip("/"))
+
+
+def resolve_endpoints(
+    venue: VenueSpec,
+    *,
+    testnet: bool = False,
+    demo: bool = False,
+    sim_url: str | None = None,
+    default_type: str = "spot",
+) -> VenueEndpoints:
+    """Decide where a client of ``venue`` sends its requests (see the module docstring).
+
+    ``sim_url`` must already be the effective one (:func:`effective_sim_url`). ``default_type``
+    is the ccxt ``defaultType`` (it picks the market types loaded from the simulator). Asking
+    for a testnet or demo the venue lacks raises ConfigError naming the field.
+    """
+    if sim_url:
+        urls = simulator_ccxt_urls(venue, sim_url)
+        types = list(_SIM_MARKET_TYPES.get(default_type, (default_type,)))
+        options = {"fetchMarkets": {"types": types}, "fetchMargins": False}
+        return VenueEndpoints(mode="sim", urls=urls, sim_url=sim_url, options=options)
+    if demo:
+        if not venue.has_demo:
+            raise ConfigError(
+                f"{venue.display_name} has no demo trading environment",
+                field="demo",
+                fix="use testnet=True where the venue has one, or the simulator (RT_SIM_URL)",
+            )
+        return _demo_endpoints(venue)
+    if testnet:
+        if venue.has_testnet:
+            return VenueEndpoints(mode="testnet", sandbox=True)
+        if venue.has_demo:
+            return _demo_endpoints(venue)
+        raise ConfigError(
+            f"{venue.display_name} has no testnet",
+            field="testnet",
+            fix="use testnet=False with paper trading, or the simulator (RT_SIM_URL)",
+        )
+    return VenueEndpoints(mode="live")
+
+
+def _demo_endpoints(venue: VenueSpec) -> VenueEndpoints:
+    """Demo trading: a header on the live URLs (OKX, via ccxt sandbox) or ccxt's demo URLs."""
+    if "demo_header" in venue.quirks:
+        return VenueEndpoints(mode="demo", sandbox=True)
+    return VenueEndpoints(mode="demo", demo=True)
+
+
+def apply_endpoints(exchange: Any, endpoints: VenueEndpoints) -> None:
+    """Switch a freshly built ccxt exchange to ``endpoints`` (sandbox or demo; URLs at build)."""
+    if endpoints.sandbox:
+        exchange.set_sandbox_mode(True)
+    if endpoints.demo:
+        exchange.enable_demo_trading(True)
+
+
+def ccxt_urls(
+    venue: VenueSpec,
+    mode: VenueMode = "live",
+    sim_url: str | None = None,
+) -> dict[str, Any]:
+    """The ccxt ``urls['api']`` a client of ``venue`` uses in ``mode`` (for display and tests).
+
+    ``sim`` needs ``sim_url``. Builds a throw-away synchronous ccxt object; no request is made.
+    """
+    import ccxt
+
+    if mode == "sim":
+        if not sim_url:
+            raise ConfigError("sim mode needs the simulator's URL", field="sim_url")
+        endpoints = resolve_endpoints(venue, sim_url=sim_url)
+    else:
+        endpoints = resolve_endpoints(venue, testnet=mode == "testnet", demo=mode == "demo")
+    config: dict[str, Any] = {}
+    if endpoints.urls is not None:
+        config["urls"] = dict(endpoints.urls)
+    exchange = getattr(ccxt, venue.ccxt_id)(config)
+    apply_endpoints(exchange, endpoints)
+    api = exchange.urls["api"]
+    return dict(api) if isinstance(api, Mapping) else {"rest": api}
