@@ -20,6 +20,10 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 #: subcommand name -> (module path, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {}
 SUBCOMMANDS["sim"] = ("real_trade.commands.sim", "Run the offline exchange simulator on loopback.")
+SUBCOMMANDS["demo"] = (
+    "real_trade.commands.demo",
+    "Trade a sample strategy against the simulator, offline, in under a minute.",
+)
 
 _DESCRIPTION = (
     "real_trade: trade a backtrader strategy on Binance, Bybit, OKX or any ccxt exchange. "

@@ -216,7 +216,10 @@ class VenueConnection:
 
         options: dict[str, Any] = {
             "defaultType": self.default_type,
-            "adjustForTimeDifference": True,
+            # A real venue's clock is the wall clock, offset by network skew: measure it. The
+            # simulator accepts the caller's wall clock even while its market clock runs
+            # accelerated or stepped, so measuring its clock would only introduce a skew.
+            "adjustForTimeDifference": self.endpoints.mode != "sim",
             **self.endpoints.options,
             **self._ccxt_options,
         }

@@ -206,7 +206,13 @@ class MarketFeed:
             last = core.agg_trades(spec.symbol, limit=1)
             self._next_agg[spec.symbol] = last[-1].agg_id + 1 if last else 1
         elif spec.kind == "kline":
-            self._klines[spec.name] = _KlineState()
+            # Anchor the stream at the bar open when the client subscribes, as Binance does: that
+            # bar's final update (x=true) is sent when it closes, even if it closes before the
+            # pacer's first tick for this stream; dirty so the current bar goes out at once.
+            now = self.ctx.clock.now_ms()
+            self._klines[spec.name] = _KlineState(
+                open_ms=bucket_open(spec.interval, now), dirty=True
+            )
         elif spec.kind in ("ticker", "miniTicker", "avgPrice", "partialDepth", "allMiniTickers"):
             self._periodic[spec.name] = _PeriodicState()
         elif spec.kind == "depth" and spec.symbol in self._held_depth:

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -73,6 +74,15 @@ def signed(sim: SimExchange, key: str, secret: str, **params: Any) -> dict[str, 
     payload = "&".join(f"{k}={_text(v)}" for k, v in sorted(out.items()))
     out["signature"] = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
     return out
+
+
+def latest_ms(sim: SimExchange) -> int:
+    """The later of the simulator's two time frames (market time, wall clock), skew included.
+
+    The server accepts a timestamp valid in either frame, so "ahead" must be ahead of both.
+    """
+    wall = int(time.time() * 1000) + sim.faults.clock_skew_ms
+    return max(sim.context.server_time_ms(), wall)
 
 
 def _text(value: Any) -> str:
@@ -212,7 +222,7 @@ def test_signature_and_timestamp_checks(sim: SimExchange, creds: tuple[str, str]
             assert error(await api.call("session.logon", stale)) == (
                 400, -1021, "Timestamp for this request is outside of the recvWindow."
             )
-            ahead = signed(sim, key, secret, timestamp=sim.context.server_time_ms() + 2_000)
+            ahead = signed(sim, key, secret, timestamp=latest_ms(sim) + 2_000)
             assert error(await api.call("session.logon", ahead))[1] == -1021
             widened = signed(sim, key, secret, recvWindow=20_000,
                              timestamp=sim.context.server_time_ms() - 10_000)  # fmt: skip
@@ -222,9 +232,7 @@ def test_signature_and_timestamp_checks(sim: SimExchange, creds: tuple[str, str]
                 401, -2015, "Invalid API-key, IP, or permissions for action."
             )
             sim.faults.set_clock_skew(-3_000)  # the server's clock now runs 3 s behind
-            skewed = signed(sim, key, secret)
-            skewed["timestamp"] += 3_000
-            skewed = signed(sim, key, secret, timestamp=skewed["timestamp"])
+            skewed = signed(sim, key, secret, timestamp=latest_ms(sim) + 3_000)
             assert error(await api.call("session.logon", skewed))[1] == -1021
 
     run(body)

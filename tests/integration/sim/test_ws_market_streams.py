@@ -129,7 +129,9 @@ def test_agg_trades_match_the_rest_tape(sim: SimExchange) -> None:
             agg = await until(ws, lambda m: m.get("e") == "aggTrade", sim)
             (rest,) = sim.core.agg_trades("BTCUSDT", from_id=agg["a"], limit=1)
             assert (agg["f"], agg["l"], agg["q"]) == (
-                rest.first_trade_id, rest.last_trade_id, f"{rest.qty:.8f}"
+                rest.first_trade_id,
+                rest.last_trade_id,
+                f"{rest.qty:.8f}",
             )
 
     run(body)
@@ -239,8 +241,12 @@ def test_kline_final_update_has_x_true_then_a_new_bar_starts(sim: SimExchange) -
             (rest,) = sim.core.klines("BTCUSDT", "1m", start_ms=bar_open, limit=1)
             k = closed["k"]
             assert (k["o"], k["h"], k["l"], k["c"], k["v"], k["n"]) == (
-                f"{rest.open:.8f}", f"{rest.high:.8f}", f"{rest.low:.8f}", f"{rest.close:.8f}",
-                f"{rest.volume:.8f}", rest.trades,
+                f"{rest.open:.8f}",
+                f"{rest.high:.8f}",
+                f"{rest.low:.8f}",
+                f"{rest.close:.8f}",
+                f"{rest.volume:.8f}",
+                rest.trades,
             )
 
     run(body, timeout=30)
@@ -248,9 +254,10 @@ def test_kline_final_update_has_x_true_then_a_new_bar_starts(sim: SimExchange) -
 
 def test_client_ping_gets_pong_with_its_payload(sim: SimExchange) -> None:
     async def body() -> None:
-        async with aiohttp.ClientSession() as http, http.ws_connect(
-            sim.ws_url + "/ws", autoping=False
-        ) as ws:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(sim.ws_url + "/ws", autoping=False) as ws,
+        ):
             await ws.ping(b"are-you-there")
             msg = await ws.receive(timeout=5)
             assert msg.type is WSMsgType.PONG
@@ -356,3 +363,33 @@ def test_connection_is_closed_at_its_lifetime_limit() -> None:
             await ws.close()
 
     run(body)
+
+
+def test_kline_close_of_the_bar_open_at_subscription_is_sent_before_any_pacer_tick() -> None:
+    """Regression: a bar that closed before the stream's first pacer tick lost its x=true frame.
+
+    The pacer is made slow so the bar surely closes first; Binance sends the final update of the
+    bar that was open when the client subscribed, and so must the simulator.
+    """
+    from real_trade.sim.binance.ws_conn import WsSettings
+
+    with SimExchange(stepped=True, seed=3, ws_settings=WsSettings(pacer_interval_s=1.0)) as slow:
+        subscribed_open = slow.core.klines("BTCUSDT", "1m", limit=1)[-1].open_ms
+
+        async def body() -> list[dict[str, Any]]:
+            async with aiohttp.ClientSession() as http:
+                url = slow.url.replace("http", "ws", 1) + "/ws/btcusdt@kline_1m"
+                async with http.ws_connect(url) as ws:
+                    reply, _ = await request(
+                        ws, {"method": "LIST_SUBSCRIPTIONS", "id": 1}
+                    )  # the subscription is registered once the server answers
+                    assert reply["result"] == ["btcusdt@kline_1m"]
+                    await advance(slow, 60)  # the bar closes before the pacer's first tick
+                    frames: list[dict[str, Any]] = []
+                    while not any(f["k"]["x"] for f in frames):
+                        frames.append(await recv_json(ws, timeout=5.0))
+                    return frames
+
+        frames = run(body)
+    closed = [f["k"] for f in frames if f["k"]["x"]]
+    assert [k["t"] for k in closed] == [subscribed_open]

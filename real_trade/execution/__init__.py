@@ -1,0 +1,78 @@
+"""Order execution: the typed order model, paper and live execution, emulation, events.
+
+* :mod:`~real_trade.execution.orders`: :class:`OrderRequest`, :class:`TrackedOrder` (the state
+  machine to backtrader's statuses, idempotent by trade id), :class:`SymbolLimits`,
+  :class:`LocalTrigger`.
+* :mod:`~real_trade.execution.events`: the :class:`ExecutionPort` interface and its reports;
+  :class:`OrderUpdate` (``order.<state>``) and :class:`FillEvent` (``fill``) on the bus.
+* :mod:`~real_trade.execution.emulated`: :class:`OrderManager` (OCO, brackets, trailing stops,
+  pre-send checks).
+* :mod:`~real_trade.execution.paper`: :class:`PaperExecution` on the simulator's matching engine.
+* :mod:`~real_trade.execution.live`: :class:`LiveExecution` through the venue client.
+* :mod:`~real_trade.execution.client_ids`: :class:`ClientOrderIds`, deterministic ids.
+"""
+
+from real_trade.execution.client_ids import ClientOrderIds
+from real_trade.execution.emulated import OrderManager
+from real_trade.execution.events import (
+    FILL_TOPIC,
+    Balance,
+    BalanceReport,
+    ExchangeFill,
+    ExecutionPort,
+    FillEvent,
+    FillReport,
+    OrderReport,
+    OrderUpdate,
+    Report,
+    SubmitFailed,
+    order_topic,
+)
+from real_trade.execution.live import LiveExecution
+from real_trade.execution.orders import (
+    ExchangeStatus,
+    LocalTrigger,
+    ManagedOrder,
+    OrderChange,
+    OrderKind,
+    OrderRequest,
+    OrderSide,
+    OrderState,
+    SymbolLimits,
+    TrackedOrder,
+    base_asset,
+)
+from real_trade.execution.paper import BarPathMarket, PaperBar, PaperExecution, bar_path
+
+__all__ = [
+    "FILL_TOPIC",
+    "Balance",
+    "BalanceReport",
+    "BarPathMarket",
+    "ClientOrderIds",
+    "ExchangeFill",
+    "ExchangeStatus",
+    "ExecutionPort",
+    "FillEvent",
+    "FillReport",
+    "LiveExecution",
+    "LocalTrigger",
+    "ManagedOrder",
+    "OrderChange",
+    "OrderKind",
+    "OrderManager",
+    "OrderReport",
+    "OrderRequest",
+    "OrderSide",
+    "OrderState",
+    "OrderUpdate",
+    "PaperBar",
+    "PaperExecution",
+    "Report",
+    "SubmitFailed",
+    "SymbolLimits",
+    "TrackedOrder",
+    "bar_path",
+    "base_asset",
+    "order_topic",
+]

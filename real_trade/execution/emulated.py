@@ -1,0 +1,423 @@
+"""The order manager: backtrader's order semantics over any execution port, emulating the rest.
+
+:class:`OrderManager` owns every order of one broker. It rounds amounts and prices to the
+market's steps and rejects below-minimum orders before sending (a Rejected order with the reason,
+not an exception), sends what the venue supports natively through the
+:class:`~real_trade.execution.events.ExecutionPort`, works the rest itself, feeds the port's
+reports through each order's :class:`~real_trade.execution.orders.TrackedOrder` and publishes an
+:class:`~real_trade.execution.events.OrderUpdate` (and a
+:class:`~real_trade.execution.events.FillEvent` per execution) for every change.
+
+Emulated locally, with backtrader's own semantics:
+
+* **StopTrail / StopTrailLimit**: a :class:`~real_trade.execution.orders.LocalTrigger`
+  follows the prices the broker shows it (:meth:`OrderManager.on_price`) and sends a market
+  (limit) order when the stop is crossed.
+* **OCO** (``oco=``): when any member executes, or is cancelled, expires or is refused, the
+  other members are cancelled.
+* **Brackets** (``parent=``/``transmit=``, ``buy_bracket``): orders are held until the one with
+  ``transmit=True`` arrives; the children wait (Accepted) until the parent completes, then go
+  out; when a child completes or ends, its siblings are cancelled; a parent that ends without
+  completing cancels its children.
+
+On spot accounts two resting sells of one position would lock it twice, so stop legs of OCO
+groups and brackets are always local triggers (a native Stop or StopLimit is held back until
+:meth:`OrderManager.flush`, the next broker cycle, so an OCO partner submitted in the same
+strategy step can still claim it): when one fires, its siblings are cancelled at
+the exchange first and its order is sent once they are gone (if a sibling executes meanwhile,
+the fired leg is cancelled instead, as backtrader would). Sell children of a buy parent are sized
+to what the parent really delivered (net of fees paid in the base asset).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from real_trade.execution.client_ids import ClientOrderIds
+from real_trade.execution.events import (
+    BalanceReport,
+    ExecutionPort,
+    FillEvent,
+    FillReport,
+    OrderUpdate,
+    Report,
+    SubmitFailed,
+    fill_event,
+    order_update,
+)
+from real_trade.execution.orders import (
+    LocalTrigger,
+    ManagedOrder,
+    OrderChange,
+    OrderKind,
+    OrderRequest,
+    OrderSide,
+    OrderState,
+    TrackedOrder,
+    base_asset,
+)
+
+__all__ = ["OrderManager"]
+
+_log = logging.getLogger("real_trade.execution")
+_MAX_ORPHANS = 1_000
+_STOP_KINDS = frozenset({OrderKind.STOP, OrderKind.STOP_LIMIT})
+_TRAIL_KINDS = frozenset({OrderKind.STOP_TRAIL, OrderKind.STOP_TRAIL_LIMIT})
+_ENDED_BADLY = frozenset(
+    {OrderState.CANCELED, OrderState.EXPIRED, OrderState.MARGIN, OrderState.REJECTED}
+)
+
+
+class OrderManager:
+    """Every order of one broker (see the module docstring).
+
+    ``port`` executes; ``ids`` issues client order ids; ``native_kinds`` are the kinds the venue
+    takes as such (the others are emulated); ``publish(topic, event)`` receives every
+    :class:`OrderUpdate` and :class:`FillEvent` (a bus's ``publish``); ``clock_ms`` stamps them.
+    :meth:`settled` tells when a symbol's balances can be trusted over the fills (no live order
+    and a balance report received after its last fill).
+    All methods run on one thread (the strategy's); the port's own threads only queue reports.
+    """
+
+    def __init__(self, port: ExecutionPort, ids: ClientOrderIds, *,
+                 native_kinds: frozenset[OrderKind] = frozenset(),
+                 publish: Callable[[str, object], None] | None = None,
+                 clock_ms: Callable[[], int] | None = None) -> None:  # fmt: skip
+        """Create an empty manager over ``port``."""
+        self.port = port
+        self.ids = ids
+        self.native_kinds = native_kinds | {OrderKind.MARKET, OrderKind.LIMIT}
+        self._publish = publish
+        self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
+        self.orders: dict[int, ManagedOrder] = {}
+        self._working: dict[int, ManagedOrder] = {}  # orders that may still be alive
+        self._by_client: dict[str, int] = {}
+        self._by_exchange: dict[str, int] = {}
+        self._oco_groups: dict[int, list[int]] = {}
+        self._orphan_fills: dict[str, list[FillReport]] = {}
+        self._deferred: list[ManagedOrder] = []
+        self._updates: list[OrderUpdate | FillEvent] = []
+        self._seq = self._balance_seq = 0  # reports applied; the last balance report's number
+        self._fill_seq: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ strategy side
+    def submit(self, request: OrderRequest, *, parent: int | None = None,
+               oco: int | None = None, transmit: bool = True,
+               reference_price: float | None = None) -> ManagedOrder:  # fmt: skip
+        """Take a new order with backtrader's ``parent``/``transmit``/``oco`` semantics."""
+        mo = ManagedOrder(TrackedOrder(request), reference_price=reference_price, parent=parent)
+        self.orders[request.local_id] = self._working[request.local_id] = mo
+        if oco is not None and oco in self.orders:
+            leader = self.orders[oco].oco_leader or oco
+            group = self._oco_groups.setdefault(leader, [leader])
+            self.orders[leader].oco_leader = leader
+            mo.oco_leader = leader
+            group.append(mo.local_id)
+        if parent is not None:
+            parent_mo = self.orders.get(parent)
+            if parent_mo is None or (parent_mo.released and not parent_mo.tracked.state.alive):
+                self._emit(mo, mo.tracked.end(OrderState.REJECTED, "the parent order is gone"))
+                return mo
+            parent_mo.children.append(mo.local_id)
+        if transmit:
+            root = self.orders[parent] if parent is not None else mo
+            for member in [root, *(self.orders[c] for c in root.children)]:
+                self._release(member)
+        self.process()
+        return mo
+
+    def cancel(self, local_id: int) -> None:
+        """Cancel an order: locally when it is not at the exchange, else ask the exchange."""
+        mo = self.orders.get(local_id)
+        if mo is not None:
+            self._cancel(mo)
+            self.process()
+
+    def on_price(self, symbol: str, price: float) -> None:
+        """Show a trade price to the local triggers of ``symbol``; fire those it crosses."""
+        for mo in self._alive():
+            trig = mo.trigger  # armed: a bracket child gets its trigger once the parent completed
+            if (
+                trig is not None
+                and not mo.sent
+                and not mo.fire_pending
+                and mo.tracked.state.alive
+                and mo.tracked.request.symbol == symbol
+                and trig.observe(price)
+            ):
+                self._fire(mo)  # fmt: skip
+        self.process()
+
+    def on_time(self, now_ms: int) -> None:
+        """Expire the orders whose ``valid`` time has passed (backtrader's Expired)."""
+        for mo in self._alive():
+            exp = mo.tracked.request.expires_ms
+            if exp is not None and now_ms > exp and mo.tracked.state.alive:
+                mo.tracked.cancel_as = OrderState.EXPIRED
+                self._cancel(mo)
+        self.process()
+
+    def process(self) -> None:
+        """Apply every report the port has, reacting (groups, emulation) until quiet."""
+        for _ in range(10_000):
+            reports = self.port.drain()
+            for report in reports:
+                self._apply(report)
+            progressed = self._resolve_fires()
+            if not reports and not progressed:
+                return
+
+    def take_updates(self) -> list[OrderUpdate | FillEvent]:
+        """Return and forget the updates since the last call, in order."""
+        out, self._updates = self._updates, []
+        return out
+
+    def alive_orders(self, symbol: str | None = None) -> list[ManagedOrder]:
+        """The orders that may still execute (of ``symbol``, or all)."""
+        return [mo for mo in self._alive()
+                if symbol is None or mo.tracked.request.symbol == symbol]  # fmt: skip
+
+    def settled(self, symbol: str) -> bool:
+        """Whether no order of ``symbol`` is live and a balance report followed its last fill."""
+        last_fill = self._fill_seq.get(symbol, -1)
+        return not self.alive_orders(symbol) and self._balance_seq > last_fill
+
+    def trigger_symbols(self) -> set[str]:
+        """The symbols whose prices armed local triggers are waiting on."""
+        return {mo.tracked.request.symbol for mo in self._alive()
+                if mo.trigger is not None and not mo.sent}  # fmt: skip
+
+    def _alive(self) -> list[ManagedOrder]:
+        """The orders that may still execute (the index forgets the ended ones as it goes)."""
+        for local_id in [k for k, mo in self._working.items() if not mo.tracked.state.alive]:
+            del self._working[local_id]
+        return list(self._working.values())
+
+    def find(self, client_order_id: str) -> ManagedOrder | None:
+        """The order sent with ``client_order_id``."""
+        local = self._by_client.get(client_order_id)
+        return None if local is None else self.orders.get(local)
+
+    # ------------------------------------------------------------------ working orders
+    def _release(self, mo: ManagedOrder) -> None:
+        """The order leaves the transmit hold: a root is activated, a child is accepted."""
+        if mo.released or not mo.tracked.state.alive:
+            return
+        mo.released = True
+        if mo.parent is not None:
+            self._emit(mo, mo.tracked.submit() + mo.tracked.accept())
+        else:
+            self._activate(mo)
+
+    def _activate(self, mo: ManagedOrder) -> None:
+        """Check, round and send the order, or arm its local trigger."""
+        req = mo.tracked.request
+        changes = mo.tracked.submit()
+        limits = self.port.limits(req.symbol)
+        amount = limits.round_amount(self._capped_amount(mo))
+        price = None if req.price is None else limits.round_price(req.price)
+        stop = None if req.stop_price is None else limits.round_price(req.stop_price)
+        ref = price or stop or mo.reference_price or self.port.last_price(req.symbol)
+        problem = limits.problem(amount, ref)
+        if problem is not None:
+            self._emit(mo, changes + mo.tracked.end(OrderState.REJECTED, problem))
+            return
+        req = replace(req, amount=amount, price=price, stop_price=stop)
+        mo.tracked.request = req
+        if self._emulates(mo):
+            mo.trigger = LocalTrigger(req.side, stop or 0.0, req.trail_amount, req.trail_percent)
+            self._emit(mo, changes + mo.tracked.accept())
+            return
+        self._emit(mo, changes)
+        if req.kind in _STOP_KINDS and mo.oco_leader is None and mo.parent is None:
+            self._deferred.append(mo)  # an OCO partner may claim it before the next cycle
+            return
+        self._send(mo, req)
+
+    def flush(self) -> None:
+        """Send the stop orders held back for one cycle (see the module docstring)."""
+        deferred, self._deferred = self._deferred, []
+        for mo in deferred:
+            if not mo.tracked.state.alive or mo.sent:
+                continue
+            req = mo.tracked.request
+            if mo.oco_leader is not None:
+                mo.trigger = LocalTrigger(req.side, req.stop_price or 0.0)
+                self._emit(mo, mo.tracked.accept())
+            else:
+                self._send(mo, req)
+        self.process()
+
+    def _emulates(self, mo: ManagedOrder) -> bool:
+        kind = mo.tracked.request.kind
+        if kind in _TRAIL_KINDS:
+            return True
+        in_group = mo.oco_leader is not None or mo.parent is not None
+        return kind in _STOP_KINDS and (in_group or kind not in self.native_kinds)
+
+    def _send(self, mo: ManagedOrder, req: OrderRequest) -> None:
+        cid = self.ids.next()
+        mo.client_order_id, mo.sent = cid, True
+        self._by_client[cid] = mo.local_id
+        self.port.place(replace(req, client_order_id=cid))
+
+    def _fire(self, mo: ManagedOrder) -> None:
+        """A local trigger fired: clear the siblings away, then send the order."""
+        mo.fire_pending = True
+        for sib in self._siblings(mo):
+            sib.canceled_for = mo.local_id
+            self._cancel(sib)
+
+    def _resolve_fires(self) -> bool:
+        """Send each fired order whose siblings are gone; True when one was sent."""
+        sent = False
+        for mo in self._alive():
+            if not mo.fire_pending:
+                continue
+            if any(s.tracked.state.alive for s in self._siblings(mo)):
+                continue
+            mo.fire_pending = False
+            req = mo.tracked.request
+            trig = mo.trigger
+            assert trig is not None
+            limits = self.port.limits(req.symbol)
+            price: float | None
+            if req.kind is OrderKind.STOP_TRAIL_LIMIT:
+                kind, price = OrderKind.LIMIT, limits.round_price(trig.stop - req.limit_offset)
+            elif req.kind is OrderKind.STOP_LIMIT:
+                kind, price = OrderKind.LIMIT, req.price
+            else:
+                kind, price = OrderKind.MARKET, None
+            amount = limits.round_amount(self._capped_amount(mo))
+            problem = limits.problem(amount, price or trig.stop)
+            if problem is not None:
+                self._emit(mo, mo.tracked.end(OrderState.REJECTED, problem))
+                continue
+            leg = replace(req, kind=kind, price=price, amount=amount, stop_price=None)
+            mo.tracked.request = replace(req, amount=amount, stop_price=trig.stop)
+            self._send(mo, leg)
+            sent = True
+        return sent
+
+    def _capped_amount(self, mo: ManagedOrder) -> float:
+        """A sell child of a buy parent sells at most what the parent delivered, net of fees."""
+        req = mo.tracked.request
+        parent = self.orders.get(mo.parent) if mo.parent is not None else None
+        if parent is None or req.side is not OrderSide.SELL:
+            return req.amount
+        if parent.tracked.request.side is not OrderSide.BUY or not parent.tracked.filled:
+            return req.amount
+        delivered = parent.tracked.net_bought(base_asset(req.symbol))
+        sold = sum(self.orders[c].tracked.filled for c in parent.children if c != mo.local_id)
+        return max(0.0, min(req.amount, delivered - sold))
+
+    def _cancel(self, mo: ManagedOrder) -> None:
+        if not mo.tracked.state.alive:
+            return
+        if not mo.sent:
+            self._emit(mo, mo.tracked.end(mo.tracked.cancel_as))
+            return
+        mo.cancel_requested = True
+        if mo.tracked.exchange_order_id is not None or mo.client_order_id:
+            self.port.cancel(mo.client_order_id, mo.tracked.request.symbol,
+                             mo.tracked.exchange_order_id)  # fmt: skip
+
+    def _siblings(self, mo: ManagedOrder) -> list[ManagedOrder]:
+        """The other members of the order's OCO group and bracket."""
+        ids: set[int] = set()
+        if mo.oco_leader is not None:
+            ids.update(self._oco_groups.get(mo.oco_leader, ()))
+        if mo.parent is not None and mo.parent in self.orders:
+            ids.update(self.orders[mo.parent].children)
+        ids.discard(mo.local_id)
+        return [self.orders[i] for i in sorted(ids)]
+
+    # ------------------------------------------------------------------ reports
+    def _apply(self, report: Report) -> None:
+        self._seq += 1
+        if isinstance(report, BalanceReport):
+            self._balance_seq = self._seq
+            return
+        if isinstance(report, FillReport):
+            mo = self._locate(report.client_order_id, report.exchange_order_id)
+            if mo is None:
+                key = report.exchange_order_id or report.client_order_id or ""
+                self._orphan_fills.setdefault(key, []).append(report)
+                if len(self._orphan_fills) > _MAX_ORPHANS:  # fills of other bots' orders
+                    self._orphan_fills.pop(next(iter(self._orphan_fills)))
+                return
+            xid = report.exchange_order_id
+            if xid and mo.tracked.exchange_order_id is None:
+                mo.tracked.exchange_order_id = xid
+                self._by_exchange[xid] = mo.local_id
+            self._emit(mo, mo.tracked.on_fill(report.fill))
+            return
+        mo = self.find(report.client_order_id)
+        if mo is None:
+            _log.debug("report for an order this broker did not send: %s", report)
+            return
+        if isinstance(report, SubmitFailed):
+            self._emit(mo, mo.tracked.end(report.state, report.reason))
+            return
+        had_id, cid = mo.tracked.exchange_order_id is not None, mo.client_order_id
+        self._emit(mo, mo.tracked.on_report(report))
+        xid = mo.tracked.exchange_order_id
+        if xid is not None:
+            self._by_exchange[xid] = mo.local_id
+            orphans = self._orphan_fills.pop(xid, []) + self._orphan_fills.pop(cid, [])
+            for orphan in orphans:
+                self._emit(mo, mo.tracked.on_fill(orphan.fill))
+            if not had_id and mo.cancel_requested and mo.tracked.state.alive:
+                self.port.cancel(cid, mo.tracked.request.symbol, xid)
+
+    def _locate(self, client_order_id: str | None, exchange_id: str | None) -> ManagedOrder | None:
+        if client_order_id and client_order_id in self._by_client:
+            return self.orders[self._by_client[client_order_id]]
+        if exchange_id and exchange_id in self._by_exchange:
+            return self.orders[self._by_exchange[exchange_id]]
+        return None
+
+    def _emit(self, mo: ManagedOrder, changes: list[OrderChange]) -> None:
+        """Publish the changes, then apply backtrader's group rules to them."""
+        now, cid, symbol = self._clock_ms(), mo.client_order_id, mo.tracked.request.symbol
+        for change in changes:
+            if change.fill is not None:
+                self._fill_seq[symbol] = self._seq
+                self._push(fill_event(mo.tracked, change.fill, client_order_id=cid))
+            emulated = mo.trigger is not None and not mo.sent
+            self._push(order_update(mo.tracked, change.state, client_order_id=cid, time_ms=now,
+                                    emulated=emulated))  # fmt: skip
+        for change in changes:
+            self._react(mo, change)
+
+    def _push(self, event: OrderUpdate | FillEvent) -> None:
+        self._updates.append(event)
+        if self._publish is not None:
+            try:
+                self._publish(event.topic, event)
+            except RuntimeError as exc:  # a closed bus (shutdown): trading goes on, say so
+                _log.warning("could not publish %s: %s", event.topic, exc)
+
+    def _react(self, mo: ManagedOrder, change: OrderChange) -> None:
+        state = change.state
+        executed = change.fill is not None
+        ended_badly = state in _ENDED_BADLY and mo.canceled_for is None
+        if mo.oco_leader is not None and (executed or ended_badly):
+            members = self._oco_groups.pop(mo.oco_leader, [])
+            for other in members:
+                if other != mo.local_id:
+                    self._cancel(self.orders[other])
+        if mo.children and not state.alive:
+            for child in (self.orders[c] for c in mo.children):
+                if state is OrderState.COMPLETED:
+                    if child.tracked.state.alive:
+                        self._activate(child)
+                else:
+                    self._cancel(child)
+        parent = self.orders.get(mo.parent) if mo.parent is not None else None
+        if parent is not None and (state is OrderState.COMPLETED or ended_badly):
+            for sib in self._siblings(mo):
+                self._cancel(sib)

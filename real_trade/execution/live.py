@@ -1,0 +1,415 @@
+"""Live (and testnet) execution through the venue client: the exchange is the truth.
+
+:class:`LiveExecution` is an :class:`~real_trade.execution.events.ExecutionPort` over a
+:class:`~real_trade.venues.client.VenueClient`. It never blocks the caller: placing and
+cancelling run as coroutines on the client's I/O loop, and everything the exchange says comes
+back as reports through a thread-safe queue that the broker drains on its own thread.
+
+* Orders carry the broker's deterministic client order id. A placing call whose outcome is
+  unknown (timeout, 5xx, Binance -1007) is **never resent**: the order is looked up by client id
+  a few times with a growing pause; if the exchange still does not know it, it is reported lost
+  (Canceled with the reason), never Rejected.
+* Order updates come from the ``orders`` stream and fills from the ``my_trades`` stream (plus
+  the fills in the exchange's answer to the order); REST polling (``fetch_order`` and
+  ``fetch_my_trades``) runs while the orders stream is down, once after it comes back, every
+  ``safety_poll_s`` while orders are open (a silently dead stream), and when an order's reported
+  executions outrun the fills received for a short grace period.
+* Balances are read at :meth:`start` and kept current from the ``balance`` stream.
+* A refused order becomes a report carrying the exchange's own words (Margin for insufficient
+  funds, Rejected otherwise); nothing is swallowed: an unexpected failure is logged and
+  reported as Rejected with its message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from real_trade.errors import (
+    AmbiguousOutcomeError,
+    InsufficientFundsError,
+    OrderNotFoundError,
+    RealTradeError,
+)
+from real_trade.execution.events import (
+    Balance,
+    BalanceReport,
+    ExchangeFill,
+    FillReport,
+    OrderReport,
+    Report,
+    SubmitFailed,
+)
+from real_trade.execution.orders import (
+    ExchangeStatus,
+    OrderKind,
+    OrderRequest,
+    OrderState,
+    SymbolLimits,
+)
+
+__all__ = ["LiveExecution", "exchange_reason", "fill_report", "order_reports"]
+
+_log = logging.getLogger("real_trade.execution.live")
+_MSG_RE = re.compile(r"\"(?:msg|message|retMsg|sMsg)\"\s*:\s*\"([^\"]*)\"")
+_TICK_SIZE_MODE = 4  # ccxt.TICK_SIZE
+_DECIMAL_PLACES_MODE = 2  # ccxt.DECIMAL_PLACES
+
+
+def exchange_reason(error: BaseException, venue_id: str | None = None) -> str:
+    """The exchange's own words in an error (Binance's ``msg``), else the error's message.
+
+    ccxt prefixes messages with the exchange id (``"binance Account has insufficient..."``);
+    that prefix is dropped when ``venue_id`` is given.
+    """
+    text = str(error)
+    found = _MSG_RE.search(text)
+    if found:
+        return found.group(1)
+    if venue_id and text.startswith(venue_id + " "):
+        return text[len(venue_id) + 1 :]
+    return text
+
+
+def _num(value: Any, default: float = 0.0) -> float:
+    try:
+        return default if value is None else float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def fill_report(trade: Mapping[str, Any]) -> FillReport:
+    """A ccxt trade (from ``my_trades``, ``fetch_my_trades`` or an order's ``trades``)."""
+    info = trade.get("info") or {}
+    fee = trade.get("fee") or {}
+    taker_or_maker = trade.get("takerOrMaker")
+    fill = ExchangeFill(
+        str(trade.get("id") or info.get("t") or info.get("tradeId")), _num(trade.get("price")),
+        _num(trade.get("amount")), _num(fee.get("cost")), fee.get("currency"),
+        int(_num(trade.get("timestamp"))),
+        None if taker_or_maker is None else taker_or_maker == "maker")  # fmt: skip
+    cid = trade.get("clientOrderId") or info.get("c") or info.get("clientOrderId")
+    oid = trade.get("order") or info.get("orderId") or info.get("i")
+    return FillReport(cid or None, None if oid is None else str(oid), fill)
+
+
+def order_reports(order: Mapping[str, Any]) -> list[Report]:
+    """A ccxt order as reports: its fills (when it carries them), then its status."""
+    info = order.get("info") or {}
+    out: list[Report] = []
+    cid = str(order.get("clientOrderId") or info.get("clientOrderId") or info.get("c") or "")
+    xid = None if order.get("id") is None else str(order["id"])
+    trade_stamp = order.get("lastTradeTimestamp") or order.get("timestamp")
+    for trade in order.get("trades") or []:
+        if trade.get("id") is not None:  # an order's own fills may lack the time: the order's
+            fr = fill_report({**trade, "order": trade.get("order") or xid,
+                              "timestamp": trade.get("timestamp") or trade_stamp})  # fmt: skip
+            out.append(FillReport(fr.client_order_id or cid, fr.exchange_order_id, fr.fill))
+    filled = _num(order.get("filled"))
+    raw_status = order.get("status") or info.get("status") or info.get("X")
+    reason = info.get("r") if info.get("r") not in (None, "NONE") else None
+    stamp = order.get("lastUpdateTimestamp") or order.get("timestamp")
+    status = ExchangeStatus.parse(raw_status, filled)
+    amount = _num(order.get("amount")) or None
+    out.append(OrderReport(cid, xid, status, filled, amount, reason, int(_num(stamp))))
+    return out
+
+
+class LiveExecution:
+    """Orders on a venue through a :class:`~real_trade.venues.client.VenueClient` (module doc).
+
+    ``symbols`` are the traded symbols; ``lookup_attempts``/``lookup_delay_s`` bound the search
+    for an order whose submission had an unknown outcome; ``poll_interval_s`` paces REST
+    polling while the orders stream is down; ``safety_poll_s`` how often open orders are checked
+    over REST even while it is up; ``fill_grace_s`` is how long missing fills are awaited from
+    the stream before REST is asked.
+    """
+
+    def __init__(self, client: Any, symbols: Iterable[str], *, lookup_attempts: int = 5,
+                 lookup_delay_s: float = 0.25, poll_interval_s: float = 2.0,
+                 fill_grace_s: float = 1.0, safety_poll_s: float = 30.0) -> None:  # fmt: skip
+        """Configure; nothing runs until :meth:`start`."""
+        self.client = client
+        self._venue_id: str | None = getattr(getattr(client, "venue", None), "ccxt_id", None)
+        self.symbols = list(symbols)
+        self.lookup_attempts, self.lookup_delay_s = lookup_attempts, lookup_delay_s
+        self.poll_interval_s, self.fill_grace_s = poll_interval_s, fill_grace_s
+        self.safety_poll_s = safety_poll_s
+        self._last_poll = time.monotonic()
+        self._reports: queue.SimpleQueue[Report] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._balances: dict[str, Balance] = {}
+        self._prices: dict[str, float] = {}
+        self._streams: list[Any] = []
+        self._price_streams: dict[str, Any] = {}
+        self._open: dict[str, tuple[str | None, str]] = {}  # cid -> (exchange id, symbol)
+        self._fill_sum: dict[str, float] = {}  # exchange id -> amount of fills seen
+        self._fill_ids: set[tuple[str, str]] = set()
+        self._fetching: set[str] = set()
+        self._orders_stream_up = False
+        self._poller: concurrent.futures.Future[None] | None = None
+        self._tasks: set[concurrent.futures.Future[Any]] = set()
+        self.open_orders_at_start: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Subscribe to orders, fills and balances, then read balances, open orders and the
+        last price of every symbol the account already holds."""
+        client = self.client
+        client.start()
+        self.symbols = [client.symbol_of(s) for s in self.symbols]
+        for kind in ("orders", "my_trades", "balance"):
+            on_state = self._on_state if kind == "orders" else None
+            handle = client.stream(kind, on_event=lambda item, k=kind: self._on_stream(k, item),
+                                   on_state=on_state)  # fmt: skip
+            self._streams.append(handle)
+        self._set_balances(client.fetch_balance())
+        for symbol in self.symbols:
+            self.open_orders_at_start += client.fetch_open_orders(symbol)
+            if self._balances.get(symbol.split("/")[0], Balance()).total:  # holdings: a price
+                last = client.fetch_ticker(symbol).get("last")
+                if last is not None:
+                    self._prices[symbol] = float(last)
+        self._poller = client.submit(self._poll_forever())
+
+    def stop(self) -> None:
+        """Stop the streams and the poller (the client itself belongs to the store)."""
+        if self._poller is not None:
+            self._poller.cancel()
+        for handle in [*self._streams, *self._price_streams.values()]:
+            try:
+                handle.stop()
+            except Exception:  # stopping must go on; logged
+                _log.warning("could not stop stream %r", handle, exc_info=True)
+        self._streams.clear()
+        self._price_streams.clear()
+
+    # ------------------------------------------------------------------ ExecutionPort
+    def limits(self, symbol: str) -> SymbolLimits:
+        """Steps and minimums from the ccxt market (precision mode aware)."""
+        market = self.client.market(symbol)
+        mode = getattr(self.client.exchange, "precisionMode", _TICK_SIZE_MODE)
+        precision = market.get("precision") or {}
+        limits = market.get("limits") or {}
+
+        def step(value: Any) -> float | None:
+            if value is None:
+                return None
+            if mode == _TICK_SIZE_MODE:
+                return float(value)
+            return 10.0 ** -float(value) if mode == _DECIMAL_PLACES_MODE else None
+
+        return SymbolLimits(step(precision.get("amount")), step(precision.get("price")),
+                            (limits.get("amount") or {}).get("min"),
+                            (limits.get("cost") or {}).get("min"))  # fmt: skip
+
+    def place(self, request: OrderRequest) -> None:
+        """Place the order on the I/O loop; its outcome arrives as reports."""
+        self._open[request.client_order_id] = (None, request.symbol)
+        self._spawn(self._place_async(request))
+
+    def cancel(self, client_order_id: str, symbol: str, exchange_order_id: str | None) -> None:
+        """Cancel by exchange id on the I/O loop (the broker waits for the id when unknown)."""
+        if exchange_order_id is not None:
+            self._spawn(self._cancel_async(client_order_id, exchange_order_id, symbol))
+
+    def drain(self) -> list[Report]:
+        """The reports queued since the last call, in arrival order."""
+        out: list[Report] = []
+        while True:
+            try:
+                out.append(self._reports.get_nowait())
+            except queue.Empty:
+                return out
+
+    def balances(self) -> dict[str, Balance]:
+        """The latest balances the exchange reported."""
+        with self._lock:
+            return dict(self._balances)
+
+    def last_price(self, symbol: str) -> float | None:
+        """The last trade price seen on a watched symbol (see :meth:`watch_prices`), or the one
+        read at start for a symbol the account held."""
+        with self._lock:
+            return self._prices.get(symbol)
+
+    def watch_prices(self, symbol: str) -> None:
+        """Start following ``symbol``'s trades (for local triggers); idempotent."""
+        if symbol not in self._price_streams:
+            self._price_streams[symbol] = self.client.stream(
+                "trades", symbol, on_event=lambda t, s=symbol: self._on_price(s, t)
+            )
+
+    # ------------------------------------------------------------------ on the I/O loop
+    def _spawn(self, coro: Any) -> None:
+        future = self.client.submit(coro)
+        self._tasks.add(future)
+        future.add_done_callback(self._task_done)
+
+    def _task_done(self, future: concurrent.futures.Future[Any]) -> None:
+        self._tasks.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            _log.error("execution task failed", exc_info=future.exception())
+
+    async def _place_async(self, req: OrderRequest) -> None:
+        cid = req.client_order_id
+        order_type = "limit" if req.kind in (OrderKind.LIMIT, OrderKind.STOP_LIMIT) else "market"
+        params = {"triggerPrice": req.stop_price} if req.kind.has_trigger else {}
+        try:
+            order = await self.client.create_order_async(
+                req.symbol, order_type, req.side.value, req.amount, req.price,
+                client_order_id=cid, params=params)  # fmt: skip
+        except AmbiguousOutcomeError as exc:
+            _log.warning("order %s: outcome unknown (%s); looking it up, never resending", cid, exc)
+            order = await self._look_up(cid, req.symbol)
+            if order is None:
+                why = exchange_reason(exc, self._venue_id)
+                tries = self.lookup_attempts
+                self._fail(cid, OrderState.CANCELED,
+                           f"lost: the submit outcome was unknown ({why}) and the exchange "
+                           f"does not know the order after {tries} lookups; not resent",
+                           )  # fmt: skip
+                return
+        except RealTradeError as exc:  # refused: Margin for lack of funds, else Rejected
+            funds = isinstance(exc, InsufficientFundsError)
+            state = OrderState.MARGIN if funds else OrderState.REJECTED
+            self._fail(cid, state, exchange_reason(exc, self._venue_id), exc.exchange_code)
+            return
+        except Exception as exc:  # never swallowed: logged and reported with its message
+            _log.exception("order %s: unexpected failure while placing", cid)
+            self._fail(cid, OrderState.REJECTED, f"{type(exc).__name__}: {exc}")
+            return
+        self._on_order(order)
+
+    async def _look_up(self, cid: str, symbol: str) -> dict[str, Any] | None:
+        for attempt in range(self.lookup_attempts):
+            await asyncio.sleep(self.lookup_delay_s * attempt)
+            try:
+                lookup = self.client.find_order_by_client_id_async(cid, symbol)
+                found: dict[str, Any] | None = await lookup
+            except RealTradeError as exc:
+                _log.warning("order %s: lookup %d failed: %s", cid, attempt + 1, exc)
+                continue
+            if found is not None:
+                return found
+        return None
+
+    async def _cancel_async(self, cid: str, xid: str, symbol: str) -> None:
+        try:
+            order = await self.client.cancel_order_async(xid, symbol)
+        except OrderNotFoundError:  # it ended first: ask what happened
+            order = await self.client.fetch_order_async(xid, symbol)
+        except RealTradeError as exc:
+            _log.error("order %s: cancel failed: %s", cid, exc)
+            order = await self.client.fetch_order_async(xid, symbol)
+        self._on_order(order)
+
+    def _fail(self, cid: str, state: OrderState, reason: str, code: str | None = None) -> None:
+        self._open.pop(cid, None)
+        self._reports.put(SubmitFailed(cid, state, reason, code))
+
+    def _on_order(self, order: Mapping[str, Any]) -> None:
+        for report in order_reports(order):
+            if isinstance(report, FillReport):
+                self._on_fill(report)
+                continue
+            assert isinstance(report, OrderReport)
+            if report.client_order_id not in self._open:
+                continue  # not ours (another bot on the account) or already finished
+            symbol = self._open[report.client_order_id][1]
+            if report.status.terminal:
+                del self._open[report.client_order_id]
+            else:
+                self._open[report.client_order_id] = (report.exchange_order_id, symbol)
+            self._reports.put(report)
+            xid = report.exchange_order_id
+            missing = report.filled > self._fill_sum.get(xid or "", 0.0) * (1 + 1e-9) + 1e-12
+            if xid and missing and xid not in self._fetching:
+                self._fetching.add(xid)
+                self._spawn(self._fetch_fills_later(xid, symbol, report.filled))
+
+    def _on_fill(self, report: FillReport) -> None:
+        key = (report.exchange_order_id or "", report.fill.trade_id)
+        if key in self._fill_ids:
+            return
+        self._fill_ids.add(key)
+        xid = report.exchange_order_id or ""
+        self._fill_sum[xid] = self._fill_sum.get(xid, 0.0) + report.fill.amount
+        self._reports.put(report)
+
+    async def _fetch_fills_later(self, xid: str, symbol: str, filled: float) -> None:
+        """Ask REST for an order's fills if the stream has not brought them after a grace."""
+        try:
+            await asyncio.sleep(self.fill_grace_s)
+            if self._fill_sum.get(xid, 0.0) * (1 + 1e-9) + 1e-12 >= filled:
+                return
+            for trade in await self.client.fetch_my_trades_async(symbol):
+                if str(trade.get("order")) == xid:
+                    self._on_fill(fill_report(trade))
+        finally:
+            self._fetching.discard(xid)
+
+    def _on_stream(self, kind: str, item: Any) -> None:
+        if kind == "orders":
+            self._on_order(item)
+        elif kind == "my_trades":
+            self._on_fill(fill_report(item))
+        else:
+            self._set_balances(item)
+
+    def _on_state(self, change: Any) -> None:
+        up = change.state == "connected"
+        if up and not self._orders_stream_up:
+            self._spawn(self._poll_once())  # catch what happened while it was down
+        self._orders_stream_up = up
+
+    def _on_price(self, symbol: str, trade: Mapping[str, Any]) -> None:
+        price = trade.get("price")
+        if price is not None:
+            with self._lock:
+                self._prices[symbol] = float(price)
+
+    def _set_balances(self, balance: Mapping[str, Any]) -> None:
+        free, used = balance.get("free") or {}, balance.get("used") or {}
+        changed = {a: Balance(_num(free.get(a)), _num(used.get(a))) for a in set(free) | set(used)}
+        with self._lock:
+            self._balances.update(changed)
+        stamp = balance.get("timestamp") or time.time_ns() // 1_000_000
+        self._reports.put(BalanceReport(changed, int(stamp)))
+
+    async def _poll_forever(self) -> None:
+        """Poll REST while the orders stream is down, and now and then anyway (a stream can
+        look connected and still be dead) while orders are open."""
+        while True:
+            await asyncio.sleep(self.poll_interval_s)
+            overdue = time.monotonic() - self._last_poll >= self.safety_poll_s
+            if self._open and (not self._orders_stream_up or overdue):
+                await self._poll_once()
+
+    async def _poll_once(self) -> None:
+        """Ask REST about every open order (and its fills), then the balance."""
+        self._last_poll = time.monotonic()
+        for cid, (xid, symbol) in list(self._open.items()):
+            try:
+                client = self.client
+                order = await (client.fetch_order_async(xid, symbol) if xid
+                               else client.find_order_by_client_id_async(cid, symbol))  # fmt: skip
+                if order is not None:
+                    if _num(order.get("filled")) > 0:
+                        for trade in await self.client.fetch_my_trades_async(symbol):
+                            if str(trade.get("order")) == str(order.get("id")):
+                                self._on_fill(fill_report(trade))
+                    self._on_order(order)
+            except RealTradeError as exc:
+                _log.warning("polling order %s failed: %s", cid, exc)
+        try:
+            self._set_balances(await self.client.fetch_balance_async())
+        except RealTradeError as exc:
+            _log.warning("polling the balance failed: %s", exc)

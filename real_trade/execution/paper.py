@@ -1,0 +1,416 @@
+"""Paper execution on the simulator's own matching engine, in-process, driven by the feed's bars.
+
+:class:`PaperExecution` is an :class:`~real_trade.execution.events.ExecutionPort` over one
+:class:`~real_trade.sim.core.ExchangeCore` (the engine the simulated exchange serves, so paper
+fills and simulated-exchange fills can never disagree), a stepped
+:class:`~real_trade.sim.clock.SimClock` that follows the feed's bar times, and a
+:class:`BarPathMarket`: every bar the broker sees becomes a tick path open -> (low, high for a
+rising bar; high, low for a falling one) -> close with a few points between (:func:`bar_path`),
+each trading a share of the bar's volume. The liquidity provider quotes around each tick, so:
+
+* orders sent between bars wait for the next bar and go in right after its open tick: a market
+  order fills at about the next open (plus or minus the spread);
+* resting limit orders fill at their price when the path crosses it, partially when less volume
+  trades through it than they ask; stops trigger on the path (the sim's own stop book);
+* fees are the configured commission (maker and taker); cash and positions are the paper
+  account's balances, exactly as the exchange would hold them (fees on buys in the base asset).
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import dataclasses
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from real_trade.bus import EventBus
+from real_trade.execution.events import (
+    Balance,
+    BalanceReport,
+    ExchangeFill,
+    FillReport,
+    OrderReport,
+    Report,
+    SubmitFailed,
+)
+from real_trade.execution.orders import (
+    ExchangeStatus,
+    OrderKind,
+    OrderRequest,
+    OrderState,
+    SymbolLimits,
+)
+from real_trade.sim.clock import SimClock
+from real_trade.sim.core import ExchangeCore
+from real_trade.sim.market import BookShape, Candle, MarketTick, Side, default_book_shape
+from real_trade.sim.rules import DEFAULT_RULES, SymbolRules, derive_rules
+from real_trade.sim.types import (
+    BalanceEvent,
+    ExecutionType,
+    InsufficientBalance,
+    OrderEvent,
+    SimError,
+    UnknownOrder,
+)
+
+__all__ = ["BarPathMarket", "PaperBar", "PaperExecution", "bar_path", "exchange_id"]
+
+_SIM_TYPES = {
+    OrderKind.MARKET: "MARKET",
+    OrderKind.LIMIT: "LIMIT",
+    OrderKind.STOP: "STOP_LOSS",
+    OrderKind.STOP_LIMIT: "STOP_LOSS_LIMIT",
+}
+
+
+def exchange_id(symbol: str) -> str:
+    """The exchange-style id of a unified symbol (``BTC/USDT`` -> ``BTCUSDT``)."""
+    return symbol.split(":")[0].replace("/", "").replace("-", "").upper()
+
+
+@dataclass(frozen=True, slots=True)
+class PaperBar:
+    """One closed bar of the feed: opened at ``open_ms``, lasting ``duration_ms``."""
+
+    open_ms: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    duration_ms: int = 60_000
+
+
+def bar_path(
+    bar: PaperBar,
+    tick: Decimal,
+    lot: Decimal,
+    prev_price: Decimal | None = None,
+    inner_points: int = 3,
+) -> list[MarketTick]:
+    """The ticks a bar plays: open, the two extremes, close, ``inner_points`` between each.
+
+    A rising bar (close >= open) visits the low first, a falling one the high first. Prices are
+    on ``tick``; times are spread over the bar, the open at ``open_ms`` exactly; the volume is
+    split in whole ``lot`` units (the close takes the remainder). A zero-volume bar plays
+    quote-only ticks.
+    """
+    o, h, lo, c = (_on_tick(v, tick) for v in (bar.open, bar.high, bar.low, bar.close))
+    keys = [o, lo, h, c] if c >= o else [o, h, lo, c]
+    prices = [keys[0]]
+    for a, b in itertools.pairwise(keys):
+        for i in range(1, inner_points + 1):
+            prices.append(_on_tick(a + (b - a) * Decimal(i) / Decimal(inner_points + 1), tick))
+        prices.append(b)
+    prices = [p for i, p in enumerate(prices) if i == 0 or p != prices[i - 1]]
+    n = len(prices)
+    span = max(1, bar.duration_ms - 1)
+    times = [bar.open_ms + (span * i) // max(1, n - 1) for i in range(n)]
+    lots = int(Decimal(repr(bar.volume)) / lot) if bar.volume > 0 else 0
+    share, rest = divmod(lots, n)
+    ticks: list[MarketTick] = []
+    prev = prev_price if prev_price is not None else o
+    for i, (ts, price) in enumerate(zip(times, prices, strict=True)):
+        side: Side = "SELL" if price < prev else "BUY"
+        qty = (share + (rest if i == n - 1 else 0)) * lot
+        ticks.append(MarketTick(ts if i == 0 else max(ts, ticks[-1].ts_ms + 1), price, qty, side))
+        prev = price
+    return ticks
+
+
+def _on_tick(value: float | Decimal, tick: Decimal) -> Decimal:
+    dec = value if isinstance(value, Decimal) else Decimal(repr(value))
+    return max(tick, (dec / tick).to_integral_value() * tick)
+
+
+class BarPathMarket:
+    """A market source fed bar by bar (see :func:`bar_path`); satisfies ``MarketSource``."""
+
+    def __init__(
+        self,
+        rules: Mapping[str, SymbolRules],
+        first_prices: Mapping[str, float],
+        start_ms: int,
+        *,
+        level_notional: float = 20_000.0,
+    ) -> None:
+        """Serve ``rules``' symbols from ``start_ms``, quoting around ``first_prices``."""
+        self.symbols: tuple[str, ...] = tuple(rules)
+        self._rules = dict(rules)
+        self._start_ms = start_ms
+        self._first = {s: Decimal(repr(first_prices[s])) for s in self.symbols}
+        self._ticks: dict[str, list[MarketTick]] = {s: [] for s in self.symbols}
+        self._times: dict[str, list[int]] = {s: [] for s in self.symbols}
+        self._shapes = {s: default_book_shape(self._first[s], r.tick_size, r.step_size,
+                                              level_notional=level_notional)
+                        for s, r in self._rules.items()}  # fmt: skip
+
+    def add_bar(self, symbol: str, bar: PaperBar) -> list[MarketTick]:
+        """Append ``bar``'s path to ``symbol``'s ticks (re-timed just after the last tick when the
+        bar overlaps it, so every bar plays in full and time never goes back)."""
+        rules = self._rules[symbol]
+        known = self._ticks[symbol]
+        prev = known[-1].price if known else self._first[symbol]
+        path = bar_path(bar, rules.tick_size, rules.step_size, prev)
+        if known and path[0].ts_ms <= known[-1].ts_ms:  # the bar overlaps the last: play it after
+            after = known[-1].ts_ms + 1
+            path = [MarketTick(after + i, t.price, t.volume, t.taker_side)
+                    for i, t in enumerate(path)]  # fmt: skip
+        known.extend(path)
+        self._times[symbol].extend(t.ts_ms for t in path)
+        return path
+
+    def start_ms(self) -> int:
+        """The instant the market starts (just before the first bar)."""
+        return self._start_ms
+
+    def ticks(self, symbol: str, from_ms: int, to_ms: int) -> list[MarketTick]:
+        """The fed ticks with ``from_ms < ts_ms <= to_ms``."""
+        times = self._times[symbol]
+        lo, hi = bisect.bisect_right(times, from_ms), bisect.bisect_right(times, to_ms)
+        return self._ticks[symbol][lo:hi]
+
+    def history(self, symbol: str, end_ms: int, count_hint: int) -> list[Candle]:
+        """No candles before the start: the paper market begins with the feed."""
+        return []
+
+    def reference_price(self, symbol: str, ts_ms: int) -> Decimal:
+        """The last tick's price at or before ``ts_ms`` (the first price before any)."""
+        i = bisect.bisect_right(self._times[symbol], ts_ms)
+        return self._ticks[symbol][i - 1].price if i else self._first[symbol]
+
+    def book_shape(self, symbol: str) -> BookShape:
+        """The liquidity ladder of ``symbol``."""
+        return self._shapes[symbol]
+
+    def tick_size(self, symbol: str) -> Decimal:
+        """The price tick of ``symbol`` (its rules' PRICE_FILTER)."""
+        return self._rules[symbol].tick_size
+
+    def lot_step(self, symbol: str) -> Decimal:
+        """The quantity step of ``symbol`` (its rules' LOT_SIZE)."""
+        return self._rules[symbol].step_size
+
+
+class PaperExecution:
+    """Paper trading on the shared matching engine (see the module docstring).
+
+    ``symbols`` are the unified symbols traded; ``cash`` is credited in ``currency``;
+    ``commission`` is the fee rate; ``rules`` override the symbols' exchange rules (default:
+    Binance's for the well-known ones, else derived from the first price); ``level_notional``
+    sizes the liquidity ladder's levels (smaller: thinner book, more partial fills). The engine
+    starts at the first :meth:`play`.
+    """
+
+    def __init__(self, symbols: Iterable[str], *, cash: float = 10_000.0, currency: str = "USDT",
+                 commission: float = 0.001, rules: Mapping[str, SymbolRules] | None = None,
+                 level_notional: float = 20_000.0) -> None:  # fmt: skip
+        """Configure the paper account; nothing runs until :meth:`play`."""
+        self.symbols = {exchange_id(s): s for s in symbols}
+        self.currency = currency
+        self.cash = float(cash)
+        self.commission = float(commission)
+        self.level_notional = level_notional
+        self._rules_override = dict(rules or {})
+        self.core: ExchangeCore | None = None
+        self.clock: SimClock | None = None
+        self._account: Any = None
+        self._reports: list[Report] = []
+        self._waiting: dict[str, list[OrderRequest]] = {}
+        self._open_now: set[str] = set()
+        self._market: BarPathMarket | None = None
+        self._balances: dict[str, Balance] = {currency: Balance(self.cash)}
+        self._last_open: dict[str, int] = {}
+
+    @property
+    def started(self) -> bool:
+        """Whether the engine runs (after the first :meth:`play`)."""
+        return self.core is not None
+
+    def now_ms(self) -> int:
+        """The paper market's time (0 before the engine starts)."""
+        return self.clock.now_ms() if self.clock is not None else 0
+
+    def set_cash(self, cash: float) -> None:
+        """Set the starting cash; once trading, only raising it (a deposit) is possible."""
+        if self.core is None:
+            self.cash = float(cash)
+            self._balances[self.currency] = Balance(self.cash)
+            return
+        current = self.balances().get(self.currency, Balance()).total
+        if cash < current:
+            raise ValueError(
+                f"paper cash is {current:g} {self.currency} while trading; it can "
+                f"only be raised (a deposit), not lowered to {cash:g}"
+            )
+        if cash > current:
+            self.core.deposit(self._account, self.currency, Decimal(repr(cash - current)))
+
+    def _start(self, first_prices: Mapping[str, float], start_ms: int) -> None:
+        known = {**DEFAULT_RULES, **self._rules_override}
+        rules = {sid: known.get(sid) or derive_rules(sid, Decimal(repr(price)))
+                 for sid, price in first_prices.items()}  # fmt: skip
+        self._market = BarPathMarket(rules, first_prices, start_ms,
+                                     level_notional=self.level_notional)  # fmt: skip
+        self.clock = SimClock(start_ms=start_ms, stepped=True)
+        bus = EventBus(synchronous=True, name="paper")
+        self.core = ExchangeCore(self.clock, self._market, bus, rules=rules, seed=0,
+                                 auto_pump=False, max_kline_bars=2_000)  # fmt: skip
+        fee = Decimal(repr(self.commission))
+        self._account = self.core.create_account({self.currency: Decimal(repr(self.cash))},
+                                                 maker_fee=fee, taker_fee=fee)  # fmt: skip
+        aid = self._account.account_id
+        bus.subscribe(f"sim.order.{aid}", self._on_order_event)
+        bus.subscribe(f"sim.balance.{aid}", self._on_balance_event)
+        self._balances = self._read_balances()
+
+    # ------------------------------------------------------------------ playing bars
+    def play(self, bars: Mapping[str, PaperBar], on_tick: Callable[[str, float], None]) -> None:
+        """Play one new bar per symbol; ``on_tick(symbol, price)`` after every tick.
+
+        The engine starts at the first call (every traded symbol needs a bar then). Orders
+        that waited for a symbol's next bar go in right after its open tick.
+        """
+        by_id = {exchange_id(s): self._fit(exchange_id(s), b) for s, b in bars.items()}
+        if self.core is None:
+            missing = sorted(set(self.symbols) - set(by_id))
+            if missing:
+                raise ValueError(
+                    f"the paper market starts when every symbol has a bar; missing {missing}"
+                )
+            first_open = min(b.open_ms for b in by_id.values())
+            self._start({s: b.open for s, b in by_id.items()}, first_open - 1)
+        assert self.core is not None and self.clock is not None and self._market is not None
+        timeline: list[tuple[int, str, float, bool]] = []
+        for sid, bar in by_id.items():
+            path = self._market.add_bar(sid, bar)
+            timeline += [(t.ts_ms, sid, float(t.price), i == 0) for i, t in enumerate(path)]
+        for ts, sid, price, is_open in sorted(timeline):
+            now = self.clock.now_ms()
+            if ts > now:
+                self.clock.advance((ts - now) / 1000)
+            self.core.pump()
+            if is_open:
+                self._open_now.add(sid)
+                for request in self._waiting.pop(sid, []):
+                    self._place_now(request)
+            on_tick(self.symbols[sid], price)
+        self._open_now.clear()  # from now on, orders wait for the next bar
+
+    def _fit(self, sid: str, bar: PaperBar) -> PaperBar:
+        """Keep a bar's path before the next bar: no longer than the gap between bar opens
+        (a feed may declare a longer timeframe than it delivers), a minute for the first."""
+        last = self._last_open.get(sid)
+        self._last_open[sid] = bar.open_ms
+        gap = bar.open_ms - last if last is not None and bar.open_ms > last else 60_000
+        return dataclasses.replace(bar, duration_ms=min(bar.duration_ms, gap))
+
+    # ------------------------------------------------------------------ ExecutionPort
+    def limits(self, symbol: str) -> SymbolLimits:
+        """Steps and minimums from the symbol's rules (defaults before the engine starts)."""
+        sid = exchange_id(symbol)
+        rules = (
+            self.core.rules_for(sid)
+            if self.core is not None
+            else self._rules_override.get(sid) or DEFAULT_RULES.get(sid)
+        )
+        if rules is None:
+            return SymbolLimits()
+        return SymbolLimits(
+            float(rules.step_size),
+            float(rules.tick_size),
+            float(rules.min_qty),
+            float(rules.min_notional),
+        )
+
+    def place(self, request: OrderRequest) -> None:
+        """Place now during a bar's play, else at the symbol's next bar open."""
+        sid = exchange_id(request.symbol)
+        if self.core is not None and sid in self._open_now:
+            self._place_now(request)
+        else:
+            self._waiting.setdefault(sid, []).append(request)
+
+    def _place_now(self, request: OrderRequest) -> None:
+        assert self.core is not None
+        kind = request.kind
+        sim_type = _SIM_TYPES.get(kind)
+        if sim_type is None:
+            raise ValueError(f"paper execution takes Market/Limit/Stop/StopLimit, not {kind}")
+        tif = "GTC" if sim_type in ("LIMIT", "STOP_LOSS_LIMIT") else None
+        price, stop = request.price, request.stop_price
+        try:
+            self.core.place_order(
+                self._account, exchange_id(request.symbol), request.side.value.upper(), sim_type,
+                quantity=Decimal(repr(request.amount)),
+                price=None if price is None else Decimal(repr(price)),
+                stop_price=None if stop is None else Decimal(repr(stop)),
+                time_in_force=tif, client_order_id=request.client_order_id)  # fmt: skip
+        except SimError as exc:
+            margin = isinstance(exc, InsufficientBalance)
+            state = OrderState.MARGIN if margin else OrderState.REJECTED
+            cid = request.client_order_id
+            self._reports.append(SubmitFailed(cid, state, exc.msg, str(exc.code)))
+
+    def cancel(self, client_order_id: str, symbol: str, exchange_order_id: str | None) -> None:
+        """Cancel at once (an order still waiting for its bar is simply dropped)."""
+        sid = exchange_id(symbol)
+        waiting = self._waiting.get(sid, [])
+        for request in waiting:
+            if request.client_order_id == client_order_id:
+                waiting.remove(request)
+                self._reports.append(
+                    OrderReport(client_order_id, None, ExchangeStatus.CANCELED, 0.0, request.amount)
+                )
+                return
+        if self.core is None:
+            return
+        with contextlib.suppress(UnknownOrder):  # it ended first: its reports already say so
+            self.core.cancel_order(self._account, sid, client_order_id=client_order_id)
+
+    def drain(self) -> list[Report]:
+        """The reports since the last call."""
+        out, self._reports = self._reports, []
+        return out
+
+    def balances(self) -> dict[str, Balance]:
+        """The paper account's balances."""
+        return dict(self._balances)
+
+    def last_price(self, symbol: str) -> float | None:
+        """The paper market's last trade price of ``symbol``."""
+        if self.core is None:
+            return None
+        price = self.core.last_price(exchange_id(symbol))
+        return None if price is None else float(price)
+
+    # ------------------------------------------------------------------ engine events
+    def _read_balances(self) -> dict[str, Balance]:
+        assert self.core is not None
+        snap = self.core.balances(self._account)
+        return {a: Balance(float(f), float(lk)) for a, (f, lk) in snap.items()}
+
+    def _on_order_event(self, _topic: str, event: object) -> None:
+        assert isinstance(event, OrderEvent)
+        order = event.order
+        if event.execution_type is ExecutionType.TRADE:
+            fill = ExchangeFill(str(event.trade_id), float(event.last_price),
+                                float(event.last_qty), float(event.commission),
+                                event.commission_asset, event.time_ms, event.is_maker)  # fmt: skip
+            self._reports.append(FillReport(order.client_order_id, str(order.order_id), fill))
+        reason = None if event.reject_reason == "NONE" else event.reject_reason
+        filled = float(order.executed_qty)
+        status = ExchangeStatus.parse(order.status.value, filled)
+        xid, amount = str(order.order_id), float(order.orig_qty)
+        self._reports.append(OrderReport(order.client_order_id, xid, status, filled, amount,
+                                         reason, event.time_ms))  # fmt: skip
+
+    def _on_balance_event(self, _topic: str, event: object) -> None:
+        assert isinstance(event, BalanceEvent)
+        changed = {a: Balance(float(f), float(lk)) for a, (f, lk) in event.balances.items()}
+        self._balances.update(changed)
+        self._reports.append(BalanceReport(changed, event.time_ms))

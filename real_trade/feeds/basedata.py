@@ -1,0 +1,307 @@
+"""``BaseData``: the backtrader data feed of real_trade, a thin shim over :class:`BarStream`.
+
+The feed hands every piece of work to plain classes: the store's venue client (REST history,
+ccxt.pro streams), a :class:`~real_trade.feeds.bars.LiveBarSource` and a
+:class:`~real_trade.feeds.bars.BarStream`, whose queue ``_load`` reads.
+
+**Bar time.** A bar's ``datetime`` is its **open** time in UTC (shown in ``tz`` if given), as
+ccxt, the exchanges and ``bt.feeds.PandasData`` over a ccxt candle frame stamp it; so a
+strategy run over this feed and over PandasData with the same candles sees the same datetimes
+and makes the same decisions. ``fromdate``/``todate`` bound the open times. In live mode the
+bar opening at ``T`` reaches the strategy once it has closed, i.e. just after ``T + timeframe``.
+
+**Modes.** ``historical=True``: a backtest over the history between ``fromdate`` and ``todate``
+(the last ``history_bars`` bars when no ``fromdate``); backtrader preloads it and a failed
+history request raises. Otherwise live: backfill (DELAYED), then closed live bars (LIVE),
+CONNBROKEN on a disconnect, a REST backfill of the gap after the reconnect (DELAYED), LIVE
+again; ``_load`` waits at most ``qcheck`` seconds, so Cerebro's loop never blocks on it. The
+live source is the venue's native websocket source where real_trade has one (Binance), else
+:class:`~real_trade.feeds.ccxt_bars.CcxtBarSource`; ``live_source`` overrides the choice.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+import backtrader as bt
+
+from real_trade.errors import ConfigError
+from real_trade.feeds.bars import Bar, BarStream, FeedState, LiveBarSource, StateChange
+from real_trade.feeds.ccxt_bars import CcxtBarSource
+from real_trade.feeds.timeframes import (
+    bt_to_timeframe,
+    check_venue_timeframe,
+    timeframe_to_bt,
+)
+
+__all__ = ["NATIVE_BAR_SOURCES", "BaseData", "LiveSourceFactory", "binance_kline_source"]
+
+_log = logging.getLogger("real_trade.feeds")
+
+LiveSourceFactory = Callable[[Any, str, str], LiveBarSource]
+"""``factory(client, symbol, timeframe) -> LiveBarSource``: a custom live source for a feed."""
+
+
+def binance_kline_source(client: Any, symbol: str, timeframe: str) -> LiveBarSource | None:
+    """Binance's raw kline stream on the client's I/O loop, or None where it cannot serve.
+
+    It serves live, testnet and the simulator, reconnecting forever with the client's backoff;
+    demo trading and proxied connections are left to ccxt.pro, which knows their endpoints.
+    """
+    if client.mode == "demo" or getattr(client, "proxy", None):
+        return None
+    try:
+        from real_trade.feeds.binance_klines import BinanceKlineSource
+    except ImportError:  # pragma: no cover - the module ships with real_trade
+        return None
+    return BinanceKlineSource(
+        symbol,
+        timeframe,
+        testnet=client.mode == "testnet",
+        market_type=client.market_type,
+        sim_url=client.sim_url,
+        loop=client.loop,
+        reconnect_delay=client.reconnect_base_delay,
+        max_reconnect_delay=max(client.reconnect_base_delay, client.reconnect_max_delay),
+        max_reconnect_attempts=0,
+    )
+
+
+NATIVE_BAR_SOURCES: dict[str, Callable[[Any, str, str], LiveBarSource | None]] = {
+    "binance": binance_kline_source,
+}
+"""venue name -> factory of its native websocket bar source (None when it cannot serve)."""
+
+
+def _ms_from_num(num: float) -> int | None:
+    """backtrader date number (UTC) -> epoch ms, or None for +-infinity."""
+    if num in (float("inf"), float("-inf")):
+        return None
+    moment = bt.num2date(num).replace(tzinfo=timezone.utc)
+    return round(moment.timestamp() * 1000)
+
+
+class BaseData(bt.feed.DataBase):
+    """A backtrader feed of closed candles from any real_trade store (module docstring).
+
+    ``BaseData(store, symbol="BTC/USDT", timeframe=bt.TimeFrame.Minutes, compression=60)`` or
+    ``BaseData.from_timeframe_string("1h", store, symbol="BTC/USDT")``. Parameters beyond
+    backtrader's: ``symbol`` (unified symbol or venue id; ``dataname`` works too),
+    ``ccxt_timeframe`` (wins over timeframe/compression), ``historical``, ``backfill_start``,
+    ``backfill``, ``history_bars``, ``live_source`` (``"auto"``, ``"ccxt"``, ``"native"`` or a
+    :data:`LiveSourceFactory`) and ``qcheck`` (seconds ``_load`` may wait in live mode).
+    """
+
+    params = (
+        ("symbol", None),
+        ("ccxt_timeframe", None),
+        ("historical", False),
+        ("backfill_start", True),
+        ("backfill", True),
+        ("history_bars", 1000),
+        ("live_source", "auto"),
+        ("qcheck", 0.5),
+    )
+
+    venue_name: ClassVar[str | None] = None
+    store_class_name: ClassVar[str | None] = None
+
+    _STATUS: ClassVar[dict[FeedState, int]] = {
+        FeedState.DELAYED: bt.feed.DataBase.DELAYED,
+        FeedState.LIVE: bt.feed.DataBase.LIVE,
+        FeedState.CONNBROKEN: bt.feed.DataBase.CONNBROKEN,
+        FeedState.DISCONNECTED: bt.feed.DataBase.DISCONNECTED,
+        FeedState.NOTSUBSCRIBED: bt.feed.DataBase.NOTSUBSCRIBED,
+    }
+
+    def __init__(self, store: Any = None, **unknown: Any) -> None:
+        """Bind the feed to ``store`` and resolve its timeframe (no network here)."""
+        if unknown:
+            valid = ", ".join(self.p._getkeys())
+            raise ConfigError(
+                f"{type(self).__name__} got unknown parameters: {', '.join(sorted(unknown))}",
+                field=sorted(unknown)[0],
+                fix=f"use the feed's parameters: {valid}",
+            )
+        self.store = store if store is not None else self._default_store()
+        spec = getattr(self.store, "venue_spec", None)
+        if self.venue_name and spec is not None and spec.name != self.venue_name:
+            raise ConfigError(
+                f"{type(self).__name__} needs a {self.venue_name} store, got {self.store!r}",
+                field="store",
+                fix=f"use {self.store_class_name or 'a matching store'}, or BaseData",
+            )
+        requested = self.p.symbol or self.p.dataname
+        if not requested or not isinstance(requested, str):
+            raise ConfigError(
+                f"{type(self).__name__} needs a symbol", field="symbol", fix='symbol="BTC/USDT"'
+            )
+        self.symbol: str = requested
+        if self.p.dataname is None:
+            self.p.dataname = requested
+        if self.p.ccxt_timeframe:
+            self.p.timeframe, self.p.compression = timeframe_to_bt(self.p.ccxt_timeframe)
+        self.ccxt_timeframe: str = bt_to_timeframe(self.p.timeframe, self.p.compression)
+        self.error: BaseException | None = None
+        self._stream: BarStream | None = None
+
+    @classmethod
+    def _default_store(cls) -> Any:
+        if not cls.store_class_name:
+            raise ConfigError(
+                f"{cls.__name__} needs a store", field="store", fix="pass the store first"
+            )
+        stores = importlib.import_module("real_trade.stores")
+        return getattr(stores, cls.store_class_name).get_instance()
+
+    @classmethod
+    def from_timeframe_string(
+        cls, timeframe_str: str | None = None, store: Any = None, **kwargs: Any
+    ) -> BaseData:
+        """A feed of ``timeframe_str`` candles (``"1m"`` ... ``"1M"``) on ``store``.
+
+        ``kwargs`` are the feed's parameters (``symbol=...``, ``historical=...``); the string may
+        also come as ``timeframe="1h"``. An unknown string raises ConfigError listing the valid
+        ones; one the venue lacks is refused when the feed starts, naming the venue's valid ones.
+        """
+        if timeframe_str is None and isinstance(kwargs.get("timeframe"), str):
+            timeframe_str = kwargs.pop("timeframe")
+        if timeframe_str is None:
+            raise ConfigError(
+                "from_timeframe_string needs a timeframe", field="timeframe", fix='e.g. "1h"'
+            )
+        timeframe_to_bt(timeframe_str)
+        return cls(store, ccxt_timeframe=timeframe_str, **kwargs)
+
+    @property
+    def exchange(self) -> Any:
+        """The store's ccxt.pro exchange object."""
+        return self.store.exchange
+
+    @property
+    def stream(self) -> BarStream | None:
+        """The :class:`BarStream` behind the feed (after ``start``)."""
+        return self._stream
+
+    # -- backtrader's protocol -----------------------------------------------------------
+    def islive(self) -> bool:
+        """True unless ``historical``: Cerebro then runs bar by bar, without preloading."""
+        return not self.p.historical
+
+    def haslivedata(self) -> bool:
+        """Whether a bar or notification is queued (Cerebro then does not wait)."""
+        return self._stream is not None and self._stream.has_items()
+
+    def start(self) -> None:
+        """Start the store, check symbol and timeframe with the venue, start the stream."""
+        super().start()
+        self._start_finish()
+        self.store.start()
+        client = self.store.client
+        check_venue_timeframe(
+            self.ccxt_timeframe,
+            getattr(client.exchange, "timeframes", None) or None,
+            client.venue.display_name,
+        )
+        self.symbol = client.symbol_of(self.symbol)
+        source = None if self.p.historical else self._make_source(client)
+        self._stream = BarStream(
+            self._history,
+            source,
+            self.ccxt_timeframe,
+            fromdate_ms=_ms_from_num(self.fromdate),
+            todate_ms=_ms_from_num(self.todate),
+            mode="backtest" if self.p.historical else "live",
+            backfill_start=self.p.backfill_start,
+            backfill=self.p.backfill,
+            bus=client.bus,
+            name=self.symbol,
+        )
+        self._stream.start()
+
+    def stop(self) -> None:
+        """Stop the stream and its live source (the store stays up: others may share it)."""
+        super().stop()
+        if self._stream is not None:
+            self._stream.stop()
+
+    def _load(self) -> bool | None:
+        stream = self._stream
+        if stream is None:
+            return False
+        timeout = None if self.p.historical else self._qcheck
+        while True:
+            item = stream.next_item(timeout)
+            if item is None:
+                return False if stream.ended and not stream.has_items() else None
+            if isinstance(item, StateChange):
+                if self._on_state_change(item):
+                    continue
+                return False
+            self._fill_lines(item)
+            return True
+
+    # -- helpers -------------------------------------------------------------------------
+    def _on_state_change(self, change: StateChange) -> bool:
+        """Notify backtrader; False when the stream ended (raises for a failed backtest)."""
+        self.put_notification(self._STATUS[change.state], change.reason)
+        if change.state is not FeedState.DISCONNECTED:
+            return True
+        self.error = change.error
+        if change.error is not None:
+            if self.p.historical:
+                raise change.error
+            _log.error("%s: live data ended: %s", self.symbol, change.reason)
+        return False
+
+    def _fill_lines(self, bar: Bar) -> None:
+        opened = datetime.fromtimestamp(bar.open_ms / 1000, tz=timezone.utc).replace(tzinfo=None)
+        self.lines.datetime[0] = bt.date2num(opened)
+        self.lines.open[0] = bar.open
+        self.lines.high[0] = bar.high
+        self.lines.low[0] = bar.low
+        self.lines.close[0] = bar.close
+        self.lines.volume[0] = bar.volume
+        self.lines.openinterest[0] = 0.0
+
+    def _history(self, since_ms: int | None, until_ms: int | None) -> list[Bar]:
+        """Closed bars in ``[since_ms, until_ms]`` (the latest ``history_bars`` if no start)."""
+        limit = int(self.p.history_bars) if since_ms is None else None
+        rows = self.store.client.fetch_ohlcv(
+            self.symbol, self.ccxt_timeframe, since_ms, until_ms, limit, True
+        )
+        return [Bar.from_ohlcv(row) for row in rows]
+
+    def _make_source(self, client: Any) -> LiveBarSource:
+        choice = self.p.live_source
+        if callable(choice):
+            source: LiveBarSource = choice(client, self.symbol, self.ccxt_timeframe)
+            return source
+        if choice not in ("auto", "ccxt", "native"):
+            raise ConfigError(
+                f"unknown live_source {choice!r}",
+                field="live_source",
+                fix='use "auto", "ccxt", "native" or a factory(client, symbol, timeframe)',
+            )
+        if choice != "ccxt":
+            native = self._native_source(client)
+            if native is not None:
+                return native
+            if choice == "native":
+                raise ConfigError(
+                    f"no native bar source for {client.venue.display_name}",
+                    field="live_source",
+                    fix='use live_source="auto" or "ccxt"',
+                )
+        return CcxtBarSource(client, self.symbol, self.ccxt_timeframe)
+
+    def _native_source(self, client: Any) -> LiveBarSource | None:
+        """The venue's native websocket source, when real_trade has one for it."""
+        factory = NATIVE_BAR_SOURCES.get(client.venue.name)
+        if factory is None:
+            return None
+        return factory(client, self.symbol, self.ccxt_timeframe)

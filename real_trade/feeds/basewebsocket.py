@@ -1,0 +1,514 @@
+"""``BaseWebSocket``: one self-healing exchange websocket (its typed updates: ``ws_updates``).
+
+A :class:`BaseWebSocket` owns one aiohttp websocket on an asyncio loop: the I/O loop it is given
+(``start(channels, loop=store_loop)``) or a private loop in a daemon thread of its own;
+``start``/``stop``/``send`` are safe from any thread. It keeps the connection alive:
+
+* heartbeat: protocol pings (aiohttp ``heartbeat``; server pings are answered automatically) or,
+  for venues that want one, a text ping (:meth:`~BaseWebSocket._heartbeat_message`) every
+  ``ping_interval`` seconds, the connection being declared dead when nothing at all (not even the
+  pong) arrives for two intervals;
+* reconnects with exponential backoff and jitter (``reconnect_delay`` doubled per consecutive
+  failure, capped at ``max_reconnect_delay``, computed by :class:`real_trade.retry.RetryPolicy`);
+  the count resets once a connection stayed up ``stable_after`` seconds; after
+  ``max_reconnect_attempts`` failed reconnects (0: never give up) it emits ``max_reconnect`` and
+  stops;
+* resubscribes (:meth:`~BaseWebSocket._handshake_messages`) on every connection, and reconnects
+  at once, without backoff, before ``max_connection_age`` (venues drop old connections) or when
+  :meth:`~BaseWebSocket.request_reconnect` is called (a venue's shutdown notice).
+
+Malformed frames (bad JSON, unexpected shapes, non-finite numbers) are logged, counted in
+``stats['malformed']``, reported as an ``error`` event carrying an ExchangeProtocolError, and
+skipped. Events: ``connected`` (url), ``disconnected`` (:class:`DisconnectInfo`), ``error`` (an
+exception), ``max_reconnect`` (attempts), ``message`` (every decoded data payload) and the typed
+events subclasses emit: ``kline`` (:class:`KlineUpdate`), ``trade``/``agg_trade``
+(:class:`TradeUpdate`), ``depth`` (:class:`DepthUpdate`), ``book_ticker``
+(:class:`BookTickerUpdate`), ``ticker`` (:class:`TickerUpdate`). Callbacks run on the I/O loop
+thread and must not block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from real_trade.errors import ConfigError, ExchangeProtocolError, NetworkError
+from real_trade.feeds.ws_updates import (
+    BookTickerUpdate,
+    DepthUpdate,
+    KlineUpdate,
+    PriceLevels,
+    TickerUpdate,
+    TradeUpdate,
+    finite_number,
+    price_levels,
+)
+from real_trade.retry import RetryPolicy
+
+__all__ = [
+    "BaseWebSocket",
+    "BookTickerUpdate",
+    "DepthUpdate",
+    "DisconnectInfo",
+    "KlineUpdate",
+    "PriceLevels",
+    "TickerUpdate",
+    "TradeUpdate",
+    "finite_number",
+    "price_levels",
+]
+
+_log = logging.getLogger("real_trade.feeds.ws")
+
+Callback = Callable[[Any], None]
+"""An event handler: called with the event's data on the I/O loop thread."""
+Sleep = Callable[[float], Awaitable[Any]]
+"""An async sleep (``asyncio.sleep`` by default; tests inject one that records the delays)."""
+
+_MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError)
+
+
+@dataclass(frozen=True, slots=True)
+class DisconnectInfo:
+    """Why a connection ended: websocket ``code`` (None when unknown), a readable ``reason``,
+    whether the client ``will_reconnect``, and how long the connection had been up."""
+
+    code: int | None
+    reason: str
+    will_reconnect: bool
+    connected_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Ending:
+    connected: bool
+    code: int | None = None
+    reason: str = ""
+    proactive: bool = False
+    lasted: float = 0.0
+
+
+# -- the client -------------------------------------------------------------------------------
+class BaseWebSocket:
+    """A self-healing websocket client with typed events (see the module docstring).
+
+    Subclasses implement :meth:`_get_ws_url`, :meth:`_build_subscribe_msg` and
+    :meth:`_on_message`; they may override :meth:`_handshake_messages`,
+    :meth:`_heartbeat_message` and :meth:`_is_heartbeat_reply`. ``sleep`` and ``rng`` are
+    injectable so that backoff is testable without waiting. Bad settings raise ConfigError.
+    """
+
+    #: Send protocol ping frames (aiohttp heartbeat); venues with text pings turn this off.
+    use_protocol_ping: bool = True
+
+    def __init__(
+        self,
+        *,
+        ping_interval: float = 20.0,
+        reconnect_delay: float = 1.0,
+        max_reconnect_delay: float = 60.0,
+        max_reconnect_attempts: int = 10,
+        reconnect_jitter: float = 0.2,
+        stable_after: float = 30.0,
+        max_connection_age: float | None = None,
+        connect_timeout: float = 10.0,
+        sleep: Sleep | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        """Configure the client; nothing connects until :meth:`start`."""
+        if not ping_interval > 0:
+            raise ConfigError(f"ping_interval must be > 0, not {ping_interval!r}",
+                              field="ping_interval", fix="use seconds, e.g. 20")  # fmt: skip
+        self.ping_interval = ping_interval
+        self.reconnect_delay = reconnect_delay
+        self.max_reconnect_delay = max_reconnect_delay
+        self.max_reconnect_attempts = max_reconnect_attempts
+        self.reconnect_jitter = reconnect_jitter
+        self.stable_after = stable_after
+        self.max_connection_age = max_connection_age
+        self.connect_timeout = connect_timeout
+        self._backoff_policy()  # validates the reconnect settings now, naming a bad field
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._rng = rng
+        self.channels: list[Any] = []
+        self.stats: dict[str, int] = dict.fromkeys(
+            ("messages", "malformed", "connects", "disconnects", "reconnect_attempts", "sent",
+             "heartbeats", "callback_errors"), 0)  # fmt: skip
+        self._callbacks: dict[str, list[Callback]] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._run_future: concurrent.futures.Future[None] | asyncio.Task[None] | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._connecting: asyncio.Future[aiohttp.ClientWebSocketResponse] | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._stopping = False
+        self._reconnect_now = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- events -----------------------------------------------------------------------------
+    def on(self, event: str, callback: Callback) -> None:
+        """Call ``callback(data)`` whenever ``event`` is emitted (any thread may register)."""
+        with self._lock:
+            self._callbacks.setdefault(event, []).append(callback)
+
+    def off(self, event: str, callback: Callback) -> None:
+        """Stop calling ``callback`` for ``event`` (an unknown pair is ignored)."""
+        with self._lock, contextlib.suppress(ValueError):
+            self._callbacks.get(event, []).remove(callback)
+
+    def emit(self, event: str, data: Any = None) -> None:
+        """Call every callback of ``event`` with ``data``. One that raises is logged and counted
+        (``stats['callback_errors']``) and stops neither the others nor the connection."""
+        with self._lock:
+            handlers = list(self._callbacks.get(event, ()))
+        for handler in handlers:
+            try:
+                handler(data)
+            except Exception:
+                self.stats["callback_errors"] += 1
+                _log.exception("%s: a %r callback failed", type(self).__name__, event)
+
+    # -- lifecycle (any thread) -------------------------------------------------------------
+    @property
+    def is_connected(self) -> bool:
+        """Whether a websocket connection is open right now."""
+        ws = self._ws
+        return ws is not None and not ws.closed
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the client runs (connected, connecting or waiting to reconnect)."""
+        future = self._run_future
+        return future is not None and not future.done()
+
+    def start(
+        self, channels: Sequence[Any] | None = None, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
+        """Connect and subscribe to ``channels`` on ``loop``, or on a private thread's loop.
+
+        Returns at once; ``connected`` is emitted when the connection is up. Starting a client
+        that runs raises RuntimeError; a configuration without a valid URL raises ConfigError.
+        """
+        if self.is_running:
+            raise RuntimeError(f"{type(self).__name__} is already running; stop() it first")
+        self.channels = list(channels or [])
+        self._get_ws_url()  # a bad configuration fails here, in the caller's thread
+        self._stopping = False
+        if loop is not None:
+            self._loop, self._thread = loop, None
+            self._run_future = asyncio.run_coroutine_threadsafe(self._run(), loop)
+            return
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._own_loop, args=(ready,), name=f"{type(self).__name__}-io", daemon=True
+        )
+        self._thread.start()
+        ready.wait()
+
+    def _own_loop(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        task = loop.create_task(self._run())
+        self._run_future = task
+        ready.set()
+        try:
+            loop.run_until_complete(task)
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close the connection, stop reconnecting and wait (up to ``timeout``) until done.
+
+        Idempotent. Called on the I/O loop thread (from a callback) it only requests the stop:
+        ``await`` :meth:`aclose` there to wait for it.
+        """
+        loop, future, thread = self._loop, self._run_future, self._thread
+        self._stopping = True
+        if loop is None or future is None or future.done() or loop.is_closed():
+            return
+        if _on_loop_thread(loop):
+            self._track(loop.create_task(self._request_stop()))
+            return
+        with contextlib.suppress(RuntimeError, concurrent.futures.TimeoutError):
+            asyncio.run_coroutine_threadsafe(self._request_stop(), loop).result(timeout)
+        if thread is not None:
+            thread.join(timeout)
+        elif isinstance(future, concurrent.futures.Future):
+            with contextlib.suppress(Exception):
+                future.result(timeout)
+
+    async def aclose(self) -> None:
+        """Stop from a coroutine on the I/O loop and wait until the client has finished."""
+        await self._request_stop()
+        future = self._run_future
+        if isinstance(future, concurrent.futures.Future):
+            await asyncio.wrap_future(future)
+        elif future is not None and future is not asyncio.current_task():
+            await future
+
+    async def _request_stop(self) -> None:
+        self._stopping = True
+        if self._stop_event is not None:
+            self._stop_event.set()
+        if self._connecting is not None:
+            self._connecting.cancel()
+        await _close_quietly(self._ws)
+
+    def request_reconnect(self) -> None:
+        """Close the current connection and reconnect at once, without backoff (any thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            self._reconnect_now = True
+            loop.call_soon_threadsafe(lambda: self._track(loop.create_task(self._request_close())))
+
+    async def _request_close(self) -> None:
+        await _close_quietly(self._ws)
+
+    # -- sending (any thread) ---------------------------------------------------------------
+    def send(self, msg: str | dict[str, Any] | list[Any]) -> bool:
+        """Send ``msg`` (a string, else JSON-encoded) on the open connection, from any thread.
+
+        Messages from one thread go out in order. Returns False, and logs, when no connection
+        is open (the message is dropped, not queued: subscriptions belong in :attr:`channels`).
+        """
+        text = msg if isinstance(msg, str) else json.dumps(msg, separators=(",", ":"))
+        loop = self._loop
+        if loop is None or loop.is_closed() or not self.is_connected:
+            _log.warning("%s: not connected; message not sent", type(self).__name__)
+            return False
+        if _on_loop_thread(loop):
+            self._track(loop.create_task(self._send_text(text)))
+        else:
+            loop.call_soon_threadsafe(lambda: self._track(loop.create_task(self._send_text(text))))
+        return True
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_text(self, text: str) -> None:
+        ws = self._ws
+        if ws is None or ws.closed:
+            return
+        try:
+            await ws.send_str(text)
+            self.stats["sent"] += 1
+        except (ConnectionError, RuntimeError, aiohttp.ClientError) as exc:
+            self.emit("error", NetworkError(f"send failed: {exc}"))
+
+    # -- hooks ------------------------------------------------------------------------------
+    def _get_ws_url(self) -> str:
+        """The URL to connect to (subclasses: from the venue, mode and channels)."""
+        raise NotImplementedError
+
+    def _build_subscribe_msg(self, channels: Sequence[Any]) -> str | dict[str, Any] | None:
+        """The message that subscribes to ``channels`` (None: nothing to send)."""
+        raise NotImplementedError
+
+    def _on_message(self, msg: Any) -> None:
+        """Handle one decoded payload by emitting events. Raise ValueError/KeyError/TypeError on
+        an unexpected shape: the frame is then counted as malformed and skipped."""
+        raise NotImplementedError
+
+    def _handshake_messages(self, channels: Sequence[Any]) -> list[Any]:
+        """The messages sent on every (re)connection, in order: by default one subscribe."""
+        msg = self._build_subscribe_msg(channels) if channels else None
+        return [] if msg is None else [msg]
+
+    def _heartbeat_message(self) -> str | None:
+        """A text ping sent every ``ping_interval`` (None: protocol pings only)."""
+        return None
+
+    def _is_heartbeat_reply(self, text: str) -> bool:
+        """Whether a raw text frame is only the venue's answer to a text ping."""
+        return False
+
+    # -- the connection loop (on the I/O loop) ----------------------------------------------
+    def _backoff_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=max(1, self.max_reconnect_attempts), base_delay=self.reconnect_delay,
+            multiplier=2.0, max_delay=self.max_reconnect_delay, jitter=self.reconnect_jitter,
+        )  # fmt: skip
+
+    def backoff_delay(self, failures: int) -> float:
+        """Seconds to wait before reconnecting after ``failures`` consecutive failures."""
+        return self._backoff_policy().delay_for(failures, None, self._rng)
+
+    async def _run(self) -> None:
+        self._stop_event = asyncio.Event()
+        failures = 0
+        try:
+            timeout = aiohttp.ClientTimeout(total=self.connect_timeout)  # the handshake only
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                while not self._stopping:
+                    ending = await self._connect_once(session)
+                    if ending.proactive or ending.lasted >= self.stable_after:
+                        failures = 0
+                    failures += 0 if ending.proactive else 1
+                    limit = self.max_reconnect_attempts
+                    give_up = not self._stopping and limit > 0 and failures > limit
+                    self._report_end(ending, will_reconnect=not (give_up or self._stopping))
+                    if self._stopping:
+                        break
+                    if give_up:
+                        _log.error("%s: giving up after %d reconnect attempts",
+                                   type(self).__name__, limit)  # fmt: skip
+                        self.emit("max_reconnect", limit)
+                        break
+                    if failures:
+                        await self._pause(self.backoff_delay(failures))
+                    self.stats["reconnect_attempts"] += 0 if self._stopping else 1
+        finally:
+            self._stopping = True
+            for task in list(self._tasks):
+                if task is not asyncio.current_task():
+                    task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _report_end(self, ending: _Ending, *, will_reconnect: bool) -> None:
+        if not ending.connected:
+            return
+        self.stats["disconnects"] += 1
+        _log.info("%s disconnected (%s, code %s)%s", type(self).__name__, ending.reason,
+                  ending.code, "; reconnecting" if will_reconnect else "")  # fmt: skip
+        info = DisconnectInfo(ending.code, ending.reason, will_reconnect, ending.lasted)
+        self.emit("disconnected", info)
+
+    async def _pause(self, delay: float) -> None:
+        assert self._stop_event is not None
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        stopper = asyncio.ensure_future(self._stop_event.wait())
+        _, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _connect_once(self, session: aiohttp.ClientSession) -> _Ending:
+        url = self._get_ws_url()
+        self._connecting = asyncio.ensure_future(session.ws_connect(
+            url, heartbeat=self.ping_interval if self.use_protocol_ping else None,
+            timeout=aiohttp.ClientWSTimeout(ws_close=5.0), max_msg_size=16 << 20,
+        ))  # fmt: skip
+        try:
+            ws = await self._connecting
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            _log.warning("%s: cannot connect to %s: %s", type(self).__name__, url, exc)
+            self.emit("error", NetworkError(f"cannot connect to {url}: {exc}"))
+            return _Ending(connected=False)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._stopping and task is not None and not task.cancelling():
+                return _Ending(connected=False)  # stop() interrupted the connection attempt
+            raise
+        finally:
+            self._connecting = None
+        if self._stopping:
+            await _close_quietly(ws)
+            return _Ending(connected=False)
+        started = time.monotonic()
+        self._ws, self._reconnect_now = ws, False
+        self.stats["connects"] += 1
+        heartbeat: asyncio.Task[None] | None = None
+        try:
+            for msg in self._handshake_messages(self.channels):
+                await ws.send_str(msg if isinstance(msg, str) else json.dumps(msg))
+            if self._heartbeat_message() is not None:
+                heartbeat = asyncio.create_task(self._text_heartbeat(ws))
+            _log.info("%s connected to %s", type(self).__name__, url)
+            self.emit("connected", url)
+            code, reason, proactive = await self._read_until_closed(ws, started)
+        except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
+            code, reason, proactive = ws.close_code, f"connection failed: {exc}", False
+        finally:
+            if heartbeat is not None:
+                heartbeat.cancel()
+                await asyncio.gather(heartbeat, return_exceptions=True)
+            await _close_quietly(ws)
+            self._ws = None
+        return _Ending(True, code, reason, proactive, time.monotonic() - started)
+
+    async def _read_until_closed(
+        self, ws: aiohttp.ClientWebSocketResponse, started: float
+    ) -> tuple[int | None, str, bool]:
+        idle = None if self._heartbeat_message() is None else 2 * self.ping_interval
+        age = self.max_connection_age
+        while True:
+            timeout = idle
+            if age is not None:
+                left = started + age - time.monotonic()
+                if left <= 0:
+                    return 1000, "maximum connection age reached", True
+                timeout = left if timeout is None else min(timeout, left)
+            try:
+                msg = await ws.receive(timeout=timeout)
+            except asyncio.TimeoutError:
+                if age is not None and time.monotonic() >= started + age:
+                    return 1000, "maximum connection age reached", True
+                return None, f"nothing received for {idle}s: stale connection", False
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                self._handle_text(msg.data)
+            elif msg.type is aiohttp.WSMsgType.BINARY:
+                self._malformed("unexpected binary frame", repr(msg.data[:80]))
+            elif msg.type is aiohttp.WSMsgType.ERROR:
+                return ws.close_code or 1006, f"connection error: {ws.exception()}", False
+            elif self._reconnect_now:  # CLOSE / CLOSING / CLOSED from here on
+                return ws.close_code, "reconnect requested", True
+            else:
+                return ws.close_code, "stopped" if self._stopping else "closed by peer", False
+
+    async def _text_heartbeat(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        while not ws.closed:
+            await asyncio.sleep(self.ping_interval)
+            text = self._heartbeat_message()
+            if text is None or ws.closed:
+                return
+            with contextlib.suppress(ConnectionError, RuntimeError, aiohttp.ClientError):
+                await ws.send_str(text)
+                self.stats["heartbeats"] += 1
+
+    def _handle_text(self, text: str) -> None:
+        self.stats["messages"] += 1
+        if self._is_heartbeat_reply(text):
+            return
+        try:
+            payload = json.loads(text)
+        except ValueError as exc:
+            self._malformed(f"invalid JSON ({exc})", text)
+            return
+        try:
+            self._on_message(payload)
+        except _MALFORMED as exc:
+            self._malformed(f"unexpected shape ({type(exc).__name__}: {exc})", text)
+
+    def _malformed(self, why: str, text: str) -> None:
+        self.stats["malformed"] += 1
+        shown = text if len(text) <= 200 else text[:200] + "..."
+        _log.warning("%s: skipping a malformed frame: %s: %s", type(self).__name__, why, shown)
+        self.emit("error", ExchangeProtocolError(f"malformed frame skipped: {why}: {shown}"))
+
+
+def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+async def _close_quietly(ws: aiohttp.ClientWebSocketResponse | None) -> None:
+    if ws is not None and not ws.closed:
+        with contextlib.suppress(Exception):
+            await ws.close()

@@ -1,0 +1,73 @@
+"""``SmaCross``: the sample strategy of the demo and the examples, a plain backtrader strategy.
+
+Buys ``size`` when the fast simple moving average crosses above the slow one and closes the
+position when it crosses back below, with at most one order pending at a time. On a live feed it
+trades only once the feed is LIVE (the backfilled history warms the averages up; orders on stale
+backfill bars would fill at today's prices). Nothing in it knows about real_trade: it is the kind
+of backtrader strategy a user brings, which is the point of the demo.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import backtrader as bt
+
+__all__ = ["SmaCross"]
+
+
+class SmaCross(bt.Strategy):
+    """Fast/slow SMA crossover, long only, fixed size; optional progress callback and bar cap.
+
+    Params: ``fast`` (10), ``slow`` (30), ``size`` (0.01 base units), ``max_live_bars`` (0 = run
+    until stopped: after that many bars delivered live the run stops itself), ``on_bar`` (a
+    callable ``on_bar(strategy)`` called on every bar, e.g. to print progress), ``on_order``
+    (``on_order(strategy, order)`` on every order notification).
+    """
+
+    params = (
+        ("fast", 10),
+        ("slow", 30),
+        ("size", 0.01),
+        ("max_live_bars", 0),
+        ("on_bar", None),
+        ("on_order", None),
+    )
+
+    def __init__(self) -> None:
+        fast = bt.indicators.SMA(self.data.close, period=self.p.fast)
+        slow = bt.indicators.SMA(self.data.close, period=self.p.slow)
+        self.crossover = bt.indicators.CrossOver(fast, slow)
+        self.live_bars = 0
+        self.is_live = False
+        self.data_states: list[str] = []
+        self.orders: list[Any] = []
+        self.pending: Any = None
+
+    def notify_data(self, data: Any, status: int, *args: Any, **kwargs: Any) -> None:
+        """Track the feed's state (DELAYED while backfilling, LIVE, CONNBROKEN, ...)."""
+        self.data_states.append(data._getstatusname(status))
+        self.is_live = status == data.LIVE
+
+    def notify_order(self, order: Any) -> None:
+        """Remember every order notification and pass it to ``on_order``."""
+        self.orders.append(order)
+        # brokers notify snapshots (clones) of the order: match it by ``ref``, not identity
+        if self.pending is not None and order.ref == self.pending.ref and not order.alive():
+            self.pending = None
+        if self.p.on_order is not None:
+            self.p.on_order(self, order)
+
+    def next(self) -> None:
+        """Trade the crossover; count live bars and stop after ``max_live_bars``."""
+        if self.is_live:
+            self.live_bars += 1
+        if self.p.on_bar is not None:
+            self.p.on_bar(self)
+        may_trade = self.pending is None and (self.is_live or not self.data.islive())
+        if may_trade and not self.position and self.crossover > 0:
+            self.pending = self.buy(size=self.p.size)
+        elif may_trade and self.position and self.crossover < 0:
+            self.pending = self.close()
+        if self.p.max_live_bars and self.live_bars >= self.p.max_live_bars:
+            self.env.runstop()

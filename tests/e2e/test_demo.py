@@ -1,0 +1,36 @@
+"""README command 1: ``real-trade demo`` trades against the simulator offline and exits cleanly."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _script() -> str:
+    exe = Path(sys.executable).parent / "real-trade"
+    if not exe.exists():
+        pytest.fail("the 'real-trade' console script is not installed next to this Python")
+    return str(exe)
+
+
+@pytest.mark.integration
+def test_demo_trades_through_the_live_path_and_the_accounts_agree() -> None:
+    out = subprocess.run(
+        [_script(), "demo", "--bars", "12", "--speed", "240", "--fast", "3", "--slow", "8"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text[-4000:]
+    assert "testnet mode" in text
+    assert re.search(r"bar +12/12 ", text), "progress per live bar is shown"
+    assert "broker and exchange agree: yes" in text
+    assert re.search(r"P&L [+-][\d,]+\.\d\d USDT", text)
+    filled = re.search(r"orders notified: (\d+), filled: (\d+)", text)
+    assert filled is not None and int(filled.group(1)) >= 1, "the strategy traded"
+    assert "Traceback" not in text

@@ -1,0 +1,357 @@
+"""The live broker against the simulator: real ccxt/ccxt.pro clients, testnet mode, loopback.
+
+A ``BinanceStore`` (testnet, pointed at the simulator) carries the account; ``BinanceBroker``
+with ``paper_trading=False`` trades it from a real cerebro run. ``PacedFeed`` is a live feed
+made for these tests: a bar at the simulator's last price every few milliseconds, until the
+scenario says it is done (or a bar budget runs out, which then fails the assertions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import backtrader as bt
+import pytest
+
+from real_trade.brokers import BinanceBroker
+from real_trade.bus import EventBus
+from real_trade.sim import SimExchange
+from real_trade.stores import BinanceStore
+
+pytestmark = pytest.mark.integration
+SYMBOL = "BTC/USDT"
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimExchange]:
+    """A stepped simulator: the book stays where it is, so every fill is predictable."""
+    with SimExchange(stepped=True, seed=21) as exchange:
+        yield exchange
+
+
+@pytest.fixture(autouse=True)
+def _reset_faults(sim: SimExchange) -> Iterator[None]:
+    yield
+    sim.faults.reset()
+
+
+class PacedFeed(bt.feed.DataBase):
+    """A live feed: one bar at ``price()`` every ``interval`` seconds until ``done()``."""
+
+    params = (("price", None), ("done", None), ("interval", 0.02), ("max_bars", 400))
+
+    def islive(self) -> bool:
+        return True
+
+    def start(self) -> None:
+        super().start()
+        self._next_at = 0.0
+        self._count = 0
+
+    def _load(self) -> bool | None:
+        if self.p.done() or self._count >= self.p.max_bars:
+            return False
+        now = time.monotonic()
+        if now < self._next_at:
+            time.sleep(0.002)
+            return None
+        self._next_at, self._count = now + self.p.interval, self._count + 1
+        price = float(self.p.price())
+        stamp = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        self.lines.datetime[0] = bt.date2num(stamp)
+        for line in (self.lines.open, self.lines.high, self.lines.low, self.lines.close):
+            line[0] = price
+        self.lines.volume[0] = 0.0
+        return True
+
+
+class Script(bt.Strategy):
+    """Runs ``actions[bar]`` and records notifications; ``finished(strategy)`` ends the run."""
+
+    params = (("actions", None), ("finished", None), ("registry", None))
+
+    def __init__(self) -> None:
+        self.p.registry.append(self)
+        self.notes: list[tuple[int, str, float, float, float, Any]] = []
+        self.refs: list[int] = []
+        self.orders: list[Any] = []
+        self.first_position: float | None = None
+        self.done = False
+
+    def track(self, order: Any) -> Any:
+        self.refs.append(order.ref)
+        self.orders.append(order)
+        return order
+
+    def notify_order(self, order: Any) -> None:
+        self.notes.append(
+            (
+                order.ref,
+                order.getstatusname(),
+                order.executed.size,
+                order.executed.price,
+                order.executed.comm,
+                order.info.get("reason"),
+            )
+        )
+
+    def next(self) -> None:
+        if self.first_position is None:
+            self.first_position = self.position.size
+        action = (self.p.actions or {}).get(len(self))
+        if action is not None:
+            action(self)
+        if len(self) > max(self.p.actions or {0: None}) and self.p.finished(self):
+            self.done = True
+
+    def statuses(self, nth: int) -> list[str]:
+        return [n[1] for n in self.notes if n[0] == self.refs[nth - 1]]
+
+    def last(self, nth: int) -> tuple[int, str, float, float, float, Any]:
+        return [n for n in self.notes if n[0] == self.refs[nth - 1]][-1]
+
+
+def account_totals(sim: SimExchange, key: str) -> dict[str, float]:
+    acct = sim.core.account_by_key(key)
+    assert acct is not None
+    return {a: float(free + locked) for a, (free, locked) in sim.core.balances(acct).items()}
+
+
+def run_live(
+    sim: SimExchange,
+    balances: dict[str, float],
+    actions: dict[int, Callable[[Script], None]],
+    finished: Callable[[Script, BinanceBroker, dict[str, float]], bool],
+) -> tuple[Script, BinanceBroker, str]:
+    """Run ``Script`` live against a fresh simulator account; return strategy, broker, key."""
+    key, secret = sim.create_account(balances)
+    store = BinanceStore(key, secret, testnet=True, sim_url=sim.url, bus=EventBus())
+    broker = BinanceBroker(store, paper_trading=False, run_id=f"live{key[:6]}", bus=EventBus())
+    registry: list[Script] = []
+
+    def done(strategy: Script) -> bool:
+        return bool(finished(strategy, broker, account_totals(sim, key)))
+
+    cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
+    cerebro.setbroker(broker)
+    feed = PacedFeed(
+        price=lambda: sim.core.last_price("BTCUSDT"),
+        done=lambda: bool(registry) and registry[0].done,
+    )
+    cerebro.adddata(feed, name=SYMBOL)
+    cerebro.addstrategy(Script, actions=actions, finished=done, registry=registry)
+    try:
+        strategy = cerebro.run()[0]
+    finally:
+        store.stop()
+    return strategy, broker, key
+
+
+def settled(orders: int) -> Callable[[Script, BinanceBroker, dict[str, float]], bool]:
+    """Done when ``orders`` orders have ended and the broker shows the simulator's account."""
+
+    def check(s: Script, broker: BinanceBroker, totals: dict[str, float]) -> bool:
+        ended = len(s.orders) >= orders and not any(o.alive() for o in broker.open_orders.values())
+        same = (
+            abs(broker.getcash() - totals.get("USDT", 0.0)) < 1e-9
+            and abs(broker.getposition(s.data).size - totals.get("BTC", 0.0)) < 1e-12
+        )
+        return ended and same
+
+    return check
+
+
+def last_price(sim: SimExchange) -> float:
+    price = sim.core.last_price("BTCUSDT")
+    assert price is not None
+    return float(price)
+
+
+def test_holdings_at_start_are_positions_and_fills_carry_the_exchange_commission(
+    sim: SimExchange,
+) -> None:
+    ask = float(sim.core.book_ticker("BTCUSDT").ask_price or 0)
+
+    def trade(s: Script) -> None:
+        s.track(s.buy(size=0.01))
+        s.track(s.buy(size=0.0123456, exectype=bt.Order.Limit, price=ask * 1.001))  # marketable
+
+    strat, broker, key = run_live(sim, {"USDT": 10_000, "BTC": 0.5}, {2: trade}, settled(2))
+    assert strat.first_position == pytest.approx(0.5)  # held before the run
+    assert strat.statuses(1) == ["Submitted", "Accepted", "Completed"]
+    assert strat.statuses(2) == ["Submitted", "Accepted", "Completed"]
+    acct = sim.core.account_by_key(key)
+    assert acct is not None
+    fills = sim.core.my_trades(acct, "BTCUSDT")
+    by_order = {}
+    for f in fills:
+        by_order.setdefault(f.order_id, []).append(f)
+    for nth, order in ((1, strat.orders[0]), (2, strat.orders[1])):
+        _, _, size, price, comm, _ = strat.last(nth)
+        sim_fills = by_order[int(order.info["exchange_order_id"])]
+        qty = sum(f.qty for f in sim_fills)
+        assert size == pytest.approx(float(qty))
+        assert price == pytest.approx(float(sum(f.price * f.qty for f in sim_fills) / qty))
+        assert comm == pytest.approx(float(sum(f.commission * f.price for f in sim_fills)))
+        assert {f.commission_asset for f in sim_fills} == {"BTC"}
+        booked = order.info["fills"]
+        assert sorted(b.trade_id for b in booked) == sorted(str(f.trade_id) for f in sim_fills)
+        assert sum(b.commission for b in booked) == pytest.approx(
+            float(sum(f.commission for f in sim_fills))
+        )
+    assert strat.last(2)[2] == pytest.approx(0.01234)  # rounded down to the lot step
+    totals = account_totals(sim, key)
+    assert broker.getcash() == pytest.approx(totals["USDT"], abs=1e-9)
+    assert broker.getposition(strat.data).size == pytest.approx(totals["BTC"], abs=1e-12)
+    assert totals["BTC"] == pytest.approx(0.5 + (0.01 + 0.01234) * 0.999)
+    assert strat.orders[0].info["client_order_id"].startswith("rt-live")
+
+
+def test_cancel_reaches_notify_order_and_frees_the_cash(sim: SimExchange) -> None:
+    price = round(last_price(sim) * 0.9, 2)
+    actions = {2: lambda s: s.track(s.buy(size=0.01, exectype=bt.Order.Limit, price=price))}
+
+    def cancel_when_accepted(s: Script, broker: BinanceBroker, totals: dict[str, float]) -> bool:
+        order = s.orders[0]
+        if order.status == order.Accepted and not order.info.get("cancel_sent"):
+            order.addinfo(cancel_sent=True)
+            s.cancel(order)
+        return settled(1)(s, broker, totals)
+
+    strat, broker, key = run_live(sim, {"USDT": 1_000}, actions, cancel_when_accepted)
+    assert strat.statuses(1) == ["Submitted", "Accepted", "Canceled"]
+    acct = sim.core.account_by_key(key)
+    assert acct is not None
+    (order,) = sim.core.all_orders(acct, "BTCUSDT")
+    assert order.status.value == "CANCELED"
+    assert broker.getcash() == pytest.approx(1_000.0)
+
+
+def test_refusals_reach_notify_order_with_the_exchange_reason(sim: SimExchange) -> None:
+    def orders(s: Script) -> None:
+        s.track(s.buy(size=1.0))  # about 60,000 USDT: more than the account holds
+        s.track(s.buy(size=0.001, exectype=bt.Order.Limit, price=2_000_000.0))  # > maxPrice
+        s.track(s.buy(size=0.00005))  # about 3 USDT: below the 5 USDT minimum
+
+    strat, broker, key = run_live(sim, {"USDT": 1_000}, {2: orders}, settled(3))
+    assert strat.statuses(1) == ["Submitted", "Margin"]
+    assert strat.last(1)[5] == "Account has insufficient balance for requested action."
+    assert strat.statuses(2) == ["Submitted", "Rejected"]
+    assert strat.last(2)[5] == "Filter failure: PRICE_FILTER"
+    assert strat.statuses(3) == ["Submitted", "Rejected"]
+    assert "minimum order value 5" in strat.last(3)[5]
+    assert "client_order_id" not in strat.orders[2].info  # never sent
+    acct = sim.core.account_by_key(key)
+    assert acct is not None
+    assert sim.core.all_orders(acct, "BTCUSDT") == []  # the exchange refused both, saw no third
+    assert broker.getcash() == pytest.approx(1_000.0)
+
+
+@pytest.mark.parametrize("fault", ["503", "-1007"])
+def test_an_ambiguous_submit_leaves_exactly_one_order_and_the_strategy_sees_it(
+    sim: SimExchange,
+    fault: str,
+) -> None:
+    def buy(s: Script) -> None:
+        sim.faults.ambiguous_next(1, fault)  # type: ignore[arg-type]
+        s.track(s.buy(size=0.01))
+
+    strat, broker, key = run_live(sim, {"USDT": 5_000}, {2: buy}, settled(1))
+    assert strat.statuses(1) == ["Submitted", "Accepted", "Completed"]
+    acct = sim.core.account_by_key(key)
+    assert acct is not None
+    placed = sim.core.all_orders(acct, "BTCUSDT")
+    assert [o.client_order_id for o in placed] == [strat.orders[0].info["client_order_id"]]
+    assert placed[0].executed_qty == Decimal("0.01000")
+    assert broker.getposition(strat.data).size == pytest.approx(0.00999)
+
+
+def test_a_fill_the_user_stream_never_delivers_is_found_over_rest_once(sim: SimExchange) -> None:
+    """The user stream looks connected but holds everything back: the safety poll finds the
+    fill over REST; when the stream delivers it later, it is not counted twice."""
+    from real_trade.execution import (
+        ExchangeStatus,
+        FillReport,
+        LiveExecution,
+        OrderKind,
+        OrderReport,
+        OrderRequest,
+        OrderSide,
+    )
+    from tests.support import eventually
+
+    key, secret = sim.create_account({"USDT": 2_000})
+    taker = sim.core.create_account({"BTC": 1})
+    store = BinanceStore(key, secret, testnet=True, sim_url=sim.url, bus=EventBus())
+    port = LiveExecution(store.client, [SYMBOL], poll_interval_s=0.05, safety_poll_s=0.2)
+    seen: list[Any] = []
+
+    def collect() -> list[Any]:
+        seen.extend(port.drain())
+        return seen
+
+    def reports(cid: str, kind: type) -> list[Any]:
+        """The reports of one order (REST fills carry the exchange's order id only)."""
+        ids = {r.exchange_order_id for r in seen
+               if isinstance(r, OrderReport) and r.client_order_id == cid} - {None}  # fmt: skip
+        return [r for r in seen if isinstance(r, kind)
+                and (r.client_order_id == cid or r.exchange_order_id in ids)]  # fmt: skip
+
+    try:
+        port.start()
+        book = sim.core.book_ticker("BTCUSDT")
+        assert book.bid_price is not None and book.ask_price is not None
+        best_bid = float(book.bid_price) + 0.01  # inside the spread: first in line
+        assert best_bid < float(book.ask_price)
+        port.place(
+            OrderRequest(
+                1,
+                SYMBOL,
+                OrderSide.BUY,
+                OrderKind.LIMIT,
+                0.01,
+                price=best_bid,
+                client_order_id="rt-rest-0001",
+            )
+        )
+        eventually(lambda: collect() and reports("rt-rest-0001", OrderReport), 10)
+        sim.faults.pause_user_stream(True)
+        sim.call(
+            lambda: sim.core.place_order(
+                taker, "BTCUSDT", "SELL", "MARKET", quantity=Decimal("0.01")
+            )
+        )
+        eventually(lambda: collect() and reports("rt-rest-0001", FillReport), 10)
+        done = eventually(
+            lambda: (
+                collect()
+                and [
+                    r
+                    for r in reports("rt-rest-0001", OrderReport)
+                    if r.status is ExchangeStatus.FILLED
+                ]
+            ),
+            10,
+        )
+        (fill,) = reports("rt-rest-0001", FillReport)
+        assert (fill.fill.price, fill.fill.amount) == (pytest.approx(best_bid), 0.01)
+        assert (
+            fill.fill.commission == pytest.approx(0.00001) and fill.fill.commission_asset == "BTC"
+        )
+        assert done[0].filled == pytest.approx(0.01)
+        sim.faults.pause_user_stream(False)  # the held-back events arrive now, then a new order
+        port.place(
+            OrderRequest(
+                2, SYMBOL, OrderSide.BUY, OrderKind.MARKET, 0.001, client_order_id="rt-rest-0002"
+            )
+        )
+        eventually(lambda: collect() and reports("rt-rest-0002", FillReport), 10)
+        assert len(reports("rt-rest-0001", FillReport)) == 1
+    finally:
+        sim.faults.pause_user_stream(False)
+        port.stop()
+        store.stop()
