@@ -20,7 +20,7 @@ def _script() -> str:
 @pytest.mark.integration
 def test_demo_trades_through_the_live_path_and_the_accounts_agree() -> None:
     out = subprocess.run(
-        [_script(), "demo", "--bars", "12", "--speed", "240", "--fast", "3", "--slow", "8"],
+        [_script(), "demo", "--bars", "16", "--speed", "240", "--fast", "2", "--slow", "5"],
         capture_output=True,
         text=True,
         timeout=240,
@@ -28,7 +28,7 @@ def test_demo_trades_through_the_live_path_and_the_accounts_agree() -> None:
     text = out.stdout + out.stderr
     assert out.returncode == 0, text[-4000:]
     assert "testnet mode" in text
-    assert re.search(r"bar +12/12 ", text), "progress per live bar is shown"
+    assert re.search(r"bar +16/16 ", text), "progress per live bar is shown"
     assert "broker and exchange agree: yes" in text
     assert re.search(r"P&L [+-][\d,]+\.\d\d USDT", text)
     filled = re.search(r"orders notified: (\d+), filled: (\d+)", text)
