@@ -341,7 +341,21 @@ class VenueConnection:
     # -- markets -------------------------------------------------------------------------
     async def load_markets_async(self, reload: bool = False) -> dict[str, Any]:
         """Load (or reload) the venue's markets; return ccxt's ``markets`` dict."""
-        markets: dict[str, Any] = await self._retrying(self._exchange.load_markets, reload)
+        try:
+            markets: dict[str, Any] = await self._retrying(self._exchange.load_markets, reload)
+        except AuthenticationError as exc:
+            # ccxt asks a private endpoint for the currencies when keys are set; a key the venue
+            # refuses must not take public market data (and paper trading) down with it.
+            if not self.has_credentials or self._exchange.options.get("fetchCurrencies") is False:
+                raise
+            _log.warning(
+                "%s refused the API key while loading markets (%s); public market "
+                "data continues, private calls will fail",
+                self.venue.display_name,
+                exc,
+            )
+            self._exchange.options["fetchCurrencies"] = False
+            markets = await self._retrying(self._exchange.load_markets, True)
         return markets
 
     def load_markets(self, reload: bool = False) -> dict[str, Any]:
