@@ -1,0 +1,272 @@
+"""A partial fill in live (testnet) mode reaches the strategy as the exchange booked it.
+
+The full stack on a stepped simulator: ``BinanceStore(testnet=True, sim_url=...)`` ->
+``BinanceData`` (1m, backfill then live klines) -> Cerebro (on its own thread) ->
+``BinanceBroker(paper_trading=False)``. The clock only moves when the test says so, so the book
+stands still between steps: the strategy's limit buy rests alone at the best bid, and a second
+simulator account sells exactly part of it, which is the only execution it can get.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import backtrader as bt
+import pytest
+
+from real_trade.brokers import BinanceBroker
+from real_trade.bus import EventBus
+from real_trade.feeds import BinanceData
+from real_trade.feeds.bars import LiveBarSource
+from real_trade.feeds.basedata import binance_kline_source
+from real_trade.sim import SimExchange
+from real_trade.stores import BinanceStore
+from tests.integration.live.parity_support import CountingSource, clear_proxy_env, ms_of
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+SYMBOL, SIM_SYMBOL = "BTC/USDT", "BTCUSDT"
+Note = tuple[int, str, float, float, float, Any]  # ref, status, executed size/price/comm, reason
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimExchange]:
+    """A stepped simulator: the book moves only on ``advance``, so every fill is predictable."""
+    monkeypatch = pytest.MonkeyPatch()
+    clear_proxy_env(monkeypatch)
+    try:
+        with SimExchange(stepped=True, seed=47) as exchange:
+            yield exchange
+    finally:
+        monkeypatch.undo()
+
+
+class Trader(bt.Strategy):
+    """Runs ``act(self)`` on the bar that opens at ``act_at_ms``; records data states and every
+    order notification; with ``cancel_on_partial`` cancels an order at its first Partial."""
+
+    params = (("act", None), ("act_at_ms", None), ("cancel_on_partial", False),
+              ("registry", None))  # fmt: skip
+
+    def __init__(self) -> None:
+        self.p.registry.append(self)
+        self.data_states: list[str] = []
+        self.notes: list[Note] = []
+        self.orders: list[Any] = []
+
+    def notify_data(self, data: Any, status: int, *args: Any, **kwargs: Any) -> None:
+        self.data_states.append(data._getstatusname(status))
+
+    def notify_order(self, order: Any) -> None:
+        name = order.getstatusname()
+        self.notes.append((order.ref, name, order.executed.size, order.executed.price,
+                           order.executed.comm, order.info.get("reason")))  # fmt: skip
+        first_partial = name == "Partial" and self.statuses(order.ref).count("Partial") == 1
+        if self.p.cancel_on_partial and first_partial:
+            self.cancel(order)
+
+    def next(self) -> None:
+        if ms_of(bt.num2date(self.data.datetime[0])) == self.p.act_at_ms:
+            self.p.act(self)
+
+    def track(self, order: Any) -> Any:
+        self.orders.append(order)
+        return order
+
+    def statuses(self, ref: int) -> list[str]:
+        return [n[1] for n in list(self.notes) if n[0] == ref]
+
+    def notes_of(self, ref: int) -> list[Note]:
+        return [n for n in list(self.notes) if n[0] == ref]
+
+
+@dataclass
+class Run:
+    """A Cerebro run on its own thread, on a fresh simulator account."""
+
+    sim: SimExchange
+    key: str
+    store: BinanceStore
+    broker: BinanceBroker
+    data: BinanceData
+    cerebro: bt.Cerebro
+    thread: threading.Thread
+    registry: list[Trader]
+    sources: list[CountingSource]
+    errors: list[BaseException] = field(default_factory=list)
+
+    @property
+    def strategy(self) -> Trader:
+        return self.registry[0]
+
+    def wait(self, condition: Callable[[], object], what: str, timeout: float = 20.0) -> Any:
+        """Poll ``condition`` (failing at once when Cerebro died); return its value."""
+
+        def check() -> object:
+            if self.errors:
+                raise AssertionError(f"cerebro failed: {self.errors[0]!r}") from self.errors[0]
+            return condition()
+
+        return eventually(check, timeout, message=what)
+
+    def wait_live(self) -> None:
+        self.wait(lambda: self.registry and self.sources, "cerebro started")
+        self.wait(lambda: "LIVE" in self.strategy.data_states and self.sources[0].updates > 0,
+                  "the feed went LIVE with its kline stream up")  # fmt: skip
+
+    def account(self) -> dict[str, float]:
+        """The simulator account's totals (free plus locked) by asset."""
+        acct = self.sim.core.account_by_key(self.key)
+        assert acct is not None
+        return {a: float(f + lk) for a, (f, lk) in self.sim.core.balances(acct).items()}
+
+    def agrees_with_exchange(self) -> bool:
+        """The broker's cash and position equal the simulator's account."""
+        totals = self.account()
+        return (abs(self.broker.getcash() - totals.get("USDT", 0.0)) < 1e-9
+                and abs(self.broker.getposition(self.data).size - totals.get("BTC", 0.0))
+                < 1e-12)  # fmt: skip
+
+    def finish(self) -> None:
+        self.cerebro.runstop()
+        self.thread.join(20)
+        alive = self.thread.is_alive()
+        self.store.stop()
+        assert not alive, "cerebro did not stop"
+        if self.errors:
+            raise AssertionError(f"cerebro failed: {self.errors[0]!r}") from self.errors[0]
+
+
+def start_run(sim: SimExchange, balances: dict[str, float], **strategy: Any) -> Run:
+    """Start ``Trader`` live (testnet mode) on a fresh account holding ``balances``."""
+    key, secret = sim.create_account(balances)
+    store = BinanceStore(key, secret, testnet=True, sim_url=sim.url, bus=EventBus())
+    broker = BinanceBroker(store, paper_trading=False, run_id=f"part{key[:5]}", bus=EventBus())
+    sources: list[CountingSource] = []
+
+    def source_factory(client: Any, symbol: str, timeframe: str) -> LiveBarSource:
+        native = binance_kline_source(client, symbol, timeframe)
+        assert native is not None, "the simulator must be served by Binance's kline source"
+        sources.append(CountingSource(native))
+        return sources[-1]
+
+    data = BinanceData.from_timeframe_string("1m", store, symbol=SYMBOL, history_bars=5,
+                                             live_source=source_factory, qcheck=0.05)  # fmt: skip
+    cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
+    cerebro.setbroker(broker)
+    cerebro.adddata(data)
+    registry: list[Trader] = []
+    cerebro.addstrategy(Trader, registry=registry, **strategy)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            cerebro.run()
+        except BaseException as exc:  # reported by the test thread, not lost here
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="cerebro-partial", daemon=True)
+    live = Run(sim, key, store, broker, data, cerebro, thread, registry, sources, errors)
+    thread.start()
+    return live
+
+
+def best_bid_plus_tick(sim: SimExchange) -> float:
+    """One tick above the best bid, still below the best ask: the first in line to buy."""
+    book = sim.core.book_ticker(SIM_SYMBOL)
+    assert book.bid_price is not None and book.ask_price is not None
+    price = book.bid_price + Decimal("0.01")
+    assert price < book.ask_price
+    return float(price)
+
+
+def test_a_partial_fill_reaches_the_strategy_and_the_rest_is_canceled(sim: SimExchange) -> None:
+    taker = sim.core.create_account({"BTC": 1})
+    act_at = sim.clock.now_ms()  # the bar opening now closes at the next advance
+    prices: list[float] = []
+
+    def buy_at_the_best_bid(s: Trader) -> None:
+        prices.append(best_bid_plus_tick(sim))
+        s.track(s.buy(size=0.01, exectype=bt.Order.Limit, price=prices[0]))
+
+    run = start_run(sim, {"USDT": 1_000}, act=buy_at_the_best_bid, act_at_ms=act_at,
+                    cancel_on_partial=True)  # fmt: skip
+    try:
+        run.wait_live()
+        sim.advance(60)
+        run.wait(lambda: run.strategy.orders and "Accepted" in run.strategy.statuses(
+            run.strategy.orders[0].ref), "the buy rests at the exchange")  # fmt: skip
+        price = prices[0]
+        sold = sim.call(lambda: sim.core.place_order(
+            taker, SIM_SYMBOL, "SELL", "LIMIT", quantity=Decimal("0.004"),
+            price=Decimal(str(price)), time_in_force="IOC"))  # fmt: skip
+        assert sold.executed_qty == Decimal("0.004")  # all of it, against our buy alone
+        ref = run.strategy.orders[0].ref
+        run.wait(lambda: "Canceled" in run.strategy.statuses(ref), "the rest is canceled")
+        run.wait(run.agrees_with_exchange, "the broker shows the exchange's account")
+    finally:
+        run.finish()
+
+    strat = run.strategy
+    assert strat.statuses(ref) == ["Submitted", "Accepted", "Partial", "Canceled"]
+    acct = sim.core.account_by_key(run.key)
+    assert acct is not None
+    (fill,) = sim.core.my_trades(acct, SIM_SYMBOL)
+    assert (fill.qty, fill.price, fill.commission_asset) == (
+        Decimal("0.004"), Decimal(str(price)), "BTC")  # fmt: skip
+    _, _, size, avg, comm, _ = strat.notes_of(ref)[2]
+    assert size == pytest.approx(float(fill.qty))
+    assert avg == pytest.approx(float(fill.price))
+    assert comm == pytest.approx(float(fill.commission * fill.price))
+    _, _, size_at_cancel, avg_at_cancel, _, _ = strat.notes_of(ref)[3]
+    assert (size_at_cancel, avg_at_cancel) == (size, avg)
+    cid = strat.orders[0].info["client_order_id"]
+    (placed,) = [o for o in sim.core.all_orders(acct, SIM_SYMBOL) if o.client_order_id == cid]
+    assert (placed.status.value, placed.executed_qty) == ("CANCELED", Decimal("0.004"))
+    assert len(sim.core.all_orders(acct, SIM_SYMBOL)) == 1
+    totals = run.account()
+    assert run.broker.getcash() == pytest.approx(totals["USDT"], abs=1e-9)
+    assert run.broker.getposition(run.data).size == pytest.approx(totals["BTC"], abs=1e-12)
+    assert totals["BTC"] == pytest.approx(0.004 * 0.999)
+    assert totals["USDT"] == pytest.approx(1_000 - 0.004 * price)
+
+
+def test_a_below_minimum_order_is_rejected_and_never_reaches_the_exchange(
+    sim: SimExchange,
+) -> None:
+    act_at = sim.clock.now_ms()
+    prices: list[float] = []
+
+    def tiny_then_sentinel(s: Trader) -> None:
+        price = best_bid_plus_tick(sim)
+        prices.append(price)
+        s.track(s.buy(size=0.00005, exectype=bt.Order.Limit, price=price))  # about 3 USDT
+        # a valid order far below the market: once the exchange has it, a wrongly sent tiny
+        # order (sent first) would be there too
+        s.track(s.buy(size=0.001, exectype=bt.Order.Limit, price=round(price * 0.9, 2)))
+
+    run = start_run(sim, {"USDT": 1_000}, act=tiny_then_sentinel, act_at_ms=act_at)
+    acct = sim.core.account_by_key(run.key)
+    assert acct is not None
+    assert sim.limiter.order_counts(acct.account_id).count_1d == 0
+    try:
+        run.wait_live()
+        sim.advance(60)
+        run.wait(lambda: len(run.strategy.orders) == 2 and "Accepted" in run.strategy.statuses(
+            run.strategy.orders[1].ref), "the sentinel order rests")  # fmt: skip
+    finally:
+        run.finish()
+
+    strat = run.strategy
+    tiny, sentinel = strat.orders
+    assert strat.statuses(tiny.ref) == ["Submitted", "Rejected"]
+    assert "below the minimum order value 5" in strat.notes_of(tiny.ref)[-1][5]
+    assert "client_order_id" not in tiny.info  # never sent
+    placed = sim.core.all_orders(acct, SIM_SYMBOL)
+    assert [o.client_order_id for o in placed] == [sentinel.info["client_order_id"]]
+    # the order endpoint counts every new-order request, refused ones too: the sentinel only
+    assert sim.limiter.order_counts(acct.account_id).count_1d == 1
