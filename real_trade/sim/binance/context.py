@@ -29,7 +29,6 @@ class BinanceFaceContext:
     clock: SimClock
     faults: FaultPlan = field(default_factory=FaultPlan)
     loop: asyncio.AbstractEventLoop | None = None
-    recv_window_max_ms: int = 60_000
 
     def server_time_ms(self) -> int:
         """The time the server reports and checks requests against, clock skew included."""
