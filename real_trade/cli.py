@@ -24,6 +24,22 @@ SUBCOMMANDS["demo"] = (
     "real_trade.commands.demo",
     "Trade a sample strategy against the simulator, offline, in under a minute.",
 )
+SUBCOMMANDS["run"] = (
+    "real_trade.commands.run",
+    "Run a strategy unattended from a config file (paper by default; --live for real money).",
+)
+SUBCOMMANDS["status"] = (
+    "real_trade.commands.status",
+    "Show a journal's open orders, positions and last equity.",
+)
+SUBCOMMANDS["kill"] = (
+    "real_trade.commands.kill",
+    "Kill switch: cancel every open order, optionally flatten, then halt trading.",
+)
+SUBCOMMANDS["resume"] = (
+    "real_trade.commands.resume",
+    "Lift a halt set by the kill switch, so the strategy may trade again.",
+)
 
 _DESCRIPTION = (
     "real_trade: trade a backtrader strategy on Binance, Bybit, OKX or any ccxt exchange. "

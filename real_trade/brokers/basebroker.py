@@ -29,6 +29,7 @@ from typing import Any
 import backtrader as bt
 from backtrader.comminfo import CommInfoBase
 
+from real_trade.brokers.unattended import UnattendedMixin
 from real_trade.bus import get_bus
 from real_trade.errors import ConfigError
 from real_trade.execution import (
@@ -71,21 +72,28 @@ def _ms_to_num(ms: int) -> float:
     return float(bt.date2num(stamp))
 
 
-class BaseBroker(bt.BrokerBase):
+class BaseBroker(UnattendedMixin, bt.BrokerBase):
     """Paper (default) or live trading for an unchanged backtrader strategy (module docstring).
 
     ``BaseBroker(store=None, paper_trading=True, initial_cash=10000.0, commission=0.001,
     currency=None, run_id=None, symbol=None, rules=None, level_notional=20000.0, bus=None)``:
     ``currency`` is the cash currency (default: the quote of the first feed's symbol);
-    ``run_id`` makes client order ids restart-stable; ``symbol`` names the symbol of feeds that
-    carry none (else the feed's ``symbol`` or its name); ``rules``/``level_notional`` shape the
-    paper market; ``bus`` receives the order events (default: the process bus). Live trading
-    (``paper_trading=False``) needs a store with API credentials.
+    ``run_id`` makes client order ids restart-stable and keys the journal; ``symbol`` names the
+    symbol of feeds that carry none (else the feed's ``symbol`` or its name);
+    ``rules``/``level_notional`` shape the paper market; ``bus`` receives the order events
+    (default: the process bus). ``journal`` (a :class:`~real_trade.persistence.Journal` or a
+    database URL) records every intent before it is sent and everything after; on a live start
+    the broker reconciles with it and the exchange before the strategy trades. ``risk`` (a
+    :class:`~real_trade.risk.RiskEngine` or a :class:`~real_trade.risk.LiveRiskConfig`) checks
+    every order before it is sent: a refusal is a Rejected order whose ``info`` carries
+    ``reason``, ``risk_rule``, ``risk_limit`` and ``risk_value``. :meth:`kill` is the kill
+    switch. Live trading (``paper_trading=False``) needs a store with API credentials.
     """
 
     params = (("paper_trading", True), ("initial_cash", 10_000.0), ("commission", 0.001),
               ("currency", None), ("run_id", None), ("symbol", None), ("rules", None),
-              ("level_notional", 20_000.0), ("bus", None))  # fmt: skip
+              ("level_notional", 20_000.0), ("bus", None), ("journal", None),
+              ("risk", None))  # fmt: skip
 
     comminfo: dict[Any, Any]
 
@@ -111,6 +119,7 @@ class BaseBroker(bt.BrokerBase):
         self._paper: PaperExecution | None = None
         self._live: LiveExecution | None = None
         self.manager: OrderManager | None = None
+        self._init_unattended()
 
     def init(self) -> None:
         """backtrader's hook: the default commission scheme from ``commission`` (a rate)."""
@@ -143,25 +152,36 @@ class BaseBroker(bt.BrokerBase):
         if self.p.currency is None and symbols:
             self.currency = symbols[0].split("/")[1].split(":")[0]
         venue = getattr(self.store, "venue_spec", None)
-        ids = ClientOrderIds.for_venue(venue, self.p.run_id) if venue else ClientOrderIds(
-            self.p.run_id)  # fmt: skip
-        bus = self.p.bus or get_bus()
+        run_id = self.p.run_id if self.p.run_id is not None or self.p.journal is None else (
+            self.strategy_name)  # a journal needs restart-stable ids
+        ids = ClientOrderIds.for_venue(venue, run_id) if venue else ClientOrderIds(run_id)
+        bus = self._bus = self.p.bus or get_bus()
+        self._open_journal(bus)
+        hooks: dict[str, Any] = {"strategy": self.strategy_name,
+                                 "on_intent": self._journal_intent if self.journal else None}
         if self.p.paper_trading:
             paper = self._paper = PaperExecution(
                 symbols, cash=self._cash, currency=self.currency,
                 commission=float(self.comminfo[None].p.commission), rules=self.p.rules,
                 level_notional=self.p.level_notional)  # fmt: skip
+            guard = self._build_guard(bus, clock=lambda: paper.now_ms() / 1000)
             native = frozenset({OrderKind.STOP, OrderKind.STOP_LIMIT})  # the sim's own stops
             self.manager = OrderManager(paper, ids, native_kinds=native, publish=bus.publish,
-                                        clock_ms=paper.now_ms)  # fmt: skip
+                                        clock_ms=paper.now_ms, gate=guard.gate,
+                                        on_outcome=guard.on_outcome, **hooks)  # fmt: skip
             return
-        live = self._live = LiveExecution(self.store.client, symbols)
+        guard = self._build_guard(bus)
+        live = self._live = LiveExecution(self.store.client, symbols,
+                                          on_connection=guard.on_connection)  # fmt: skip
         live.start()
         for order in live.open_orders_at_start:
             ids.observe(order.get("clientOrderId"))
         names = getattr(venue, "native_order_types", ())
         native = frozenset(k for k in OrderKind if k.value in names)
-        self.manager = OrderManager(live, ids, native_kinds=native, publish=bus.publish)
+        self.manager = OrderManager(live, ids, native_kinds=native, publish=bus.publish,
+                                    gate=guard.gate, on_outcome=guard.on_outcome,
+                                    **hooks)  # fmt: skip
+        self._recover(ids)  # journal + exchange, before the strategy may trade
         self._reconcile(force=True)  # holdings at start become positions, at the last price
         self.startingcash = self.getcash()
 
@@ -169,6 +189,7 @@ class BaseBroker(bt.BrokerBase):
         """Stop the live streams (the store and its client stay with their owner)."""
         if self._live is not None:
             self._live.stop()
+        self._close_journal()
         super().stop()
 
     def _track(self, data: Any) -> str:
@@ -348,6 +369,7 @@ class BaseBroker(bt.BrokerBase):
             manager.on_time(max(times))
         manager.process()
         self._dispatch()
+        self._unattended_cycle()
 
     def _play_new_bars(self, manager: OrderManager, paper: PaperExecution) -> None:
         bars: dict[str, PaperBar] = {}
@@ -374,6 +396,7 @@ class BaseBroker(bt.BrokerBase):
                 self._execute(order, event)
             else:
                 self._set_status(order, event)
+                self._risk_info(order, event)
                 self.notify(order)
         self._reconcile()
 

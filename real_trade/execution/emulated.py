@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from real_trade.chaos import crash_point
 from real_trade.execution.client_ids import ClientOrderIds
 from real_trade.execution.events import (
     BalanceReport,
@@ -49,6 +50,7 @@ from real_trade.execution.events import (
     order_update,
 )
 from real_trade.execution.orders import (
+    ExchangeStatus,
     LocalTrigger,
     ManagedOrder,
     OrderChange,
@@ -60,7 +62,14 @@ from real_trade.execution.orders import (
     base_asset,
 )
 
-__all__ = ["OrderManager"]
+__all__ = ["Gate", "IntentHook", "OrderManager", "OutcomeHook"]
+
+Gate = Callable[[ManagedOrder, OrderRequest], "str | None"]
+"""``gate(order, request) -> None | reason``: the pre-send check (the risk engine)."""
+IntentHook = Callable[[ManagedOrder, OrderRequest], None]
+"""``on_intent(order, request)``: record the intent durably before the order is sent."""
+OutcomeHook = Callable[[bool, str], None]
+"""``on_outcome(ok, reason)``: the venue acknowledged (True) or refused / lost (False) an order."""
 
 _log = logging.getLogger("real_trade.execution")
 _MAX_ORPHANS = 1_000
@@ -78,17 +87,28 @@ class OrderManager:
     takes as such (the others are emulated); ``publish(topic, event)`` receives every
     :class:`OrderUpdate` and :class:`FillEvent` (a bus's ``publish``); ``clock_ms`` stamps them.
     :meth:`settled` tells when a symbol's balances can be trusted over the fills (no live order
-    and a balance report received after its last fill).
+    and a balance report received after its last fill). ``strategy`` stamps every event (the
+    journal key). Three hooks guard the wire, each called just before an order is placed:
+    ``gate(order, request)`` returns None to let it go or the reason to refuse it (the risk
+    engine: the order ends Rejected with that reason and nothing is sent); ``on_intent(order,
+    request)`` receives the request with its client order id and must record it durably (the
+    journal) before it is sent: if it raises, the order ends Rejected and is not sent;
+    ``on_outcome(ok, reason)`` hears every answer of the venue to a placement (an
+    acknowledgement, or a refusal / lost order: the circuit breaker's food).
     All methods run on one thread (the strategy's); the port's own threads only queue reports.
     """
 
     def __init__(self, port: ExecutionPort, ids: ClientOrderIds, *,
                  native_kinds: frozenset[OrderKind] = frozenset(),
                  publish: Callable[[str, object], None] | None = None,
-                 clock_ms: Callable[[], int] | None = None) -> None:  # fmt: skip
-        """Create an empty manager over ``port``."""
+                 clock_ms: Callable[[], int] | None = None, strategy: str = "",
+                 gate: Gate | None = None, on_intent: IntentHook | None = None,
+                 on_outcome: OutcomeHook | None = None) -> None:  # fmt: skip
+        """Create an empty manager over ``port`` (the hooks are described in the class doc)."""
         self.port = port
         self.ids = ids
+        self.strategy = strategy
+        self._gate, self._on_intent, self._on_outcome = gate, on_intent, on_outcome
         self.native_kinds = native_kinds | {OrderKind.MARKET, OrderKind.LIMIT}
         self._publish = publish
         self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
@@ -127,6 +147,30 @@ class OrderManager:
             for member in [root, *(self.orders[c] for c in root.children)]:
                 self._release(member)
         self.process()
+        return mo
+
+    def adopt(self, request: OrderRequest, *, exchange_order_id: str | None,
+              filled: float = 0.0, trade_ids: Iterable[str] = ()) -> ManagedOrder:  # fmt: skip
+        """Take over an order that is already at the exchange (recovery after a restart).
+
+        ``request`` carries the order's client order id; ``filled`` is what executed before the
+        takeover and ``trade_ids`` those executions (they are never applied again). The order
+        is reported Accepted (Partial when it has executions), so the strategy hears of it.
+        """
+        cid = request.client_order_id
+        tracked = TrackedOrder(request, exchange_order_id=exchange_order_id, filled=filled,
+                               exchange_filled=filled)  # fmt: skip
+        tracked._trade_ids.update(trade_ids)
+        mo = ManagedOrder(tracked, client_order_id=cid, released=True, sent=True)
+        self.orders[request.local_id] = self._working[request.local_id] = mo
+        self._by_client[cid] = request.local_id
+        if exchange_order_id:
+            self._by_exchange[exchange_order_id] = request.local_id
+        self.ids.observe(cid)
+        changes = tracked.submit() + tracked.accept()
+        if filled > 0:
+            changes.append(tracked._to(OrderState.PARTIAL))
+        self._emit(mo, changes)
         return mo
 
     def cancel(self, local_id: int) -> None:
@@ -259,10 +303,26 @@ class OrderManager:
         return kind in _STOP_KINDS and (in_group or kind not in self.native_kinds)
 
     def _send(self, mo: ManagedOrder, req: OrderRequest) -> None:
+        if self._gate is not None:
+            refusal = self._gate(mo, req)
+            if refusal is not None:
+                self._emit(mo, mo.tracked.end(OrderState.REJECTED, refusal))
+                return
         cid = self.ids.next()
+        wire = replace(req, client_order_id=cid)
+        if self._on_intent is not None:
+            try:
+                self._on_intent(mo, wire)
+            except Exception as exc:  # not recorded, not sent: a restart could not account for it
+                _log.error("order %s not sent: its intent could not be journaled", cid,
+                           exc_info=True)  # fmt: skip
+                why = f"not sent: the journal could not record the intent ({exc})"
+                self._emit(mo, mo.tracked.end(OrderState.REJECTED, why))
+                return
+            crash_point("after_intent")
         mo.client_order_id, mo.sent = cid, True
         self._by_client[cid] = mo.local_id
-        self.port.place(replace(req, client_order_id=cid))
+        self.port.place(wire)
 
     def _fire(self, mo: ManagedOrder) -> None:
         """A local trigger fired: clear the siblings away, then send the order."""
@@ -360,9 +420,15 @@ class OrderManager:
             _log.debug("report for an order this broker did not send: %s", report)
             return
         if isinstance(report, SubmitFailed):
+            if self._on_outcome is not None:
+                self._on_outcome(False, f"order {report.client_order_id}: {report.reason}")
             self._emit(mo, mo.tracked.end(report.state, report.reason))
             return
         had_id, cid = mo.tracked.exchange_order_id is not None, mo.client_order_id
+        if self._on_outcome is not None and report.status is ExchangeStatus.REJECTED:
+            self._on_outcome(False, f"order {cid}: rejected ({report.reason or 'no reason'})")
+        elif self._on_outcome is not None and not had_id:
+            self._on_outcome(True, "")
         self._emit(mo, mo.tracked.on_report(report))
         xid = mo.tracked.exchange_order_id
         if xid is not None:
@@ -386,10 +452,12 @@ class OrderManager:
         for change in changes:
             if change.fill is not None:
                 self._fill_seq[symbol] = self._seq
-                self._push(fill_event(mo.tracked, change.fill, client_order_id=cid))
+                crash_point("after_fill")
+                self._push(fill_event(mo.tracked, change.fill, client_order_id=cid,
+                                      strategy=self.strategy))  # fmt: skip
             emulated = mo.trigger is not None and not mo.sent
             self._push(order_update(mo.tracked, change.state, client_order_id=cid, time_ms=now,
-                                    emulated=emulated))  # fmt: skip
+                                    emulated=emulated, strategy=self.strategy))  # fmt: skip
         for change in changes:
             self._react(mo, change)
 

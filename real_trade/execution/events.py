@@ -164,7 +164,7 @@ class OrderUpdate:
     (empty for an order still held locally); ``emulated`` tells an order the broker works
     itself (trailing stops, OCO and bracket stop legs) until it sends its market or limit leg.
     ``reason`` carries the exchange's (or the pre-send check's) words for Rejected, Margin,
-    Canceled and Expired.
+    Canceled and Expired. ``strategy`` names the broker's run (its ``run_id``): the journal key.
     """
 
     local_id: int
@@ -182,6 +182,7 @@ class OrderUpdate:
     reason: str | None
     time_ms: int
     emulated: bool = False
+    strategy: str = ""
 
     @property
     def topic(self) -> str:
@@ -201,6 +202,7 @@ class FillEvent:
     ``position_change`` is what the fill does to the base-asset holding (a buy adds its amount
     less a fee charged in the base asset, a sell removes its amount); ``fee_in_quote`` values
     the commission in the quote currency (0 when charged in a third asset, such as BNB).
+    ``strategy`` names the broker's run (its ``run_id``).
     """
 
     local_id: int
@@ -217,6 +219,7 @@ class FillEvent:
     is_maker: bool | None = None
     position_change: float = 0.0
     fee_in_quote: float = 0.0
+    strategy: str = ""
 
     @property
     def topic(self) -> str:
@@ -231,6 +234,7 @@ def order_update(
     client_order_id: str,
     time_ms: int,
     emulated: bool = False,
+    strategy: str = "",
 ) -> OrderUpdate:
     """Build the :class:`OrderUpdate` of ``order`` entering ``state``."""
     req = order.request
@@ -250,10 +254,13 @@ def order_update(
         reason=order.reason,
         time_ms=time_ms,
         emulated=emulated,
+        strategy=strategy,
     )
 
 
-def fill_event(order: TrackedOrder, fill: ExchangeFill, *, client_order_id: str) -> FillEvent:
+def fill_event(
+    order: TrackedOrder, fill: ExchangeFill, *, client_order_id: str, strategy: str = ""
+) -> FillEvent:
     """Build the :class:`FillEvent` of ``fill`` on ``order``."""
     req = order.request
     base, _, rest = req.symbol.partition("/")
@@ -280,4 +287,5 @@ def fill_event(order: TrackedOrder, fill: ExchangeFill, *, client_order_id: str)
         is_maker=fill.is_maker,
         position_change=change,
         fee_in_quote=fee_in_quote,
+        strategy=strategy,
     )

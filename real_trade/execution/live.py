@@ -29,9 +29,10 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from real_trade.chaos import crash_point
 from real_trade.errors import (
     AmbiguousOutcomeError,
     InsufficientFundsError,
@@ -134,9 +135,12 @@ class LiveExecution:
 
     def __init__(self, client: Any, symbols: Iterable[str], *, lookup_attempts: int = 5,
                  lookup_delay_s: float = 0.25, poll_interval_s: float = 2.0,
-                 fill_grace_s: float = 1.0, safety_poll_s: float = 30.0) -> None:  # fmt: skip
-        """Configure; nothing runs until :meth:`start`."""
+                 fill_grace_s: float = 1.0, safety_poll_s: float = 30.0,
+                 on_connection: Callable[[bool, str], None] | None = None) -> None:  # fmt: skip
+        """Configure; nothing runs until :meth:`start`. ``on_connection(up, reason)`` hears
+        the orders stream go down and come back (the circuit breaker listens)."""
         self.client = client
+        self._on_connection = on_connection
         self._venue_id: str | None = getattr(getattr(client, "venue", None), "ccxt_id", None)
         self.symbols = list(symbols)
         self.lookup_attempts, self.lookup_delay_s = lookup_attempts, lookup_delay_s
@@ -215,6 +219,24 @@ class LiveExecution:
         self._open[request.client_order_id] = (None, request.symbol)
         self._spawn(self._place_async(request))
 
+    def adopt(self, client_order_id: str, symbol: str, exchange_order_id: str | None,
+              trades: Iterable[Mapping[str, Any]] = ()) -> None:  # fmt: skip
+        """Follow an order placed before a restart (recovery): its reports flow again; the
+        executions in ``trades`` (ccxt trades) were accounted for and are not reported again."""
+        self._open[client_order_id] = (exchange_order_id, symbol)
+        for trade in trades:
+            report = fill_report(trade)
+            key = (exchange_order_id or "", report.fill.trade_id)
+            if key not in self._fill_ids:
+                self._fill_ids.add(key)
+                xid = exchange_order_id or ""
+                self._fill_sum[xid] = self._fill_sum.get(xid, 0.0) + report.fill.amount
+
+    @property
+    def orders_stream_up(self) -> bool:
+        """Whether the user-data (orders) stream is connected."""
+        return self._orders_stream_up
+
     def cancel(self, client_order_id: str, symbol: str, exchange_order_id: str | None) -> None:
         """Cancel by exchange id on the I/O loop (the broker waits for the id when unknown)."""
         if exchange_order_id is not None:
@@ -286,6 +308,7 @@ class LiveExecution:
             _log.exception("order %s: unexpected failure while placing", cid)
             self._fail(cid, OrderState.REJECTED, f"{type(exc).__name__}: {exc}")
             return
+        crash_point("after_send")
         self._on_order(order)
 
     async def _look_up(self, cid: str, symbol: str) -> dict[str, Any] | None:
@@ -368,6 +391,12 @@ class LiveExecution:
         up = change.state == "connected"
         if up and not self._orders_stream_up:
             self._spawn(self._poll_once())  # catch what happened while it was down
+        if up != self._orders_stream_up and self._on_connection is not None:
+            reason = getattr(change, "reason", "") or change.state
+            try:
+                self._on_connection(up, f"user-data stream {change.state}: {reason}")
+            except Exception:  # a listener must not break the stream
+                _log.exception("connection listener failed")
         self._orders_stream_up = up
 
     def _on_price(self, symbol: str, trade: Mapping[str, Any]) -> None:

@@ -108,16 +108,18 @@ class CircuitBreaker:
             self._failures = 0
             self._probes = 0
 
-    def record_failure(self) -> None:
-        """A call failed: count it; ``max_failures`` in a row, or a failed probe, opens it."""
+    def record_failure(self, reason: str = "") -> None:
+        """A call failed (``reason``: what happened, kept for :attr:`last_reason`): count it;
+        ``max_failures`` in a row, or a failed probe, opens it."""
+        last = f"; last: {reason}" if reason else ""
         with self._lock:
             state = self._current()
             if state is BreakerState.HALF_OPEN:
-                self._open("a half-open probe failed")
+                self._open(f"a half-open probe failed{last}")
             elif state is BreakerState.CLOSED:
                 self._failures += 1
                 if self._failures >= self.max_failures:
-                    self._open(f"{self._failures} consecutive failures")
+                    self._open(f"{self._failures} consecutive failures{last}")
 
     def trip(self, reason: str = "tripped manually") -> None:
         """Open now, whatever the state, for ``reset_timeout`` seconds."""

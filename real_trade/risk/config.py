@@ -89,7 +89,10 @@ class LiveRiskConfig(SymbolRiskLimits):
     Besides the :class:`SymbolRiskLimits` fields (here global), ``max_orders_per_second`` caps
     the order rate in any one-second window, ``min_free_quote`` is the free quote balance that an
     exposure-increasing order must leave, and ``max_margin_ratio`` (maintenance margin / margin
-    balance, 1 = liquidation) refuses exposure-increasing orders at or above it. Use
+    balance, 1 = liquidation) refuses exposure-increasing orders at or above it. The circuit
+    breaker in front of a broker opens after ``breaker_max_failures`` venue failures in a row
+    (refusals, placement errors, user-data stream drops; unset: no breaker) and probes again
+    after ``breaker_reset_timeout`` seconds. Use
     :meth:`limits_for` for the effective limits of a symbol; :meth:`load`/:meth:`save` read and
     write a standalone TOML/JSON file through the config system's readers.
     """
@@ -99,7 +102,23 @@ class LiveRiskConfig(SymbolRiskLimits):
     max_orders_per_second: int | None = None
     min_free_quote: float | None = None
     max_margin_ratio: float | None = None
+    breaker_max_failures: int | None = 5
+    breaker_reset_timeout: float = 30.0
     symbols: dict[str, SymbolRiskLimits] = Field(default_factory=dict)
+
+    @field_validator("breaker_max_failures")
+    @classmethod
+    def _failures(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError("must be an integer >= 1 (or unset for no circuit breaker)")
+        return value
+
+    @field_validator("breaker_reset_timeout")
+    @classmethod
+    def _timeout(cls, value: float) -> float:
+        if not math.isfinite(value) or value < 0:
+            raise ValueError("must be a finite number of seconds >= 0")
+        return value
 
     @field_validator("max_orders_per_second")
     @classmethod
