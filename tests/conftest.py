@@ -27,3 +27,31 @@ def redis_url() -> Iterator[str]:
     """A URL of a reachable Redis (database 15, for tests); skips or fails when absent."""
     require_service("Redis", "127.0.0.1", 6379)
     yield REDIS_URL
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def journal_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
+    """A journal URL: a SQLite file in ``tmp_path``, or a fresh PostgreSQL database.
+
+    The PostgreSQL database is uniquely named, created through the ``postgres_url`` server (so
+    it skips or fails like that fixture) and dropped afterwards, so parallel runs never collide.
+    """
+    import uuid
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    if request.param == "sqlite":
+        yield f"sqlite:///{Path(str(tmp_path)) / 'journal.db'}"
+        return
+    server = sa.engine.make_url(request.getfixturevalue("postgres_url"))
+    name = f"rt_journal_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

@@ -1,0 +1,129 @@
+"""Opening the journal's database: SQLite (a file, WAL) by default, PostgreSQL by URL.
+
+:func:`open_engine` turns a SQLAlchemy URL into an :class:`sqlalchemy.engine.Engine` set up for
+the journal. SQLite files get ``journal_mode=WAL`` (readers never block the writer, and several
+processes may open the file at once), ``synchronous=NORMAL`` (a commit survives the process
+being killed at any moment; only a power loss may drop the last commits), a ``busy_timeout``
+and ``foreign_keys=OFF``; the file's directory is created. Transactions on SQLite are begun by
+us, not by the driver: ``BEGIN IMMEDIATE`` for writes (so two writers queue on the lock instead
+of failing on an upgrade) and a deferred ``BEGIN`` for reads, which also makes DDL
+transactional for the migrations. ``postgresql://`` URLs use psycopg 3. Any failure to open is a
+:class:`JournalError` whose text never shows the URL's password.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+from real_trade.config_messages import mask_url_password
+from real_trade.errors import FinalError
+from real_trade.utils.logger import mask_secrets, register_secret
+
+__all__ = [
+    "BEGIN_OPTION",
+    "BUSY_TIMEOUT_MS",
+    "JournalError",
+    "is_memory_sqlite",
+    "normalise_url",
+    "open_engine",
+    "safe_message",
+]
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite connection waits for another process's write lock before failing."""
+
+BEGIN_OPTION = "rt_begin"
+"""Execution option naming how a SQLite transaction begins (``"IMMEDIATE"`` for writes)."""
+
+
+class JournalError(FinalError):
+    """The journal cannot be opened or used: unsupported URL, unreachable database, bad schema.
+
+    Its message never contains the database password.
+    """
+
+
+def normalise_url(url: str) -> URL:
+    """Parse a journal URL: a bare path means a SQLite file, ``postgresql://`` means psycopg 3.
+
+    Raises :class:`JournalError` for a URL that is neither SQLite nor PostgreSQL.
+    """
+    text = url.strip()
+    if "://" not in text:
+        text = f"sqlite:///{text}"
+    try:
+        parsed = make_url(text)
+    except Exception as exc:  # sa.exc.ArgumentError and ValueError
+        raise JournalError(f"bad journal URL {mask_url_password(text)!r}: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if backend not in ("sqlite", "postgresql"):
+        raise JournalError(
+            f"unsupported journal database {backend!r} in {mask_url_password(text)!r}: use "
+            "'sqlite:///path/file.db' or 'postgresql+psycopg://user:password@host/dbname'"
+        )
+    if parsed.password:
+        register_secret(str(parsed.password))
+    return parsed
+
+
+def is_memory_sqlite(url: URL) -> bool:
+    """Whether ``url`` is an in-memory SQLite database (one shared connection, no WAL)."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def safe_message(exc: BaseException, url: URL) -> str:
+    """The text of ``exc`` with the URL's password (and every registered secret) masked."""
+    text = str(exc)
+    if url.password:
+        text = text.replace(str(url.password), "***")
+    return mask_secrets(text)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    """Per-connection SQLite setup: we begin transactions ourselves; WAL and the pragmas."""
+    assert isinstance(dbapi_connection, sqlite3.Connection)
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = OFF")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Begin a SQLite transaction: IMMEDIATE when the connection asks for it, else deferred."""
+    mode = conn.get_execution_options().get(BEGIN_OPTION, "")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+
+
+def open_engine(url: URL) -> Engine:
+    """Create the engine for a journal URL from :func:`normalise_url` (no connection made yet).
+
+    SQLite files get their directory created and the pragmas of the module docstring on every
+    connection; an in-memory SQLite database uses one shared connection.
+    """
+    if url.get_backend_name() == "postgresql":
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
+    if is_memory_sqlite(url):
+        engine = sa.create_engine(
+            url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        assert url.database is not None
+        Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine

@@ -1,0 +1,283 @@
+"""Recovery on start: read the journal, ask the exchange, reconcile, and only then trade.
+
+:func:`recover` runs before a live broker lets its strategy trade. It resumes the client order
+id sequence past every id the journal ever recorded (so no id is reused), then settles every
+intent whose outcome the journal does not know (a crash between send and acknowledgement, or
+an order that lived on while the bot was down) by asking the exchange for it **by client order
+id**: an order the exchange has is never sent again; an order it does not have is recorded as
+lost (Canceled, with the reason) and never left dangling. Orders still open are handed back as
+:class:`RecoveredOrder` for the broker to adopt (and rebuild as backtrader orders); the fills
+of every order of this run that the journal lacks (executions while the bot was down) are
+journaled exactly once (the journal's fills are unique by symbol and trade id). Every finding is
+published on the bus as ``reconcile.<kind>`` and logged. The broker's cash and positions then
+come from the exchange's balances.
+
+:class:`ContinuousReconciler` is the running half: now and then (bounded request rate) it asks
+the exchange for the open orders of the traded symbols and reports orders the exchange no
+longer knows (lost orders) and orders of this run the broker does not follow.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from real_trade.execution import (
+    ClientOrderIds,
+    ExchangeStatus,
+    OrderKind,
+    OrderRequest,
+    OrderSide,
+    OrderState,
+    TrackedOrder,
+)
+from real_trade.execution.events import fill_event, order_update
+from real_trade.execution.live import fill_report
+
+__all__ = ["ContinuousReconciler", "RecoveredOrder", "RecoveryReport", "recover"]
+
+_log = logging.getLogger("real_trade.recovery")
+_TERMINAL = {ExchangeStatus.FILLED: OrderState.COMPLETED, ExchangeStatus.CANCELED:
+             OrderState.CANCELED, ExchangeStatus.EXPIRED: OrderState.EXPIRED,
+             ExchangeStatus.REJECTED: OrderState.REJECTED}  # fmt: skip
+Publish = Callable[[str, object], None]
+
+
+@dataclass(frozen=True)
+class RecoveredOrder:
+    """An order of this run still open at the exchange, to be adopted by the broker.
+
+    ``request`` carries the journaled intent (client order id included); ``filled`` is what
+    executed so far and ``trades`` those executions (ccxt trades: already journaled, never to be
+    applied again).
+    """
+
+    request: OrderRequest
+    exchange_order_id: str | None
+    filled: float
+    trades: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def trade_ids(self) -> list[str]:
+        """The exchange trade ids of :attr:`trades`."""
+        return [fill_report(t).fill.trade_id for t in self.trades]
+
+
+@dataclass
+class RecoveryReport:
+    """What recovery found and did: orders adopted, intents resolved or lost, fills added."""
+
+    adopted: list[RecoveredOrder] = field(default_factory=list)
+    resolved: dict[str, str] = field(default_factory=dict)  # client order id -> final state
+    lost: list[str] = field(default_factory=list)
+    fills_recovered: int = 0
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the log."""
+        return (f"recovery: {len(self.adopted)} open order(s) adopted, {len(self.resolved)} "
+                f"intent(s) resolved, {len(self.lost)} lost (never reached the exchange), "
+                f"{self.fills_recovered} fill(s) journaled from the exchange")  # fmt: skip
+
+
+def _request_of(intent: Any, local_id: int) -> OrderRequest:
+    kind = OrderKind(intent.kind) if intent.kind in OrderKind._value2member_map_ else (
+        OrderKind.MARKET)  # fmt: skip
+    if kind.has_trigger and kind not in (OrderKind.STOP, OrderKind.STOP_LIMIT):
+        kind = OrderKind.LIMIT if intent.price else OrderKind.MARKET  # a fired emulated leg
+    if kind.has_limit and not intent.price:
+        kind = OrderKind.MARKET
+    if kind in (OrderKind.STOP, OrderKind.STOP_LIMIT) and not intent.stop_price:
+        kind = OrderKind.LIMIT if intent.price else OrderKind.MARKET
+    return OrderRequest(local_id, intent.symbol, OrderSide(intent.side), kind,
+                        float(intent.amount), price=intent.price or None,
+                        stop_price=intent.stop_price or None,
+                        client_order_id=intent.client_order_id)  # fmt: skip
+
+
+class _Recovery:
+    """One recovery run (see :func:`recover`)."""
+
+    def __init__(self, journal: Any, client: Any, symbols: list[str], strategy: str,
+                 ids: ClientOrderIds, publish: Publish | None) -> None:  # fmt: skip
+        self.journal, self.client, self.symbols = journal, client, symbols
+        self.strategy, self.ids, self._publish = strategy, ids, publish
+        self.report = RecoveryReport()
+        self._trades: dict[str, list[dict[str, Any]]] = {}
+
+    def finding(self, kind: str, message: str, **details: Any) -> None:
+        event = {"kind": kind, "strategy": self.strategy, "message": message,
+                 "time_ms": time.time_ns() // 1_000_000, **details}  # fmt: skip
+        self.report.findings.append(event)
+        _log.warning("reconcile %s: %s", kind, message)
+        if self._publish is not None:
+            self._publish(f"reconcile.{kind}", event)
+
+    def trades_of(self, symbol: str) -> list[dict[str, Any]]:
+        if symbol not in self._trades:
+            since = self.journal.last_fill_ms(symbol=symbol, strategy=self.strategy)
+            since = None if since is None else max(0, since - 60_000)  # a margin for clock skew
+            self._trades[symbol] = list(self.client.fetch_my_trades(symbol, since))
+        return self._trades[symbol]
+
+    def journal_fills(self, request: OrderRequest, xid: str | None,
+                      trades: Iterable[Mapping[str, Any]]) -> None:  # fmt: skip
+        tracked = TrackedOrder(request, exchange_order_id=xid)
+        for trade in trades:
+            fill = fill_report(trade).fill
+            event = fill_event(tracked, fill, client_order_id=request.client_order_id,
+                               strategy=self.strategy)  # fmt: skip
+            if self.journal.record_fill(event):
+                self.report.fills_recovered += 1
+                self.finding("fill_recovered", f"fill {fill.trade_id} of order "
+                             f"{request.client_order_id} ({request.side.value} {fill.amount:g} "
+                             f"{request.symbol} at {fill.price:g}) happened while down",
+                             client_order_id=request.client_order_id,
+                             trade_id=fill.trade_id)  # fmt: skip
+
+    def settle(self, intent: Any, order: Mapping[str, Any] | None, local_id: int) -> None:
+        cid = intent.client_order_id
+        request = _request_of(intent, local_id)
+        now = time.time_ns() // 1_000_000
+        if order is None:
+            why = ("lost: the intent was journaled but the exchange does not know the order "
+                   "(a crash before or during the send); not resent")  # fmt: skip
+            tracked = TrackedOrder(request, state=OrderState.CANCELED, reason=why)
+            self.journal.record_update(order_update(tracked, OrderState.CANCELED,
+                                                    client_order_id=cid, time_ms=now,
+                                                    strategy=self.strategy))  # fmt: skip
+            self.report.lost.append(cid)
+            self.finding("intent_lost", f"order {cid}: {why}", client_order_id=cid)
+            return
+        xid = None if order.get("id") is None else str(order["id"])
+        filled = float(order.get("filled") or 0.0)
+        status = ExchangeStatus.parse(order.get("status") or (order.get("info") or {}).get(
+            "status"), filled)  # fmt: skip
+        trades = [t for t in self.trades_of(request.symbol) if str(t.get("order")) == xid]
+        if filled > 0 and sum(float(t.get("amount") or 0) for t in trades) < filled * (1 - 1e-9):
+            every = self.client.fetch_my_trades(request.symbol, None)  # older than the window
+            trades = [t for t in every if str(t.get("order")) == xid]
+        self.journal_fills(request, xid, trades)
+        tracked = TrackedOrder(request, exchange_order_id=xid, filled=filled,
+                               exchange_filled=filled)  # fmt: skip
+        state = _TERMINAL.get(status)
+        if state is None:
+            live = OrderState.PARTIAL if filled > 0 else OrderState.ACCEPTED
+            update = order_update(tracked, live, client_order_id=cid, time_ms=now,
+                                  strategy=self.strategy)  # fmt: skip
+            self.journal.record_update(update)
+            self.report.adopted.append(RecoveredOrder(request, xid, filled, tuple(trades)))
+            self.finding("order_adopted", f"order {cid} is still open at the exchange "
+                         f"({filled:g} of {request.amount:g} filled); following it again",
+                         client_order_id=cid, exchange_order_id=xid)  # fmt: skip
+            return
+        self.journal.record_update(order_update(tracked, state, client_order_id=cid,
+                                                time_ms=now, strategy=self.strategy))  # fmt: skip
+        self.report.resolved[cid] = state.bt_name
+        self.finding("intent_resolved", f"order {cid} ended while down: {state.bt_name} "
+                     f"({filled:g} of {request.amount:g} filled)", client_order_id=cid,
+                     state=state.bt_name)  # fmt: skip
+
+    def run(self) -> RecoveryReport:
+        for cid in self.journal.client_order_ids(strategy=self.strategy):
+            self.ids.observe(cid)
+        open_ours: dict[str, dict[str, Any]] = {}
+        for symbol in self.symbols:
+            for order in self.client.fetch_open_orders(symbol):
+                cid = order.get("clientOrderId") or ""
+                if self.ids.sequence_of(cid) is not None:
+                    self.ids.observe(cid)
+                    open_ours[cid] = order
+        pending = list(self.journal.intents_without_outcome(strategy=self.strategy))
+        for n, intent in enumerate(pending, start=1):
+            cid = intent.client_order_id
+            order = open_ours.pop(cid, None)
+            if order is None:
+                order = self.client.find_order_by_client_id(cid, intent.symbol)
+            self.settle(intent, order, -n)
+        for cid, order in open_ours.items():  # open at the exchange, settled in the journal
+            self.finding("order_unexpected", f"order {cid} of this run is open at the exchange "
+                         "although the journal has it finished; it is left as it is",
+                         client_order_id=cid, exchange_order_id=order.get("id"))  # fmt: skip
+        self._check_balances()
+        _log.info(self.report.summary())
+        return self.report
+
+    def _check_balances(self) -> None:
+        snapshot = self.journal.latest_snapshot(strategy=self.strategy)
+        if snapshot is None:
+            return
+        balance = self.client.fetch_balance()
+        total = balance.get("total") or {}
+        for asset, (free, locked) in snapshot.balances.items():
+            now = float(total.get(asset) or 0.0)
+            then = free + locked
+            if abs(now - then) > 1e-9 * max(1.0, abs(then)):
+                self.finding("balance_changed", f"{asset}: {then:g} at the last snapshot, "
+                             f"{now:g} at the exchange now; the exchange's figure is used",
+                             asset=asset, journal=then, exchange=now)  # fmt: skip
+
+
+def recover(journal: Any, client: Any, symbols: Iterable[str], *, strategy: str,
+            ids: ClientOrderIds, publish: Publish | None = None) -> RecoveryReport:  # fmt: skip
+    """Reconcile ``journal`` (a :class:`~real_trade.persistence.Journal`) with the exchange
+    behind ``client`` (a :class:`~real_trade.venues.client.VenueClient`) for ``strategy`` on
+    ``symbols``; ``ids`` is moved past every id seen; findings go to ``publish(topic, event)``.
+    Adopted orders get provisional negative local ids (the broker assigns real ones)."""
+    return _Recovery(journal, client, list(symbols), strategy, ids, publish).run()
+
+
+class ContinuousReconciler:
+    """Periodic open-order check against the exchange while running (module docstring).
+
+    ``interval_s`` bounds the request rate (one ``fetch_open_orders`` per symbol per interval).
+    :meth:`due` tells when to run; :meth:`check` compares the broker's working orders
+    (``{client order id: symbol}``) with the exchange's open orders and returns the findings:
+    ``order_missing`` (the broker works it, the exchange no longer lists it as open: the broker's
+    order poller then asks for its fate) and ``order_untracked`` (an open order of this run that
+    the broker does not follow).
+    """
+
+    def __init__(self, client: Any, symbols: Iterable[str], ids: ClientOrderIds, *,
+                 interval_s: float = 60.0, publish: Publish | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        """Check ``symbols`` on ``client`` every ``interval_s`` seconds of ``clock``."""
+        self.client, self.symbols, self.ids = client, list(symbols), ids
+        self.interval_s, self._publish, self._clock = interval_s, publish, clock
+        self._last = clock()
+        self._suspects: dict[str, int] = {}
+
+    def due(self) -> bool:
+        """Whether a check is due."""
+        return self._clock() - self._last >= self.interval_s
+
+    def check(self, working: Mapping[str, str]) -> list[dict[str, Any]]:
+        """One check (see the class docstring); a finding must repeat twice to be reported, as
+        an order can finish between the broker's view and the exchange's answer."""
+        self._last = self._clock()
+        open_now: set[str] = set()
+        for symbol in self.symbols:
+            orders = self.client.fetch_open_orders(symbol)
+            open_now |= {o.get("clientOrderId") or "" for o in orders}
+        findings: list[dict[str, Any]] = []
+        for cid in set(working) - open_now:
+            self._suspects[cid] = self._suspects.get(cid, 0) + 1
+            if self._suspects[cid] == 2:
+                findings.append({"kind": "order_missing", "client_order_id": cid,
+                                 "message": f"order {cid} is working here but not open at "
+                                 "the exchange"})  # fmt: skip
+        for cid in [c for c in self._suspects if c not in working or c in open_now]:
+            del self._suspects[cid]
+        for cid in open_now - set(working):
+            if self.ids.sequence_of(cid) is not None:
+                findings.append({"kind": "order_untracked", "client_order_id": cid,
+                                 "message": f"order {cid} of this run is open at the exchange "
+                                 "but not followed here"})  # fmt: skip
+        for event in findings:
+            _log.warning("reconcile %s: %s", event["kind"], event["message"])
+            if self._publish is not None:
+                self._publish(f"reconcile.{event['kind']}", event)
+        return findings

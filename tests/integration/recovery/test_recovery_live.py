@@ -1,0 +1,307 @@
+"""Restart recovery against the simulator: the journal, the exchange and the broker agree.
+
+Each test trades a simulator account through ``BinanceBroker(paper_trading=False)`` with a
+journal, stops (or pretends to crash), changes the world while the bot is "down" (a counter-party
+fills the resting order, an intent is left without an answer), then starts a second broker with
+the same journal and run id, as a restarted bot would, and checks what recovery did: orders the
+exchange has are never sent again, fills that happened while down are journaled once, open orders
+are adopted and reach the strategy's ``notify_order``, the broker equals the exchange account.
+The journal runs on SQLite and on PostgreSQL (``journal_url``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import backtrader as bt
+import pytest
+
+from real_trade.brokers import BinanceBroker
+from real_trade.bus import EventBus
+from real_trade.persistence import Journal, OrderIntent
+from real_trade.sim import SimExchange
+from real_trade.stores import BinanceStore
+from tests.integration.live.test_broker_live import PacedFeed, Script, account_totals
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+SYMBOL = "BTC/USDT"
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimExchange]:
+    """A stepped simulator: the book stays where it is, so every fill is predictable."""
+    with SimExchange(stepped=True, seed=33) as exchange:
+        yield exchange
+
+
+@pytest.fixture(autouse=True)
+def _reset_faults(sim: SimExchange) -> Iterator[None]:
+    yield
+    sim.faults.reset()
+
+
+class Bot(Script):
+    """``Script`` whose ``finished`` is asked on every bar (actions keep their bar numbers)."""
+
+    def next(self) -> None:
+        if self.first_position is None:
+            self.first_position = self.position.size
+        action = (self.p.actions or {}).get(len(self))
+        if action is not None:
+            action(self)
+        self.done = bool(self.p.finished(self))
+
+
+def every_bar(action: Callable[[Script], None]) -> dict[int, Callable[[Script], None]]:
+    """Run ``action`` on each of the feed's bars."""
+    return dict.fromkeys(range(1, 401), action)
+
+
+class Run:
+    """One start of the bot: a store, a broker with the journal, a cerebro run of ``Script``."""
+
+    def __init__(self, sim: SimExchange, key: str, secret: str, journal_url: str, run_id: str):
+        self.sim, self.key, self.secret = sim, key, secret
+        self.journal_url, self.run_id = journal_url, run_id
+        self.bus = EventBus(synchronous=True)
+        self.topics: list[tuple[str, Any]] = []
+        self.bus.subscribe("reconcile.**", lambda t, e: self.topics.append((t, e)))
+
+    def go(
+        self,
+        actions: dict[int, Callable[[Script], None]],
+        finished: Callable[[Script, BinanceBroker], bool],
+    ) -> tuple[Script, BinanceBroker]:
+        journal = Journal(self.journal_url)
+        journal.attach(self.bus)
+        store = BinanceStore(self.key, self.secret, testnet=True, sim_url=self.sim.url,
+                             bus=EventBus())  # fmt: skip
+        broker = BinanceBroker(store, paper_trading=False, run_id=self.run_id, bus=self.bus,
+                               journal=journal)  # fmt: skip
+        registry: list[Script] = []
+        cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
+        cerebro.setbroker(broker)
+        feed = PacedFeed(price=lambda: self.sim.core.last_price("BTCUSDT"),
+                         done=lambda: bool(registry) and registry[0].done)  # fmt: skip
+        cerebro.adddata(feed, name=SYMBOL)
+        cerebro.addstrategy(Bot, actions=actions, registry=registry,
+                            finished=lambda s: finished(s, broker))  # fmt: skip
+        try:
+            strategy = cerebro.run()[0]
+        finally:
+            store.stop()
+            journal.close()
+        return strategy, broker
+
+
+def _limit_price(sim: SimExchange, below: float = 0.97) -> float:
+    price = sim.core.last_price("BTCUSDT")
+    assert price is not None
+    return round(float(price) * below, 2)
+
+
+def _fill_from_counterparty(sim: SimExchange, price: float, qty: float) -> None:
+    """Another account sells through every bid down to ``price`` plus ``qty``: a resting buy
+    of ours for ``qty`` at ``price`` fills completely."""
+    limit = Decimal(str(price))
+    ahead = sum((q for p, q in sim.core.depth("BTCUSDT", 5000).bids if p >= limit), Decimal(0))
+    key, _ = sim.create_account({"BTC": 1_000})
+    acct = sim.core.account_by_key(key)
+    place = functools.partial(sim.core.place_order, acct, "BTCUSDT", "SELL", "LIMIT",
+                              quantity=ahead, price=limit, time_in_force="IOC")  # fmt: skip
+    sim.call(place)
+
+
+def _ours(sim: SimExchange, key: str) -> Any:
+    acct = sim.core.account_by_key(key)
+    assert acct is not None
+    return acct
+
+
+def _accepted(s: Script, broker: BinanceBroker) -> bool:
+    return bool(s.orders) and s.orders[0].status == bt.Order.Accepted
+
+
+def _agrees(sim: SimExchange, key: str) -> Callable[[Script, BinanceBroker], bool]:
+    def check(s: Script, broker: BinanceBroker) -> bool:
+        totals = account_totals(sim, key)
+        return abs(broker.getcash() - totals.get("USDT", 0.0)) < 1e-6 and abs(
+            broker.getposition(s.data).size - totals.get("BTC", 0.0)) < 1e-9  # fmt: skip
+
+    return check
+
+
+def test_an_order_filled_while_down_is_journaled_once_and_the_broker_follows_the_exchange(
+    sim: SimExchange, journal_url: str
+) -> None:
+    key, secret = sim.create_account({"USDT": 5_000})
+    price = _limit_price(sim)
+    first = Run(sim, key, secret, journal_url, "down1")
+    buy = {2: lambda s: s.track(s.buy(size=0.01, exectype=bt.Order.Limit, price=price))}
+    strat, _ = first.go(buy, _accepted)
+    cid = strat.orders[0].info["client_order_id"]
+    assert [o.client_order_id for o in sim.core.open_orders(_ours(sim, key))] == [cid]
+
+    _fill_from_counterparty(sim, price, 0.01)  # the bot is down while this happens
+    trades = sim.core.my_trades(_ours(sim, key), "BTCUSDT")
+    assert len(trades) == 1
+
+    second = Run(sim, key, secret, journal_url, "down1")
+    strat2, broker2 = second.go({}, _agrees(sim, key))
+    assert broker2.recovery is not None
+    assert broker2.recovery.resolved == {cid: "Completed"}
+    assert broker2.recovery.fills_recovered == 1
+    kinds = [t for t, _ in second.topics]
+    assert "reconcile.fill_recovered" in kinds and "reconcile.intent_resolved" in kinds
+    totals = account_totals(sim, key)
+    assert broker2.getposition(strat2.data).size == pytest.approx(totals["BTC"])
+    assert broker2.getcash() == pytest.approx(totals["USDT"])
+
+    third = Run(sim, key, secret, journal_url, "down1")  # and once more: nothing new
+    _, broker3 = third.go({}, _agrees(sim, key))
+    assert broker3.recovery.fills_recovered == 0 and not broker3.recovery.resolved
+    with Journal(journal_url) as journal:
+        fills = journal.fills(strategy="down1")
+        assert [f.trade_id for f in fills] == [str(trades[0].trade_id)]
+        assert fills[0].amount == pytest.approx(float(trades[0].qty))
+        (row,) = journal.orders(strategy="down1")
+        assert row.client_order_id == cid and row.state == "COMPLETED"
+    assert len(sim.core.all_orders(_ours(sim, key), "BTCUSDT")) == 1  # never sent twice
+
+
+def test_an_order_open_at_restart_is_adopted_and_the_strategy_hears_it_complete(
+    sim: SimExchange, journal_url: str
+) -> None:
+    key, secret = sim.create_account({"USDT": 5_000})
+    price = _limit_price(sim)
+    buy = {2: lambda s: s.track(s.buy(size=0.02, exectype=bt.Order.Limit, price=price))}
+    strat, _ = Run(sim, key, secret, journal_url, "adopt1").go(buy, _accepted)
+    cid = strat.orders[0].info["client_order_id"]
+
+    heard: list[Any] = []
+
+    def note_recovered(s: Script) -> None:
+        recovered = [n for n in s.notes if n[1] == "Accepted"]
+        if recovered and not heard:
+            heard.append(recovered[0])
+            _fill_from_counterparty(sim, price, 0.02)
+
+    actions = every_bar(note_recovered)
+
+    def completed(s: Script, broker: BinanceBroker) -> bool:
+        return any(n[1] == "Completed" for n in s.notes) and _agrees(sim, key)(s, broker)
+
+    strat2, broker2 = Run(sim, key, secret, journal_url, "adopt1").go(actions, completed)
+    assert broker2.recovery.adopted and broker2.recovery.adopted[0].request.client_order_id == cid
+    statuses = [n[1] for n in strat2.notes]
+    assert statuses[:2] == ["Submitted", "Accepted"] and statuses[-1] == "Completed"
+    (order,) = broker2._orders.values()
+    assert order.info["recovered"] is True and order.info["client_order_id"] == cid
+    assert order.executed.size == pytest.approx(0.02)
+    assert len(sim.core.all_orders(_ours(sim, key), "BTCUSDT")) == 1
+    with Journal(journal_url) as journal:
+        assert [r.state for r in journal.orders(strategy="adopt1")] == ["COMPLETED"]
+        assert len(journal.fills(strategy="adopt1")) == 1
+
+
+def test_an_intent_without_an_answer_is_settled_by_client_id_and_never_resent(
+    sim: SimExchange, journal_url: str
+) -> None:
+    key, secret = sim.create_account({"USDT": 5_000})
+    price = _limit_price(sim)
+    with Journal(journal_url) as journal:  # a crash right after journaling, before the send
+        journal.record_intent(OrderIntent(client_order_id="rt-lost1-0001", strategy="lost1",
+                                          local_id=1, symbol=SYMBOL, side="buy", kind="Limit",
+                                          amount=0.01, price=price, time_ms=1))  # fmt: skip
+        # ... and a crash after the send, before the answer: the exchange has this one
+        journal.record_intent(OrderIntent(client_order_id="rt-lost1-0002", strategy="lost1",
+                                          local_id=2, symbol=SYMBOL, side="buy", kind="Limit",
+                                          amount=0.01, price=price, time_ms=2))  # fmt: skip
+    sim.call(functools.partial(sim.core.place_order, _ours(sim, key), "BTCUSDT", "BUY", "LIMIT",
+                               quantity=Decimal("0.01"), price=Decimal(str(price)),
+                               time_in_force="GTC", client_order_id="rt-lost1-0002"))  # fmt: skip
+
+    buy = {3: lambda s: s.track(s.buy(size=0.01, exectype=bt.Order.Limit, price=price))}
+
+    def new_order_accepted(s: Script, broker: BinanceBroker) -> bool:
+        return len(s.orders) == 1 and s.orders[0].status == bt.Order.Accepted
+
+    run = Run(sim, key, secret, journal_url, "lost1")
+    strat, broker = run.go(buy, new_order_accepted)
+    assert broker.recovery.lost == ["rt-lost1-0001"]
+    assert [a.request.client_order_id for a in broker.recovery.adopted] == ["rt-lost1-0002"]
+    assert strat.orders[0].info["client_order_id"] == "rt-lost1-0003"  # the sequence resumed
+    cids = sorted(o.client_order_id for o in sim.core.all_orders(_ours(sim, key), "BTCUSDT"))
+    assert cids == ["rt-lost1-0002", "rt-lost1-0003"]  # 0001 never sent, 0002 not resent
+    with Journal(journal_url) as journal:
+        states = {r.client_order_id: r.state for r in journal.orders(strategy="lost1")}
+        assert states["rt-lost1-0001"] == "CANCELED"
+        assert states["rt-lost1-0002"] == "ACCEPTED"
+        lost = journal.orders(strategy="lost1")
+        assert "not resent" in (next(r for r in lost if r.state == "CANCELED").reason or "")
+        assert [e.kind for e in journal.events(kind="reconcile.intent_lost")]
+
+
+@pytest.mark.parametrize("fault", ["503", "-1007"])
+def test_an_ambiguous_submit_is_journaled_once_with_its_fill(
+    sim: SimExchange, journal_url: str, fault: str
+) -> None:
+    key, secret = sim.create_account({"USDT": 5_000})
+    before = sim.faults.injected.get(f"ambiguous:{fault}", 0)
+    sim.faults.ambiguous_next(1, fault)  # type: ignore[arg-type]
+    buy = {2: lambda s: s.track(s.buy(size=0.01))}
+
+    def done(s: Script, broker: BinanceBroker) -> bool:
+        return bool(s.orders) and s.orders[0].status == bt.Order.Completed and _agrees(
+            sim, key)(s, broker)  # fmt: skip
+
+    strat, _ = Run(sim, key, secret, journal_url, f"amb{fault[-3:]}").go(buy, done)
+    assert sim.faults.injected.get(f"ambiguous:{fault}") == before + 1
+    orders = sim.core.all_orders(_ours(sim, key), "BTCUSDT")
+    assert len(orders) == 1
+    with Journal(journal_url) as journal:
+        eventually(lambda: journal.fills(strategy=f"amb{fault[-3:]}"), timeout=10)
+        (row,) = journal.orders(strategy=f"amb{fault[-3:]}")
+        assert row.client_order_id == orders[0].client_order_id == strat.orders[0].info[
+            "client_order_id"]  # fmt: skip
+        assert row.state == "COMPLETED"
+        fills = journal.fills(strategy=f"amb{fault[-3:]}")
+        sim_trades = sim.core.my_trades(_ours(sim, key), "BTCUSDT")
+        assert sorted(f.trade_id for f in fills) == sorted(str(t.trade_id) for t in sim_trades)
+
+
+def test_a_fill_during_a_dropped_user_data_stream_reaches_the_journal(
+    sim: SimExchange, journal_url: str
+) -> None:
+    key, secret = sim.create_account({"USDT": 5_000})
+    price = _limit_price(sim)
+    state: dict[str, Any] = {}
+
+    def step(s: Script) -> None:
+        if not s.orders:
+            s.track(s.buy(size=0.01, exectype=bt.Order.Limit, price=price))
+        elif s.orders[0].status == bt.Order.Accepted and "dropped" not in state:
+            state["dropped"] = True
+            sim.faults.pause_user_stream(True)  # the stream goes silent: the fill is held back
+            _fill_from_counterparty(sim, price, 0.01)
+            sim.faults.drop_connections()  # ... and then the connection drops
+
+    def done(s: Script, broker: BinanceBroker) -> bool:
+        if state.get("dropped") and not state.get("released"):
+            state["released"] = True
+            sim.faults.pause_user_stream(False)
+        return bool(s.orders) and s.orders[0].status == bt.Order.Completed and _agrees(
+            sim, key)(s, broker)  # fmt: skip
+
+    strat, _ = Run(sim, key, secret, journal_url, "drop1").go(
+        every_bar(step), done)  # fmt: skip
+    assert sim.faults.injected.get("drop_connections", 0) >= 1
+    assert strat.orders[0].executed.size == pytest.approx(0.01)
+    sim_trades = sim.core.my_trades(_ours(sim, key), "BTCUSDT")
+    with Journal(journal_url) as journal:
+        fills = eventually(lambda: journal.fills(strategy="drop1"), timeout=10)
+        assert [f.trade_id for f in fills] == [str(t.trade_id) for t in sim_trades]
