@@ -8,9 +8,9 @@ manager. The steps: switch the trading state to REDUCING (no new exposure from h
 every working order (and, live, any order still open at the exchange on the traded symbols),
 then, when asked, sell (or buy back) every position with market orders that only reduce it (an
 amount below the exchange minimum is reported as dust), then HALTED. The outcome is a report
-(a dict) delivered through the request's future, published on ``killswitch.engaged`` (the journal
-records it) and logged. A kill while already halted, with nothing open and nothing to flatten,
-does nothing and says so: it is idempotent.
+(a dict) delivered through the request's future, published on ``killswitch.halted`` (its start
+on ``killswitch.engaged``; the journal records both) and logged. A kill while already halted,
+with nothing open and nothing to flatten, does nothing and says so: it is idempotent.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from typing import Any
 
 __all__ = ["KILL_TOPIC", "BrokerKill"]
 
-KILL_TOPIC = "killswitch.engaged"
-"""The bus topic of a finished kill (the event is the report dict)."""
+KILL_TOPIC = "killswitch.halted"
+"""The bus topic of a finished kill (the event is the report dict); ``killswitch.engaged``
+announces its start, as :class:`~real_trade.risk.killswitch.KillSwitch` does."""
 
 _log = logging.getLogger("real_trade.risk.kill")
 _MAX_FLATTEN_ROUNDS = 3
@@ -101,6 +102,9 @@ class BrokerKill:
             kill.phase = "halt"
             return
         broker.trading_state.reduce(f"kill switch: {kill.reason or 'requested'}")
+        broker.publish("killswitch.engaged", {"reason": kill.reason, "flatten": kill.flatten,
+                                              "strategy": broker.strategy_name,
+                                              "open_orders": len(alive)})  # fmt: skip
         for mo in alive:
             kill.report["canceled"].append(mo.client_order_id or f"local {mo.local_id}")
             manager.cancel(mo.local_id)

@@ -233,9 +233,10 @@ class UnattendedMixin:
             self.trading_state.resume(reason)
             _log.warning("trading resumed from the journal: %s", reason)
 
-    def _maybe_snapshot(self, now: float) -> None:
+    def _maybe_snapshot(self, now: float, force: bool = False) -> None:
         lens = {d: len(d) for d in self._drivers.values()}
-        if lens == self._snapshot_lens and now - self._last_snapshot < _SNAPSHOT_EVERY_S:
+        due = now - self._last_snapshot >= _SNAPSHOT_EVERY_S
+        if not force and lens == self._snapshot_lens and not due:
             return
         if self._bus is None or self.manager is None:
             return
@@ -347,6 +348,10 @@ class UnattendedMixin:
     def _close_journal(self) -> None:
         if self.journal is None:
             return
+        try:
+            self._maybe_snapshot(time.monotonic(), force=True)  # the account as we leave it
+        except Exception as exc:
+            _log.warning("final account snapshot failed: %s", exc)
         try:
             self.journal.flush()
         except Exception as exc:

@@ -413,6 +413,8 @@ class OrderManager:
             if xid and mo.tracked.exchange_order_id is None:
                 mo.tracked.exchange_order_id = xid
                 self._by_exchange[xid] = mo.local_id
+                if self._on_outcome is not None:  # a fill before the ack: the venue took it
+                    self._on_outcome(True, "")
             self._emit(mo, mo.tracked.on_fill(report.fill))
             return
         mo = self.find(report.client_order_id)

@@ -391,7 +391,8 @@ class LiveExecution:
         up = change.state == "connected"
         if up and not self._orders_stream_up:
             self._spawn(self._poll_once())  # catch what happened while it was down
-        if up != self._orders_stream_up and self._on_connection is not None:
+        stopping = change.state == "stopped"  # our own stop: not a venue failure
+        if up != self._orders_stream_up and self._on_connection is not None and not stopping:
             reason = getattr(change, "reason", "") or change.state
             try:
                 self._on_connection(up, f"user-data stream {change.state}: {reason}")
