@@ -6,7 +6,8 @@ Subclass it like ``bt.Strategy`` and use, inside ``next()``:
   ``stop_loss`` is hit, never worth more than ``max_position_pct`` of the value;
 - ``check_stop_loss()`` / ``check_take_profit()``: whether the close has moved ``stop_loss`` /
   ``take_profit`` (fractions of the entry price) against / in favour of the open position;
-- ``log(txt)``: a line on the ``real_trade.strategies.<ClassName>`` logger when ``printlog``.
+- ``log(txt)``: a line on the ``real_trade.strategies.<ClassName>`` logger when ``printlog``;
+- ``data_live()``: whether the feeds are LIVE (history is being backfilled until then).
 
 ``buy()`` or ``sell()`` without a size while holding the opposite position closes that position
 (so the seed's ``self.sell()`` exits a long of any size); with no position they size as
@@ -101,6 +102,20 @@ class RealTradeStrategyBase(bt.Strategy):
     def check_take_profit(self, data: Any = None) -> bool:
         """Return whether the close moved ``take_profit`` in the position's favour."""
         return self._moved(self.p.take_profit, against=False, data=data)
+
+    def notify_data(self, data: Any, status: int, *args: Any, **kwargs: Any) -> None:
+        """Remember each feed's latest state (override? call ``super().notify_data``)."""
+        states: dict[Any, int] = self.__dict__.setdefault("_feed_states", {})
+        states[data] = status
+
+    def data_live(self) -> bool:
+        """Whether the strategy sees live bars: every live feed's latest state is LIVE (always
+        True in a backtest). Trading on backfilled history would send orders at stale prices."""
+        states: dict[Any, int] = self.__dict__.get("_feed_states", {})
+        for data in self.datas:
+            if data.islive() and states.get(data) != data.LIVE:
+                return False
+        return True
 
     def allow_trade(self) -> bool:
         """Ask the ``risk_manager`` (if any) whether a new trade may open at this bar."""

@@ -2,7 +2,8 @@
 
 Long only: buy when the RSI falls below ``oversold`` (sized by ``calc_position_size(risk_pct)``),
 close when it rises above ``overbought`` or when the base's stop loss or take profit triggers.
-At most one order is pending at a time.
+At most one order is pending at a time, and none is sent before the feed is LIVE (the
+backfilled history only warms the RSI up).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class RsiReversion(RealTradeStrategyBase):
 
     def next(self) -> None:
         """Enter when oversold; exit when overbought, stopped out or at the profit target."""
-        if self.pending is not None:
+        if self.pending is not None or not self.data_live():  # no orders on backfilled bars
             return
         if not self.position:
             if self.rsi[0] < self.p.oversold and self.allow_trade():

@@ -211,3 +211,40 @@ def test_rsi_reversion_trades_real_minutes_and_reports_closed_trades_to_the_mana
     assert manager.trade_count <= 5 * 5  # at most five per UTC day over ~4.2 days
     for entry in (f for f in fills if f["buy"]):
         assert entry["size"] * entry["decision_close"] <= 0.3 * 10_000 * 1.5
+
+
+class BackfillThenLive(bt.feeds.PandasData):
+    """A live-capable feed: DELAYED for its first ``live_from - 1`` bars, then LIVE."""
+
+    params = (("live_from", 1),)
+
+    def islive(self) -> bool:
+        return True
+
+    def start(self) -> None:
+        super().start()
+        self._count = 0
+        self.put_notification(self.DELAYED)
+
+    def _load(self) -> bool:
+        loaded = bool(super()._load())
+        if loaded:
+            self._count += 1
+            if self._count == self.p.live_from:
+                self.put_notification(self.LIVE)
+        return loaded
+
+
+@needs_data
+def test_rsi_reversion_sends_no_order_on_backfilled_bars() -> None:
+    frame = _real_minutes(3_000)
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(BackfillThenLive(dataname=frame, live_from=2_000))
+    cerebro.addstrategy(RsiReversion)
+    cerebro.addanalyzer(Fills, _name="fills")
+    strategy = cerebro.run()[0]
+    fills = strategy.analyzers.fills.get_analysis()
+    assert fills, "it trades once live"
+    assert min(f["bar"] for f in fills) > 2_000  # decided on a live bar, filled on the next
+    backtest = _run(frame, RsiReversion)  # the same data as a backtest trades from the start
+    assert min(f["bar"] for f in backtest.analyzers.fills.get_analysis()) < 2_000
