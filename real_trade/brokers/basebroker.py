@@ -87,13 +87,15 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
     :class:`~real_trade.risk.RiskEngine` or a :class:`~real_trade.risk.LiveRiskConfig`) checks
     every order before it is sent: a refusal is a Rejected order whose ``info`` carries
     ``reason``, ``risk_rule``, ``risk_limit`` and ``risk_value``. :meth:`kill` is the kill
-    switch. Live trading (``paper_trading=False``) needs a store with API credentials.
+    switch. With a journal, a live broker checks its open orders against the exchange every
+    ``reconcile_interval`` seconds (lost and untracked orders are reported on ``reconcile.*``
+    and looked up). Live trading (``paper_trading=False``) needs a store with API credentials.
     """
 
     params = (("paper_trading", True), ("initial_cash", 10_000.0), ("commission", 0.001),
               ("currency", None), ("run_id", None), ("symbol", None), ("rules", None),
               ("level_notional", 20_000.0), ("bus", None), ("journal", None),
-              ("risk", None))  # fmt: skip
+              ("risk", None), ("reconcile_interval", 60.0))  # fmt: skip
 
     comminfo: dict[Any, Any]
 

@@ -164,6 +164,7 @@ class UnattendedMixin:
                              found.exchange_order_id, found.trades)  # fmt: skip
         self._adopt = list(report.adopted)
         self._reconciler = ContinuousReconciler(client, list(self._drivers), ids,
+                                                interval_s=float(self.p.reconcile_interval),
                                                 publish=self.publish)  # fmt: skip
 
     def _adopt_recovered(self) -> None:
@@ -210,9 +211,12 @@ class UnattendedMixin:
             working = {mo.client_order_id: mo.tracked.request.symbol
                        for mo in self.manager.alive_orders() if mo.sent}  # fmt: skip
             try:
-                self._reconciler.check(working)
+                findings = self._reconciler.check(working)
             except Exception as exc:  # a failed check is retried at the next interval
                 _log.warning("open-order reconciliation failed: %s", exc)
+                findings = []
+            if findings and self._live is not None:
+                self._live.poll_now()  # learn the fate of what the exchange reports otherwise
         self._maybe_snapshot(now)
 
     def _follow_journal_state(self) -> None:

@@ -232,6 +232,11 @@ class LiveExecution:
                 xid = exchange_order_id or ""
                 self._fill_sum[xid] = self._fill_sum.get(xid, 0.0) + report.fill.amount
 
+    def poll_now(self) -> None:
+        """Ask REST about every open order and the balance now (a reconciliation found that the
+        exchange and this process disagree); the answers arrive as reports."""
+        self._spawn(self._poll_once())
+
     @property
     def orders_stream_up(self) -> bool:
         """Whether the user-data (orders) stream is connected."""

@@ -112,10 +112,7 @@ class RealTradeStrategyBase(bt.Strategy):
         """Whether the strategy sees live bars: every live feed's latest state is LIVE (always
         True in a backtest). Trading on backfilled history would send orders at stale prices."""
         states: dict[Any, int] = self.__dict__.get("_feed_states", {})
-        for data in self.datas:
-            if data.islive() and states.get(data) != data.LIVE:
-                return False
-        return True
+        return all(states.get(d) == d.LIVE for d in self.datas if d.islive())
 
     def allow_trade(self) -> bool:
         """Ask the ``risk_manager`` (if any) whether a new trade may open at this bar."""

@@ -75,13 +75,14 @@ class Run:
         self,
         actions: dict[int, Callable[[Script], None]],
         finished: Callable[[Script, BinanceBroker], bool],
+        **broker_kwargs: Any,
     ) -> tuple[Script, BinanceBroker]:
         journal = Journal(self.journal_url)
         journal.attach(self.bus)
         store = BinanceStore(self.key, self.secret, testnet=True, sim_url=self.sim.url,
                              bus=EventBus())  # fmt: skip
         broker = BinanceBroker(store, paper_trading=False, run_id=self.run_id, bus=self.bus,
-                               journal=journal)  # fmt: skip
+                               journal=journal, **broker_kwargs)  # fmt: skip
         registry: list[Script] = []
         cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
         cerebro.setbroker(broker)
@@ -305,3 +306,57 @@ def test_a_fill_during_a_dropped_user_data_stream_reaches_the_journal(
     with Journal(journal_url) as journal:
         fills = eventually(lambda: journal.fills(strategy="drop1"), timeout=10)
         assert [f.trade_id for f in fills] == [str(t.trade_id) for t in sim_trades]
+
+
+def test_an_order_the_exchange_dropped_silently_is_found_by_reconciliation(
+    sim: SimExchange, journal_url: str
+) -> None:
+    key, secret = sim.create_account({"USDT": 5_000})
+    price = _limit_price(sim)
+    state: dict[str, Any] = {}
+
+    def step(s: Script) -> None:
+        if not s.orders:
+            s.track(s.buy(size=0.01, exectype=bt.Order.Limit, price=price))
+        elif s.orders[0].status == bt.Order.Accepted and "gone" not in state:
+            state["gone"] = True
+            sim.faults.pause_user_stream(True)  # the exchange says nothing of what follows
+            cid = s.orders[0].info["client_order_id"]
+            sim.call(functools.partial(sim.core.cancel_order, _ours(sim, key), "BTCUSDT",
+                                       client_order_id=cid))  # fmt: skip
+
+    def canceled(s: Script, broker: BinanceBroker) -> bool:
+        return bool(s.orders) and s.orders[0].status == bt.Order.Canceled
+
+    run = Run(sim, key, secret, journal_url, "recon1")
+    try:
+        strat, _ = run.go(every_bar(step), canceled, reconcile_interval=0.2)
+    finally:
+        sim.faults.pause_user_stream(False)
+    missing = [e for t, e in run.topics if t == "reconcile.order_missing"]
+    assert [e["client_order_id"] for e in missing] == [strat.orders[0].info["client_order_id"]]
+    with Journal(journal_url) as journal:
+        rows = {r.client_order_id: r.state for r in journal.orders(strategy="recon1")}
+        assert rows[strat.orders[0].info["client_order_id"]] == "CANCELED"
+        assert journal.events(kind="reconcile.order_missing")
+
+
+def test_an_open_order_of_this_run_the_broker_does_not_follow_is_reported(
+    sim: SimExchange, journal_url: str
+) -> None:
+    key, secret = sim.create_account({"USDT": 5_000})
+    price = _limit_price(sim)
+
+    def place_behind_its_back(s: Script) -> None:
+        place = functools.partial(sim.core.place_order, _ours(sim, key), "BTCUSDT", "BUY",
+                                  "LIMIT", quantity=Decimal("0.01"), price=Decimal(str(price)),
+                                  time_in_force="GTC", client_order_id="rt-recon2-0099")  # fmt: skip
+        sim.call(place)
+
+    run = Run(sim, key, secret, journal_url, "recon2")
+    run.go({2: place_behind_its_back},
+           lambda s, b: any(t == "reconcile.order_untracked" for t, _ in run.topics),
+           reconcile_interval=0.2)  # fmt: skip
+    (event,) = {e["client_order_id"]: e for t, e in run.topics
+                if t == "reconcile.order_untracked"}.values()  # fmt: skip
+    assert event["client_order_id"] == "rt-recon2-0099"
