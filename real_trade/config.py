@@ -2,8 +2,8 @@
 
 :class:`RealTradeConfig` holds the seed's flat fields (``exchange``, ``apikey``, ``secret``,
 ``testnet``, ``symbol``, ``timeframe``, ``paper_trading``, ``initial_cash``, ``commission``, ...)
-and one nested section per concern (``logging``, ``journal``, ``risk``). ``GlobalConfig`` in
-:mod:`real_trade.utils.config` is the same class under the seed's name.
+and one nested section per concern (``logging``, ``journal``, ``risk``, ``run``).
+``GlobalConfig`` in :mod:`real_trade.utils.config` is the same class under the seed's name.
 
 Sources, highest first: arguments > environment (``RT_`` prefix, ``__`` between nested names:
 ``RT_LOGGING__LEVEL=DEBUG``) > file (TOML or JSON) > defaults. ``RealTradeConfig(**kwargs)`` uses
@@ -30,7 +30,7 @@ import urllib.parse
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     Field,
@@ -40,6 +40,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+from pydantic_settings import NoDecode
 from typing_extensions import Self
 
 from real_trade.config_messages import mask_url_password
@@ -60,6 +61,7 @@ __all__ = [
     "JournalConfig",
     "LoggingConfig",
     "RealTradeConfig",
+    "RunConfig",
 ]
 
 TIMEFRAMES: tuple[str, ...] = (
@@ -74,6 +76,26 @@ _SYMBOL_RE = re.compile(rf"^{_SYMBOL_PART}/{_SYMBOL_PART}(:[A-Za-z0-9][A-Za-z0-9
 _COMMON_QUOTES = ("USDT", "USDC", "BUSD", "FDUSD", "USD", "EUR", "BTC", "ETH", "BNB")
 _DB_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _SIM_SCHEMES = ("http", "https", "ws", "wss")
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_STRATEGY_RE = re.compile(rf"^{_IDENT}(\.{_IDENT})*(:{_IDENT}(\.{_IDENT})*)?$")
+
+
+def _check_symbol_text(value: str) -> str:
+    """A stripped ccxt symbol, or ValueError saying the form (and a guess when it can)."""
+    value = value.strip()
+    if _SYMBOL_RE.match(value):
+        return value
+    hint = ""
+    if "/" not in value:
+        upper = value.upper().replace("-", "").replace("_", "")
+        for quote in _COMMON_QUOTES:
+            if upper.endswith(quote) and len(upper) > len(quote):
+                hint = f"; did you mean '{upper[: -len(quote)]}/{quote}'?"
+                break
+    raise ValueError(
+        "must be a ccxt symbol BASE/QUOTE, optionally with :SETTLE "
+        f"(e.g. 'BTC/USDT', 'BTC/USDT:USDT'){hint}"
+    )
 
 
 # --------------------------------------------------------------------------- base section
@@ -179,6 +201,83 @@ class JournalConfig(ConfigSection):
             yield name, mask_url_password(value) if name == "url" else value
 
 
+class RunConfig(ConfigSection):
+    """What ``real-trade run`` runs: the strategy, its parameters, its name and its symbols.
+
+    ``strategy`` is a dotted path, ``"package.module:Class"`` or ``"package.module.Class"``
+    (:meth:`strategy_class` imports it; a ConfigError names ``run.strategy`` when it does not
+    import); ``params`` its parameters; ``name`` the run's stable name (client order ids and
+    the journal key; default the class name); ``symbols`` one feed each (default: the
+    top-level ``symbol``; the environment may give ``BTC/USDT,ETH/USDT``); ``cancel_on_stop``
+    cancels the open orders on a graceful stop (default: keep them, recover on restart);
+    ``history_bars`` the bars backfilled to warm the strategy up (default: the feed's).
+    """
+
+    _section_path: ClassVar[str] = "run"
+
+    strategy: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = None
+    symbols: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cancel_on_stop: bool = False
+    history_bars: int | None = None
+
+    @field_validator("strategy", "name", mode="before")
+    @classmethod
+    def _blank(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+    @field_validator("strategy")
+    @classmethod
+    def _check_strategy(cls, value: str | None) -> str | None:
+        if value is not None and not _STRATEGY_RE.match(value):
+            raise ValueError(
+                "must be a dotted path to a strategy class, 'package.module:Class' or "
+                "'package.module.Class' (e.g. 'real_trade.strategies:SmaCross')"
+            )
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.search(r"[A-Za-z0-9]", value):
+            raise ValueError("must contain letters or digits, e.g. 'sma-btc'")
+        return value
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _split_symbols(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part for part in (p.strip() for p in text.split(",")) if part]
+        return value
+
+    @field_validator("symbols")
+    @classmethod
+    def _check_symbols(cls, value: list[str]) -> list[str]:
+        checked = [_check_symbol_text(symbol) for symbol in value]
+        if len(set(checked)) != len(checked):
+            raise ValueError("must not list a symbol twice")
+        return checked
+
+    @field_validator("history_bars")
+    @classmethod
+    def _check_history(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError("must be an integer >= 1 (or unset for the feed's default)")
+        return value
+
+    def strategy_class(self) -> type:
+        """Import and return the strategy class; ConfigError naming ``run.strategy`` if not."""
+        from real_trade.engine.loading import load_strategy
+
+        return load_strategy(self.strategy, field="run.strategy")
+
+
 # --------------------------------------------------------------------------- the config
 class RealTradeConfig(ConfigSection):
     """The whole configuration: the seed's flat trading fields plus nested sections.
@@ -205,6 +304,7 @@ class RealTradeConfig(ConfigSection):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     journal: JournalConfig = Field(default_factory=JournalConfig)
     risk: LiveRiskConfig = Field(default_factory=LiveRiskConfig)
+    run: RunConfig = Field(default_factory=RunConfig)
 
     @field_validator("exchange", mode="before")
     @classmethod
@@ -224,20 +324,7 @@ class RealTradeConfig(ConfigSection):
     @field_validator("symbol")
     @classmethod
     def _check_symbol(cls, value: str) -> str:
-        value = value.strip()
-        if _SYMBOL_RE.match(value):
-            return value
-        hint = ""
-        if "/" not in value:
-            upper = value.upper().replace("-", "").replace("_", "")
-            for quote in _COMMON_QUOTES:
-                if upper.endswith(quote) and len(upper) > len(quote):
-                    hint = f"; did you mean '{upper[: -len(quote)]}/{quote}'?"
-                    break
-        raise ValueError(
-            "must be a ccxt symbol BASE/QUOTE, optionally with :SETTLE "
-            f"(e.g. 'BTC/USDT', 'BTC/USDT:USDT'){hint}"
-        )
+        return _check_symbol_text(value)
 
     @field_validator("timeframe")
     @classmethod
@@ -300,6 +387,11 @@ class RealTradeConfig(ConfigSection):
         if self.paper_trading:
             return "paper"
         return "testnet" if self.testnet else "live"
+
+    @property
+    def run_symbols(self) -> list[str]:
+        """The symbols a run trades: ``run.symbols``, or the top-level ``symbol``."""
+        return list(self.run.symbols) or [self.symbol]
 
     def to_dict(self) -> dict[str, Any]:
         """Return a plain, JSON-able dict of every field; secrets appear as ``'**********'``."""

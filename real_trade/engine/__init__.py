@@ -1,0 +1,39 @@
+"""The engine: run strategies unattended, on a schedule, restarted after crashes.
+
+:class:`TradingRunner` runs one backtrader strategy on a venue (paper, testnet or live) until it
+is stopped (from any thread, SIGINT or SIGTERM), with the journal, the risk limits, a heartbeat
+and the kill-request poll; :class:`Scheduler` runs periodic tasks on an injectable
+:class:`Clock` (:class:`SystemClock`, or :class:`ManualClock` in tests);
+:class:`LifecycleManager` restarts a crashed runner with backoff; :class:`StrategyExecutor`
+runs several strategies at once by name. :class:`RunConsole` prints a run's progress, and
+:func:`load_strategy` finds a strategy class from its dotted path.
+"""
+
+from real_trade.engine.clock import Clock, ManualClock, SystemClock
+from real_trade.engine.console import RunConsole
+from real_trade.engine.control import RunnerControl
+from real_trade.engine.executor import ExecutableRunner, StrategyExecutor
+from real_trade.engine.lifecycle import FATAL_ERRORS, LifecycleManager, Runnable
+from real_trade.engine.loading import check_strategy_params, load_strategy
+from real_trade.engine.runner import TradingRunner
+from real_trade.engine.runtime import BarReport
+from real_trade.engine.scheduler import ScheduledTask, Scheduler
+
+__all__ = [
+    "FATAL_ERRORS",
+    "BarReport",
+    "Clock",
+    "ExecutableRunner",
+    "LifecycleManager",
+    "ManualClock",
+    "RunConsole",
+    "Runnable",
+    "RunnerControl",
+    "ScheduledTask",
+    "Scheduler",
+    "StrategyExecutor",
+    "SystemClock",
+    "TradingRunner",
+    "check_strategy_params",
+    "load_strategy",
+]

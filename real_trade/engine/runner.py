@@ -1,0 +1,410 @@
+"""``TradingRunner``: one strategy trading one venue, unattended, until it is told to stop.
+
+The seed's call works as written (nothing touches the network until :meth:`TradingRunner.run`)::
+
+    runner = TradingRunner(exchange="binance", apikey="YOUR_API_KEY", secret="YOUR_SECRET",
+                           symbol="BTC/USDT", timeframe="1h", strategy_cls=YourStrategy,
+                           testnet=True, paper_trading=True)
+    runner.run()          # blocks; Ctrl-C (SIGINT) or SIGTERM stops it gracefully
+
+Each :meth:`~TradingRunner.run` builds a fresh Cerebro with the store, the broker (given the
+journal, the risk limits and the run's ``name``) and one feed per symbol, attaches the journal
+to the bus, starts a :class:`~real_trade.engine.scheduler.Scheduler` for the heartbeat and the
+kill-request poll, and runs the strategy until :meth:`~TradingRunner.stop` (from any thread, or
+a signal), the end of the data, or a crash, which is raised from ``run()`` (a
+:class:`~real_trade.engine.lifecycle.LifecycleManager` restarts it). On the way out the journal
+is flushed and closed and the store stopped; open orders stay at the exchange (the next start
+recovers them from the journal) unless ``cancel_on_stop``. A second signal stops at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from real_trade.bus import EventBus, get_bus
+from real_trade.config import RealTradeConfig
+from real_trade.engine.clock import Clock, SystemClock
+from real_trade.engine.control import RunnerControl, install_stop_signals
+from real_trade.engine.loading import resolve_strategy
+from real_trade.engine.runtime import (
+    BarCallback,
+    BarReport,
+    BarWatch,
+    JournalLink,
+    LoopHook,
+    build_components,
+)
+from real_trade.engine.scheduler import Scheduler
+from real_trade.errors import NotSupportedError, redact
+from real_trade.risk import LiveRiskConfig
+
+__all__ = ["TradingRunner"]
+
+_log = logging.getLogger("real_trade.engine")
+
+
+class TradingRunner:
+    """Runs a backtrader strategy live, on paper or testnet (see the module docstring).
+
+    The seed's arguments come first: ``exchange``, ``apikey``, ``secret``, ``symbol``,
+    ``timeframe``, ``strategy_cls``, ``testnet``, ``paper_trading`` (True: simulated orders).
+    Keyword options: ``strategy_params``; ``name`` (the run's stable name: client order ids and
+    the journal key; default the class name); ``passphrase``; ``market_type``; ``symbols``
+    (one feed each; default ``[symbol]``); ``journal`` (a Journal, a database URL, or None for
+    none); ``risk`` (a RiskEngine or LiveRiskConfig); ``initial_cash``/``commission`` (paper);
+    ``sim_url`` (the simulator); ``cancel_on_stop``; ``bus`` (default: the process bus);
+    ``clock`` (the scheduler's); ``history_bars`` and ``feed_options`` (for the feeds);
+    ``on_bar`` (called with a :class:`BarReport` per closed bar); ``notify`` (called with the
+    runner's human-readable notes); ``heartbeat_interval``; ``cerebro_options``; ``config`` (a
+    :class:`RealTradeConfig` replacing the seed arguments, see :meth:`from_config`).
+    Arguments are validated by the config system: a bad one raises ConfigError naming it.
+    """
+
+    def __init__(
+        self,
+        exchange: str = "binance",
+        apikey: Any = None,
+        secret: Any = None,
+        symbol: str = "BTC/USDT",
+        timeframe: str = "1h",
+        strategy_cls: type | None = None,
+        testnet: bool = False,
+        paper_trading: bool = True,
+        *,
+        strategy_params: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        passphrase: Any = None,
+        market_type: str = "spot",
+        symbols: list[str] | None = None,
+        journal: Any = None,
+        risk: Any = None,
+        initial_cash: float = 10_000.0,
+        commission: float = 0.001,
+        sim_url: str | None = None,
+        cancel_on_stop: bool = False,
+        bus: EventBus | None = None,
+        clock: Clock | None = None,
+        history_bars: int | None = None,
+        feed_options: Mapping[str, Any] | None = None,
+        on_bar: BarCallback | None = None,
+        notify: Callable[[str], None] | None = None,
+        heartbeat_interval: float = 5.0,
+        cerebro_options: Mapping[str, Any] | None = None,
+        config: RealTradeConfig | None = None,
+    ) -> None:
+        """Validate the arguments and prepare the run (no network, no threads yet)."""
+        run_section = {
+            "symbols": list(symbols or []),
+            "name": name,
+            "cancel_on_stop": cancel_on_stop,
+            "history_bars": history_bars,
+        }
+        if config is None:
+            config = RealTradeConfig(
+                exchange=exchange,
+                apikey=apikey,
+                secret=secret,
+                passphrase=passphrase,
+                symbol=symbol,
+                timeframe=timeframe,
+                testnet=testnet,
+                paper_trading=paper_trading,
+                initial_cash=initial_cash,
+                commission=commission,
+                market_type=market_type,
+                sim_url=sim_url,
+                run={k: v for k, v in run_section.items() if v is not None},
+            )
+        elif symbols or name or cancel_on_stop or history_bars:
+            config = config.replace(run={k: v for k, v in run_section.items() if v})
+        if isinstance(risk, LiveRiskConfig):
+            config = config.replace(risk=risk.model_dump())
+        self.config = config
+        self.strategy_cls, self.strategy_params = resolve_strategy(
+            config, strategy_cls, strategy_params
+        )
+        self.name: str = config.run.name or self.strategy_cls.__name__
+        self.symbols = config.run_symbols
+        self.cancel_on_stop = config.run.cancel_on_stop
+        self.risk = risk
+        self.bus = bus if bus is not None else get_bus()
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.feed_options = dict(feed_options or {})
+        self.on_bar = on_bar
+        self.notify = notify
+        self.heartbeat_interval = heartbeat_interval
+        self.cerebro_options = {"stdstats": False, **dict(cerebro_options or {})}
+        self.journal_spec = journal
+        if journal is None and config.trading_mode != "paper":
+            _log.warning(
+                "%s: no journal; orders are not journaled and a restart cannot "
+                "recover them (give journal=URL)",
+                self.name,
+            )
+        # state of the current run
+        self.journal: Any = None
+        self.cerebro: Any = None
+        self.broker: Any = None
+        self.datas: list[Any] = []
+        self.strategy: Any = None
+        self.scheduler: Scheduler | None = None
+        self.control: RunnerControl | None = None
+        self.last_error: BaseException | None = None
+        self.bars = 0
+        self.runs = 0
+        self.stop_requested = False
+        self._store: Any = None
+        self._hook: LoopHook | None = None
+        self._state = "idle"
+        self._lock = threading.Lock()
+        self._stop_event = threading.Event()
+        self._done = threading.Event()
+        self._done.set()
+        self._thread: threading.Thread | None = None
+        self._run_thread_id: int | None = None
+
+    @classmethod
+    def from_config(
+        cls, config: RealTradeConfig, strategy_cls: type | None = None, **options: Any
+    ) -> TradingRunner:
+        """A runner for a loaded config: its venue, mode, symbols, ``[run]`` section, risk
+        limits and journal URL (``options`` are the keyword options of the constructor)."""
+        options.setdefault("journal", config.journal.url)
+        options.setdefault("risk", config.risk)
+        return cls(strategy_cls=strategy_cls, config=config, **options)
+
+    # -- views ---------------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        """``"paper"``, ``"testnet"`` or ``"live"``."""
+        return self.config.trading_mode
+
+    @property
+    def state(self) -> str:
+        """``"idle"``, ``"starting"``, ``"running"`` or ``"stopping"``."""
+        return self._state
+
+    def is_running(self) -> bool:
+        """Whether a run is in progress (starting, running or stopping)."""
+        return self._state != "idle"
+
+    def __repr__(self) -> str:
+        """Name, venue, symbols, timeframe, mode and state; never a credential."""
+        return (
+            f"TradingRunner(name={self.name!r}, exchange={self.config.exchange!r}, "
+            f"symbols={self.symbols!r}, timeframe={self.config.timeframe!r}, "
+            f"mode={self.mode!r}, state={self._state!r})"
+        )
+
+    # -- running -------------------------------------------------------------------------
+    def run(self, handle_signals: bool = True) -> list[Any]:
+        """Trade until stopped or the data ends; return Cerebro's strategies.
+
+        In the main thread with ``handle_signals`` SIGINT and SIGTERM stop gracefully (a second
+        one at once, as KeyboardInterrupt). A crash of the strategy loop, or live data that
+        ended in an error, is raised.
+        """
+        self._begin()
+        return self._run_begun(handle_signals)
+
+    def _begin(self) -> None:
+        with self._lock:
+            if self._state != "idle":
+                raise RuntimeError(f"{self!r} is already running")
+            self._state = "starting"
+            self._done.clear()
+            self.stop_requested = False
+            self.cerebro = self.broker = self.strategy = self.journal = None
+            self.scheduler, self.control, self.datas = None, None, []
+            self.runs += 1
+
+    def _run_begun(self, handle_signals: bool) -> list[Any]:
+        self._run_thread_id = threading.get_ident()
+        previous = self._install_signals() if handle_signals else {}
+        link: JournalLink | None = None
+        crashed = True
+        try:
+            link = JournalLink.open(self.journal_spec, strategy=self.name)
+            self.journal = link.journal if link is not None else None
+            if link is not None:
+                link.attach(self.bus)
+            self._start_scheduler()
+            strategies = self._run_cerebro()
+            crashed = False
+            return strategies
+        except BaseException as exc:
+            self.last_error = exc
+            raise
+        finally:
+            self._finish(link, previous, crashed)
+
+    def _start_scheduler(self) -> None:
+        scheduler = self.scheduler = Scheduler(self.clock, name=f"runner-{self.name}")
+        if self.journal is not None:
+            self.control = RunnerControl(
+                self.journal,
+                self.name,
+                lambda flatten, why: self.kill(flatten, why) is not None,
+                details=lambda: {
+                    "mode": self.mode,
+                    "symbols": self.symbols,
+                    "exchange": self.config.exchange,
+                    "runner": self._state,
+                },
+                heartbeat_interval=self.heartbeat_interval,
+            )
+            self.control.install(scheduler)
+        scheduler.start()
+
+    def _run_cerebro(self) -> list[Any]:
+        import backtrader as bt
+
+        parts = build_components(
+            self.config,
+            name=self.name,
+            bus=self.bus,
+            journal=self.journal,
+            risk=self.risk,
+            store=self._store,
+            feed_options=self.feed_options,
+        )
+        self._store = parts.store
+        cerebro = bt.Cerebro(**self.cerebro_options)
+        cerebro.setbroker(parts.broker)
+        for data in parts.datas:
+            cerebro.adddata(data, name=data.symbol)
+        cerebro.addstrategy(self.strategy_cls, **self.strategy_params)
+        cerebro.addanalyzer(BarWatch, callback=self._bar, name=self.name)
+        hook = LoopHook(cerebro, parts.broker, self._stop_event, cancel_on_stop=self.cancel_on_stop)
+        cerebro.addstore(hook)
+        with self._lock:
+            self.cerebro, self.broker, self._hook = cerebro, parts.broker, hook
+            self.datas = parts.datas
+            if self._stop_event.is_set():
+                return []
+            self._state = "running"
+        strategies: list[Any] = cerebro.run()
+        self.strategy = strategies[0] if strategies else None
+        failed = [d for d in parts.datas if getattr(d, "error", None) is not None]
+        if failed and not self._stop_event.is_set():
+            error = failed[0].error
+            _log.error(
+                "%s: live data of %s ended: %s",
+                self.name,
+                failed[0].symbol,
+                redact(f"{type(error).__name__}: {error}"),
+            )
+            raise error
+        return strategies
+
+    def _bar(self, report: BarReport) -> None:
+        self.bars += 1
+        if self.on_bar is not None:
+            self.on_bar(report)
+
+    def _finish(self, link: JournalLink | None, previous: dict[Any, Any], crashed: bool) -> None:
+        steps: list[tuple[str, Callable[[], object]]] = []
+        if self.scheduler is not None:
+            steps.append(("scheduler", self.scheduler.stop))
+        control = self.control
+        if control is not None:
+            steps.append(("heartbeat", lambda: control.beat("stopped")))
+        if crashed:
+            steps.extend(("feed", d.stop) for d in self.datas)
+            if self.broker is not None:
+                steps.append(("broker", self.broker.stop))
+        if link is not None:
+            steps.append(("journal", link.finish))
+        if self._store is not None:
+            steps.append(("store", self._store.stop))
+        for what, step in steps:
+            try:
+                step()
+            except Exception as exc:
+                _log.error(
+                    "%s: stopping the %s failed: %s",
+                    self.name,
+                    what,
+                    redact(f"{type(exc).__name__}: {exc}"),
+                )
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        with self._lock:
+            self._state = "idle"
+            self._stop_event.clear()
+            self._hook = None
+            self._run_thread_id = None
+            self._done.set()
+        self._say(f"{self.name}: stopped" + (" after a crash" if crashed else ""))
+
+    def _say(self, text: str) -> None:
+        _log.info("%s", text)
+        if self.notify is not None:
+            self.notify(text)
+
+    # -- threads and stopping ------------------------------------------------------------
+    def start(self) -> TradingRunner:
+        """Run on a background thread (no signal handlers); return at once."""
+        self._begin()
+
+        def target() -> None:
+            try:
+                self._run_begun(handle_signals=False)
+            except BaseException as exc:
+                _log.error(
+                    "%s: the run ended with %s", self.name, redact(f"{type(exc).__name__}: {exc}")
+                )
+
+        self._thread = threading.Thread(target=target, name=f"runner-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def request_stop(self) -> None:
+        """Ask the run to end gracefully and return at once (safe in a signal handler)."""
+        with self._lock:
+            if self._state == "idle":
+                return
+            self.stop_requested = True
+            self._stop_event.set()
+            if self._state == "running":
+                self._state = "stopping"
+            cerebro = self.cerebro
+        if cerebro is not None and not self.cancel_on_stop:
+            cerebro.runstop()
+
+    def stop(self, timeout: float | None = 10.0) -> bool:
+        """Stop gracefully from any thread; wait up to ``timeout`` s. True once it has ended."""
+        self.request_stop()
+        if threading.get_ident() == self._run_thread_id:
+            return False  # the run's own thread cannot wait for itself
+        if self.cancel_on_stop and self._hook is not None:
+            grace = self._hook.cancel_wait + 1.0
+            if not self._done.wait(grace if timeout is None else min(grace, timeout)):
+                cerebro = self.cerebro
+                if cerebro is not None:
+                    cerebro.runstop()
+        return self._done.wait(timeout)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` s for the current run to end; True when none is running."""
+        return self._done.wait(timeout)
+
+    def kill(self, flatten: bool = False, reason: str = "") -> Any:
+        """The kill switch: the broker cancels every open order, flattens when ``flatten``,
+        then halts trading. Returns the broker's future of the report, or None when no run is
+        in progress. NotSupportedError when the broker has no kill switch."""
+        broker = self.broker
+        if broker is None or self._state not in ("running", "stopping"):
+            return None
+        kill = getattr(broker, "kill", None)
+        if not callable(kill):
+            raise NotSupportedError(f"{type(broker).__name__} has no kill switch")
+        self._say(f"{self.name}: KILL SWITCH (flatten={flatten}): {reason or 'requested'}")
+        return kill(flatten=flatten, reason=reason)
+
+    def _install_signals(self) -> dict[Any, Any]:
+        return install_stop_signals(self.request_stop, self._stop_event.is_set, self._say)

@@ -1,0 +1,346 @@
+"""The pieces one run of a :class:`~real_trade.engine.runner.TradingRunner` is built from.
+
+:func:`build_components` makes the store, the broker and one feed per symbol for a
+:class:`~real_trade.config.RealTradeConfig`, passing the broker the journal, the risk engine and
+the run's name where the broker accepts them. :class:`LoopHook` rides Cerebro's loop through
+backtrader's store protocol (``start``/``stop``/``get_notifications``, called on every pass of
+the loop, bars or not) to carry out a stop request on the trading thread: cancel the open
+orders first when asked to, then ``runstop``. :class:`BarWatch` is a short analyzer that hands
+each new closed bar, with the account, to a callback as a :class:`BarReport`. :class:`JournalLink`
+opens a journal from a URL (or takes an object) and attaches it to a bus once however many runs
+of the process share it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import backtrader as bt
+
+from real_trade.bus import EventBus
+from real_trade.common.engine_factory import _classes_for
+from real_trade.config import RealTradeConfig
+from real_trade.errors import redact
+
+__all__ = [
+    "BarReport",
+    "BarWatch",
+    "Components",
+    "JournalLink",
+    "LoopHook",
+    "broker_accepts",
+    "build_components",
+]
+
+_log = logging.getLogger("real_trade.engine")
+
+
+def _plain(secret: Any) -> str | None:
+    return None if secret is None else str(secret.get_secret_value())
+
+
+def broker_accepts(broker_cls: type, name: str) -> bool:
+    """Whether ``broker_cls`` declares the backtrader parameter ``name``."""
+    params = getattr(broker_cls, "params", None)
+    getkeys = getattr(params, "_getkeys", None)
+    return callable(getkeys) and name in getkeys()
+
+
+@dataclass
+class Components:
+    """What one run trades with: the store, the broker and one data feed per symbol."""
+
+    store: Any
+    broker: Any
+    datas: list[Any]
+
+
+def build_components(
+    config: RealTradeConfig,
+    *,
+    name: str,
+    bus: EventBus,
+    journal: Any = None,
+    risk: Any = None,
+    store: Any = None,
+    feed_options: Mapping[str, Any] | None = None,
+) -> Components:
+    """Build the store (unless given), the broker and the feeds of ``config.run_symbols``.
+
+    Paper trading gives the store no credentials (it reads public data only); testnet and live
+    give it the keys. ``journal``/``risk``/``name`` reach the broker where it takes them.
+    ``feed_options`` go to every feed (``history_bars``, ``qcheck``, ``live_source`` ...).
+    """
+    store_cls, broker_cls, data_cls = _classes_for(config.exchange)
+    if store is None:
+        kwargs: dict[str, Any] = {"market_type": config.market_type, "bus": bus}
+        if config.sim_url:
+            kwargs["sim_url"] = config.sim_url
+        if config.exchange not in ("binance", "bybit", "okx"):
+            kwargs["exchange"] = config.exchange
+        keys: tuple[str | None, str | None] = (None, None)
+        if not config.paper_trading:
+            keys = (_plain(config.apikey), _plain(config.secret))
+            if config.passphrase is not None:
+                kwargs["passphrase"] = _plain(config.passphrase)
+        store = store_cls(keys[0], keys[1], config.testnet, **kwargs)
+    broker_kwargs: dict[str, Any] = {
+        "paper_trading": config.paper_trading,
+        "initial_cash": config.initial_cash,
+        "commission": config.commission,
+        "run_id": name,
+        "bus": bus,
+    }
+    if journal is not None and broker_accepts(broker_cls, "journal"):
+        broker_kwargs["journal"] = journal
+    if risk is not None and broker_accepts(broker_cls, "risk"):
+        broker_kwargs["risk"] = risk
+    broker = broker_cls(store, **broker_kwargs)
+    options = dict(feed_options or {})
+    if config.run.history_bars is not None:
+        options.setdefault("history_bars", config.run.history_bars)
+    datas = [
+        data_cls.from_timeframe_string(config.timeframe, store, symbol=symbol, **options)
+        for symbol in config.run_symbols
+    ]
+    return Components(store, broker, datas)
+
+
+# --------------------------------------------------------------------------- the loop hook
+class LoopHook:
+    """Cerebro's per-pass hook (a backtrader "store"): carries out stop requests in the loop.
+
+    ``stop_requested`` is the runner's event; with ``cancel_on_stop`` the hook first asks the
+    broker to cancel every open order and lets the loop run until they are all done (or
+    ``cancel_wait`` seconds pass), then calls ``cerebro.runstop()``. ``actions`` are callables
+    run once on the trading thread at the next pass (the runner's fallback kill switch).
+    """
+
+    def __init__(
+        self,
+        cerebro: Any,
+        broker: Any,
+        stop_requested: threading.Event,
+        *,
+        cancel_on_stop: bool = False,
+        cancel_wait: float = 10.0,
+    ) -> None:
+        """Bind the hook to one Cerebro run."""
+        self.cerebro = cerebro
+        self.broker = broker
+        self.stop_requested = stop_requested
+        self.cancel_on_stop = cancel_on_stop
+        self.cancel_wait = cancel_wait
+        self.passes = 0
+        self.canceled: list[int] = []
+        self._cancel_deadline: float | None = None
+        self._actions: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    def call_soon(self, action: Callable[[], None]) -> None:
+        """Run ``action()`` on the trading thread at the loop's next pass."""
+        with self._lock:
+            self._actions.append(action)
+
+    def start(self) -> None:
+        """backtrader's store hook at the start of the run (nothing to do)."""
+
+    def stop(self) -> None:
+        """backtrader's store hook at the end of the run (nothing to do)."""
+
+    def get_notifications(self) -> list[Any]:
+        """Called by Cerebro on every pass of its loop: run actions, carry out a stop."""
+        self.passes += 1
+        with self._lock:
+            actions, self._actions = self._actions, []
+        for action in actions:
+            try:
+                action()
+            except Exception as exc:
+                _log.error("engine action failed: %s", redact(f"{type(exc).__name__}: {exc}"))
+        if self.stop_requested.is_set():
+            self._carry_out_stop()
+        return []
+
+    def cancel_open_orders(self) -> list[int]:
+        """Ask the broker to cancel each open order; return their refs."""
+        open_orders = dict(getattr(self.broker, "open_orders", {}) or {})
+        for order in open_orders.values():
+            self.broker.cancel(order)
+        return list(open_orders)
+
+    def _carry_out_stop(self) -> None:
+        if self.cancel_on_stop:
+            if self._cancel_deadline is None:
+                state = getattr(self.broker, "trading_state", None)
+                if state is not None:  # no new order while the open ones are cancelled
+                    state.halt("stopping: cancel_on_stop")
+                self.canceled = self.cancel_open_orders()
+                self._cancel_deadline = time.monotonic() + self.cancel_wait
+                if self.canceled:
+                    _log.info("stopping: cancelling %d open order(s)", len(self.canceled))
+            pending = getattr(self.broker, "open_orders", {}) or {}
+            if pending and time.monotonic() < self._cancel_deadline:
+                return
+            if pending:
+                _log.warning("stopping with %d order(s) whose cancel is unconfirmed", len(pending))
+        self.cerebro.runstop()
+
+
+# --------------------------------------------------------------------------- bars
+@dataclass(frozen=True)
+class BarReport:
+    """One closed bar as the strategy saw it, with the account right after ``next()``.
+
+    ``time`` is the bar's open time (UTC); ``position`` the base-asset size held in
+    ``symbol``; ``cash`` and ``value`` (cash plus positions at their last prices) are in the
+    quote currency; ``live`` tells a live bar from a backfilled one.
+    """
+
+    strategy: str
+    symbol: str
+    time: dt.datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    position: float
+    cash: float
+    value: float
+    live: bool
+
+
+BarCallback = Callable[[BarReport], None]
+
+
+class BarWatch(bt.Analyzer):
+    """A backtrader analyzer that reports every new bar of every feed to ``callback``.
+
+    Params: ``callback`` (``callback(report)``, a :class:`BarReport`) and ``name`` (the run).
+    """
+
+    params = (("callback", None), ("name", ""))
+
+    def start(self) -> None:
+        """Remember no bar yet."""
+        self._seen: dict[int, int] = {}
+
+    def next(self) -> None:
+        """Report each feed whose length grew since the last call (one line per new bar)."""
+        callback = self.p.callback
+        for index, data in enumerate(self.strategy.datas):
+            length = len(data)
+            if not length or self._seen.get(index) == length:
+                continue
+            self._seen[index] = length
+            if callback is None:
+                continue
+            broker = self.strategy.broker
+            callback(
+                BarReport(
+                    strategy=str(self.p.name),
+                    symbol=str(getattr(data, "symbol", data._name)),
+                    time=bt.num2date(data.datetime[0]).replace(tzinfo=dt.timezone.utc),
+                    open=float(data.open[0]),
+                    high=float(data.high[0]),
+                    low=float(data.low[0]),
+                    close=float(data.close[0]),
+                    volume=float(data.volume[0]),
+                    position=float(broker.getposition(data).size),
+                    cash=float(broker.getcash()),
+                    value=float(broker.getvalue()),
+                    live=data._laststatus == data.LIVE,
+                )
+            )
+
+
+# --------------------------------------------------------------------------- journal
+_USERS: dict[int, list[Any]] = {}  # id(journal) -> [users in this process, attached by us]
+_USERS_LOCK = threading.Lock()
+
+
+@dataclass
+class JournalLink:
+    """A run's use of a journal: opened from a URL (then owned: closed at the end) or given.
+
+    :meth:`attach` subscribes the journal to the run's bus unless it already is (several runs
+    of one process may share a journal object; it is attached once and detached when the last
+    of them ends, so a restarted run can attach it again). A journal that cannot tell whether
+    it is attached is left for the broker to attach.
+    """
+
+    journal: Any
+    owned: bool
+    _joined: bool = field(default=False, repr=False)
+
+    @classmethod
+    def open(cls, spec: Any, *, strategy: str) -> JournalLink | None:
+        """A link for ``spec``: a Journal object (shared), a URL (opened here) or None."""
+        if spec is None or spec is False:
+            return None
+        if isinstance(spec, str):
+            from real_trade.persistence import Journal
+
+            return cls(Journal(spec, strategy=strategy), owned=True)
+        return cls(spec, owned=False)
+
+    def attach(self, bus: EventBus) -> None:
+        """Join the journal's users; subscribe it to ``bus`` when nobody has yet."""
+        key = id(self.journal)
+        with _USERS_LOCK:
+            entry = _USERS.setdefault(key, [0, False])
+            entry[0] += 1
+            self._joined = True
+            knows = hasattr(type(self.journal), "attached") or hasattr(self.journal, "attached")
+            if not knows or getattr(self.journal, "attached", False):
+                return
+            try:
+                self.journal.attach(bus)
+                entry[1] = True
+            except RuntimeError as exc:  # attached elsewhere by its owner: leave it
+                _log.debug("journal already attached: %s", exc)
+
+    def release(self) -> None:
+        """Leave the journal's users; the last one detaches it from its bus."""
+        if not self._joined:
+            return
+        self._joined = False
+        key = id(self.journal)
+        with _USERS_LOCK:
+            entry = _USERS.get(key)
+            if entry is None:
+                return
+            entry[0] -= 1
+            if entry[0] > 0:
+                return
+            del _USERS[key]
+        detach = getattr(self.journal, "detach", None)
+        if callable(detach) and (entry[1] or not hasattr(self.journal, "attached")):
+            detach()
+
+    def set_state(self, key: str, value: Any) -> None:
+        """Write a control-state value to the journal."""
+        self.journal.set_state(key, value)
+
+    def get_state(self, key: str) -> Any:
+        """Read a control-state value from the journal (None when unset)."""
+        return self.journal.get_state(key)
+
+    def finish(self) -> None:
+        """Flush, release, and close the journal when this link opened it."""
+        try:
+            flush = getattr(self.journal, "flush", None)
+            if callable(flush):
+                flush()
+            self.release()
+        finally:
+            close = getattr(self.journal, "close", None)
+            if self.owned and callable(close):
+                close()
