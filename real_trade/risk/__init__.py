@@ -4,9 +4,11 @@
 :class:`LiveRiskConfig` (the config system's ``risk`` section, global and per-symbol limits),
 the :class:`TradingStateHolder` (ACTIVE / REDUCING / HALTED), a :class:`CircuitBreaker` and an
 :class:`OrderThrottle`, and returns a :class:`RiskDecision` (published on ``risk.decision``).
-The seed's strategy-level :class:`RiskManager` (sizing, stops, daily trade limit, drawdown
-guard) lives here too; it needs backtrader, so its names are imported on first use and the
-config system can load the ``risk`` section without importing backtrader.
+:class:`KillSwitch` cancels every open order, optionally flattens, then HALTs (with
+:class:`VenueKillTarget` for testnet/live accounts). The seed's strategy-level
+:class:`RiskManager` (sizing, stops, daily trade limit, drawdown guard) lives here too; it needs
+backtrader, so its names (and the kill switch's) are imported on first use and the config system
+can load the ``risk`` section without importing backtrader.
 """
 
 import importlib
@@ -36,15 +38,43 @@ _LAZY = {
         "TradeLimiter",
     )
 }
+_LAZY.update(
+    {
+        name: "real_trade.risk.killswitch"
+        for name in (
+            "CancelOutcome",
+            "FlattenOutcome",
+            "KillEngaged",
+            "KillJournal",
+            "KillOrder",
+            "KillPosition",
+            "KillReport",
+            "KillSwitch",
+            "KillTarget",
+            "read_trading_state",
+            "write_trading_state",
+        )
+    }
+)
+_LAZY["VenueKillTarget"] = "real_trade.risk.killswitch_venue"
 
 __all__ = [
     "RISK_DECISION_TOPIC",
     "AccountContext",
     "BreakerState",
+    "CancelOutcome",
     "CircuitBreaker",
     "DrawdownGuard",
     "FixedRatioSizer",
     "FixedStopLoss",
+    "FlattenOutcome",
+    "KillEngaged",
+    "KillJournal",
+    "KillOrder",
+    "KillPosition",
+    "KillReport",
+    "KillSwitch",
+    "KillTarget",
     "LiveRiskConfig",
     "OrderThrottle",
     "PreTradeOrder",
@@ -58,11 +88,14 @@ __all__ = [
     "TradingState",
     "TradingStateHolder",
     "TradingStateSnapshot",
+    "VenueKillTarget",
+    "read_trading_state",
+    "write_trading_state",
 ]
 
 
 def __getattr__(name: str) -> typing.Any:
-    """Import the backtrader-based seed classes (``RiskManager``, ...) when first used."""
+    """Import the seed classes (``RiskManager``, ...) and the kill switch when first used."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'real_trade.risk' has no attribute {name!r}")
