@@ -1,0 +1,160 @@
+"""Chaos: ``kill -9`` a trading runner again and again; nothing may be lost or duplicated.
+
+A ``real-trade run`` subprocess trades a simulator testnet account with ``ChaosTrader`` (market
+and resting limit orders on every live bar) and a journal. It is killed with SIGKILL more than
+20 times: at exact crash points (``RT_CRASH_AT``: right after an intent is journaled but before
+it is sent, right after the exchange took an order but before its answer is processed, right
+after a fill is booked but before it is journaled) and at random moments, and restarted each
+time with the same journal and run name. A last run stops gracefully and cancels what is open.
+Then: no client order id twice at the simulator and every simulator order journaled; the
+journal's fills are exactly the simulator's; the broker's last snapshot equals the simulator
+account; every intent has an outcome that matches the simulator's. The seed is printed
+(``RT_CHAOS_SEED`` replays a run); the kill schedule comes from it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from real_trade.persistence import Journal
+from real_trade.sim import SimExchange
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+KILLS = 22
+STRATEGY = "chaos"
+_STATE_BY_SIM = {"FILLED": "COMPLETED", "CANCELED": "CANCELED", "EXPIRED": "EXPIRED",
+                 "REJECTED": "REJECTED"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimExchange]:
+    """A synthetic market at 60x: a one-minute bar every second."""
+    with SimExchange(market="synthetic", speed=60.0, seed=5) as exchange:
+        yield exchange
+
+
+def _config(tmp: Path, sim: SimExchange, key: str, secret: str, journal_url: str) -> Path:
+    path = tmp / "chaos.toml"
+    path.write_text(f"""
+exchange = "binance"
+testnet = true
+paper_trading = false
+apikey = "{key}"
+secret = "{secret}"
+symbol = "BTC/USDT"
+timeframe = "1m"
+sim_url = "{sim.url}"
+
+[journal]
+url = "{journal_url}"
+
+[run]
+strategy = "tests.e2e.chaos_support:ChaosTrader"
+name = "{STRATEGY}"
+history_bars = 3
+""")
+    return path
+
+
+def _spawn(config: Path, log: Path, env_extra: dict[str, str]) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **env_extra}
+    env.pop("RT_SIM_URL", None)
+    exe = Path(sys.executable).with_name("real-trade")
+    out = log.open("ab")
+    return subprocess.Popen([str(exe), "run", str(config)], cwd=ROOT, env=env, stdout=out,
+                            stderr=subprocess.STDOUT)  # fmt: skip
+
+
+def _schedule(rng: random.Random) -> list[tuple[str, float]]:
+    """(crash plan or "", seconds to wait before SIGKILL) for each kill."""
+    plans = []
+    for i in range(KILLS):
+        kind = ("after_intent", "after_send", "after_fill", "random")[i % 4]
+        if kind == "random":
+            plans.append(("", rng.uniform(1.0, 5.0)))
+        else:
+            plans.append((f"{kind}:{rng.randint(1, 3)}", 15.0))
+    rng.shuffle(plans)
+    return plans
+
+
+def _account(sim: SimExchange, key: str) -> Any:
+    acct = sim.core.account_by_key(key)
+    assert acct is not None
+    return acct
+
+
+def test_twenty_kills_lose_nothing_and_duplicate_nothing(
+    sim: SimExchange, journal_url: str, tmp_path: Path
+) -> None:
+    seed = int(os.environ.get("RT_CHAOS_SEED") or random.SystemRandom().randrange(10**6))
+    print(f"chaos seed {seed} (replay with RT_CHAOS_SEED={seed})")
+    rng = random.Random(seed)
+    key, secret = sim.create_account({"USDT": 50_000, "BTC": 0.05})
+    config = _config(tmp_path, sim, key, secret, journal_url)
+    log = tmp_path / "runner.log"
+    crashed_at: list[str] = []
+    for n, (plan, wait) in enumerate(_schedule(rng), start=1):
+        proc = _spawn(config, log, {"RT_CRASH_AT": plan} if plan else {})
+        try:
+            code = proc.wait(timeout=wait)
+            how = plan.split(":")[0]  # it died at its crash point
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            code = proc.wait(timeout=30)
+            how = "random" if not plan else f"{plan.split(':')[0]} not reached, killed"
+        assert code == -signal.SIGKILL, (
+            f"kill {n} ({plan or 'random'}): the runner exited with {code} instead of dying; "
+            f"seed {seed}; log:\n{log.read_text()[-4000:]}"
+        )
+        crashed_at.append(how)
+    print(f"{len(crashed_at)} kills: " + ", ".join(crashed_at))
+    for point in ("after_intent", "after_send", "after_fill"):
+        assert point in crashed_at, f"no kill landed at {point}; seed {seed}"
+
+    final = _spawn(config, log, {"RT_RUN__CANCEL_ON_STOP": "true"})
+    time.sleep(6.0)  # a few live bars of trading after the last crash
+    final.send_signal(signal.SIGTERM)
+    assert final.wait(timeout=60) == 0, log.read_text()[-4000:]
+
+    acct = _account(sim, key)
+    orders = sim.core.all_orders(acct, "BTCUSDT", limit=10_000)
+    sim_trades = sim.core.my_trades(acct, "BTCUSDT", limit=10_000)
+    cids = [o.client_order_id for o in orders]
+    assert len(cids) == len(set(cids)), f"duplicate client order ids at the exchange; seed {seed}"
+    assert not sim.core.open_orders(acct), f"orders left open after a cancel-on-stop; seed {seed}"
+    with Journal(journal_url) as journal:
+        rows = {r.client_order_id: r for r in journal.orders(strategy=STRATEGY) if
+                r.client_order_id}  # fmt: skip
+        fills = journal.fills(strategy=STRATEGY)
+        snapshot = journal.latest_snapshot(strategy=STRATEGY)
+        pending = journal.intents_without_outcome(strategy=STRATEGY)
+    assert len(orders) > 25, f"too little trading to mean anything ({len(orders)}); seed {seed}"
+    assert set(cids) <= set(rows), f"orders at the exchange the journal lacks; seed {seed}"
+    assert not pending, f"intents without an outcome: {[p.client_order_id for p in pending]}"
+    for order in orders:
+        assert rows[order.client_order_id].state == _STATE_BY_SIM[order.status.name], (
+            order.client_order_id, order.status.name, rows[order.client_order_id].state, seed)
+    never_sent = set(rows) - set(cids)
+    assert all(rows[c].state == "CANCELED" for c in never_sent), seed  # lost, never resent
+    journal_fills = sorted((f.trade_id, round(f.amount, 8), round(f.price, 2)) for f in fills)
+    exchange_fills = sorted((str(t.trade_id), round(float(t.qty), 8), round(float(t.price), 2))
+                            for t in sim_trades)  # fmt: skip
+    assert journal_fills == exchange_fills, f"journal fills != exchange fills; seed {seed}"
+    totals = {a: float(f + lk) for a, (f, lk) in sim.core.balances(acct).items()}
+    assert snapshot is not None
+    assert snapshot.cash == pytest.approx(totals["USDT"], abs=1e-6), seed
+    assert snapshot.positions["BTC/USDT"] == pytest.approx(totals["BTC"], abs=1e-9), seed
+    print(f"{len(orders)} orders, {len(sim_trades)} fills, {len(never_sent)} intents lost "
+          f"before the wire (never resent); journal == exchange")  # fmt: skip
