@@ -171,6 +171,7 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
             self.manager = OrderManager(paper, ids, native_kinds=native, publish=bus.publish,
                                         clock_ms=paper.now_ms, gate=guard.gate,
                                         on_outcome=guard.on_outcome, **hooks)  # fmt: skip
+            self._resume_paper(ids)
             return
         guard = self._build_guard(bus)
         live = self._live = LiveExecution(self.store.client, symbols,

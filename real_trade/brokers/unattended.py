@@ -149,6 +149,36 @@ class UnattendedMixin:
             stop_price=request.stop_price, params=params,
             time_ms=time.time_ns() // 1_000_000))  # fmt: skip
 
+    def _resume_paper(self, ids: Any) -> None:
+        """Paper start with a journal: the paper account resumes from the last snapshot; paper
+        orders open at the last stop did not survive it (they lived in that process) and are
+        recorded as Canceled with the reason."""
+        if self.journal is None or self._paper is None:
+            return
+        for cid in self.journal.client_order_ids(strategy=self.strategy_name):
+            ids.observe(cid)
+        snapshot = self.journal.latest_snapshot(strategy=self.strategy_name)
+        if snapshot is not None:
+            totals = {a: free + locked for a, (free, locked) in snapshot.balances.items()}
+            self._cash = float(totals.get(self.currency, 0.0))
+            self._paper.set_cash(self._cash)
+            self._paper.set_holdings(totals)
+            self.startingcash = self._cash
+            _log.info("paper account resumed from the journal: %s", totals)
+        from real_trade.execution import TrackedOrder
+        from real_trade.execution.events import order_update
+        from real_trade.persistence.recovery import request_of
+
+        why = "paper order ended with its process: paper orders do not survive a restart"
+        now = time.time_ns() // 1_000_000
+        for n, row in enumerate(self.journal.intents_without_outcome(strategy=self.strategy_name)):
+            tracked = TrackedOrder(request_of(row, -1 - n), state=OrderState.CANCELED, reason=why)
+            self.journal.record_update(order_update(
+                tracked, OrderState.CANCELED, client_order_id=row.client_order_id, time_ms=now,
+                strategy=self.strategy_name))  # fmt: skip
+            self.publish("reconcile.paper_order_ended", {"client_order_id": row.client_order_id,
+                                                         "message": why})  # fmt: skip
+
     def _recover(self, ids: Any) -> None:
         """Live start with a journal: reconcile before the strategy may trade."""
         if self.journal is None or self._live is None:

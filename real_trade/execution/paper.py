@@ -223,6 +223,7 @@ class PaperExecution:
         self._waiting: dict[str, list[OrderRequest]] = {}
         self._open_now: set[str] = set()
         self._market: BarPathMarket | None = None
+        self.holdings: dict[str, float] = {}
         self._balances: dict[str, Balance] = {currency: Balance(self.cash)}
         self._last_open: dict[str, int] = {}
 
@@ -234,6 +235,15 @@ class PaperExecution:
     def now_ms(self) -> int:
         """The paper market's time (0 before the engine starts)."""
         return self.clock.now_ms() if self.clock is not None else 0
+
+    def set_holdings(self, balances: Mapping[str, float]) -> None:
+        """Start the account with these asset balances besides the cash (a paper account
+        resumed from the journal); only before the engine starts."""
+        if self.core is not None:
+            raise ValueError("paper holdings can only be set before trading starts")
+        self.holdings = {a: float(v) for a, v in balances.items() if a != self.currency and v > 0}
+        for asset, amount in self.holdings.items():
+            self._balances[asset] = Balance(amount)
 
     def set_cash(self, cash: float) -> None:
         """Set the starting cash; once trading, only raising it (a deposit) is possible."""
@@ -261,7 +271,9 @@ class PaperExecution:
         self.core = ExchangeCore(self.clock, self._market, bus, rules=rules, seed=0,
                                  auto_pump=False, max_kline_bars=2_000)  # fmt: skip
         fee = Decimal(repr(self.commission))
-        self._account = self.core.create_account({self.currency: Decimal(repr(self.cash))},
+        start = {asset: Decimal(repr(amount)) for asset, amount in self.holdings.items()}
+        start[self.currency] = Decimal(repr(self.cash))
+        self._account = self.core.create_account(start,
                                                  maker_fee=fee, taker_fee=fee)  # fmt: skip
         aid = self._account.account_id
         bus.subscribe(f"sim.order.{aid}", self._on_order_event)

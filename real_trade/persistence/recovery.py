@@ -8,9 +8,9 @@ id**: an order the exchange has is never sent again; an order it does not have i
 lost (Canceled, with the reason) and never left dangling. Orders still open are handed back as
 :class:`RecoveredOrder` for the broker to adopt (and rebuild as backtrader orders); the fills
 of every order of this run that the journal lacks (executions while the bot was down) are
-journaled exactly once (the journal's fills are unique by symbol and trade id). Every finding is
-published on the bus as ``reconcile.<kind>`` and logged. The broker's cash and positions then
-come from the exchange's balances.
+journaled exactly once (the journal's fills are unique by symbol, trade id and order). Every
+finding is published on the bus as ``reconcile.<kind>`` and logged. The broker's cash and
+positions then come from the exchange's balances.
 
 :class:`ContinuousReconciler` is the running half: now and then (bounded request rate) it asks
 the exchange for the open orders of the traded symbols and reports orders the exchange no
@@ -37,7 +37,7 @@ from real_trade.execution import (
 from real_trade.execution.events import fill_event, order_update
 from real_trade.execution.live import fill_report
 
-__all__ = ["ContinuousReconciler", "RecoveredOrder", "RecoveryReport", "recover"]
+__all__ = ["ContinuousReconciler", "RecoveredOrder", "RecoveryReport", "recover", "request_of"]
 
 _log = logging.getLogger("real_trade.recovery")
 _TERMINAL = {ExchangeStatus.FILLED: OrderState.COMPLETED, ExchangeStatus.CANCELED:
@@ -83,7 +83,8 @@ class RecoveryReport:
                 f"{self.fills_recovered} fill(s) journaled from the exchange")  # fmt: skip
 
 
-def _request_of(intent: Any, local_id: int) -> OrderRequest:
+def request_of(intent: Any, local_id: int) -> OrderRequest:
+    """The :class:`OrderRequest` of a journaled intent (an :class:`OrderRow`), as it was sent."""
     kind = OrderKind(intent.kind) if intent.kind in OrderKind._value2member_map_ else (
         OrderKind.MARKET)  # fmt: skip
     if kind.has_trigger and kind not in (OrderKind.STOP, OrderKind.STOP_LIMIT):
@@ -140,7 +141,7 @@ class _Recovery:
 
     def settle(self, intent: Any, order: Mapping[str, Any] | None, local_id: int) -> None:
         cid = intent.client_order_id
-        request = _request_of(intent, local_id)
+        request = request_of(intent, local_id)
         now = time.time_ns() // 1_000_000
         if order is None:
             why = ("lost: the intent was journaled but the exchange does not know the order "
