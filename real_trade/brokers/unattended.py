@@ -272,8 +272,8 @@ class UnattendedMixin:
         due = now - self._last_snapshot >= _SNAPSHOT_EVERY_S
         if not force and lens == self._snapshot_lens and not due:
             return
-        if self._bus is None or self.manager is None:
-            return
+        if self._bus is None or self.manager is None or self.journal is None:
+            return  # snapshots feed the journal's equity curve
         self._snapshot_lens, self._last_snapshot = lens, now
         from real_trade.persistence import AccountSnapshot
 
