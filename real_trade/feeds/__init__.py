@@ -10,6 +10,10 @@ The raw exchange streams (the fast path for first-class venues): :class:`BaseWeb
 :class:`BinanceWebSocket` (alias ``BinanceWS``), :class:`BybitWebSocket`, :class:`OKXWebSocket`
 with their typed updates, and :class:`BinanceKlineSource`, a live bar source closing each bar on
 the exchange's own final kline.
+
+The data watchdog: :class:`FeedWatchdog` restarts a live source whose data went stale or whose
+connection got old, publishing :class:`FeedStale` (``feed.stale``) and :class:`FeedReconnect`
+(``feed.reconnect``).
 """
 
 from real_trade.feeds.bars import Bar, BarStream, FeedState, LiveBarSource, StateChange
@@ -22,6 +26,7 @@ from real_trade.feeds.ccxt_bars import CcxtBarSource
 from real_trade.feeds.okxws import OKXWebSocket
 from real_trade.feeds.timeframes import TIMEFRAMES
 from real_trade.feeds.venuedata import BinanceData, BybitData, CCXTData, OKXData
+from real_trade.feeds.watchdog import FeedReconnect, FeedStale, FeedWatchdog
 from real_trade.feeds.ws_updates import (
     BookTickerUpdate,
     DepthUpdate,
@@ -47,7 +52,10 @@ __all__ = [
     "CcxtBarSource",
     "DepthUpdate",
     "DisconnectInfo",
+    "FeedReconnect",
+    "FeedStale",
     "FeedState",
+    "FeedWatchdog",
     "KlineUpdate",
     "LiveBarSource",
     "OKXData",

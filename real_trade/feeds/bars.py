@@ -20,8 +20,9 @@ thread-safe queue (:meth:`BarStream.next_item`). Its own worker thread does the 
   once; a retryable history failure is retried with backoff, a final one ends the stream.
 
 Delivered bars and states are published on the bus as ``feed.bar.<name>`` (:class:`Bar`) and
-``feed.state.<name>`` (:class:`StateChange`). Staleness detection belongs to the watchdog, which
-reads :attr:`BarStream.last_bar_ms` and :attr:`BarStream.last_activity_monotonic`.
+``feed.state.<name>`` (:class:`StateChange`). A :class:`~real_trade.feeds.watchdog.FeedWatchdog`
+(``watchdog=``) restarts the live source when the data goes stale or the connection gets old:
+CONNBROKEN, ``stop()`` and ``start()`` of the source, then the reconnect path above.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import Literal, Protocol, runtime_checkable
 from real_trade.bus import EventBus
 from real_trade.errors import ExchangeError, FinalError, RetryableError
 from real_trade.feeds.timeframes import next_open_ms, timeframe_to_bt
+from real_trade.feeds.watchdog import FeedWatchdog
 
 __all__ = [
     "Bar",
@@ -136,7 +138,8 @@ class BarStream:
     backtests), ``timeframe`` a ccxt string (``"1m"``). ``fromdate_ms``/``todate_ms`` bound the
     bars by open time. ``backfill_start=False`` skips the initial history in live mode and
     ``backfill=False`` the gap backfill after a reconnect. ``bus`` and ``name`` name the topics;
-    ``retry_delay_s``/``max_retry_delay_s`` pace retries of a failing history request.
+    ``retry_delay_s``/``max_retry_delay_s`` pace retries of a failing history request;
+    ``watchdog`` (live mode) watches for stale data and old connections.
     """
 
     def __init__(
@@ -154,6 +157,7 @@ class BarStream:
         name: str = "feed",
         retry_delay_s: float = 0.5,
         max_retry_delay_s: float = 30.0,
+        watchdog: FeedWatchdog | None = None,
     ) -> None:
         if mode not in ("backtest", "live"):
             raise ValueError(f"mode must be 'backtest' or 'live', not {mode!r}")
@@ -165,6 +169,8 @@ class BarStream:
         self.backfill_start, self.backfill = backfill_start, backfill
         self.bus, self.name = bus, name.replace(".", "_") or "feed"
         self.retry_delay_s, self.max_retry_delay_s = retry_delay_s, max_retry_delay_s
+        self.watchdog = watchdog or FeedWatchdog(timeframe, stale_after=None)  # inactive
+        self.watchdog.bind(name, bus)
         self.state: FeedState | None = None
         self.last_bar_ms: int | None = None
         self.last_activity_monotonic: float = time.monotonic()
@@ -181,10 +187,8 @@ class BarStream:
     def __repr__(self) -> str:
         """Name, timeframe, mode, state and the last bar delivered."""
         state = self.state.value if self.state else "NEW"
-        return (
-            f"BarStream({self.name}, {self.timeframe}, {self.mode}, {state}, "
-            f"last_bar_ms={self.last_bar_ms})"
-        )
+        return (f"BarStream({self.name}, {self.timeframe}, {self.mode}, {state}, "
+                f"last_bar_ms={self.last_bar_ms})")  # fmt: skip
 
     # -- the consumer side (backtrader's thread) ------------------------------------------
     def start(self) -> None:
@@ -198,11 +202,7 @@ class BarStream:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the live source and the worker (idempotent); queued items stay readable."""
         self._stopping.set()
-        if self.source is not None:
-            try:
-                self.source.stop()
-            except Exception:
-                _log.warning("%r: stopping the live source failed", self, exc_info=True)
+        self._stop_source()
         self._inbox.put(_WAKE)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -217,12 +217,7 @@ class BarStream:
         if self._end_taken:
             return None
         try:
-            if timeout is not None and timeout <= 0:
-                item = self._out.get_nowait()
-            elif timeout is not None:
-                item = self._out.get(timeout=timeout)
-            else:
-                item = self._out.get()
+            item = self._out.get(timeout is None or timeout > 0, timeout)
         except queue.Empty:
             return None
         if isinstance(item, StateChange) and item.state is FeedState.DISCONNECTED:
@@ -241,11 +236,13 @@ class BarStream:
     # -- the producer side (the worker thread) --------------------------------------------
     def _on_source_bar(self, bar: Bar) -> None:
         self.last_activity_monotonic = time.monotonic()
+        self.watchdog.source_message()
         if bar.closed:
             self._inbox.put(("bar", bar))
 
     def _on_source_state(self, state: str) -> None:
         self.last_activity_monotonic = time.monotonic()
+        self.watchdog.source_state(state)
         self._inbox.put(("state", state))
 
     def _run(self) -> None:
@@ -269,6 +266,7 @@ class BarStream:
         assert self.source is not None
         self._set_state(FeedState.DELAYED, "backfilling history")
         self.source.start(self._on_source_bar, self._on_source_state)
+        self.watchdog.source_started()
         if self.backfill_start:
             self._fill(self.fromdate_ms, None, retry=True)
         self._drain(block=False)
@@ -276,11 +274,33 @@ class BarStream:
             self._set_state(FeedState.LIVE, "live bars")
         while not self._stopping.is_set() and not self._past_end():
             self._drain(block=True)
+            self._watch()
+
+    def _watch(self) -> None:
+        """Restart the live source when the watchdog says so; the reconnect path backfills."""
+        event = self.watchdog.check()
+        if event is None or self.source is None or self._stopping.is_set():
+            return
+        self._set_state(FeedState.CONNBROKEN, f"watchdog: {event.reason}, resubscribing")
+        self._source_up = False
+        self._stop_source()
+        with contextlib.suppress(queue.Empty):
+            while True:  # what the old connection left: its "connected" must not count
+                self._inbox.get_nowait()
+        self.source.start(self._on_source_bar, self._on_source_state)
+        self.watchdog.source_started()
+
+    def _stop_source(self) -> None:
+        if self.source is not None:
+            try:
+                self.source.stop()
+            except Exception:
+                _log.warning("%r: stopping the live source failed", self, exc_info=True)
 
     def _drain(self, block: bool) -> None:
         while not self._stopping.is_set() and not self._past_end():
             try:
-                kind, payload = self._inbox.get(timeout=0.5) if block else self._inbox.get_nowait()
+                kind, payload = self._inbox.get(block, self.watchdog.check_interval)
             except queue.Empty:
                 return
             if kind == "state":
@@ -355,11 +375,8 @@ class BarStream:
                 since_ms = self._resume_ms() if self.last_bar_ms is not None else since_ms
 
     def _past_end(self) -> bool:
-        return (
-            self.todate_ms is not None
-            and self.last_bar_ms is not None
-            and next_open_ms(self.timeframe, self.last_bar_ms) > self.todate_ms
-        )
+        last, end = self.last_bar_ms, self.todate_ms
+        return end is not None and last is not None and next_open_ms(self.timeframe, last) > end
 
     def _deliver(self, bar: Bar) -> None:
         if not bar.closed or (self.last_bar_ms is not None and bar.open_ms <= self.last_bar_ms):
@@ -371,6 +388,7 @@ class BarStream:
         self.last_bar_ms = bar.open_ms
         self.last_activity_monotonic = time.monotonic()
         self.delivered += 1
+        self.watchdog.bar_delivered(bar.open_ms)
         self._out.put(bar)
         self._publish(f"feed.bar.{self.name}", bar)
 

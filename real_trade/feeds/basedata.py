@@ -17,12 +17,20 @@ CONNBROKEN on a disconnect, a REST backfill of the gap after the reconnect (DELA
 again; ``_load`` waits at most ``qcheck`` seconds, so Cerebro's loop never blocks on it. The
 live source is the venue's native websocket source where real_trade has one (Binance), else
 :class:`~real_trade.feeds.ccxt_bars.CcxtBarSource`; ``live_source`` overrides the choice.
+
+**Watchdog.** A live feed restarts its source and backfills the gap when no closed bar came for
+``stale_after`` seconds (``"auto"``: 1.5 bars + 10 s; None: off), and reconnects proactively once
+a connection is ``max_connection_age`` seconds old (``"auto"``: an hour before the venue's own
+limit, 23 h on Binance; None where the venue has none). Both are measured on ``clock`` (seconds,
+``time.monotonic`` by default), checked every ``watchdog_interval`` wall seconds, and published
+on ``feed.stale`` / ``feed.reconnect`` (:mod:`real_trade.feeds.watchdog`).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, ClassVar
@@ -37,6 +45,7 @@ from real_trade.feeds.timeframes import (
     check_venue_timeframe,
     timeframe_to_bt,
 )
+from real_trade.feeds.watchdog import FeedWatchdog, default_max_connection_age
 
 __all__ = ["NATIVE_BAR_SOURCES", "BaseData", "LiveSourceFactory", "binance_kline_source"]
 
@@ -93,7 +102,8 @@ class BaseData(bt.feed.DataBase):
     backtrader's: ``symbol`` (unified symbol or venue id; ``dataname`` works too),
     ``ccxt_timeframe`` (wins over timeframe/compression), ``historical``, ``backfill_start``,
     ``backfill``, ``history_bars``, ``live_source`` (``"auto"``, ``"ccxt"``, ``"native"`` or a
-    :data:`LiveSourceFactory`) and ``qcheck`` (seconds ``_load`` may wait in live mode).
+    :data:`LiveSourceFactory`), ``qcheck`` (seconds ``_load`` may wait in live mode) and the
+    watchdog's ``stale_after``, ``max_connection_age``, ``clock`` and ``watchdog_interval``.
     """
 
     params = (
@@ -105,6 +115,10 @@ class BaseData(bt.feed.DataBase):
         ("history_bars", 1000),
         ("live_source", "auto"),
         ("qcheck", 0.5),
+        ("stale_after", "auto"),
+        ("max_connection_age", "auto"),
+        ("clock", None),
+        ("watchdog_interval", 0.5),
     )
 
     venue_name: ClassVar[str | None] = None
@@ -148,6 +162,7 @@ class BaseData(bt.feed.DataBase):
         self.ccxt_timeframe: str = bt_to_timeframe(self.p.timeframe, self.p.compression)
         self.error: BaseException | None = None
         self._stream: BarStream | None = None
+        self._make_watchdog(None)  # a bad bound fails here, naming the parameter
 
     @classmethod
     def _default_store(cls) -> Any:
@@ -220,6 +235,7 @@ class BaseData(bt.feed.DataBase):
             backfill=self.p.backfill,
             bus=client.bus,
             name=self.symbol,
+            watchdog=None if self.p.historical else self._make_watchdog(client),
         )
         self._stream.start()
 
@@ -275,6 +291,20 @@ class BaseData(bt.feed.DataBase):
             self.symbol, self.ccxt_timeframe, since_ms, until_ms, limit, True
         )
         return [Bar.from_ohlcv(row) for row in rows]
+
+    def _make_watchdog(self, client: Any) -> FeedWatchdog:
+        """The watchdog of this feed; ``"auto"`` ages come from the venue's capability table."""
+        age = self.p.max_connection_age
+        if age == "auto":
+            quirks = getattr(getattr(client, "venue", None), "quirks", None) or {}
+            age = default_max_connection_age(quirks.get("ws_max_connection_seconds"))
+        return FeedWatchdog(
+            self.ccxt_timeframe,
+            stale_after=self.p.stale_after,
+            max_connection_age=age,
+            clock=self.p.clock or time.monotonic,
+            check_interval=self.p.watchdog_interval,
+        )
 
     def _make_source(self, client: Any) -> LiveBarSource:
         choice = self.p.live_source

@@ -12,8 +12,9 @@ ccxt.pro hands over candle updates without saying when a candle is final. This s
   ``fetch_time`` before any REST candle request, so an accelerated or stepped simulator clock is
   honoured, and a flowing stream costs no request at all. The forming candle is read once by
   REST at start, so even a stream silent from the first second closes its bars;
-* after a disconnect the candle being formed is forgotten (its last values may be stale): the
-  consumer (:class:`real_trade.feeds.bars.BarStream`) backfills it by REST.
+* after a disconnect, or a stop (a restart by the watchdog), the candle being formed is
+  forgotten (its last values may be stale): the consumer
+  (:class:`real_trade.feeds.bars.BarStream`) backfills it by REST.
 
 Every update of the forming candle is passed on with ``closed=False``. Callbacks run on the
 venue client's I/O thread, as does the REST check (a task on its loop), so no lock is needed.
@@ -119,7 +120,11 @@ class CcxtBarSource:
         self._timer = self.client.submit(self._close_check_loop())
 
     def stop(self) -> None:
-        """Stop the stream and the close check (idempotent)."""
+        """Stop the stream and the close check (idempotent).
+
+        The forming candle is forgotten, as after a disconnect: the updates it misses while
+        stopped would make its values stale if a restart (the watchdog's) closed it.
+        """
         self._stopped = True
         handle, timer = self._handle, self._timer
         self._handle = self._timer = None
@@ -127,7 +132,8 @@ class CcxtBarSource:
             timer.cancel()
         if handle is not None:
             with contextlib.suppress(Exception):
-                handle.stop()
+                handle.stop()  # waits until no candle callback runs any more
+        self._current, self._pending_open = None, None
 
     # -- on the I/O thread ---------------------------------------------------------------
     async def _seed_async(self) -> None:
