@@ -1,10 +1,11 @@
-"""``SmaCross``: the sample strategy of the demo and the examples, a plain backtrader strategy.
+"""``SmaCross``: the sample strategy of the demo and the examples, on ``RealTradeStrategyBase``.
 
 Buys ``size`` when the fast simple moving average crosses above the slow one and closes the
 position when it crosses back below, with at most one order pending at a time. On a live feed it
 trades only once the feed is LIVE (the backfilled history warms the averages up; orders on stale
-backfill bars would fill at today's prices). Nothing in it knows about real_trade: it is the kind
-of backtrader strategy a user brings, which is the point of the demo.
+backfill bars would fill at today's prices). It uses nothing of real_trade at run time but what
+:class:`~real_trade.strategies.base.RealTradeStrategyBase` (itself a ``bt.Strategy``) adds:
+``log``/``log_trades`` and, when set, ``stop_loss``/``take_profit`` exits (off by default here).
 """
 
 from __future__ import annotations
@@ -13,19 +14,25 @@ from typing import Any
 
 import backtrader as bt
 
+from real_trade.strategies.base import RealTradeStrategyBase
+
 __all__ = ["SmaCross"]
 
 
-class SmaCross(bt.Strategy):
+class SmaCross(RealTradeStrategyBase):
     """Fast/slow SMA crossover, long only, fixed size; optional progress callback and bar cap.
 
     Params: ``fast`` (10), ``slow`` (30), ``size`` (0.01 base units), ``max_live_bars`` (0 = run
     until stopped: after that many bars delivered live the run stops itself), ``on_bar`` (a
     callable ``on_bar(strategy)`` called on every bar, e.g. to print progress), ``on_order``
-    (``on_order(strategy, order)`` on every order notification).
+    (``on_order(strategy, order)`` on every order notification); from the base: ``stop_loss`` and
+    ``take_profit`` (fractions of the entry price, 0 = off, the default here), ``printlog``,
+    ``log_trades``.
     """
 
     params = (
+        ("stop_loss", 0.0),
+        ("take_profit", 0.0),
         ("fast", 10),
         ("slow", 30),
         ("size", 0.01),
@@ -46,6 +53,7 @@ class SmaCross(bt.Strategy):
 
     def notify_data(self, data: Any, status: int, *args: Any, **kwargs: Any) -> None:
         """Track the feed's state (DELAYED while backfilling, LIVE, CONNBROKEN, ...)."""
+        super().notify_data(data, status, *args, **kwargs)
         self.data_states.append(data._getstatusname(status))
         self.is_live = status == data.LIVE
 
@@ -57,6 +65,7 @@ class SmaCross(bt.Strategy):
             self.pending = None
         if self.p.on_order is not None:
             self.p.on_order(self, order)
+        super().notify_order(order)
 
     def next(self) -> None:
         """Trade the crossover; count live bars and stop after ``max_live_bars``."""
@@ -67,7 +76,9 @@ class SmaCross(bt.Strategy):
         may_trade = self.pending is None and (self.is_live or not self.data.islive())
         if may_trade and not self.position and self.crossover > 0:
             self.pending = self.buy(size=self.p.size)
-        elif may_trade and self.position and self.crossover < 0:
+        elif may_trade and self.position and (
+            self.crossover < 0 or self.check_stop_loss() or self.check_take_profit()
+        ):
             self.pending = self.close()
         if self.p.max_live_bars and self.live_bars >= self.p.max_live_bars:
             self.env.runstop()
