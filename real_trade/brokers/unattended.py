@@ -240,12 +240,17 @@ class UnattendedMixin:
         if self._reconciler is not None and self._reconciler.due() and self.manager is not None:
             working = {mo.client_order_id: mo.tracked.request.symbol
                        for mo in self.manager.alive_orders() if mo.sent}  # fmt: skip
+            quiet = all(self.manager.settled(s) for s in self._drivers)
+            assets = {self.currency, *(base_asset(s) for s in self._drivers)}
+            balances = self._live.balances() if quiet and self._live is not None else None
             try:
-                findings = self._reconciler.check(working)
+                findings = self._reconciler.check(working, balances, assets)
             except Exception as exc:  # a failed check is retried at the next interval
                 _log.warning("open-order reconciliation failed: %s", exc)
                 findings = []
             if findings and self._live is not None:
+                if any(f["kind"] == "balance_mismatch" for f in findings):
+                    self._live.apply_balance(self._reconciler.fresh_balance)
                 self._live.poll_now()  # learn the fate of what the exchange reports otherwise
         self._maybe_snapshot(now)
 

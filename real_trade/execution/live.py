@@ -232,6 +232,10 @@ class LiveExecution:
                 xid = exchange_order_id or ""
                 self._fill_sum[xid] = self._fill_sum.get(xid, 0.0) + report.fill.amount
 
+    def apply_balance(self, balance: Mapping[str, Any]) -> None:
+        """Adopt a balance read elsewhere (a ccxt balance, e.g. a reconciliation's)."""
+        self._set_balances(balance)
+
     def poll_now(self) -> None:
         """Ask REST about every open order and the balance now (a reconciliation found that the
         exchange and this process disagree); the answers arrive as reports."""

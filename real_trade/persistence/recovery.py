@@ -238,8 +238,9 @@ class ContinuousReconciler:
     :meth:`due` tells when to run; :meth:`check` compares the broker's working orders
     (``{client order id: symbol}``) with the exchange's open orders and returns the findings:
     ``order_missing`` (the broker works it, the exchange no longer lists it as open: the broker's
-    order poller then asks for its fate) and ``order_untracked`` (an open order of this run that
-    the broker does not follow).
+    order poller then asks for its fate), ``order_untracked`` (an open order of this run that
+    the broker does not follow) and ``balance_mismatch`` (the broker's balance of a traded
+    asset differs from the exchange's: the broker adopts the exchange's).
     """
 
     def __init__(self, client: Any, symbols: Iterable[str], ids: ClientOrderIds, *,
@@ -250,15 +251,50 @@ class ContinuousReconciler:
         self.interval_s, self._publish, self._clock = interval_s, publish, clock
         self._last = clock()
         self._suspects: dict[str, int] = {}
+        self.fresh_balance: dict[str, Any] = {}
 
     def due(self) -> bool:
         """Whether a check is due."""
         return self._clock() - self._last >= self.interval_s
 
-    def check(self, working: Mapping[str, str]) -> list[dict[str, Any]]:
+    def check(self, working: Mapping[str, str], balances: Mapping[str, Any] | None = None,
+              assets: Iterable[str] = ()) -> list[dict[str, Any]]:  # fmt: skip
         """One check (see the class docstring); a finding must repeat twice to be reported, as
-        an order can finish between the broker's view and the exchange's answer."""
+        an order can finish between the broker's view and the exchange's answer. With
+        ``balances`` (the broker's view: asset -> an object with ``total``) the exchange's
+        balances of ``assets`` are compared too (``balance_mismatch``; the exchange's answer is
+        kept in :attr:`fresh_balance` for the broker to adopt)."""
         self._last = self._clock()
+        findings = self._check_orders(working)
+        if balances is not None:
+            findings += self._check_balances(balances, assets)
+        for event in findings:
+            _log.warning("reconcile %s: %s", event["kind"], event["message"])
+            if self._publish is not None:
+                self._publish(f"reconcile.{event['kind']}", event)
+        return findings
+
+    def _check_balances(self, balances: Mapping[str, Any],
+                        assets: Iterable[str]) -> list[dict[str, Any]]:  # fmt: skip
+        fresh = self.client.fetch_balance()
+        self.fresh_balance = fresh
+        total = fresh.get("total") or {}
+        findings: list[dict[str, Any]] = []
+        for asset in assets:
+            mine = getattr(balances.get(asset), "total", 0.0) or 0.0
+            theirs = float(total.get(asset) or 0.0)
+            key = f"balance:{asset}"
+            if abs(mine - theirs) <= 1e-9 * max(1.0, abs(theirs)):
+                self._suspects.pop(key, None)
+                continue
+            self._suspects[key] = self._suspects.get(key, 0) + 1
+            if self._suspects[key] == 2:
+                why = f"{asset}: {mine:g} here, {theirs:g} at the exchange; the exchange's is used"
+                findings.append({"kind": "balance_mismatch", "asset": asset, "broker": mine,
+                                 "exchange": theirs, "message": why})  # fmt: skip
+        return findings
+
+    def _check_orders(self, working: Mapping[str, str]) -> list[dict[str, Any]]:
         open_now: set[str] = set()
         for symbol in self.symbols:
             orders = self.client.fetch_open_orders(symbol)
@@ -270,15 +306,12 @@ class ContinuousReconciler:
                 findings.append({"kind": "order_missing", "client_order_id": cid,
                                  "message": f"order {cid} is working here but not open at "
                                  "the exchange"})  # fmt: skip
-        for cid in [c for c in self._suspects if c not in working or c in open_now]:
-            del self._suspects[cid]
+        for cid in [c for c in self._suspects
+                    if not c.startswith("balance:") and (c not in working or c in open_now)]:
+            del self._suspects[cid]  # fmt: skip
         for cid in open_now - set(working):
             if self.ids.sequence_of(cid) is not None:
                 findings.append({"kind": "order_untracked", "client_order_id": cid,
                                  "message": f"order {cid} of this run is open at the exchange "
                                  "but not followed here"})  # fmt: skip
-        for event in findings:
-            _log.warning("reconcile %s: %s", event["kind"], event["message"])
-            if self._publish is not None:
-                self._publish(f"reconcile.{event['kind']}", event)
         return findings

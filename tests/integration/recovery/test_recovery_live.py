@@ -360,3 +360,27 @@ def test_an_open_order_of_this_run_the_broker_does_not_follow_is_reported(
     (event,) = {e["client_order_id"]: e for t, e in run.topics
                 if t == "reconcile.order_untracked"}.values()  # fmt: skip
     assert event["client_order_id"] == "rt-recon2-0099"
+
+
+def test_a_balance_change_the_stream_did_not_tell_is_found_and_adopted(
+    sim: SimExchange, journal_url: str
+) -> None:
+    key, secret = sim.create_account({"USDT": 5_000})
+    state: dict[str, Any] = {}
+
+    def deposit_silently(s: Script) -> None:
+        if "done" not in state:
+            state["done"] = True
+            sim.faults.pause_user_stream(True)
+            sim.call(functools.partial(sim.core.deposit, _ours(sim, key), "USDT", "250"))
+
+    def adopted(s: Script, broker: BinanceBroker) -> bool:
+        return abs(broker.getcash() - 5_250) < 1e-9
+
+    run = Run(sim, key, secret, journal_url, "bal1")
+    try:
+        run.go({2: deposit_silently}, adopted, reconcile_interval=0.2)
+    finally:
+        sim.faults.pause_user_stream(False)
+    (event,) = [e for t, e in run.topics if t == "reconcile.balance_mismatch"]
+    assert (event["asset"], event["broker"], event["exchange"]) == ("USDT", 5_000, 5_250)
