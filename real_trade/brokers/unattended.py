@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +76,7 @@ class UnattendedMixin:
         self._killer = BrokerKill(self)
         self._adopt: list[Any] = []
         self._reconciler: Any = None
+        self._check_thread: threading.Thread | None = None
         self._last_snapshot = 0.0
         self._snapshot_lens: dict[Any, int] = {}
         self._last_control = 0.0
@@ -237,22 +239,34 @@ class UnattendedMixin:
             self._last_control = now
             self._follow_journal_state()
         self._killer.step()
-        if self._reconciler is not None and self._reconciler.due() and self.manager is not None:
+        checking = self._check_thread is not None and self._check_thread.is_alive()
+        reconciler = self._reconciler
+        if reconciler is not None and not checking and reconciler.due() and self.manager:
             working = {mo.client_order_id: mo.tracked.request.symbol
                        for mo in self.manager.alive_orders() if mo.sent}  # fmt: skip
             quiet = all(self.manager.settled(s) for s in self._drivers)
             assets = {self.currency, *(base_asset(s) for s in self._drivers)}
             balances = self._live.balances() if quiet and self._live is not None else None
-            try:
-                findings = self._reconciler.check(working, balances, assets)
-            except Exception as exc:  # a failed check is retried at the next interval
-                _log.warning("open-order reconciliation failed: %s", exc)
-                findings = []
-            if findings and self._live is not None:
-                if any(f["kind"] == "balance_mismatch" for f in findings):
-                    self._live.apply_balance(self._reconciler.fresh_balance)
-                self._live.poll_now()  # learn the fate of what the exchange reports otherwise
+            self._check_thread = threading.Thread(  # REST calls stay off the trading thread
+                target=self._reconcile_in_background, args=(working, balances, assets),
+                name="rt-reconcile", daemon=True)  # fmt: skip
+            self._check_thread.start()
         self._maybe_snapshot(now)
+
+    def _reconcile_in_background(self, working: dict[str, str], balances: Any,
+                                 assets: set[str]) -> None:  # fmt: skip
+        """One continuous-reconciliation check; what it finds is looked up at the exchange."""
+        reconciler, live = self._reconciler, self._live
+        assert reconciler is not None
+        try:
+            findings = reconciler.check(working, balances, assets)
+        except Exception as exc:  # a failed check is retried at the next interval
+            _log.warning("open-order reconciliation failed: %s", exc)
+            return
+        if findings and live is not None:
+            if any(f["kind"] == "balance_mismatch" for f in findings):
+                live.apply_balance(reconciler.fresh_balance)
+            live.poll_now()  # learn the fate of what the exchange reports otherwise
 
     def _follow_journal_state(self) -> None:
         try:
@@ -273,12 +287,12 @@ class UnattendedMixin:
             _log.warning("trading resumed from the journal: %s", reason)
 
     def _maybe_snapshot(self, now: float, force: bool = False) -> None:
+        if self._bus is None or self.manager is None or self.journal is None:
+            return  # snapshots feed the journal's equity curve
         lens = {d: len(d) for d in self._drivers.values()}
         due = now - self._last_snapshot >= _SNAPSHOT_EVERY_S
         if not force and lens == self._snapshot_lens and not due:
             return
-        if self._bus is None or self.manager is None or self.journal is None:
-            return  # snapshots feed the journal's equity curve
         self._snapshot_lens, self._last_snapshot = lens, now
         from real_trade.persistence import AccountSnapshot
 
