@@ -14,6 +14,7 @@ transactional for the migrations. ``postgresql://`` URLs use psycopg 3. Any fail
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,20 @@ def safe_message(exc: BaseException, url: URL) -> str:
     return mask_secrets(text)
 
 
+def _set_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch to WAL; SQLite answers "database is locked" at once, without its busy handler,
+    when another connection is switching a fresh file at the same moment, so retry a while."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     """Per-connection SQLite setup: we begin transactions ourselves; WAL and the pragmas."""
     assert isinstance(dbapi_connection, sqlite3.Connection)
@@ -95,7 +110,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _set_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = OFF")
     finally:
