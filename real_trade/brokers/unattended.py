@@ -30,7 +30,13 @@ from real_trade.execution import (
     OrderUpdate,
     base_asset,
 )
-from real_trade.risk import AccountContext, LiveRiskConfig, RiskEngine, TradingStateHolder
+from real_trade.risk import (
+    AccountContext,
+    LiveRiskConfig,
+    RiskEngine,
+    TradingState,
+    TradingStateHolder,
+)
 
 __all__ = ["UnattendedMixin"]
 
@@ -117,8 +123,11 @@ class UnattendedMixin:
             engine = build_risk_engine(risk, bus=bus, clock=clock)
             if isinstance(risk, LiveRiskConfig):
                 engine.state = self.trading_state
-            else:
+            else:  # the user's engine keeps its own state holder, and a halt from the journal
+                previous = self.trading_state.snapshot()
                 self.trading_state = engine.state
+                if previous.state is not TradingState.ACTIVE:
+                    engine.state.set(previous.state, previous.reason)
         self.guard = BrokerRiskGuard(engine, self._risk_context)
         return self.guard
 

@@ -77,3 +77,27 @@ def test_a_paper_account_resumes_from_the_journal(journal_url: str) -> None:
         stale = rows[first.placed[1].info["client_order_id"]]
         assert stale.state == "CANCELED" and "do not survive a restart" in (stale.reason or "")
         assert journal.events(kind="reconcile.paper_order_ended")
+
+
+@pytest.mark.parametrize("risk", ["config", "engine"])
+def test_a_halt_in_the_journal_survives_a_restart_whatever_the_risk_argument(
+    journal_url: str, risk: str
+) -> None:
+    from real_trade.risk import LiveRiskConfig, RiskEngine
+
+    with Journal(journal_url) as journal:
+        journal.set_state("trading_state", {"state": "halted", "reason": "operator kill"})
+    bus = EventBus(synchronous=True)
+    limits = LiveRiskConfig(max_order_notional=1e9)
+    broker = BaseBroker(initial_cash=10_000, run_id="halt1", journal=journal_url, bus=bus,
+                        symbol="BTC/USDT",
+                        risk=limits if risk == "config" else RiskEngine(limits))  # fmt: skip
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.setbroker(broker)
+    cerebro.adddata(bt.feeds.PandasData(dataname=_frame("2024-01-02 00:00")), name="BTC/USDT")
+    cerebro.addstrategy(BuyAndRest)
+    strategy = cerebro.run()[0]
+    market = strategy.placed[0]
+    assert market.status == bt.Order.Rejected
+    assert market.info["risk_rule"] == "trading_state"
+    assert "HALTED" in market.info["reason"] and "operator kill" in market.info["reason"]
