@@ -10,9 +10,7 @@ and return a ``Run`` with what the strategy saw and what went over the bus.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from real_trade.bus import EventBus
 from real_trade.persistence import Journal
 from real_trade.sim import SimExchange
 from real_trade.stores import BinanceStore
+from tests.integration.live.test_broker_live import PacedFeed
 
 __all__ = ["SYMBOL", "PacedFeed", "Run", "Step", "Stepper", "run_paper", "run_sim"]
 
@@ -81,39 +80,6 @@ class Stepper(bt.Strategy):
     def position_size(self) -> float:
         """The broker's position in the feed's symbol."""
         return float(self.broker.getposition(self.data).size)
-
-
-class PacedFeed(bt.feed.DataBase):
-    """A live feed: one bar at ``price()`` every ``interval`` seconds until ``done()``."""
-
-    params = (("price", None), ("done", None), ("interval", 0.02), ("max_bars", 600))
-
-    def islive(self) -> bool:
-        """A live feed: cerebro waits for its bars."""
-        return True
-
-    def start(self) -> None:
-        """Reset the pacing."""
-        super().start()
-        self._next_at = 0.0
-        self._count = 0
-
-    def _load(self) -> bool | None:
-        """The next bar when due, None while waiting, False once done."""
-        if self.p.done() or self._count >= self.p.max_bars:
-            return False
-        now = time.monotonic()
-        if now < self._next_at:
-            time.sleep(0.002)
-            return None
-        self._next_at, self._count = now + self.p.interval, self._count + 1
-        price = float(self.p.price())
-        stamp = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        self.lines.datetime[0] = bt.date2num(stamp)
-        for line in (self.lines.open, self.lines.high, self.lines.low, self.lines.close):
-            line[0] = price
-        self.lines.volume[0] = 0.0
-        return True
 
 
 @dataclass
@@ -196,6 +162,7 @@ def run_sim(
     feed = PacedFeed(
         price=lambda: sim.core.last_price("BTCUSDT"),
         done=lambda: bool(registry) and registry[0].done,
+        max_bars=600,
     )
     cerebro.adddata(feed, name=SYMBOL)
     cerebro.addstrategy(Stepper, steps=steps, registry=registry)
