@@ -72,6 +72,27 @@ def _plain(value: Any) -> str | None:
     return text.strip() or None
 
 
+def _closest_symbols_hint(
+    wanted: str, squashed: str, markets: Mapping[str, Any], by_id: Mapping[str, Any]
+) -> str:
+    """The part of an unknown-symbol error naming the venue's closest symbols (or some it has).
+
+    Unified symbols are compared first; an id-like spelling (``BTCUSDX``) is compared with the
+    venue's ids, shown as their symbols. With nothing close, a few of the symbols are listed.
+    """
+    close = difflib.get_close_matches(wanted.upper(), list(markets), n=5, cutoff=0.5)
+    if not close:
+        ids = difflib.get_close_matches(squashed, list(by_id), n=5, cutoff=0.5)
+        found = [m.get("symbol") for i in ids for m in (by_id.get(i) or [])[:1]]
+        close = list(dict.fromkeys(str(f) for f in found if f))
+    if close:
+        return f"; did you mean {', '.join(repr(c) for c in close)}?"
+    if not markets:
+        return "; the venue lists no markets of this type"
+    some = ", ".join(sorted(markets)[:8])
+    return f"; it lists {len(markets)} markets of this type, e.g. {some}"
+
+
 class VenueConnection:
     """The connection of a store to one venue (see the module docstring).
 
@@ -385,9 +406,7 @@ class VenueConnection:
             if candidates:
                 preferred = [m for m in candidates if m.get("type") == self.default_type]
                 return dict((preferred or candidates)[0])
-        names = list(markets) + list(by_id)
-        close = difflib.get_close_matches(wanted.upper(), names, n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        hint = _closest_symbols_hint(wanted, squashed, markets, by_id)
         raise BadSymbolError(
             f"unknown symbol {symbol_or_id!r} on {self.venue.display_name} "
             f"({self.market_type}){hint}"
