@@ -347,9 +347,30 @@ class VenueConnection:
             if isinstance(error, ClockSkewError):
                 self._resync_clock = True
 
-        return await retry_async(
-            attempt, policy=self.retry_policy, places_order=places_order, on_retry=on_retry
-        )
+        try:
+            return await retry_async(
+                attempt, policy=self.retry_policy, places_order=places_order, on_retry=on_retry
+            )
+        except AuthenticationError as exc:
+            where = self._where_keys_work()
+            if exc.fix and self.has_credentials and not exc.fix.startswith(where):
+                exc.fix = f"{where}; {exc.fix}"
+            raise
+
+    def _where_keys_work(self) -> str:
+        """Which keys this connection's endpoints take (the start of a refused key's fixes)."""
+        name = self.venue.display_name
+        if self.mode == "sim":
+            return (
+                f"this connects to the simulator at {self.sim_url}, which knows only the keys "
+                "of its accounts (real-trade sim --account KEY:SECRET:USDT=10000, or "
+                "SimExchange.create_account)"
+            )
+        if self.mode == "testnet":
+            return f"this connects to the {name} TESTNET, which takes only keys made there"
+        if self.mode == "demo":
+            return f"this connects to {name} demo trading, which takes only demo-trading keys"
+        return f"this connects to {name} LIVE, which takes only live keys, never testnet keys"
 
     def _require_credentials(self, what: str) -> None:
         if not self.has_credentials:
@@ -373,7 +394,7 @@ class VenueConnection:
                 "%s refused the API key while loading markets (%s); public market "
                 "data continues, private calls will fail",
                 self.venue.display_name,
-                exc,
+                exc.message,
             )
             self._exchange.options["fetchCurrencies"] = False
             markets = await self._retrying(self._exchange.load_markets, True)

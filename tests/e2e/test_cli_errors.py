@@ -52,6 +52,7 @@ def test_a_refused_key_could_not_start_and_names_the_likely_fixes(
     out = run_cli(str(config), "--duration", "50")
     text = _could_not_start(out)
     assert "Invalid API-key" in out.stderr
+    assert f"the simulator at {sim.url}, which knows only the keys of its accounts" in out.stderr
     assert "testnet keys differ from live keys" in out.stderr
     assert "clock" in out.stderr and "IP allow-list" in out.stderr
     assert "could not start (AuthenticationError)" in out.stdout
