@@ -47,9 +47,11 @@ from real_trade.execution import (
     base_asset,
 )
 
-__all__ = ["BaseBroker"]
+__all__ = ["STOP_SETTLE_S", "BaseBroker"]
 
 _log = logging.getLogger("real_trade.brokers")
+STOP_SETTLE_S = 5.0
+"""How long a stopping live broker waits for the answers to orders it sent just before."""
 _KINDS = {bt.Order.Market: OrderKind.MARKET, bt.Order.Close: OrderKind.MARKET,
           bt.Order.Limit: OrderKind.LIMIT, bt.Order.Stop: OrderKind.STOP,
           bt.Order.StopLimit: OrderKind.STOP_LIMIT, bt.Order.StopTrail: OrderKind.STOP_TRAIL,
@@ -189,11 +191,25 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
         self.startingcash = self.getcash()
 
     def stop(self) -> None:
-        """Stop the live streams (the store and its client stay with their owner)."""
+        """Settle the orders still on the wire, then stop the live streams (the store and its
+        client stay with their owner)."""
         if self._live is not None:
+            self._settle_in_flight(self._live)
             self._live.stop()
         self._close_journal()
         super().stop()
+
+    def _settle_in_flight(self, live: LiveExecution) -> None:
+        """Wait (at most :data:`STOP_SETTLE_S`) for the answers to orders sent just before the
+        stop and apply them, so the journal records their outcome instead of a bare intent."""
+        unanswered = live.settle(STOP_SETTLE_S)
+        if self.manager is not None:
+            self.manager.process()
+            self._dispatch()
+        if unanswered:
+            _log.warning("stopping with %d order(s) sent but not answered within %.0f s (%s); "
+                         "the next start looks them up by client order id", len(unanswered),
+                         STOP_SETTLE_S, ", ".join(unanswered))  # fmt: skip
 
     def _track(self, data: Any) -> str:
         symbol = self._symbols.get(data)
