@@ -42,8 +42,9 @@ START = datetime(2023, 3, 10, 14, 0)  # the simulators' clocks stand here (UTC)
 START_MS = ms_of(START)
 BACKFILL = 300  # minutes of history before START: 09:00 to 13:59
 SIZE, TICK = 0.01, 0.01
-BACKFILL_LOW = 19_565.40  # the lowest low of the backfill after the order's bar
+BACKFILL_LOW, BACKFILL_HIGH = 19_565.40, 20_306.44  # the backfill's range after the order
 LIMIT = 19_700.00  # a buy limit the backfill crosses and the market near 20,180 does not
+STOP = 20_250.00  # a buy stop the backfill crosses and the market (high 20,194.81 at 14:00) not
 
 needs_data = pytest.mark.skipif(CSV is None, reason=f"{FILE} not found: set RT_DATA_DIR or put "
                                 "the real candle files in ../shared/data")  # fmt: skip
@@ -86,10 +87,15 @@ def runs(request: pytest.FixtureRequest) -> Iterator[tuple[LiveRun, LiveRun]]:
                 run.store.stop()
 
 
-def _decided_on(run: LiveRun) -> int:
-    order = run.strategy.backfill_order
-    assert order is not None, "the strategy placed no order during the backfill"
-    return ms_of(bt.num2date(order.created.dt))
+def backfill_order(run: LiveRun) -> Any:
+    """The order the strategy placed on a backfill bar: the broker's own order object, which the
+    broker books at once (the strategy hears of it at its next bar)."""
+    run.wait(lambda: getattr(run.strategy, "backfill_order", None), "an order on a backfill bar")
+    return run.strategy.backfill_order
+
+
+def _name(run: LiveRun) -> str:
+    return "paper" if run.broker.paper_trading else "testnet"
 
 
 MARKET_BUY = order_once(lambda s: s.buy(size=SIZE))
@@ -100,42 +106,52 @@ MARKET_BUY = order_once(lambda s: s.buy(size=SIZE))
 def test_a_market_order_on_a_backfill_bar_fills_at_the_live_price_in_paper_as_on_testnet(
     runs: tuple[LiveRun, LiveRun],
 ) -> None:
-    paper, testnet = runs
     for run in runs:
         run.wait_live()
-        run.wait(lambda r=run: fills_of(r.strategy.orders), "the backfill order filled")
-    decided = {_decided_on(run) for run in runs}
+        order = backfill_order(run)
+        run.wait(lambda o=order: o.status == o.Completed,
+                 f"{_name(run)}: the backfill order filled ({order.getstatusname()}, "
+                 f"{order.info})")  # fmt: skip
+    p, t = (run.strategy.backfill_order for run in runs)
+    decided = {ms_of(bt.num2date(o.created.dt)) for o in (p, t)}
     assert len(decided) == 1 and decided.pop() < START_MS - 4 * 60 * MIN  # hours-old bar
-    (p,), (t,) = fills_of(paper.strategy.orders), fills_of(testnet.strategy.orders)
-    live = float(testnet.sim.core.last_price("BTCUSDT") or 0)
-    print(f"\nbackfill market buy: paper {p.price:.2f}  testnet {t.price:.2f}  market {live:.2f}")
-    assert abs(p.price - t.price) <= 2 * TICK + 1e-9, (p, t)
-    assert p.filled_ms >= START_MS - MIN  # filled now, not on a bar of the backfill
+    paper_price, testnet_price = float(p.executed.price), float(t.executed.price)
+    live = float(runs[1].sim.core.last_price("BTCUSDT") or 0)
+    print(f"\nbackfill market buy: paper {paper_price:.2f}  testnet {testnet_price:.2f}  "
+          f"market {live:.2f}")  # fmt: skip
+    assert abs(paper_price - testnet_price) <= 2 * TICK + 1e-9
+    for order in (p, t):  # filled now, not on a bar of the backfill
+        assert ms_of(bt.num2date(order.executed.dt)) >= START_MS - MIN
     # cash moved by the live price in both accounts (the fee is taken in BTC in both)
-    assert paper.broker.getcash() == pytest.approx(10_000.0 - SIZE * p.price, abs=1e-6)
-    assert testnet.broker.getcash() == pytest.approx(10_000.0 - SIZE * t.price, abs=1e-6)
-    for run in runs:
+    for run, price in zip(runs, (paper_price, testnet_price), strict=True):
+        cash = 10_000.0 - SIZE * price
+        run.wait(lambda r=run, c=cash: abs(r.broker.getcash() - c) < 1e-6,
+                 f"{_name(run)}: cash {run.broker.getcash()} == {cash}")  # fmt: skip
         assert run.broker.getposition(run.data).size == pytest.approx(SIZE * (1 - 0.001))
 
 
 LIMIT_BUY = order_once(lambda s: s.buy(size=SIZE, price=LIMIT, exectype=bt.Order.Limit))
+STOP_BUY = order_once(lambda s: s.buy(size=SIZE, price=STOP, exectype=bt.Order.Stop))
 
 
 @needs_data
-@pytest.mark.parametrize("runs", [LIMIT_BUY], indirect=True, ids=["limit-buy"])
-def test_a_limit_order_on_a_backfill_bar_is_judged_against_the_live_market_not_history(
+@pytest.mark.parametrize("runs", [LIMIT_BUY, STOP_BUY], indirect=True,
+                         ids=["limit-buy", "stop-buy"])  # fmt: skip
+def test_limit_and_stop_orders_on_a_backfill_bar_are_judged_against_the_live_market(
     runs: tuple[LiveRun, LiveRun],
 ) -> None:
-    testnet = runs[1]
     for run in runs:
         run.wait_live()
-    testnet.wait(lambda: testnet.broker.open_orders, "the testnet limit order rests")
-    live = float(testnet.sim.core.last_price("BTCUSDT") or 0)
-    assert BACKFILL_LOW < LIMIT < live - 100  # history crossed the limit, the market has not
+        order = backfill_order(run)
+        run.wait(lambda o=order: o.status == o.Accepted, f"{_name(run)}: the order rests")
+    live = float(runs[1].sim.core.last_price("BTCUSDT") or 0)
+    # history crossed both prices, the market has not
+    assert BACKFILL_LOW < LIMIT < live - 100 and live + 50 < STOP < BACKFILL_HIGH
     for run in runs:  # one live minute later: still resting on both venues
         bar_ms = run.advance()
         run.wait(lambda r=run, b=bar_ms: r.strategy.processed_ms == b, "a live bar processed")
     for run in runs:
-        assert not fills_of(run.strategy.orders), run.strategy.orders
-        assert [o.getstatusname() for o in run.broker.open_orders.values()] == ["Accepted"]
+        order = run.strategy.backfill_order
+        assert (order.getstatusname(), order.executed.size) == ("Accepted", 0.0), _name(run)
+        assert not fills_of(run.strategy.orders), _name(run)
         assert run.broker.getcash() == pytest.approx(10_000.0)
