@@ -23,6 +23,7 @@ from typing import Any
 import backtrader as bt
 import pytest
 
+from real_trade.retry import RetryPolicy
 from real_trade.sim import SimExchange
 from tests.integration.live.parity_support import (
     FILE,
@@ -90,7 +91,11 @@ def runs(request: pytest.FixtureRequest) -> Iterator[tuple[LiveRun, LiveRun]]:
 def backfill_order(run: LiveRun) -> Any:
     """The order the strategy placed on a backfill bar: the broker's own order object, which the
     broker books at once (the strategy hears of it at its next bar)."""
-    run.wait(lambda: getattr(run.strategy, "backfill_order", None), "an order on a backfill bar")
+
+    def placed() -> Any:
+        return run.registry and getattr(run.strategy, "backfill_order", None)
+
+    run.wait(placed, "an order on a backfill bar")
     return run.strategy.backfill_order
 
 
@@ -155,3 +160,23 @@ def test_limit_and_stop_orders_on_a_backfill_bar_are_judged_against_the_live_mar
         assert (order.getstatusname(), order.executed.size) == ("Accepted", 0.0), _name(run)
         assert not fills_of(run.strategy.orders), _name(run)
         assert run.broker.getcash() == pytest.approx(10_000.0)
+
+
+@needs_data
+def test_a_paper_order_on_a_backfill_bar_is_rejected_naming_why_if_the_venue_cannot_price_it() -> (
+    None
+):
+    assert CSV is not None
+    with SimExchange(market=CSV, stepped=True, start_ms=START_MS) as sim:
+        sim.faults.fail_next(1, "503", path_prefix="/api/v3/ticker")  # the one ticker call fails
+        once = {"retry_policy": RetryPolicy(max_attempts=1)}
+        run = start_live_run(sim, paper=True, history_bars=BACKFILL, max_live_bars=10,
+                             on_bar=MARKET_BUY, store_kwargs=once)  # fmt: skip
+        try:
+            order = backfill_order(run)
+            run.wait(lambda: order.status == order.Rejected, f"rejected ({order.getstatusname()})")
+            reason = order.info["reason"]
+            assert "backfill bar" in reason and "ticker of BTC/USDT failed" in reason, reason
+            assert order.executed.size == 0 and run.broker.getcash() == 10_000.0
+        finally:
+            run.finish(stop=True)
