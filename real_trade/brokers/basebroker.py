@@ -15,7 +15,9 @@ Cash is the quote currency's total balance (free plus what open orders lock); a 
 the base asset's balance (on a live account, what it already holds at start too), following
 the fills while orders work and the exchange's balances once the symbol is quiet. A
 below-minimum order is Rejected before it is sent, with the reason in ``order.info['reason']``;
-insufficient funds give Margin, other refusals Rejected, both with the exchange's words.
+insufficient funds give Margin, other refusals Rejected, both with the exchange's words. A paper
+order placed on a backfill bar of a live feed meets the venue's market now, as it would on the
+exchange (:mod:`real_trade.brokers.backfill`).
 """
 
 from __future__ import annotations

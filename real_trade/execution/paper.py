@@ -10,6 +10,9 @@ each trading a share of the bar's volume. The liquidity provider quotes around e
 
 * orders sent between bars wait for the next bar and go in right after its open tick: a market
   order fills at about the next open (plus or minus the spread);
+* orders decided on backfill bars (a live feed replaying history) meet the venue's market now:
+  :meth:`PaperExecution.meet_live_market` moves the paper market to the venue's price and time
+  (the broker asks the ticker) and skips the bars that ended before, as an exchange would;
 * resting limit orders fill at their price when the path crosses it, partially when less volume
   trades through it than they ask; stops trigger on the path (the sim's own stop book);
 * fees are the configured commission (maker and taker); cash and positions are the paper

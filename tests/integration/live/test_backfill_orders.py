@@ -11,24 +11,34 @@ one-minute candles, both standing at 2023-03-10 14:00 UTC, with five hours of ba
 * paper: ``BinanceBroker(paper_trading=True)``, fed by its simulator's klines;
 * testnet: ``BinanceBroker(paper_trading=False, testnet=True)`` trading a simulator account.
 
-The strategy orders on the first backfill bar it sees (09:19, after the SMA warm-up).
+The strategy orders on the first backfill bar it sees (09:19, after the SMA warm-up): a market
+buy fills at the same price in both (within 2 ticks), a buy limit below and a buy stop above the
+live market rest in both although the backfill crossed them. A paper order the venue cannot price
+is Rejected with the reason; in a backtest (``historical=True``) history stays the market.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import backtrader as bt
+import pandas as pd
 import pytest
 
+from real_trade.brokers import BinanceBroker
+from real_trade.bus import EventBus
+from real_trade.feeds import BinanceData
 from real_trade.retry import RetryPolicy
 from real_trade.sim import SimExchange
+from real_trade.stores import BinanceStore
 from tests.integration.live.parity_support import (
     FILE,
     MIN,
+    SYMBOL,
     LiveRun,
+    RecordingSmaCross,
     clear_proxy_env,
     data_file,
     fills_of,
@@ -180,3 +190,35 @@ def test_a_paper_order_on_a_backfill_bar_is_rejected_naming_why_if_the_venue_can
             assert order.executed.size == 0 and run.broker.getcash() == 10_000.0
         finally:
             run.finish(stop=True)
+
+
+@needs_data
+def test_in_a_backtest_history_is_the_market_and_the_order_fills_on_the_next_history_bar() -> None:
+    """The same market buy on the same bar, with the feed in backtest mode (``historical=True``):
+    no live market is asked for; the order fills at the next bar's open, as before."""
+    assert CSV is not None
+    with SimExchange(market=CSV, stepped=True, start_ms=START_MS) as sim:
+        sim.faults.fail_next(5, "503", path_prefix="/api/v3/ticker")  # a ticker call would fail
+        store = BinanceStore(testnet=True, sim_url=sim.url, bus=EventBus(),
+                             retry_policy=RetryPolicy(max_attempts=1))  # fmt: skip
+        first = START - timedelta(minutes=BACKFILL)
+        data = BinanceData.from_timeframe_string("1m", store, symbol=SYMBOL, historical=True,
+                                                 fromdate=first,
+                                                 todate=START - timedelta(minutes=1))  # fmt: skip
+        cerebro = bt.Cerebro(stdstats=False)
+        cerebro.setbroker(BinanceBroker(store, paper_trading=True, bus=EventBus()))
+        cerebro.adddata(data)
+        cerebro.addstrategy(RecordingSmaCross, on_bar=MARKET_BUY, max_live_bars=10)
+        try:
+            strategy = cerebro.run()[0]
+        finally:
+            store.stop()
+    order = strategy.backfill_order
+    decided = ms_of(bt.num2date(order.created.dt))
+    frame = pd.read_csv(CSV, parse_dates=["open_time"])
+    opens = {int(t.timestamp() * 1000): float(o)
+             for t, o in zip(frame["open_time"], frame["open"], strict=True)}  # fmt: skip
+    assert order.status == order.Completed
+    assert ms_of(bt.num2date(order.executed.dt)) // MIN * MIN == decided + MIN
+    assert abs(order.executed.price - opens[decided + MIN]) <= 2 * TICK + 1e-9
+    assert decided < START_MS - 4 * 60 * MIN and not sim.faults.injected
