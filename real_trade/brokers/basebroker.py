@@ -15,7 +15,9 @@ Cash is the quote currency's total balance (free plus what open orders lock); a 
 the base asset's balance (on a live account, what it already holds at start too), following
 the fills while orders work and the exchange's balances once the symbol is quiet. A
 below-minimum order is Rejected before it is sent, with the reason in ``order.info['reason']``;
-insufficient funds give Margin, other refusals Rejected, both with the exchange's words.
+insufficient funds give Margin, other refusals Rejected, both with the exchange's words. A paper
+order placed on a backfill bar of a live feed meets the venue's market now, as it would on the
+exchange (:mod:`real_trade.brokers.backfill`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ from typing import Any
 import backtrader as bt
 from backtrader.comminfo import CommInfoBase
 
+from real_trade.brokers.backfill import (
+    LivePriceUnknownError,
+    live_market,
+    replays_history,
+    venue_client_of,
+)
 from real_trade.brokers.unattended import UnattendedMixin
 from real_trade.bus import get_bus
 from real_trade.errors import ConfigError
@@ -324,11 +332,36 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
             self.notify(order)
             return order
         data = order.data
+        reference = data.close[0] if len(data) else None
+        if self._paper is not None and replays_history(data):  # the order meets the market now
+            reference = self._meet_live_market(order)
+            if reference is None:
+                return order
         self.manager.submit(request, parent=getattr(order.parent, "ref", None),
                             oco=getattr(oco, "ref", None), transmit=order.transmit,
-                            reference_price=data.close[0] if len(data) else None)  # fmt: skip
+                            reference_price=reference)  # fmt: skip
         self._dispatch()
         return order
+
+    def _meet_live_market(self, order: Any) -> float | None:
+        """Paper order on a backfill bar: the paper market moves to the venue's market now (see
+        :mod:`real_trade.brokers.backfill`); the order's live price, or None when it was
+        Rejected because the venue could not tell its price."""
+        assert self._paper is not None and self.manager is not None
+        try:
+            market = live_market(venue_client_of(self, order.data), sorted(self._drivers))
+        except LivePriceUnknownError as exc:
+            order.addinfo(
+                reason=f"paper cannot price an order placed on a backfill bar: {exc}; "
+                "an exchange fills it at the market now (or place it once LIVE)"
+            )
+            order.reject(self)
+            self.notify(order)
+            return None
+        self._paper.meet_live_market(market.prices, market.now_ms)
+        for symbol, price in market.prices.items():
+            self.manager.on_price(symbol, price)
+        return market.prices[self._track(order.data)]
 
     def _request_of(self, order: Any) -> OrderRequest:
         kind = _KINDS.get(order.exectype)
