@@ -255,6 +255,15 @@ def _bars(count: int, seed: int) -> pd.DataFrame:
 def test_a_strategy_can_always_close_its_position_on_paper(
     actions: list[tuple[Any, ...]], seed: int
 ) -> None:
+    strategy = _run_script(actions, seed)
+    assert not strategy.mismatches, strategy.mismatches
+    refused = [(o.getstatusname(), o.info.get("reason")) for o in strategy.closing
+               if o.status != o.Completed]  # fmt: skip
+    assert not refused, f"a close was refused: {refused}"
+    assert strategy.flat_at is not None, "the strategy closed its position"
+
+
+def _run_script(actions: list[tuple[Any, ...]], seed: int) -> Scripted:
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.setbroker(BaseBroker(symbol="BTC/USDT", bus=EventBus(synchronous=True)))
     bars = _bars(len(actions) + 6, seed)
@@ -262,8 +271,15 @@ def test_a_strategy_can_always_close_its_position_on_paper(
                                         compression=60))  # fmt: skip
     cerebro.addstrategy(Scripted, actions=tuple(actions))
     (strategy,) = cerebro.run()
-    assert not strategy.mismatches, strategy.mismatches
-    refused = [(o.getstatusname(), o.info.get("reason")) for o in strategy.closing
-               if o.status != o.Completed]  # fmt: skip
-    assert not refused, f"a close was refused: {refused}"
-    assert strategy.flat_at is not None, "the strategy closed its position"
+    return strategy
+
+
+def test_only_the_fee_is_trimmed_and_close_sells_the_real_position_on_paper() -> None:
+    strategy = _run_script([("buy", SIZE), ("sell", 0.0012), ("close",), ("wait",)], seed=1)
+    buy, over, close = (strategy.broker._orders[ref] for ref in sorted(strategy.broker._orders))
+    assert buy.getstatusname() == "Completed" and buy.executed.size == SIZE
+    assert over.getstatusname() == "Margin", "more than the fees over the holding: refused"
+    assert "trimmed" not in over.info
+    assert close.getstatusname() == "Completed" and "trimmed" not in close.info
+    assert close.executed.size == pytest.approx(-0.00099), "the holding, on the lot step"
+    assert strategy.flat_at is not None and not strategy.mismatches
