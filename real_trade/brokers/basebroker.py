@@ -422,7 +422,7 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
         for key in ("client_order_id", "exchange_order_id", "reason"):
             if getattr(update, key):
                 order.addinfo(**{key: getattr(update, key)})
-        if update.trimmed and "trimmed" not in order.info:
+        if update.trimmed:
             order.addinfo(requested=update.requested, sent=update.amount, trimmed=update.trimmed)
         call = _BT_CALLS.get(update.state)  # backtrader's own setters (they stamp dates)
         if call in ("submit", "accept", "reject"):

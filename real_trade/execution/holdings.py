@@ -84,17 +84,19 @@ class Holdings:
 
         Trimmed when ``amount`` exceeds the free base balance by no more than the fees taken in
         the base asset on this holding plus one amount step; the sent amount is the free
-        balance rounded down to the step.
+        balance rounded down to the step. Nothing held (or less than a step): sent as asked.
         """
         base = base_asset(symbol)
-        free = max(0.0, self.free(base))
+        free = self.free(base)
         excess = amount - free
-        if excess <= _REL_TOL * max(1.0, amount):
-            return None
+        if free <= 0 or excess <= _REL_TOL * max(1.0, amount):
+            return None  # nothing held (no spot holding to fit to), or it fits as asked
         fees, step = self.fees(base), limits.amount_step or 0.0
         if excess > (fees + step) * (1 + _REL_TOL) + 1e-12:
             return None
         sent = limits.round_amount(free)
+        if sent <= 0:
+            return None
         parts = [f"{fees:g} {base} taken as fees on the buys"] if fees else []
         if excess > fees * (1 + _REL_TOL) + 1e-12 or not fees:
             parts.append(f"less than one amount step ({step:g})")
