@@ -377,10 +377,8 @@ class OrderManager:
         trim = self.holdings.fit_sell(req.symbol, amount, limits)
         if trim is None:
             return amount
-        if mo.tracked.trim is None:  # the first fit keeps what the strategy asked for
-            mo.tracked.trim = trim
-        else:
-            mo.tracked.trim = replace(trim, requested=mo.tracked.trim.requested)
+        asked = mo.tracked.trim.requested if mo.tracked.trim is not None else req.amount
+        mo.tracked.trim = replace(trim, requested=asked)  # what the strategy asked for
         _log.info("order %s: %s", mo.local_id, trim.reason)
         return trim.sent
 
