@@ -3,7 +3,9 @@
 :func:`run_backtest` builds a Cerebro with one ``bt.feeds.PandasData`` per symbol (bar time =
 open time, UTC, as every real_trade feed stamps it), the venue's broker in paper mode (the one
 matching engine: fees, precision, minimums and fills exactly as in paper trading), the
-config's risk limits, and the strategy with its parameters; a small analyzer records the
+config's risk limits, and the strategy with its parameters, run bar by bar (``runonce`` off,
+as in paper trading: a strategy whose warm-up is longer than the period then never trades
+instead of failing inside backtrader's vectorised mode); a small analyzer records the
 equity curve, the closed trades and every order's fills, and
 :func:`real_trade.monitor.metrics.summarize` turns them into a
 :class:`~real_trade.monitor.metrics.PerformanceSummary`.
@@ -192,7 +194,7 @@ def run_backtest(
     for cls, kwargs in analyzers:
         cerebro.addanalyzer(cls, **dict(kwargs))
     try:
-        strategy = cerebro.run()[0]
+        strategy = cerebro.run(runonce=False)[0]
     finally:
         if bar is not None:
             bar.close()

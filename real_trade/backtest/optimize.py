@@ -100,9 +100,6 @@ def _init_worker(
     risk_free: float,
 ) -> None:
     """Keep the history and the run's settings in this process (once per worker)."""
-    import logging
-
-    logging.getLogger("real_trade").setLevel(logging.ERROR)  # a rejected order is a figure here
     _WORKER.update(
         config=config,
         bars=bars,
@@ -110,8 +107,16 @@ def _init_worker(
         base_params=dict(base_params),
         cash=cash,
         risk_free=risk_free,
-        loads=_WORKER.get("loads", 0) + 1,
     )
+
+
+def _init_pool_worker(*initargs: Any) -> None:
+    """A worker process: the config's logging, Ctrl-C left to the parent, then the history."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool on Ctrl-C
+    initargs[0].logging.configure()
+    _init_worker(*initargs)
 
 
 def _evaluate(params: dict[str, Any]) -> PerformanceSummary:
@@ -137,7 +142,7 @@ class _Evaluator:
             self._pool = ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
+                initializer=_init_pool_worker,
                 initargs=initargs,
             )
         else:

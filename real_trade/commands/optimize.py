@@ -12,12 +12,14 @@ parameters on them alone and warns when they do much worse there than where they
 (less than half the in-sample figure, or a loss after an in-sample gain): the sign of a fit to
 noise.
 
-Exit codes: 0 done; 1 a backtest failed; 2 bad config or arguments.
+Exit codes: 0 done; 1 a backtest failed, no trial had a defined figure, or the best config
+could not be written; 2 bad config or arguments.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any
 
@@ -230,10 +232,16 @@ def _sweep(
         print(f"  {line}")
     print(conventions_line(args.risk_free))
     best = trials[0]
+    if not math.isfinite(best.score):
+        print(
+            f"real-trade optimize: no backtest gave a defined {args.objective} (no trade, or a "
+            "flat equity curve); nothing written. Try a longer period or other ranges.",
+            file=sys.stderr,
+        )
+        return 1
     shown = ", ".join(f"{k}={_fmt(v)}" for k, v in best.params.items())
     in_figure = objective_value(best.summary, args.objective)
     print(f"best: {shown} ({args.objective} {_figure(args.objective, in_figure)})")
-    code = 0
     if tail is not None:
         try:
             held = run_backtest(config, tail, strategy_cls, {**base, **best.params},
@@ -270,4 +278,4 @@ def _sweep(
         print(f"real-trade optimize: cannot write the best config: {exc}", file=sys.stderr)
         return 1
     print(f"best config written to {path}")
-    return code
+    return 0

@@ -146,3 +146,15 @@ def test_optimize_refuses_an_unknown_parameter_and_a_bad_spec(
     assert main(["optimize", config_path, "--param", "fast=9:3"]) == 2
     assert "below START" in capsys.readouterr().err
     assert not (tmp_path / "bt.best.toml").exists()
+
+
+def test_a_sweep_without_a_defined_figure_writes_nothing(
+    sim: SimExchange, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path = str(write_config(tmp_path, sim))
+    # a 200-bar average over 72 bars never trades: no Sharpe ratio to rank by
+    code = main(["optimize", config_path, "--from", FROM, "--to", TO, "--param", "slow=200",
+                 "--no-progress"])  # fmt: skip
+    assert code == 1
+    assert "no backtest gave a defined sharpe" in capsys.readouterr().err
+    assert not (tmp_path / "bt.best.toml").exists()
