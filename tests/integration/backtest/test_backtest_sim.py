@@ -3,7 +3,10 @@ its analyzers on the same run, and its own broker on the same bars."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ pytestmark = pytest.mark.integration
 FROM, TO = "2026-01-05", "2026-01-09"  # 96 hourly bars
 PARAMS = {"fast": 3, "slow": 10, "size": 0.01}
 HOUR_MS = 3_600_000
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _figure(text: str, name: str) -> str:
@@ -42,6 +46,7 @@ def _analyzed_run(config: RealTradeConfig) -> tuple[Any, BacktestResult]:
         analyzers=[
             (bt.analyzers.TradeAnalyzer, {"_name": "trades"}),
             (bt.analyzers.DrawDown, {"_name": "drawdown"}),
+            (bt.analyzers.TimeReturn, {"_name": "whole", "timeframe": bt.TimeFrame.NoTimeFrame}),
             (bt.analyzers.SharpeRatio, {"_name": "sharpe", "timeframe": bt.TimeFrame.Days,
                                         "annualize": True, "riskfreerate": 0.0, "factor": 365,
                                         "stddev_sample": True}),
@@ -73,6 +78,8 @@ def test_backtest_command_prints_figures_that_backtraders_analyzers_confirm(
     assert s.max_drawdown == pytest.approx(drawdown.max.drawdown / 100, rel=1e-9)
     assert s.max_drawdown_amount == pytest.approx(drawdown.max.moneydown, rel=1e-9)
     assert s.sharpe == pytest.approx(sharpe, rel=1e-9)
+    (whole,) = analyzers.whole.get_analysis().values()
+    assert s.total_return == pytest.approx(whole, rel=1e-9)
     assert s.fees == pytest.approx(sum(t.fees for t in result.trades) + _open_fees(result))
 
     assert _figure(out.out, "return") == f"{s.total_return * 100:.2f} %"
@@ -136,3 +143,25 @@ def test_bad_period_and_unknown_parameter_exit_2(
     config_path.write_text(text, encoding="utf-8")
     assert main(["backtest", str(config_path)]) == 2
     assert "did you mean 'fast'" in capsys.readouterr().err
+
+
+def test_the_console_script_runs_a_backtest_without_a_progress_bar_off_a_terminal(
+    sim: SimExchange, tmp_path: Path
+) -> None:
+    script = Path(sys.executable).parent / "real-trade"
+    if not script.exists():
+        pytest.fail("the 'real-trade' console script is not installed next to this Python")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RT_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    config_path = write_config(tmp_path, sim)
+    done = subprocess.run(
+        [str(script), "backtest", str(config_path), "--from", FROM, "--to", TO],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "96 bars" in done.stdout and "final value" in done.stdout
+    assert "%|" not in done.stderr and "bar/s" not in done.stderr  # no terminal: no progress bar
+    assert "Traceback" not in done.stderr
