@@ -117,12 +117,10 @@ def backtest_config(path: str, cash: float | None) -> RealTradeConfig:
     """The config at ``path`` for a backtest: paper mode, no keys, ``cash`` if given."""
     from real_trade.config import RealTradeConfig
 
-    config = RealTradeConfig.load(path)
-    changes: dict[str, Any] = {"paper_trading": True, "apikey": None, "secret": None}
-    changes["passphrase"] = None
-    if cash is not None:
-        changes["initial_cash"] = cash
-    return config.replace(**changes)
+    # paper_trading as an argument: a live config without keys (they live in the environment
+    # of the machine that trades) still loads here
+    config = RealTradeConfig.load(path, paper_trading=True, initial_cash=cash)
+    return config.replace(apikey=None, secret=None, passphrase=None)
 
 
 def _when(ms: int) -> str:

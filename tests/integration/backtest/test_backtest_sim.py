@@ -165,3 +165,17 @@ def test_the_console_script_runs_a_backtest_without_a_progress_bar_off_a_termina
     assert "96 bars" in done.stdout and "final value" in done.stdout
     assert "%|" not in done.stderr and "bar/s" not in done.stderr  # no terminal: no progress bar
     assert "Traceback" not in done.stderr
+
+
+def test_a_live_config_without_keys_backtests_on_paper(
+    sim: SimExchange, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path = write_config(tmp_path, sim)
+    text = config_path.read_text(encoding="utf-8")
+    config_path.write_text(text.replace("commission = 0.001", "commission = 0.001\n"
+                           "paper_trading = false\ntestnet = false"), encoding="utf-8")  # fmt: skip
+    code = main(["backtest", str(config_path), "--from", FROM, "--to", TO, "--cash", "5000",
+                 "--no-progress"])  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "cash 5,000.00" in out.out and "start value   5,000.00 USDT" in out.out
