@@ -217,8 +217,14 @@ def _sweep(
         bar.close()
     names = [p.name for p in space]
     header = ["#", *names, "Sharpe", "return", "drawdown", "trades", "win rate", "final value"]
+    distinct, seen = [], set()
+    for t in trials:  # Optuna may propose a point twice: show it once
+        key = tuple(sorted(t.params.items()))
+        if key not in seen:
+            seen.add(key)
+            distinct.append(t)
     rows = []
-    for rank, t in enumerate(trials[: args.top], 1):
+    for rank, t in enumerate(distinct[: args.top], 1):
         s = t.summary
         rows.append([
             rank, *(_fmt(t.params[n]) for n in names),
@@ -227,7 +233,9 @@ def _sweep(
         ])  # fmt: skip
     print()
     label = OBJECTIVES[args.objective].label
-    print(f"{len(trials)} backtests, best {label} first (top {min(args.top, len(trials))}):")
+    repeats = f", {len(trials) - len(distinct)} repeated" if len(distinct) < len(trials) else ""
+    shown_rows = min(args.top, len(distinct))
+    print(f"{len(trials)} trials{repeats}, best {label} first (top {shown_rows}):")
     for line in table_lines(header, rows):
         print(f"  {line}")
     print(conventions_line(args.risk_free))

@@ -113,7 +113,7 @@ def test_optimize_command_checks_the_best_out_of_sample_and_writes_it_back(
     assert code == 0, out.err
     assert "sweep on   2026-01-04 00:00 -> 2026-01-08 03:00 UTC, 100 bars" in out.out
     assert "held out   2026-01-08 04:00 -> 2026-01-09 23:00 UTC, 44 bars" in out.out
-    assert "4 backtests, best Sharpe first" in out.out
+    assert "4 trials, best Sharpe first (top 4)" in out.out
     best = re.search(r"^best: fast=(\d+), slow=(\d+) \(sharpe ([-\d.,]+)\)", out.out, re.M)
     assert best, out.out
     params = {"fast": int(best.group(1)), "slow": int(best.group(2))}
