@@ -21,7 +21,7 @@ from real_trade.sim.accounts import Account
 from real_trade.sim.history import OrderHistory
 from real_trade.sim.klines import KlineBook
 from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity, flow_step_of
-from real_trade.sim.market import MarketSource
+from real_trade.sim.market import CandleHistorySource, MarketSource
 from real_trade.sim.matching import MatchingEngine
 from real_trade.sim.rules import SymbolRules
 from real_trade.sim.tape import Tape
@@ -83,9 +83,13 @@ class SymbolMarket:
             self.klines = KlineBook(sym, live_start_ms=start_ms, max_bars=max_kline_bars)
             return
         seed_price = source.reference_price(sym, start_ms)
-        self.klines = KlineBook(sym, live_start_ms=start_ms, seed_price=seed_price,
-                                history=lambda end, n: source.history(sym, end, n),
-                                max_bars=max_kline_bars)  # fmt: skip
+        deep = source if isinstance(source, CandleHistorySource) else None
+        self.klines = KlineBook(
+            sym, live_start_ms=start_ms, seed_price=seed_price,
+            history=lambda end, n: source.history(sym, end, n), max_bars=max_kline_bars,
+            candles=None if deep is None else lambda i, a, b: deep.candles(sym, i, a, b),
+            history_start_ms=None if deep is None else deep.first_ms(),
+        )  # fmt: skip
         if makers is not None:
             step = flow_step_of(source, sym, rules.base_asset_precision)
             self.liquidity = SymbolLiquidity(self.engine, source.book_shape(sym), makers, step)
