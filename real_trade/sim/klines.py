@@ -33,6 +33,7 @@ _FIXED: dict[str, int] = {
 }  # fmt: skip
 INTERVALS: tuple[str, ...] = (*_FIXED, "1M")
 """Binance's kline intervals, shortest first."""
+_MAX_SECOND_BARS = 21_600  # the live 1s klines of the last six market hours
 _WEEK_OFFSET = 4 * _DAY  # 1970-01-01 was a Thursday; Binance weeks open on Monday
 
 
@@ -186,8 +187,9 @@ class KlineBook:
 
     ``history`` (``(end_ms, count) -> candles``, or None) loads pre-start one-minute candles on
     demand; ``live_start_ms`` is where bars built from trades begin. At most ``max_bars``
-    one-minute bars are kept (oldest dropped first). ``candles`` (``(interval, first_open,
-    last_open) -> candles``, with ``history_start_ms`` where they begin), when given, serves
+    one-minute bars and six market hours of one-second bars are kept (oldest dropped first).
+    ``candles`` (``(interval, first_open, last_open) -> candles``, with ``history_start_ms``
+    where they begin), when given, serves
     the pre-start klines of every interval instead (deep history, aggregated by the source),
     joined to the live bars: the kline holding the start merges both parts.
     """
@@ -206,7 +208,7 @@ class KlineBook:
         """Create the book; ``seed_price`` opens the flat bars before the first trade."""
         self.symbol = symbol
         self._m1 = _Series(_MIN, max_bars)
-        self._s1 = _Series(_SEC, min(max_bars, 86_400))
+        self._s1 = _Series(_SEC, min(max_bars, _MAX_SECOND_BARS))
         self._live_start = live_start_ms - live_start_ms % _MIN
         self._history = history
         self._history_done = history is None
@@ -420,6 +422,8 @@ class KlineBook:
 def _step(interval: str, open_ms: int, buckets: int, bound: int) -> int:
     """The open ``buckets`` intervals after (before, if negative) ``open_ms``, kept within
     ``bound`` (an upper bound going forward, a lower one going back)."""
+    if buckets == 0:
+        return open_ms
     size = _FIXED.get(interval)
     if size is not None:
         moved = open_ms + buckets * size

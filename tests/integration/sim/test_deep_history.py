@@ -148,3 +148,15 @@ def test_deep_history_memory_stays_bounded() -> None:
     hist = market._history("BTCUSDT")
     assert len(hist._days) <= 48, "day blocks are an LRU"
     assert len(hist._summaries) <= 1_202, "one summary per day of history"
+
+
+def test_paging_with_limit_one_returns_the_latest_or_the_first_candle(
+    sims: tuple[SimExchange, SimExchange],
+) -> None:
+    sim, _ = sims
+    now = sim.clock.now_ms()
+    for interval in ("1m", "1h", "1d", "1M"):
+        (latest,) = klines(sim, interval, limit=1)
+        assert latest[0] == bucket_open(interval, now), interval
+        (row,) = klines(sim, interval, endTime=now - 3 * DAY, limit=1)
+        assert row[0] == bucket_open(interval, now - 3 * DAY), interval
