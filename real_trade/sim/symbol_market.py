@@ -48,6 +48,7 @@ PUMP_WINDOW_TICKS = 2_000
 _log = logging.getLogger(__name__)
 _Q8 = Decimal("0.00000001")
 _MAX_WINDOW_MS = 86_400_000
+_WINDOW_TARGET_TICKS = 256
 _SKIP_LOG_EVERY_S = 10.0
 _DAY_MS = 86_400_000
 
@@ -145,7 +146,7 @@ class SymbolMarket:
                 self.flush(tick.ts_ms)
             self.pumped_ms = end
             played += len(ticks)
-            if len(ticks) < PUMP_WINDOW_TICKS // 4:
+            if len(ticks) < _WINDOW_TARGET_TICKS // 2:  # short windows: the deadline is seen
                 self._window_ms = min(self._window_ms * 2, _MAX_WINDOW_MS)
         self.roll(target_ms)
         return played
