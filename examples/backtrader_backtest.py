@@ -4,11 +4,13 @@ The seed's code as written: ``bt.stores.BinanceStore(apikey="", secret="", testn
 keys: history is public), ``bt.feeds.BinanceData(..., timeframe=bt.TimeFrame.Days,
 compression=1, historical=True)`` and backtrader's own broker with 10,000 cash and a 0.1%
 commission. ``import real_trade`` is what makes ``bt.stores.BinanceStore`` and friends exist.
-The seed adds no strategy (backtrader then runs its empty default one); the script prints the
-final portfolio value, as backtrader's own quick start does.
+The seed leaves the strategy out; this script fills in the SMA(15) strategy of the seed's live
+example (long 0.001 BTC above the average, flat below it) and prints the final portfolio value,
+as backtrader's own quick start does.
 
 Offline: without RT_SIM_URL it starts the exchange simulator in this process (one printed line
-says so), whose synthetic market has 60 days of history.
+says so), whose synthetic market has more than three years of history (the feed backtests its
+last 1,000 days).
 
     python examples/backtrader_backtest.py
 """
@@ -21,6 +23,23 @@ import _harness
 import backtrader as bt
 
 import real_trade  # noqa: F401  (registers bt.stores.BinanceStore, bt.feeds.BinanceData, ...)
+
+
+class MyStrategy(bt.Strategy):
+    """The seed's strategy: long 0.001 above the 15-bar SMA, flat below it."""
+
+    def __init__(self) -> None:
+        """The 15-bar simple moving average of the close."""
+        self.sma = bt.indicators.SimpleMovingAverage(self.data, period=15)
+
+    def next(self) -> None:
+        """Buy above the average when flat, sell below it when long."""
+        if not self.position:
+            if self.data.close[0] > self.sma[0]:
+                self.buy(size=0.001)
+        else:
+            if self.data.close[0] < self.sma[0]:
+                self.sell(size=0.001)
 
 
 def main() -> int:
@@ -46,6 +65,7 @@ def main() -> int:
     )
 
     cerebro.adddata(data)
+    cerebro.addstrategy(MyStrategy)  # not in the seed, which leaves the strategy out
 
     cerebro.broker.setcash(10000.0)
     cerebro.broker.setcommission(commission=0.001)

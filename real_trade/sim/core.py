@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+import time
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Protocol
@@ -87,6 +88,12 @@ class ExchangeCore:
     the source's own tick as PRICE_FILTER: :func:`~real_trade.sim.rules.rules_for_market`).
     ``seed`` makes keys and client order ids reproducible (``None``: unpredictable).
     ``auto_pump`` pumps the market before every call, so REST answers reflect market time.
+    ``pump_budget_s`` bounds the wall time one pump (or one call's catch-up) may spend playing
+    the market: past it, the rest of the market time is skipped (the price jumps; see
+    :meth:`SymbolMarket.pump`), so a clock running faster than the machine can play never
+    stalls the exchange (None: play everything, as a stepped clock needs). Memory stays
+    bounded whatever the market time: ``max_tape_trades`` public trades and
+    ``max_kline_bars`` one-minute bars per symbol are kept.
     """
 
     def __init__(
@@ -99,12 +106,15 @@ class ExchangeCore:
         *,
         auto_pump: bool = True,
         max_kline_bars: int = 100_000,
+        max_tape_trades: int = 50_000,
+        pump_budget_s: float | None = None,
     ) -> None:
         """Create the exchange at the market's start (or the clock's now without a market)."""
         self._lock = threading.RLock()
         self._clock = clock
         self._bus = bus
         self._auto_pump = auto_pump
+        self._pump_budget_s = pump_budget_s
         self._rng: random.Random = (
             random.Random(seed) if seed is not None else random.SystemRandom()
         )
@@ -124,6 +134,7 @@ class ExchangeCore:
                 all_rules[sym], accounts=self._accounts.by_id, fee_account=self.fee_account,
                 rng=random.Random(self._rng.getrandbits(64)), history=self._history,
                 publish=self._emit, start_ms=self.start_ms, max_kline_bars=max_kline_bars,
+                max_tape_trades=max_tape_trades,
                 source=market if sym in market_symbols else None, makers=makers,
             )  # fmt: skip
 
@@ -398,13 +409,18 @@ class ExchangeCore:
         with self._lock:
             now = self._clock.now_ms()
             target = now if until_ms is None else min(until_ms, now)
-            return sum(st.pump(target) for st in self._states.values())
+            deadline = self._deadline()
+            return sum(st.pump(target, deadline) for st in self._states.values())
+
+    def _deadline(self) -> float | None:
+        budget = self._pump_budget_s
+        return None if budget is None else time.monotonic() + budget
 
     def _sync(self, st: SymbolMarket) -> int:
         """Bring ``st`` up to the clock (pump when auto-pumping, else roll klines); return now."""
         now = self._clock.now_ms()
         if self._auto_pump and st.liquidity is not None and now > st.pumped_ms:
-            st.pump(now)
+            st.pump(now, self._deadline())
         else:
             st.roll(now)
         return now

@@ -23,7 +23,7 @@ from real_trade.sim.market import Candle
 from real_trade.sim.tape import Tape
 from real_trade.sim.types import ZERO, BadParameter, Trade
 
-__all__ = ["INTERVALS", "Kline", "KlineBook", "Tape", "bucket_open", "next_open"]
+__all__ = ["INTERVALS", "Kline", "KlineBook", "Tape", "bucket_open", "interval_ms", "next_open"]
 
 _SEC, _MIN, _DAY = 1_000, 60_000, 86_400_000
 _FIXED: dict[str, int] = {
@@ -33,7 +33,21 @@ _FIXED: dict[str, int] = {
 }  # fmt: skip
 INTERVALS: tuple[str, ...] = (*_FIXED, "1M")
 """Binance's kline intervals, shortest first."""
+_MAX_SECOND_BARS = 21_600  # the live 1s klines of the last six market hours
 _WEEK_OFFSET = 4 * _DAY  # 1970-01-01 was a Thursday; Binance weeks open on Monday
+
+
+def interval_ms(interval: str) -> int | None:
+    """Return the fixed length (ms) of ``interval``; None for ``1M`` (calendar months).
+
+    ``BadParameter`` (-1120) for a name that is not a Binance interval.
+    """
+    if interval == "1M":
+        return None
+    size = _FIXED.get(interval)
+    if size is None:
+        raise BadParameter.invalid_interval()
+    return size
 
 
 def bucket_open(interval: str, ts_ms: int) -> int:
@@ -173,7 +187,11 @@ class KlineBook:
 
     ``history`` (``(end_ms, count) -> candles``, or None) loads pre-start one-minute candles on
     demand; ``live_start_ms`` is where bars built from trades begin. At most ``max_bars``
-    one-minute bars are kept (oldest dropped first).
+    one-minute bars and six market hours of one-second bars are kept (oldest dropped first).
+    ``candles`` (``(interval, first_open, last_open) -> candles``, with ``history_start_ms``
+    where they begin), when given, serves
+    the pre-start klines of every interval instead (deep history, aggregated by the source),
+    joined to the live bars: the kline holding the start merges both parts.
     """
 
     def __init__(
@@ -184,15 +202,19 @@ class KlineBook:
         history: Callable[[int, int], list[Candle]] | None = None,
         seed_price: Decimal | None = None,
         max_bars: int = 100_000,
+        candles: Callable[[str, int, int], list[Candle]] | None = None,
+        history_start_ms: int | None = None,
     ) -> None:
         """Create the book; ``seed_price`` opens the flat bars before the first trade."""
         self.symbol = symbol
         self._m1 = _Series(_MIN, max_bars)
-        self._s1 = _Series(_SEC, min(max_bars, 86_400))
+        self._s1 = _Series(_SEC, min(max_bars, _MAX_SECOND_BARS))
         self._live_start = live_start_ms - live_start_ms % _MIN
         self._history = history
         self._history_done = history is None
         self._seed = seed_price
+        self._candles = candles
+        self._first_ms = history_start_ms if history_start_ms is not None else self._live_start
         self._emitted_close = self._live_start  # bars opening before this were reported closed
         if seed_price is not None:
             self._m1._append_until(self._live_start, seed_price)
@@ -286,6 +308,8 @@ class KlineBook:
             return []
         series = self._s1 if interval == "1s" else self._m1
         self.roll(now_ms)
+        if self._candles is not None:
+            return self._joined(interval, series, now_ms, start_ms, end_ms, limit)
         end = now_ms if end_ms is None or end_ms > now_ms else end_ms
         if start_ms is not None:
             first = bucket_open(interval, start_ms)
@@ -312,6 +336,50 @@ class KlineBook:
                     count += 1
                 lo -= 1
         return self._group(interval, bars, lo, hi, limit, now_ms)
+
+    def _joined(
+        self,
+        interval: str,
+        series: _Series,
+        now_ms: int,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int,
+    ) -> list[Kline]:
+        """Klines from the source's pre-start candles joined to the live bars (Binance paging)."""
+        assert self._candles is not None
+        end = now_ms if end_ms is None or end_ms > now_ms else end_ms
+        floor = bucket_open(interval, self._first_ms)
+        last_bucket = bucket_open(interval, end)
+        if start_ms is not None:
+            first = bucket_open(interval, start_ms)
+            if first < start_ms:
+                first = next_open(interval, first)
+            first = max(first, floor)
+            last = _step(interval, first, limit - 1, last_bucket)
+        else:
+            last = last_bucket
+            first = max(_step(interval, last, -(limit - 1), floor), floor)
+        if first > last:
+            return []
+        out: list[Kline] = []
+        live = self._live_start
+        if first < live:
+            top = min(last, bucket_open(interval, live - 1))
+            for c in self._candles(interval, first, top):
+                nxt = next_open(interval, c.open_ms)
+                out.append(Kline(self.symbol, interval, c.open_ms, nxt - 1, c.open, c.high,
+                                 c.low, c.close, c.volume, c.quote_volume, c.trades, ZERO,
+                                 ZERO, nxt <= now_ms))  # fmt: skip
+        opens = series.opens
+        lo = bisect_left(opens, max(first, live))
+        hi = bisect_left(opens, next_open(interval, last))
+        for k in self._group(interval, series.bars, lo, hi, limit, now_ms):
+            if out and out[-1].open_ms == k.open_ms:
+                out[-1] = _merge(out[-1], k)
+            else:
+                out.append(k)
+        return out[:limit]
 
     def _group(
         self, interval: str, bars: list[_Bar], lo: int, hi: int, limit: int, now_ms: int
@@ -349,3 +417,36 @@ class KlineBook:
         if not self._m1.bars:
             self._ensure_history(self._live_start - _MIN)
         return self._m1.bars[-1].close if self._m1.bars else self._seed
+
+
+def _step(interval: str, open_ms: int, buckets: int, bound: int) -> int:
+    """The open ``buckets`` intervals after (before, if negative) ``open_ms``, kept within
+    ``bound`` (an upper bound going forward, a lower one going back)."""
+    if buckets == 0:
+        return open_ms
+    size = _FIXED.get(interval)
+    if size is not None:
+        moved = open_ms + buckets * size
+        return min(moved, bound) if buckets >= 0 else max(moved, bound)
+    cur = open_ms
+    for _ in range(abs(buckets)):
+        if buckets > 0:
+            nxt = next_open(interval, cur)
+            if nxt > bound:
+                break
+        else:
+            if cur <= bound:
+                break
+            nxt = bucket_open(interval, cur - 1)
+        cur = nxt
+    return cur
+
+
+def _merge(before: Kline, after: Kline) -> Kline:
+    """One kline from its pre-start part and its live part."""
+    return Kline(after.symbol, after.interval, before.open_ms, after.close_ms, before.open,
+                 max(before.high, after.high), min(before.low, after.low), after.close,
+                 before.volume + after.volume, before.quote_volume + after.quote_volume,
+                 before.trades + after.trades, after.taker_buy_volume,
+                 after.taker_buy_quote_volume, after.is_closed, after.first_trade_id,
+                 after.last_trade_id)  # fmt: skip

@@ -30,6 +30,7 @@ __all__ = [
     "MINUTE_MS",
     "BookShape",
     "Candle",
+    "CandleHistorySource",
     "MarketSource",
     "MarketTick",
     "Side",
@@ -130,6 +131,24 @@ class MarketSource(Protocol):
 
     def book_shape(self, symbol: str) -> BookShape:
         """Return the ladder shape the liquidity provider quotes for ``symbol``."""
+        ...
+
+
+@runtime_checkable
+class CandleHistorySource(Protocol):
+    """A market that also serves its pre-start candles of any interval (deep history).
+
+    ``candles(symbol, interval, first_open, last_open)`` returns the candles of a Binance
+    interval opening in ``[first_open, last_open]`` before :meth:`MarketSource.start_ms` (the
+    candle holding the start aggregates only its pre-start part), from ``first_ms()`` on.
+    """
+
+    def first_ms(self) -> int:
+        """Return the instant (ms) the candle history begins."""
+        ...
+
+    def candles(self, symbol: str, interval: str, first_open: int, last_open: int) -> list[Candle]:
+        """Return the pre-start candles of ``interval`` opening in ``[first_open, last_open]``."""
         ...
 
 

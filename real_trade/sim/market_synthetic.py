@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from real_trade.sim.klines import bucket_open, interval_ms, next_open
 from real_trade.sim.market import (
     MINUTE_MS,
     BookShape,
@@ -41,11 +42,15 @@ from real_trade.sim.market import (
     default_tick_size,
     floor_minute,
 )
+from real_trade.sim.market_history import CandleHistory, MinuteParams
 
-__all__ = ["BLOCK_TICKS", "DEFAULT_START_PRICES", "SyntheticMarket"]
+__all__ = ["BLOCK_TICKS", "DEFAULT_DEEP_HISTORY_DAYS", "DEFAULT_START_PRICES", "SyntheticMarket"]
 
 BLOCK_TICKS = 4096
 """Ticks per generated block (the unit of the counter-based generator and of the cache)."""
+
+DEFAULT_DEEP_HISTORY_DAYS = 1_200
+"""Days of candle history before the start by default (more than three years)."""
 
 DEFAULT_START_PRICES: Mapping[str, float] = {"BTC": 60_000.0, "ETH": 3_000.0, "BNB": 600.0}
 """Start price by base asset (``BTCUSDT`` starts near 60,000); any other symbol starts at 100."""
@@ -196,6 +201,26 @@ class _Walk:
                 self._cache.popitem(last=False)
             return blk
 
+    def minute_params(self, volatility: float) -> MinuteParams:
+        """The deep-history generator's parameters: same key, steps, volatility and volume."""
+        return MinuteParams(
+            key=self._key, tick=self.tick, lot=self.lot,
+            sigma_minute=volatility * math.sqrt(MINUTE_MS / _YEAR_MS),
+            lots_per_minute=self._mean_lots * MINUTE_MS / self.tick_ms,
+            ticks_per_minute=MINUTE_MS / self.tick_ms, activity=self._activity,
+        )  # fmt: skip
+
+    def window(self, from_ms: int, to_ms: int) -> tuple[IntArray, IntArray, IntArray]:
+        """(ts, price ticks, lots) of the ticks with ``from_ms <= ts < to_ms``."""
+        ts, price_n, lots, _ = self.arrays(self.last_index_at(from_ms - 1) + 1,
+                                           self.last_index_at(to_ms - 1))  # fmt: skip
+        return ts, price_n, lots
+
+    def price_before(self, ts_ms: int) -> int:
+        """The price (ticks) of the last tick before ``ts_ms``."""
+        k = self.last_index_at(ts_ms - 1)
+        return int(self.arrays(k, k)[1][0])
+
     def arrays(self, k_lo: int, k_hi: int) -> tuple[IntArray, IntArray, IntArray, BoolArray]:
         """Return (ts, price ticks, lots, buy) for tick indices ``k_lo..k_hi`` inclusive."""
         if k_hi < k_lo:
@@ -234,6 +259,7 @@ class SyntheticMarket:
         volatility: float = 0.6,
         tick_ms: int = 250,
         history_days: float = 7,
+        deep_history_days: float = DEFAULT_DEEP_HISTORY_DAYS,
     ) -> None:
         """Build the market; see the class docstring for the parameters."""
         if isinstance(tick_ms, bool) or not isinstance(tick_ms, int) or tick_ms < 2:
@@ -242,11 +268,17 @@ class SyntheticMarket:
             raise ValueError(f"volatility must be a finite number >= 0, got {volatility!r}")
         if not math.isfinite(history_days) or history_days < 0:
             raise ValueError(f"history_days must be a finite number >= 0, got {history_days!r}")
+        if not math.isfinite(deep_history_days) or deep_history_days < 0:
+            raise ValueError(
+                f"deep_history_days must be a finite number >= 0, got {deep_history_days!r}"
+            )
         prices = _start_prices(symbols)
         if start_ms is None:
             start_ms = math.floor(time.time() * 1000)
         self._start_ms = floor_minute(int(start_ms))
         self._earliest_ms = self._start_ms - round(history_days * 1440) * MINUTE_MS
+        deep_from = self._start_ms - round(deep_history_days * 1440) * MINUTE_MS
+        self._first_ms = min(self._earliest_ms, deep_from - deep_from % _DAY_MS)
         self.seed = int(seed)
         self.tick_ms = tick_ms
         self.volatility = float(volatility)
@@ -255,6 +287,7 @@ class SyntheticMarket:
             sym: _Walk(sym, p, self.seed, self._start_ms, tick_ms, self.volatility)
             for sym, p in prices.items()
         }
+        self._histories: dict[str, CandleHistory] = {}
 
     def _walk(self, symbol: str) -> _Walk:
         """Return the walk of ``symbol`` or raise :class:`UnknownSymbolError`."""
@@ -270,6 +303,42 @@ class SyntheticMarket:
     def earliest_ms(self) -> int:
         """Return the instant the market's history begins (``start_ms - history_days``)."""
         return self._earliest_ms
+
+    def first_ms(self) -> int:
+        """Return the instant the candle history begins (a UTC midnight, or ``earliest_ms``).
+
+        Before ``earliest_ms`` the history is made of generated one-minute candles only (see
+        :mod:`~real_trade.sim.market_history`); :meth:`candles` serves it.
+        """
+        return self._first_ms
+
+    def candles(self, symbol: str, interval: str, first_open: int, last_open: int) -> list[Candle]:
+        """Return the pre-start candles of ``interval`` opening in ``[first_open, last_open]``.
+
+        Any Binance interval (``1s`` to ``1M``), from :meth:`first_ms` to the start; a candle
+        holding the start aggregates only its pre-start part. Every interval aggregates the
+        same minutes, so a ``1d`` candle is exactly the aggregate of its ``1h`` and ``1m``
+        ones; the last candles before ``earliest_ms`` continue into the tick history.
+        """
+        size = interval_ms(interval)
+        if size is not None and size >= _DAY_MS:
+            size = None
+        hist = self._history(symbol)
+        return hist.candles(size, int(first_open), next_open(interval, int(last_open)),
+                            lambda ts: bucket_open(interval, ts))  # fmt: skip
+
+    def _history(self, symbol: str) -> CandleHistory:
+        hist = self._histories.get(symbol)
+        if hist is None:
+            walk = self._walk(symbol)
+            first = walk.last_index_at(self._earliest_ms - 1) + 1
+            anchor = int(walk.arrays(first, first)[1][0])
+            hist = self._histories[symbol] = CandleHistory(
+                walk.minute_params(self.volatility), first_ms=self._first_ms,
+                earliest_ms=self._earliest_ms, start_ms=self._start_ms, ticks=walk.window,
+                price_before=walk.price_before, anchor_n=anchor,
+            )  # fmt: skip
+        return hist
 
     def tick_size(self, symbol: str) -> Decimal:
         """Return the price tick of ``symbol``."""

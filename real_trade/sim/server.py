@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import threading
 from collections.abc import Mapping
 from decimal import Decimal
@@ -39,7 +40,34 @@ from real_trade.sim.core import ExchangeCore
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.market import MarketSource
 
-__all__ = ["CCXT_API_KEYS", "SimExchange", "ccxt_urls_for"]
+__all__ = [
+    "CCXT_API_KEYS",
+    "PUMP_BUDGET_S",
+    "TICKS_PER_WALL_SECOND",
+    "SimExchange",
+    "ccxt_urls_for",
+    "synthetic_tick_ms",
+]
+
+TICKS_PER_WALL_SECOND = 200
+"""Market ticks per wall second and symbol a ``"synthetic"`` market plays at most (about 5 %
+of a core): faster clocks space the ticks wider (see :func:`synthetic_tick_ms`)."""
+
+PUMP_BUDGET_S = 0.1
+"""Wall seconds one pump of a running (not stepped) simulator may spend playing the market;
+market time it cannot play in that budget is skipped, so REST keeps answering at any speed."""
+
+
+def synthetic_tick_ms(speed: float, stepped: bool = False) -> int:
+    """The tick spacing (market ms) of a ``"synthetic"`` market run at ``speed``.
+
+    250 ms (four trades a second) at real time; at higher speeds the spacing grows so that at
+    most :data:`TICKS_PER_WALL_SECOND` ticks per symbol are played per wall second (18 s at
+    3600x), capped at one minute. A stepped clock gets 250 ms.
+    """
+    if stepped:
+        return 250
+    return max(250, min(60_000, math.ceil(1000 * speed / TICKS_PER_WALL_SECOND)))
 
 CCXT_API_KEYS: tuple[str, ...] = (
     "public", "private", "v1", "sapi", "sapiV2", "sapiV3", "sapiV4", "dapiPublic",
@@ -80,12 +108,15 @@ class SimExchange:
     """A simulated Binance spot exchange served on loopback from a background thread.
 
     ``market`` is a :class:`MarketSource`, ``"synthetic"`` (a seeded random walk over
-    ``symbols``) or the path of a one-minute candle CSV file (replayed). ``speed`` scales market
-    time (60: a market minute per wall second); ``stepped=True`` freezes it between
-    :meth:`advance` calls. ``seed`` drives the market, keys and faults; ``start_ms`` sets the
-    market's start. ``rate_limits`` overrides Binance's limits (``RateLimits(enabled=False)``
-    for benchmarks). After :meth:`start`, :attr:`url`, :attr:`ws_url`, :attr:`core`,
-    :attr:`clock` and :attr:`faults` are available; :meth:`stop` shuts everything down.
+    ``symbols``; its ticks are spaced by :func:`synthetic_tick_ms` for the speed) or the path of
+    a one-minute candle CSV file (replayed). ``speed`` scales market time (60: a market minute
+    per wall second); ``stepped=True`` freezes it between :meth:`advance` calls. A running
+    simulator's pump spends at most :data:`PUMP_BUDGET_S` per call, so it stays current and
+    answers at any speed (market time it cannot play is skipped, with a warning). ``seed``
+    drives the market, keys and faults; ``start_ms`` sets the market's start. ``rate_limits``
+    overrides Binance's limits (``RateLimits(enabled=False)`` for benchmarks). After
+    :meth:`start`, :attr:`url`, :attr:`ws_url`, :attr:`core`, :attr:`clock` and :attr:`faults`
+    are available; :meth:`stop` shuts everything down.
     """
 
     def __init__(
@@ -122,7 +153,10 @@ class SimExchange:
         )
         self.faults = FaultPlan(seed)
         self.bus = EventBus(synchronous=True, name="sim")
-        self.core = ExchangeCore(self.clock, self.market, self.bus, seed=seed)
+        self.core = ExchangeCore(
+            self.clock, self.market, self.bus, seed=seed,
+            pump_budget_s=None if stepped else PUMP_BUDGET_S,
+        )  # fmt: skip
         self.context = BinanceFaceContext(self.core, self.clock, self.faults)
         self.limiter = RateLimiter(rate_limits if rate_limits is not None else RateLimits())
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -147,7 +181,9 @@ class SimExchange:
             from real_trade.sim.market_synthetic import SyntheticMarket
 
             ids = [_symbol_id(s) for s in symbols]
-            source = SyntheticMarket(ids, seed=seed, start_ms=start_ms)
+            source = SyntheticMarket(
+                ids, seed=seed, start_ms=start_ms, tick_ms=synthetic_tick_ms(speed, stepped)
+            )
         elif isinstance(market, str | Path):
             from real_trade.sim.market_replay import CandleReplayMarket
 

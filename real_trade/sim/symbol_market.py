@@ -13,7 +13,9 @@ its own.
 
 from __future__ import annotations
 
+import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -21,7 +23,7 @@ from real_trade.sim.accounts import Account
 from real_trade.sim.history import OrderHistory
 from real_trade.sim.klines import KlineBook
 from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity, flow_step_of
-from real_trade.sim.market import MarketSource
+from real_trade.sim.market import CandleHistorySource, MarketSource
 from real_trade.sim.matching import MatchingEngine
 from real_trade.sim.rules import SymbolRules
 from real_trade.sim.tape import Tape
@@ -35,12 +37,19 @@ from real_trade.sim.types import (
     Ticker24h,
 )
 
-__all__ = ["Publish", "SymbolMarket"]
+__all__ = ["PUMP_WINDOW_TICKS", "Publish", "SymbolMarket"]
 
 Publish = Callable[[str, object], None]
 """Where a symbol's events go: ``publish(topic, event)``."""
 
+PUMP_WINDOW_TICKS = 2_000
+"""At most this many market ticks are fetched from the source at once."""
+
+_log = logging.getLogger(__name__)
 _Q8 = Decimal("0.00000001")
+_MAX_WINDOW_MS = 86_400_000
+_WINDOW_TARGET_TICKS = 256
+_SKIP_LOG_EVERY_S = 10.0
 _DAY_MS = 86_400_000
 
 
@@ -51,7 +60,9 @@ class SymbolMarket:
     ``rng`` draws generated client order ids. With a ``source`` that plays the symbol (and the
     ``makers`` that trade it), pre-start klines come from its history and the ladder opens at
     its reference price at ``start_ms``; without one (``liquidity`` None) the book holds user
-    orders only. ``pumped_ms`` is how far the source has been played.
+    orders only. ``pumped_ms`` is how far the source has been played. What grows with market
+    time is kept in bounded windows: the last ``max_tape_trades`` trades and
+    ``max_kline_bars`` one-minute bars.
     """
 
     def __init__(
@@ -65,6 +76,7 @@ class SymbolMarket:
         publish: Publish,
         start_ms: int,
         max_kline_bars: int = 100_000,
+        max_tape_trades: int = 50_000,
         source: MarketSource | None = None,
         makers: MarketMakers | None = None,
     ) -> None:
@@ -72,8 +84,11 @@ class SymbolMarket:
         sym = rules.symbol
         self.engine = MatchingEngine(rules, accounts, fee_account, rng=rng)
         self.source = source
-        self.tape = Tape(sym)
+        self.tape = Tape(sym, max_trades=max_tape_trades)
         self.pumped_ms = start_ms
+        self.skipped_ms = 0
+        self._window_ms = 60_000
+        self._skip_logged = -_SKIP_LOG_EVERY_S
         self.update_id = 0
         self._accounts = accounts
         self._history = history
@@ -83,9 +98,13 @@ class SymbolMarket:
             self.klines = KlineBook(sym, live_start_ms=start_ms, max_bars=max_kline_bars)
             return
         seed_price = source.reference_price(sym, start_ms)
-        self.klines = KlineBook(sym, live_start_ms=start_ms, seed_price=seed_price,
-                                history=lambda end, n: source.history(sym, end, n),
-                                max_bars=max_kline_bars)  # fmt: skip
+        deep = source if isinstance(source, CandleHistorySource) else None
+        self.klines = KlineBook(
+            sym, live_start_ms=start_ms, seed_price=seed_price,
+            history=lambda end, n: source.history(sym, end, n), max_bars=max_kline_bars,
+            candles=None if deep is None else lambda i, a, b: deep.candles(sym, i, a, b),
+            history_start_ms=None if deep is None else deep.first_ms(),
+        )  # fmt: skip
         if makers is not None:
             step = flow_step_of(source, sym, rules.base_asset_precision)
             self.liquidity = SymbolLiquidity(self.engine, source.book_shape(sym), makers, step)
@@ -98,20 +117,53 @@ class SymbolMarket:
         return self.engine.symbol
 
     # ---------------------------------------------------------------- market pump
-    def pump(self, target_ms: int) -> int:
-        """Play the source's ticks up to ``target_ms`` (each re-quotes, trades, publishes)."""
+    def pump(self, target_ms: int, deadline: float | None = None) -> int:
+        """Play the source's ticks up to ``target_ms`` (each re-quotes, trades, publishes).
+
+        Ticks are fetched in windows of at most :data:`PUMP_WINDOW_TICKS`, so a long stretch
+        of market time never sits in memory at once. With a ``deadline`` (a
+        ``time.monotonic()`` instant) the pump stops playing when it passes and skips the
+        rest of the stretch (the market jumps to ``target_ms``; :attr:`skipped_ms` counts it),
+        so a simulator asked for more market time than it can play stays current and answers.
+        """
         liquidity, source = self.liquidity, self.source
         if source is None or liquidity is None or target_ms <= self.pumped_ms:
             self.roll(target_ms)
             return 0
-        ticks = source.ticks(self.symbol, self.pumped_ms, target_ms)
-        for tick in ticks:
-            self.roll(tick.ts_ms)
-            liquidity.play(tick)
-            self.flush(tick.ts_ms)
-        self.pumped_ms = target_ms
+        played = 0
+        while self.pumped_ms < target_ms:
+            if deadline is not None and played and time.monotonic() >= deadline:
+                self._skip(target_ms)
+                break
+            end = min(target_ms, self.pumped_ms + self._window_ms)
+            ticks = source.ticks(self.symbol, self.pumped_ms, end)
+            if len(ticks) > PUMP_WINDOW_TICKS and end - self.pumped_ms > 1:
+                self._window_ms = max(1, (end - self.pumped_ms) // 4)  # too dense: narrower
+                continue
+            for tick in ticks:
+                self.roll(tick.ts_ms)
+                liquidity.play(tick)
+                self.flush(tick.ts_ms)
+            self.pumped_ms = end
+            played += len(ticks)
+            if len(ticks) < _WINDOW_TARGET_TICKS // 2:  # short windows: the deadline is seen
+                self._window_ms = min(self._window_ms * 2, _MAX_WINDOW_MS)
         self.roll(target_ms)
-        return len(ticks)
+        return played
+
+    def _skip(self, target_ms: int) -> None:
+        """Jump the pump to ``target_ms`` without playing the ticks in between (overload)."""
+        gap = target_ms - self.pumped_ms
+        self.skipped_ms += gap
+        self.pumped_ms = target_ms
+        now = time.monotonic()
+        if now - self._skip_logged >= _SKIP_LOG_EVERY_S:
+            self._skip_logged = now
+            _log.warning(
+                "%s: the simulator cannot play the market as fast as its clock runs; skipped "
+                "%.0f market seconds (%.0f in all): lower --speed, or use fewer symbols",
+                self.symbol, gap / 1000, self.skipped_ms / 1000,
+            )  # fmt: skip
 
     # ---------------------------------------------------------------- publishing
     def roll(self, now_ms: int) -> None:

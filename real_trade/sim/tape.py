@@ -17,7 +17,7 @@ __all__ = ["Tape"]
 class Tape:
     """A symbol's recent public trades and aggregate trades (the last ``max_trades`` kept)."""
 
-    def __init__(self, symbol: str, max_trades: int = 200_000) -> None:
+    def __init__(self, symbol: str, max_trades: int = 50_000) -> None:
         """Create an empty tape."""
         self.symbol = symbol
         self.max_trades = max_trades
