@@ -59,9 +59,11 @@ def binance_kline_source(client: Any, symbol: str, timeframe: str) -> LiveBarSou
     """Binance's raw kline stream on the client's I/O loop, or None where it cannot serve.
 
     It serves live, testnet and the simulator, reconnecting forever with the client's backoff;
-    demo trading and proxied connections are left to ccxt.pro, which knows their endpoints.
+    demo trading, proxied connections and a user's own URLs are left to ccxt.pro, which knows
+    their endpoints.
     """
-    if client.mode == "demo" or getattr(client, "proxy", None):
+    custom = getattr(getattr(client, "endpoints", None), "custom_urls", False)
+    if client.mode == "demo" or getattr(client, "proxy", None) or custom:
         return None
     try:
         from real_trade.feeds.binance_klines import BinanceKlineSource

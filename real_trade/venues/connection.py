@@ -81,7 +81,10 @@ class VenueConnection:
     choose the endpoints; ``proxy`` an HTTP(S)/SOCKS proxy (never used for the simulator).
     ``bus`` receives :class:`StreamStateChanged` events; ``retry_policy`` governs retries of
     reads; ``reconnect_base_delay``/``reconnect_max_delay`` the stream backoff (tests shrink
-    them); ``call_timeout`` bounds each sync call; ``ccxt_options`` are extra ccxt options.
+    them); ``call_timeout`` bounds each sync call; ``ccxt_options`` are extra ccxt options;
+    ``ccxt_config`` extra top-level ccxt settings (``headers``, ``timeout``, ``uid``, ...) and
+    ``custom_urls`` the user's own ccxt ``urls`` (see :func:`resolve_endpoints`), both as a
+    store adopting a user-built ccxt object passes them (:mod:`real_trade.venues.adopt`).
     """
 
     def __init__(
@@ -102,6 +105,8 @@ class VenueConnection:
         reconnect_max_delay: float = 30.0,
         call_timeout: float = 120.0,
         ccxt_options: Mapping[str, Any] | None = None,
+        ccxt_config: Mapping[str, Any] | None = None,
+        custom_urls: Mapping[str, Any] | None = None,
     ) -> None:
         self.venue = venue if isinstance(venue, VenueSpec) else get_venue(venue)
         self.market_type = market_type
@@ -117,6 +122,7 @@ class VenueConnection:
             demo=demo,
             sim_url=effective_sim_url(sim_url),
             default_type=self.default_type,
+            custom_urls=custom_urls,
         )
         self.proxy = None if self.endpoints.mode == "sim" else (proxy or None)
         ccxt_proxy_settings(self.proxy)  # validate early: a bad scheme is a ConfigError now
@@ -126,6 +132,7 @@ class VenueConnection:
         self.reconnect_max_delay = reconnect_max_delay
         self.call_timeout = call_timeout
         self._ccxt_options = dict(ccxt_options or {})
+        self._ccxt_config = {k: v for k, v in (ccxt_config or {}).items() if k != "urls"}
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -223,7 +230,8 @@ class VenueConnection:
             **self.endpoints.options,
             **self._ccxt_options,
         }
-        config: dict[str, Any] = {"enableRateLimit": True, "options": options}
+        config: dict[str, Any] = {"enableRateLimit": True, **self._ccxt_config}
+        config["options"] = options
         if self.endpoints.urls is not None:
             config["urls"] = dict(self.endpoints.urls)
         for name, value in (
