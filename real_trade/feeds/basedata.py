@@ -24,12 +24,20 @@ a connection is ``max_connection_age`` seconds old (``"auto"``: an hour before t
 limit, 23 h on Binance; None where the venue has none). Both are measured on ``clock`` (seconds,
 ``time.monotonic`` by default), checked every ``watchdog_interval`` wall seconds, and published
 on ``feed.stale`` / ``feed.reconnect`` (:mod:`real_trade.feeds.watchdog`).
+
+**Ctrl-C.** A live feed run by Cerebro in the main thread of a plain script (SIGINT and SIGTERM
+still at Python's defaults) makes the first Ctrl-C or SIGTERM stop the run gracefully: Cerebro
+ends after the current bar, the strategy's ``stop`` runs, ``cerebro.run()`` returns. A second
+one interrupts at once. Handlers the program installed itself are left alone, and the defaults
+come back when the feed stops.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import signal
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -46,6 +54,7 @@ from real_trade.feeds.timeframes import (
     timeframe_to_bt,
 )
 from real_trade.feeds.watchdog import FeedWatchdog, default_max_connection_age
+from real_trade.utils.stop_signals import install_stop_signals
 
 __all__ = ["NATIVE_BAR_SOURCES", "BaseData", "LiveSourceFactory", "binance_kline_source"]
 
@@ -164,6 +173,7 @@ class BaseData(bt.feed.DataBase):
         self.ccxt_timeframe: str = bt_to_timeframe(self.p.timeframe, self.p.compression)
         self.error: BaseException | None = None
         self._stream: BarStream | None = None
+        self._previous_handlers: dict[Any, Any] = {}
         self._make_watchdog(None)  # a bad bound fails here, naming the parameter
 
     @classmethod
@@ -217,6 +227,8 @@ class BaseData(bt.feed.DataBase):
         """Start the store, check symbol and timeframe with the venue, start the stream."""
         super().start()
         self._start_finish()
+        if not self.p.historical:
+            self._previous_handlers = self._install_ctrl_c()
         self.store.start()
         client = self.store.client
         check_venue_timeframe(
@@ -246,6 +258,27 @@ class BaseData(bt.feed.DataBase):
         super().stop()
         if self._stream is not None:
             self._stream.stop()
+        previous, self._previous_handlers = self._previous_handlers, {}
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    def _install_ctrl_c(self) -> dict[Any, Any]:
+        """Make Ctrl-C / SIGTERM stop Cerebro gracefully (module docstring); return the handlers
+        to restore (none when not in a plain script's main thread under Cerebro)."""
+        cerebro = getattr(self, "_env", None)
+        if cerebro is None or threading.current_thread() is not threading.main_thread():
+            return {}
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return {}
+        if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+            return {}
+        requested: list[bool] = []
+
+        def request_stop() -> None:
+            requested.append(True)
+            cerebro.runstop()
+
+        return install_stop_signals(request_stop, lambda: bool(requested), _log.warning)
 
     def _load(self) -> bool | None:
         stream = self._stream

@@ -7,11 +7,16 @@ any other thread and waits for it (from the I/O thread itself it raises RuntimeE
 would wait on itself). Endpoints come from :mod:`real_trade.venues.urls` (live, testnet, demo, or
 the simulator, which wins). Credentials are kept private, registered with the log masker, and
 never shown: reprs show a masked key.
+
+A started connection is stopped when the process exits (an ``atexit`` hook, registered when the
+first one starts), so a script that never calls ``store.stop()`` still closes its ccxt and
+aiohttp sessions instead of leaving them to the garbage collector, which warns about them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import difflib
 import logging
@@ -62,6 +67,35 @@ def _guard_ccxt_logger() -> None:
     ccxt_logger = logging.getLogger(_CCXT_LOGGER)
     if not any(isinstance(f, SecretMaskingFilter) for f in ccxt_logger.filters):
         ccxt_logger.addFilter(SecretMaskingFilter())
+
+
+_running: set[VenueConnection] = set()  # started and not stopped: closed at exit
+_running_lock = threading.Lock()
+_exit_hook_registered = False
+
+
+def _track_running(connection: VenueConnection, running: bool) -> None:
+    """Remember (or forget) a started connection; the first one registers the exit hook."""
+    global _exit_hook_registered
+    with _running_lock:
+        if not running:
+            _running.discard(connection)
+            return
+        _running.add(connection)
+        if not _exit_hook_registered:
+            atexit.register(_stop_running_at_exit)
+            _exit_hook_registered = True
+
+
+def _stop_running_at_exit() -> None:
+    """Close every connection still running when the interpreter exits (best effort)."""
+    with _running_lock:
+        connections = list(_running)
+    for connection in connections:
+        try:
+            connection.stop(timeout=5.0)
+        except Exception:  # exiting anyway: never mask the process's own outcome
+            _log.debug("%s: closing at exit failed", connection, exc_info=True)
 
 
 def _plain(value: Any) -> str | None:
@@ -211,6 +245,7 @@ class VenueConnection:
                 loop.close()
                 raise
             self._loop, self._thread = loop, thread
+            _track_running(self, True)
             return self
 
     @staticmethod
@@ -271,6 +306,7 @@ class VenueConnection:
             if not loop.is_running():
                 loop.close()
             self._loop = self._thread = self._exchange = None
+            _track_running(self, False)
 
     async def _shutdown(self, exchange: Any) -> None:
         with self._streams_lock:
