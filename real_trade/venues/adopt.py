@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 # Top-level ccxt settings carried over when the user changed them.
-_CARRIED = ("headers", "timeout", "enableRateLimit", "rateLimit", "uid", "verbose")
+_CARRIED = ("headers", "timeout", "enableRateLimit", "rateLimit", "uid")
 _PROXY_ATTRS = ("httpsProxy", "httpProxy", "socksProxy", "proxyUrl")
 
 

@@ -205,3 +205,22 @@ def test_a_hook_with_its_own_urls_keeps_them_and_a_hook_that_builds_nothing_is_n
     with pytest.raises(ConfigError) as caught:
         Nothing()
     assert caught.value.field == "_create_exchange"
+
+
+def test_the_hook_s_sandbox_switch_market_type_and_headers_are_honoured() -> None:
+    class Futures(BaseStore):
+        def _create_exchange(self, **kwargs: Any) -> Any:
+            exchange = ccxt.binance(
+                {"options": {"defaultType": "future"}, "headers": {"X-Desk": "rt"}}
+            )
+            exchange.set_sandbox_mode(True)
+            return exchange
+
+    store = Futures()
+    try:
+        assert store.mode == "testnet" and store.market_type == "future"
+        built = store.exchange  # the client's ccxt.pro object (built without a request)
+        assert built.options["defaultType"] == "future" and built.headers["X-Desk"] == "rt"
+        assert built.isSandboxModeEnabled
+    finally:
+        store.stop()
