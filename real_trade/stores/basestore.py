@@ -132,7 +132,8 @@ class BaseStore:
             raise ConfigError(
                 f"{type(self).__name__} has no venue",
                 field="venue",
-                fix="use BinanceStore, BybitStore, OKXStore or CCXTStore(exchange=...)",
+                fix="use BinanceStore, BybitStore, OKXStore or CCXTStore(exchange=...), or build "
+                "your own ccxt object in _create_exchange (self._exchange = ccxt.<id>({...}))",
             )
         return self.venue
 
