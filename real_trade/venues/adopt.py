@@ -38,7 +38,7 @@ __all__ = [
 
 # Top-level ccxt settings carried over when the user changed them.
 _CARRIED = ("headers", "timeout", "enableRateLimit", "rateLimit", "uid")
-_PROXY_ATTRS = ("httpsProxy", "httpProxy", "socksProxy", "proxyUrl")
+_PROXY_ATTRS = ("httpsProxy", "httpProxy", "socksProxy")  # one proxy URL each
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,6 @@ def redirect_to_simulator(exchange: Any, endpoints: VenueEndpoints) -> None:
     exchange.options = exchange.deep_extend(
         exchange.options, {**endpoints.options, "adjustForTimeDifference": False}
     )
-    for name in _PROXY_ATTRS:
+    for name in (*_PROXY_ATTRS, "proxyUrl"):
         if getattr(exchange, name, None):
             setattr(exchange, name, None)
