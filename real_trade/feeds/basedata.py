@@ -227,8 +227,6 @@ class BaseData(bt.feed.DataBase):
         """Start the store, check symbol and timeframe with the venue, start the stream."""
         super().start()
         self._start_finish()
-        if not self.p.historical:
-            self._previous_handlers = self._install_ctrl_c()
         self.store.start()
         client = self.store.client
         check_venue_timeframe(
@@ -252,6 +250,8 @@ class BaseData(bt.feed.DataBase):
             watchdog=None if self.p.historical else self._make_watchdog(client),
         )
         self._stream.start()
+        if not self.p.historical:  # last: a start that failed leaves no handler behind
+            self._previous_handlers = self._install_ctrl_c()
 
     def stop(self) -> None:
         """Stop the stream and its live source (the store stays up: others may share it)."""

@@ -316,3 +316,46 @@ def test_seed_scripts_end_cleanly_and_ctrl_c_stops_the_live_ones(
     assert "backtest done" in outputs["seed004_backtest"]
     for script in live:
         assert "SIGINT received: stopping gracefully" in outputs[script.name], script.name
+
+
+def test_a_live_feed_turns_the_first_ctrl_c_into_a_graceful_stop_and_restores_the_handler(
+    sim: SimExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import backtrader as bt
+
+    from real_trade.brokers import BinanceBroker
+    from real_trade.feeds import BinanceData
+    from real_trade.stores import BinanceStore
+
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("this test runner changed the SIGINT handler")
+    monkeypatch.delenv("RT_SIM_URL", raising=False)
+
+    class CtrlCOnFirstBar(bt.Strategy):
+        def __init__(self) -> None:
+            self.bars = 0
+            self.stopped = False
+
+        def next(self) -> None:
+            self.bars += 1
+            if self.bars == 1:
+                signal.raise_signal(signal.SIGINT)  # as the user pressing Ctrl-C
+
+        def stop(self) -> None:
+            self.stopped = True
+
+    store = BinanceStore(sim_url=sim.url)
+    try:
+        cerebro = bt.Cerebro(stdstats=False)
+        cerebro.setbroker(BinanceBroker(store, paper_trading=True))
+        cerebro.adddata(BinanceData.from_timeframe_string("1h", store, symbol="BTC/USDT"))
+        cerebro.addstrategy(CtrlCOnFirstBar)
+        try:
+            (strategy,) = cerebro.run()
+        except KeyboardInterrupt:
+            pytest.fail("Ctrl-C interrupted cerebro.run() instead of stopping it gracefully")
+    finally:
+        store.stop()
+    assert strategy.bars >= 1 and strategy.stopped, "the run ended through the strategy's stop"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "handler restored"
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
