@@ -41,6 +41,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from types import FrameType
 from typing import Any, ClassVar
 
 import backtrader as bt
@@ -95,6 +96,17 @@ NATIVE_BAR_SOURCES: dict[str, Callable[[Any, str, str], LiveBarSource | None]] =
     "binance": binance_kline_source,
 }
 """venue name -> factory of its native websocket bar source (None when it cannot serve)."""
+
+
+def _inside_run(cerebro: Any, frame: FrameType | None) -> bool:
+    """Whether ``frame`` (the main thread's, as a signal handler gets it) is inside
+    ``cerebro.run()``."""
+    run_code = getattr(type(cerebro).run, "__code__", None)
+    while frame is not None:
+        if frame.f_code is run_code and frame.f_locals.get("self") is cerebro:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _ms_from_num(num: float) -> int | None:
@@ -278,7 +290,26 @@ class BaseData(bt.feed.DataBase):
             requested.append(True)
             cerebro.runstop()
 
-        return install_stop_signals(request_stop, lambda: bool(requested), _log.warning)
+        previous = install_stop_signals(request_stop, lambda: bool(requested), _log.warning)
+        graceful: dict[int, Any] = {signum: signal.getsignal(signum) for signum in previous}
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            if _inside_run(cerebro, frame):
+                graceful[signum](signum, frame)
+                return
+            # cerebro.run() has ended without stopping this feed (it raised): the program's
+            # own handlers are back, and this signal goes to them
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
+
+        for signum in previous:
+            signal.signal(signum, on_signal)
+        return previous
 
     def _load(self) -> bool | None:
         stream = self._stream

@@ -359,3 +359,36 @@ def test_a_live_feed_turns_the_first_ctrl_c_into_a_graceful_stop_and_restores_th
     assert strategy.bars >= 1 and strategy.stopped, "the run ended through the strategy's stop"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "handler restored"
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_after_a_run_that_raised_ctrl_c_interrupts_again(
+    sim: SimExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import backtrader as bt
+
+    from real_trade.feeds import BinanceData
+    from real_trade.stores import BinanceStore
+
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("this test runner changed the SIGINT handler")
+    monkeypatch.delenv("RT_SIM_URL", raising=False)
+
+    class Crashes(bt.Strategy):
+        def next(self) -> None:
+            raise ZeroDivisionError("the strategy's own bug")
+
+    store = BinanceStore(sim_url=sim.url)
+    try:
+        cerebro = bt.Cerebro(stdstats=False)
+        cerebro.adddata(BinanceData.from_timeframe_string("1h", store, symbol="BTC/USDT"))
+        cerebro.addstrategy(Crashes)
+        with pytest.raises(ZeroDivisionError):
+            cerebro.run()  # the feed is never stopped: its handler stays installed
+        with pytest.raises(KeyboardInterrupt):  # ... but hands Ctrl-C back to Python's own
+            signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        store.stop()
