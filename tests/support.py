@@ -12,7 +12,21 @@ import pytest
 
 T = TypeVar("T")
 
-__all__ = ["eventually", "require_service", "services_required"]
+__all__ = [
+    "LEAK_WARNINGS",
+    "assert_no_leak_warnings",
+    "eventually",
+    "require_service",
+    "services_required",
+]
+
+LEAK_WARNINGS = (
+    "requires to release all resources",  # ccxt: an async exchange never closed
+    "Unclosed client session",  # aiohttp
+    "Unclosed connector",  # aiohttp
+    "Task was destroyed but it is pending",  # asyncio: a task left on a closed loop
+)
+"""What a process that left a ccxt client, an aiohttp session or a task open prints at exit."""
 
 
 def eventually(
@@ -50,3 +64,9 @@ def require_service(name: str, host: str, port: int) -> None:
         if services_required():
             pytest.fail(f"{reason}; RT_REQUIRE_SERVICES=1 demands it")
         pytest.skip(f"{reason}; set it up or unset the test's need for it")
+
+
+def assert_no_leak_warnings(text: str, what: str = "the process") -> None:
+    """Fail when ``text``, a process's output, shows a resource left open (LEAK_WARNINGS)."""
+    found = [warning for warning in LEAK_WARNINGS if warning in text]
+    assert not found, f"{what} left resources open ({', '.join(found)}):\n{text[-3000:]}"

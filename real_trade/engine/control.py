@@ -7,21 +7,20 @@ and ``real-trade kill`` can tell a live runner from a dead one, and polls ``kill
 second: a request ``{"id", "flatten", "reason"}`` whose id it has not handled yet is passed to
 the runner's kill switch, and ``kill_done`` is set to that id once the kill is under way. Both
 are tasks of the runner's :class:`~real_trade.engine.scheduler.Scheduler`.
-:func:`install_stop_signals` is the operator's other way in: SIGINT and SIGTERM.
+:func:`install_stop_signals` (from :mod:`real_trade.utils.stop_signals`) is the operator's
+other way in: SIGINT and SIGTERM.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable
-from types import FrameType
 from typing import Any
 
 from real_trade.engine.scheduler import Scheduler
+from real_trade.utils.stop_signals import install_stop_signals
 
 __all__ = [
     "HEARTBEAT_KEY",
@@ -114,24 +113,3 @@ class RunnerControl:
         self.handled.append(ident)
         self.journal.set_state(KILL_DONE_KEY, ident)
         return True
-
-
-def install_stop_signals(
-    request_stop: Callable[[], None],
-    stopping: Callable[[], bool],
-    say: Callable[[str], None],
-) -> dict[Any, Any]:
-    """In the main thread, make SIGINT and SIGTERM call ``request_stop`` (graceful), and a
-    second one raise KeyboardInterrupt (at once). Returns the previous handlers to restore
-    (empty outside the main thread, where Python allows no handlers)."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if stopping():
-            raise KeyboardInterrupt(f"{name} again: stopping at once")
-        say(f"{name} received: stopping gracefully ({name} again stops at once)")
-        request_stop()
-
-    return {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}

@@ -24,15 +24,24 @@ a connection is ``max_connection_age`` seconds old (``"auto"``: an hour before t
 limit, 23 h on Binance; None where the venue has none). Both are measured on ``clock`` (seconds,
 ``time.monotonic`` by default), checked every ``watchdog_interval`` wall seconds, and published
 on ``feed.stale`` / ``feed.reconnect`` (:mod:`real_trade.feeds.watchdog`).
+
+**Ctrl-C.** A live feed run by Cerebro in the main thread of a plain script (SIGINT and SIGTERM
+still at Python's defaults) makes the first Ctrl-C or SIGTERM stop the run gracefully: Cerebro
+ends after the current bar, the strategy's ``stop`` runs, ``cerebro.run()`` returns. A second
+one interrupts at once. Handlers the program installed itself are left alone, and the defaults
+come back when the feed stops.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import signal
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from types import FrameType
 from typing import Any, ClassVar
 
 import backtrader as bt
@@ -46,6 +55,7 @@ from real_trade.feeds.timeframes import (
     timeframe_to_bt,
 )
 from real_trade.feeds.watchdog import FeedWatchdog, default_max_connection_age
+from real_trade.utils.stop_signals import install_stop_signals
 
 __all__ = ["NATIVE_BAR_SOURCES", "BaseData", "LiveSourceFactory", "binance_kline_source"]
 
@@ -59,9 +69,11 @@ def binance_kline_source(client: Any, symbol: str, timeframe: str) -> LiveBarSou
     """Binance's raw kline stream on the client's I/O loop, or None where it cannot serve.
 
     It serves live, testnet and the simulator, reconnecting forever with the client's backoff;
-    demo trading and proxied connections are left to ccxt.pro, which knows their endpoints.
+    demo trading, proxied connections and a user's own URLs are left to ccxt.pro, which knows
+    their endpoints.
     """
-    if client.mode == "demo" or getattr(client, "proxy", None):
+    custom = getattr(getattr(client, "endpoints", None), "custom_urls", False)
+    if client.mode == "demo" or getattr(client, "proxy", None) or custom:
         return None
     try:
         from real_trade.feeds.binance_klines import BinanceKlineSource
@@ -84,6 +96,17 @@ NATIVE_BAR_SOURCES: dict[str, Callable[[Any, str, str], LiveBarSource | None]] =
     "binance": binance_kline_source,
 }
 """venue name -> factory of its native websocket bar source (None when it cannot serve)."""
+
+
+def _inside_run(cerebro: Any, frame: FrameType | None) -> bool:
+    """Whether ``frame`` (the main thread's, as a signal handler gets it) is inside
+    ``cerebro.run()``."""
+    run_code = getattr(type(cerebro).run, "__code__", None)
+    while frame is not None:
+        if frame.f_code is run_code and frame.f_locals.get("self") is cerebro:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _ms_from_num(num: float) -> int | None:
@@ -162,6 +185,7 @@ class BaseData(bt.feed.DataBase):
         self.ccxt_timeframe: str = bt_to_timeframe(self.p.timeframe, self.p.compression)
         self.error: BaseException | None = None
         self._stream: BarStream | None = None
+        self._previous_handlers: dict[Any, Any] = {}
         self._make_watchdog(None)  # a bad bound fails here, naming the parameter
 
     @classmethod
@@ -238,12 +262,54 @@ class BaseData(bt.feed.DataBase):
             watchdog=None if self.p.historical else self._make_watchdog(client),
         )
         self._stream.start()
+        if not self.p.historical:  # last: a start that failed leaves no handler behind
+            self._previous_handlers = self._install_ctrl_c()
 
     def stop(self) -> None:
         """Stop the stream and its live source (the store stays up: others may share it)."""
         super().stop()
         if self._stream is not None:
             self._stream.stop()
+        previous, self._previous_handlers = self._previous_handlers, {}
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    def _install_ctrl_c(self) -> dict[Any, Any]:
+        """Make Ctrl-C / SIGTERM stop Cerebro gracefully (module docstring); return the handlers
+        to restore (none when not in a plain script's main thread under Cerebro)."""
+        cerebro = getattr(self, "_env", None)
+        if cerebro is None or threading.current_thread() is not threading.main_thread():
+            return {}
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return {}
+        if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+            return {}
+        requested: list[bool] = []
+
+        def request_stop() -> None:
+            requested.append(True)
+            cerebro.runstop()
+
+        previous = install_stop_signals(request_stop, lambda: bool(requested), _log.warning)
+        graceful: dict[int, Any] = {signum: signal.getsignal(signum) for signum in previous}
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            if _inside_run(cerebro, frame):
+                graceful[signum](signum, frame)
+                return
+            # cerebro.run() has ended without stopping this feed (it raised): the program's
+            # own handlers are back, and this signal goes to them
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
+
+        for signum in previous:
+            signal.signal(signum, on_signal)
+        return previous
 
     def _load(self) -> bool | None:
         stream = self._stream

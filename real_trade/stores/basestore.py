@@ -10,6 +10,14 @@ A store is paper-safe: constructing it and reading public market data needs no k
 calls without keys raise AuthenticationError saying so. Credentials, when given, must be complete
 (a ConfigError names the missing field, e.g. OKX's ``passphrase``). Subclasses set only the class
 attribute ``venue`` (``BinanceStore.venue = BINANCE``); the venue table does the rest.
+
+**Seed 002's hook.** A subclass may instead override ``_create_exchange(**kwargs)`` and build its
+own ccxt object from ``self.apikey``, ``self.secret``, ``self.testnet`` (and ``self.proxy``),
+assigning it to ``self._exchange`` or returning it; no ``venue`` attribute is needed. The store
+then adopts that object (:mod:`real_trade.venues.adopt`): its ccxt id, keys, URLs, options and
+sandbox mode decide the venue client, and a simulator URL in effect (``RT_SIM_URL``) redirects
+both the client and the user's own object to the simulator. A hook may also return a
+:class:`VenueClient`.
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ from typing import Any, ClassVar, Self
 
 from real_trade.bus import EventBus, get_bus
 from real_trade.errors import ConfigError, RealTradeError
-from real_trade.venues.client import VenueClient, mask_key
+from real_trade.venues.adopt import adopt_ccxt_exchange, ccxt_recipe
+from real_trade.venues.client import VenueClient
 from real_trade.venues.proxy import detect_system_proxy, mask_proxy_url
 from real_trade.venues.spec import VenueSpec
 from real_trade.venues.urls import effective_sim_url
@@ -70,19 +79,21 @@ class BaseStore:
         quote_currency: str = "USDT",
         **client_options: Any,
     ) -> None:
-        venue = self._venue_from(client_options)
-        self.venue_spec: VenueSpec = venue
+        builds_own = type(self)._create_exchange is not BaseStore._create_exchange
+        venue = None if builds_own and self.venue is None else self._venue_from(client_options)
         self.testnet, self.demo, self.market_type = bool(testnet), bool(demo), market_type
         self.quote_currency = quote_currency
         credentials = {"apikey": _plain(apikey), "secret": _plain(secret)}
         credentials["passphrase"] = _plain(passphrase)
-        self._check_credentials(venue, credentials)
+        self._credentials = credentials
+        if venue is not None:
+            self.venue_spec: VenueSpec = venue
+            self._check_credentials(venue, credentials)
         self.sim_url = effective_sim_url(sim_url)
         self.proxy = self._detect_system_proxy(self.sim_url) if proxy is None else (proxy or None)
-        self._masked_key = mask_key(credentials["apikey"])
         self._connected = False
         self._lifecycle_lock = threading.Lock()
-        self._client: VenueClient = self._create_exchange(
+        built = self._create_exchange(
             apikey=credentials["apikey"],
             secret=credentials["secret"],
             passphrase=credentials["passphrase"],
@@ -94,6 +105,25 @@ class BaseStore:
             bus=bus if bus is not None else get_bus(),
             **client_options,
         )
+        self._client: VenueClient = self._client_of(built, bus, client_options)
+        self.venue_spec = self._client.venue
+        self.market_type = self._client.market_type
+        self._masked_key = self._client.apikey_masked
+
+    @property
+    def apikey(self) -> str | None:
+        """The API key given to the store (plain text: for a ``_create_exchange`` hook)."""
+        return self._credentials["apikey"]
+
+    @property
+    def secret(self) -> str | None:
+        """The API secret given to the store (plain text; never shown in a repr or log)."""
+        return self._credentials["secret"]
+
+    @property
+    def passphrase(self) -> str | None:
+        """The passphrase given to the store (OKX and others; plain text, never shown)."""
+        return self._credentials["passphrase"]
 
     # -- construction --------------------------------------------------------------------
     def _venue_from(self, options: dict[str, Any]) -> VenueSpec:
@@ -102,7 +132,8 @@ class BaseStore:
             raise ConfigError(
                 f"{type(self).__name__} has no venue",
                 field="venue",
-                fix="use BinanceStore, BybitStore, OKXStore or CCXTStore(exchange=...)",
+                fix="use BinanceStore, BybitStore, OKXStore or CCXTStore(exchange=...), or build "
+                "your own ccxt object in _create_exchange (self._exchange = ccxt.<id>({...}))",
             )
         return self.venue
 
@@ -170,9 +201,42 @@ class BaseStore:
         """The system proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, OS settings); None for loopback."""
         return detect_system_proxy(target)
 
-    def _create_exchange(self, **kwargs: Any) -> VenueClient:
-        """Hook: create the venue client (``kwargs`` as :class:`VenueClient` takes them)."""
+    def _create_exchange(self, **kwargs: Any) -> Any:
+        """Hook: create the venue client (``kwargs`` as :class:`VenueClient` takes them).
+
+        An override may build its own ccxt object instead (seed 002; module docstring).
+        """
         return VenueClient(self.venue_spec, **kwargs)
+
+    def _client_of(
+        self, built: Any, bus: EventBus | None, client_options: dict[str, Any]
+    ) -> VenueClient:
+        """The client behind what ``_create_exchange`` made: itself if a :class:`VenueClient`,
+        else the adoption of the ccxt object it returned or assigned to ``self._exchange``."""
+        if isinstance(built, VenueClient):
+            return built
+        exchange = built if built is not None else self.__dict__.get("_exchange")
+        if exchange is None:
+            raise ConfigError(
+                f"{type(self).__name__}._create_exchange built no exchange",
+                field="_create_exchange",
+                fix="assign the ccxt object to self._exchange (or return it), as seed 002 shows",
+            )
+        self._exchange = exchange
+        recipe = ccxt_recipe(exchange)
+        given = {"apikey": recipe.apikey, "secret": recipe.secret, "passphrase": recipe.passphrase}
+        self._check_credentials(recipe.venue, given)
+        return adopt_ccxt_exchange(
+            exchange,
+            recipe=recipe,
+            market_type=self.market_type,
+            testnet=self.testnet,
+            demo=self.demo,
+            sim_url=self.sim_url,
+            proxy=self.proxy,
+            bus=bus if bus is not None else get_bus(),
+            **client_options,
+        )
 
     # -- identity and lifecycle ----------------------------------------------------------
     def __repr__(self) -> str:

@@ -7,11 +7,16 @@ any other thread and waits for it (from the I/O thread itself it raises RuntimeE
 would wait on itself). Endpoints come from :mod:`real_trade.venues.urls` (live, testnet, demo, or
 the simulator, which wins). Credentials are kept private, registered with the log masker, and
 never shown: reprs show a masked key.
+
+A started connection is stopped when the process exits (an ``atexit`` hook, registered when the
+first one starts), so a script that never calls ``store.stop()`` still closes its ccxt and
+aiohttp sessions instead of leaving them to the garbage collector, which warns about them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import difflib
 import logging
@@ -64,6 +69,35 @@ def _guard_ccxt_logger() -> None:
         ccxt_logger.addFilter(SecretMaskingFilter())
 
 
+_running: set[VenueConnection] = set()  # started and not stopped: closed at exit
+_running_lock = threading.Lock()
+_exit_hook_registered = False
+
+
+def _track_running(connection: VenueConnection, running: bool) -> None:
+    """Remember (or forget) a started connection; the first one registers the exit hook."""
+    global _exit_hook_registered
+    with _running_lock:
+        if not running:
+            _running.discard(connection)
+            return
+        _running.add(connection)
+        if not _exit_hook_registered:
+            atexit.register(_stop_running_at_exit)
+            _exit_hook_registered = True
+
+
+def _stop_running_at_exit() -> None:
+    """Close every connection still running when the interpreter exits (best effort)."""
+    with _running_lock:
+        connections = list(_running)
+    for connection in connections:
+        try:
+            connection.stop(timeout=5.0)
+        except Exception:  # exiting anyway: never mask the process's own outcome
+            _log.debug("%s: closing at exit failed", connection, exc_info=True)
+
+
 def _plain(value: Any) -> str | None:
     """A credential as a plain string: ``SecretStr`` unwrapped, blank as None."""
     if value is None:
@@ -102,7 +136,10 @@ class VenueConnection:
     choose the endpoints; ``proxy`` an HTTP(S)/SOCKS proxy (never used for the simulator).
     ``bus`` receives :class:`StreamStateChanged` events; ``retry_policy`` governs retries of
     reads; ``reconnect_base_delay``/``reconnect_max_delay`` the stream backoff (tests shrink
-    them); ``call_timeout`` bounds each sync call; ``ccxt_options`` are extra ccxt options.
+    them); ``call_timeout`` bounds each sync call; ``ccxt_options`` are extra ccxt options;
+    ``ccxt_config`` extra top-level ccxt settings (``headers``, ``timeout``, ``uid``, ...) and
+    ``custom_urls`` the user's own ccxt ``urls`` (see :func:`resolve_endpoints`), both as a
+    store adopting a user-built ccxt object passes them (:mod:`real_trade.venues.adopt`).
     """
 
     def __init__(
@@ -123,6 +160,8 @@ class VenueConnection:
         reconnect_max_delay: float = 30.0,
         call_timeout: float = 120.0,
         ccxt_options: Mapping[str, Any] | None = None,
+        ccxt_config: Mapping[str, Any] | None = None,
+        custom_urls: Mapping[str, Any] | None = None,
     ) -> None:
         self.venue = venue if isinstance(venue, VenueSpec) else get_venue(venue)
         self.market_type = market_type
@@ -138,6 +177,7 @@ class VenueConnection:
             demo=demo,
             sim_url=effective_sim_url(sim_url),
             default_type=self.default_type,
+            custom_urls=custom_urls,
         )
         self.proxy = None if self.endpoints.mode == "sim" else (proxy or None)
         ccxt_proxy_settings(self.proxy)  # validate early: a bad scheme is a ConfigError now
@@ -147,6 +187,7 @@ class VenueConnection:
         self.reconnect_max_delay = reconnect_max_delay
         self.call_timeout = call_timeout
         self._ccxt_options = dict(ccxt_options or {})
+        self._ccxt_config = {k: v for k, v in (ccxt_config or {}).items() if k != "urls"}
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -225,6 +266,7 @@ class VenueConnection:
                 loop.close()
                 raise
             self._loop, self._thread = loop, thread
+            _track_running(self, True)
             return self
 
     @staticmethod
@@ -244,7 +286,8 @@ class VenueConnection:
             **self.endpoints.options,
             **self._ccxt_options,
         }
-        config: dict[str, Any] = {"enableRateLimit": True, "options": options}
+        config: dict[str, Any] = {"enableRateLimit": True, **self._ccxt_config}
+        config["options"] = options
         if self.endpoints.urls is not None:
             config["urls"] = dict(self.endpoints.urls)
         for name, value in (
@@ -284,6 +327,7 @@ class VenueConnection:
             if not loop.is_running():
                 loop.close()
             self._loop = self._thread = self._exchange = None
+            _track_running(self, False)
 
     async def _shutdown(self, exchange: Any) -> None:
         with self._streams_lock:

@@ -12,6 +12,10 @@ Which endpoints a client talks to is decided here, once, by :func:`resolve_endpo
 * ``demo`` — the venue's demo trading (Binance/Bybit: ccxt ``enable_demo_trading``; OKX: ccxt's
   sandbox mode, which adds the ``x-simulated-trading`` header).
 * ``live`` — the venue's production URLs, untouched.
+* custom URLs — a ccxt ``urls`` override the user gave (a store whose ``_create_exchange`` built
+  its own ccxt object with its own ``urls``): used as given, in ``testnet`` mode when the store
+  asked for the testnet, else ``live``; no sandbox or demo switch is applied on top. The
+  simulator still wins over them.
 
 :func:`ccxt_urls` shows the URL set a mode resolves to, as ccxt would use it.
 """
@@ -61,7 +65,8 @@ class VenueEndpoints:
     ``urls`` is a ccxt ``urls`` override (the simulator's) or ``None`` for the venue's own;
     ``sandbox`` asks for ccxt's ``set_sandbox_mode(True)``, ``demo`` for the venue's demo
     trading; ``options`` are extra ccxt options (e.g. which market types to load from the
-    simulator). ``sim_url`` is the simulator's base URL in ``sim`` mode.
+    simulator). ``sim_url`` is the simulator's base URL in ``sim`` mode. ``custom_urls``: ``urls``
+    are the user's own override (not the venue's standard sets).
     """
 
     mode: VenueMode
@@ -70,6 +75,7 @@ class VenueEndpoints:
     demo: bool = False
     sim_url: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    custom_urls: bool = False
 
 
 def effective_sim_url(
@@ -115,18 +121,23 @@ def resolve_endpoints(
     demo: bool = False,
     sim_url: str | None = None,
     default_type: str = "spot",
+    custom_urls: Mapping[str, Any] | None = None,
 ) -> VenueEndpoints:
     """Decide where a client of ``venue`` sends its requests (see the module docstring).
 
     ``sim_url`` must already be the effective one (:func:`effective_sim_url`). ``default_type``
-    is the ccxt ``defaultType`` (it picks the market types loaded from the simulator). Asking
-    for a testnet or demo the venue lacks raises ConfigError naming the field.
+    is the ccxt ``defaultType`` (it picks the market types loaded from the simulator).
+    ``custom_urls`` is the user's own ccxt ``urls`` override, if any. Asking for a testnet or
+    demo the venue lacks raises ConfigError naming the field.
     """
     if sim_url:
         urls = simulator_ccxt_urls(venue, sim_url)
         types = list(_SIM_MARKET_TYPES.get(default_type, (default_type,)))
         options = {"fetchMarkets": {"types": types}, "fetchMargins": False}
         return VenueEndpoints(mode="sim", urls=urls, sim_url=sim_url, options=options)
+    if custom_urls:
+        mode: VenueMode = "testnet" if testnet else "demo" if demo else "live"
+        return VenueEndpoints(mode=mode, urls=dict(custom_urls), custom_urls=True)
     if demo:
         if not venue.has_demo:
             raise ConfigError(

@@ -24,7 +24,7 @@ from real_trade.risk import KillSwitch, TradingStateHolder
 from real_trade.risk.killswitch_venue import VenueKillTarget
 from real_trade.sim import SimExchange
 from real_trade.venues import BINANCE, VenueClient
-from tests.support import eventually
+from tests.support import assert_no_leak_warnings, eventually
 
 pytestmark = pytest.mark.integration
 SYMBOL = "BTC/USDT"
@@ -98,7 +98,7 @@ class Account:
 def cli(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run ``real-trade *argv`` without a terminal and without ``RT_...`` variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RT_")}
-    return subprocess.run(
+    out = subprocess.run(
         [_script(), *argv],
         capture_output=True,
         text=True,
@@ -106,6 +106,8 @@ def cli(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         env=env,
         stdin=subprocess.DEVNULL,
     )
+    assert_no_leak_warnings(out.stdout + out.stderr, f"real-trade {argv[0]}")
+    return out
 
 
 def journal_of(tmp_path: Path) -> Journal:

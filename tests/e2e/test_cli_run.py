@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from real_trade.sim import SimExchange
-from tests.support import eventually
+from tests.support import assert_no_leak_warnings, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +88,7 @@ def sim() -> Iterator[SimExchange]:
 
 
 def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    out = subprocess.run(
         [script(), "run", *args],
         input=stdin,
         capture_output=True,
@@ -96,6 +96,8 @@ def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         env=environment(),
         timeout=EXIT_BOUND_S,
     )
+    assert_no_leak_warnings(out.stdout + out.stderr, "real-trade run")
+    return out
 
 
 def test_paper_run_prints_the_summary_bars_orders_and_exits_0(
@@ -141,6 +143,7 @@ def test_sigterm_stops_gracefully_with_exit_code_0(sim: SimExchange, tmp_path: P
     assert code == 0, text[-3000:]
     assert "SIGTERM received: stopping gracefully" in text
     assert "cli-sma: stopped" in text and "Traceback" not in text
+    assert_no_leak_warnings(text, "real-trade run after SIGTERM")
 
 
 def test_live_money_without_live_is_refused_with_what_to_add(

@@ -15,7 +15,7 @@ from real_trade.engine.control import KILL_REQUEST_KEY
 from real_trade.persistence import Journal
 from real_trade.sim import SimExchange
 from tests.e2e.test_cli_run import EXIT_BOUND_S, environment, script, write_config
-from tests.support import eventually
+from tests.support import assert_no_leak_warnings, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -27,13 +27,15 @@ def sim() -> Iterator[SimExchange]:
 
 
 def status(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    out = subprocess.run(
         [script(), "status", *args],
         capture_output=True,
         text=True,
         env=environment(),
         timeout=EXIT_BOUND_S,
     )
+    assert_no_leak_warnings(out.stdout + out.stderr, "real-trade status")
+    return out
 
 
 def test_status_shows_a_live_runner_then_the_account_it_left(

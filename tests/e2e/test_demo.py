@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import assert_no_leak_warnings
+
 
 def _script() -> str:
     exe = Path(sys.executable).parent / "real-trade"
@@ -34,3 +36,4 @@ def test_demo_trades_through_the_live_path_and_the_accounts_agree() -> None:
     filled = re.search(r"orders notified: (\d+), filled: (\d+)", text)
     assert filled is not None and int(filled.group(1)) >= 1, "the strategy traded"
     assert "Traceback" not in text
+    assert_no_leak_warnings(text, "real-trade demo")

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from real_trade.sim import SimExchange, SyntheticMarket
-from tests.support import eventually
+from tests.support import assert_no_leak_warnings, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -95,6 +95,7 @@ class ExampleRun:
             self.returncode = self.proc.returncode
         assert self.returncode == 0, f"{self.name} exited {self.returncode}:\n{self.text[-4000:]}"
         assert "Traceback" not in self.text, self.text[-4000:]
+        assert_no_leak_warnings(self.text, self.name)
         for placeholder in PLACEHOLDERS:  # keys, even placeholders, are never printed
             assert placeholder not in self.text
         return self.text
@@ -280,3 +281,4 @@ def test_a_live_example_without_max_bars_runs_until_ctrl_c(sim: SimExchange) -> 
     assert "Ctrl-C (press it again to interrupt at once): stopping" in text
     assert _summary(text)["bars"] > 0
     assert "Traceback" not in text
+    assert_no_leak_warnings(text, "create_engine after Ctrl-C")

@@ -15,6 +15,7 @@ import pytest
 
 from real_trade.cli import main
 from real_trade.sim.server import ccxt_urls_for
+from tests.support import assert_no_leak_warnings
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parents[3]
@@ -83,7 +84,8 @@ def test_cli_serves_prints_urls_and_accounts_and_stops_on_sigint(
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "simulator stopped" in out
-    assert "Traceback" not in err and "Task was destroyed" not in err
+    assert "Traceback" not in err
+    assert_no_leak_warnings(out + err, "real-trade sim")
 
 
 def test_cli_sigterm_also_exits_zero(cli_sim: tuple[subprocess.Popen[str], list[str]]) -> None:
