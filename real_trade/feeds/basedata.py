@@ -102,8 +102,12 @@ class BaseData(bt.feed.DataBase):
     backtrader's: ``symbol`` (unified symbol or venue id; ``dataname`` works too),
     ``ccxt_timeframe`` (wins over timeframe/compression), ``historical``, ``backfill_start``,
     ``backfill``, ``history_bars``, ``live_source`` (``"auto"``, ``"ccxt"``, ``"native"`` or a
-    :data:`LiveSourceFactory`), ``qcheck`` (seconds ``_load`` may wait in live mode) and the
-    watchdog's ``stale_after``, ``max_connection_age``, ``clock`` and ``watchdog_interval``.
+    :data:`LiveSourceFactory`), ``qcheck`` (seconds ``_load`` may wait in live mode), the
+    watchdog's ``stale_after``, ``max_connection_age``, ``clock`` and ``watchdog_interval``, and
+    ``cache``: history (backtest and live backfill) read from the local history cache first and
+    only the missing candles fetched, then written back (``None``: on for real venues, off
+    against the simulator; ``True``/``False``, a folder or a ``real_trade.history.HistoryCache``;
+    see :mod:`real_trade.history`).
     """
 
     params = (
@@ -119,6 +123,7 @@ class BaseData(bt.feed.DataBase):
         ("max_connection_age", "auto"),
         ("clock", None),
         ("watchdog_interval", 0.5),
+        ("cache", None),
     )
 
     venue_name: ClassVar[str | None] = None
@@ -162,6 +167,7 @@ class BaseData(bt.feed.DataBase):
         self.ccxt_timeframe: str = bt_to_timeframe(self.p.timeframe, self.p.compression)
         self.error: BaseException | None = None
         self._stream: BarStream | None = None
+        self._cached_history: Callable[[int | None, int | None], list[Bar]] | None = None
         self._make_watchdog(None)  # a bad bound fails here, naming the parameter
 
     @classmethod
@@ -223,6 +229,10 @@ class BaseData(bt.feed.DataBase):
             client.venue.display_name,
         )
         self.symbol = client.symbol_of(self.symbol)
+        from real_trade.history.feed_cache import feed_history
+
+        self._cached_history = feed_history(self.p.cache, client, self.symbol,
+            self.ccxt_timeframe, history_bars=int(self.p.history_bars), bus=client.bus)  # fmt: skip
         source = None if self.p.historical else self._make_source(client)
         self._stream = BarStream(
             self._history,
@@ -286,6 +296,8 @@ class BaseData(bt.feed.DataBase):
 
     def _history(self, since_ms: int | None, until_ms: int | None) -> list[Bar]:
         """Closed bars in ``[since_ms, until_ms]`` (the latest ``history_bars`` if no start)."""
+        if self._cached_history is not None:
+            return self._cached_history(since_ms, until_ms)
         limit = int(self.p.history_bars) if since_ms is None else None
         rows = self.store.client.fetch_ohlcv(
             self.symbol, self.ccxt_timeframe, since_ms, until_ms, limit, True
