@@ -14,8 +14,6 @@
 ``pyarrow`` and ``pandas`` are imported when first used, not by ``import real_trade``.
 """
 
-from typing import Any
-
 from real_trade.history.cache import (
     COLUMNS,
     HISTORY_DIR_ENV,
@@ -68,7 +66,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """The backtrader-facing names, imported on first use (they import backtrader)."""
     module = _LAZY.get(name)
     if module is None:

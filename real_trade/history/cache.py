@@ -123,16 +123,15 @@ class CachedSeries:
 
     def merge(self, newer: CachedSeries) -> CachedSeries:
         """This series with ``newer``'s bars added; for an open time in both, ``newer`` wins."""
+        gaps = merge_ranges([*self.venue_gaps, *newer.venue_gaps])
         if len(newer) == 0:
-            return CachedSeries(self.timeframe, self.opens, self.values, list(self.venue_gaps),
-                                self.meta)  # fmt: skip
+            return CachedSeries(self.timeframe, self.opens, self.values, gaps, self.meta)
         opens = np.concatenate([newer.opens, self.opens])
         values = np.concatenate([newer.values, self.values])
         order = np.argsort(opens, kind="stable")  # newer's rows come first among equals
         opens, values = opens[order], values[order]
         keep = np.ones(len(opens), dtype=bool)
         keep[1:] = opens[1:] != opens[:-1]
-        gaps = merge_ranges([*self.venue_gaps, *newer.venue_gaps])
         return CachedSeries(self.timeframe, opens[keep], values[keep], gaps, self.meta)
 
     def between(self, start_ms: int | None, end_ms: int | None) -> CachedSeries:
