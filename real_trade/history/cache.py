@@ -111,7 +111,7 @@ class CachedSeries:
     @classmethod
     def from_rows(cls, timeframe: str, rows: Sequence[Sequence[float]]) -> CachedSeries:
         """A series from ccxt candles ``[open_ms, o, h, l, c, v]`` (any order, duplicates:
-        the last one wins)."""
+        the first is kept)."""
         if not rows:
             return cls(timeframe)
         array = np.asarray([[float(x) if x is not None else np.nan for x in r[:6]] for r in rows])
