@@ -247,7 +247,8 @@ class BaseData(bt.feed.DataBase):
             name=self.symbol,
             watchdog=None if self.p.historical else self._make_watchdog(client),
         )
-        self._stream.start()
+        if not (self.p.historical and self._cached_history is not None):
+            self._stream.start()  # a cached backtest starts it in _load, unless preloaded
 
     def stop(self) -> None:
         """Stop the stream and its live source (the store stays up: others may share it)."""
@@ -255,10 +256,20 @@ class BaseData(bt.feed.DataBase):
         if self._stream is not None:
             self._stream.stop()
 
+    def preload(self) -> None:
+        """A backtest over the history cache loads every bar at once (real_trade.history)."""
+        if self._cached_history is not None and self._stream is not None:
+            from real_trade.history.btfeed import preload_history
+
+            if preload_history(self, self._cached_history, self._stream):
+                return
+        super().preload()
+
     def _load(self) -> bool | None:
         stream = self._stream
         if stream is None:
             return False
+        stream.start()  # idempotent
         timeout = None if self.p.historical else self._qcheck
         while True:
             item = stream.next_item(timeout)

@@ -25,9 +25,17 @@ import numpy as np
 from real_trade.feeds.timeframes import timeframe_to_bt
 from real_trade.history.cache import COLUMNS, CachedSeries, _as_series, read_series
 
-__all__ = ["CachedData", "date_numbers", "pandas_feed"]
+__all__ = [
+    "CachedData",
+    "bulk_fill",
+    "can_bulk_fill",
+    "date_numbers",
+    "pandas_feed",
+    "preload_history",
+]
 
 _DAY_MS = 86_400_000
+_LINES = ("close", "low", "high", "open", "volume", "openinterest", "datetime")
 _EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
 
 
@@ -41,6 +49,60 @@ def date_numbers(opens_ms: np.ndarray) -> np.ndarray:
     frac = hours / 24.0 + minutes / 1440.0 + seconds / 86400.0 + (millis * 1000) / 86400000000.0
     result: np.ndarray = (days + _EPOCH_ORDINAL).astype(np.float64) + frac
     return result
+
+
+def can_bulk_fill(feed: Any) -> bool:
+    """Whether ``feed``'s lines can be filled at once: preloading into plain arrays, with no
+    data filters, ``tzinput`` or stacked bars that the bar-by-bar path would apply."""
+    if feed._filters or feed._ffilters or feed._tzinput or feed._barstack:
+        return False
+    if tuple(feed.lines.getlinealiases()) != _LINES:
+        return False  # a subclass with lines of its own: fill them bar by bar
+    return all(isinstance(line.array, array.array) for line in feed.lines)
+
+
+def bulk_fill(
+    feed: Any, opens: np.ndarray, values: np.ndarray, dates: np.ndarray | None = None
+) -> bool:
+    """Preload ``feed`` (a ``bt.feed.DataBase`` with the OHLCV lines) from arrays at once.
+
+    ``opens`` are open times in ms, ``values`` the (n, 5) OHLCV array; bars outside the feed's
+    ``fromdate``/``todate`` are left out. Leaves the feed as ``preload()`` does (rewound, ready
+    to run). Returns False, touching nothing, when :func:`can_bulk_fill` says no.
+    """
+    if not can_bulk_fill(feed):
+        return False
+    dates = date_numbers(opens) if dates is None else dates
+    lo = int(np.searchsorted(dates, feed.fromdate, "left"))
+    hi = int(np.searchsorted(dates, feed.todate, "right"))
+    columns = {
+        "datetime": dates[lo:hi],
+        **{name: values[lo:hi, i] for i, name in enumerate(COLUMNS)},
+        "openinterest": np.zeros(hi - lo),
+    }
+    for name, column in columns.items():
+        buffer = getattr(feed.lines, name).array
+        buffer.frombytes(np.ascontiguousarray(column, dtype=np.float64).tobytes())
+    feed._last()
+    feed.home()
+    return True
+
+
+def preload_history(feed: Any, history: Any, stream: Any) -> bool:
+    """Preload a backtest :class:`~real_trade.feeds.BaseData` from its cached history at once.
+
+    ``history`` is its :class:`~real_trade.history.feed_cache.CachedHistory`, ``stream`` its
+    (not yet started) :class:`~real_trade.feeds.bars.BarStream`, whose range it reads. The
+    strategy gets the same bars and the DELAYED then DISCONNECTED notifications as bar by bar;
+    no ``feed.bar`` events are published. False (nothing done) when it cannot apply.
+    """
+    if stream.mode != "backtest" or stream._thread is not None or not can_bulk_fill(feed):
+        return False
+    feed.put_notification(feed.DELAYED, "loading history")
+    series = history.series(stream.fromdate_ms, stream.todate_ms)
+    bulk_fill(feed, series.opens, series.values)
+    feed.put_notification(feed.DISCONNECTED, "end of data")
+    return True
 
 
 def _load_series(source: Any, timeframe: str | None) -> CachedSeries:
@@ -83,28 +145,10 @@ class CachedData(bt.feed.DataBase):
 
     def preload(self) -> None:
         """Fill every line at once from the arrays (bar by bar when filters or tzinput apply)."""
-        if self._filters or self._ffilters or self._tzinput or self._barstack:
+        if not bulk_fill(self, self.series.opens, self.series.values, self._dates):
             super().preload()
             return
-        dates = self._dates
-        lo = int(np.searchsorted(dates, self.fromdate, "left"))
-        hi = int(np.searchsorted(dates, self.todate, "right"))
-        columns = {
-            "datetime": dates[lo:hi],
-            **{name: self.series.values[lo:hi, i] for i, name in enumerate(COLUMNS)},
-            "openinterest": np.zeros(hi - lo),
-        }
-        for name in columns:
-            buffer = getattr(self.lines, name).array
-            if not isinstance(buffer, array.array):  # pragma: no cover - exactbars modes
-                super().preload()
-                return
-        for name, values in columns.items():
-            buffer = getattr(self.lines, name).array
-            buffer.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
-        self._next = len(dates)
-        self._last()
-        self.home()
+        self._next = len(self._dates)
 
     def _load(self) -> bool:
         i = self._next

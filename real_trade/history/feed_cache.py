@@ -19,7 +19,8 @@ from typing import Any
 
 from real_trade.errors import ConfigError
 from real_trade.feeds.bars import Bar
-from real_trade.history.cache import HistoryCache
+from real_trade.feeds.timeframes import timeframe_ms
+from real_trade.history.cache import CachedSeries, HistoryCache
 from real_trade.history.sync import SeriesSync, VenueHistory, last_closed_open
 
 __all__ = ["CachedHistory", "feed_history"]
@@ -64,28 +65,39 @@ class CachedHistory:
             return self._bars(since_ms, until_ms)
 
     def _bars(self, since_ms: int | None, until_ms: int | None) -> list[Bar]:
-        sync, tf = self.sync, self.sync.timeframe
-        now: int | None = None
-        if since_ms is None:
-            if tf == "1M":  # calendar months: let the venue count them
-                rows = self.venue.client.fetch_ohlcv(
-                    sync.symbol, tf, None, until_ms, self.history_bars, True
-                )
-                return [Bar.from_ohlcv(r) for r in rows]
-            now = self.venue.now_ms()
-            last = last_closed_open(tf, now)
-            until_ms = last if until_ms is None else min(until_ms, last)
-            from real_trade.feeds.timeframes import timeframe_ms
-
-            since_ms = until_ms - (self.history_bars - 1) * timeframe_ms(tf)
-        for rng in sync.missing(since_ms, until_ms):
-            sync.fetch_range(rng, now)
-        sync.flush()
-        part = sync.known().between(since_ms, until_ms)
+        if since_ms is None and self.sync.timeframe == "1M":  # calendar months: the venue counts
+            rows = self.venue.client.fetch_ohlcv(
+                self.sync.symbol, "1M", None, until_ms, self.history_bars, True
+            )
+            return [Bar.from_ohlcv(r) for r in rows]
+        part = self._series(since_ms, until_ms)
         return [
             Bar(int(t), *values)
             for t, values in zip(part.opens.tolist(), part.values.tolist(), strict=True)
         ]
+
+    def series(self, since_ms: int | None, until_ms: int | None) -> CachedSeries:
+        """As a call, but the bars as one :class:`CachedSeries` (arrays, for bulk loading)."""
+        with self._lock:
+            if since_ms is None and self.sync.timeframe == "1M":
+                return CachedSeries.from_rows("1M", [
+                    [b.open_ms, b.open, b.high, b.low, b.close, b.volume]
+                    for b in self._bars(None, until_ms)
+                ])  # fmt: skip
+            return self._series(since_ms, until_ms)
+
+    def _series(self, since_ms: int | None, until_ms: int | None) -> CachedSeries:
+        sync, tf = self.sync, self.sync.timeframe
+        now: int | None = None
+        if since_ms is None:
+            now = self.venue.now_ms()
+            last = last_closed_open(tf, now)
+            until_ms = last if until_ms is None else min(until_ms, last)
+            since_ms = until_ms - (self.history_bars - 1) * timeframe_ms(tf)
+        for rng in sync.missing(since_ms, until_ms):
+            sync.fetch_range(rng, now)
+        sync.flush()
+        return sync.known().between(since_ms, until_ms)
 
 
 def feed_history(

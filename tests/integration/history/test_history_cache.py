@@ -285,8 +285,8 @@ class Recorder(bt.Strategy):
         self.out.append((ms, d.open[0], d.high[0], d.low[0], d.close[0], d.volume[0]))
 
 
-def _run(data: bt.feed.DataBase) -> np.ndarray:
-    cerebro = bt.Cerebro(stdstats=False)
+def _run(data: bt.feed.DataBase, preload: bool = True) -> np.ndarray:
+    cerebro = bt.Cerebro(stdstats=False, preload=preload)
     cerebro.adddata(data)
     cerebro.addstrategy(Recorder)
     return np.asarray(cerebro.run()[0].out)
@@ -314,9 +314,10 @@ def test_a_backtest_feed_reads_a_cached_range_without_asking_the_venue(
                                                     FIRST_MS + 50 * HOUR))  # fmt: skip
 
 
+@pytest.mark.parametrize("preload", [True, False], ids=["preloaded", "bar-by-bar"])
 def test_a_backtest_feed_fetches_only_what_the_cache_lacks_and_writes_it_back(
     sim: SimExchange, client: VenueClient, store: BinanceStore, cache: HistoryCache,
-    spy: KlineSpy,
+    spy: KlineSpy, preload: bool,
 ) -> None:  # fmt: skip
     download(client, cache, ["BTC/USDT"], ["1h"], FIRST_MS, FIRST_MS + 47 * HOUR, False)
     spy.clear()
@@ -324,7 +325,7 @@ def test_a_backtest_feed_fetches_only_what_the_cache_lacks_and_writes_it_back(
                        historical=True, fromdate=_dt(FIRST_MS), todate=_dt(START_MS - HOUR),
                        cache=cache)  # fmt: skip
 
-    bars = _run(data)
+    bars = _run(data, preload)
 
     assert [(c[0], c[1]) for c in spy.calls] == [("1h", FIRST_MS + 47 * HOUR)]  # from the seam
     np.testing.assert_array_equal(bars, _venue_rows(sim, "1h", FIRST_MS, START_MS - HOUR))
