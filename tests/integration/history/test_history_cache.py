@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -373,3 +374,48 @@ def test_backtrader_users_load_a_cache_file_directly(
     assert len(ours) == 1441 - 30  # a day of minutes, both ends included, minus the hole
     np.testing.assert_array_equal(ours, plain)
     np.testing.assert_array_equal(ours, slow)
+
+
+class StopWhenLive(bt.Strategy):
+    """Records the bars of the backfill, then stops the live run once the feed is LIVE."""
+
+    def __init__(self) -> None:
+        self.out: list[tuple[float, ...]] = []
+
+    def notify_data(self, data: bt.feed.DataBase, status: int, *args: Any, **kw: Any) -> None:
+        if status == data.LIVE:
+            self.env.runstop()
+
+    def next(self) -> None:
+        d = self.data
+        ms = round(d.datetime.datetime(0).replace(tzinfo=timezone.utc).timestamp() * 1000)
+        self.out.append((ms, d.open[0], d.high[0], d.low[0], d.close[0], d.volume[0]))
+
+
+def test_the_live_backfill_reads_the_cache_and_fetches_only_the_newer_bars(
+    sim: SimExchange, client: VenueClient, store: BinanceStore, cache: HistoryCache,
+    spy: KlineSpy,
+) -> None:  # fmt: skip
+    download(client, cache, ["BTC/USDT"], ["1h"], FIRST_MS, None, False)
+    sim.advance(3 * 3600)  # three more closed hours, not cached
+    spy.clear()
+    data = BinanceData(store, symbol="BTC/USDT", ccxt_timeframe="1h", history_bars=10,
+                       cache=cache)  # fmt: skip
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(data)
+    cerebro.addstrategy(StopWhenLive)
+    result: list[Any] = []
+    runner = threading.Thread(target=lambda: result.extend(cerebro.run()), daemon=True)
+
+    runner.start()
+    runner.join(60)
+
+    assert result, "the live run never reached LIVE"
+    # kline requests reaching back into the cached hours: one, from the last cached hour on
+    # (the simulator's websocket face itself reads the hour now forming: not a REST call)
+    back = [(c[0], c[1]) for c in spy.calls if c[1] is not None and c[1] < START_MS + 3 * HOUR]
+    assert back == [("1h", START_MS - HOUR)]
+    bars = np.asarray(result[0].out)
+    np.testing.assert_array_equal(bars, _venue_rows(sim, "1h", START_MS - 7 * HOUR,
+                                                    START_MS + 2 * HOUR))  # fmt: skip
+    assert len(cache.read(VENUE, "spot", "BTC/USDT", "1h")) == 75  # written back
