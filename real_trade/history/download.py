@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from real_trade.feeds.timeframes import timeframe_ms, timeframe_to_bt
+from real_trade.feeds.timeframes import check_venue_timeframe, timeframe_ms
 from real_trade.history.cache import HistoryCache
 from real_trade.history.ranges import TimeRange
 from real_trade.history.sync import CacheDisagreement, GapReport, SeriesSync, VenueHistory
@@ -151,16 +151,18 @@ def download(
     never; a callable receives a :class:`DownloadProgress` after each window. A
     KeyboardInterrupt (Ctrl-C, or raised by the callback) stops the download after writing
     what was fetched; the summary then says ``interrupted=True`` and the next run resumes.
-    A series that fails (e.g. an unknown symbol) is reported in its summary's ``error`` and
-    the others go on. ``flush_every_s``: the most fetch time a hard kill can lose;
-    ``window_bars``: bars per fetch call (one progress step).
+    An unknown symbol, or a timeframe the venue lacks, is refused (ConfigError / BadSymbolError)
+    before anything is fetched; a series that fails while fetching is reported in its
+    summary's ``error`` and the others go on. ``flush_every_s``: the most fetch time a hard
+    kill can lose; ``window_bars``: bars per fetch call (one progress step).
     """
     started = time.monotonic()
     venue = VenueHistory(store_or_venue_client)
     store = cache if isinstance(cache, HistoryCache) else HistoryCache(cache)
     tfs = [tf.strip() for tf in timeframes if tf.strip()]
     for tf in tfs:
-        timeframe_to_bt(tf)
+        check_venue_timeframe(tf, getattr(venue.client.exchange, "timeframes", None) or None,
+                              venue.client.venue.display_name)  # fmt: skip
     syms = [venue.symbol(s.strip()) for s in symbols if s.strip()]
     now = venue.now_ms()
     syncs = [
