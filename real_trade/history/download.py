@@ -122,6 +122,15 @@ def _resolve_progress(progress: bool | ProgressCallback | None) -> ProgressCallb
     return progress
 
 
+def _align_up(start_ms: int, timeframe: str) -> int:
+    """The first bar open at or after ``start_ms`` for timeframes that divide a day (an
+    unaligned ``--from`` would otherwise ask again, every run, for the part of a bar before it)."""
+    step = timeframe_ms(timeframe)
+    if 86_400_000 % step:
+        return start_ms
+    return -(-start_ms // step) * step
+
+
 def _estimate(ranges: Iterable[TimeRange], timeframe: str, now_ms: int) -> int:
     step = timeframe_ms(timeframe)
     total = 0
@@ -170,7 +179,7 @@ def download(
         for sym in syms
         for tf in tfs
     ]
-    plans = [(s, s.missing(start_ms, end_ms)) for s in syncs]
+    plans = [(s, s.missing(_align_up(start_ms, s.timeframe), end_ms)) for s in syncs]
     state = DownloadProgress(sum(_estimate(r, s.timeframe, now) for s, r in plans))
     callback = _resolve_progress(progress)
     results: list[SeriesSummary] = []
