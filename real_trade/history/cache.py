@@ -5,7 +5,9 @@ Layout: ``<root>/<venue>/<market_type>/<BASE_QUOTE[_SETTLE]>-<timeframe>.parquet
 ``1Mo`` so that ``1M`` and ``1m`` never collide on a case-insensitive disk). The root is the
 argument, else ``$RT_HISTORY_DIR``, else ``~/.real_trade/history``. Each file holds the columns
 ``datetime`` (bar **open** time, ``timestamp[ms, UTC]``), ``open``, ``high``, ``low``, ``close``,
-``volume`` (float64), sorted and unique, and in its schema metadata the series' identity and the
+``volume`` (float64), sorted and unique, LZ4-compressed (read about twice as fast as zstd for a
+third more bytes: a year of minutes is ~15 MB and loads in tens of milliseconds), and in its
+schema metadata the series' identity and the
 ranges the venue confirmed empty (``venue_gaps``), so an incremental run never asks again.
 
 Writes are atomic: a temporary file in the same folder, fsynced, then renamed over the old one;
@@ -290,9 +292,9 @@ def read_series(path: Path, timeframe: str | None = None) -> CachedSeries:
     table = pq.read_table(path)
     meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}") or b"{}")
     opens = table.column("datetime").cast("int64").to_numpy()
-    values = np.column_stack(
-        [table.column(name).to_numpy().astype(np.float64, copy=False) for name in COLUMNS]
-    ) if table.num_rows else np.empty((0, 5))  # fmt: skip
+    values = np.empty((table.num_rows, len(COLUMNS)), dtype=np.float64, order="F")
+    for i, name in enumerate(COLUMNS):  # column-major: each column stays contiguous
+        values[:, i] = table.column(name).to_numpy()
     gaps = [TimeRange(int(a), int(b)) for a, b in meta.get("venue_gaps", [])]
     timeframe = timeframe or str(meta.get("timeframe") or "")
     if not timeframe:
@@ -326,7 +328,7 @@ def write_series(
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            pq.write_table(table, handle, compression="zstd", row_group_size=262_144)
+            pq.write_table(table, handle, compression="lz4", row_group_size=262_144)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
