@@ -183,8 +183,9 @@ class SeriesSync:
 
         ``now_ms`` (the venue's clock; asked for when not given) ends the range: nothing
         opening later is closed.
-        ``on_bars(n)`` is told after each window (progress; it may raise to interrupt: what
-        was fetched is flushed first).
+        ``on_bars(n)`` is told after each window (progress); it may raise to interrupt, and
+        the caller then :meth:`flush` es what was fetched. Holes the venue left empty are
+        recorded only when the range completes.
         """
         now = self.venue.now_ms() if now_ms is None else now_ms
         end = now - 1 if rng.end_ms is None else min(rng.end_ms, now - 1)
