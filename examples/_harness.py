@@ -217,7 +217,7 @@ class _StakeSizer(bt.Sizer):
     """``--stake``: buy ``stake`` units; a sell while long sells the position actually held.
 
     On Binance spot a buy's commission is paid in the base asset, so buying 0.01 BTC leaves
-    0.00999 BTC: selling the full stake again would be refused for insufficient balance.
+    0.00999 BTC (a sell of the full stake would be trimmed to that by the broker anyway).
     """
 
     params = (("stake", 1.0),)

@@ -6,6 +6,10 @@ is already imported, its ``stores``/``brokers``/``feeds`` modules get a module-l
 ``__getattr__`` (PEP 562) that imports the real class on first use; when backtrader is imported
 later, a one-shot import hook does the same right after backtrader finishes loading. Names
 backtrader defines itself are never shadowed.
+
+Installing the package also ships a startup hook (``real_trade_backtrader_hook.pth`` running
+``_real_trade_backtrader_hook``) so that ``import backtrader as bt`` alone is enough, as seed
+004 writes it; ``RT_NO_BT_HOOK=1`` switches that hook off (``import real_trade`` still works).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-__all__ = ["BACKTRADER_NAMES", "install"]
+__all__ = ["BACKTRADER_NAMES", "find_backtrader_spec", "install"]
 
 #: backtrader sub-namespace -> {name: real_trade module that defines it}
 BACKTRADER_NAMES: dict[str, dict[str, str]] = {
@@ -102,18 +106,30 @@ class _BacktraderImportHook(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname != "backtrader":
             return None
-        _remove_hook()
-        spec = None
-        for finder in list(sys.meta_path):
-            find = getattr(finder, "find_spec", None)
-            if find is not None:
-                spec = find(fullname, path, target)
-                if spec is not None:
-                    break
-        if spec is None or spec.loader is None:
-            return spec
-        spec.loader = _PatchingLoader(spec.loader)
+        return find_backtrader_spec(path, target)
+
+
+def find_backtrader_spec(
+    path: Sequence[str] | None = None, target: ModuleType | None = None
+) -> importlib.machinery.ModuleSpec | None:
+    """Find ``backtrader``'s spec with a loader that registers the names once it has loaded.
+
+    Asks the other finders on ``sys.meta_path`` (the one-shot hook is removed first); used by
+    the finder here and by the startup hook ``_real_trade_backtrader_hook`` installed with the
+    package. ``None`` when backtrader is not installed.
+    """
+    _remove_hook()
+    spec = None
+    for finder in list(sys.meta_path):
+        find = getattr(finder, "find_spec", None)
+        if find is not None:
+            spec = find("backtrader", path, target)
+            if spec is not None:
+                break
+    if spec is None or spec.loader is None:
         return spec
+    spec.loader = _PatchingLoader(spec.loader)
+    return spec
 
 
 def _remove_hook() -> None:

@@ -28,6 +28,14 @@ SUBCOMMANDS["run"] = (
     "real_trade.commands.run",
     "Run a strategy unattended from a config file (paper by default; --live for real money).",
 )
+SUBCOMMANDS["backtest"] = (
+    "real_trade.commands.backtest",
+    "Backtest a config's strategy over history on the paper broker; print its figures.",
+)
+SUBCOMMANDS["optimize"] = (
+    "real_trade.commands.optimize",
+    "Sweep a config's strategy parameters over backtests (grid or Optuna) on worker processes.",
+)
 SUBCOMMANDS["status"] = (
     "real_trade.commands.status",
     "Show a journal's open orders, positions and last equity.",

@@ -201,6 +201,23 @@ class JournalConfig(ConfigSection):
         for name, value in super().__repr_args__():
             yield name, mask_url_password(value) if name == "url" else value
 
+    @classmethod
+    def load(
+        cls,
+        file: str | Path | None = None,
+        *,
+        env_prefix: str = "RT_",
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """The ``[journal]`` section alone of a config file and the environment
+        (``RT_JOURNAL__URL``), read as :meth:`RealTradeConfig.load` reads them, without
+        validating the rest: a reader of the journal (``real-trade status``) needs no API keys.
+        """
+        env = os.environ if env is None else env
+        data, origins = collect_layers(RealTradeConfig, file, None, env_prefix, env, {})
+        section = data.get("journal")
+        return cls._validate_from(section if isinstance(section, Mapping) else {}, origins)
+
 
 class RunConfig(ConfigSection):
     """What ``real-trade run`` runs: the strategy, its parameters, its name and its symbols.

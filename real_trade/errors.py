@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CCXT_ERROR_TABLE",
+    "REFUSED_KEY_FIX",
     "AmbiguousOutcomeError",
     "AuthenticationError",
     "BadSymbolError",
@@ -176,11 +177,37 @@ class FinalError(RealTradeError):
 
 
 class AuthenticationError(FinalError):
-    """The credentials were refused (bad key, bad signature, suspended account)."""
+    """The credentials were refused (bad key, bad signature, suspended account).
+
+    ``fix`` lists the likely remedies when the venue refused them (see
+    :data:`REFUSED_KEY_FIX`); ``str()`` of the error ends with it, so the user reading only the
+    message knows what to check.
+    """
+
+    def __init__(
+        self, message: str, *, fix: str | None = None, exchange_code: str | None = None
+    ) -> None:
+        super().__init__(message, exchange_code=exchange_code)
+        self.fix = fix
+
+    def __str__(self) -> str:
+        """The message, followed by the likely fixes when known."""
+        fix = getattr(self, "fix", None)
+        return f"{self.message} (likely fixes: {fix})" if fix else self.message
 
 
 class PermissionDeniedError(AuthenticationError):
     """The credentials are valid but lack the permission (or the account the standing) needed."""
+
+
+REFUSED_KEY_FIX = (
+    "use the keys of this venue and mode: testnet keys differ from live keys (a testnet key "
+    "is made on the venue's testnet site, and a live key does not work on the testnet); copy "
+    "the key and secret whole, without spaces; set the computer's clock right (NTP), as a "
+    "signed request more than a few seconds off is refused; add this machine's IP to the "
+    "key's IP allow-list if it has one; and give the key the reading and trading permissions"
+)
+"""The likely fixes of an API key the venue refused, added to the translated error's text."""
 
 
 class InsufficientFundsError(FinalError):

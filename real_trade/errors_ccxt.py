@@ -39,6 +39,7 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar, cast
 
 from real_trade.errors import (
+    REFUSED_KEY_FIX,
     AmbiguousOutcomeError,
     AuthenticationError,
     BadSymbolError,
@@ -276,6 +277,8 @@ def translate_ccxt_error(
         if retry_after is None:
             retry_after = _parse_retry_after(raw)
         error = target(message, retry_after=retry_after, exchange_code=code)
+    elif issubclass(target, AuthenticationError):
+        error = target(message, fix=REFUSED_KEY_FIX, exchange_code=code)
     elif issubclass(target, ConfigError):
         error = target(
             message,

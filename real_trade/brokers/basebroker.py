@@ -12,10 +12,20 @@ client, testnet or live). Every state change comes back as an
 the exchange's price, size and commission, the way backtrader's own broker books executions.
 
 Cash is the quote currency's total balance (free plus what open orders lock); a position is
-the base asset's balance (on a live account, what it already holds at start too), following
-the fills while orders work and the exchange's balances once the symbol is quiet. A
-below-minimum order is Rejected before it is sent, with the reason in ``order.info['reason']``;
-insufficient funds give Margin, other refusals Rejected, both with the exchange's words.
+the base asset's balance (on a live account, what it already holds at start too), net of the
+fees a buy pays in the base asset, following the fills while orders work and the exchange's
+balances once the symbol is quiet. A sell that exceeds the holding only by those fees (or by
+less than one amount step) is sent trimmed to what is held, rounded down to the step:
+``order.info`` then carries ``requested`` (the size asked), ``sent`` and ``trimmed`` (why). A
+remainder no order can sell (below the venue's minimum amount or order value) is dust: no
+position for the strategy (``if not self.position`` holds again), still part of
+:meth:`~BaseBroker.getvalue`, reported once (a log line and a
+:class:`~real_trade.execution.PositionDust` on ``position.dust``); the next buy takes it back
+into the position. A below-minimum order is Rejected before it is sent, with the reason in
+``order.info['reason']``; insufficient funds give Margin, other refusals Rejected, both with the
+exchange's words. A paper
+order placed on a backfill bar of a live feed meets the venue's market now, as it would on the
+exchange (:mod:`real_trade.brokers.backfill`).
 """
 
 from __future__ import annotations
@@ -24,17 +34,25 @@ import collections
 import datetime as dt
 import logging
 import math
+import time
 from typing import Any
 
 import backtrader as bt
 from backtrader.comminfo import CommInfoBase
 
+from real_trade.brokers.backfill import (
+    LivePriceUnknownError,
+    live_market,
+    replays_history,
+    venue_client_of,
+)
 from real_trade.brokers.unattended import UnattendedMixin
 from real_trade.bus import get_bus
 from real_trade.errors import ConfigError
 from real_trade.execution import (
     ClientOrderIds,
     FillEvent,
+    Holdings,
     LiveExecution,
     OrderKind,
     OrderManager,
@@ -44,12 +62,15 @@ from real_trade.execution import (
     OrderUpdate,
     PaperBar,
     PaperExecution,
+    PositionDust,
     base_asset,
 )
 
-__all__ = ["BaseBroker"]
+__all__ = ["STOP_SETTLE_S", "BaseBroker"]
 
 _log = logging.getLogger("real_trade.brokers")
+STOP_SETTLE_S = 5.0
+"""How long a stopping live broker waits for the answers to orders it sent just before."""
 _KINDS = {bt.Order.Market: OrderKind.MARKET, bt.Order.Close: OrderKind.MARKET,
           bt.Order.Limit: OrderKind.LIMIT, bt.Order.Stop: OrderKind.STOP,
           bt.Order.StopLimit: OrderKind.STOP_LIMIT, bt.Order.StopTrail: OrderKind.STOP_TRAIL,
@@ -116,6 +137,7 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
         self._symbols: dict[Any, str] = {}  # data -> symbol
         self._drivers: dict[str, Any] = {}  # symbol -> the first data of it (drives the paper)
         self._bar_len: dict[Any, int] = {}
+        self._dust: dict[str, float] = {}  # symbol -> base held that no order can sell
         self._cash = self.startingcash = float(self.p.initial_cash)
         self.currency: str = self.p.currency or getattr(store, "quote_currency", None) or "USDT"
         self._paper: PaperExecution | None = None
@@ -189,11 +211,25 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
         self.startingcash = self.getcash()
 
     def stop(self) -> None:
-        """Stop the live streams (the store and its client stay with their owner)."""
+        """Settle the orders still on the wire, then stop the live streams (the store and its
+        client stay with their owner)."""
         if self._live is not None:
+            self._settle_in_flight(self._live)
             self._live.stop()
         self._close_journal()
         super().stop()
+
+    def _settle_in_flight(self, live: LiveExecution) -> None:
+        """Wait (at most :data:`STOP_SETTLE_S`) for the answers to orders sent just before the
+        stop and apply them, so the journal records their outcome instead of a bare intent."""
+        unanswered = live.settle(STOP_SETTLE_S)
+        if self.manager is not None:
+            self.manager.process()
+            self._dispatch()
+        if unanswered:
+            _log.warning("stopping with %d order(s) sent but not answered within %.0f s (%s); "
+                         "the next start looks them up by client order id", len(unanswered),
+                         STOP_SETTLE_S, ", ".join(unanswered))  # fmt: skip
 
     def _track(self, data: Any) -> str:
         symbol = self._symbols.get(data)
@@ -261,8 +297,11 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
         value = self.getcash()
         for data in datas if datas is not None else list(self.positions):
             pos = self.positions[data]
-            if pos.size:
-                value += pos.size * (data.close[0] if len(data) else pos.price)
+            dust = self._dust.get(self._symbols.get(data, ""), 0.0)
+            if dust and self._drivers.get(self._symbols[data]) is not data:
+                dust = 0.0  # counted once per symbol, with its first data
+            if pos.size or dust:
+                value += (pos.size + dust) * (data.close[0] if len(data) else pos.price)
         return value
 
     get_value = getvalue
@@ -308,11 +347,36 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
             self.notify(order)
             return order
         data = order.data
+        reference = data.close[0] if len(data) else None
+        if self._paper is not None and replays_history(data):  # the order meets the market now
+            reference = self._meet_live_market(order)
+            if reference is None:
+                return order
         self.manager.submit(request, parent=getattr(order.parent, "ref", None),
                             oco=getattr(oco, "ref", None), transmit=order.transmit,
-                            reference_price=data.close[0] if len(data) else None)  # fmt: skip
+                            reference_price=reference)  # fmt: skip
         self._dispatch()
         return order
+
+    def _meet_live_market(self, order: Any) -> float | None:
+        """Paper order on a backfill bar: the paper market moves to the venue's market now (see
+        :mod:`real_trade.brokers.backfill`); the order's live price, or None when it was
+        Rejected because the venue could not tell its price."""
+        assert self._paper is not None and self.manager is not None
+        try:
+            market = live_market(venue_client_of(self, order.data), sorted(self._drivers))
+        except LivePriceUnknownError as exc:
+            order.addinfo(
+                reason=f"paper cannot price an order placed on a backfill bar: {exc}; "
+                "an exchange fills it at the market now (or place it once LIVE)"
+            )
+            order.reject(self)
+            self.notify(order)
+            return None
+        self._paper.meet_live_market(market.prices, market.now_ms)
+        for symbol, price in market.prices.items():
+            self.manager.on_price(symbol, price)
+        return market.prices[self._track(order.data)]
 
     def _request_of(self, order: Any) -> OrderRequest:
         kind = _KINDS.get(order.exectype)
@@ -407,6 +471,8 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
         for key in ("client_order_id", "exchange_order_id", "reason"):
             if getattr(update, key):
                 order.addinfo(**{key: getattr(update, key)})
+        if update.trimmed:
+            order.addinfo(requested=update.requested, sent=update.amount, trimmed=update.trimmed)
         call = _BT_CALLS.get(update.state)  # backtrader's own setters (they stamp dates)
         if call in ("submit", "accept", "reject"):
             getattr(order, call)(self)
@@ -419,9 +485,7 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
         """Book one fill on the order and the position, as BackBroker books its executions."""
         pos = self.positions[order.data]
         size = fill.amount if order.isbuy() else -fill.amount
-        net = fill.position_change
-        if abs(pos.size + net) <= 1e-9 * max(1.0, abs(pos.size)):
-            net = -pos.size  # closes exactly (no float dust left open)
+        net = self._position_change(order.data, pos.size, fill)
         psize, pprice = pos.size, pos.price
         _, _, opened, closed = pos.update(net, fill.price)
         info = self.getcommissioninfo(order.data)
@@ -437,6 +501,55 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
         if fill.exchange_order_id:
             order.addinfo(exchange_order_id=fill.exchange_order_id)
 
+    def _position_change(self, data: Any, held: float, fill: FillEvent) -> float:
+        """What ``fill`` does to the strategy's position: the holding's change, plus the dust
+        a buy takes back, or minus the dust a sell leaves (the position closes)."""
+        net = fill.position_change
+        symbol = self._track(data)
+        if self._shared(symbol):  # the strategy splits the holding: fills as they are
+            return net
+        dust = self._dust.get(symbol, 0.0)
+        if dust and net > 0 and not held:
+            net += dust  # the dust becomes part of a position again
+            self._set_dust(symbol, 0.0)
+        left = held + net
+        if abs(left) <= 1e-9 * max(1.0, abs(held)):
+            if self.manager is not None:
+                self.manager.holdings.cleared(symbol)
+            return -held  # closes exactly (no float dust left open)
+        if net < 0 < left and self.manager is not None:
+            why = Holdings.dust_reason(left, self.manager.port.limits(symbol), fill.price)
+            if why is not None:
+                self._set_dust(symbol, left, why, fill.time_ms)
+                return -held
+        return net
+
+    def _now_ms(self) -> int:
+        """The trading clock: the paper market's time, else the wall clock."""
+        if self._paper is not None and self._paper.started:
+            return self._paper.now_ms()
+        return time.time_ns() // 1_000_000
+
+    def _shared(self, symbol: str) -> bool:
+        """Whether several feeds trade ``symbol`` (the strategy splits its holding)."""
+        return sum(1 for s in self._symbols.values() if s == symbol) > 1
+
+    def _set_dust(self, symbol: str, amount: float, why: str = "", time_ms: int = 0) -> None:
+        """Keep ``symbol``'s dust; a new remainder is reported once (log and bus)."""
+        before = self._dust.get(symbol, 0.0)
+        self._dust[symbol] = amount
+        if amount <= 0 or before > 0:
+            if amount <= 0:
+                self._dust.pop(symbol, None)
+            return
+        if self.manager is not None:
+            self.manager.holdings.cleared(symbol)
+        asset = base_asset(symbol)
+        _log.info("%s: %.8g %s left is dust, not a position (%s); it still counts in the value",
+                  symbol, amount, asset, why)  # fmt: skip
+        self.publish("position.dust", PositionDust(symbol, asset, amount, why, time_ms,
+                                                   self.strategy_name))  # fmt: skip
+
     def _reconcile(self, force: bool = False) -> None:
         """Positions of quiet symbols follow the exchange's (or the paper account's) balances."""
         manager = self.manager
@@ -445,11 +558,17 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
             return
         balances = port.balances()
         for symbol, data in self._drivers.items():
-            shared = sum(1 for s in self._symbols.values() if s == symbol) > 1
-            if (not force and not manager.settled(symbol)) or shared:  # shared: strategy splits
-                continue
+            if (not force and not manager.settled(symbol)) or self._shared(symbol):
+                continue  # shared: the strategy splits the holding
             held = balances.get(base_asset(symbol))
             size = held.total if held is not None else 0.0
+            price = port.last_price(symbol) or (data.close[0] if len(data) else None)
+            why = Holdings.dust_reason(size, port.limits(symbol), price) if size > 0 else None
+            if why is not None:
+                self._set_dust(symbol, size, why, self._now_ms())
+                size = 0.0
+            else:
+                self._set_dust(symbol, 0.0)
             pos = self.positions[data]
             if abs(pos.size - size) > 1e-12 * max(1.0, size):
                 last = pos.price or port.last_price(symbol) or (data.close[0] if len(data) else 0)

@@ -23,6 +23,7 @@ import backtrader as bt
 from real_trade.brokers.kill import BrokerKill
 from real_trade.brokers.risk_gate import BrokerRiskGuard, build_risk_engine
 from real_trade.execution import (
+    Holdings,
     ManagedOrder,
     OrderKind,
     OrderRequest,
@@ -364,7 +365,7 @@ class UnattendedMixin:
     def _dust_reason(self, symbol: str, size: float, data: Any) -> str | None:
         limits = self.manager.port.limits(symbol)
         price = float(data.close[0]) if len(data) else self.manager.port.last_price(symbol)
-        return limits.problem(limits.round_amount(abs(size)), price)
+        return Holdings.dust_reason(abs(size), limits, price)
 
     def close_position(self, symbol: str, size: float) -> tuple[Any, str | None]:
         """Send a market order closing ``size`` of ``symbol``; (None, reason) for dust."""

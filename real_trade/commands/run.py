@@ -9,8 +9,13 @@ shows one line per closed bar, order state change, fill and feed state change. S
 stops gracefully (journal flushed; open orders kept unless ``cancel_on_stop``) with exit code 0;
 a second signal stops at once (130). A crash is restarted with backoff (``--restarts``).
 
-Exit codes: 0 stopped gracefully or the data ended; 1 the run failed; 2 bad config, refused
-or unconfirmed live trading; 130 stopped at once.
+An error no restart can fix (a bad config, an API key the venue refuses, an unknown symbol, a
+journal URL that names no usable journal) is not retried: the run says it could not start, and
+why, with the likely fixes.
+
+Exit codes: 0 stopped gracefully or the data ended; 1 the run failed; 2 bad config (including a
+refused key, an unknown symbol or an unusable journal), refused or unconfirmed live trading; 130
+stopped at once.
 """
 
 from __future__ import annotations
@@ -111,7 +116,7 @@ def confirm_live(symbol: str, *, assume_yes: bool) -> bool:
 def run(args: argparse.Namespace) -> int:
     """Load the config, check the mode, confirm, then run until stopped; the exit code."""
     from real_trade.config import RealTradeConfig
-    from real_trade.engine import LifecycleManager, RunConsole, TradingRunner
+    from real_trade.engine import FATAL_ERRORS, LifecycleManager, RunConsole, TradingRunner
     from real_trade.errors import ConfigError, redact
     from real_trade.retry import RetryPolicy
 
@@ -187,8 +192,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         console.note("stopped at once (second signal)")
         return 130
-    except ConfigError as exc:
-        print(f"real-trade run: {exc}", file=sys.stderr)
+    except FATAL_ERRORS as exc:  # bad config, refused key, unknown symbol, unusable journal
+        what = "could not start" if runner.bars == 0 else "stopped, and a restart cannot help"
+        print(f"real-trade run: {what}: {redact(str(exc))}", file=sys.stderr)
         return 2
     except Exception as exc:
         text = redact(f"{type(exc).__name__}: {exc}")

@@ -24,7 +24,7 @@ from types import FrameType
 __all__ = ["AccountSpec", "add_arguments", "parse_account", "run"]
 
 _ASSET_RE = re.compile(r"^[A-Z0-9]{1,20}$")
-_KEY_RE = re.compile(r"^[A-Za-z0-9]{1,128}$")
+_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # the seeds' YOUR_API_KEY too
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,9 @@ def parse_account(text: str) -> AccountSpec:
     if len(parts) == 3:
         key, secret, bal_text = parts
         if not _KEY_RE.match(key):
-            raise argparse.ArgumentTypeError(f"the API key must be 1-128 letters/digits; {form}")
+            raise argparse.ArgumentTypeError(
+                f"the API key must be 1-128 letters, digits, '_' or '-'; {form}"
+            )
         if not secret:
             raise argparse.ArgumentTypeError(f"the secret is empty; {form}")
     elif len(parts) == 1:

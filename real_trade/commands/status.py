@@ -81,11 +81,11 @@ def _ago(time_ms: int | float) -> str:
 
 def _journal_url(args: argparse.Namespace) -> str:
     """The journal URL to read, validated (a password in it joins the log mask)."""
-    from real_trade.config import JournalConfig, RealTradeConfig
+    from real_trade.config import JournalConfig
 
     if args.journal:
         return JournalConfig(url=str(args.journal)).url
-    return RealTradeConfig.load(args.config).journal.url
+    return JournalConfig.load(args.config).url  # the journal section only: no keys needed
 
 
 def _missing_sqlite(url: str) -> Path | None:

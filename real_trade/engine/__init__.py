@@ -5,7 +5,8 @@ is stopped (from any thread, SIGINT or SIGTERM), with the journal, the risk limi
 and the kill-request poll; :class:`Scheduler` runs periodic tasks on an injectable
 :class:`Clock` (:class:`SystemClock`, or :class:`ManualClock` in tests);
 :class:`LifecycleManager` restarts a crashed runner with backoff; :class:`StrategyExecutor`
-runs several strategies at once by name. :class:`RunConsole` prints a run's progress, and
+runs several strategies at once by name; :class:`OrderRouter` sends an order to the venue
+account that trades its symbol. :class:`RunConsole` prints a run's progress, and
 :func:`load_strategy` finds a strategy class from its dotted path.
 """
 
@@ -15,6 +16,7 @@ from real_trade.engine.control import RunnerControl
 from real_trade.engine.executor import ExecutableRunner, StrategyExecutor
 from real_trade.engine.lifecycle import FATAL_ERRORS, LifecycleManager, Runnable
 from real_trade.engine.loading import check_strategy_params, load_strategy
+from real_trade.engine.router import OrderRouter, Route
 from real_trade.engine.runner import TradingRunner
 from real_trade.engine.runtime import BarReport
 from real_trade.engine.scheduler import ScheduledTask, Scheduler
@@ -26,6 +28,8 @@ __all__ = [
     "ExecutableRunner",
     "LifecycleManager",
     "ManualClock",
+    "OrderRouter",
+    "Route",
     "RunConsole",
     "Runnable",
     "RunnerControl",

@@ -29,6 +29,7 @@ from real_trade.bus import EventBus, get_bus
 from real_trade.config import RealTradeConfig
 from real_trade.engine.clock import Clock, SystemClock
 from real_trade.engine.control import RunnerControl, install_stop_signals
+from real_trade.engine.lifecycle import FATAL_ERRORS
 from real_trade.engine.loading import resolve_strategy
 from real_trade.engine.runtime import (
     BarCallback,
@@ -226,21 +227,20 @@ class TradingRunner:
         self._run_thread_id = threading.get_ident()
         previous = self._install_signals() if handle_signals else {}
         link: JournalLink | None = None
-        crashed = True
+        error: BaseException | None = None
+        bars_before = self.bars
         try:
             link = JournalLink.open(self.journal_spec, strategy=self.name)
             self.journal = link.journal if link is not None else None
             if link is not None:
                 link.attach(self.bus)
             self._start_scheduler()
-            strategies = self._run_cerebro()
-            crashed = False
-            return strategies
+            return self._run_cerebro()
         except BaseException as exc:
-            self.last_error = exc
+            self.last_error = error = exc
             raise
         finally:
-            self._finish(link, previous, crashed)
+            self._finish(link, previous, error, started=self.bars > bars_before)
 
     def _start_scheduler(self) -> None:
         scheduler = self.scheduler = Scheduler(self.clock, name=f"runner-{self.name}")
@@ -306,7 +306,15 @@ class TradingRunner:
         if self.on_bar is not None:
             self.on_bar(report)
 
-    def _finish(self, link: JournalLink | None, previous: dict[Any, Any], crashed: bool) -> None:
+    def _finish(
+        self,
+        link: JournalLink | None,
+        previous: dict[Any, Any],
+        error: BaseException | None,
+        *,
+        started: bool,
+    ) -> None:
+        crashed = error is not None
         steps: list[tuple[str, Callable[[], object]]] = []
         if self.scheduler is not None:
             steps.append(("scheduler", self.scheduler.stop))
@@ -339,7 +347,7 @@ class TradingRunner:
             self._hook = None
             self._run_thread_id = None
             self._done.set()
-        self._say(f"{self.name}: stopped" + (" after a crash" if crashed else ""))
+        self._say(f"{self.name}: {_how_it_ended(error, started)}")
 
     def _say(self, text: str) -> None:
         _log.info("%s", text)
@@ -408,3 +416,19 @@ class TradingRunner:
 
     def _install_signals(self) -> dict[Any, Any]:
         return install_stop_signals(self.request_stop, self._stop_event.is_set, self._say)
+
+
+def _how_it_ended(error: BaseException | None, started: bool) -> str:
+    """The end of a run in words: stopped, could not start (and why), or a crash.
+
+    An error no restart can fix (bad config, refused key, unknown symbol, unusable journal)
+    before the first bar means the run could not start; only other errors are crashes.
+    """
+    if error is None:
+        return "stopped"
+    if isinstance(error, KeyboardInterrupt):
+        return "stopped at once"
+    if isinstance(error, FATAL_ERRORS):
+        why = type(error).__name__
+        return f"could not start ({why})" if not started else f"stopped ({why}; not restarted)"
+    return "stopped after a crash"

@@ -7,6 +7,8 @@
   :class:`OrderUpdate` (``order.<state>``) and :class:`FillEvent` (``fill``) on the bus.
 * :mod:`~real_trade.execution.emulated`: :class:`OrderManager` (OCO, brackets, trailing stops,
   pre-send checks).
+* :mod:`~real_trade.execution.holdings`: :class:`Holdings` (the base-asset holding, fees taken
+  in it, sells fitted to it, dust) and :class:`PositionDust` (``position.dust``).
 * :mod:`~real_trade.execution.paper`: :class:`PaperExecution` on the simulator's matching engine.
 * :mod:`~real_trade.execution.live`: :class:`LiveExecution` through the venue client.
 * :mod:`~real_trade.execution.client_ids`: :class:`ClientOrderIds`, deterministic ids.
@@ -28,6 +30,7 @@ from real_trade.execution.events import (
     SubmitFailed,
     order_topic,
 )
+from real_trade.execution.holdings import DUST_TOPIC, Holdings, PositionDust, SellTrim
 from real_trade.execution.live import LiveExecution
 from real_trade.execution.orders import (
     ExchangeStatus,
@@ -45,6 +48,7 @@ from real_trade.execution.orders import (
 from real_trade.execution.paper import BarPathMarket, PaperBar, PaperExecution, bar_path
 
 __all__ = [
+    "DUST_TOPIC",
     "FILL_TOPIC",
     "Balance",
     "BalanceReport",
@@ -55,6 +59,7 @@ __all__ = [
     "ExecutionPort",
     "FillEvent",
     "FillReport",
+    "Holdings",
     "LiveExecution",
     "LocalTrigger",
     "ManagedOrder",
@@ -68,7 +73,9 @@ __all__ = [
     "OrderUpdate",
     "PaperBar",
     "PaperExecution",
+    "PositionDust",
     "Report",
+    "SellTrim",
     "SubmitFailed",
     "SymbolLimits",
     "TrackedOrder",

@@ -26,7 +26,10 @@ groups and brackets are always local triggers (a native Stop or StopLimit is hel
 strategy step can still claim it): when one fires, its siblings are cancelled at
 the exchange first and its order is sent once they are gone (if a sibling executes meanwhile,
 the fired leg is cancelled instead, as backtrader would). Sell children of a buy parent are sized
-to what the parent really delivered (net of fees paid in the base asset).
+to what the parent really delivered (net of fees paid in the base asset), and every sell that
+exceeds the free holding only by the fees taken in the base asset (or by less than one amount
+step) goes out trimmed to what is held (:class:`~real_trade.execution.holdings.Holdings`, the
+manager's :attr:`OrderManager.holdings`; the order's updates carry what was asked and why).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from real_trade.execution.events import (
     fill_event,
     order_update,
 )
+from real_trade.execution.holdings import Holdings
 from real_trade.execution.orders import (
     ExchangeStatus,
     LocalTrigger,
@@ -58,6 +62,7 @@ from real_trade.execution.orders import (
     OrderRequest,
     OrderSide,
     OrderState,
+    SymbolLimits,
     TrackedOrder,
     base_asset,
 )
@@ -106,6 +111,7 @@ class OrderManager:
                  on_outcome: OutcomeHook | None = None) -> None:  # fmt: skip
         """Create an empty manager over ``port`` (the hooks are described in the class doc)."""
         self.port = port
+        self.holdings = Holdings(port)
         self.ids = ids
         self.strategy = strategy
         self._gate, self._on_intent, self._on_outcome = gate, on_intent, on_outcome
@@ -261,7 +267,7 @@ class OrderManager:
         req = mo.tracked.request
         changes = mo.tracked.submit()
         limits = self.port.limits(req.symbol)
-        amount = limits.round_amount(self._capped_amount(mo))
+        amount = self._fitted_amount(mo, limits)
         price = None if req.price is None else limits.round_price(req.price)
         stop = None if req.stop_price is None else limits.round_price(req.stop_price)
         ref = price or stop or mo.reference_price or self.port.last_price(req.symbol)
@@ -351,7 +357,7 @@ class OrderManager:
                 kind, price = OrderKind.LIMIT, req.price
             else:
                 kind, price = OrderKind.MARKET, None
-            amount = limits.round_amount(self._capped_amount(mo))
+            amount = self._fitted_amount(mo, limits)
             problem = limits.problem(amount, price or trig.stop)
             if problem is not None:
                 self._emit(mo, mo.tracked.end(OrderState.REJECTED, problem))
@@ -361,6 +367,20 @@ class OrderManager:
             self._send(mo, leg)
             sent = True
         return sent
+
+    def _fitted_amount(self, mo: ManagedOrder, limits: SymbolLimits) -> float:
+        """The amount to send: capped, on the amount step, and a sell fitted to the holding."""
+        amount = limits.round_amount(self._capped_amount(mo))
+        req = mo.tracked.request
+        if req.side is not OrderSide.SELL:
+            return amount
+        trim = self.holdings.fit_sell(req.symbol, amount, limits)
+        if trim is None:
+            return amount
+        asked = mo.tracked.trim.requested if mo.tracked.trim is not None else req.amount
+        mo.tracked.trim = replace(trim, requested=asked)  # what the strategy asked for
+        _log.info("order %s: %s", mo.local_id, trim.reason)
+        return trim.sent
 
     def _capped_amount(self, mo: ManagedOrder) -> float:
         """A sell child of a buy parent sells at most what the parent delivered, net of fees."""
@@ -400,6 +420,7 @@ class OrderManager:
         self._seq += 1
         if isinstance(report, BalanceReport):
             self._balance_seq = self._seq
+            self.holdings.on_balance(report)
             return
         if isinstance(report, FillReport):
             mo = self._locate(report.client_order_id, report.exchange_order_id)
@@ -455,8 +476,10 @@ class OrderManager:
             if change.fill is not None:
                 self._fill_seq[symbol] = self._seq
                 crash_point("after_fill")
-                self._push(fill_event(mo.tracked, change.fill, client_order_id=cid,
-                                      strategy=self.strategy))  # fmt: skip
+                event = fill_event(mo.tracked, change.fill, client_order_id=cid,
+                                   strategy=self.strategy)  # fmt: skip
+                self.holdings.on_fill(event)
+                self._push(event)
             emulated = mo.trigger is not None and not mo.sent
             self._push(order_update(mo.tracked, change.state, client_order_id=cid, time_ms=now,
                                     emulated=emulated, strategy=self.strategy))  # fmt: skip

@@ -165,6 +165,8 @@ class OrderUpdate:
     itself (trailing stops, OCO and bracket stop legs) until it sends its market or limit leg.
     ``reason`` carries the exchange's (or the pre-send check's) words for Rejected, Margin,
     Canceled and Expired. ``strategy`` names the broker's run (its ``run_id``): the journal key.
+    ``requested``/``trimmed`` are set when the order went out smaller than asked (a sell fitted
+    to the holding, net of the fees taken in the base asset): the amount asked and why.
     """
 
     local_id: int
@@ -183,6 +185,8 @@ class OrderUpdate:
     time_ms: int
     emulated: bool = False
     strategy: str = ""
+    requested: float | None = None
+    trimmed: str | None = None
 
     @property
     def topic(self) -> str:
@@ -255,6 +259,8 @@ def order_update(
         time_ms=time_ms,
         emulated=emulated,
         strategy=strategy,
+        requested=None if order.trim is None else order.trim.requested,
+        trimmed=None if order.trim is None else order.trim.reason,
     )
 
 

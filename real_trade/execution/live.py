@@ -160,6 +160,7 @@ class LiveExecution:
         self._orders_stream_up = False
         self._poller: concurrent.futures.Future[None] | None = None
         self._tasks: set[concurrent.futures.Future[Any]] = set()
+        self._placing: dict[str, concurrent.futures.Future[Any]] = {}  # cid -> its placement
         self.open_orders_at_start: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -216,8 +217,29 @@ class LiveExecution:
 
     def place(self, request: OrderRequest) -> None:
         """Place the order on the I/O loop; its outcome arrives as reports."""
-        self._open[request.client_order_id] = (None, request.symbol)
-        self._spawn(self._place_async(request))
+        cid = request.client_order_id
+        self._open[cid] = (None, request.symbol)
+        future = self._spawn(self._place_async(request))
+        with self._lock:
+            self._placing[cid] = future
+        future.add_done_callback(lambda _f: self._placed(cid))
+
+    def _placed(self, cid: str) -> None:
+        with self._lock:
+            self._placing.pop(cid, None)
+
+    def settle(self, timeout: float) -> list[str]:
+        """Wait up to ``timeout`` s for the placements still on the wire to be answered.
+
+        A stop calls it before the streams and the client go away, so that an order sent just
+        before the stop gets its acknowledgement (or refusal, or lookup) queued as reports
+        instead of being cut off mid-request. Returns the client order ids still unanswered.
+        """
+        with self._lock:
+            pending = dict(self._placing)
+        if pending:
+            concurrent.futures.wait(list(pending.values()), timeout=max(0.0, timeout))
+        return [cid for cid, future in pending.items() if not future.done()]
 
     def adopt(self, client_order_id: str, symbol: str, exchange_order_id: str | None,
               trades: Iterable[Mapping[str, Any]] = ()) -> None:  # fmt: skip
@@ -279,10 +301,11 @@ class LiveExecution:
             )
 
     # ------------------------------------------------------------------ on the I/O loop
-    def _spawn(self, coro: Any) -> None:
-        future = self.client.submit(coro)
+    def _spawn(self, coro: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = self.client.submit(coro)
         self._tasks.add(future)
         future.add_done_callback(self._task_done)
+        return future
 
     def _task_done(self, future: concurrent.futures.Future[Any]) -> None:
         self._tasks.discard(future)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from real_trade.execution.events import ExchangeFill, OrderReport
+    from real_trade.execution.holdings import SellTrim
 
 __all__ = [
     "ExchangeStatus",
@@ -235,7 +236,8 @@ class TrackedOrder:
 
     ``filled`` sums the applied fills; ``exchange_filled`` is the most the exchange reported;
     ``cancel_as`` is what a cancellation means (Expired when the broker cancelled the order
-    because its ``valid`` time passed). Every method returns the :class:`OrderChange` steps
+    because its ``valid`` time passed); ``trim`` says why the order went out smaller than
+    asked (a sell fitted to the holding). Every method returns the :class:`OrderChange` steps
     to notify, in order (empty: nothing new).
     """
 
@@ -246,6 +248,7 @@ class TrackedOrder:
     exchange_filled: float = 0.0
     reason: str | None = None
     cancel_as: OrderState = OrderState.CANCELED
+    trim: SellTrim | None = None
     fills: list[ExchangeFill] = field(default_factory=list)
     _trade_ids: set[str] = field(default_factory=set, repr=False)
     _pending_end: OrderState | None = None

@@ -10,6 +10,9 @@ each trading a share of the bar's volume. The liquidity provider quotes around e
 
 * orders sent between bars wait for the next bar and go in right after its open tick: a market
   order fills at about the next open (plus or minus the spread);
+* orders decided on backfill bars (a live feed replaying history) meet the venue's market now:
+  :meth:`PaperExecution.meet_live_market` moves the paper market to the venue's price and time
+  (the broker asks the ticker) and skips the bars that ended before, as an exchange would;
 * resting limit orders fill at their price when the path crosses it, partially when less volume
   trades through it than they ask; stops trigger on the path (the sim's own stop book);
 * fees are the configured commission (maker and taker); cash and positions are the paper
@@ -299,6 +302,8 @@ class PaperExecution:
         assert self.core is not None and self.clock is not None and self._market is not None
         timeline: list[tuple[int, str, float, bool]] = []
         for sid, bar in by_id.items():
+            if bar.open_ms + bar.duration_ms <= self.clock.now_ms():
+                continue  # over before the live market met (meet_live_market): history, skip it
             path = self._market.add_bar(sid, bar)
             timeline += [(t.ts_ms, sid, float(t.price), i == 0) for i, t in enumerate(path)]
         for ts, sid, price, is_open in sorted(timeline):
@@ -312,6 +317,34 @@ class PaperExecution:
                     self._place_now(request)
             on_tick(self.symbols[sid], price)
         self._open_now.clear()  # from now on, orders wait for the next bar
+
+    def meet_live_market(self, prices: Mapping[str, float], now_ms: int) -> None:
+        """The venue's market stands at ``prices`` (by unified symbol) at ``now_ms``: move there.
+
+        For orders decided on backfill bars (history replayed before a live feed goes LIVE): on
+        an exchange they meet the market as it is now, so the paper market jumps to now (never
+        back), plays one quote at each price, and takes orders at once until the next
+        :meth:`play`, like during a bar. Bars that ended before ``now_ms`` are skipped from then
+        on; waiting orders of these symbols go in now. Starts the engine if needed (``prices``
+        then covers every traded symbol).
+        """
+        by_id = {exchange_id(s): p for s, p in prices.items()}
+        if self.core is None:
+            self._start(by_id, now_ms - 1)
+        assert self.core is not None and self.clock is not None and self._market is not None
+        ahead = now_ms - self.clock.now_ms()
+        if ahead > 0:
+            self.clock.advance(ahead / 1000)
+        for sid, price in by_id.items():
+            now = self.clock.now_ms()
+            quote = PaperBar(now, price, price, price, price, 0.0, 1)
+            tick = self._market.add_bar(sid, quote)[0]
+            if tick.ts_ms > now:
+                self.clock.advance((tick.ts_ms - now) / 1000)
+            self.core.pump()
+            self._open_now.add(sid)
+            for request in self._waiting.pop(sid, []):
+                self._place_now(request)
 
     def _fit(self, sid: str, bar: PaperBar) -> PaperBar:
         """Keep a bar's path before the next bar: no longer than the gap between bar opens

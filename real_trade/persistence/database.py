@@ -24,16 +24,18 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from real_trade.config_messages import mask_url_password
-from real_trade.errors import FinalError
+from real_trade.errors import ConfigError, FinalError
 from real_trade.utils.logger import mask_secrets, register_secret
 
 __all__ = [
     "BEGIN_OPTION",
     "BUSY_TIMEOUT_MS",
+    "JournalConfigError",
     "JournalError",
     "is_memory_sqlite",
     "normalise_url",
     "open_engine",
+    "open_failure",
     "safe_message",
 ]
 
@@ -49,6 +51,50 @@ class JournalError(FinalError):
 
     Its message never contains the database password.
     """
+
+
+class JournalConfigError(JournalError, ConfigError):
+    """The journal URL names something that can never be a journal as it is: a corrupt file, a
+    file that is no database, another application's database, a newer schema, a path that
+    cannot be opened. A configuration error (``field`` is ``journal.url``, ``fix`` says what to
+    do): a restart cannot fix it, so a supervisor stops at once instead of retrying.
+    """
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        """The message (password-free) and the fix; the field is always ``journal.url``."""
+        super().__init__(message, field="journal.url", fix=fix)
+
+
+_NOT_A_JOURNAL_FIX = (
+    "point journal.url at a new file (it is created) or at an existing real_trade journal; "
+    "move a damaged file out of the way"
+)
+_UNOPENABLE_FIX = "give journal.url a path this user can create, read and write"
+
+
+def open_failure(exc: BaseException, url: URL, masked: str) -> JournalError:
+    """The error for a failure to open the journal: a :class:`JournalConfigError` when the
+    SQLite file is damaged, no database or cannot be opened at all (retrying cannot help), a
+    plain :class:`JournalError` otherwise (a busy file, an unreachable server: may pass)."""
+    detail = safe_message(exc, url)
+    if isinstance(exc, OSError):  # the file's directory cannot be created
+        return JournalConfigError(
+            f"cannot open the journal {masked}: {detail}", fix=_UNOPENABLE_FIX
+        )
+    orig = getattr(exc, "orig", exc)
+    if url.get_backend_name() == "sqlite" and isinstance(orig, sqlite3.DatabaseError):
+        text = str(orig).lower()
+        if not isinstance(orig, sqlite3.OperationalError):  # not a database, malformed image
+            return JournalConfigError(
+                f"the journal {masked} is not a SQLite database real_trade can read "
+                f"({orig!s}): the file is damaged or is not a journal",
+                fix=_NOT_A_JOURNAL_FIX,
+            )
+        if "unable to open" in text or "readonly" in text or "read-only" in text:
+            return JournalConfigError(
+                f"cannot open the journal {masked}: {orig!s}", fix=_UNOPENABLE_FIX
+            )
+    return JournalError(f"cannot open the journal {masked}: {detail}")
 
 
 def normalise_url(url: str) -> URL:
@@ -103,6 +149,15 @@ def _set_wal(cursor: sqlite3.Cursor) -> None:
             time.sleep(0.01)
 
 
+def _empty_or_journal(cursor: sqlite3.Cursor) -> bool:
+    """Whether the SQLite file has no table yet, or has the journal's ``schema_version``."""
+    cursor.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    )
+    names = {row[0] for row in cursor.fetchall()}
+    return not names or "schema_version" in names
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     """Per-connection SQLite setup: we begin transactions ourselves; WAL and the pragmas."""
     assert isinstance(dbapi_connection, sqlite3.Connection)
@@ -110,7 +165,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        _set_wal(cursor)
+        if _empty_or_journal(cursor):  # another application's file is refused, never changed
+            _set_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = OFF")
     finally:

@@ -45,6 +45,7 @@ from real_trade.persistence.database import (
     is_memory_sqlite,
     normalise_url,
     open_engine,
+    open_failure,
     safe_message,
 )
 from real_trade.persistence.migrations import migrate
@@ -116,16 +117,14 @@ class Journal(JournalReads):
         try:
             self._engine = open_engine(self.url)
         except OSError as exc:  # the SQLite file's directory cannot be created
-            raise JournalError(f"cannot open the journal {self._masked}: {exc}") from None
+            raise open_failure(exc, self.url, self._masked) from None
         try:
             self.schema_version = migrate(self._engine)
         except BaseException as exc:
             self._engine.dispose()
             if not isinstance(exc, sa.exc.SQLAlchemyError | OSError):
                 raise
-            raise JournalError(
-                f"cannot open the journal {self._masked}: {safe_message(exc, self.url)}"
-            ) from None
+            raise open_failure(exc, self.url, self._masked) from None
         self._writer = StatementWriter(self._engine)
         self._driver_error: type[Exception] = self._engine.dialect.loaded_dbapi.Error
         dialect = self._engine.dialect.name

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from real_trade.persistence.database import BEGIN_OPTION, JournalError
+from real_trade.persistence.database import BEGIN_OPTION, JournalConfigError
 
 __all__ = [
     "MIGRATIONS",
@@ -42,8 +42,34 @@ __all__ = [
 _PG_LOCK_KEY = 0x72746A6F  # "rtjo": the advisory lock serialising migrations on PostgreSQL
 
 
-class SchemaVersionError(JournalError):
+class SchemaVersionError(JournalConfigError):
     """The journal database has a schema version this code does not know (it is newer)."""
+
+
+_JOURNAL_TABLES = frozenset(
+    {"schema_version", "intents", "order_events", "fills", "snapshots", "equity", "events",
+     "control_state"}
+)  # fmt: skip
+
+
+def _check_is_journal(conn: Connection, engine: Engine) -> None:
+    """Refuse a database without a schema version that is not empty: another application's.
+
+    A SQLite file is one application's database, so any table of its own makes it foreign; a
+    PostgreSQL database is often shared, so there only tables named like the journal's are.
+    """
+    names = set(sa.inspect(conn).get_table_names())
+    if conn.dialect.name != "sqlite":
+        names &= _JOURNAL_TABLES
+    if not names:
+        return
+    where = engine.url.render_as_string(hide_password=True)
+    shown = ", ".join(sorted(names)[:6]) + (", ..." if len(names) > 6 else "")
+    raise JournalConfigError(
+        f"the journal {where} is not a real_trade journal: it holds tables ({shown}) but no "
+        "schema_version, so it belongs to another application; real_trade does not write into it",
+        fix="point journal.url at a new file (it is created) or at an existing real_trade journal",
+    )
 
 
 @dataclass(frozen=True)
@@ -224,6 +250,8 @@ def migrate(engine: Engine, target: int | None = None) -> int:
         raise ValueError(f"target schema version must be 0..{SCHEMA_VERSION}, got {goal}")
     with engine.connect() as conn:
         version = current_version(conn)
+        if version == 0:
+            _check_is_journal(conn, engine)
         conn.rollback()
         _check_not_newer(version, engine)
         if version >= goal:

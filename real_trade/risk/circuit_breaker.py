@@ -65,6 +65,14 @@ class CircuitBreaker:
         with self._lock:
             return self._current()
 
+    def is_tripped(self) -> bool:
+        """Whether the breaker is OPEN: tripped, refusing every call until ``reset_timeout``.
+
+        The seed's name. CLOSED is not tripped, and neither is HALF_OPEN, which grants probes
+        through :meth:`allow` (a probe's success closes it, its failure trips it again).
+        """
+        return self.get_state() is BreakerState.OPEN
+
     @property
     def failures(self) -> int:
         """Consecutive failures counted while CLOSED."""

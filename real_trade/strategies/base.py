@@ -6,7 +6,8 @@ Subclass it like ``bt.Strategy`` and use, inside ``next()``:
   ``stop_loss`` is hit, never worth more than ``max_position_pct`` of the value;
 - ``check_stop_loss()`` / ``check_take_profit()``: whether the close has moved ``stop_loss`` /
   ``take_profit`` (fractions of the entry price) against / in favour of the open position;
-- ``log(txt)``: a line on the ``real_trade.strategies.<ClassName>`` logger when ``printlog``;
+- ``log(txt)``: a line on the ``real_trade.strategies.<ClassName>`` logger when ``printlog``
+  (printed to stdout when logging is not configured);
 - ``data_live()``: whether the feeds are LIVE (history is being backfilled until then).
 
 ``buy()`` or ``sell()`` without a size while holding the opposite position closes that position
@@ -60,11 +61,21 @@ class RealTradeStrategyBase(bt.Strategy):
             return None
 
     def log(self, txt: str, dt: datetime | None = None, doprint: bool = False) -> None:
-        """Log ``txt`` stamped with the bar time, when ``printlog`` (or ``doprint``) is set."""
+        """Log ``txt`` stamped with the bar time, when ``printlog`` (or ``doprint``) is set.
+
+        The line goes to :attr:`logger`; when nothing is configured to handle it (no handler on
+        that logger, ``real_trade`` or the root: the user never set up logging) it is printed
+        to stdout instead, as backtrader's own examples do, so ``printlog=True`` always shows.
+        """
         if not (self.p.printlog or doprint):
             return
         stamp = dt or self._now()
-        self.logger.info("%s %s", stamp.isoformat() if stamp else "-", txt)
+        when = stamp.isoformat() if stamp else "-"
+        logger = self.logger
+        if logger.hasHandlers():
+            logger.info("%s %s", when, txt)
+        else:
+            print(f"{when} {txt}", flush=True)
 
     def calc_position_size(self, risk_pct: float = 0.02, data: Any = None) -> float:
         """Return the size risking ``risk_pct`` of the account value at the ``stop_loss`` distance.

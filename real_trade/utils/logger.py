@@ -231,6 +231,7 @@ class JsonLinesFormatter(logging.Formatter):
 
 
 _SETUP_LOCK = threading.Lock()
+_CONFIGURED_NAMES: set[str] = set()  # every name setup_logger() configured, for get_logger()
 
 
 def setup_logger(
@@ -285,16 +286,22 @@ def setup_logger(
             setattr(handler, _HANDLER_MARK, True)
             logger.addHandler(handler)
         logger.setLevel(numeric_level)
+        _CONFIGURED_NAMES.add(name)
     return logger
 
 
 def get_logger(name: str) -> logging.Logger:
-    """Return the logger for ``name`` inside the ``real_trade`` hierarchy.
+    """Return the logger :func:`setup_logger` configured as ``name``, else one under ``real_trade``.
 
-    ``"broker"`` gives ``real_trade.broker``; a name that already is ``real_trade`` or starts
-    with ``real_trade.`` is used as it is. Records from these loggers reach the handlers that
-    :func:`setup_logger` installed on ``real_trade`` and are masked there.
+    After ``setup_logger("my_app", ...)``, ``get_logger("my_app")`` is that very logger, with
+    its handlers. Any other name lives inside the ``real_trade`` hierarchy: ``"broker"`` gives
+    ``real_trade.broker``; a name that already is ``real_trade`` or starts with ``real_trade.``
+    is used as it is. Records from these loggers reach the handlers that :func:`setup_logger`
+    installed on ``real_trade`` and are masked there. (A ``get_logger(name)`` made before
+    ``setup_logger(name)`` already returned the ``real_trade`` one: set up first.)
     """
-    if name == ROOT_LOGGER_NAME or name.startswith(ROOT_LOGGER_NAME + "."):
+    with _SETUP_LOCK:
+        configured = name in _CONFIGURED_NAMES
+    if configured or name == ROOT_LOGGER_NAME or name.startswith(ROOT_LOGGER_NAME + "."):
         return logging.getLogger(name)
     return logging.getLogger(f"{ROOT_LOGGER_NAME}.{name.lstrip('.')}" if name else ROOT_LOGGER_NAME)

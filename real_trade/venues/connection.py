@@ -72,6 +72,27 @@ def _plain(value: Any) -> str | None:
     return text.strip() or None
 
 
+def _closest_symbols_hint(
+    wanted: str, squashed: str, markets: Mapping[str, Any], by_id: Mapping[str, Any]
+) -> str:
+    """The part of an unknown-symbol error naming the venue's closest symbols (or some it has).
+
+    Unified symbols are compared first; an id-like spelling (``BTCUSDX``) is compared with the
+    venue's ids, shown as their symbols. With nothing close, a few of the symbols are listed.
+    """
+    close = difflib.get_close_matches(wanted.upper(), list(markets), n=5, cutoff=0.5)
+    if not close:
+        ids = difflib.get_close_matches(squashed, list(by_id), n=5, cutoff=0.5)
+        found = [m.get("symbol") for i in ids for m in (by_id.get(i) or [])[:1]]
+        close = list(dict.fromkeys(str(f) for f in found if f))
+    if close:
+        return f"; did you mean {', '.join(repr(c) for c in close)}?"
+    if not markets:
+        return "; the venue lists no markets of this type"
+    some = ", ".join(sorted(markets)[:8])
+    return f"; it lists {len(markets)} markets of this type, e.g. {some}"
+
+
 class VenueConnection:
     """The connection of a store to one venue (see the module docstring).
 
@@ -326,9 +347,30 @@ class VenueConnection:
             if isinstance(error, ClockSkewError):
                 self._resync_clock = True
 
-        return await retry_async(
-            attempt, policy=self.retry_policy, places_order=places_order, on_retry=on_retry
-        )
+        try:
+            return await retry_async(
+                attempt, policy=self.retry_policy, places_order=places_order, on_retry=on_retry
+            )
+        except AuthenticationError as exc:
+            where = self._where_keys_work()
+            if exc.fix and self.has_credentials and not exc.fix.startswith(where):
+                exc.fix = f"{where}; {exc.fix}"
+            raise
+
+    def _where_keys_work(self) -> str:
+        """Which keys this connection's endpoints take (the start of a refused key's fixes)."""
+        name = self.venue.display_name
+        if self.mode == "sim":
+            return (
+                f"this connects to the simulator at {self.sim_url}, which knows only the keys "
+                "of its accounts (real-trade sim --account KEY:SECRET:USDT=10000, or "
+                "SimExchange.create_account)"
+            )
+        if self.mode == "testnet":
+            return f"this connects to the {name} TESTNET, which takes only keys made there"
+        if self.mode == "demo":
+            return f"this connects to {name} demo trading, which takes only demo-trading keys"
+        return f"this connects to {name} LIVE, which takes only live keys, never testnet keys"
 
     def _require_credentials(self, what: str) -> None:
         if not self.has_credentials:
@@ -352,7 +394,7 @@ class VenueConnection:
                 "%s refused the API key while loading markets (%s); public market "
                 "data continues, private calls will fail",
                 self.venue.display_name,
-                exc,
+                exc.message,
             )
             self._exchange.options["fetchCurrencies"] = False
             markets = await self._retrying(self._exchange.load_markets, True)
@@ -385,9 +427,7 @@ class VenueConnection:
             if candidates:
                 preferred = [m for m in candidates if m.get("type") == self.default_type]
                 return dict((preferred or candidates)[0])
-        names = list(markets) + list(by_id)
-        close = difflib.get_close_matches(wanted.upper(), names, n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        hint = _closest_symbols_hint(wanted, squashed, markets, by_id)
         raise BadSymbolError(
             f"unknown symbol {symbol_or_id!r} on {self.venue.display_name} "
             f"({self.market_type}){hint}"

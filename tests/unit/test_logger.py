@@ -301,3 +301,24 @@ def test_registering_from_many_threads_while_logging(tmp_path: Path, logger_name
     text = read(path)
     assert text.count("using " + MASK) == len(secrets)
     assert not any(s in text for s in secrets)
+
+
+def test_get_logger_returns_the_logger_setup_logger_configured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The seed pair: ``setup_logger(name, ...)`` then ``get_logger(name)`` is the same logger,
+    whose lines reach the configured file and console (a name outside ``real_trade``)."""
+    name = f"seed_app_{next(_counter)}"
+    configured = setup_logger(name, "INFO", str(tmp_path / "app.log"), "%(name)s|%(message)s")
+    try:
+        got = get_logger(name)
+        assert got is configured
+        assert got.name == name
+        got.info("through get_logger")
+        flush(got)
+        assert f"{name}|through get_logger" in read(tmp_path / "app.log")
+        assert f"{name}|through get_logger" in capsys.readouterr().err
+        assert get_logger("engine").name == "real_trade.engine"  # other names unchanged
+    finally:
+        _remove_handlers(configured)
+        configured.setLevel(logging.NOTSET)

@@ -248,3 +248,42 @@ def test_rsi_reversion_sends_no_order_on_backfilled_bars() -> None:
     assert min(f["bar"] for f in fills) > 2_000  # decided on a live bar, filled on the next
     backtest = _run(frame, RsiReversion)  # the same data as a backtest trades from the start
     assert min(f["bar"] for f in backtest.analyzers.fills.get_analysis()) < 2_000
+
+
+_PRINTLOG_SCRIPT = """
+import backtrader as bt
+import pandas as pd
+from real_trade.strategies.base import RealTradeStrategyBase
+
+class MyStrategy(RealTradeStrategyBase):
+    params = (('printlog', True), ('log_trades', True))
+
+    def next(self):
+        if not self.position:
+            self.buy(size=0.01)
+        else:
+            self.sell()
+
+index = pd.date_range('2024-01-01', periods=6, freq='h')
+frame = pd.DataFrame({'open': 100.0, 'high': 101.0, 'low': 99.0, 'close': 100.0,
+                      'volume': 1.0}, index=index)
+cerebro = bt.Cerebro()
+cerebro.adddata(bt.feeds.PandasData(dataname=frame))
+cerebro.addstrategy(MyStrategy)
+cerebro.run()
+"""
+
+
+def test_printlog_prints_without_logging_configured() -> None:
+    """The seed strategy with printlog=True, run in a fresh interpreter that never configures
+    logging: its order and trade lines reach the user (stdout)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _PRINTLOG_SCRIPT], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "BUY EXECUTED" in out.stdout, (out.stdout, out.stderr)
+    assert "TRADE CLOSED" in out.stdout
+    assert out.stdout.splitlines()[0].startswith("2024-01-01T")

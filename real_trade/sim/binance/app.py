@@ -291,7 +291,7 @@ def _admin_routes(app: web.Application, ctx: BinanceFaceContext, limiter: RateLi
         balances = _decimal_map(body.get("balances", {}), "balances")
         key, secret = body.get("api_key"), body.get("secret")
         if key is not None and not API_KEY_RE.match(str(key)):
-            raise _AdminError("api_key must be 1-128 letters and digits")
+            raise _AdminError("api_key must be 1-128 letters, digits, '_' or '-'")
         fees = {k: Decimal(str(body[k])) for k in ("maker_fee", "taker_fee") if k in body}
         acct = ctx.core.create_account(balances, api_key=key, secret=secret, **fees)
         return {"account_id": acct.account_id, "api_key": acct.api_key, "secret": acct.secret}

@@ -47,8 +47,9 @@ DEFAULT_RECV_WINDOW_MS = 5000
 MAX_RECV_WINDOW_MS = 60_000
 """The largest recvWindow Binance accepts."""
 _AHEAD_MS = 1000
-API_KEY_RE = re.compile(r"^[A-Za-z0-9]{1,128}$")
-"""The API keys the simulator accepts (Binance's are 64 letters and digits)."""
+API_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+"""The API keys the simulator accepts: Binance's are 64 letters and digits; ``_`` and ``-`` are
+allowed too, so the seeds' placeholders (``YOUR_API_KEY``) work as written."""
 
 _MSG_AHEAD = "Timestamp for this request was 1000ms ahead of the server's time."
 _MSG_OUTSIDE = "Timestamp for this request is outside of the recvWindow."

@@ -25,6 +25,7 @@ from real_trade.bus import EventBus
 from real_trade.feeds import BinanceData
 from real_trade.feeds.bars import Bar, LiveBarSource
 from real_trade.feeds.basedata import binance_kline_source
+from real_trade.feeds.timeframes import timeframe_ms
 from real_trade.sim import SimExchange
 from real_trade.stores import BinanceStore
 from real_trade.strategies import SmaCross
@@ -185,6 +186,7 @@ class LiveRun:
     sources: list[CountingSource]
     key: str | None
     errors: list[BaseException] = field(default_factory=list)
+    bar_ms: int = MIN
 
     @property
     def strategy(self) -> RecordingSmaCross:
@@ -226,10 +228,11 @@ class LiveRun:
         return self.broker.paper_trading or not self.broker.open_orders or done
 
     def advance(self) -> int:
-        """Close the current minute (``sim.advance(60)``); returns the open time of that bar."""
-        closing = self.sim.clock.now_ms()  # the bar opening now closes a minute later
-        assert closing % MIN == 0, "the stepped clock must stand on a whole minute"
-        self.sim.advance(60)
+        """Close the current bar (``sim.advance`` by one bar, a minute unless the run trades
+        another timeframe); returns the open time of that bar."""
+        closing = self.sim.clock.now_ms()  # the bar opening now closes one bar later
+        assert closing % self.bar_ms == 0, "the stepped clock must stand on a bar's open"
+        self.sim.advance(self.bar_ms / 1000)
         return closing
 
     def wait_processed(self, bar_ms: int) -> None:
@@ -262,9 +265,12 @@ def start_live_run(
     balances: dict[str, float] | None = None,
     history_bars: int = 20,
     store_kwargs: dict[str, Any] | None = None,
+    strategy: type[bt.Strategy] = RecordingSmaCross,
+    timeframe: str = "1m",
     **strategy_params: Any,
 ) -> LiveRun:
-    """Start ``RecordingSmaCross`` on the full stack against ``sim`` on a Cerebro thread.
+    """Start ``strategy`` (default ``RecordingSmaCross``; another must record as it does) on
+    ``timeframe`` bars, on the full stack against ``sim`` on a Cerebro thread.
 
     ``paper=True``: ``BinanceBroker(paper_trading=True)`` (10,000 USDT, 0.1% commission, the
     matching engine in-process) over the simulator's live klines; ``paper=False``: testnet
@@ -286,13 +292,14 @@ def start_live_run(
         sources.append(CountingSource(native))
         return sources[-1]
 
-    data = BinanceData.from_timeframe_string("1m", store, symbol=SYMBOL, history_bars=history_bars,
+    data = BinanceData.from_timeframe_string(timeframe, store, symbol=SYMBOL,
+                                             history_bars=history_bars,
                                              live_source=source_factory, qcheck=0.05)  # fmt: skip
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.setbroker(broker)
     cerebro.adddata(data)
     registry: list[RecordingSmaCross] = []
-    cerebro.addstrategy(RecordingSmaCross, registry=registry, **strategy_params)
+    cerebro.addstrategy(strategy, registry=registry, **strategy_params)
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -302,7 +309,8 @@ def start_live_run(
             errors.append(exc)
 
     thread = threading.Thread(target=run, name="cerebro-live", daemon=True)
-    live = LiveRun(sim, cerebro, store, broker, data, thread, registry, sources, key, errors)
+    live = LiveRun(sim, cerebro, store, broker, data, thread, registry, sources, key, errors,
+                   timeframe_ms(timeframe))  # fmt: skip
     thread.start()
     return live
 

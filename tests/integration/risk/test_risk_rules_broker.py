@@ -70,12 +70,15 @@ def limit_buys(*prices: float) -> Step:
 
 
 def reduce_then_sell(s: Stepper) -> bool:
-    """REDUCING once the position is known; a sell a step over the position, then all of it."""
+    """REDUCING once the position is known; a sell just over the position, then all of it.
+
+    "Just over": by more than the fee paid in BTC plus one lot step (0.00001 each); a sell over
+    the holding by no more than that is trimmed to the holding and would pass (it reduces)."""
     position = s.position_size
     if abs(position - 0.00999) > 1e-9:  # 0.01 bought, the fee paid in BTC
         return False
     s.broker.trading_state.reduce("risk test")
-    s.place("sell", 0.01)
+    s.place("sell", 0.01002)
     s.place("sell", 0.00999)
     return True
 

@@ -106,3 +106,22 @@ def test_trip_and_reset(clock: FakeClock) -> None:
 def test_rejects_bad_settings(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         CircuitBreaker(**kwargs)  # type: ignore[arg-type]
+
+
+def test_is_tripped_while_open_only(clock: FakeClock) -> None:
+    """The seed's ``is_tripped()``: true exactly while the breaker refuses every call."""
+    breaker = CircuitBreaker(max_failures=2, reset_timeout=10, clock=clock)
+    assert not breaker.is_tripped()
+    breaker.record_failure()
+    assert not breaker.is_tripped()
+    breaker.record_failure()
+    assert breaker.is_tripped()
+    clock.now += 10  # half-open: probing, no longer tripped
+    assert not breaker.is_tripped()
+    assert breaker.allow()
+    breaker.record_failure("probe failed")
+    assert breaker.is_tripped()
+    breaker.reset()
+    assert not breaker.is_tripped()
+    breaker.trip("operator")
+    assert breaker.is_tripped()

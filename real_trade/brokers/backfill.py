@@ -1,0 +1,100 @@
+"""Orders decided on backfill bars: where the venue's market stands now, for the paper broker.
+
+A live feed first replays history (data status DELAYED), then goes LIVE; after a reconnect it
+replays the gap the same way. An order a strategy places on such a bar goes to the exchange
+*now* and meets the market as it stands now, not the old bar's prices. The paper broker does
+the same: :func:`replays_history` tells such a bar, :func:`live_market` asks the venue (its
+ticker, through the feed's store's client) for the price and time to meet, and the paper
+execution moves its market there before the order goes in
+(:meth:`~real_trade.execution.paper.PaperExecution.meet_live_market`).
+
+A backtest feed (``historical=True``, or any feed that is not live such as ``PandasData``) is
+never backfill: there, history is the market, and fills on its bars stay as they are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "LiveMarket",
+    "LivePriceUnknownError",
+    "live_market",
+    "replays_history",
+    "venue_client_of",
+]
+
+
+class LivePriceUnknownError(RuntimeError):  # internal: becomes a Rejected order's reason
+    """The venue's current price could not be learned (no venue client, or it failed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveMarket:
+    """The venue's market now: ``prices`` by unified symbol, at the venue's time ``now_ms``."""
+
+    prices: dict[str, float]
+    now_ms: int
+
+
+def replays_history(data: Any) -> bool:
+    """Whether ``data``'s current bar is backfill of a live feed (DELAYED), not the market now."""
+    islive = getattr(data, "islive", None)
+    if islive is None or not islive():
+        return False
+    return bool(getattr(data, "_laststatus", None) == data.DELAYED)
+
+
+def venue_client_of(*owners: Any) -> Any:
+    """The first venue client among the owners' stores (the broker's, then the feed's)."""
+    for owner in owners:
+        store = getattr(owner, "store", None)
+        client = getattr(store, "client", None) if store is not None else None
+        if client is not None:
+            return client
+    return None
+
+
+def _price_of(ticker: dict[str, Any]) -> float | None:
+    """The ticker's mid between best bid and ask, else its last trade price."""
+    bid, ask = ticker.get("bid"), ticker.get("ask")
+    if bid and ask and math.isfinite(bid) and math.isfinite(ask) and 0 < bid <= ask:
+        return (float(bid) + float(ask)) / 2
+    for key in ("last", "close"):
+        value = ticker.get(key)
+        if value and math.isfinite(value) and value > 0:
+            return float(value)
+    return None
+
+
+def live_market(client: Any, symbols: Iterable[str]) -> LiveMarket:
+    """The venue's current price of each symbol (its ticker) and its time now.
+
+    The time is the newest ticker timestamp, else the venue's clock (a simulator's may be
+    stepped or accelerated, so never the local wall clock). Raises
+    :class:`LivePriceUnknownError` naming the cause.
+    """
+    if client is None:
+        raise LivePriceUnknownError("no venue client: the broker and the feed have no store")
+    prices: dict[str, float] = {}
+    stamps: list[int] = []
+    for symbol in symbols:
+        try:
+            ticker = client.fetch_ticker(symbol)
+        except Exception as exc:  # the venue's words, for the order's reason
+            raise LivePriceUnknownError(f"the ticker of {symbol} failed: {exc}") from exc
+        price = _price_of(ticker)
+        if price is None:
+            raise LivePriceUnknownError(f"the ticker of {symbol} has no price: {ticker}")
+        prices[symbol] = price
+        if ticker.get("timestamp"):
+            stamps.append(int(ticker["timestamp"]))
+    if stamps:
+        return LiveMarket(prices, max(stamps))
+    try:
+        return LiveMarket(prices, int(client.fetch_time()))
+    except Exception as exc:
+        raise LivePriceUnknownError(f"the venue's time is unknown: {exc}") from exc

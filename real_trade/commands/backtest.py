@@ -1,0 +1,206 @@
+"""``real-trade backtest CONFIG.toml``: run the config's strategy over history and print figures.
+
+The config is the one ``real-trade run`` reads (venue, symbols, timeframe, commission, initial
+cash, risk limits, the ``[run]`` strategy and its parameters). Its candles between ``--from``
+(included) and ``--to`` (excluded; default: up to the newest closed bar; without ``--from``
+the newest 1,000 bars) are loaded once, then the strategy runs on the paper broker, whose fills
+come from the same matching engine as paper trading. Whatever the config's mode, a backtest
+never sends an order to a venue and needs no key.
+
+Exit codes: 0 done; 1 the run failed; 2 bad config or arguments (``--report`` too: the HTML
+report needs the operations layer, which is not available yet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from real_trade.config import RealTradeConfig
+
+__all__ = [
+    "add_arguments",
+    "add_period_arguments",
+    "backtest_config",
+    "describe_period",
+    "parse_utc",
+    "run",
+]
+
+REPORT_UNAVAILABLE = (
+    "--report is not available yet: the HTML report comes with the operations layer "
+    "(real_trade.monitor), which does not write reports so far. Run without --report; "
+    "the summary table is printed."
+)
+
+
+def parse_utc(text: str) -> int:
+    """``2024-01-01``, ``2024-01-01T12:00`` or ``2024-01-01 12:00:00+02:00`` -> epoch ms (UTC
+    unless an offset is given)."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date: {text!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return round(moment.timestamp() * 1000)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not -0.5 < value < 1:
+        raise argparse.ArgumentTypeError(f"an annual rate as a fraction (0.04 = 4%), got {text!r}")
+    return value
+
+
+def add_period_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments ``backtest`` and ``optimize`` share: config, period, cash, risk-free."""
+    parser.add_argument("config", help="the TOML (or JSON) config file with a [run] table")
+    parser.add_argument(
+        "--from",
+        dest="start",
+        type=parse_utc,
+        default=None,
+        help="first bar's open time, UTC (YYYY-MM-DD[THH:MM]); default: the newest 1000 bars",
+    )
+    parser.add_argument(
+        "--to",
+        dest="end",
+        type=parse_utc,
+        default=None,
+        help="end of the period, UTC, excluded; default: up to the newest closed bar",
+    )
+    parser.add_argument(
+        "--cash", type=_positive_float, default=None, help="starting cash (default: initial_cash)"
+    )
+    parser.add_argument(
+        "--risk-free",
+        type=_rate,
+        default=0.0,
+        help="annual risk-free rate for the Sharpe ratio, as a fraction (default 0)",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (default: on a terminal)"
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the ``backtest`` subcommand's arguments."""
+    add_period_arguments(parser)
+    parser.add_argument(
+        "--report",
+        default=None,
+        metavar="OUT.html",
+        help="write the HTML report (not available yet: exits with code 2)",
+    )
+
+
+def backtest_config(path: str, cash: float | None) -> RealTradeConfig:
+    """The config at ``path`` for a backtest: paper mode, no keys, ``cash`` if given."""
+    from real_trade.config import RealTradeConfig
+
+    # paper_trading as an argument: a live config without keys (they live in the environment
+    # of the machine that trades) still loads here
+    config = RealTradeConfig.load(path, paper_trading=True, initial_cash=cash)
+    return config.replace(apikey=None, secret=None, passphrase=None)
+
+
+def _when(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def describe_period(bars: Any) -> str:
+    """``2024-01-01 00:00 -> 2024-01-31 23:00 UTC, 744 bars`` of the first symbol's frame."""
+    frame = next(iter(bars.values()))
+    first, last = frame.index[0], frame.index[-1]
+    return f"{_when(first.value // 10**6)} -> {_when(last.value // 10**6)} UTC, {len(frame)} bars"
+
+
+def _check_period(args: argparse.Namespace) -> str | None:
+    if args.start is not None and args.end is not None and args.start >= args.end:
+        return "--from must be before --to"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the config and the history, run the backtest, print the summary; the exit code."""
+    from real_trade.backtest import load_bars, run_backtest
+    from real_trade.backtest.table import conventions_line, summary_lines
+    from real_trade.errors import ConfigError, redact
+
+    if args.report is not None:
+        print(f"real-trade backtest: {REPORT_UNAVAILABLE}", file=sys.stderr)
+        return 2
+    problem = _check_period(args)
+    if problem:
+        print(f"real-trade backtest: {problem}", file=sys.stderr)
+        return 2
+    try:
+        config = backtest_config(args.config, args.cash)
+        config.logging.configure()
+        strategy_cls = config.run.strategy_class()
+        from real_trade.engine.loading import check_strategy_params
+
+        params = dict(config.run.params)
+        check_strategy_params(strategy_cls, params, field="run.params")
+        bars = load_bars(config, args.start, args.end)
+    except ConfigError as exc:
+        print(f"real-trade backtest: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        print(
+            f"real-trade backtest: loading the history failed: {redact(str(exc))}", file=sys.stderr
+        )
+        return 1
+    shown = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "defaults"
+    where = config.exchange + (f" (simulator {config.sim_url})" if config.sim_url else "")
+    print(f"real-trade backtest: {strategy_cls.__module__}.{strategy_cls.__qualname__} ({shown})")
+    print(f"  venue      {where}, {config.market_type}")
+    print(f"  symbols    {', '.join(bars)} on {config.timeframe} bars")
+    print(f"  period     {describe_period(bars)}")
+    print(
+        f"  broker     paper (the matching engine), cash {config.initial_cash:,.2f}, "
+        f"commission {config.commission * 100:g} %"
+    )
+    sys.stdout.flush()
+    try:
+        result = run_backtest(
+            config,
+            bars,
+            strategy_cls,
+            params,
+            risk_free=args.risk_free,
+            progress=False if args.no_progress else None,
+        )
+    except ConfigError as exc:
+        print(f"real-trade backtest: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        text = redact(f"{type(exc).__name__}: {exc}")
+        print(f"real-trade backtest: the run failed: {text}", file=sys.stderr)
+        return 1
+    currency = next(iter(bars)).split("/")[1].split(":")[0]
+    open_at_end = bool(result.equity and result.equity[-1].in_market)
+    print()
+    for line in summary_lines(result.summary, currency, open_at_end):
+        print(f"  {line}")
+    print(conventions_line(args.risk_free))
+    return 0

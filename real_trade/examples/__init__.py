@@ -1,0 +1,12 @@
+"""Runnable examples at the paths the seed documents give them (``real_trade.examples``).
+
+- :mod:`real_trade.examples.live_trading`: seed 001's complete trading system;
+  ``from real_trade.examples.live_trading import main; main()`` runs it offline against the
+  exchange simulator (``python -m real_trade.examples.live_trading --help``).
+
+Seeds 000/001 also list ``ai_trading_demo.py``, ``hf_trading_demo.py`` and
+``multi_asset_demo.py`` here; they arrive with the modules they demonstrate. The scripts in the
+repository's ``examples/`` directory are the seed appendices' other examples.
+"""
+
+__all__: list[str] = []
