@@ -297,15 +297,20 @@ class RunConfig(ConfigSection):
 
 
 class HistoryConfig(ConfigSection):
-    """The local history cache (:mod:`real_trade.history`): where the candles live.
+    """The local history cache (:mod:`real_trade.history`): where the candles live, and whether
+    backtests (``real-trade backtest``/``optimize``) read them from there first.
 
     ``dir``: the cache folder; unset means ``$RT_HISTORY_DIR``, else ``~/.real_trade/history``
-    (``RT_HISTORY__DIR`` sets this field). :meth:`cache` opens it.
+    (``RT_HISTORY__DIR`` sets this field). ``use``: unset (default) reads the cache for a real
+    exchange and not against the simulator, whose candles are its own (set ``use = true`` to
+    backtest on what ``real-trade download`` took from a simulator); true or false forces it.
+    :meth:`cache` opens the folder.
     """
 
     _section_path: ClassVar[str] = "history"
 
     dir: str | None = None
+    use: bool | None = None
 
     @field_validator("dir", mode="before")
     @classmethod

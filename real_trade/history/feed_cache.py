@@ -44,6 +44,7 @@ class CachedHistory:
         bus: Any = None,
     ) -> None:
         self.venue = VenueHistory(store_or_client)
+        symbol = self.venue.symbol(symbol)  # one file per unified symbol, whatever the spelling
         self.sync = SeriesSync(cache, self.venue, symbol, timeframe, bus=bus)
         self.history_bars = int(history_bars)
         self._lock = threading.Lock()
@@ -108,8 +109,11 @@ def feed_history(
     *,
     history_bars: int = 1000,
     bus: Any = None,
+    root: str | Path | None = None,
 ) -> CachedHistory | None:
-    """The :class:`CachedHistory` a feed's ``cache`` parameter asks for, or None (no cache)."""
+    """The :class:`CachedHistory` a feed's ``cache`` parameter asks for, or None (no cache).
+
+    ``root`` is the folder for ``None``/``True`` (default :func:`default_history_dir`)."""
     client = getattr(store_or_client, "client", store_or_client)
     if cache is None:
         if getattr(client, "mode", "live") == "sim":
@@ -118,7 +122,7 @@ def feed_history(
     if cache is False:
         return None
     if cache is True:
-        store = HistoryCache()
+        store = HistoryCache(root)
     elif isinstance(cache, HistoryCache):
         store = cache
     elif isinstance(cache, str | Path):

@@ -419,3 +419,27 @@ def test_the_live_backfill_reads_the_cache_and_fetches_only_the_newer_bars(
     np.testing.assert_array_equal(bars, _venue_rows(sim, "1h", START_MS - 7 * HOUR,
                                                     START_MS + 2 * HOUR))  # fmt: skip
     assert len(cache.read(VENUE, "spot", "BTC/USDT", "1h")) == 75  # written back
+
+
+def test_real_trade_backtest_loads_its_bars_through_the_cache(
+    sim: SimExchange, tmp_path: Path, spy: KlineSpy
+) -> None:
+    from real_trade.backtest import load_bars
+    from real_trade.config import RealTradeConfig
+
+    config = RealTradeConfig(sim_url=sim.url, timeframe="1h", symbol="BTC/USDT",
+                             history={"dir": str(tmp_path / "h"), "use": True})  # fmt: skip
+    first = load_bars(config, FIRST_MS + HOUR, FIRST_MS + 49 * HOUR)["BTC/USDT"]
+    asked = len(spy.calls)
+    spy.clear()
+
+    again = load_bars(config, FIRST_MS + HOUR, FIRST_MS + 49 * HOUR)["BTC/USDT"]
+
+    assert asked > 0 and spy.calls == []  # the second backtest asked the venue nothing
+    assert len(first) == 48 and first.equals(again)
+    assert first.index[0].value // 10**6 == FIRST_MS + HOUR  # open times, UTC
+    cached = HistoryCache(tmp_path / "h").load(VENUE, "spot", "BTC/USDT", "1h")
+    assert len(cached) == 48
+    unused = RealTradeConfig(sim_url=sim.url, timeframe="1h", history={"dir": str(tmp_path / "x")})
+    load_bars(unused, FIRST_MS + HOUR, FIRST_MS + 3 * HOUR)
+    assert not (tmp_path / "x").exists()  # against the simulator the cache is opt-in
