@@ -22,8 +22,9 @@ __all__ = ["CRASH_ENV", "CRASH_POINTS", "crash_plan", "crash_point"]
 CRASH_ENV = "RT_CRASH_AT"
 """The environment variable holding the crash plan (``name:count[,name:count...]``)."""
 
-CRASH_POINTS = ("after_intent", "after_send", "after_fill")
-"""The points the trading path declares."""
+CRASH_POINTS = ("after_intent", "after_send", "after_fill", "history_flushed")
+"""The points the trading path declares (and ``history_flushed``: a history cache file was
+just written during a download)."""
 
 _lock = threading.Lock()
 _hits: dict[str, int] = {}

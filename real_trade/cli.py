@@ -44,6 +44,10 @@ SUBCOMMANDS["kill"] = (
     "real_trade.commands.kill",
     "Kill switch: cancel every open order, optionally flatten, then halt trading.",
 )
+SUBCOMMANDS["download"] = (
+    "real_trade.commands.download",
+    "Download candles into the local history cache (only what is missing; resumable).",
+)
 SUBCOMMANDS["resume"] = (
     "real_trade.commands.resume",
     "Lift a halt set by the kill switch, so the strategy may trade again.",

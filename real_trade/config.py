@@ -2,7 +2,7 @@
 
 :class:`RealTradeConfig` holds the seed's flat fields (``exchange``, ``apikey``, ``secret``,
 ``testnet``, ``symbol``, ``timeframe``, ``paper_trading``, ``initial_cash``, ``commission``, ...)
-and one nested section per concern (``logging``, ``journal``, ``risk``, ``run``).
+and one nested section per concern (``logging``, ``journal``, ``risk``, ``run``, ``history``).
 ``GlobalConfig`` in :mod:`real_trade.utils.config` is the same class under the seed's name.
 
 Sources, highest first: arguments > environment (``RT_`` prefix, ``__`` between nested names:
@@ -58,6 +58,7 @@ __all__ = [
     "SECRET_MASK",
     "TIMEFRAMES",
     "ConfigSection",
+    "HistoryConfig",
     "JournalConfig",
     "LoggingConfig",
     "RealTradeConfig",
@@ -295,6 +296,34 @@ class RunConfig(ConfigSection):
         return load_strategy(self.strategy, field="run.strategy")
 
 
+class HistoryConfig(ConfigSection):
+    """The local history cache (:mod:`real_trade.history`): where the candles live, and whether
+    backtests (``real-trade backtest``/``optimize``) read them from there first.
+
+    ``dir``: the cache folder; unset means ``$RT_HISTORY_DIR``, else ``~/.real_trade/history``
+    (``RT_HISTORY__DIR`` sets this field). ``use``: unset (default) reads the cache for a real
+    exchange and not against the simulator, whose candles are its own (set ``use = true`` to
+    backtest on what ``real-trade download`` took from a simulator); true or false forces it.
+    :meth:`cache` opens the folder.
+    """
+
+    _section_path: ClassVar[str] = "history"
+
+    dir: str | None = None
+    use: bool | None = None
+
+    @field_validator("dir", mode="before")
+    @classmethod
+    def _blank(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+    def cache(self) -> Any:
+        """The :class:`real_trade.history.HistoryCache` at ``dir`` (or the default folder)."""
+        from real_trade.history import HistoryCache
+
+        return HistoryCache(self.dir)
+
+
 # --------------------------------------------------------------------------- the config
 class RealTradeConfig(ConfigSection):
     """The whole configuration: the seed's flat trading fields plus nested sections.
@@ -322,6 +351,7 @@ class RealTradeConfig(ConfigSection):
     journal: JournalConfig = Field(default_factory=JournalConfig)
     risk: LiveRiskConfig = Field(default_factory=LiveRiskConfig)
     run: RunConfig = Field(default_factory=RunConfig)
+    history: HistoryConfig = Field(default_factory=HistoryConfig)
 
     @field_validator("exchange", mode="before")
     @classmethod

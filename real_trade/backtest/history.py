@@ -1,8 +1,10 @@
 """Where a backtest's candles come from: :func:`load_symbol_bars`, the one place that loads them.
 
-Today it asks the config's venue (or the simulator at ``sim_url``) through the store's venue
-client, exactly as a ``BaseData`` feed in backtest mode does (closed candles only, paginated,
-deduplicated). A local history cache replaces the fetch here, and only here.
+It reads the local history cache first (:mod:`real_trade.history`, as a ``BaseData`` feed in
+backtest mode does, per the config's ``[history]`` section: on for a real exchange, off against
+the simulator unless ``use = true``) and asks the config's venue (or the simulator at
+``sim_url``) through the store's venue client only for what the cache lacks (closed candles
+only, paginated, deduplicated), writing it back.
 
 Frames have a UTC ``DatetimeIndex`` named ``datetime`` (each bar's **open** time) and float
 columns ``open``, ``high``, ``low``, ``close``, ``volume``, in time order.
@@ -65,21 +67,29 @@ def load_symbol_bars(
     ``start_ms=None`` means the newest :data:`DEFAULT_BARS` bars before ``end_ms``;
     ``end_ms=None`` up to the newest closed bar. Raises ConfigError when there are none.
     """
+    from real_trade.history.feed_cache import feed_history
+
     store = _history_store(config)
     try:
         store.start()
         until = None if end_ms is None else end_ms - 1
         limit = DEFAULT_BARS if start_ms is None else None
-        rows = store.client.fetch_ohlcv(symbol, config.timeframe, start_ms, until, limit, True)
+        history = feed_history(config.history.use, store, symbol, config.timeframe,
+                               history_bars=DEFAULT_BARS, root=config.history.dir)  # fmt: skip
+        if history is not None:
+            frame = history.series(start_ms, until).to_frame()
+        else:
+            rows = store.client.fetch_ohlcv(symbol, config.timeframe, start_ms, until, limit, True)
+            frame = frame_from_rows(rows) if rows else None
     finally:
         store.stop()
-    if not rows:
+    if frame is None or frame.empty:
         raise ConfigError(
             f"no {config.timeframe} candles of {symbol} on {config.exchange} in the period asked",
             field="from",
             fix="choose --from/--to inside the venue's history",
         )
-    return frame_from_rows(rows)
+    return frame
 
 
 def load_bars(

@@ -125,8 +125,12 @@ class BaseData(bt.feed.DataBase):
     backtrader's: ``symbol`` (unified symbol or venue id; ``dataname`` works too),
     ``ccxt_timeframe`` (wins over timeframe/compression), ``historical``, ``backfill_start``,
     ``backfill``, ``history_bars``, ``live_source`` (``"auto"``, ``"ccxt"``, ``"native"`` or a
-    :data:`LiveSourceFactory`), ``qcheck`` (seconds ``_load`` may wait in live mode) and the
-    watchdog's ``stale_after``, ``max_connection_age``, ``clock`` and ``watchdog_interval``.
+    :data:`LiveSourceFactory`), ``qcheck`` (seconds ``_load`` may wait in live mode), the
+    watchdog's ``stale_after``, ``max_connection_age``, ``clock`` and ``watchdog_interval``, and
+    ``cache``: history (backtest and live backfill) read from the local history cache first and
+    only the missing candles fetched, then written back (``None``: on for real venues, off
+    against the simulator; ``True``/``False``, a folder or a ``real_trade.history.HistoryCache``;
+    see :mod:`real_trade.history`).
     """
 
     params = (
@@ -142,6 +146,7 @@ class BaseData(bt.feed.DataBase):
         ("max_connection_age", "auto"),
         ("clock", None),
         ("watchdog_interval", 0.5),
+        ("cache", None),
     )
 
     venue_name: ClassVar[str | None] = None
@@ -186,6 +191,7 @@ class BaseData(bt.feed.DataBase):
         self.error: BaseException | None = None
         self._stream: BarStream | None = None
         self._previous_handlers: dict[Any, Any] = {}
+        self._cached_history: Callable[[int | None, int | None], list[Bar]] | None = None
         self._make_watchdog(None)  # a bad bound fails here, naming the parameter
 
     @classmethod
@@ -247,6 +253,10 @@ class BaseData(bt.feed.DataBase):
             client.venue.display_name,
         )
         self.symbol = client.symbol_of(self.symbol)
+        from real_trade.history.feed_cache import feed_history
+
+        self._cached_history = feed_history(self.p.cache, client, self.symbol,
+            self.ccxt_timeframe, history_bars=int(self.p.history_bars), bus=client.bus)  # fmt: skip
         source = None if self.p.historical else self._make_source(client)
         self._stream = BarStream(
             self._history,
@@ -261,7 +271,8 @@ class BaseData(bt.feed.DataBase):
             name=self.symbol,
             watchdog=None if self.p.historical else self._make_watchdog(client),
         )
-        self._stream.start()
+        if not (self.p.historical and self._cached_history is not None):
+            self._stream.start()  # a cached backtest starts it in _load, unless preloaded
         if not self.p.historical:  # last: a start that failed leaves no handler behind
             self._previous_handlers = self._install_ctrl_c()
 
@@ -311,10 +322,20 @@ class BaseData(bt.feed.DataBase):
             signal.signal(signum, on_signal)
         return previous
 
+    def preload(self) -> None:
+        """A backtest over the history cache loads every bar at once (real_trade.history)."""
+        if self._cached_history is not None and self._stream is not None:
+            from real_trade.history.btfeed import preload_history
+
+            if preload_history(self, self._cached_history, self._stream):
+                return
+        super().preload()
+
     def _load(self) -> bool | None:
         stream = self._stream
         if stream is None:
             return False
+        stream.start()  # idempotent
         timeout = None if self.p.historical else self._qcheck
         while True:
             item = stream.next_item(timeout)
@@ -352,6 +373,8 @@ class BaseData(bt.feed.DataBase):
 
     def _history(self, since_ms: int | None, until_ms: int | None) -> list[Bar]:
         """Closed bars in ``[since_ms, until_ms]`` (the latest ``history_bars`` if no start)."""
+        if self._cached_history is not None:
+            return self._cached_history(since_ms, until_ms)
         limit = int(self.p.history_bars) if since_ms is None else None
         rows = self.store.client.fetch_ohlcv(
             self.symbol, self.ccxt_timeframe, since_ms, until_ms, limit, True
