@@ -8,7 +8,7 @@ ones the house publishes:
 event kind             bus topic (publisher)                                  dedup subject
 =====================  =====================================================  ==============
 ``fill``               ``fill`` (order manager, :class:`FillEvent`)             trade id
-``rejection``          ``order.rejected``, ``order.margin`` (order manager)     client order id
+``rejection``          ``order.rejected`` of a sent order, ``order.margin``     client order id
 ``lost_order``         ``order.canceled`` with a reason starting ``lost``;      client order id
                        ``reconcile.intent_lost``, ``reconcile.order_missing``
 ``risk_denial``        ``risk.decision`` refused (risk engine)                  rule + symbol
@@ -137,7 +137,10 @@ def alert_for(topic: str, event: Any) -> Alert | None:
 
 
 def _order_alert(topic: str, event: Any, strategy: str) -> Alert | None:
-    cid = str(_get(event, "client_order_id", "") or _get(event, "local_id", ""))
+    sent_id = str(_get(event, "client_order_id", "") or "")
+    if topic == "order.rejected" and not sent_id:
+        return None  # refused before it was sent: the risk denial (or the error log) tells it
+    cid = sent_id or str(_get(event, "local_id", ""))
     side, symbol = str(_get(event, "side", "?")).upper(), _get(event, "symbol", "?")
     what = f"{side} {_num(_get(event, 'amount'))} {symbol}"
     reason = str(_get(event, "reason", "") or "")
