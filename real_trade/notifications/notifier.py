@@ -10,7 +10,8 @@ seconds to send what is due, and leaves the rest in the outbox for the next star
 
 ``clock``/``now_ms``/``rng`` are injected into the worker; ``channels`` replaces the channels
 the config builds (a test's instrumented channel); ``start_thread=False`` leaves delivery to
-explicit :meth:`DeliveryWorker.step` calls.
+explicit :meth:`DeliveryWorker.step` calls; ``standby`` makes the worker a watcher that
+delivers only while the runner is not alive (``real-trade notify``).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class Notifier:
         now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
         rng: random.Random | None = None,
         start_thread: bool = True,
+        standby: bool = False,
     ) -> None:
         """Build the channels and open the outbox (no subscription or thread yet)."""
         self.config, self.bus, self.strategy = config, bus, strategy
@@ -82,7 +84,7 @@ class Notifier:
         self.outbox = Outbox(journal_url)
         self.worker = DeliveryWorker(
             self.outbox, self.channels, config, alert=self.raise_alert,
-            heartbeat_key=heartbeat_key, clock=clock, now_ms=now_ms, rng=rng,
+            heartbeat_key=heartbeat_key, clock=clock, now_ms=now_ms, rng=rng, standby=standby,
         )  # fmt: skip
         self.start_thread = start_thread
         self.enqueued = 0

@@ -21,7 +21,10 @@ with fake clocks. Per channel and round:
 
 Each round also watches the runner's heartbeat (the **dead man**: an alert when it is older
 than ``dead_man_after`` while the runner did not say it stopped, and a note when it is back)
-and, after each UTC midnight, queues the **daily report** of the journal's day.
+and, after each UTC midnight, queues the **daily report** of the journal's day. A worker in
+*standby* (``real-trade notify``, a separate process) watches the same heartbeat and delivers
+only while the runner is not alive: it sends the dead-man alert when the runner's process died,
+and what that process left in the outbox.
 """
 
 from __future__ import annotations
@@ -66,7 +69,9 @@ class DeliveryWorker:
     ``heartbeat_key`` is the control-state key of the runner heartbeat to watch (None: no dead
     man); ``alert`` enqueues an alert the worker raises itself (dead man, daily report) for
     every channel; ``policy`` the backoff (default: 1 s doubling to ``max_backoff``);
-    ``rng`` the jitter's random generator.
+    ``rng`` the jitter's random generator. ``standby`` (the watcher process of
+    ``real-trade notify``) delivers only while the watched runner is not alive (no heartbeat,
+    a stale one, or one saying it stopped), so it never races the runner's own worker.
     """
 
     def __init__(
@@ -83,6 +88,7 @@ class DeliveryWorker:
         rng: random.Random | None = None,
         max_final_attempts: int = 3,
         poll_interval: float = 1.0,
+        standby: bool = False,
     ) -> None:
         """Prepare the worker (no thread until :meth:`start`)."""
         self.outbox, self.channels, self.config = outbox, list(channels), config
@@ -95,6 +101,7 @@ class DeliveryWorker:
         self.rng = rng or random.Random()
         self.max_final_attempts = max_final_attempts
         self.poll_interval = poll_interval
+        self.standby = standby
         self.states = {c.name: _ChannelState() for c in self.channels}
         self.dead_man_raised = False
         self._report_day: int | None = None
@@ -105,8 +112,10 @@ class DeliveryWorker:
     # -- one round -----------------------------------------------------------------------
     def step(self) -> int:
         """One round over every channel (and the watches); return the messages sent."""
-        self._watch_heartbeat()
+        alive = self._watch_heartbeat()
         self._daily_report()
+        if self.standby and alive:
+            return 0  # the runner's own worker delivers while it lives
         return sum(self._step_channel(channel) for channel in self.channels)
 
     def _step_channel(self, channel: Channel) -> int:
@@ -176,15 +185,21 @@ class DeliveryWorker:
                      channel.name, state.failures, delay, text)  # fmt: skip
 
     # -- watches -------------------------------------------------------------------------
-    def _watch_heartbeat(self) -> None:
-        if self.heartbeat_key is None or self.config.dead_man_after <= 0:
-            return
+    def _watch_heartbeat(self) -> bool:
+        """Raise or clear the dead-man alert; return whether the watched runner is alive."""
+        if self.heartbeat_key is None:
+            return False
         beat = self.outbox.state(self.heartbeat_key)
         if not isinstance(beat, dict) or not isinstance(beat.get("time_ms"), int):
-            return
+            return False
         who = str(beat.get("strategy") or "the runner")
         age_s = (self.now_ms() - beat["time_ms"]) / 1000
-        stale = age_s > self.config.dead_man_after and beat.get("state") != "stopped"
+        limit = self.config.dead_man_after
+        stopped = beat.get("state") == "stopped"
+        alive = not stopped and (limit <= 0 or age_s <= limit)
+        if limit <= 0:
+            return alive
+        stale = age_s > limit and not stopped
         if stale and not self.dead_man_raised:
             self.dead_man_raised = True
             self._alert(Alert(
@@ -197,6 +212,7 @@ class DeliveryWorker:
             self.dead_man_raised = False
             self._alert(Alert("dead_man", f"{who} is alive again", "the heartbeat is back",
                               f"alive:{who}:{beat['time_ms']}", who))  # fmt: skip
+        return alive
 
     def _daily_report(self) -> None:
         if not self.config.daily_report:
