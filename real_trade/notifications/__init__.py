@@ -14,10 +14,10 @@ of the package imports the journal, which imports the config).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from real_trade.notifications.channels import (
         AppriseChannel,
         Channel,
@@ -79,11 +79,11 @@ _WHERE = {
 }  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     """Import a public name from its module on first use."""
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'real_trade.notifications' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"real_trade.notifications.{module}"), name)
+    value = getattr(_importlib.import_module(f"real_trade.notifications.{module}"), name)
     globals()[name] = value
     return value
