@@ -240,7 +240,8 @@ class DeliveryWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.step()
+                if self.step():
+                    continue  # more may be due at once (the rate limits are checked per round)
             except Exception as exc:  # the database away for a moment: try again later
                 _log.error("notification delivery round failed: %s", redact(repr(exc)))
             now = self.clock()

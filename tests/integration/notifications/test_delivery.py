@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from real_trade.bus import EventBus
 from real_trade.engine.control import heartbeat_key
 from real_trade.execution.events import FillEvent
-from real_trade.notifications import NotificationsConfig, Notifier
+from real_trade.notifications import Message, NotificationsConfig, Notifier
 from real_trade.persistence import Journal
 from tests.integration.notifications.standins import (
     TOKEN,
@@ -22,6 +23,7 @@ from tests.integration.notifications.standins import (
     TelegramStandIn,
     WebhookStandIn,
 )
+from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -295,3 +297,44 @@ def test_apprise_carries_the_long_tail(clock: FakeClock, tmp_path: Path) -> None
         notifier.stop()
     finally:
         hook.stop()
+
+
+class GatedChannel:
+    """A channel whose every send waits until the test opens the gate (a hung service)."""
+
+    name = "gated"
+    min_interval = 0.0
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.messages: list[Message] = []
+
+    def send(self, message: Message) -> None:
+        self.entered.set()
+        assert self.gate.wait(30), "the test never opened the gate"
+        self.messages.append(message)
+
+
+def test_a_hung_channel_never_holds_up_the_publisher_or_the_outbox(tmp_path: Path) -> None:
+    channel = GatedChannel()
+    bus = EventBus()
+    config = NotificationsConfig(events={"fill": "on"}, daily_report=False, cooldown=0,
+                                 webhook={"url": "http://127.0.0.1:9/unused"})  # fmt: skip
+    notifier = Notifier(config, _db(tmp_path), bus=bus, channels=[channel]).start()
+    try:
+        bus.publish("fill", _fill(1))
+        assert channel.entered.wait(10), "the worker is sending the first alert"
+        for n in range(2, 52):  # the channel hangs: publishing and queueing go on
+            bus.publish("fill", _fill(n))
+        assert bus.flush(10), "every bus handler returned while the channel hangs"
+        rows = notifier.outbox.rows("gated")
+        assert len(rows) == 51 and all(r.status == "pending" for r in rows)
+        channel.gate.set()
+        eventually(lambda: all(r.status != "pending" for r in notifier.outbox.rows("gated")),
+                   timeout=20, message="everything delivered once the channel answers")  # fmt: skip
+    finally:
+        channel.gate.set()
+        notifier.stop()
+    assert sum(m.count for m in channel.messages) == 51
+    assert channel.messages[0].count == 1 and channel.messages[1].count == 50  # one digest
