@@ -12,7 +12,8 @@ event kind             bus topic (publisher)                                  de
 ``lost_order``         ``order.canceled`` with a reason starting ``lost``;      client order id
                        ``reconcile.intent_lost``, ``reconcile.order_missing``
 ``risk_denial``        ``risk.decision`` refused (risk engine)                  rule + symbol
-``breaker``            ``risk.decision`` refused by ``circuit_breaker``         (one subject)
+``breaker``            ``risk.breaker`` (broker risk gate: opened / closed),    (one subject)
+                       ``risk.decision`` refused by ``circuit_breaker``
 ``kill_switch``        ``killswitch.engaged``, ``killswitch.halted``            topic
 ``feed_stale``         ``feed.stale`` (feed watchdog)                           symbol
 ``feed_reconnect``     ``feed.reconnect`` (feed watchdog)                       symbol
@@ -42,6 +43,7 @@ TOPICS: tuple[str, ...] = (
     "order.margin",
     "order.canceled",
     "risk.decision",
+    "risk.breaker",
     "killswitch.engaged",
     "killswitch.halted",
     "feed.stale",
@@ -90,6 +92,15 @@ def alert_for(topic: str, event: Any) -> Alert | None:
         return Alert("fill", f"Fill: {text}", body, f"fill:{_get(event, 'trade_id')}", strategy)
     if topic.startswith("order."):
         return _order_alert(topic, event, strategy)
+    if topic == "risk.breaker":
+        reason = str(_get(event, "reason", "") or "")
+        if _get(event, "state") == "open":
+            wait = _get(event, "reset_timeout")
+            body = f"{reason}; orders refused for {_num(wait)} s" if wait else reason
+            return Alert("breaker", "Circuit breaker OPEN: orders refused", body, "breaker",
+                         strategy)  # fmt: skip
+        return Alert("breaker", "Circuit breaker closed: orders go out again", reason,
+                     "breaker:closed", strategy)  # fmt: skip
     if topic == "risk.decision":
         if _get(event, "allowed", True):
             return None

@@ -53,3 +53,31 @@ def test_a_paper_brokers_events_become_one_alert_each(tmp_path: Path) -> None:
     assert "kill_switch" in kinds, titles
     (denial,) = [t for t in titles if t.startswith("Risk denied")]
     assert denial == "Risk denied BTC/USDT: max_order_amount"
+
+
+def _three_unaffordable_buys(s: Stepper) -> None:
+    for _ in range(3):
+        s.place("buy", 5.0)  # 200,000 USDT of BTC on a 10,000 USDT account: the venue refuses
+
+
+def test_venue_refusals_that_open_the_breaker_are_told_as_rejections_and_one_breaker_alert(
+    tmp_path: Path,
+) -> None:
+    risk = LiveRiskConfig(breaker_max_failures=3)
+    run = run_paper(risk, [_three_unaffordable_buys], tmp_path)
+    opened = [e for t, e in run.events if t == "risk.breaker"]
+    assert [e["state"] for e in opened] == ["open"], opened
+    config = NotificationsConfig(webhook={"url": "http://127.0.0.1:9/unused"}, daily_report=False)
+    bus = EventBus(synchronous=True)
+    notifier = Notifier(config, f"sqlite:///{tmp_path / 'alerts.db'}", bus=bus,
+                        start_thread=False).start()  # fmt: skip
+    try:
+        for topic, event in list(run.events):
+            bus.publish(topic, event)
+        rows = notifier.outbox.rows("webhook")
+    finally:
+        notifier.stop()
+    assert sorted(r.kind for r in rows) == ["breaker", "rejection", "rejection", "rejection"]
+    (breaker,) = [r for r in rows if r.kind == "breaker"]
+    assert breaker.title == "Circuit breaker OPEN: orders refused"
+    assert "3 consecutive failures" in breaker.body
