@@ -3,9 +3,11 @@ channel down then up, restart, rate limit, Retry-After, dedupe, digest, dead man
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,10 @@ def _notifier(config: NotificationsConfig, db: str, clock: FakeClock, **options:
 def _fill(n: int, strategy: str = "", symbol: str = "BTC/USDT") -> FillEvent:
     return FillEvent(n, f"rt-x-{n:04d}", f"X{n}", symbol, "buy", f"T{n}", 100.0 + n, 0.01,
                      0.0, "USDT", T0_MS, strategy=strategy)  # fmt: skip
+
+
+def _fill_at(n: int, time_ms: int) -> FillEvent:
+    return dataclasses.replace(_fill(n), time_ms=time_ms)
 
 
 def _db(tmp_path: Path) -> str:
@@ -338,3 +344,29 @@ def test_a_hung_channel_never_holds_up_the_publisher_or_the_outbox(tmp_path: Pat
         notifier.stop()
     assert sum(m.count for m in channel.messages) == 51
     assert channel.messages[0].count == 1 and channel.messages[1].count == 50  # one digest
+
+
+def test_the_daily_report_after_utc_midnight_counts_the_days_fills(
+    telegram: TelegramStandIn, clock: FakeClock, tmp_path: Path
+) -> None:
+    day_ms = 86_400_000
+    midnight = (T0_MS // day_ms + 1) * day_ms
+    clock.wall_ms = midnight - 10_000  # 23:59:50 UTC
+    db = _db(tmp_path)
+    with Journal(db) as journal:
+        for n in (1, 2):
+            journal.record_fill(_fill_at(n, midnight - 3_600_000))
+        journal.record_fill(_fill_at(3, midnight + 1_000))  # the next day: not counted
+    notifier = _notifier(_config(telegram, daily_report=True), db, clock)
+    notifier.worker.step()
+    assert telegram.received == []
+    clock.advance(20)  # 00:00:10 UTC
+    notifier.worker.step()
+    (report,) = telegram.texts
+    day = time.strftime("%Y-%m-%d", time.gmtime((midnight - 1) / 1000))
+    assert report.startswith(f"Daily report {day}\n{day} (UTC): 0 order(s) sent, 2 fill(s)")
+    assert telegram.received[0]["disable_notification"] is True  # silent by default
+    clock.advance(3600)
+    notifier.worker.step()
+    assert len(telegram.received) == 1  # once a day
+    notifier.stop()
