@@ -133,7 +133,8 @@ class NotificationsConfig(ConfigSection):
     alert (same kind and subject) repeated within it; more than ``digest_threshold`` alerts
     pending on one channel go out as one digest; ``dead_man_after`` (s, 0: off) alerts when the
     runner's heartbeat is older; ``daily_report`` sends a summary after each UTC midnight;
-    ``max_backoff`` caps the wait between two attempts on a channel that is down.
+    ``max_backoff`` caps the wait between two attempts on a channel that is down;
+    ``retention_days`` how long delivered rows stay in the outbox (pending ones stay until sent).
     """
 
     _section_path: ClassVar[str] = "notifications"
@@ -145,6 +146,7 @@ class NotificationsConfig(ConfigSection):
     dead_man_after: float = Field(default=120.0, ge=0)
     daily_report: bool = True
     max_backoff: float = Field(default=300.0, gt=0)
+    retention_days: float = Field(default=30.0, gt=0)
     telegram: TelegramChannelConfig | None = None
     webhook: WebhookChannelConfig | None = None
     email: EmailChannelConfig | None = None

@@ -153,6 +153,12 @@ class Outbox:
         value = self._run(lambda c: c.execute(q).scalar())
         return None if value is None else int(value)
 
+    def prune(self, before_ms: int) -> int:
+        """Delete the rows done with (not pending) raised before ``before_ms``; return how many."""
+        t = notification_outbox
+        stmt = t.delete().where(t.c.status != PENDING, t.c.created_ms < before_ms)
+        return int(self._run(lambda c: c.execute(stmt).rowcount) or 0)
+
     def state(self, key: str) -> Any:
         """A control-state value of the journal (the runner's heartbeat), or None."""
         q = sa.select(control_state.c.value).where(control_state.c.key == key)

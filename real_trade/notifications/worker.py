@@ -24,7 +24,8 @@ than ``dead_man_after`` while the runner did not say it stopped, and a note when
 and, after each UTC midnight, queues the **daily report** of the journal's day. A worker in
 *standby* (``real-trade notify``, a separate process) watches the same heartbeat and delivers
 only while the runner is not alive: it sends the dead-man alert when the runner's process died,
-and what that process left in the outbox.
+and what that process left in the outbox. Once an hour, rows delivered more than
+``retention_days`` ago are deleted.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class DeliveryWorker:
         self.states = {c.name: _ChannelState() for c in self.channels}
         self.dead_man_raised = False
         self._report_day: int | None = None
+        self._pruned_ms = -(2**62)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -114,6 +116,7 @@ class DeliveryWorker:
         """One round over every channel (and the watches); return the messages sent."""
         alive = self._watch_heartbeat()
         self._daily_report()
+        self._prune()
         if self.standby and alive:
             return 0  # the runner's own worker delivers while it lives
         return sum(self._step_channel(channel) for channel in self.channels)
@@ -226,6 +229,15 @@ class DeliveryWorker:
         start, end = self._report_day * _DAY_MS, day * _DAY_MS
         self._report_day = day
         self._alert(_daily_summary(self.outbox, start, end))
+
+    def _prune(self) -> None:
+        now = self.now_ms()
+        if now - self._pruned_ms < 3_600_000:
+            return
+        self._pruned_ms = now
+        gone = self.outbox.prune(now - int(self.config.retention_days * _DAY_MS))
+        if gone:
+            _log.info("notification outbox: %d delivered row(s) past retention deleted", gone)
 
     # -- the thread ----------------------------------------------------------------------
     def wake(self) -> None:

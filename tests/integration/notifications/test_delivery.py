@@ -95,10 +95,10 @@ def _db(tmp_path: Path) -> str:
 
 
 def test_a_channel_down_keeps_the_alerts_and_sends_them_when_it_is_back_even_after_a_restart(
-    telegram: TelegramStandIn, clock: FakeClock, tmp_path: Path
+    telegram: TelegramStandIn, clock: FakeClock, journal_url: str
 ) -> None:
     telegram.down = True
-    notifier = _notifier(_config(telegram), _db(tmp_path), clock)
+    notifier = _notifier(_config(telegram), journal_url, clock)
     notifier.bus.publish("fill", _fill(1))
     notifier.bus.publish("fill", _fill(2))
     assert notifier.worker.step() == 0
@@ -114,7 +114,7 @@ def test_a_channel_down_keeps_the_alerts_and_sends_them_when_it_is_back_even_aft
     notifier.stop()
     # the process restarts while the channel is still down: the rows are still there
     telegram.down = False
-    again = _notifier(_config(telegram), _db(tmp_path), clock)
+    again = _notifier(_config(telegram), journal_url, clock)
     assert [r.status for r in again.outbox.rows("telegram")] == ["pending", "pending"]
     assert again.worker.step() == 1
     clock.advance(1.0)
@@ -124,6 +124,10 @@ def test_a_channel_down_keeps_the_alerts_and_sends_them_when_it_is_back_even_aft
         "Fill: BUY 0.01 BTC/USDT @ 102",
     ]
     assert [r.status for r in again.outbox.rows("telegram")] == ["sent", "sent"]
+    clock.advance(31 * 86_400)  # past the 30 days of retention: delivered rows are deleted
+    again.bus.publish("fill", _fill(3))
+    again.worker.step()
+    assert [r.title.split("@ ")[1] for r in again.outbox.rows("telegram")] == ["103"]
     again.stop()
 
 
