@@ -7,7 +7,8 @@ setting a channel up. Without it the command is the *watcher*, meant to run besi
 ``real-trade run`` as its own process (a systemd unit, a container): it watches the runner's
 heartbeat in the journal (``--strategy NAME``'s, else ``run.name``'s, else the newest of the
 database) and, when it stops for ``dead_man_after`` seconds without the runner saying it
-stopped, sends the dead-man alert, then delivers whatever the dead runner left in the outbox.
+stopped, sends the dead-man alert, then delivers whatever the dead runner left in the outbox
+(that run's rows when a name is known, else every row).
 While the runner is alive it only watches (the runner's own worker delivers). SIGINT/SIGTERM
 stop it. Exit code 2 for a bad config or no channel configured.
 """
@@ -75,7 +76,7 @@ def _watch(config: RealTradeConfig, strategy: str | None) -> int:
 
     key = heartbeat_key(strategy) if strategy else HEARTBEAT_KEY
     notifier = Notifier(config.notifications, config.journal.url, bus=EventBus(),
-                        heartbeat_key=key, standby=True)  # fmt: skip
+                        strategy=strategy or "", heartbeat_key=key, standby=True)  # fmt: skip
     stop = threading.Event()
     previous = install_stop_signals(stop.set, stop.is_set, print)
     notifier.start()

@@ -85,6 +85,7 @@ class Notifier:
         self.worker = DeliveryWorker(
             self.outbox, self.channels, config, alert=self.raise_alert,
             heartbeat_key=heartbeat_key, clock=clock, now_ms=now_ms, rng=rng, standby=standby,
+            strategy=strategy or None,
         )  # fmt: skip
         self.start_thread = start_thread
         self.enqueued = 0

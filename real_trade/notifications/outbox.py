@@ -99,15 +99,16 @@ class Outbox:
         return len(rows)
 
     # -- the worker side -----------------------------------------------------------------
-    def pending(self, channel: str, limit: int = 100) -> list[OutboxRow]:
-        """The oldest pending rows of ``channel``, in the order they were written."""
+    def pending(
+        self, channel: str, limit: int = 100, strategy: str | None = None
+    ) -> list[OutboxRow]:
+        """The oldest pending rows of ``channel`` (of ``strategy`` only, when given), in the
+        order they were written."""
         t = notification_outbox
-        q = (
-            sa.select(t)
-            .where(t.c.channel == channel, t.c.status == PENDING)
-            .order_by(t.c.id)
-            .limit(limit)
-        )
+        q = sa.select(t).where(t.c.channel == channel, t.c.status == PENDING)
+        if strategy is not None:
+            q = q.where(t.c.strategy == strategy)
+        q = q.order_by(t.c.id).limit(limit)
         return [OutboxRow(**dict(r._mapping)) for r in self._run(lambda c: c.execute(q).all())]
 
     def rows(self, channel: str | None = None) -> list[OutboxRow]:

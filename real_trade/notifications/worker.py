@@ -73,6 +73,8 @@ class DeliveryWorker:
     ``rng`` the jitter's random generator. ``standby`` (the watcher process of
     ``real-trade notify``) delivers only while the watched runner is not alive (no heartbeat,
     a stale one, or one saying it stopped), so it never races the runner's own worker.
+    ``strategy`` limits delivery to that run's rows (several runs may share one journal, each
+    with its own worker); None delivers every row.
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class DeliveryWorker:
         max_final_attempts: int = 3,
         poll_interval: float = 1.0,
         standby: bool = False,
+        strategy: str | None = None,
     ) -> None:
         """Prepare the worker (no thread until :meth:`start`)."""
         self.outbox, self.channels, self.config = outbox, list(channels), config
@@ -103,6 +106,7 @@ class DeliveryWorker:
         self.max_final_attempts = max_final_attempts
         self.poll_interval = poll_interval
         self.standby = standby
+        self.strategy = strategy
         self.states = {c.name: _ChannelState() for c in self.channels}
         self.dead_man_raised = False
         self._report_day: int | None = None
@@ -126,7 +130,8 @@ class DeliveryWorker:
         now = self.clock()
         if now < state.next_ok:
             return 0
-        rows = self._dedupe(channel.name, self.outbox.pending(channel.name, limit=500))
+        rows = self.outbox.pending(channel.name, limit=500, strategy=self.strategy)
+        rows = self._dedupe(channel.name, rows)
         if not rows:
             return 0
         chosen = self._next_batch(rows)
@@ -209,12 +214,12 @@ class DeliveryWorker:
                 "dead_man", f"DEAD MAN: {who} has been silent for {age_s:.0f} s",
                 f"no heartbeat from {who} (pid {beat.get('pid')}) for {age_s:.0f} s; the bot "
                 "may be hung or dead. Check the process and `real-trade status`.",
-                f"dead_man:{who}:{beat['time_ms']}", who,
+                f"dead_man:{who}:{beat['time_ms']}", "",
             ))  # fmt: skip
         elif not stale and self.dead_man_raised:
             self.dead_man_raised = False
             self._alert(Alert("dead_man", f"{who} is alive again", "the heartbeat is back",
-                              f"alive:{who}:{beat['time_ms']}", who))  # fmt: skip
+                              f"alive:{who}:{beat['time_ms']}", ""))  # fmt: skip
         return alive
 
     def _daily_report(self) -> None:
@@ -269,7 +274,7 @@ class DeliveryWorker:
             time.monotonic() < deadline
             and self._thread is not None
             and any(
-                self.outbox.pending(c.name, limit=1) and self.states[c.name].failures == 0
+                self.outbox.pending(c.name, 1, self.strategy) and self.states[c.name].failures == 0
                 for c in self.channels
             )
         ):

@@ -374,3 +374,22 @@ def test_the_daily_report_after_utc_midnight_counts_the_days_fills(
     notifier.worker.step()
     assert len(telegram.received) == 1  # once a day
     notifier.stop()
+
+
+def test_two_runs_sharing_a_journal_each_deliver_only_their_own_alerts(
+    telegram: TelegramStandIn, clock: FakeClock, tmp_path: Path
+) -> None:
+    bus = EventBus(synchronous=True)
+    first = _notifier(_config(telegram), _db(tmp_path), clock, bus=bus, strategy="a")
+    second = _notifier(_config(telegram), _db(tmp_path), clock, bus=bus, strategy="b")
+    bus.publish("fill", _fill(1, strategy="a"))
+    bus.publish("fill", _fill(2, strategy="b"))
+    assert [r.strategy for r in first.outbox.rows()] == ["a", "b"]  # one row each, no copies
+    for _ in range(3):
+        first.worker.step()
+        clock.advance(1.0)
+    assert [m["text"].split("@ ")[1].split()[0] for m in telegram.received] == ["101"]
+    second.worker.step()
+    assert [m["text"].split("@ ")[1].split()[0] for m in telegram.received] == ["101", "102"]
+    first.stop()
+    second.stop()
