@@ -124,7 +124,17 @@ class TelegramStandIn(_HttpStandIn):
 
 
 class WebhookStandIn(_HttpStandIn):
-    """Records every JSON body POSTed to ``/hook``."""
+    """Records every JSON body POSTed to ``/hook``; ``rate_limit(n, after)`` makes the next
+    ``n`` posts answer 429 with a ``Retry-After: after`` header."""
+
+    def __init__(self, port: int | None = None) -> None:
+        super().__init__(port)
+        self.attempts = 0
+        self._limited = 0
+        self._retry_after = 0
+
+    def rate_limit(self, times: int, retry_after: int) -> None:
+        self._limited, self._retry_after = times, retry_after
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -132,6 +142,10 @@ class WebhookStandIn(_HttpStandIn):
         return app
 
     async def _hook(self, request: web.Request) -> web.Response:
+        self.attempts += 1
+        if self._limited > 0:
+            self._limited -= 1
+            return web.Response(status=429, headers={"Retry-After": str(self._retry_after)})
         self.received.append(json.loads(await request.text()))
         return web.json_response({"ok": True})
 

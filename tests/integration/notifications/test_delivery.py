@@ -393,3 +393,23 @@ def test_two_runs_sharing_a_journal_each_deliver_only_their_own_alerts(
     assert [m["text"].split("@ ")[1].split()[0] for m in telegram.received] == ["101", "102"]
     first.stop()
     second.stop()
+
+
+def test_a_webhooks_retry_after_header_is_honoured(clock: FakeClock, tmp_path: Path) -> None:
+    hook = WebhookStandIn().start()
+    try:
+        config = NotificationsConfig(webhook={"url": hook.hook_url, "min_interval": 0},
+                                     daily_report=False)  # fmt: skip
+        notifier = _notifier(config, _db(tmp_path), clock)
+        hook.rate_limit(1, retry_after=4)
+        notifier.bus.publish("killswitch.engaged", {"reason": "test"})
+        tries = []
+        for _ in range(10):  # 5 s in half seconds
+            tries.append((clock.seconds - 1000.0, notifier.worker.step(), hook.attempts))
+            clock.advance(0.5)
+        notifier.stop()
+    finally:
+        hook.stop()
+    assert [t for t, sent, _ in tries if sent] == [4.0]
+    assert [(t, n) for t, _, n in tries][:2] == [(0.0, 1), (0.5, 1)]  # no retry before 4 s
+    assert len(hook.received) == 1 and hook.attempts == 2
