@@ -15,6 +15,7 @@ from real_trade.engine import TradingRunner
 from real_trade.notifications.outbox import Outbox
 from real_trade.sim import SimExchange
 from real_trade.strategies import SmaCross
+from tests.integration.engine.runner_support import CrashOnFirstLiveBar
 from tests.integration.notifications.standins import (
     TOKEN,
     SmtpStandIn,
@@ -86,3 +87,26 @@ def test_a_paper_run_that_trades_sends_its_fills_to_telegram_webhook_and_email(
         assert all(r.strategy == "sma-alerts" for r in rows)
     finally:
         outbox.close()
+
+
+def test_a_run_that_crashes_sends_the_error(fast_sim: SimExchange, tmp_path: Path) -> None:
+    hook = WebhookStandIn().start()
+    db = f"sqlite:///{tmp_path / 'journal.db'}"
+    config = RealTradeConfig(
+        exchange="binance", symbol="BTC/USDT", timeframe="1m", paper_trading=True,
+        sim_url=fast_sim.url, journal={"url": db},
+        notifications={"webhook": {"url": hook.hook_url, "min_interval": 0}},
+    )  # fmt: skip
+    CrashOnFirstLiveBar.runs = 0
+    runner = TradingRunner(config=config, strategy_cls=CrashOnFirstLiveBar, name="crashy",
+                           journal=db, bus=EventBus(), history_bars=8,
+                           feed_options={"qcheck": 0.05})  # fmt: skip
+    try:
+        with pytest.raises(ZeroDivisionError):
+            runner.run(handle_signals=False)
+        titles = [b["title"] for b in hook.received]
+    finally:
+        hook.stop()
+    assert "crashy stopped after an error" in titles, titles
+    (crash,) = [b for b in hook.received if b["title"] == "crashy stopped after an error"]
+    assert crash["body"] == "ZeroDivisionError: a bug in the strategy" and crash["kind"] == "error"
