@@ -36,6 +36,10 @@ SUBCOMMANDS["optimize"] = (
     "real_trade.commands.optimize",
     "Sweep a config's strategy parameters over backtests (grid or Optuna) on worker processes.",
 )
+SUBCOMMANDS["notify"] = (
+    "real_trade.commands.notify",
+    "Check the [notifications] channels (--test) or watch the runner's heartbeat (dead man).",
+)
 SUBCOMMANDS["status"] = (
     "real_trade.commands.status",
     "Show a journal's open orders, positions and last equity.",

@@ -49,6 +49,7 @@ from real_trade.config_sources import (
     PROCESS_ENV_VARS,
     collect_layers,
 )
+from real_trade.notifications.config import NotificationsConfig
 from real_trade.risk.config import LiveRiskConfig
 from real_trade.utils.logger import LOG_LEVELS, MASK, register_secret, setup_logger
 
@@ -352,6 +353,7 @@ class RealTradeConfig(ConfigSection):
     risk: LiveRiskConfig = Field(default_factory=LiveRiskConfig)
     run: RunConfig = Field(default_factory=RunConfig)
     history: HistoryConfig = Field(default_factory=HistoryConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
 
     @field_validator("exchange", mode="before")
     @classmethod

@@ -7,7 +7,8 @@ broker's current account context, and answers with the decision's reason when it
 the refusal is kept by backtrader ``order.ref`` so the broker can put the rule and the numbers
 in ``order.info``. :meth:`BrokerRiskGuard.on_outcome` and :meth:`BrokerRiskGuard.on_connection`
 feed the circuit breaker with what the venue does: refusals, lost orders and user-data stream
-drops count as failures, acknowledgements as successes.
+drops count as failures, acknowledgements as successes; the breaker opening or closing again
+is published on ``risk.breaker``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from real_trade.execution import ManagedOrder, OrderKind, OrderRequest
 from real_trade.risk import (
     AccountContext,
+    BreakerState,
     CircuitBreaker,
     LiveRiskConfig,
     PreTradeOrder,
@@ -26,7 +28,11 @@ from real_trade.risk import (
     RiskEngine,
 )
 
-__all__ = ["BrokerRiskGuard", "build_risk_engine"]
+__all__ = ["BREAKER_TOPIC", "BrokerRiskGuard", "build_risk_engine"]
+
+BREAKER_TOPIC = "risk.breaker"
+"""Bus topic of the circuit breaker's changes: ``{"state": "open" | "closed", "reason",
+"reset_timeout"}`` when venue outcomes open it or close it again."""
 
 _log = logging.getLogger("real_trade.risk")
 _PRICED = (OrderKind.LIMIT, OrderKind.STOP_LIMIT)
@@ -80,13 +86,29 @@ class BrokerRiskGuard:
         breaker = self.engine.breaker
         if breaker is None:
             return
+        before = breaker.get_state()
         if ok:
             breaker.record_success()
         else:
             breaker.record_failure(reason)
+        self._tell_change(before, reason)
 
     def on_connection(self, up: bool, reason: str) -> None:
         """A user-data stream drop counts as a failure for the breaker."""
         if not up and self.engine.breaker is not None:
             _log.warning("circuit breaker: %s", reason)
+            before = self.engine.breaker.get_state()
             self.engine.breaker.record_failure(reason)
+            self._tell_change(before, reason)
+
+    def _tell_change(self, before: BreakerState, reason: str) -> None:
+        """Publish ``risk.breaker`` when the breaker opened or closed again."""
+        breaker, bus = self.engine.breaker, self.engine.bus
+        if breaker is None or bus is None:
+            return
+        after = breaker.get_state()
+        if after is before or after is BreakerState.HALF_OPEN:
+            return
+        why = breaker.last_reason if after is BreakerState.OPEN else reason
+        bus.publish(BREAKER_TOPIC, {"state": after.name.lower(), "reason": why or reason,
+                                    "reset_timeout": breaker.reset_timeout})  # fmt: skip

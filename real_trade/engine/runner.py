@@ -31,6 +31,7 @@ from real_trade.engine.clock import Clock, SystemClock
 from real_trade.engine.control import RunnerControl, install_stop_signals
 from real_trade.engine.lifecycle import FATAL_ERRORS
 from real_trade.engine.loading import resolve_strategy
+from real_trade.engine.notify_link import start_notifier, stop_notifier
 from real_trade.engine.runtime import (
     BarCallback,
     BarReport,
@@ -160,6 +161,7 @@ class TradingRunner:
         self.stop_requested = False
         self._store: Any = None
         self._hook: LoopHook | None = None
+        self._notifier: Any = None
         self._state = "idle"
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
@@ -234,6 +236,7 @@ class TradingRunner:
             self.journal = link.journal if link is not None else None
             if link is not None:
                 link.attach(self.bus)
+            self._notifier = start_notifier(self.config, self.journal_spec, self.bus, self.name)
             self._start_scheduler()
             return self._run_cerebro()
         except BaseException as exc:
@@ -329,6 +332,9 @@ class TradingRunner:
             steps.append(("journal", link.finish))
         if self._store is not None:
             steps.append(("store", self._store.stop))
+        notifier, self._notifier = self._notifier, None
+        if notifier is not None:
+            steps.append(("notifier", lambda: stop_notifier(notifier, self.name, error)))
         for what, step in steps:
             try:
                 step()

@@ -16,7 +16,8 @@ that the steps produce exactly that shape. To change the schema: add a step at t
 ``schema.py``, never edit a released step.
 
 History: version 1 created intents, order_events, fills, snapshots, equity; version 2 added the
-events and control_state tables, ``order_events.emulated`` and time indexes.
+events and control_state tables, ``order_events.emulated`` and time indexes; version 3 added
+the notification outbox (``notification_outbox``: one row per alert and channel).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class SchemaVersionError(JournalConfigError):
 
 _JOURNAL_TABLES = frozenset(
     {"schema_version", "intents", "order_events", "fills", "snapshots", "equity", "events",
-     "control_state"}
+     "control_state", "notification_outbox"}
 )  # fmt: skip
 
 
@@ -210,9 +211,34 @@ def _v2(conn: Connection) -> None:
         conn.exec_driver_sql(f"CREATE INDEX {name} ON {table} ({columns})")
 
 
+def _v3(conn: Connection) -> None:
+    meta = sa.MetaData()
+    sa.Table(
+        "notification_outbox",
+        meta,
+        _id(),
+        sa.Column("channel", sa.String, nullable=False),
+        sa.Column("kind", sa.String, nullable=False),
+        sa.Column("level", sa.String, nullable=False),
+        sa.Column("strategy", sa.String, nullable=False),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("dedup_key", sa.String, nullable=False),
+        sa.Column("created_ms", sa.BigInteger, nullable=False),
+        sa.Column("status", sa.String, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("sent_ms", sa.BigInteger),
+        sa.Column("last_error", sa.Text),
+        sa.Index("ix_notification_outbox_channel_status", "channel", "status", "id"),
+        sa.Index("ix_notification_outbox_dedup", "channel", "dedup_key", "sent_ms"),
+    )
+    meta.create_all(conn, checkfirst=False)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "orders, fills, snapshots and equity", _v1),
     Migration(2, "events, control state, emulated orders, time indexes", _v2),
+    Migration(3, "notification outbox", _v3),
 )
 """Every schema step, in order; the last one's number is :data:`SCHEMA_VERSION`."""
 

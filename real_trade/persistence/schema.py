@@ -19,6 +19,7 @@ __all__ = [
     "fills",
     "intents",
     "metadata",
+    "notification_outbox",
     "order_events",
     "schema_version",
     "snapshots",
@@ -151,3 +152,25 @@ control_state = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("updated_ms", sa.BigInteger, nullable=False),
 )
+
+notification_outbox = sa.Table(
+    "notification_outbox",
+    metadata,
+    _id(),
+    sa.Column("channel", sa.String, nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("level", sa.String, nullable=False),
+    sa.Column("strategy", sa.String, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("dedup_key", sa.String, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("sent_ms", sa.BigInteger),
+    sa.Column("last_error", sa.Text),
+    sa.Index("ix_notification_outbox_channel_status", "channel", "status", "id"),
+    sa.Index("ix_notification_outbox_dedup", "channel", "dedup_key", "sent_ms"),
+)
+"""Alerts waiting for (or done with) delivery: one row per alert and channel, written by the
+notifier's bus handlers and updated by its delivery worker (:mod:`real_trade.notifications`)."""

@@ -33,7 +33,7 @@ def test_the_migrations_build_exactly_the_schema_the_code_uses(
     journal_url: str, engine: sa.Engine
 ) -> None:
     with Journal(journal_url) as journal:
-        assert journal.schema_version == SCHEMA_VERSION == 2
+        assert journal.schema_version == SCHEMA_VERSION == 3
     inspector = sa.inspect(engine)
     assert set(inspector.get_table_names()) == set(metadata.tables)
     for name, table in metadata.tables.items():
@@ -45,7 +45,7 @@ def test_the_migrations_build_exactly_the_schema_the_code_uses(
         assert {
             tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)
         } == expected
-    assert _versions(engine) == [1, 2]
+    assert _versions(engine) == [1, 2, 3]
 
 
 def test_a_version_1_journal_is_upgraded_and_keeps_its_rows(
@@ -70,7 +70,7 @@ def test_a_version_1_journal_is_upgraded_and_keeps_its_rows(
         )
     assert _versions(engine) == [1]
     with Journal(journal_url) as journal:
-        assert journal.schema_version == 2
+        assert journal.schema_version == SCHEMA_VERSION
         (order,) = journal.orders()
         assert (order.client_order_id, order.state, order.params) == (
             "rt-old-0001",
@@ -89,7 +89,28 @@ def test_a_version_1_journal_is_upgraded_and_keeps_its_rows(
     with engine.connect() as conn:
         flags = conn.exec_driver_sql("SELECT emulated FROM order_events ORDER BY id").scalars()
         assert [bool(f) for f in flags] == [False, True]
-    assert _versions(engine) == [1, 2]
+    assert _versions(engine) == [1, 2, 3]
+
+
+def test_a_version_2_journal_gains_only_the_outbox_and_keeps_its_rows(
+    journal_url: str, engine: sa.Engine
+) -> None:
+    assert migrate(engine, target=2) == 2
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO events (kind, strategy, time_ms, payload) "
+                "VALUES ('reconcile.checked', 'old', 1000, '{}')"
+            )
+        )
+    before = set(sa.inspect(engine).get_table_names())
+    assert "notification_outbox" not in before
+    assert migrate(engine) == 3
+    after = set(sa.inspect(engine).get_table_names())
+    assert after - before == {"notification_outbox"}
+    with Journal(journal_url) as journal:
+        assert [e.kind for e in journal.events()] == ["reconcile.checked"]
+    assert _versions(engine) == [1, 2, 3]
 
 
 def test_a_journal_newer_than_the_code_is_refused_naming_both_versions(
@@ -127,7 +148,7 @@ def test_several_openers_of_a_fresh_journal_migrate_it_once(journal_url: str) ->
     assert errors == []
     engine = open_engine(normalise_url(journal_url))
     try:
-        assert _versions(engine) == [1, 2]
+        assert _versions(engine) == [1, 2, 3]
     finally:
         engine.dispose()
 
