@@ -3,7 +3,7 @@
 The seed's code as written: ``bt.stores.BinanceStore(apikey="", secret="", testnet=True)`` (no
 keys: history is public), ``bt.feeds.BinanceData(..., timeframe=bt.TimeFrame.Days,
 compression=1, historical=True)`` and backtrader's own broker with 10,000 cash and a 0.1%
-commission. ``import real_trade`` is what makes ``bt.stores.BinanceStore`` and friends exist.
+commission. Installing real_trade makes ``bt.stores.BinanceStore`` and friends exist.
 The seed leaves the strategy out; this script fills in the SMA(15) strategy of the seed's live
 example (long 0.001 BTC above the average, flat below it) and prints the final portfolio value,
 as backtrader's own quick start does.
@@ -20,9 +20,7 @@ from __future__ import annotations
 import sys
 
 import _harness
-import backtrader as bt
-
-import real_trade  # noqa: F401  (registers bt.stores.BinanceStore, bt.feeds.BinanceData, ...)
+import backtrader as bt  # installing real_trade gives it bt.stores.BinanceStore & co.
 
 
 class MyStrategy(bt.Strategy):

@@ -4,7 +4,7 @@ The seed's code as written: ``bt.stores.BinanceStore(...)`` with placeholder key
 ``testnet=False``, a feed from ``store.getdata(dataname="BTCUSDT")`` (backtrader's default
 timeframe: daily bars; history backfill, then closed live bars) and backtrader's own broker
 (a local paper broker: setcash, setcommission), buying 0.001 BTC above the SMA and selling it
-below. ``import real_trade`` is what makes ``bt.stores.BinanceStore`` exist.
+below. Installing real_trade is what makes ``bt.stores.BinanceStore`` exist (a startup hook).
 
 Offline: without RT_SIM_URL it starts the exchange simulator in this process (one printed line
 says so), with 40 days of history so that the SMA(15) has bars to warm up on, at 14,400 times
@@ -20,9 +20,7 @@ from __future__ import annotations
 import sys
 
 import _harness
-import backtrader as bt
-
-import real_trade  # noqa: F401  (registers bt.stores.BinanceStore, bt.feeds.BinanceData, ...)
+import backtrader as bt  # installing real_trade gives it bt.stores.BinanceStore & co.
 
 
 class MyStrategy(bt.Strategy):

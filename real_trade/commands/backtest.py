@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from real_trade.config import RealTradeConfig
 
+from real_trade.commands.argtypes import annual_rate, positive_float
+
 __all__ = [
     "add_arguments",
     "add_period_arguments",
@@ -51,26 +53,6 @@ def parse_utc(text: str) -> int:
     return round(moment.timestamp() * 1000)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not -0.5 < value < 1:
-        raise argparse.ArgumentTypeError(f"an annual rate as a fraction (0.04 = 4%), got {text!r}")
-    return value
-
-
 def add_period_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments ``backtest`` and ``optimize`` share: config, period, cash, risk-free."""
     parser.add_argument("config", help="the TOML (or JSON) config file with a [run] table")
@@ -89,11 +71,11 @@ def add_period_arguments(parser: argparse.ArgumentParser) -> None:
         help="end of the period, UTC, excluded; default: up to the newest closed bar",
     )
     parser.add_argument(
-        "--cash", type=_positive_float, default=None, help="starting cash (default: initial_cash)"
+        "--cash", type=positive_float, default=None, help="starting cash (default: initial_cash)"
     )
     parser.add_argument(
         "--risk-free",
-        type=_rate,
+        type=annual_rate,
         default=0.0,
         help="annual risk-free rate for the Sharpe ratio, as a fraction (default 0)",
     )

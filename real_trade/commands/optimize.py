@@ -23,29 +23,10 @@ import math
 import sys
 from typing import Any
 
+from real_trade.commands.argtypes import fraction, positive_int
 from real_trade.commands.backtest import add_period_arguments
 
 __all__ = ["add_arguments", "is_much_worse", "run"]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1, got {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,20 +50,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--method", choices=("grid", "optuna"), default="grid")
     parser.add_argument(
-        "--trials", type=_positive_int, default=50, help="Optuna trials (default 50)"
+        "--trials", type=positive_int, default=50, help="Optuna trials (default 50)"
     )
     parser.add_argument("--seed", type=int, default=0, help="Optuna's sampler seed (default 0)")
     parser.add_argument(
-        "--workers", type=_positive_int, default=1, help="worker processes (default 1)"
+        "--workers", type=positive_int, default=1, help="worker processes (default 1)"
     )
     parser.add_argument(
         "--oos",
-        type=_fraction,
+        type=fraction,
         default=None,
         help="keep this fraction of the bars (the tail) out of the sweep and test the best on it",
     )
     parser.add_argument(
-        "--top", type=_positive_int, default=20, help="rows of the results table (default 20)"
+        "--top", type=positive_int, default=20, help="rows of the results table (default 20)"
     )
     parser.add_argument(
         "--output", default=None, help="where to write the best config (default CONFIG.best.toml)"

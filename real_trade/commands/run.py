@@ -26,27 +26,9 @@ import sys
 import threading
 from typing import Any
 
+from real_trade.commands.argtypes import positive_float, positive_int
+
 __all__ = ["add_arguments", "confirm_live", "describe", "run"]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,10 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--yes", action="store_true", help="do not ask to confirm live trading (unattended start)"
     )
     parser.add_argument(
-        "--max-bars", type=_positive_int, default=None, help="stop after this many live bars"
+        "--max-bars", type=positive_int, default=None, help="stop after this many live bars"
     )
     parser.add_argument(
-        "--duration", type=_positive_float, default=None, help="stop after this many seconds"
+        "--duration", type=positive_float, default=None, help="stop after this many seconds"
     )
     parser.add_argument(
         "--restarts",

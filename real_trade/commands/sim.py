@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from types import FrameType
 
+from real_trade.commands.argtypes import positive_float
+
 __all__ = ["AccountSpec", "add_arguments", "parse_account", "run"]
 
 _ASSET_RE = re.compile(r"^[A-Z0-9]{1,20}$")
@@ -75,16 +77,6 @@ def parse_account(text: str) -> AccountSpec:
     return AccountSpec(key, secret, balances)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the ``sim`` subcommand's options."""
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback only)")
@@ -96,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--symbols", default="BTC/USDT", help="comma-separated symbols of the synthetic market"
     )
     parser.add_argument(
-        "--speed", type=_positive_float, default=1.0, help="market seconds per wall second"
+        "--speed", type=positive_float, default=1.0, help="market seconds per wall second"
     )
     parser.add_argument(
         "--stepped", action="store_true", help="freeze the clock; move it with POST /admin/advance"

@@ -99,7 +99,6 @@ cerebro.run()
 
 SEED_004_BACKTEST = """
 import backtrader as bt
-import real_trade
 
 # 创建Cerebro引擎
 cerebro = bt.Cerebro()
@@ -134,7 +133,6 @@ print("backtest done", flush=True)
 
 SEED_004_LIVE = """
 import backtrader as bt
-import real_trade
 
 # 创建策略
 class MyStrategy(bt.Strategy):
