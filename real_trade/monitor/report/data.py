@@ -12,6 +12,7 @@ same writers (:mod:`real_trade.monitor.report.writers`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections import Counter
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from real_trade.monitor import metrics as _metrics
 from real_trade.monitor.metrics import (
     CONVENTIONS,
     PERIODS_PER_YEAR,
@@ -42,6 +44,7 @@ __all__ = [
     "build_backtest_report",
     "build_report",
     "conventions_text",
+    "full_figures",
 ]
 
 _EPS = 1e-12
@@ -70,7 +73,9 @@ class ReportData:
     trips closed in ``[start_ms, end_ms)``; ``summary`` the figures of
     :func:`real_trade.monitor.metrics.summarize` over them (daily UTC returns, 365 periods a
     year, sample standard deviation, ``summary.risk_free``). ``source`` is ``"journal"`` or
-    ``"backtest"``.
+    ``"backtest"``. ``figures`` is the full metric set of
+    ``real_trade.monitor.metrics.compute_metrics`` (CAGR, volatility, Sortino, Calmar,
+    drawdown duration, trade statistics) as plain values, where that function exists.
     """
 
     title: str
@@ -88,6 +93,7 @@ class ReportData:
     activity: Activity
     periods_per_year: int = PERIODS_PER_YEAR
     notes: tuple[str, ...] = field(default_factory=tuple)
+    figures: dict[str, Any] | None = None
 
     @property
     def daily(self) -> list[tuple[int, float]]:
@@ -107,7 +113,9 @@ class ReportData:
     @property
     def conventions(self) -> str:
         """The conventions the figures follow, as printed in the report."""
-        return conventions_text(self.summary.risk_free, self.periods_per_year)
+        text = conventions_text(self.summary.risk_free, self.periods_per_year)
+        extra = (self.figures or {}).get("conventions")
+        return f"{text} {extra}" if extra else text
 
 
 def conventions_text(risk_free: float, periods_per_year: int = PERIODS_PER_YEAR) -> str:
@@ -171,6 +179,41 @@ def _currency(symbols: Iterable[str]) -> str:
     return quotes.pop() if len(quotes) == 1 else ""
 
 
+def full_figures(
+    equity: Sequence[EquityPoint],
+    trades: Sequence[ClosedTrade],
+    *,
+    start_value: float,
+    start_ms: int,
+    end_ms: int,
+    exposure: float | None,
+    buy_and_hold: float | None,
+    risk_free: float,
+) -> dict[str, Any] | None:
+    """The full metric set of ``metrics.compute_metrics`` as plain values (its daily curve
+    left out: the report has its own), or None where the metrics module has no such function."""
+    compute = getattr(_metrics, "compute_metrics", None)
+    if compute is None:
+        return None
+    result = compute(
+        [(p.time_ms, p.value) for p in equity],
+        trades,
+        start_value=start_value,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        exposure=exposure,
+        buy_and_hold=buy_and_hold,
+        periods_per_year=PERIODS_PER_YEAR,
+        risk_free=risk_free,
+    )
+    out: dict[str, Any] = dataclasses.asdict(result)
+    out.pop("daily", None)
+    conventions = getattr(result, "conventions", None)
+    if isinstance(conventions, str):
+        out["conventions"] = conventions
+    return out
+
+
 def assemble_report(
     *,
     title: str,
@@ -212,6 +255,16 @@ def assemble_report(
         risk_free=risk_free,
     )
     symbols = sorted({f.symbol for f in fills} | {t.symbol for t in trades})
+    figures = full_figures(
+        equity,
+        closed,
+        start_value=start_value,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        exposure=summary.exposure,
+        buy_and_hold=buy_and_hold,
+        risk_free=risk_free,
+    )
     activity = Activity(
         orders=sum(orders_by_state.values()),
         orders_by_state=dict(sorted(orders_by_state.items())),
@@ -235,6 +288,7 @@ def assemble_report(
         trades=tuple(trades),
         activity=activity,
         notes=tuple(notes),
+        figures=figures,
     )
 
 

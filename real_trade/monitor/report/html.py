@@ -12,11 +12,12 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from html import escape
+from typing import Any
 
 from real_trade.monitor.report.data import ReportData
 from real_trade.monitor.report.svg import time_chart
 
-__all__ = ["MAX_TRADE_ROWS", "metric_rows", "render_html", "when"]
+__all__ = ["MAX_TRADE_ROWS", "metric_rows", "metric_sections", "render_html", "when"]
 
 MAX_TRADE_ROWS = 1000
 """The trades table shows the newest this many round trips (the JSON and CSV hold all)."""
@@ -24,22 +25,45 @@ MAX_TRADE_ROWS = 1000
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 _LABELS: dict[str, tuple[str, str]] = {
-    # summary field -> (label, kind): pct (a fraction), money, int, num
+    # figure name -> (label, kind): pct (a fraction), money, ratio, int, num, days, duration
     "start_value": ("Start value", "money"),
     "end_value": ("End value", "money"),
     "total_return": ("Total return", "pct"),
+    "annual_return": ("Annual return (mean daily x 365)", "pct"),
+    "cagr": ("CAGR", "pct"),
+    "volatility": ("Volatility (annual)", "pct"),
+    "sharpe": ("Sharpe ratio", "ratio"),
+    "sortino": ("Sortino ratio", "ratio"),
+    "calmar": ("Calmar ratio", "ratio"),
     "max_drawdown": ("Max drawdown", "pct"),
     "max_drawdown_amount": ("Max drawdown (amount)", "money"),
-    "sharpe": ("Sharpe ratio", "ratio"),
-    "trades": ("Round trips closed", "int"),
-    "won": ("Won (net of fees)", "int"),
-    "win_rate": ("Win rate", "pct"),
-    "fees": ("Fees paid", "money"),
+    "max_drawdown_days": ("Longest drawdown", "days"),
     "exposure": ("Exposure (time in market)", "pct"),
     "buy_and_hold": ("Buy and hold", "pct"),
+    "days": ("Days", "int"),
     "bars": ("Equity points", "int"),
     "risk_free": ("Risk-free rate (annual)", "pct"),
+    "trades": ("Round trips closed", "int"),
+    "won": ("Won (net of fees)", "int"),
+    "lost": ("Lost", "int"),
+    "win_rate": ("Win rate", "pct"),
+    "gross_profit": ("Gross profit", "money"),
+    "gross_loss": ("Gross loss", "money"),
+    "net_profit": ("Net profit", "money"),
+    "profit_factor": ("Profit factor", "ratio"),
+    "expectancy": ("Expectancy (per trade)", "money"),
+    "average_win": ("Average win", "money"),
+    "average_loss": ("Average loss", "money"),
+    "payoff": ("Payoff (avg win / avg loss)", "ratio"),
+    "best": ("Best trade", "money"),
+    "worst": ("Worst trade", "money"),
+    "longest_winning_streak": ("Longest winning streak", "int"),
+    "longest_losing_streak": ("Longest losing streak", "int"),
+    "average_holding_ms": ("Average holding time", "duration"),
+    "fees": ("Fees paid", "money"),
 }
+_TRADE_FIELDS = ("trades", "won", "win_rate")
+_SKIP = ("start_ms", "end_ms", "periods_per_year", "conventions", "daily", "trade")
 _PCT_HINTS = ("return", "rate", "drawdown", "volatility", "cagr", "exposure")
 _RATIO_HINTS = ("sharpe", "sortino", "calmar", "ratio", "factor", "payoff")
 
@@ -74,38 +98,63 @@ def _kind(name: str) -> str:
     return "num"
 
 
-def metric_rows(data: ReportData) -> list[tuple[str, str]]:
-    """The report's figures as (label, formatted value): every field of the summary (new
-    fields of :class:`~real_trade.monitor.metrics.PerformanceSummary` show up by name), then
-    the period's activity."""
-    rows: list[tuple[str, str]] = []
+def _format(name: str, value: Any, currency: str) -> tuple[str, str]:
+    label, kind = _LABELS.get(name, (name.replace("_", " ").capitalize(), _kind(name)))
+    if value is None:
+        return label, "-"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return label, str(value)
+    if kind == "pct":
+        return label, _pct(value)
+    if kind == "money":
+        return label, _money(value, currency)
+    if kind == "ratio":
+        return label, f"{value:,.2f}"
+    if kind == "days":
+        return label, f"{value:,.1f} days"
+    if kind == "duration":
+        return label, _duration(int(value))
+    if kind == "int" or isinstance(value, int):
+        return label, f"{value:,}"
+    return label, _num(value)
+
+
+def metric_sections(data: ReportData) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The report's figures as titled groups of (label, formatted value): the period's
+    (returns and risk from the equity curve), the round trips' (kept apart) and the activity.
+    Every field of the summary shows (new ones by name); where ``data.figures`` holds the full
+    metric set, its values are shown and added."""
     cur = data.currency
-    for f in dataclasses.fields(data.summary):
-        value = getattr(data.summary, f.name)
-        label, kind = _LABELS.get(f.name, (f.name.replace("_", " ").capitalize(), _kind(f.name)))
-        if isinstance(value, bool) or not isinstance(value, int | float | type(None)):
-            text = str(value)
-        elif kind == "pct":
-            text = _pct(value)
-        elif kind == "money":
-            text = _money(value, cur)
-        elif kind == "ratio":
-            text = "-" if value is None else f"{value:,.2f}"
-        elif kind == "int" or isinstance(value, int):
-            text = "-" if value is None else f"{value:,}"
-        else:
-            text = _num(value)
-        rows.append((label, text))
+    summary = {f.name: getattr(data.summary, f.name) for f in dataclasses.fields(data.summary)}
+    figures = dict(data.figures or {})
+    trade_figures = dict(figures.pop("trade", None) or {})
+    period: dict[str, Any] = {k: v for k, v in summary.items() if k not in _TRADE_FIELDS}
+    period.pop("fees", None)
+    period.update({k: v for k, v in figures.items() if k not in _SKIP})
+    order = [k for k in _LABELS if k in period] + [k for k in period if k not in _LABELS]
+    trades: dict[str, Any] = {k: summary[k] for k in _TRADE_FIELDS if k in summary}
+    trades.update({k: v for k, v in trade_figures.items() if k != "fees"})
+    trade_order = [k for k in _LABELS if k in trades] + [k for k in trades if k not in _LABELS]
     a = data.activity
     states = ", ".join(f"{k.lower()} {v}" for k, v in a.orders_by_state.items())
-    rows += [
+    activity = [
         ("Orders created", f"{a.orders:,}" + (f" ({states})" if states else "")),
         ("Fills", f"{a.fills:,}"),
+        ("Fees paid", _money(a.fees, cur)),
         ("Traded volume", _money(a.volume, cur)),
         ("Realized P&L (round trips, net)", _money(a.realized_pnl, cur)),
         ("Equity change", _money(data.summary.end_value - data.start_value, cur)),
     ]
-    return rows
+    return [
+        ("Returns and risk (daily UTC equity)", [_format(k, period[k], cur) for k in order]),
+        ("Round trips (after fees)", [_format(k, trades[k], cur) for k in trade_order]),
+        ("Activity", activity),
+    ]
+
+
+def metric_rows(data: ReportData) -> list[tuple[str, str]]:
+    """:func:`metric_sections` as one list of (label, formatted value)."""
+    return [row for _, rows in metric_sections(data) for row in rows]
 
 
 def _sign(value: float | None) -> str:
@@ -235,6 +284,17 @@ def _period_rows(data: ReportData) -> list[tuple[str, str]]:
     ]
 
 
+def _sections(data: ReportData) -> str:
+    parts = []
+    for title, rows in metric_sections(data):
+        body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+        parts.append(
+            f'<table class="metrics"><thead><tr><th colspan="2">{escape(title)}</th></tr>'
+            f"</thead><tbody>{body}</tbody></table>"
+        )
+    return "".join(parts)
+
+
 def _table(rows: Sequence[tuple[str, str]], css: str) -> str:
     body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     return f'<table class="{css}"><tbody>{body}</tbody></table>'
@@ -265,7 +325,9 @@ table{border-collapse:collapse;background:#fff;font-variant-numeric:tabular-nums
 th,td{padding:5px 9px;border-bottom:1px solid #eaeef2;text-align:right;white-space:nowrap}
 thead th{background:#f6f8fa;color:#57606a;font-weight:600;border-bottom:1px solid #d0d7de}
 table.metrics th{text-align:left;font-weight:normal;color:#57606a}
-table.metrics{width:100%} .two{display:grid;grid-template-columns:1fr 1fr;gap:24px}
+table.metrics{width:100%;margin-bottom:14px}
+table.metrics thead th{text-align:left;color:#1f2328;font-weight:600}
+.two{display:grid;grid-template-columns:1fr 1fr;gap:24px}
 .two>div{min-width:0}
 table.monthly{width:100%} table.monthly td{min-width:58px} table.monthly td.none{background:#fafbfc}
 table.monthly td.pos,table.monthly td.neg{color:#1f2328}
@@ -318,7 +380,7 @@ strategy {escape(strategies)} · {escape(symbols)}</p>
 <h2>Drawdown</h2><div class="panel" id="drawdown-chart">{drawdown_svg}</div>
 <h2>Monthly returns</h2>{_monthly_table(data)}
 <div class="two">
-<div><h2>Metrics</h2>{_table(metric_rows(data), "metrics")}</div>
+<div><h2>Metrics</h2>{_sections(data)}</div>
 <div><h2>Conventions</h2><p class="conventions">{escape(data.conventions)}</p>
 <h2>Period</h2>{_table(_period_rows(data), "metrics")}</div>
 </div>

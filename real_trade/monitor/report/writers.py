@@ -98,6 +98,7 @@ def report_to_dict(data: ReportData) -> dict[str, Any]:
         "equity": [dataclasses.asdict(p) for p in data.equity],
         "trades": [dataclasses.asdict(t) for t in data.trades],
         "notes": list(data.notes),
+        "figures": data.figures,
     }
 
 
@@ -124,6 +125,7 @@ def read_report(path: str | os.PathLike[str]) -> ReportData:
         activity=Activity(**doc["activity"]),
         periods_per_year=int(doc["periods_per_year"]),
         notes=tuple(doc["notes"]),
+        figures=doc.get("figures"),
     )
 
 
