@@ -113,9 +113,14 @@ class ReportData:
     @property
     def conventions(self) -> str:
         """The conventions the figures follow, as printed in the report."""
-        text = conventions_text(self.summary.risk_free, self.periods_per_year)
         extra = (self.figures or {}).get("conventions")
-        return f"{text} {extra}" if extra else text
+        if not extra:
+            return conventions_text(self.summary.risk_free, self.periods_per_year)
+        return (
+            f"{extra} Charts and the figures marked 'every equity point': every recorded "
+            "account value. Won trade: result after fees > 0. Buy and hold: first open to last "
+            "close, no fees."
+        )
 
 
 def conventions_text(risk_free: float, periods_per_year: int = PERIODS_PER_YEAR) -> str:

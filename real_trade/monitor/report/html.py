@@ -130,7 +130,14 @@ def metric_sections(data: ReportData) -> list[tuple[str, list[tuple[str, str]]]]
     trade_figures = dict(figures.pop("trade", None) or {})
     period: dict[str, Any] = {k: v for k, v in summary.items() if k not in _TRADE_FIELDS}
     period.pop("fees", None)
-    period.update({k: v for k, v in figures.items() if k not in _SKIP})
+    both: dict[str, Any] = {}
+    for key, value in figures.items():
+        if key in _SKIP:
+            continue
+        mine = period.get(key)
+        if key in period and value != mine and not _close(value, mine):
+            both[key] = mine  # computed two ways: the daily curve's and every point's
+        period[key] = value
     order = [k for k in _LABELS if k in period] + [k for k in period if k not in _LABELS]
     trades: dict[str, Any] = {k: summary[k] for k in _TRADE_FIELDS if k in summary}
     trades.update({k: v for k, v in trade_figures.items() if k != "fees"})
@@ -145,11 +152,25 @@ def metric_sections(data: ReportData) -> list[tuple[str, list[tuple[str, str]]]]
         ("Realized P&L (round trips, net)", _money(a.realized_pnl, cur)),
         ("Equity change", _money(data.summary.end_value - data.start_value, cur)),
     ]
+    rows: list[tuple[str, str]] = []
+    for key in order:
+        label, text = _format(key, period[key], cur)
+        if key in both:
+            rows.append((f"{label} (daily closes)", text))
+            label, text = _format(key, both[key], cur)
+            label += " (every equity point)"
+        rows.append((label, text))
     return [
-        ("Returns and risk (daily UTC equity)", [_format(k, period[k], cur) for k in order]),
+        ("Returns and risk (daily UTC equity)", rows),
         ("Round trips (after fees)", [_format(k, trades[k], cur) for k in trade_order]),
         ("Activity", activity),
     ]
+
+
+def _close(a: Any, b: Any) -> bool:
+    if not isinstance(a, int | float) or not isinstance(b, int | float):
+        return False
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
 def metric_rows(data: ReportData) -> list[tuple[str, str]]:
