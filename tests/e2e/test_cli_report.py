@@ -127,7 +127,10 @@ def test_cli_writes_html_json_csv_from_the_configs_journal(
     assert f"<h2>Round trips ({len(trades)})</h2>" in html and "365 periods a year" in html
     assert (tmp_path / "r.csv").exists() and (tmp_path / "r.daily.csv").exists()
     assert f"Fills{' ' * 29}{len(fills)}" in out.stdout
-    assert "wrote r.html" in out.stdout and "conventions: 365 periods a year" in out.stdout
+    assert "wrote r.html" in out.stdout
+    conventions = [line for line in out.stdout.splitlines() if line.startswith("conventions: ")]
+    assert len(conventions) == 1 and "365 periods a year" in conventions[0]
+    assert "sample standard deviation (n-1)" in conventions[0]
 
     # a period before the run: nothing traded in it, the equity carried from before
     first = json.loads((tmp_path / "r.json").read_text())["equity"][0]["time_ms"]
