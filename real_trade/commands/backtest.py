@@ -217,6 +217,7 @@ def _write_report(
     currency: str,
 ) -> int:
     """Write the backtest's report to ``args.report``; the exit code."""
+    from real_trade.feeds.timeframes import next_open_ms
     from real_trade.monitor.report import build_backtest_report, write_report
 
     name = config.run.name or strategy_cls.__name__
@@ -228,7 +229,7 @@ def _write_report(
         strategy=name,
         currency=currency,
         start_ms=int(frame.index[0].value // 10**6),
-        end_ms=int(frame.index[-1].value // 10**6) + 1,
+        end_ms=next_open_ms(config.timeframe, int(frame.index[-1].value // 10**6)),
     )
     try:
         path = write_report(data, args.report)

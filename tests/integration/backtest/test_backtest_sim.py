@@ -138,6 +138,7 @@ def test_report_writes_the_backtests_own_figures_and_round_trips(
     report = read_report(tmp_path / "out" / "r.json")
     s, r = result.summary, report.summary
     assert report.source == "backtest" and report.symbols == ("BTC/USDT",)
+    assert (report.start_ms, report.end_ms) == (parse_utc(FROM), parse_utc(TO))
     assert r.trades == s.trades >= 3 and r.won == s.won
     for name in ("total_return", "max_drawdown", "sharpe", "fees", "end_value", "exposure"):
         assert getattr(r, name) == pytest.approx(getattr(s, name), rel=1e-9), name
