@@ -115,6 +115,8 @@ def _check(args: argparse.Namespace) -> str | None:
         return "--at goes with --daily, --weekly or --monthly"
     if args.start is not None and args.end is not None and args.start >= args.end:
         return "--from must be before --to"
+    if args.cash is not None and not 0 < args.cash < float("inf"):
+        return f"--cash must be a positive number, got {args.cash!r}"
     if not -0.5 < args.risk_free < 1:
         return "--risk-free is an annual rate as a fraction (0.04 = 4%)"
     for out in args.out or []:

@@ -151,6 +151,8 @@ def test_cli_refuses_what_it_cannot_do(journal_of_a_run: Path, tmp_path: Path) -
     assert both.returncode == 2 and "exclude each other" in both.stderr
     bad = report_cli(str(journal_of_a_run), "--out", "r.pdf", cwd=tmp_path)
     assert bad.returncode == 2 and "*.html, *.json or *.csv" in bad.stderr
+    cash = report_cli(str(journal_of_a_run), "--cash", "-5", cwd=tmp_path)
+    assert cash.returncode == 2 and "--cash must be a positive number" in cash.stderr
     assert not list(tmp_path.glob("report-*"))
 
 
