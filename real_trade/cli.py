@@ -52,6 +52,10 @@ SUBCOMMANDS["download"] = (
     "real_trade.commands.download",
     "Download candles into the local history cache (only what is missing; resumable).",
 )
+SUBCOMMANDS["report"] = (
+    "real_trade.commands.report",
+    "Write a period's report (HTML, JSON, CSV) from a journal.",
+)
 SUBCOMMANDS["resume"] = (
     "real_trade.commands.resume",
     "Lift a halt set by the kill switch, so the strategy may trade again.",

@@ -45,7 +45,9 @@ def _ms(num: float) -> int:
 @dataclass(frozen=True, slots=True)
 class OrderFill:
     """What one order executed, in total: time of its last fill (UTC ms), side, size (base
-    units, positive), average price and fees (quote currency)."""
+    units, positive), average price, fees (quote currency) and what it did to the base-asset
+    holding (``position_change``: a buy whose fee is taken in the base asset adds less than
+    its size)."""
 
     ref: int
     symbol: str
@@ -54,6 +56,7 @@ class OrderFill:
     size: float
     price: float
     fees: float
+    position_change: float = 0.0
 
 
 @dataclass
@@ -113,15 +116,21 @@ class _Recorder(bt.Analyzer):
         out = []
         for ref, order in sorted(self.orders.items()):
             ex = order.executed
+            size = abs(float(ex.size))
+            changes = [getattr(f, "position_change", 0.0) for f in order.info.get("fills", [])]
+            change = sum(changes) if changes and all(changes) else None
             out.append(
                 OrderFill(
                     ref=ref,
                     symbol=str(order.data._name),
                     time_ms=_ms(ex.dt),
                     side="buy" if order.isbuy() else "sell",
-                    size=abs(float(ex.size)),
+                    size=size,
                     price=float(ex.price),
                     fees=float(ex.comm),
+                    position_change=(size if order.isbuy() else -size)
+                    if change is None
+                    else change,
                 )
             )
         return out

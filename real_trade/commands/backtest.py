@@ -7,8 +7,12 @@ the newest 1,000 bars) are loaded once, then the strategy runs on the paper brok
 come from the same matching engine as paper trading. Whatever the config's mode, a backtest
 never sends an order to a venue and needs no key.
 
-Exit codes: 0 done; 1 the run failed; 2 bad config or arguments (``--report`` too: the HTML
-report needs the operations layer, which is not available yet).
+``--report OUT.html`` also writes the run's report (:mod:`real_trade.monitor.report`: equity
+and drawdown charts, monthly returns, the metrics, the round trips; ``.json`` or ``.csv`` by the
+suffix), the same page ``real-trade report`` writes from a journal.
+
+Exit codes: 0 done; 1 the run failed (or its report could not be written); 2 bad config or
+arguments.
 """
 
 from __future__ import annotations
@@ -31,12 +35,6 @@ __all__ = [
     "parse_utc",
     "run",
 ]
-
-REPORT_UNAVAILABLE = (
-    "--report is not available yet: the HTML report comes with the operations layer "
-    "(real_trade.monitor), which does not write reports so far. Run without --report; "
-    "the summary table is printed."
-)
 
 
 def parse_utc(text: str) -> int:
@@ -91,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--report",
         default=None,
         metavar="OUT.html",
-        help="write the HTML report (not available yet: exits with code 2)",
+        help="also write the run's report: OUT.html (or .json, .csv)",
     )
 
 
@@ -116,9 +114,14 @@ def describe_period(bars: Any) -> str:
     return f"{_when(first.value // 10**6)} -> {_when(last.value // 10**6)} UTC, {len(frame)} bars"
 
 
+_REPORT_SUFFIXES = (".html", ".htm", ".json", ".csv")
+
+
 def _check_period(args: argparse.Namespace) -> str | None:
     if args.start is not None and args.end is not None and args.start >= args.end:
         return "--from must be before --to"
+    if args.report is not None and not str(args.report).lower().endswith(_REPORT_SUFFIXES):
+        return f"--report {args.report}: name the file *.html, *.json or *.csv"
     return None
 
 
@@ -128,9 +131,6 @@ def run(args: argparse.Namespace) -> int:
     from real_trade.backtest.table import conventions_line, summary_lines
     from real_trade.errors import ConfigError, redact
 
-    if args.report is not None:
-        print(f"real-trade backtest: {REPORT_UNAVAILABLE}", file=sys.stderr)
-        return 2
     problem = _check_period(args)
     if problem:
         print(f"real-trade backtest: {problem}", file=sys.stderr)
@@ -185,4 +185,38 @@ def run(args: argparse.Namespace) -> int:
     for line in summary_lines(result.summary, currency, open_at_end):
         print(f"  {line}")
     print(conventions_line(args.risk_free))
+    if args.report is not None:
+        return _write_report(args, config, strategy_cls, result, bars, currency)
+    return 0
+
+
+def _write_report(
+    args: argparse.Namespace,
+    config: RealTradeConfig,
+    strategy_cls: type,
+    result: Any,
+    bars: Any,
+    currency: str,
+) -> int:
+    """Write the backtest's report to ``args.report``; the exit code."""
+    from real_trade.feeds.timeframes import next_open_ms
+    from real_trade.monitor.report import build_backtest_report, write_report
+
+    name = config.run.name or strategy_cls.__name__
+    frame = next(iter(bars.values()))
+    title = f"Backtest {name} on {', '.join(bars)} ({config.timeframe})"
+    data = build_backtest_report(
+        result,
+        title=title,
+        strategy=name,
+        currency=currency,
+        start_ms=int(frame.index[0].value // 10**6),
+        end_ms=next_open_ms(config.timeframe, int(frame.index[-1].value // 10**6)),
+    )
+    try:
+        path = write_report(data, args.report)
+    except OSError as exc:
+        print(f"real-trade backtest: writing the report failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"report: {path}")
     return 0

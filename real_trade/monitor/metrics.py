@@ -223,3 +223,55 @@ def summarize(
         bars=len(points),
         risk_free=risk_free,
     )
+
+
+# --- series for reports (real_trade.monitor.report): the curves and tables a report draws ---
+
+__all__ += ["daily_closes", "drawdown_series", "monthly_returns"]
+
+
+def daily_closes(points: Sequence[EquityPoint]) -> list[tuple[int, float]]:
+    """The daily UTC mark-to-market curve: ``(day start ms, last value of that day)`` for each
+    UTC day that has points, oldest first (the closes :func:`daily_returns` compares)."""
+    out: list[tuple[int, float]] = []
+    for point in points:
+        day = point.time_ms // DAY_MS * DAY_MS
+        if out and out[-1][0] == day:
+            out[-1] = (day, point.value)
+        else:
+            out.append((day, point.value))
+    return out
+
+
+def drawdown_series(values: Sequence[float], start_value: float | None = None) -> list[float]:
+    """For each value, its fall below the running peak as a fraction of that peak (0 at a new
+    high); ``start_value``, when given, is the first peak (as in :func:`max_drawdown`)."""
+    peak = -math.inf if start_value is None else start_value
+    out: list[float] = []
+    for value in values:
+        peak = max(peak, value)
+        out.append((peak - value) / peak if peak > 0 else 0.0)
+    return out
+
+
+def monthly_returns(
+    points: Sequence[EquityPoint], start_value: float
+) -> list[tuple[int, int, float]]:
+    """``(year, month, return)`` of each UTC calendar month that has points: its last value
+    against the previous month's last value (the first month against ``start_value``)."""
+    import datetime as _dt
+
+    out: list[tuple[int, int, float]] = []
+    previous = start_value
+    closes: list[tuple[int, int, float]] = []
+    for point in points:
+        moment = _dt.datetime.fromtimestamp(point.time_ms / 1000, _dt.timezone.utc)
+        key = (moment.year, moment.month)
+        if closes and closes[-1][:2] == key:
+            closes[-1] = (*key, point.value)
+        else:
+            closes.append((*key, point.value))
+    for year, month, close in closes:
+        out.append((year, month, close / previous - 1.0 if previous else 0.0))
+        previous = close
+    return out

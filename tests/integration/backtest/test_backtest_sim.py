@@ -18,6 +18,7 @@ from real_trade.backtest.engine import _feed
 from real_trade.cli import main
 from real_trade.commands.backtest import parse_utc
 from real_trade.config import RealTradeConfig
+from real_trade.monitor.report import read_report
 from real_trade.sim import SimExchange
 from real_trade.strategies import SmaCross
 from tests.integration.backtest.backtest_support import write_config
@@ -123,14 +124,37 @@ def test_fills_match_backtraders_own_broker_on_the_same_bars(
     assert result.summary.end_value != 10_000.0
 
 
-def test_report_is_refused_until_the_operations_layer_exists(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_report_writes_the_backtests_own_figures_and_round_trips(
+    sim: SimExchange, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["backtest", str(tmp_path / "any.toml"), "--report", str(tmp_path / "r.html")])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert "--report is not available yet" in err and "operations layer" in err
-    assert not (tmp_path / "r.html").exists()
+    config_path = write_config(tmp_path, sim)
+    args = ["backtest", str(config_path), "--from", FROM, "--to", TO, "--no-progress"]
+    assert main([*args, "--report", str(tmp_path / "out" / "r.json")]) == 0
+    assert main([*args, "--report", str(tmp_path / "r.html")]) == 0
+    out = capsys.readouterr().out
+    assert f"report: {tmp_path / 'r.html'}" in out
+
+    _, result = _analyzed_run(RealTradeConfig.load(config_path, env={}))
+    report = read_report(tmp_path / "out" / "r.json")
+    s, r = result.summary, report.summary
+    assert report.source == "backtest" and report.symbols == ("BTC/USDT",)
+    assert (report.start_ms, report.end_ms) == (parse_utc(FROM), parse_utc(TO))
+    assert r.trades == s.trades >= 3 and r.won == s.won
+    for name in ("total_return", "max_drawdown", "sharpe", "fees", "end_value", "exposure"):
+        assert getattr(r, name) == pytest.approx(getattr(s, name), rel=1e-9), name
+    assert r.buy_and_hold == s.buy_and_hold and report.currency == "USDT"
+    # the fills matched FIFO give backtrader's own trades: same times, same net results
+    assert [(t.entry_ms, t.exit_ms) for t in report.trades] == [
+        (t.opened_ms, t.closed_ms) for t in result.trades
+    ]
+    for mine, theirs in zip(report.trades, result.trades, strict=True):
+        assert mine.pnl == pytest.approx(theirs.pnl_net, abs=0.02)
+    assert report.activity.fills == len(result.fills)
+
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<svg" in html and 'class="chart equity"' in html
+    assert f"<h2>Round trips ({s.trades})</h2>" in html
+    assert "365 periods a year" in html and "sample standard deviation" in html
 
 
 def test_bad_period_and_unknown_parameter_exit_2(
