@@ -204,9 +204,14 @@ class RealTimeMonitor:
 
     # -- the seed's interface ------------------------------------------------------------
     def on_order_update(self, update: OrderUpdate) -> None:
-        """An order changed state: keep its latest update."""
+        """An order changed state: keep its latest update (by client order id; by strategy and
+        ``local_id`` while the order is held locally, not sent yet)."""
         with self._lock:
-            key = update.client_order_id or f"local:{update.strategy}:{update.local_id}"
+            local = f"local:{update.strategy}:{update.local_id}"
+            key = update.client_order_id or local
+            if key != local and local in self.orders:  # held locally until sent: one order
+                del self.orders[local]
+                self.created_ms.setdefault(key, self.created_ms.pop(local))
             self.created_ms.setdefault(key, update.time_ms)
             self.orders[key] = update
         self._tell("order", update)
