@@ -150,10 +150,10 @@ def _moment(value: dt.datetime | dt.date | int | float | str) -> dt.datetime:
 class TradeReportGenerator:
     """Seed 003's report generator over a journal (a ``Journal`` or its URL).
 
-    A named ``strategy`` with a journal URL reads that run only (a ``Journal`` passed in
-    keeps its own scope). Each ``generate_*`` method writes one report file at
-    ``output_path`` (HTML, JSON or CSV by its suffix) through ``build_report`` and
-    ``write_report`` of :mod:`real_trade.monitor.report`, and returns the path written.
+    ``strategy`` names the run to report (None: every run). Each ``generate_*`` method
+    writes one report file at ``output_path`` (HTML, JSON or CSV by its suffix) through
+    ``build_report`` and ``write_report`` of :mod:`real_trade.monitor.report` and returns
+    the path written.
     """
 
     def __init__(
@@ -178,20 +178,10 @@ class TradeReportGenerator:
         # the report writer lives in its own subpackage (pandas-free import of this module)
         report = importlib.import_module("real_trade.monitor.report")
         title = f"{self.title} {label}" + (f" ({self.strategy})" if self.strategy else "")
-        journal = self.journal
-        own = isinstance(journal, str | Path) and self.strategy is not None
-        if own:
-            from real_trade.persistence import Journal
-
-            journal = Journal(str(journal), strategy=self.strategy)
-        try:
-            data = report.build_report(
-                journal, start, end, title=title, initial_cash=self.initial_cash,
-                risk_free=self.risk_free,
-            )  # fmt: skip
-        finally:
-            if own:
-                journal.close()
+        data = report.build_report(
+            self.journal, start, end, title=title, initial_cash=self.initial_cash,
+            risk_free=self.risk_free, strategy=self.strategy,
+        )  # fmt: skip
         written: Path = report.write_report(data, Path(output_path))
         return written
 
