@@ -154,6 +154,7 @@ class TradingRunner:
         self.strategy: Any = None
         self.scheduler: Scheduler | None = None
         self.control: RunnerControl | None = None
+        self.health: Any = None  # a monitor HealthChecker on the bus while a journaled run runs
         self.last_error: BaseException | None = None
         self.bars = 0
         self.runs = 0
@@ -245,6 +246,9 @@ class TradingRunner:
     def _start_scheduler(self) -> None:
         scheduler = self.scheduler = Scheduler(self.clock, name=f"runner-{self.name}")
         if self.journal is not None:
+            from real_trade.monitor.health import HealthChecker
+
+            self.health = HealthChecker(self.bus)
             self.control = RunnerControl(
                 self.journal,
                 self.name,
@@ -254,11 +258,22 @@ class TradingRunner:
                     "symbols": self.symbols,
                     "exchange": self.config.exchange,
                     "runner": self._state,
+                    "health": self._health(),
                 },
                 heartbeat_interval=self.heartbeat_interval,
             )
             self.control.install(scheduler)
         scheduler.start()
+
+    def _health(self) -> dict[str, list[str]]:
+        """The run's own health checks for its heartbeat (what ``real-trade status`` shows)."""
+        health = self.health
+        if health is None:
+            return {}
+        health.trading_state = getattr(self.broker, "trading_state", None)
+        checks = (health.check_feeds(), health.check_streams(), health.check_trading_state(),
+                  health.check_memory())  # fmt: skip
+        return {c.name: [c.status, c.detail] for c in checks if c.status != "unknown"}
 
     def _run_cerebro(self) -> list[Any]:
         import backtrader as bt
@@ -325,6 +340,9 @@ class TradingRunner:
             steps.extend(("feed", d.stop) for d in self.datas)
             if self.broker is not None:
                 steps.append(("broker", self.broker.stop))
+        health = self.health
+        if health is not None:
+            steps.append(("health", health.detach))
         if link is not None:
             steps.append(("journal", link.finish))
         if self._store is not None:

@@ -400,7 +400,8 @@ def journal_health(
                     "heartbeat", "fail", f"no heartbeat for {age:.0f} s (runner dead?)", age
                 )
             )
-        for name, value in (beat.get("health") or {}).items():
+        own = beat.get("health") if beat.get("state") != "stopped" else None
+        for name, value in (own or {}).items():
             if isinstance(value, list | tuple) and len(value) == 2 and value[0] in _STATUSES:
                 checks.append(HealthCheck(str(name), _STATUSES[value[0]], f"{value[1]} (runner)"))
     trading = journal.get_state("trading_state")
