@@ -77,6 +77,7 @@ def test_status_shows_a_live_runner_then_the_account_it_left(
         )
         assert re.search(r"memory +OK +\d+ MB resident \(runner\)", healthy)
         assert re.search(r"trading +OK +ACTIVE \(runner\)", healthy)
+        assert re.search(r"breaker +OK +circuit breaker closed \(runner\)", healthy)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=EXIT_BOUND_S) == 0, "".join(lines)[-3000:]
     finally:
