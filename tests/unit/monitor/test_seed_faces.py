@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,33 @@ def test_seed_001_complete_system_imports_and_constructors() -> None:
     assert "Total return" in reporter.report(tracker)
     with pytest.raises(ValueError, match="initial_cash"):
         PerformanceTracker(initial_cash=0)
+
+
+def test_performance_tracker_fed_by_hand_gives_plain_json_figures() -> None:
+    from real_trade.monitor import PerformanceTracker
+
+    day = 86_400_000
+    t0 = 1_767_225_600_000  # 2026-01-01 UTC
+    tracker = PerformanceTracker(initial_cash=1_000)
+    buy = FillEvent(1, "b", None, "BTC/USDT", "buy", "t1", 100.0, 1.0, 0.1, "USDT", t0,
+                    position_change=1.0, fee_in_quote=0.1)  # fmt: skip
+    sell = FillEvent(2, "s", None, "BTC/USDT", "sell", "t2", 110.0, 1.0, 0.11, "USDT", t0 + day,
+                     position_change=-1.0, fee_in_quote=0.11)  # fmt: skip
+    for fill in (buy, sell):
+        tracker.record_fill(fill)
+    for i, value in enumerate([999.9, 1_009.79, 1_009.79]):
+        tracker.update(value, t0 + i * day + 3_600_000)
+    tracker.record_price("BTC/USDT", 100.0, 104.0, t0)
+    tracker.record_price("BTC/USDT", 104.0, 110.0, t0 + day)
+    m = tracker.metrics()
+    assert m.days == 3 and m.end_value == 1_009.79
+    assert m.trade.trades == 1 and m.trade.net_profit == pytest.approx(10 - 0.21)
+    assert m.buy_and_hold == pytest.approx(0.10)
+    # held from the first point (t0 + 1 h; the buy was before) to the sell (t0 + 1 day), over
+    # the span of the points (t0 + 1 h .. t0 + 2 days + 1 h, the last one included)
+    assert m.exposure == pytest.approx((day - 3_600_000) / (2 * day + 1))
+    summary = json.loads(json.dumps(tracker.summary()))
+    assert summary["trades"]["trades"] == 1 and "365 periods" in summary["conventions"]
 
 
 def test_seed_003_method_names_exist() -> None:
