@@ -251,7 +251,8 @@ def daily_equity(
     """The daily UTC mark-to-market curve of ``points`` (``(time_ms, value)``, oldest first):
     ``(day_start_ms, value at the day's end)`` for every calendar day from the first point's
     day (or ``start_ms``'s) to the last point's (or the day before ``end_ms``), a day without
-    a point carrying the previous value. Days before the first point are left out."""
+    a point carrying the previous value. Days before the first point are left out; for a
+    period still running pass ``end_ms = min(end, now)``, or the days to come count as flat."""
     if not points:
         return []
     closes: dict[int, float] = {}
