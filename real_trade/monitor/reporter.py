@@ -177,6 +177,9 @@ class TradeReportGenerator:
     ) -> Path:
         # the report writer lives in its own subpackage (pandas-free import of this module)
         report = importlib.import_module("real_trade.monitor.report")
+        now = dt.datetime.now(UTC)
+        if start < now < end:  # a period still running: report it up to now, not flat days
+            end = now
         title = f"{self.title} {label}" + (f" ({self.strategy})" if self.strategy else "")
         data = report.build_report(
             self.journal, start, end, title=title, initial_cash=self.initial_cash,
