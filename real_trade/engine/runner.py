@@ -243,6 +243,18 @@ class TradingRunner:
         finally:
             self._finish(link, previous, error, started=self.bars > bars_before)
 
+    def _health(self) -> dict[str, list[str]]:
+        """The run's own health checks for its heartbeat (what ``real-trade status`` shows)."""
+        health = self.health
+        if health is None:
+            return {}
+        health.trading_state = getattr(self.broker, "trading_state", None)
+        engine = getattr(getattr(self.broker, "guard", None), "engine", None)
+        health.breaker = getattr(engine, "breaker", None)
+        checks = (health.check_feeds(), health.check_streams(), health.check_trading_state(),
+                  health.check_breaker(), health.check_memory())  # fmt: skip
+        return {c.name: [c.status, c.detail] for c in checks if c.status != "unknown"}
+
     def _start_scheduler(self) -> None:
         scheduler = self.scheduler = Scheduler(self.clock, name=f"runner-{self.name}")
         if self.journal is not None:
@@ -264,18 +276,6 @@ class TradingRunner:
             )
             self.control.install(scheduler)
         scheduler.start()
-
-    def _health(self) -> dict[str, list[str]]:
-        """The run's own health checks for its heartbeat (what ``real-trade status`` shows)."""
-        health = self.health
-        if health is None:
-            return {}
-        health.trading_state = getattr(self.broker, "trading_state", None)
-        engine = getattr(getattr(self.broker, "guard", None), "engine", None)
-        health.breaker = getattr(engine, "breaker", None)
-        checks = (health.check_feeds(), health.check_streams(), health.check_trading_state(),
-                  health.check_breaker(), health.check_memory())  # fmt: skip
-        return {c.name: [c.status, c.detail] for c in checks if c.status != "unknown"}
 
     def _run_cerebro(self) -> list[Any]:
         import backtrader as bt
@@ -342,13 +342,13 @@ class TradingRunner:
             steps.extend(("feed", d.stop) for d in self.datas)
             if self.broker is not None:
                 steps.append(("broker", self.broker.stop))
-        health = self.health
-        if health is not None:
-            steps.append(("health", health.detach))
         if link is not None:
             steps.append(("journal", link.finish))
         if self._store is not None:
             steps.append(("store", self._store.stop))
+        health = self.health
+        if health is not None:
+            steps.append(("health", health.detach))
         for what, step in steps:
             try:
                 step()
