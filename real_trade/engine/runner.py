@@ -338,6 +338,9 @@ class TradingRunner:
         control = self.control
         if control is not None:
             steps.append(("heartbeat", lambda: control.beat("stopped")))
+        health = self.health
+        if health is not None:
+            steps.append(("health", health.detach))
         if crashed:
             steps.extend(("feed", d.stop) for d in self.datas)
             if self.broker is not None:
@@ -346,9 +349,6 @@ class TradingRunner:
             steps.append(("journal", link.finish))
         if self._store is not None:
             steps.append(("store", self._store.stop))
-        health = self.health
-        if health is not None:
-            steps.append(("health", health.detach))
         for what, step in steps:
             try:
                 step()
