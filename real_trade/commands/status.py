@@ -2,7 +2,9 @@
 
 Reads the journal only, never the exchange (so it works while a runner trades, and with no
 network): whether a runner is alive (its heartbeat, or how long ago it stopped), the trading
-state and any kill request not yet carried out, the last equity with its time, the positions
+state and any kill request not yet carried out, the health checks (the heartbeat's age and
+the runner's own checks of its feeds, streams, trading state and memory, see
+:func:`real_trade.monitor.health.journal_health`), the last equity with its time, the positions
 and balances of the latest account snapshot, the open orders, and counts of orders, fills and
 round trips. The journal is ``--journal``, else the config's ``journal.url`` (``RT_JOURNAL__URL``
 applies), else ``sqlite:///real_trade.db``. Plain aligned text; exit code 0, or 2 when the
@@ -166,6 +168,11 @@ def report(journal: Any, shown_url: str, strategy: str | None) -> list[str]:
             f"kill      request {request['id']} flatten={bool(request.get('flatten'))} "
             f"{state}: {request.get('reason') or 'no reason given'}"
         )
+    from real_trade.monitor.health import journal_health
+
+    health = journal_health(journal, strategy, alive_within_s=ALIVE_WITHIN_S)
+    out.append(f"health    {health.status.upper()}")
+    out += [f"  {c.name:<10} {c.status.upper():<7} {c.detail}" for c in health.checks]
     orders = [o for o in journal.orders(strategy=strategy) if o.client_order_id]
     fills = journal.fills(strategy=strategy)
     trades = journal.trades(strategy=strategy)

@@ -155,6 +155,7 @@ class TradingRunner:
         self.strategy: Any = None
         self.scheduler: Scheduler | None = None
         self.control: RunnerControl | None = None
+        self.health: Any = None  # a monitor HealthChecker on the bus while a journaled run runs
         self.last_error: BaseException | None = None
         self.bars = 0
         self.runs = 0
@@ -245,9 +246,24 @@ class TradingRunner:
         finally:
             self._finish(link, previous, error, started=self.bars > bars_before)
 
+    def _health(self) -> dict[str, list[str]]:
+        """The run's own health checks for its heartbeat (what ``real-trade status`` shows)."""
+        health = self.health
+        if health is None:
+            return {}
+        health.trading_state = getattr(self.broker, "trading_state", None)
+        engine = getattr(getattr(self.broker, "guard", None), "engine", None)
+        health.breaker = getattr(engine, "breaker", None)
+        checks = (health.check_feeds(), health.check_streams(), health.check_trading_state(),
+                  health.check_breaker(), health.check_memory())  # fmt: skip
+        return {c.name: [c.status, c.detail] for c in checks if c.status != "unknown"}
+
     def _start_scheduler(self) -> None:
         scheduler = self.scheduler = Scheduler(self.clock, name=f"runner-{self.name}")
         if self.journal is not None:
+            from real_trade.monitor.health import HealthChecker
+
+            self.health = HealthChecker(self.bus)
             self.control = RunnerControl(
                 self.journal,
                 self.name,
@@ -257,6 +273,7 @@ class TradingRunner:
                     "symbols": self.symbols,
                     "exchange": self.config.exchange,
                     "runner": self._state,
+                    "health": self._health(),
                 },
                 heartbeat_interval=self.heartbeat_interval,
             )
@@ -324,6 +341,9 @@ class TradingRunner:
         control = self.control
         if control is not None:
             steps.append(("heartbeat", lambda: control.beat("stopped")))
+        health = self.health
+        if health is not None:
+            steps.append(("health", health.detach))
         if crashed:
             steps.extend(("feed", d.stop) for d in self.datas)
             if self.broker is not None:

@@ -16,7 +16,8 @@ trades a day), which receives every closed trade and can veto new ones. It runs 
 
 Where it trades: the simulator at ``RT_SIM_URL`` when that is set (e.g. a ``real-trade sim``),
 else an exchange simulator this function starts in its own process on loopback: nothing leaves
-the machine either way. (The seed's monitoring objects come with ``real_trade.monitor``.)
+the machine either way. (The seed's monitoring objects, ``PerformanceTracker``,
+``HealthChecker`` and ``Reporter``, are in :mod:`real_trade.monitor`.)
 
     python -m real_trade.examples.live_trading --max-bars 3
     python -m real_trade.examples.live_trading                # until Ctrl-C, like the seed

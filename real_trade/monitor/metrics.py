@@ -192,6 +192,389 @@ def buy_and_hold_return(first_open: float, last_close: float) -> float | None:
     return last_close / first_open - 1.0
 
 
+# -- the full set: a daily mark-to-market curve, risk-adjusted figures, trade statistics ------
+#
+# The functions below measure a run the way the operations layer reports it (issue 14):
+#
+# * the **daily curve** is the account value (mark to market, fees and funding already in it,
+#   as the broker values the account) at the end of every UTC calendar day from the first to
+#   the last, a day without a point carrying the previous day's value;
+# * **returns** are the simple returns of that curve, the first day against the start value;
+# * **periods a year** 365 (crypto trades every day), **risk-free** an annual rate (default 0)
+#   turned into a daily one as ``(1 + r) ** (1 / 365) - 1``, **standard deviation** the sample
+#   one (``n - 1``): the conventions of empyrical-reloaded with ``annualization=365``;
+# * **annual return** the mean daily return x 365 (arithmetic); **CAGR** the compounded one,
+#   ``(end / start) ** (365 / days) - 1``; **volatility** the sample std of daily returns x
+#   sqrt(365); **Sortino** the mean excess return x 365 over the downside deviation (root mean
+#   square of the negative excess returns over *all* days, x sqrt(365)); **Calmar** CAGR over
+#   the maximum drawdown;
+# * the **drawdown duration** is the longest time, in days, the curve spent below a previous
+#   peak (until it got back to the peak, or to the end of the curve);
+# * **trade statistics** are per closed round trip (after fees) and kept apart from the
+#   period figures: profit factor = gross profit / gross loss, expectancy = mean result,
+#   payoff = mean win / mean loss, streaks = longest runs of won and of lost trades.
+
+__all__ += [
+    "METRICS_CONVENTIONS",
+    "DrawdownPeriod",
+    "RunMetrics",
+    "TradeStats",
+    "annual_return",
+    "annual_volatility",
+    "cagr",
+    "calmar_ratio",
+    "compute_metrics",
+    "daily_equity",
+    "drawdown_period",
+    "returns_of",
+    "sortino_ratio",
+    "time_in_market",
+    "trade_stats",
+]
+
+METRICS_CONVENTIONS = (
+    "Daily UTC mark-to-market equity (fees and funding in), simple returns; {periods} periods "
+    "a year; risk-free {risk_free:g} a year; sample standard deviation (n-1). Annual return: "
+    "mean daily return x {periods}; CAGR compounded over calendar days; Sortino: downside "
+    "deviation over all days; Calmar: CAGR / max drawdown. Trade figures per closed round trip "
+    "after fees."
+)
+"""The conventions line printed under every report (``.format(periods=..., risk_free=...)``)."""
+
+
+def daily_equity(
+    points: Sequence[tuple[int, float]],
+    *,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+) -> list[tuple[int, float]]:
+    """The daily UTC mark-to-market curve of ``points`` (``(time_ms, value)``, oldest first):
+    ``(day_start_ms, value at the day's end)`` for every calendar day from the first point's
+    day (or ``start_ms``'s) to the last point's (or the day before ``end_ms``), a day without
+    a point carrying the previous value. Days before the first point are left out; for a
+    period still running pass ``end_ms = min(end, now)``, or the days to come count as flat."""
+    if not points:
+        return []
+    closes: dict[int, float] = {}
+    for time_ms, value in points:
+        closes[time_ms // DAY_MS] = value
+    first = min(closes)
+    last = max(closes)
+    if start_ms is not None:
+        first = max(first, start_ms // DAY_MS)
+    if end_ms is not None:
+        last = max(last, (end_ms - 1) // DAY_MS)
+    earlier = [v for t, v in points if t // DAY_MS < first]
+    value = earlier[-1] if earlier else closes[first]
+    out: list[tuple[int, float]] = []
+    for day in range(first, last + 1):
+        value = closes.get(day, value)
+        out.append((day * DAY_MS, value))
+    return out
+
+
+def returns_of(values: Sequence[float], start_value: float | None = None) -> list[float]:
+    """Simple returns of consecutive ``values`` (the first against ``start_value`` when given)."""
+    series = list(values) if start_value is None else [start_value, *values]
+    out: list[float] = []
+    for i in range(1, len(series)):
+        out.append(series[i] / series[i - 1] - 1.0 if series[i - 1] else 0.0)
+    return out
+
+
+def _daily_rate(risk_free: float, periods_per_year: int) -> float:
+    return (1.0 + risk_free) ** (1.0 / periods_per_year) - 1.0
+
+
+def annual_return(returns: Sequence[float], *, periods_per_year: int = PERIODS_PER_YEAR) -> float:
+    """The mean per-period return x ``periods_per_year`` (0 without returns)."""
+    return sum(returns) / len(returns) * periods_per_year if returns else 0.0
+
+
+def cagr(
+    start_value: float, end_value: float, days: float, *, periods_per_year: int = PERIODS_PER_YEAR
+) -> float | None:
+    """The compounded annual growth ``(end / start) ** (periods_per_year / days) - 1``; None
+    for no days or a start value that is not positive."""
+    if days <= 0 or not start_value > 0:
+        return None
+    if end_value <= 0:
+        return -1.0
+    return float((end_value / start_value) ** (periods_per_year / days) - 1.0)
+
+
+def annual_volatility(
+    returns: Sequence[float], *, periods_per_year: int = PERIODS_PER_YEAR
+) -> float | None:
+    """The sample standard deviation (``n - 1``) of ``returns`` x sqrt(periods); None for
+    fewer than two returns."""
+    if len(returns) < 2:
+        return None
+    mean = sum(returns) / len(returns)
+    variance = sum((r - mean) ** 2 for r in returns) / (len(returns) - 1)
+    return math.sqrt(variance) * math.sqrt(periods_per_year)
+
+
+def sortino_ratio(
+    returns: Sequence[float],
+    *,
+    periods_per_year: int = PERIODS_PER_YEAR,
+    risk_free: float = 0.0,
+) -> float | None:
+    """Mean excess return x periods over the annualised downside deviation (root mean square
+    of the negative excess returns over all periods); None for fewer than two returns or no
+    losing period. ``risk_free`` is an annual rate."""
+    if len(returns) < 2:
+        return None
+    rate = _daily_rate(risk_free, periods_per_year)
+    excess = [r - rate for r in returns]
+    downside = math.sqrt(sum(min(r, 0.0) ** 2 for r in excess) / len(excess))
+    if downside <= 1e-12:
+        return None
+    return (sum(excess) / len(excess) * periods_per_year) / (downside * math.sqrt(periods_per_year))
+
+
+def calmar_ratio(cagr_value: float | None, max_drawdown_fraction: float) -> float | None:
+    """CAGR over the maximum drawdown (a fraction); None without a drawdown or a CAGR."""
+    if cagr_value is None or max_drawdown_fraction <= 0:
+        return None
+    return cagr_value / max_drawdown_fraction
+
+
+@dataclass(frozen=True, slots=True)
+class DrawdownPeriod:
+    """The deepest fall of a curve (fraction of its peak, money, peak and trough times) and
+    the longest time under a previous peak (``longest_days``, from ``underwater_from_ms`` to
+    ``underwater_to_ms``: the recovery, or the end of the curve when ``recovered`` is False)."""
+
+    fraction: float
+    amount: float
+    peak_ms: int | None
+    trough_ms: int | None
+    longest_days: float
+    underwater_from_ms: int | None
+    underwater_to_ms: int | None
+    recovered: bool
+
+
+def drawdown_period(
+    points: Sequence[tuple[int, float]], start_value: float | None = None
+) -> DrawdownPeriod:
+    """The deepest drawdown and the longest underwater stretch of ``points`` (``(time_ms,
+    value)``); ``start_value`` counts as a peak just before the first point."""
+    peak = start_value if start_value is not None else -math.inf
+    peak_ms: int | None = points[0][0] if points and start_value is not None else None
+    worst = Drawdown(0.0, 0.0)
+    worst_peak: int | None = None
+    worst_trough: int | None = None
+    longest = 0
+    longest_span: tuple[int | None, int | None, bool] = (None, None, True)
+    under_since: int | None = None
+    for time_ms, value in points:
+        if value >= peak:
+            if under_since is not None and time_ms - under_since > longest:
+                longest, longest_span = time_ms - under_since, (under_since, time_ms, True)
+            peak, peak_ms, under_since = value, time_ms, None
+            continue
+        if under_since is None:
+            under_since = peak_ms if peak_ms is not None else time_ms
+        amount = peak - value
+        fraction = amount / peak if peak > 0 else 0.0
+        if fraction > worst.fraction or (peak <= 0 and amount > worst.amount):
+            worst, worst_peak, worst_trough = Drawdown(fraction, amount), peak_ms, time_ms
+    if under_since is not None and points and points[-1][0] - under_since > longest:
+        longest, longest_span = points[-1][0] - under_since, (under_since, points[-1][0], False)
+    return DrawdownPeriod(
+        fraction=worst.fraction,
+        amount=worst.amount,
+        peak_ms=worst_peak,
+        trough_ms=worst_trough,
+        longest_days=longest / DAY_MS,
+        underwater_from_ms=longest_span[0],
+        underwater_to_ms=longest_span[1],
+        recovered=longest_span[2],
+    )
+
+
+def time_in_market(
+    position_changes: Sequence[tuple[int, str, float]], start_ms: int, end_ms: int
+) -> float:
+    """The share of ``[start_ms, end_ms)`` during which any position was held, from the fills'
+    ``(time_ms, symbol, position_change)`` (oldest first; changes before ``start_ms`` set the
+    position held at the start). 0 for an empty range."""
+    if end_ms <= start_ms:
+        return 0.0
+    held: dict[str, float] = {}
+    since: int | None = None
+    total = 0
+    for time_ms, symbol, change in position_changes:
+        if time_ms >= end_ms:
+            break
+        was_open = any(abs(v) > 1e-12 for v in held.values())
+        held[symbol] = held.get(symbol, 0.0) + change
+        now_open = any(abs(v) > 1e-12 for v in held.values())
+        moment = max(time_ms, start_ms)
+        if now_open and not was_open:
+            since = moment
+        elif was_open and not now_open and since is not None:
+            total += moment - since
+            since = None
+    if since is not None:
+        total += end_ms - since
+    return total / (end_ms - start_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class TradeStats:
+    """Per-round-trip figures (after fees), kept apart from the period figures."""
+
+    trades: int
+    won: int
+    lost: int
+    win_rate: float | None
+    gross_profit: float
+    gross_loss: float
+    net_profit: float
+    profit_factor: float | None
+    expectancy: float | None
+    average_win: float | None
+    average_loss: float | None
+    payoff: float | None
+    best: float | None
+    worst: float | None
+    longest_winning_streak: int
+    longest_losing_streak: int
+    average_holding_ms: float | None
+    fees: float
+
+
+def trade_stats(trades: Sequence[ClosedTrade]) -> TradeStats:
+    """The statistics of closed round trips, in the order they closed (module section above):
+    a trade with a result after fees above 0 is won, below 0 lost (exactly 0: neither)."""
+    results = [t.pnl_net for t in trades]
+    wins = [r for r in results if r > 0]
+    losses = [r for r in results if r < 0]
+    gross_profit, gross_loss = sum(wins), -sum(losses)
+    streaks = {1: 0, -1: 0}
+    run_sign, run = 0, 0
+    for r in results:
+        sign = 1 if r > 0 else -1 if r < 0 else 0
+        run = run + 1 if sign == run_sign and sign else (1 if sign else 0)
+        run_sign = sign
+        if sign:
+            streaks[sign] = max(streaks[sign], run)
+    average_win = gross_profit / len(wins) if wins else None
+    average_loss = gross_loss / len(losses) if losses else None
+    return TradeStats(
+        trades=len(results),
+        won=len(wins),
+        lost=len(losses),
+        win_rate=len(wins) / len(results) if results else None,
+        gross_profit=gross_profit,
+        gross_loss=gross_loss,
+        net_profit=sum(results),
+        profit_factor=gross_profit / gross_loss if gross_loss > 0 else None,
+        expectancy=sum(results) / len(results) if results else None,
+        average_win=average_win,
+        average_loss=average_loss,
+        payoff=average_win / average_loss if average_win and average_loss else None,
+        best=max(results) if results else None,
+        worst=min(results) if results else None,
+        longest_winning_streak=streaks[1],
+        longest_losing_streak=streaks[-1],
+        average_holding_ms=(
+            sum(t.closed_ms - t.opened_ms for t in trades) / len(trades) if trades else None
+        ),
+        fees=sum(t.fees for t in trades),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RunMetrics:
+    """Every figure of a run over a period: the daily curve's (returns, risk, drawdown,
+    exposure, benchmark) and, apart, the round trips' (:class:`TradeStats`), with the
+    conventions they were computed under (``conventions``: :data:`METRICS_CONVENTIONS`)."""
+
+    start_ms: int | None
+    end_ms: int | None
+    days: int
+    start_value: float
+    end_value: float
+    total_return: float
+    annual_return: float
+    cagr: float | None
+    volatility: float | None
+    sharpe: float | None
+    sortino: float | None
+    calmar: float | None
+    max_drawdown: float
+    max_drawdown_amount: float
+    max_drawdown_days: float
+    exposure: float | None
+    buy_and_hold: float | None
+    trade: TradeStats
+    daily: tuple[tuple[int, float], ...]
+    periods_per_year: int = PERIODS_PER_YEAR
+    risk_free: float = 0.0
+
+    @property
+    def conventions(self) -> str:
+        """The conventions line of these figures."""
+        return METRICS_CONVENTIONS.format(periods=self.periods_per_year, risk_free=self.risk_free)
+
+    @property
+    def daily_returns(self) -> list[float]:
+        """The daily returns (the first day against the start value)."""
+        return returns_of([v for _, v in self.daily], self.start_value)
+
+
+def compute_metrics(
+    points: Sequence[tuple[int, float]],
+    trades: Sequence[ClosedTrade] = (),
+    *,
+    start_value: float | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    exposure: float | None = None,
+    buy_and_hold: float | None = None,
+    periods_per_year: int = PERIODS_PER_YEAR,
+    risk_free: float = 0.0,
+) -> RunMetrics:
+    """The figures of a run from its equity ``points`` (``(time_ms, value)``: mark-to-market
+    account values, oldest first), its closed ``trades``, the value before the first point
+    (``start_value``, default the first point's value), the share of time a position was held
+    (``exposure``, see :func:`time_in_market`) and the market's buy-and-hold return."""
+    curve = daily_equity(points, start_ms=start_ms, end_ms=end_ms)
+    start = start_value if start_value is not None else (points[0][1] if points else 0.0)
+    end = curve[-1][1] if curve else start
+    returns = returns_of([v for _, v in curve], start) if start > 0 else []
+    drawdown = drawdown_period(curve, start if start > 0 else None)
+    growth = cagr(start, end, len(curve), periods_per_year=periods_per_year)
+    return RunMetrics(
+        start_ms=curve[0][0] if curve else start_ms,
+        end_ms=curve[-1][0] + DAY_MS if curve else end_ms,
+        days=len(curve),
+        start_value=start,
+        end_value=end,
+        total_return=end / start - 1.0 if start > 0 else 0.0,
+        annual_return=annual_return(returns, periods_per_year=periods_per_year),
+        cagr=growth,
+        volatility=annual_volatility(returns, periods_per_year=periods_per_year),
+        sharpe=sharpe_ratio(returns, periods_per_year=periods_per_year, risk_free=risk_free),
+        sortino=sortino_ratio(returns, periods_per_year=periods_per_year, risk_free=risk_free),
+        calmar=calmar_ratio(growth, drawdown.fraction),
+        max_drawdown=drawdown.fraction,
+        max_drawdown_amount=drawdown.amount,
+        max_drawdown_days=drawdown.longest_days,
+        exposure=exposure,
+        buy_and_hold=buy_and_hold,
+        trade=trade_stats(trades),
+        daily=tuple(curve),
+        periods_per_year=periods_per_year,
+        risk_free=risk_free,
+    )
+
+
 def summarize(
     points: Sequence[EquityPoint],
     trades: Sequence[ClosedTrade],

@@ -62,6 +62,22 @@ def test_status_shows_a_live_runner_then_the_account_it_left(
         alive = status(str(config))
         assert alive.returncode == 0, alive.stderr
         assert re.search(r"runner +cli-sma \(pid \d+, testnet, BTC/USDT\) ALIVE", alive.stdout)
+        assert re.search(r"heartbeat +OK +runner alive", alive.stdout)
+        # the runner's own health checks ride on its heartbeat (every 5 s)
+        feeds = re.compile(r"feeds +OK +BTC/USDT LIVE, last bar \d+ s ago \(runner\)")
+
+        def with_feed_check() -> str:
+            out = status(str(config)).stdout
+            return out if feeds.search(out) else ""
+
+        healthy = eventually(
+            with_feed_check,
+            timeout=EXIT_BOUND_S,
+            message="the heartbeat carries the runner's feed check",
+        )
+        assert re.search(r"memory +OK +\d+ MB resident \(runner\)", healthy)
+        assert re.search(r"trading +OK +ACTIVE \(runner\)", healthy)
+        assert re.search(r"breaker +OK +circuit breaker closed \(runner\)", healthy)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=EXIT_BOUND_S) == 0, "".join(lines)[-3000:]
     finally:
@@ -72,6 +88,8 @@ def test_status_shows_a_live_runner_then_the_account_it_left(
     assert after.returncode == 0, after.stderr
     text = after.stdout
     assert re.search(r"runner +cli-sma .* STOPPED \d+ s ago", text)
+    assert re.search(r"health +OK\n +heartbeat +OK +runner stopped", text)
+    assert "(runner)" not in text  # a stopped runner's last checks are not shown as current
     assert "trading   ACTIVE" in text
     assert re.search(r"equity +[\d,]+\.\d\d \(cash [\d,]+\.\d\d\) of cli-sma at \d{4}-", text)
     with Journal(f"sqlite:///{tmp_path / 'journal.db'}") as journal:
@@ -96,6 +114,9 @@ def test_status_reports_the_trading_state_and_a_pending_kill_request(tmp_path: P
     assert "runner    no runner has written a heartbeat" in out.stdout
     assert "trading   HALTED: drill" in out.stdout
     assert "kill      request abc123 flatten=True PENDING" in out.stdout
+    assert re.search(r"health +FAIL\n", out.stdout)
+    assert re.search(r"trading +FAIL +HALTED: drill", out.stdout)
+    assert re.search(r"kill +WARN +kill request abc123 PENDING", out.stdout)
     assert "equity    no account snapshot yet" in out.stdout
 
 
