@@ -133,20 +133,12 @@ def max_drawdown(values: Sequence[float]) -> Drawdown:
 
 
 def daily_returns(points: Sequence[EquityPoint], start_value: float) -> list[float]:
-    """The return of each UTC day that has points: its last value against the previous day's
-    last value (the first day against ``start_value``)."""
-    closes: list[float] = []
-    last_day: int | None = None
-    for point in points:
-        day = point.time_ms // DAY_MS
-        if day == last_day:
-            closes[-1] = point.value
-        else:
-            closes.append(point.value)
-            last_day = day
+    """The return of each UTC day of the daily mark-to-market curve (:func:`daily_equity`): its
+    last value against the previous day's (the first day against ``start_value``); a day
+    without a point inside the period kept the previous value, a return of 0."""
     out: list[float] = []
     previous = start_value
-    for close in closes:
+    for _, close in daily_equity([(p.time_ms, p.value) for p in points]):
         out.append(close / previous - 1.0 if previous else 0.0)
         previous = close
     return out
@@ -610,20 +602,7 @@ def summarize(
 
 # --- series for reports (real_trade.monitor.report): the curves and tables a report draws ---
 
-__all__ += ["daily_closes", "drawdown_series", "monthly_returns"]
-
-
-def daily_closes(points: Sequence[EquityPoint]) -> list[tuple[int, float]]:
-    """The daily UTC mark-to-market curve: ``(day start ms, last value of that day)`` for each
-    UTC day that has points, oldest first (the closes :func:`daily_returns` compares)."""
-    out: list[tuple[int, float]] = []
-    for point in points:
-        day = point.time_ms // DAY_MS * DAY_MS
-        if out and out[-1][0] == day:
-            out[-1] = (day, point.value)
-        else:
-            out.append((day, point.value))
-    return out
+__all__ += ["drawdown_series", "monthly_returns"]
 
 
 def drawdown_series(values: Sequence[float], start_value: float | None = None) -> list[float]:

@@ -49,16 +49,16 @@ def test_max_drawdown_fraction_and_money_may_come_from_different_falls() -> None
     assert (dd.fraction, dd.amount) == (pytest.approx(0.5), pytest.approx(100.0))
 
 
-def test_daily_returns_take_each_days_last_value_the_first_against_the_start() -> None:
+def test_daily_returns_take_each_days_last_value_a_day_without_one_kept_the_last() -> None:
     points = [
         EquityPoint(0 * HOUR, 101.0),
         EquityPoint(23 * HOUR, 102.0),  # day 0 ends at 102
         EquityPoint(DAY_MS + HOUR, 99.0),
         EquityPoint(DAY_MS + 5 * HOUR, 96.9),  # day 1 ends at 96.9
-        EquityPoint(3 * DAY_MS, 106.59),  # day 3 (day 2 has no bar)
+        EquityPoint(3 * DAY_MS, 106.59),  # day 3 (day 2 has no bar: it kept 96.9)
     ]
     returns = daily_returns(points, start_value=100.0)
-    assert returns == pytest.approx([0.02, 96.9 / 102 - 1, 106.59 / 96.9 - 1])
+    assert returns == pytest.approx([0.02, 96.9 / 102 - 1, 0.0, 106.59 / 96.9 - 1])
 
 
 def test_sharpe_is_mean_over_sample_std_times_sqrt_365() -> None:

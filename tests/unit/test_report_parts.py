@@ -8,7 +8,7 @@ import pytest
 from real_trade.monitor.metrics import (
     DAY_MS,
     EquityPoint,
-    daily_closes,
+    daily_equity,
     daily_returns,
     drawdown_series,
     monthly_returns,
@@ -19,24 +19,24 @@ JAN_30 = 1_769_731_200_000  # 2026-01-30 00:00 UTC
 HOUR = 3_600_000
 
 
-def test_daily_closes_keep_each_utc_days_last_value() -> None:
+def test_the_daily_curve_keeps_each_utc_days_last_value_and_carries_empty_days() -> None:
     points = [
         EquityPoint(JAN_30 + 1 * HOUR, 100.0),
         EquityPoint(JAN_30 + 23 * HOUR, 110.0),
         EquityPoint(JAN_30 + DAY_MS, 99.0),  # midnight belongs to the next day
         EquityPoint(JAN_30 + 3 * DAY_MS + HOUR, 121.0),
     ]
-    assert daily_closes(points) == [
+    curve = [(p.time_ms, p.value) for p in points]
+    assert daily_equity(curve) == [
         (JAN_30, 110.0),
         (JAN_30 + DAY_MS, 99.0),
+        (JAN_30 + 2 * DAY_MS, 99.0),  # no point that day: marked at the last value
         (JAN_30 + 3 * DAY_MS, 121.0),
     ]
     # the same closes daily_returns compares
-    closes = [v for _, v in daily_closes(points)]
     assert daily_returns(points, 100.0) == pytest.approx(
-        [110 / 100 - 1, 99 / 110 - 1, 121 / 99 - 1]
+        [110 / 100 - 1, 99 / 110 - 1, 0.0, 121 / 99 - 1]
     )
-    assert closes == [110.0, 99.0, 121.0]
 
 
 def test_drawdown_series_from_the_running_peak() -> None:

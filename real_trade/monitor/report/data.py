@@ -27,7 +27,7 @@ from real_trade.monitor.metrics import (
     ClosedTrade,
     EquityPoint,
     PerformanceSummary,
-    daily_closes,
+    daily_equity,
     drawdown_series,
     monthly_returns,
     summarize,
@@ -98,7 +98,7 @@ class ReportData:
     @property
     def daily(self) -> list[tuple[int, float]]:
         """The daily UTC mark-to-market curve: (day start ms, last value of the day)."""
-        return daily_closes(self.equity)
+        return daily_equity([(p.time_ms, p.value) for p in self.equity])
 
     @property
     def monthly(self) -> list[tuple[int, int, float]]:
