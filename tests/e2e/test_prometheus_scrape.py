@@ -174,6 +174,7 @@ def test_prometheus_scrapes_a_paper_run_and_its_counts_equal_the_journal(
                 message=f"Prometheus has the journal's {fills} fills",
             )
             assert len(journal.fills()) == fills
+            order_ids = journal.client_order_ids()
         finally:
             journal.close()
         assert value(api, 'sum(realtrade_orders_closed_total{state="completed"})') == completed
@@ -186,6 +187,9 @@ def test_prometheus_scrapes_a_paper_run_and_its_counts_equal_the_journal(
         assert (value(api, "sum(realtrade_order_fill_latency_seconds_count)") or 0) >= 1
         assert (value(api, "sum(realtrade_exchange_request_duration_seconds_count)") or 0) >= 1
         assert query(api, 'realtrade_feed_lag_seconds{symbol="BTC/USDT"}')
+        with urllib.request.urlopen(found.group(1), timeout=5) as response:
+            exposed = response.read().decode()
+        assert order_ids and not [cid for cid in order_ids if cid in exposed]  # no order ids
     finally:
         code = run.stop()
         if prometheus is not None:

@@ -102,6 +102,7 @@ class MetricsExporter:
         self._feeds: dict[str, int] = {}  # symbol -> open time (ms) of the newest closed bar
         self._streams: dict[tuple[str, str, str], str] = {}
         self._peak: float | None = None
+        self._per_symbol: dict[str, tuple[Any, Any, Any, Any]] = {}  # label children, cached
         self._passes: int | None = None
         self.registry.register(_Computed(self))
 
@@ -199,7 +200,7 @@ class MetricsExporter:
         if not hasattr(report, "value"):
             return
         m, symbol = self.metrics, report.symbol
-        m.bars.labels(symbol).inc()
+        self._children(symbol)[0].inc()
         seconds = getattr(report, "loop_seconds", None)
         if seconds is not None and seconds >= 0:
             m.loop_duration.observe(seconds)
@@ -229,15 +230,28 @@ class MetricsExporter:
         m.equity_peak.set(self._peak)
         m.drawdown.set((self._peak - equity) / self._peak if self._peak > 0 else 0.0)
 
+    def _children(self, symbol: str) -> tuple[Any, Any, Any, Any]:
+        """The per-symbol bar counter and position gauges (``labels()`` once per symbol)."""
+        found = self._per_symbol.get(symbol)
+        if found is None:
+            m = self.metrics
+            found = self._per_symbol[symbol] = (
+                m.bars.labels(symbol),
+                m.position.labels(symbol),
+                m.position_notional.labels(symbol),
+                m.unrealized.labels(symbol),
+            )
+        return found
+
     def _show_position(self, symbol: str) -> None:
         with self._lock:
             pos = self._positions[symbol]
             size, entry, last = pos.size, pos.entry, pos.last
-        m = self.metrics
-        m.position.labels(symbol).set(size)
+        _, position, notional, unrealized = self._children(symbol)
+        position.set(size)
         if last is not None:
-            m.position_notional.labels(symbol).set(size * last)
-            m.unrealized.labels(symbol).set(size * (last - entry) if size else 0.0)
+            notional.set(size * last)
+            unrealized.set(size * (last - entry) if size else 0.0)
 
     def _on_heartbeat(self, _topic: str, event: Any) -> None:
         passes = event.get("passes") if isinstance(event, dict) else getattr(event, "passes", None)
