@@ -292,8 +292,9 @@ class TradingRunner:
     def _heartbeat(self) -> None:
         hook = self._hook
         passes = None if hook is None else hook.passes
-        self.bus.publish("engine.heartbeat", {"name": self.name, "passes": passes,
-                                              "time_ms": time.time_ns() // 1_000_000})  # fmt: skip
+        beat = {"name": self.name, "passes": passes, "time_ms": time.time_ns() // 1_000_000}
+        with contextlib.suppress(RuntimeError):  # a closed bus: its owner is shutting down
+            self.bus.publish("engine.heartbeat", beat)
 
     def _run_cerebro(self) -> list[Any]:
         import backtrader as bt
