@@ -193,6 +193,12 @@ class EventBus:
                     if self._pending == 0:
                         self._idle.notify_all()
 
+    @property
+    def backlog(self) -> int:
+        """Events published and not delivered yet (0 on a synchronous bus): the queue of the
+        subscribers that write on the dispatcher thread, such as the journal."""
+        return self._pending
+
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every event published so far is delivered; False if ``timeout`` ran out."""
         if self.synchronous:

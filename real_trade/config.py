@@ -44,6 +44,7 @@ from pydantic_settings import NoDecode
 from typing_extensions import Self
 
 from real_trade.config_messages import mask_url_password
+from real_trade.config_metrics import MetricsConfig
 from real_trade.config_section import ConfigSection
 from real_trade.config_sources import (
     PROCESS_ENV_VARS,
@@ -354,6 +355,7 @@ class RealTradeConfig(ConfigSection):
     run: RunConfig = Field(default_factory=RunConfig)
     history: HistoryConfig = Field(default_factory=HistoryConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
     @field_validator("exchange", mode="before")
     @classmethod

@@ -15,13 +15,21 @@ a signal), the end of the data, or a crash, which is raised from ``run()`` (a
 :class:`~real_trade.engine.lifecycle.LifecycleManager` restarts it). On the way out the journal
 is flushed and closed and the store stopped; open orders stay at the exchange (the next start
 recovers them from the journal) unless ``cancel_on_stop``. A second signal stops at once.
+
+Every closed bar is published on the bus as ``engine.bar`` (the :class:`BarReport`). With the
+config's ``[metrics] enabled = true`` each run also serves the Prometheus endpoint
+(:mod:`real_trade.monitor.prometheus`, fed by the bus) and publishes ``engine.heartbeat``
+(the loop's pass count) every ``heartbeat_interval`` seconds; the exporter and its counters live
+as long as the runner, the HTTP server as long as each run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -170,6 +178,8 @@ class TradingRunner:
         self._done.set()
         self._thread: threading.Thread | None = None
         self._run_thread_id: int | None = None
+        self.metrics: Any = None  # the MetricsServer of the current run ([metrics] enabled)
+        self._exporter: Any = None
 
     @classmethod
     def from_config(
@@ -238,6 +248,7 @@ class TradingRunner:
             if link is not None:
                 link.attach(self.bus)
             self._notifier = start_notifier(self.config, self.journal_spec, self.bus, self.name)
+            self._start_metrics()
             self._start_scheduler()
             return self._run_cerebro()
         except BaseException as exc:
@@ -278,7 +289,32 @@ class TradingRunner:
                 heartbeat_interval=self.heartbeat_interval,
             )
             self.control.install(scheduler)
+        if self.metrics is not None:
+            scheduler.schedule(self._heartbeat, self.heartbeat_interval, name="metrics-heartbeat")
         scheduler.start()
+
+    def _start_metrics(self) -> None:
+        """Serve ``/metrics`` for this run when the config's ``[metrics]`` section enables it."""
+        if not self.config.metrics.enabled:
+            return
+        from real_trade.monitor.prometheus import MetricsExporter, start_metrics
+
+        if self._exporter is None:
+            self._exporter = MetricsExporter(
+                timeframe=self.config.timeframe,
+                bot=self.name,
+                exchange=self.config.exchange,
+                mode=self.mode,
+            )
+        self.metrics = start_metrics(self.config.metrics, self.bus, self._exporter)
+        self._say(f"{self.name}: metrics on {self.metrics.url}")
+
+    def _heartbeat(self) -> None:
+        hook = self._hook
+        passes = None if hook is None else hook.passes
+        beat = {"name": self.name, "passes": passes, "time_ms": time.time_ns() // 1_000_000}
+        with contextlib.suppress(RuntimeError):  # a closed bus: its owner is shutting down
+            self.bus.publish("engine.heartbeat", beat)
 
     def _run_cerebro(self) -> list[Any]:
         import backtrader as bt
@@ -298,8 +334,8 @@ class TradingRunner:
         for data in parts.datas:
             cerebro.adddata(data, name=data.symbol)
         cerebro.addstrategy(self.strategy_cls, **self.strategy_params)
-        cerebro.addanalyzer(BarWatch, callback=self._bar, name=self.name)
         hook = LoopHook(cerebro, parts.broker, self._stop_event, cancel_on_stop=self.cancel_on_stop)
+        cerebro.addanalyzer(BarWatch, callback=self._bar, name=self.name, hook=hook)
         cerebro.addstore(hook)
         with self._lock:
             self.cerebro, self.broker, self._hook = cerebro, parts.broker, hook
@@ -323,6 +359,8 @@ class TradingRunner:
 
     def _bar(self, report: BarReport) -> None:
         self.bars += 1
+        with contextlib.suppress(RuntimeError):  # a closed bus: its owner is shutting down
+            self.bus.publish("engine.bar", report)
         if self.on_bar is not None:
             self.on_bar(report)
 
@@ -348,6 +386,10 @@ class TradingRunner:
             steps.extend(("feed", d.stop) for d in self.datas)
             if self.broker is not None:
                 steps.append(("broker", self.broker.stop))
+        metrics, self.metrics = self.metrics, None
+        if metrics is not None:
+            steps.append(("metrics", lambda: (self.bus.flush(5.0), metrics.stop())))
+            steps.append(("metrics exporter", self._exporter.detach))
         if link is not None:
             steps.append(("journal", link.finish))
         if self._store is not None:

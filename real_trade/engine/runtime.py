@@ -138,6 +138,7 @@ class LoopHook:
         self.cancel_on_stop = cancel_on_stop
         self.cancel_wait = cancel_wait
         self.passes = 0
+        self.pass_cpu = time.thread_time()  # trading-thread CPU time at the current pass start
         self.canceled: list[int] = []
         self._cancel_deadline: float | None = None
         self._actions: list[Callable[[], None]] = []
@@ -157,6 +158,7 @@ class LoopHook:
     def get_notifications(self) -> list[Any]:
         """Called by Cerebro on every pass of its loop: run actions, carry out a stop."""
         self.passes += 1
+        self.pass_cpu = time.thread_time()
         with self._lock:
             actions, self._actions = self._actions, []
         for action in actions:
@@ -200,7 +202,8 @@ class BarReport:
 
     ``time`` is the bar's open time (UTC); ``position`` the base-asset size held in
     ``symbol``; ``cash`` and ``value`` (cash plus positions at their last prices) are in the
-    quote currency; ``live`` tells a live bar from a backfilled one.
+    quote currency; ``live`` tells a live bar from a backfilled one; ``loop_seconds`` the
+    trading thread's CPU time in the loop pass that processed the bar (None when unmeasured).
     """
 
     strategy: str
@@ -215,6 +218,7 @@ class BarReport:
     cash: float
     value: float
     live: bool
+    loop_seconds: float | None = None
 
 
 BarCallback = Callable[[BarReport], None]
@@ -223,10 +227,11 @@ BarCallback = Callable[[BarReport], None]
 class BarWatch(bt.Analyzer):
     """A backtrader analyzer that reports every new bar of every feed to ``callback``.
 
-    Params: ``callback`` (``callback(report)``, a :class:`BarReport`) and ``name`` (the run).
+    Params: ``callback`` (``callback(report)``, a :class:`BarReport`), ``name`` (the run) and
+    ``hook`` (the run's :class:`LoopHook`, whose pass start times the bar's ``loop_seconds``).
     """
 
-    params = (("callback", None), ("name", ""))
+    params = (("callback", None), ("name", ""), ("hook", None))
 
     def start(self) -> None:
         """Remember no bar yet."""
@@ -243,6 +248,8 @@ class BarWatch(bt.Analyzer):
             if callback is None:
                 continue
             broker = self.strategy.broker
+            hook = self.p.hook
+            loop = None if hook is None else time.thread_time() - hook.pass_cpu
             callback(
                 BarReport(
                     strategy=str(self.p.name),
@@ -257,6 +264,7 @@ class BarWatch(bt.Analyzer):
                     cash=float(broker.getcash()),
                     value=float(broker.getvalue()),
                     live=data._laststatus == data.LIVE,
+                    loop_seconds=loop,
                 )
             )
 

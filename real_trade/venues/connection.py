@@ -18,10 +18,13 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import contextlib
 import difflib
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from typing import Any, Self, TypeVar
 
 from real_trade.bus import EventBus
@@ -31,6 +34,7 @@ from real_trade.errors import (
     ClockSkewError,
     RealTradeError,
     ccxt_errors,
+    translate_ccxt_error,
 )
 from real_trade.retry import RetryPolicy, retry_async
 from real_trade.utils.logger import SecretMaskingFilter, register_secret
@@ -44,11 +48,25 @@ from real_trade.venues.urls import (
     resolve_endpoints,
 )
 
-__all__ = ["VenueConnection", "mask_key"]
+__all__ = ["REQUEST_TOPIC", "VenueConnection", "VenueRequest", "mask_key"]
 
 T = TypeVar("T")
 _log = logging.getLogger("real_trade.venues")
 _CCXT_LOGGER = "ccxt.base.exchange"
+
+REQUEST_TOPIC = "venue.request"
+"""Bus topic of :class:`VenueRequest`: one per REST attempt of a connection that has a bus."""
+
+
+@dataclass(frozen=True, slots=True)
+class VenueRequest:
+    """One attempt of one REST call: the ccxt ``method``, its wall ``seconds`` and, when it
+    failed, the ``error`` kind (the :mod:`real_trade.errors` class name)."""
+
+    venue: str
+    method: str
+    seconds: float
+    error: str | None = None
 
 
 def mask_key(key: str | None) -> str | None:
@@ -385,7 +403,16 @@ class VenueConnection:
             if self._resync_clock:
                 self._resync_clock = False
                 await self._exchange.load_time_difference()
-            return await func(*args)
+            if self.bus is None:
+                return await func(*args)
+            started, error = time.perf_counter(), None
+            try:
+                return await func(*args)
+            except Exception as exc:
+                error = type(translate_ccxt_error(exc, places_order=places_order)).__name__
+                raise
+            finally:
+                self._report_request(func, time.perf_counter() - started, error)
 
         def on_retry(_attempt: int, error: RealTradeError, _delay: float) -> None:
             if isinstance(error, ClockSkewError):
@@ -400,6 +427,13 @@ class VenueConnection:
             if exc.fix and self.has_credentials and not exc.fix.startswith(where):
                 exc.fix = f"{where}; {exc.fix}"
             raise
+
+    def _report_request(self, func: Callable[..., Any], seconds: float, error: str | None) -> None:
+        """Publish one REST attempt on the bus (metrics); a closed bus is ignored."""
+        bus, method = self.bus, getattr(func, "__name__", "request")
+        if bus is not None:
+            with contextlib.suppress(RuntimeError):
+                bus.publish(REQUEST_TOPIC, VenueRequest(self.venue.name, method, seconds, error))
 
     def _where_keys_work(self) -> str:
         """Which keys this connection's endpoints take (the start of a refused key's fixes)."""

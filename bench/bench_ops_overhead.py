@@ -1,0 +1,188 @@
+"""Benchmark: what the operations layer costs the trading loop (on vs off, one process).
+
+The trading loop is ``TradingRunner.run()`` -- the path of ``real-trade run`` -- in paper mode
+on the simulator: the package's ``SmaCross`` (fast 10 / slow 30, 0.01 BTC, commission 0.1 %)
+over the first ``--bars`` real one-minute candles of
+``binanceus_BTCUSDT_1m_2023-03-01_2023-03-21.csv`` (``$RT_DATA_DIR`` or ``../shared/data``),
+served by an in-process simulator replaying the file (feed in backtest mode, so the run ends
+with the data). Variants, interleaved ``--repeat`` times in one run:
+
+* **off**: no metrics, no journal (the bus still carries every event: publishing is part of the
+  trading path whether or not anyone listens);
+* **metrics**: ``[metrics] enabled`` -- the Prometheus exporter subscribed to the bus and its
+  HTTP endpoint, scraped once a second by a thread of the benchmark (15 times more often than
+  Prometheus' default), for the whole run;
+* **metrics + journal**: the same plus the SQLite journal (a temporary file) attached to the bus.
+
+Figures: wall seconds of ``run()`` (bars per second) and CPU seconds of the whole process
+(the simulator's threads included), medians over the repeats, and the ratio to **off**. The
+sanity line checks that every variant made the same orders (count and end value).
+
+Run::
+
+    .venv/bin/python bench/bench_ops_overhead.py [--bars 6000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd  # type: ignore[import-untyped]
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from real_trade.bus import EventBus
+from real_trade.config import RealTradeConfig
+from real_trade.engine import TradingRunner
+from real_trade.sim import CandleReplayMarket, SimExchange
+from real_trade.sim.binance.ratelimit import RateLimits
+from real_trade.strategies import SmaCross
+
+FILE = "binanceus_BTCUSDT_1m_2023-03-01_2023-03-21.csv"
+SYMBOL = "BTC/USDT"
+
+
+def data_file() -> Path:
+    """The candle file: ``$RT_DATA_DIR`` or ``../shared/data`` next to the repository."""
+    env = os.environ.get("RT_DATA_DIR")
+    dirs = [Path(env)] if env else []
+    dirs.append(Path(__file__).resolve().parents[2] / "shared" / "data")
+    for d in dirs:
+        if (d / FILE).is_file():
+            return d / FILE
+    raise SystemExit(f"{FILE} not found: set RT_DATA_DIR or put it in ../shared/data")
+
+
+@dataclass
+class RunResult:
+    """One timed run: wall and CPU seconds, bars, orders seen on the bus, end value, scrapes."""
+
+    seconds: float
+    cpu_seconds: float
+    bars: int
+    orders: int
+    value: float
+    scrapes: int
+
+
+class Scraper:
+    """Reads the runner's ``/metrics`` once a second on a thread (while the run serves it)
+    until stopped; counts the successful reads."""
+
+    def __init__(self, runner: TradingRunner) -> None:
+        self.runner, self.count = runner, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            server = self.runner.metrics
+            if server is None:
+                continue
+            try:
+                with urllib.request.urlopen(server.url, timeout=5) as response:
+                    response.read()
+                self.count += 1
+            except OSError:
+                pass
+
+    def stop(self) -> int:
+        """Stop reading; the number of successful reads."""
+        self._stop.set()
+        self._thread.join(10)
+        return self.count
+
+
+def timed_run(sim_url: str, first: dt.datetime, last: dt.datetime, variant: str) -> RunResult:
+    """One ``TradingRunner.run()`` of SmaCross over the candles with ``variant``'s ops layer."""
+    config = RealTradeConfig(
+        exchange="binance", symbol=SYMBOL, timeframe="1m", paper_trading=True,
+        initial_cash=10_000.0, commission=0.001, sim_url=sim_url,
+        run={"name": "bench-ops"},
+        metrics={"enabled": variant != "off", "port": 0},
+    )  # fmt: skip
+    bus = EventBus(name=f"bench-{variant}")
+    orders = [0]
+    bus.subscribe("order.submitted", lambda _t, _e: orders.__setitem__(0, orders[0] + 1))
+    with tempfile.TemporaryDirectory() as tmp:
+        journal = f"sqlite:///{Path(tmp) / 'journal.db'}" if variant.endswith("journal") else None
+        runner = TradingRunner(
+            config=config, strategy_cls=SmaCross,
+            strategy_params={"fast": 10, "slow": 30, "size": 0.01},
+            journal=journal, bus=bus, heartbeat_interval=1.0,
+            feed_options={"historical": True, "fromdate": first, "todate": last},
+        )  # fmt: skip
+        scraper = Scraper(runner)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        runner.run(handle_signals=False)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        scrapes = scraper.stop()
+        value = float(runner.broker.getvalue()) if runner.broker is not None else float("nan")
+    bus.close()
+    return RunResult(seconds, cpu, runner.bars, orders[0], value, scrapes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the variants ``--repeat`` times, interleaved; print medians and ratios to off."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--bars", type=int, default=6_000, help="candles to use (from the start)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per variant")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("RT_BENCH_LOG", "WARNING"))
+    path = data_file()
+    frame = pd.read_csv(path, nrows=args.bars)
+    times = pd.to_datetime(frame["open_time"], utc=True)
+    first = times.iloc[0].to_pydatetime().replace(tzinfo=None)
+    last = times.iloc[-1].to_pydatetime().replace(tzinfo=None)
+    end_ms = int(times.iloc[-1].timestamp() * 1000) + 60_000
+    market = CandleReplayMarket(path, start_ms=end_ms)
+    variants = ("off", "metrics", "metrics+journal")
+    print(f"bench_ops_overhead: {args.bars} bars {first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M}, "
+          f"SmaCross(10/30) paper via TradingRunner, {args.repeat} runs per variant",
+          flush=True)  # fmt: skip
+    results: dict[str, list[RunResult]] = {v: [] for v in variants}
+    with SimExchange(market=market, stepped=True, rate_limits=RateLimits(enabled=False)) as sim:
+        timed_run(sim.url, first, first + dt.timedelta(minutes=200), "off")  # warm-up, untimed
+        for i in range(args.repeat):
+            for variant in variants:
+                r = timed_run(sim.url, first, last, variant)
+                results[variant].append(r)
+                print(f"  run {i + 1} {variant:16s}: {r.seconds:6.1f} s wall, "
+                      f"{r.cpu_seconds:6.1f} s CPU, {r.bars / r.seconds:5.0f} bars/s, "
+                      f"{r.orders} orders, value {r.value:,.2f}, {r.scrapes} scrapes",
+                      flush=True)  # fmt: skip
+    return report(results)
+
+
+def report(results: dict[str, list[RunResult]]) -> int:
+    """Print the median wall and CPU time of each variant and its ratio to ``off``."""
+    base_wall = statistics.median(r.seconds for r in results["off"])
+    base_cpu = statistics.median(r.cpu_seconds for r in results["off"])
+    print("\n| variant | wall s (median) | wall vs off | CPU s (median) | CPU vs off |")
+    print("|---|---|---|---|---|")
+    for name, runs in results.items():
+        wall = statistics.median(r.seconds for r in runs)
+        cpu = statistics.median(r.cpu_seconds for r in runs)
+        print(f"| {name} | {wall:.1f} | {wall / base_wall:.3f} | {cpu:.1f} | "
+              f"{cpu / base_cpu:.3f} |")  # fmt: skip
+    outcomes = {(r.bars, r.orders, round(r.value, 2)) for runs in results.values() for r in runs}
+    same = len(outcomes) == 1
+    print(f"\nsame bars, orders and end value in every run: {'yes' if same else 'NO'} "
+          f"{sorted(outcomes)}")  # fmt: skip
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
