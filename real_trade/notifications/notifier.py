@@ -85,12 +85,18 @@ class Notifier:
         self.worker = DeliveryWorker(
             self.outbox, self.channels, config, alert=self.raise_alert,
             heartbeat_key=heartbeat_key, clock=clock, now_ms=now_ms, rng=rng, standby=standby,
-            strategy=strategy or None,
+            strategy=strategy or None, on_result=self._published_result,
         )  # fmt: skip
         self.start_thread = start_thread
         self.enqueued = 0
         self._subs: list[Subscription] = []
         self._log_handler: ErrorLogPublisher | None = None
+
+    def _published_result(self, channel: str, result: str, alerts: int) -> None:
+        """A delivery outcome on the bus (``notification.sent|failed|dropped``), for metrics."""
+        self.bus.publish(
+            f"notification.{result}", {"channel": channel, "result": result, "alerts": alerts}
+        )
 
     def __repr__(self) -> str:
         """The channels and strategy; never a secret."""

@@ -93,8 +93,14 @@ class DeliveryWorker:
         poll_interval: float = 1.0,
         standby: bool = False,
         strategy: str | None = None,
+        on_result: Callable[[str, str, int], None] | None = None,
     ) -> None:
-        """Prepare the worker (no thread until :meth:`start`)."""
+        """Prepare the worker (no thread until :meth:`start`).
+
+        ``on_result(channel, result, alerts)`` hears each outcome: ``sent`` (a message went out,
+        carrying ``alerts`` rows), ``failed`` (refused for good) or ``dropped`` (duplicates
+        suppressed); the notifier publishes them on the bus as ``notification.<result>``.
+        """
         self.outbox, self.channels, self.config = outbox, list(channels), config
         self._alert, self.heartbeat_key = alert, heartbeat_key
         self.clock, self.now_ms = clock, now_ms
@@ -107,6 +113,7 @@ class DeliveryWorker:
         self.poll_interval = poll_interval
         self.standby = standby
         self.strategy = strategy
+        self._on_result = on_result or (lambda _channel, _result, _alerts: None)
         self.states = {c.name: _ChannelState() for c in self.channels}
         self.dead_man_raised = False
         self._report_day: int | None = None
@@ -148,6 +155,7 @@ class DeliveryWorker:
                          self.now_ms())  # fmt: skip
         state.failures, state.sent = 0, state.sent + 1
         state.next_ok = now + channel.min_interval
+        self._on_result(channel.name, "sent", len(chosen))
         return 1
 
     def _dedupe(self, channel: str, rows: list[OutboxRow]) -> list[OutboxRow]:
@@ -165,6 +173,8 @@ class DeliveryWorker:
             last[row.dedup_key] = row.created_ms
             kept.append(row)
         self.outbox.mark(dropped, SUPPRESSED, self.now_ms())
+        if dropped:
+            self._on_result(channel, "dropped", len(dropped))
         return kept
 
     def _next_batch(self, rows: list[OutboxRow]) -> list[OutboxRow]:
@@ -185,6 +195,7 @@ class DeliveryWorker:
                        channel.name, len(ids), text)  # fmt: skip
             self.outbox.mark(ids, FAILED, error=text)
             state.next_ok = now + channel.min_interval
+            self._on_result(channel.name, "failed", len(ids))
             return
         self.outbox.note_failure(ids, text)
         delay = self.policy.delay_for(state.failures, exc, self.rng)

@@ -301,9 +301,10 @@ class MetricsExporter:
     def _on_notification(self, topic: str, event: Any) -> None:
         get = event.get if isinstance(event, dict) else lambda k: getattr(event, k, None)
         result = get("result") or topic.rsplit(".", 1)[-1]
+        count = get("alerts")
         self.metrics.alerts.labels(
             labels.alert_channel(get("channel")), labels.alert_result(result)
-        ).inc()
+        ).inc(count if isinstance(count, int) and count > 0 else 1)
 
     # -- computed at scrape time ---------------------------------------------------------
     def feed_samples(self, now: float | None = None) -> list[tuple[str, float, float]]:

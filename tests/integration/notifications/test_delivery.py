@@ -413,3 +413,34 @@ def test_a_webhooks_retry_after_header_is_honoured(clock: FakeClock, tmp_path: P
     assert [t for t, sent, _ in tries if sent] == [4.0]
     assert [(t, n) for t, _, n in tries][:2] == [(0.0, 1), (0.5, 1)]  # no retry before 4 s
     assert len(hook.received) == 1 and hook.attempts == 2
+
+
+def test_delivery_outcomes_reach_the_bus_and_the_prometheus_alert_counter(
+    telegram: TelegramStandIn, clock: FakeClock, tmp_path: Path
+) -> None:
+    from real_trade.monitor.prometheus import MetricsExporter
+
+    bus = EventBus(synchronous=True)
+    exporter = MetricsExporter().attach(bus)
+    outcomes: list[tuple[str, Any]] = []
+    bus.subscribe("notification.**", lambda topic, event: outcomes.append((topic, event)))
+    notifier = _notifier(_config(telegram, cooldown=60), _db(tmp_path), clock, bus=bus)
+    stale = {"symbol": "BTC/USDT", "timeframe": "1m", "seconds_since_bar": 100.0,
+             "stale_after": 100.0}  # fmt: skip
+    for _ in range(3):
+        bus.publish("feed.stale", stale)
+    notifier.worker.step()
+    assert len(telegram.received) == 1
+    assert [(t, e["channel"], e["alerts"]) for t, e in outcomes] == [
+        ("notification.dropped", "telegram", 2),
+        ("notification.sent", "telegram", 1),
+    ]
+
+    def alerts(result: str) -> float | None:
+        return exporter.registry.get_sample_value(
+            "realtrade_alerts_total", {"channel": "telegram", "result": result}
+        )
+
+    assert (alerts("sent"), alerts("dropped")) == (1.0, 2.0)  # alerts, not messages
+    notifier.stop()
+    exporter.detach()
