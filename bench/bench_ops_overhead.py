@@ -13,6 +13,12 @@ with the data). Variants, interleaved ``--repeat`` times in one run:
   HTTP endpoint, scraped once a second by a thread of the benchmark (15 times more often than
   Prometheus' default), for the whole run;
 * **metrics + journal**: the same plus the SQLite journal (a temporary file) attached to the bus.
+* **journal**: the journal alone (part of the trading path: intents are written before the wire);
+* **journal + ops**: the journal plus the whole operations layer ``real-trade run`` can switch
+  on: the exporter and its scraped endpoint, and the notifier (every event ``on``, delivered to a
+  loopback webhook sink this benchmark runs), the runner's health checks included in both.
+
+The operations layer's cost is **journal + ops** against **journal** (the goal: under 5 %).
 
 Figures: wall seconds of ``run()`` (bars per second) and CPU seconds of the whole process
 (the simulator's threads included), medians over the repeats, and the ratio to **off**. The
@@ -36,6 +42,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd  # type: ignore[import-untyped]
@@ -45,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from real_trade.bus import EventBus
 from real_trade.config import RealTradeConfig
 from real_trade.engine import TradingRunner
+from real_trade.notifications.config import EVENT_KINDS
 from real_trade.sim import CandleReplayMarket, SimExchange
 from real_trade.sim.binance.ratelimit import RateLimits
 from real_trade.strategies import SmaCross
@@ -105,19 +113,57 @@ class Scraper:
         return self.count
 
 
-def timed_run(sim_url: str, first: dt.datetime, last: dt.datetime, variant: str) -> RunResult:
+class WebhookSink:
+    """A loopback HTTP server that accepts the notifier's webhook posts and counts them."""
+
+    def __init__(self) -> None:
+        sink = self
+        self.posts = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                sink.posts += 1
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def timed_run(
+    sim_url: str, first: dt.datetime, last: dt.datetime, variant: str, sink: WebhookSink
+) -> RunResult:
     """One ``TradingRunner.run()`` of SmaCross over the candles with ``variant``'s ops layer."""
+    ops = variant.endswith("ops")
+    notify = ops or variant.endswith("notify")
+    notifications = (
+        {"webhook": {"url": sink.url},
+         "events": dict.fromkeys(EVENT_KINDS, "on"), "daily_report": False}
+        if notify else {"enabled": False}
+    )  # fmt: skip
     config = RealTradeConfig(
         exchange="binance", symbol=SYMBOL, timeframe="1m", paper_trading=True,
         initial_cash=10_000.0, commission=0.001, sim_url=sim_url,
         run={"name": "bench-ops"},
-        metrics={"enabled": variant != "off", "port": 0},
+        metrics={"enabled": variant.startswith("metrics") or ops, "port": 0},
+        notifications=notifications,
     )  # fmt: skip
     bus = EventBus(name=f"bench-{variant}")
     orders = [0]
     bus.subscribe("order.submitted", lambda _t, _e: orders.__setitem__(0, orders[0] + 1))
     with tempfile.TemporaryDirectory() as tmp:
-        journal = f"sqlite:///{Path(tmp) / 'journal.db'}" if variant.endswith("journal") else None
+        journaled = "journal" in variant
+        journal = f"sqlite:///{Path(tmp) / 'journal.db'}" if journaled else None
         runner = TradingRunner(
             config=config, strategy_cls=SmaCross,
             strategy_params={"fast": 10, "slow": 30, "size": 0.01},
@@ -139,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bars", type=int, default=6_000, help="candles to use (from the start)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per variant")
+    parser.add_argument(
+        "--variants",
+        default="off,metrics,metrics+journal,journal,journal+ops",
+        help="comma-separated, from: off, metrics, metrics+journal, journal, journal+notify, "
+        "journal+ops (off and journal are the baselines the ratios need)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("RT_BENCH_LOG", "WARNING"))
     path = data_file()
@@ -148,21 +200,25 @@ def main(argv: list[str] | None = None) -> int:
     last = times.iloc[-1].to_pydatetime().replace(tzinfo=None)
     end_ms = int(times.iloc[-1].timestamp() * 1000) + 60_000
     market = CandleReplayMarket(path, start_ms=end_ms)
-    variants = ("off", "metrics", "metrics+journal")
+    variants = tuple(args.variants.split(","))
     print(f"bench_ops_overhead: {args.bars} bars {first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M}, "
           f"SmaCross(10/30) paper via TradingRunner, {args.repeat} runs per variant",
           flush=True)  # fmt: skip
     results: dict[str, list[RunResult]] = {v: [] for v in variants}
+    sink = WebhookSink()
     with SimExchange(market=market, stepped=True, rate_limits=RateLimits(enabled=False)) as sim:
-        timed_run(sim.url, first, first + dt.timedelta(minutes=200), "off")  # warm-up, untimed
+        warm_up = first + dt.timedelta(minutes=200)
+        timed_run(sim.url, first, warm_up, "off", sink)  # untimed
         for i in range(args.repeat):
             for variant in variants:
-                r = timed_run(sim.url, first, last, variant)
+                r = timed_run(sim.url, first, last, variant, sink)
                 results[variant].append(r)
                 print(f"  run {i + 1} {variant:16s}: {r.seconds:6.1f} s wall, "
                       f"{r.cpu_seconds:6.1f} s CPU, {r.bars / r.seconds:5.0f} bars/s, "
                       f"{r.orders} orders, value {r.value:,.2f}, {r.scrapes} scrapes",
                       flush=True)  # fmt: skip
+    sink.close()
+    print(f"webhook posts received by the sink: {sink.posts}")
     return report(results)
 
 
@@ -177,6 +233,12 @@ def report(results: dict[str, list[RunResult]]) -> int:
         cpu = statistics.median(r.cpu_seconds for r in runs)
         print(f"| {name} | {wall:.1f} | {wall / base_wall:.3f} | {cpu:.1f} | "
               f"{cpu / base_cpu:.3f} |")  # fmt: skip
+    journal_cpu = statistics.median(r.cpu_seconds for r in results["journal"])
+    ops_cpu = statistics.median(r.cpu_seconds for r in results["journal+ops"])
+    journal_wall = statistics.median(r.seconds for r in results["journal"])
+    ops_wall = statistics.median(r.seconds for r in results["journal+ops"])
+    print(f"\noperations layer (journal+ops vs journal): CPU x{ops_cpu / journal_cpu:.3f}, "
+          f"wall x{ops_wall / journal_wall:.3f}")  # fmt: skip
     outcomes = {(r.bars, r.orders, round(r.value, 2)) for runs in results.values() for r in runs}
     same = len(outcomes) == 1
     print(f"\nsame bars, orders and end value in every run: {'yes' if same else 'NO'} "

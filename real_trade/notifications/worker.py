@@ -94,12 +94,14 @@ class DeliveryWorker:
         standby: bool = False,
         strategy: str | None = None,
         on_result: Callable[[str, str, int], None] | None = None,
+        coalesce: float = 0.05,
     ) -> None:
         """Prepare the worker (no thread until :meth:`start`).
 
         ``on_result(channel, result, alerts)`` hears each outcome: ``sent`` (a message went out,
         carrying ``alerts`` rows), ``failed`` (refused for good) or ``dropped`` (duplicates
         suppressed); the notifier publishes them on the bus as ``notification.<result>``.
+        ``coalesce`` is how long the thread lets new rows gather after a wake before a round.
         """
         self.outbox, self.channels, self.config = outbox, list(channels), config
         self._alert, self.heartbeat_key = alert, heartbeat_key
@@ -111,6 +113,7 @@ class DeliveryWorker:
         self.rng = rng or random.Random()
         self.max_final_attempts = max_final_attempts
         self.poll_interval = poll_interval
+        self.coalesce = coalesce
         self.standby = standby
         self.strategy = strategy
         self._on_result = on_result or (lambda _channel, _result, _alerts: None)
@@ -275,7 +278,10 @@ class DeliveryWorker:
             now = self.clock()
             due = [s.next_ok - now for s in self.states.values() if s.next_ok > now]
             wait = min([self.poll_interval, *due]) if due else self.poll_interval
-            self._wake.wait(max(0.01, wait))
+            if self._wake.wait(max(0.01, wait)):
+                # woken by new rows: let a burst gather for a moment, so one round (a few
+                # queries, one message or digest) serves it instead of a round per event
+                self._stop.wait(self.coalesce)
             self._wake.clear()
 
     def stop(self, grace: float = 5.0) -> None:
