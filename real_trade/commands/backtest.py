@@ -80,6 +80,11 @@ def add_period_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar (default: on a terminal)"
     )
+    parser.add_argument(
+        "--brief",
+        action="store_true",
+        help="only the summary, not the report's figures (the same tables as the HTML report)",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -185,27 +190,28 @@ def run(args: argparse.Namespace) -> int:
     for line in summary_lines(result.summary, currency, open_at_end):
         print(f"  {line}")
     print(conventions_line(args.risk_free))
+    data = _report_data(config, strategy_cls, result, bars, currency)
+    if not args.brief:
+        from real_trade.monitor.report.console import print_report_tables
+
+        print()
+        print_report_tables(data)
     if args.report is not None:
-        return _write_report(args, config, strategy_cls, result, bars, currency)
+        return _write_report(args, data)
     return 0
 
 
-def _write_report(
-    args: argparse.Namespace,
-    config: RealTradeConfig,
-    strategy_cls: type,
-    result: Any,
-    bars: Any,
-    currency: str,
-) -> int:
-    """Write the backtest's report to ``args.report``; the exit code."""
+def _report_data(
+    config: RealTradeConfig, strategy_cls: type, result: Any, bars: Any, currency: str
+) -> Any:
+    """The backtest as a report (:class:`~real_trade.monitor.report.ReportData`)."""
     from real_trade.feeds.timeframes import next_open_ms
-    from real_trade.monitor.report import build_backtest_report, write_report
+    from real_trade.monitor.report import build_backtest_report
 
     name = config.run.name or strategy_cls.__name__
     frame = next(iter(bars.values()))
     title = f"Backtest {name} on {', '.join(bars)} ({config.timeframe})"
-    data = build_backtest_report(
+    return build_backtest_report(
         result,
         title=title,
         strategy=name,
@@ -213,6 +219,12 @@ def _write_report(
         start_ms=int(frame.index[0].value // 10**6),
         end_ms=next_open_ms(config.timeframe, int(frame.index[-1].value // 10**6)),
     )
+
+
+def _write_report(args: argparse.Namespace, data: Any) -> int:
+    """Write the backtest's report to ``args.report``; the exit code."""
+    from real_trade.monitor.report import write_report
+
     try:
         path = write_report(data, args.report)
     except OSError as exc:

@@ -19,6 +19,7 @@ from real_trade.cli import main
 from real_trade.commands.backtest import parse_utc
 from real_trade.config import RealTradeConfig
 from real_trade.monitor.report import read_report
+from real_trade.monitor.report.html import metric_sections
 from real_trade.sim import SimExchange
 from real_trade.strategies import SmaCross
 from tests.integration.backtest.backtest_support import write_config
@@ -150,6 +151,16 @@ def test_report_writes_the_backtests_own_figures_and_round_trips(
     for mine, theirs in zip(report.trades, result.trades, strict=True):
         assert mine.pnl == pytest.approx(theirs.pnl_net, abs=0.02)
     assert report.activity.fills == len(result.fills)
+
+    # the console shows the report's figures too: the same groups, labels and values
+    for title, rows in metric_sections(report):
+        assert title in out, title
+        for label, value in rows:
+            line = rf"│ {re.escape(label)} +│ +{re.escape(value)} │"
+            assert re.search(line, out), f"{label}: {value} not printed"
+    assert main([*args, "--brief"]) == 0
+    brief = capsys.readouterr().out
+    assert "final value" in brief and "Round trips (after fees)" not in brief
 
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<svg" in html and 'class="chart equity"' in html
