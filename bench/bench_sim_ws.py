@@ -207,8 +207,10 @@ def main() -> int:
     base_rates = {n: asyncio.run(measure_baseline(port, n, args.seconds)) for n in counts}
     base.terminate()
     base.wait(15)
-    print(f"simulator market-stream benchmark ({args.seconds:g} s each, {os.cpu_count()} CPUs, "
-          "clients and servers on the same machine; messages received per wall second)")
+    print(
+        f"simulator market-stream benchmark ({args.seconds:g} s each, {os.cpu_count()} CPUs, "
+        "clients and servers on the same machine; messages received per wall second)"
+    )
     print(f"{'subscribers':>12}{'simulator msg/s':>18}{'bare aiohttp msg/s':>20}{'ratio':>8}")
     for n in counts:
         ratio = sim_rates[n] / base_rates[n] if base_rates[n] else float("nan")

@@ -176,13 +176,18 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
         if self.p.currency is None and symbols:
             self.currency = symbols[0].split("/")[1].split(":")[0]
         venue = getattr(self.store, "venue_spec", None)
-        run_id = self.p.run_id if self.p.run_id is not None or self.p.journal is None else (
-            self.strategy_name)  # a journal needs restart-stable ids
+        run_id = (
+            self.p.run_id
+            if self.p.run_id is not None or self.p.journal is None
+            else (self.strategy_name)
+        )  # a journal needs restart-stable ids
         ids = ClientOrderIds.for_venue(venue, run_id) if venue else ClientOrderIds(run_id)
         bus = self._bus = self.p.bus or get_bus()
         self._open_journal(bus)
-        hooks: dict[str, Any] = {"strategy": self.strategy_name,
-                                 "on_intent": self._journal_intent if self.journal else None}
+        hooks: dict[str, Any] = {
+            "strategy": self.strategy_name,
+            "on_intent": self._journal_intent if self.journal else None,
+        }
         if self.p.paper_trading:
             paper = self._paper = PaperExecution(
                 symbols, cash=self._cash, currency=self.currency,

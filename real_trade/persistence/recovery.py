@@ -306,8 +306,11 @@ class ContinuousReconciler:
                 findings.append({"kind": "order_missing", "client_order_id": cid,
                                  "message": f"order {cid} is working here but not open at "
                                  "the exchange"})  # fmt: skip
-        for cid in [c for c in self._suspects
-                    if not c.startswith("balance:") and (c not in working or c in open_now)]:
+        for cid in [
+            c
+            for c in self._suspects
+            if not c.startswith("balance:") and (c not in working or c in open_now)
+        ]:
             del self._suspects[cid]  # fmt: skip
         for cid in open_now - set(working):
             if self.ids.sequence_of(cid) is not None:

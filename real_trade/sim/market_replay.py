@@ -93,8 +93,10 @@ def symbol_from_filename(path: str | Path) -> str:
     for part in re.split(r"[_.\-]", name):
         if len(part) >= 5 and re.fullmatch(r"[A-Z0-9]+", part) and not part.isdigit():
             return part
-    raise ValueError(f"{name}: cannot tell the symbol from the file name; "
-                     f"pass a mapping such as {{'BTCUSDT': {str(path)!r}}}")
+    raise ValueError(
+        f"{name}: cannot tell the symbol from the file name; "
+        f"pass a mapping such as {{'BTCUSDT': {str(path)!r}}}"
+    )
 
 
 def read_candle_file(path: str | Path) -> CandleFile:
@@ -119,8 +121,9 @@ def read_candle_file(path: str | Path) -> CandleFile:
         header = [h.strip().lower() for h in header_row]
         time_col = next((c for c in _FORMATS if c in header), None)
         if time_col is None:
-            raise ValueError(f"{name}: line 1: missing column 'open_time' or 'timestamp' "
-                             f"(header: {header_row})")
+            raise ValueError(
+                f"{name}: line 1: missing column 'open_time' or 'timestamp' (header: {header_row})"
+            )
         for col in _FORMATS[time_col]:
             if col not in header:
                 raise ValueError(f"{name}: line 1: missing column {col!r} (header: {header_row})")
@@ -161,11 +164,11 @@ def read_candle_file(path: str | Path) -> CandleFile:
                 if trades < 0:
                     raise ValueError(f"{name}: line {line}: trades must not be negative")
             if ts_ms % MINUTE_MS:
-                raise ValueError(f"{name}: line {line}: time {raw_time!r} is not on a "
-                                 f"whole minute")
+                raise ValueError(f"{name}: line {line}: time {raw_time!r} is not on a whole minute")
             if prev_ms is not None and ts_ms <= prev_ms:
-                raise ValueError(f"{name}: line {line}: time {raw_time!r} is not after the "
-                                 f"previous row's")
+                raise ValueError(
+                    f"{name}: line {line}: time {raw_time!r} is not after the previous row's"
+                )
             prev_ms = ts_ms
             for f in fields[:4]:
                 price_exp = min(price_exp, _decimals_exponent(f, price_exp))
@@ -196,7 +199,7 @@ def _decimals_exponent(text: str, current: int) -> int:
     dot = text.find(".")
     if dot < 0 or len(text) - dot - 1 <= -current:
         return 0
-    return -len(text[dot + 1:].rstrip("0"))
+    return -len(text[dot + 1 :].rstrip("0"))
 
 
 def _raise_row_problem(fields: list[str], name: str, line: int) -> NoReturn:
@@ -221,8 +224,7 @@ def _raise_row_problem(fields: list[str], name: str, line: int) -> NoReturn:
         raise ValueError(f"{name}: line {line}: high {h} < low {lo}")
     for col, value in (("open", o), ("close", c)):
         if not lo <= value <= h:
-            raise ValueError(f"{name}: line {line}: {col} {value} is outside "
-                             f"[low {lo}, high {h}]")
+            raise ValueError(f"{name}: line {line}: {col} {value} is outside [low {lo}, high {h}]")
     raise ValueError(f"{name}: line {line}: invalid candle {fields}")  # pragma: no cover
 
 
@@ -308,9 +310,11 @@ class CandleReplayMarket:
             for path in paths:
                 sym = symbol_from_filename(path)
                 if sym in named:
-                    raise ValueError(f"two files for symbol {sym!r}: {named[sym]} and {path}; "
-                                     f"pass a mapping such as {{'{sym}': path, "
-                                     f"'{sym}_2': other_path}}")
+                    raise ValueError(
+                        f"two files for symbol {sym!r}: {named[sym]} and {path}; "
+                        f"pass a mapping such as {{'{sym}': path, "
+                        f"'{sym}_2': other_path}}"
+                    )
                 named[sym] = path
         if not named:
             raise ValueError("paths must name at least one candle file")
@@ -325,8 +329,11 @@ class CandleReplayMarket:
             self._series[sym] = _Series(sym, data, [c.open_ms for c in data.candles], shape)
         self.symbols: tuple[str, ...] = tuple(self._series)
         first = min(s.opens[0] for s in self._series.values())
-        self._start_ms = (floor_minute(int(start_ms)) if start_ms is not None
-                          else first + int(history_bars) * MINUTE_MS)
+        self._start_ms = (
+            floor_minute(int(start_ms))
+            if start_ms is not None
+            else first + int(history_bars) * MINUTE_MS
+        )
         self._end_ms = max(s.opens[-1] for s in self._series.values()) + MINUTE_MS
         self._paths: OrderedDict[tuple[str, int], tuple[MarketTick, ...]] = OrderedDict()
         self._lock = threading.Lock()
@@ -375,9 +382,17 @@ class CandleReplayMarket:
             if cached is not None:
                 self._paths.move_to_end(key)
                 return cached
-        path = tuple(_candle_path(series.file.candles[index], series.file.tick_size,
-                                  series.file.lot_step, series.shape.level_qty,
-                                  series.file.has_trades, self.seed, symbol))
+        path = tuple(
+            _candle_path(
+                series.file.candles[index],
+                series.file.tick_size,
+                series.file.lot_step,
+                series.shape.level_qty,
+                series.file.has_trades,
+                self.seed,
+                symbol,
+            )
+        )
         with self._lock:
             self._paths[key] = path
             if len(self._paths) > _CACHE_CANDLES:
@@ -432,17 +447,27 @@ class CandleReplayMarket:
 
     def __repr__(self) -> str:
         """Describe the market's symbols, start and end."""
-        return (f"CandleReplayMarket(symbols={list(self.symbols)}, start_ms={self._start_ms}, "
-                f"end_ms={self._end_ms}, seed={self.seed})")
+        return (
+            f"CandleReplayMarket(symbols={list(self.symbols)}, start_ms={self._start_ms}, "
+            f"end_ms={self._end_ms}, seed={self.seed})"
+        )
 
 
-def _candle_path(candle: Candle, tick: Decimal, lot: Decimal, level_qty: Decimal,
-                 has_trades: bool, seed: int, symbol: str) -> list[MarketTick]:
+def _candle_path(
+    candle: Candle,
+    tick: Decimal,
+    lot: Decimal,
+    level_qty: Decimal,
+    has_trades: bool,
+    seed: int,
+    symbol: str,
+) -> list[MarketTick]:
     """Draw the intra-candle path of ``candle``: O -> L/H -> H/L -> C, deterministic per seed."""
     digest = hashlib.blake2b(f"replay/{seed}/{symbol}/{candle.open_ms}".encode(), digest_size=8)
     rng = random.Random(int.from_bytes(digest.digest(), "big"))
-    o_n, h_n, l_n, c_n = (int(v / tick) for v in (candle.open, candle.high, candle.low,
-                                                  candle.close))
+    o_n, h_n, l_n, c_n = (
+        int(v / tick) for v in (candle.open, candle.high, candle.low, candle.close)
+    )
     low_first = rng.random() < (0.65 if c_n >= o_n else 0.35)
     key = [o_n, l_n, h_n, c_n] if low_first else [o_n, h_n, l_n, c_n]
     key = [p for i, p in enumerate(key) if i == 0 or p != key[i - 1]]
@@ -491,8 +516,9 @@ def _fill_path(key: list[int], extra: int, low: int, high: int, rng: random.Rand
     return out
 
 
-def _split_lots(total: int, n: int, prices: list[int], key: list[int],
-                rng: random.Random) -> list[int]:
+def _split_lots(
+    total: int, n: int, prices: list[int], key: list[int], rng: random.Random
+) -> list[int]:
     """Split ``total`` lots over ``n`` points: at least one lot each when there are enough."""
     if total <= 0:
         return [0] * n

@@ -92,8 +92,15 @@ class _Block:
 class _Walk:
     """One symbol's deterministic walk: block generation, prefix sums and the block cache."""
 
-    def __init__(self, symbol: str, start_price: float, seed: int, start_ms: int,
-                 tick_ms: int, volatility: float) -> None:
+    def __init__(
+        self,
+        symbol: str,
+        start_price: float,
+        seed: int,
+        start_ms: int,
+        tick_ms: int,
+        volatility: float,
+    ) -> None:
         """Prepare the walk of ``symbol`` from ``start_price`` (the last pre-start price)."""
         self.symbol = symbol
         self.start_ms = start_ms
@@ -390,19 +397,21 @@ class SyntheticMarket:
 
     def __repr__(self) -> str:
         """Describe the market's symbols, seed and start."""
-        return (f"SyntheticMarket(symbols={list(self.symbols)}, seed={self.seed}, "
-                f"start_ms={self._start_ms}, tick_ms={self.tick_ms})")
+        return (
+            f"SyntheticMarket(symbols={list(self.symbols)}, seed={self.seed}, "
+            f"start_ms={self._start_ms}, tick_ms={self.tick_ms})"
+        )
 
 
-def _to_ticks(ts: IntArray, price_n: IntArray, lots: IntArray, buy: BoolArray, tick: Decimal,
-              lot: Decimal) -> list[MarketTick]:
+def _to_ticks(
+    ts: IntArray, price_n: IntArray, lots: IntArray, buy: BoolArray, tick: Decimal, lot: Decimal
+) -> list[MarketTick]:
     """Turn tick arrays into :class:`MarketTick` objects (decimals memoised per call)."""
     prices: dict[int, Decimal] = {}
     sizes: dict[int, Decimal] = {}
     out: list[MarketTick] = []
     append = out.append
-    for t, p, m, b in zip(ts.tolist(), price_n.tolist(), lots.tolist(), buy.tolist(),
-                          strict=True):
+    for t, p, m, b in zip(ts.tolist(), price_n.tolist(), lots.tolist(), buy.tolist(), strict=True):
         price = prices.get(p)
         if price is None:
             price = prices[p] = Decimal(p) * tick
@@ -413,8 +422,9 @@ def _to_ticks(ts: IntArray, price_n: IntArray, lots: IntArray, buy: BoolArray, t
     return out
 
 
-def _aggregate(ts: IntArray, price_n: IntArray, lots: IntArray, tick: Decimal,
-               lot: Decimal) -> list[Candle]:
+def _aggregate(
+    ts: IntArray, price_n: IntArray, lots: IntArray, tick: Decimal, lot: Decimal
+) -> list[Candle]:
     """Aggregate tick arrays (sorted by time) into 1m candles with exact decimal sums."""
     minute = ts - ts % MINUTE_MS
     starts = np.flatnonzero(np.concatenate(([True], minute[1:] != minute[:-1])))
@@ -432,16 +442,18 @@ def _aggregate(ts: IntArray, price_n: IntArray, lots: IntArray, tick: Decimal,
     quote_unit = tick * lot
     out: list[Candle] = []
     for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        out.append(Candle(
-            open_ms=int(minute[s]),
-            open=Decimal(int(price_n[s])) * tick,
-            high=Decimal(int(highs[i])) * tick,
-            low=Decimal(int(lows[i])) * tick,
-            close=Decimal(int(price_n[e - 1])) * tick,
-            volume=Decimal(int(vols[i])) * lot,
-            quote_volume=Decimal(int(quote[i])) * quote_unit,
-            trades=e - s,
-        ))
+        out.append(
+            Candle(
+                open_ms=int(minute[s]),
+                open=Decimal(int(price_n[s])) * tick,
+                high=Decimal(int(highs[i])) * tick,
+                low=Decimal(int(lows[i])) * tick,
+                close=Decimal(int(price_n[e - 1])) * tick,
+                volume=Decimal(int(vols[i])) * lot,
+                quote_volume=Decimal(int(quote[i])) * quote_unit,
+                trades=e - s,
+            )
+        )
     return out
 
 
@@ -453,7 +465,7 @@ def _base_asset(symbol: str) -> str:
     """
     upper = symbol.upper()
     for base in DEFAULT_START_PRICES:
-        if upper.startswith(base) and upper[len(base):] in _DOLLAR_QUOTES:
+        if upper.startswith(base) and upper[len(base) :] in _DOLLAR_QUOTES:
             return base
     return symbol
 
@@ -476,8 +488,9 @@ def _start_prices(symbols: Mapping[str, Decimal | float] | Sequence[str]) -> dic
     out: dict[str, float] = {}
     for sym, p in items:
         if not isinstance(sym, str) or not sym or not sym.isalnum():
-            raise ValueError(f"symbol must be a non-empty alphanumeric id like 'BTCUSDT', "
-                             f"got {sym!r}")
+            raise ValueError(
+                f"symbol must be a non-empty alphanumeric id like 'BTCUSDT', got {sym!r}"
+            )
         if sym in out:
             raise ValueError(f"symbol {sym!r} is listed twice")
         out[sym] = p

@@ -69,6 +69,7 @@ def synthetic_tick_ms(speed: float, stepped: bool = False) -> int:
         return 250
     return max(250, min(60_000, math.ceil(1000 * speed / TICKS_PER_WALL_SECOND)))
 
+
 CCXT_API_KEYS: tuple[str, ...] = (
     "public", "private", "v1", "sapi", "sapiV2", "sapiV3", "sapiV4", "dapiPublic",
     "dapiPrivate", "dapiPrivateV2", "dapiData", "fapiPublic", "fapiPublicV2", "fapiPublicV3",

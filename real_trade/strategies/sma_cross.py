@@ -76,8 +76,10 @@ class SmaCross(RealTradeStrategyBase):
         may_trade = self.pending is None and (self.is_live or not self.data.islive())
         if may_trade and not self.position and self.crossover > 0:
             self.pending = self.buy(size=self.p.size)
-        elif may_trade and self.position and (
-            self.crossover < 0 or self.check_stop_loss() or self.check_take_profit()
+        elif (
+            may_trade
+            and self.position
+            and (self.crossover < 0 or self.check_stop_loss() or self.check_take_profit())
         ):
             self.pending = self.close()
         if self.p.max_live_bars and self.live_bars >= self.p.max_live_bars:

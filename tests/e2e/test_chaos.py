@@ -145,7 +145,11 @@ def test_twenty_kills_lose_nothing_and_duplicate_nothing(
     assert not pending, f"intents without an outcome: {[p.client_order_id for p in pending]}"
     for order in orders:
         assert rows[order.client_order_id].state == _STATE_BY_SIM[order.status.name], (
-            order.client_order_id, order.status.name, rows[order.client_order_id].state, seed)
+            order.client_order_id,
+            order.status.name,
+            rows[order.client_order_id].state,
+            seed,
+        )
     never_sent = set(rows) - set(cids)
     assert all(rows[c].state == "CANCELED" for c in never_sent), seed  # lost, never resent
     journal_fills = sorted((f.trade_id, round(f.amount, 8), round(f.price, 2)) for f in fills)

@@ -239,8 +239,9 @@ def all_mini_tickers_payload(tickers: Sequence[Ticker24h], event_ms: int) -> str
     return _dumps([mini_ticker_dict(t, event_ms) for t in tickers])
 
 
-def avg_price_payload(symbol: str, mins: int, price: Decimal, last_trade_ms: int,
-                      event_ms: int) -> str:
+def avg_price_payload(
+    symbol: str, mins: int, price: Decimal, last_trade_ms: int, event_ms: int
+) -> str:
     """The ``<symbol>@avgPrice`` event."""
     return _dumps(
         {"e": "avgPrice", "E": event_ms, "s": symbol, "i": f"{mins}m", "w": _d(price),

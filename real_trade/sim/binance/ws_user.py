@@ -215,8 +215,10 @@ class UserStreamHub:
         for account_id, sinks in list(self._sinks.items()):
             keep = []
             for s in sinks:
-                hit = s.conn is conn and s.subscription_id is not None and (
-                    subscription_id is None or s.subscription_id == subscription_id
+                hit = (
+                    s.conn is conn
+                    and s.subscription_id is not None
+                    and (subscription_id is None or s.subscription_id == subscription_id)
                 )
                 if hit and s.subscription_id is not None:
                     stopped.append(s.subscription_id)

@@ -255,7 +255,7 @@ def test_streams_deliver_and_recover_from_dropped_connections(
             eventually(
                 lambda: (
                     _reconnected(handles, kinds)
-                    and any(o["id"] == again["id"] for o in got["orders"][after["orders"]:])
+                    and any(o["id"] == again["id"] for o in got["orders"][after["orders"] :])
                     and len(got["balance"]) > after["balance"]
                 ),
                 20,

@@ -348,9 +348,17 @@ def test_an_open_order_of_this_run_the_broker_does_not_follow_is_reported(
     price = _limit_price(sim)
 
     def place_behind_its_back(s: Script) -> None:
-        place = functools.partial(sim.core.place_order, _ours(sim, key), "BTCUSDT", "BUY",
-                                  "LIMIT", quantity=Decimal("0.01"), price=Decimal(str(price)),
-                                  time_in_force="GTC", client_order_id="rt-recon2-0099")
+        place = functools.partial(
+            sim.core.place_order,
+            _ours(sim, key),
+            "BTCUSDT",
+            "BUY",
+            "LIMIT",
+            quantity=Decimal("0.01"),
+            price=Decimal(str(price)),
+            time_in_force="GTC",
+            client_order_id="rt-recon2-0099",
+        )
         sim.call(place)
 
     run = Run(sim, key, secret, journal_url, "recon2")

@@ -154,7 +154,9 @@ def test_ping_time_and_rate_limits(sim: SimExchange) -> None:
             api2 = await connect(sim, http, "?returnRateLimits=false")
             assert "rateLimits" not in await api2.call("ping")
             assert error(await api.call("no.such.method")) == (
-                400, -1020, "This operation is not supported."
+                400,
+                -1020,
+                "This operation is not supported.",
             )
             await api.ws.send_str("{broken")
             assert error(await api.next())[1] == -1135
@@ -214,13 +216,17 @@ def test_signature_and_timestamp_checks(sim: SimExchange, creds: tuple[str, str]
             params = signed(sim, key, secret, symbol="BTCUSDT")
             params["symbol"] = "ETHUSDT"  # tampered after signing
             assert error(await api.call("openOrders.status", params)) == (
-                400, -1022, "Signature for this request is not valid."
+                400,
+                -1022,
+                "Signature for this request is not valid.",
             )
             stale = signed(sim, key, secret)
             stale["timestamp"] -= 10_000
             stale = signed(sim, key, secret, timestamp=stale["timestamp"])
             assert error(await api.call("session.logon", stale)) == (
-                400, -1021, "Timestamp for this request is outside of the recvWindow."
+                400,
+                -1021,
+                "Timestamp for this request is outside of the recvWindow.",
             )
             ahead = signed(sim, key, secret, timestamp=latest_ms(sim) + 2_000)
             assert error(await api.call("session.logon", ahead))[1] == -1021
@@ -229,7 +235,9 @@ def test_signature_and_timestamp_checks(sim: SimExchange, creds: tuple[str, str]
             assert ok(await api.call("account.status", widened))["balances"]
             unknown = signed(sim, "A" * 64, secret)
             assert error(await api.call("session.logon", unknown)) == (
-                401, -2015, "Invalid API-key, IP, or permissions for action."
+                401,
+                -2015,
+                "Invalid API-key, IP, or permissions for action.",
             )
             sim.faults.set_clock_skew(-3_000)  # the server's clock now runs 3 s behind
             skewed = signed(sim, key, secret, timestamp=latest_ms(sim) + 3_000)
@@ -270,7 +278,10 @@ def test_user_data_subscription_delivers_every_field(
             assert ev["i"] == oid and ev["X"] == "FILLED" and ev["s"] == "BTCUSDT"
             fill = placed["fills"][0]
             assert (ev["L"], ev["l"], ev["t"], ev["N"]) == (
-                fill["price"], fill["qty"], fill["tradeId"], fill["commissionAsset"]
+                fill["price"],
+                fill["qty"],
+                fill["tradeId"],
+                fill["commissionAsset"],
             )
             assert ev["n"] == fill["commission"] and ev["z"] == "0.01000000"
             assert isinstance(ev["E"], int) and isinstance(ev["w"], bool)
@@ -344,11 +355,23 @@ def test_ambiguous_order_place_still_creates_the_order(
                 api = await connect(sim, http)
             else:
                 assert error(await api.call("order.place", req)) == (
-                    408, -1007, "Timeout waiting for response from backend server. Send status "
+                    408,
+                    -1007,
+                    "Timeout waiting for response from backend server. Send status "
                     "unknown; execution status unknown.",
                 )
-            found = ok(await api.call("order.status", signed(
-                sim, key, secret, symbol="BTCUSDT", origClientOrderId=req["newClientOrderId"])))
+            found = ok(
+                await api.call(
+                    "order.status",
+                    signed(
+                        sim,
+                        key,
+                        secret,
+                        symbol="BTCUSDT",
+                        origClientOrderId=req["newClientOrderId"],
+                    ),
+                )
+            )
             assert found["status"] == "NEW"  # the order exists: a retry must look it up first
 
     run(body)

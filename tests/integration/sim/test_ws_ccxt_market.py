@@ -104,7 +104,11 @@ def test_watch_ohlcv_sees_the_closed_bar_and_the_next_one(sim: SimExchange) -> N
         (core,) = sim.core.klines("BTCUSDT", "1m", start_ms=first_open, limit=1)
         assert core.is_closed
         assert closed == [
-            first_open, float(core.open), float(core.high), float(core.low), float(core.close),
+            first_open,
+            float(core.open),
+            float(core.high),
+            float(core.low),
+            float(core.close),
             float(core.volume),
         ]
 

@@ -90,10 +90,26 @@ def test_candles_from_ticks_aggregates_per_minute() -> None:
         MarketTick(m0 + 3 * MINUTE_MS, Decimal("5"), Decimal("1"), "SELL"),
     ]
     assert candles_from_ticks(ticks) == [
-        Candle(m0, Decimal("10"), Decimal("12"), Decimal("9"), Decimal("11"), Decimal("4"),
-               Decimal("45"), 3),
-        Candle(m0 + 3 * MINUTE_MS, Decimal("5"), Decimal("5"), Decimal("5"), Decimal("5"),
-               Decimal("1"), Decimal("5"), 1),
+        Candle(
+            m0,
+            Decimal("10"),
+            Decimal("12"),
+            Decimal("9"),
+            Decimal("11"),
+            Decimal("4"),
+            Decimal("45"),
+            3,
+        ),
+        Candle(
+            m0 + 3 * MINUTE_MS,
+            Decimal("5"),
+            Decimal("5"),
+            Decimal("5"),
+            Decimal("5"),
+            Decimal("1"),
+            Decimal("5"),
+            1,
+        ),
     ]
     with pytest.raises(ValueError, match="out of order"):
         candles_from_ticks(list(reversed(ticks)))
@@ -135,8 +151,9 @@ def test_synthetic_ticks_do_not_depend_on_chunking_or_request_order() -> None:
     whole = SyntheticMarket(seed=3, start_ms=START).ticks("BTCUSDT", START, START + whole_span)
     chunked_market = SyntheticMarket(seed=3, start_ms=START)
     rng = random.Random(1)
-    bounds = sorted({START, START + whole_span, *(START + rng.randrange(whole_span)
-                                                  for _ in range(40))})
+    bounds = sorted(
+        {START, START + whole_span, *(START + rng.randrange(whole_span) for _ in range(40))}
+    )
     # ask the chunks in shuffled order: later blocks before earlier ones
     pairs = list(itertools.pairwise(bounds))
     shuffled = pairs[:]
@@ -145,9 +162,11 @@ def test_synthetic_ticks_do_not_depend_on_chunking_or_request_order() -> None:
     chunked = [t for p in pairs for t in got[p]]
     assert chunked == whole
     ten = SyntheticMarket(seed=3, start_ms=START)
-    assert (ten.ticks("BTCUSDT", START, START + 10 * SECOND)
-            + ten.ticks("BTCUSDT", START + 10 * SECOND, START + 20 * SECOND)
-            == whole[:80])
+    assert (
+        ten.ticks("BTCUSDT", START, START + 10 * SECOND)
+        + ten.ticks("BTCUSDT", START + 10 * SECOND, START + 20 * SECOND)
+        == whole[:80]
+    )
 
 
 def test_synthetic_history_first_or_ticks_first_give_the_same_market() -> None:
@@ -161,8 +180,12 @@ def test_synthetic_history_first_or_ticks_first_give_the_same_market() -> None:
 
 
 def test_synthetic_prices_on_tick_volumes_on_lot_and_positive() -> None:
-    market = SyntheticMarket({"BTCUSDT": 60_000, "DOGEUSDT": Decimal("0.08"), "XYZ": 100},
-                             seed=11, start_ms=START, volatility=3.0)
+    market = SyntheticMarket(
+        {"BTCUSDT": 60_000, "DOGEUSDT": Decimal("0.08"), "XYZ": 100},
+        seed=11,
+        start_ms=START,
+        volatility=3.0,
+    )
     for sym in market.symbols:
         tick, lot = market.tick_size(sym), market.lot_step(sym)
         assert market.book_shape(sym).tick_size == tick
@@ -176,18 +199,17 @@ def test_synthetic_prices_on_tick_volumes_on_lot_and_positive() -> None:
 
 
 def test_synthetic_walk_stays_positive_under_absurd_volatility() -> None:
-    market = SyntheticMarket({"PENNYUSDT": 0.01}, seed=2, start_ms=START, volatility=400.0,
-                             tick_ms=60_000)
+    market = SyntheticMarket(
+        {"PENNYUSDT": 0.01}, seed=2, start_ms=START, volatility=400.0, tick_ms=60_000
+    )
     ticks = market.ticks("PENNYUSDT", START, START + 30 * 86_400_000)
     assert len(ticks) == 30 * 1440
     assert min(t.price for t in ticks) > 0
 
 
 def test_synthetic_default_start_prices() -> None:
-    market = SyntheticMarket(["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "ETHBTC"],
-                             start_ms=START)
-    expected = {"BTCUSDT": 60_000, "ETHUSDT": 3_000, "BNBUSDT": 600, "SOLUSDT": 100,
-                "ETHBTC": 100}
+    market = SyntheticMarket(["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "ETHBTC"], start_ms=START)
+    expected = {"BTCUSDT": 60_000, "ETHUSDT": 3_000, "BNBUSDT": 600, "SOLUSDT": 100, "ETHBTC": 100}
     for sym, price in expected.items():
         assert market.reference_price(sym, START) == price
 
@@ -298,17 +320,25 @@ def _check_candle_path(market: CandleReplayMarket, sym: str, index: int) -> None
     tick = market.tick_size(sym)
     assert all(t.price % tick == 0 for t in path)
     rebuilt = candles_from_ticks(
-        market.ticks(sym, candle.open_ms - 1, candle.open_ms + MINUTE_MS - 1))
+        market.ticks(sym, candle.open_ms - 1, candle.open_ms + MINUTE_MS - 1)
+    )
     assert len(rebuilt) == 1
     got = rebuilt[0]
     assert (got.open_ms, got.open, got.high, got.low, got.close, got.volume) == (
-        candle.open_ms, candle.open, candle.high, candle.low, candle.close, candle.volume)
+        candle.open_ms,
+        candle.open,
+        candle.high,
+        candle.low,
+        candle.close,
+        candle.volume,
+    )
 
 
 @needs_data
 @pytest.mark.parametrize("sym", ["BTCUSDT", "BTCUSDC"])
-def test_replay_paths_hit_ohlc_and_rebuild_the_file_candles(binance: CandleReplayMarket,
-                                                             sym: str) -> None:
+def test_replay_paths_hit_ohlc_and_rebuild_the_file_candles(
+    binance: CandleReplayMarket, sym: str
+) -> None:
     n = len(binance.candle_file(sym).candles)
     assert n == 30_240
     for index in random.Random(sym).sample(range(n), 500):
@@ -333,8 +363,11 @@ def test_replay_kraken_paths_and_trade_counts(kraken: CandleReplayMarket) -> Non
 @needs_data
 def test_replay_kraken_gaps_produce_no_ticks(kraken: CandleReplayMarket) -> None:
     candles = kraken.candle_file("BTCUSDC").candles
-    i = next(i for i in range(len(candles) - 1)
-             if candles[i + 1].open_ms - candles[i].open_ms >= 3 * MINUTE_MS)
+    i = next(
+        i
+        for i in range(len(candles) - 1)
+        if candles[i + 1].open_ms - candles[i].open_ms >= 3 * MINUTE_MS
+    )
     gap_from = candles[i].open_ms + MINUTE_MS
     gap_to = candles[i + 1].open_ms
     assert kraken.ticks("BTCUSDC", gap_from - 1, gap_to - 1) == []
@@ -351,14 +384,21 @@ def test_replay_default_start_and_history_match_the_file(binance: CandleReplayMa
     assert len(hist) == 1_000
     for h, c in zip(hist, candles[:1_000], strict=True):
         assert (h.open_ms, h.open, h.high, h.low, h.close, h.volume) == (
-            c.open_ms, c.open, c.high, c.low, c.close, c.volume)
+            c.open_ms,
+            c.open,
+            c.high,
+            c.low,
+            c.close,
+            c.volume,
+        )
     assert binance.history("BTCUSDT", binance.start_ms(), 10) == hist[-10:]
     assert binance.history("BTCUSDT", candles[0].open_ms, 10) == []
 
 
 @needs_data
 def test_replay_ticks_are_chunking_independent_and_end_after_the_last_candle(
-        binance: CandleReplayMarket) -> None:
+    binance: CandleReplayMarket,
+) -> None:
     start = binance.start_ms()
     hour = binance.ticks("BTCUSDT", start, start + 3_600 * SECOND)
     pieces: list[MarketTick] = []
@@ -435,24 +475,26 @@ def test_small_files_parse_in_both_formats(tmp_path: Path) -> None:
     assert [t.volume for t in zero] == [Decimal(0)]  # a quote-only tick for a silent minute
     dust = market.candle_path("ABCUSDT", 2)  # 9 lots for 4 distinct key prices
     assert sum(t.volume for t in dust) == Decimal("0.00009")
-    assert {t.price for t in dust if t.volume > 0} >= {Decimal(p) for p in
-                                                        ("100.0", "100.5", "99.5", "100.25")}
+    assert {t.price for t in dust if t.volume > 0} >= {
+        Decimal(p) for p in ("100.0", "100.5", "99.5", "100.25")
+    }
 
 
 @pytest.mark.parametrize(
     ("text", "line", "problem"),
     [
-        ("open_time,open,high,low,volume\n2023-03-01 00:00:00,1,1,1,1\n", 1,
-         "missing column 'close'"),
+        (
+            "open_time,open,high,low,volume\n2023-03-01 00:00:00,1,1,1,1\n",
+            1,
+            "missing column 'close'",
+        ),
         ("time,open,high,low,close,volume\n", 1, "missing column 'open_time' or 'timestamp'"),
         ("", 1, "empty file"),
         (GOOD_BINANCE.replace("100.0,2.5", "nan,2.5"), 2, "close is 'nan'"),
-        (GOOD_BINANCE + "2023-03-01 00:03:00+00:00,-1,1,1,1,1\n", 5,
-         "open price must be positive"),
+        (GOOD_BINANCE + "2023-03-01 00:03:00+00:00,-1,1,1,1,1\n", 5, "open price must be positive"),
         (GOOD_BINANCE + "2023-03-01 00:03:00+00:00,1,1,2,1,1\n", 5, "high 1 < low 2"),
         (GOOD_BINANCE + "2023-03-01 00:03:00+00:00,3,2,1,1,1\n", 5, "open 3 is outside"),
-        (GOOD_BINANCE + "2023-03-01 00:03:00+00:00,1,1,1,1,-2\n", 5,
-         "volume must not be negative"),
+        (GOOD_BINANCE + "2023-03-01 00:03:00+00:00,1,1,1,1,-2\n", 5, "volume must not be negative"),
         (GOOD_BINANCE + "2023-03-01 00:03:00+00:00,1,1,1,abc,1\n", 5, "unparsable close 'abc'"),
         (GOOD_BINANCE + "2023-03-01 00:03:00+00:00,1,1,1,inf,1\n", 5, "expected a finite"),
         (GOOD_BINANCE + "yesterday,1,1,1,1,1\n", 5, "unparsable open_time 'yesterday'"),
@@ -464,8 +506,9 @@ def test_small_files_parse_in_both_formats(tmp_path: Path) -> None:
         ("open_time,open,high,low,close,volume\n", 2, "no candle rows"),
     ],
 )
-def test_bad_files_name_the_file_line_and_problem(tmp_path: Path, text: str, line: int,
-                                                  problem: str) -> None:
+def test_bad_files_name_the_file_line_and_problem(
+    tmp_path: Path, text: str, line: int, problem: str
+) -> None:
     path = _write(tmp_path, text, "bad_ABCUSDT_1m.csv")
     with pytest.raises(ValueError) as info:
         CandleReplayMarket(path)
