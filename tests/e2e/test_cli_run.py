@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 EXIT_BOUND_S = 60  # a hung process fails the test instead of hanging the suite
+FLIP = "tests.e2e.cli_strategies:FlipOnLiveBars"
 
 
 def script() -> str:
@@ -44,6 +45,7 @@ def write_config(
     mode: str = "paper",
     key: tuple[str, str] | None = None,
     strategy: str = "real_trade.strategies:SmaCross",
+    params: str = "fast = 2\nslow = 4\nsize = 0.01",
 ) -> Path:
     """A run config on ``sim``: paper, testnet or live (live goes to the simulator too)."""
     paper, testnet = {
@@ -66,9 +68,7 @@ name = "cli-sma"
 history_bars = 8
 
 [run.params]
-fast = 2
-slow = 4
-size = 0.01
+{params}
 
 [journal]
 url = "sqlite:///{tmp_path / "journal.db"}"
@@ -103,11 +103,13 @@ def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 def test_paper_run_prints_the_summary_bars_orders_and_exits_0(
     sim: SimExchange, tmp_path: Path
 ) -> None:
-    out = run_cli(str(write_config(tmp_path, sim)), "--max-bars", "8")
+    # a strategy that trades from its first live bar (a crossover may not cross in 8 bars)
+    config = write_config(tmp_path, sim, strategy=FLIP, params="size = 0.01")
+    out = run_cli(str(config), "--max-bars", "8")
     text = out.stdout + out.stderr
     assert out.returncode == 0, text[-3000:]
     assert "mode       PAPER" in out.stdout and "symbols    BTC/USDT on 1m bars" in out.stdout
-    assert "real_trade.strategies.sma_cross.SmaCross (fast=2, slow=4, size=0.01)" in out.stdout
+    assert "tests.e2e.cli_strategies.FlipOnLiveBars (size=0.01)" in out.stdout
     bars = [line for line in out.stdout.splitlines() if "] bar " in line]
     assert len(bars) == 8 and all("BTC/USDT" in b and "equity" in b for b in bars)
     assert "] order #1 BUY" in out.stdout and "] fill  #1 BUY" in out.stdout
