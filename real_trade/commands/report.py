@@ -127,29 +127,19 @@ def _check(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report(s); see the module docstring. Returns the exit code."""
-    from real_trade.commands.status import _journal_url, _missing_sqlite
+    from real_trade.commands.status import existing_journal_url
     from real_trade.config_messages import mask_url_password
-    from real_trade.errors import ConfigError, RealTradeError
+    from real_trade.errors import RealTradeError
     from real_trade.utils.logger import mask_secrets
 
     problem = _check(args)
     if problem:
         print(f"real-trade report: {problem}", file=sys.stderr)
         return 2
-    try:
-        url = _journal_url(args)
-    except ConfigError as exc:
-        print(f"real-trade report: {exc}", file=sys.stderr)
+    url = existing_journal_url(args, "report")
+    if url is None:
         return 2
     shown = mask_url_password(url)
-    missing = _missing_sqlite(url)
-    if missing is not None:
-        print(
-            f"real-trade report: no journal at {shown} (file {missing} does not exist); "
-            "run `real-trade run CONFIG.toml` first, or pass --journal URL",
-            file=sys.stderr,
-        )
-        return 2
     start, end, name = period(args, dt.datetime.now(_UTC))
     from real_trade.monitor.report import build_report, metric_rows, write_report
     from real_trade.persistence import Journal

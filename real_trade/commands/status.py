@@ -90,6 +90,29 @@ def _journal_url(args: argparse.Namespace) -> str:
     return JournalConfig.load(args.config).url  # the journal section only: no keys needed
 
 
+def existing_journal_url(args: argparse.Namespace, command: str) -> str | None:
+    """The journal URL a read-only command (``status``, ``report``) reads: from ``--journal``
+    or the config's ``[journal]`` section (no keys needed). None, after saying why on stderr,
+    when it is invalid or names a SQLite file that does not exist."""
+    from real_trade.config_messages import mask_url_password
+    from real_trade.errors import ConfigError
+
+    try:
+        url = _journal_url(args)
+    except ConfigError as exc:
+        print(f"real-trade {command}: {exc}", file=sys.stderr)
+        return None
+    missing = _missing_sqlite(url)
+    if missing is not None:
+        print(
+            f"real-trade {command}: no journal at {mask_url_password(url)} (file {missing} does "
+            "not exist); run `real-trade run CONFIG.toml` first, or pass --journal URL",
+            file=sys.stderr,
+        )
+        return None
+    return url
+
+
 def _missing_sqlite(url: str) -> Path | None:
     """The database file of a file-based SQLite URL when it does not exist, else None."""
     if "://" not in url:
@@ -107,23 +130,13 @@ def _missing_sqlite(url: str) -> Path | None:
 def run(args: argparse.Namespace) -> int:
     """Print the journal's view of the account; see the module docstring."""
     from real_trade.config_messages import mask_url_password
-    from real_trade.errors import ConfigError, RealTradeError
+    from real_trade.errors import RealTradeError
     from real_trade.utils.logger import mask_secrets
 
-    try:
-        url = _journal_url(args)
-    except ConfigError as exc:
-        print(f"real-trade status: {exc}", file=sys.stderr)
+    url = existing_journal_url(args, "status")
+    if url is None:
         return 2
     shown = mask_url_password(url)
-    missing = _missing_sqlite(url)
-    if missing is not None:
-        print(
-            f"real-trade status: no journal at {shown} (file {missing} does not exist); "
-            "run `real-trade run CONFIG.toml` first, or pass --journal URL",
-            file=sys.stderr,
-        )
-        return 2
     from real_trade.persistence import Journal
 
     try:
