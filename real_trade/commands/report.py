@@ -22,6 +22,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from real_trade.commands.argtypes import annual_rate
 from real_trade.commands.backtest import parse_utc
 
 __all__ = ["add_arguments", "period", "run"]
@@ -66,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--risk-free",
-        type=float,
+        type=annual_rate,
         default=0.0,
         help="annual risk-free rate for the Sharpe ratio, as a fraction (default 0)",
     )
@@ -117,8 +118,6 @@ def _check(args: argparse.Namespace) -> str | None:
         return "--from must be before --to"
     if args.cash is not None and not 0 < args.cash < float("inf"):
         return f"--cash must be a positive number, got {args.cash!r}"
-    if not -0.5 < args.risk_free < 1:
-        return "--risk-free is an annual rate as a fraction (0.04 = 4%)"
     for out in args.out or []:
         if Path(out).suffix.lower() not in (".html", ".htm", ".json", ".csv"):
             return f"--out {out}: name the file *.html, *.json or *.csv"
