@@ -71,9 +71,18 @@ def _write_csv(path: Path, series: CachedSeries) -> None:
 
 def _csv_feed(path: Path) -> Any:
     return bt.feeds.GenericCSVData(
-        dataname=str(path), dtformat="%Y-%m-%d %H:%M:%S", datetime=0, open=1, high=2, low=3,
-        close=4, volume=5, openinterest=-1, timeframe=bt.TimeFrame.Minutes, compression=1,
-    )  # fmt: skip
+        dataname=str(path),
+        dtformat="%Y-%m-%d %H:%M:%S",
+        datetime=0,
+        open=1,
+        high=2,
+        low=3,
+        close=4,
+        volume=5,
+        openinterest=-1,
+        timeframe=bt.TimeFrame.Minutes,
+        compression=1,
+    )
 
 
 REPEAT = 3
@@ -127,8 +136,10 @@ def bench_load(n: int, workdir: Path) -> None:
     path = cache.path_for("binance-sim", "spot", "BTC/USDT", "1m")
     csv = workdir / "bars.csv"
     _write_csv(csv, series)
-    print(f"{n:,} one-minute bars: cache file {path.stat().st_size / 1e6:.1f} MB, "
-          f"CSV {csv.stat().st_size / 1e6:.1f} MB")  # fmt: skip
+    print(
+        f"{n:,} one-minute bars: cache file {path.stat().st_size / 1e6:.1f} MB, "
+        f"CSV {csv.stat().st_size / 1e6:.1f} MB"
+    )
 
     rows: list[tuple[str, float]] = []
     baseline, csv_feed = _time_load(lambda: _csv_feed(csv))
@@ -151,9 +162,14 @@ def bench_load(n: int, workdir: Path) -> None:
         store.start()
         try:
             make = lambda: BinanceData(  # noqa: E731
-                store, symbol="BTC/USDT", ccxt_timeframe="1m", historical=True,
-                fromdate=utc(FIRST_MS), todate=utc(FIRST_MS + (n - 1) * MIN), cache=cache,
-            )  # fmt: skip
+                store,
+                symbol="BTC/USDT",
+                ccxt_timeframe="1m",
+                historical=True,
+                fromdate=utc(FIRST_MS),
+                todate=utc(FIRST_MS + (n - 1) * MIN),
+                cache=cache,
+            )
             seconds, feed = _time_load(make)
             assert np.array_equal(_closes(feed), expected), "BinanceData"
             feed.stop()
@@ -168,8 +184,10 @@ def bench_load(n: int, workdir: Path) -> None:
 
     csv_run = _time_run(lambda: _csv_feed(csv))
     cached_run = _time_run(lambda: CachedData(path=path))
-    print(f"\ncerebro.run() with an empty strategy: GenericCSVData {csv_run:.2f} s, "
-          f"CachedData {cached_run:.2f} s ({csv_run / cached_run:.1f}x)")  # fmt: skip
+    print(
+        f"\ncerebro.run() with an empty strategy: GenericCSVData {csv_run:.2f} s, "
+        f"CachedData {cached_run:.2f} s ({csv_run / cached_run:.1f}x)"
+    )
 
 
 async def _raw_ccxt(url: str, since: int, end: int) -> int:
@@ -198,8 +216,9 @@ def bench_download(workdir: Path) -> None:
     from real_trade.sim.server import SimExchange
     from real_trade.venues.client import VenueClient
 
-    data_dir = Path(os.environ.get("RT_DATA_DIR", Path(__file__).resolve().parents[2] / "shared"
-                                   / "data"))  # fmt: skip
+    data_dir = Path(
+        os.environ.get("RT_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data")
+    )
     csv = data_dir / DATA_FILE
     if csv.is_file():
         market: Any = csv
@@ -211,8 +230,9 @@ def bench_download(workdir: Path) -> None:
         start = 1_700_000_000_000 - 1_700_000_000_000 % MIN
         first = start - 7 * 1440 * MIN
         label = "synthetic market, 7 days (10,080 bars)"
-    with SimExchange(market=market, stepped=True, start_ms=start,
-                     rate_limits=RateLimits(enabled=False)) as sim:  # fmt: skip
+    with SimExchange(
+        market=market, stepped=True, start_ms=start, rate_limits=RateLimits(enabled=False)
+    ) as sim:
         end = start - MIN
         # warm the simulator's kline history once, so neither side pays for building it
         asyncio.run(_raw_ccxt(sim.url, first, end))
@@ -223,18 +243,23 @@ def bench_download(workdir: Path) -> None:
         client.start()
         try:
             t0 = time.perf_counter()
-            summary = download(client, HistoryCache(workdir / "dl"), ["BTC/USDT"], ["1m"],
-                               first, end, False)  # fmt: skip
+            summary = download(
+                client, HistoryCache(workdir / "dl"), ["BTC/USDT"], ["1m"], first, end, False
+            )
             ours_s = time.perf_counter() - t0
         finally:
             client.stop()
     got = summary.series[0].new_bars
     assert got == raw, (got, raw)
     print(f"\nDownload throughput against the simulator ({label}, rate limits off):")
-    print(f"  raw ccxt fetch_ohlcv loop (baseline): {raw:,} bars in {raw_s:.2f} s = "
-          f"{raw / raw_s:,.0f} bars/s")  # fmt: skip
-    print(f"  real_trade.history.download:          {got:,} bars in {ours_s:.2f} s = "
-          f"{got / ours_s:,.0f} bars/s ({raw_s / ours_s:.2f}x the baseline's rate)")  # fmt: skip
+    print(
+        f"  raw ccxt fetch_ohlcv loop (baseline): {raw:,} bars in {raw_s:.2f} s = "
+        f"{raw / raw_s:,.0f} bars/s"
+    )
+    print(
+        f"  real_trade.history.download:          {got:,} bars in {ours_s:.2f} s = "
+        f"{got / ours_s:,.0f} bars/s ({raw_s / ours_s:.2f}x the baseline's rate)"
+    )
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ from real_trade.bus import EventBus
 from real_trade.execution.events import FILL_TOPIC, FillEvent, OrderUpdate
 from real_trade.execution.orders import OrderState
 from real_trade.persistence import Journal, OrderIntent
-from real_trade.persistence.writes import fill_values, intent_values, update_values
+from real_trade.persistence.rows import fill_values, intent_values, update_values
 
 PG_URL = os.environ.get(
     "RT_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

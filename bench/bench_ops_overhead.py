@@ -162,17 +162,26 @@ def timed_run(
     ops = variant.endswith("ops")
     notify = ops or variant.endswith("notify")
     notifications = (
-        {"webhook": {"url": sink.url},
-         "events": dict.fromkeys(EVENT_KINDS, "on"), "daily_report": False}
-        if notify else {"enabled": False}
-    )  # fmt: skip
+        {
+            "webhook": {"url": sink.url},
+            "events": dict.fromkeys(EVENT_KINDS, "on"),
+            "daily_report": False,
+        }
+        if notify
+        else {"enabled": False}
+    )
     config = RealTradeConfig(
-        exchange="binance", symbol=SYMBOL, timeframe="1m", paper_trading=True,
-        initial_cash=10_000.0, commission=0.001, sim_url=sim_url,
+        exchange="binance",
+        symbol=SYMBOL,
+        timeframe="1m",
+        paper_trading=True,
+        initial_cash=10_000.0,
+        commission=0.001,
+        sim_url=sim_url,
         run={"name": "bench-ops"},
         metrics={"enabled": variant.startswith("metrics") or ops, "port": 0},
         notifications=notifications,
-    )  # fmt: skip
+    )
     bus = EventBus(name=f"bench-{variant}")
     orders = [0]
     bus.subscribe("order.submitted", lambda _t, _e: orders.__setitem__(0, orders[0] + 1))
@@ -180,11 +189,14 @@ def timed_run(
         journaled = "journal" in variant
         journal = f"sqlite:///{Path(tmp) / 'journal.db'}" if journaled else None
         runner = TradingRunner(
-            config=config, strategy_cls=SmaCross,
+            config=config,
+            strategy_cls=SmaCross,
             strategy_params={"fast": 10, "slow": 30, "size": 0.01},
-            journal=journal, bus=bus, heartbeat_interval=1.0,
+            journal=journal,
+            bus=bus,
+            heartbeat_interval=1.0,
             feed_options={"historical": True, "fromdate": first, "todate": last},
-        )  # fmt: skip
+        )
         scraper = Scraper(runner)
         started, cpu_started = time.perf_counter(), time.process_time()
         runner.run(handle_signals=False)
@@ -216,9 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     end_ms = int(times.iloc[-1].timestamp() * 1000) + 60_000
     market = CandleReplayMarket(path, start_ms=end_ms)
     variants = tuple(args.variants.split(","))
-    print(f"bench_ops_overhead: {args.bars} bars {first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M}, "
-          f"SmaCross(10/30) paper via TradingRunner, {args.repeat} runs per variant",
-          flush=True)  # fmt: skip
+    print(
+        f"bench_ops_overhead: {args.bars} bars {first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M}, "
+        f"SmaCross(10/30) paper via TradingRunner, {args.repeat} runs per variant",
+        flush=True,
+    )
     results: dict[str, list[RunResult]] = {v: [] for v in variants}
     sink = WebhookSink()
     with SimExchange(market=market, stepped=True, rate_limits=RateLimits(enabled=False)) as sim:
@@ -228,10 +242,12 @@ def main(argv: list[str] | None = None) -> int:
             for variant in variants:
                 r = timed_run(sim.url, first, last, variant, sink)
                 results[variant].append(r)
-                print(f"  run {i + 1} {variant:16s}: {r.seconds:6.1f} s wall, "
-                      f"{r.cpu_seconds:6.1f} s CPU, {r.bars / r.seconds:5.0f} bars/s, "
-                      f"{r.orders} orders, value {r.value:,.2f}, {r.scrapes} scrapes",
-                      flush=True)  # fmt: skip
+                print(
+                    f"  run {i + 1} {variant:16s}: {r.seconds:6.1f} s wall, "
+                    f"{r.cpu_seconds:6.1f} s CPU, {r.bars / r.seconds:5.0f} bars/s, "
+                    f"{r.orders} orders, value {r.value:,.2f}, {r.scrapes} scrapes",
+                    flush=True,
+                )
     print(f"webhook posts received by the sink (another process): {sink.close()}")
     return report(results)
 
@@ -245,18 +261,23 @@ def report(results: dict[str, list[RunResult]]) -> int:
     for name, runs in results.items():
         wall = statistics.median(r.seconds for r in runs)
         cpu = statistics.median(r.cpu_seconds for r in runs)
-        print(f"| {name} | {wall:.1f} | {wall / base_wall:.3f} | {cpu:.1f} | "
-              f"{cpu / base_cpu:.3f} |")  # fmt: skip
+        print(
+            f"| {name} | {wall:.1f} | {wall / base_wall:.3f} | {cpu:.1f} | {cpu / base_cpu:.3f} |"
+        )
     journal_cpu = statistics.median(r.cpu_seconds for r in results["journal"])
     ops_cpu = statistics.median(r.cpu_seconds for r in results["journal+ops"])
     journal_wall = statistics.median(r.seconds for r in results["journal"])
     ops_wall = statistics.median(r.seconds for r in results["journal+ops"])
-    print(f"\noperations layer (journal+ops vs journal): CPU x{ops_cpu / journal_cpu:.3f}, "
-          f"wall x{ops_wall / journal_wall:.3f}")  # fmt: skip
+    print(
+        f"\noperations layer (journal+ops vs journal): CPU x{ops_cpu / journal_cpu:.3f}, "
+        f"wall x{ops_wall / journal_wall:.3f}"
+    )
     outcomes = {(r.bars, r.orders, round(r.value, 2)) for runs in results.values() for r in runs}
     same = len(outcomes) == 1
-    print(f"\nsame bars, orders and end value in every run: {'yes' if same else 'NO'} "
-          f"{sorted(outcomes)}")  # fmt: skip
+    print(
+        f"\nsame bars, orders and end value in every run: {'yes' if same else 'NO'} "
+        f"{sorted(outcomes)}"
+    )
     return 0 if same else 1
 
 

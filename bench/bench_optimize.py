@@ -91,30 +91,37 @@ def main() -> None:
     for _ in range(args.repeat):
         for workers in (1, 2):
             began, cpu_before = time.perf_counter(), _cpu_seconds()
-            trials = optimize(config, bars, SmaCross, space, base_params={"size": 0.01},
-                              workers=workers)  # fmt: skip
+            trials = optimize(
+                config, bars, SmaCross, space, base_params={"size": 0.01}, workers=workers
+            )
             elapsed = time.perf_counter() - began
             per_trial = (_cpu_seconds() - cpu_before) / count
             rates[workers].append(count / elapsed * 60)
             cpu[workers].append(per_trial)
             results.append(trials)
-            print(f"  workers {workers}: {elapsed:6.1f} s, {count / elapsed * 60:6.1f} trials/min, "
-                  f"{per_trial:.2f} CPU s/trial")  # fmt: skip
+            print(
+                f"  workers {workers}: {elapsed:6.1f} s, {count / elapsed * 60:6.1f} trials/min, "
+                f"{per_trial:.2f} CPU s/trial"
+            )
     print()
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("| workers | trials/min (runs)            | median | CPU s/trial (median) |")
     print("|---------|------------------------------|--------|----------------------|")
     for workers, values in rates.items():
         runs = " / ".join(f"{v:.1f}" for v in values)
-        print(f"| {workers}       | {runs:<28} | {statistics.median(values):6.1f} | "
-              f"{statistics.median(cpu[workers]):20.2f} |")  # fmt: skip
+        print(
+            f"| {workers}       | {runs:<28} | {statistics.median(values):6.1f} | "
+            f"{statistics.median(cpu[workers]):20.2f} |"
+        )
     speedup = statistics.median(rates[2]) / statistics.median(rates[1])
     print(f"speed-up with 2 workers: {speedup:.2f}x")
     first = [(t.number, t.params, t.summary) for t in results[0]]
     same = all([(t.number, t.params, t.summary) for t in r] == first for r in results)
     best = results[0][0]
-    print(f"sanity: every run ranked the same with the same figures: {same}; best {best.params}, "
-          f"Sharpe {best.summary.sharpe}, {best.summary.trades} trades")  # fmt: skip
+    print(
+        f"sanity: every run ranked the same with the same figures: {same}; best {best.params}, "
+        f"Sharpe {best.summary.sharpe}, {best.summary.trades} trades"
+    )
 
 
 if __name__ == "__main__":

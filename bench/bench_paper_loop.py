@@ -128,14 +128,16 @@ def timed_run(data: Any, broker: Any | None) -> RunResult:
     started, cpu_started = time.perf_counter(), time.process_time()
     (strategy,) = cerebro.run()
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    return RunResult(seconds, cpu, len(strategy.data), trades_of(strategy),
-                     cerebro.broker.getvalue())  # fmt: skip
+    return RunResult(
+        seconds, cpu, len(strategy.data), trades_of(strategy), cerebro.broker.getvalue()
+    )
 
 
 def paper_broker(store: Any | None) -> Any:
     """Our paper broker with the baseline's cash and commission."""
-    return BinanceBroker(store, paper_trading=True, initial_cash=CASH, commission=COMMISSION,
-                         symbol=SYMBOL)  # fmt: skip
+    return BinanceBroker(
+        store, paper_trading=True, initial_cash=CASH, commission=COMMISSION, symbol=SYMBOL
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=2, help="timed runs per configuration")
     parser.add_argument("--bars", type=int, default=30_240, help="candles to use (from the start)")
-    parser.add_argument("--broker-only", action="store_true",
-                        help="also time BinanceBroker(paper) + PandasData")  # fmt: skip
+    parser.add_argument(
+        "--broker-only", action="store_true", help="also time BinanceBroker(paper) + PandasData"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("RT_BENCH_LOG", "WARNING"))
     path = data_file()
@@ -153,16 +156,27 @@ def main(argv: list[str] | None = None) -> int:
     last = frame.index[-1].to_pydatetime()
     end_ms = int(pd.Timestamp(frame.index[-1], tz="UTC").timestamp() * 1000) + 60_000
     market = CandleReplayMarket(path, start_ms=end_ms)
-    print(f"bench_paper_loop: {len(frame)} bars {first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M}, "
-          f"SmaCross(10/30), {args.repeat} runs each", flush=True)  # fmt: skip
+    print(
+        f"bench_paper_loop: {len(frame)} bars {first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M}, "
+        f"SmaCross(10/30), {args.repeat} runs each",
+        flush=True,
+    )
     with SimExchange(market=market, stepped=True, rate_limits=RateLimits(enabled=False)) as sim:
         store = BinanceStore(testnet=True, sim_url=sim.url)
         store.start()
         t0 = time.perf_counter()
-        warm = store.fetch_ohlcv(SYMBOL, "1m", int(first.replace(tzinfo=dt.UTC).timestamp() * 1000),
-                                 None, until=end_ms - 60_000)  # fmt: skip
-        print(f"  simulator warm-up: {len(warm)} klines fetched in "
-              f"{time.perf_counter() - t0:.1f} s (not timed below)", flush=True)  # fmt: skip
+        warm = store.fetch_ohlcv(
+            SYMBOL,
+            "1m",
+            int(first.replace(tzinfo=dt.UTC).timestamp() * 1000),
+            None,
+            until=end_ms - 60_000,
+        )
+        print(
+            f"  simulator warm-up: {len(warm)} klines fetched in "
+            f"{time.perf_counter() - t0:.1f} s (not timed below)",
+            flush=True,
+        )
 
         def pandas_feed() -> Any:
             return bt.feeds.PandasData(
@@ -176,20 +190,25 @@ def main(argv: list[str] | None = None) -> int:
 
         configs: dict[str, Callable[[], RunResult]] = {
             "backtrader BackBroker + PandasData": lambda: timed_run(pandas_feed(), None),
-            "BinanceBroker(paper) + BinanceData": lambda: timed_run(binance_feed(),
-                                                                    paper_broker(store)),
+            "BinanceBroker(paper) + BinanceData": lambda: timed_run(
+                binance_feed(), paper_broker(store)
+            ),
             "BackBroker + BinanceData (feed only)": lambda: timed_run(binance_feed(), None),
-        }  # fmt: skip
+        }
         if args.broker_only:
             configs["BinanceBroker(paper) + PandasData"] = lambda: timed_run(
-                pandas_feed(), paper_broker(None))  # fmt: skip
+                pandas_feed(), paper_broker(None)
+            )
         results: dict[str, list[RunResult]] = {name: [] for name in configs}
         for i in range(args.repeat):
             for name, run in configs.items():
                 results[name].append(run())
                 r = results[name][-1]
-                print(f"  run {i + 1} {name}: {r.bars / r.seconds:,.0f} bars/s, "
-                      f"{r.bars / r.cpu_seconds:,.0f} bars/CPU-s", flush=True)  # fmt: skip
+                print(
+                    f"  run {i + 1} {name}: {r.bars / r.seconds:,.0f} bars/s, "
+                    f"{r.bars / r.cpu_seconds:,.0f} bars/CPU-s",
+                    flush=True,
+                )
         store.stop()
     return report(results)
 
@@ -203,24 +222,30 @@ def report(results: dict[str, list[RunResult]]) -> int:
     names = list(results)
     base = statistics.median(r.bars / r.seconds for r in results[names[0]])
     cpu_base = statistics.median(r.bars / r.cpu_seconds for r in results[names[0]])
-    print(f"\n{'configuration':<38}{'bars/s':>9}{'min..max':>14}{'ratio':>8}"
-          f"{'bars/CPU-s':>12}{'ratio':>8}")  # fmt: skip
+    print(
+        f"\n{'configuration':<38}{'bars/s':>9}{'min..max':>14}{'ratio':>8}"
+        f"{'bars/CPU-s':>12}{'ratio':>8}"
+    )
     for name in names:
         rates = [r.bars / r.seconds for r in results[name]]
         med = statistics.median(rates)
         cpu = statistics.median(r.bars / r.cpu_seconds for r in results[name])
-        print(f"{name:<38}{med:>9,.0f}{f'{min(rates):,.0f}..{max(rates):,.0f}':>14}"
-              f"{med / base:>7.3f}x{cpu:>12,.0f}{cpu / cpu_base:>7.3f}x")  # fmt: skip
+        print(
+            f"{name:<38}{med:>9,.0f}{f'{min(rates):,.0f}..{max(rates):,.0f}':>14}"
+            f"{med / base:>7.3f}x{cpu:>12,.0f}{cpu / cpu_base:>7.3f}x"
+        )
     ref = results[names[0]][0]
     ok = True
     for name in names[1:]:
         other = results[name][0]
         same = [t.key for t in other.trades] == [t.key for t in ref.trades]
         ok = ok and same and other.bars == ref.bars
-        print(f"trades {name}: {len(other.trades)} vs baseline {len(ref.trades)} "
-              f"(bars {other.bars} vs {ref.bars}); same side and fill minute, trade by trade: "
-              f"{'yes' if same else 'NO'}; end value {other.value:,.2f} vs "
-              f"{ref.value:,.2f} USDT")  # fmt: skip
+        print(
+            f"trades {name}: {len(other.trades)} vs baseline {len(ref.trades)} "
+            f"(bars {other.bars} vs {ref.bars}); same side and fill minute, trade by trade: "
+            f"{'yes' if same else 'NO'}; end value {other.value:,.2f} vs "
+            f"{ref.value:,.2f} USDT"
+        )
     return 0 if ok else 1
 
 

@@ -160,8 +160,10 @@ def run_variant(
         assert account is not None
         times = ExchangeTimes()
         bus = sim.bus
-        subs = [bus.subscribe(f"sim.kline.{SYMBOL_ID}", times.on_kline),
-                bus.subscribe(f"sim.order.{account.account_id}", times.on_order)]  # fmt: skip
+        subs = [
+            bus.subscribe(f"sim.kline.{SYMBOL_ID}", times.on_kline),
+            bus.subscribe(f"sim.order.{account.account_id}", times.on_order),
+        ]
         store = BinanceStore(apikey=key, secret=secret, testnet=True, sim_url=sim.url)
         try:
             if not ccxt_throttle:
@@ -180,8 +182,11 @@ def run_variant(
             store.stop()
             for sub in subs:
                 sub.unsubscribe()
-        filled = sum(1 for o in sim.core.all_orders(account, SYMBOL_ID, limit=100_000)
-                     if o.status.value == "FILLED")  # fmt: skip
+        filled = sum(
+            1
+            for o in sim.core.all_orders(account, SYMBOL_ID, limit=100_000)
+            if o.status.value == "FILLED"
+        )
     wall = time.perf_counter() - started
     reaction, data_leg, order_leg = [], [], []
     unmatched = 0
@@ -213,8 +218,12 @@ def summary(values: list[float]) -> dict[str, float]:
     """p50, p99, mean and max of ``values``, in milliseconds."""
     if not values:
         return {k: float("nan") for k in ("p50", "p99", "mean", "max")}
-    return {"p50": percentile(values, 50) * 1e3, "p99": percentile(values, 99) * 1e3,
-            "mean": statistics.fmean(values) * 1e3, "max": max(values) * 1e3}  # fmt: skip
+    return {
+        "p50": percentile(values, 50) * 1e3,
+        "p99": percentile(values, 99) * 1e3,
+        "mean": statistics.fmean(values) * 1e3,
+        "max": max(values) * 1e3,
+    }
 
 
 def report(fast: VariantResult, slow: VariantResult, args: argparse.Namespace) -> None:
@@ -226,13 +235,18 @@ def report(fast: VariantResult, slow: VariantResult, args: argparse.Namespace) -
     )
     w = 12
     print(f"{'':<22}{'real_trade (ws)':>{w + 4}}{'polling (REST)':>{w + 4}}{'ratio':>{w}}")
-    for label, attr in (("reaction", "reaction"), ("  data leg", "data_leg"),
-                        ("  order leg", "order_leg")):  # fmt: skip
+    for label, attr in (
+        ("reaction", "reaction"),
+        ("  data leg", "data_leg"),
+        ("  order leg", "order_leg"),
+    ):
         a, b = summary(getattr(fast, attr)), summary(getattr(slow, attr))
         for stat in ("p50", "p99", "mean", "max"):
             ratio = b[stat] / a[stat] if a[stat] else float("nan")
-            print(f"{label + ' ' + stat:<22}{a[stat]:>{w + 4}.1f}{b[stat]:>{w + 4}.1f}"
-                  f"{ratio:>{w - 1}.1f}x")  # fmt: skip
+            print(
+                f"{label + ' ' + stat:<22}{a[stat]:>{w + 4}.1f}{b[stat]:>{w + 4}.1f}"
+                f"{ratio:>{w - 1}.1f}x"
+            )
     for r in (fast, slow):
         print(
             f"{r.name}: {len(r.reaction)} bars timed, {r.unmatched} unmatched, "
@@ -246,19 +260,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bars", type=int, default=1000, help="timed bars per variant")
     parser.add_argument("--warmup", type=int, default=10, help="live bars left out first")
     parser.add_argument("--speed", type=float, default=300.0, help="market seconds per second")
-    parser.add_argument("--poll-interval", type=float, default=DEFAULT_POLL_INTERVAL_S,
-                        help="baseline: wall seconds between fetch_ohlcv polls")  # fmt: skip
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=DEFAULT_POLL_INTERVAL_S,
+        help="baseline: wall seconds between fetch_ohlcv polls",
+    )
     parser.add_argument("--size", type=float, default=0.001, help="order size in BTC")
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market")
-    parser.add_argument("--tick-ms", type=int, default=5000,
-                        help="market ms between the synthetic market's ticks")  # fmt: skip
+    parser.add_argument(
+        "--tick-ms", type=int, default=5000, help="market ms between the synthetic market's ticks"
+    )
     parser.add_argument("--only", choices=("ws", "poll"), help="run one variant only")
-    parser.add_argument("--no-throttle", action="store_true",
-                        help="also run the ws variant with ccxt's rate limiter off")  # fmt: skip
+    parser.add_argument(
+        "--no-throttle",
+        action="store_true",
+        help="also run the ws variant with ccxt's rate limiter off",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("RT_BENCH_LOG", "WARNING"))
-    common = dict(bars=args.bars, warmup=args.warmup, speed=args.speed, size=args.size,
-                  seed=args.seed, tick_ms=args.tick_ms)  # fmt: skip
+    common = dict(
+        bars=args.bars,
+        warmup=args.warmup,
+        speed=args.speed,
+        size=args.size,
+        seed=args.seed,
+        tick_ms=args.tick_ms,
+    )
     print(
         f"bench_reaction: {args.bars} bars per variant (+{args.warmup} warm-up), "
         f"speed {args.speed:g}, poll {args.poll_interval:g} s",

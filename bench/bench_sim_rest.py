@@ -149,9 +149,16 @@ async def lean_bench(
         plan = []
         for i in range(per_worker):
             cid = f"lean-{w}-{i}"
-            order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                     "quantity": "0.001", "price": "10000.00", "newOrderRespType": "ACK",
-                     "newClientOrderId": cid}  # fmt: skip
+            order = {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "0.001",
+                "price": "10000.00",
+                "newOrderRespType": "ACK",
+                "newClientOrderId": cid,
+            }
             place = raw_request("POST", "/api/v3/order", key, signed(secret, order))
             query = signed(secret, {"symbol": "BTCUSDT", "origClientOrderId": cid})
             plan.append((place, raw_request("DELETE", f"/api/v3/order?{query}", key)))
@@ -197,8 +204,15 @@ async def bench(url: str, seconds: float, concurrency: int, pid: int) -> dict[st
             return 1
 
         def order_body(**extra: str) -> str:
-            params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.001",
-                      "price": "10000.00", "newOrderRespType": "ACK", **extra}  # fmt: skip
+            params = {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "quantity": "0.001",
+                "price": "10000.00",
+                "newOrderRespType": "ACK",
+                **extra,
+            }
             return signed(secret, params)
 
         async def place(body: str) -> dict[str, Any]:
@@ -289,8 +303,10 @@ def main() -> int:
     print(f"{head[0]:<18}{head[1]:>11}{head[2]:>9}{head[3]:>13}{head[4]:>18}{head[5]:>9}")
     for name, m in results.items():
         reqs = m.wall_rate * (2 if "cancel" in name else 1) if name != "ping requests" else 0
-        print(f"{name:<18}{m.wall_rate:>11,.0f}{m.wall_rate / base.wall_rate:>9.2f}"
-              f"{reqs:>13,.0f}{m.cpu_rate:>18,.0f}{m.cpu_rate / base.cpu_rate:>9.2f}")  # fmt: skip
+        print(
+            f"{name:<18}{m.wall_rate:>11,.0f}{m.wall_rate / base.wall_rate:>9.2f}"
+            f"{reqs:>13,.0f}{m.cpu_rate:>18,.0f}{m.cpu_rate / base.cpu_rate:>9.2f}"
+        )
     print(
         "place+cancel: one signed POST order then one signed DELETE order per order; IOC: one "
         "signed POST order (expires at once); 'per server CPU s' is the server's capacity on "

@@ -32,10 +32,19 @@ from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = json.dumps(
-    {"e": "trade", "E": 1_700_000_000_000, "s": "BTCUSDT", "t": 123_456, "p": "60000.00000000",
-     "q": "0.01000000", "T": 1_700_000_000_000, "m": True, "M": True},
+    {
+        "e": "trade",
+        "E": 1_700_000_000_000,
+        "s": "BTCUSDT",
+        "t": 123_456,
+        "p": "60000.00000000",
+        "q": "0.01000000",
+        "T": 1_700_000_000_000,
+        "m": True,
+        "M": True,
+    },
     separators=(",", ":"),
-)  # fmt: skip
+)
 
 
 # -- the baseline server -------------------------------------------------------------------
@@ -79,8 +88,14 @@ def baseline_server(port: int) -> None:
 # -- processes -----------------------------------------------------------------------------
 def start(cmd: list[str], pattern: str) -> tuple[subprocess.Popen[str], str]:
     """Start ``cmd``; return it once a line matches ``pattern`` (group 1 is returned)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert proc.stdout is not None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -159,8 +174,9 @@ async def measure_sim(http_base: str, n: int, seconds: float) -> float:
         async def step() -> None:
             async with http.post(http_base + "/admin/advance", json={"seconds": 60}) as resp:
                 resp.raise_for_status()
-            async with http.get(http_base + "/api/v3/trades",
-                                params={"symbol": "BTCUSDT", "limit": 1}) as resp:  # fmt: skip
+            async with http.get(
+                http_base + "/api/v3/trades", params={"symbol": "BTCUSDT", "limit": 1}
+            ) as resp:
                 last = (await resp.json())[-1]["id"]
             await subs.expect(last).wait()
 
@@ -196,8 +212,9 @@ def main() -> int:
         return 0
     counts = [int(x) for x in args.subscribers.split(",")]
     exe = str(Path(sys.executable).parent / "real-trade")
-    sim, base_url = start([exe, "sim", "--port", "0", "--stepped", "--no-rate-limits"],
-                          r"REST\s+(http://\S+)/api/v3")  # fmt: skip
+    sim, base_url = start(
+        [exe, "sim", "--port", "0", "--stepped", "--no-rate-limits"], r"REST\s+(http://\S+)/api/v3"
+    )
     sim_rates = {n: asyncio.run(measure_sim(base_url, n, args.seconds)) for n in counts}
     sim.terminate()
     sim.wait(15)

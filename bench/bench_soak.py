@@ -74,8 +74,9 @@ def serve_simulator(conn: Connection, speed: float, seed: int, tick_ms: int, sta
     from real_trade.sim.binance.ratelimit import RateLimits
 
     market = SyntheticMarket([SYMBOL_ID], seed=seed, start_ms=start_ms, tick_ms=tick_ms)
-    with SimExchange(market=market, speed=speed, seed=seed,
-                     rate_limits=RateLimits(enabled=False)) as sim:  # fmt: skip
+    with SimExchange(
+        market=market, speed=speed, seed=seed, rate_limits=RateLimits(enabled=False)
+    ) as sim:
         conn.send((sim.url, sim.clock.now_ms(), time.time()))
         conn.recv()
 
@@ -176,27 +177,35 @@ class SoakResult:
     @property
     def passed(self) -> bool:
         """No lost, repeated or wrong bar; the reconnects happened; growth within the bound."""
-        return (self.finished and not self.lost and self.duplicates == 0 and self.mismatched == 0
-                and self.received == self.expected and self.reconnects >= self.planned_reconnects
-                and self.growth_mib < self.bound_mib)  # fmt: skip
+        return (
+            self.finished
+            and not self.lost
+            and self.duplicates == 0
+            and self.mismatched == 0
+            and self.received == self.expected
+            and self.reconnects >= self.planned_reconnects
+            and self.growth_mib < self.bound_mib
+        )
 
     def report(self) -> str:
         """The human-readable summary."""
         rss = ", ".join(f"h{h}={v:.1f}" for h, v in sorted(self.rss_mib.items()))
-        return "\n".join([
-            f"soak: {self.hours:g} market hours of 1m bars, reconnect every "
-            f"{self.reconnect_every_s:g} market s, {self.wall_s:.1f} s wall",
-            f"bars: expected {self.expected}, received {self.received}, lost {len(self.lost)}, "
-            f"duplicates {self.duplicates}, wrong values {self.mismatched}",
-            f"reconnects: {self.reconnects} by the watchdog ({self.age_reconnects} for age, "
-            f"{self.stale_events} for stale data; planned >= {self.planned_reconnects}), kline "
-            f"connections {self.ws_connects}, CONNBROKEN seen {self.connbroken}",
-            f"RSS MiB: start {self.rss_start_mib:.1f}, after warm-up (1st market hour) "
-            f"{self.rss_warm_mib:.1f}, end {self.rss_end_mib:.1f}; growth after warm-up "
-            f"{self.growth_mib:+.1f} (bound {self.bound_mib:g})",
-            f"RSS by market hour: {rss}",
-            f"result: {'PASS' if self.passed else 'FAIL'}",
-        ])  # fmt: skip
+        return "\n".join(
+            [
+                f"soak: {self.hours:g} market hours of 1m bars, reconnect every "
+                f"{self.reconnect_every_s:g} market s, {self.wall_s:.1f} s wall",
+                f"bars: expected {self.expected}, received {self.received}, lost {len(self.lost)}, "
+                f"duplicates {self.duplicates}, wrong values {self.mismatched}",
+                f"reconnects: {self.reconnects} by the watchdog ({self.age_reconnects} for age, "
+                f"{self.stale_events} for stale data; planned >= {self.planned_reconnects}), kline "
+                f"connections {self.ws_connects}, CONNBROKEN seen {self.connbroken}",
+                f"RSS MiB: start {self.rss_start_mib:.1f}, after warm-up (1st market hour) "
+                f"{self.rss_warm_mib:.1f}, end {self.rss_end_mib:.1f}; growth after warm-up "
+                f"{self.growth_mib:+.1f} (bound {self.bound_mib:g})",
+                f"RSS by market hour: {rss}",
+                f"result: {'PASS' if self.passed else 'FAIL'}",
+            ]
+        )
 
 
 def run_soak(
@@ -218,16 +227,26 @@ def run_soak(
     process = psutil.Process()
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    server = ctx.Process(target=serve_simulator, args=(child, speed, seed, tick_ms, start_ms),
-                         daemon=True)  # fmt: skip
+    server = ctx.Process(
+        target=serve_simulator, args=(child, speed, seed, tick_ms, start_ms), daemon=True
+    )
     server.start()
     try:
         if not parent.poll(60):
             raise RuntimeError("the simulator process did not start")
         url, market_ms, wall_s = parent.recv()
-        return _trade(url, MarketClock(market_ms, wall_s, speed), process, start_ms, end_ms,
-                      hours=hours, reconnect_every_s=reconnect_every_s, bound_mib=bound_mib,
-                      stale_after=stale_after, speed=speed)  # fmt: skip
+        return _trade(
+            url,
+            MarketClock(market_ms, wall_s, speed),
+            process,
+            start_ms,
+            end_ms,
+            hours=hours,
+            reconnect_every_s=reconnect_every_s,
+            bound_mib=bound_mib,
+            stale_after=stale_after,
+            speed=speed,
+        )
     finally:
         with contextlib.suppress(OSError):
             parent.send("stop")
@@ -236,19 +255,35 @@ def run_soak(
             server.kill()
 
 
-def _trade(url: str, clock: MarketClock, process: psutil.Process, start_ms: int, end_ms: int,
-           *, hours: float, reconnect_every_s: float, bound_mib: float,
-           stale_after: float | str | None, speed: float) -> SoakResult:  # fmt: skip
+def _trade(
+    url: str,
+    clock: MarketClock,
+    process: psutil.Process,
+    start_ms: int,
+    end_ms: int,
+    *,
+    hours: float,
+    reconnect_every_s: float,
+    bound_mib: float,
+    stale_after: float | str | None,
+    speed: float,
+) -> SoakResult:
     soak = Soak(start_ms, end_ms)
     bus = EventBus(synchronous=True)
     bus.subscribe("feed.reconnect", lambda _t, event: soak.reconnects.append(event))
     bus.subscribe("feed.stale", lambda _t, event: soak.stales.append(event))
     store = BinanceStore(sim_url=url, bus=bus, reconnect_base_delay=0.2, reconnect_max_delay=0.5)
     data = BinanceData.from_timeframe_string(
-        "1m", store, symbol=SYMBOL, fromdate=START.replace(tzinfo=None), qcheck=0.05,
-        clock=clock, max_connection_age=reconnect_every_s, stale_after=stale_after,
+        "1m",
+        store,
+        symbol=SYMBOL,
+        fromdate=START.replace(tzinfo=None),
+        qcheck=0.05,
+        clock=clock,
+        max_connection_age=reconnect_every_s,
+        stale_after=stale_after,
         watchdog_interval=0.02,
-    )  # fmt: skip
+    )
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.adddata(data)
     cerebro.addstrategy(BarLog, soak=soak)
@@ -290,16 +325,26 @@ def _trade(url: str, clock: MarketClock, process: psutil.Process, start_ms: int,
     candles = {int(row[0]): tuple(float(v) for v in row[1:6]) for row in truth}
     mismatched = sum(1 for o in set(inside) if candles.get(o) != soak.values.get(o))
     return SoakResult(
-        hours=hours, reconnect_every_s=reconnect_every_s, expected=len(expected),
-        received=len(inside), lost=sorted(set(expected) - set(inside)),
-        duplicates=len(inside) - len(set(inside)), mismatched=mismatched,
-        reconnects=len(soak.reconnects), stale_events=len(soak.stales),
+        hours=hours,
+        reconnect_every_s=reconnect_every_s,
+        expected=len(expected),
+        received=len(inside),
+        lost=sorted(set(expected) - set(inside)),
+        duplicates=len(inside) - len(set(inside)),
+        mismatched=mismatched,
+        reconnects=len(soak.reconnects),
+        stale_events=len(soak.stales),
         age_reconnects=sum(e.reason == "max_connection_age" for e in soak.reconnects),
         connbroken=soak.states.count("CONNBROKEN"),
-        ws_connects=ws.stats["connects"] if ws is not None else 0, rss_mib=rss,
-        rss_start_mib=rss_start, rss_warm_mib=rss.get(1, rss_start), rss_end_mib=rss_end,
-        bound_mib=bound_mib, wall_s=wall, finished=finished,
-    )  # fmt: skip
+        ws_connects=ws.stats["connects"] if ws is not None else 0,
+        rss_mib=rss,
+        rss_start_mib=rss_start,
+        rss_warm_mib=rss.get(1, rss_start),
+        rss_end_mib=rss_end,
+        bound_mib=bound_mib,
+        wall_s=wall,
+        finished=finished,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,9 +379,14 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(stale, str) and stale not in ("auto", "none"):
         stale = float(stale)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    result = run_soak(args.hours, reconnect_every_s=args.reconnect_every, speed=args.speed,
-                      bound_mib=args.bound_mib, stale_after=None if stale == "none" else stale,
-                      seed=args.seed)  # fmt: skip
+    result = run_soak(
+        args.hours,
+        reconnect_every_s=args.reconnect_every,
+        speed=args.speed,
+        bound_mib=args.bound_mib,
+        stale_after=None if stale == "none" else stale,
+        seed=args.seed,
+    )
     print(result.report())
     return 0 if result.passed else 1
 

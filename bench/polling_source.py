@@ -74,8 +74,10 @@ class PollingBarSource:
 
     def __repr__(self) -> str:
         """Symbol, timeframe, interval and the last bar emitted."""
-        return (f"PollingBarSource({self.symbol}, {self.timeframe}, every {self.interval_s:g}s, "
-                f"last={self._last_ts})")  # fmt: skip
+        return (
+            f"PollingBarSource({self.symbol}, {self.timeframe}, every {self.interval_s:g}s, "
+            f"last={self._last_ts})"
+        )
 
     # -- LiveBarSource -------------------------------------------------------------------
     def start(self, on_bar: Callable[[Bar], None], on_state: Callable[[str], None]) -> None:

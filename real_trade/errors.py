@@ -27,25 +27,21 @@ caller must answer first, *may I try again?*::
         └── ExchangeError               any other final error reported by the exchange
 
 ``request_rejected`` says the exchange certainly did NOT act on the request; only those errors
-may be retried for a call that places an order (see ``real_trade.retry``).
+may be retried for a call that places an order (see ``real_trade.venues.retry``).
 
-ccxt exceptions are translated in one place, :mod:`real_trade.errors_ccxt` (the mapping and the
-decisions behind it are explained there). Its public names ``translate_ccxt_error``,
-``ccxt_errors`` and ``CCXT_ERROR_TABLE`` are importable from here too; they resolve lazily on
-first use, so this module neither imports ``errors_ccxt`` at import time nor forms a cycle with it.
+ccxt exceptions are translated in one place, beside the venue client:
+:mod:`real_trade.venues.ccxt_errors` (``translate_ccxt_error``, ``ccxt_errors``,
+``CCXT_ERROR_TABLE``; the mapping and the decisions behind it are explained there). This module
+imports nothing of the project, so every package may import it.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
-
-if TYPE_CHECKING:
-    from real_trade.errors_ccxt import CCXT_ERROR_TABLE, ccxt_errors, translate_ccxt_error
+from typing import Any, ClassVar
 
 __all__ = [
-    "CCXT_ERROR_TABLE",
     "REFUSED_KEY_FIX",
     "AmbiguousOutcomeError",
     "AuthenticationError",
@@ -68,9 +64,7 @@ __all__ = [
     "RequestTimeoutError",
     "RetryableError",
     "RiskRejectedError",
-    "ccxt_errors",
     "redact",
-    "translate_ccxt_error",
 ]
 
 
@@ -331,30 +325,3 @@ def redact(text: str) -> str:
     if "=" not in text and ":" not in text:
         return text
     return _SECRET_RE.sub(r"\g<key>\g<sep>***", text)
-
-
-# --------------------------------------------------------------------------------------------
-# ccxt translation names, resolved lazily from real_trade.errors_ccxt
-
-_CCXT_NAMES = frozenset({"CCXT_ERROR_TABLE", "ccxt_errors", "translate_ccxt_error"})
-
-
-def __getattr__(name: str) -> Any:
-    """Resolve ``translate_ccxt_error``, ``ccxt_errors`` and ``CCXT_ERROR_TABLE`` on first use.
-
-    They live in :mod:`real_trade.errors_ccxt`, which imports this module; importing them here
-    lazily keeps ``from real_trade.errors import translate_ccxt_error`` working without an import
-    cycle. The resolved value is cached in this module's namespace.
-    """
-    if name in _CCXT_NAMES:
-        from real_trade import errors_ccxt
-
-        value = getattr(errors_ccxt, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    """The module's names, including the lazily resolved ccxt translation names."""
-    return sorted({*globals(), *_CCXT_NAMES})

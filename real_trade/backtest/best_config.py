@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from real_trade.config_sources import read_file
+from real_trade.config.sources import read_file
 from real_trade.errors import ConfigError
 
 __all__ = ["best_config_path", "to_toml", "write_best_config"]

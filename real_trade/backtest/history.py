@@ -74,8 +74,14 @@ def load_symbol_bars(
         store.start()
         until = None if end_ms is None else end_ms - 1
         limit = DEFAULT_BARS if start_ms is None else None
-        history = feed_history(config.history.use, store, symbol, config.timeframe,
-                               history_bars=DEFAULT_BARS, root=config.history.dir)  # fmt: skip
+        history = feed_history(
+            config.history.use,
+            store,
+            symbol,
+            config.timeframe,
+            history_bars=DEFAULT_BARS,
+            root=config.history.dir,
+        )
         if history is not None:
             frame = history.series(start_ms, until).to_frame()
         else:

@@ -2,7 +2,7 @@
 
 A thin ``bt.BrokerBase`` over the plain classes of :mod:`real_trade.execution`: backtrader
 orders become :class:`~real_trade.execution.orders.OrderRequest` objects for the
-:class:`~real_trade.execution.emulated.OrderManager`, which works them on
+:class:`~real_trade.execution.order_manager.OrderManager`, which works them on
 :class:`~real_trade.execution.paper.PaperExecution` (``paper_trading=True``, the default: the
 simulator's matching engine in-process, driven by the feed's bars) or
 :class:`~real_trade.execution.live.LiveExecution` (``paper_trading=False``: the store's venue
@@ -71,17 +71,39 @@ __all__ = ["STOP_SETTLE_S", "BaseBroker"]
 _log = logging.getLogger("real_trade.brokers")
 STOP_SETTLE_S = 5.0
 """How long a stopping live broker waits for the answers to orders it sent just before."""
-_KINDS = {bt.Order.Market: OrderKind.MARKET, bt.Order.Close: OrderKind.MARKET,
-          bt.Order.Limit: OrderKind.LIMIT, bt.Order.Stop: OrderKind.STOP,
-          bt.Order.StopLimit: OrderKind.STOP_LIMIT, bt.Order.StopTrail: OrderKind.STOP_TRAIL,
-          bt.Order.StopTrailLimit: OrderKind.STOP_TRAIL_LIMIT}  # fmt: skip
-_SECONDS = {bt.TimeFrame.Seconds: 1, bt.TimeFrame.Minutes: 60, bt.TimeFrame.Days: 86_400,
-            bt.TimeFrame.Weeks: 604_800, bt.TimeFrame.Months: 2_592_000}  # fmt: skip
-_BT_CALLS = {OrderState.SUBMITTED: "submit", OrderState.ACCEPTED: "accept",
-             OrderState.REJECTED: "reject", OrderState.CANCELED: "cancel",
-             OrderState.MARGIN: "margin"}  # fmt: skip
-_ORDER_PARAMS = ("exectype", "valid", "tradeid", "trailamount", "trailpercent", "parent",
-                 "transmit", "histnotify")  # fmt: skip
+_KINDS = {
+    bt.Order.Market: OrderKind.MARKET,
+    bt.Order.Close: OrderKind.MARKET,
+    bt.Order.Limit: OrderKind.LIMIT,
+    bt.Order.Stop: OrderKind.STOP,
+    bt.Order.StopLimit: OrderKind.STOP_LIMIT,
+    bt.Order.StopTrail: OrderKind.STOP_TRAIL,
+    bt.Order.StopTrailLimit: OrderKind.STOP_TRAIL_LIMIT,
+}
+_SECONDS = {
+    bt.TimeFrame.Seconds: 1,
+    bt.TimeFrame.Minutes: 60,
+    bt.TimeFrame.Days: 86_400,
+    bt.TimeFrame.Weeks: 604_800,
+    bt.TimeFrame.Months: 2_592_000,
+}
+_BT_CALLS = {
+    OrderState.SUBMITTED: "submit",
+    OrderState.ACCEPTED: "accept",
+    OrderState.REJECTED: "reject",
+    OrderState.CANCELED: "cancel",
+    OrderState.MARGIN: "margin",
+}
+_ORDER_PARAMS = (
+    "exectype",
+    "valid",
+    "tradeid",
+    "trailamount",
+    "trailpercent",
+    "parent",
+    "transmit",
+    "histnotify",
+)
 
 
 def _num_to_ms(num: float) -> int:
@@ -113,10 +135,20 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
     and looked up). Live trading (``paper_trading=False``) needs a store with API credentials.
     """
 
-    params = (("paper_trading", True), ("initial_cash", 10_000.0), ("commission", 0.001),
-              ("currency", None), ("run_id", None), ("symbol", None), ("rules", None),
-              ("level_notional", 20_000.0), ("bus", None), ("journal", None),
-              ("risk", None), ("reconcile_interval", 60.0))  # fmt: skip
+    params = (
+        ("paper_trading", True),
+        ("initial_cash", 10_000.0),
+        ("commission", 0.001),
+        ("currency", None),
+        ("run_id", None),
+        ("symbol", None),
+        ("rules", None),
+        ("level_notional", 20_000.0),
+        ("bus", None),
+        ("journal", None),
+        ("risk", None),
+        ("reconcile_interval", 60.0),
+    )
 
     comminfo: dict[Any, Any]
 
@@ -125,8 +157,11 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
         unknown); ConfigError for an unknown argument or live trading without credentials."""
         if unknown:
             known = ", ".join(["store", *self.params._getkeys()])  # type: ignore[attr-defined]
-            raise ConfigError(f"unknown broker argument(s) {sorted(unknown)}",
-                              field=sorted(unknown)[0], fix=f"use one of: {known}")  # fmt: skip
+            raise ConfigError(
+                f"unknown broker argument(s) {sorted(unknown)}",
+                field=sorted(unknown)[0],
+                fix=f"use one of: {known}",
+            )
         self.store = store
         super().__init__()
         if not self.p.paper_trading:
@@ -161,7 +196,8 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
                 f"paper_trading=False needs a store with API credentials ({', '.join(fields)})",
                 field="store" if self.store is None else fields[0],
                 fix="e.g. BinanceBroker(BinanceStore.get_instance(apikey=..., secret=..., "
-                "testnet=True), paper_trading=False), or keep paper_trading=True")  # fmt: skip
+                "testnet=True), paper_trading=False), or keep paper_trading=True",
+            )
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -190,27 +226,45 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
         }
         if self.p.paper_trading:
             paper = self._paper = PaperExecution(
-                symbols, cash=self._cash, currency=self.currency,
-                commission=float(self.comminfo[None].p.commission), rules=self.p.rules,
-                level_notional=self.p.level_notional)  # fmt: skip
+                symbols,
+                cash=self._cash,
+                currency=self.currency,
+                commission=float(self.comminfo[None].p.commission),
+                rules=self.p.rules,
+                level_notional=self.p.level_notional,
+            )
             guard = self._build_guard(bus, clock=lambda: paper.now_ms() / 1000)
             native = frozenset({OrderKind.STOP, OrderKind.STOP_LIMIT})  # the sim's own stops
-            self.manager = OrderManager(paper, ids, native_kinds=native, publish=bus.publish,
-                                        clock_ms=paper.now_ms, gate=guard.gate,
-                                        on_outcome=guard.on_outcome, **hooks)  # fmt: skip
+            self.manager = OrderManager(
+                paper,
+                ids,
+                native_kinds=native,
+                publish=bus.publish,
+                clock_ms=paper.now_ms,
+                gate=guard.gate,
+                on_outcome=guard.on_outcome,
+                **hooks,
+            )
             self._resume_paper(ids)
             return
         guard = self._build_guard(bus)
-        live = self._live = LiveExecution(self.store.client, symbols,
-                                          on_connection=guard.on_connection)  # fmt: skip
+        live = self._live = LiveExecution(
+            self.store.client, symbols, on_connection=guard.on_connection
+        )
         live.start()
         for order in live.open_orders_at_start:
             ids.observe(order.get("clientOrderId"))
         names = getattr(venue, "native_order_types", ())
         native = frozenset(k for k in OrderKind if k.value in names)
-        self.manager = OrderManager(live, ids, native_kinds=native, publish=bus.publish,
-                                    gate=guard.gate, on_outcome=guard.on_outcome,
-                                    **hooks)  # fmt: skip
+        self.manager = OrderManager(
+            live,
+            ids,
+            native_kinds=native,
+            publish=bus.publish,
+            gate=guard.gate,
+            on_outcome=guard.on_outcome,
+            **hooks,
+        )
         self._recover(ids)  # journal + exchange, before the strategy may trade
         self._reconcile(force=True)  # holdings at start become positions, at the last price
         self.startingcash = self.getcash()
@@ -232,9 +286,13 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
             self.manager.process()
             self._dispatch()
         if unanswered:
-            _log.warning("stopping with %d order(s) sent but not answered within %.0f s (%s); "
-                         "the next start looks them up by client order id", len(unanswered),
-                         STOP_SETTLE_S, ", ".join(unanswered))  # fmt: skip
+            _log.warning(
+                "stopping with %d order(s) sent but not answered within %.0f s (%s); "
+                "the next start looks them up by client order id",
+                len(unanswered),
+                STOP_SETTLE_S,
+                ", ".join(unanswered),
+            )
 
     def _track(self, data: Any) -> str:
         symbol = self._symbols.get(data)
@@ -243,9 +301,11 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
             named = name if "/" in name else None
             symbol = getattr(data, "symbol", None) or self.p.symbol or named
             if not symbol:
-                raise ConfigError("the broker cannot tell the symbol of a data feed",
-                                  field="symbol", fix="cerebro.adddata(data, name='BTC/USDT') "
-                                  "or BaseBroker(symbol='BTC/USDT')")  # fmt: skip
+                raise ConfigError(
+                    "the broker cannot tell the symbol of a data feed",
+                    field="symbol",
+                    fix="cerebro.adddata(data, name='BTC/USDT') or BaseBroker(symbol='BTC/USDT')",
+                )
             if not self.p.paper_trading:
                 symbol = self.store.client.symbol_of(symbol)
             self._symbols[data] = symbol
@@ -317,19 +377,44 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
         return pos.clone() if clone else pos
 
     # ------------------------------------------------------------------ orders
-    def buy(self, owner: Any, data: Any, size: float, price: float | None = None,
-            plimit: float | None = None, oco: Any = None, **kwargs: Any) -> Any:  # fmt: skip
+    def buy(
+        self,
+        owner: Any,
+        data: Any,
+        size: float,
+        price: float | None = None,
+        plimit: float | None = None,
+        oco: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         """Create and submit a buy order (backtrader's keywords: exectype, valid, tradeid,
         trailamount, trailpercent, parent, transmit; ``oco``; the rest goes to ``order.info``)."""
         return self._create(bt.BuyOrder, owner, data, size, price, plimit, oco, kwargs)
 
-    def sell(self, owner: Any, data: Any, size: float, price: float | None = None,
-             plimit: float | None = None, oco: Any = None, **kwargs: Any) -> Any:  # fmt: skip
+    def sell(
+        self,
+        owner: Any,
+        data: Any,
+        size: float,
+        price: float | None = None,
+        plimit: float | None = None,
+        oco: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         """Create and submit a sell order (the keywords of :meth:`buy`)."""
         return self._create(bt.SellOrder, owner, data, size, price, plimit, oco, kwargs)
 
-    def _create(self, cls: Any, owner: Any, data: Any, size: float, price: float | None,
-                plimit: float | None, oco: Any, kwargs: dict[str, Any]) -> Any:  # fmt: skip
+    def _create(
+        self,
+        cls: Any,
+        owner: Any,
+        data: Any,
+        size: float,
+        price: float | None,
+        plimit: float | None,
+        oco: Any,
+        kwargs: dict[str, Any],
+    ) -> Any:
         params = {k: kwargs.pop(k) for k in _ORDER_PARAMS if k in kwargs}
         order = cls(owner=owner, data=data, size=size, price=price, pricelimit=plimit, **params)
         order.addinfo(**{k: v for k, v in kwargs.items() if not k.startswith("_")})
@@ -357,9 +442,13 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
             reference = self._meet_live_market(order)
             if reference is None:
                 return order
-        self.manager.submit(request, parent=getattr(order.parent, "ref", None),
-                            oco=getattr(oco, "ref", None), transmit=order.transmit,
-                            reference_price=reference)  # fmt: skip
+        self.manager.submit(
+            request,
+            parent=getattr(order.parent, "ref", None),
+            oco=getattr(oco, "ref", None),
+            transmit=order.transmit,
+            reference_price=reference,
+        )
         self._dispatch()
         return order
 
@@ -396,12 +485,18 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
                 price = created.pricelimit or created.price
         valid = order.valid
         return OrderRequest(
-            order.ref, self._track(order.data), OrderSide.BUY if order.isbuy() else OrderSide.SELL,
-            kind, abs(float(order.size)), price=price, stop_price=stop,
-            trail_amount=order.trailamount, trail_percent=order.trailpercent,
+            order.ref,
+            self._track(order.data),
+            OrderSide.BUY if order.isbuy() else OrderSide.SELL,
+            kind,
+            abs(float(order.size)),
+            price=price,
+            stop_price=stop,
+            trail_amount=order.trailamount,
+            trail_percent=order.trailpercent,
             limit_offset=float(getattr(order, "_limitoffset", 0.0) or 0.0),
             expires_ms=_num_to_ms(valid) if isinstance(valid, float) and valid > 0 else None,
-        )  # fmt: skip
+        )
 
     def cancel(self, order: Any) -> None:
         """Ask to cancel; the Canceled notification follows the exchange's confirmation."""
@@ -451,9 +546,14 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
                 seconds = _SECONDS.get(data._timeframe, 31_536_000) * max(1, int(data._compression))
                 volume = float(data.volume[0])
                 bars[symbol] = PaperBar(
-                    _num_to_ms(data.datetime[0]), float(data.open[0]), float(data.high[0]),
-                    float(data.low[0]), float(data.close[0]),
-                    volume if math.isfinite(volume) else 0.0, seconds * 1000)  # fmt: skip
+                    _num_to_ms(data.datetime[0]),
+                    float(data.open[0]),
+                    float(data.high[0]),
+                    float(data.low[0]),
+                    float(data.close[0]),
+                    volume if math.isfinite(volume) else 0.0,
+                    seconds * 1000,
+                )
         if bars and (paper.started or len(bars) == len(self._drivers)):
             paper.play(bars, manager.on_price)
 
@@ -496,11 +596,21 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
         info = self.getcommissioninfo(order.data)
         comm = fill.fee_in_quote
         closedcomm = comm * abs(closed) / abs(net) if net else 0.0
-        order.execute(_ms_to_num(fill.time_ms), size, fill.price,
-                      closed, info.getoperationcost(closed, pprice), closedcomm,
-                      opened, info.getoperationcost(opened, fill.price), comm - closedcomm,
-                      info.margin, info.profitandloss(-closed, pprice, fill.price),
-                      psize, pprice)  # fmt: skip
+        order.execute(
+            _ms_to_num(fill.time_ms),
+            size,
+            fill.price,
+            closed,
+            info.getoperationcost(closed, pprice),
+            closedcomm,
+            opened,
+            info.getoperationcost(opened, fill.price),
+            comm - closedcomm,
+            info.margin,
+            info.profitandloss(-closed, pprice, fill.price),
+            psize,
+            pprice,
+        )
         order.addcomminfo(info)
         order.addinfo(fills=[*order.info.get("fills", []), fill])
         if fill.exchange_order_id:
@@ -550,10 +660,16 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
         if self.manager is not None:
             self.manager.holdings.cleared(symbol)
         asset = base_asset(symbol)
-        _log.info("%s: %.8g %s left is dust, not a position (%s); it still counts in the value",
-                  symbol, amount, asset, why)  # fmt: skip
-        self.publish("position.dust", PositionDust(symbol, asset, amount, why, time_ms,
-                                                   self.strategy_name))  # fmt: skip
+        _log.info(
+            "%s: %.8g %s left is dust, not a position (%s); it still counts in the value",
+            symbol,
+            amount,
+            asset,
+            why,
+        )
+        self.publish(
+            "position.dust", PositionDust(symbol, asset, amount, why, time_ms, self.strategy_name)
+        )
 
     def _reconcile(self, force: bool = False) -> None:
         """Positions of quiet symbols follow the exchange's (or the paper account's) balances."""

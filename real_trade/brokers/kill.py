@@ -93,18 +93,31 @@ class BrokerKill:
         alive = manager.alive_orders()
         positions = broker.flatten_targets(tradable_only=True) if kill.flatten else {}
         halted = broker.trading_state.state.value == "halted"
-        kill.report = {"reason": kill.reason, "flatten": kill.flatten, "canceled": [],
-                       "flattened": [], "dust": [], "errors": [], "already_halted": False,
-                       "strategy": broker.strategy_name,
-                       "started_ms": time.time_ns() // 10**6}  # fmt: skip
+        kill.report = {
+            "reason": kill.reason,
+            "flatten": kill.flatten,
+            "canceled": [],
+            "flattened": [],
+            "dust": [],
+            "errors": [],
+            "already_halted": False,
+            "strategy": broker.strategy_name,
+            "started_ms": time.time_ns() // 10**6,
+        }
         if halted and not alive and not positions:
             kill.report["already_halted"] = True
             kill.phase = "halt"
             return
         broker.trading_state.reduce(f"kill switch: {kill.reason or 'requested'}")
-        broker.publish("killswitch.engaged", {"reason": kill.reason, "flatten": kill.flatten,
-                                              "strategy": broker.strategy_name,
-                                              "open_orders": len(alive)})  # fmt: skip
+        broker.publish(
+            "killswitch.engaged",
+            {
+                "reason": kill.reason,
+                "flatten": kill.flatten,
+                "strategy": broker.strategy_name,
+                "open_orders": len(alive),
+            },
+        )
         for mo in alive:
             kill.report["canceled"].append(mo.client_order_id or f"local {mo.local_id}")
             manager.cancel(mo.local_id)
@@ -119,8 +132,9 @@ class BrokerKill:
         targets = {s: a for s, a in broker.flatten_targets().items() if s not in dust}
         if not targets or kill.rounds >= _MAX_FLATTEN_ROUNDS:
             for symbol, amount in targets.items():
-                kill.report["errors"].append(f"{symbol}: {amount:g} still held after "
-                                             f"{kill.rounds} flatten round(s)")  # fmt: skip
+                kill.report["errors"].append(
+                    f"{symbol}: {amount:g} still held after {kill.rounds} flatten round(s)"
+                )
             kill.phase = "halt"
             return
         kill.rounds += 1
@@ -128,8 +142,9 @@ class BrokerKill:
         for symbol, amount in targets.items():
             order, dust_reason = broker.close_position(symbol, amount)
             if order is None:
-                kill.report["dust"].append({"symbol": symbol, "amount": amount,
-                                            "reason": dust_reason})  # fmt: skip
+                kill.report["dust"].append(
+                    {"symbol": symbol, "amount": amount, "reason": dust_reason}
+                )
                 continue
             kill.flatten_refs.append(order.ref)
             kill.report["flattened"].append({"symbol": symbol, "amount": amount})
@@ -144,12 +159,18 @@ class BrokerKill:
         kill.report["finished_ms"] = time.time_ns() // 10**6
         broker.record_trading_state("halted", reason)
         broker.publish(KILL_TOPIC, dict(kill.report))
-        done = "nothing to do, already halted" if kill.report["already_halted"] else (
-            f"{len(kill.report['canceled'])} order(s) canceled, "
-            f"{len(kill.report['flattened'])} position(s) flattened, "
-            f"{len(kill.report['dust'])} dust")  # fmt: skip
-        _log.warning("kill switch engaged (%s): %s; trading HALTED", kill.reason or "requested",
-                     done)  # fmt: skip
+        done = (
+            "nothing to do, already halted"
+            if kill.report["already_halted"]
+            else (
+                f"{len(kill.report['canceled'])} order(s) canceled, "
+                f"{len(kill.report['flattened'])} position(s) flattened, "
+                f"{len(kill.report['dust'])} dust"
+            )
+        )
+        _log.warning(
+            "kill switch engaged (%s): %s; trading HALTED", kill.reason or "requested", done
+        )
         self._current = None
         if not kill.future.done():
             kill.future.set_result(dict(kill.report))

@@ -73,8 +73,14 @@ class BrokerRiskGuard:
         if decision.allowed:
             return None
         self._denials[request.local_id] = decision
-        _log.warning("order %s %s %g %s refused: %s", request.local_id, request.side.value,
-                     request.amount, request.symbol, decision.reason)  # fmt: skip
+        _log.warning(
+            "order %s %s %g %s refused: %s",
+            request.local_id,
+            request.side.value,
+            request.amount,
+            request.symbol,
+            decision.reason,
+        )
         return decision.reason
 
     def take_denial(self, local_id: int) -> RiskDecision | None:
@@ -110,5 +116,11 @@ class BrokerRiskGuard:
         if after is before or after is BreakerState.HALF_OPEN:
             return
         why = breaker.last_reason if after is BreakerState.OPEN else reason
-        bus.publish(BREAKER_TOPIC, {"state": after.name.lower(), "reason": why or reason,
-                                    "reset_timeout": breaker.reset_timeout})  # fmt: skip
+        bus.publish(
+            BREAKER_TOPIC,
+            {
+                "state": after.name.lower(),
+                "reason": why or reason,
+                "reset_timeout": breaker.reset_timeout,
+            },
+        )

@@ -44,8 +44,12 @@ __all__ = ["UnattendedMixin"]
 _log = logging.getLogger("real_trade.brokers")
 _SNAPSHOT_EVERY_S = 10.0
 _CONTROL_EVERY_S = 2.0
-_BT_KINDS = {OrderKind.MARKET: bt.Order.Market, OrderKind.LIMIT: bt.Order.Limit,
-             OrderKind.STOP: bt.Order.Stop, OrderKind.STOP_LIMIT: bt.Order.StopLimit}  # fmt: skip
+_BT_KINDS = {
+    OrderKind.MARKET: bt.Order.Market,
+    OrderKind.LIMIT: bt.Order.Limit,
+    OrderKind.STOP: bt.Order.Stop,
+    OrderKind.STOP_LIMIT: bt.Order.StopLimit,
+}
 
 
 class UnattendedMixin:
@@ -112,14 +116,15 @@ class UnattendedMixin:
         if isinstance(saved, dict) and saved.get("state") == "halted":
             self.trading_state.halt(str(saved.get("reason") or "halted in the journal"))
             self._journal_state = "halted"
-            _log.warning("trading is HALTED (journal: %s); `real-trade resume` lifts it",
-                         saved.get("reason") or "kill switch")  # fmt: skip
+            _log.warning(
+                "trading is HALTED (journal: %s); `real-trade resume` lifts it",
+                saved.get("reason") or "kill switch",
+            )
 
     def _build_guard(self, bus: Any, clock: Any = None) -> BrokerRiskGuard:
         risk = self.p.risk
         if risk is None:  # no limits, but the trading state (kill switch) still applies
-            engine = RiskEngine(LiveRiskConfig(breaker_max_failures=None),
-                                state=self.trading_state)  # fmt: skip
+            engine = RiskEngine(LiveRiskConfig(breaker_max_failures=None), state=self.trading_state)
         else:
             engine = build_risk_engine(risk, bus=bus, clock=clock)
             if isinstance(risk, LiveRiskConfig):
@@ -141,9 +146,12 @@ class UnattendedMixin:
             last = float(data.close[0])
         balances = port.balances() if port is not None else {}
         quote = balances.get(self.currency)
-        return AccountContext(position=position, last_price=last,
-                              free_quote=None if quote is None else quote.free,
-                              equity=self.getvalue())  # fmt: skip
+        return AccountContext(
+            position=position,
+            last_price=last,
+            free_quote=None if quote is None else quote.free,
+            equity=self.getvalue(),
+        )
 
     def _journal_intent(self, mo: ManagedOrder, request: OrderRequest) -> None:
         from real_trade.persistence import OrderIntent
@@ -154,12 +162,21 @@ class UnattendedMixin:
             params.update(tradeid=order.tradeid, parent=getattr(order.parent, "ref", None))
         if mo.parent is not None:
             params["parent"] = mo.parent
-        self.journal.record_intent(OrderIntent(
-            client_order_id=request.client_order_id, strategy=self.strategy_name,
-            local_id=request.local_id, symbol=request.symbol, side=request.side.value,
-            kind=request.kind.value, amount=request.amount, price=request.price,
-            stop_price=request.stop_price, params=params,
-            time_ms=time.time_ns() // 1_000_000))  # fmt: skip
+        self.journal.record_intent(
+            OrderIntent(
+                client_order_id=request.client_order_id,
+                strategy=self.strategy_name,
+                local_id=request.local_id,
+                symbol=request.symbol,
+                side=request.side.value,
+                kind=request.kind.value,
+                amount=request.amount,
+                price=request.price,
+                stop_price=request.stop_price,
+                params=params,
+                time_ms=time.time_ns() // 1_000_000,
+            )
+        )
 
     def _resume_paper(self, ids: Any) -> None:
         """Paper start with a journal: the paper account resumes from the last snapshot; paper
@@ -185,11 +202,19 @@ class UnattendedMixin:
         now = time.time_ns() // 1_000_000
         for n, row in enumerate(self.journal.intents_without_outcome(strategy=self.strategy_name)):
             tracked = TrackedOrder(request_of(row, -1 - n), state=OrderState.CANCELED, reason=why)
-            self.journal.record_update(order_update(
-                tracked, OrderState.CANCELED, client_order_id=row.client_order_id, time_ms=now,
-                strategy=self.strategy_name))  # fmt: skip
-            self.publish("reconcile.paper_order_ended", {"client_order_id": row.client_order_id,
-                                                         "message": why})  # fmt: skip
+            self.journal.record_update(
+                order_update(
+                    tracked,
+                    OrderState.CANCELED,
+                    client_order_id=row.client_order_id,
+                    time_ms=now,
+                    strategy=self.strategy_name,
+                )
+            )
+            self.publish(
+                "reconcile.paper_order_ended",
+                {"client_order_id": row.client_order_id, "message": why},
+            )
 
     def _recover(self, ids: Any) -> None:
         """Live start with a journal: reconcile before the strategy may trade."""
@@ -198,16 +223,30 @@ class UnattendedMixin:
         from real_trade.persistence.recovery import ContinuousReconciler, recover
 
         client = self.store.client
-        report = recover(self.journal, client, list(self._drivers), strategy=self.strategy_name,
-                         ids=ids, publish=self.publish)  # fmt: skip
+        report = recover(
+            self.journal,
+            client,
+            list(self._drivers),
+            strategy=self.strategy_name,
+            ids=ids,
+            publish=self.publish,
+        )
         self.recovery = report
         for found in report.adopted:
-            self._live.adopt(found.request.client_order_id, found.request.symbol,
-                             found.exchange_order_id, found.trades)  # fmt: skip
+            self._live.adopt(
+                found.request.client_order_id,
+                found.request.symbol,
+                found.exchange_order_id,
+                found.trades,
+            )
         self._adopt = list(report.adopted)
-        self._reconciler = ContinuousReconciler(client, list(self._drivers), ids,
-                                                interval_s=float(self.p.reconcile_interval),
-                                                publish=self.publish)  # fmt: skip
+        self._reconciler = ContinuousReconciler(
+            client,
+            list(self._drivers),
+            ids,
+            interval_s=float(self.p.reconcile_interval),
+            publish=self.publish,
+        )
 
     def _adopt_recovered(self) -> None:
         """Rebuild the recovered orders as backtrader orders (first cycle: strategies exist)."""
@@ -221,21 +260,43 @@ class UnattendedMixin:
             if data is None:
                 continue
             cls = bt.BuyOrder if req.side.value == "buy" else bt.SellOrder
-            price = req.stop_price if req.kind in (OrderKind.STOP, OrderKind.STOP_LIMIT) else (
-                req.price)  # fmt: skip
-            order = cls(owner=owner, data=data, size=req.amount, price=price,
-                        pricelimit=req.price if req.kind is OrderKind.STOP_LIMIT else None,
-                        exectype=_BT_KINDS.get(req.kind, bt.Order.Market),
-                        simulated=not len(data))  # fmt: skip
+            price = (
+                req.stop_price
+                if req.kind in (OrderKind.STOP, OrderKind.STOP_LIMIT)
+                else (req.price)
+            )
+            order = cls(
+                owner=owner,
+                data=data,
+                size=req.amount,
+                price=price,
+                pricelimit=req.price if req.kind is OrderKind.STOP_LIMIT else None,
+                exectype=_BT_KINDS.get(req.kind, bt.Order.Market),
+                simulated=not len(data),
+            )
             order.addcomminfo(self.getcommissioninfo(data))
-            order.addinfo(recovered=True, filled_before_restart=found.filled,
-                          client_order_id=req.client_order_id)  # fmt: skip
+            order.addinfo(
+                recovered=True,
+                filled_before_restart=found.filled,
+                client_order_id=req.client_order_id,
+            )
             self._orders[order.ref] = order
-            wire = OrderRequest(order.ref, req.symbol, req.side, req.kind, req.amount,
-                                price=req.price, stop_price=req.stop_price,
-                                client_order_id=req.client_order_id)  # fmt: skip
-            self.manager.adopt(wire, exchange_order_id=found.exchange_order_id,
-                               filled=found.filled, trade_ids=found.trade_ids)  # fmt: skip
+            wire = OrderRequest(
+                order.ref,
+                req.symbol,
+                req.side,
+                req.kind,
+                req.amount,
+                price=req.price,
+                stop_price=req.stop_price,
+                client_order_id=req.client_order_id,
+            )
+            self.manager.adopt(
+                wire,
+                exchange_order_id=found.exchange_order_id,
+                filled=found.filled,
+                trade_ids=found.trade_ids,
+            )
         self._adopt = []
         self._dispatch()
 
@@ -252,19 +313,26 @@ class UnattendedMixin:
         checking = self._check_thread is not None and self._check_thread.is_alive()
         reconciler = self._reconciler
         if reconciler is not None and not checking and reconciler.due() and self.manager:
-            working = {mo.client_order_id: mo.tracked.request.symbol
-                       for mo in self.manager.alive_orders() if mo.sent}  # fmt: skip
+            working = {
+                mo.client_order_id: mo.tracked.request.symbol
+                for mo in self.manager.alive_orders()
+                if mo.sent
+            }
             quiet = all(self.manager.settled(s) for s in self._drivers)
             assets = {self.currency, *(base_asset(s) for s in self._drivers)}
             balances = self._live.balances() if quiet and self._live is not None else None
             self._check_thread = threading.Thread(  # REST calls stay off the trading thread
-                target=self._reconcile_in_background, args=(working, balances, assets),
-                name="rt-reconcile", daemon=True)  # fmt: skip
+                target=self._reconcile_in_background,
+                args=(working, balances, assets),
+                name="rt-reconcile",
+                daemon=True,
+            )
             self._check_thread.start()
         self._maybe_snapshot(now)
 
-    def _reconcile_in_background(self, working: dict[str, str], balances: Any,
-                                 assets: set[str]) -> None:  # fmt: skip
+    def _reconcile_in_background(
+        self, working: dict[str, str], balances: Any, assets: set[str]
+    ) -> None:
         """One continuous-reconciliation check; what it finds is looked up at the exchange."""
         reconciler, live = self._reconciler, self._live
         assert reconciler is not None
@@ -312,13 +380,20 @@ class UnattendedMixin:
         balances = {a: (b.free, b.locked) for a, b in port.balances().items() if b.total}
         positions = {s: self.positions[d].size for s, d in self._drivers.items()}
         times = [d.datetime[0] for d in self._drivers.values() if len(d)]
-        stamp = (self._paper.now_ms() if self._paper is not None
-                 else time.time_ns() // 1_000_000)  # fmt: skip
+        stamp = self._paper.now_ms() if self._paper is not None else time.time_ns() // 1_000_000
         if not times:
             return
-        self.publish("account.snapshot", AccountSnapshot(
-            strategy=self.strategy_name, time_ms=stamp, cash=self.getcash(),
-            equity=self.getvalue(), balances=balances, positions=positions))  # fmt: skip
+        self.publish(
+            "account.snapshot",
+            AccountSnapshot(
+                strategy=self.strategy_name,
+                time_ms=stamp,
+                cash=self.getcash(),
+                equity=self.getvalue(),
+                balances=balances,
+                positions=positions,
+            ),
+        )
 
     # ------------------------------------------------------------------ kill switch
     def kill(self, flatten: bool = False, reason: str = "") -> concurrent.futures.Future[Any]:
@@ -346,8 +421,7 @@ class UnattendedMixin:
             return
         self._journal_state = state
         now = time.time_ns() // 1_000_000
-        self.journal.set_state("trading_state", {"state": state, "reason": reason,
-                                                 "time_ms": now})  # fmt: skip
+        self.journal.set_state("trading_state", {"state": state, "reason": reason, "time_ms": now})
 
     def flatten_targets(self, tradable_only: bool = False) -> dict[str, float]:
         """Signed holdings per traded symbol (spot: the base asset), optionally only those the
@@ -428,8 +502,7 @@ class UnattendedMixin:
             return
         denial = self.guard.take_denial(update.local_id)
         if denial is not None:
-            order.addinfo(risk_rule=denial.rule, risk_limit=denial.limit,
-                          risk_value=denial.value)  # fmt: skip
+            order.addinfo(risk_rule=denial.rule, risk_limit=denial.limit, risk_value=denial.value)
 
     @staticmethod
     def _base(symbol: str) -> str:

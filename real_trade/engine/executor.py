@@ -22,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from real_trade.engine.lifecycle import LifecycleManager
 from real_trade.errors import ConfigError
-from real_trade.retry import RetryPolicy
+from real_trade.venues.retry import RetryPolicy
 
 __all__ = ["ExecutableRunner", "StrategyExecutor"]
 
@@ -97,8 +97,11 @@ class StrategyExecutor:
         key = name or runner.name
         with self._lock:
             if key in self._runners:
-                raise ConfigError(f"a strategy named {key!r} is already added", field="name",
-                                  fix="give each strategy its own name")  # fmt: skip
+                raise ConfigError(
+                    f"a strategy named {key!r} is already added",
+                    field="name",
+                    fix="give each strategy its own name",
+                )
             if self.journal is not None and runner.journal_spec is None:
                 runner.journal_spec = self.journal
             self._runners[key] = runner
@@ -138,9 +141,12 @@ class StrategyExecutor:
             if self._is_running(name, runner):
                 return False
             if self.supervise:
-                manager = LifecycleManager(runner, retry=self.retry,
-                                           max_restarts=self.max_restarts,
-                                           name=f"lifecycle-{name}")  # fmt: skip
+                manager = LifecycleManager(
+                    runner,
+                    retry=self.retry,
+                    max_restarts=self.max_restarts,
+                    name=f"lifecycle-{name}",
+                )
                 self._managers[name] = manager
                 manager.start()
             else:

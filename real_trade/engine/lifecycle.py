@@ -3,7 +3,7 @@
 ``LifecycleManager(runner).start()`` calls ``runner.run()`` on a supervisor thread. When
 ``run()`` returns, the run is over (stopped, or its data ended) and nothing restarts. When it
 raises, the error is logged and kept (:attr:`LifecycleManager.last_error`), the manager waits a
-jittered exponential backoff (a :class:`~real_trade.retry.RetryPolicy`) and calls ``run()``
+jittered exponential backoff (a :class:`~real_trade.venues.retry.RetryPolicy`) and calls ``run()``
 again, up to ``max_restarts`` crashes in a row; a run that lasted ``reset_after`` seconds resets
 that count. Errors that no restart can fix (bad config, refused credentials, unknown symbol)
 end the supervision at once. :meth:`LifecycleManager.run_with_retry` applies the same backoff to
@@ -28,7 +28,7 @@ from real_trade.errors import (
     NotSupportedError,
     redact,
 )
-from real_trade.retry import RetryPolicy
+from real_trade.venues.retry import RetryPolicy
 
 __all__ = ["DEFAULT_RESTART_POLICY", "FATAL_ERRORS", "LifecycleManager", "Runnable"]
 
@@ -84,8 +84,11 @@ class LifecycleManager:
     ) -> None:
         """Configure the supervision (nothing runs until :meth:`start`)."""
         if max_restarts is not None and max_restarts < 0:
-            raise ConfigError(f"max_restarts must be >= 0 or None, got {max_restarts}",
-                              field="max_restarts", fix="e.g. max_restarts=5")  # fmt: skip
+            raise ConfigError(
+                f"max_restarts must be >= 0 or None, got {max_restarts}",
+                field="max_restarts",
+                fix="e.g. max_restarts=5",
+            )
         self.target = target
         self.retry = retry if retry is not None else DEFAULT_RESTART_POLICY
         self.max_restarts = max_restarts
@@ -122,9 +125,15 @@ class LifecycleManager:
                 if attempt >= self.retry.max_attempts or self._stop.is_set():
                     raise
                 delay = self.retry.delay_for(attempt, exc, self.rng)
-                _log.warning("%s: %s failed (attempt %d/%d): %s; retrying in %.2f s", self.name,
-                             getattr(func, "__name__", "call"), attempt, self.retry.max_attempts,
-                             _describe(exc), delay)  # fmt: skip
+                _log.warning(
+                    "%s: %s failed (attempt %d/%d): %s; retrying in %.2f s",
+                    self.name,
+                    getattr(func, "__name__", "call"),
+                    attempt,
+                    self.retry.max_attempts,
+                    _describe(exc),
+                    delay,
+                )
                 if self.clock.wait(self._stop, delay):
                     raise
 
@@ -192,14 +201,22 @@ class LifecycleManager:
                 if self._stop.is_set():
                     break
                 lasted = self.clock.now() - started
-                in_a_row = 1 if self.reset_after is not None and lasted >= self.reset_after else (
-                    in_a_row + 1)  # fmt: skip
+                in_a_row = (
+                    1
+                    if self.reset_after is not None and lasted >= self.reset_after
+                    else (in_a_row + 1)
+                )
                 if self.max_restarts is not None and in_a_row > self.max_restarts:
                     self._give_up(exc, f"{in_a_row} crashes in a row")
                     return
                 delay = self.retry.delay_for(in_a_row, exc, self.rng)
-                _log.error("%s: the run crashed (%s); restart %d in %.2f s", self.name,
-                           _describe(exc), self.restarts + 1, delay)  # fmt: skip
+                _log.error(
+                    "%s: the run crashed (%s); restart %d in %.2f s",
+                    self.name,
+                    _describe(exc),
+                    self.restarts + 1,
+                    delay,
+                )
                 self.state = "backoff"
                 if self.clock.wait(self._stop, delay):
                     break
@@ -218,8 +235,10 @@ class LifecycleManager:
     def __repr__(self) -> str:
         """State, restart count and the last error's type."""
         last = type(self.last_error).__name__ if self.last_error is not None else None
-        return (f"LifecycleManager(name={self.name!r}, state={self.state!r}, "
-                f"restarts={self.restarts}, last_error={last})")  # fmt: skip
+        return (
+            f"LifecycleManager(name={self.name!r}, state={self.state!r}, "
+            f"restarts={self.restarts}, last_error={last})"
+        )
 
 
 def _describe(exc: BaseException) -> str:

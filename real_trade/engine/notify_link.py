@@ -52,6 +52,13 @@ def stop_notifier(notifier: Any, name: str, error: BaseException | None) -> None
         from real_trade.notifications import Alert
 
         text = redact(f"{type(error).__name__}: {error}")
-        notifier.raise_alert(Alert("error", f"{name} stopped after an error", text,
-                                   f"crash:{name}:{type(error).__name__}", name))  # fmt: skip
+        notifier.raise_alert(
+            Alert(
+                "error",
+                f"{name} stopped after an error",
+                text,
+                f"crash:{name}:{type(error).__name__}",
+                name,
+            )
+        )
     notifier.stop()

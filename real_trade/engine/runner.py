@@ -265,8 +265,13 @@ class TradingRunner:
         health.trading_state = getattr(self.broker, "trading_state", None)
         engine = getattr(getattr(self.broker, "guard", None), "engine", None)
         health.breaker = getattr(engine, "breaker", None)
-        checks = (health.check_feeds(), health.check_streams(), health.check_trading_state(),
-                  health.check_breaker(), health.check_memory())  # fmt: skip
+        checks = (
+            health.check_feeds(),
+            health.check_streams(),
+            health.check_trading_state(),
+            health.check_breaker(),
+            health.check_memory(),
+        )
         return {c.name: [c.status, c.detail] for c in checks if c.status != "unknown"}
 
     def _start_scheduler(self) -> None:

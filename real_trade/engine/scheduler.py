@@ -83,14 +83,21 @@ class Scheduler:
         if not callable(task):
             raise TypeError(f"task must be callable, got {task!r}")
         if isinstance(interval, bool) or not isinstance(interval, int | float):
-            raise ConfigError(f"interval must be a number of seconds, got {interval!r}",
-                              field="interval", fix="e.g. schedule(task, 5.0)")  # fmt: skip
+            raise ConfigError(
+                f"interval must be a number of seconds, got {interval!r}",
+                field="interval",
+                fix="e.g. schedule(task, 5.0)",
+            )
         if not math.isfinite(interval) or interval <= 0:
-            raise ConfigError(f"interval must be a finite number of seconds > 0, got {interval}",
-                              field="interval", fix="e.g. schedule(task, 5.0)")  # fmt: skip
+            raise ConfigError(
+                f"interval must be a finite number of seconds > 0, got {interval}",
+                field="interval",
+                fix="e.g. schedule(task, 5.0)",
+            )
         now = self.clock.now()
-        handle = ScheduledTask(task, float(interval), name or _name_of(task),
-                               now if run_now else now + float(interval))  # fmt: skip
+        handle = ScheduledTask(
+            task, float(interval), name or _name_of(task), now if run_now else now + float(interval)
+        )
         with self._lock:
             self._tasks.append(handle)
         self._wakeup.set()
@@ -143,8 +150,13 @@ class Scheduler:
         except Exception as exc:
             handle.failures += 1
             handle.last_error = redact(f"{type(exc).__name__}: {exc}")
-            _log.error("scheduled task %s failed (%d of %d runs): %s", handle.name,
-                       handle.failures, handle.runs, handle.last_error)  # fmt: skip
+            _log.error(
+                "scheduled task %s failed (%d of %d runs): %s",
+                handle.name,
+                handle.failures,
+                handle.runs,
+                handle.last_error,
+            )
 
     def seconds_to_next(self) -> float | None:
         """Clock seconds until the next task is due (0 when one is due), None when idle."""

@@ -5,7 +5,7 @@
   :class:`LocalTrigger`.
 * :mod:`~real_trade.execution.events`: the :class:`ExecutionPort` interface and its reports;
   :class:`OrderUpdate` (``order.<state>``) and :class:`FillEvent` (``fill``) on the bus.
-* :mod:`~real_trade.execution.emulated`: :class:`OrderManager` (OCO, brackets, trailing stops,
+* :mod:`~real_trade.execution.order_manager`: :class:`OrderManager` (OCO, brackets, trailing stops,
   pre-send checks).
 * :mod:`~real_trade.execution.holdings`: :class:`Holdings` (the base-asset holding, fees taken
   in it, sells fitted to it, dust) and :class:`PositionDust` (``position.dust``).
@@ -15,7 +15,6 @@
 """
 
 from real_trade.execution.client_ids import ClientOrderIds
-from real_trade.execution.emulated import OrderManager
 from real_trade.execution.events import (
     FILL_TOPIC,
     Balance,
@@ -32,6 +31,7 @@ from real_trade.execution.events import (
 )
 from real_trade.execution.holdings import DUST_TOPIC, Holdings, PositionDust, SellTrim
 from real_trade.execution.live import LiveExecution
+from real_trade.execution.order_manager import OrderManager
 from real_trade.execution.orders import (
     ExchangeStatus,
     LocalTrigger,

@@ -3,8 +3,8 @@
 On spot venues a buy's commission is taken from the bought asset (Binance: buy 0.001 BTC, hold
 0.000999), so a strategy that sells what it bought asks for a little more than it holds. One
 object, :class:`Holdings`, knows the holding and that fee policy, for paper and live alike (the
-:class:`~real_trade.execution.emulated.OrderManager` owns it and feeds it every fill and balance
-report):
+:class:`~real_trade.execution.order_manager.OrderManager` owns it and feeds it every fill and
+balance report):
 
 * :meth:`Holdings.free` is the free balance the port last reported, plus what buy fills applied
   since then delivered (the balance report of a fill may arrive after the fill itself);
@@ -100,9 +100,11 @@ class Holdings:
         parts = [f"{fees:g} {base} taken as fees on the buys"] if fees else []
         if excess > fees * (1 + _REL_TOL) + 1e-12 or not fees:
             parts.append(f"less than one amount step ({step:g})")
-        why = (f"sell {amount:g} {base} trimmed to the {free:g} held, rounded down to the "
-               f"amount step: {sent:g}; it exceeded the holding only by "
-               f"{' and '.join(parts)}")  # fmt: skip
+        why = (
+            f"sell {amount:g} {base} trimmed to the {free:g} held, rounded down to the "
+            f"amount step: {sent:g}; it exceeded the holding only by "
+            f"{' and '.join(parts)}"
+        )
         return SellTrim(amount, sent, why)
 
     @staticmethod

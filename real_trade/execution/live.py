@@ -32,7 +32,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from real_trade.chaos import crash_point
 from real_trade.errors import (
     AmbiguousOutcomeError,
     InsufficientFundsError,
@@ -55,6 +54,7 @@ from real_trade.execution.orders import (
     OrderState,
     SymbolLimits,
 )
+from real_trade.utils.chaos import crash_point
 
 __all__ = ["LiveExecution", "exchange_reason", "fill_report", "order_reports"]
 
@@ -92,10 +92,14 @@ def fill_report(trade: Mapping[str, Any]) -> FillReport:
     fee = trade.get("fee") or {}
     taker_or_maker = trade.get("takerOrMaker")
     fill = ExchangeFill(
-        str(trade.get("id") or info.get("t") or info.get("tradeId")), _num(trade.get("price")),
-        _num(trade.get("amount")), _num(fee.get("cost")), fee.get("currency"),
+        str(trade.get("id") or info.get("t") or info.get("tradeId")),
+        _num(trade.get("price")),
+        _num(trade.get("amount")),
+        _num(fee.get("cost")),
+        fee.get("currency"),
         int(_num(trade.get("timestamp"))),
-        None if taker_or_maker is None else taker_or_maker == "maker")  # fmt: skip
+        None if taker_or_maker is None else taker_or_maker == "maker",
+    )
     cid = trade.get("clientOrderId") or info.get("c") or info.get("clientOrderId")
     oid = trade.get("order") or info.get("orderId") or info.get("i")
     return FillReport(cid or None, None if oid is None else str(oid), fill)
@@ -110,8 +114,13 @@ def order_reports(order: Mapping[str, Any]) -> list[Report]:
     trade_stamp = order.get("lastTradeTimestamp") or order.get("timestamp")
     for trade in order.get("trades") or []:
         if trade.get("id") is not None:  # an order's own fills may lack the time: the order's
-            fr = fill_report({**trade, "order": trade.get("order") or xid,
-                              "timestamp": trade.get("timestamp") or trade_stamp})  # fmt: skip
+            fr = fill_report(
+                {
+                    **trade,
+                    "order": trade.get("order") or xid,
+                    "timestamp": trade.get("timestamp") or trade_stamp,
+                }
+            )
             out.append(FillReport(fr.client_order_id or cid, fr.exchange_order_id, fr.fill))
     filled = _num(order.get("filled"))
     raw_status = order.get("status") or info.get("status") or info.get("X")
@@ -133,10 +142,18 @@ class LiveExecution:
     the stream before REST is asked.
     """
 
-    def __init__(self, client: Any, symbols: Iterable[str], *, lookup_attempts: int = 5,
-                 lookup_delay_s: float = 0.25, poll_interval_s: float = 2.0,
-                 fill_grace_s: float = 1.0, safety_poll_s: float = 30.0,
-                 on_connection: Callable[[bool, str], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        client: Any,
+        symbols: Iterable[str],
+        *,
+        lookup_attempts: int = 5,
+        lookup_delay_s: float = 0.25,
+        poll_interval_s: float = 2.0,
+        fill_grace_s: float = 1.0,
+        safety_poll_s: float = 30.0,
+        on_connection: Callable[[bool, str], None] | None = None,
+    ) -> None:
         """Configure; nothing runs until :meth:`start`. ``on_connection(up, reason)`` hears
         the orders stream go down and come back (the circuit breaker listens)."""
         self.client = client
@@ -172,8 +189,9 @@ class LiveExecution:
         self.symbols = [client.symbol_of(s) for s in self.symbols]
         for kind in ("orders", "my_trades", "balance"):
             on_state = self._on_state if kind == "orders" else None
-            handle = client.stream(kind, on_event=lambda item, k=kind: self._on_stream(k, item),
-                                   on_state=on_state)  # fmt: skip
+            handle = client.stream(
+                kind, on_event=lambda item, k=kind: self._on_stream(k, item), on_state=on_state
+            )
             self._streams.append(handle)
         self._set_balances(client.fetch_balance())
         for symbol in self.symbols:
@@ -211,9 +229,12 @@ class LiveExecution:
                 return float(value)
             return 10.0 ** -float(value) if mode == _DECIMAL_PLACES_MODE else None
 
-        return SymbolLimits(step(precision.get("amount")), step(precision.get("price")),
-                            (limits.get("amount") or {}).get("min"),
-                            (limits.get("cost") or {}).get("min"))  # fmt: skip
+        return SymbolLimits(
+            step(precision.get("amount")),
+            step(precision.get("price")),
+            (limits.get("amount") or {}).get("min"),
+            (limits.get("cost") or {}).get("min"),
+        )
 
     def place(self, request: OrderRequest) -> None:
         """Place the order on the I/O loop; its outcome arrives as reports."""
@@ -241,8 +262,13 @@ class LiveExecution:
             concurrent.futures.wait(list(pending.values()), timeout=max(0.0, timeout))
         return [cid for cid, future in pending.items() if not future.done()]
 
-    def adopt(self, client_order_id: str, symbol: str, exchange_order_id: str | None,
-              trades: Iterable[Mapping[str, Any]] = ()) -> None:  # fmt: skip
+    def adopt(
+        self,
+        client_order_id: str,
+        symbol: str,
+        exchange_order_id: str | None,
+        trades: Iterable[Mapping[str, Any]] = (),
+    ) -> None:
         """Follow an order placed before a restart (recovery): its reports flow again; the
         executions in ``trades`` (ccxt trades) were accounted for and are not reported again."""
         self._open[client_order_id] = (exchange_order_id, symbol)
@@ -318,18 +344,26 @@ class LiveExecution:
         params = {"triggerPrice": req.stop_price} if req.kind.has_trigger else {}
         try:
             order = await self.client.create_order_async(
-                req.symbol, order_type, req.side.value, req.amount, req.price,
-                client_order_id=cid, params=params)  # fmt: skip
+                req.symbol,
+                order_type,
+                req.side.value,
+                req.amount,
+                req.price,
+                client_order_id=cid,
+                params=params,
+            )
         except AmbiguousOutcomeError as exc:
             _log.warning("order %s: outcome unknown (%s); looking it up, never resending", cid, exc)
             order = await self._look_up(cid, req.symbol)
             if order is None:
                 why = exchange_reason(exc, self._venue_id)
                 tries = self.lookup_attempts
-                self._fail(cid, OrderState.CANCELED,
-                           f"lost: the submit outcome was unknown ({why}) and the exchange "
-                           f"does not know the order after {tries} lookups; not resent",
-                           )  # fmt: skip
+                self._fail(
+                    cid,
+                    OrderState.CANCELED,
+                    f"lost: the submit outcome was unknown ({why}) and the exchange "
+                    f"does not know the order after {tries} lookups; not resent",
+                )
                 return
         except RealTradeError as exc:  # refused: Margin for lack of funds, else Rejected
             funds = isinstance(exc, InsufficientFundsError)
@@ -461,8 +495,11 @@ class LiveExecution:
         for cid, (xid, symbol) in list(self._open.items()):
             try:
                 client = self.client
-                order = await (client.fetch_order_async(xid, symbol) if xid
-                               else client.find_order_by_client_id_async(cid, symbol))  # fmt: skip
+                order = await (
+                    client.fetch_order_async(xid, symbol)
+                    if xid
+                    else client.find_order_by_client_id_async(cid, symbol)
+                )
                 if order is not None:
                     if _num(order.get("filled")) > 0:
                         for trade in await self.client.fetch_my_trades_async(symbol):

@@ -342,8 +342,9 @@ class TrackedOrder:
 
     def net_bought(self, base: str) -> float:
         """The base asset the fills delivered: their amounts less fees charged in ``base``."""
-        return sum(f.amount - (f.commission if f.commission_asset == base else 0.0)
-                   for f in self.fills)  # fmt: skip
+        return sum(
+            f.amount - (f.commission if f.commission_asset == base else 0.0) for f in self.fills
+        )
 
     @property
     def missing_fills(self) -> bool:

@@ -148,9 +148,12 @@ class BarPathMarket:
         self._first = {s: Decimal(repr(first_prices[s])) for s in self.symbols}
         self._ticks: dict[str, list[MarketTick]] = {s: [] for s in self.symbols}
         self._times: dict[str, list[int]] = {s: [] for s in self.symbols}
-        self._shapes = {s: default_book_shape(self._first[s], r.tick_size, r.step_size,
-                                              level_notional=level_notional)
-                        for s, r in self._rules.items()}  # fmt: skip
+        self._shapes = {
+            s: default_book_shape(
+                self._first[s], r.tick_size, r.step_size, level_notional=level_notional
+            )
+            for s, r in self._rules.items()
+        }
 
     def add_bar(self, symbol: str, bar: PaperBar) -> list[MarketTick]:
         """Append ``bar``'s path to ``symbol``'s ticks (re-timed just after the last tick when the
@@ -161,8 +164,9 @@ class BarPathMarket:
         path = bar_path(bar, rules.tick_size, rules.step_size, prev)
         if known and path[0].ts_ms <= known[-1].ts_ms:  # the bar overlaps the last: play it after
             after = known[-1].ts_ms + 1
-            path = [MarketTick(after + i, t.price, t.volume, t.taker_side)
-                    for i, t in enumerate(path)]  # fmt: skip
+            path = [
+                MarketTick(after + i, t.price, t.volume, t.taker_side) for i, t in enumerate(path)
+            ]
         known.extend(path)
         self._times[symbol].extend(t.ts_ms for t in path)
         return path
@@ -209,9 +213,16 @@ class PaperExecution:
     starts at the first :meth:`play`.
     """
 
-    def __init__(self, symbols: Iterable[str], *, cash: float = 10_000.0, currency: str = "USDT",
-                 commission: float = 0.001, rules: Mapping[str, SymbolRules] | None = None,
-                 level_notional: float = 20_000.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        symbols: Iterable[str],
+        *,
+        cash: float = 10_000.0,
+        currency: str = "USDT",
+        commission: float = 0.001,
+        rules: Mapping[str, SymbolRules] | None = None,
+        level_notional: float = 20_000.0,
+    ) -> None:
         """Configure the paper account; nothing runs until :meth:`play`."""
         self.symbols = {exchange_id(s): s for s in symbols}
         self.currency = currency
@@ -265,19 +276,28 @@ class PaperExecution:
 
     def _start(self, first_prices: Mapping[str, float], start_ms: int) -> None:
         known = {**DEFAULT_RULES, **self._rules_override}
-        rules = {sid: known.get(sid) or derive_rules(sid, Decimal(repr(price)))
-                 for sid, price in first_prices.items()}  # fmt: skip
-        self._market = BarPathMarket(rules, first_prices, start_ms,
-                                     level_notional=self.level_notional)  # fmt: skip
+        rules = {
+            sid: known.get(sid) or derive_rules(sid, Decimal(repr(price)))
+            for sid, price in first_prices.items()
+        }
+        self._market = BarPathMarket(
+            rules, first_prices, start_ms, level_notional=self.level_notional
+        )
         self.clock = SimClock(start_ms=start_ms, stepped=True)
         bus = EventBus(synchronous=True, name="paper")
-        self.core = ExchangeCore(self.clock, self._market, bus, rules=rules, seed=0,
-                                 auto_pump=False, max_kline_bars=2_000)  # fmt: skip
+        self.core = ExchangeCore(
+            self.clock,
+            self._market,
+            bus,
+            rules=rules,
+            seed=0,
+            auto_pump=False,
+            max_kline_bars=2_000,
+        )
         fee = Decimal(repr(self.commission))
         start = {asset: Decimal(repr(amount)) for asset, amount in self.holdings.items()}
         start[self.currency] = Decimal(repr(self.cash))
-        self._account = self.core.create_account(start,
-                                                 maker_fee=fee, taker_fee=fee)  # fmt: skip
+        self._account = self.core.create_account(start, maker_fee=fee, taker_fee=fee)
         aid = self._account.account_id
         bus.subscribe(f"sim.order.{aid}", self._on_order_event)
         bus.subscribe(f"sim.balance.{aid}", self._on_balance_event)
@@ -390,11 +410,16 @@ class PaperExecution:
         price, stop = request.price, request.stop_price
         try:
             self.core.place_order(
-                self._account, exchange_id(request.symbol), request.side.value.upper(), sim_type,
+                self._account,
+                exchange_id(request.symbol),
+                request.side.value.upper(),
+                sim_type,
                 quantity=Decimal(repr(request.amount)),
                 price=None if price is None else Decimal(repr(price)),
                 stop_price=None if stop is None else Decimal(repr(stop)),
-                time_in_force=tif, client_order_id=request.client_order_id)  # fmt: skip
+                time_in_force=tif,
+                client_order_id=request.client_order_id,
+            )
         except SimError as exc:
             margin = isinstance(exc, InsufficientBalance)
             state = OrderState.MARGIN if margin else OrderState.REJECTED
@@ -443,16 +468,23 @@ class PaperExecution:
         assert isinstance(event, OrderEvent)
         order = event.order
         if event.execution_type is ExecutionType.TRADE:
-            fill = ExchangeFill(str(event.trade_id), float(event.last_price),
-                                float(event.last_qty), float(event.commission),
-                                event.commission_asset, event.time_ms, event.is_maker)  # fmt: skip
+            fill = ExchangeFill(
+                str(event.trade_id),
+                float(event.last_price),
+                float(event.last_qty),
+                float(event.commission),
+                event.commission_asset,
+                event.time_ms,
+                event.is_maker,
+            )
             self._reports.append(FillReport(order.client_order_id, str(order.order_id), fill))
         reason = None if event.reject_reason == "NONE" else event.reject_reason
         filled = float(order.executed_qty)
         status = ExchangeStatus.parse(order.status.value, filled)
         xid, amount = str(order.order_id), float(order.orig_qty)
-        self._reports.append(OrderReport(order.client_order_id, xid, status, filled, amount,
-                                         reason, event.time_ms))  # fmt: skip
+        self._reports.append(
+            OrderReport(order.client_order_id, xid, status, filled, amount, reason, event.time_ms)
+        )
 
     def _on_balance_event(self, _topic: str, event: object) -> None:
         assert isinstance(event, BalanceEvent)

@@ -187,8 +187,10 @@ class BarStream:
     def __repr__(self) -> str:
         """Name, timeframe, mode, state and the last bar delivered."""
         state = self.state.value if self.state else "NEW"
-        return (f"BarStream({self.name}, {self.timeframe}, {self.mode}, {state}, "
-                f"last_bar_ms={self.last_bar_ms})")  # fmt: skip
+        return (
+            f"BarStream({self.name}, {self.timeframe}, {self.mode}, {state}, "
+            f"last_bar_ms={self.last_bar_ms})"
+        )
 
     # -- the consumer side (backtrader's thread) ------------------------------------------
     def start(self) -> None:

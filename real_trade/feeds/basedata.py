@@ -255,8 +255,14 @@ class BaseData(bt.feed.DataBase):
         self.symbol = client.symbol_of(self.symbol)
         from real_trade.history.feed_cache import feed_history
 
-        self._cached_history = feed_history(self.p.cache, client, self.symbol,
-            self.ccxt_timeframe, history_bars=int(self.p.history_bars), bus=client.bus)  # fmt: skip
+        self._cached_history = feed_history(
+            self.p.cache,
+            client,
+            self.symbol,
+            self.ccxt_timeframe,
+            history_bars=int(self.p.history_bars),
+            bus=client.bus,
+        )
         source = None if self.p.historical else self._make_source(client)
         self._stream = BarStream(
             self._history,

@@ -9,7 +9,8 @@ A :class:`BaseWebSocket` owns one aiohttp websocket on an asyncio loop: the I/O 
   ``ping_interval`` seconds, the connection being declared dead when nothing at all (not even the
   pong) arrives for two intervals;
 * reconnects with exponential backoff and jitter (``reconnect_delay`` doubled per consecutive
-  failure, capped at ``max_reconnect_delay``, computed by :class:`real_trade.retry.RetryPolicy`);
+  failure, capped at ``max_reconnect_delay``, computed by
+  :class:`real_trade.venues.retry.RetryPolicy`);
   the count resets once a connection stayed up ``stable_after`` seconds; after
   ``max_reconnect_attempts`` failed reconnects (0: never give up) it emits ``max_reconnect`` and
   stops;
@@ -54,7 +55,7 @@ from real_trade.feeds.ws_updates import (
     finite_number,
     price_levels,
 )
-from real_trade.retry import RetryPolicy
+from real_trade.venues.retry import RetryPolicy
 
 __all__ = [
     "BaseWebSocket",
@@ -128,8 +129,11 @@ class BaseWebSocket:
     ) -> None:
         """Configure the client; nothing connects until :meth:`start`."""
         if not ping_interval > 0:
-            raise ConfigError(f"ping_interval must be > 0, not {ping_interval!r}",
-                              field="ping_interval", fix="use seconds, e.g. 20")  # fmt: skip
+            raise ConfigError(
+                f"ping_interval must be > 0, not {ping_interval!r}",
+                field="ping_interval",
+                fix="use seconds, e.g. 20",
+            )
         self.ping_interval = ping_interval
         self.reconnect_delay = reconnect_delay
         self.max_reconnect_delay = max_reconnect_delay
@@ -143,8 +147,18 @@ class BaseWebSocket:
         self._rng = rng
         self.channels: list[Any] = []
         self.stats: dict[str, int] = dict.fromkeys(
-            ("messages", "malformed", "connects", "disconnects", "reconnect_attempts", "sent",
-             "heartbeats", "callback_errors"), 0)  # fmt: skip
+            (
+                "messages",
+                "malformed",
+                "connects",
+                "disconnects",
+                "reconnect_attempts",
+                "sent",
+                "heartbeats",
+                "callback_errors",
+            ),
+            0,
+        )
         self._callbacks: dict[str, list[Callback]] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -340,9 +354,12 @@ class BaseWebSocket:
     # -- the connection loop (on the I/O loop) ----------------------------------------------
     def _backoff_policy(self) -> RetryPolicy:
         return RetryPolicy(
-            max_attempts=max(1, self.max_reconnect_attempts), base_delay=self.reconnect_delay,
-            multiplier=2.0, max_delay=self.max_reconnect_delay, jitter=self.reconnect_jitter,
-        )  # fmt: skip
+            max_attempts=max(1, self.max_reconnect_attempts),
+            base_delay=self.reconnect_delay,
+            multiplier=2.0,
+            max_delay=self.max_reconnect_delay,
+            jitter=self.reconnect_jitter,
+        )
 
     def backoff_delay(self, failures: int) -> float:
         """Seconds to wait before reconnecting after ``failures`` consecutive failures."""
@@ -365,8 +382,9 @@ class BaseWebSocket:
                     if self._stopping:
                         break
                     if give_up:
-                        _log.error("%s: giving up after %d reconnect attempts",
-                                   type(self).__name__, limit)  # fmt: skip
+                        _log.error(
+                            "%s: giving up after %d reconnect attempts", type(self).__name__, limit
+                        )
                         self.emit("max_reconnect", limit)
                         break
                     if failures:
@@ -383,8 +401,13 @@ class BaseWebSocket:
         if not ending.connected:
             return
         self.stats["disconnects"] += 1
-        _log.info("%s disconnected (%s, code %s)%s", type(self).__name__, ending.reason,
-                  ending.code, "; reconnecting" if will_reconnect else "")  # fmt: skip
+        _log.info(
+            "%s disconnected (%s, code %s)%s",
+            type(self).__name__,
+            ending.reason,
+            ending.code,
+            "; reconnecting" if will_reconnect else "",
+        )
         info = DisconnectInfo(ending.code, ending.reason, will_reconnect, ending.lasted)
         self.emit("disconnected", info)
 
@@ -399,10 +422,14 @@ class BaseWebSocket:
 
     async def _connect_once(self, session: aiohttp.ClientSession) -> _Ending:
         url = self._get_ws_url()
-        self._connecting = asyncio.ensure_future(session.ws_connect(
-            url, heartbeat=self.ping_interval if self.use_protocol_ping else None,
-            timeout=aiohttp.ClientWSTimeout(ws_close=5.0), max_msg_size=16 << 20,
-        ))  # fmt: skip
+        self._connecting = asyncio.ensure_future(
+            session.ws_connect(
+                url,
+                heartbeat=self.ping_interval if self.use_protocol_ping else None,
+                timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
+                max_msg_size=16 << 20,
+            )
+        )
         try:
             ws = await self._connecting
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:

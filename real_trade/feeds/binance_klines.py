@@ -115,11 +115,13 @@ class BinanceKlineSource:
             self._running = False
         ws = self.websocket
         for event, handler in (
-            ("kline", self._on_kline), ("connected", self._on_connected),
+            ("kline", self._on_kline),
+            ("connected", self._on_connected),
             ("subscribed", self._on_subscribed),
-            ("disconnected", self._on_disconnected), ("max_reconnect", self._on_failed),
+            ("disconnected", self._on_disconnected),
+            ("max_reconnect", self._on_failed),
             ("error", self._on_error),
-        ):  # fmt: skip
+        ):
             ws.off(event, handler)
         if self._started_websocket:
             ws.stop()
@@ -133,8 +135,15 @@ class BinanceKlineSource:
         last = self._last_closed_ms
         if last is not None and update.open_ms <= last:
             return  # a duplicate or a late update of a bar already final
-        bar = Bar(update.open_ms, update.open, update.high, update.low, update.close,
-                  update.volume, closed=update.closed)  # fmt: skip
+        bar = Bar(
+            update.open_ms,
+            update.open,
+            update.high,
+            update.low,
+            update.close,
+            update.volume,
+            closed=update.closed,
+        )
         if update.closed:
             self._last_closed_ms = update.open_ms
             self.emitted_closed += 1

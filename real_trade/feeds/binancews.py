@@ -187,8 +187,10 @@ class BinanceWebSocket(BaseWebSocket):
             return
         code = str(error.get("code")) if isinstance(error, dict) else None
         text = error.get("msg", error) if isinstance(error, dict) else error
-        self.emit("error", ExchangeError(f"Binance refused request {msg['id']}: {text}",
-                                         exchange_code=code))  # fmt: skip
+        self.emit(
+            "error",
+            ExchangeError(f"Binance refused request {msg['id']}: {text}", exchange_code=code),
+        )
 
 
 BinanceWS = BinanceWebSocket
@@ -221,9 +223,16 @@ def parse_binance_payload(data: Any, stream: str | None = None) -> tuple[str, An
     if kind is None and "lastUpdateId" in data:
         symbol = stream.split("@")[0].upper() if stream else ""
         return "depth", DepthUpdate(
-            _VENUE, symbol, price_levels(data["bids"], "bids"), price_levels(data["asks"], "asks"),
-            True, None, int(data["lastUpdateId"]), None, None,
-        )  # fmt: skip
+            _VENUE,
+            symbol,
+            price_levels(data["bids"], "bids"),
+            price_levels(data["asks"], "asks"),
+            True,
+            None,
+            int(data["lastUpdateId"]),
+            None,
+            None,
+        )
     return None
 
 
@@ -233,42 +242,70 @@ def _kline(data: dict[str, Any]) -> KlineUpdate:
     if not isinstance(closed, bool):
         raise TypeError(f"kline x must be true or false, not {closed!r}")
     return KlineUpdate(
-        _VENUE, str(k["s"]), str(k["i"]), int(k["t"]), int(k["T"]),
-        finite_number(k["o"], "open"), finite_number(k["h"], "high"),
-        finite_number(k["l"], "low"), finite_number(k["c"], "close"),
-        finite_number(k["v"], "volume"), closed, int(data["E"]),
-    )  # fmt: skip
+        _VENUE,
+        str(k["s"]),
+        str(k["i"]),
+        int(k["t"]),
+        int(k["T"]),
+        finite_number(k["o"], "open"),
+        finite_number(k["h"], "high"),
+        finite_number(k["l"], "low"),
+        finite_number(k["c"], "close"),
+        finite_number(k["v"], "volume"),
+        closed,
+        int(data["E"]),
+    )
 
 
 def _trade(data: dict[str, Any]) -> TradeUpdate:
     trade_id = data["t"] if data["e"] == "trade" else data["a"]
     return TradeUpdate(
-        _VENUE, str(data["s"]), str(trade_id), finite_number(data["p"], "price"),
-        finite_number(data["q"], "quantity"), "sell" if data["m"] else "buy", int(data["T"]),
-    )  # fmt: skip
+        _VENUE,
+        str(data["s"]),
+        str(trade_id),
+        finite_number(data["p"], "price"),
+        finite_number(data["q"], "quantity"),
+        "sell" if data["m"] else "buy",
+        int(data["T"]),
+    )
 
 
 def _depth_diff(data: dict[str, Any]) -> DepthUpdate:
     prev = data.get("pu")  # futures: the previous event's final id
     return DepthUpdate(
-        _VENUE, str(data["s"]), price_levels(data["b"], "b"), price_levels(data["a"], "a"),
-        False, int(data["U"]), int(data["u"]), None if prev is None else int(prev),
+        _VENUE,
+        str(data["s"]),
+        price_levels(data["b"], "b"),
+        price_levels(data["a"], "a"),
+        False,
+        int(data["U"]),
+        int(data["u"]),
+        None if prev is None else int(prev),
         int(data["E"]),
-    )  # fmt: skip
+    )
 
 
 def _book_ticker(data: dict[str, Any]) -> BookTickerUpdate:
     return BookTickerUpdate(
-        _VENUE, str(data["s"]), finite_number(data["b"], "bid price"),
-        finite_number(data["B"], "bid quantity"), finite_number(data["a"], "ask price"),
-        finite_number(data["A"], "ask quantity"), int(data["u"]),
-    )  # fmt: skip
+        _VENUE,
+        str(data["s"]),
+        finite_number(data["b"], "bid price"),
+        finite_number(data["B"], "bid quantity"),
+        finite_number(data["a"], "ask price"),
+        finite_number(data["A"], "ask quantity"),
+        int(data["u"]),
+    )
 
 
 def _ticker(data: dict[str, Any]) -> TickerUpdate:
     return TickerUpdate(
-        _VENUE, str(data["s"]), finite_number(data["c"], "last"), finite_number(data["o"], "open"),
-        finite_number(data["h"], "high"), finite_number(data["l"], "low"),
-        finite_number(data["v"], "volume"), finite_number(data["q"], "quote volume"),
+        _VENUE,
+        str(data["s"]),
+        finite_number(data["c"], "last"),
+        finite_number(data["o"], "open"),
+        finite_number(data["h"], "high"),
+        finite_number(data["l"], "low"),
+        finite_number(data["v"], "volume"),
+        finite_number(data["q"], "quote volume"),
         int(data["E"]),
-    )  # fmt: skip
+    )

@@ -44,9 +44,20 @@ __all__ = [
 ]
 
 BYBIT_INTERVALS: dict[str, str] = {
-    "1m": "1", "3m": "3", "5m": "5", "15m": "15", "30m": "30", "1h": "60", "2h": "120",
-    "4h": "240", "6h": "360", "12h": "720", "1d": "D", "1w": "W", "1M": "M",
-}  # fmt: skip
+    "1m": "1",
+    "3m": "3",
+    "5m": "5",
+    "15m": "15",
+    "30m": "30",
+    "1h": "60",
+    "2h": "120",
+    "4h": "240",
+    "6h": "360",
+    "12h": "720",
+    "1d": "D",
+    "1w": "W",
+    "1M": "M",
+}
 """ccxt timeframe -> Bybit kline interval."""
 
 _CATEGORIES = ("spot", "linear", "inverse", "option")
@@ -86,11 +97,17 @@ class BybitWebSocket(BaseWebSocket):
         """Choose the endpoint and credentials; see :class:`BaseWebSocket` for ``options``."""
         super().__init__(**options)
         if category not in _CATEGORIES:
-            raise ConfigError(f"Bybit has no category {category!r}", field="category",
-                              fix="use spot, linear, inverse or option")  # fmt: skip
+            raise ConfigError(
+                f"Bybit has no category {category!r}",
+                field="category",
+                fix="use spot, linear, inverse or option",
+            )
         if private and not (api_key and api_secret):
-            raise ConfigError("Bybit private streams need api_key and api_secret",
-                              field="api_key", fix="pass both, or use public topics")  # fmt: skip
+            raise ConfigError(
+                "Bybit private streams need api_key and api_secret",
+                field="api_key",
+                fix="pass both, or use public topics",
+            )
         override = base_url or sim_url
         host = "wss://stream-testnet.bybit.com" if testnet else "wss://stream.bybit.com"
         self.base_url = ws_base_from_http(override) if override else host
@@ -190,11 +207,19 @@ def parse_bybit_topic_message(msg: dict[str, Any]) -> tuple[str, list[Any]] | No
         if not isinstance(data, dict):
             raise TypeError("orderbook data must be an object")
         update_id = int(data["u"])
-        return "depth", [DepthUpdate(
-            _VENUE, str(data.get("s", symbol)), price_levels(data["b"], "b"),
-            price_levels(data["a"], "a"), msg["type"] == "snapshot", update_id, update_id, None,
-            int(msg["ts"]),
-        )]  # fmt: skip
+        return "depth", [
+            DepthUpdate(
+                _VENUE,
+                str(data.get("s", symbol)),
+                price_levels(data["b"], "b"),
+                price_levels(data["a"], "a"),
+                msg["type"] == "snapshot",
+                update_id,
+                update_id,
+                None,
+                int(msg["ts"]),
+            )
+        ]
     if kind == "tickers":
         if msg.get("type") == "delta":
             return None  # derivatives send changed fields only: not a full ticker
@@ -215,11 +240,19 @@ def _kline(row: dict[str, Any], symbol: str, interval: str) -> KlineUpdate:
     if not isinstance(confirm, bool):
         raise TypeError(f"kline confirm must be true or false, not {confirm!r}")
     return KlineUpdate(
-        _VENUE, symbol, str(row.get("interval", interval)), int(row["start"]), int(row["end"]),
-        finite_number(row["open"], "open"), finite_number(row["high"], "high"),
-        finite_number(row["low"], "low"), finite_number(row["close"], "close"),
-        finite_number(row["volume"], "volume"), confirm, int(row["timestamp"]),
-    )  # fmt: skip
+        _VENUE,
+        symbol,
+        str(row.get("interval", interval)),
+        int(row["start"]),
+        int(row["end"]),
+        finite_number(row["open"], "open"),
+        finite_number(row["high"], "high"),
+        finite_number(row["low"], "low"),
+        finite_number(row["close"], "close"),
+        finite_number(row["volume"], "volume"),
+        confirm,
+        int(row["timestamp"]),
+    )
 
 
 def _trade(row: dict[str, Any]) -> TradeUpdate:
@@ -227,21 +260,30 @@ def _trade(row: dict[str, Any]) -> TradeUpdate:
     if side not in ("buy", "sell"):
         raise ValueError(f"trade side must be Buy or Sell, not {row['S']!r}")
     return TradeUpdate(
-        _VENUE, str(row["s"]), str(row["i"]), finite_number(row["p"], "price"),
-        finite_number(row["v"], "size"), "buy" if side == "buy" else "sell", int(row["T"]),
-    )  # fmt: skip
+        _VENUE,
+        str(row["s"]),
+        str(row["i"]),
+        finite_number(row["p"], "price"),
+        finite_number(row["v"], "size"),
+        "buy" if side == "buy" else "sell",
+        int(row["T"]),
+    )
 
 
 def _ticker(data: dict[str, Any], ts: int) -> TickerUpdate:
     last = finite_number(data["lastPrice"], "lastPrice")
     prev = data.get("prevPrice24h")
     return TickerUpdate(
-        _VENUE, str(data["symbol"]), last, last if prev is None else finite_number(prev, "prev"),
+        _VENUE,
+        str(data["symbol"]),
+        last,
+        last if prev is None else finite_number(prev, "prev"),
         finite_number(data["highPrice24h"], "highPrice24h"),
         finite_number(data["lowPrice24h"], "lowPrice24h"),
         finite_number(data["volume24h"], "volume24h"),
-        finite_number(data["turnover24h"], "turnover24h"), ts,
-    )  # fmt: skip
+        finite_number(data["turnover24h"], "turnover24h"),
+        ts,
+    )
 
 
 def _symbol_id(symbol: str) -> str:

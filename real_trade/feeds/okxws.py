@@ -40,10 +40,21 @@ from real_trade.feeds.binancews import ws_base_from_http
 __all__ = ["OKX_BARS", "OKXWebSocket", "okx_login_message", "parse_okx_push"]
 
 OKX_BARS: dict[str, str] = {
-    "1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "30m": "30m", "1h": "1H", "2h": "2H",
-    "4h": "4H", "6h": "6Hutc", "12h": "12Hutc", "1d": "1Dutc", "3d": "3Dutc", "1w": "1Wutc",
+    "1m": "1m",
+    "3m": "3m",
+    "5m": "5m",
+    "15m": "15m",
+    "30m": "30m",
+    "1h": "1H",
+    "2h": "2H",
+    "4h": "4H",
+    "6h": "6Hutc",
+    "12h": "12Hutc",
+    "1d": "1Dutc",
+    "3d": "3Dutc",
+    "1w": "1Wutc",
     "1M": "1Mutc",
-}  # fmt: skip
+}
 """ccxt timeframe -> OKX candle bar (UTC-aligned variants for 6 h and longer)."""
 
 _BOOK_CHANNELS = ("books", "books5", "bbo-tbt", "books-l2-tbt", "books50-l2-tbt", "books-elp")
@@ -91,12 +102,18 @@ class OKXWebSocket(BaseWebSocket):
         """Choose the endpoint and credentials; see :class:`BaseWebSocket` for ``options``."""
         super().__init__(**options)
         if endpoint not in (None, "public", "business", "private"):
-            raise ConfigError(f"unknown OKX endpoint {endpoint!r}", field="endpoint",
-                              fix="use public, business or private")  # fmt: skip
+            raise ConfigError(
+                f"unknown OKX endpoint {endpoint!r}",
+                field="endpoint",
+                fix="use public, business or private",
+            )
         credentials = (api_key, api_secret, passphrase)
         if any(credentials) and not all(credentials):
-            raise ConfigError("OKX login needs api_key, api_secret and passphrase",
-                              field="passphrase", fix="pass all three, or none")  # fmt: skip
+            raise ConfigError(
+                "OKX login needs api_key, api_secret and passphrase",
+                field="passphrase",
+                fix="pass all three, or none",
+            )
         override = base_url or sim_url
         host = "wss://wspap.okx.com:8443" if testnet or demo else "wss://ws.okx.com:8443"
         self.base_url = ws_base_from_http(override) if override else host
@@ -134,8 +151,10 @@ class OKXWebSocket(BaseWebSocket):
     def _endpoint_for(channels: Sequence[Any]) -> str:
         business = {str(c.get("channel", "")).startswith(_BUSINESS_PREFIXES) for c in channels}
         if len(business) > 1:
-            msg = ("OKX serves candles on /ws/v5/business and trades/books on /ws/v5/public: "
-                   "one connection cannot carry both")  # fmt: skip
+            msg = (
+                "OKX serves candles on /ws/v5/business and trades/books on /ws/v5/public: "
+                "one connection cannot carry both"
+            )
             raise ConfigError(msg, field="channels", fix="use one OKXWebSocket per endpoint")
         return "business" if business == {True} else "public"
 
@@ -219,11 +238,18 @@ def _candle(row: Any, inst_id: str, bar: str) -> KlineUpdate:
     if confirm not in ("0", "1"):
         raise ValueError(f"candle confirm must be '0' or '1', not {confirm!r}")
     return KlineUpdate(
-        _VENUE, inst_id, bar, open_ms, None if length is None else open_ms + length - 1,
-        finite_number(row[1], "open"), finite_number(row[2], "high"),
-        finite_number(row[3], "low"), finite_number(row[4], "close"),
-        finite_number(row[5], "vol"), confirm == "1",
-    )  # fmt: skip
+        _VENUE,
+        inst_id,
+        bar,
+        open_ms,
+        None if length is None else open_ms + length - 1,
+        finite_number(row[1], "open"),
+        finite_number(row[2], "high"),
+        finite_number(row[3], "low"),
+        finite_number(row[4], "close"),
+        finite_number(row[5], "vol"),
+        confirm == "1",
+    )
 
 
 def _trade(row: dict[str, Any]) -> TradeUpdate:
@@ -231,24 +257,40 @@ def _trade(row: dict[str, Any]) -> TradeUpdate:
     if side not in ("buy", "sell"):
         raise ValueError(f"trade side must be buy or sell, not {side!r}")
     return TradeUpdate(
-        _VENUE, str(row["instId"]), str(row["tradeId"]), finite_number(row["px"], "px"),
-        finite_number(row["sz"], "sz"), "buy" if side == "buy" else "sell", int(row["ts"]),
-    )  # fmt: skip
+        _VENUE,
+        str(row["instId"]),
+        str(row["tradeId"]),
+        finite_number(row["px"], "px"),
+        finite_number(row["sz"], "sz"),
+        "buy" if side == "buy" else "sell",
+        int(row["ts"]),
+    )
 
 
 def _book(row: dict[str, Any], inst_id: str, snapshot: bool) -> DepthUpdate:
     seq, prev = row.get("seqId"), row.get("prevSeqId")
     return DepthUpdate(
-        _VENUE, inst_id, price_levels(row["bids"], "bids"), price_levels(row["asks"], "asks"),
-        snapshot, None if seq is None else int(seq), None if seq is None else int(seq),
-        None if prev is None else int(prev), int(row["ts"]),
-    )  # fmt: skip
+        _VENUE,
+        inst_id,
+        price_levels(row["bids"], "bids"),
+        price_levels(row["asks"], "asks"),
+        snapshot,
+        None if seq is None else int(seq),
+        None if seq is None else int(seq),
+        None if prev is None else int(prev),
+        int(row["ts"]),
+    )
 
 
 def _ticker(row: dict[str, Any]) -> TickerUpdate:
     return TickerUpdate(
-        _VENUE, str(row["instId"]), finite_number(row["last"], "last"),
-        finite_number(row["open24h"], "open24h"), finite_number(row["high24h"], "high24h"),
-        finite_number(row["low24h"], "low24h"), finite_number(row["vol24h"], "vol24h"),
-        finite_number(row["volCcy24h"], "volCcy24h"), int(row["ts"]),
-    )  # fmt: skip
+        _VENUE,
+        str(row["instId"]),
+        finite_number(row["last"], "last"),
+        finite_number(row["open24h"], "open24h"),
+        finite_number(row["high24h"], "high24h"),
+        finite_number(row["low24h"], "low24h"),
+        finite_number(row["vol24h"], "vol24h"),
+        finite_number(row["volCcy24h"], "volCcy24h"),
+        int(row["ts"]),
+    )

@@ -60,12 +60,23 @@ _BY_BT: Mapping[tuple[int, int], str] = MappingProxyType({v: k for k, v in TIMEF
 
 _LENGTH_MS: Mapping[str, int] = MappingProxyType(
     {
-        "1m": _MIN, "3m": 3 * _MIN, "5m": 5 * _MIN, "15m": 15 * _MIN, "30m": 30 * _MIN,
-        "1h": 60 * _MIN, "2h": 120 * _MIN, "4h": 240 * _MIN, "6h": 360 * _MIN,
-        "8h": 480 * _MIN, "12h": 720 * _MIN, "1d": _DAY, "3d": 3 * _DAY, "1w": 7 * _DAY,
+        "1m": _MIN,
+        "3m": 3 * _MIN,
+        "5m": 5 * _MIN,
+        "15m": 15 * _MIN,
+        "30m": 30 * _MIN,
+        "1h": 60 * _MIN,
+        "2h": 120 * _MIN,
+        "4h": 240 * _MIN,
+        "6h": 360 * _MIN,
+        "8h": 480 * _MIN,
+        "12h": 720 * _MIN,
+        "1d": _DAY,
+        "3d": 3 * _DAY,
+        "1w": 7 * _DAY,
         "1M": 31 * _DAY,
     }
-)  # fmt: skip
+)
 
 
 def _valid_list() -> str:

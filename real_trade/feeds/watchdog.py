@@ -158,9 +158,11 @@ class FeedWatchdog:
 
     def __repr__(self) -> str:
         """The symbol, the bounds and the counts."""
-        return (f"FeedWatchdog({self.symbol or '?'}, {self.timeframe}, stale_after="
-                f"{self.stale_after}, max_connection_age={self.max_connection_age}, "
-                f"stales={self.stales}, reconnects={self.reconnects})")  # fmt: skip
+        return (
+            f"FeedWatchdog({self.symbol or '?'}, {self.timeframe}, stale_after="
+            f"{self.stale_after}, max_connection_age={self.max_connection_age}, "
+            f"stales={self.stales}, reconnects={self.reconnects})"
+        )
 
     @property
     def active(self) -> bool:
@@ -224,15 +226,27 @@ class FeedWatchdog:
         if reason == "stale":
             assert self.stale_after is not None
             self.stales += 1
-            stale = FeedStale(self.symbol, self.timeframe, since_bar, self.stale_after,
-                              last_bar_ms, since_message)  # fmt: skip
-            _log.warning("%s %s: no closed bar for %.1fs (bound %.1fs, last message %s ago); "
-                         "resubscribing and backfilling", self.symbol, self.timeframe, since_bar,
-                         self.stale_after, _seconds(since_message))  # fmt: skip
+            stale = FeedStale(
+                self.symbol, self.timeframe, since_bar, self.stale_after, last_bar_ms, since_message
+            )
+            _log.warning(
+                "%s %s: no closed bar for %.1fs (bound %.1fs, last message %s ago); "
+                "resubscribing and backfilling",
+                self.symbol,
+                self.timeframe,
+                since_bar,
+                self.stale_after,
+                _seconds(since_message),
+            )
             self._publish(STALE_TOPIC, stale)
         else:
-            _log.info("%s %s: connection up for %.1fs (limit %.1fs); reconnecting proactively",
-                      self.symbol, self.timeframe, age or 0.0, self.max_connection_age)  # fmt: skip
+            _log.info(
+                "%s %s: connection up for %.1fs (limit %.1fs); reconnecting proactively",
+                self.symbol,
+                self.timeframe,
+                age or 0.0,
+                self.max_connection_age,
+            )
         self.reconnects += 1
         event = FeedReconnect(self.symbol, self.timeframe, reason, age, since_bar)
         self._publish(RECONNECT_TOPIC, event)

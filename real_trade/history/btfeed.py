@@ -114,8 +114,10 @@ def _load_series(source: Any, timeframe: str | None) -> CachedSeries:
         if not timeframe:
             raise ValueError("a DataFrame needs ccxt_timeframe='1h' (or the like)")
         return _as_series(timeframe, source)
-    raise TypeError(f"CachedData needs path= (a cache file), a DataFrame or a CachedSeries, "
-                    f"not {type(source).__name__}")  # fmt: skip
+    raise TypeError(
+        f"CachedData needs path= (a cache file), a DataFrame or a CachedSeries, "
+        f"not {type(source).__name__}"
+    )
 
 
 class CachedData(bt.feed.DataBase):

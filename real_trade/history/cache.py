@@ -142,8 +142,9 @@ class CachedSeries:
         hi = (
             len(self.opens) if end_ms is None else int(np.searchsorted(self.opens, end_ms, "right"))
         )
-        return CachedSeries(self.timeframe, self.opens[lo:hi], self.values[lo:hi],
-                            list(self.venue_gaps), self.meta)  # fmt: skip
+        return CachedSeries(
+            self.timeframe, self.opens[lo:hi], self.values[lo:hi], list(self.venue_gaps), self.meta
+        )
 
     def rows(self) -> list[list[float]]:
         """The bars as ccxt candles ``[open_ms, o, h, l, c, v]``."""

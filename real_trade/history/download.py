@@ -102,8 +102,13 @@ class _TqdmProgress:
         if self._bar is None:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=state.total_bars, unit=" bars", unit_scale=True,
-                             dynamic_ncols=True, file=sys.stderr)  # fmt: skip
+            self._bar = tqdm(
+                total=state.total_bars,
+                unit=" bars",
+                unit_scale=True,
+                dynamic_ncols=True,
+                file=sys.stderr,
+            )
         self._bar.set_description(state.series, refresh=False)
         self._bar.update(max(0, state.done_bars - self._bar.n))
 
@@ -170,8 +175,11 @@ def download(
     store = cache if isinstance(cache, HistoryCache) else HistoryCache(cache)
     tfs = [tf.strip() for tf in timeframes if tf.strip()]
     for tf in tfs:
-        check_venue_timeframe(tf, getattr(venue.client.exchange, "timeframes", None) or None,
-                              venue.client.venue.display_name)  # fmt: skip
+        check_venue_timeframe(
+            tf,
+            getattr(venue.client.exchange, "timeframes", None) or None,
+            venue.client.venue.display_name,
+        )
     syms = [venue.symbol(s.strip()) for s in symbols if s.strip()]
     now = venue.now_ms()
     syncs = [
@@ -210,8 +218,9 @@ def download(
         close = getattr(callback, "close", None)
         if close is not None:
             close()
-    return DownloadSummary(tuple(results), time.monotonic() - started, venue.fetch_calls,
-                           interrupted)  # fmt: skip
+    return DownloadSummary(
+        tuple(results), time.monotonic() - started, venue.fetch_calls, interrupted
+    )
 
 
 def _summary(sync: SeriesSync, error: str | None) -> SeriesSummary:

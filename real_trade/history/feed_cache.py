@@ -81,10 +81,13 @@ class CachedHistory:
         """As a call, but the bars as one :class:`CachedSeries` (arrays, for bulk loading)."""
         with self._lock:
             if since_ms is None and self.sync.timeframe == "1M":
-                return CachedSeries.from_rows("1M", [
-                    [b.open_ms, b.open, b.high, b.low, b.close, b.volume]
-                    for b in self._bars(None, until_ms)
-                ])  # fmt: skip
+                return CachedSeries.from_rows(
+                    "1M",
+                    [
+                        [b.open_ms, b.open, b.high, b.low, b.close, b.volume]
+                        for b in self._bars(None, until_ms)
+                    ],
+                )
             return self._series(since_ms, until_ms)
 
     def _series(self, since_ms: int | None, until_ms: int | None) -> CachedSeries:

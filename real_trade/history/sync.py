@@ -61,8 +61,10 @@ class CacheDisagreement:
             for name, a, b in zip(COLUMNS, self.cached, self.fetched, strict=True)
             if not _close(a, b)
         )
-        return (f"{self.venue} {self.symbol} {self.timeframe} candle {moment} UTC: {diffs}; "
-                f"the venue's candle replaces the cached one in {self.path}")  # fmt: skip
+        return (
+            f"{self.venue} {self.symbol} {self.timeframe} candle {moment} UTC: {diffs}; "
+            f"the venue's candle replaces the cached one in {self.path}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,9 +241,15 @@ class SeriesSync:
 
     def _disagree(self, open_ms: int, cached: np.ndarray, fetched: np.ndarray) -> None:
         event = CacheDisagreement(
-            self.venue.key, self.venue.market_type, self.symbol, self.timeframe, open_ms,
-            tuple(float(v) for v in cached), tuple(float(v) for v in fetched), str(self.path),
-        )  # fmt: skip
+            self.venue.key,
+            self.venue.market_type,
+            self.symbol,
+            self.timeframe,
+            open_ms,
+            tuple(float(v) for v in cached),
+            tuple(float(v) for v in fetched),
+            str(self.path),
+        )
         self.disagreements.append(event)
         _log.warning("history cache disagrees with the venue: %s", event.describe())
         if self.bus is not None:
@@ -267,8 +275,13 @@ class SeriesSync:
             bars = (piece_end - piece.start_ms) // step + 1
             empty.append(TimeRange(piece.start_ms, piece_end))
             self.gaps.append(GapReport(piece.start_ms, piece_end, bars, False, kind))
-            _log.warning("%s %s %s: the venue has no candles for %s", self.venue.key, self.symbol,
-                         self.timeframe, self.gaps[-1].describe())  # fmt: skip
+            _log.warning(
+                "%s %s %s: the venue has no candles for %s",
+                self.venue.key,
+                self.symbol,
+                self.timeframe,
+                self.gaps[-1].describe(),
+            )
         if empty:
             self.pending = self.pending.merge(CachedSeries(self.timeframe, venue_gaps=empty))
         # holes of the cache (between two cached bars) that are now full
@@ -294,7 +307,7 @@ class SeriesSync:
         )
         self.pending = CachedSeries(self.timeframe)
         self._last_flush = time.monotonic()
-        from real_trade.chaos import crash_point
+        from real_trade.utils.chaos import crash_point
 
         crash_point("history_flushed")
 

@@ -59,7 +59,7 @@ class RiskAlert:
 
 
 def _fields(event: Any) -> dict[str, Any]:
-    from real_trade.persistence.writes import event_payload
+    from real_trade.persistence.rows import event_payload
 
     try:
         return dict(event_payload(event))

@@ -182,9 +182,14 @@ class TradeReportGenerator:
             end = now
         title = f"{self.title} {label}" + (f" ({self.strategy})" if self.strategy else "")
         data = report.build_report(
-            self.journal, start, end, title=title, initial_cash=self.initial_cash,
-            risk_free=self.risk_free, strategy=self.strategy,
-        )  # fmt: skip
+            self.journal,
+            start,
+            end,
+            title=title,
+            initial_cash=self.initial_cash,
+            risk_free=self.risk_free,
+            strategy=self.strategy,
+        )
         written: Path = report.write_report(data, Path(output_path))
         return written
 

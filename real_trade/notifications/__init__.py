@@ -67,16 +67,33 @@ __all__ = [
 
 _WHERE = {
     **dict.fromkeys(
-        ("AppriseChannel", "Channel", "EmailChannel", "Message", "TelegramChannel",
-         "WebhookChannel", "build_channels"), "channels"),
+        (
+            "AppriseChannel",
+            "Channel",
+            "EmailChannel",
+            "Message",
+            "TelegramChannel",
+            "WebhookChannel",
+            "build_channels",
+        ),
+        "channels",
+    ),
     **dict.fromkeys(
-        ("DEFAULT_LEVELS", "EVENT_KINDS", "EmailChannelConfig", "NotificationsConfig",
-         "TelegramChannelConfig", "WebhookChannelConfig"), "config"),
+        (
+            "DEFAULT_LEVELS",
+            "EVENT_KINDS",
+            "EmailChannelConfig",
+            "NotificationsConfig",
+            "TelegramChannelConfig",
+            "WebhookChannelConfig",
+        ),
+        "config",
+    ),
     **dict.fromkeys(("TOPICS", "Alert", "alert_for"), "events"),
     **dict.fromkeys(("ErrorLogPublisher", "Notifier"), "notifier"),
     **dict.fromkeys(("Outbox", "OutboxRow"), "outbox"),
     **dict.fromkeys(("CRITICAL_KINDS", "DeliveryWorker"), "worker"),
-}  # fmt: skip
+}
 
 
 def __getattr__(name: str) -> _typing.Any:

@@ -107,8 +107,9 @@ def _http_error(where: str, status: int, headers: Any, raw: bytes) -> RealTradeE
     return FinalError(text)
 
 
-def _post_json(where: str, url: str, payload: dict[str, Any], headers: dict[str, str],
-               timeout: float) -> Any:  # fmt: skip
+def _post_json(
+    where: str, url: str, payload: dict[str, Any], headers: dict[str, str], timeout: float
+) -> Any:
     data = json.dumps(payload).encode()
     if not url.startswith(("http://", "https://")):
         raise FinalError(f"{where}: only http(s) URLs are allowed")
@@ -186,8 +187,13 @@ class WebhookChannel:
             "count": message.count,
             "strategy": message.strategy,
         }
-        _post_json("the webhook", self.config.url.get_secret_value(), payload,
-                   dict(self.config.headers), self.config.timeout)  # fmt: skip
+        _post_json(
+            "the webhook",
+            self.config.url.get_secret_value(),
+            payload,
+            dict(self.config.headers),
+            self.config.timeout,
+        )
 
 
 class EmailChannel:

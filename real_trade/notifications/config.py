@@ -39,7 +39,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from real_trade.config_section import ConfigSection
+from real_trade.config.section import ConfigSection
 from real_trade.utils.logger import register_secret
 
 __all__ = [

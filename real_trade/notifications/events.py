@@ -97,10 +97,16 @@ def alert_for(topic: str, event: Any) -> Alert | None:
         if _get(event, "state") == "open":
             wait = _get(event, "reset_timeout")
             body = f"{reason}; orders refused for {_num(wait)} s" if wait else reason
-            return Alert("breaker", "Circuit breaker OPEN: orders refused", body, "breaker",
-                         strategy)  # fmt: skip
-        return Alert("breaker", "Circuit breaker closed: orders go out again", reason,
-                     "breaker:closed", strategy)  # fmt: skip
+            return Alert(
+                "breaker", "Circuit breaker OPEN: orders refused", body, "breaker", strategy
+            )
+        return Alert(
+            "breaker",
+            "Circuit breaker closed: orders go out again",
+            reason,
+            "breaker:closed",
+            strategy,
+        )
     if topic == "risk.decision":
         if _get(event, "allowed", True):
             return None
@@ -109,10 +115,16 @@ def alert_for(topic: str, event: Any) -> Alert | None:
         symbol = _get(order, "symbol", "") if order is not None else ""
         reason = str(_get(event, "reason", "") or rule)
         if rule == "circuit_breaker":
-            return Alert("breaker", "Circuit breaker open: orders refused", reason,
-                         "breaker", strategy)  # fmt: skip
-        return Alert("risk_denial", f"Risk denied {symbol}: {rule}", reason,
-                     f"risk:{rule}:{symbol}", strategy)  # fmt: skip
+            return Alert(
+                "breaker", "Circuit breaker open: orders refused", reason, "breaker", strategy
+            )
+        return Alert(
+            "risk_denial",
+            f"Risk denied {symbol}: {rule}",
+            reason,
+            f"risk:{rule}:{symbol}",
+            strategy,
+        )
     if topic.startswith("killswitch."):
         reason = str(_get(event, "reason", "") or "kill switch")
         if topic == "killswitch.engaged":
@@ -129,8 +141,13 @@ def alert_for(topic: str, event: Any) -> Alert | None:
         cid = _get(event, "client_order_id", "") or ""
         if kind in _LOST_RECONCILE:
             return Alert("lost_order", f"Lost order {cid}", message, f"lost:{cid}", strategy)
-        return Alert("reconcile", f"Reconcile: {kind.replace('_', ' ')}", message,
-                     f"reconcile:{kind}:{cid}", strategy)  # fmt: skip
+        return Alert(
+            "reconcile",
+            f"Reconcile: {kind.replace('_', ' ')}",
+            message,
+            f"reconcile:{kind}:{cid}",
+            strategy,
+        )
     if topic == REPORT_TOPIC:
         title = (
             str(_get(event, "title", "") or "Daily report")
@@ -142,8 +159,9 @@ def alert_for(topic: str, event: Any) -> Alert | None:
     if topic == ERROR_TOPIC:
         logger, message = str(_get(event, "logger", "")), str(_get(event, "message", ""))
         first = message.splitlines()[0] if message else "error"
-        return Alert("error", f"Error: {first[:120]}", message, f"error:{logger}:{first[:200]}",
-                     strategy)  # fmt: skip
+        return Alert(
+            "error", f"Error: {first[:120]}", message, f"error:{logger}:{first[:200]}", strategy
+        )
     return None
 
 
@@ -172,6 +190,7 @@ def _feed_alert(topic: str, event: Any, strategy: str) -> Alert | None:
         return Alert("feed_stale", f"Feed stale: {symbol}", body, f"stale:{symbol}", strategy)
     if topic == "feed.reconnect":
         body = f"reconnected ({_get(event, 'reason', '?')})"
-        return Alert("feed_reconnect", f"Feed reconnect: {symbol}", body, f"reconnect:{symbol}",
-                     strategy)  # fmt: skip
+        return Alert(
+            "feed_reconnect", f"Feed reconnect: {symbol}", body, f"reconnect:{symbol}", strategy
+        )
     return None

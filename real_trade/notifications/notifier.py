@@ -52,8 +52,9 @@ class ErrorLogPublisher(logging.Handler):
             return
         try:
             message = redact(record.getMessage())
-            self.bus.publish(ERROR_TOPIC, {"logger": record.name, "message": message,
-                                           "strategy": self.strategy})  # fmt: skip
+            self.bus.publish(
+                ERROR_TOPIC, {"logger": record.name, "message": message, "strategy": self.strategy}
+            )
         except Exception:  # a closed bus, a bad format string: never break the logger
             return
 
@@ -83,10 +84,18 @@ class Notifier:
         self.channel_names = [c.name for c in self.channels]
         self.outbox = Outbox(journal_url)
         self.worker = DeliveryWorker(
-            self.outbox, self.channels, config, alert=self.raise_alert,
-            heartbeat_key=heartbeat_key, clock=clock, now_ms=now_ms, rng=rng, standby=standby,
-            strategy=strategy or None, on_result=self._published_result,
-        )  # fmt: skip
+            self.outbox,
+            self.channels,
+            config,
+            alert=self.raise_alert,
+            heartbeat_key=heartbeat_key,
+            clock=clock,
+            now_ms=now_ms,
+            rng=rng,
+            standby=standby,
+            strategy=strategy or None,
+            on_result=self._published_result,
+        )
         self.start_thread = start_thread
         self.enqueued = 0
         self._subs: list[Subscription] = []

@@ -14,7 +14,8 @@ with fake clocks. Per channel and round:
 3. **Rate limit**: at most one message per ``min_interval`` seconds of the channel (Telegram
    ~1 msg/s per chat).
 4. **Retry-After and backoff**: a failed send leaves the rows pending and pauses the channel for
-   the delay of the house :class:`~real_trade.retry.RetryPolicy` (exponential, jittered, never
+   the delay of the house :class:`~real_trade.venues.retry.RetryPolicy` (exponential, jittered,
+   never
    shorter than the server's ``retry_after``); retryable failures are retried forever (nothing
    is lost while a channel is down), final ones (a 400, a refused token) ``max_final_attempts``
    times, then the row is marked ``failed`` and logged.
@@ -45,7 +46,7 @@ from real_trade.notifications.config import NotificationsConfig
 from real_trade.notifications.events import Alert
 from real_trade.notifications.outbox import DIGESTED, FAILED, SENT, SUPPRESSED, Outbox, OutboxRow
 from real_trade.persistence.schema import fills, intents, order_events
-from real_trade.retry import RetryPolicy
+from real_trade.venues.retry import RetryPolicy
 
 __all__ = ["CRITICAL_KINDS", "DeliveryWorker"]
 
@@ -107,9 +108,11 @@ class DeliveryWorker:
         self._alert, self.heartbeat_key = alert, heartbeat_key
         self.clock, self.now_ms = clock, now_ms
         self.policy = policy or RetryPolicy(
-            max_attempts=1_000_000, base_delay=1.0, max_delay=config.max_backoff,
+            max_attempts=1_000_000,
+            base_delay=1.0,
+            max_delay=config.max_backoff,
             max_retry_after=float("inf"),
-        )  # fmt: skip
+        )
         self.rng = rng or random.Random()
         self.max_final_attempts = max_final_attempts
         self.poll_interval = poll_interval
@@ -154,8 +157,9 @@ class DeliveryWorker:
         except Exception as exc:  # a bug in a channel must not stop delivery of the others
             self._failed(channel, state, chosen, RealTradeError(redact(repr(exc))), now)
             return 0
-        self.outbox.mark([r.id for r in chosen], DIGESTED if len(chosen) > 1 else SENT,
-                         self.now_ms())  # fmt: skip
+        self.outbox.mark(
+            [r.id for r in chosen], DIGESTED if len(chosen) > 1 else SENT, self.now_ms()
+        )
         state.failures, state.sent = 0, state.sent + 1
         state.next_ok = now + channel.min_interval
         self._on_result(channel.name, "sent", len(chosen))
@@ -188,14 +192,24 @@ class DeliveryWorker:
             return [critical[0]]
         return rows[:100]
 
-    def _failed(self, channel: Channel, state: _ChannelState, rows: list[OutboxRow],
-                exc: RealTradeError, now: float) -> None:  # fmt: skip
+    def _failed(
+        self,
+        channel: Channel,
+        state: _ChannelState,
+        rows: list[OutboxRow],
+        exc: RealTradeError,
+        now: float,
+    ) -> None:
         state.failures += 1
         text = redact(f"{type(exc).__name__}: {exc}")
         ids = [r.id for r in rows]
         if not isinstance(exc, RetryableError) and rows[0].attempts + 1 >= self.max_final_attempts:
-            _log.error("notification channel %s refused %d alert(s) for good: %s",
-                       channel.name, len(ids), text)  # fmt: skip
+            _log.error(
+                "notification channel %s refused %d alert(s) for good: %s",
+                channel.name,
+                len(ids),
+                text,
+            )
             self.outbox.mark(ids, FAILED, error=text)
             state.next_ok = now + channel.min_interval
             self._on_result(channel.name, "failed", len(ids))
@@ -203,8 +217,13 @@ class DeliveryWorker:
         self.outbox.note_failure(ids, text)
         delay = self.policy.delay_for(state.failures, exc, self.rng)
         state.next_ok = now + max(delay, channel.min_interval)
-        _log.warning("notification channel %s failed (attempt %d), next try in %.1f s: %s",
-                     channel.name, state.failures, delay, text)  # fmt: skip
+        _log.warning(
+            "notification channel %s failed (attempt %d), next try in %.1f s: %s",
+            channel.name,
+            state.failures,
+            delay,
+            text,
+        )
 
     # -- watches -------------------------------------------------------------------------
     def _watch_heartbeat(self) -> bool:
@@ -224,16 +243,27 @@ class DeliveryWorker:
         stale = age_s > limit and not stopped
         if stale and not self.dead_man_raised:
             self.dead_man_raised = True
-            self._alert(Alert(
-                "dead_man", f"DEAD MAN: {who} has been silent for {age_s:.0f} s",
-                f"no heartbeat from {who} (pid {beat.get('pid')}) for {age_s:.0f} s; the bot "
-                "may be hung or dead. Check the process and `real-trade status`.",
-                f"dead_man:{who}:{beat['time_ms']}", "",
-            ))  # fmt: skip
+            self._alert(
+                Alert(
+                    "dead_man",
+                    f"DEAD MAN: {who} has been silent for {age_s:.0f} s",
+                    f"no heartbeat from {who} (pid {beat.get('pid')}) for {age_s:.0f} s; the bot "
+                    "may be hung or dead. Check the process and `real-trade status`.",
+                    f"dead_man:{who}:{beat['time_ms']}",
+                    "",
+                )
+            )
         elif not stale and self.dead_man_raised:
             self.dead_man_raised = False
-            self._alert(Alert("dead_man", f"{who} is alive again", "the heartbeat is back",
-                              f"alive:{who}:{beat['time_ms']}", ""))  # fmt: skip
+            self._alert(
+                Alert(
+                    "dead_man",
+                    f"{who} is alive again",
+                    "the heartbeat is back",
+                    f"alive:{who}:{beat['time_ms']}",
+                    "",
+                )
+            )
         return alive
 
     def _daily_report(self) -> None:
@@ -311,8 +341,14 @@ def _message(rows: list[OutboxRow]) -> Message:
         return Message(r.title, r.body, r.kind, silent, 1, r.strategy)
     kinds = sorted({r.kind for r in rows})
     lines = [f"- {r.title}" for r in rows]
-    return Message(f"{len(rows)} alerts ({', '.join(kinds)})", "\n".join(lines), "digest",
-                   silent, len(rows), rows[0].strategy)  # fmt: skip
+    return Message(
+        f"{len(rows)} alerts ({', '.join(kinds)})",
+        "\n".join(lines),
+        "digest",
+        silent,
+        len(rows),
+        rows[0].strategy,
+    )
 
 
 def _daily_summary(outbox: Outbox, start_ms: int, end_ms: int) -> Alert:

@@ -23,7 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
-from real_trade.config_messages import mask_url_password
+from real_trade.config.messages import mask_url_password
 from real_trade.errors import ConfigError, FinalError
 from real_trade.utils.logger import mask_secrets, register_secret
 

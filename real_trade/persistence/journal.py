@@ -37,9 +37,9 @@ from sqlalchemy.engine import Connection
 
 from real_trade.bus import EventBus, Subscription
 from real_trade.config import JournalConfig, RealTradeConfig
-from real_trade.config_messages import mask_url_password
+from real_trade.config.messages import mask_url_password
 from real_trade.execution.events import FillEvent, OrderUpdate
-from real_trade.persistence import writes
+from real_trade.persistence import rows as writes
 from real_trade.persistence.database import (
     JournalError,
     is_memory_sqlite,
@@ -48,8 +48,8 @@ from real_trade.persistence.database import (
     open_failure,
     safe_message,
 )
+from real_trade.persistence.journal_reads import JournalReads
 from real_trade.persistence.migrations import migrate
-from real_trade.persistence.reads import JournalReads
 from real_trade.persistence.records import (
     ACCOUNT_SNAPSHOT_TOPIC,
     AccountSnapshot,
@@ -65,7 +65,7 @@ from real_trade.persistence.schema import (
     order_events,
     snapshots,
 )
-from real_trade.persistence.writer import StatementWriter, WriteOp
+from real_trade.persistence.statement_writer import StatementWriter, WriteOp
 
 __all__ = ["Journal", "JournalStats"]
 

@@ -48,9 +48,18 @@ class SchemaVersionError(JournalConfigError):
 
 
 _JOURNAL_TABLES = frozenset(
-    {"schema_version", "intents", "order_events", "fills", "snapshots", "equity", "events",
-     "control_state", "notification_outbox"}
-)  # fmt: skip
+    {
+        "schema_version",
+        "intents",
+        "order_events",
+        "fills",
+        "snapshots",
+        "equity",
+        "events",
+        "control_state",
+        "notification_outbox",
+    }
+)
 
 
 def _check_is_journal(conn: Connection, engine: Engine) -> None:

@@ -40,9 +40,12 @@ from real_trade.execution.live import fill_report
 __all__ = ["ContinuousReconciler", "RecoveredOrder", "RecoveryReport", "recover", "request_of"]
 
 _log = logging.getLogger("real_trade.recovery")
-_TERMINAL = {ExchangeStatus.FILLED: OrderState.COMPLETED, ExchangeStatus.CANCELED:
-             OrderState.CANCELED, ExchangeStatus.EXPIRED: OrderState.EXPIRED,
-             ExchangeStatus.REJECTED: OrderState.REJECTED}  # fmt: skip
+_TERMINAL = {
+    ExchangeStatus.FILLED: OrderState.COMPLETED,
+    ExchangeStatus.CANCELED: OrderState.CANCELED,
+    ExchangeStatus.EXPIRED: OrderState.EXPIRED,
+    ExchangeStatus.REJECTED: OrderState.REJECTED,
+}
 Publish = Callable[[str, object], None]
 
 
@@ -78,40 +81,63 @@ class RecoveryReport:
 
     def summary(self) -> str:
         """One line for the log."""
-        return (f"recovery: {len(self.adopted)} open order(s) adopted, {len(self.resolved)} "
-                f"intent(s) resolved, {len(self.lost)} lost (never reached the exchange), "
-                f"{self.fills_recovered} fill(s) journaled from the exchange")  # fmt: skip
+        return (
+            f"recovery: {len(self.adopted)} open order(s) adopted, {len(self.resolved)} "
+            f"intent(s) resolved, {len(self.lost)} lost (never reached the exchange), "
+            f"{self.fills_recovered} fill(s) journaled from the exchange"
+        )
 
 
 def request_of(intent: Any, local_id: int) -> OrderRequest:
     """The :class:`OrderRequest` of a journaled intent (an :class:`OrderRow`), as it was sent."""
-    kind = OrderKind(intent.kind) if intent.kind in OrderKind._value2member_map_ else (
-        OrderKind.MARKET)  # fmt: skip
+    kind = (
+        OrderKind(intent.kind)
+        if intent.kind in OrderKind._value2member_map_
+        else (OrderKind.MARKET)
+    )
     if kind.has_trigger and kind not in (OrderKind.STOP, OrderKind.STOP_LIMIT):
         kind = OrderKind.LIMIT if intent.price else OrderKind.MARKET  # a fired emulated leg
     if kind.has_limit and not intent.price:
         kind = OrderKind.MARKET
     if kind in (OrderKind.STOP, OrderKind.STOP_LIMIT) and not intent.stop_price:
         kind = OrderKind.LIMIT if intent.price else OrderKind.MARKET
-    return OrderRequest(local_id, intent.symbol, OrderSide(intent.side), kind,
-                        float(intent.amount), price=intent.price or None,
-                        stop_price=intent.stop_price or None,
-                        client_order_id=intent.client_order_id)  # fmt: skip
+    return OrderRequest(
+        local_id,
+        intent.symbol,
+        OrderSide(intent.side),
+        kind,
+        float(intent.amount),
+        price=intent.price or None,
+        stop_price=intent.stop_price or None,
+        client_order_id=intent.client_order_id,
+    )
 
 
 class _Recovery:
     """One recovery run (see :func:`recover`)."""
 
-    def __init__(self, journal: Any, client: Any, symbols: list[str], strategy: str,
-                 ids: ClientOrderIds, publish: Publish | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        journal: Any,
+        client: Any,
+        symbols: list[str],
+        strategy: str,
+        ids: ClientOrderIds,
+        publish: Publish | None,
+    ) -> None:
         self.journal, self.client, self.symbols = journal, client, symbols
         self.strategy, self.ids, self._publish = strategy, ids, publish
         self.report = RecoveryReport()
         self._trades: dict[str, list[dict[str, Any]]] = {}
 
     def finding(self, kind: str, message: str, **details: Any) -> None:
-        event = {"kind": kind, "strategy": self.strategy, "message": message,
-                 "time_ms": time.time_ns() // 1_000_000, **details}  # fmt: skip
+        event = {
+            "kind": kind,
+            "strategy": self.strategy,
+            "message": message,
+            "time_ms": time.time_ns() // 1_000_000,
+            **details,
+        }
         self.report.findings.append(event)
         _log.warning("reconcile %s: %s", kind, message)
         if self._publish is not None:
@@ -124,63 +150,88 @@ class _Recovery:
             self._trades[symbol] = list(self.client.fetch_my_trades(symbol, since))
         return self._trades[symbol]
 
-    def journal_fills(self, request: OrderRequest, xid: str | None,
-                      trades: Iterable[Mapping[str, Any]]) -> None:  # fmt: skip
+    def journal_fills(
+        self, request: OrderRequest, xid: str | None, trades: Iterable[Mapping[str, Any]]
+    ) -> None:
         tracked = TrackedOrder(request, exchange_order_id=xid)
         for trade in trades:
             fill = fill_report(trade).fill
-            event = fill_event(tracked, fill, client_order_id=request.client_order_id,
-                               strategy=self.strategy)  # fmt: skip
+            event = fill_event(
+                tracked, fill, client_order_id=request.client_order_id, strategy=self.strategy
+            )
             if self.journal.record_fill(event):
                 self.report.fills_recovered += 1
-                self.finding("fill_recovered", f"fill {fill.trade_id} of order "
-                             f"{request.client_order_id} ({request.side.value} {fill.amount:g} "
-                             f"{request.symbol} at {fill.price:g}) happened while down",
-                             client_order_id=request.client_order_id,
-                             trade_id=fill.trade_id)  # fmt: skip
+                self.finding(
+                    "fill_recovered",
+                    f"fill {fill.trade_id} of order "
+                    f"{request.client_order_id} ({request.side.value} {fill.amount:g} "
+                    f"{request.symbol} at {fill.price:g}) happened while down",
+                    client_order_id=request.client_order_id,
+                    trade_id=fill.trade_id,
+                )
 
     def settle(self, intent: Any, order: Mapping[str, Any] | None, local_id: int) -> None:
         cid = intent.client_order_id
         request = request_of(intent, local_id)
         now = time.time_ns() // 1_000_000
         if order is None:
-            why = ("lost: the intent was journaled but the exchange does not know the order "
-                   "(a crash before or during the send); not resent")  # fmt: skip
+            why = (
+                "lost: the intent was journaled but the exchange does not know the order "
+                "(a crash before or during the send); not resent"
+            )
             tracked = TrackedOrder(request, state=OrderState.CANCELED, reason=why)
-            self.journal.record_update(order_update(tracked, OrderState.CANCELED,
-                                                    client_order_id=cid, time_ms=now,
-                                                    strategy=self.strategy))  # fmt: skip
+            self.journal.record_update(
+                order_update(
+                    tracked,
+                    OrderState.CANCELED,
+                    client_order_id=cid,
+                    time_ms=now,
+                    strategy=self.strategy,
+                )
+            )
             self.report.lost.append(cid)
             self.finding("intent_lost", f"order {cid}: {why}", client_order_id=cid)
             return
         xid = None if order.get("id") is None else str(order["id"])
         filled = float(order.get("filled") or 0.0)
-        status = ExchangeStatus.parse(order.get("status") or (order.get("info") or {}).get(
-            "status"), filled)  # fmt: skip
+        status = ExchangeStatus.parse(
+            order.get("status") or (order.get("info") or {}).get("status"), filled
+        )
         trades = [t for t in self.trades_of(request.symbol) if str(t.get("order")) == xid]
         if filled > 0 and sum(float(t.get("amount") or 0) for t in trades) < filled * (1 - 1e-9):
             every = self.client.fetch_my_trades(request.symbol, None)  # older than the window
             trades = [t for t in every if str(t.get("order")) == xid]
         self.journal_fills(request, xid, trades)
-        tracked = TrackedOrder(request, exchange_order_id=xid, filled=filled,
-                               exchange_filled=filled)  # fmt: skip
+        tracked = TrackedOrder(
+            request, exchange_order_id=xid, filled=filled, exchange_filled=filled
+        )
         state = _TERMINAL.get(status)
         if state is None:
             live = OrderState.PARTIAL if filled > 0 else OrderState.ACCEPTED
-            update = order_update(tracked, live, client_order_id=cid, time_ms=now,
-                                  strategy=self.strategy)  # fmt: skip
+            update = order_update(
+                tracked, live, client_order_id=cid, time_ms=now, strategy=self.strategy
+            )
             self.journal.record_update(update)
             self.report.adopted.append(RecoveredOrder(request, xid, filled, tuple(trades)))
-            self.finding("order_adopted", f"order {cid} is still open at the exchange "
-                         f"({filled:g} of {request.amount:g} filled); following it again",
-                         client_order_id=cid, exchange_order_id=xid)  # fmt: skip
+            self.finding(
+                "order_adopted",
+                f"order {cid} is still open at the exchange "
+                f"({filled:g} of {request.amount:g} filled); following it again",
+                client_order_id=cid,
+                exchange_order_id=xid,
+            )
             return
-        self.journal.record_update(order_update(tracked, state, client_order_id=cid,
-                                                time_ms=now, strategy=self.strategy))  # fmt: skip
+        self.journal.record_update(
+            order_update(tracked, state, client_order_id=cid, time_ms=now, strategy=self.strategy)
+        )
         self.report.resolved[cid] = state.bt_name
-        self.finding("intent_resolved", f"order {cid} ended while down: {state.bt_name} "
-                     f"({filled:g} of {request.amount:g} filled)", client_order_id=cid,
-                     state=state.bt_name)  # fmt: skip
+        self.finding(
+            "intent_resolved",
+            f"order {cid} ended while down: {state.bt_name} "
+            f"({filled:g} of {request.amount:g} filled)",
+            client_order_id=cid,
+            state=state.bt_name,
+        )
 
     def run(self) -> RecoveryReport:
         for cid in self.journal.client_order_ids(strategy=self.strategy):
@@ -200,9 +251,13 @@ class _Recovery:
                 order = self.client.find_order_by_client_id(cid, intent.symbol)
             self.settle(intent, order, -n)
         for cid, order in open_ours.items():  # open at the exchange, settled in the journal
-            self.finding("order_unexpected", f"order {cid} of this run is open at the exchange "
-                         "although the journal has it finished; it is left as it is",
-                         client_order_id=cid, exchange_order_id=order.get("id"))  # fmt: skip
+            self.finding(
+                "order_unexpected",
+                f"order {cid} of this run is open at the exchange "
+                "although the journal has it finished; it is left as it is",
+                client_order_id=cid,
+                exchange_order_id=order.get("id"),
+            )
         self._check_balances()
         _log.info(self.report.summary())
         return self.report
@@ -217,13 +272,25 @@ class _Recovery:
             now = float(total.get(asset) or 0.0)
             then = free + locked
             if abs(now - then) > 1e-9 * max(1.0, abs(then)):
-                self.finding("balance_changed", f"{asset}: {then:g} at the last snapshot, "
-                             f"{now:g} at the exchange now; the exchange's figure is used",
-                             asset=asset, journal=then, exchange=now)  # fmt: skip
+                self.finding(
+                    "balance_changed",
+                    f"{asset}: {then:g} at the last snapshot, "
+                    f"{now:g} at the exchange now; the exchange's figure is used",
+                    asset=asset,
+                    journal=then,
+                    exchange=now,
+                )
 
 
-def recover(journal: Any, client: Any, symbols: Iterable[str], *, strategy: str,
-            ids: ClientOrderIds, publish: Publish | None = None) -> RecoveryReport:  # fmt: skip
+def recover(
+    journal: Any,
+    client: Any,
+    symbols: Iterable[str],
+    *,
+    strategy: str,
+    ids: ClientOrderIds,
+    publish: Publish | None = None,
+) -> RecoveryReport:
     """Reconcile ``journal`` (a :class:`~real_trade.persistence.Journal`) with the exchange
     behind ``client`` (a :class:`~real_trade.venues.client.VenueClient`) for ``strategy`` on
     ``symbols``; ``ids`` is moved past every id seen; findings go to ``publish(topic, event)``.
@@ -243,9 +310,16 @@ class ContinuousReconciler:
     asset differs from the exchange's: the broker adopts the exchange's).
     """
 
-    def __init__(self, client: Any, symbols: Iterable[str], ids: ClientOrderIds, *,
-                 interval_s: float = 60.0, publish: Publish | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        client: Any,
+        symbols: Iterable[str],
+        ids: ClientOrderIds,
+        *,
+        interval_s: float = 60.0,
+        publish: Publish | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """Check ``symbols`` on ``client`` every ``interval_s`` seconds of ``clock``."""
         self.client, self.symbols, self.ids = client, list(symbols), ids
         self.interval_s, self._publish, self._clock = interval_s, publish, clock
@@ -257,8 +331,12 @@ class ContinuousReconciler:
         """Whether a check is due."""
         return self._clock() - self._last >= self.interval_s
 
-    def check(self, working: Mapping[str, str], balances: Mapping[str, Any] | None = None,
-              assets: Iterable[str] = ()) -> list[dict[str, Any]]:  # fmt: skip
+    def check(
+        self,
+        working: Mapping[str, str],
+        balances: Mapping[str, Any] | None = None,
+        assets: Iterable[str] = (),
+    ) -> list[dict[str, Any]]:
         """One check (see the class docstring); a finding must repeat twice to be reported, as
         an order can finish between the broker's view and the exchange's answer. With
         ``balances`` (the broker's view: asset -> an object with ``total``) the exchange's
@@ -274,8 +352,9 @@ class ContinuousReconciler:
                 self._publish(f"reconcile.{event['kind']}", event)
         return findings
 
-    def _check_balances(self, balances: Mapping[str, Any],
-                        assets: Iterable[str]) -> list[dict[str, Any]]:  # fmt: skip
+    def _check_balances(
+        self, balances: Mapping[str, Any], assets: Iterable[str]
+    ) -> list[dict[str, Any]]:
         fresh = self.client.fetch_balance()
         self.fresh_balance = fresh
         total = fresh.get("total") or {}
@@ -290,8 +369,15 @@ class ContinuousReconciler:
             self._suspects[key] = self._suspects.get(key, 0) + 1
             if self._suspects[key] == 2:
                 why = f"{asset}: {mine:g} here, {theirs:g} at the exchange; the exchange's is used"
-                findings.append({"kind": "balance_mismatch", "asset": asset, "broker": mine,
-                                 "exchange": theirs, "message": why})  # fmt: skip
+                findings.append(
+                    {
+                        "kind": "balance_mismatch",
+                        "asset": asset,
+                        "broker": mine,
+                        "exchange": theirs,
+                        "message": why,
+                    }
+                )
         return findings
 
     def _check_orders(self, working: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -303,18 +389,27 @@ class ContinuousReconciler:
         for cid in set(working) - open_now:
             self._suspects[cid] = self._suspects.get(cid, 0) + 1
             if self._suspects[cid] == 2:
-                findings.append({"kind": "order_missing", "client_order_id": cid,
-                                 "message": f"order {cid} is working here but not open at "
-                                 "the exchange"})  # fmt: skip
+                findings.append(
+                    {
+                        "kind": "order_missing",
+                        "client_order_id": cid,
+                        "message": f"order {cid} is working here but not open at the exchange",
+                    }
+                )
         for cid in [
             c
             for c in self._suspects
             if not c.startswith("balance:") and (c not in working or c in open_now)
         ]:
-            del self._suspects[cid]  # fmt: skip
+            del self._suspects[cid]
         for cid in open_now - set(working):
             if self.ids.sequence_of(cid) is not None:
-                findings.append({"kind": "order_untracked", "client_order_id": cid,
-                                 "message": f"order {cid} of this run is open at the exchange "
-                                 "but not followed here"})  # fmt: skip
+                findings.append(
+                    {
+                        "kind": "order_untracked",
+                        "client_order_id": cid,
+                        "message": f"order {cid} of this run is open at the exchange "
+                        "but not followed here",
+                    }
+                )
         return findings

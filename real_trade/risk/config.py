@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator
 from typing_extensions import Self
 
-from real_trade.config_section import ConfigSection
-from real_trade.config_sources import collect_layers
+from real_trade.config.section import ConfigSection
+from real_trade.config.sources import collect_layers
 from real_trade.errors import ConfigError
 
 __all__ = ["SYMBOL_LIMIT_FIELDS", "LiveRiskConfig", "SymbolRiskLimits"]

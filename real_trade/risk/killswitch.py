@@ -169,10 +169,19 @@ class KillSwitch:
             self.state.halt(reason)
             self._journal_state(run, TradingState.HALTED, reason)
             report = KillReport(
-                reason, flatten, self.strategy, previous.value, started, self._now_ms(),
-                tuple(run.cancels), tuple(run.flattens), tuple(still_open), tuple(remaining),
-                tuple(run.errors), tuple(run.warnings),
-            )  # fmt: skip
+                reason,
+                flatten,
+                self.strategy,
+                previous.value,
+                started,
+                self._now_ms(),
+                tuple(run.cancels),
+                tuple(run.flattens),
+                tuple(still_open),
+                tuple(remaining),
+                tuple(run.errors),
+                tuple(run.warnings),
+            )
             (_log.info if report.ok else _log.error)("kill switch: %s", report.summary())
             self._emit(run, "killswitch.halted", report)
             return report

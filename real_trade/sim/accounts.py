@@ -184,8 +184,9 @@ class AccountBook:
         sec = secret if secret is not None else generate_key(self._rng)
         if key in self._by_key:
             raise ValueError("api_key is already used by another account")
-        acct = Account(self._next_id, key, sec, maker_fee=Decimal(maker_fee),
-                       taker_fee=Decimal(taker_fee))  # fmt: skip
+        acct = Account(
+            self._next_id, key, sec, maker_fee=Decimal(maker_fee), taker_fee=Decimal(taker_fee)
+        )
         self._next_id += 1
         for asset, amount in balances.items():
             acct.credit(asset, to_decimal(amount, asset))

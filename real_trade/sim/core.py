@@ -123,20 +123,28 @@ class ExchangeCore:
         self._history = OrderHistory()
         self.fee_account = self._accounts.internal(FEE_ACCOUNT_ID)
         internal_ids = itertools.count(1)
-        makers = MarketMakers(self._accounts.internal(LIQUIDITY_ACCOUNT_ID),
-                              self._accounts.internal(FLOW_ACCOUNT_ID),
-                              lambda: next(internal_ids))  # fmt: skip
+        makers = MarketMakers(
+            self._accounts.internal(LIQUIDITY_ACCOUNT_ID),
+            self._accounts.internal(FLOW_ACCOUNT_ID),
+            lambda: next(internal_ids),
+        )
         all_rules = rules_for_market(market, rules)
         market_symbols = tuple(market.symbols) if market is not None else ()
         self._states: dict[str, SymbolMarket] = {}
         for sym in sorted(all_rules):
             self._states[sym] = SymbolMarket(
-                all_rules[sym], accounts=self._accounts.by_id, fee_account=self.fee_account,
-                rng=random.Random(self._rng.getrandbits(64)), history=self._history,
-                publish=self._emit, start_ms=self.start_ms, max_kline_bars=max_kline_bars,
+                all_rules[sym],
+                accounts=self._accounts.by_id,
+                fee_account=self.fee_account,
+                rng=random.Random(self._rng.getrandbits(64)),
+                history=self._history,
+                publish=self._emit,
+                start_ms=self.start_ms,
+                max_kline_bars=max_kline_bars,
                 max_tape_trades=max_tape_trades,
-                source=market if sym in market_symbols else None, makers=makers,
-            )  # fmt: skip
+                source=market if sym in market_symbols else None,
+                makers=makers,
+            )
 
     @property
     def bus(self) -> EventSink | None:
@@ -182,8 +190,10 @@ class ExchangeCore:
             account.credit(asset, dec)
             now = self._clock.now_ms()
             bal = account.balance(asset)
-            self._emit(f"sim.balance.{account.account_id}", BalanceEvent(
-                account.account_id, {asset: (bal.free, bal.locked)}, now, asset, dec))  # fmt: skip
+            self._emit(
+                f"sim.balance.{account.account_id}",
+                BalanceEvent(account.account_id, {asset: (bal.free, bal.locked)}, now, asset, dec),
+            )
 
     # ================================================================ orders
     def _state(self, symbol: str) -> SymbolMarket:
@@ -228,10 +238,19 @@ class ExchangeCore:
             st, now = self._synced(symbol)
             avg = st.average(now) if t is OrderType.MARKET and q is not None else None
             order = st.engine.place(
-                account, s, t, now_ms=now, quantity=q, quote_order_qty=qq, price=p,
-                stop_price=sp, time_in_force=tif, client_order_id=client_order_id,
-                avg_price=avg, test=test,
-            )  # fmt: skip
+                account,
+                s,
+                t,
+                now_ms=now,
+                quantity=q,
+                quote_order_qty=qq,
+                price=p,
+                stop_price=sp,
+                time_in_force=tif,
+                client_order_id=client_order_id,
+                avg_price=avg,
+                test=test,
+            )
             if not test:
                 self._history.add_order(order)
             st.flush(now)
@@ -249,8 +268,9 @@ class ExchangeCore:
             raise BadParameter.one_of("orderId", "origClientOrderId")
         with self._lock:
             st, now = self._synced(symbol)
-            order = st.engine.cancel(account, now_ms=now, order_id=order_id,
-                                     client_order_id=client_order_id)  # fmt: skip
+            order = st.engine.cancel(
+                account, now_ms=now, order_id=order_id, client_order_id=client_order_id
+            )
             st.flush(now)
             return order.snapshot()
 
@@ -302,8 +322,9 @@ class ExchangeCore:
         """
         with self._lock:
             self._state(symbol)
-            return self._history.orders(account.account_id, symbol, start_ms, end_ms, from_id,
-                                        limit)  # fmt: skip
+            return self._history.orders(
+                account.account_id, symbol, start_ms, end_ms, from_id, limit
+            )
 
     def my_trades(
         self,
@@ -318,8 +339,9 @@ class ExchangeCore:
         """The account's fills on ``symbol`` (``myTrades``), paged like :meth:`all_orders`."""
         with self._lock:
             self._state(symbol)
-            return self._history.fills(account.account_id, symbol, start_ms, end_ms, from_id,
-                                       limit, order_id)  # fmt: skip
+            return self._history.fills(
+                account.account_id, symbol, start_ms, end_ms, from_id, limit, order_id
+            )
 
     # ================================================================ market data
     def symbols(self) -> list[str]:
@@ -382,8 +404,9 @@ class ExchangeCore:
         """Klines of any Binance interval: pre-start history plus bars from the core's trades."""
         with self._lock:
             st, now = self._synced(symbol)
-            return st.klines.klines(interval, now_ms=now, start_ms=start_ms, end_ms=end_ms,
-                                    limit=limit)  # fmt: skip
+            return st.klines.klines(
+                interval, now_ms=now, start_ms=start_ms, end_ms=end_ms, limit=limit
+            )
 
     def last_price(self, symbol: str) -> Decimal | None:
         """The last trade price (else the last known close or reference price)."""

@@ -46,7 +46,17 @@ class EngineOutput:
         touched.add(base)
         touched.add(quote)
         self.fills.append((account.account_id, fill))
-        self.order_events.append(OrderEvent(
-            order.snapshot(), ExecutionType.TRADE, fill.time_ms, fill.price, fill.qty,
-            fill.quote_qty, fill.commission, fill.commission_asset, fill.trade_id, fill.is_maker,
-        ))  # fmt: skip
+        self.order_events.append(
+            OrderEvent(
+                order.snapshot(),
+                ExecutionType.TRADE,
+                fill.time_ms,
+                fill.price,
+                fill.qty,
+                fill.quote_qty,
+                fill.commission,
+                fill.commission_asset,
+                fill.trade_id,
+                fill.is_maker,
+            )
+        )

@@ -36,8 +36,12 @@ def page(
     items with key >= it, ``start_ms`` the first ``limit``, and otherwise the last ``limit``.
     """
     if start_ms is not None or end_ms is not None:
-        items = [x for x in items if (start_ms is None or time_of(x) >= start_ms)
-                 and (end_ms is None or time_of(x) <= end_ms)]  # fmt: skip
+        items = [
+            x
+            for x in items
+            if (start_ms is None or time_of(x) >= start_ms)
+            and (end_ms is None or time_of(x) <= end_ms)
+        ]
     if limit <= 0:
         return []
     if from_id is not None:
@@ -95,10 +99,16 @@ class OrderHistory:
         ledger = self._ledgers.get((account_id, symbol))
         order = None
         if ledger is not None:
-            order = (ledger.orders.get(order_id) if order_id is not None
-                     else ledger.by_client.get(client_order_id or ""))  # fmt: skip
-            if order is not None and client_order_id is not None \
-                    and order.client_order_id != client_order_id:  # fmt: skip
+            order = (
+                ledger.orders.get(order_id)
+                if order_id is not None
+                else ledger.by_client.get(client_order_id or "")
+            )
+            if (
+                order is not None
+                and client_order_id is not None
+                and order.client_order_id != client_order_id
+            ):
                 order = None
         if order is None:
             raise UnknownOrder.for_query()
@@ -116,8 +126,9 @@ class OrderHistory:
         """Snapshots of the account's orders on ``symbol``, paged like ``allOrders``."""
         ledger = self._ledgers.get((account_id, symbol))
         orders = list(ledger.orders.values()) if ledger is not None else []
-        chosen = page(orders, lambda o: o.order_id, lambda o: o.time_ms, start_ms, end_ms,
-                      from_id, limit)  # fmt: skip
+        chosen = page(
+            orders, lambda o: o.order_id, lambda o: o.time_ms, start_ms, end_ms, from_id, limit
+        )
         return [o.snapshot() for o in chosen]
 
     def fills(
@@ -135,5 +146,6 @@ class OrderHistory:
         fills = ledger.fills if ledger is not None else []
         if order_id is not None:
             fills = [f for f in fills if f.order_id == order_id]
-        return page(fills, lambda f: f.trade_id, lambda f: f.time_ms, start_ms, end_ms,
-                    from_id, limit)  # fmt: skip
+        return page(
+            fills, lambda f: f.trade_id, lambda f: f.time_ms, start_ms, end_ms, from_id, limit
+        )

@@ -27,10 +27,22 @@ __all__ = ["INTERVALS", "Kline", "KlineBook", "Tape", "bucket_open", "interval_m
 
 _SEC, _MIN, _DAY = 1_000, 60_000, 86_400_000
 _FIXED: dict[str, int] = {
-    "1s": _SEC, "1m": _MIN, "3m": 3 * _MIN, "5m": 5 * _MIN, "15m": 15 * _MIN,
-    "30m": 30 * _MIN, "1h": 60 * _MIN, "2h": 120 * _MIN, "4h": 240 * _MIN, "6h": 360 * _MIN,
-    "8h": 480 * _MIN, "12h": 720 * _MIN, "1d": _DAY, "3d": 3 * _DAY, "1w": 7 * _DAY,
-}  # fmt: skip
+    "1s": _SEC,
+    "1m": _MIN,
+    "3m": 3 * _MIN,
+    "5m": 5 * _MIN,
+    "15m": 15 * _MIN,
+    "30m": 30 * _MIN,
+    "1h": 60 * _MIN,
+    "2h": 120 * _MIN,
+    "4h": 240 * _MIN,
+    "6h": 360 * _MIN,
+    "8h": 480 * _MIN,
+    "12h": 720 * _MIN,
+    "1d": _DAY,
+    "3d": 3 * _DAY,
+    "1w": 7 * _DAY,
+}
 INTERVALS: tuple[str, ...] = (*_FIXED, "1M")
 """Binance's kline intervals, shortest first."""
 _MAX_SECOND_BARS = 21_600  # the live 1s klines of the last six market hours
@@ -99,8 +111,20 @@ class Kline:
 class _Bar:
     """A mutable base bar (1s or 1m) while it is being built."""
 
-    __slots__ = ("close", "first_id", "high", "last_id", "low", "open", "open_ms", "qvol",
-                 "tb_qvol", "tb_vol", "trades", "vol")  # fmt: skip
+    __slots__ = (
+        "close",
+        "first_id",
+        "high",
+        "last_id",
+        "low",
+        "open",
+        "open_ms",
+        "qvol",
+        "tb_qvol",
+        "tb_vol",
+        "trades",
+        "vol",
+    )
 
     def __init__(self, open_ms: int, price: Decimal) -> None:
         self.open_ms = open_ms
@@ -175,7 +199,13 @@ class _Series:
         for c in new:
             b = _Bar(c.open_ms, c.open)
             b.high, b.low, b.close, b.vol, b.qvol, b.trades = (
-                c.high, c.low, c.close, c.volume, c.quote_volume, c.trades)  # fmt: skip
+                c.high,
+                c.low,
+                c.close,
+                c.volume,
+                c.quote_volume,
+                c.trades,
+            )
             bars.append(b)
         self.opens[:0] = [b.open_ms for b in bars]
         self.bars[:0] = bars
@@ -274,9 +304,24 @@ class KlineBook:
                 if first_id < 0:
                     first_id = b.first_id
                 last_id = b.last_id
-        return Kline(self.symbol, interval, open_ms, next_open(interval, open_ms) - 1, first.open,
-                     high, low, bars[-1].close, vol, qvol, trades, tb, tbq, closed, first_id,
-                     last_id)  # fmt: skip
+        return Kline(
+            self.symbol,
+            interval,
+            open_ms,
+            next_open(interval, open_ms) - 1,
+            first.open,
+            high,
+            low,
+            bars[-1].close,
+            vol,
+            qvol,
+            trades,
+            tb,
+            tbq,
+            closed,
+            first_id,
+            last_id,
+        )
 
     # ---------------------------------------------------------------- history
     def _ensure_history(self, from_ms: int) -> None:
@@ -368,9 +413,24 @@ class KlineBook:
             top = min(last, bucket_open(interval, live - 1))
             for c in self._candles(interval, first, top):
                 nxt = next_open(interval, c.open_ms)
-                out.append(Kline(self.symbol, interval, c.open_ms, nxt - 1, c.open, c.high,
-                                 c.low, c.close, c.volume, c.quote_volume, c.trades, ZERO,
-                                 ZERO, nxt <= now_ms))  # fmt: skip
+                out.append(
+                    Kline(
+                        self.symbol,
+                        interval,
+                        c.open_ms,
+                        nxt - 1,
+                        c.open,
+                        c.high,
+                        c.low,
+                        c.close,
+                        c.volume,
+                        c.quote_volume,
+                        c.trades,
+                        ZERO,
+                        ZERO,
+                        nxt <= now_ms,
+                    )
+                )
         opens = series.opens
         lo = bisect_left(opens, max(first, live))
         hi = bisect_left(opens, next_open(interval, last))
@@ -444,9 +504,21 @@ def _step(interval: str, open_ms: int, buckets: int, bound: int) -> int:
 
 def _merge(before: Kline, after: Kline) -> Kline:
     """One kline from its pre-start part and its live part."""
-    return Kline(after.symbol, after.interval, before.open_ms, after.close_ms, before.open,
-                 max(before.high, after.high), min(before.low, after.low), after.close,
-                 before.volume + after.volume, before.quote_volume + after.quote_volume,
-                 before.trades + after.trades, after.taker_buy_volume,
-                 after.taker_buy_quote_volume, after.is_closed, after.first_trade_id,
-                 after.last_trade_id)  # fmt: skip
+    return Kline(
+        after.symbol,
+        after.interval,
+        before.open_ms,
+        after.close_ms,
+        before.open,
+        max(before.high, after.high),
+        min(before.low, after.low),
+        after.close,
+        before.volume + after.volume,
+        before.quote_volume + after.quote_volume,
+        before.trades + after.trades,
+        after.taker_buy_volume,
+        after.taker_buy_quote_volume,
+        after.is_closed,
+        after.first_trade_id,
+        after.last_trade_id,
+    )

@@ -114,8 +114,15 @@ class SymbolLiquidity:
         self._requote(tick.price, tick.ts_ms, taker, qty)
         engine = self.engine
         _ensure_funds(self._flow, (engine.rules.base, engine.rules.quote))
-        engine.place(self._flow, taker, OrderType.MARKET, now_ms=tick.ts_ms, quantity=qty,
-                     validate=False, client_order_id=f"sim-flow-{self._next_id()}")  # fmt: skip
+        engine.place(
+            self._flow,
+            taker,
+            OrderType.MARKET,
+            now_ms=tick.ts_ms,
+            quantity=qty,
+            validate=False,
+            client_order_id=f"sim-flow-{self._next_id()}",
+        )
 
     def _ladder(self, top_bid: Decimal, top_ask: Decimal) -> set[_Key]:
         """The ladder's prices: the two tops, then grid levels strictly beyond them."""
@@ -128,8 +135,9 @@ class SymbolLiquidity:
         if anchors != self._anchors:
             deeper = range(shape.levels - 1)
             want = {(Side.SELL, top_ask)} | {(Side.SELL, ask_grid + i * grid) for i in deeper}
-            want |= {(Side.BUY, p) for p in [top_bid, *(bid_grid - i * grid for i in deeper)]
-                     if p > 0}  # fmt: skip
+            want |= {
+                (Side.BUY, p) for p in [top_bid, *(bid_grid - i * grid for i in deeper)] if p > 0
+            }
             self._anchors, self._want = anchors, want
         return self._want
 
@@ -180,9 +188,15 @@ class SymbolLiquidity:
     def _place(self, key: _Key, qty: Decimal, now: int) -> None:
         """Place one ladder level as a GTC limit order and remember it while it rests."""
         order = self.engine.place(
-            self._provider, key[0], OrderType.LIMIT, now_ms=now, quantity=qty, price=key[1],
-            time_in_force=TimeInForce.GTC, validate=False,
+            self._provider,
+            key[0],
+            OrderType.LIMIT,
+            now_ms=now,
+            quantity=qty,
+            price=key[1],
+            time_in_force=TimeInForce.GTC,
+            validate=False,
             client_order_id=f"sim-lp-{self._next_id()}",
-        )  # fmt: skip
+        )
         if order.is_open:
             self._orders[key] = order

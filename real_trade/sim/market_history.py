@@ -79,9 +79,16 @@ class _Bars:
         return int(self.open_ms.size)
 
     def slice(self, lo: int, hi: int) -> _Bars:
-        return _Bars(self.open_ms[lo:hi], self.open[lo:hi], self.high[lo:hi], self.low[lo:hi],
-                     self.close[lo:hi], self.vol[lo:hi], self.qvol[lo:hi],
-                     self.trades[lo:hi])  # fmt: skip
+        return _Bars(
+            self.open_ms[lo:hi],
+            self.open[lo:hi],
+            self.high[lo:hi],
+            self.low[lo:hi],
+            self.close[lo:hi],
+            self.vol[lo:hi],
+            self.qvol[lo:hi],
+            self.trades[lo:hi],
+        )
 
 
 def _concat(parts: list[_Bars]) -> _Bars:
@@ -167,8 +174,9 @@ class CandleHistory:
         if day > self._d_e:
             return self._anchor_n
         log_p = self._anchor_log - self._suffix_of(day)
-        return int(np.rint(np.clip(math.exp(min(log_p, 700.0)) / self._tick_f, 1.0,
-                                   _MAX_PRICE_TICKS)))  # fmt: skip
+        return int(
+            np.rint(np.clip(math.exp(min(log_p, 700.0)) / self._tick_f, 1.0, _MAX_PRICE_TICKS))
+        )
 
     def _deep_day(self, day: int) -> _Bars:
         """Deep day ``day``'s 1,440 minutes (those at or after the tick window are not used)."""
@@ -197,8 +205,9 @@ class CandleHistory:
     # ---------------------------------------------------------------- window minutes
     def _window_minutes(self, from_ms: int, to_ms: int) -> _Bars:
         """The tick window's minutes in ``[from_ms, to_ms)`` (flat minutes where none traded)."""
-        return _from_ticks(*self._ticks(from_ms, to_ms), from_ms, to_ms, MINUTE_MS,
-                           self._prev_close_n(from_ms))  # fmt: skip
+        return _from_ticks(
+            *self._ticks(from_ms, to_ms), from_ms, to_ms, MINUTE_MS, self._prev_close_n(from_ms)
+        )
 
     def _prev_close_n(self, ts_ms: int) -> int:
         """The close (ticks) of the minute before ``ts_ms`` in the tick window (or the anchor)."""
@@ -235,9 +244,15 @@ class CandleHistory:
             bars = self.day_minutes(day)
             if not len(bars):
                 return None
-            s = (int(bars.open[0]), int(bars.high.max()), int(bars.low.min()),
-                 int(bars.close[-1]), int(bars.vol.sum()), sum(bars.qvol.tolist()),
-                 int(bars.trades.sum()))  # fmt: skip
+            s = (
+                int(bars.open[0]),
+                int(bars.high.max()),
+                int(bars.low.min()),
+                int(bars.close[-1]),
+                int(bars.vol.sum()),
+                sum(bars.qvol.tolist()),
+                int(bars.trades.sum()),
+            )
             self._summaries[day] = s
         return s
 
@@ -245,15 +260,27 @@ class CandleHistory:
     def _seconds(self, minute_ms: int) -> _Bars:
         """The 60 one-second candles of one pre-start minute."""
         if minute_ms >= self.earliest_ms:
-            return _from_ticks(*self._ticks(minute_ms, minute_ms + MINUTE_MS), minute_ms,
-                               minute_ms + MINUTE_MS, _SEC_MS,
-                               self._prev_close_n(minute_ms))  # fmt: skip
+            return _from_ticks(
+                *self._ticks(minute_ms, minute_ms + MINUTE_MS),
+                minute_ms,
+                minute_ms + MINUTE_MS,
+                _SEC_MS,
+                self._prev_close_n(minute_ms),
+            )
         day = minute_ms // _DAY_MS
         m = self.day_minutes(day)
         i = int(np.searchsorted(m.open_ms, minute_ms))
-        return _split_minute(self.p.key, minute_ms, int(m.open[i]), int(m.high[i]),
-                             int(m.low[i]), int(m.close[i]), int(m.vol[i]), int(m.qvol[i]),
-                             int(m.trades[i]))  # fmt: skip
+        return _split_minute(
+            self.p.key,
+            minute_ms,
+            int(m.open[i]),
+            int(m.high[i]),
+            int(m.low[i]),
+            int(m.close[i]),
+            int(m.vol[i]),
+            int(m.qvol[i]),
+            int(m.trades[i]),
+        )
 
     # ---------------------------------------------------------------- queries
     def candles(
@@ -330,18 +357,34 @@ class CandleHistory:
         qv = bars.qvol.tolist()
         out = []
         for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-            out.append(self._candle(int(key[s]) * interval_ms, int(bars.open[s]), highs[i],
-                                    lows[i], int(bars.close[e - 1]), vols[i], sum(qv[s:e]),
-                                    trades[i]))  # fmt: skip
+            out.append(
+                self._candle(
+                    int(key[s]) * interval_ms,
+                    int(bars.open[s]),
+                    highs[i],
+                    lows[i],
+                    int(bars.close[e - 1]),
+                    vols[i],
+                    sum(qv[s:e]),
+                    trades[i],
+                )
+            )
         return out
 
     def _candle(
         self, open_ms: int, o: int, h: int, low: int, c: int, vol: int, qvol: int, trades: int
     ) -> Candle:
         tick, lot = self.p.tick, self.p.lot
-        return Candle(open_ms, Decimal(o) * tick, Decimal(h) * tick, Decimal(low) * tick,
-                      Decimal(c) * tick, Decimal(vol) * lot, Decimal(qvol) * (tick * lot),
-                      trades)  # fmt: skip
+        return Candle(
+            open_ms,
+            Decimal(o) * tick,
+            Decimal(h) * tick,
+            Decimal(low) * tick,
+            Decimal(c) * tick,
+            Decimal(vol) * lot,
+            Decimal(qvol) * (tick * lot),
+            trades,
+        )
 
 
 def _empty() -> _Bars:
@@ -419,8 +462,9 @@ def _split_minute(
     trades: int,
 ) -> _Bars:
     """Split a deep minute into 60 one-second candles that aggregate back to it exactly."""
-    counter = np.array([0, 0, (minute_ms // MINUTE_MS) % (1 << 64), _SECOND_STREAM],
-                       dtype=np.uint64)  # fmt: skip
+    counter = np.array(
+        [0, 0, (minute_ms // MINUTE_MS) % (1 << 64), _SECOND_STREAM], dtype=np.uint64
+    )
     rng = np.random.Generator(np.random.Philox(key=key, counter=counter))
     z = np.cumsum(rng.standard_normal(60))
     weights = rng.exponential(1.0, 60)
@@ -446,6 +490,13 @@ def _split_minute(
     trade_n = _alloc(trades, w)
     qvols = _alloc(qvol, [v * p for v, p in zip(vols, close.tolist(), strict=True)])
     opens = minute_ms + np.arange(60, dtype=np.int64) * _SEC_MS
-    return _Bars(opens, open_, high, low_a, close, np.array(vols, dtype=np.int64),
-                 np.array(qvols, dtype=object).astype(np.int64),
-                 np.array(trade_n, dtype=np.int64))  # fmt: skip
+    return _Bars(
+        opens,
+        open_,
+        high,
+        low_a,
+        close,
+        np.array(vols, dtype=np.int64),
+        np.array(qvols, dtype=object).astype(np.int64),
+        np.array(trade_n, dtype=np.int64),
+    )

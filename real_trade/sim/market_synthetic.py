@@ -211,16 +211,20 @@ class _Walk:
     def minute_params(self, volatility: float) -> MinuteParams:
         """The deep-history generator's parameters: same key, steps, volatility and volume."""
         return MinuteParams(
-            key=self._key, tick=self.tick, lot=self.lot,
+            key=self._key,
+            tick=self.tick,
+            lot=self.lot,
             sigma_minute=volatility * math.sqrt(MINUTE_MS / _YEAR_MS),
             lots_per_minute=self._mean_lots * MINUTE_MS / self.tick_ms,
-            ticks_per_minute=MINUTE_MS / self.tick_ms, activity=self._activity,
-        )  # fmt: skip
+            ticks_per_minute=MINUTE_MS / self.tick_ms,
+            activity=self._activity,
+        )
 
     def window(self, from_ms: int, to_ms: int) -> tuple[IntArray, IntArray, IntArray]:
         """(ts, price ticks, lots) of the ticks with ``from_ms <= ts < to_ms``."""
-        ts, price_n, lots, _ = self.arrays(self.last_index_at(from_ms - 1) + 1,
-                                           self.last_index_at(to_ms - 1))  # fmt: skip
+        ts, price_n, lots, _ = self.arrays(
+            self.last_index_at(from_ms - 1) + 1, self.last_index_at(to_ms - 1)
+        )
         return ts, price_n, lots
 
     def price_before(self, ts_ms: int) -> int:
@@ -331,8 +335,12 @@ class SyntheticMarket:
         if size is not None and size >= _DAY_MS:
             size = None
         hist = self._history(symbol)
-        return hist.candles(size, int(first_open), next_open(interval, int(last_open)),
-                            lambda ts: bucket_open(interval, ts))  # fmt: skip
+        return hist.candles(
+            size,
+            int(first_open),
+            next_open(interval, int(last_open)),
+            lambda ts: bucket_open(interval, ts),
+        )
 
     def _history(self, symbol: str) -> CandleHistory:
         hist = self._histories.get(symbol)
@@ -341,10 +349,14 @@ class SyntheticMarket:
             first = walk.last_index_at(self._earliest_ms - 1) + 1
             anchor = int(walk.arrays(first, first)[1][0])
             hist = self._histories[symbol] = CandleHistory(
-                walk.minute_params(self.volatility), first_ms=self._first_ms,
-                earliest_ms=self._earliest_ms, start_ms=self._start_ms, ticks=walk.window,
-                price_before=walk.price_before, anchor_n=anchor,
-            )  # fmt: skip
+                walk.minute_params(self.volatility),
+                first_ms=self._first_ms,
+                earliest_ms=self._earliest_ms,
+                start_ms=self._start_ms,
+                ticks=walk.window,
+                price_before=walk.price_before,
+                anchor_n=anchor,
+            )
         return hist
 
     def tick_size(self, symbol: str) -> Decimal:

@@ -136,14 +136,29 @@ class MatchingEngine:
             if not account.can_trade:
                 raise OrderRejected("This account may not place or cancel orders.")
             self.rules.validate(
-                side, order_type, quantity=quantity, quote_order_qty=quote_order_qty,
-                price=price, stop_price=stop_price, time_in_force=time_in_force,
+                side,
+                order_type,
+                quantity=quantity,
+                quote_order_qty=quote_order_qty,
+                price=price,
+                stop_price=stop_price,
+                time_in_force=time_in_force,
                 avg_price=avg_price,
-            )  # fmt: skip
+            )
         if test:
-            return self._new_order(account, side, order_type, -1, client_order_id or "",
-                                   quantity, quote_order_qty, price, stop_price, time_in_force,
-                                   now_ms)  # fmt: skip
+            return self._new_order(
+                account,
+                side,
+                order_type,
+                -1,
+                client_order_id or "",
+                quantity,
+                quote_order_qty,
+                price,
+                stop_price,
+                time_in_force,
+                now_ms,
+            )
         if validate and self._open.count_of(account.account_id) >= self.rules.max_num_orders:
             raise FilterError("MAX_NUM_ORDERS")
         if not client_order_id:
@@ -157,14 +172,25 @@ class MatchingEngine:
             if would_trigger(side, order_type, stop_price, self.last_price):
                 raise WouldTriggerImmediately()
         if order_type is OrderType.MARKET:
-            return self._place_market(account, side, quantity, quote_order_qty,
-                                      client_order_id, now_ms)  # fmt: skip
+            return self._place_market(
+                account, side, quantity, quote_order_qty, client_order_id, now_ms
+            )
         assert quantity is not None
         lock_asset, lock_amount = reservation(self.rules, side, order_type, quantity, price)
         account.lock(lock_asset, lock_amount)
-        order = self._new_order(account, side, order_type, next(self._order_ids),
-                                client_order_id, quantity, None, price, stop_price,
-                                time_in_force, now_ms)  # fmt: skip
+        order = self._new_order(
+            account,
+            side,
+            order_type,
+            next(self._order_ids),
+            client_order_id,
+            quantity,
+            None,
+            price,
+            stop_price,
+            time_in_force,
+            now_ms,
+        )
         order.locked_asset, order.locked_amount = lock_asset, lock_amount
         if order_type in STOP_TYPES:
             order.is_working = False
@@ -208,9 +234,19 @@ class MatchingEngine:
         if account.free(lock_asset) < lock_amount:
             raise InsufficientBalance()
         account.lock(lock_asset, lock_amount)
-        order = self._new_order(account, side, OrderType.MARKET, next(self._order_ids),
-                                client_order_id, quantity if quantity is not None else qty,
-                                quote_qty, None, None, None, now_ms)  # fmt: skip
+        order = self._new_order(
+            account,
+            side,
+            OrderType.MARKET,
+            next(self._order_ids),
+            client_order_id,
+            quantity if quantity is not None else qty,
+            quote_qty,
+            None,
+            None,
+            None,
+            now_ms,
+        )
         order.locked_asset, order.locked_amount = lock_asset, lock_amount
         self._register(order, account, lock_asset if lock_amount else None)
         self._take(order, account, qty, None, now_ms)
@@ -257,12 +293,25 @@ class MatchingEngine:
         now_ms: int,
     ) -> Order:
         return Order(
-            order_id, client_order_id, self.symbol, side, order_type, tif or TimeInForce.GTC,
-            price, stop_price,
-            quantity if quantity is not None else ZERO, ZERO, ZERO, OrderStatus.NEW, now_ms,
-            now_ms, now_ms, True, account.account_id,
+            order_id,
+            client_order_id,
+            self.symbol,
+            side,
+            order_type,
+            tif or TimeInForce.GTC,
+            price,
+            stop_price,
+            quantity if quantity is not None else ZERO,
+            ZERO,
+            ZERO,
+            OrderStatus.NEW,
+            now_ms,
+            now_ms,
+            now_ms,
+            True,
+            account.account_id,
             quote_qty if quote_qty is not None else ZERO,
-        )  # fmt: skip
+        )
 
     def _register(self, order: Order, account: Account, locked_asset: str | None) -> None:
         self._open.add(order)
@@ -313,16 +362,30 @@ class MatchingEngine:
             remaining -= qty
 
     def _trade(
-        self, taker: Order, taker_acct: Account, maker: Order, price: Decimal, qty: Decimal,
+        self,
+        taker: Order,
+        taker_acct: Account,
+        maker: Order,
+        price: Decimal,
+        qty: Decimal,
         now_ms: int,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Execute ``qty`` at ``price`` between a taker and a resting maker; settle both."""
         maker_acct = self._accounts[maker.account_id]
         trade_id = next(self._trade_ids)
         rules = self.rules
         for order, acct, is_maker in ((maker, maker_acct, True), (taker, taker_acct, False)):
-            fill = settle_side(order, acct, self._fees, rules, trade_id=trade_id, price=price,
-                               qty=qty, is_maker=is_maker, now_ms=now_ms)  # fmt: skip
+            fill = settle_side(
+                order,
+                acct,
+                self._fees,
+                rules,
+                trade_id=trade_id,
+                price=price,
+                qty=qty,
+                is_maker=is_maker,
+                now_ms=now_ms,
+            )
             if is_maker:
                 self.book.reduce(maker, qty)
                 if maker.status is OrderStatus.FILLED:
@@ -330,12 +393,19 @@ class MatchingEngine:
             self.out.fill(acct, order, fill, rules.base, rules.quote)
         self.last_price = price
         taker_buys = taker.side is Side.BUY
-        self.out.trades.append(Trade(
-            trade_id, self.symbol, price, qty, price * qty, now_ms,
-            taker.order_id if taker_buys else maker.order_id,
-            maker.order_id if taker_buys else taker.order_id,
-            not taker_buys,
-        ))  # fmt: skip
+        self.out.trades.append(
+            Trade(
+                trade_id,
+                self.symbol,
+                price,
+                qty,
+                price * qty,
+                now_ms,
+                taker.order_id if taker_buys else maker.order_id,
+                maker.order_id if taker_buys else taker.order_id,
+                not taker_buys,
+            )
+        )
 
     def _work_limit(self, order: Order, account: Account, now_ms: int) -> None:
         """Run a (triggered) limit-type order: match what crosses, then rest or expire."""

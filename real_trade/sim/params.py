@@ -72,5 +72,7 @@ def parse_client_order_id(value: str | None) -> str | None:
     if value is not None and not _CLIENT_ID_RE.match(value):
         raise BadParameter(
             "Illegal characters found in parameter 'newClientOrderId'; legal range is "
-            "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.", -1100)  # fmt: skip
+            "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.",
+            -1100,
+        )
     return value

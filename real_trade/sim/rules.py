@@ -61,17 +61,33 @@ ALL_ORDER_TYPES: tuple[OrderType, ...] = tuple(OrderType)
 """Every spot order type (Binance's real BTCUSDT allows all of them)."""
 MARKET_TYPES = frozenset({OrderType.MARKET, OrderType.STOP_LOSS, OrderType.TAKE_PROFIT})
 """Order types that execute as market orders (once triggered, for the stop ones)."""
-STOP_TYPES = frozenset({
-    OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT,
-    OrderType.TAKE_PROFIT_LIMIT,
-})  # fmt: skip
+STOP_TYPES = frozenset(
+    {
+        OrderType.STOP_LOSS,
+        OrderType.STOP_LOSS_LIMIT,
+        OrderType.TAKE_PROFIT,
+        OrderType.TAKE_PROFIT_LIMIT,
+    }
+)
 """Order types that wait for the last trade price to cross ``stop_price``."""
 _TIF_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
 _PRICE_TYPES = _TIF_TYPES | {OrderType.LIMIT_MAKER}
 KNOWN_QUOTES: tuple[str, ...] = (
-    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "DAI", "EUR", "TRY", "BRL", "JPY", "GBP", "BTC",
-    "ETH", "BNB",
-)  # fmt: skip
+    "FDUSD",
+    "USDT",
+    "USDC",
+    "TUSD",
+    "BUSD",
+    "DAI",
+    "EUR",
+    "TRY",
+    "BRL",
+    "JPY",
+    "GBP",
+    "BTC",
+    "ETH",
+    "BNB",
+)
 """Quote assets :func:`split_symbol` recognises at the end of a symbol, longest first."""
 _STABLE = frozenset({"FDUSD", "USDT", "USDC", "TUSD", "BUSD", "DAI", "EUR", "GBP"})
 _TYPE_NAMES = {
@@ -275,17 +291,34 @@ class SymbolRules:
         """Return the ``filters`` array of Binance's ``exchangeInfo`` for this symbol."""
         f = format_decimal
         return [
-            {"filterType": "PRICE_FILTER", "minPrice": f(self.min_price),
-             "maxPrice": f(self.max_price), "tickSize": f(self.tick_size)},
-            {"filterType": "LOT_SIZE", "minQty": f(self.min_qty), "maxQty": f(self.max_qty),
-             "stepSize": f(self.step_size)},
-            {"filterType": "MARKET_LOT_SIZE", "minQty": f(self.market_min_qty),
-             "maxQty": f(self.market_max_qty), "stepSize": f(self.market_step_size)},
-            {"filterType": "NOTIONAL", "minNotional": f(self.min_notional),
-             "applyMinToMarket": self.apply_min_to_market, "maxNotional": f(self.max_notional),
-             "applyMaxToMarket": self.apply_max_to_market, "avgPriceMins": self.avg_price_mins},
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": f(self.min_price),
+                "maxPrice": f(self.max_price),
+                "tickSize": f(self.tick_size),
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": f(self.min_qty),
+                "maxQty": f(self.max_qty),
+                "stepSize": f(self.step_size),
+            },
+            {
+                "filterType": "MARKET_LOT_SIZE",
+                "minQty": f(self.market_min_qty),
+                "maxQty": f(self.market_max_qty),
+                "stepSize": f(self.market_step_size),
+            },
+            {
+                "filterType": "NOTIONAL",
+                "minNotional": f(self.min_notional),
+                "applyMinToMarket": self.apply_min_to_market,
+                "maxNotional": f(self.max_notional),
+                "applyMaxToMarket": self.apply_max_to_market,
+                "avgPriceMins": self.avg_price_mins,
+            },
             {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": self.max_num_orders},
-        ]  # fmt: skip
+        ]
 
 
 def split_symbol(symbol: str) -> tuple[str, str]:
@@ -306,11 +339,19 @@ def _dec(text: str) -> Decimal:
 def _usd_rules(symbol: str, step: str, market_max: str, max_price: str = "1000000") -> SymbolRules:
     base, quote = split_symbol(symbol)
     return SymbolRules(
-        symbol=symbol, base=base, quote=quote, tick_size=_dec("0.01"), min_price=_dec("0.01"),
-        max_price=_dec(max_price), step_size=_dec(step), min_qty=_dec(step),
-        max_qty=_dec("9000"), min_notional=_dec("5"), max_notional=_dec("9000000"),
+        symbol=symbol,
+        base=base,
+        quote=quote,
+        tick_size=_dec("0.01"),
+        min_price=_dec("0.01"),
+        max_price=_dec(max_price),
+        step_size=_dec(step),
+        min_qty=_dec(step),
+        max_qty=_dec("9000"),
+        min_notional=_dec("5"),
+        max_notional=_dec("9000000"),
         market_max_qty=_dec(market_max),
-    )  # fmt: skip
+    )
 
 
 DEFAULT_RULES: dict[str, SymbolRules] = {
@@ -353,11 +394,19 @@ def derive_rules(
     max_price = Decimal(1).scaleb(max(1, math.ceil(math.log10(float(price))) + 3))
     max_qty = (Decimal(9) * Decimal(10) ** 9 * step).normalize()
     return SymbolRules(
-        symbol=symbol, base=base, quote=quote, tick_size=tick, min_price=tick,
-        max_price=max_price, step_size=step, min_qty=step, max_qty=max_qty,
-        min_notional=min_notional, max_notional=min_notional * 1_800_000,
+        symbol=symbol,
+        base=base,
+        quote=quote,
+        tick_size=tick,
+        min_price=tick,
+        max_price=max_price,
+        step_size=step,
+        min_qty=step,
+        max_qty=max_qty,
+        min_notional=min_notional,
+        max_notional=min_notional * 1_800_000,
         market_max_qty=(max_qty / 100).normalize(),
-    )  # fmt: skip
+    )
 
 
 @runtime_checkable

@@ -71,23 +71,56 @@ def synthetic_tick_ms(speed: float, stepped: bool = False) -> int:
 
 
 CCXT_API_KEYS: tuple[str, ...] = (
-    "public", "private", "v1", "sapi", "sapiV2", "sapiV3", "sapiV4", "dapiPublic",
-    "dapiPrivate", "dapiPrivateV2", "dapiData", "fapiPublic", "fapiPublicV2", "fapiPublicV3",
-    "fapiPrivate", "fapiPrivateV2", "fapiPrivateV3", "fapiData", "eapiPublic", "eapiPrivate",
-    "papi", "papiV2",
-)  # fmt: skip
+    "public",
+    "private",
+    "v1",
+    "sapi",
+    "sapiV2",
+    "sapiV3",
+    "sapiV4",
+    "dapiPublic",
+    "dapiPrivate",
+    "dapiPrivateV2",
+    "dapiData",
+    "fapiPublic",
+    "fapiPublicV2",
+    "fapiPublicV3",
+    "fapiPrivate",
+    "fapiPrivateV2",
+    "fapiPrivateV3",
+    "fapiData",
+    "eapiPublic",
+    "eapiPrivate",
+    "papi",
+    "papiV2",
+)
 """Every REST base URL key of ccxt's ``binance.urls['api']``; all point at the simulator, so
 no request of a ccxt client configured with :meth:`SimExchange.ccxt_urls` leaves loopback."""
 
 _API_PATHS: dict[str, str] = {
-    "public": "/api/v3", "private": "/api/v3", "v1": "/api/v1", "sapi": "/sapi/v1",
-    "sapiV2": "/sapi/v2", "sapiV3": "/sapi/v3", "sapiV4": "/sapi/v4", "dapiPublic": "/dapi/v1",
-    "dapiPrivate": "/dapi/v1", "dapiPrivateV2": "/dapi/v2", "dapiData": "/futures/data",
-    "fapiPublic": "/fapi/v1", "fapiPublicV2": "/fapi/v2", "fapiPublicV3": "/fapi/v3",
-    "fapiPrivate": "/fapi/v1", "fapiPrivateV2": "/fapi/v2", "fapiPrivateV3": "/fapi/v3",
-    "fapiData": "/futures/data", "eapiPublic": "/eapi/v1", "eapiPrivate": "/eapi/v1",
-    "papi": "/papi/v1", "papiV2": "/papi/v2",
-}  # fmt: skip
+    "public": "/api/v3",
+    "private": "/api/v3",
+    "v1": "/api/v1",
+    "sapi": "/sapi/v1",
+    "sapiV2": "/sapi/v2",
+    "sapiV3": "/sapi/v3",
+    "sapiV4": "/sapi/v4",
+    "dapiPublic": "/dapi/v1",
+    "dapiPrivate": "/dapi/v1",
+    "dapiPrivateV2": "/dapi/v2",
+    "dapiData": "/futures/data",
+    "fapiPublic": "/fapi/v1",
+    "fapiPublicV2": "/fapi/v2",
+    "fapiPublicV3": "/fapi/v3",
+    "fapiPrivate": "/fapi/v1",
+    "fapiPrivateV2": "/fapi/v2",
+    "fapiPrivateV3": "/fapi/v3",
+    "fapiData": "/futures/data",
+    "eapiPublic": "/eapi/v1",
+    "eapiPrivate": "/eapi/v1",
+    "papi": "/papi/v1",
+    "papiV2": "/papi/v2",
+}
 
 
 def ccxt_urls_for(http_base: str) -> dict[str, Any]:
@@ -155,9 +188,12 @@ class SimExchange:
         self.faults = FaultPlan(seed)
         self.bus = EventBus(synchronous=True, name="sim")
         self.core = ExchangeCore(
-            self.clock, self.market, self.bus, seed=seed,
+            self.clock,
+            self.market,
+            self.bus,
+            seed=seed,
             pump_budget_s=None if stepped else PUMP_BUDGET_S,
-        )  # fmt: skip
+        )
         self.context = BinanceFaceContext(self.core, self.clock, self.faults)
         self.limiter = RateLimiter(rate_limits if rate_limits is not None else RateLimits())
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -93,10 +93,20 @@ def settle_side(
     order.cummulative_quote_qty += quote_qty
     order.update_time_ms = now_ms
     order.status = (
-        OrderStatus.FILLED if order.executed_qty >= order.orig_qty
-        else OrderStatus.PARTIALLY_FILLED
-    )  # fmt: skip
-    fill = Fill(rules.symbol, trade_id, order.order_id, price, qty, quote_qty, fee, fee_asset,
-                is_maker, order.side is Side.BUY, now_ms)  # fmt: skip
+        OrderStatus.FILLED if order.executed_qty >= order.orig_qty else OrderStatus.PARTIALLY_FILLED
+    )
+    fill = Fill(
+        rules.symbol,
+        trade_id,
+        order.order_id,
+        price,
+        qty,
+        quote_qty,
+        fee,
+        fee_asset,
+        is_maker,
+        order.side is Side.BUY,
+        now_ms,
+    )
     order.fills.append(fill)
     return fill

@@ -16,10 +16,14 @@ from real_trade.sim.types import Order, OrderType, Side
 
 __all__ = ["StopBook", "triggers_upward", "would_trigger"]
 
-_UP_TRIGGERED = frozenset({
-    (Side.BUY, OrderType.STOP_LOSS), (Side.BUY, OrderType.STOP_LOSS_LIMIT),
-    (Side.SELL, OrderType.TAKE_PROFIT), (Side.SELL, OrderType.TAKE_PROFIT_LIMIT),
-})  # fmt: skip
+_UP_TRIGGERED = frozenset(
+    {
+        (Side.BUY, OrderType.STOP_LOSS),
+        (Side.BUY, OrderType.STOP_LOSS_LIMIT),
+        (Side.SELL, OrderType.TAKE_PROFIT),
+        (Side.SELL, OrderType.TAKE_PROFIT_LIMIT),
+    }
+)
 
 
 def triggers_upward(side: Side, order_type: OrderType) -> bool:

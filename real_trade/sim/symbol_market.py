@@ -100,11 +100,14 @@ class SymbolMarket:
         seed_price = source.reference_price(sym, start_ms)
         deep = source if isinstance(source, CandleHistorySource) else None
         self.klines = KlineBook(
-            sym, live_start_ms=start_ms, seed_price=seed_price,
-            history=lambda end, n: source.history(sym, end, n), max_bars=max_kline_bars,
+            sym,
+            live_start_ms=start_ms,
+            seed_price=seed_price,
+            history=lambda end, n: source.history(sym, end, n),
+            max_bars=max_kline_bars,
             candles=None if deep is None else lambda i, a, b: deep.candles(sym, i, a, b),
             history_start_ms=None if deep is None else deep.first_ms(),
-        )  # fmt: skip
+        )
         if makers is not None:
             step = flow_step_of(source, sym, rules.base_asset_precision)
             self.liquidity = SymbolLiquidity(self.engine, source.book_shape(sym), makers, step)
@@ -162,8 +165,10 @@ class SymbolMarket:
             _log.warning(
                 "%s: the simulator cannot play the market as fast as its clock runs; skipped "
                 "%.0f market seconds (%.0f in all): lower --speed, or use fewer symbols",
-                self.symbol, gap / 1000, self.skipped_ms / 1000,
-            )  # fmt: skip
+                self.symbol,
+                gap / 1000,
+                self.skipped_ms / 1000,
+            )
 
     # ---------------------------------------------------------------- publishing
     def roll(self, now_ms: int) -> None:
@@ -207,9 +212,14 @@ class SymbolMarket:
     def book_ticker(self) -> BookTicker:
         """Best bid and ask."""
         bid, ask = self.engine.book.bids.best(), self.engine.book.asks.best()
-        return BookTicker(self.symbol, self.update_id, bid.price if bid else None,
-                          bid.qty if bid else ZERO, ask.price if ask else None,
-                          ask.qty if ask else ZERO)  # fmt: skip
+        return BookTicker(
+            self.symbol,
+            self.update_id,
+            bid.price if bid else None,
+            bid.qty if bid else ZERO,
+            ask.price if ask else None,
+            ask.qty if ask else ZERO,
+        )
 
     def last_price(self) -> Decimal | None:
         """The last trade price (else the last known close or reference price)."""
@@ -227,8 +237,11 @@ class SymbolMarket:
     def avg_price(self, now_ms: int) -> AvgPrice:
         """Binance's ``avgPrice``: the average, its window and the last trade's time."""
         trades = self.tape.trades
-        return AvgPrice(self.engine.rules.avg_price_mins, self.average(now_ms) or ZERO,
-                        trades[-1].time_ms if trades else now_ms)  # fmt: skip
+        return AvgPrice(
+            self.engine.rules.avg_price_mins,
+            self.average(now_ms) or ZERO,
+            trades[-1].time_ms if trades else now_ms,
+        )
 
     def ticker_24h(self, now_ms: int) -> Ticker24h:
         """Rolling 24-hour statistics (from the 1m bars)."""
@@ -243,10 +256,25 @@ class SymbolMarket:
         pct = (change / open_ * 100).quantize(Decimal("0.001")) if open_ else ZERO
         wavg = (qvol / vol).quantize(_Q8, ROUND_HALF_EVEN) if vol else ZERO
         return Ticker24h(
-            self.symbol, change, pct, wavg, prev if prev is not None else open_, last,
-            trades[-1].qty if trades else ZERO, bid.price if bid else None,
-            bid.qty if bid else ZERO, ask.price if ask else None, ask.qty if ask else ZERO,
-            open_, k.high if k else last, k.low if k else last, vol, qvol,
-            now_ms - _DAY_MS, now_ms, k.first_trade_id if k else -1,
-            k.last_trade_id if k else -1, k.trades if k else 0,
-        )  # fmt: skip
+            self.symbol,
+            change,
+            pct,
+            wavg,
+            prev if prev is not None else open_,
+            last,
+            trades[-1].qty if trades else ZERO,
+            bid.price if bid else None,
+            bid.qty if bid else ZERO,
+            ask.price if ask else None,
+            ask.qty if ask else ZERO,
+            open_,
+            k.high if k else last,
+            k.low if k else last,
+            vol,
+            qvol,
+            now_ms - _DAY_MS,
+            now_ms,
+            k.first_trade_id if k else -1,
+            k.last_trade_id if k else -1,
+            k.trades if k else 0,
+        )

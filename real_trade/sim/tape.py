@@ -38,13 +38,29 @@ class Tape:
             and last.time_ms == trade.time_ms
             and last.last_trade_id == trade.trade_id - 1
         ):
-            self.aggs[-1] = AggTrade(last.agg_id, self.symbol, last.price, last.qty + trade.qty,
-                                     last.first_trade_id, trade.trade_id, last.time_ms,
-                                     last.is_buyer_maker)  # fmt: skip
+            self.aggs[-1] = AggTrade(
+                last.agg_id,
+                self.symbol,
+                last.price,
+                last.qty + trade.qty,
+                last.first_trade_id,
+                trade.trade_id,
+                last.time_ms,
+                last.is_buyer_maker,
+            )
         else:
-            self.aggs.append(AggTrade(self._next_agg, self.symbol, trade.price, trade.qty,
-                                      trade.trade_id, trade.trade_id, trade.time_ms,
-                                      trade.is_buyer_maker))  # fmt: skip
+            self.aggs.append(
+                AggTrade(
+                    self._next_agg,
+                    self.symbol,
+                    trade.price,
+                    trade.qty,
+                    trade.trade_id,
+                    trade.trade_id,
+                    trade.time_ms,
+                    trade.is_buyer_maker,
+                )
+            )
             self._next_agg += 1
             self._agg_taker = taker
         if len(self.trades) > self.max_trades * 1.2:

@@ -205,12 +205,28 @@ class Order:
     def snapshot(self) -> Order:
         """Return an independent copy (its own ``fills`` list), safe to hand across threads."""
         return Order(
-            self.order_id, self.client_order_id, self.symbol, self.side, self.type, self.tif,
-            self.price, self.stop_price, self.orig_qty, self.executed_qty,
-            self.cummulative_quote_qty, self.status, self.time_ms, self.update_time_ms,
-            self.working_time_ms, self.is_working, self.account_id, self.orig_quote_order_qty,
-            list(self.fills), self.locked_asset, self.locked_amount,
-        )  # fmt: skip
+            self.order_id,
+            self.client_order_id,
+            self.symbol,
+            self.side,
+            self.type,
+            self.tif,
+            self.price,
+            self.stop_price,
+            self.orig_qty,
+            self.executed_qty,
+            self.cummulative_quote_qty,
+            self.status,
+            self.time_ms,
+            self.update_time_ms,
+            self.working_time_ms,
+            self.is_working,
+            self.account_id,
+            self.orig_quote_order_qty,
+            list(self.fills),
+            self.locked_asset,
+            self.locked_amount,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@ A :class:`VenueClient` is a :class:`~real_trade.venues.connection.VenueConnectio
 exchange on its own asyncio I/O thread, endpoints live / testnet / demo / simulator, masked
 credentials) plus the operations. Every operation is written once, as an ``..._async`` coroutine
 for the I/O loop (ccxt errors translated into :mod:`real_trade.errors`, reads retried per the
-client's :class:`~real_trade.retry.RetryPolicy`); the plain method of the same name runs it there
+client's :class:`~real_trade.venues.retry.RetryPolicy`); the plain method of the same name runs it
+there
 from any other thread and waits for the result.
 
 Orders carry a client order id (generated when not given). A placing call whose outcome is
@@ -24,7 +25,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from real_trade.errors import AmbiguousOutcomeError, OrderNotFoundError, ccxt_errors
+from real_trade.errors import AmbiguousOutcomeError, OrderNotFoundError
+from real_trade.venues.ccxt_errors import ccxt_errors
 from real_trade.venues.connection import VenueConnection, mask_key
 from real_trade.venues.history import paginate_ohlcv
 from real_trade.venues.streams import (

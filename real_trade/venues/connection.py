@@ -33,12 +33,11 @@ from real_trade.errors import (
     BadSymbolError,
     ClockSkewError,
     RealTradeError,
-    ccxt_errors,
-    translate_ccxt_error,
 )
-from real_trade.retry import RetryPolicy, retry_async
 from real_trade.utils.logger import SecretMaskingFilter, register_secret
+from real_trade.venues.ccxt_errors import ccxt_errors, translate_ccxt_error
 from real_trade.venues.proxy import ccxt_proxy_settings, mask_proxy_url
+from real_trade.venues.retry import RetryPolicy, retry_async
 from real_trade.venues.spec import VenueSpec, get_venue
 from real_trade.venues.streams import StreamHandle
 from real_trade.venues.urls import (

@@ -33,8 +33,8 @@ from real_trade.errors import (
     NotSupportedError,
     RealTradeError,
     redact,
-    translate_ccxt_error,
 )
+from real_trade.venues.ccxt_errors import translate_ccxt_error
 
 __all__ = [
     "STREAM_KINDS",
@@ -205,8 +205,14 @@ class StreamHandle:
 
     def _publish(self, change: StreamStateChanged) -> None:
         state, error = change.state, change.error
-        _log.info("stream %s:%s:%s %s%s", self.venue, self.kind, self.symbol, state,
-                  f" ({error})" if error else "")  # fmt: skip
+        _log.info(
+            "stream %s:%s:%s %s%s",
+            self.venue,
+            self.kind,
+            self.symbol,
+            state,
+            f" ({error})" if error else "",
+        )
         if self._on_state is not None:
             try:
                 self._on_state(change)

@@ -33,8 +33,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = 22
 STRATEGY = "chaos"
-_STATE_BY_SIM = {"FILLED": "COMPLETED", "CANCELED": "CANCELED", "EXPIRED": "EXPIRED",
-                 "REJECTED": "REJECTED"}  # fmt: skip
+_STATE_BY_SIM = {
+    "FILLED": "COMPLETED",
+    "CANCELED": "CANCELED",
+    "EXPIRED": "EXPIRED",
+    "REJECTED": "REJECTED",
+}
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +76,9 @@ def _spawn(config: Path, log: Path, env_extra: dict[str, str]) -> subprocess.Pop
     env.pop("RT_SIM_URL", None)
     exe = Path(sys.executable).with_name("real-trade")
     out = log.open("ab")
-    return subprocess.Popen([str(exe), "run", str(config)], cwd=ROOT, env=env, stdout=out,
-                            stderr=subprocess.STDOUT)  # fmt: skip
+    return subprocess.Popen(
+        [str(exe), "run", str(config)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+    )
 
 
 def _schedule(rng: random.Random) -> list[tuple[str, float]]:
@@ -135,8 +140,9 @@ def test_twenty_kills_lose_nothing_and_duplicate_nothing(
     assert len(cids) == len(set(cids)), f"duplicate client order ids at the exchange; seed {seed}"
     assert not sim.core.open_orders(acct), f"orders left open after a cancel-on-stop; seed {seed}"
     with Journal(journal_url) as journal:
-        rows = {r.client_order_id: r for r in journal.orders(strategy=STRATEGY) if
-                r.client_order_id}  # fmt: skip
+        rows = {
+            r.client_order_id: r for r in journal.orders(strategy=STRATEGY) if r.client_order_id
+        }
         fills = journal.fills(strategy=STRATEGY)
         snapshot = journal.latest_snapshot(strategy=STRATEGY)
         pending = journal.intents_without_outcome(strategy=STRATEGY)
@@ -153,12 +159,15 @@ def test_twenty_kills_lose_nothing_and_duplicate_nothing(
     never_sent = set(rows) - set(cids)
     assert all(rows[c].state == "CANCELED" for c in never_sent), seed  # lost, never resent
     journal_fills = sorted((f.trade_id, round(f.amount, 8), round(f.price, 2)) for f in fills)
-    exchange_fills = sorted((str(t.trade_id), round(float(t.qty), 8), round(float(t.price), 2))
-                            for t in sim_trades)  # fmt: skip
+    exchange_fills = sorted(
+        (str(t.trade_id), round(float(t.qty), 8), round(float(t.price), 2)) for t in sim_trades
+    )
     assert journal_fills == exchange_fills, f"journal fills != exchange fills; seed {seed}"
     totals = {a: float(f + lk) for a, (f, lk) in sim.core.balances(acct).items()}
     assert snapshot is not None
     assert snapshot.cash == pytest.approx(totals["USDT"], abs=1e-6), seed
     assert snapshot.positions["BTC/USDT"] == pytest.approx(totals["BTC"], abs=1e-9), seed
-    print(f"{len(orders)} orders, {len(sim_trades)} fills, {len(never_sent)} intents lost "
-          f"before the wire (never resent); journal == exchange")  # fmt: skip
+    print(
+        f"{len(orders)} orders, {len(sim_trades)} fills, {len(never_sent)} intents lost "
+        f"before the wire (never resent); journal == exchange"
+    )

@@ -124,10 +124,20 @@ def test_status_reads_the_journal_without_keys(
 
 def test_sim_takes_the_seeds_placeholder_keys(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [script(), "sim", "--port", "0", "--stepped",
-         "--account", "YOUR_API_KEY:YOUR_SECRET:USDT=10000"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment(),
-    )  # fmt: skip
+        [
+            script(),
+            "sim",
+            "--port",
+            "0",
+            "--stepped",
+            "--account",
+            "YOUR_API_KEY:YOUR_SECRET:USDT=10000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(),
+    )
     try:
         assert proc.stdout is not None
         banner: list[str] = []

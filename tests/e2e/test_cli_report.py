@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from real_trade.commands.report import period
+from real_trade.cli.commands.report import period
 from real_trade.monitor.report import build_report, read_report, write_report
 from real_trade.monitor.report.writers import TRADE_COLUMNS, daily_csv_path
 from real_trade.persistence import Journal
@@ -111,9 +111,17 @@ def test_cli_writes_html_json_csv_from_the_configs_journal(
     journal_of_a_run: Path, tmp_path: Path
 ) -> None:
     out = report_cli(
-        str(journal_of_a_run), "--out", "r.html", "--out", "r.json", "--out", "r.csv",
-        "--cash", "10000", cwd=tmp_path,
-    )  # fmt: skip
+        str(journal_of_a_run),
+        "--out",
+        "r.html",
+        "--out",
+        "r.json",
+        "--out",
+        "r.csv",
+        "--cash",
+        "10000",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     with Journal(_url(journal_of_a_run)) as journal:
         fills, trades = journal.fills(), journal.trades()
@@ -136,9 +144,17 @@ def test_cli_writes_html_json_csv_from_the_configs_journal(
     first = json.loads((tmp_path / "r.json").read_text())["equity"][0]["time_ms"]
     day = dt.datetime.fromtimestamp(first / 1000, dt.timezone.utc).strftime("%Y-%m-%d")
     empty = report_cli(
-        str(journal_of_a_run), "--from", "2020-01-01", "--to", day, "--out", "e.json",
-        "--cash", "10000", cwd=tmp_path,
-    )  # fmt: skip
+        str(journal_of_a_run),
+        "--from",
+        "2020-01-01",
+        "--to",
+        day,
+        "--out",
+        "e.json",
+        "--cash",
+        "10000",
+        cwd=tmp_path,
+    )
     assert empty.returncode == 0, empty.stderr
     nothing = read_report(tmp_path / "e.json")
     assert nothing.activity.fills == 0 and not nothing.trades and nothing.summary.fees == 0
@@ -167,16 +183,23 @@ def test_named_periods_are_complete_utc_days_weeks_and_months() -> None:
     now = dt.datetime(2026, 3, 4, 15, 30, tzinfo=dt.timezone.utc)  # a Wednesday
     utc = dt.timezone.utc
     assert period(_args(daily=True), now) == (
-        dt.datetime(2026, 3, 3, tzinfo=utc), dt.datetime(2026, 3, 4, tzinfo=utc), "2026-03-03"
-    )  # fmt: skip
+        dt.datetime(2026, 3, 3, tzinfo=utc),
+        dt.datetime(2026, 3, 4, tzinfo=utc),
+        "2026-03-03",
+    )
     assert period(_args(weekly=True), now) == (
-        dt.datetime(2026, 2, 23, tzinfo=utc), dt.datetime(2026, 3, 2, tzinfo=utc), "2026-W09"
-    )  # fmt: skip
+        dt.datetime(2026, 2, 23, tzinfo=utc),
+        dt.datetime(2026, 3, 2, tzinfo=utc),
+        "2026-W09",
+    )
     assert period(_args(monthly=True), now) == (
-        dt.datetime(2026, 2, 1, tzinfo=utc), dt.datetime(2026, 3, 1, tzinfo=utc), "2026-02"
-    )  # fmt: skip
+        dt.datetime(2026, 2, 1, tzinfo=utc),
+        dt.datetime(2026, 3, 1, tzinfo=utc),
+        "2026-02",
+    )
     at = int(dt.datetime(2025, 12, 31, 23, tzinfo=utc).timestamp() * 1000)
     assert period(_args(monthly=True, at=at), now)[:2] == (
-        dt.datetime(2025, 12, 1, tzinfo=utc), dt.datetime(2026, 1, 1, tzinfo=utc)
-    )  # fmt: skip
+        dt.datetime(2025, 12, 1, tzinfo=utc),
+        dt.datetime(2026, 1, 1, tzinfo=utc),
+    )
     assert period(_args(), now) == (None, None, "all")

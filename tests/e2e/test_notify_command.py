@@ -46,8 +46,11 @@ base_url = "{telegram.url}"
         )
         out = subprocess.run(
             [sys.executable, "-m", "real_trade.cli", "notify", str(config), "--test"],
-            capture_output=True, text=True, timeout=60, env=_env(),
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env(),
+        )
     finally:
         hook.stop()
         telegram.stop()
@@ -82,16 +85,32 @@ min_interval = 0
             {"pid": 1, "time_ms": stale_ms, "strategy": "sma", "state": "running"},
         )
     outbox = Outbox(db)  # the runner wrote an alert its channel never got before it died
-    outbox.enqueue(Alert("lost_order", "Lost order rt-sma-7", "never reached the exchange",
-                         "lost:rt-sma-7", "sma"), "on", ["webhook"], stale_ms)  # fmt: skip
+    outbox.enqueue(
+        Alert(
+            "lost_order",
+            "Lost order rt-sma-7",
+            "never reached the exchange",
+            "lost:rt-sma-7",
+            "sma",
+        ),
+        "on",
+        ["webhook"],
+        stale_ms,
+    )
     outbox.close()
     proc = subprocess.Popen(
         [sys.executable, "-m", "real_trade.cli", "notify", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(),
+    )
     try:
-        eventually(lambda: len(hook.received) >= 2, timeout=30,
-                   message="the dead-man alert and the leftover reached the webhook")  # fmt: skip
+        eventually(
+            lambda: len(hook.received) >= 2,
+            timeout=30,
+            message="the dead-man alert and the leftover reached the webhook",
+        )
         titles = [b["title"] for b in hook.received]
         assert titles[0] == "Lost order rt-sma-7" or titles[1] == "Lost order rt-sma-7"
         assert any(t.startswith("DEAD MAN: sma has been silent for 12") for t in titles), titles
@@ -107,6 +126,9 @@ min_interval = 0
 def test_notify_without_a_channel_says_so(tmp_path: Path, body: str) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "real_trade.cli", "notify", str(_config(tmp_path, body))],
-        capture_output=True, text=True, timeout=60, env=_env(),
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+    )
     assert out.returncode == 2 and "configures no channel" in out.stderr

@@ -49,10 +49,22 @@ def sample_report(days: int = 100, seed: int = 5) -> ReportData:
         for k, side in enumerate(("buy", "sell")):
             price *= 1 + rng.gauss(0.001, 0.02)
             fills.append(
-                FillRow("sample", f"c{n}-{k}", None, "BTC/USDT", side, f"t{n}-{k}", price, 0.05,
-                        price * 0.05 * 0.001, "USDT", price * 0.05 * 0.001,
-                        opened + k * 20 * HOUR_MS, 0.05 if side == "buy" else -0.05)
-            )  # fmt: skip
+                FillRow(
+                    "sample",
+                    f"c{n}-{k}",
+                    None,
+                    "BTC/USDT",
+                    side,
+                    f"t{n}-{k}",
+                    price,
+                    0.05,
+                    price * 0.05 * 0.001,
+                    "USDT",
+                    price * 0.05 * 0.001,
+                    opened + k * 20 * HOUR_MS,
+                    0.05 if side == "buy" else -0.05,
+                )
+            )
     value, points = 10_000.0, []
     for h in range(days * 24):
         value *= 1 + rng.gauss(0.0002, 0.004)

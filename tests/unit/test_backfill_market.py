@@ -29,9 +29,12 @@ class TickerClient:
 
 
 def test_the_price_is_the_mid_of_bid_and_ask_else_the_last_trade_and_the_time_the_venues() -> None:
-    client = TickerClient({"BTC/USDT": {"bid": 99.0, "ask": 101.0, "last": 90.0, "timestamp": 7},
-                           "ETH/USDT": {"bid": None, "ask": None, "last": 10.5,
-                                        "timestamp": 9}})  # fmt: skip
+    client = TickerClient(
+        {
+            "BTC/USDT": {"bid": 99.0, "ask": 101.0, "last": 90.0, "timestamp": 7},
+            "ETH/USDT": {"bid": None, "ask": None, "last": 10.5, "timestamp": 9},
+        }
+    )
     market = live_market(client, ["BTC/USDT", "ETH/USDT"])
     assert market.prices == {"BTC/USDT": 100.0, "ETH/USDT": 10.5}
     assert market.now_ms == 9  # the newest ticker time, never the local clock
@@ -50,8 +53,10 @@ def test_a_venue_that_cannot_tell_the_price_raises_naming_the_cause() -> None:
 
 
 def test_only_a_live_feed_replaying_history_is_backfill() -> None:
-    frame = pd.DataFrame({"open": [1.0], "high": [1.0], "low": [1.0], "close": [1.0],
-                          "volume": [1.0]}, index=pd.to_datetime(["2023-03-10"]))  # fmt: skip
+    frame = pd.DataFrame(
+        {"open": [1.0], "high": [1.0], "low": [1.0], "close": [1.0], "volume": [1.0]},
+        index=pd.to_datetime(["2023-03-10"]),
+    )
     backtest = bt.feeds.PandasData(dataname=frame)
     backtest.start()
     backtest.put_notification(backtest.DELAYED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from real_trade.cli import main
-from real_trade.commands.download import parse_time_ms
+from real_trade.cli.commands.download import parse_time_ms
 from real_trade.errors import ConfigError
 
 

@@ -28,9 +28,21 @@ DASHBOARD = ROOT / "deploy" / "grafana" / "realtrade-dashboard.json"
 RULES = ROOT / "deploy" / "prometheus" / "realtrade-rules.yml"
 
 _KEYWORDS = {
-    "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset",
-    "and", "or", "unless", "atan2", "inf", "nan",
-}  # fmt: skip
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "offset",
+    "and",
+    "or",
+    "unless",
+    "atan2",
+    "inf",
+    "nan",
+}
 _BUILTIN_SERIES = {"up"}
 
 
@@ -97,9 +109,13 @@ def test_every_dashboard_query_names_metrics_the_exporter_exposes() -> None:
     assert unknown(exprs) == {}
     assert all(metric_names(e) & METRIC_NAMES for e in exprs), "a query without our metric"
     used = set().union(*(metric_names(e) for e in exprs))
-    for needed in ("realtrade_equity_quote", "realtrade_drawdown_ratio",
-                   "realtrade_kill_switch_engaged", "realtrade_feed_lag_seconds",
-                   "realtrade_order_ack_latency_seconds_bucket"):  # fmt: skip
+    for needed in (
+        "realtrade_equity_quote",
+        "realtrade_drawdown_ratio",
+        "realtrade_kill_switch_engaged",
+        "realtrade_feed_lag_seconds",
+        "realtrade_order_ack_latency_seconds_bucket",
+    ):
         assert needed in used
 
 

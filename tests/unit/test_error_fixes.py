@@ -10,9 +10,10 @@ import ccxt
 import pytest
 
 from real_trade.engine import LifecycleManager
-from real_trade.errors import AuthenticationError, ConfigError, translate_ccxt_error
+from real_trade.errors import AuthenticationError, ConfigError
 from real_trade.persistence import Journal, JournalError
-from real_trade.retry import RetryPolicy
+from real_trade.venues.ccxt_errors import translate_ccxt_error
+from real_trade.venues.retry import RetryPolicy
 
 
 def test_a_refused_key_names_the_likely_fixes_and_keeps_them_through_pickling() -> None:

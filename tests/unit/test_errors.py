@@ -15,7 +15,6 @@ from ccxt.base import errors as ccxt_base_errors  # `import ccxt.base.errors` tr
 
 from real_trade import errors as rt
 from real_trade.errors import (
-    CCXT_ERROR_TABLE,
     AmbiguousOutcomeError,
     AuthenticationError,
     BadSymbolError,
@@ -37,15 +36,14 @@ from real_trade.errors import (
     RequestTimeoutError,
     RetryableError,
     RiskRejectedError,
-    ccxt_errors,
     redact,
-    translate_ccxt_error,
 )
+from real_trade.venues.ccxt_errors import CCXT_ERROR_TABLE, ccxt_errors, translate_ccxt_error
 
 AMB = AmbiguousOutcomeError
 
 # ccxt class name -> (expected for an ordinary call, expected for an order-placing call).
-# Written independently of real_trade.errors.CCXT_ERROR_TABLE: a new ccxt class fails
+# Written independently of real_trade.venues.ccxt_errors.CCXT_ERROR_TABLE: a new ccxt class fails
 # test_every_ccxt_class_has_an_expected_translation until someone decides its mapping.
 EXPECTED: dict[str, tuple[type[RealTradeError], type[RealTradeError]]] = {
     "BaseError": (ExchangeError, AMB),

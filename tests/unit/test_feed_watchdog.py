@@ -197,8 +197,10 @@ def test_connection_age_counts_from_the_last_connect_and_not_while_down(clock: F
     assert dog.check() is None
     clock.advance(1)
     event = dog.check()
-    assert event is not None and (event.reason, event.connection_age) == ("max_connection_age",
-                                                                          3600.0)  # fmt: skip
+    assert event is not None and (event.reason, event.connection_age) == (
+        "max_connection_age",
+        3600.0,
+    )
     assert dog.stales == 0 and dog.reconnects == 1
 
 
@@ -248,8 +250,13 @@ def test_a_silent_source_is_restarted_and_the_gap_backfilled(clock: FakeClock) -
         source.push(bar(8), bar(9))  # the new connection repeats the last close: dropped
         rec.until(lambda: rec.has(9), "live bars again")
         assert rec.opens == list(range(10))  # no gap, no duplicate
-        assert rec.states == [FeedState.DELAYED, FeedState.LIVE, FeedState.CONNBROKEN,
-                              FeedState.DELAYED, FeedState.LIVE]  # fmt: skip
+        assert rec.states == [
+            FeedState.DELAYED,
+            FeedState.LIVE,
+            FeedState.CONNBROKEN,
+            FeedState.DELAYED,
+            FeedState.LIVE,
+        ]
         stale = [e for t, e in rec.events if t == "feed.stale"]
         assert stale == [FeedStale("BTC/USDT", "1m", 101.0, 100.0, T0 + 5 * MIN, 101.0)]
         assert [e.reason for t, e in rec.events if t == "feed.reconnect"] == ["stale"]
@@ -319,8 +326,15 @@ class FakeVenueClient:
     def symbol_of(self, symbol: str) -> str:
         return symbol
 
-    def stream(self, kind: str, symbol: str, *, on_event: Callable[[Any], None],
-               on_state: Callable[[Any], None], timeframe: str) -> FakeHandle:  # fmt: skip
+    def stream(
+        self,
+        kind: str,
+        symbol: str,
+        *,
+        on_event: Callable[[Any], None],
+        on_state: Callable[[Any], None],
+        timeframe: str,
+    ) -> FakeHandle:
         self.on_candle = on_event
         self.handles.append(FakeHandle())
         return self.handles[-1]

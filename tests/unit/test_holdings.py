@@ -43,8 +43,20 @@ class AccountPort:
 
 
 def _buy_fill(amount: float, fee: float) -> FillEvent:
-    return FillEvent(1, "c1", "x1", "BTC/USDT", "buy", "t1", 60_000.0, amount, fee, "BTC", 0,
-                     position_change=amount - fee)  # fmt: skip
+    return FillEvent(
+        1,
+        "c1",
+        "x1",
+        "BTC/USDT",
+        "buy",
+        "t1",
+        60_000.0,
+        amount,
+        fee,
+        "BTC",
+        0,
+        position_change=amount - fee,
+    )
 
 
 def _holding_after_a_buy(free: float) -> tuple[AccountPort, Holdings]:

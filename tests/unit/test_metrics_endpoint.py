@@ -9,7 +9,7 @@ import pytest
 
 from real_trade.bus import EventBus
 from real_trade.config import RealTradeConfig
-from real_trade.config_metrics import MetricsConfig
+from real_trade.config.metrics import MetricsConfig
 from real_trade.errors import ConfigError
 from real_trade.execution.events import FillEvent
 from real_trade.monitor.prometheus import MetricsExporter, MetricsServer, start_metrics
@@ -44,9 +44,24 @@ def test_the_endpoint_serves_bus_events_in_its_own_registry_without_order_ids() 
     server = start_metrics(MetricsConfig(enabled=True, port=0), bus, bot="t", mode="paper")
     try:
         for n in range(3):
-            bus.publish("fill", FillEvent(n, f"cid-secret-{n}", None, "BTC/USDT", "buy",
-                                          f"trade-{n}", 100.0, 0.5, 0.05, "USDT", 0,
-                                          position_change=0.5, fee_in_quote=0.05))  # fmt: skip
+            bus.publish(
+                "fill",
+                FillEvent(
+                    n,
+                    f"cid-secret-{n}",
+                    None,
+                    "BTC/USDT",
+                    "buy",
+                    f"trade-{n}",
+                    100.0,
+                    0.5,
+                    0.05,
+                    "USDT",
+                    0,
+                    position_change=0.5,
+                    fee_in_quote=0.05,
+                ),
+            )
         denied = RiskDecision(False, PreTradeOrder("BTC/USDT", "buy", 1.0), rule="max_order_amount")
         bus.publish("risk.decision", denied)
         with urllib.request.urlopen(server.url, timeout=5) as response:
@@ -63,8 +78,14 @@ def test_the_endpoint_serves_bus_events_in_its_own_registry_without_order_ids() 
 
 
 def test_rejection_reasons_fall_into_a_fixed_set() -> None:
-    texts = ["Account has insufficient balance", "Filter failure: NOTIONAL", "trading HALTED",
-             "Too many requests", "something else 12345", None]  # fmt: skip
+    texts = [
+        "Account has insufficient balance",
+        "Filter failure: NOTIONAL",
+        "trading HALTED",
+        "Too many requests",
+        "something else 12345",
+        None,
+    ]
     found = [rejection_reason(t) for t in texts]
     assert found == ["insufficient_funds", "invalid_order", "risk", "rate_limit", "other", "other"]
     assert set(found) <= set(REJECTION_REASONS)

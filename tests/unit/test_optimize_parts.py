@@ -11,7 +11,7 @@ import pytest
 from real_trade.backtest.best_config import best_config_path, to_toml, write_best_config
 from real_trade.backtest.optimize import require_optuna
 from real_trade.backtest.space import grid, grid_size, parse_param
-from real_trade.commands.optimize import is_much_worse
+from real_trade.cli.commands.optimize import is_much_worse
 from real_trade.config import RealTradeConfig
 from real_trade.errors import ConfigError
 
@@ -54,9 +54,13 @@ def test_the_grid_walks_every_combination_in_a_fixed_order() -> None:
     space = [parse_param("fast=5:15:5"), parse_param("slow=20:30:10")]
     assert grid_size(space) == 6
     assert list(grid(space)) == [
-        {"fast": 5, "slow": 20}, {"fast": 5, "slow": 30}, {"fast": 10, "slow": 20},
-        {"fast": 10, "slow": 30}, {"fast": 15, "slow": 20}, {"fast": 15, "slow": 30},
-    ]  # fmt: skip
+        {"fast": 5, "slow": 20},
+        {"fast": 5, "slow": 30},
+        {"fast": 10, "slow": 20},
+        {"fast": 10, "slow": 30},
+        {"fast": 15, "slow": 20},
+        {"fast": 15, "slow": 30},
+    ]
 
 
 def test_the_best_config_is_the_input_with_new_params_and_loads_back(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from real_trade.errors import (
     RealTradeError,
     RequestTimeoutError,
 )
-from real_trade.retry import RetryPolicy, retry_async, retry_call, retrying
+from real_trade.venues.retry import RetryPolicy, retry_async, retry_call, retrying
 
 FAST = RetryPolicy(max_attempts=4, base_delay=1.0, multiplier=2.0, max_delay=30.0, jitter=0.5)
 
@@ -290,9 +290,9 @@ def test_each_retry_is_logged_at_warning_without_secrets(
 ) -> None:
     secret = "abcdef0123456789SECRET"
     func = Flaky([ccxt.NetworkError(f"binance GET /api/v3/account?signature={secret}")] * 2)
-    with caplog.at_level(logging.WARNING, logger="real_trade.retry"):
+    with caplog.at_level(logging.WARNING, logger="real_trade.venues.retry"):
         retry_call(func, policy=FAST, sleep=SleepRecorder())
-    records = [r for r in caplog.records if r.name == "real_trade.retry"]
+    records = [r for r in caplog.records if r.name == "real_trade.venues.retry"]
     assert [r.levelno for r in records] == [logging.WARNING, logging.WARNING]
     assert "attempt 1/4" in records[0].getMessage()
     assert all(secret not in r.getMessage() for r in records)

@@ -154,14 +154,18 @@ def test_a_short_position_is_stopped_above_and_taken_profit_below() -> None:
             if not self.position and len(self) == 1:
                 self.sell(size=1)
             elif self.position:
-                self.hits.append((self.data.close[0], self.check_stop_loss(),
-                                  self.check_take_profit()))  # fmt: skip
+                self.hits.append(
+                    (self.data.close[0], self.check_stop_loss(), self.check_take_profit())
+                )
 
     strategy = _run(_frame([100, 100, 102.9, 103.0, 96.1, 96.0]), Short)
     assert strategy.hits == [
-        (100, False, False), (102.9, False, False), (103.0, True, False),
-        (96.1, False, False), (96.0, False, True),
-    ]  # fmt: skip
+        (100, False, False),
+        (102.9, False, False),
+        (103.0, True, False),
+        (96.1, False, False),
+        (96.0, False, True),
+    ]
 
 
 class Sizing(RealTradeStrategyBase):

@@ -40,28 +40,100 @@ def record(ws: Any, *events: str) -> list[tuple[str, Any]]:
 
 # -- Binance ----------------------------------------------------------------------------------
 BINANCE_KLINE = {
-    "e": "kline", "E": 1672515782136, "s": "BNBBTC",
-    "k": {"t": 1672515780000, "T": 1672515839999, "s": "BNBBTC", "i": "1m", "f": 100, "L": 200,
-          "o": "0.0010", "c": "0.0020", "h": "0.0025", "l": "0.0015", "v": "1000", "n": 100,
-          "x": False, "q": "1.0000", "V": "500", "Q": "0.500", "B": "123456"},
-}  # fmt: skip
-BINANCE_TRADE = {"e": "trade", "E": 1672515782136, "s": "BNBBTC", "t": 12345, "p": "0.001",
-                 "q": "100", "T": 1672515782136, "m": True, "M": True}  # fmt: skip
-BINANCE_AGG_TRADE = {"e": "aggTrade", "E": 1672515782136, "s": "BNBBTC", "a": 12345,
-                     "p": "0.001", "q": "100", "f": 100, "l": 105, "T": 1672515782136,
-                     "m": False, "M": True}  # fmt: skip
-BINANCE_DEPTH = {"e": "depthUpdate", "E": 1672515782136, "s": "BNBBTC", "U": 157, "u": 160,
-                 "b": [["0.0024", "10"]], "a": [["0.0026", "100"]]}  # fmt: skip
-BINANCE_BOOK_TICKER = {"u": 400900217, "s": "BNBUSDT", "b": "25.35190000", "B": "31.21000000",
-                       "a": "25.36520000", "A": "40.66000000"}  # fmt: skip
-BINANCE_PARTIAL_DEPTH = {"lastUpdateId": 160, "bids": [["0.0024", "10"]],
-                         "asks": [["0.0026", "100"]]}  # fmt: skip
+    "e": "kline",
+    "E": 1672515782136,
+    "s": "BNBBTC",
+    "k": {
+        "t": 1672515780000,
+        "T": 1672515839999,
+        "s": "BNBBTC",
+        "i": "1m",
+        "f": 100,
+        "L": 200,
+        "o": "0.0010",
+        "c": "0.0020",
+        "h": "0.0025",
+        "l": "0.0015",
+        "v": "1000",
+        "n": 100,
+        "x": False,
+        "q": "1.0000",
+        "V": "500",
+        "Q": "0.500",
+        "B": "123456",
+    },
+}
+BINANCE_TRADE = {
+    "e": "trade",
+    "E": 1672515782136,
+    "s": "BNBBTC",
+    "t": 12345,
+    "p": "0.001",
+    "q": "100",
+    "T": 1672515782136,
+    "m": True,
+    "M": True,
+}
+BINANCE_AGG_TRADE = {
+    "e": "aggTrade",
+    "E": 1672515782136,
+    "s": "BNBBTC",
+    "a": 12345,
+    "p": "0.001",
+    "q": "100",
+    "f": 100,
+    "l": 105,
+    "T": 1672515782136,
+    "m": False,
+    "M": True,
+}
+BINANCE_DEPTH = {
+    "e": "depthUpdate",
+    "E": 1672515782136,
+    "s": "BNBBTC",
+    "U": 157,
+    "u": 160,
+    "b": [["0.0024", "10"]],
+    "a": [["0.0026", "100"]],
+}
+BINANCE_BOOK_TICKER = {
+    "u": 400900217,
+    "s": "BNBUSDT",
+    "b": "25.35190000",
+    "B": "31.21000000",
+    "a": "25.36520000",
+    "A": "40.66000000",
+}
+BINANCE_PARTIAL_DEPTH = {
+    "lastUpdateId": 160,
+    "bids": [["0.0024", "10"]],
+    "asks": [["0.0026", "100"]],
+}
 BINANCE_TICKER = {
-    "e": "24hrTicker", "E": 1672515782136, "s": "BNBBTC", "p": "0.0015", "P": "250.00",
-    "w": "0.0018", "x": "0.0009", "c": "0.0025", "Q": "10", "b": "0.0024", "B": "10",
-    "a": "0.0026", "A": "100", "o": "0.0010", "h": "0.0025", "l": "0.0010", "v": "10000",
-    "q": "18", "O": 0, "C": 86400000, "F": 0, "L": 18150, "n": 18151,
-}  # fmt: skip
+    "e": "24hrTicker",
+    "E": 1672515782136,
+    "s": "BNBBTC",
+    "p": "0.0015",
+    "P": "250.00",
+    "w": "0.0018",
+    "x": "0.0009",
+    "c": "0.0025",
+    "Q": "10",
+    "b": "0.0024",
+    "B": "10",
+    "a": "0.0026",
+    "A": "100",
+    "o": "0.0010",
+    "h": "0.0025",
+    "l": "0.0010",
+    "v": "10000",
+    "q": "18",
+    "O": 0,
+    "C": 86400000,
+    "F": 0,
+    "L": 18150,
+    "n": 18151,
+}
 
 
 def test_binance_kline_payload_becomes_a_kline_update() -> None:
@@ -94,16 +166,32 @@ def test_binance_trade_side_is_the_takers() -> None:
 
 
 def test_binance_depth_book_ticker_partial_depth_and_ticker() -> None:
-    assert parse_binance_payload(BINANCE_DEPTH) == ("depth", DepthUpdate(
-        "binance", "BNBBTC", ((0.0024, 10.0),), ((0.0026, 100.0),), False, 157, 160, None,
-        1672515782136))  # fmt: skip
-    assert parse_binance_payload(BINANCE_BOOK_TICKER) == ("book_ticker", BookTickerUpdate(
-        "binance", "BNBUSDT", 25.3519, 31.21, 25.3652, 40.66, 400900217))  # fmt: skip
+    assert parse_binance_payload(BINANCE_DEPTH) == (
+        "depth",
+        DepthUpdate(
+            "binance",
+            "BNBBTC",
+            ((0.0024, 10.0),),
+            ((0.0026, 100.0),),
+            False,
+            157,
+            160,
+            None,
+            1672515782136,
+        ),
+    )
+    assert parse_binance_payload(BINANCE_BOOK_TICKER) == (
+        "book_ticker",
+        BookTickerUpdate("binance", "BNBUSDT", 25.3519, 31.21, 25.3652, 40.66, 400900217),
+    )
     event, snap = parse_binance_payload(BINANCE_PARTIAL_DEPTH, "bnbbtc@depth5") or ("", None)
     assert event == "depth" and snap.snapshot and snap.symbol == "BNBBTC" and snap.last_id == 160
-    assert parse_binance_payload(BINANCE_TICKER) == ("ticker", TickerUpdate(
-        "binance", "BNBBTC", 0.0025, 0.0010, 0.0025, 0.0010, 10000.0, 18.0,
-        1672515782136))  # fmt: skip
+    assert parse_binance_payload(BINANCE_TICKER) == (
+        "ticker",
+        TickerUpdate(
+            "binance", "BNBBTC", 0.0025, 0.0010, 0.0025, 0.0010, 10000.0, 18.0, 1672515782136
+        ),
+    )
 
 
 def test_binance_combined_wrapper_and_control_replies_dispatch_to_events() -> None:
@@ -166,71 +254,159 @@ def test_finite_number_names_the_field() -> None:
 # -- Bybit ------------------------------------------------------------------------------------
 BYBIT_KLINE = {
     "topic": "kline.5.BTCUSDT",
-    "data": [{"start": 1672324800000, "end": 1672325099999, "interval": "5", "open": "16649.5",
-              "close": "16677", "high": "16677", "low": "16608", "volume": "2.081",
-              "turnover": "34666.4005", "confirm": False, "timestamp": 1672324988882}],
-    "ts": 1672324988882, "type": "snapshot",
-}  # fmt: skip
+    "data": [
+        {
+            "start": 1672324800000,
+            "end": 1672325099999,
+            "interval": "5",
+            "open": "16649.5",
+            "close": "16677",
+            "high": "16677",
+            "low": "16608",
+            "volume": "2.081",
+            "turnover": "34666.4005",
+            "confirm": False,
+            "timestamp": 1672324988882,
+        }
+    ],
+    "ts": 1672324988882,
+    "type": "snapshot",
+}
 BYBIT_TRADE = {
-    "topic": "publicTrade.BTCUSDT", "type": "snapshot", "ts": 1672304486868,
-    "data": [{"T": 1672304486865, "s": "BTCUSDT", "S": "Buy", "v": "0.001", "p": "16578.50",
-              "L": "PlusTick", "i": "20f43950-d8dd-5b31-9112-a178eb6023af", "BT": False,
-              "seq": 1783284617}],
-}  # fmt: skip
+    "topic": "publicTrade.BTCUSDT",
+    "type": "snapshot",
+    "ts": 1672304486868,
+    "data": [
+        {
+            "T": 1672304486865,
+            "s": "BTCUSDT",
+            "S": "Buy",
+            "v": "0.001",
+            "p": "16578.50",
+            "L": "PlusTick",
+            "i": "20f43950-d8dd-5b31-9112-a178eb6023af",
+            "BT": False,
+            "seq": 1783284617,
+        }
+    ],
+}
 BYBIT_BOOK_SNAPSHOT = {
-    "topic": "orderbook.50.BTCUSDT", "type": "snapshot", "ts": 1672304484978,
-    "data": {"s": "BTCUSDT", "b": [["16493.50", "0.006"], ["16493.00", "0.100"]],
-             "a": [["16611.00", "0.029"], ["16612.00", "0.213"]], "u": 18521288,
-             "seq": 7961638724},
+    "topic": "orderbook.50.BTCUSDT",
+    "type": "snapshot",
+    "ts": 1672304484978,
+    "data": {
+        "s": "BTCUSDT",
+        "b": [["16493.50", "0.006"], ["16493.00", "0.100"]],
+        "a": [["16611.00", "0.029"], ["16612.00", "0.213"]],
+        "u": 18521288,
+        "seq": 7961638724,
+    },
     "cts": 1672304484976,
-}  # fmt: skip
+}
 BYBIT_BOOK_DELTA = {
-    "topic": "orderbook.50.BTCUSDT", "type": "delta", "ts": 1687940967466,
-    "data": {"s": "BTCUSDT", "b": [["30247.20", "30.028"], ["30240.00", "0"]],
-             "a": [["30248.70", "0"], ["30249.30", "0.892"]], "u": 177400507,
-             "seq": 66544703342},
+    "topic": "orderbook.50.BTCUSDT",
+    "type": "delta",
+    "ts": 1687940967466,
+    "data": {
+        "s": "BTCUSDT",
+        "b": [["30247.20", "30.028"], ["30240.00", "0"]],
+        "a": [["30248.70", "0"], ["30249.30", "0.892"]],
+        "u": 177400507,
+        "seq": 66544703342,
+    },
     "cts": 1687940967464,
-}  # fmt: skip
+}
 BYBIT_SPOT_TICKER = {
-    "topic": "tickers.BTCUSDT", "ts": 1673853746003, "type": "snapshot", "cs": 2588407389,
-    "data": {"symbol": "BTCUSDT", "lastPrice": "21109.77", "highPrice24h": "21426.99",
-             "lowPrice24h": "20575", "prevPrice24h": "20704.93", "volume24h": "6780.866843",
-             "turnover24h": "141946527.22907118", "price24hPcnt": "0.0196",
-             "usdIndexPrice": "21120.2400136"},
-}  # fmt: skip
+    "topic": "tickers.BTCUSDT",
+    "ts": 1673853746003,
+    "type": "snapshot",
+    "cs": 2588407389,
+    "data": {
+        "symbol": "BTCUSDT",
+        "lastPrice": "21109.77",
+        "highPrice24h": "21426.99",
+        "lowPrice24h": "20575",
+        "prevPrice24h": "20704.93",
+        "volume24h": "6780.866843",
+        "turnover24h": "141946527.22907118",
+        "price24hPcnt": "0.0196",
+        "usdIndexPrice": "21120.2400136",
+    },
+}
 
 
 def test_bybit_topics_become_typed_events() -> None:
     ws = BybitWebSocket()
     seen = record(ws, "kline", "trade", "depth", "ticker")
-    for msg in (BYBIT_KLINE, BYBIT_TRADE, BYBIT_BOOK_SNAPSHOT, BYBIT_BOOK_DELTA,
-                BYBIT_SPOT_TICKER):  # fmt: skip
+    for msg in (BYBIT_KLINE, BYBIT_TRADE, BYBIT_BOOK_SNAPSHOT, BYBIT_BOOK_DELTA, BYBIT_SPOT_TICKER):
         ws._on_message(msg)
-    assert seen[0] == ("kline", KlineUpdate("bybit", "BTCUSDT", "5", 1672324800000,
-                                            1672325099999, 16649.5, 16677.0, 16608.0, 16677.0,
-                                            2.081, False, 1672324988882))  # fmt: skip
-    assert seen[1] == ("trade", TradeUpdate("bybit", "BTCUSDT",
-                                            "20f43950-d8dd-5b31-9112-a178eb6023af", 16578.5,
-                                            0.001, "buy", 1672304486865))  # fmt: skip
+    assert seen[0] == (
+        "kline",
+        KlineUpdate(
+            "bybit",
+            "BTCUSDT",
+            "5",
+            1672324800000,
+            1672325099999,
+            16649.5,
+            16677.0,
+            16608.0,
+            16677.0,
+            2.081,
+            False,
+            1672324988882,
+        ),
+    )
+    assert seen[1] == (
+        "trade",
+        TradeUpdate(
+            "bybit",
+            "BTCUSDT",
+            "20f43950-d8dd-5b31-9112-a178eb6023af",
+            16578.5,
+            0.001,
+            "buy",
+            1672304486865,
+        ),
+    )
     snapshot, delta = seen[2][1], seen[3][1]
     assert snapshot.snapshot and snapshot.last_id == 18521288
     assert snapshot.bids == ((16493.5, 0.006), (16493.0, 0.1))
     assert not delta.snapshot and delta.asks[0] == (30248.7, 0.0) and delta.time_ms == 1687940967466
-    assert seen[4] == ("ticker", TickerUpdate("bybit", "BTCUSDT", 21109.77, 20704.93, 21426.99,
-                                              20575.0, 6780.866843, 141946527.22907118,
-                                              1673853746003))  # fmt: skip
+    assert seen[4] == (
+        "ticker",
+        TickerUpdate(
+            "bybit",
+            "BTCUSDT",
+            21109.77,
+            20704.93,
+            21426.99,
+            20575.0,
+            6780.866843,
+            141946527.22907118,
+            1673853746003,
+        ),
+    )
     assert ws.stats["malformed"] == 0
 
 
 def test_bybit_replies_pongs_and_refusals() -> None:
     ws = BybitWebSocket()
     seen = record(ws, "subscribed", "error", "message")
-    spot_pong = {"success": True, "ret_msg": "pong",
-                 "conn_id": "0970e817-426e-429a-a679-ff7f55e0b16a", "op": "ping"}  # fmt: skip
+    spot_pong = {
+        "success": True,
+        "ret_msg": "pong",
+        "conn_id": "0970e817-426e-429a-a679-ff7f55e0b16a",
+        "op": "ping",
+    }
     option_pong = {"args": ["1672916271846"], "op": "pong"}
-    subscribed = {"success": True, "ret_msg": "subscribe",
-                  "conn_id": "2324d924-aa4d-45b0-a858-7b8be29ab52b", "req_id": "10001",
-                  "op": "subscribe"}  # fmt: skip
+    subscribed = {
+        "success": True,
+        "ret_msg": "subscribe",
+        "conn_id": "2324d924-aa4d-45b0-a858-7b8be29ab52b",
+        "req_id": "10001",
+        "op": "subscribe",
+    }
     refused = {"success": False, "ret_msg": "error:handler not found", "op": "subscribe"}
     for msg in (spot_pong, option_pong, subscribed, refused):
         ws._on_message(msg)
@@ -263,27 +439,64 @@ def test_bybit_requests_heartbeat_urls_and_auth() -> None:
 # -- OKX --------------------------------------------------------------------------------------
 OKX_CANDLE = {
     "arg": {"channel": "candle1D", "instId": "BTC-USDT"},
-    "data": [["1597026383085", "8533.02", "8553.74", "8527.17", "8548.26", "45247",
-              "529.5858061", "5529.5858061", "0"]],
-}  # fmt: skip
+    "data": [
+        [
+            "1597026383085",
+            "8533.02",
+            "8553.74",
+            "8527.17",
+            "8548.26",
+            "45247",
+            "529.5858061",
+            "5529.5858061",
+            "0",
+        ]
+    ],
+}
 OKX_TRADES = {
     "arg": {"channel": "trades", "instId": "BTC-USDT"},
-    "data": [{"instId": "BTC-USDT", "tradeId": "130639474", "px": "42219.9",
-              "sz": "0.12060306", "side": "buy", "ts": "1630048897897", "count": "3",
-              "source": "0", "seqId": 1234}],
-}  # fmt: skip
+    "data": [
+        {
+            "instId": "BTC-USDT",
+            "tradeId": "130639474",
+            "px": "42219.9",
+            "sz": "0.12060306",
+            "side": "buy",
+            "ts": "1630048897897",
+            "count": "3",
+            "source": "0",
+            "seqId": 1234,
+        }
+    ],
+}
 OKX_BOOK_SNAPSHOT = {
-    "arg": {"channel": "books", "instId": "BTC-USDT"}, "action": "snapshot",
-    "data": [{"asks": [["8476.98", "415", "0", "13"], ["8477", "7", "0", "2"]],
-              "bids": [["8476.97", "256", "0", "12"], ["8475.55", "101", "0", "1"]],
-              "ts": "1597026383085", "checksum": -855196043, "prevSeqId": -1, "seqId": 123456}],
-}  # fmt: skip
+    "arg": {"channel": "books", "instId": "BTC-USDT"},
+    "action": "snapshot",
+    "data": [
+        {
+            "asks": [["8476.98", "415", "0", "13"], ["8477", "7", "0", "2"]],
+            "bids": [["8476.97", "256", "0", "12"], ["8475.55", "101", "0", "1"]],
+            "ts": "1597026383085",
+            "checksum": -855196043,
+            "prevSeqId": -1,
+            "seqId": 123456,
+        }
+    ],
+}
 OKX_BOOK_UPDATE = {
-    "arg": {"channel": "books", "instId": "BTC-USDT"}, "action": "update",
-    "data": [{"asks": [["8476.98", "415", "0", "13"]], "bids": [["8476.97", "256", "0", "12"]],
-              "ts": "1597026383085", "checksum": -855196043, "prevSeqId": 123456,
-              "seqId": 123457}],
-}  # fmt: skip
+    "arg": {"channel": "books", "instId": "BTC-USDT"},
+    "action": "update",
+    "data": [
+        {
+            "asks": [["8476.98", "415", "0", "13"]],
+            "bids": [["8476.97", "256", "0", "12"]],
+            "ts": "1597026383085",
+            "checksum": -855196043,
+            "prevSeqId": 123456,
+            "seqId": 123457,
+        }
+    ],
+}
 
 
 def test_okx_pushes_become_typed_events() -> None:
@@ -291,11 +504,26 @@ def test_okx_pushes_become_typed_events() -> None:
     seen = record(ws, "kline", "trade", "depth")
     for msg in (OKX_CANDLE, OKX_TRADES, OKX_BOOK_SNAPSHOT, OKX_BOOK_UPDATE):
         ws._on_message(msg)
-    assert seen[0] == ("kline", KlineUpdate("okx", "BTC-USDT", "1D", 1597026383085,
-                                            1597026383085 + 86_400_000 - 1, 8533.02, 8553.74,
-                                            8527.17, 8548.26, 45247.0, False))  # fmt: skip
-    assert seen[1] == ("trade", TradeUpdate("okx", "BTC-USDT", "130639474", 42219.9,
-                                            0.12060306, "buy", 1630048897897))  # fmt: skip
+    assert seen[0] == (
+        "kline",
+        KlineUpdate(
+            "okx",
+            "BTC-USDT",
+            "1D",
+            1597026383085,
+            1597026383085 + 86_400_000 - 1,
+            8533.02,
+            8553.74,
+            8527.17,
+            8548.26,
+            45247.0,
+            False,
+        ),
+    )
+    assert seen[1] == (
+        "trade",
+        TradeUpdate("okx", "BTC-USDT", "130639474", 42219.9, 0.12060306, "buy", 1630048897897),
+    )
     snapshot, update = seen[2][1], seen[3][1]
     assert snapshot.snapshot and snapshot.prev_id == -1 and snapshot.last_id == 123456
     assert snapshot.asks == ((8476.98, 415.0), (8477.0, 7.0))
@@ -316,10 +544,16 @@ def test_okx_events_login_and_heartbeat_frames() -> None:
             "connId": "a4d3ae55",
         }
     )
-    ws._on_message({"id": "1512", "event": "error", "code": "60012",
-                    "msg": "Invalid request: {\"op\": \"subscribe\", \"argss\":[{ \"channel\" : "
-                           "\"trades\", \"instId\" : \"BTC-USD-191227\"}]}",
-                    "connId": "a4d3ae55"})  # fmt: skip
+    ws._on_message(
+        {
+            "id": "1512",
+            "event": "error",
+            "code": "60012",
+            "msg": 'Invalid request: {"op": "subscribe", "argss":[{ "channel" : '
+            '"trades", "instId" : "BTC-USD-191227"}]}',
+            "connId": "a4d3ae55",
+        }
+    )
     ws._on_message({"event": "login", "code": "0", "msg": "", "connId": "a4d3ae55"})
     assert [event for event, _ in seen] == ["subscribed", "error", "login"]
     assert seen[0][1] == {"channel": "trades", "instId": "BTC-USDT"}

@@ -16,7 +16,7 @@ from typing import Any
 from prometheus_client import start_http_server
 
 from real_trade.bus import EventBus
-from real_trade.config_metrics import MetricsConfig
+from real_trade.config.metrics import MetricsConfig
 from real_trade.errors import ConfigError
 from real_trade.monitor.prometheus.exporter import MetricsExporter
 

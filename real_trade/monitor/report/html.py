@@ -260,9 +260,19 @@ def _trades_table(data: ReportData) -> str:
         )
         trades = trades[-MAX_TRADE_ROWS:]
     heads = (
-        "#", "Symbol", "Side", "Amount", "Entry (UTC)", "Entry price", "Exit (UTC)",
-        "Exit price", "Held", "Fees", "P&amp;L (net)", "Return",
-    )  # fmt: skip
+        "#",
+        "Symbol",
+        "Side",
+        "Amount",
+        "Entry (UTC)",
+        "Entry price",
+        "Exit (UTC)",
+        "Exit price",
+        "Held",
+        "Fees",
+        "P&amp;L (net)",
+        "Return",
+    )
     rows = []
     first = len(data.trades) - len(trades) + 1
     for n, t in enumerate(trades, first):

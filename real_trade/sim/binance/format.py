@@ -40,9 +40,13 @@ __all__ = [
 
 _ZERO8 = "0.00000000"
 _STOP_TYPES = frozenset(
-    {OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT,
-     OrderType.TAKE_PROFIT_LIMIT}
-)  # fmt: skip
+    {
+        OrderType.STOP_LOSS,
+        OrderType.STOP_LOSS_LIMIT,
+        OrderType.TAKE_PROFIT,
+        OrderType.TAKE_PROFIT_LIMIT,
+    }
+)
 
 EXCHANGE_RATE_LIMITS: list[dict[str, Any]] = [
     {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},

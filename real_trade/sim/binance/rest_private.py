@@ -44,13 +44,30 @@ __all__ = ["ORDER_PARAMS", "PRIVATE_ROUTES"]
 
 ORDER_PARAMS = frozenset(
     {
-        "symbol", "side", "type", "timeInForce", "quantity", "quoteOrderQty", "price",
-        "newClientOrderId", "stopPrice", "newOrderRespType", "selfTradePreventionMode",
-        "strategyId", "strategyType", "trailingDelta", "icebergQty", "pegPriceType",
-        "pegOffsetValue", "pegOffsetType", "computeCommissionRates", "timestamp", "recvWindow",
+        "symbol",
+        "side",
+        "type",
+        "timeInForce",
+        "quantity",
+        "quoteOrderQty",
+        "price",
+        "newClientOrderId",
+        "stopPrice",
+        "newOrderRespType",
+        "selfTradePreventionMode",
+        "strategyId",
+        "strategyType",
+        "trailingDelta",
+        "icebergQty",
+        "pegPriceType",
+        "pegOffsetValue",
+        "pegOffsetType",
+        "computeCommissionRates",
+        "timestamp",
+        "recvWindow",
         "signature",
     }
-)  # fmt: skip
+)
 """The parameters POST order and order/test read; anything else is -1104."""
 
 _RESP_TYPES = frozenset({"ACK", "RESULT", "FULL"})

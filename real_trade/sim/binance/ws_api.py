@@ -316,8 +316,9 @@ class _ApiFace:
         used = self.limiter.charge(session.ip, request_weight(verb, path, sparams))
         account = None
         if route.security != "NONE":
-            account = self._authenticate(session, params, explicit=False,
-                                         signed=route.security == "SIGNED")  # fmt: skip
+            account = self._authenticate(
+                session, params, explicit=False, signed=route.security == "SIGNED"
+            )
         if method == "order.cancel" and not sparams.get("newClientOrderId"):
             sparams["newClientOrderId"] = self.hub.new_cancel_id()
         headers: dict[str, str] = {}
@@ -352,8 +353,9 @@ class _ApiFace:
     ) -> Account:
         """The account a request acts for: its own ``apiKey`` + ``signature``, or the session's."""
         try:
-            return authenticate_request(self.ctx, params, session.account, explicit=explicit,
-                                        signed=signed)  # fmt: skip
+            return authenticate_request(
+                self.ctx, params, session.account, explicit=explicit, signed=signed
+            )
         except BinanceApiError as err:
             if err.code == -2015 and not explicit:
                 session.account = None  # the logged-on key is gone: the session is revoked
@@ -374,12 +376,33 @@ class _ApiFace:
         lim = self.limiter.limits
         out: list[dict[str, Any]] = []
         if counts is not None:
-            out.append({"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10,
-                        "limit": lim.orders_per_10s, "count": counts[0]})  # fmt: skip
-            out.append({"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1,
-                        "limit": lim.orders_per_day, "count": counts[1]})  # fmt: skip
-        out.append({"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
-                    "limit": lim.weight_per_minute, "count": used})  # fmt: skip
+            out.append(
+                {
+                    "rateLimitType": "ORDERS",
+                    "interval": "SECOND",
+                    "intervalNum": 10,
+                    "limit": lim.orders_per_10s,
+                    "count": counts[0],
+                }
+            )
+            out.append(
+                {
+                    "rateLimitType": "ORDERS",
+                    "interval": "DAY",
+                    "intervalNum": 1,
+                    "limit": lim.orders_per_day,
+                    "count": counts[1],
+                }
+            )
+        out.append(
+            {
+                "rateLimitType": "REQUEST_WEIGHT",
+                "interval": "MINUTE",
+                "intervalNum": 1,
+                "limit": lim.weight_per_minute,
+                "count": used,
+            }
+        )
         return out
 
     def _ok(

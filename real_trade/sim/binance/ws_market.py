@@ -204,13 +204,15 @@ class _MarketFace:
         try:
             req = json.loads(text)
         except json.JSONDecodeError as exc:
-            return _error(3, f"Invalid JSON: {_serde_reason(exc)} at line {exc.lineno} "
-                             f"column {exc.colno}")  # fmt: skip
+            return _error(
+                3, f"Invalid JSON: {_serde_reason(exc)} at line {exc.lineno} column {exc.colno}"
+            )
         if not isinstance(req, dict):
             return _error(2, "Invalid request: expected a JSON object")
         if "method" not in req:
-            return _error(2, f"Invalid request: missing field `method` at line 1 column "
-                             f"{len(text)}")  # fmt: skip
+            return _error(
+                2, f"Invalid request: missing field `method` at line 1 column {len(text)}"
+            )
         method = req["method"]
         rid = req.get("id", _MISSING)
         if rid is _MISSING or not _valid_id(rid):
@@ -234,8 +236,12 @@ class _MarketFace:
             return _property(client, method, rid, params)
         shown = json.dumps(method) if not isinstance(method, str) else method
         col = text.find(json.dumps(method)) + len(json.dumps(method))
-        return _error(2, f"Invalid request: unknown variant `{shown}`, expected one of "
-                         f"{_METHODS} at line 1 column {col}", rid)  # fmt: skip
+        return _error(
+            2,
+            f"Invalid request: unknown variant `{shown}`, expected one of "
+            f"{_METHODS} at line 1 column {col}",
+            rid,
+        )
 
     def _subscribe(
         self, client: StreamClient, keys: ListenKeys | None, rid: Any, params: Any

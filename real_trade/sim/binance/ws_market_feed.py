@@ -345,8 +345,9 @@ class MarketFeed:
         if state.open_ms is None:
             bars = core.klines(spec.symbol, spec.interval, limit=1)
         elif current_open > state.open_ms:
-            bars = core.klines(spec.symbol, spec.interval, start_ms=state.open_ms,
-                               limit=_MAX_CATCHUP_BARS + 1)  # fmt: skip
+            bars = core.klines(
+                spec.symbol, spec.interval, start_ms=state.open_ms, limit=_MAX_CATCHUP_BARS + 1
+            )
             if len(bars) > _MAX_CATCHUP_BARS:
                 bars = core.klines(spec.symbol, spec.interval, limit=_MAX_CATCHUP_BARS)
         elif state.dirty and now - state.last_sent_ms >= _KLINE_UPDATE_MS:
@@ -376,8 +377,10 @@ class MarketFeed:
             avg = core.avg_price(spec.symbol)
             if state.last_key != avg.price:
                 state.last_key = avg.price
-                self._publish(spec.name, avg_price_payload(spec.symbol, avg.mins, avg.price,
-                                                           avg.close_time_ms, now))  # fmt: skip
+                self._publish(
+                    spec.name,
+                    avg_price_payload(spec.symbol, avg.mins, avg.price, avg.close_time_ms, now),
+                )
             return
         if spec.kind == "allMiniTickers":
             seen: dict[str, Any] = state.last_key if isinstance(state.last_key, dict) else {}

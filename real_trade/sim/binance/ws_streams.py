@@ -244,9 +244,15 @@ def avg_price_payload(
 ) -> str:
     """The ``<symbol>@avgPrice`` event."""
     return _dumps(
-        {"e": "avgPrice", "E": event_ms, "s": symbol, "i": f"{mins}m", "w": _d(price),
-         "T": last_trade_ms}
-    )  # fmt: skip
+        {
+            "e": "avgPrice",
+            "E": event_ms,
+            "s": symbol,
+            "i": f"{mins}m",
+            "w": _d(price),
+            "T": last_trade_ms,
+        }
+    )
 
 
 def kline_payload(k: Kline, event_ms: int, *, is_closed: bool | None = None) -> str:

@@ -39,9 +39,13 @@ __all__ = [
 
 
 _STOP_TYPES = frozenset(
-    {OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT,
-     OrderType.TAKE_PROFIT_LIMIT}
-)  # fmt: skip
+    {
+        OrderType.STOP_LOSS,
+        OrderType.STOP_LOSS_LIMIT,
+        OrderType.TAKE_PROFIT,
+        OrderType.TAKE_PROFIT_LIMIT,
+    }
+)
 
 
 def _d(x: Decimal | None) -> str:
@@ -121,8 +125,13 @@ def balance_update_event(ev: BalanceEvent) -> dict[str, Any] | None:
     """Return the ``balanceUpdate`` event of a deposit/withdrawal, or ``None`` for trading."""
     if ev.delta_asset is None or ev.delta is None:
         return None
-    return {"e": "balanceUpdate", "E": ev.time_ms, "a": ev.delta_asset, "d": _d(ev.delta),
-            "T": ev.time_ms}  # fmt: skip
+    return {
+        "e": "balanceUpdate",
+        "E": ev.time_ms,
+        "a": ev.delta_asset,
+        "d": _d(ev.delta),
+        "T": ev.time_ms,
+    }
 
 
 @dataclass(eq=False)

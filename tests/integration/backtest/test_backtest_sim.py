@@ -16,7 +16,7 @@ import pytest
 from real_trade.backtest import BacktestResult, load_bars, run_backtest
 from real_trade.backtest.engine import _feed
 from real_trade.cli import main
-from real_trade.commands.backtest import parse_utc
+from real_trade.cli.commands.backtest import parse_utc
 from real_trade.config import RealTradeConfig
 from real_trade.monitor.report import read_report
 from real_trade.monitor.report.html import metric_sections
@@ -49,11 +49,19 @@ def _analyzed_run(config: RealTradeConfig) -> tuple[Any, BacktestResult]:
             (bt.analyzers.TradeAnalyzer, {"_name": "trades"}),
             (bt.analyzers.DrawDown, {"_name": "drawdown"}),
             (bt.analyzers.TimeReturn, {"_name": "whole", "timeframe": bt.TimeFrame.NoTimeFrame}),
-            (bt.analyzers.SharpeRatio, {"_name": "sharpe", "timeframe": bt.TimeFrame.Days,
-                                        "annualize": True, "riskfreerate": 0.0, "factor": 365,
-                                        "stddev_sample": True}),
+            (
+                bt.analyzers.SharpeRatio,
+                {
+                    "_name": "sharpe",
+                    "timeframe": bt.TimeFrame.Days,
+                    "annualize": True,
+                    "riskfreerate": 0.0,
+                    "factor": 365,
+                    "stddev_sample": True,
+                },
+            ),
         ],
-    )  # fmt: skip
+    )
     return bars, result
 
 
@@ -207,10 +215,25 @@ def test_a_live_config_without_keys_backtests_on_paper(
 ) -> None:
     config_path = write_config(tmp_path, sim)
     text = config_path.read_text(encoding="utf-8")
-    config_path.write_text(text.replace("commission = 0.001", "commission = 0.001\n"
-                           "paper_trading = false\ntestnet = false"), encoding="utf-8")  # fmt: skip
-    code = main(["backtest", str(config_path), "--from", FROM, "--to", TO, "--cash", "5000",
-                 "--no-progress"])  # fmt: skip
+    config_path.write_text(
+        text.replace(
+            "commission = 0.001", "commission = 0.001\npaper_trading = false\ntestnet = false"
+        ),
+        encoding="utf-8",
+    )
+    code = main(
+        [
+            "backtest",
+            str(config_path),
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--cash",
+            "5000",
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "cash 5,000.00" in out.out and "start value   5,000.00 USDT" in out.out

@@ -11,7 +11,7 @@ import backtrader as bt
 import pytest
 
 from real_trade.backtest import load_bars, run_backtest
-from real_trade.commands.backtest import parse_utc
+from real_trade.cli.commands.backtest import parse_utc
 from real_trade.config import RealTradeConfig
 from real_trade.monitor.metrics import compute_metrics, drawdown_period, trade_stats
 from real_trade.sim import SimExchange
@@ -30,16 +30,27 @@ def test_metrics_agree_with_backtraders_analyzers_on_the_same_run(
     config = RealTradeConfig.load(write_config(tmp_path, sim, fast=5, slow=20), env={})
     bars = load_bars(config, parse_utc(FROM), parse_utc(TO))
     result = run_backtest(
-        config, bars, SmaCross, {"fast": 5, "slow": 20, "size": 0.05},
+        config,
+        bars,
+        SmaCross,
+        {"fast": 5, "slow": 20, "size": 0.05},
         analyzers=[
             (bt.analyzers.TradeAnalyzer, {"_name": "trades"}),
             (bt.analyzers.DrawDown, {"_name": "drawdown"}),
             (bt.analyzers.TimeReturn, {"_name": "daily", "timeframe": bt.TimeFrame.Days}),
-            (bt.analyzers.SharpeRatio, {"_name": "sharpe", "timeframe": bt.TimeFrame.Days,
-                                        "annualize": True, "riskfreerate": 0.0, "factor": 365,
-                                        "stddev_sample": True}),
+            (
+                bt.analyzers.SharpeRatio,
+                {
+                    "_name": "sharpe",
+                    "timeframe": bt.TimeFrame.Days,
+                    "annualize": True,
+                    "riskfreerate": 0.0,
+                    "factor": 365,
+                    "stddev_sample": True,
+                },
+            ),
         ],
-    )  # fmt: skip
+    )
     start = config.initial_cash
     m = compute_metrics(
         [(p.time_ms, p.value) for p in result.equity], result.trades, start_value=start
@@ -48,8 +59,9 @@ def test_metrics_agree_with_backtraders_analyzers_on_the_same_run(
     daily = a.daily.get_analysis()
     assert m.days == len(daily) == 30
     utc = dt.timezone.utc
-    assert [d.date() for d in daily] == [dt.datetime.fromtimestamp(ms / 1000, utc).date()
-                                         for ms, _ in m.daily]  # fmt: skip
+    assert [d.date() for d in daily] == [
+        dt.datetime.fromtimestamp(ms / 1000, utc).date() for ms, _ in m.daily
+    ]
     assert m.daily_returns == pytest.approx(list(daily.values()), rel=1e-9, abs=1e-15)
     assert m.sharpe == pytest.approx(a.sharpe.get_analysis()["sharperatio"], rel=1e-9)
     dd = a.drawdown.get_analysis()

@@ -13,8 +13,8 @@ from real_trade.backtest import load_bars, run_backtest
 from real_trade.backtest.optimize import Trial, optimize, split_bars
 from real_trade.backtest.space import parse_param
 from real_trade.cli import main
-from real_trade.commands.backtest import parse_utc
-from real_trade.commands.optimize import is_much_worse
+from real_trade.cli.commands.backtest import parse_utc
+from real_trade.cli.commands.optimize import is_much_worse
 from real_trade.config import RealTradeConfig
 from real_trade.sim import SimExchange
 from real_trade.strategies import SmaCross
@@ -153,8 +153,19 @@ def test_a_sweep_without_a_defined_figure_writes_nothing(
 ) -> None:
     config_path = str(write_config(tmp_path, sim))
     # a 200-bar average over 72 bars never trades: no Sharpe ratio to rank by
-    code = main(["optimize", config_path, "--from", FROM, "--to", TO, "--param", "slow=200",
-                 "--no-progress"])  # fmt: skip
+    code = main(
+        [
+            "optimize",
+            config_path,
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--param",
+            "slow=200",
+            "--no-progress",
+        ]
+    )
     assert code == 1
     assert "no backtest gave a defined sharpe" in capsys.readouterr().err
     assert not (tmp_path / "bt.best.toml").exists()

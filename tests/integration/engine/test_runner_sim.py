@@ -10,9 +10,9 @@ import pytest
 from real_trade.engine import BarReport, LifecycleManager
 from real_trade.engine.control import HEARTBEAT_KEY, KILL_DONE_KEY, KILL_REQUEST_KEY
 from real_trade.persistence import Journal
-from real_trade.retry import RetryPolicy
 from real_trade.sim import SimExchange
 from real_trade.strategies import SmaCross
+from real_trade.venues.retry import RetryPolicy
 from tests.integration.engine.runner_support import (
     CrashOnFirstLiveBar,
     RestingLimit,

@@ -80,8 +80,9 @@ class KlineSpy:
         self.calls: list[tuple[str, int | None, int | None, int]] = []
         original = sim.core.klines
 
-        def klines(symbol: str, interval: str, start_ms: Any = None, end_ms: Any = None,
-                   limit: int = 500) -> Any:  # fmt: skip
+        def klines(
+            symbol: str, interval: str, start_ms: Any = None, end_ms: Any = None, limit: int = 500
+        ) -> Any:
             self.calls.append((interval, start_ms, end_ms, limit))
             return original(symbol, interval, start_ms, end_ms, limit)
 
@@ -133,8 +134,10 @@ def _venue_rows(sim: SimExchange, interval: str, first_ms: int, last_ms: int) ->
         page = [k for k in page if k.is_closed]
         if not page:
             break
-        out += [[k.open_ms, *(float(v) for v in (k.open, k.high, k.low, k.close, k.volume))]
-                for k in page]  # fmt: skip
+        out += [
+            [k.open_ms, *(float(v) for v in (k.open, k.high, k.low, k.close, k.volume))]
+            for k in page
+        ]
         cursor = page[-1].open_ms + 1
     return np.asarray(out)
 
@@ -154,10 +157,12 @@ def test_download_stores_the_venues_closed_candles_and_reports_its_hole(
     assert m1.path == cache.root / VENUE / "spot" / "BTC_USDT-1m.parquet" and m1.path.is_file()
     assert (m1.first_ms, m1.last_ms) == (FIRST_MS, START_MS - MIN)  # closed bars only
     assert m1.total_bars == m1.new_bars == 3 * 1440 - 30
-    np.testing.assert_array_equal(_cached_rows(cache, "1m"),
-                                  _venue_rows(sim, "1m", FIRST_MS, START_MS))  # fmt: skip
-    np.testing.assert_array_equal(_cached_rows(cache, "1h"),
-                                  _venue_rows(sim, "1h", FIRST_MS, START_MS))  # fmt: skip
+    np.testing.assert_array_equal(
+        _cached_rows(cache, "1m"), _venue_rows(sim, "1m", FIRST_MS, START_MS)
+    )
+    np.testing.assert_array_equal(
+        _cached_rows(cache, "1h"), _venue_rows(sim, "1h", FIRST_MS, START_MS)
+    )
     assert h1.total_bars == 72
     # the hole the venue has no candles for is reported, once, with its exact extent
     assert [(g.start_ms, g.end_ms, g.bars, g.filled) for g in m1.venue_gaps] == [
@@ -202,8 +207,17 @@ def test_an_interrupted_download_keeps_what_it_fetched_and_the_next_run_resumes(
         if state.done_bars >= 2000:
             raise KeyboardInterrupt
 
-    first = download(client, cache, ["BTC/USDT"], ["1m"], FIRST_MS, None,
-                     interrupt_after_two_windows, flush_every_s=0, window_bars=1000)  # fmt: skip
+    first = download(
+        client,
+        cache,
+        ["BTC/USDT"],
+        ["1m"],
+        FIRST_MS,
+        None,
+        interrupt_after_two_windows,
+        flush_every_s=0,
+        window_bars=1000,
+    )
 
     assert first.interrupted and not first.ok
     kept = cache.read(VENUE, "spot", "BTC/USDT", "1m")
@@ -214,17 +228,34 @@ def test_an_interrupted_download_keeps_what_it_fetched_and_the_next_run_resumes(
 
     assert second.ok and second.series[0].new_bars == 3 * 1440 - 30 - 2000
     assert spy.calls[0][1] == FIRST_MS + 1999 * MIN  # resumed at the last kept bar
-    np.testing.assert_array_equal(_cached_rows(cache, "1m"),
-                                  _venue_rows(sim, "1m", FIRST_MS, START_MS))  # fmt: skip
+    np.testing.assert_array_equal(
+        _cached_rows(cache, "1m"), _venue_rows(sim, "1m", FIRST_MS, START_MS)
+    )
 
 
 def test_a_download_killed_with_sigkill_resumes_from_the_cli(
     sim: SimExchange, cache: HistoryCache, spy: KlineSpy
 ) -> None:
     env = {**os.environ, "RT_SIM_URL": sim.url, "RT_CRASH_AT": "history_flushed:1"}
-    command = [sys.executable, "-m", "real_trade.cli", "download", "--exchange", "binance",
-               "--symbols", "BTC/USDT", "--timeframes", "1m,1h", "--from", "2023-03-01",
-               "--dir", str(cache.root), "--quiet", "--flush-seconds", "0"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "real_trade.cli",
+        "download",
+        "--exchange",
+        "binance",
+        "--symbols",
+        "BTC/USDT",
+        "--timeframes",
+        "1m,1h",
+        "--from",
+        "2023-03-01",
+        "--dir",
+        str(cache.root),
+        "--quiet",
+        "--flush-seconds",
+        "0",
+    ]
 
     killed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
@@ -270,8 +301,9 @@ def test_a_hole_in_the_cache_is_found_refetched_and_reported(
     ]
     assert series.new_bars == 45 and series.venue_gaps == ()
     assert spy.calls[0][1] == cut_from - MIN  # from the bar before the hole, compared
-    np.testing.assert_array_equal(_cached_rows(cache, "1m"),
-                                  _venue_rows(sim, "1m", FIRST_MS, START_MS))  # fmt: skip
+    np.testing.assert_array_equal(
+        _cached_rows(cache, "1m"), _venue_rows(sim, "1m", FIRST_MS, START_MS)
+    )
 
 
 class Recorder(bt.Strategy):
@@ -299,32 +331,54 @@ def _dt(ms: int) -> datetime:
 
 
 def test_a_backtest_feed_reads_a_cached_range_without_asking_the_venue(
-    sim: SimExchange, client: VenueClient, store: BinanceStore, cache: HistoryCache,
+    sim: SimExchange,
+    client: VenueClient,
+    store: BinanceStore,
+    cache: HistoryCache,
     spy: KlineSpy,
-) -> None:  # fmt: skip
+) -> None:
     download(client, cache, ["BTC/USDT"], ["1h"], FIRST_MS, None, False)
     spy.clear()
-    data = BinanceData(store, symbol="BTC/USDT", timeframe=bt.TimeFrame.Minutes, compression=60,
-                       historical=True, fromdate=_dt(FIRST_MS + 5 * HOUR),
-                       todate=_dt(FIRST_MS + 50 * HOUR), cache=cache)  # fmt: skip
+    data = BinanceData(
+        store,
+        symbol="BTC/USDT",
+        timeframe=bt.TimeFrame.Minutes,
+        compression=60,
+        historical=True,
+        fromdate=_dt(FIRST_MS + 5 * HOUR),
+        todate=_dt(FIRST_MS + 50 * HOUR),
+        cache=cache,
+    )
 
     bars = _run(data)
 
     assert spy.calls == []  # not one kline request
-    np.testing.assert_array_equal(bars, _venue_rows(sim, "1h", FIRST_MS + 5 * HOUR,
-                                                    FIRST_MS + 50 * HOUR))  # fmt: skip
+    np.testing.assert_array_equal(
+        bars, _venue_rows(sim, "1h", FIRST_MS + 5 * HOUR, FIRST_MS + 50 * HOUR)
+    )
 
 
 @pytest.mark.parametrize("preload", [True, False], ids=["preloaded", "bar-by-bar"])
 def test_a_backtest_feed_fetches_only_what_the_cache_lacks_and_writes_it_back(
-    sim: SimExchange, client: VenueClient, store: BinanceStore, cache: HistoryCache,
-    spy: KlineSpy, preload: bool,
-) -> None:  # fmt: skip
+    sim: SimExchange,
+    client: VenueClient,
+    store: BinanceStore,
+    cache: HistoryCache,
+    spy: KlineSpy,
+    preload: bool,
+) -> None:
     download(client, cache, ["BTC/USDT"], ["1h"], FIRST_MS, FIRST_MS + 47 * HOUR, False)
     spy.clear()
-    data = BinanceData(store, symbol="BTC/USDT", timeframe=bt.TimeFrame.Minutes, compression=60,
-                       historical=True, fromdate=_dt(FIRST_MS), todate=_dt(START_MS - HOUR),
-                       cache=cache)  # fmt: skip
+    data = BinanceData(
+        store,
+        symbol="BTC/USDT",
+        timeframe=bt.TimeFrame.Minutes,
+        compression=60,
+        historical=True,
+        fromdate=_dt(FIRST_MS),
+        todate=_dt(START_MS - HOUR),
+        cache=cache,
+    )
 
     bars = _run(data, preload)
 
@@ -344,9 +398,16 @@ def test_a_cache_disagreeing_with_the_venue_is_reported_and_not_mixed(
     write_series(path, series, venue=VENUE, market_type="spot", symbol="BTC/USDT")
     seen: list[CacheDisagreement] = []
     store.client.bus.subscribe(DISAGREEMENT_TOPIC, lambda topic, event: seen.append(event))
-    data = BinanceData(store, symbol="BTC/USDT", timeframe=bt.TimeFrame.Minutes, compression=60,
-                       historical=True, fromdate=_dt(FIRST_MS), todate=_dt(START_MS - HOUR),
-                       cache=cache)  # fmt: skip
+    data = BinanceData(
+        store,
+        symbol="BTC/USDT",
+        timeframe=bt.TimeFrame.Minutes,
+        compression=60,
+        historical=True,
+        fromdate=_dt(FIRST_MS),
+        todate=_dt(START_MS - HOUR),
+        cache=cache,
+    )
 
     bars = _run(data)
 
@@ -393,14 +454,16 @@ class StopWhenLive(bt.Strategy):
 
 
 def test_the_live_backfill_reads_the_cache_and_fetches_only_the_newer_bars(
-    sim: SimExchange, client: VenueClient, store: BinanceStore, cache: HistoryCache,
+    sim: SimExchange,
+    client: VenueClient,
+    store: BinanceStore,
+    cache: HistoryCache,
     spy: KlineSpy,
-) -> None:  # fmt: skip
+) -> None:
     download(client, cache, ["BTC/USDT"], ["1h"], FIRST_MS, None, False)
     sim.advance(3 * 3600)  # three more closed hours, not cached
     spy.clear()
-    data = BinanceData(store, symbol="BTC/USDT", ccxt_timeframe="1h", history_bars=10,
-                       cache=cache)  # fmt: skip
+    data = BinanceData(store, symbol="BTC/USDT", ccxt_timeframe="1h", history_bars=10, cache=cache)
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.adddata(data)
     cerebro.addstrategy(StopWhenLive)
@@ -416,8 +479,9 @@ def test_the_live_backfill_reads_the_cache_and_fetches_only_the_newer_bars(
     back = [(c[0], c[1]) for c in spy.calls if c[1] is not None and c[1] < START_MS + 3 * HOUR]
     assert back == [("1h", START_MS - HOUR)]
     bars = np.asarray(result[0].out)
-    np.testing.assert_array_equal(bars, _venue_rows(sim, "1h", START_MS - 7 * HOUR,
-                                                    START_MS + 2 * HOUR))  # fmt: skip
+    np.testing.assert_array_equal(
+        bars, _venue_rows(sim, "1h", START_MS - 7 * HOUR, START_MS + 2 * HOUR)
+    )
     assert len(cache.read(VENUE, "spot", "BTC/USDT", "1h")) == 75  # written back
 
 
@@ -427,8 +491,12 @@ def test_real_trade_backtest_loads_its_bars_through_the_cache(
     from real_trade.backtest import load_bars
     from real_trade.config import RealTradeConfig
 
-    config = RealTradeConfig(sim_url=sim.url, timeframe="1h", symbol="BTC/USDT",
-                             history={"dir": str(tmp_path / "h"), "use": True})  # fmt: skip
+    config = RealTradeConfig(
+        sim_url=sim.url,
+        timeframe="1h",
+        symbol="BTC/USDT",
+        history={"dir": str(tmp_path / "h"), "use": True},
+    )
     first = load_bars(config, FIRST_MS + HOUR, FIRST_MS + 49 * HOUR)["BTC/USDT"]
     asked = len(spy.calls)
     spy.clear()

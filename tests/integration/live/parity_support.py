@@ -139,8 +139,9 @@ class RecordingSmaCross(SmaCross):
         super().next()
         d = self.data
         opened = _bar_ms(d.datetime[0])
-        self.bars.append(Bar(opened, *(float(v[0]) for v in (d.open, d.high, d.low, d.close,
-                                                              d.volume))))  # fmt: skip
+        self.bars.append(
+            Bar(opened, *(float(v[0]) for v in (d.open, d.high, d.low, d.close, d.volume)))
+        )
         self.live.append(self.is_live)
         self.processed_ms = opened
 
@@ -218,8 +219,10 @@ class LiveRun:
     def wait_live(self) -> None:
         """Wait for the backfill to end (LIVE) and the kline stream to have sent an update."""
         self.wait(lambda: self.registry and self.sources, "cerebro started")
-        self.wait(lambda: "LIVE" in self.strategy.data_states and self.source.updates > 0,
-                  "the feed went LIVE with its kline stream up")  # fmt: skip
+        self.wait(
+            lambda: "LIVE" in self.strategy.data_states and self.source.updates > 0,
+            "the feed went LIVE with its kline stream up",
+        )
 
     def settled(self) -> bool:
         """In testnet mode: no order the exchange still has to answer (paper orders wait for the
@@ -237,8 +240,10 @@ class LiveRun:
 
     def wait_processed(self, bar_ms: int) -> None:
         """Wait until the strategy has processed bar ``bar_ms`` and its orders have settled."""
-        self.wait(lambda: self.strategy.processed_ms == bar_ms and self.settled(),
-                  f"bar {bar_ms} processed and settled")  # fmt: skip
+        self.wait(
+            lambda: self.strategy.processed_ms == bar_ms and self.settled(),
+            f"bar {bar_ms} processed and settled",
+        )
 
     def step(self) -> int:
         """:meth:`advance`, then :meth:`wait_processed`; returns the processed bar's open."""
@@ -280,10 +285,17 @@ def start_live_run(
     key = secret = None
     if not paper:
         key, secret = sim.create_account(balances or {"USDT": 10_000.0})
-    store = BinanceStore(key, secret, testnet=True, sim_url=sim.url, bus=EventBus(),
-                         **(store_kwargs or {}))  # fmt: skip
-    broker = BinanceBroker(store, paper_trading=paper, initial_cash=10_000.0, commission=0.001,
-                           run_id=f"par{(key or 'paper')[:5]}", bus=EventBus())  # fmt: skip
+    store = BinanceStore(
+        key, secret, testnet=True, sim_url=sim.url, bus=EventBus(), **(store_kwargs or {})
+    )
+    broker = BinanceBroker(
+        store,
+        paper_trading=paper,
+        initial_cash=10_000.0,
+        commission=0.001,
+        run_id=f"par{(key or 'paper')[:5]}",
+        bus=EventBus(),
+    )
     sources: list[CountingSource] = []
 
     def source_factory(client: Any, symbol: str, timeframe: str) -> LiveBarSource:
@@ -292,9 +304,14 @@ def start_live_run(
         sources.append(CountingSource(native))
         return sources[-1]
 
-    data = BinanceData.from_timeframe_string(timeframe, store, symbol=SYMBOL,
-                                             history_bars=history_bars,
-                                             live_source=source_factory, qcheck=0.05)  # fmt: skip
+    data = BinanceData.from_timeframe_string(
+        timeframe,
+        store,
+        symbol=SYMBOL,
+        history_bars=history_bars,
+        live_source=source_factory,
+        qcheck=0.05,
+    )
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.setbroker(broker)
     cerebro.adddata(data)
@@ -309,8 +326,19 @@ def start_live_run(
             errors.append(exc)
 
     thread = threading.Thread(target=run, name="cerebro-live", daemon=True)
-    live = LiveRun(sim, cerebro, store, broker, data, thread, registry, sources, key, errors,
-                   timeframe_ms(timeframe))  # fmt: skip
+    live = LiveRun(
+        sim,
+        cerebro,
+        store,
+        broker,
+        data,
+        thread,
+        registry,
+        sources,
+        key,
+        errors,
+        timeframe_ms(timeframe),
+    )
     thread.start()
     return live
 

@@ -30,9 +30,9 @@ import pytest
 from real_trade.brokers import BinanceBroker
 from real_trade.bus import EventBus
 from real_trade.feeds import BinanceData
-from real_trade.retry import RetryPolicy
 from real_trade.sim import SimExchange
 from real_trade.stores import BinanceStore
+from real_trade.venues.retry import RetryPolicy
 from tests.integration.live.parity_support import (
     FILE,
     MIN,
@@ -57,8 +57,10 @@ BACKFILL_LOW, BACKFILL_HIGH = 19_565.40, 20_306.44  # the backfill's range after
 LIMIT = 19_700.00  # a buy limit the backfill crosses and the market near 20,180 does not
 STOP = 20_250.00  # a buy stop the backfill crosses and the market (high 20,194.81 at 14:00) not
 
-needs_data = pytest.mark.skipif(CSV is None, reason=f"{FILE} not found: set RT_DATA_DIR or put "
-                                "the real candle files in ../shared/data")  # fmt: skip
+needs_data = pytest.mark.skipif(
+    CSV is None,
+    reason=f"{FILE} not found: set RT_DATA_DIR or put the real candle files in ../shared/data",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -124,24 +126,29 @@ def test_a_market_order_on_a_backfill_bar_fills_at_the_live_price_in_paper_as_on
     for run in runs:
         run.wait_live()
         order = backfill_order(run)
-        run.wait(lambda o=order: o.status == o.Completed,
-                 f"{_name(run)}: the backfill order filled ({order.getstatusname()}, "
-                 f"{order.info})")  # fmt: skip
+        run.wait(
+            lambda o=order: o.status == o.Completed,
+            f"{_name(run)}: the backfill order filled ({order.getstatusname()}, {order.info})",
+        )
     p, t = (run.strategy.backfill_order for run in runs)
     decided = {ms_of(bt.num2date(o.created.dt)) for o in (p, t)}
     assert len(decided) == 1 and decided.pop() < START_MS - 4 * 60 * MIN  # hours-old bar
     paper_price, testnet_price = float(p.executed.price), float(t.executed.price)
     live = float(runs[1].sim.core.last_price("BTCUSDT") or 0)
-    print(f"\nbackfill market buy: paper {paper_price:.2f}  testnet {testnet_price:.2f}  "
-          f"market {live:.2f}")  # fmt: skip
+    print(
+        f"\nbackfill market buy: paper {paper_price:.2f}  testnet {testnet_price:.2f}  "
+        f"market {live:.2f}"
+    )
     assert abs(paper_price - testnet_price) <= 2 * TICK + 1e-9
     for order in (p, t):  # filled now, not on a bar of the backfill
         assert ms_of(bt.num2date(order.executed.dt)) >= START_MS - MIN
     # cash moved by the live price in both accounts (the fee is taken in BTC in both)
     for run, price in zip(runs, (paper_price, testnet_price), strict=True):
         cash = 10_000.0 - SIZE * price
-        run.wait(lambda r=run, c=cash: abs(r.broker.getcash() - c) < 1e-6,
-                 f"{_name(run)}: cash {run.broker.getcash()} == {cash}")  # fmt: skip
+        run.wait(
+            lambda r=run, c=cash: abs(r.broker.getcash() - c) < 1e-6,
+            f"{_name(run)}: cash {run.broker.getcash()} == {cash}",
+        )
         assert run.broker.getposition(run.data).size == pytest.approx(SIZE * (1 - 0.001))
 
 
@@ -150,8 +157,9 @@ STOP_BUY = order_once(lambda s: s.buy(size=SIZE, price=STOP, exectype=bt.Order.S
 
 
 @needs_data
-@pytest.mark.parametrize("runs", [LIMIT_BUY, STOP_BUY], indirect=True,
-                         ids=["limit-buy", "stop-buy"])  # fmt: skip
+@pytest.mark.parametrize(
+    "runs", [LIMIT_BUY, STOP_BUY], indirect=True, ids=["limit-buy", "stop-buy"]
+)
 def test_limit_and_stop_orders_on_a_backfill_bar_are_judged_against_the_live_market(
     runs: tuple[LiveRun, LiveRun],
 ) -> None:
@@ -180,8 +188,14 @@ def test_a_paper_order_on_a_backfill_bar_is_rejected_naming_why_if_the_venue_can
     with SimExchange(market=CSV, stepped=True, start_ms=START_MS) as sim:
         sim.faults.fail_next(1, "503", path_prefix="/api/v3/ticker")  # the one ticker call fails
         once = {"retry_policy": RetryPolicy(max_attempts=1)}
-        run = start_live_run(sim, paper=True, history_bars=BACKFILL, max_live_bars=10,
-                             on_bar=MARKET_BUY, store_kwargs=once)  # fmt: skip
+        run = start_live_run(
+            sim,
+            paper=True,
+            history_bars=BACKFILL,
+            max_live_bars=10,
+            on_bar=MARKET_BUY,
+            store_kwargs=once,
+        )
         try:
             order = backfill_order(run)
             run.wait(lambda: order.status == order.Rejected, f"rejected ({order.getstatusname()})")
@@ -199,12 +213,18 @@ def test_in_a_backtest_history_is_the_market_and_the_order_fills_on_the_next_his
     assert CSV is not None
     with SimExchange(market=CSV, stepped=True, start_ms=START_MS) as sim:
         sim.faults.fail_next(5, "503", path_prefix="/api/v3/ticker")  # a ticker call would fail
-        store = BinanceStore(testnet=True, sim_url=sim.url, bus=EventBus(),
-                             retry_policy=RetryPolicy(max_attempts=1))  # fmt: skip
+        store = BinanceStore(
+            testnet=True, sim_url=sim.url, bus=EventBus(), retry_policy=RetryPolicy(max_attempts=1)
+        )
         first = START - timedelta(minutes=BACKFILL)
-        data = BinanceData.from_timeframe_string("1m", store, symbol=SYMBOL, historical=True,
-                                                 fromdate=first,
-                                                 todate=START - timedelta(minutes=1))  # fmt: skip
+        data = BinanceData.from_timeframe_string(
+            "1m",
+            store,
+            symbol=SYMBOL,
+            historical=True,
+            fromdate=first,
+            todate=START - timedelta(minutes=1),
+        )
         cerebro = bt.Cerebro(stdstats=False)
         cerebro.setbroker(BinanceBroker(store, paper_trading=True, bus=EventBus()))
         cerebro.adddata(data)
@@ -216,8 +236,10 @@ def test_in_a_backtest_history_is_the_market_and_the_order_fills_on_the_next_his
     order = strategy.backfill_order
     decided = ms_of(bt.num2date(order.created.dt))
     frame = pd.read_csv(CSV, parse_dates=["open_time"])
-    opens = {int(t.timestamp() * 1000): float(o)
-             for t, o in zip(frame["open_time"], frame["open"], strict=True)}  # fmt: skip
+    opens = {
+        int(t.timestamp() * 1000): float(o)
+        for t, o in zip(frame["open_time"], frame["open"], strict=True)
+    }
     assert order.status == order.Completed
     assert ms_of(bt.num2date(order.executed.dt)) // MIN * MIN == decided + MIN
     assert abs(order.executed.price - opens[decided + MIN]) <= 2 * TICK + 1e-9

@@ -122,8 +122,18 @@ def record(ws: BaseWebSocket, *events: str) -> list[tuple[str, Any]]:
 
 
 def kline_frame(open_ms: int, close: float, closed: bool) -> str:
-    k = {"t": open_ms, "T": open_ms + 59_999, "s": "BTCUSDT", "i": "1m", "o": "1", "h": "9",
-         "l": "0.5", "c": str(close), "v": "3", "x": closed}  # fmt: skip
+    k = {
+        "t": open_ms,
+        "T": open_ms + 59_999,
+        "s": "BTCUSDT",
+        "i": "1m",
+        "o": "1",
+        "h": "9",
+        "l": "0.5",
+        "c": str(close),
+        "v": "3",
+        "x": closed,
+    }
     return json.dumps({"e": "kline", "E": open_ms + 1, "s": "BTCUSDT", "k": k})
 
 
@@ -147,8 +157,14 @@ def test_binance_klines_end_to_end_on_the_simulator(sim: SimExchange) -> None:
         assert isinstance(bar, KlineUpdate) and bar.symbol == "BTCUSDT"
         (rest,) = sim.core.klines("BTCUSDT", "1m", start_ms=bar.open_ms, limit=1)
         assert (bar.open, bar.high, bar.low, bar.close, bar.volume) == pytest.approx(
-            (float(rest.open), float(rest.high), float(rest.low), float(rest.close),
-             float(rest.volume)))  # fmt: skip
+            (
+                float(rest.open),
+                float(rest.high),
+                float(rest.low),
+                float(rest.close),
+                float(rest.volume),
+            )
+        )
         assert any(e == "trade" for e, _ in seen) and ws.stats["malformed"] == 0
     finally:
         ws.stop()
@@ -164,8 +180,12 @@ def test_reconnects_and_resubscribes_after_the_venue_drops_the_connection(
     try:
         eventually(lambda: any(e == "kline" for e, _ in seen), 10)
         sim.faults.drop_connections(1006)
-        eventually(lambda: [e for e, _ in seen if e != "kline"] == [
-            "connected", "disconnected", "connected"], 10)  # fmt: skip
+        eventually(
+            lambda: (
+                [e for e, _ in seen if e != "kline"] == ["connected", "disconnected", "connected"]
+            ),
+            10,
+        )
         info = next(d for e, d in seen if e == "disconnected")
         assert isinstance(info, DisconnectInfo) and info.will_reconnect
         reconnected = len(seen)  # the new connection carries the subscription again: data flows
@@ -218,8 +238,18 @@ def test_bar_stream_over_the_kline_source_fills_a_gap_left_by_a_disconnect(
 ) -> None:
     def history(since_ms: int | None, until_ms: int | None) -> list[Bar]:
         rows = sim.core.klines("BTCUSDT", "1m", start_ms=since_ms, end_ms=until_ms, limit=1000)
-        return [Bar(k.open_ms, float(k.open), float(k.high), float(k.low), float(k.close),
-                    float(k.volume)) for k in rows if k.is_closed]  # fmt: skip
+        return [
+            Bar(
+                k.open_ms,
+                float(k.open),
+                float(k.high),
+                float(k.low),
+                float(k.close),
+                float(k.volume),
+            )
+            for k in rows
+            if k.is_closed
+        ]
 
     source = BinanceKlineSource("BTCUSDT", "1m", sim_url=sim.url, reconnect_delay=0.5)
     stream = BarStream(history, source, "1m", backfill_start=False)
@@ -256,10 +286,15 @@ def test_bar_stream_over_the_kline_source_fills_a_gap_left_by_a_disconnect(
 def test_kline_source_drops_duplicate_and_late_updates() -> None:
     async def handler(ws: web.WebSocketResponse, server: LocalServer) -> None:
         await ws.receive()  # the SUBSCRIBE
-        for frame in (kline_frame(0, 1.0, False), kline_frame(0, 2.0, True),
-                      kline_frame(0, 2.0, True), kline_frame(60_000, 3.0, False),
-                      kline_frame(0, 5.0, False), kline_frame(60_000, 4.0, True),
-                      kline_frame(120_000, 6.0, False)):  # fmt: skip
+        for frame in (
+            kline_frame(0, 1.0, False),
+            kline_frame(0, 2.0, True),
+            kline_frame(0, 2.0, True),
+            kline_frame(60_000, 3.0, False),
+            kline_frame(0, 5.0, False),
+            kline_frame(60_000, 4.0, True),
+            kline_frame(120_000, 6.0, False),
+        ):
             await ws.send_str(frame)
         await read_into(ws, server)
 
@@ -274,16 +309,24 @@ def test_kline_source_drops_duplicate_and_late_updates() -> None:
         finally:
             source.stop()
     assert [(b.open_ms, b.close, b.closed) for b in bars] == [
-        (0, 1.0, False), (0, 2.0, True), (60_000, 3.0, False), (60_000, 4.0, True),
+        (0, 1.0, False),
+        (0, 2.0, True),
+        (60_000, 3.0, False),
+        (60_000, 4.0, True),
         (120_000, 6.0, False),
-    ]  # fmt: skip
+    ]
 
 
 def test_malformed_frames_are_counted_and_skipped_not_fatal() -> None:
     async def handler(ws: web.WebSocketResponse, server: LocalServer) -> None:
         await ws.receive()
-        for frame in ("{oops", "[1, 2", '{"e": "kline", "k": {"t": "soon"}}', "null",
-                      kline_frame(0, 7.5, True)):  # fmt: skip
+        for frame in (
+            "{oops",
+            "[1, 2",
+            '{"e": "kline", "k": {"t": "soon"}}',
+            "null",
+            kline_frame(0, 7.5, True),
+        ):
             await ws.send_str(frame)
         await ws.send_bytes(b"\x00\x01")
         await ws.send_str(kline_frame(60_000, 8.5, False))
@@ -305,8 +348,13 @@ def test_malformed_frames_are_counted_and_skipped_not_fatal() -> None:
 
 def test_max_reconnect_against_a_closed_port_with_growing_delays() -> None:
     sleep = RecordingSleep()
-    ws = BinanceWebSocket(base_url=f"ws://127.0.0.1:{closed_port()}", reconnect_delay=0.5,
-                          max_reconnect_attempts=3, reconnect_jitter=0, sleep=sleep)  # fmt: skip
+    ws = BinanceWebSocket(
+        base_url=f"ws://127.0.0.1:{closed_port()}",
+        reconnect_delay=0.5,
+        max_reconnect_attempts=3,
+        reconnect_jitter=0,
+        sleep=sleep,
+    )
     seen = record(ws, "error", "max_reconnect", "connected")
     ws.start(["btcusdt@trade"])
     eventually(lambda: not ws.is_running, 10, message="gave up")
@@ -323,9 +371,15 @@ def test_backoff_is_capped_jittered_and_reset_by_a_stable_connection() -> None:
 
     with LocalServer(hang_up) as server:
         sleep = RecordingSleep()
-        flapping = BinanceWebSocket(base_url=server.url, reconnect_delay=1, max_reconnect_delay=4,
-                                    max_reconnect_attempts=5, reconnect_jitter=0.5,
-                                    rng=random.Random(7), sleep=sleep)  # fmt: skip
+        flapping = BinanceWebSocket(
+            base_url=server.url,
+            reconnect_delay=1,
+            max_reconnect_delay=4,
+            max_reconnect_attempts=5,
+            reconnect_jitter=0.5,
+            rng=random.Random(7),
+            sleep=sleep,
+        )
         flapping.start(["btcusdt@trade"])
         eventually(lambda: not flapping.is_running, 10)
         flapping.stop()
@@ -336,9 +390,13 @@ def test_backoff_is_capped_jittered_and_reset_by_a_stable_connection() -> None:
 
         stable = RecordingSleep()
         steady = BinanceWebSocket(
-            base_url=server.url, reconnect_delay=1, reconnect_jitter=0,
-            max_reconnect_attempts=2, stable_after=0, sleep=stable,
-        )  # fmt: skip
+            base_url=server.url,
+            reconnect_delay=1,
+            reconnect_jitter=0,
+            max_reconnect_attempts=2,
+            stable_after=0,
+            sleep=stable,
+        )
         steady.start(["btcusdt@trade"])
         eventually(lambda: len(stable.delays) >= 4, 10)
         steady.stop()
@@ -390,17 +448,37 @@ def test_okx_text_heartbeat_and_stale_connection_detection() -> None:
 
 
 def test_bybit_subscribes_answers_and_parses_on_a_local_server() -> None:
-    trade = {"topic": "publicTrade.BTCUSDT", "type": "snapshot", "ts": 1672304486868,
-             "data": [{"T": 1672304486865, "s": "BTCUSDT", "S": "Sell", "v": "0.001",
-                       "p": "16578.50", "i": "t-1", "BT": False}]}  # fmt: skip
+    trade = {
+        "topic": "publicTrade.BTCUSDT",
+        "type": "snapshot",
+        "ts": 1672304486868,
+        "data": [
+            {
+                "T": 1672304486865,
+                "s": "BTCUSDT",
+                "S": "Sell",
+                "v": "0.001",
+                "p": "16578.50",
+                "i": "t-1",
+                "BT": False,
+            }
+        ],
+    }
 
     async def handler(ws: web.WebSocketResponse, server: LocalServer) -> None:
         async for msg in ws:
             server.received.append(msg.data)
             request = json.loads(msg.data)
             if request["op"] == "subscribe":
-                await ws.send_json({"success": True, "ret_msg": "subscribe", "op": "subscribe",
-                                    "req_id": request["req_id"], "conn_id": "c"})  # fmt: skip
+                await ws.send_json(
+                    {
+                        "success": True,
+                        "ret_msg": "subscribe",
+                        "op": "subscribe",
+                        "req_id": request["req_id"],
+                        "conn_id": "c",
+                    }
+                )
                 await ws.send_json(trade)
             elif request["op"] == "ping":
                 await ws.send_json({"success": True, "ret_msg": "pong", "op": "ping"})

@@ -296,10 +296,16 @@ def test_a_fill_the_user_stream_never_delivers_is_found_over_rest_once(sim: SimE
 
     def reports(cid: str, kind: type) -> list[Any]:
         """The reports of one order (REST fills carry the exchange's order id only)."""
-        ids = {r.exchange_order_id for r in seen
-               if isinstance(r, OrderReport) and r.client_order_id == cid} - {None}  # fmt: skip
-        return [r for r in seen if isinstance(r, kind)
-                and (r.client_order_id == cid or r.exchange_order_id in ids)]  # fmt: skip
+        ids = {
+            r.exchange_order_id
+            for r in seen
+            if isinstance(r, OrderReport) and r.client_order_id == cid
+        } - {None}
+        return [
+            r
+            for r in seen
+            if isinstance(r, kind) and (r.client_order_id == cid or r.exchange_order_id in ids)
+        ]
 
     try:
         port.start()

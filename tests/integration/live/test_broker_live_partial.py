@@ -49,8 +49,7 @@ class Trader(bt.Strategy):
     """Runs ``act(self)`` on the bar that opens at ``act_at_ms``; records data states and every
     order notification; with ``cancel_on_partial`` cancels an order at its first Partial."""
 
-    params = (("act", None), ("act_at_ms", None), ("cancel_on_partial", False),
-              ("registry", None))  # fmt: skip
+    params = (("act", None), ("act_at_ms", None), ("cancel_on_partial", False), ("registry", None))
 
     def __init__(self) -> None:
         self.p.registry.append(self)
@@ -63,8 +62,16 @@ class Trader(bt.Strategy):
 
     def notify_order(self, order: Any) -> None:
         name = order.getstatusname()
-        self.notes.append((order.ref, name, order.executed.size, order.executed.price,
-                           order.executed.comm, order.info.get("reason")))  # fmt: skip
+        self.notes.append(
+            (
+                order.ref,
+                name,
+                order.executed.size,
+                order.executed.price,
+                order.executed.comm,
+                order.info.get("reason"),
+            )
+        )
         first_partial = name == "Partial" and self.statuses(order.ref).count("Partial") == 1
         if self.p.cancel_on_partial and first_partial:
             self.cancel(order)
@@ -115,8 +122,10 @@ class Run:
 
     def wait_live(self) -> None:
         self.wait(lambda: self.registry and self.sources, "cerebro started")
-        self.wait(lambda: "LIVE" in self.strategy.data_states and self.sources[0].updates > 0,
-                  "the feed went LIVE with its kline stream up")  # fmt: skip
+        self.wait(
+            lambda: "LIVE" in self.strategy.data_states and self.sources[0].updates > 0,
+            "the feed went LIVE with its kline stream up",
+        )
 
     def account(self) -> dict[str, float]:
         """The simulator account's totals (free plus locked) by asset."""
@@ -127,9 +136,10 @@ class Run:
     def agrees_with_exchange(self) -> bool:
         """The broker's cash and position equal the simulator's account."""
         totals = self.account()
-        return (abs(self.broker.getcash() - totals.get("USDT", 0.0)) < 1e-9
-                and abs(self.broker.getposition(self.data).size - totals.get("BTC", 0.0))
-                < 1e-12)  # fmt: skip
+        return (
+            abs(self.broker.getcash() - totals.get("USDT", 0.0)) < 1e-9
+            and abs(self.broker.getposition(self.data).size - totals.get("BTC", 0.0)) < 1e-12
+        )
 
     def finish(self) -> None:
         self.cerebro.runstop()
@@ -154,8 +164,9 @@ def start_run(sim: SimExchange, balances: dict[str, float], **strategy: Any) -> 
         sources.append(CountingSource(native))
         return sources[-1]
 
-    data = BinanceData.from_timeframe_string("1m", store, symbol=SYMBOL, history_bars=5,
-                                             live_source=source_factory, qcheck=0.05)  # fmt: skip
+    data = BinanceData.from_timeframe_string(
+        "1m", store, symbol=SYMBOL, history_bars=5, live_source=source_factory, qcheck=0.05
+    )
     cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
     cerebro.setbroker(broker)
     cerebro.adddata(data)
@@ -193,17 +204,31 @@ def test_a_partial_fill_reaches_the_strategy_and_the_rest_is_canceled(sim: SimEx
         prices.append(best_bid_plus_tick(sim))
         s.track(s.buy(size=0.01, exectype=bt.Order.Limit, price=prices[0]))
 
-    run = start_run(sim, {"USDT": 1_000}, act=buy_at_the_best_bid, act_at_ms=act_at,
-                    cancel_on_partial=True)  # fmt: skip
+    run = start_run(
+        sim, {"USDT": 1_000}, act=buy_at_the_best_bid, act_at_ms=act_at, cancel_on_partial=True
+    )
     try:
         run.wait_live()
         sim.advance(60)
-        run.wait(lambda: run.strategy.orders and "Accepted" in run.strategy.statuses(
-            run.strategy.orders[0].ref), "the buy rests at the exchange")  # fmt: skip
+        run.wait(
+            lambda: (
+                run.strategy.orders
+                and "Accepted" in run.strategy.statuses(run.strategy.orders[0].ref)
+            ),
+            "the buy rests at the exchange",
+        )
         price = prices[0]
-        sold = sim.call(lambda: sim.core.place_order(
-            taker, SIM_SYMBOL, "SELL", "LIMIT", quantity=Decimal("0.004"),
-            price=Decimal(str(price)), time_in_force="IOC"))  # fmt: skip
+        sold = sim.call(
+            lambda: sim.core.place_order(
+                taker,
+                SIM_SYMBOL,
+                "SELL",
+                "LIMIT",
+                quantity=Decimal("0.004"),
+                price=Decimal(str(price)),
+                time_in_force="IOC",
+            )
+        )
         assert sold.executed_qty == Decimal("0.004")  # all of it, against our buy alone
         ref = run.strategy.orders[0].ref
         run.wait(lambda: "Canceled" in run.strategy.statuses(ref), "the rest is canceled")
@@ -217,7 +242,10 @@ def test_a_partial_fill_reaches_the_strategy_and_the_rest_is_canceled(sim: SimEx
     assert acct is not None
     (fill,) = sim.core.my_trades(acct, SIM_SYMBOL)
     assert (fill.qty, fill.price, fill.commission_asset) == (
-        Decimal("0.004"), Decimal(str(price)), "BTC")  # fmt: skip
+        Decimal("0.004"),
+        Decimal(str(price)),
+        "BTC",
+    )
     _, _, size, avg, comm, _ = strat.notes_of(ref)[2]
     assert size == pytest.approx(float(fill.qty))
     assert avg == pytest.approx(float(fill.price))
@@ -256,8 +284,13 @@ def test_a_below_minimum_order_is_rejected_and_never_reaches_the_exchange(
     try:
         run.wait_live()
         sim.advance(60)
-        run.wait(lambda: len(run.strategy.orders) == 2 and "Accepted" in run.strategy.statuses(
-            run.strategy.orders[1].ref), "the sentinel order rests")  # fmt: skip
+        run.wait(
+            lambda: (
+                len(run.strategy.orders) == 2
+                and "Accepted" in run.strategy.statuses(run.strategy.orders[1].ref)
+            ),
+            "the sentinel order rests",
+        )
     finally:
         run.finish()
 

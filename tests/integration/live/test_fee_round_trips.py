@@ -59,8 +59,9 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def _market() -> SyntheticMarket:
     """A deterministic BTC/USDT market with more than a week of history before ``START``."""
-    return SyntheticMarket(("BTCUSDT",), seed=7, start_ms=ms_of(START), tick_ms=60_000,
-                           history_days=8)  # fmt: skip
+    return SyntheticMarket(
+        ("BTCUSDT",), seed=7, start_ms=ms_of(START), tick_ms=60_000, history_days=8
+    )
 
 
 class QuickStart(bt.Strategy):
@@ -144,9 +145,13 @@ def test_the_quick_start_round_trips_every_bar_in_backtest(monkeypatch: pytest.M
         monkeypatch.setenv("RT_SIM_URL", sim.url)
         first = START - timedelta(hours=BARS + 2)
         _store, broker, data = create_binance_engine(
-            symbol="BTC/USDT", timeframe="1h", testnet=True, backtest=True,
-            fromdate=first.replace(tzinfo=None), todate=(first + timedelta(hours=BARS - 1)).replace(
-                tzinfo=None))  # fmt: skip
+            symbol="BTC/USDT",
+            timeframe="1h",
+            testnet=True,
+            backtest=True,
+            fromdate=first.replace(tzinfo=None),
+            todate=(first + timedelta(hours=BARS - 1)).replace(tzinfo=None),
+        )
         bus = broker.p.bus = EventBus(synchronous=True)
         dust = _dust_events(bus)
         cerebro = bt.Cerebro(stdstats=False)
@@ -163,8 +168,9 @@ def test_the_quick_start_round_trips_every_bar_in_backtest(monkeypatch: pytest.M
 @pytest.mark.parametrize("paper", [True, False], ids=["paper", "testnet"])
 def test_the_quick_start_round_trips_every_bar_live(paper: bool) -> None:
     with SimExchange(market=_market(), stepped=True, seed=7) as sim:
-        run: LiveRun = start_live_run(sim, paper=paper, history_bars=2, strategy=QuickStart,
-                                      timeframe="1h")  # fmt: skip
+        run: LiveRun = start_live_run(
+            sim, paper=paper, history_bars=2, strategy=QuickStart, timeframe="1h"
+        )
         dust = _dust_events(run.broker.p.bus)
         try:
             run.wait_live()
@@ -229,13 +235,32 @@ class Scripted(bt.Strategy):
             self.mismatches.append(f"bar {bar}: position {size} but {amount} BTC held")
 
 
-_SIZES = st.sampled_from([0.00001, 0.0001, 0.0005, 0.00099, 0.000999, 0.001, 0.00101, 0.0012,
-                          0.0025, 0.01, 0.01001, 0.0333])  # fmt: skip
+_SIZES = st.sampled_from(
+    [
+        0.00001,
+        0.0001,
+        0.0005,
+        0.00099,
+        0.000999,
+        0.001,
+        0.00101,
+        0.0012,
+        0.0025,
+        0.01,
+        0.01001,
+        0.0333,
+    ]
+)
 _ACTIONS = st.lists(
-    st.one_of(st.tuples(st.just("buy"), _SIZES), st.tuples(st.just("sell"), _SIZES),
-              st.just(("close",)), st.just(("wait",))),
-    min_size=1, max_size=14,
-)  # fmt: skip
+    st.one_of(
+        st.tuples(st.just("buy"), _SIZES),
+        st.tuples(st.just("sell"), _SIZES),
+        st.just(("close",)),
+        st.just(("wait",)),
+    ),
+    min_size=1,
+    max_size=14,
+)
 
 
 def _bars(count: int, seed: int) -> pd.DataFrame:
@@ -245,9 +270,16 @@ def _bars(count: int, seed: int) -> pd.DataFrame:
     opens = np.concatenate([[60_000], closes[:-1]])
     spread = np.abs(rng.normal(0, 0.002, count)) * closes
     index = pd.date_range("2026-01-01", periods=count, freq="h")
-    return pd.DataFrame({"open": opens, "high": np.maximum(opens, closes) + spread,
-                         "low": np.minimum(opens, closes) - spread, "close": closes,
-                         "volume": 50.0}, index=index)  # fmt: skip
+    return pd.DataFrame(
+        {
+            "open": opens,
+            "high": np.maximum(opens, closes) + spread,
+            "low": np.minimum(opens, closes) - spread,
+            "close": closes,
+            "volume": 50.0,
+        },
+        index=index,
+    )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -257,8 +289,11 @@ def test_a_strategy_can_always_close_its_position_on_paper(
 ) -> None:
     strategy = _run_script(actions, seed)
     assert not strategy.mismatches, strategy.mismatches
-    refused = [(o.getstatusname(), o.info.get("reason")) for o in strategy.closing
-               if o.status != o.Completed]  # fmt: skip
+    refused = [
+        (o.getstatusname(), o.info.get("reason"))
+        for o in strategy.closing
+        if o.status != o.Completed
+    ]
     assert not refused, f"a close was refused: {refused}"
     assert strategy.flat_at is not None, "the strategy closed its position"
 
@@ -267,8 +302,9 @@ def _run_script(actions: list[tuple[Any, ...]], seed: int) -> Scripted:
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.setbroker(BaseBroker(symbol="BTC/USDT", bus=EventBus(synchronous=True)))
     bars = _bars(len(actions) + 6, seed)
-    cerebro.adddata(bt.feeds.PandasData(dataname=bars, timeframe=bt.TimeFrame.Minutes,
-                                        compression=60))  # fmt: skip
+    cerebro.adddata(
+        bt.feeds.PandasData(dataname=bars, timeframe=bt.TimeFrame.Minutes, compression=60)
+    )
     cerebro.addstrategy(Scripted, actions=tuple(actions))
     (strategy,) = cerebro.run()
     return strategy

@@ -48,8 +48,16 @@ class Recorder(bt.Strategy):
     def next(self) -> None:
         d = self.data
         opened = d.datetime.datetime(0).replace(tzinfo=timezone.utc)
-        self.p.log.bars.append(Bar(int(opened.timestamp() * 1000), d.open[0], d.high[0],
-                                   d.low[0], d.close[0], d.volume[0]))  # fmt: skip
+        self.p.log.bars.append(
+            Bar(
+                int(opened.timestamp() * 1000),
+                d.open[0],
+                d.high[0],
+                d.low[0],
+                d.close[0],
+                d.volume[0],
+            )
+        )
 
 
 @dataclass
@@ -68,8 +76,9 @@ class Run:
 
     def wait(self, condition: Callable[[], object], what: str, timeout: float = 20.0) -> None:
         assert self.thread.is_alive(), "cerebro stopped"
-        eventually(condition, timeout, message=f"{what}; states {self.states}; "
-                   f"feed {self.data.stream!r}")  # fmt: skip
+        eventually(
+            condition, timeout, message=f"{what}; states {self.states}; feed {self.data.stream!r}"
+        )
 
     def step(self) -> int:
         """Close the forming minute and wait until the strategy has it; its open time."""
@@ -81,8 +90,10 @@ class Run:
     def sim_candles(self) -> list[Bar]:
         first, last = self.bars[0].open_ms, self.bars[-1].open_ms
         page = self.sim.core.klines("BTCUSDT", "1m", start_ms=first, end_ms=last, limit=1000)
-        return [Bar(k.open_ms, *(float(v) for v in (k.open, k.high, k.low, k.close, k.volume)))
-                for k in page]  # fmt: skip
+        return [
+            Bar(k.open_ms, *(float(v) for v in (k.open, k.high, k.low, k.close, k.volume)))
+            for k in page
+        ]
 
 
 @pytest.fixture
@@ -102,8 +113,9 @@ def start_run(sim: SimExchange, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
 
     def start(**feed: Any) -> Run:
         bus = EventBus(synchronous=True)
-        store = BinanceStore(sim_url=sim.url, bus=bus, reconnect_base_delay=0.2,
-                             reconnect_max_delay=0.2)  # fmt: skip
+        store = BinanceStore(
+            sim_url=sim.url, bus=bus, reconnect_base_delay=0.2, reconnect_max_delay=0.2
+        )
         sources: list[BinanceKlineSource] = []
 
         def native(client: Any, symbol: str, timeframe: str) -> LiveBarSource:
@@ -113,13 +125,21 @@ def start_run(sim: SimExchange, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
             return source
 
         data = BinanceData.from_timeframe_string(
-            "1m", store, symbol="BTC/USDT", history_bars=3, live_source=native, qcheck=0.02,
-            clock=lambda: sim.clock.now_ms() / 1000, watchdog_interval=0.01, **feed,
-        )  # fmt: skip
+            "1m",
+            store,
+            symbol="BTC/USDT",
+            history_bars=3,
+            live_source=native,
+            qcheck=0.02,
+            clock=lambda: sim.clock.now_ms() / 1000,
+            watchdog_interval=0.01,
+            **feed,
+        )
         cerebro = bt.Cerebro(stdstats=False)
         cerebro.adddata(data)
-        run = Run(sim, store, data, cerebro, threading.Thread(target=cerebro.run, daemon=True),
-                  sources)  # fmt: skip
+        run = Run(
+            sim, store, data, cerebro, threading.Thread(target=cerebro.run, daemon=True), sources
+        )
         bus.subscribe("feed.stale", lambda topic, event: run.events.append(event))
         bus.subscribe("feed.reconnect", lambda topic, event: run.events.append(event))
         cerebro.addstrategy(Recorder, log=run)
@@ -181,8 +201,10 @@ def test_an_old_connection_is_replaced_every_ten_market_minutes_without_gap_or_d
     def reconnected() -> list[FeedReconnect]:
         return [e for e in run.events if isinstance(e, FeedReconnect)]
 
-    run.wait(lambda: run.states[-1] == "LIVE" and ws.stats["connects"] == len(reconnected()) + 1,
-             "the last reconnect completed")  # fmt: skip
+    run.wait(
+        lambda: run.states[-1] == "LIVE" and ws.stats["connects"] == len(reconnected()) + 1,
+        "the last reconnect completed",
+    )
     reconnects = reconnected()
     # a reconnect every 600 s of connection age; the next age counts from the new connect,
     # which may come a step later (the test does not wait for it): 3 or 4 in 45 minutes

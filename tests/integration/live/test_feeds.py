@@ -45,9 +45,9 @@ def _data_file() -> Path | None:
 
 CSV = _data_file()
 needs_data = pytest.mark.skipif(
-    CSV is None, reason=f"{FILE} not found: set RT_DATA_DIR or put the real candle files in "
-    "../shared/data"
-)  # fmt: skip
+    CSV is None,
+    reason=f"{FILE} not found: set RT_DATA_DIR or put the real candle files in ../shared/data",
+)
 
 
 def _ms(moment: datetime) -> int:
@@ -88,8 +88,13 @@ def _sim_klines(sim: SimExchange, interval: str, first_ms: int, last_ms: int) ->
         if not page:
             break
         for k in page:
-            bars.append(Bar(k.open_ms, *(float(v) for v in (k.open, k.high, k.low, k.close)),
-                            float(k.volume)))  # fmt: skip
+            bars.append(
+                Bar(
+                    k.open_ms,
+                    *(float(v) for v in (k.open, k.high, k.low, k.close)),
+                    float(k.volume),
+                )
+            )
         cursor = page[-1].open_ms + 1
     return bars
 
@@ -105,8 +110,16 @@ class BarRecorder(bt.Strategy):
     def next(self) -> None:
         d = self.data
         opened = d.datetime.datetime(0).replace(tzinfo=timezone.utc)
-        self.out.append(Bar(int(opened.timestamp() * 1000), d.open[0], d.high[0], d.low[0],
-                            d.close[0], d.volume[0]))  # fmt: skip
+        self.out.append(
+            Bar(
+                int(opened.timestamp() * 1000),
+                d.open[0],
+                d.high[0],
+                d.low[0],
+                d.close[0],
+                d.volume[0],
+            )
+        )
 
 
 def _run_backtest(data: bt.feed.DataBase) -> list[Bar]:
@@ -203,8 +216,14 @@ def test_seed_usage_daily_history_timeframe_strings_and_getdata(
     assert keyword_style.ccxt_timeframe == "4h" and keyword_style.p.compression == 240
 
     until = day.replace(hour=5, minute=45)
-    via_store = store.getdata(dataname="BTCUSDT", timeframe=bt.TimeFrame.Minutes, compression=15,
-                              historical=True, fromdate=day, todate=until)  # fmt: skip
+    via_store = store.getdata(
+        dataname="BTCUSDT",
+        timeframe=bt.TimeFrame.Minutes,
+        compression=15,
+        historical=True,
+        fromdate=day,
+        todate=until,
+    )
     assert isinstance(via_store, BinanceData)
     quarters = _run_backtest(via_store)
     assert quarters == _sim_klines(sim, "15m", _ms(day), _ms(until))
@@ -252,8 +271,9 @@ class LiveRecorder(bt.Strategy):
     def next(self) -> None:
         d, log = self.data, self.p.log
         opened = d.datetime.datetime(0).replace(tzinfo=timezone.utc)
-        bar = Bar(int(opened.timestamp() * 1000), d.open[0], d.high[0], d.low[0], d.close[0],
-                  d.volume[0])  # fmt: skip
+        bar = Bar(
+            int(opened.timestamp() * 1000), d.open[0], d.high[0], d.low[0], d.close[0], d.volume[0]
+        )
         log.bars.append((bar, d._getstatusname(d._laststatus)))
         if log.saw_reconnect():
             log.live_after_reconnect += 1
@@ -269,8 +289,14 @@ class LiveRecorder(bt.Strategy):
 def test_live_run_survives_a_disconnect_without_gap_or_duplicate(
     sim: SimExchange, store: BinanceStore, live_source: str, source_class: str
 ) -> None:
-    data = BinanceData(store, symbol="BTC/USDT", ccxt_timeframe="1m", history_bars=5,
-                       live_source=live_source, qcheck=0.1)  # fmt: skip
+    data = BinanceData(
+        store,
+        symbol="BTC/USDT",
+        ccxt_timeframe="1m",
+        history_bars=5,
+        live_source=live_source,
+        qcheck=0.1,
+    )
     log = LiveLog()
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.adddata(data)
@@ -324,8 +350,9 @@ def test_ccxt_source_closes_bars_by_rest_when_the_stream_is_silent() -> None:
     with SimExchange(market=CSV, stepped=True, start_ms=START_MS, ws_settings=silent) as quiet:
         quiet.advance(30)
         store = BinanceStore(sim_url=quiet.url, bus=EventBus(synchronous=True))
-        source = CcxtBarSource(store.client, "BTCUSDT", "1m", grace_s=0.2, check_interval_s=0.02,
-                               clock_check_s=0.05)  # fmt: skip
+        source = CcxtBarSource(
+            store.client, "BTCUSDT", "1m", grace_s=0.2, check_interval_s=0.02, clock_check_s=0.05
+        )
         received: list[Bar] = []
         try:
             source.start(received.append, lambda state: None)

@@ -62,8 +62,9 @@ def _about_to_order(strategy: RecordingSmaCross) -> bool:
     """Whether ``SmaCross.next`` is about to create an order on this bar (its own rule)."""
     may_trade = strategy.pending is None and strategy.is_live
     cross = strategy.crossover[0]
-    return bool(may_trade and ((cross > 0 and not strategy.position) or
-                               (cross < 0 and strategy.position)))  # fmt: skip
+    return bool(
+        may_trade and ((cross > 0 and not strategy.position) or (cross < 0 and strategy.position))
+    )
 
 
 def _drop_and_wait_broken(run: LiveRun) -> None:
@@ -125,10 +126,13 @@ def scenario() -> Iterator[Scenario]:
             run.wait_processed(closing[-1])
             _wait_live_again(run, 2)
             stepped += 3
-            seen = {b.open_ms: live for b, live in zip(run.strategy.bars, run.strategy.live,
-                                                       strict=True)}  # fmt: skip
-            backfilled = [b for b in run.strategy.bars if b.open_ms in closing
-                          and not seen[b.open_ms]]  # fmt: skip
+            seen = {
+                b.open_ms: live
+                for b, live in zip(run.strategy.bars, run.strategy.live, strict=True)
+            }
+            backfilled = [
+                b for b in run.strategy.bars if b.open_ms in closing and not seen[b.open_ms]
+            ]
             for _ in range(DROP_AFTER_ORDER - stepped):
                 run.step()
             stepped = DROP_AFTER_ORDER
@@ -152,8 +156,10 @@ def _account(run: LiveRun) -> dict[str, float]:
 
 def _sim_klines(sim: SimExchange, first_ms: int, last_ms: int) -> list[Bar]:
     page = sim.core.klines("BTCUSDT", "1m", start_ms=first_ms, end_ms=last_ms, limit=1000)
-    return [Bar(k.open_ms, *(float(v) for v in (k.open, k.high, k.low, k.close, k.volume)))
-            for k in page]  # fmt: skip
+    return [
+        Bar(k.open_ms, *(float(v) for v in (k.open, k.high, k.low, k.close, k.volume)))
+        for k in page
+    ]
 
 
 def test_disconnects_show_connbroken_then_live_and_lose_or_repeat_no_bar(

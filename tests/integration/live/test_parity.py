@@ -68,8 +68,10 @@ TICK = 0.01  # the file's price precision: the simulator's tick
 SPREAD = 2 * TICK  # the simulated book's spread (one tick either side of its centre)
 PARAMS = {"fast": FAST, "slow": SLOW, "size": SIZE, "max_live_bars": BARS}
 
-needs_data = pytest.mark.skipif(CSV is None, reason=f"{FILE} not found: set RT_DATA_DIR or put "
-                                "the real candle files in ../shared/data")  # fmt: skip
+needs_data = pytest.mark.skipif(
+    CSV is None,
+    reason=f"{FILE} not found: set RT_DATA_DIR or put the real candle files in ../shared/data",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -101,8 +103,9 @@ class BacktestSmaCross(SmaCross):
         super().next()
         d = self.data
         opened = ms_of(bt.num2date(d.datetime[0]))
-        self.bars.append(Bar(opened, *(float(v[0]) for v in (d.open, d.high, d.low, d.close,
-                                                              d.volume))))  # fmt: skip
+        self.bars.append(
+            Bar(opened, *(float(v[0]) for v in (d.open, d.high, d.low, d.close, d.volume)))
+        )
 
 
 def run_backtest(candles: pd.DataFrame) -> BacktestSmaCross:
@@ -139,9 +142,11 @@ def _table(
     bt_fills: list[Fill], paper: list[Fill], testnet: list[Fill], candles: pd.DataFrame
 ) -> str:
     closes = {ms_of(t): float(c) for t, c in candles["close"].items()}
-    head = (f"{'#':>3} {'side':<4} {'decided':<16} {'filled':<16} {'size bt/live':>17} "
-            f"{'backtest':>10} {'paper':>10} {'Δ':>6} {'close[t]':>10} {'testnet':>10} "
-            f"{'Δ bt':>6} {'Δ close':>7}")  # fmt: skip
+    head = (
+        f"{'#':>3} {'side':<4} {'decided':<16} {'filled':<16} {'size bt/live':>17} "
+        f"{'backtest':>10} {'paper':>10} {'Δ':>6} {'close[t]':>10} {'testnet':>10} "
+        f"{'Δ bt':>6} {'Δ close':>7}"
+    )
     lines = [head, "-" * len(head)]
     for i, (b, p, t) in enumerate(zip(bt_fills, paper, testnet, strict=False), 1):
         stamp = pd.Timestamp(b.decided_ms, unit="ms").strftime("%m-%d %H:%M")
@@ -182,8 +187,9 @@ def test_backtest_paper_and_testnet_make_the_same_trades(
     assert bt_seen[0][0] == START_MS and len(bt_seen) == BARS
     assert paper.strategy.bars == backtest.bars  # the paper feed's candles are the file's
     file_opens = [b.open for b in backtest.bars]
-    own_first_trades = sum(b.open != o for b, o in zip(testnet.strategy.bars, file_opens,
-                                                       strict=True))  # fmt: skip
+    own_first_trades = sum(
+        b.open != o for b, o in zip(testnet.strategy.bars, file_opens, strict=True)
+    )
     print(
         f"testnet bars whose open is the strategy's own fill (the minute's first trade): "
         f"{own_first_trades} of {len(testnet_fills)} fills"

@@ -103,9 +103,14 @@ def test_create_binance_engine_live_broker_uses_the_account_of_its_keys(
     monkeypatch.setenv("RT_SIM_URL", sim.url)
     key, secret = sim.create_account({"USDT": 1234.5})
     store, broker, data = create_binance_engine(
-        apikey=key, secret=secret, symbol=SYMBOL, timeframe="1h", testnet=True,
-        paper_trading=False, backtest=False,
-    )  # fmt: skip
+        apikey=key,
+        secret=secret,
+        symbol=SYMBOL,
+        timeframe="1h",
+        testnet=True,
+        paper_trading=False,
+        backtest=False,
+    )
     assert not broker.p.paper_trading
     assert data.islive() and not data.p.historical and data.ccxt_timeframe == "1h"
     assert store.get_balance("USDT") == 1234.5, "the keys reach the simulator's account"

@@ -12,9 +12,9 @@ import pytest
 
 from real_trade.bus import EventBus
 from real_trade.errors import AuthenticationError, ConfigError
-from real_trade.retry import RetryPolicy
 from real_trade.sim.server import SimExchange
 from real_trade.stores import BaseStore, BinanceStore, BybitStore, CCXTStore, OKXStore
+from real_trade.venues.retry import RetryPolicy
 
 pytestmark = pytest.mark.integration
 SYMBOL = "BTC/USDT"

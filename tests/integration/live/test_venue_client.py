@@ -23,9 +23,9 @@ from real_trade.errors import (
     BadSymbolError,
     RateLimitError,
 )
-from real_trade.retry import RetryPolicy
 from real_trade.sim.server import SimExchange
 from real_trade.venues import BINANCE, StreamStateChanged, VenueClient
+from real_trade.venues.retry import RetryPolicy
 from real_trade.venues.streams import StreamKind
 from tests.support import eventually
 
@@ -245,8 +245,11 @@ def test_streams_deliver_and_recover_from_dropped_connections(
         assert "BTC" in got["balance"][-1]
 
         sim.faults.drop_connections()
-        eventually(lambda: _reconnected(handles, ("trades", "ohlcv")) or _tick(sim), 20,
-                   message="the market streams reconnect")  # fmt: skip
+        eventually(
+            lambda: _reconnected(handles, ("trades", "ohlcv")) or _tick(sim),
+            20,
+            message="the market streams reconnect",
+        )
         # a private stream that shares its socket with another may only show itself connected
         # by delivering: account activity after the drop proves both user-data streams recovered
         after = {k: len(got[k]) for k in ("orders", "balance")}

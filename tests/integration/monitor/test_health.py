@@ -103,8 +103,14 @@ def test_breaker_trading_state_memory_and_journal(tmp_path: Path) -> None:
         report = checker.check()
         assert report.status == "fail" and not report.healthy
         assert {c.name for c in report.checks} == {
-            "feeds", "streams", "journal", "clock", "breaker", "trading", "memory"
-        }  # fmt: skip
+            "feeds",
+            "streams",
+            "journal",
+            "clock",
+            "breaker",
+            "trading",
+            "memory",
+        }
     # a closed journal is not writable: the check says so instead of raising
     assert checker.check_journal().status == "fail"
 
@@ -131,9 +137,11 @@ def test_journal_health_reads_heartbeat_trading_state_and_kill_request(tmp_path:
     with Journal(f"sqlite:///{tmp_path / 'j.db'}") as journal:
         assert journal_health(journal, now=now).get("heartbeat").status == "unknown"  # type: ignore[union-attr]
         control = RunnerControl(
-            journal, "sma", lambda flatten, why: True,
+            journal,
+            "sma",
+            lambda flatten, why: True,
             details=lambda: {"health": {"feeds": ["fail", "BTC/USDT STALE"]}},
-        )  # fmt: skip
+        )
         control.beat()
         beat = journal.get_state(HEARTBEAT_KEY)
         now.now = beat["time_ms"] / 1000 + 5

@@ -50,10 +50,16 @@ def test_live_figures_from_the_bus_equal_the_journals_after_the_run(
     )
     runner.start()
     try:
-        eventually(lambda: runner.journal and runner.journal.trades(), timeout=60,
-                   message="a paper round trip journaled")  # fmt: skip
-        eventually(lambda: health.check_feeds().status == "ok", timeout=30,
-                   message="the feed is live with a fresh bar")  # fmt: skip
+        eventually(
+            lambda: runner.journal and runner.journal.trades(),
+            timeout=60,
+            message="a paper round trip journaled",
+        )
+        eventually(
+            lambda: health.check_feeds().status == "ok",
+            timeout=30,
+            message="the feed is live with a fresh bar",
+        )
         assert "BTC/USDT LIVE" in health.check_feeds().detail
         during = journal_health(runner.journal, NAME)
         heartbeat = during.get("heartbeat")
@@ -76,8 +82,18 @@ def test_live_figures_from_the_bus_equal_the_journals_after_the_run(
         # every figure but the benchmark (the journal keeps no market prices) is the same
         assert live_m.buy_and_hold is not None and journal_m.buy_and_hold is None
         assert live_m.trade == journal_m.trade
-        for name in ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
-                     "max_drawdown_days", "exposure", "end_value", "daily"):  # fmt: skip
+        for name in (
+            "total_return",
+            "cagr",
+            "volatility",
+            "sharpe",
+            "sortino",
+            "max_drawdown",
+            "max_drawdown_days",
+            "exposure",
+            "end_value",
+            "daily",
+        ):
             assert getattr(live_m, name) == getattr(journal_m, name), name
         assert live_m.end_value == journal.latest_snapshot().equity  # type: ignore[union-attr]
         assert 0 < live_m.exposure <= 1  # type: ignore[operator]

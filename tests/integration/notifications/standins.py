@@ -109,11 +109,14 @@ class TelegramStandIn(_HttpStandIn):
         if self._limited > 0:
             self._limited -= 1
             return web.json_response(
-                {"ok": False, "error_code": 429,
-                 "description": f"Too Many Requests: retry after {self._retry_after}",
-                 "parameters": {"retry_after": self._retry_after}},
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {self._retry_after}",
+                    "parameters": {"retry_after": self._retry_after},
+                },
                 status=429,
-            )  # fmt: skip
+            )
         body = await request.json()
         self.received.append(body)
         return web.json_response({"ok": True, "result": {"message_id": len(self.received)}})

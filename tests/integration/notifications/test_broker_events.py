@@ -37,8 +37,13 @@ def test_a_paper_brokers_events_become_one_alert_each(tmp_path: Path) -> None:
         daily_report=False,
     )
     bus = EventBus(synchronous=True)
-    notifier = Notifier(config, f"sqlite:///{tmp_path / 'alerts.db'}", bus=bus,
-                        rng=random.Random(1), start_thread=False).start()  # fmt: skip
+    notifier = Notifier(
+        config,
+        f"sqlite:///{tmp_path / 'alerts.db'}",
+        bus=bus,
+        rng=random.Random(1),
+        start_thread=False,
+    ).start()
     try:
         for topic, event in list(run.events):
             bus.publish(topic, event)
@@ -69,8 +74,9 @@ def test_venue_refusals_that_open_the_breaker_are_told_as_rejections_and_one_bre
     assert [e["state"] for e in opened] == ["open"], opened
     config = NotificationsConfig(webhook={"url": "http://127.0.0.1:9/unused"}, daily_report=False)
     bus = EventBus(synchronous=True)
-    notifier = Notifier(config, f"sqlite:///{tmp_path / 'alerts.db'}", bus=bus,
-                        start_thread=False).start()  # fmt: skip
+    notifier = Notifier(
+        config, f"sqlite:///{tmp_path / 'alerts.db'}", bus=bus, start_thread=False
+    ).start()
     try:
         for topic, event in list(run.events):
             bus.publish(topic, event)

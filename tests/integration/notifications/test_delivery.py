@@ -69,21 +69,45 @@ def _config(telegram: TelegramStandIn, **options: Any) -> NotificationsConfig:
     options.setdefault("events", {"fill": "on"})
     options.setdefault("daily_report", False)
     return NotificationsConfig(
-        telegram={"bot_token": TOKEN, "chat_id": "42", "base_url": telegram.url,
-                  "min_interval": 1.0},
+        telegram={
+            "bot_token": TOKEN,
+            "chat_id": "42",
+            "base_url": telegram.url,
+            "min_interval": 1.0,
+        },
         **options,
-    )  # fmt: skip
+    )
 
 
 def _notifier(config: NotificationsConfig, db: str, clock: FakeClock, **options: Any) -> Notifier:
     bus = options.pop("bus", None) or EventBus(synchronous=True)
-    return Notifier(config, db, bus=bus, clock=lambda: clock.seconds, now_ms=clock.now_ms,
-                    rng=random.Random(1), start_thread=False, **options).start()  # fmt: skip
+    return Notifier(
+        config,
+        db,
+        bus=bus,
+        clock=lambda: clock.seconds,
+        now_ms=clock.now_ms,
+        rng=random.Random(1),
+        start_thread=False,
+        **options,
+    ).start()
 
 
 def _fill(n: int, strategy: str = "", symbol: str = "BTC/USDT") -> FillEvent:
-    return FillEvent(n, f"rt-x-{n:04d}", f"X{n}", symbol, "buy", f"T{n}", 100.0 + n, 0.01,
-                     0.0, "USDT", T0_MS, strategy=strategy)  # fmt: skip
+    return FillEvent(
+        n,
+        f"rt-x-{n:04d}",
+        f"X{n}",
+        symbol,
+        "buy",
+        f"T{n}",
+        100.0 + n,
+        0.01,
+        0.0,
+        "USDT",
+        T0_MS,
+        strategy=strategy,
+    )
 
 
 def _fill_at(n: int, time_ms: int) -> FillEvent:
@@ -148,8 +172,11 @@ def test_the_rate_limit_and_telegrams_retry_after_are_honoured(
     assert sent_at == [0.0, 1.0, 7.0, 8.0]
     assert telegram.attempts == 5
     assert [int(m["text"].split("@ ")[1].split()[0]) for m in telegram.received] == [
-        101, 102, 103, 104
-    ]  # fmt: skip
+        101,
+        102,
+        103,
+        104,
+    ]
     notifier.stop()
 
 
@@ -157,8 +184,12 @@ def test_the_same_alert_within_the_cooldown_is_sent_once(
     telegram: TelegramStandIn, clock: FakeClock, tmp_path: Path
 ) -> None:
     notifier = _notifier(_config(telegram, cooldown=60), _db(tmp_path), clock)
-    stale = {"symbol": "BTC/USDT", "timeframe": "1m", "seconds_since_bar": 100.0,
-             "stale_after": 100.0}  # fmt: skip
+    stale = {
+        "symbol": "BTC/USDT",
+        "timeframe": "1m",
+        "seconds_since_bar": 100.0,
+        "stale_after": 100.0,
+    }
     for _ in range(3):
         notifier.bus.publish("feed.stale", stale)
         clock.advance(5)
@@ -214,14 +245,16 @@ def test_the_dead_man_alerts_when_the_heartbeat_stops_and_not_after_a_clean_stop
     notifier.worker.step()
     assert len(telegram.received) == 1  # raised once per silence
     with Journal(db) as journal:
-        journal.set_state(key, {"pid": 1, "time_ms": clock.wall_ms, "strategy": "sma",
-                                "state": "running"})  # fmt: skip
+        journal.set_state(
+            key, {"pid": 1, "time_ms": clock.wall_ms, "strategy": "sma", "state": "running"}
+        )
     clock.advance(1)
     notifier.worker.step()
     assert telegram.texts[1].startswith("sma is alive again")
     with Journal(db) as journal:
-        journal.set_state(key, {"pid": 1, "time_ms": clock.wall_ms, "strategy": "sma",
-                                "state": "stopped"})  # fmt: skip
+        journal.set_state(
+            key, {"pid": 1, "time_ms": clock.wall_ms, "strategy": "sma", "state": "stopped"}
+        )
     clock.advance(600)
     notifier.worker.step()
     assert len(telegram.received) == 2  # a runner that said it stopped is not dead
@@ -234,8 +267,9 @@ def test_levels_off_and_silent_and_no_secret_in_the_logs(
     config = _config(telegram, events={"fill": "off", "feed_reconnect": "silent"})
     notifier = _notifier(config, _db(tmp_path), clock)
     notifier.bus.publish("fill", _fill(1))
-    notifier.bus.publish("feed.reconnect", {"symbol": "BTC/USDT", "reason": "stale",
-                                            "seconds_since_bar": 99.0})  # fmt: skip
+    notifier.bus.publish(
+        "feed.reconnect", {"symbol": "BTC/USDT", "reason": "stale", "seconds_since_bar": 99.0}
+    )
     assert notifier.worker.step() == 1
     (only,) = telegram.received
     assert only["text"].startswith("Feed reconnect: BTC/USDT")
@@ -266,16 +300,28 @@ def test_webhook_and_email_receive_the_alert_and_a_stopped_webhook_gets_it_on_re
     try:
         config = NotificationsConfig(
             webhook={"url": hook.hook_url, "min_interval": 0},
-            email={"host": "127.0.0.1", "port": smtp.port, "starttls": False,
-                   "sender": "bot@example.com", "recipients": ["me@example.com"],
-                   "min_interval": 0},
+            email={
+                "host": "127.0.0.1",
+                "port": smtp.port,
+                "starttls": False,
+                "sender": "bot@example.com",
+                "recipients": ["me@example.com"],
+                "min_interval": 0,
+            },
             daily_report=False,
-        )  # fmt: skip
+        )
         notifier = _notifier(config, _db(tmp_path), clock)
         hook.stop()  # the webhook's server is down: connection refused
-        notifier.bus.publish("order.rejected", {"client_order_id": "rt-a-1", "side": "buy",
-                                                "amount": 1.0, "symbol": "ETH/USDT",
-                                                "reason": "insufficient balance"})  # fmt: skip
+        notifier.bus.publish(
+            "order.rejected",
+            {
+                "client_order_id": "rt-a-1",
+                "side": "buy",
+                "amount": 1.0,
+                "symbol": "ETH/USDT",
+                "reason": "insufficient balance",
+            },
+        )
         assert notifier.worker.step() == 1  # e-mail went, the webhook did not
         assert smtp.subjects == ["[real_trade] Rejected: BUY 1 ETH/USDT"]
         (row,) = notifier.outbox.rows("webhook")
@@ -329,8 +375,12 @@ class GatedChannel:
 def test_a_hung_channel_never_holds_up_the_publisher_or_the_outbox(tmp_path: Path) -> None:
     channel = GatedChannel()
     bus = EventBus()
-    config = NotificationsConfig(events={"fill": "on"}, daily_report=False, cooldown=0,
-                                 webhook={"url": "http://127.0.0.1:9/unused"})  # fmt: skip
+    config = NotificationsConfig(
+        events={"fill": "on"},
+        daily_report=False,
+        cooldown=0,
+        webhook={"url": "http://127.0.0.1:9/unused"},
+    )
     notifier = Notifier(config, _db(tmp_path), bus=bus, channels=[channel]).start()
     try:
         bus.publish("fill", _fill(1))
@@ -341,8 +391,11 @@ def test_a_hung_channel_never_holds_up_the_publisher_or_the_outbox(tmp_path: Pat
         rows = notifier.outbox.rows("gated")
         assert len(rows) == 51 and all(r.status == "pending" for r in rows)
         channel.gate.set()
-        eventually(lambda: all(r.status != "pending" for r in notifier.outbox.rows("gated")),
-                   timeout=20, message="everything delivered once the channel answers")  # fmt: skip
+        eventually(
+            lambda: all(r.status != "pending" for r in notifier.outbox.rows("gated")),
+            timeout=20,
+            message="everything delivered once the channel answers",
+        )
     finally:
         channel.gate.set()
         notifier.stop()
@@ -398,8 +451,9 @@ def test_two_runs_sharing_a_journal_each_deliver_only_their_own_alerts(
 def test_a_webhooks_retry_after_header_is_honoured(clock: FakeClock, tmp_path: Path) -> None:
     hook = WebhookStandIn().start()
     try:
-        config = NotificationsConfig(webhook={"url": hook.hook_url, "min_interval": 0},
-                                     daily_report=False)  # fmt: skip
+        config = NotificationsConfig(
+            webhook={"url": hook.hook_url, "min_interval": 0}, daily_report=False
+        )
         notifier = _notifier(config, _db(tmp_path), clock)
         hook.rate_limit(1, retry_after=4)
         notifier.bus.publish("killswitch.engaged", {"reason": "test"})
@@ -425,8 +479,12 @@ def test_delivery_outcomes_reach_the_bus_and_the_prometheus_alert_counter(
     outcomes: list[tuple[str, Any]] = []
     bus.subscribe("notification.**", lambda topic, event: outcomes.append((topic, event)))
     notifier = _notifier(_config(telegram, cooldown=60), _db(tmp_path), clock, bus=bus)
-    stale = {"symbol": "BTC/USDT", "timeframe": "1m", "seconds_since_bar": 100.0,
-             "stale_after": 100.0}  # fmt: skip
+    stale = {
+        "symbol": "BTC/USDT",
+        "timeframe": "1m",
+        "seconds_since_bar": 100.0,
+        "stale_after": 100.0,
+    }
     for _ in range(3):
         bus.publish("feed.stale", stale)
     notifier.worker.step()

@@ -45,30 +45,53 @@ def test_a_paper_run_that_trades_sends_its_fills_to_telegram_webhook_and_email(
     )
     db = f"sqlite:///{tmp_path / 'journal.db'}"
     config = RealTradeConfig(
-        exchange="binance", symbol="BTC/USDT", timeframe="1m", paper_trading=True,
-        sim_url=fast_sim.url, journal={"url": db},
+        exchange="binance",
+        symbol="BTC/USDT",
+        timeframe="1m",
+        paper_trading=True,
+        sim_url=fast_sim.url,
+        journal={"url": db},
         notifications={
             "events": {"fill": "on"},
             "telegram": {"bot_token": TOKEN, "chat_id": "42", "base_url": telegram.url},
             "webhook": {"url": hook.hook_url},
-            "email": {"host": "127.0.0.1", "port": smtp.port, "starttls": False,
-                      "sender": "bot@example.com", "recipients": ["me@example.com"],
-                      "min_interval": 0.5},
+            "email": {
+                "host": "127.0.0.1",
+                "port": smtp.port,
+                "starttls": False,
+                "sender": "bot@example.com",
+                "recipients": ["me@example.com"],
+                "min_interval": 0.5,
+            },
         },
-    )  # fmt: skip
+    )
     runner = TradingRunner(
-        config=config, strategy_cls=SmaCross, strategy_params={"fast": 2, "slow": 4, "size": 0.01},
-        name="sma-alerts", journal=db, bus=EventBus(), history_bars=8,
+        config=config,
+        strategy_cls=SmaCross,
+        strategy_params={"fast": 2, "slow": 4, "size": 0.01},
+        name="sma-alerts",
+        journal=db,
+        bus=EventBus(),
+        history_bars=8,
         feed_options={"qcheck": 0.05},
-    )  # fmt: skip
+    )
     runner.start()
     try:
-        eventually(lambda: "Fill: " in "\n".join(telegram.texts), timeout=45,
-                   message="a fill alert reached the Telegram stand-in")  # fmt: skip
-        eventually(lambda: any("Fill: " in b["text"] for b in hook.received), timeout=20,
-                   message="a fill alert reached the webhook")  # fmt: skip
-        eventually(lambda: any("Fill: " in str(m) for m in smtp.mailbox.messages), timeout=20,
-                   message="a fill alert reached the SMTP server")  # fmt: skip
+        eventually(
+            lambda: "Fill: " in "\n".join(telegram.texts),
+            timeout=45,
+            message="a fill alert reached the Telegram stand-in",
+        )
+        eventually(
+            lambda: any("Fill: " in b["text"] for b in hook.received),
+            timeout=20,
+            message="a fill alert reached the webhook",
+        )
+        eventually(
+            lambda: any("Fill: " in str(m) for m in smtp.mailbox.messages),
+            timeout=20,
+            message="a fill alert reached the SMTP server",
+        )
         assert runner.journal.fills(), "the run traded"
     finally:
         done = threading.Event()
@@ -93,14 +116,24 @@ def test_a_run_that_crashes_sends_the_error(fast_sim: SimExchange, tmp_path: Pat
     hook = WebhookStandIn().start()
     db = f"sqlite:///{tmp_path / 'journal.db'}"
     config = RealTradeConfig(
-        exchange="binance", symbol="BTC/USDT", timeframe="1m", paper_trading=True,
-        sim_url=fast_sim.url, journal={"url": db},
+        exchange="binance",
+        symbol="BTC/USDT",
+        timeframe="1m",
+        paper_trading=True,
+        sim_url=fast_sim.url,
+        journal={"url": db},
         notifications={"webhook": {"url": hook.hook_url, "min_interval": 0}},
-    )  # fmt: skip
+    )
     CrashOnFirstLiveBar.runs = 0
-    runner = TradingRunner(config=config, strategy_cls=CrashOnFirstLiveBar, name="crashy",
-                           journal=db, bus=EventBus(), history_bars=8,
-                           feed_options={"qcheck": 0.05})  # fmt: skip
+    runner = TradingRunner(
+        config=config,
+        strategy_cls=CrashOnFirstLiveBar,
+        name="crashy",
+        journal=db,
+        bus=EventBus(),
+        history_bars=8,
+        feed_options={"qcheck": 0.05},
+    )
     try:
         with pytest.raises(ZeroDivisionError):
             runner.run(handle_signals=False)

@@ -32,23 +32,29 @@ class BuyAndRest(bt.Strategy):
         if len(self) == 3:
             self.placed.append(self.buy(size=self.p.size))
         elif len(self) == 4:
-            self.placed.append(self.buy(size=self.p.size, exectype=bt.Order.Limit,
-                                        price=float(self.data.close[0]) * 0.5))  # fmt: skip
+            self.placed.append(
+                self.buy(
+                    size=self.p.size, exectype=bt.Order.Limit, price=float(self.data.close[0]) * 0.5
+                )
+            )
 
 
 def _frame(start: str) -> pd.DataFrame:
     index = pd.date_range(start, periods=12, freq="min")
     close = np.linspace(30_000, 30_110, len(index))
-    return pd.DataFrame({"open": close, "high": close + 5, "low": close - 5, "close": close,
-                         "volume": 50.0}, index=index)  # fmt: skip
+    return pd.DataFrame(
+        {"open": close, "high": close + 5, "low": close - 5, "close": close, "volume": 50.0},
+        index=index,
+    )
 
 
 def _run(journal_url: str, start: str) -> tuple[BuyAndRest, BaseBroker]:
     bus = EventBus(synchronous=True)
     journal = Journal(journal_url)
     journal.attach(bus)
-    broker = BaseBroker(initial_cash=10_000, run_id="paper1", journal=journal, bus=bus,
-                        symbol="BTC/USDT")  # fmt: skip
+    broker = BaseBroker(
+        initial_cash=10_000, run_id="paper1", journal=journal, bus=bus, symbol="BTC/USDT"
+    )
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.setbroker(broker)
     cerebro.adddata(bt.feeds.PandasData(dataname=_frame(start)), name="BTC/USDT")
@@ -89,9 +95,14 @@ def test_a_halt_in_the_journal_survives_a_restart_whatever_the_risk_argument(
         journal.set_state("trading_state", {"state": "halted", "reason": "operator kill"})
     bus = EventBus(synchronous=True)
     limits = LiveRiskConfig(max_order_notional=1e9)
-    broker = BaseBroker(initial_cash=10_000, run_id="halt1", journal=journal_url, bus=bus,
-                        symbol="BTC/USDT",
-                        risk=limits if risk == "config" else RiskEngine(limits))  # fmt: skip
+    broker = BaseBroker(
+        initial_cash=10_000,
+        run_id="halt1",
+        journal=journal_url,
+        bus=bus,
+        symbol="BTC/USDT",
+        risk=limits if risk == "config" else RiskEngine(limits),
+    )
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.setbroker(broker)
     cerebro.adddata(bt.feeds.PandasData(dataname=_frame("2024-01-02 00:00")), name="BTC/USDT")

@@ -79,18 +79,28 @@ class Run:
     ) -> tuple[Script, BinanceBroker]:
         journal = Journal(self.journal_url)
         journal.attach(self.bus)
-        store = BinanceStore(self.key, self.secret, testnet=True, sim_url=self.sim.url,
-                             bus=EventBus())  # fmt: skip
-        broker = BinanceBroker(store, paper_trading=False, run_id=self.run_id, bus=self.bus,
-                               journal=journal, **broker_kwargs)  # fmt: skip
+        store = BinanceStore(
+            self.key, self.secret, testnet=True, sim_url=self.sim.url, bus=EventBus()
+        )
+        broker = BinanceBroker(
+            store,
+            paper_trading=False,
+            run_id=self.run_id,
+            bus=self.bus,
+            journal=journal,
+            **broker_kwargs,
+        )
         registry: list[Script] = []
         cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
         cerebro.setbroker(broker)
-        feed = PacedFeed(price=lambda: self.sim.core.last_price("BTCUSDT"),
-                         done=lambda: bool(registry) and registry[0].done)  # fmt: skip
+        feed = PacedFeed(
+            price=lambda: self.sim.core.last_price("BTCUSDT"),
+            done=lambda: bool(registry) and registry[0].done,
+        )
         cerebro.adddata(feed, name=SYMBOL)
-        cerebro.addstrategy(Bot, actions=actions, registry=registry,
-                            finished=lambda s: finished(s, broker))  # fmt: skip
+        cerebro.addstrategy(
+            Bot, actions=actions, registry=registry, finished=lambda s: finished(s, broker)
+        )
         try:
             strategy = cerebro.run()[0]
         finally:
@@ -112,8 +122,16 @@ def _fill_from_counterparty(sim: SimExchange, price: float, qty: float) -> None:
     ahead = sum((q for p, q in sim.core.depth("BTCUSDT", 5000).bids if p >= limit), Decimal(0))
     key, _ = sim.create_account({"BTC": 1_000})
     acct = sim.core.account_by_key(key)
-    place = functools.partial(sim.core.place_order, acct, "BTCUSDT", "SELL", "LIMIT",
-                              quantity=ahead, price=limit, time_in_force="IOC")  # fmt: skip
+    place = functools.partial(
+        sim.core.place_order,
+        acct,
+        "BTCUSDT",
+        "SELL",
+        "LIMIT",
+        quantity=ahead,
+        price=limit,
+        time_in_force="IOC",
+    )
     sim.call(place)
 
 
@@ -130,8 +148,10 @@ def _accepted(s: Script, broker: BinanceBroker) -> bool:
 def _agrees(sim: SimExchange, key: str) -> Callable[[Script, BinanceBroker], bool]:
     def check(s: Script, broker: BinanceBroker) -> bool:
         totals = account_totals(sim, key)
-        return abs(broker.getcash() - totals.get("USDT", 0.0)) < 1e-6 and abs(
-            broker.getposition(s.data).size - totals.get("BTC", 0.0)) < 1e-9  # fmt: skip
+        return (
+            abs(broker.getcash() - totals.get("USDT", 0.0)) < 1e-6
+            and abs(broker.getposition(s.data).size - totals.get("BTC", 0.0)) < 1e-9
+        )
 
     return check
 
@@ -215,16 +235,46 @@ def test_an_intent_without_an_answer_is_settled_by_client_id_and_never_resent(
     key, secret = sim.create_account({"USDT": 5_000})
     price = _limit_price(sim)
     with Journal(journal_url) as journal:  # a crash right after journaling, before the send
-        journal.record_intent(OrderIntent(client_order_id="rt-lost1-0001", strategy="lost1",
-                                          local_id=1, symbol=SYMBOL, side="buy", kind="Limit",
-                                          amount=0.01, price=price, time_ms=1))  # fmt: skip
+        journal.record_intent(
+            OrderIntent(
+                client_order_id="rt-lost1-0001",
+                strategy="lost1",
+                local_id=1,
+                symbol=SYMBOL,
+                side="buy",
+                kind="Limit",
+                amount=0.01,
+                price=price,
+                time_ms=1,
+            )
+        )
         # ... and a crash after the send, before the answer: the exchange has this one
-        journal.record_intent(OrderIntent(client_order_id="rt-lost1-0002", strategy="lost1",
-                                          local_id=2, symbol=SYMBOL, side="buy", kind="Limit",
-                                          amount=0.01, price=price, time_ms=2))  # fmt: skip
-    sim.call(functools.partial(sim.core.place_order, _ours(sim, key), "BTCUSDT", "BUY", "LIMIT",
-                               quantity=Decimal("0.01"), price=Decimal(str(price)),
-                               time_in_force="GTC", client_order_id="rt-lost1-0002"))  # fmt: skip
+        journal.record_intent(
+            OrderIntent(
+                client_order_id="rt-lost1-0002",
+                strategy="lost1",
+                local_id=2,
+                symbol=SYMBOL,
+                side="buy",
+                kind="Limit",
+                amount=0.01,
+                price=price,
+                time_ms=2,
+            )
+        )
+    sim.call(
+        functools.partial(
+            sim.core.place_order,
+            _ours(sim, key),
+            "BTCUSDT",
+            "BUY",
+            "LIMIT",
+            quantity=Decimal("0.01"),
+            price=Decimal(str(price)),
+            time_in_force="GTC",
+            client_order_id="rt-lost1-0002",
+        )
+    )
 
     buy = {3: lambda s: s.track(s.buy(size=0.01, exectype=bt.Order.Limit, price=price))}
 
@@ -257,8 +307,11 @@ def test_an_ambiguous_submit_is_journaled_once_with_its_fill(
     buy = {2: lambda s: s.track(s.buy(size=0.01))}
 
     def done(s: Script, broker: BinanceBroker) -> bool:
-        return bool(s.orders) and s.orders[0].status == bt.Order.Completed and _agrees(
-            sim, key)(s, broker)  # fmt: skip
+        return (
+            bool(s.orders)
+            and s.orders[0].status == bt.Order.Completed
+            and _agrees(sim, key)(s, broker)
+        )
 
     strat, _ = Run(sim, key, secret, journal_url, f"amb{fault[-3:]}").go(buy, done)
     assert sim.faults.injected.get(f"ambiguous:{fault}") == before + 1
@@ -267,8 +320,11 @@ def test_an_ambiguous_submit_is_journaled_once_with_its_fill(
     with Journal(journal_url) as journal:
         eventually(lambda: journal.fills(strategy=f"amb{fault[-3:]}"), timeout=10)
         (row,) = journal.orders(strategy=f"amb{fault[-3:]}")
-        assert row.client_order_id == orders[0].client_order_id == strat.orders[0].info[
-            "client_order_id"]  # fmt: skip
+        assert (
+            row.client_order_id
+            == orders[0].client_order_id
+            == strat.orders[0].info["client_order_id"]
+        )
         assert row.state == "COMPLETED"
         fills = journal.fills(strategy=f"amb{fault[-3:]}")
         sim_trades = sim.core.my_trades(_ours(sim, key), "BTCUSDT")
@@ -295,11 +351,13 @@ def test_a_fill_during_a_dropped_user_data_stream_reaches_the_journal(
         if state.get("dropped") and not state.get("released"):
             state["released"] = True
             sim.faults.pause_user_stream(False)
-        return bool(s.orders) and s.orders[0].status == bt.Order.Completed and _agrees(
-            sim, key)(s, broker)  # fmt: skip
+        return (
+            bool(s.orders)
+            and s.orders[0].status == bt.Order.Completed
+            and _agrees(sim, key)(s, broker)
+        )
 
-    strat, _ = Run(sim, key, secret, journal_url, "drop1").go(
-        every_bar(step), done)  # fmt: skip
+    strat, _ = Run(sim, key, secret, journal_url, "drop1").go(every_bar(step), done)
     assert sim.faults.injected.get("drop_connections", 0) >= 1
     assert strat.orders[0].executed.size == pytest.approx(0.01)
     sim_trades = sim.core.my_trades(_ours(sim, key), "BTCUSDT")
@@ -322,8 +380,11 @@ def test_an_order_the_exchange_dropped_silently_is_found_by_reconciliation(
             state["gone"] = True
             sim.faults.pause_user_stream(True)  # the exchange says nothing of what follows
             cid = s.orders[0].info["client_order_id"]
-            sim.call(functools.partial(sim.core.cancel_order, _ours(sim, key), "BTCUSDT",
-                                       client_order_id=cid))  # fmt: skip
+            sim.call(
+                functools.partial(
+                    sim.core.cancel_order, _ours(sim, key), "BTCUSDT", client_order_id=cid
+                )
+            )
 
     def canceled(s: Script, broker: BinanceBroker) -> bool:
         return bool(s.orders) and s.orders[0].status == bt.Order.Canceled
@@ -362,11 +423,14 @@ def test_an_open_order_of_this_run_the_broker_does_not_follow_is_reported(
         sim.call(place)
 
     run = Run(sim, key, secret, journal_url, "recon2")
-    run.go({2: place_behind_its_back},
-           lambda s, b: any(t == "reconcile.order_untracked" for t, _ in run.topics),
-           reconcile_interval=0.2)  # fmt: skip
-    (event,) = {e["client_order_id"]: e for t, e in run.topics
-                if t == "reconcile.order_untracked"}.values()  # fmt: skip
+    run.go(
+        {2: place_behind_its_back},
+        lambda s, b: any(t == "reconcile.order_untracked" for t, _ in run.topics),
+        reconcile_interval=0.2,
+    )
+    (event,) = {
+        e["client_order_id"]: e for t, e in run.topics if t == "reconcile.order_untracked"
+    }.values()
     assert event["client_order_id"] == "rt-recon2-0099"
 
 

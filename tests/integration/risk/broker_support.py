@@ -127,13 +127,15 @@ def run_paper(
     frame = pd.DataFrame(rows, index=index, columns=["open", "high", "low", "close", "volume"])
     bus, events = _recording_bus()
     journal = Journal(f"sqlite:///{tmp_path / 'paper.db'}")
-    broker = BinanceBroker(None, paper_trading=True, bus=bus, journal=journal, risk=risk,
-                           run_id="paper")  # fmt: skip
+    broker = BinanceBroker(
+        None, paper_trading=True, bus=bus, journal=journal, risk=risk, run_id="paper"
+    )
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.setbroker(broker)
     cerebro.broker.setcash(10_000.0)
-    cerebro.adddata(bt.feeds.PandasData(dataname=frame, timeframe=bt.TimeFrame.Minutes),
-                    name=SYMBOL)  # fmt: skip
+    cerebro.adddata(
+        bt.feeds.PandasData(dataname=frame, timeframe=bt.TimeFrame.Minutes), name=SYMBOL
+    )
     registry: list[Stepper] = []
     cerebro.addstrategy(Stepper, steps=steps, registry=registry)
     (strategy,) = cerebro.run()
@@ -154,8 +156,9 @@ def run_sim(
     bus, events = _recording_bus()
     journal = Journal(f"sqlite:///{tmp_path / 'sim.db'}")
     store = BinanceStore(key, secret, testnet=True, sim_url=sim.url, bus=EventBus())
-    broker = BinanceBroker(store, paper_trading=False, bus=bus, journal=journal, risk=risk,
-                           run_id=f"risk{key[:6]}")  # fmt: skip
+    broker = BinanceBroker(
+        store, paper_trading=False, bus=bus, journal=journal, risk=risk, run_id=f"risk{key[:6]}"
+    )
     registry: list[Stepper] = []
     cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
     cerebro.setbroker(broker)

@@ -102,8 +102,14 @@ def test_venue_refusals_open_the_breaker_and_a_probe_after_the_timeout_closes_it
     run, seen, _ = breaker_run(sim, tmp_path, probe="limit")
 
     assert [run.status(n) for n in range(1, 8)] == [
-        "Rejected", "Rejected", "Rejected", "Rejected", "Rejected", "Accepted", "Completed",
-    ]  # fmt: skip
+        "Rejected",
+        "Rejected",
+        "Rejected",
+        "Rejected",
+        "Rejected",
+        "Accepted",
+        "Completed",
+    ]
     for venue_refused in (1, 2, 4):
         assert run.info(venue_refused).get("risk_rule") is None
         assert "Simulated outage." in str(run.info(venue_refused).get("reason"))
@@ -117,11 +123,13 @@ def test_venue_refusals_open_the_breaker_and_a_probe_after_the_timeout_closes_it
         BreakerState.CLOSED,  # before 1
         BreakerState.CLOSED,  # before 2
         BreakerState.OPEN,  # before 3
-        BreakerState.OPEN, BreakerState.HALF_OPEN,  # before 4, then the timeout passed
+        BreakerState.OPEN,
+        BreakerState.HALF_OPEN,  # before 4, then the timeout passed
         BreakerState.OPEN,  # before 5
-        BreakerState.OPEN, BreakerState.HALF_OPEN,  # before 6, then the timeout passed
+        BreakerState.OPEN,
+        BreakerState.HALF_OPEN,  # before 6, then the timeout passed
         BreakerState.CLOSED,  # before 7
-    ]  # fmt: skip
+    ]
     rules = [row.payload["rule"] for row in run.journal.events("risk.rejected")]
     assert rules == ["circuit_breaker", "circuit_breaker"]
 

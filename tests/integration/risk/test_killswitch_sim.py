@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from real_trade.bus import EventBus
-from real_trade.retry import RetryPolicy
 from real_trade.risk import KillReport, KillSwitch, TradingState, TradingStateHolder
 from real_trade.risk.killswitch_venue import VenueKillTarget
 from real_trade.sim import SimExchange
 from real_trade.venues import BINANCE, VenueClient
+from real_trade.venues.retry import RetryPolicy
 
 pytestmark = pytest.mark.integration
 SYMBOLS = ("BTC/USDT", "ETH/USDT")

@@ -41,9 +41,14 @@ def test_market_data(sim: SimExchange, client: Spot) -> None:
 
 def test_place_query_cancel(client: Spot) -> None:
     order = client.new_order(
-        symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
-        quantity="0.01", price="20000.00", newClientOrderId="sdk-1",
-    )  # fmt: skip
+        symbol="BTCUSDT",
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="20000.00",
+        newClientOrderId="sdk-1",
+    )
     assert order["status"] == "NEW" and order["clientOrderId"] == "sdk-1"
     assert order["fills"] == []
     got = client.get_order("BTCUSDT", orderId=order["orderId"])
@@ -70,8 +75,14 @@ def test_errors_are_client_errors_with_binance_codes(client: Spot) -> None:
     assert (info.value.status_code, info.value.error_code) == (400, -2013)
     assert info.value.error_message == "Order does not exist."
     with pytest.raises(ClientError) as info:
-        client.new_order(symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
-                         quantity="5", price="60000.00")  # fmt: skip
+        client.new_order(
+            symbol="BTCUSDT",
+            side="BUY",
+            type="LIMIT",
+            timeInForce="GTC",
+            quantity="5",
+            price="60000.00",
+        )
     assert info.value.error_code == -2010
     bad = Spot(api_key=client.api_key, api_secret="wrong", base_url=client.base_url)
     with pytest.raises(ClientError) as info:

@@ -47,10 +47,24 @@ def _read_until_ready(proc: subprocess.Popen[str], timeout: float = 60) -> list[
 def cli_sim() -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     """The simulator CLI on a free port with one fixed and one generated account."""
     proc = subprocess.Popen(
-        [_script(), "sim", "--port", "0", "--stepped", "--symbols", "BTC/USDT,ETH/USDT",
-         "--account", "clikey:clisecret:USDT=1000,BTC=0.5", "--account", "USDT=42"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-    )  # fmt: skip
+        [
+            _script(),
+            "sim",
+            "--port",
+            "0",
+            "--stepped",
+            "--symbols",
+            "BTC/USDT,ETH/USDT",
+            "--account",
+            "clikey:clisecret:USDT=1000,BTC=0.5",
+            "--account",
+            "USDT=42",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         yield proc, _read_until_ready(proc)
     finally:

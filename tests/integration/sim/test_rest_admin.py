@@ -33,9 +33,11 @@ def admin(sim: SimExchange, path: str, body: Any = None, method: str = "POST") -
     """Call ``/admin/<path>`` with a JSON body; return status and decoded answer."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(
-        f"{sim.url}/admin/{path}", data=data, method=method,
+        f"{sim.url}/admin/{path}",
+        data=data,
+        method=method,
         headers={"Content-Type": "application/json"},
-    )  # fmt: skip
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, json.loads(resp.read())

@@ -176,16 +176,29 @@ def test_fetch_orders_and_cancel_all(ex: ccxt.binance) -> None:
 
 def test_order_test_endpoint_validates_without_placing(ex: ccxt.binance) -> None:
     resp = ex.privatePostOrderTest(
-        {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-         "quantity": "0.01", "price": "1000.00", "computeCommissionRates": "true"}
-    )  # fmt: skip
+        {
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "type": "LIMIT",
+            "timeInForce": "GTC",
+            "quantity": "0.01",
+            "price": "1000.00",
+            "computeCommissionRates": "true",
+        }
+    )
     assert resp["standardCommissionForOrder"] == {"maker": "0.00100000", "taker": "0.00100000"}
     assert ex.fetch_open_orders(SYMBOL) == []
     with pytest.raises(ccxt.BadRequest, match="NOTIONAL"):
         ex.privatePostOrderTest(
-            {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-             "quantity": "0.00001", "price": "1000.00"}
-        )  # fmt: skip
+            {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "0.00001",
+                "price": "1000.00",
+            }
+        )
 
 
 def test_rate_limit_order_counts_new_orders(ex: ccxt.binance) -> None:

@@ -142,8 +142,11 @@ def test_clean_shutdown_has_no_warnings() -> None:
     )
     out = subprocess.run(
         [sys.executable, "-X", "dev", "-c", code],
-        capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[3],
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parents[3],
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "clean"
     for bad in ("Task was destroyed", "Unclosed", "never awaited", "Traceback", "Error"):

@@ -35,9 +35,42 @@ T = TypeVar("T")
 _ids = itertools.count(1)
 
 EXECUTION_REPORT_FIELDS = frozenset(
-    ["e", "E", "s", "c", "S", "o", "f", "q", "p", "P", "F", "g", "C", "x", "X", "r", "i", "l",
-     "z", "L", "n", "N", "T", "t", "I", "w", "m", "M", "O", "Z", "Y", "Q", "V"]
-)  # fmt: skip
+    [
+        "e",
+        "E",
+        "s",
+        "c",
+        "S",
+        "o",
+        "f",
+        "q",
+        "p",
+        "P",
+        "F",
+        "g",
+        "C",
+        "x",
+        "X",
+        "r",
+        "i",
+        "l",
+        "z",
+        "L",
+        "n",
+        "N",
+        "T",
+        "t",
+        "I",
+        "w",
+        "m",
+        "M",
+        "O",
+        "Z",
+        "Y",
+        "Q",
+        "V",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -176,18 +209,32 @@ def test_logon_then_place_query_and_cancel(sim: SimExchange, creds: tuple[str, s
             assert logon["apiKey"] == key and logon["authorizedSince"] is not None
 
             ts = {"timestamp": sim.context.server_time_ms()}
-            placed = ok(await api.call("order.place", {
-                "symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                "quantity": "0.01", "price": "30000", "newClientOrderId": "ws-api-1", **ts,
-            }))  # fmt: skip
+            placed = ok(
+                await api.call(
+                    "order.place",
+                    {
+                        "symbol": "BTCUSDT",
+                        "side": "BUY",
+                        "type": "LIMIT",
+                        "timeInForce": "GTC",
+                        "quantity": "0.01",
+                        "price": "30000",
+                        "newClientOrderId": "ws-api-1",
+                        **ts,
+                    },
+                )
+            )
             assert placed["status"] == "NEW" and placed["clientOrderId"] == "ws-api-1"
             assert placed["price"] == "30000.00000000" and placed["fills"] == []
             oid = placed["orderId"]
             ref = {"symbol": "BTCUSDT", "orderId": oid, **ts}
             queried = ok(await api.call("order.status", ref))
             assert queried["status"] == "NEW" and queried["origQty"] == "0.01000000"
-            canceled = ok(await api.call("order.cancel", {
-                "symbol": "BTCUSDT", "origClientOrderId": "ws-api-1", **ts}))  # fmt: skip
+            canceled = ok(
+                await api.call(
+                    "order.cancel", {"symbol": "BTCUSDT", "origClientOrderId": "ws-api-1", **ts}
+                )
+            )
             assert canceled["status"] == "CANCELED" and canceled["orderId"] == oid
             assert canceled["origClientOrderId"] == "ws-api-1"
             after = ok(await api.call("order.status", {"symbol": "BTCUSDT", "orderId": oid, **ts}))
@@ -230,8 +277,9 @@ def test_signature_and_timestamp_checks(sim: SimExchange, creds: tuple[str, str]
             )
             ahead = signed(sim, key, secret, timestamp=latest_ms(sim) + 2_000)
             assert error(await api.call("session.logon", ahead))[1] == -1021
-            widened = signed(sim, key, secret, recvWindow=20_000,
-                             timestamp=sim.context.server_time_ms() - 10_000)  # fmt: skip
+            widened = signed(
+                sim, key, secret, recvWindow=20_000, timestamp=sim.context.server_time_ms() - 10_000
+            )
             assert ok(await api.call("account.status", widened))["balances"]
             unknown = signed(sim, "A" * 64, secret)
             assert error(await api.call("session.logon", unknown)) == (
@@ -259,9 +307,22 @@ def test_user_data_subscription_delivers_every_field(
             assert ok(await api.call("session.status"))["userDataStream"] is True
             ask = sim.core.book_ticker("BTCUSDT").ask_price
             assert ask is not None
-            placed = ok(await api.call("order.place", signed(
-                sim, key, secret, symbol="BTCUSDT", side="BUY", type="LIMIT",
-                timeInForce="GTC", quantity="0.01", price=str(ask))))  # fmt: skip
+            placed = ok(
+                await api.call(
+                    "order.place",
+                    signed(
+                        sim,
+                        key,
+                        secret,
+                        symbol="BTCUSDT",
+                        side="BUY",
+                        type="LIMIT",
+                        timeInForce="GTC",
+                        quantity="0.01",
+                        price=str(ask),
+                    ),
+                )
+            )
             assert placed["status"] == "FILLED"
             oid = placed["orderId"]
 
@@ -316,12 +377,35 @@ def test_paused_user_stream_holds_events_then_delivers_them_in_order(
             api = await connect(sim, http)
             ok(await api.call("userDataStream.subscribe.signature", signed(sim, key, secret)))
             sim.faults.pause_user_stream(True)
-            placed = ok(await api.call("order.place", signed(
-                sim, key, secret, symbol="BTCUSDT", side="SELL", type="LIMIT",
-                timeInForce="GTC", quantity="0.02", price="99000")))  # fmt: skip
-            ok(await api.call("order.cancel", signed(
-                sim, key, secret, symbol="BTCUSDT", orderId=placed["orderId"],
-                newClientOrderId="my-cancel")))  # fmt: skip
+            placed = ok(
+                await api.call(
+                    "order.place",
+                    signed(
+                        sim,
+                        key,
+                        secret,
+                        symbol="BTCUSDT",
+                        side="SELL",
+                        type="LIMIT",
+                        timeInForce="GTC",
+                        quantity="0.02",
+                        price="99000",
+                    ),
+                )
+            )
+            ok(
+                await api.call(
+                    "order.cancel",
+                    signed(
+                        sim,
+                        key,
+                        secret,
+                        symbol="BTCUSDT",
+                        orderId=placed["orderId"],
+                        newClientOrderId="my-cancel",
+                    ),
+                )
+            )
             await api.call("ping")
             assert api.events == [], "nothing is delivered while the stream is paused"
             sim.faults.pause_user_stream(False)
@@ -345,9 +429,18 @@ def test_ambiguous_order_place_still_creates_the_order(
         async with aiohttp.ClientSession() as http:
             api = await connect(sim, http)
             sim.faults.ambiguous_next(1, kind)  # type: ignore[arg-type]
-            req = signed(sim, key, secret, symbol="BTCUSDT", side="BUY", type="LIMIT",
-                         timeInForce="GTC", quantity="0.01", price="31000",
-                         newClientOrderId=f"amb{kind.strip('-')}")  # fmt: skip
+            req = signed(
+                sim,
+                key,
+                secret,
+                symbol="BTCUSDT",
+                side="BUY",
+                type="LIMIT",
+                timeInForce="GTC",
+                quantity="0.01",
+                price="31000",
+                newClientOrderId=f"amb{kind.strip('-')}",
+            )
             if kind == "disconnect":
                 await api.ws.send_str(json.dumps({"id": 1, "method": "order.place", "params": req}))
                 frame = await api.ws.receive(timeout=5)
@@ -393,9 +486,22 @@ def test_legacy_listen_key_flow(sim: SimExchange, creds: tuple[str, str]) -> Non
                 assert (await resp.json())["listenKey"] == listen_key  # the active key again
             stream = await http.ws_connect(f"{sim.ws_url}/ws/{listen_key}")
             api = await connect(sim, http)
-            placed = ok(await api.call("order.place", signed(
-                sim, key, secret, symbol="BTCUSDT", side="BUY", type="LIMIT",
-                timeInForce="GTC", quantity="0.01", price="32000")))  # fmt: skip
+            placed = ok(
+                await api.call(
+                    "order.place",
+                    signed(
+                        sim,
+                        key,
+                        secret,
+                        symbol="BTCUSDT",
+                        side="BUY",
+                        type="LIMIT",
+                        timeInForce="GTC",
+                        quantity="0.01",
+                        price="32000",
+                    ),
+                )
+            )
             frame = await stream.receive(timeout=5)
             event = json.loads(frame.data)
             assert "subscriptionId" not in event  # unwrapped on the legacy stream
@@ -431,8 +537,9 @@ def test_expired_listen_key_gets_listen_key_expired_then_closes() -> None:
         key = core.create_account({"USDT": 10}).api_key
         try:
             async with aiohttp.ClientSession() as http:
-                async with http.post(f"http://127.0.0.1:{port}/api/v3/userDataStream",
-                                     headers={"X-MBX-APIKEY": key}) as resp:  # fmt: skip
+                async with http.post(
+                    f"http://127.0.0.1:{port}/api/v3/userDataStream", headers={"X-MBX-APIKEY": key}
+                ) as resp:
                     listen_key = (await resp.json())["listenKey"]
                 stream = await http.ws_connect(f"ws://127.0.0.1:{port}/ws/{listen_key}")
                 app[LISTEN_KEYS_KEY].expire_all()
@@ -442,9 +549,11 @@ def test_expired_listen_key_gets_listen_key_expired_then_closes() -> None:
                 frame = await stream.receive(timeout=5)
                 assert frame.type is WSMsgType.CLOSE
                 await stream.close()
-                async with http.put(f"http://127.0.0.1:{port}/api/v3/userDataStream",
-                                    headers={"X-MBX-APIKEY": key},
-                                    params={"listenKey": listen_key}) as resp:  # fmt: skip
+                async with http.put(
+                    f"http://127.0.0.1:{port}/api/v3/userDataStream",
+                    headers={"X-MBX-APIKEY": key},
+                    params={"listenKey": listen_key},
+                ) as resp:
                     assert (await resp.json())["code"] == -1125
         finally:
             await runner.cleanup()

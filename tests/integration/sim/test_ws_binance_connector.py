@@ -78,8 +78,9 @@ def test_stream_client_receives_trades_and_depth(sim: SimExchange) -> None:
 def test_api_client_orders_and_listen_key_user_stream(sim: SimExchange) -> None:
     key, secret = sim.create_account({"USDT": 50_000, "BTC": 1})
     api_inbox, stream_inbox = Inbox(), Inbox()
-    api = SpotWebsocketAPIClient(stream_url=sim.ws_url + "/ws-api/v3", api_key=key,
-                                 api_secret=secret, on_message=api_inbox)  # fmt: skip
+    api = SpotWebsocketAPIClient(
+        stream_url=sim.ws_url + "/ws-api/v3", api_key=key, api_secret=secret, on_message=api_inbox
+    )
     stream = SpotWebsocketStreamClient(stream_url=sim.ws_url, on_message=stream_inbox)
     try:
         api.user_data_start(id="start")
@@ -88,9 +89,15 @@ def test_api_client_orders_and_listen_key_user_stream(sim: SimExchange) -> None:
         assert stream_inbox.first(lambda m: m.get("id") == 7) == {"result": None, "id": 7}
 
         api.new_order(
-            symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity=0.01,
-            price=20000, newClientOrderId="sdk-ws-1", id="place",
-        )  # fmt: skip
+            symbol="BTCUSDT",
+            side="BUY",
+            type="LIMIT",
+            timeInForce="GTC",
+            quantity=0.01,
+            price=20000,
+            newClientOrderId="sdk-ws-1",
+            id="place",
+        )
         placed = api_inbox.first(lambda m: m.get("id") == "place")
         assert placed["status"] == 200, placed
         assert placed["result"]["status"] == "NEW"

@@ -181,9 +181,13 @@ def test_book_ticker_partial_depth_and_statistics_streams(sim: SimExchange) -> N
                 last[msg["stream"]] = msg["data"]
         bt, book = sim.core.book_ticker("BTCUSDT"), sim.core.depth("BTCUSDT", 5)
         assert last["btcusdt@bookTicker"] == {
-            "u": bt.update_id, "s": "BTCUSDT", "b": f"{bt.bid_price:.8f}",
-            "B": f"{bt.bid_qty:.8f}", "a": f"{bt.ask_price:.8f}", "A": f"{bt.ask_qty:.8f}",
-        }  # fmt: skip
+            "u": bt.update_id,
+            "s": "BTCUSDT",
+            "b": f"{bt.bid_price:.8f}",
+            "B": f"{bt.bid_qty:.8f}",
+            "a": f"{bt.ask_price:.8f}",
+            "A": f"{bt.ask_qty:.8f}",
+        }
         assert last["btcusdt@depth5@100ms"] == {
             "lastUpdateId": book.last_update_id,
             "bids": [[f"{p:.8f}", f"{q:.8f}"] for p, q in book.bids],

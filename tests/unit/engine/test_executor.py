@@ -8,7 +8,7 @@ import pytest
 
 from real_trade.engine import ExecutableRunner, StrategyExecutor
 from real_trade.errors import ConfigError
-from real_trade.retry import RetryPolicy
+from real_trade.venues.retry import RetryPolicy
 from tests.support import eventually
 
 

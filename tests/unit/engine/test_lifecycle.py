@@ -9,7 +9,7 @@ import pytest
 
 from real_trade.engine import LifecycleManager, ManualClock
 from real_trade.errors import ConfigError, NetworkError
-from real_trade.retry import RetryPolicy
+from real_trade.venues.retry import RetryPolicy
 from tests.support import eventually
 
 NO_WAIT = RetryPolicy(max_attempts=4, base_delay=0.0, max_delay=0.0, jitter=0.0)

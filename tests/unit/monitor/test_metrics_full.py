@@ -139,16 +139,24 @@ def test_drawdown_duration_counts_an_unrecovered_fall_until_the_end() -> None:
 def test_daily_equity_starts_at_the_range_and_carries_to_its_end() -> None:
     points = [(T0 + HOUR, 10.0), (T0 + 2 * DAY_MS + HOUR, 12.0)]
     curve = daily_equity(points, start_ms=T0 + DAY_MS, end_ms=T0 + 5 * DAY_MS)
-    assert curve == [(T0 + DAY_MS, 10.0), (T0 + 2 * DAY_MS, 12.0), (T0 + 3 * DAY_MS, 12.0),
-                     (T0 + 4 * DAY_MS, 12.0)]  # fmt: skip
+    assert curve == [
+        (T0 + DAY_MS, 10.0),
+        (T0 + 2 * DAY_MS, 12.0),
+        (T0 + 3 * DAY_MS, 12.0),
+        (T0 + 4 * DAY_MS, 12.0),
+    ]
     assert returns_of([10.0, 12.0, 9.0]) == pytest.approx([0.2, -0.25])
 
 
 def trade(pnl_net: float, opened_h: int = 0, hours: int = 2, fees: float = 1.0) -> ClosedTrade:
     return ClosedTrade(
-        "BTC/USDT", T0 + opened_h * HOUR, T0 + (opened_h + hours) * HOUR, pnl_net + fees,
-        pnl_net, fees,
-    )  # fmt: skip
+        "BTC/USDT",
+        T0 + opened_h * HOUR,
+        T0 + (opened_h + hours) * HOUR,
+        pnl_net + fees,
+        pnl_net,
+        fees,
+    )
 
 
 def test_trade_statistics_by_hand() -> None:

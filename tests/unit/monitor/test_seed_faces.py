@@ -42,10 +42,36 @@ def test_performance_tracker_fed_by_hand_gives_plain_json_figures() -> None:
     day = 86_400_000
     t0 = 1_767_225_600_000  # 2026-01-01 UTC
     tracker = PerformanceTracker(initial_cash=1_000)
-    buy = FillEvent(1, "b", None, "BTC/USDT", "buy", "t1", 100.0, 1.0, 0.1, "USDT", t0,
-                    position_change=1.0, fee_in_quote=0.1)  # fmt: skip
-    sell = FillEvent(2, "s", None, "BTC/USDT", "sell", "t2", 110.0, 1.0, 0.11, "USDT", t0 + day,
-                     position_change=-1.0, fee_in_quote=0.11)  # fmt: skip
+    buy = FillEvent(
+        1,
+        "b",
+        None,
+        "BTC/USDT",
+        "buy",
+        "t1",
+        100.0,
+        1.0,
+        0.1,
+        "USDT",
+        t0,
+        position_change=1.0,
+        fee_in_quote=0.1,
+    )
+    sell = FillEvent(
+        2,
+        "s",
+        None,
+        "BTC/USDT",
+        "sell",
+        "t2",
+        110.0,
+        1.0,
+        0.11,
+        "USDT",
+        t0 + day,
+        position_change=-1.0,
+        fee_in_quote=0.11,
+    )
     for fill in (buy, sell):
         tracker.record_fill(fill)
     for i, value in enumerate([999.9, 1_009.79, 1_009.79]):
@@ -68,11 +94,20 @@ def test_seed_003_method_names_exist() -> None:
 
     for cls, names in (
         (RealTimeMonitor, ["on_order_update", "on_position_update", "on_trade", "on_risk_alert"]),
-        (TradeMonitor, ["get_recent_trades", "get_open_orders", "get_positions",
-                        "get_account_info"]),
-        (TradeReportGenerator, ["generate_daily_report", "generate_weekly_report",
-                                "generate_monthly_report", "generate_custom_report"]),
-    ):  # fmt: skip
+        (
+            TradeMonitor,
+            ["get_recent_trades", "get_open_orders", "get_positions", "get_account_info"],
+        ),
+        (
+            TradeReportGenerator,
+            [
+                "generate_daily_report",
+                "generate_weekly_report",
+                "generate_monthly_report",
+                "generate_custom_report",
+            ],
+        ),
+    ):
         assert all(callable(getattr(cls, n)) for n in names), cls
 
 
@@ -83,8 +118,23 @@ def test_importing_the_monitor_loads_neither_pandas_nor_pyarrow() -> None:
 
 
 def order(state: OrderState, coid: str = "c1", filled: float = 0.0) -> OrderUpdate:
-    return OrderUpdate(1, coid, "e1", "BTC/USDT", "buy", "Market", state, 1.0, filled, None,
-                       None, None, None, 1_000, strategy="s")  # fmt: skip
+    return OrderUpdate(
+        1,
+        coid,
+        "e1",
+        "BTC/USDT",
+        "buy",
+        "Market",
+        state,
+        1.0,
+        filled,
+        None,
+        None,
+        None,
+        None,
+        1_000,
+        strategy="s",
+    )
 
 
 def test_real_time_monitor_follows_orders_fills_positions_and_alerts() -> None:
@@ -94,17 +144,37 @@ def test_real_time_monitor_follows_orders_fills_positions_and_alerts() -> None:
     bus.publish("order.submitted", order(OrderState.SUBMITTED, coid=""))  # held locally
     bus.publish("order.accepted", order(OrderState.ACCEPTED))
     assert [o.client_order_id for o in monitor.open_orders()] == ["c1"]
-    fill = FillEvent(1, "c1", "e1", "BTC/USDT", "buy", "t1", 100.0, 1.0, 0.001, "BTC", 2_000,
-                     position_change=0.999, fee_in_quote=0.1, strategy="s")  # fmt: skip
+    fill = FillEvent(
+        1,
+        "c1",
+        "e1",
+        "BTC/USDT",
+        "buy",
+        "t1",
+        100.0,
+        1.0,
+        0.001,
+        "BTC",
+        2_000,
+        position_change=0.999,
+        fee_in_quote=0.1,
+        strategy="s",
+    )
     bus.publish("fill", fill)
     bus.publish("order.completed", order(OrderState.COMPLETED, filled=1.0))
     assert monitor.open_orders() == [] and monitor.position_sizes() == {("s", "BTC/USDT"): 0.999}
     bus.publish(
         "fill", FillEvent(9, "x", None, "BTC/USDT", "buy", "t9", 1, 1, 0, None, 1, strategy="other")
-    )  # fmt: skip  (another run's: ignored)
+    )  # another run's: ignored
     assert monitor.recent_fills() == [fill]
-    denied = RiskDecision(False, PreTradeOrder("BTC/USDT", "buy", 5.0), "max_position", 1.0, 5.0,
-                          "max_position: 5 > 1")  # fmt: skip
+    denied = RiskDecision(
+        False,
+        PreTradeOrder("BTC/USDT", "buy", 5.0),
+        "max_position",
+        1.0,
+        5.0,
+        "max_position: 5 > 1",
+    )
     bus.publish("risk.decision", denied)
     bus.publish("risk.decision", RiskDecision(True, PreTradeOrder("BTC/USDT", "buy", 0.1)))
     bus.publish("feed.stale", FeedStale("BTC/USDT", "1m", 200.0, 180.0, None, None))
@@ -127,7 +197,9 @@ def test_report_periods_are_utc_days_iso_weeks_and_months() -> None:
     assert period_bounds("week", "2026-W49") == (monday, monday + dt.timedelta(days=7))
     assert period_bounds("week", dt.date(2026, 12, 6)) == (monday, monday + dt.timedelta(days=7))
     assert period_bounds("month", "2026-12") == (
-        dt.datetime(2026, 12, 1, tzinfo=UTC), dt.datetime(2027, 1, 1, tzinfo=UTC))  # fmt: skip
+        dt.datetime(2026, 12, 1, tzinfo=UTC),
+        dt.datetime(2027, 1, 1, tzinfo=UTC),
+    )
     assert period_bounds("month", dt.date(2024, 2, 29))[1] == dt.datetime(2024, 3, 1, tzinfo=UTC)
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         period_bounds("day", "5/12/2026")

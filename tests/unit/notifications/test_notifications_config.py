@@ -41,10 +41,14 @@ def test_an_unknown_event_or_level_names_the_field() -> None:
 
 def test_secrets_are_registered_with_the_log_mask() -> None:
     config = NotificationsConfig(
-        email={"host": "smtp.example.com", "sender": "a@example.com",
-               "recipients": ["b@example.com"], "password": "smtp-pass-123"},
+        email={
+            "host": "smtp.example.com",
+            "sender": "a@example.com",
+            "recipients": ["b@example.com"],
+            "password": "smtp-pass-123",
+        },
         apprise=["discord://111/apprise-secret-xyz"],
-    )  # fmt: skip
+    )
     line = mask_secrets("leak? smtp-pass-123 discord://111/apprise-secret-xyz")
     assert "smtp-pass-123" not in line and "apprise-secret-xyz" not in line
     assert "smtp-pass-123" not in repr(config) and "apprise-secret-xyz" not in repr(config)

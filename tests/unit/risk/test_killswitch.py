@@ -159,9 +159,16 @@ def make_switch(
     journal = kw.pop("journal", RecordingJournal())
     clock = FakeClock()
     switch = KillSwitch(
-        target, state=state, bus=bus, journal=journal, strategy="sma", clock=clock,
-        sleep=clock.sleep, now_ms=lambda: 1_700_000_000_000, **kw,
-    )  # fmt: skip
+        target,
+        state=state,
+        bus=bus,
+        journal=journal,
+        strategy="sma",
+        clock=clock,
+        sleep=clock.sleep,
+        now_ms=lambda: 1_700_000_000_000,
+        **kw,
+    )
     return switch, state, seen, journal, clock
 
 

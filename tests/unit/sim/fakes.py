@@ -33,9 +33,12 @@ class ScriptedMarket:
         self._base = base_price
         self._history_from = start - history_minutes * MIN
         self._shape = shape or BookShape(
-            tick_size=Decimal("0.01"), half_spread_ticks=1, levels=5,
-            level_qty=Decimal("0.5"), level_step_ticks=1,
-        )  # fmt: skip
+            tick_size=Decimal("0.01"),
+            half_spread_ticks=1,
+            levels=5,
+            level_qty=Decimal("0.5"),
+            level_step_ticks=1,
+        )
         self.history_calls: list[tuple[int, int]] = []
 
     def start_ms(self) -> int:

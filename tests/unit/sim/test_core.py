@@ -74,8 +74,16 @@ def test_order_api_error_codes() -> None:
         core.cancel_order(a, "BTCUSDT")
     assert perr.value.code == -1102 and "'orderId'" in perr.value.msg
     with pytest.raises(BadParameter) as perr:
-        core.place_order(a, "BTCUSDT", "BUY", "LIMIT", quantity="1", price="1",
-                         time_in_force="GTC", client_order_id="bad id!")  # fmt: skip
+        core.place_order(
+            a,
+            "BTCUSDT",
+            "BUY",
+            "LIMIT",
+            quantity="1",
+            price="1",
+            time_in_force="GTC",
+            client_order_id="bad id!",
+        )
     assert perr.value.code == -1100 and "newClientOrderId" in perr.value.msg
     with pytest.raises(BadParameter) as perr:
         core.place_order(a, "BTCUSDT", "UP", "LIMIT")
@@ -88,8 +96,16 @@ def test_orders_queries_and_paging() -> None:
     b = core.create_account({"USDT": "100000", "BTC": "10"})
     ids = []
     for i in range(5):
-        o = core.place_order(a, "BTCUSDT", "SELL", "LIMIT", quantity="0.01", price=str(30000 + i),
-                             time_in_force="GTC", client_order_id=f"c{i}")  # fmt: skip
+        o = core.place_order(
+            a,
+            "BTCUSDT",
+            "SELL",
+            "LIMIT",
+            quantity="0.01",
+            price=str(30000 + i),
+            time_in_force="GTC",
+            client_order_id=f"c{i}",
+        )
         ids.append(o.order_id)
         clock.advance(1)
     assert core.get_order(a, "BTCUSDT", client_order_id="c2").order_id == ids[2]
@@ -109,14 +125,16 @@ def test_orders_queries_and_paging() -> None:
         t.is_maker and not t.is_buyer for t in trades
     )
     assert [t.trade_id for t in core.my_trades(b, "BTCUSDT", from_id=trades[1].trade_id)] == [
-        t.trade_id for t in trades[1:]]  # fmt: skip
+        t.trade_id for t in trades[1:]
+    ]
     assert len(core.my_trades(b, "BTCUSDT", order_id=bought.order_id)) == 3
     cancelled = core.cancel_all(a, "BTCUSDT")
     assert [o.status for o in cancelled] == [OrderStatus.CANCELED] * 2 + [OrderStatus.CANCELED]
     assert core.open_orders(a, "BTCUSDT") == [] and core.cancel_all(a, "BTCUSDT") == []
     assert core.balances(a)["BTC"] == (D("9.975"), D(0))
-    test = core.place_order(a, "BTCUSDT", "BUY", "LIMIT", quantity="1", price="1000",
-                            time_in_force="GTC", test=True)  # fmt: skip
+    test = core.place_order(
+        a, "BTCUSDT", "BUY", "LIMIT", quantity="1", price="1000", time_in_force="GTC", test=True
+    )
     assert test.order_id == -1 and len(core.all_orders(a, "BTCUSDT")) == 5
 
 
@@ -129,11 +147,13 @@ def test_events_are_published_with_the_right_topics() -> None:
     assert dep[0] == f"sim.balance.{a.account_id}"
     assert isinstance(dep[1], BalanceEvent) and (dep[1].delta_asset, dep[1].delta) == ("ETH", D(1))
     assert dep[1].balances == {"ETH": (D(1), D(0))}
-    core.place_order(a, "ETHUSDT", "SELL", "LIMIT", quantity="0.5", price="3000",
-                     time_in_force="GTC")  # fmt: skip
+    core.place_order(
+        a, "ETHUSDT", "SELL", "LIMIT", quantity="0.5", price="3000", time_in_force="GTC"
+    )
     rec.events.clear()
-    o = core.place_order(b, "ETHUSDT", "BUY", "LIMIT", quantity="0.2", price="3000",
-                         time_in_force="GTC")  # fmt: skip
+    o = core.place_order(
+        b, "ETHUSDT", "BUY", "LIMIT", quantity="0.2", price="3000", time_in_force="GTC"
+    )
     topics = [t for t, _ in rec.events]
     assert set(topics) == {
         "sim.trade.ETHUSDT",
@@ -170,8 +190,15 @@ def test_depth_update_ids_are_contiguous_and_diffs_rebuild_the_book() -> None:
     for i in range(40):
         clock.advance(20)
         side = "BUY" if i % 2 else "SELL"
-        core.place_order(a, "BTCUSDT", side, "LIMIT", quantity="0.01",
-                         price=str(30000 + (i % 7) - 3), time_in_force="GTC")  # fmt: skip
+        core.place_order(
+            a,
+            "BTCUSDT",
+            side,
+            "LIMIT",
+            quantity="0.01",
+            price=str(30000 + (i % 7) - 3),
+            time_in_force="GTC",
+        )
     diffs = [e for e in rec.of("sim.depth.BTCUSDT") if isinstance(e, DepthUpdate)]
     diffs = [d for d in diffs if d.final_update_id > last]
     assert diffs and diffs[0].first_update_id == last + 1
@@ -194,22 +221,27 @@ def test_depth_update_ids_are_contiguous_and_diffs_rebuild_the_book() -> None:
 
 def test_pump_makes_trades_and_klines_and_fills_resting_user_orders() -> None:
     path = [D("30000") - 2 * i for i in range(60)] + [D("29880") + 3 * i for i in range(60)]
-    ticks = [MarketTick(START + (i + 1) * 5_000, p, D("0.2"), "SELL" if i < 60 else "BUY")
-             for i, p in enumerate(path)]  # fmt: skip
-    shape = BookShape(tick_size=D("0.01"), half_spread_ticks=1, levels=5, level_qty=D("0.5"),
-                      level_step_ticks=100)  # fmt: skip
+    ticks = [
+        MarketTick(START + (i + 1) * 5_000, p, D("0.2"), "SELL" if i < 60 else "BUY")
+        for i, p in enumerate(path)
+    ]
+    shape = BookShape(
+        tick_size=D("0.01"), half_spread_ticks=1, levels=5, level_qty=D("0.5"), level_step_ticks=100
+    )
     market = ScriptedMarket(START, {"BTCUSDT": ticks}, history_minutes=60, shape=shape)
     core, clock, rec = make(market)
     assert core.symbols() == ["BTCUSDT"]
     bid_ask = core.book_ticker("BTCUSDT")
     assert bid_ask.bid_price == D("29999.99") and bid_ask.ask_price == D("30000.01")
     user = core.create_account({"USDT": "10000"})
-    resting = core.place_order(user, "BTCUSDT", "BUY", "LIMIT", quantity="0.1", price="29950",
-                               time_in_force="GTC")  # fmt: skip
+    resting = core.place_order(
+        user, "BTCUSDT", "BUY", "LIMIT", quantity="0.1", price="29950", time_in_force="GTC"
+    )
     assert resting.status is OrderStatus.NEW
     holder = core.create_account({"BTC": "1"})
-    stop = core.place_order(holder, "BTCUSDT", "SELL", "STOP_LOSS", quantity="0.01",
-                            stop_price="29920")  # fmt: skip
+    stop = core.place_order(
+        holder, "BTCUSDT", "SELL", "STOP_LOSS", quantity="0.01", stop_price="29920"
+    )
     clock.advance(300)
     assert core.pump() == 60
     stopped = core.get_order(holder, "BTCUSDT", order_id=stop.order_id)
@@ -266,13 +298,22 @@ def test_concurrent_callers_keep_balances_consistent() -> None:
     def worker(acct, side: str) -> None:  # type: ignore[no-untyped-def]
         try:
             for i in range(150):
-                core.place_order(acct, "BTCUSDT", side, "LIMIT", quantity="0.01",
-                                 price=str(30000 + (i % 5)), time_in_force="GTC")  # fmt: skip
+                core.place_order(
+                    acct,
+                    "BTCUSDT",
+                    side,
+                    "LIMIT",
+                    quantity="0.01",
+                    price=str(30000 + (i % 5)),
+                    time_in_force="GTC",
+                )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(a, "BUY")),
-               threading.Thread(target=worker, args=(b, "SELL"))]  # fmt: skip
+    threads = [
+        threading.Thread(target=worker, args=(a, "BUY")),
+        threading.Thread(target=worker, args=(b, "SELL")),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -287,8 +328,9 @@ def test_concurrent_callers_keep_balances_consistent() -> None:
 def test_small_price_moves_change_few_depth_levels() -> None:
     prices = [D("30000.00"), D("30000.01"), D("30000.03"), D("29999.98")]
     ticks = [MarketTick(START + (i + 1) * 1000, p, D(0), "BUY") for i, p in enumerate(prices)]
-    shape = BookShape(tick_size=D("0.01"), half_spread_ticks=1, levels=10,
-                      level_qty=D("0.5"), level_step_ticks=50)  # fmt: skip
+    shape = BookShape(
+        tick_size=D("0.01"), half_spread_ticks=1, levels=10, level_qty=D("0.5"), level_step_ticks=50
+    )
     core, clock, rec = make(ScriptedMarket(START, {"BTCUSDT": ticks}, shape=shape))
     assert len(core.depth("BTCUSDT", 100).bids) == 10
     rec.events.clear()

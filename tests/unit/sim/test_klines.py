@@ -23,9 +23,12 @@ def ms(*args: int) -> int:
 
 def book(history_minutes: int = 4000) -> tuple[KlineBook, ScriptedMarket]:
     market = ScriptedMarket(START, {"BTCUSDT": []}, history_minutes=history_minutes)
-    kb = KlineBook("BTCUSDT", live_start_ms=START,
-                   history=lambda end, n: market.history("BTCUSDT", end, n),
-                   seed_price=D("30000"))  # fmt: skip
+    kb = KlineBook(
+        "BTCUSDT",
+        live_start_ms=START,
+        history=lambda end, n: market.history("BTCUSDT", end, n),
+        seed_price=D("30000"),
+    )
     return kb, market
 
 
@@ -128,8 +131,12 @@ def test_live_bars_come_from_trades_with_flat_fill() -> None:
     ks = kb.klines("1m", now_ms=now)
     assert [k.open_ms for k in ks] == [START + i * MIN for i in range(4)]
     first, flat1, flat2, cur = ks
-    assert (first.open, first.high, first.low, first.close) == (D("30010"), D("30010"),
-                                                                D("29990"), D("29990"))  # fmt: skip
+    assert (first.open, first.high, first.low, first.close) == (
+        D("30010"),
+        D("30010"),
+        D("29990"),
+        D("29990"),
+    )
     assert first.volume == D("0.3") and first.taker_buy_volume == D("0.2") and first.trades == 2
     assert (first.first_trade_id, first.last_trade_id) == (1, 2)
     assert flat1.open == flat1.close == flat2.high == D("29990") and flat1.volume == 0
@@ -156,8 +163,13 @@ def test_history_is_loaded_lazily_and_bounded() -> None:
     kb, market = book(history_minutes=100_000)
     kb.klines("1m", now_ms=START, limit=10)
     assert sum(n for _, n in market.history_calls) < 100
-    small = KlineBook("BTCUSDT", live_start_ms=START, seed_price=D(1), max_bars=500,
-                      history=lambda e, n: market.history("BTCUSDT", e, n))  # fmt: skip
+    small = KlineBook(
+        "BTCUSDT",
+        live_start_ms=START,
+        seed_price=D(1),
+        max_bars=500,
+        history=lambda e, n: market.history("BTCUSDT", e, n),
+    )
     got = small.klines("1m", now_ms=START, start_ms=START - 10_000 * MIN, limit=1000)
     assert len(got) <= 500 and got[-1].open_ms == START
 
@@ -178,7 +190,10 @@ def test_tape_aggregates_trades_of_one_taker_at_one_price() -> None:
     tape.add(Trade(4, "BTCUSDT", D("11"), D("1"), D("11"), 9, 51, 9, False))  # new taker
     aggs = tape.agg_trades()
     assert [(a.agg_id, a.qty, a.first_trade_id, a.last_trade_id) for a in aggs] == [
-        (1, D("3"), 1, 2), (2, D("1"), 3, 3), (3, D("1"), 4, 4)]  # fmt: skip
+        (1, D("3"), 1, 2),
+        (2, D("1"), 3, 3),
+        (3, D("1"), 4, 4),
+    ]
     assert [a.agg_id for a in tape.agg_trades(from_id=2, limit=1)] == [2]
     assert [a.agg_id for a in tape.agg_trades(start_ms=6)] == [3]
     assert [a.agg_id for a in tape.agg_trades(end_ms=5)] == [1, 2]

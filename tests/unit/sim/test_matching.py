@@ -38,8 +38,9 @@ class Market:
     def __init__(self, maker: str = "0.001", taker: str = "0.001") -> None:
         self.fees = Account(1, "", "", maker_fee=D(0), taker_fee=D(0), internal=True)
         self.accounts: dict[int, Account] = {1: self.fees}
-        self.engine = MatchingEngine(DEFAULT_RULES["BTCUSDT"], self.accounts, self.fees,
-                                     rng=random.Random(7))  # fmt: skip
+        self.engine = MatchingEngine(
+            DEFAULT_RULES["BTCUSDT"], self.accounts, self.fees, rng=random.Random(7)
+        )
         self.maker, self.taker = D(maker), D(taker)
         self.deposits: dict[str, D] = {}
 
@@ -56,19 +57,46 @@ class Market:
     def limit(
         self, acct: Account, side: Side, qty: str, price: str, tif: TIF = TIF.GTC, **kw: object
     ):  # type: ignore[no-untyped-def]
-        return self.engine.place(acct, side, OrderType.LIMIT, now_ms=T0, quantity=D(qty),
-                                 price=D(price), time_in_force=tif, **kw)  # type: ignore[arg-type]  # fmt: skip
+        return self.engine.place(
+            acct,
+            side,
+            OrderType.LIMIT,
+            now_ms=T0,
+            quantity=D(qty),
+            price=D(price),
+            time_in_force=tif,
+            **kw,
+        )  # type: ignore[arg-type]
 
     def market(self, acct: Account, side: Side, qty: str | None = None, quote: str | None = None):  # type: ignore[no-untyped-def]
-        return self.engine.place(acct, side, OrderType.MARKET, now_ms=T0,
-                                 quantity=None if qty is None else D(qty),
-                                 quote_order_qty=None if quote is None else D(quote))  # fmt: skip
+        return self.engine.place(
+            acct,
+            side,
+            OrderType.MARKET,
+            now_ms=T0,
+            quantity=None if qty is None else D(qty),
+            quote_order_qty=None if quote is None else D(quote),
+        )
 
-    def stop(self, acct: Account, side: Side, typ: OrderType, qty: str, stop: str,
-             price: str | None = None):  # type: ignore[no-untyped-def]  # fmt: skip
-        return self.engine.place(acct, side, typ, now_ms=T0, quantity=D(qty), stop_price=D(stop),
-                                 price=None if price is None else D(price),
-                                 time_in_force=None if price is None else TIF.GTC)  # fmt: skip
+    def stop(
+        self,
+        acct: Account,
+        side: Side,
+        typ: OrderType,
+        qty: str,
+        stop: str,
+        price: str | None = None,
+    ):  # type: ignore[no-untyped-def]
+        return self.engine.place(
+            acct,
+            side,
+            typ,
+            now_ms=T0,
+            quantity=D(qty),
+            stop_price=D(stop),
+            price=None if price is None else D(price),
+            time_in_force=None if price is None else TIF.GTC,
+        )
 
     def assert_conserved(self) -> None:
         for asset, total in self.deposits.items():
@@ -387,12 +415,28 @@ def test_self_trade_settles_both_sides() -> None:
 def test_test_orders_validate_but_change_nothing() -> None:
     m = Market()
     a = m.account()
-    o = m.engine.place(a, BUY, OrderType.LIMIT, now_ms=T0, quantity=D("1"), price=D("30000"),
-                       time_in_force=TIF.GTC, test=True)  # fmt: skip
+    o = m.engine.place(
+        a,
+        BUY,
+        OrderType.LIMIT,
+        now_ms=T0,
+        quantity=D("1"),
+        price=D("30000"),
+        time_in_force=TIF.GTC,
+        test=True,
+    )
     assert o.order_id == -1 and a.locked("USDT") == 0 and not m.engine.book.depth(1)[0]
     with pytest.raises(FilterError):
-        m.engine.place(a, BUY, OrderType.LIMIT, now_ms=T0, quantity=D("1"), price=D("30000.001"),
-                       time_in_force=TIF.GTC, test=True)  # fmt: skip
+        m.engine.place(
+            a,
+            BUY,
+            OrderType.LIMIT,
+            now_ms=T0,
+            quantity=D("1"),
+            price=D("30000.001"),
+            time_in_force=TIF.GTC,
+            test=True,
+        )
 
 
 def test_max_num_orders_and_trading_disabled() -> None:

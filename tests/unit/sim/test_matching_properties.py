@@ -27,27 +27,56 @@ T0 = 1_700_000_000_000
 STEP = D("0.001")
 
 limit_action = st.tuples(
-    st.just("limit"), st.integers(0, 2), st.sampled_from(Side), st.integers(1, 400),
-    st.integers(0, 8), st.sampled_from([TIF.GTC, TIF.GTC, TIF.IOC, TIF.FOK]),
-)  # fmt: skip
-maker_action = st.tuples(st.just("maker"), st.integers(0, 2), st.sampled_from(Side),
-                         st.integers(1, 400), st.integers(0, 8))  # fmt: skip
-market_action = st.tuples(st.just("market"), st.integers(0, 2), st.sampled_from(Side),
-                          st.integers(1, 600))  # fmt: skip
-quote_action = st.tuples(st.just("quote"), st.integers(0, 2), st.sampled_from(Side),
-                         st.integers(10, 20_000))  # fmt: skip
+    st.just("limit"),
+    st.integers(0, 2),
+    st.sampled_from(Side),
+    st.integers(1, 400),
+    st.integers(0, 8),
+    st.sampled_from([TIF.GTC, TIF.GTC, TIF.IOC, TIF.FOK]),
+)
+maker_action = st.tuples(
+    st.just("maker"),
+    st.integers(0, 2),
+    st.sampled_from(Side),
+    st.integers(1, 400),
+    st.integers(0, 8),
+)
+market_action = st.tuples(
+    st.just("market"), st.integers(0, 2), st.sampled_from(Side), st.integers(1, 600)
+)
+quote_action = st.tuples(
+    st.just("quote"), st.integers(0, 2), st.sampled_from(Side), st.integers(10, 20_000)
+)
 stop_action = st.tuples(
-    st.just("stop"), st.integers(0, 2), st.sampled_from(Side),
-    st.sampled_from([OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT,
-                     OrderType.TAKE_PROFIT_LIMIT]),
-    st.integers(1, 200), st.integers(0, 8), st.integers(0, 8),
-)  # fmt: skip
+    st.just("stop"),
+    st.integers(0, 2),
+    st.sampled_from(Side),
+    st.sampled_from(
+        [
+            OrderType.STOP_LOSS,
+            OrderType.STOP_LOSS_LIMIT,
+            OrderType.TAKE_PROFIT,
+            OrderType.TAKE_PROFIT_LIMIT,
+        ]
+    ),
+    st.integers(1, 200),
+    st.integers(0, 8),
+    st.integers(0, 8),
+)
 cancel_action = st.tuples(st.just("cancel"), st.integers(0, 2), st.integers(0, 50))
 actions = st.lists(
-    st.one_of(limit_action, limit_action, maker_action, market_action, quote_action, stop_action,
-              cancel_action),
-    min_size=5, max_size=40,
-)  # fmt: skip
+    st.one_of(
+        limit_action,
+        limit_action,
+        maker_action,
+        market_action,
+        quote_action,
+        stop_action,
+        cancel_action,
+    ),
+    min_size=5,
+    max_size=40,
+)
 
 
 def price(ticks: int) -> D:
@@ -66,15 +95,19 @@ class World:
             self.accounts[a.account_id] = a
             self.users.append(a)
         self.totals = {"USDT": D("200000") * len(fees), "BTC": D("5") * len(fees)}
-        self.engine = MatchingEngine(DEFAULT_RULES["BTCUSDT"], self.accounts, self.fee,
-                                     rng=random.Random(3))  # fmt: skip
+        self.engine = MatchingEngine(
+            DEFAULT_RULES["BTCUSDT"], self.accounts, self.fee, rng=random.Random(3)
+        )
         self.orders: list[Order] = []
 
     def queue(self, side: Side) -> list[tuple[int, D]]:
         """Resting (order id, remaining) on ``side`` in priority order."""
         book_side = self.engine.book.side(side)
-        return [(o.order_id, o.orig_qty - o.executed_qty)
-                for lvl in book_side.levels() for o in lvl.orders.values()]  # fmt: skip
+        return [
+            (o.order_id, o.orig_qty - o.executed_qty)
+            for lvl in book_side.levels()
+            for o in lvl.orders.values()
+        ]
 
     def balances(self) -> list[tuple[str, D, D]]:
         return [
@@ -121,9 +154,15 @@ class World:
             queue = self.queue(Side.SELL if side is Side.BUY else Side.BUY)
             if kind in ("limit", "maker"):
                 typ = OrderType.LIMIT if kind == "limit" else OrderType.LIMIT_MAKER
-                o = eng.place(who, side, typ, now_ms=T0, quantity=STEP * action[3],
-                              price=price(action[4]),
-                              time_in_force=action[5] if kind == "limit" else None)  # fmt: skip
+                o = eng.place(
+                    who,
+                    side,
+                    typ,
+                    now_ms=T0,
+                    quantity=STEP * action[3],
+                    price=price(action[4]),
+                    time_in_force=action[5] if kind == "limit" else None,
+                )
             elif kind == "market":
                 o = eng.place(who, side, OrderType.MARKET, now_ms=T0, quantity=STEP * action[3])
             elif kind == "quote":
@@ -135,9 +174,16 @@ class World:
                     if typ in (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
                     else price(action[6])
                 )
-                o = eng.place(who, side, typ, now_ms=T0, quantity=STEP * action[4],
-                              stop_price=price(action[5]), price=limit,
-                              time_in_force=None if limit is None else TIF.GTC)  # fmt: skip
+                o = eng.place(
+                    who,
+                    side,
+                    typ,
+                    now_ms=T0,
+                    quantity=STEP * action[4],
+                    stop_price=price(action[5]),
+                    price=limit,
+                    time_in_force=None if limit is None else TIF.GTC,
+                )
         except SimError:
             assert self.balances() == before, "a rejected order changed balances"
             return

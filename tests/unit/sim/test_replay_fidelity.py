@@ -25,8 +25,9 @@ from tests.unit.sim.fakes import Recorder, ScriptedMarket, SteppedMarket
 D = Decimal
 START = 1_709_553_600_000  # 2024-03-04 12:00 UTC
 FILE = "binanceus_BTCUSDT_1m_2023-03-01_2023-03-21.csv"
-SHAPE = BookShape(tick_size=D("0.01"), half_spread_ticks=1, levels=5, level_qty=D("0.5"),
-                  level_step_ticks=1)  # fmt: skip
+SHAPE = BookShape(
+    tick_size=D("0.01"), half_spread_ticks=1, levels=5, level_qty=D("0.5"), level_step_ticks=1
+)
 
 
 def _data_dir() -> Path | None:
@@ -51,8 +52,10 @@ def _trades(rec: Recorder) -> list[Trade]:
     return [e for e in rec.of("sim.trade.") if isinstance(e, Trade)]
 
 
-@pytest.mark.skipif(DATA is None, reason=f"{FILE} not found: set RT_DATA_DIR or put the real "
-                    "candle files in ../shared/data")  # fmt: skip
+@pytest.mark.skipif(
+    DATA is None,
+    reason=f"{FILE} not found: set RT_DATA_DIR or put the real candle files in ../shared/data",
+)
 def test_replaying_the_real_file_reproduces_its_one_minute_candles() -> None:
     assert DATA is not None
     # from minute 2600 on, so the window also holds zero-volume candles (2713, 2770, ...)
@@ -63,8 +66,7 @@ def test_replaying_the_real_file_reproduces_its_one_minute_candles() -> None:
         clock.advance(1800)
         core.pump()
     played = core.klines("BTCUSDT", "1m", start_ms=market.start_ms(), limit=1000)
-    closed = [(k.open_ms, k.open, k.high, k.low, k.close, k.volume) for k in played
-              if k.is_closed]  # fmt: skip
+    closed = [(k.open_ms, k.open, k.high, k.low, k.close, k.volume) for k in played if k.is_closed]
     candles = market.candle_file("BTCUSDT").candles[2600:2900]
     assert any(c.volume == 0 for c in candles)
     assert closed == [(c.open_ms, c.open, c.high, c.low, c.close, c.volume) for c in candles]
@@ -74,8 +76,10 @@ def test_the_tape_prints_each_tick_at_its_price_with_its_exact_volume() -> None:
     sides: list[TakerSide] = ["BUY", "SELL", "SELL", "BUY", "BUY", "SELL"]
     prices = ["30000.05", "29999.50", "29998.00", "30001.27", "30001.27", "29990.10"]
     volumes = ["0.860795", "2.345678", "0.000001", "0.5", "1.000001", "0.123457"]
-    ticks = [MarketTick(START + (i + 1) * 1000, D(p), D(v), s)
-             for i, (s, p, v) in enumerate(zip(sides, prices, volumes, strict=True))]  # fmt: skip
+    ticks = [
+        MarketTick(START + (i + 1) * 1000, D(p), D(v), s)
+        for i, (s, p, v) in enumerate(zip(sides, prices, volumes, strict=True))
+    ]
     core, clock, rec = _core(SteppedMarket(START, {"BTCUSDT": ticks}, shape=SHAPE))
     clock.advance(10)
     assert core.pump() == len(ticks)
@@ -87,7 +91,11 @@ def test_the_tape_prints_each_tick_at_its_price_with_its_exact_volume() -> None:
         assert all(t.is_buyer_maker is (tick.taker_side == "SELL") for t in mine), tick
     (kline,) = core.klines("BTCUSDT", "1m", start_ms=START)
     assert (kline.open, kline.high, kline.low, kline.close) == (
-        D("30000.05"), D("30001.27"), D("29990.10"), D("29990.10"))  # fmt: skip
+        D("30000.05"),
+        D("30001.27"),
+        D("29990.10"),
+        D("29990.10"),
+    )
     assert kline.volume == sum(D(v) for v in volumes)
 
 
@@ -110,8 +118,9 @@ def test_a_user_order_better_than_the_tick_fills_before_the_flow_reaches_the_pro
     ticks = [MarketTick(START + 1000, D(tick_price), D("0.3"), taker)]
     core, clock, rec = _core(ScriptedMarket(START, {"BTCUSDT": ticks}, shape=SHAPE))
     user = core.create_account({"USDT": "10000", "BTC": "1"})
-    resting = core.place_order(user, "BTCUSDT", user_side, "LIMIT", quantity="0.1",
-                               price=user_price, time_in_force="GTC")  # fmt: skip
+    resting = core.place_order(
+        user, "BTCUSDT", user_side, "LIMIT", quantity="0.1", price=user_price, time_in_force="GTC"
+    )
     assert resting.status is OrderStatus.NEW
     rec.events.clear()
     clock.advance(2)
@@ -129,17 +138,21 @@ def test_a_user_order_better_than_the_tick_fills_before_the_flow_reaches_the_pro
 
 def test_rules_derived_for_a_market_symbol_use_the_sources_tick_size() -> None:
     ticks = [MarketTick(START + 1000, D("21.50"), D("3"), "BUY")]
-    shape = BookShape(tick_size=D("0.05"), half_spread_ticks=1, levels=3, level_qty=D("10"),
-                      level_step_ticks=1)  # fmt: skip
-    market = SteppedMarket(START, {"SOLUSDT": ticks}, tick=D("0.05"), lot=D("0.01"),
-                           base_price=D("21.50"), shape=shape)  # fmt: skip
+    shape = BookShape(
+        tick_size=D("0.05"), half_spread_ticks=1, levels=3, level_qty=D("10"), level_step_ticks=1
+    )
+    market = SteppedMarket(
+        START, {"SOLUSDT": ticks}, tick=D("0.05"), lot=D("0.01"), base_price=D("21.50"), shape=shape
+    )
     core, _, _ = _core(market)
     rules = core.rules_for("SOLUSDT")
     assert rules.tick_size == D("0.05")  # the default for ~21.5 would be 0.001
     user = core.create_account({"USDT": "1000"})
     with pytest.raises(FilterError, match="PRICE_FILTER"):
-        core.place_order(user, "SOLUSDT", "BUY", "LIMIT", quantity="1", price="21.02",
-                         time_in_force="GTC")  # fmt: skip
-    ok = core.place_order(user, "SOLUSDT", "BUY", "LIMIT", quantity="1", price="21.05",
-                          time_in_force="GTC")  # fmt: skip
+        core.place_order(
+            user, "SOLUSDT", "BUY", "LIMIT", quantity="1", price="21.02", time_in_force="GTC"
+        )
+    ok = core.place_order(
+        user, "SOLUSDT", "BUY", "LIMIT", quantity="1", price="21.05", time_in_force="GTC"
+    )
     assert ok.status is OrderStatus.NEW

@@ -125,37 +125,70 @@ def test_market_orders_use_average_price_and_market_lot_size() -> None:
 
 def test_apply_min_to_market_false_skips_market_notional() -> None:
     rules = SymbolRules(
-        symbol="XUSDT", base="X", quote="USDT", tick_size=D("0.01"), min_price=D("0.01"),
-        max_price=D("1000"), step_size=D("1"), min_qty=D("1"), max_qty=D("1000"),
-        min_notional=D("10"), apply_min_to_market=False,
-    )  # fmt: skip
+        symbol="XUSDT",
+        base="X",
+        quote="USDT",
+        tick_size=D("0.01"),
+        min_price=D("0.01"),
+        max_price=D("1000"),
+        step_size=D("1"),
+        min_qty=D("1"),
+        max_qty=D("1000"),
+        min_notional=D("10"),
+        apply_min_to_market=False,
+    )
     rules.validate(Side.BUY, OrderType.MARKET, quantity=D("1"), avg_price=D("1"))
     with pytest.raises(FilterError, match="NOTIONAL"):
-        rules.validate(Side.BUY, OrderType.LIMIT, quantity=D("1"), price=D("1"),
-                       time_in_force=TIF.GTC)  # fmt: skip
+        rules.validate(
+            Side.BUY, OrderType.LIMIT, quantity=D("1"), price=D("1"), time_in_force=TIF.GTC
+        )
 
 
 @pytest.mark.parametrize(
     ("kwargs", "code", "msg"),
     [
-        (dict(t=OrderType.LIMIT, quantity="1", price="1"), -1102,
-         "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed."),
-        (dict(t=OrderType.LIMIT, quantity="1", tif=TIF.GTC), -1102,
-         "Mandatory parameter 'price' was not sent, was empty/null, or malformed."),
-        (dict(t=OrderType.MARKET), -1102,
-         "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!"),
-        (dict(t=OrderType.MARKET, quantity="1", price="1"), -1106,
-         "Parameter 'price' sent when not required."),
-        (dict(t=OrderType.MARKET, quantity="1", tif=TIF.GTC), -1106,
-         "Parameter 'timeInForce' sent when not required."),
-        (dict(t=OrderType.LIMIT, quantity="1", price="1", tif=TIF.GTC, stop="1"), -1106,
-         "Parameter 'stopPrice' sent when not required."),
-        (dict(t=OrderType.STOP_LOSS, quantity="1"), -1102,
-         "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed."),
-        (dict(t=OrderType.LIMIT_MAKER, quantity="1", price="1", tif=TIF.GTC), -1106,
-         "Parameter 'timeInForce' sent when not required."),
+        (
+            dict(t=OrderType.LIMIT, quantity="1", price="1"),
+            -1102,
+            "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
+        ),
+        (
+            dict(t=OrderType.LIMIT, quantity="1", tif=TIF.GTC),
+            -1102,
+            "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
+        ),
+        (
+            dict(t=OrderType.MARKET),
+            -1102,
+            "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!",
+        ),
+        (
+            dict(t=OrderType.MARKET, quantity="1", price="1"),
+            -1106,
+            "Parameter 'price' sent when not required.",
+        ),
+        (
+            dict(t=OrderType.MARKET, quantity="1", tif=TIF.GTC),
+            -1106,
+            "Parameter 'timeInForce' sent when not required.",
+        ),
+        (
+            dict(t=OrderType.LIMIT, quantity="1", price="1", tif=TIF.GTC, stop="1"),
+            -1106,
+            "Parameter 'stopPrice' sent when not required.",
+        ),
+        (
+            dict(t=OrderType.STOP_LOSS, quantity="1"),
+            -1102,
+            "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.",
+        ),
+        (
+            dict(t=OrderType.LIMIT_MAKER, quantity="1", price="1", tif=TIF.GTC),
+            -1106,
+            "Parameter 'timeInForce' sent when not required.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_parameter_errors(kwargs: dict[str, object], code: int, msg: str) -> None:
     def dec(name: str) -> D | None:
         v = kwargs.get(name)
@@ -163,9 +196,13 @@ def test_parameter_errors(kwargs: dict[str, object], code: int, msg: str) -> Non
 
     with pytest.raises(BadParameter) as err:
         BTC.validate(
-            Side.BUY, kwargs["t"], quantity=dec("quantity"), price=dec("price"),  # type: ignore[arg-type]
-            stop_price=dec("stop"), time_in_force=kwargs.get("tif"),  # type: ignore[arg-type]
-        )  # fmt: skip
+            Side.BUY,
+            kwargs["t"],
+            quantity=dec("quantity"),
+            price=dec("price"),  # type: ignore[arg-type]
+            stop_price=dec("stop"),
+            time_in_force=kwargs.get("tif"),  # type: ignore[arg-type]
+        )
     assert (err.value.code, err.value.msg) == (code, msg)
 
 
@@ -217,8 +254,9 @@ def test_derive_rules_takes_the_sources_tick_for_the_price_filter() -> None:
     assert (sol.tick_size, sol.min_price) == (D("0.05"), D("0.05"))
     assert derive_rules("SOLUSDT", "21.5").tick_size == D("0.001")  # the default for the price
     with pytest.raises(FilterError, match="PRICE_FILTER"):
-        sol.validate(Side.BUY, OrderType.LIMIT, quantity=D("1"), price=D("21.52"),
-                     time_in_force=TIF.GTC)  # fmt: skip
+        sol.validate(
+            Side.BUY, OrderType.LIMIT, quantity=D("1"), price=D("21.52"), time_in_force=TIF.GTC
+        )
     with pytest.raises(ValueError, match="tick size"):
         derive_rules("SOLUSDT", "21.5", tick_size=D(0))
 

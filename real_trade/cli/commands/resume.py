@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Set the journal's trading state to ACTIVE; see the module docstring."""
-    from real_trade.commands.kill import confirm, load_config, runner_alive
+    from real_trade.cli.commands.kill import confirm, load_config, runner_alive
     from real_trade.persistence import Journal
     from real_trade.risk.killswitch import read_trading_state, write_trading_state
     from real_trade.risk.state import TradingState
@@ -48,14 +48,20 @@ def run(args: argparse.Namespace) -> int:
         write_trading_state(journal, TradingState.ACTIVE, reason)
         journal.record_event(
             "killswitch.resumed",
-            {"previous_state": state.value, "previous_reason": why, "reason": reason,
-             "pid": os.getpid()},
-        )  # fmt: skip
+            {
+                "previous_state": state.value,
+                "previous_reason": why,
+                "reason": reason,
+                "pid": os.getpid(),
+            },
+        )
         beat = runner_alive(journal)
         print("trading ACTIVE in the journal")
         if beat is not None:
-            print(f"runner {beat.get('strategy') or '?'} (pid {beat.get('pid')}) is alive: it "
-                  "resumes at its next journal check")  # fmt: skip
+            print(
+                f"runner {beat.get('strategy') or '?'} (pid {beat.get('pid')}) is alive: it "
+                "resumes at its next journal check"
+            )
         else:
             print("no runner alive: the next one starts active")
         return 0

@@ -17,7 +17,7 @@ mask them, and creating a config registers them with the log mask
 Adding a section: subclass :class:`ConfigSection` (set ``_section_path`` to its field name) and
 add a field ``name: NameConfig = Field(default_factory=NameConfig)`` to :class:`RealTradeConfig`.
 Environment names, file keys, error paths, masking and merging follow from the field. Loading
-lives in :mod:`real_trade.config_sources`, error messages in :mod:`real_trade.config_messages`.
+lives in :mod:`real_trade.config.sources`, error messages in :mod:`real_trade.config.messages`.
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import NoDecode
 from typing_extensions import Self
 
-from real_trade.config_messages import mask_url_password
-from real_trade.config_metrics import MetricsConfig
-from real_trade.config_section import ConfigSection
-from real_trade.config_sources import (
+from real_trade.config.messages import mask_url_password
+from real_trade.config.metrics import MetricsConfig
+from real_trade.config.section import ConfigSection
+from real_trade.config.sources import (
     PROCESS_ENV_VARS,
     collect_layers,
 )
@@ -68,8 +68,22 @@ __all__ = [
 ]
 
 TIMEFRAMES: tuple[str, ...] = (
-    "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M",
-)  # fmt: skip
+    "1m",
+    "3m",
+    "5m",
+    "15m",
+    "30m",
+    "1h",
+    "2h",
+    "4h",
+    "6h",
+    "8h",
+    "12h",
+    "1d",
+    "3d",
+    "1w",
+    "1M",
+)
 MARKET_TYPES: tuple[str, ...] = ("spot", "future", "delivery", "swap")
 SECRET_MASK = MASK
 

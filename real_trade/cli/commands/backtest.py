@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from real_trade.config import RealTradeConfig
 
-from real_trade.commands.argtypes import annual_rate, positive_float
+from real_trade.cli.commands.argtypes import annual_rate, positive_float
 
 __all__ = [
     "add_arguments",

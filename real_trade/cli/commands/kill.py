@@ -200,8 +200,11 @@ def _direct(config: Any, journal: Any, args: argparse.Namespace, reason: str) ->
     from real_trade.venues import VenueClient
 
     symbols = list(dict.fromkeys([config.symbol, *config.run.symbols, *args.symbol]))
-    print(f"no runner alive: acting on the {config.trading_mode} account directly "
-          f"({', '.join(symbols)})", flush=True)  # fmt: skip
+    print(
+        f"no runner alive: acting on the {config.trading_mode} account directly "
+        f"({', '.join(symbols)})",
+        flush=True,
+    )
     previous = read_trading_state(journal)
     state = TradingStateHolder(*previous) if previous is not None else TradingStateHolder()
     bus = EventBus(synchronous=True, name="kill")

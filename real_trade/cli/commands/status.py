@@ -94,7 +94,7 @@ def existing_journal_url(args: argparse.Namespace, command: str) -> str | None:
     """The journal URL a read-only command (``status``, ``report``) reads: from ``--journal``
     or the config's ``[journal]`` section (no keys needed). None, after saying why on stderr,
     when it is invalid or names a SQLite file that does not exist."""
-    from real_trade.config_messages import mask_url_password
+    from real_trade.config.messages import mask_url_password
     from real_trade.errors import ConfigError
 
     try:
@@ -129,7 +129,7 @@ def _missing_sqlite(url: str) -> Path | None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the journal's view of the account; see the module docstring."""
-    from real_trade.config_messages import mask_url_password
+    from real_trade.config.messages import mask_url_password
     from real_trade.errors import RealTradeError
     from real_trade.utils.logger import mask_secrets
 

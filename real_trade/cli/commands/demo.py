@@ -55,8 +55,10 @@ def run(args: argparse.Namespace) -> int:
     from real_trade.strategies import SmaCross
 
     started = time.monotonic()
-    print(f"real_trade demo: simulator at {args.speed:g}x, SMA({args.fast}/{args.slow}) cross, "
-          f"{args.bars} live 1m bars, testnet mode (nothing leaves this machine)")  # fmt: skip
+    print(
+        f"real_trade demo: simulator at {args.speed:g}x, SMA({args.fast}/{args.slow}) cross, "
+        f"{args.bars} live 1m bars, testnet mode (nothing leaves this machine)"
+    )
     with SimExchange(market=args.market, speed=args.speed, seed=args.seed) as sim:
         key, secret = sim.create_account({"USDT": args.cash})
         print(f"simulator up at {sim.url}; testnet account with {args.cash:,.2f} USDT")
@@ -69,17 +71,19 @@ def run(args: argparse.Namespace) -> int:
         def on_bar(strategy: Any) -> None:
             if strategy.is_live:
                 pos = strategy.position.size
-                print(f"  bar {strategy.live_bars:>3}/{args.bars} {_stamp(strategy)}  "
-                      f"close {strategy.data.close[0]:>10,.2f}  position {pos:.4f} BTC  "
-                      f"value {strategy.broker.getvalue():>10,.2f} USDT", flush=True)  # fmt: skip
+                print(
+                    f"  bar {strategy.live_bars:>3}/{args.bars} {_stamp(strategy)}  "
+                    f"close {strategy.data.close[0]:>10,.2f}  position {pos:.4f} BTC  "
+                    f"value {strategy.broker.getvalue():>10,.2f} USDT",
+                    flush=True,
+                )
 
         def on_order(strategy: Any, order: Any) -> None:
             side = "BUY " if order.isbuy() else "SELL"
             status = order.getstatusname()
             line = f"  order {order.ref:>3} {side} {abs(order.created.size):.4f} BTC: {status}"
             if order.status == order.Completed:
-                line += (f" at {order.executed.price:,.2f}, commission "
-                         f"{order.executed.comm:.6f}")  # fmt: skip
+                line += f" at {order.executed.price:,.2f}, commission {order.executed.comm:.6f}"
             elif order.status in (order.Rejected, order.Margin):
                 line += f" ({order.info.get('reason', 'no reason given')})"
             print(line, flush=True)
@@ -87,8 +91,15 @@ def run(args: argparse.Namespace) -> int:
         cerebro = bt.Cerebro(stdstats=False)
         cerebro.setbroker(broker)
         cerebro.adddata(data)
-        cerebro.addstrategy(SmaCross, fast=args.fast, slow=args.slow, size=args.size,
-                            max_live_bars=args.bars, on_bar=on_bar, on_order=on_order)  # fmt: skip
+        cerebro.addstrategy(
+            SmaCross,
+            fast=args.fast,
+            slow=args.slow,
+            size=args.size,
+            max_live_bars=args.bars,
+            on_bar=on_bar,
+            on_order=on_order,
+        )
         start_value = args.cash
         (strategy,) = cerebro.run()
         end_value = broker.getvalue()
@@ -99,14 +110,20 @@ def run(args: argparse.Namespace) -> int:
         store.stop()
     print()
     print(f"orders notified: {len(strategy.orders)}, filled: {len(fills)}")
-    print(f"start value {start_value:,.2f} USDT, end value {end_value:,.2f} USDT, "
-          f"P&L {end_value - start_value:+,.2f} USDT")  # fmt: skip
-    print(f"broker: cash {broker.getcash():,.2f} USDT, position "
-          f"{broker.getposition(data).size:.6f} BTC")  # fmt: skip
+    print(
+        f"start value {start_value:,.2f} USDT, end value {end_value:,.2f} USDT, "
+        f"P&L {end_value - start_value:+,.2f} USDT"
+    )
+    print(
+        f"broker: cash {broker.getcash():,.2f} USDT, position "
+        f"{broker.getposition(data).size:.6f} BTC"
+    )
     print(f"simulator account: {sim_usdt:,.2f} USDT, {sim_btc:.6f} BTC")
     agree = math.isclose(broker.getcash(), sim_usdt, abs_tol=0.01) and math.isclose(
         broker.getposition(data).size, sim_btc, abs_tol=1e-8
     )
-    print(f"broker and exchange agree: {'yes' if agree else 'NO'}; "
-          f"ran in {time.monotonic() - started:.1f} s")  # fmt: skip
+    print(
+        f"broker and exchange agree: {'yes' if agree else 'NO'}; "
+        f"ran in {time.monotonic() - started:.1f} s"
+    )
     return 0 if agree and strategy.live_bars >= args.bars else 1

@@ -37,15 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the channels (``--test``) or watch the heartbeat; see the module docstring."""
-    from real_trade.commands.kill import load_config
+    from real_trade.cli.commands.kill import load_config
 
     config = load_config(args.config)
     if config is None:
         return 2
     section = config.notifications
     if not section.configured:
-        print("error: [notifications] configures no channel (telegram, webhook, email or "
-              "apprise)", file=sys.stderr)  # fmt: skip
+        print(
+            "error: [notifications] configures no channel (telegram, webhook, email or apprise)",
+            file=sys.stderr,
+        )
         return 2
     if args.test:
         return _test(section)
@@ -59,8 +61,9 @@ def _test(section: NotificationsConfig) -> int:
     failed = 0
     for channel in build_channels(section):
         try:
-            channel.send(Message("real_trade test message",
-                                 "If you read this, the channel works.", "test"))  # fmt: skip
+            channel.send(
+                Message("real_trade test message", "If you read this, the channel works.", "test")
+            )
             print(f"{channel.name:9s} ok")
         except RealTradeError as exc:
             failed += 1
@@ -75,8 +78,14 @@ def _watch(config: RealTradeConfig, strategy: str | None) -> int:
     from real_trade.utils.stop_signals import install_stop_signals
 
     key = heartbeat_key(strategy) if strategy else HEARTBEAT_KEY
-    notifier = Notifier(config.notifications, config.journal.url, bus=EventBus(),
-                        strategy=strategy or "", heartbeat_key=key, standby=True)  # fmt: skip
+    notifier = Notifier(
+        config.notifications,
+        config.journal.url,
+        bus=EventBus(),
+        strategy=strategy or "",
+        heartbeat_key=key,
+        standby=True,
+    )
     stop = threading.Event()
     previous = install_stop_signals(stop.set, stop.is_set, print)
     notifier.start()

@@ -26,7 +26,7 @@ import sys
 import threading
 from typing import Any
 
-from real_trade.commands.argtypes import positive_float, positive_int
+from real_trade.cli.commands.argtypes import positive_float, positive_int
 
 __all__ = ["add_arguments", "confirm_live", "describe", "run"]
 
@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def describe(config: Any, strategy_cls: type, params: dict[str, Any]) -> list[str]:
     """The lines saying what will trade: venue, mode, symbols, strategy, risk and journal."""
-    from real_trade.config_messages import mask_url_password
+    from real_trade.config.messages import mask_url_password
 
     mode = config.trading_mode
     where = config.exchange + (f" (simulator {config.sim_url})" if config.sim_url else "")
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     from real_trade.config import RealTradeConfig
     from real_trade.engine import FATAL_ERRORS, LifecycleManager, RunConsole, TradingRunner
     from real_trade.errors import ConfigError, redact
-    from real_trade.retry import RetryPolicy
+    from real_trade.venues.retry import RetryPolicy
 
     try:
         config = RealTradeConfig.load(args.config)

@@ -85,9 +85,15 @@ def run(args: argparse.Namespace) -> int:
     progress: Any = False if args.quiet else None
     try:
         summary = download(
-            client, cache, symbols, timeframes, start, end, progress,
+            client,
+            cache,
+            symbols,
+            timeframes,
+            start,
+            end,
+            progress,
             flush_every_s=args.flush_seconds,
-        )  # fmt: skip
+        )
     except RealTradeError as exc:
         print(f"real-trade download: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1

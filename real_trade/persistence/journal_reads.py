@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from sqlalchemy.engine import Connection
 
-from real_trade.persistence import queries
+from real_trade.persistence import report_queries as queries
 from real_trade.persistence.records import (
     AccountSnapshot,
     EquityPoint,

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from pydantic import field_validator
 
-from real_trade.config_section import ConfigSection
+from real_trade.config.section import ConfigSection
 
 __all__ = ["DEFAULT_METRICS_PORT", "MetricsConfig"]
 

@@ -31,8 +31,8 @@ from real_trade.errors import (
     RealTradeError,
     RetryableError,
     redact,
-    translate_ccxt_error,
 )
+from real_trade.venues.ccxt_errors import translate_ccxt_error
 
 __all__ = [
     "OnRetry",
@@ -48,7 +48,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 OnRetry = Callable[[int, RealTradeError, float], None]
 """Callback ``on_retry(attempt, error, delay)``, called before sleeping ahead of a retry."""
 
-logger = logging.getLogger("real_trade.retry")
+logger = logging.getLogger("real_trade.venues.retry")
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from pydantic import (
 )
 from typing_extensions import Self
 
-from real_trade.config_messages import config_error, is_secret
-from real_trade.config_sources import (
+from real_trade.config.messages import config_error, is_secret
+from real_trade.config.sources import (
     ARGUMENT,
     Origins,
     merge_layer,

@@ -23,8 +23,8 @@ import math
 import sys
 from typing import Any
 
-from real_trade.commands.argtypes import fraction, positive_int
-from real_trade.commands.backtest import add_period_arguments
+from real_trade.cli.commands.argtypes import fraction, positive_int
+from real_trade.cli.commands.backtest import add_period_arguments
 
 __all__ = ["add_arguments", "is_much_worse", "run"]
 
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from real_trade.backtest import load_bars
     from real_trade.backtest.optimize import require_optuna, split_bars
     from real_trade.backtest.space import grid_size, parse_param
-    from real_trade.commands.backtest import backtest_config, describe_period
+    from real_trade.cli.commands.backtest import backtest_config, describe_period
     from real_trade.engine.loading import check_strategy_params
     from real_trade.errors import ConfigError, redact
 
@@ -207,11 +207,18 @@ def _sweep(
     rows = []
     for rank, t in enumerate(distinct[: args.top], 1):
         s = t.summary
-        rows.append([
-            rank, *(_fmt(t.params[n]) for n in names),
-            "-" if s.sharpe is None else f"{s.sharpe:.2f}", percent(s.total_return),
-            percent(s.max_drawdown), s.trades, percent(s.win_rate, 1), f"{s.end_value:,.2f}",
-        ])  # fmt: skip
+        rows.append(
+            [
+                rank,
+                *(_fmt(t.params[n]) for n in names),
+                "-" if s.sharpe is None else f"{s.sharpe:.2f}",
+                percent(s.total_return),
+                percent(s.max_drawdown),
+                s.trades,
+                percent(s.win_rate, 1),
+                f"{s.end_value:,.2f}",
+            ]
+        )
     print()
     label = OBJECTIVES[args.objective].label
     repeats = f", {len(trials) - len(distinct)} repeated" if len(distinct) < len(trials) else ""
@@ -233,8 +240,9 @@ def _sweep(
     print(f"best: {shown} ({args.objective} {_figure(args.objective, in_figure)})")
     if tail is not None:
         try:
-            held = run_backtest(config, tail, strategy_cls, {**base, **best.params},
-                                risk_free=args.risk_free)  # fmt: skip
+            held = run_backtest(
+                config, tail, strategy_cls, {**base, **best.params}, risk_free=args.risk_free
+            )
         except Exception as exc:
             text = redact(f"{type(exc).__name__}: {exc}")
             print(

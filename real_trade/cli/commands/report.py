@@ -22,8 +22,8 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from real_trade.commands.argtypes import annual_rate
-from real_trade.commands.backtest import parse_utc
+from real_trade.cli.commands.argtypes import annual_rate
+from real_trade.cli.commands.backtest import parse_utc
 
 __all__ = ["add_arguments", "period", "run"]
 
@@ -126,8 +126,8 @@ def _check(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report(s); see the module docstring. Returns the exit code."""
-    from real_trade.commands.status import existing_journal_url
-    from real_trade.config_messages import mask_url_password
+    from real_trade.cli.commands.status import existing_journal_url
+    from real_trade.config.messages import mask_url_password
     from real_trade.errors import RealTradeError
     from real_trade.utils.logger import mask_secrets
 

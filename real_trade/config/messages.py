@@ -3,7 +3,7 @@
 :func:`config_error` is the one converter used by :mod:`real_trade.config`. Each problem names
 the field as a dotted path, the bad value (``<hidden>`` for a secret, URL passwords and
 registered secrets masked), what is allowed, where the value came from (argument, environment
-variable or file, from :class:`real_trade.config_sources.Origins`) and how to fix it; unknown
+variable or file, from :class:`real_trade.config.sources.Origins`) and how to fix it; unknown
 fields get the list of valid ones and the closest match; missing live-trading credentials get
 the variables to set. Nothing here knows the config models themselves: fields are found by
 walking the annotations of whatever model is passed in.
@@ -19,7 +19,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 
-from real_trade.config_sources import Origin, Origins, section_type
+from real_trade.config.sources import Origin, Origins, section_type
 from real_trade.errors import ConfigError
 from real_trade.utils.logger import MASK, mask_secrets
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from types import FrameType
 
-from real_trade.commands.argtypes import positive_float
+from real_trade.cli.commands.argtypes import positive_float
 
 __all__ = ["AccountSpec", "add_arguments", "parse_account", "run"]
 

@@ -1,6 +1,6 @@
 """The ``real-trade`` command line: one entry point, one subcommand per job.
 
-Subcommands live in their own modules (``real_trade/commands/<name>.py``) that expose
+Subcommands live in their own modules (``real_trade/cli/commands/<name>.py``) that expose
 ``add_arguments(parser)`` and ``run(args) -> int``; they are listed in :data:`SUBCOMMANDS` and
 imported only when the parser is built, and their heavy imports happen inside ``run``, so
 ``real-trade --version`` stays instant.
@@ -19,45 +19,48 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 #: subcommand name -> (module path, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {}
-SUBCOMMANDS["sim"] = ("real_trade.commands.sim", "Run the offline exchange simulator on loopback.")
+SUBCOMMANDS["sim"] = (
+    "real_trade.cli.commands.sim",
+    "Run the offline exchange simulator on loopback.",
+)
 SUBCOMMANDS["demo"] = (
-    "real_trade.commands.demo",
+    "real_trade.cli.commands.demo",
     "Trade a sample strategy against the simulator, offline, in under a minute.",
 )
 SUBCOMMANDS["run"] = (
-    "real_trade.commands.run",
+    "real_trade.cli.commands.run",
     "Run a strategy unattended from a config file (paper by default; --live for real money).",
 )
 SUBCOMMANDS["backtest"] = (
-    "real_trade.commands.backtest",
+    "real_trade.cli.commands.backtest",
     "Backtest a config's strategy over history on the paper broker; print its figures.",
 )
 SUBCOMMANDS["optimize"] = (
-    "real_trade.commands.optimize",
+    "real_trade.cli.commands.optimize",
     "Sweep a config's strategy parameters over backtests (grid or Optuna) on worker processes.",
 )
 SUBCOMMANDS["notify"] = (
-    "real_trade.commands.notify",
+    "real_trade.cli.commands.notify",
     "Check the [notifications] channels (--test) or watch the runner's heartbeat (dead man).",
 )
 SUBCOMMANDS["status"] = (
-    "real_trade.commands.status",
+    "real_trade.cli.commands.status",
     "Show a journal's open orders, positions and last equity.",
 )
 SUBCOMMANDS["kill"] = (
-    "real_trade.commands.kill",
+    "real_trade.cli.commands.kill",
     "Kill switch: cancel every open order, optionally flatten, then halt trading.",
 )
 SUBCOMMANDS["download"] = (
-    "real_trade.commands.download",
+    "real_trade.cli.commands.download",
     "Download candles into the local history cache (only what is missing; resumable).",
 )
 SUBCOMMANDS["report"] = (
-    "real_trade.commands.report",
+    "real_trade.cli.commands.report",
     "Write a period's report (HTML, JSON, CSV) from a journal.",
 )
 SUBCOMMANDS["resume"] = (
-    "real_trade.commands.resume",
+    "real_trade.cli.commands.resume",
     "Lift a halt set by the kill switch, so the strategy may trade again.",
 )
 

@@ -39,7 +39,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from real_trade.chaos import crash_point
 from real_trade.execution.client_ids import ClientOrderIds
 from real_trade.execution.events import (
     BalanceReport,
@@ -66,6 +65,7 @@ from real_trade.execution.orders import (
     TrackedOrder,
     base_asset,
 )
+from real_trade.utils.chaos import crash_point
 
 __all__ = ["Gate", "IntentHook", "OrderManager", "OutcomeHook"]
 
@@ -103,12 +103,19 @@ class OrderManager:
     All methods run on one thread (the strategy's); the port's own threads only queue reports.
     """
 
-    def __init__(self, port: ExecutionPort, ids: ClientOrderIds, *,
-                 native_kinds: frozenset[OrderKind] = frozenset(),
-                 publish: Callable[[str, object], None] | None = None,
-                 clock_ms: Callable[[], int] | None = None, strategy: str = "",
-                 gate: Gate | None = None, on_intent: IntentHook | None = None,
-                 on_outcome: OutcomeHook | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        port: ExecutionPort,
+        ids: ClientOrderIds,
+        *,
+        native_kinds: frozenset[OrderKind] = frozenset(),
+        publish: Callable[[str, object], None] | None = None,
+        clock_ms: Callable[[], int] | None = None,
+        strategy: str = "",
+        gate: Gate | None = None,
+        on_intent: IntentHook | None = None,
+        on_outcome: OutcomeHook | None = None,
+    ) -> None:
         """Create an empty manager over ``port`` (the hooks are described in the class doc)."""
         self.port = port
         self.holdings = Holdings(port)
@@ -130,9 +137,15 @@ class OrderManager:
         self._fill_seq: dict[str, int] = {}
 
     # ------------------------------------------------------------------ strategy side
-    def submit(self, request: OrderRequest, *, parent: int | None = None,
-               oco: int | None = None, transmit: bool = True,
-               reference_price: float | None = None) -> ManagedOrder:  # fmt: skip
+    def submit(
+        self,
+        request: OrderRequest,
+        *,
+        parent: int | None = None,
+        oco: int | None = None,
+        transmit: bool = True,
+        reference_price: float | None = None,
+    ) -> ManagedOrder:
         """Take a new order with backtrader's ``parent``/``transmit``/``oco`` semantics."""
         mo = ManagedOrder(TrackedOrder(request), reference_price=reference_price, parent=parent)
         self.orders[request.local_id] = self._working[request.local_id] = mo
@@ -155,8 +168,14 @@ class OrderManager:
         self.process()
         return mo
 
-    def adopt(self, request: OrderRequest, *, exchange_order_id: str | None,
-              filled: float = 0.0, trade_ids: Iterable[str] = ()) -> ManagedOrder:  # fmt: skip
+    def adopt(
+        self,
+        request: OrderRequest,
+        *,
+        exchange_order_id: str | None,
+        filled: float = 0.0,
+        trade_ids: Iterable[str] = (),
+    ) -> ManagedOrder:
         """Take over an order that is already at the exchange (recovery after a restart).
 
         ``request`` carries the order's client order id; ``filled`` is what executed before the
@@ -164,8 +183,9 @@ class OrderManager:
         is reported Accepted (Partial when it has executions), so the strategy hears of it.
         """
         cid = request.client_order_id
-        tracked = TrackedOrder(request, exchange_order_id=exchange_order_id, filled=filled,
-                               exchange_filled=filled)  # fmt: skip
+        tracked = TrackedOrder(
+            request, exchange_order_id=exchange_order_id, filled=filled, exchange_filled=filled
+        )
         tracked._trade_ids.update(trade_ids)
         mo = ManagedOrder(tracked, client_order_id=cid, released=True, sent=True)
         self.orders[request.local_id] = self._working[request.local_id] = mo
@@ -198,7 +218,7 @@ class OrderManager:
                 and mo.tracked.request.symbol == symbol
                 and trig.observe(price)
             ):
-                self._fire(mo)  # fmt: skip
+                self._fire(mo)
         self.process()
 
     def on_time(self, now_ms: int) -> None:
@@ -227,8 +247,7 @@ class OrderManager:
 
     def alive_orders(self, symbol: str | None = None) -> list[ManagedOrder]:
         """The orders that may still execute (of ``symbol``, or all)."""
-        return [mo for mo in self._alive()
-                if symbol is None or mo.tracked.request.symbol == symbol]  # fmt: skip
+        return [mo for mo in self._alive() if symbol is None or mo.tracked.request.symbol == symbol]
 
     def settled(self, symbol: str) -> bool:
         """Whether no order of ``symbol`` is live and a balance report followed its last fill."""
@@ -237,8 +256,11 @@ class OrderManager:
 
     def trigger_symbols(self) -> set[str]:
         """The symbols whose prices armed local triggers are waiting on."""
-        return {mo.tracked.request.symbol for mo in self._alive()
-                if mo.trigger is not None and not mo.sent}  # fmt: skip
+        return {
+            mo.tracked.request.symbol
+            for mo in self._alive()
+            if mo.trigger is not None and not mo.sent
+        }
 
     def _alive(self) -> list[ManagedOrder]:
         """The orders that may still execute (the index forgets the ended ones as it goes)."""
@@ -320,8 +342,9 @@ class OrderManager:
             try:
                 self._on_intent(mo, wire)
             except Exception as exc:  # not recorded, not sent: a restart could not account for it
-                _log.error("order %s not sent: its intent could not be journaled", cid,
-                           exc_info=True)  # fmt: skip
+                _log.error(
+                    "order %s not sent: its intent could not be journaled", cid, exc_info=True
+                )
                 why = f"not sent: the journal could not record the intent ({exc})"
                 self._emit(mo, mo.tracked.end(OrderState.REJECTED, why))
                 return
@@ -402,8 +425,9 @@ class OrderManager:
             return
         mo.cancel_requested = True
         if mo.tracked.exchange_order_id is not None or mo.client_order_id:
-            self.port.cancel(mo.client_order_id, mo.tracked.request.symbol,
-                             mo.tracked.exchange_order_id)  # fmt: skip
+            self.port.cancel(
+                mo.client_order_id, mo.tracked.request.symbol, mo.tracked.exchange_order_id
+            )
 
     def _siblings(self, mo: ManagedOrder) -> list[ManagedOrder]:
         """The other members of the order's OCO group and bracket."""
@@ -476,13 +500,22 @@ class OrderManager:
             if change.fill is not None:
                 self._fill_seq[symbol] = self._seq
                 crash_point("after_fill")
-                event = fill_event(mo.tracked, change.fill, client_order_id=cid,
-                                   strategy=self.strategy)  # fmt: skip
+                event = fill_event(
+                    mo.tracked, change.fill, client_order_id=cid, strategy=self.strategy
+                )
                 self.holdings.on_fill(event)
                 self._push(event)
             emulated = mo.trigger is not None and not mo.sent
-            self._push(order_update(mo.tracked, change.state, client_order_id=cid, time_ms=now,
-                                    emulated=emulated, strategy=self.strategy))  # fmt: skip
+            self._push(
+                order_update(
+                    mo.tracked,
+                    change.state,
+                    client_order_id=cid,
+                    time_ms=now,
+                    emulated=emulated,
+                    strategy=self.strategy,
+                )
+            )
         for change in changes:
             self._react(mo, change)
 

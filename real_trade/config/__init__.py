@@ -1,0 +1,56 @@
+"""The one config system: :class:`RealTradeConfig` and its sections.
+
+``settings`` holds :class:`RealTradeConfig` (flat seed fields plus the sections), ``section``
+the frozen base every section derives from (:class:`ConfigSection`), ``sources`` the layers
+(arguments > ``RT_…`` environment > TOML/JSON file > defaults), ``messages`` one readable
+:class:`~real_trade.errors.ConfigError` per validation failure (secrets masked) and ``metrics``
+the ``[metrics]`` section. The names below resolve on first use, so that the sections of other
+packages (``risk``, ``notifications``) can import :mod:`real_trade.config.section` while
+:mod:`real_trade.config.settings` imports them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import typing
+
+if typing.TYPE_CHECKING:
+    from real_trade.config.metrics import DEFAULT_METRICS_PORT, MetricsConfig
+    from real_trade.config.section import ConfigSection
+    from real_trade.config.settings import (
+        MARKET_TYPES,
+        PROCESS_ENV_VARS,
+        SECRET_MASK,
+        TIMEFRAMES,
+        HistoryConfig,
+        JournalConfig,
+        LoggingConfig,
+        RealTradeConfig,
+        RunConfig,
+    )
+
+__all__ = [
+    "DEFAULT_METRICS_PORT",
+    "MARKET_TYPES",
+    "PROCESS_ENV_VARS",
+    "SECRET_MASK",
+    "TIMEFRAMES",
+    "ConfigSection",
+    "HistoryConfig",
+    "JournalConfig",
+    "LoggingConfig",
+    "MetricsConfig",
+    "RealTradeConfig",
+    "RunConfig",
+]
+
+_HOMES = {"ConfigSection": "section", "MetricsConfig": "metrics", "DEFAULT_METRICS_PORT": "metrics"}
+
+
+def __getattr__(name: str) -> typing.Any:
+    if name not in __all__:
+        raise AttributeError(f"module 'real_trade.config' has no attribute {name!r}")
+    module = importlib.import_module(f"real_trade.config.{_HOMES.get(name, 'settings')}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
