@@ -35,7 +35,6 @@ from typing import Any
 
 from real_trade.bus import EventBus, get_bus
 from real_trade.config import RealTradeConfig
-from real_trade.engine.clock import Clock, SystemClock
 from real_trade.engine.control import RunnerControl, install_stop_signals
 from real_trade.engine.lifecycle import FATAL_ERRORS
 from real_trade.engine.loading import resolve_strategy
@@ -51,6 +50,7 @@ from real_trade.engine.runtime import (
 from real_trade.engine.scheduler import Scheduler
 from real_trade.errors import NotSupportedError, redact
 from real_trade.risk import LiveRiskConfig
+from real_trade.vocabulary.clock import Clock, SystemClock
 
 __all__ = ["TradingRunner"]
 

@@ -56,19 +56,12 @@ from real_trade.sim.types import (
     TimeInForce,
     Trade,
 )
+from real_trade.vocabulary.clock import Clock
 
 __all__ = ["Clock", "EventSink", "ExchangeCore"]
 
 FEE_ACCOUNT_ID, LIQUIDITY_ACCOUNT_ID, FLOW_ACCOUNT_ID = 1, 2, 3
 _FIRST_USER_ID = 1001
-
-
-class Clock(Protocol):
-    """What the core needs from a clock (``SimClock`` satisfies it)."""
-
-    def now_ms(self) -> int:
-        """Current market time in ms since the epoch."""
-        ...
 
 
 class EventSink(Protocol):
