@@ -28,6 +28,7 @@ from real_trade.monitor.metrics import (
     buy_and_hold_return,
     summarize,
 )
+from real_trade.vocabulary import OrderSide
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -124,7 +125,7 @@ class _Recorder(bt.Analyzer):
                     ref=ref,
                     symbol=str(order.data._name),
                     time_ms=_ms(ex.dt),
-                    side="buy" if order.isbuy() else "sell",
+                    side=OrderSide.BUY if order.isbuy() else OrderSide.SELL,
                     size=size,
                     price=float(ex.price),
                     fees=float(ex.comm),

@@ -65,6 +65,7 @@ from real_trade.execution import (
     PositionDust,
     base_asset,
 )
+from real_trade.vocabulary import quote_asset
 
 __all__ = ["STOP_SETTLE_S", "BaseBroker"]
 
@@ -210,7 +211,7 @@ class BaseBroker(UnattendedMixin, bt.BrokerBase):
             self._track(data)
         symbols = sorted(self._drivers)
         if self.p.currency is None and symbols:
-            self.currency = symbols[0].split("/")[1].split(":")[0]
+            self.currency = quote_asset(symbols[0])
         venue = getattr(self.store, "venue_spec", None)
         run_id = (
             self.p.run_id

@@ -27,6 +27,7 @@ from real_trade.execution import (
     ManagedOrder,
     OrderKind,
     OrderRequest,
+    OrderSide,
     OrderState,
     OrderUpdate,
     base_asset,
@@ -259,7 +260,7 @@ class UnattendedMixin:
             data = self._drivers.get(req.symbol)
             if data is None:
                 continue
-            cls = bt.BuyOrder if req.side.value == "buy" else bt.SellOrder
+            cls = bt.BuyOrder if req.side is OrderSide.BUY else bt.SellOrder
             price = (
                 req.stop_price
                 if req.kind in (OrderKind.STOP, OrderKind.STOP_LIMIT)

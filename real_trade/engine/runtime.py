@@ -27,6 +27,7 @@ from real_trade.bus import EventBus
 from real_trade.common.engine_factory import _classes_for
 from real_trade.config import RealTradeConfig
 from real_trade.errors import redact
+from real_trade.utils.secrets import plain_secret
 
 __all__ = [
     "BarReport",
@@ -39,10 +40,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger("real_trade.engine")
-
-
-def _plain(secret: Any) -> str | None:
-    return None if secret is None else str(secret.get_secret_value())
 
 
 def broker_accepts(broker_cls: type, name: str) -> bool:
@@ -86,9 +83,9 @@ def build_components(
             kwargs["exchange"] = config.exchange
         keys: tuple[str | None, str | None] = (None, None)
         if not config.paper_trading:
-            keys = (_plain(config.apikey), _plain(config.secret))
+            keys = (plain_secret(config.apikey), plain_secret(config.secret))
             if config.passphrase is not None:
-                kwargs["passphrase"] = _plain(config.passphrase)
+                kwargs["passphrase"] = plain_secret(config.passphrase)
         store = store_cls(keys[0], keys[1], config.testnet, **kwargs)
     broker_kwargs: dict[str, Any] = {
         "paper_trading": config.paper_trading,

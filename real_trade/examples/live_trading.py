@@ -33,6 +33,7 @@ from typing import Any
 from real_trade.engine import BarReport, TradingRunner
 from real_trade.risk import RiskManager
 from real_trade.strategies.base import RealTradeStrategyBase
+from real_trade.vocabulary import joined_symbol_id
 
 __all__ = ["SeedStrategy", "build_runner", "main"]
 
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             from real_trade.sim import SimExchange, SyntheticMarket
 
             tick_ms = max(250, min(60_000, round(5 * args.speed)))  # ~200 trades a wall second
-            venue_id = args.symbol.replace("/", "")
+            venue_id = joined_symbol_id(args.symbol)
             market = SyntheticMarket((venue_id,), seed=7, history_days=10, tick_ms=tick_ms)
             sim = stack.enter_context(SimExchange(market=market, speed=args.speed, seed=7))
             sim_url = sim.url

@@ -39,6 +39,7 @@ from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.market import MarketSource
+from real_trade.vocabulary import joined_symbol_id
 
 __all__ = [
     "CCXT_API_KEYS",
@@ -133,11 +134,6 @@ def ccxt_urls_for(http_base: str) -> dict[str, Any]:
     return {"api": api, "test": dict(api), "www": http_base, "doc": http_base}
 
 
-def _symbol_id(symbol: str) -> str:
-    """``"BTC/USDT"`` -> ``"BTCUSDT"`` (exchange ids pass through)."""
-    return symbol.replace("/", "").replace("-", "").upper()
-
-
 class SimExchange:
     """A simulated Binance spot exchange served on loopback from a background thread.
 
@@ -217,7 +213,7 @@ class SimExchange:
         if isinstance(market, str) and market == "synthetic":
             from real_trade.sim.market_synthetic import SyntheticMarket
 
-            ids = [_symbol_id(s) for s in symbols]
+            ids = [joined_symbol_id(s) for s in symbols]
             source = SyntheticMarket(
                 ids, seed=seed, start_ms=start_ms, tick_ms=synthetic_tick_ms(speed, stepped)
             )

@@ -30,24 +30,18 @@ from typing import Any, ClassVar, Self
 
 from real_trade.bus import EventBus, get_bus
 from real_trade.errors import ConfigError, RealTradeError
+from real_trade.utils.secrets import plain_secret
 from real_trade.venues.adopt import adopt_ccxt_exchange, ccxt_recipe
 from real_trade.venues.client import VenueClient
 from real_trade.venues.proxy import detect_system_proxy, mask_proxy_url
 from real_trade.venues.spec import VenueSpec
 from real_trade.venues.urls import effective_sim_url
+from real_trade.vocabulary import base_asset
 
 __all__ = ["BaseStore"]
 
 _log = logging.getLogger("real_trade.stores")
 _InstanceKey = tuple[Any, ...]
-
-
-def _plain(value: Any) -> str | None:
-    """A credential as a plain string (``SecretStr`` unwrapped); blank counts as absent."""
-    if value is None:
-        return None
-    text = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-    return text.strip() or None
 
 
 class BaseStore:
@@ -83,8 +77,8 @@ class BaseStore:
         venue = None if builds_own and self.venue is None else self._venue_from(client_options)
         self.testnet, self.demo, self.market_type = bool(testnet), bool(demo), market_type
         self.quote_currency = quote_currency
-        credentials = {"apikey": _plain(apikey), "secret": _plain(secret)}
-        credentials["passphrase"] = _plain(passphrase)
+        credentials = {"apikey": plain_secret(apikey), "secret": plain_secret(secret)}
+        credentials["passphrase"] = plain_secret(passphrase)
         self._credentials = credentials
         if venue is not None:
             self.venue_spec: VenueSpec = venue
@@ -156,7 +150,7 @@ class BaseStore:
         return (
             cls,
             str(kwargs.get("exchange") or "").strip().lower(),
-            _plain(apikey),
+            plain_secret(apikey),
             bool(testnet),
             bool(kwargs.get("demo", False)),
             kwargs.get("market_type", "spot"),
@@ -354,7 +348,7 @@ class BaseStore:
             wanted = [f"{a}/{quote}" for a, v in totals.items() if v and a != quote]
         positions = []
         for symbol in wanted:
-            base = symbol.split("/")[0]
+            base = base_asset(symbol)
             size = float(totals.get(base) or 0.0)
             if size:
                 positions.append({"symbol": symbol, "size": size, "price": None})

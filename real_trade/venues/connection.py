@@ -35,6 +35,7 @@ from real_trade.errors import (
     RealTradeError,
 )
 from real_trade.utils.logger import SecretMaskingFilter, register_secret
+from real_trade.utils.secrets import plain_secret
 from real_trade.venues.ccxt_errors import ccxt_errors, translate_ccxt_error
 from real_trade.venues.proxy import ccxt_proxy_settings, mask_proxy_url
 from real_trade.venues.retry import RetryPolicy, retry_async
@@ -115,14 +116,6 @@ def _stop_running_at_exit() -> None:
             _log.debug("%s: closing at exit failed", connection, exc_info=True)
 
 
-def _plain(value: Any) -> str | None:
-    """A credential as a plain string: ``SecretStr`` unwrapped, blank as None."""
-    if value is None:
-        return None
-    text = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-    return text.strip() or None
-
-
 def _closest_symbols_hint(
     wanted: str, squashed: str, markets: Mapping[str, Any], by_id: Mapping[str, Any]
 ) -> str:
@@ -183,8 +176,8 @@ class VenueConnection:
         self.venue = venue if isinstance(venue, VenueSpec) else get_venue(venue)
         self.market_type = market_type
         self.default_type = self.venue.ccxt_default_type(market_type)
-        self._apikey, self._secret = _plain(apikey), _plain(secret)
-        self._passphrase = _plain(passphrase)
+        self._apikey, self._secret = plain_secret(apikey), plain_secret(secret)
+        self._passphrase = plain_secret(passphrase)
         for value in (self._apikey, self._secret, self._passphrase):
             register_secret(value)
         _guard_ccxt_logger()

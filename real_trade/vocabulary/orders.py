@@ -12,10 +12,14 @@ __all__ = ["OrderKind", "OrderSide"]
 
 
 class OrderSide(str, enum.Enum):
-    """Buy or sell, valued as ccxt spells them (so ``OrderSide.BUY == "buy"``)."""
+    """Buy or sell, valued as ccxt spells them: ``OrderSide.BUY == "buy" == f"{OrderSide.BUY}"``."""
 
     BUY = "buy"
     SELL = "sell"
+
+    def __str__(self) -> str:
+        """The value (``buy``), so messages and f-strings read as ccxt spells it."""
+        return str(self.value)
 
     @property
     def sign(self) -> int:
@@ -32,6 +36,10 @@ class OrderKind(str, enum.Enum):
     STOP_LIMIT = "StopLimit"
     STOP_TRAIL = "StopTrail"
     STOP_TRAIL_LIMIT = "StopTrailLimit"
+
+    def __str__(self) -> str:
+        """The value (``StopLimit``)."""
+        return str(self.value)
 
     @property
     def has_trigger(self) -> bool:
