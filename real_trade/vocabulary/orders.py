@@ -11,15 +11,19 @@ import enum
 __all__ = ["OrderKind", "OrderSide"]
 
 
-class OrderSide(str, enum.Enum):
+class _Spelled(str, enum.Enum):
+    """A string enum that prints as its value (``f"{OrderSide.BUY}"`` is ``buy``), on 3.10 too."""
+
+    def __str__(self) -> str:
+        """The value, so messages and f-strings read as the venue table spells it."""
+        return str(self.value)
+
+
+class OrderSide(_Spelled):
     """Buy or sell, valued as ccxt spells them: ``OrderSide.BUY == "buy" == f"{OrderSide.BUY}"``."""
 
     BUY = "buy"
     SELL = "sell"
-
-    def __str__(self) -> str:
-        """The value (``buy``), so messages and f-strings read as ccxt spells it."""
-        return str(self.value)
 
     @property
     def sign(self) -> int:
@@ -27,7 +31,7 @@ class OrderSide(str, enum.Enum):
         return 1 if self is OrderSide.BUY else -1
 
 
-class OrderKind(str, enum.Enum):
+class OrderKind(_Spelled):
     """backtrader's execution types, valued as the venue table names them."""
 
     MARKET = "Market"
@@ -36,10 +40,6 @@ class OrderKind(str, enum.Enum):
     STOP_LIMIT = "StopLimit"
     STOP_TRAIL = "StopTrail"
     STOP_TRAIL_LIMIT = "StopTrailLimit"
-
-    def __str__(self) -> str:
-        """The value (``StopLimit``)."""
-        return str(self.value)
 
     @property
     def has_trigger(self) -> bool:
