@@ -43,8 +43,9 @@ class BinanceKlineSource:
     (``1m``, ``1h``...), which Binance streams under the same name. The websocket is built from
     ``testnet``, ``market_type``, ``sim_url`` and the other ``ws_options``
     (:class:`BinanceWebSocket` settings), or passed in as ``websocket``. ``loop`` runs it on a
-    store's I/O loop instead of a thread of its own. ``emitted_closed`` counts closed bars;
-    ``last_error`` is the websocket's last reported error (why it ``"failed"``, say).
+    store's I/O loop instead of an :class:`~real_trade.venues.ioloop.IoLoop` of its own.
+    ``emitted_closed`` counts closed bars; ``last_error`` is the websocket's last reported error
+    (why it ``"failed"``, say).
     """
 
     def __init__(
