@@ -56,17 +56,16 @@ async def eventually_async(
     condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.01, message: str = ""
 ) -> T:
     """The async twin of :func:`eventually`: poll ``condition`` on the running loop (which keeps
-    serving its other tasks in between) and return its first truthy value."""
-    deadline = time.monotonic() + timeout
-    value = condition()
-    while not value:
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"condition not met within {timeout}s: {message} (last: {value!r})"
-            )
-        await asyncio.sleep(interval)
+    serving its other tasks in between) and return its first truthy value; AssertionError when
+    ``timeout`` seconds pass first."""
+
+    async def poll() -> T:
         value = condition()
-    return value
+        if not value:
+            await asyncio.sleep(interval)
+        return value
+
+    return await repeat_until(poll, bool, timeout, message)
 
 
 async def repeat_until(
