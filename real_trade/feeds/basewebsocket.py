@@ -259,17 +259,16 @@ class BaseWebSocket:
         """
         loop, future, own_io = self._loop, self._run_future, self._own_io
         self._stopping = True
-        if loop is None or future is None or future.done() or loop.is_closed():
-            return
-        if _on_loop_thread(loop):
-            self._track(loop.create_task(self._request_stop()))
-            return
-        with contextlib.suppress(RuntimeError, concurrent.futures.TimeoutError):
-            asyncio.run_coroutine_threadsafe(self._request_stop(), loop).result(timeout)
-        with contextlib.suppress(Exception):
-            future.result(timeout)
-        if own_io is not None:
-            own_io.stop(timeout)
+        if loop is not None and future is not None and not future.done() and not loop.is_closed():
+            if _on_loop_thread(loop):
+                self._track(loop.create_task(self._request_stop()))
+                return
+            with contextlib.suppress(RuntimeError, concurrent.futures.TimeoutError):
+                asyncio.run_coroutine_threadsafe(self._request_stop(), loop).result(timeout)
+            with contextlib.suppress(Exception):
+                future.result(timeout)
+        if own_io is not None and not own_io.on_loop_thread():
+            own_io.stop(timeout)  # its loop ends with the client: join the thread
 
     async def aclose(self) -> None:
         """Stop from a coroutine on the I/O loop and wait until the client has finished."""

@@ -96,4 +96,5 @@ def _run_forever(loop: asyncio.AbstractEventLoop) -> None:
     finally:
         with contextlib.suppress(RuntimeError):
             loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+import socket
 import threading
 from typing import Any
 
@@ -19,6 +20,7 @@ from real_trade.feeds.binancews import BinanceWebSocket
 from real_trade.venues.ioloop import IoLoop
 from real_trade.venues.reconnect import ReconnectBackoff
 from real_trade.venues.spec import BINANCE, BYBIT, OKX
+from tests.support import eventually
 
 
 # -- ReconnectBackoff -------------------------------------------------------------------------
@@ -156,3 +158,26 @@ def test_a_venue_naming_another_factory_gets_it() -> None:
 def fake_source(_client: Any, symbol: str, timeframe: str) -> Any:
     """A stand-in native source factory for the venue-table test."""
     return (symbol, timeframe)
+
+
+# -- a websocket without a store runs on an IoLoop of its own ---------------------------------
+def test_a_standalone_websocket_runs_on_its_own_io_loop_and_leaves_no_thread() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    async def no_wait(_seconds: float) -> None:
+        return None
+
+    ws = BinanceWebSocket(
+        base_url=f"ws://127.0.0.1:{port}", max_reconnect_attempts=1, sleep=no_wait
+    )
+    gave_up: list[int] = []
+    threads: list[str] = []
+    ws.on("max_reconnect", gave_up.append)
+    ws.on("error", lambda _error: threads.append(threading.current_thread().name))
+    ws.start(["btcusdt@trade"])
+    eventually(lambda: not ws.is_running, 10, message="gave up")
+    ws.stop()
+    assert gave_up == [1] and set(threads) == {"BinanceWebSocket-io"}
+    assert not any(t.name == "BinanceWebSocket-io" for t in threading.enumerate())
