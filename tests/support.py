@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import pytest
@@ -16,6 +17,8 @@ __all__ = [
     "LEAK_WARNINGS",
     "assert_no_leak_warnings",
     "eventually",
+    "eventually_async",
+    "repeat_until",
     "require_service",
     "services_required",
 ]
@@ -47,6 +50,45 @@ def eventually(
         time.sleep(interval)
         value = condition()
     return value
+
+
+async def eventually_async(
+    condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.01, message: str = ""
+) -> T:
+    """The async twin of :func:`eventually`: poll ``condition`` on the running loop (which keeps
+    serving its other tasks in between) and return its first truthy value; AssertionError when
+    ``timeout`` seconds pass first."""
+
+    async def poll() -> T:
+        value = condition()
+        if not value:
+            await asyncio.sleep(interval)
+        return value
+
+    return await repeat_until(poll, bool, timeout, message)
+
+
+async def repeat_until(
+    step: Callable[[], Awaitable[T]],
+    done: Callable[[T], object],
+    timeout: float = 10.0,
+    message: str = "",
+) -> T:
+    """Await ``step()`` again and again until ``done(result)`` holds; return that result.
+
+    Raises AssertionError when ``timeout`` seconds pass first (a pending step is cancelled), so
+    a loop over a stream ends on its condition or fails with a message, never on the test's own
+    timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            result = await asyncio.wait_for(step(), max(left, 0.0))
+        except TimeoutError:
+            raise AssertionError(f"not done within {timeout}s: {message}") from None
+        if done(result):
+            return result
 
 
 def services_required() -> bool:

@@ -15,8 +15,9 @@ bar opening at ``T`` reaches the strategy once it has closed, i.e. just after ``
 history request raises. Otherwise live: backfill (DELAYED), then closed live bars (LIVE),
 CONNBROKEN on a disconnect, a REST backfill of the gap after the reconnect (DELAYED), LIVE
 again; ``_load`` waits at most ``qcheck`` seconds, so Cerebro's loop never blocks on it. The
-live source is the venue's native websocket source where real_trade has one (Binance), else
-:class:`~real_trade.feeds.ccxt_bars.CcxtBarSource`; ``live_source`` overrides the choice.
+live source is the venue's native websocket source where the venue table names one
+(``VenueSpec.native_kline_stream``: Binance), else :class:`~real_trade.feeds.ccxt_bars.
+CcxtBarSource`; ``live_source`` overrides the choice.
 
 **Watchdog.** A live feed restarts its source and backfills the gap when no closed bar came for
 ``stale_after`` seconds (``"auto"``: 1.5 bars + 10 s; None: off), and reconnects proactively once
@@ -56,8 +57,9 @@ from real_trade.feeds.timeframes import (
 )
 from real_trade.feeds.watchdog import FeedWatchdog, default_max_connection_age
 from real_trade.utils.stop_signals import install_stop_signals
+from real_trade.venues.spec import VenueSpec
 
-__all__ = ["NATIVE_BAR_SOURCES", "BaseData", "LiveSourceFactory", "binance_kline_source"]
+__all__ = ["BaseData", "LiveSourceFactory", "native_source_factory"]
 
 _log = logging.getLogger("real_trade.feeds")
 
@@ -65,37 +67,24 @@ LiveSourceFactory = Callable[[Any, str, str], LiveBarSource]
 """``factory(client, symbol, timeframe) -> LiveBarSource``: a custom live source for a feed."""
 
 
-def binance_kline_source(client: Any, symbol: str, timeframe: str) -> LiveBarSource | None:
-    """Binance's raw kline stream on the client's I/O loop, or None where it cannot serve.
+def native_source_factory(venue: VenueSpec) -> Callable[[Any, str, str], LiveBarSource | None]:
+    """The factory of ``venue``'s native websocket bar source, from the venue table.
 
-    It serves live, testnet and the simulator, reconnecting forever with the client's backoff;
-    demo trading, proxied connections and a user's own URLs are left to ccxt.pro, which knows
-    their endpoints.
+    ``VenueSpec.native_kline_stream`` names it (``"module:factory"``); a venue without one gets
+    a factory returning None (the feed then takes ccxt.pro's ``watch_ohlcv``).
     """
-    custom = getattr(getattr(client, "endpoints", None), "custom_urls", False)
-    if client.mode == "demo" or getattr(client, "proxy", None) or custom:
-        return None
-    try:
-        from real_trade.feeds.binance_klines import BinanceKlineSource
-    except ImportError:  # pragma: no cover - the module ships with real_trade
-        return None
-    return BinanceKlineSource(
-        symbol,
-        timeframe,
-        testnet=client.mode == "testnet",
-        market_type=client.market_type,
-        sim_url=client.sim_url,
-        loop=client.loop,
-        reconnect_delay=client.reconnect_base_delay,
-        max_reconnect_delay=max(client.reconnect_base_delay, client.reconnect_max_delay),
-        max_reconnect_attempts=0,
+    path = venue.native_kline_stream
+    if not path:
+        return _no_native_source
+    module, _, name = path.partition(":")
+    factory: Callable[[Any, str, str], LiveBarSource | None] = getattr(
+        importlib.import_module(module), name
     )
+    return factory
 
 
-NATIVE_BAR_SOURCES: dict[str, Callable[[Any, str, str], LiveBarSource | None]] = {
-    "binance": binance_kline_source,
-}
-"""venue name -> factory of its native websocket bar source (None when it cannot serve)."""
+def _no_native_source(_client: Any, _symbol: str, _timeframe: str) -> LiveBarSource | None:
+    return None
 
 
 def _inside_run(cerebro: Any, frame: FrameType | None) -> bool:
@@ -425,8 +414,5 @@ class BaseData(bt.feed.DataBase):
         return CcxtBarSource(client, self.symbol, self.ccxt_timeframe)
 
     def _native_source(self, client: Any) -> LiveBarSource | None:
-        """The venue's native websocket source, when real_trade has one for it."""
-        factory = NATIVE_BAR_SOURCES.get(client.venue.name)
-        if factory is None:
-            return None
-        return factory(client, self.symbol, self.ccxt_timeframe)
+        """The venue's native websocket source (the venue table names it), None without one."""
+        return native_source_factory(client.venue)(client, self.symbol, self.ccxt_timeframe)

@@ -22,7 +22,7 @@ from real_trade.brokers import BinanceBroker
 from real_trade.bus import EventBus
 from real_trade.feeds import BinanceData
 from real_trade.feeds.bars import LiveBarSource
-from real_trade.feeds.basedata import binance_kline_source
+from real_trade.feeds.binance_klines import binance_kline_source
 from real_trade.sim import SimExchange
 from real_trade.stores import BinanceStore
 from tests.integration.live.parity_support import CountingSource, clear_proxy_env, ms_of

@@ -29,6 +29,7 @@ from real_trade.sim.core import ExchangeCore
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.market_synthetic import SyntheticMarket
 from real_trade.sim.server import SimExchange
+from tests.support import repeat_until
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -138,11 +139,14 @@ class Api:
         if params is not None:
             req["params"] = params
         await self.ws.send_str(json.dumps(req))
-        while True:
-            msg = await self.next()
+
+        def is_reply(msg: dict[str, Any]) -> bool:
             if msg.get("id") == rid:
-                return msg
+                return True
             self.events.append(msg)
+            return False
+
+        return await repeat_until(self.next, is_reply, 10.0, f"the reply to {method}")
 
     async def next(self, timeout: float = 5.0) -> dict[str, Any]:
         frame = await self.ws.receive(timeout=timeout)
@@ -151,12 +155,19 @@ class Api:
         return data
 
     async def event(self, cond: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        """Return (and remove) the first user-data event matching ``cond``, waiting for it."""
-        while True:
-            for i, ev in enumerate(self.events):
-                if cond(ev):
-                    return self.events.pop(i)
-            self.events.append(await self.next())
+        """Return (and remove) the first user-data event matching ``cond``, waiting for it
+        (AssertionError when none comes within 10 s)."""
+        for i, ev in enumerate(self.events):
+            if cond(ev):
+                return self.events.pop(i)
+
+        def matches(msg: dict[str, Any]) -> bool:
+            if cond(msg):
+                return True
+            self.events.append(msg)
+            return False
+
+        return await repeat_until(self.next, matches, 10.0, "a matching user-data event")
 
 
 async def connect(sim: SimExchange, http: aiohttp.ClientSession, query: str = "") -> Api:

@@ -17,6 +17,7 @@ import pytest
 from ccxt.base.errors import ChecksumError, NetworkError
 
 from real_trade.sim.server import SimExchange
+from tests.support import eventually_async, repeat_until
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -96,8 +97,11 @@ def test_watch_ohlcv_sees_the_closed_bar_and_the_next_one(sim: SimExchange) -> N
         async with client(sim) as ex, market_moving(sim, step=5.0):
             candles = await ex.watch_ohlcv(SYMBOL, "1m")
             first_open = candles[-1][0]
-            while candles[-1][0] == first_open:
-                candles = await ex.watch_ohlcv(SYMBOL, "1m")
+            candles = await repeat_until(
+                lambda: ex.watch_ohlcv(SYMBOL, "1m"),
+                lambda c: c[-1][0] != first_open,
+                message="the next bar",
+            )
         opens = [c[0] for c in candles]
         assert first_open + 60_000 in opens
         closed = candles[opens.index(first_open)]
@@ -139,9 +143,11 @@ async def book_equals_core(ex: Any, sim: SimExchange, levels: int = 20) -> None:
     """Let the client catch up with the core, then check its book equals ``core.depth()``.
 
     While the client's book (ccxt's own, built from the REST snapshot and the diff stream) is
-    behind the core, move the market one second and wait for the next update.
+    behind the core, move the market one second and wait for the next update (AssertionError
+    when the book is not caught up within 20 s).
     """
-    while True:
+
+    async def caught_up() -> bool:
         ob = ex.orderbooks.get(SYMBOL)
         snap = await asyncio.to_thread(sim.core.depth, "BTCUSDT", levels)
         if ob is not None and ob["nonce"] == snap.last_update_id:
@@ -149,11 +155,14 @@ async def book_equals_core(ex: Any, sim: SimExchange, levels: int = 20) -> None:
             asks = [[float(p), float(q)] for p, q in snap.asks]
             assert [list(x) for x in ob["bids"][:levels]] == bids
             assert [list(x) for x in ob["asks"][:levels]] == asks
-            return
+            return True
         assert ob is None or ob["nonce"] is None or ob["nonce"] < snap.last_update_id
         await asyncio.to_thread(sim.advance, 1)
         with contextlib.suppress(ChecksumError):  # a gap from earlier faults: ccxt resyncs
             await ex.watch_order_book(SYMBOL)
+        return False
+
+    await repeat_until(caught_up, bool, 20.0, "the client's book equal to the core's")
 
 
 def test_watch_order_book_syncs_snapshot_and_diffs(sim: SimExchange) -> None:
@@ -162,9 +171,11 @@ def test_watch_order_book_syncs_snapshot_and_diffs(sim: SimExchange) -> None:
             async with market_moving(sim):
                 first = await ex.watch_order_book(SYMBOL)
                 start_nonce = first["nonce"]
-                ob = first
-                while ob["nonce"] == start_nonce:  # at least one diff applied on the snapshot
-                    ob = await ex.watch_order_book(SYMBOL)
+                await repeat_until(  # at least one diff applied on the snapshot
+                    lambda: ex.watch_order_book(SYMBOL),
+                    lambda ob: ob["nonce"] != start_nonce,
+                    message="a diff on the snapshot",
+                )
             await book_equals_core(ex, sim)
 
     run(body)
@@ -176,12 +187,17 @@ def test_watch_order_book_recovers_from_dropped_and_reordered_diffs(sim: SimExch
             await book_equals_core(ex, sim)
             sim.faults.set_depth_faults(drop=0.3, reorder=0.3)
             gaps = 0
+
+            async def watch_counting_gaps() -> int:
+                nonlocal gaps
+                try:
+                    await ex.watch_order_book(SYMBOL)
+                except ChecksumError:
+                    gaps += 1  # ccxt saw the gap in U/u and will resync from a snapshot
+                return gaps
+
             async with market_moving(sim):
-                while gaps < 2:
-                    try:
-                        await ex.watch_order_book(SYMBOL)
-                    except ChecksumError:
-                        gaps += 1  # ccxt saw the gap in U/u and will resync from a snapshot
+                await repeat_until(watch_counting_gaps, lambda n: n >= 2, 30.0, "two book gaps")
             injected = dict(sim.faults.injected)
             assert injected.get("depth:drop", 0) + injected.get("depth:reorder", 0) >= 1
             sim.faults.set_depth_faults()
@@ -202,17 +218,23 @@ def test_streams_resume_after_drop_connections(sim: SimExchange) -> None:
                 await ex.watch_trades(SYMBOL)
             (old,) = stream_clients(ex)
             assert sim.faults.drop_connections(1006) >= 1
-            while not old.closed():  # noqa: ASYNC110 - ccxt offers no event for the drop
-                await asyncio.sleep(0.01)
+            # ccxt offers no event for the drop: poll its client
+            await eventually_async(old.closed, message="ccxt noticing the drop")
             mark = sim.core.recent_trades("BTCUSDT", 1)[-1].trade_id
+
+            async def watch_trades() -> list[Any]:
+                try:
+                    trades: list[Any] = await ex.watch_trades(SYMBOL)
+                except NetworkError:
+                    return []  # the watch pending at the drop; the next call reconnects
+                return trades
+
             async with market_moving(sim):
-                while True:
-                    try:
-                        trades = await ex.watch_trades(SYMBOL)
-                    except NetworkError:
-                        continue  # the watch pending at the drop; the next call reconnects
-                    if any(int(t["id"]) > mark for t in trades):
-                        break
+                await repeat_until(
+                    watch_trades,
+                    lambda trades: any(int(t["id"]) > mark for t in trades),
+                    message="a trade after the reconnect",
+                )
             (new,) = stream_clients(ex)
             assert new is not old and not new.closed()
 

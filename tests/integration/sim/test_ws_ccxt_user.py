@@ -18,6 +18,7 @@ import pytest
 from ccxt.base.errors import NetworkError
 
 from real_trade.sim.server import SimExchange
+from tests.support import eventually_async, repeat_until
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -61,11 +62,24 @@ async def client(sim: SimExchange) -> AsyncIterator[tuple[Any, Any]]:
 
 
 async def watch_until(watch: Callable[[], Awaitable[T]], cond: Callable[[T], bool]) -> T:
-    """Call a ccxt watcher until its result satisfies ``cond``."""
-    while True:
-        result = await watch()
-        if cond(result):
-            return result
+    """Call a ccxt watcher until its result satisfies ``cond`` (AssertionError after 20 s)."""
+    return await repeat_until(watch, cond, 20.0, "a watcher result meeting the condition")
+
+
+def api_clients(ex: Any) -> list[Any]:
+    """ccxt's websocket clients connected to the simulator's WebSocket API."""
+    return [c for url, c in ex.clients.items() if url.endswith("/ws-api/v3")]
+
+
+async def watching(ex: Any, *streams: str) -> None:
+    """Wait until a ccxt watcher of each of ``streams`` (``orders``, ``myTrades``, ``balance``)
+    waits on the WebSocket API connection (its future is registered there)."""
+
+    def registered() -> bool:
+        keys = [key for c in api_clients(ex) for key in c.futures]
+        return all(any(stream in key for key in keys) for stream in streams)
+
+    await eventually_async(registered, message=f"ccxt watching {streams}")
 
 
 @contextlib.asynccontextmanager
@@ -76,7 +90,8 @@ async def subscribed(ex: Any) -> AsyncIterator[None]:
     ``outboundAccountPosition``."""
     await ex.authenticate({"type": "spot"})
     background = asyncio.create_task(ex.watch_orders(SYMBOL))
-    await asyncio.sleep(0.01)
+    await watching(ex, "orders")
+    await eventually_async(lambda: "spot" in ex.balance, message="ccxt's balance cache")
     try:
         yield
     finally:
@@ -95,7 +110,7 @@ def test_filled_limit_order_produces_order_trade_and_balance_events(sim: SimExch
             balance = asyncio.create_task(
                 watch_until(ex.watch_balance, lambda b: b.get("BTC", {}).get("total", 1) > 1)
             )
-            await asyncio.sleep(0)
+            await watching(ex, "orders", "myTrades", "balance")
             ask = (await ex.fetch_order_book(SYMBOL, 5))["asks"][0][0]
             placed = await ex.create_order(SYMBOL, "limit", "buy", 0.01, ask * 1.01)
             assert placed["status"] == "closed"
@@ -132,7 +147,7 @@ def test_orders_over_the_websocket_api(sim: SimExchange) -> None:
                     lambda: ex.watch_orders(SYMBOL), lambda o: o[-1]["status"] == "canceled"
                 )
             )
-            await asyncio.sleep(0)
+            await watching(ex, "orders")
             canceled = await ex.cancel_order_ws(placed["id"], SYMBOL)
             assert canceled["status"] == "canceled"
             seen = (await canceled_seen)[-1]
@@ -143,17 +158,12 @@ def test_orders_over_the_websocket_api(sim: SimExchange) -> None:
     run(body)
 
 
-def api_clients(ex: Any) -> list[Any]:
-    """ccxt's websocket clients connected to the simulator's WebSocket API."""
-    return [c for url, c in ex.clients.items() if url.endswith("/ws-api/v3")]
-
-
 def test_user_stream_resumes_after_drop_connections(sim: SimExchange) -> None:
     async def body() -> None:
         async with client(sim) as (ex, _account):
             await ex.authenticate({"type": "spot"})
             pending = asyncio.create_task(ex.watch_orders(SYMBOL))
-            await asyncio.sleep(0.01)
+            await watching(ex, "orders")
             (old,) = api_clients(ex)
             assert sim.faults.drop_connections(1006) >= 1
             with pytest.raises(NetworkError):
@@ -163,7 +173,7 @@ def test_user_stream_resumes_after_drop_connections(sim: SimExchange) -> None:
             seen = asyncio.create_task(
                 watch_until(lambda: ex.watch_orders(SYMBOL), lambda os: os[-1]["status"] == "open")
             )
-            await asyncio.sleep(0.01)
+            await watching(ex, "orders")
             (new,) = api_clients(ex)
             assert new is not old
             bid = (await ex.fetch_order_book(SYMBOL, 5))["bids"][0][0]

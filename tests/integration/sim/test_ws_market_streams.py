@@ -26,6 +26,7 @@ from real_trade.sim.core import ExchangeCore
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.market_synthetic import SyntheticMarket
 from real_trade.sim.server import SimExchange
+from tests.support import repeat_until
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -67,11 +68,15 @@ async def request(ws: aiohttp.ClientWebSocketResponse, payload: Any) -> tuple[An
     """Send a control message; return its reply and the stream events received before it."""
     await ws.send_str(payload if isinstance(payload, str) else json.dumps(payload))
     before: list[Any] = []
-    while True:
-        msg = await recv_json(ws)
+
+    def is_reply(msg: Any) -> bool:
         if isinstance(msg, dict) and ("result" in msg or "error" in msg):
-            return msg, before
+            return True
         before.append(msg)
+        return False
+
+    reply = await repeat_until(lambda: recv_json(ws), is_reply, 10.0, f"a reply to {payload!r}")
+    return reply, before
 
 
 async def until(
@@ -80,17 +85,22 @@ async def until(
     sim: SimExchange | None = None,
     step: float = 1.0,
 ) -> Any:
-    """Read frames (advancing the market ``step`` s whenever none is waiting) until ``cond``."""
-    while True:
+    """Read frames (advancing the market ``step`` s whenever none is waiting) until ``cond``
+    (AssertionError when no frame meets it within 20 s)."""
+    nothing = object()
+
+    async def next_frame() -> Any:
         try:
-            msg = await recv_json(ws, timeout=0.2 if sim is not None else 5.0)
+            return await recv_json(ws, timeout=0.2 if sim is not None else 5.0)
         except asyncio.TimeoutError:
             if sim is None:
                 raise
             await advance(sim, step)
-            continue
-        if cond(msg):
-            return msg
+            return nothing
+
+    return await repeat_until(
+        next_frame, lambda msg: msg is not nothing and cond(msg), 20.0, "a frame meeting cond"
+    )
 
 
 def test_subscribe_list_unsubscribe(sim: SimExchange) -> None:
@@ -390,8 +400,13 @@ def test_kline_close_of_the_bar_open_at_subscription_is_sent_before_any_pacer_ti
                     assert reply["result"] == ["btcusdt@kline_1m"]
                     await advance(slow, 60)  # the bar closes before the pacer's first tick
                     frames: list[dict[str, Any]] = []
-                    while not any(f["k"]["x"] for f in frames):
-                        frames.append(await recv_json(ws, timeout=5.0))
+
+                    async def next_frame() -> dict[str, Any]:
+                        frame: dict[str, Any] = await recv_json(ws, timeout=5.0)
+                        frames.append(frame)
+                        return frame
+
+                    await repeat_until(next_frame, lambda f: f["k"]["x"], 10.0, "the final bar")
                     return frames
 
         frames = run(body)
