@@ -58,6 +58,7 @@ __all__ = [
     "MARKET_TYPES",
     "PROCESS_ENV_VARS",
     "SECRET_MASK",
+    "SIM_URL_ENV",
     "TIMEFRAMES",
     "ConfigSection",
     "HistoryConfig",
@@ -86,6 +87,9 @@ TIMEFRAMES: tuple[str, ...] = (
 )
 MARKET_TYPES: tuple[str, ...] = ("spot", "future", "delivery", "swap")
 SECRET_MASK = MASK
+SIM_URL_ENV = "RT_SIM_URL"
+"""The environment variable of the field ``sim_url``: the redirect of every venue client to a
+running simulator (read by :meth:`RealTradeConfig.load` and :meth:`RealTradeConfig.env_sim_url`)."""
 
 _EXCHANGE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _SYMBOL_PART = r"[A-Za-z0-9][A-Za-z0-9._]*"
@@ -483,6 +487,20 @@ class RealTradeConfig(ConfigSection):
         overrides = {k: v for k, v in overrides.items() if v is not None}
         env = os.environ if env is None else env
         return cls._validate_from(*collect_layers(cls, file, None, env_prefix, env, overrides))
+
+    @classmethod
+    def env_sim_url(cls, env: Mapping[str, str] | None = None) -> str | None:
+        """``sim_url`` as the environment layer alone sets it (:data:`SIM_URL_ENV`), checked as
+        :meth:`load` checks it; None when unset or blank. ``env`` defaults to ``os.environ``.
+
+        The one reader of the redirect for code that runs without a loaded config, such as a
+        store built by ``BinanceStore.get_instance(...)``; a config's own ``sim_url`` wins.
+        """
+        source = os.environ if env is None else env
+        picked = {k: v for k, v in source.items() if k.upper() == SIM_URL_ENV and v.strip()}
+        if not picked:
+            return None
+        return cls._validate_from(*collect_layers(cls, None, None, "RT_", picked, {})).sim_url
 
     @classmethod
     def from_env(cls, prefix: str = "RT_", *, env: Mapping[str, str] | None = None) -> Self:

@@ -27,16 +27,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 from typing import Any
 
+from real_trade.config import SIM_URL_ENV, RealTradeConfig
 from real_trade.engine import BarReport, TradingRunner
 from real_trade.risk import RiskManager
 from real_trade.strategies.base import RealTradeStrategyBase
 
 __all__ = ["SeedStrategy", "build_runner", "main"]
-
-SIM_URL_ENV = "RT_SIM_URL"
 
 
 class SeedStrategy(RealTradeStrategyBase):
@@ -125,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run seed 001's complete trading system (see the module docstring); 0 on a clean end."""
     args = _parse(argv)
     with contextlib.ExitStack() as stack:
-        sim_url = os.environ.get(SIM_URL_ENV, "").strip()
+        sim_url = RealTradeConfig.env_sim_url()
         if sim_url:
             print(f"{SIM_URL_ENV}={sim_url}: trading against that simulator", flush=True)
         else:
