@@ -22,6 +22,7 @@ lives in :mod:`real_trade.config.sources`, error messages in :mod:`real_trade.co
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -497,10 +498,8 @@ class RealTradeConfig(ConfigSection):
         store built by ``BinanceStore.get_instance(...)``; a config's own ``sim_url`` wins.
         """
         source = os.environ if env is None else env
-        picked = {k: v for k, v in source.items() if k.upper() == SIM_URL_ENV and v.strip()}
-        if not picked:
-            return None
-        return cls._validate_from(*collect_layers(cls, None, None, "RT_", picked, {})).sim_url
+        picked = tuple((k, v) for k, v in source.items() if k.upper() == SIM_URL_ENV and v.strip())
+        return _checked_env_sim_url(cls, picked) if picked else None
 
     @classmethod
     def from_env(cls, prefix: str = "RT_", *, env: Mapping[str, str] | None = None) -> Self:
@@ -517,3 +516,13 @@ class RealTradeConfig(ConfigSection):
     def from_toml(cls, filepath: str | Path) -> Self:
         """Load a TOML file > defaults (the environment is not read)."""
         return cls._validate_from(*collect_layers(cls, filepath, "toml", "RT_", None, {}))
+
+
+@functools.lru_cache(maxsize=8)
+def _checked_env_sim_url(
+    model: type[RealTradeConfig], variables: tuple[tuple[str, str], ...]
+) -> str | None:
+    """``sim_url`` of the environment layer made of ``variables`` (checked once per value)."""
+    return model._validate_from(
+        *collect_layers(model, None, None, "RT_", dict(variables), {})
+    ).sim_url
