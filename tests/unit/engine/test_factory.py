@@ -59,6 +59,16 @@ def test_a_venue_added_to_the_table_without_classes_falls_back_to_ccxt(
     assert classes.store is CCXTStore and classes.ccxt_id == "kraken"
 
 
+def test_a_store_makes_its_feed_and_broker_through_the_factory() -> None:
+    binance = BinanceStore(sim_url=SIM_A, bus=EventBus(synchronous=True))
+    kraken = CCXTStore(exchange="kraken", bus=EventBus(synchronous=True))
+    for store in (binance, kraken):
+        classes = factory.venue_classes(store.venue_spec.name)
+        assert type(store.getbroker()) is classes.broker
+        assert type(store.getdata(dataname="BTC/USDT")) is classes.data
+    assert type(kraken.getbroker()).__name__ == "CCXTBroker"
+
+
 # -- the store ---------------------------------------------------------------------------------
 def test_a_paper_store_gets_no_keys_unless_asked() -> None:
     config = RealTradeConfig(apikey="paper-key-0001", secret="paper-secret", sim_url=SIM_A)
