@@ -59,10 +59,13 @@ def test_a_venue_added_to_the_table_without_classes_falls_back_to_ccxt(
     assert classes.store is CCXTStore and classes.ccxt_id == "kraken"
 
 
-def test_a_store_makes_its_feed_and_broker_through_the_factory() -> None:
+def test_a_store_makes_its_feed_and_broker_through_the_factory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     binance = BinanceStore(sim_url=SIM_A, bus=EventBus(synchronous=True))
     kraken = CCXTStore(exchange="kraken", bus=EventBus(synchronous=True))
     for store in (binance, kraken):
+        monkeypatch.setattr(store.client, "symbol_of", str)  # no markets to load: no network
         classes = factory.venue_classes(store.venue_spec.name)
         assert type(store.getbroker()) is classes.broker
         assert type(store.getdata(dataname="BTC/USDT")) is classes.data
