@@ -10,9 +10,10 @@ Sources, highest first: arguments > environment (``RT_`` prefix, ``__`` between 
 arguments and defaults only; :meth:`RealTradeConfig.load` does the layered load, merging nested
 sections key by key. Every validation failure is a :class:`real_trade.errors.ConfigError` naming
 the field as a dotted path, the bad value (masked for secrets), what is allowed, where the value
-came from and how to fix it. Secrets are ``SecretStr``: ``repr``, ``str`` and :meth:`to_dict`
-mask them, and creating a config registers them with the log mask
-(:func:`real_trade.utils.logger.register_secret`).
+came from and how to fix it. Code that runs without a loaded config still gets the simulator
+redirect from here: :meth:`RealTradeConfig.env_sim_url` is the one reader of ``RT_SIM_URL``.
+Secrets are ``SecretStr``: ``repr``, ``str`` and :meth:`to_dict` mask them, and creating a config
+registers them with the log mask (:func:`real_trade.utils.logger.register_secret`).
 
 Adding a section: subclass :class:`ConfigSection` (set ``_section_path`` to its field name) and
 add a field ``name: NameConfig = Field(default_factory=NameConfig)`` to :class:`RealTradeConfig`.
