@@ -188,11 +188,12 @@ def timed_run(
     with tempfile.TemporaryDirectory() as tmp:
         journaled = "journal" in variant
         journal = f"sqlite:///{Path(tmp) / 'journal.db'}" if journaled else None
-        runner = TradingRunner(
-            config=config,
-            strategy_cls=SmaCross,
+        runner = TradingRunner.from_config(
+            config,
+            SmaCross,
             strategy_params={"fast": 10, "slow": 30, "size": 0.01},
             journal=journal,
+            risk=None,  # no risk limits: the overhead measured is the ops stack's
             bus=bus,
             heartbeat_interval=1.0,
             feed_options={"historical": True, "fromdate": first, "todate": last},

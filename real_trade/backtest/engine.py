@@ -179,12 +179,11 @@ def run_backtest(
     analyzers, found on ``result.strategy.analyzers``.
     """
     from real_trade.bus import EventBus
-    from real_trade.common.engine_factory import _classes_for
+    from real_trade.engine.factory import venue_classes
 
     params = dict(params or {})
     start_value = float(cash if cash is not None else config.initial_cash)
-    _, broker_cls, _ = _classes_for(config.exchange)
-    broker = broker_cls(
+    broker = venue_classes(config.exchange).broker(
         None,
         paper_trading=True,
         initial_cash=start_value,

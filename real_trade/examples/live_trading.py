@@ -27,17 +27,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 from typing import Any
 
+from real_trade.config import SIM_URL_ENV, RealTradeConfig
 from real_trade.engine import BarReport, TradingRunner
 from real_trade.risk import RiskManager
 from real_trade.strategies.base import RealTradeStrategyBase
 from real_trade.vocabulary import joined_symbol_id
 
 __all__ = ["SeedStrategy", "build_runner", "main"]
-
-SIM_URL_ENV = "RT_SIM_URL"
 
 
 class SeedStrategy(RealTradeStrategyBase):
@@ -126,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run seed 001's complete trading system (see the module docstring); 0 on a clean end."""
     args = _parse(argv)
     with contextlib.ExitStack() as stack:
-        sim_url = os.environ.get(SIM_URL_ENV, "").strip()
+        sim_url = RealTradeConfig.env_sim_url()
         if sim_url:
             print(f"{SIM_URL_ENV}={sim_url}: trading against that simulator", flush=True)
         else:

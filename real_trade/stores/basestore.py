@@ -22,7 +22,6 @@ both the client and the user's own object to the simulator. A hook may also retu
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import threading
@@ -384,11 +383,12 @@ class BaseStore:
         return self._client.fetch_ohlcv(symbol, timeframe, since, until, limit, closed_only)
 
     # -- backtrader ----------------------------------------------------------------------
-    def _component(self, package: str, suffix: str) -> Any:
-        """The venue's class in ``package`` (``BinanceData``), else its ``Base`` class."""
-        module = importlib.import_module(package)
-        named = getattr(module, f"{self.venue_spec.display_name}{suffix}", None)
-        return named if named is not None else getattr(module, f"Base{suffix}")
+    def _classes(self) -> Any:
+        """The venue's backtrader classes, as the one factory picks them
+        (:func:`real_trade.engine.factory.venue_classes`)."""
+        from real_trade.engine.factory import venue_classes
+
+        return venue_classes(self.venue_spec.name)
 
     def getdata(self, **kwargs: Any) -> Any:
         """A data feed on this store; ``dataname`` may be a venue id (``"BTCUSDT"``)."""
@@ -396,9 +396,9 @@ class BaseStore:
         if symbol is None:
             raise ConfigError("getdata needs a symbol", field="dataname", fix='dataname="BTCUSDT"')
         unified = self._client.symbol_of(str(symbol))
-        return self._component("real_trade.feeds", "Data")(self, symbol=unified, **kwargs)
+        return self._classes().data(self, symbol=unified, **kwargs)
 
     def getbroker(self, **kwargs: Any) -> Any:
         """A broker on this store (paper trading unless ``paper_trading=False``)."""
         kwargs.setdefault("paper_trading", True)
-        return self._component("real_trade.brokers", "Broker")(self, **kwargs)
+        return self._classes().broker(self, **kwargs)
