@@ -29,6 +29,7 @@ from real_trade.sim.core import ExchangeCore
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.market_synthetic import SyntheticMarket
 from real_trade.sim.server import SimExchange
+from tests.support import eventually_async
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -138,11 +139,18 @@ class Api:
         if params is not None:
             req["params"] = params
         await self.ws.send_str(json.dumps(req))
-        while True:
+
+        async def response() -> dict[str, Any] | None:
             msg = await self.next()
             if msg.get("id") == rid:
                 return msg
             self.events.append(msg)
+            return None
+
+        answer: dict[str, Any] = await eventually_async(
+            response, 10, interval=0, message=f"the response to {method}"
+        )
+        return answer
 
     async def next(self, timeout: float = 5.0) -> dict[str, Any]:
         frame = await self.ws.receive(timeout=timeout)
@@ -152,11 +160,18 @@ class Api:
 
     async def event(self, cond: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
         """Return (and remove) the first user-data event matching ``cond``, waiting for it."""
-        while True:
+
+        async def matching() -> dict[str, Any] | None:
             for i, ev in enumerate(self.events):
                 if cond(ev):
                     return self.events.pop(i)
             self.events.append(await self.next())
+            return None
+
+        found: dict[str, Any] = await eventually_async(
+            matching, 10, interval=0, message="a matching user-data event"
+        )
+        return found
 
 
 async def connect(sim: SimExchange, http: aiohttp.ClientSession, query: str = "") -> Api:
