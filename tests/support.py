@@ -8,7 +8,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 import pytest
 
@@ -52,12 +52,30 @@ def eventually(
     return value
 
 
+@overload
 async def eventually_async(
-    condition: Callable[[], T | Awaitable[T]],
+    condition: Callable[[], Awaitable[T]],
+    timeout: float = ...,
+    interval: float = ...,
+    message: str = ...,
+) -> T: ...
+
+
+@overload
+async def eventually_async(
+    condition: Callable[[], T],
+    timeout: float = ...,
+    interval: float = ...,
+    message: str = ...,
+) -> T: ...
+
+
+async def eventually_async(
+    condition: Callable[[], Any],
     timeout: float = 10.0,
     interval: float = 0.01,
     message: str = "",
-) -> T:
+) -> Any:
     """The async twin of :func:`eventually`, for test bodies that run on an event loop.
 
     ``condition`` is a plain or an async callable (awaited on each call, so it may itself wait
@@ -73,7 +91,7 @@ async def eventually_async(
                 if inspect.isawaitable(value):
                     value = await value
                 if value:
-                    return value  # type: ignore[return-value]
+                    return value
                 last = value
                 await asyncio.sleep(interval)
     except TimeoutError:

@@ -212,7 +212,7 @@ def test_private_calls_without_keys_explain_what_is_missing(sim: SimExchange) ->
 
 
 # -- streams -----------------------------------------------------------------------------------
-def _reconnected(handles: dict[str, Any], kinds: tuple[str, ...]) -> bool:
+def _reconnected(handles: dict[StreamKind, Any], kinds: tuple[StreamKind, ...]) -> bool:
     return all(handles[k].reconnects >= 1 and handles[k].state == "connected" for k in kinds)
 
 
@@ -298,7 +298,7 @@ def test_streams_deliver_and_recover_from_dropped_connections(
     assert [c.state for c in changes if c.kind == "trades"][-1] == "stopped"
 
 
-def _market_streams_connected(handles: dict[str, Any]) -> bool:
+def _market_streams_connected(handles: dict[StreamKind, Any]) -> bool:
     return all(handles[k].state == "connected" for k in ("trades", "ohlcv"))
 
 

@@ -147,9 +147,10 @@ class Api:
             self.events.append(msg)
             return None
 
-        answer: dict[str, Any] = await eventually_async(
+        answer = await eventually_async(
             response, 10, interval=0, message=f"the response to {method}"
         )
+        assert answer is not None  # eventually_async returns a truthy value
         return answer
 
     async def next(self, timeout: float = 5.0) -> dict[str, Any]:
@@ -168,9 +169,10 @@ class Api:
             self.events.append(await self.next())
             return None
 
-        found: dict[str, Any] = await eventually_async(
+        found = await eventually_async(
             matching, 10, interval=0, message="a matching user-data event"
         )
+        assert found is not None  # eventually_async returns a truthy value
         return found
 
 
