@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 import pytest
 
@@ -18,7 +19,6 @@ __all__ = [
     "assert_no_leak_warnings",
     "eventually",
     "eventually_async",
-    "repeat_until",
     "require_service",
     "services_required",
 ]
@@ -52,43 +52,54 @@ def eventually(
     return value
 
 
+@overload
 async def eventually_async(
-    condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.01, message: str = ""
-) -> T:
-    """The async twin of :func:`eventually`: poll ``condition`` on the running loop (which keeps
-    serving its other tasks in between) and return its first truthy value; AssertionError when
-    ``timeout`` seconds pass first."""
-
-    async def poll() -> T:
-        value = condition()
-        if not value:
-            await asyncio.sleep(interval)
-        return value
-
-    return await repeat_until(poll, bool, timeout, message)
+    condition: Callable[[], Awaitable[T]],
+    timeout: float = ...,
+    interval: float = ...,
+    message: str = ...,
+) -> T: ...
 
 
-async def repeat_until(
-    step: Callable[[], Awaitable[T]],
-    done: Callable[[T], object],
+@overload
+async def eventually_async(
+    condition: Callable[[], T],
+    timeout: float = ...,
+    interval: float = ...,
+    message: str = ...,
+) -> T: ...
+
+
+async def eventually_async(
+    condition: Callable[[], Any],
     timeout: float = 10.0,
+    interval: float = 0.01,
     message: str = "",
-) -> T:
-    """Await ``step()`` again and again until ``done(result)`` holds; return that result.
+) -> Any:
+    """The async twin of :func:`eventually`, for test bodies that run on an event loop.
 
-    Raises AssertionError when ``timeout`` seconds pass first (a pending step is cancelled), so
-    a loop over a stream ends on its condition or fails with a message, never on the test's own
-    timeout.
+    ``condition`` is a plain or an async callable (awaited on each call, so it may itself wait
+    for the next websocket message); polls it every ``interval`` seconds until it returns a
+    truthy value and returns that value. The deadline also cuts a call in progress; on expiry it
+    raises AssertionError with ``message`` and the last value.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        try:
-            result = await asyncio.wait_for(step(), max(left, 0.0))
-        except TimeoutError:
-            raise AssertionError(f"not done within {timeout}s: {message}") from None
-        if done(result):
-            return result
+    last: object = None
+    try:
+        async with asyncio.timeout(timeout) as deadline:
+            while True:
+                value = condition()
+                if inspect.isawaitable(value):
+                    value = await value
+                if value:
+                    return value
+                last = value
+                await asyncio.sleep(interval)
+    except TimeoutError:
+        if not deadline.expired():
+            raise  # a timeout of the condition itself, not ours
+        raise AssertionError(
+            f"condition not met within {timeout}s: {message} (last: {last!r})"
+        ) from None
 
 
 def services_required() -> bool:

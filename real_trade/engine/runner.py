@@ -243,7 +243,8 @@ class TradingRunner:
         self._hook: LoopHook | None = None
         self._notifier: Any = None
         self._state = "idle"
-        self._lock = threading.Lock()
+        # reentrant: request_stop() runs in the signal handler, on the thread that may hold it
+        self._lock = threading.RLock()
         self._stop_event = threading.Event()
         self._done = threading.Event()
         self._done.set()

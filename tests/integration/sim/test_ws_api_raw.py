@@ -29,7 +29,7 @@ from real_trade.sim.core import ExchangeCore
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.market_synthetic import SyntheticMarket
 from real_trade.sim.server import SimExchange
-from tests.support import repeat_until
+from tests.support import eventually_async
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -140,13 +140,18 @@ class Api:
             req["params"] = params
         await self.ws.send_str(json.dumps(req))
 
-        def is_reply(msg: dict[str, Any]) -> bool:
+        async def response() -> dict[str, Any] | None:
+            msg = await self.next()
             if msg.get("id") == rid:
-                return True
+                return msg
             self.events.append(msg)
-            return False
+            return None
 
-        return await repeat_until(self.next, is_reply, 10.0, f"the reply to {method}")
+        answer = await eventually_async(
+            response, 10, interval=0, message=f"the response to {method}"
+        )
+        assert answer is not None  # eventually_async returns a truthy value
+        return answer
 
     async def next(self, timeout: float = 5.0) -> dict[str, Any]:
         frame = await self.ws.receive(timeout=timeout)
@@ -155,19 +160,20 @@ class Api:
         return data
 
     async def event(self, cond: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        """Return (and remove) the first user-data event matching ``cond``, waiting for it
-        (AssertionError when none comes within 10 s)."""
-        for i, ev in enumerate(self.events):
-            if cond(ev):
-                return self.events.pop(i)
+        """Return (and remove) the first user-data event matching ``cond``, waiting for it."""
 
-        def matches(msg: dict[str, Any]) -> bool:
-            if cond(msg):
-                return True
-            self.events.append(msg)
-            return False
+        async def matching() -> dict[str, Any] | None:
+            for i, ev in enumerate(self.events):
+                if cond(ev):
+                    return self.events.pop(i)
+            self.events.append(await self.next())
+            return None
 
-        return await repeat_until(self.next, matches, 10.0, "a matching user-data event")
+        found = await eventually_async(
+            matching, 10, interval=0, message="a matching user-data event"
+        )
+        assert found is not None  # eventually_async returns a truthy value
+        return found
 
 
 async def connect(sim: SimExchange, http: aiohttp.ClientSession, query: str = "") -> Api:

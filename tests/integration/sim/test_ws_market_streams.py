@@ -26,7 +26,7 @@ from real_trade.sim.core import ExchangeCore
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.market_synthetic import SyntheticMarket
 from real_trade.sim.server import SimExchange
-from tests.support import repeat_until
+from tests.support import eventually_async
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -69,14 +69,15 @@ async def request(ws: aiohttp.ClientWebSocketResponse, payload: Any) -> tuple[An
     await ws.send_str(payload if isinstance(payload, str) else json.dumps(payload))
     before: list[Any] = []
 
-    def is_reply(msg: Any) -> bool:
+    async def reply() -> Any:
+        msg = await recv_json(ws)
         if isinstance(msg, dict) and ("result" in msg or "error" in msg):
-            return True
+            return msg
         before.append(msg)
-        return False
+        return None
 
-    reply = await repeat_until(lambda: recv_json(ws), is_reply, 10.0, f"a reply to {payload!r}")
-    return reply, before
+    answer = await eventually_async(reply, 10, interval=0, message=f"the reply to {payload!r}")
+    return answer, before
 
 
 async def until(
@@ -85,22 +86,21 @@ async def until(
     sim: SimExchange | None = None,
     step: float = 1.0,
 ) -> Any:
-    """Read frames (advancing the market ``step`` s whenever none is waiting) until ``cond``
-    (AssertionError when no frame meets it within 20 s)."""
-    nothing = object()
+    """Read frames until one satisfies ``cond`` and return it. With ``sim``, the market moves
+    ``step`` s whenever no frame came for 0.2 s (a stepped market stands still otherwise; the
+    pause decides only when to move it, never what the test sees)."""
 
-    async def next_frame() -> Any:
+    async def matching() -> Any:
         try:
-            return await recv_json(ws, timeout=0.2 if sim is not None else 5.0)
-        except asyncio.TimeoutError:
+            msg = await recv_json(ws, timeout=0.2 if sim is not None else 5.0)
+        except TimeoutError:
             if sim is None:
                 raise
             await advance(sim, step)
-            return nothing
+            return None
+        return msg if cond(msg) else None
 
-    return await repeat_until(
-        next_frame, lambda msg: msg is not nothing and cond(msg), 20.0, "a frame meeting cond"
-    )
+    return await eventually_async(matching, 15, interval=0, message="a frame matching cond")
 
 
 def test_subscribe_list_unsubscribe(sim: SimExchange) -> None:
@@ -183,12 +183,28 @@ def test_book_ticker_partial_depth_and_statistics_streams(sim: SimExchange) -> N
             while set(last) != set(streams):
                 msg = await until(ws, lambda m: "stream" in m, sim)
                 last[msg["stream"]] = msg["data"]
-            while True:  # the market stands still now: drain what is left
-                try:
-                    msg = await recv_json(ws, timeout=0.3)
-                except asyncio.TimeoutError:
-                    break
+
+            def current() -> bool:
+                """Each stream's last frame shows the core as it stands (the market is still)."""
+                ticker = last["btcusdt@bookTicker"]
+                depth = last["btcusdt@depth5@100ms"]
+                return bool(
+                    ticker["u"] == sim.core.book_ticker("BTCUSDT").update_id
+                    and depth["lastUpdateId"] == sim.core.depth("BTCUSDT", 5).last_update_id
+                    and last["!miniTicker@arr"][0]["c"]
+                    == f"{sim.core.ticker_24h('BTCUSDT').last_price:.8f}"
+                    and last["btcusdt@avgPrice"]["w"]
+                    == f"{sim.core.avg_price('BTCUSDT').price:.8f}"
+                )
+
+            async def drained() -> bool:
+                if current():
+                    return True
+                msg = await recv_json(ws)
                 last[msg["stream"]] = msg["data"]
+                return current()
+
+            await eventually_async(drained, 10, interval=0, message="frames up to the core's state")
         bt, book = sim.core.book_ticker("BTCUSDT"), sim.core.depth("BTCUSDT", 5)
         assert last["btcusdt@bookTicker"] == {
             "u": bt.update_id,
@@ -401,12 +417,11 @@ def test_kline_close_of_the_bar_open_at_subscription_is_sent_before_any_pacer_ti
                     await advance(slow, 60)  # the bar closes before the pacer's first tick
                     frames: list[dict[str, Any]] = []
 
-                    async def next_frame() -> dict[str, Any]:
-                        frame: dict[str, Any] = await recv_json(ws, timeout=5.0)
-                        frames.append(frame)
-                        return frame
+                    async def closing_frame() -> bool:
+                        frames.append(await recv_json(ws, timeout=5.0))
+                        return bool(frames[-1]["k"]["x"])
 
-                    await repeat_until(next_frame, lambda f: f["k"]["x"], 10.0, "the final bar")
+                    await eventually_async(closing_frame, 10, interval=0, message="an x=true frame")
                     return frames
 
         frames = run(body)
