@@ -185,7 +185,7 @@ def run_variant(
         filled = sum(
             1
             for o in sim.core.all_orders(account, SYMBOL_ID, limit=100_000)
-            if o.status.value == "FILLED"
+            if o.status is OrderStatus.FILLED
         )
     wall = time.perf_counter() - started
     reaction, data_leg, order_leg = [], [], []

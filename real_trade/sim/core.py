@@ -230,9 +230,9 @@ class ExchangeCore:
         """
         s, t, tif = parse_side(side), parse_order_type(type), parse_tif(time_in_force)
         q = None if quantity is None else to_decimal(quantity, "quantity")
-        qq = None if quote_order_qty is None else to_decimal(quote_order_qty, "quoteOrderQty")
+        qq = None if quote_order_qty is None else to_decimal(quote_order_qty, "quote_quantity")
         p = None if price is None else to_decimal(price, "price")
-        sp = None if stop_price is None else to_decimal(stop_price, "stopPrice")
+        sp = None if stop_price is None else to_decimal(stop_price, "stop_price")
         parse_client_order_id(client_order_id)
         with self._lock:
             st, now = self._synced(symbol)
@@ -265,7 +265,7 @@ class ExchangeCore:
     ) -> Order:
         """Cancel an open order; -2011 "Unknown order sent." when it is not open."""
         if order_id is None and client_order_id is None:
-            raise BadParameter.one_of("orderId", "origClientOrderId")
+            raise BadParameter.one_of("order_id", "client_order_id")
         with self._lock:
             st, now = self._synced(symbol)
             order = st.engine.cancel(
@@ -292,7 +292,7 @@ class ExchangeCore:
     ) -> Order:
         """Return an order of the account (open or not); -2013 "Order does not exist."."""
         if order_id is None and client_order_id is None:
-            raise BadParameter.one_of("orderId", "origClientOrderId")
+            raise BadParameter.one_of("order_id", "client_order_id")
         with self._lock:
             self._state(symbol)
             return self._history.get(account.account_id, symbol, order_id, client_order_id)

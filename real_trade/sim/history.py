@@ -111,7 +111,7 @@ class OrderHistory:
             ):
                 order = None
         if order is None:
-            raise UnknownOrder.for_query()
+            raise UnknownOrder()
         return order.snapshot()
 
     def orders(

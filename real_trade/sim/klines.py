@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from real_trade.sim.errors import Reason
 from real_trade.sim.market import Candle
 from real_trade.sim.tape import Tape
 from real_trade.sim.types import ZERO, BadParameter, Trade
@@ -58,7 +59,7 @@ def interval_ms(interval: str) -> int | None:
         return None
     size = _FIXED.get(interval)
     if size is None:
-        raise BadParameter.invalid_interval()
+        raise BadParameter(Reason.INVALID_INTERVAL)
     return size
 
 
@@ -348,7 +349,7 @@ class KlineBook:
     ) -> list[Kline]:
         """Return klines with Binance's ``startTime``/``endTime``/``limit`` semantics."""
         if interval not in _FIXED and interval != "1M":
-            raise BadParameter.invalid_interval()
+            raise BadParameter(Reason.INVALID_INTERVAL)
         if limit <= 0:
             return []
         series = self._s1 if interval == "1s" else self._m1

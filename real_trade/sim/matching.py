@@ -20,6 +20,7 @@ from decimal import Decimal
 from real_trade.sim.accounts import Account
 from real_trade.sim.book import OrderBook
 from real_trade.sim.engine_output import EngineOutput
+from real_trade.sim.errors import Reason
 from real_trade.sim.open_orders import OpenOrders
 from real_trade.sim.rules import MARKET_TYPES, STOP_TYPES, SymbolRules
 from real_trade.sim.settlement import reservation, settle_side
@@ -134,7 +135,7 @@ class MatchingEngine:
         """
         if validate:
             if not account.can_trade:
-                raise OrderRejected("This account may not place or cancel orders.")
+                raise OrderRejected(Reason.TRADING_DISABLED)
             self.rules.validate(
                 side,
                 order_type,
@@ -160,7 +161,7 @@ class MatchingEngine:
                 now_ms,
             )
         if validate and self._open.count_of(account.account_id) >= self.rules.max_num_orders:
-            raise FilterError("MAX_NUM_ORDERS")
+            raise FilterError(Reason.MAX_NUM_ORDERS)
         if not client_order_id:
             client_order_id = self.new_client_order_id()
         elif self._open.has_client_id(account.account_id, client_order_id):
@@ -216,14 +217,14 @@ class MatchingEngine:
         exhausted = False
         if quote_qty is not None:
             if self.book.opposite(side).best() is None:
-                raise OrderRejected("Order book liquidity is less than symbol minimum quantity.")
+                raise OrderRejected(Reason.NO_LIQUIDITY)
             if side is Side.BUY and account.free(rules.quote) < quote_qty:
                 raise InsufficientBalance()
             qty, cost, exhausted = self.book.plan_take(
                 side, quote_cap=quote_qty, step=rules.market_step
             )
             if qty <= 0 or qty < rules.min_qty:
-                raise FilterError("LOT_SIZE")
+                raise FilterError(Reason.LOT_SIZE)
         else:
             assert quantity is not None
             qty, cost, _ = self.book.plan_take(side, qty_cap=quantity)
@@ -266,7 +267,7 @@ class MatchingEngine:
         """Cancel an open order of ``account``; -2011 "Unknown order sent." if there is none."""
         order = self.find_open(account.account_id, order_id, client_order_id)
         if order is None:
-            raise UnknownOrder.for_cancel()
+            raise UnknownOrder()
         self._close(order, account, OrderStatus.CANCELED, now_ms)
         return order
 

@@ -2,7 +2,9 @@
 
 Numbers are :class:`decimal.Decimal` (exact filters, exact balance conservation); times are
 integer milliseconds since the Unix epoch (UTC) taken from the simulator's clock. Enum values
-are Binance's exact strings, so protocol faces can send them as they are. The typed errors live
+are the simulator's own neutral lower-case spellings (``"buy"``, ``"limit"``,
+``"partially_filled"``); each protocol face maps them to and from its venue's words. The typed
+errors live
 in :mod:`real_trade.sim.errors` and are re-exported here, so ``from real_trade.sim.types import
 SimError`` keeps working.
 """
@@ -20,6 +22,7 @@ from real_trade.sim.errors import (
     FilterError,
     InsufficientBalance,
     OrderRejected,
+    Reason,
     SimError,
     UnknownOrder,
     WouldTakeAsMaker,
@@ -46,6 +49,7 @@ __all__ = [
     "OrderRejected",
     "OrderStatus",
     "OrderType",
+    "Reason",
     "Side",
     "SimError",
     "Ticker24h",
@@ -61,52 +65,52 @@ ZERO = Decimal(0)
 
 
 class Side(str, enum.Enum):
-    """Order side, with Binance's values."""
+    """Order side (neutral spelling; faces map it to their venue's)."""
 
-    BUY = "BUY"
-    SELL = "SELL"
+    BUY = "buy"
+    SELL = "sell"
 
 
 class OrderType(str, enum.Enum):
-    """Spot order types, with Binance's values."""
+    """Spot order types (neutral spelling; member names are Binance's type names)."""
 
-    LIMIT = "LIMIT"
-    MARKET = "MARKET"
-    LIMIT_MAKER = "LIMIT_MAKER"
-    STOP_LOSS = "STOP_LOSS"
-    STOP_LOSS_LIMIT = "STOP_LOSS_LIMIT"
-    TAKE_PROFIT = "TAKE_PROFIT"
-    TAKE_PROFIT_LIMIT = "TAKE_PROFIT_LIMIT"
+    LIMIT = "limit"
+    MARKET = "market"
+    LIMIT_MAKER = "limit_maker"
+    STOP_LOSS = "stop_loss"
+    STOP_LOSS_LIMIT = "stop_loss_limit"
+    TAKE_PROFIT = "take_profit"
+    TAKE_PROFIT_LIMIT = "take_profit_limit"
 
 
 class TimeInForce(str, enum.Enum):
-    """Time in force, with Binance's values."""
+    """Time in force (neutral spelling)."""
 
-    GTC = "GTC"
-    IOC = "IOC"
-    FOK = "FOK"
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
 
 
 class OrderStatus(str, enum.Enum):
-    """Order status, with Binance's values."""
+    """Order status (neutral spelling)."""
 
-    NEW = "NEW"
-    PARTIALLY_FILLED = "PARTIALLY_FILLED"
-    FILLED = "FILLED"
-    CANCELED = "CANCELED"
-    REJECTED = "REJECTED"
-    EXPIRED = "EXPIRED"
-    EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    EXPIRED_IN_MATCH = "expired_in_match"
 
 
 class ExecutionType(str, enum.Enum):
-    """What happened to an order in one :class:`OrderEvent` (Binance's executionReport ``x``)."""
+    """What happened to an order in one :class:`OrderEvent` (neutral spelling)."""
 
-    NEW = "NEW"
-    TRADE = "TRADE"
-    CANCELED = "CANCELED"
-    REJECTED = "REJECTED"
-    EXPIRED = "EXPIRED"
+    NEW = "new"
+    TRADE = "trade"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +239,7 @@ class OrderEvent:
 
     ``order`` is a snapshot after the change. For ``execution_type == TRADE`` the ``last_*``
     fields describe the fill; otherwise they are zero / empty / -1. ``reject_reason`` is
-    ``"NONE"`` unless the order was rejected.
+    None unless the order was rejected.
     """
 
     order: Order
@@ -248,7 +252,7 @@ class OrderEvent:
     commission_asset: str | None = None
     trade_id: int = -1
     is_maker: bool = False
-    reject_reason: str = "NONE"
+    reject_reason: Reason | None = None
 
 
 @dataclass(frozen=True, slots=True)

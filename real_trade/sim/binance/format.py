@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
+from real_trade.sim.binance.vocab import ORDER_TYPE_OUT, SIDE_OUT, STATUS_OUT, TIF_OUT
 from real_trade.sim.klines import Kline
 from real_trade.sim.types import Fill, Order, OrderType
 
@@ -65,7 +66,7 @@ def dec(x: Decimal | None, places: int = 8) -> str:
 
 
 def _tif(order: Order) -> str:
-    return order.tif.value if order.tif is not None else "GTC"
+    return TIF_OUT[order.tif] if order.tif is not None else "GTC"
 
 
 def fill_json(fill: Fill) -> dict[str, Any]:
@@ -102,10 +103,10 @@ def order_json(
     out["executedQty"] = dec(order.executed_qty)
     out["origQuoteOrderQty"] = dec(order.orig_quote_order_qty)
     out["cummulativeQuoteQty"] = dec(order.cummulative_quote_qty)
-    out["status"] = order.status.value
+    out["status"] = STATUS_OUT[order.status]
     out["timeInForce"] = _tif(order)
-    out["type"] = order.type.value
-    out["side"] = order.side.value
+    out["type"] = ORDER_TYPE_OUT[order.type]
+    out["side"] = SIDE_OUT[order.side]
     if order.type in _STOP_TYPES:
         out["stopPrice"] = dec(order.stop_price)
     out["workingTime"] = order.working_time_ms
@@ -126,10 +127,10 @@ def query_order_json(order: Order) -> dict[str, Any]:
         "origQty": dec(order.orig_qty),
         "executedQty": dec(order.executed_qty),
         "cummulativeQuoteQty": dec(order.cummulative_quote_qty),
-        "status": order.status.value,
+        "status": STATUS_OUT[order.status],
         "timeInForce": _tif(order),
-        "type": order.type.value,
-        "side": order.side.value,
+        "type": ORDER_TYPE_OUT[order.type],
+        "side": SIDE_OUT[order.side],
         "stopPrice": dec(order.stop_price),
         "icebergQty": _ZERO8,
         "time": order.time_ms,
@@ -161,10 +162,10 @@ def cancel_order_json(
         "executedQty": dec(order.executed_qty),
         "origQuoteOrderQty": dec(order.orig_quote_order_qty),
         "cummulativeQuoteQty": dec(order.cummulative_quote_qty),
-        "status": order.status.value,
+        "status": STATUS_OUT[order.status],
         "timeInForce": _tif(order),
-        "type": order.type.value,
-        "side": order.side.value,
+        "type": ORDER_TYPE_OUT[order.type],
+        "side": SIDE_OUT[order.side],
     }
     if order.type in _STOP_TYPES:
         out["stopPrice"] = dec(order.stop_price)
@@ -277,7 +278,7 @@ def symbol_json(rules: SymbolRules) -> dict[str, Any]:
         "quoteAssetPrecision": rules.quote_asset_precision,
         "baseCommissionPrecision": rules.base_commission_precision,
         "quoteCommissionPrecision": rules.quote_commission_precision,
-        "orderTypes": [t.value for t in rules.order_types],
+        "orderTypes": [ORDER_TYPE_OUT[t] for t in rules.order_types],
         "icebergAllowed": False,
         "ocoAllowed": False,
         "otoAllowed": False,
