@@ -55,6 +55,7 @@ from real_trade.sim import (
     ExecutionType,
     Kline,
     OrderEvent,
+    OrderStatus,
     SimExchange,
     SyntheticMarket,
 )
