@@ -23,7 +23,7 @@ from real_trade.sim.engine_output import EngineOutput
 from real_trade.sim.errors import Reason
 from real_trade.sim.open_orders import OpenOrders
 from real_trade.sim.rules import MARKET_TYPES, STOP_TYPES, SymbolRules
-from real_trade.sim.settlement import reservation, settle_side
+from real_trade.sim.settlement import Settlement, settlement_for
 from real_trade.sim.stops import StopBook, would_trigger
 from real_trade.sim.types import (
     ZERO,
@@ -65,9 +65,11 @@ class MatchingEngine:
         rng: random.Random | None = None,
         first_order_id: int = 1,
         first_trade_id: int = 1,
+        settlement: Settlement | None = None,
     ) -> None:
-        """Create an engine with an empty book."""
+        """Create an engine with an empty book (``settlement``: the instrument's by default)."""
         self.rules = rules
+        self.settlement = settlement if settlement is not None else settlement_for(rules.instrument)
         self.symbol = rules.symbol
         self.book = OrderBook()
         self.last_price: Decimal | None = None
@@ -177,7 +179,9 @@ class MatchingEngine:
                 account, side, quantity, quote_order_qty, client_order_id, now_ms
             )
         assert quantity is not None
-        lock_asset, lock_amount = reservation(self.rules, side, order_type, quantity, price)
+        lock_asset, lock_amount = self.settlement.reservation(
+            self.rules, side, order_type, quantity, price
+        )
         account.lock(lock_asset, lock_amount)
         order = self._new_order(
             account,
@@ -228,10 +232,9 @@ class MatchingEngine:
         else:
             assert quantity is not None
             qty, cost, _ = self.book.plan_take(side, qty_cap=quantity)
-        if side is Side.BUY:
-            lock_asset, lock_amount = rules.quote, cost
-        else:
-            lock_asset, lock_amount = rules.base, quantity if quantity is not None else qty
+        lock_asset, lock_amount = self.settlement.market_reservation(
+            rules, side, quantity if quantity is not None else qty, cost
+        )
         if account.free(lock_asset) < lock_amount:
             raise InsufficientBalance()
         account.lock(lock_asset, lock_amount)
@@ -376,7 +379,7 @@ class MatchingEngine:
         trade_id = next(self._trade_ids)
         rules = self.rules
         for order, acct, is_maker in ((maker, maker_acct, True), (taker, taker_acct, False)):
-            fill = settle_side(
+            fill = self.settlement.settle(
                 order,
                 acct,
                 self._fees,

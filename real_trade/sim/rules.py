@@ -1,10 +1,12 @@
-"""Symbol rules: Binance spot filters, precisions and the order-parameter checks built on them.
+"""Symbol rules: the instrument, price and quantity grids, limits, precisions, and the checks.
 
-:class:`SymbolRules` holds what Binance's ``exchangeInfo`` publishes for one symbol (PRICE_FILTER,
-LOT_SIZE, MARKET_LOT_SIZE, NOTIONAL, MAX_NUM_ORDERS, precisions, allowed order types) and
-:meth:`SymbolRules.validate` checks an order the way Binance does, in Binance's order: missing or
-unwanted parameters (-1102/-1106), too many decimals (-1111), then the filters (-1013
-``"Filter failure: <NAME>"``). Market orders are checked against the average price.
+:class:`SymbolRules` holds one symbol's rules in neutral terms (the instrument it trades, tick,
+price range, quantity step and range, a market order's own step and range, notional limits,
+the most open orders, precisions, allowed order types) and :meth:`SymbolRules.validate` checks
+an order against them in a fixed order: missing or unwanted fields, too many decimals, then
+price, lot, market lot and notional (raising a :class:`~real_trade.sim.errors.SimError` with a
+neutral reason). Market orders are checked against the average price. The faces render the
+rules in their venue's shape (Binance's filters: :func:`real_trade.sim.binance.format.symbol_json`).
 
 :data:`DEFAULT_RULES` mirrors Binance's real BTCUSDT, ETHUSDT, BNBUSDT and BTCUSDC;
 :func:`derive_rules` makes plausible rules for any BASE/QUOTE from a reference price and
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
+from real_trade.sim.instruments import SPOT, Instrument
 from real_trade.sim.market import MarketSource, default_lot_step, default_tick_size
 from real_trade.sim.params import (
     parse_client_order_id,
@@ -111,11 +114,12 @@ def _decimals(value: Decimal) -> int:
 
 @dataclass(frozen=True, slots=True)
 class SymbolRules:
-    """One symbol's trading rules, as Binance's ``exchangeInfo`` describes them.
+    """One symbol's trading rules (see the module docstring).
 
-    A zero ``max_*`` or ``*step_size`` means "not checked" (Binance's MARKET_LOT_SIZE on BTCUSDT
-    has stepSize 0). ``market_*`` fields are MARKET_LOT_SIZE; ``min_notional``/``max_notional``
-    with ``apply_*_to_market`` and ``avg_price_mins`` are the NOTIONAL filter.
+    A zero ``max_*`` or ``*step_size`` means "not checked" (Binance's market lot on BTCUSDT has
+    step 0). ``market_*`` fields bound market orders' quantity; ``min_notional``/``max_notional``
+    with ``apply_*_to_market`` and ``avg_price_mins`` bound an order's value. ``instrument`` says
+    what the symbol trades (spot unless told); ``trading`` is False for a halted symbol.
     """
 
     symbol: str
@@ -141,9 +145,9 @@ class SymbolRules:
     quote_commission_precision: int = 8
     max_num_orders: int = 200
     order_types: tuple[OrderType, ...] = ALL_ORDER_TYPES
-    permissions: tuple[str, ...] = ("SPOT",)
     quote_order_qty_market_allowed: bool = True
-    status: str = "TRADING"
+    trading: bool = True
+    instrument: Instrument = SPOT
 
     @property
     def market_step(self) -> Decimal:
@@ -275,39 +279,6 @@ class SymbolRules:
         notional = price * quantity
         if notional < self.min_notional or (0 < self.max_notional < notional):
             raise FilterError(Reason.NOTIONAL)
-
-    def to_binance_filters(self) -> list[dict[str, object]]:
-        """Return the ``filters`` array of Binance's ``exchangeInfo`` for this symbol."""
-        f = format_decimal
-        return [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": f(self.min_price),
-                "maxPrice": f(self.max_price),
-                "tickSize": f(self.tick_size),
-            },
-            {
-                "filterType": "LOT_SIZE",
-                "minQty": f(self.min_qty),
-                "maxQty": f(self.max_qty),
-                "stepSize": f(self.step_size),
-            },
-            {
-                "filterType": "MARKET_LOT_SIZE",
-                "minQty": f(self.market_min_qty),
-                "maxQty": f(self.market_max_qty),
-                "stepSize": f(self.market_step_size),
-            },
-            {
-                "filterType": "NOTIONAL",
-                "minNotional": f(self.min_notional),
-                "applyMinToMarket": self.apply_min_to_market,
-                "maxNotional": f(self.max_notional),
-                "applyMaxToMarket": self.apply_max_to_market,
-                "avgPriceMins": self.avg_price_mins,
-            },
-            {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": self.max_num_orders},
-        ]
 
 
 def split_symbol(symbol: str) -> tuple[str, str]:

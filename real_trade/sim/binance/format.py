@@ -36,6 +36,7 @@ __all__ = [
     "my_trade_json",
     "order_json",
     "query_order_json",
+    "symbol_filters",
     "symbol_json",
 ]
 
@@ -256,9 +257,43 @@ def account_json(
     }
 
 
+def symbol_filters(rules: SymbolRules) -> list[dict[str, object]]:
+    """Return the ``filters`` array of Binance's ``exchangeInfo`` for one symbol's rules."""
+    f = dec
+    return [
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": f(rules.min_price),
+            "maxPrice": f(rules.max_price),
+            "tickSize": f(rules.tick_size),
+        },
+        {
+            "filterType": "LOT_SIZE",
+            "minQty": f(rules.min_qty),
+            "maxQty": f(rules.max_qty),
+            "stepSize": f(rules.step_size),
+        },
+        {
+            "filterType": "MARKET_LOT_SIZE",
+            "minQty": f(rules.market_min_qty),
+            "maxQty": f(rules.market_max_qty),
+            "stepSize": f(rules.market_step_size),
+        },
+        {
+            "filterType": "NOTIONAL",
+            "minNotional": f(rules.min_notional),
+            "applyMinToMarket": rules.apply_min_to_market,
+            "maxNotional": f(rules.max_notional),
+            "applyMaxToMarket": rules.apply_max_to_market,
+            "avgPriceMins": rules.avg_price_mins,
+        },
+        {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": rules.max_num_orders},
+    ]
+
+
 def symbol_json(rules: SymbolRules) -> dict[str, Any]:
     """Return one entry of ``exchangeInfo``'s ``symbols`` array for ``rules``."""
-    filters = rules.to_binance_filters()
+    filters = symbol_filters(rules)
     # Older clients read MIN_NOTIONAL; Binance replaced it with NOTIONAL. Serve both, consistent.
     filters.append(
         {
@@ -270,7 +305,7 @@ def symbol_json(rules: SymbolRules) -> dict[str, Any]:
     )
     return {
         "symbol": rules.symbol,
-        "status": rules.status,
+        "status": "TRADING" if rules.trading else "BREAK",
         "baseAsset": rules.base,
         "baseAssetPrecision": rules.base_asset_precision,
         "quoteAsset": rules.quote,
@@ -287,11 +322,11 @@ def symbol_json(rules: SymbolRules) -> dict[str, Any]:
         "cancelReplaceAllowed": False,
         "amendAllowed": False,
         "pegInstructionsAllowed": False,
-        "isSpotTradingAllowed": "SPOT" in rules.permissions,
-        "isMarginTradingAllowed": "MARGIN" in rules.permissions,
+        "isSpotTradingAllowed": rules.instrument.is_spot,
+        "isMarginTradingAllowed": False,
         "filters": filters,
         "permissions": [],
-        "permissionSets": [list(rules.permissions)],
+        "permissionSets": [["SPOT"] if rules.instrument.is_spot else []],
         "defaultSelfTradePreventionMode": "NONE",
         "allowedSelfTradePreventionModes": ["NONE"],
     }

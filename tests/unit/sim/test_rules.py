@@ -8,6 +8,7 @@ import pytest
 
 from real_trade.sim.binance.errors import BinanceApiError
 from real_trade.sim.binance.errors import sim_error_code_msg as binance
+from real_trade.sim.binance.format import symbol_filters
 from real_trade.sim.binance.vocab import parse_order_type as binance_type
 from real_trade.sim.binance.vocab import parse_side as binance_side
 from real_trade.sim.binance.vocab import parse_tif as binance_tif
@@ -293,7 +294,7 @@ def test_client_order_ids_follow_binances_pattern() -> None:
 
 
 def test_binance_filter_dicts_have_exact_names_and_formatting() -> None:
-    filters = {f["filterType"]: f for f in BTC.to_binance_filters()}
+    filters = {f["filterType"]: f for f in symbol_filters(BTC)}
     assert set(filters) >= {"PRICE_FILTER", "LOT_SIZE", "MARKET_LOT_SIZE", "NOTIONAL"}
     assert filters["PRICE_FILTER"]["tickSize"] == "0.01000000"
     assert filters["LOT_SIZE"]["stepSize"] == "0.00001000"
