@@ -59,7 +59,7 @@ from real_trade.sim import (
     SimExchange,
     SyntheticMarket,
 )
-from real_trade.sim.binance.ratelimit import RateLimits
+from real_trade.sim.plumbing.ratelimit import RateLimits
 from real_trade.stores import BinanceStore
 
 SYMBOL, SYMBOL_ID = "BTC/USDT", "BTCUSDT"

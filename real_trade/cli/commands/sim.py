@@ -113,7 +113,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the simulator, print its URLs and accounts, serve until SIGINT/SIGTERM."""
-    from real_trade.sim.binance.ratelimit import RateLimits
+    from real_trade.sim.plumbing.ratelimit import RateLimits
     from real_trade.sim.server import SimExchange
 
     symbols = tuple(s.strip() for s in str(args.symbols).split(",") if s.strip())

@@ -137,7 +137,7 @@ def _place(call: RestCall) -> Any:
     faults = call.ctx.faults
     rejection = faults.take_order_rejection()
     if rejection is not None:
-        raise BinanceApiError(rejection[0], rejection[1])
+        raise BinanceApiError(-2010, rejection)
     symbol = args.pop("symbol")
     side, order_type = _order_enums(args)
     order = call.ctx.core.place_order(account, symbol, side, order_type, **args)

@@ -23,7 +23,6 @@ from typing import Any
 from aiohttp import web
 
 from real_trade.bus import EventBus, Subscription
-from real_trade.sim.binance.context import BinanceFaceContext
 from real_trade.sim.binance.vocab import (
     EXECUTION_OUT,
     ORDER_TYPE_OUT,
@@ -31,7 +30,8 @@ from real_trade.sim.binance.vocab import (
     STATUS_OUT,
     TIF_OUT,
 )
-from real_trade.sim.binance.ws_conn import (
+from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.ws_conn import (
     WsConnection,
 )
 from real_trade.sim.types import BalanceEvent, ExecutionType, OrderEvent, OrderType
@@ -159,7 +159,7 @@ class UserStreamHub:
     connection; :meth:`tick` (called by a pacer) releases events held during a pause.
     """
 
-    def __init__(self, ctx: BinanceFaceContext, bus: EventBus) -> None:
+    def __init__(self, ctx: FaceContext, bus: EventBus) -> None:
         """Serve the accounts of ``ctx.core``, whose events are published on ``bus``."""
         self.ctx = ctx
         self.bus = bus

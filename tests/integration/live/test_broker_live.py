@@ -251,7 +251,7 @@ def test_refusals_reach_notify_order_with_the_exchange_reason(sim: SimExchange) 
     assert broker.getcash() == pytest.approx(1_000.0)
 
 
-@pytest.mark.parametrize("fault", ["503", "-1007"])
+@pytest.mark.parametrize("fault", ["503", "timeout"])
 def test_an_ambiguous_submit_leaves_exactly_one_order_and_the_strategy_sees_it(
     sim: SimExchange,
     fault: str,
