@@ -31,6 +31,7 @@ from real_trade.sim.types import (
     OrderType,
     Reason,
     Side,
+    SimError,
     TimeInForce,
 )
 
@@ -300,3 +301,16 @@ def test_binance_filter_dicts_have_exact_names_and_formatting() -> None:
     assert filters["LOT_SIZE"]["stepSize"] == "0.00001000"
     assert filters["NOTIONAL"]["minNotional"] == "5.00000000"
     assert format_decimal(D("1.5")) == "1.50000000"
+
+
+def test_every_reason_has_a_binance_answer() -> None:
+    for reason in Reason:
+        err = SimError(reason, "stop_price", "quote_quantity", order_type=OrderType.STOP_LOSS)
+        code, msg = binance(err)
+        assert code < 0 and msg, reason
+    missing = SimError(Reason.MISSING_ONE_OF, "order_id", "client_order_id")
+    assert binance(missing) == (
+        -1102,
+        "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!",
+    )
+    assert str(missing) == "one of order_id or client_order_id is required"
