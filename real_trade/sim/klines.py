@@ -53,7 +53,7 @@ _WEEK_OFFSET = 4 * _DAY  # 1970-01-01 was a Thursday; Binance weeks open on Mond
 def interval_ms(interval: str) -> int | None:
     """Return the fixed length (ms) of ``interval``; None for ``1M`` (calendar months).
 
-    ``BadParameter`` (-1120) for a name that is not a Binance interval.
+    ``BadParameter`` (``INVALID_INTERVAL``) for a name that is not an interval (Binance's names).
     """
     if interval == "1M":
         return None

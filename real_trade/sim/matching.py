@@ -267,7 +267,7 @@ class MatchingEngine:
         order_id: int | None = None,
         client_order_id: str | None = None,
     ) -> Order:
-        """Cancel an open order of ``account``; -2011 "Unknown order sent." if there is none."""
+        """Cancel an open order of ``account``; ``UnknownOrder`` if there is none."""
         order = self.find_open(account.account_id, order_id, client_order_id)
         if order is None:
             raise UnknownOrder()

@@ -173,12 +173,12 @@ class SymbolRules:
         time_in_force: TimeInForce | None = None,
         avg_price: Decimal | None = None,
     ) -> None:
-        """Check an order's parameters, precisions and filters; raise the error Binance sends.
+        """Check an order's fields, precisions and rules; raise a neutral ``SimError``.
 
-        Order of checks: order type allowed (-2010), mandatory parameters (-1102), unwanted
-        parameters (-1106), precision (-1111), PRICE_FILTER, LOT_SIZE, MARKET_LOT_SIZE, NOTIONAL
-        (-1013). ``avg_price`` is the price market orders' notional is measured with (skipped
-        when ``None``). Nothing is returned: an order that passes is valid for this symbol.
+        Order of checks (Binance's): order type allowed, mandatory fields, unwanted fields,
+        precision, price, lot, market lot, notional. ``avg_price`` is the price market orders'
+        notional is measured with (skipped when ``None``). Nothing is returned: an order that
+        passes is valid for this symbol.
         """
         del side  # Binance's spot filters are side-independent
         if order_type not in self.order_types:

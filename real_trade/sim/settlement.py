@@ -14,7 +14,7 @@ Funds, by order type (documented decisions where Binance leaves room):
 * LIMIT / LIMIT_MAKER / *_LIMIT: a buy locks ``qty * price`` of quote, a sell locks ``qty`` of
   base, at placement. A buy filled at a better price gets the difference back at each fill.
 * MARKET by quantity: the engine walks the book first. A buy whose walk costs more than the free
-  quote is rejected (-2010 insufficient balance); a sell needs ``qty`` free base. When the book
+  quote is rejected (insufficient balance); a sell needs ``qty`` free base. When the book
   runs out of liquidity the order fills what there is and the rest EXPIRES (status EXPIRED).
 * MARKET by ``quoteOrderQty``: spends (buy) or receives (sell) at most that much quote, the
   quantity floored to the lot step; FILLED when the budget is used, EXPIRED when the book ran

@@ -235,7 +235,8 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class OrderEvent:
-    """One change of one order: everything Binance's ``executionReport`` carries.
+    """One change of one order: everything a venue's order update carries (Binance's
+    ``executionReport``).
 
     ``order`` is a snapshot after the change. For ``execution_type == TRADE`` the ``last_*``
     fields describe the fill; otherwise they are zero / empty / -1. ``reject_reason`` is
