@@ -463,16 +463,17 @@ class MatchingEngine:
             self._work_limit(order, account, now_ms)
             return
         rules = self.rules
-        if order.side is Side.SELL:
-            qty, _, _ = self.book.plan_take(Side.SELL, qty_cap=order.orig_qty)
+        budget = self.settlement.trigger_budget(rules, account, order.side)
+        if budget is None:
+            qty, _, _ = self.book.plan_take(order.side, qty_cap=order.orig_qty)
         else:
-            budget = account.free(rules.quote)
             qty, cost, _ = self.book.plan_take(
-                Side.BUY, qty_cap=order.orig_qty, quote_cap=budget, step=rules.market_step
+                order.side, qty_cap=order.orig_qty, quote_cap=budget, step=rules.market_step
             )
-            account.lock(rules.quote, cost)
-            order.locked_asset, order.locked_amount = rules.quote, cost
-            if cost:
-                self.out.touch(account, rules.quote)
+            asset, amount = self.settlement.market_reservation(rules, order.side, qty, cost)
+            account.lock(asset, amount)
+            order.locked_asset, order.locked_amount = asset, amount
+            if amount:
+                self.out.touch(account, asset)
         self._take(order, account, qty, None, now_ms)
         self._finish_taker(order, account, now_ms, expire=False)

@@ -63,6 +63,11 @@ class Settlement(Protocol):
         """``(asset, amount)`` a market order of ``quantity`` whose walk costs ``cost`` locks."""
         ...
 
+    def trigger_budget(self, rules: SymbolRules, account: Account, side: Side) -> Decimal | None:
+        """The quote a triggered stop-market order of ``side`` may spend (None: no cap, its
+        funds were reserved at placement)."""
+        ...
+
     def settle(
         self,
         order: Order,
@@ -99,6 +104,10 @@ class SpotSettlement:
     ) -> tuple[str, Decimal]:
         """See :func:`market_reservation`."""
         return market_reservation(rules, side, quantity, cost)
+
+    def trigger_budget(self, rules: SymbolRules, account: Account, side: Side) -> Decimal | None:
+        """A stop-market buy spends what free quote the account has; a sell locked its base."""
+        return account.free(rules.quote) if side is Side.BUY else None
 
     def settle(
         self,

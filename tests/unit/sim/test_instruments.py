@@ -35,6 +35,10 @@ class RecordingSettlement(SpotSettlement):
         self.calls.append("market_reservation")
         return super().market_reservation(*args, **kwargs)  # type: ignore[arg-type]
 
+    def trigger_budget(self, rules: object, account: Account, side: Side) -> Decimal | None:  # type: ignore[override]
+        self.calls.append(f"trigger_budget:{side.value}")
+        return super().trigger_budget(rules, account, side)  # type: ignore[arg-type]
+
     def settle(self, order: Order, *args: object, **kwargs: object) -> Fill:  # type: ignore[override]
         self.calls.append(f"settle:{order.side.value}")
         return super().settle(order, *args, **kwargs)  # type: ignore[arg-type]
@@ -83,6 +87,37 @@ def test_the_engine_reserves_and_settles_through_its_settlement() -> None:
     engine.place(taker, Side.BUY, OrderType.MARKET, now_ms=T0, quantity=D("0.01"))
     assert recorder.calls == ["reservation", "market_reservation", "settle:sell", "settle:buy"]
     assert taker.free("BTC") == D("10") + D("0.01") - D("0.00001")  # bought less the fee
+
+
+def test_a_triggered_stop_market_buy_asks_its_settlement_for_a_budget() -> None:
+    fees = Account(1, "", "", maker_fee=D(0), taker_fee=D(0), internal=True)
+    maker, taker, holder = _account(101), _account(102), _account(103)
+    accounts = {1: fees, 101: maker, 102: taker, 103: holder}
+    recorder = RecordingSettlement()
+    engine = MatchingEngine(BTC, accounts, fees, rng=random.Random(1), settlement=recorder)
+    for price in ("30000", "30010"):
+        engine.place(
+            maker,
+            Side.SELL,
+            OrderType.LIMIT,
+            now_ms=T0,
+            quantity=D("0.01"),
+            price=D(price),
+            time_in_force=TimeInForce.GTC,
+        )
+    engine.place(taker, Side.BUY, OrderType.MARKET, now_ms=T0, quantity=D("0.01"))
+    stop = engine.place(
+        holder,
+        Side.BUY,
+        OrderType.STOP_LOSS,
+        now_ms=T0,
+        quantity=D("0.004"),
+        stop_price=D("30005"),
+    )
+    recorder.calls.clear()
+    engine.place(taker, Side.BUY, OrderType.MARKET, now_ms=T0, quantity=D("0.001"))  # at 30010
+    assert "trigger_budget:buy" in recorder.calls
+    assert stop.executed_qty == D("0.004") and holder.free("BTC") > D("10")
 
 
 def test_binance_renders_a_halted_symbol_as_break() -> None:
