@@ -55,7 +55,7 @@ from real_trade.config import RealTradeConfig
 from real_trade.engine import TradingRunner
 from real_trade.notifications.config import EVENT_KINDS
 from real_trade.sim import CandleReplayMarket, SimExchange
-from real_trade.sim.binance.ratelimit import RateLimits
+from real_trade.sim.plumbing.ratelimit import RateLimits
 from real_trade.strategies import SmaCross
 
 FILE = "binanceus_BTCUSDT_1m_2023-03-01_2023-03-21.csv"

@@ -50,7 +50,9 @@ from real_trade.sim.types import (
     ExecutionType,
     InsufficientBalance,
     OrderEvent,
+    OrderType,
     SimError,
+    TimeInForce,
     UnknownOrder,
 )
 from real_trade.vocabulary import OrderKind, joined_symbol_id
@@ -58,11 +60,12 @@ from real_trade.vocabulary import OrderKind, joined_symbol_id
 __all__ = ["BarPathMarket", "PaperBar", "PaperExecution", "bar_path"]
 
 _SIM_TYPES = {
-    OrderKind.MARKET: "MARKET",
-    OrderKind.LIMIT: "LIMIT",
-    OrderKind.STOP: "STOP_LOSS",
-    OrderKind.STOP_LIMIT: "STOP_LOSS_LIMIT",
+    OrderKind.MARKET: OrderType.MARKET,
+    OrderKind.LIMIT: OrderType.LIMIT,
+    OrderKind.STOP: OrderType.STOP_LOSS,
+    OrderKind.STOP_LIMIT: OrderType.STOP_LOSS_LIMIT,
 }
+_TIF_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +111,7 @@ def bar_path(
     ticks: list[MarketTick] = []
     prev = prev_price if prev_price is not None else o
     for i, (ts, price) in enumerate(zip(times, prices, strict=True)):
-        side: Side = "SELL" if price < prev else "BUY"
+        side = Side.SELL if price < prev else Side.BUY
         qty = (share + (rest if i == n - 1 else 0)) * lot
         ticks.append(MarketTick(ts if i == 0 else max(ts, ticks[-1].ts_ms + 1), price, qty, side))
         prev = price
@@ -396,13 +399,13 @@ class PaperExecution:
         sim_type = _SIM_TYPES.get(kind)
         if sim_type is None:
             raise ValueError(f"paper execution takes Market/Limit/Stop/StopLimit, not {kind}")
-        tif = "GTC" if sim_type in ("LIMIT", "STOP_LOSS_LIMIT") else None
+        tif = TimeInForce.GTC if sim_type in _TIF_TYPES else None
         price, stop = request.price, request.stop_price
         try:
             self.core.place_order(
                 self._account,
                 joined_symbol_id(request.symbol),
-                request.side.value.upper(),
+                Side(request.side.value),
                 sim_type,
                 quantity=Decimal(repr(request.amount)),
                 price=None if price is None else Decimal(repr(price)),
@@ -414,7 +417,7 @@ class PaperExecution:
             margin = isinstance(exc, InsufficientBalance)
             state = OrderState.MARGIN if margin else OrderState.REJECTED
             cid = request.client_order_id
-            self._reports.append(SubmitFailed(cid, state, exc.msg, str(exc.code)))
+            self._reports.append(SubmitFailed(cid, state, str(exc), exc.reason.value))
 
     def cancel(self, client_order_id: str, symbol: str, exchange_order_id: str | None) -> None:
         """Cancel at once (an order still waiting for its bar is simply dropped)."""
@@ -468,7 +471,7 @@ class PaperExecution:
                 event.is_maker,
             )
             self._reports.append(FillReport(order.client_order_id, str(order.order_id), fill))
-        reason = None if event.reject_reason == "NONE" else event.reject_reason
+        reason = None if event.reject_reason is None else str(event.reject_reason.value)
         filled = float(order.executed_qty)
         status = ExchangeStatus.parse(order.status.value, filled)
         xid, amount = str(order.order_id), float(order.orig_qty)

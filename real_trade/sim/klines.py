@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from real_trade.sim.errors import Reason
 from real_trade.sim.market import Candle
 from real_trade.sim.tape import Tape
 from real_trade.sim.types import ZERO, BadParameter, Trade
@@ -52,13 +53,13 @@ _WEEK_OFFSET = 4 * _DAY  # 1970-01-01 was a Thursday; Binance weeks open on Mond
 def interval_ms(interval: str) -> int | None:
     """Return the fixed length (ms) of ``interval``; None for ``1M`` (calendar months).
 
-    ``BadParameter`` (-1120) for a name that is not a Binance interval.
+    ``BadParameter`` (``INVALID_INTERVAL``) for a name that is not an interval (Binance's names).
     """
     if interval == "1M":
         return None
     size = _FIXED.get(interval)
     if size is None:
-        raise BadParameter.invalid_interval()
+        raise BadParameter(Reason.INVALID_INTERVAL)
     return size
 
 
@@ -348,7 +349,7 @@ class KlineBook:
     ) -> list[Kline]:
         """Return klines with Binance's ``startTime``/``endTime``/``limit`` semantics."""
         if interval not in _FIXED and interval != "1M":
-            raise BadParameter.invalid_interval()
+            raise BadParameter(Reason.INVALID_INTERVAL)
         if limit <= 0:
             return []
         series = self._s1 if interval == "1s" else self._m1

@@ -169,7 +169,7 @@ def test_scan_fallback_finds_orders_by_client_id(sim: SimExchange) -> None:
         assert other.find_order_by_client_id("rtabsent", SYMBOL) is None
 
 
-@pytest.mark.parametrize("kind", ["503", "-1007"])
+@pytest.mark.parametrize("kind", ["503", "timeout"])
 def test_ambiguous_create_is_never_resent_and_is_found_by_client_id(
     sim: SimExchange, client: VenueClient, kind: str
 ) -> None:

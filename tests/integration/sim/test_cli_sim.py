@@ -131,3 +131,8 @@ def test_cli_rejects_bad_arguments(
 def test_cli_refuses_a_non_loopback_host(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sim", "--host", "0.0.0.0", "--port", "0"]) == 2
     assert "loopback" in capsys.readouterr().err
+
+
+def test_cli_refuses_an_unknown_face(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sim", "--port", "0", "--faces", "binance,nope"]) == 2
+    assert "unknown simulator face 'nope'" in capsys.readouterr().err

@@ -22,12 +22,12 @@ from aiohttp import WSMsgType, web
 
 from real_trade.bus import EventBus
 from real_trade.sim.binance.app import create_app
-from real_trade.sim.binance.context import BinanceFaceContext
 from real_trade.sim.binance.ws_listen_key import LISTEN_KEYS_KEY
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.market_synthetic import SyntheticMarket
+from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.server import SimExchange
 from tests.support import eventually_async
 
@@ -436,7 +436,7 @@ def test_paused_user_stream_holds_events_then_delivers_them_in_order(
     run(body)
 
 
-@pytest.mark.parametrize("kind", ["-1007", "disconnect"])
+@pytest.mark.parametrize("kind", ["timeout", "disconnect"])
 def test_ambiguous_order_place_still_creates_the_order(
     sim: SimExchange, creds: tuple[str, str], kind: str
 ) -> None:
@@ -545,7 +545,7 @@ def test_expired_listen_key_gets_listen_key_expired_then_closes() -> None:
         market = SyntheticMarket(["BTCUSDT"], seed=3)
         clock = SimClock(start_ms=market.start_ms(), stepped=True)
         core = ExchangeCore(clock, market, EventBus(synchronous=True), seed=3)
-        ctx = BinanceFaceContext(core, clock, FaultPlan(3), asyncio.get_running_loop())
+        ctx = FaceContext(core, clock, FaultPlan(3), asyncio.get_running_loop())
         app = create_app(ctx)
         runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await runner.setup()

@@ -19,12 +19,12 @@ from aiohttp import WSMsgType, web
 
 from real_trade.bus import EventBus
 from real_trade.sim.binance.app import create_app
-from real_trade.sim.binance.context import BinanceFaceContext
 from real_trade.sim.binance.ws_market import settings_of
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.market_synthetic import SyntheticMarket
+from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.server import SimExchange
 from tests.support import eventually_async
 
@@ -325,7 +325,7 @@ async def local_server(**settings: float) -> AsyncIterator[str]:
     market = SyntheticMarket(["BTCUSDT"], seed=3)
     clock = SimClock(start_ms=market.start_ms(), stepped=True)
     core = ExchangeCore(clock, market, EventBus(synchronous=True), seed=3)
-    ctx = BinanceFaceContext(core, clock, FaultPlan(3), asyncio.get_running_loop())
+    ctx = FaceContext(core, clock, FaultPlan(3), asyncio.get_running_loop())
     app = create_app(ctx)
     for name, value in settings.items():
         setattr(settings_of(app), name, value)
@@ -401,7 +401,7 @@ def test_kline_close_of_the_bar_open_at_subscription_is_sent_before_any_pacer_ti
     The pacer is made slow so the bar surely closes first; Binance sends the final update of the
     bar that was open when the client subscribed, and so must the simulator.
     """
-    from real_trade.sim.binance.ws_conn import WsSettings
+    from real_trade.sim.plumbing.ws_conn import WsSettings
 
     with SimExchange(stepped=True, seed=3, ws_settings=WsSettings(pacer_interval_s=1.0)) as slow:
         subscribed_open = slow.core.klines("BTCUSDT", "1m", limit=1)[-1].open_ms

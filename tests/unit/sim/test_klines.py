@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from real_trade.sim.binance.errors import sim_error_code_msg as binance
 from real_trade.sim.klines import INTERVALS, KlineBook, Tape, bucket_open, next_open
 from real_trade.sim.types import BadParameter, Trade
 from tests.unit.sim.fakes import MIN, ScriptedMarket
@@ -182,7 +183,7 @@ def test_invalid_interval_is_1120() -> None:
     kb, _ = book(0)
     with pytest.raises(BadParameter) as err:
         kb.klines("2m", now_ms=START)
-    assert (err.value.code, err.value.msg) == (-1120, "Invalid interval.")
+    assert binance(err.value) == (-1120, "Invalid interval.")
 
 
 def test_tape_aggregates_trades_of_one_taker_at_one_price() -> None:
