@@ -135,3 +135,18 @@ def test_a_stepped_sim_clock_is_a_clock_of_the_same_protocol() -> None:
 )
 def test_plain_secret_unwraps_and_treats_blank_as_absent(value: object, plain: str | None) -> None:
     assert plain_secret(value) == plain
+
+
+# --------------------------------------------------------------------------- intervals
+def test_intervals_are_one_table_for_the_simulator_and_the_feeds() -> None:
+    from real_trade.feeds.timeframes import next_open_ms, timeframe_ms
+    from real_trade.sim import klines
+    from real_trade.vocabulary.intervals import INTERVALS, bucket_open, next_open
+
+    assert klines.INTERVALS is INTERVALS and klines.next_open is next_open
+    monday = 1_704_067_200_000  # 2024-01-01 00:00 UTC, a Monday
+    assert bucket_open("1w", monday + 3 * 86_400_000 + 5) == monday
+    assert bucket_open("1M", 1_706_745_599_999) == monday  # 2024-01-31 23:59:59.999
+    assert next_open("1M", 1_701_388_800_000) == monday  # 2023-12-01 -> 2024-01-01
+    assert next_open_ms("1M", 1_701_388_800_000) == monday
+    assert timeframe_ms("4h") == 4 * 3_600_000 and timeframe_ms("1M") == 31 * 86_400_000
