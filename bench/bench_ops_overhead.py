@@ -22,8 +22,10 @@ with the data). Variants, interleaved ``--repeat`` times in one run:
 The operations layer's cost is **journal + ops** against **journal** (the goal: under 5 %).
 
 Figures: wall seconds of ``run()`` (bars per second) and CPU seconds of the whole process
-(the simulator's threads included), medians over the repeats, and the ratio to **off**. The
-sanity line checks that every variant made the same orders (count and end value).
+(the simulator's threads included), medians over the repeats, and the ratio to **off**. On a
+shared machine the load drifts between rounds, so the summary also gives the median of the
+per-round ratios (each round's variant against the baseline run next to it, in the same
+round). The sanity line checks that every variant made the same orders (count and end value).
 
 Run::
 
@@ -252,6 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     return report(results)
 
 
+def paired(runs: list[RunResult], base: list[RunResult]) -> tuple[float, float]:
+    """The median over the rounds of ``runs[i] / base[i]``: CPU and wall."""
+    cpu = statistics.median(r.cpu_seconds / b.cpu_seconds for r, b in zip(runs, base, strict=True))
+    wall = statistics.median(r.seconds / b.seconds for r, b in zip(runs, base, strict=True))
+    return cpu, wall
+
+
 def report(results: dict[str, list[RunResult]]) -> int:
     """Print the median wall and CPU time of each variant and its ratio to ``off``."""
     base_wall = statistics.median(r.seconds for r in results["off"])
@@ -272,6 +281,14 @@ def report(results: dict[str, list[RunResult]]) -> int:
         f"\noperations layer (journal+ops vs journal): CPU x{ops_cpu / journal_cpu:.3f}, "
         f"wall x{ops_wall / journal_wall:.3f}"
     )
+    pairs = [("metrics", "off"), ("journal+notify", "journal"), ("journal+ops", "journal")]
+    for name, base in pairs:
+        if name in results and base in results:
+            cpu_r, wall_r = paired(results[name], results[base])
+            print(
+                f"median of per-round ratios, {name} vs {base}: CPU x{cpu_r:.3f}, "
+                f"wall x{wall_r:.3f}"
+            )
     outcomes = {(r.bars, r.orders, round(r.value, 2)) for runs in results.values() for r in runs}
     same = len(outcomes) == 1
     print(

@@ -12,8 +12,8 @@ its own connection pool on the journal's URL, which migrates the database when n
 The frequent writes (:meth:`Outbox.enqueue` and :meth:`Outbox.mark`) go through the journal's
 :class:`~real_trade.persistence.statement_writer.StatementWriter` (one held connection,
 statements compiled once), under a lock since the bus thread and the worker both write; the
-reads build no statement per call (bound parameters), and :meth:`Outbox.last_kept` answers the
-cooldown of every key of a round in one query.
+reads build no statement per call (bound parameters), and :meth:`Outbox.due` reads a round's
+pending rows and the cooldown of all their keys in one transaction.
 """
 
 from __future__ import annotations
@@ -122,11 +122,15 @@ class Outbox:
 
     def _read(self, stmt: Any, params: dict[str, Any]) -> list[Any]:
         """The rows of a read-only statement (a deferred transaction: no write lock taken)."""
+        return self._reads(lambda conn: list(conn.execute(stmt, params).all()))
+
+    def _reads(self, work: Any) -> Any:
+        """``work(conn)`` in one read-only (deferred) transaction."""
         if self._lock is not None:
             with self._lock, self._engine.connect() as conn:
-                return list(conn.execute(stmt, params).all())
+                return work(conn)
         with self._engine.connect() as conn:
-            return list(conn.execute(stmt, params).all())
+            return work(conn)
 
     # -- the trading side ----------------------------------------------------------------
     def enqueue(self, alert: Alert, level: str, channels: Sequence[str], now_ms: int) -> int:
@@ -168,6 +172,28 @@ class Outbox:
         found = self._read(_PENDING if strategy is None else _PENDING_OF, params)
         return [OutboxRow(**r._mapping) for r in found]
 
+    def due(
+        self, channel: str, limit: int = 100, strategy: str | None = None
+    ) -> tuple[list[OutboxRow], dict[str, int]]:
+        """:meth:`pending`, and for each of their dedup keys delivered on ``channel`` when its
+        newest delivered alert was raised (keys never delivered are absent); one transaction,
+        two queries: what a delivery round needs."""
+        params: dict[str, Any] = {"channel": channel, "limit": limit}
+        if strategy is not None:
+            params["strategy"] = strategy
+
+        def work(conn: Any) -> tuple[list[OutboxRow], dict[str, int]]:
+            found = conn.execute(_PENDING if strategy is None else _PENDING_OF, params).all()
+            rows = [OutboxRow(**r._mapping) for r in found]
+            keys = sorted({r.dedup_key for r in rows})
+            if not keys:
+                return rows, {}
+            kept = conn.execute(_LAST_KEPT, {"channel": channel, "keys": keys}).all()
+            return rows, {str(k): int(ms) for k, ms in kept if ms is not None}
+
+        result: tuple[list[OutboxRow], dict[str, int]] = self._reads(work)
+        return result
+
     def rows(self, channel: str | None = None) -> list[OutboxRow]:
         """Every row (of ``channel``), oldest first: what was sent, suppressed or is waiting."""
         t = notification_outbox
@@ -199,15 +225,6 @@ class Outbox:
             .values(attempts=t.c.attempts + 1, last_error=error[:1000])
         )
         self._run(lambda c: c.execute(stmt))
-
-    def last_kept(self, channel: str, dedup_keys: Iterable[str]) -> dict[str, int]:
-        """For each of ``dedup_keys`` delivered on ``channel``: when its newest delivered alert
-        was raised (keys never delivered are absent); one query."""
-        keys = sorted(set(dedup_keys))
-        if not keys:
-            return {}
-        found = self._read(_LAST_KEPT, {"channel": channel, "keys": keys})
-        return {str(key): int(ms) for key, ms in found if ms is not None}
 
     def prune(self, before_ms: int) -> int:
         """Delete the rows done with (not pending) raised before ``before_ms``; return how many."""

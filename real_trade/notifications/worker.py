@@ -29,11 +29,12 @@ only while the runner is not alive: it sends the dead-man alert when the runner'
 and what that process left in the outbox. Once an hour, rows delivered more than
 ``retention_days`` ago are deleted.
 
-Cost: a round reads a channel's pending rows and the cooldown of all their keys (two queries)
-and marks what it sent (one write through the outbox's held connection). The thread starts a
-round when woken by new rows (after letting a burst gather ``coalesce`` seconds), when a
-channel with rows left becomes due again, and every ``poll_interval`` (rows written by another
-process, the watches); it never goes round again at once unless rows are left that are due.
+Cost: a round reads a channel's pending rows and the cooldown of all their keys (two queries,
+one transaction) and marks what it sent (one write through the outbox's held connection). The
+thread starts a round when woken by new rows (after letting a burst gather ``coalesce``
+seconds), when a channel with rows left becomes due again, and every ``poll_interval`` (rows
+written by another process, the watches); it never goes round again at once unless rows are
+left that are due.
 """
 
 from __future__ import annotations
@@ -158,8 +159,8 @@ class DeliveryWorker:
         if now < state.next_ok:
             return 0
         limit = 500
-        read = self.outbox.pending(channel.name, limit=limit, strategy=self.strategy)
-        rows = self._dedupe(channel.name, read)
+        read, last_kept = self.outbox.due(channel.name, limit=limit, strategy=self.strategy)
+        rows = self._dedupe(channel.name, read, last_kept)
         state.waiting = len(rows)
         if not rows:
             return 0
@@ -182,12 +183,14 @@ class DeliveryWorker:
         self._on_result(channel.name, "sent", len(chosen))
         return 1
 
-    def _dedupe(self, channel: str, rows: list[OutboxRow]) -> list[OutboxRow]:
+    def _dedupe(
+        self, channel: str, rows: list[OutboxRow], last_kept: dict[str, int]
+    ) -> list[OutboxRow]:
         window = self.config.cooldown * 1000
         if window <= 0 or not rows:
             return rows
         kept: list[OutboxRow] = []
-        last: dict[str, int] = self.outbox.last_kept(channel, (r.dedup_key for r in rows))
+        last = dict(last_kept)
         dropped: list[int] = []
         for row in rows:
             before = last.get(row.dedup_key)
