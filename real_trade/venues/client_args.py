@@ -9,6 +9,7 @@ the system's, never for the simulator; ``""``: none) and the bus (None: the proc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, overload
 
@@ -51,7 +52,7 @@ class ClientArgs:
         proxy: str | None = None,
         bus: EventBus | None = None,
         options: dict[str, Any] | None = None,
-        detect_proxy: Any = detect_system_proxy,
+        detect_proxy: Callable[[str | None], str | None] = detect_system_proxy,
     ) -> ClientArgs:
         """The arguments as given to a store, resolved (``detect_proxy(target)`` finds the
         system proxy when ``proxy`` is None)."""
