@@ -13,6 +13,7 @@ that knows bar lengths, calendar months included.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 from types import MappingProxyType
 
 import backtrader as bt
@@ -25,6 +26,8 @@ __all__ = [
     "TIMEFRAMES",
     "bt_to_timeframe",
     "check_venue_timeframe",
+    "date_num_of_ms",
+    "ms_of_date_num",
     "next_open_ms",
     "timeframe_ms",
     "timeframe_to_bt",
@@ -145,3 +148,17 @@ def check_venue_timeframe(
         field="timeframe",
         fix=f"use one of: {', '.join(valid) or '(none of ours)'}",
     )
+
+
+def ms_of_date_num(num: float) -> int | None:
+    """backtrader date number (UTC) -> epoch ms, or None for +-infinity (an open bound)."""
+    if num in (float("inf"), float("-inf")):
+        return None
+    moment = bt.num2date(num).replace(tzinfo=timezone.utc)
+    return round(moment.timestamp() * 1000)
+
+
+def date_num_of_ms(ms: int) -> float:
+    """Epoch ms -> backtrader date number (UTC, naive, as backtrader's lines hold it)."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc).replace(tzinfo=None)
+    return float(bt.date2num(moment))

@@ -75,6 +75,21 @@ class VenueSpec:
         """The credential fields real (testnet or live) trading needs on this venue."""
         return ("apikey", "secret", "passphrase") if self.needs_passphrase else ("apikey", "secret")
 
+    def check_credentials(self, credentials: Mapping[str, str | None]) -> None:
+        """Keys are optional, but partial keys are a mistake: ConfigError names the missing
+        field (``credentials`` maps ``apikey``/``secret``/``passphrase`` to plain text)."""
+        if not any(credentials.values()):
+            return
+        needed = self.required_credentials()
+        missing = [name for name in needed if not credentials.get(name)]
+        if missing:
+            raise ConfigError(
+                f"{self.display_name} trading needs {', '.join(needed)}; "
+                f"missing: {', '.join(missing)}",
+                field=missing[0],
+                fix=f"give {missing[0]}=..., or no credentials at all for public data and paper",
+            )
+
 
 BINANCE = VenueSpec(
     name="binance",
