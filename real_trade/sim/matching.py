@@ -165,7 +165,7 @@ class MatchingEngine:
             self.rules.validate(
                 side,
                 order_type,
-                quantity=self.rules.min_qty if close_position else quantity,
+                quantity=self._close_check_qty() if close_position else quantity,
                 quote_order_qty=quote_order_qty,
                 price=price,
                 stop_price=stop_price,
@@ -264,6 +264,12 @@ class MatchingEngine:
                 raise BadParameter.not_required("quantity")
             if reduce_only:
                 raise BadParameter.not_required("reduce_only")
+
+    def _close_check_qty(self) -> Decimal:
+        """The quantity a close-position order is validated with (it has none of its own): the
+        largest a market order may have, so the minimum notional never refuses it."""
+        rules = self.rules
+        return rules.market_max_qty or rules.max_qty or rules.min_qty
 
     def _stop_book(self, order: Order) -> StopBook:
         return self._mark_stops if order.working_type is WorkingType.MARK else self._stops
