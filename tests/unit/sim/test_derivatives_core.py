@@ -60,7 +60,7 @@ class Bus:
 
 
 class World:
-    def __init__(self, premium: Decimal = D(0), fee: str = "0") -> None:
+    def __init__(self, premium: Decimal = Decimal(0), fee: str = "0") -> None:
         self.clock = SimClock(start_ms=T0, stepped=True)
         self.bus = Bus()
         self.core = ExchangeCore(

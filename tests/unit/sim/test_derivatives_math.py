@@ -3,6 +3,7 @@ liquidation price formulas, funding times and rates, the mark's premium path."""
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -147,7 +148,7 @@ def test_the_mark_premium_is_bounded_smooth_and_seeded() -> None:
     assert path != [other.premium("BTCUSDT", t) for t in times]
     assert all(abs(p) <= D("0.0005") for p in path)
     assert len(set(path)) > 10
-    steps = [abs(b - a) for a, b in zip(path, path[1:], strict=False)]
+    steps = [abs(b - a) for a, b in itertools.pairwise(path)]
     assert max(steps) <= D("0.0005")  # 7 minutes never jump more than the band
     mark = model.mark("BTCUSDT", D("30000"), times[3], D("0.1"))
     assert mark % D("0.1") == 0 and abs(mark - 30000) <= D("15.1")
