@@ -411,6 +411,9 @@ class ExchangeCore:
             raise OrderRejected(Reason.NOT_A_CONTRACT)
         return st
 
+    def _contracts(self) -> list[SymbolMarket]:
+        return [self._states[sym] for sym in sorted(self.ledger.rules)]
+
     def contract_settings(self, account: Account, symbol: str) -> SymbolSettings:
         """The account's leverage, margin mode and position mode on a contract (a copy)."""
         with self._lock:
@@ -455,8 +458,8 @@ class ExchangeCore:
         """The account's open positions (one contract or all), by symbol and side."""
         with self._lock:
             now = self._clock.now_ms()
-            if symbol is not None:
-                self._sync(self._contract(symbol))
+            for st in [self._contract(symbol)] if symbol is not None else self._contracts():
+                self._sync(st)
             pos = self.ledger.positions_of(account.account_id, symbol)
             pos.sort(key=lambda p: (p.symbol, p.side.value))
             return [self.ledger.view(p, now) for p in pos]
@@ -464,8 +467,8 @@ class ExchangeCore:
     def margin_summary(self, account: Account, asset: str = "USDT") -> MarginSummary:
         """Wallet, unrealized PnL, margin and available balance, maintenance margin in ``asset``."""
         with self._lock:
-            for sym in self.ledger.rules:
-                self._sync(self._states[sym])
+            for st in self._contracts():
+                self._sync(st)
             return self.ledger.summary(account, asset)
 
     def mark_price(self, symbol: str) -> MarkPriceEvent:

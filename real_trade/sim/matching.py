@@ -280,11 +280,12 @@ class MatchingEngine:
         while True:
             fired = self._mark_stops.pop_fired(mark)
             if not fired:
-                return
+                break
             for order_id in fired:
                 order = self._open.get(order_id)
                 if order is not None:
                     self._activate(order, now_ms)
+        self._check_triggers(now_ms)  # what the triggered orders traded may fire last-price stops
 
     def _place_market(
         self,

@@ -256,7 +256,7 @@ def test_stop_market_triggers_on_the_mark_or_the_last_price() -> None:
         w.core.place_order(
             a, SYM, "buy", "stop_loss", quantity="0.01", stop_price="30200", working_type="mark"
         )
-    on_last = w.core.place_order(a, SYM, "buy", "stop_loss", quantity="0.01", stop_price="30200")
+    on_last = w.core.place_order(a, SYM, "buy", "stop_loss", quantity="0.01", stop_price="30600")
     on_mark = w.core.place_order(
         a, SYM, "buy", "stop_loss", quantity="0.01", stop_price="30400", working_type="mark"
     )
