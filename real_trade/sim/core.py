@@ -454,6 +454,24 @@ class ExchangeCore:
             self.ledger.set_position_mode(account, symbol, m, has_orders=busy)
             return self.contract_settings(account, symbol)
 
+    def adjust_isolated_margin(
+        self,
+        account: Account,
+        symbol: str,
+        amount: Decimal | str | int,
+        position_side: PositionSide | str = PositionSide.BOTH,
+    ) -> PositionView:
+        """Add (``amount`` > 0) or remove (< 0) margin of an isolated position: NO_POSITION
+        without an isolated position, INSUFFICIENT_BALANCE when the free balance is short or
+        removing would leave less than the position's initial margin."""
+        dec = Decimal(str(amount))
+        side = _parse_enum(PositionSide, position_side, "position_side")
+        with self._lock:
+            now = self._sync(self._contract(symbol))
+            pos = self.ledger.adjust_isolated_margin(account, symbol, side, dec, now)
+            self._publish_upkeep(now)
+            return self.ledger.view(pos, now)
+
     def positions(self, account: Account, symbol: str | None = None) -> list[PositionView]:
         """The account's open positions (one contract or all), by symbol and side."""
         with self._lock:

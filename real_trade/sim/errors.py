@@ -108,6 +108,8 @@ class Reason(str, enum.Enum):
     """Margin or position mode cannot change while the symbol has a position or open orders."""
     NOT_A_CONTRACT = "not_a_contract"
     """The request applies to contracts only."""
+    NO_POSITION = "no_position"
+    """The request needs an (isolated) position the account does not have."""
     # -- lookups
     UNKNOWN_ORDER = "unknown_order"
 
@@ -146,6 +148,7 @@ _TEXTS: dict[Reason, str] = {
     Reason.MAX_NOTIONAL_FOR_LEVERAGE: "position exceeds the maximum notional at this leverage",
     Reason.SETTINGS_LOCKED: "cannot change with a position or open orders",
     Reason.NOT_A_CONTRACT: "the symbol is not a contract",
+    Reason.NO_POSITION: "no such position",
     Reason.UNKNOWN_ORDER: "unknown order",
 }
 

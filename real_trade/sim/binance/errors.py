@@ -160,6 +160,7 @@ _FIXED: dict[Reason, tuple[int, str]] = {
     ),
     Reason.SETTINGS_LOCKED: (-4048, "Margin type cannot be changed if there exists position."),
     Reason.NOT_A_CONTRACT: (-1121, "Invalid symbol."),
+    Reason.NO_POSITION: (-2010, "No such position."),
 }
 """Binance's code and exact text for each reason that names no field."""
 

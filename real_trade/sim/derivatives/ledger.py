@@ -39,7 +39,7 @@ from real_trade.sim.derivatives.types import (
     PositionView,
     SymbolSettings,
 )
-from real_trade.sim.errors import BadParameter, OrderRejected, Reason
+from real_trade.sim.errors import BadParameter, InsufficientBalance, OrderRejected, Reason
 from real_trade.sim.rules import SymbolRules
 from real_trade.sim.types import ZERO, Order, PositionSide, Side
 
@@ -138,6 +138,30 @@ class DerivativesLedger:
                 raise OrderRejected(Reason.SETTINGS_LOCKED)
             found.position_mode = mode
         return found
+
+    def adjust_isolated_margin(
+        self, account: Account, symbol: str, side: PositionSide, amount: Decimal, now_ms: int
+    ) -> Position:
+        """Add (``amount`` > 0, from free) or remove (< 0, back to free) an isolated position's
+        margin; removing may leave no less than the position's initial margin at the mark."""
+        pos = self._positions.get((account.account_id, symbol, side))
+        isolated = self.settings(account.account_id, symbol).margin_mode is MarginMode.ISOLATED
+        if pos is None or not pos.qty or not isolated:
+            raise OrderRejected(Reason.NO_POSITION)
+        asset = self.settle_asset(symbol)
+        if amount >= 0:
+            account.debit(asset, amount)
+            pos.isolated_margin += amount
+        else:
+            mark = self._mark_or_entry(pos)
+            keep = self.initial(pos) - min(ZERO, pos.unrealized(mark))
+            if pos.isolated_margin + amount < keep:
+                raise InsufficientBalance()
+            pos.isolated_margin += amount
+            account.credit(asset, -amount)
+        self._touch(account, asset)
+        self._changed(pos, now_ms)
+        return pos
 
     # ------------------------------------------------------------------ positions
     def position(self, account_id: int, symbol: str, side: PositionSide) -> Position:

@@ -375,3 +375,22 @@ def test_spot_symbols_refuse_contract_flags_and_contract_calls() -> None:
     with pytest.raises(OrderRejected) as not_contract:
         core.set_leverage(a, "BTCUSDT", 5)
     assert not_contract.value.reason is Reason.NOT_A_CONTRACT
+
+
+def test_isolated_margin_can_be_added_and_removed_down_to_the_initial_margin() -> None:
+    w = World()
+    a, b = w.account(10_000), w.account(1_000_000)
+    w.core.set_leverage(a, SYM, 10)
+    w.core.set_margin_mode(a, SYM, "isolated")
+    w.rest(b, "sell", "1", "30000")
+    w.take(a, "buy", "1")
+    view = w.core.adjust_isolated_margin(a, SYM, "500")
+    assert view.isolated_margin == D("3500") and a.free("USDT") == D("6500")
+    assert view.liquidation_price < D("27108.43373494")
+    view = w.core.adjust_isolated_margin(a, SYM, "-500")
+    assert view.isolated_margin == D("3000") and a.free("USDT") == D("7000")
+    with pytest.raises(InsufficientBalance):
+        w.core.adjust_isolated_margin(a, SYM, "-1")  # below the initial margin
+    with pytest.raises(OrderRejected) as cross:
+        w.core.adjust_isolated_margin(b, SYM, "10")  # b is cross
+    assert cross.value.reason is Reason.NO_POSITION
