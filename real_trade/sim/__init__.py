@@ -8,7 +8,8 @@ one :class:`SymbolMarket` per symbol (engine, klines, tape, publishing), :class:
 :class:`Instrument`), :class:`SymbolRules` (neutral tick, lot and notional rules),
 :class:`Account` (balances, fees, keys), :class:`KlineBook`/:class:`Tape` (klines and trades
 built from the core's own matches), :class:`SymbolLiquidity` (the liquidity provider and tape
-flow that play a market source), the value types of :mod:`real_trade.sim.types` (neutral enums)
+flow that play a market source), linear perpetuals (:mod:`real_trade.sim.derivatives`: positions,
+margin, mark, funding, liquidation), the value types of :mod:`real_trade.sim.types` (neutral enums)
 and the typed errors of :mod:`real_trade.sim.errors` (a neutral :class:`Reason`). Protocol faces
 (``real_trade.sim.binance``) translate it to a venue's protocol and serve it on loopback.
 
@@ -63,6 +64,7 @@ from real_trade.sim.types import (
     OrderRejected,
     OrderStatus,
     OrderType,
+    PositionSide,
     Reason,
     Side,
     SimError,
@@ -70,6 +72,7 @@ from real_trade.sim.types import (
     TimeInForce,
     Trade,
     UnknownOrder,
+    WorkingType,
     WouldTakeAsMaker,
     WouldTriggerImmediately,
 )
@@ -119,6 +122,7 @@ __all__ = [
     "OrderRejected",
     "OrderStatus",
     "OrderType",
+    "PositionSide",
     "PriceLevel",
     "Reason",
     "Settlement",
@@ -137,6 +141,7 @@ __all__ = [
     "TimeInForce",
     "Trade",
     "UnknownOrder",
+    "WorkingType",
     "WouldTakeAsMaker",
     "WouldTriggerImmediately",
     "bucket_open",

@@ -11,21 +11,43 @@ matches, and user orders rest and fill among them with price-time priority.
 Everything that changes is published on the bus, synchronously and in order, under the lock:
 ``sim.trade.<SYMBOL>``, ``sim.depth.<SYMBOL>`` (update ids matching :meth:`ExchangeCore.depth`),
 ``sim.kline.<SYMBOL>`` (1m updates and closes), ``sim.order.<account_id>`` and
-``sim.balance.<account_id>``. The simulator's own accounts (fees, liquidity, flow) are hidden
-from user views and publish nothing.
+``sim.balance.<account_id>``. The simulator's own accounts (fees, liquidity, flow, insurance
+fund) are hidden from user views and publish nothing.
+
+Linear perpetuals (symbols whose rules carry a ``LINEAR_PERPETUAL`` instrument) settle through
+one :class:`~real_trade.sim.derivatives.ledger.DerivativesLedger`: after every flush of such a
+symbol the core moves its mark with the market, triggers mark-price stops, pays funding at
+00/08/16 UTC of market time and liquidates at the mark, publishing ``sim.mark.<SYMBOL>``,
+``sim.position.<account_id>``, ``sim.funding.<account_id>`` and
+``sim.liquidation.<account_id>`` (see :mod:`real_trade.sim.derivatives`).
 """
 
 from __future__ import annotations
 
+import enum
 import itertools
 import random
 import threading
 import time
+import typing
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Protocol
 
 from real_trade.sim.accounts import Account, AccountBook
+from real_trade.sim.derivatives.brackets import BracketTable
+from real_trade.sim.derivatives.funding import next_funding_ms
+from real_trade.sim.derivatives.ledger import DerivativesLedger
+from real_trade.sim.derivatives.liquidation import check_liquidations
+from real_trade.sim.derivatives.mark import MarkModel
+from real_trade.sim.derivatives.types import (
+    MarginMode,
+    MarginSummary,
+    MarkPriceEvent,
+    PositionMode,
+    PositionView,
+    SymbolSettings,
+)
 from real_trade.sim.history import OrderHistory
 from real_trade.sim.klines import Kline
 from real_trade.sim.liquidity import MarketMakers
@@ -39,6 +61,7 @@ from real_trade.sim.rules import (
     rules_for_market,
     to_decimal,
 )
+from real_trade.sim.settlement import settlement_for
 from real_trade.sim.symbol_market import SymbolMarket
 from real_trade.sim.types import (
     AggTrade,
@@ -50,17 +73,22 @@ from real_trade.sim.types import (
     DepthSnapshot,
     Fill,
     Order,
+    OrderRejected,
     OrderType,
+    PositionSide,
+    Reason,
     Side,
+    SimError,
     Ticker24h,
     TimeInForce,
     Trade,
+    WorkingType,
 )
 from real_trade.vocabulary.clock import Clock
 
 __all__ = ["Clock", "EventSink", "ExchangeCore"]
 
-FEE_ACCOUNT_ID, LIQUIDITY_ACCOUNT_ID, FLOW_ACCOUNT_ID = 1, 2, 3
+FEE_ACCOUNT_ID, LIQUIDITY_ACCOUNT_ID, FLOW_ACCOUNT_ID, INSURANCE_ACCOUNT_ID = 1, 2, 3, 4
 _FIRST_USER_ID = 1001
 
 
@@ -87,6 +115,10 @@ class ExchangeCore:
     stalls the exchange (None: play everything, as a stepped clock needs). Memory stays
     bounded whatever the market time: ``max_tape_trades`` public trades and
     ``max_kline_bars`` one-minute bars per symbol are kept.
+
+    Contracts: ``mark_model`` draws the premium of the mark price (default: seeded from
+    ``seed``, at most 0.05%), ``brackets`` overrides the leverage brackets per symbol and
+    ``insurance_fund`` is what the insurance fund holds of each settlement asset at the start.
     """
 
     def __init__(
@@ -101,6 +133,9 @@ class ExchangeCore:
         max_kline_bars: int = 100_000,
         max_tape_trades: int = 50_000,
         pump_budget_s: float | None = None,
+        mark_model: MarkModel | None = None,
+        brackets: Mapping[str, BracketTable] | None = None,
+        insurance_fund: Decimal = Decimal(1_000_000_000),
     ) -> None:
         """Create the exchange at the market's start (or the clock's now without a market)."""
         self._lock = threading.RLock()
@@ -115,6 +150,15 @@ class ExchangeCore:
         self._accounts = AccountBook(self._rng, _FIRST_USER_ID)
         self._history = OrderHistory()
         self.fee_account = self._accounts.internal(FEE_ACCOUNT_ID)
+        self.insurance_account = self._accounts.internal(INSURANCE_ACCOUNT_ID)
+        self.ledger = DerivativesLedger(
+            self._accounts.by_id,
+            self.insurance_account,
+            mark_model if mark_model is not None else MarkModel(seed=seed or 0),
+            brackets,
+        )
+        self._in_upkeep = False
+        self._last_marks: dict[str, Decimal] = {}
         internal_ids = itertools.count(1)
         makers = MarketMakers(
             self._accounts.internal(LIQUIDITY_ACCOUNT_ID),
@@ -125,8 +169,15 @@ class ExchangeCore:
         market_symbols = tuple(market.symbols) if market is not None else ()
         self._states: dict[str, SymbolMarket] = {}
         for sym in sorted(all_rules):
+            sym_rules = all_rules[sym]
+            contract = not sym_rules.instrument.is_spot
+            if contract:
+                self.ledger.register(sym_rules, self.start_ms)
+                settle = self.ledger.settle_asset(sym)
+                if not self.insurance_account.free(settle):
+                    self.insurance_account.credit(settle, insurance_fund)
             self._states[sym] = SymbolMarket(
-                all_rules[sym],
+                sym_rules,
                 accounts=self._accounts.by_id,
                 fee_account=self.fee_account,
                 rng=random.Random(self._rng.getrandbits(64)),
@@ -137,6 +188,8 @@ class ExchangeCore:
                 max_tape_trades=max_tape_trades,
                 source=market if sym in market_symbols else None,
                 makers=makers,
+                settlement=settlement_for(sym_rules.instrument, self.ledger) if contract else None,
+                after_flush=self._upkeep_hook(sym) if contract else None,
             )
 
     @property
@@ -214,8 +267,17 @@ class ExchangeCore:
         time_in_force: TimeInForce | str | None = None,
         client_order_id: str | None = None,
         test: bool = False,
+        reduce_only: bool = False,
+        close_position: bool = False,
+        position_side: PositionSide | str = PositionSide.BOTH,
+        working_type: WorkingType | str = WorkingType.LAST,
     ) -> Order:
         """Place an order and return a snapshot of it after matching; raise the typed errors.
+
+        Contracts only: ``reduce_only``, ``close_position`` (a stop-market or
+        take-profit-market without quantity that closes the whole position on trigger),
+        ``position_side`` (LONG/SHORT in hedge mode, BOTH in one-way) and ``working_type``
+        (a stop's trigger price: LAST or MARK). Post-only is the LIMIT_MAKER type.
 
         ``client_order_id`` must be unique among the account's open orders on the symbol
         (``DUPLICATE_ORDER``); a 22-character id is generated when absent.
@@ -227,6 +289,8 @@ class ExchangeCore:
         p = None if price is None else to_decimal(price, "price")
         sp = None if stop_price is None else to_decimal(stop_price, "stop_price")
         parse_client_order_id(client_order_id)
+        ps = _parse_enum(PositionSide, position_side, "position_side")
+        wt = _parse_enum(WorkingType, working_type, "working_type")
         with self._lock:
             st, now = self._synced(symbol)
             avg = st.average(now) if t is OrderType.MARKET and q is not None else None
@@ -243,6 +307,10 @@ class ExchangeCore:
                 client_order_id=client_order_id,
                 avg_price=avg,
                 test=test,
+                reduce_only=reduce_only,
+                close_position=close_position,
+                position_side=ps,
+                working_type=wt,
             )
             if not test:
                 self._history.add_order(order)
@@ -335,6 +403,177 @@ class ExchangeCore:
             return self._history.fills(
                 account.account_id, symbol, start_ms, end_ms, from_id, limit, order_id
             )
+
+    # ================================================================ contracts
+    def _contract(self, symbol: str) -> SymbolMarket:
+        st = self._state(symbol)
+        if st.engine.rules.instrument.is_spot:
+            raise OrderRejected(Reason.NOT_A_CONTRACT)
+        return st
+
+    def _contracts(self) -> list[SymbolMarket]:
+        return [self._states[sym] for sym in sorted(self.ledger.rules)]
+
+    def contract_settings(self, account: Account, symbol: str) -> SymbolSettings:
+        """The account's leverage, margin mode and position mode on a contract (a copy)."""
+        with self._lock:
+            self._contract(symbol)
+            s = self.ledger.settings(account.account_id, symbol)
+            return SymbolSettings(s.leverage, s.margin_mode, s.position_mode)
+
+    def set_leverage(self, account: Account, symbol: str, leverage: int) -> SymbolSettings:
+        """Set the leverage on a contract: 1 to the brackets' maximum, and no lower than the
+        open position's notional allows (LEVERAGE_NOT_VALID, MAX_NOTIONAL_FOR_LEVERAGE)."""
+        with self._lock:
+            self._contract(symbol)
+            self.ledger.set_leverage(account, symbol, int(leverage))
+            self._publish_upkeep(self._clock.now_ms())
+            return self.contract_settings(account, symbol)
+
+    def set_margin_mode(
+        self, account: Account, symbol: str, mode: MarginMode | str
+    ) -> SymbolSettings:
+        """Switch cross/isolated margin on a contract (SETTINGS_LOCKED with a position or open
+        orders there; a no-op when unchanged)."""
+        m = _parse_enum(MarginMode, mode, "margin_mode")
+        with self._lock:
+            st = self._contract(symbol)
+            busy = bool(st.engine.open_orders_of(account.account_id))
+            self.ledger.set_margin_mode(account, symbol, m, has_orders=busy)
+            return self.contract_settings(account, symbol)
+
+    def set_position_mode(
+        self, account: Account, symbol: str, mode: PositionMode | str
+    ) -> SymbolSettings:
+        """Switch one-way/hedge on a contract (SETTINGS_LOCKED with a position or open orders
+        there; a no-op when unchanged)."""
+        m = _parse_enum(PositionMode, mode, "position_mode")
+        with self._lock:
+            st = self._contract(symbol)
+            busy = bool(st.engine.open_orders_of(account.account_id))
+            self.ledger.set_position_mode(account, symbol, m, has_orders=busy)
+            return self.contract_settings(account, symbol)
+
+    def adjust_isolated_margin(
+        self,
+        account: Account,
+        symbol: str,
+        amount: Decimal | str | int,
+        position_side: PositionSide | str = PositionSide.BOTH,
+    ) -> PositionView:
+        """Add (``amount`` > 0) or remove (< 0) margin of an isolated position: NO_POSITION
+        without an isolated position, INSUFFICIENT_BALANCE when the free balance is short or
+        removing would leave less than the position's initial margin."""
+        dec = Decimal(str(amount))
+        side = _parse_enum(PositionSide, position_side, "position_side")
+        with self._lock:
+            now = self._sync(self._contract(symbol))
+            pos = self.ledger.adjust_isolated_margin(account, symbol, side, dec, now)
+            self._publish_upkeep(now)
+            return self.ledger.view(pos, now)
+
+    def positions(self, account: Account, symbol: str | None = None) -> list[PositionView]:
+        """The account's open positions (one contract or all), by symbol and side."""
+        with self._lock:
+            now = self._clock.now_ms()
+            for st in [self._contract(symbol)] if symbol is not None else self._contracts():
+                self._sync(st)
+            pos = self.ledger.positions_of(account.account_id, symbol)
+            pos.sort(key=lambda p: (p.symbol, p.side.value))
+            return [self.ledger.view(p, now) for p in pos]
+
+    def margin_summary(self, account: Account, asset: str = "USDT") -> MarginSummary:
+        """Wallet, unrealized PnL, margin and available balance, maintenance margin in ``asset``."""
+        with self._lock:
+            for st in self._contracts():
+                self._sync(st)
+            return self.ledger.summary(account, asset)
+
+    def mark_price(self, symbol: str) -> MarkPriceEvent:
+        """Mark, index, premium and the funding rate the premium implies now, with the next
+        funding time (``mark_price`` 0 before the contract has a price)."""
+        with self._lock:
+            st = self._contract(symbol)
+            now = self._sync(st)
+            return self._mark_event(symbol, now)
+
+    def funding_rates(self, symbol: str, limit: int = 100) -> list[tuple[int, Decimal, Decimal]]:
+        """The last ``limit`` fundings of a contract: ``(time_ms, rate, mark)``, oldest first."""
+        with self._lock:
+            self._sync(self._contract(symbol))
+            return self.ledger.funding_history.get(symbol, [])[-limit:]
+
+    def _mark_event(self, symbol: str, now: int) -> MarkPriceEvent:
+        ledger = self.ledger
+        return MarkPriceEvent(
+            symbol,
+            ledger.mark(symbol) or Decimal(0),
+            ledger.indexes.get(symbol, Decimal(0)),
+            ledger.next_rate(symbol, now),
+            next_funding_ms(now),
+            now,
+            ledger.mark_model.premium(symbol, now),
+        )
+
+    def _upkeep_hook(self, symbol: str) -> typing.Callable[[int], None]:
+        return lambda now_ms: self._upkeep(symbol, now_ms)
+
+    def _upkeep(self, symbol: str, now_ms: int) -> None:
+        """A contract's upkeep after each flush: mark, mark stops, funding, liquidations."""
+        st = self._states.get(symbol)
+        if st is None or self._in_upkeep:
+            return
+        self._in_upkeep = True
+        try:
+            ledger = self.ledger
+            index = st.last_price()
+            if index is not None:
+                mark = ledger.update_mark(symbol, index, now_ms)
+                st.engine.update_mark(mark, now_ms)
+                if self._last_marks.get(symbol) != mark:
+                    self._last_marks[symbol] = mark
+                    self._emit(f"sim.mark.{symbol}", self._mark_event(symbol, now_ms))
+            ledger.fund(symbol, now_ms)
+            touched: set[str] = {symbol}
+
+            def cancel(account: Account, sym: str) -> None:
+                touched.add(sym)
+                self._states[sym].engine.cancel_all(account, now_ms=now_ms)
+
+            if check_liquidations(ledger, self._accounts.users(), now_ms, cancel):
+                touched |= self._unwind_insurance(now_ms)
+            for sym in sorted(touched):
+                self._states[sym].flush(now_ms)
+            self._publish_upkeep(now_ms)
+        finally:
+            self._in_upkeep = False
+
+    def _unwind_insurance(self, now_ms: int) -> set[str]:
+        """The insurance fund closes what it took over with market orders on the book."""
+        done: set[str] = set()
+        fund = self.insurance_account
+        for pos in self.ledger.positions_of(fund.account_id):
+            st = self._states[pos.symbol]
+            if st.engine.book.opposite(Side.SELL if pos.qty > 0 else Side.BUY).best() is None:
+                continue
+            try:
+                st.engine.place(
+                    fund,
+                    Side.SELL if pos.qty > 0 else Side.BUY,
+                    OrderType.MARKET,
+                    now_ms=now_ms,
+                    quantity=abs(pos.qty),
+                    validate=False,
+                    reduce_only=True,
+                )
+            except SimError:
+                continue
+            done.add(pos.symbol)
+        return done
+
+    def _publish_upkeep(self, now_ms: int) -> None:
+        for topic, event in self.ledger.drain(now_ms):
+            self._emit(topic, event)
 
     # ================================================================ market data
     def symbols(self) -> list[str]:
@@ -439,8 +678,23 @@ class ExchangeCore:
             st.pump(now, self._deadline())
         else:
             st.roll(now)
+        if st.after_flush is not None:
+            st.after_flush(now)
         return now
 
     def _emit(self, topic: str, event: object) -> None:
         if self._bus is not None:
             self._bus.publish(topic, event)
+
+
+_E = typing.TypeVar("_E", bound=enum.Enum)
+
+
+def _parse_enum(kind: type[_E], value: _E | str, name: str) -> _E:
+    """``value`` as a member of ``kind`` (its neutral spelling accepted); else BadParameter."""
+    if isinstance(value, kind):
+        return value
+    try:
+        return kind(value)
+    except ValueError:
+        raise BadParameter.illegal_chars(name) from None

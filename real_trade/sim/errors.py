@@ -95,6 +95,21 @@ class Reason(str, enum.Enum):
     """The book holds less than the symbol's minimum quantity."""
     TRADING_DISABLED = "trading_disabled"
     """The account may not place or cancel orders."""
+    # -- derivatives
+    REDUCE_ONLY_REJECTED = "reduce_only_rejected"
+    """A reduce-only (or hedge-mode closing) order would open or increase a position."""
+    POSITION_SIDE_MISMATCH = "position_side_mismatch"
+    """The position side does not fit the symbol's position mode."""
+    LEVERAGE_NOT_VALID = "leverage_not_valid"
+    """The leverage is outside the symbol's brackets."""
+    MAX_NOTIONAL_FOR_LEVERAGE = "max_notional_for_leverage"
+    """The position would exceed the largest notional the leverage allows."""
+    SETTINGS_LOCKED = "settings_locked"
+    """Margin or position mode cannot change while the symbol has a position or open orders."""
+    NOT_A_CONTRACT = "not_a_contract"
+    """The request applies to contracts only."""
+    NO_POSITION = "no_position"
+    """The request needs an (isolated) position the account does not have."""
     # -- lookups
     UNKNOWN_ORDER = "unknown_order"
 
@@ -127,6 +142,13 @@ _TEXTS: dict[Reason, str] = {
     Reason.WOULD_TRIGGER_IMMEDIATELY: "stop order would trigger immediately",
     Reason.NO_LIQUIDITY: "book liquidity is less than the minimum quantity",
     Reason.TRADING_DISABLED: "account may not place or cancel orders",
+    Reason.REDUCE_ONLY_REJECTED: "reduce-only order would not reduce the position",
+    Reason.POSITION_SIDE_MISMATCH: "position side does not match the position mode",
+    Reason.LEVERAGE_NOT_VALID: "leverage is not valid",
+    Reason.MAX_NOTIONAL_FOR_LEVERAGE: "position exceeds the maximum notional at this leverage",
+    Reason.SETTINGS_LOCKED: "cannot change with a position or open orders",
+    Reason.NOT_A_CONTRACT: "the symbol is not a contract",
+    Reason.NO_POSITION: "no such position",
     Reason.UNKNOWN_ORDER: "unknown order",
 }
 

@@ -27,6 +27,7 @@ from real_trade.sim.settlement import Settlement, settlement_for
 from real_trade.sim.stops import StopBook, would_trigger
 from real_trade.sim.types import (
     ZERO,
+    BadParameter,
     DuplicateOrder,
     ExecutionType,
     FilterError,
@@ -35,10 +36,12 @@ from real_trade.sim.types import (
     OrderRejected,
     OrderStatus,
     OrderType,
+    PositionSide,
     Side,
     TimeInForce,
     Trade,
     UnknownOrder,
+    WorkingType,
     WouldTakeAsMaker,
     WouldTriggerImmediately,
 )
@@ -46,6 +49,12 @@ from real_trade.sim.types import (
 __all__ = ["EngineOutput", "MatchingEngine"]
 
 _ID_ALPHABET = string.ascii_letters + string.digits
+_NO_FLAGS = (False, False, PositionSide.BOTH, WorkingType.LAST)
+_CLOSE_TYPES = frozenset({OrderType.STOP_LOSS, OrderType.TAKE_PROFIT})
+
+
+def _set_flags(order: Order, flags: tuple[bool, bool, PositionSide, WorkingType]) -> None:
+    order.reduce_only, order.close_position, order.position_side, order.working_type = flags
 
 
 class MatchingEngine:
@@ -81,6 +90,10 @@ class MatchingEngine:
         self._trade_ids = itertools.count(first_trade_id)
         self._open = OpenOrders()
         self._stops = StopBook()
+        self._mark_stops = StopBook()
+        self.mark_price: Decimal | None = None
+        settle = rules.instrument.settle_asset or rules.quote
+        self._assets = (rules.base, rules.quote) if rules.instrument.is_spot else (settle, settle)
 
     # ------------------------------------------------------------------ queries
     def drain(self) -> EngineOutput:
@@ -104,7 +117,7 @@ class MatchingEngine:
 
     def pending_stops(self) -> int:
         """Number of untriggered stop orders."""
-        return len(self._stops)
+        return len(self._stops) + len(self._mark_stops)
 
     def new_client_order_id(self) -> str:
         """Return a generated 22-character client order id, like Binance's."""
@@ -127,21 +140,32 @@ class MatchingEngine:
         avg_price: Decimal | None = None,
         validate: bool = True,
         test: bool = False,
+        reduce_only: bool = False,
+        close_position: bool = False,
+        position_side: PositionSide = PositionSide.BOTH,
+        working_type: WorkingType = WorkingType.LAST,
     ) -> Order:
         """Validate, lock funds for, and execute or rest a new order; return the live order.
+
+        The contract flags (``reduce_only``, ``close_position``, ``position_side``,
+        ``working_type``) are refused on spot symbols (FIELD_NOT_TAKEN); a close-position
+        order is a stop-market or take-profit-market without a quantity.
 
         Raises the typed errors (filters, parameters, insufficient balance, duplicate client id,
         LIMIT_MAKER that would take, stop that would trigger) without changing any state.
         ``test=True`` validates only (like ``order/test``) and returns an unrecorded order with
         id -1. ``validate=False`` skips the rules (the simulator's own liquidity).
         """
+        flags = (reduce_only, close_position, position_side, working_type)
+        if flags != _NO_FLAGS:
+            self._check_flags(order_type, quantity, flags)
         if validate:
             if not account.can_trade:
                 raise OrderRejected(Reason.TRADING_DISABLED)
             self.rules.validate(
                 side,
                 order_type,
-                quantity=quantity,
+                quantity=self._close_check_qty() if close_position else quantity,
                 quote_order_qty=quote_order_qty,
                 price=price,
                 stop_price=stop_price,
@@ -170,24 +194,23 @@ class MatchingEngine:
             raise DuplicateOrder()
         if order_type is OrderType.LIMIT_MAKER and self._crosses(side, price):
             raise WouldTakeAsMaker()
-        if order_type in STOP_TYPES and self.last_price is not None:
+        if order_type in STOP_TYPES:
+            ref = self.mark_price if working_type is WorkingType.MARK else self.last_price
             assert stop_price is not None
-            if would_trigger(side, order_type, stop_price, self.last_price):
+            if ref is not None and would_trigger(side, order_type, stop_price, ref):
                 raise WouldTriggerImmediately()
         if order_type is OrderType.MARKET:
             return self._place_market(
-                account, side, quantity, quote_order_qty, client_order_id, now_ms
+                account, side, quantity, quote_order_qty, client_order_id, now_ms, flags
             )
+        if close_position:
+            quantity = ZERO
         assert quantity is not None
-        lock_asset, lock_amount = self.settlement.reservation(
-            self.rules, side, order_type, quantity, price
-        )
-        account.lock(lock_asset, lock_amount)
         order = self._new_order(
             account,
             side,
             order_type,
-            next(self._order_ids),
+            -1,
             client_order_id,
             quantity,
             None,
@@ -196,17 +219,73 @@ class MatchingEngine:
             time_in_force,
             now_ms,
         )
-        order.locked_asset, order.locked_amount = lock_asset, lock_amount
+        if flags != _NO_FLAGS:
+            _set_flags(order, flags)
         if order_type in STOP_TYPES:
             order.is_working = False
             order.working_time_ms = -1
+        lock_asset, lock_amount = self.settlement.reservation(
+            self.rules, side, order_type, quantity, price, account=account, order=order
+        )
+        account.lock(lock_asset, lock_amount)
+        order.order_id = next(self._order_ids)
+        order.locked_asset, order.locked_amount = lock_asset, lock_amount
         self._register(order, account, lock_asset if lock_amount else None)
         if order_type in STOP_TYPES:
-            self._stops.add(order)
+            self._stop_book(order).add(order)
         else:
             self._work_limit(order, account, now_ms)
         self._check_triggers(now_ms)
         return order
+
+    def _check_flags(
+        self,
+        order_type: OrderType,
+        quantity: Decimal | None,
+        flags: tuple[bool, bool, PositionSide, WorkingType],
+    ) -> None:
+        """Refuse contract flags on spot, and a close-position order that is not a bare stop."""
+        reduce_only, close_position, position_side, working_type = flags
+        if self.rules.instrument.is_spot:
+            for name, given in (
+                ("reduce_only", reduce_only),
+                ("close_position", close_position),
+                ("position_side", position_side is not PositionSide.BOTH),
+                ("working_type", working_type is not WorkingType.LAST),
+            ):
+                if given:
+                    raise BadParameter.not_required(name)
+        if working_type is not WorkingType.LAST and order_type not in STOP_TYPES:
+            raise BadParameter.not_required("working_type")
+        if close_position:
+            if order_type not in _CLOSE_TYPES:
+                raise BadParameter.not_required("close_position")
+            if quantity is not None:
+                raise BadParameter.not_required("quantity")
+            if reduce_only:
+                raise BadParameter.not_required("reduce_only")
+
+    def _close_check_qty(self) -> Decimal:
+        """The quantity a close-position order is validated with (it has none of its own): the
+        largest a market order may have, so the minimum notional never refuses it."""
+        rules = self.rules
+        return rules.market_max_qty or rules.max_qty or rules.min_qty
+
+    def _stop_book(self, order: Order) -> StopBook:
+        return self._mark_stops if order.working_type is WorkingType.MARK else self._stops
+
+    def update_mark(self, mark: Decimal, now_ms: int) -> None:
+        """Set the contract's mark price and trigger the mark-price stops it crossed."""
+        self.mark_price = mark
+        while True:
+            fired = self._mark_stops.pop_fired(mark)
+            if not fired:
+                break
+            for order_id in fired:
+                order = self._open.get(order_id)
+                if order is not None:
+                    self._activate(order, now_ms)
+        self._check_triggers(now_ms)  # what the triggered orders traded may fire last-price stops
 
     def _place_market(
         self,
@@ -216,6 +295,12 @@ class MatchingEngine:
         quote_qty: Decimal | None,
         client_order_id: str,
         now_ms: int,
+        flags: tuple[bool, bool, PositionSide, WorkingType] = (
+            False,
+            False,
+            PositionSide.BOTH,
+            WorkingType.LAST,
+        ),
     ) -> Order:
         rules = self.rules
         exhausted = False
@@ -232,17 +317,11 @@ class MatchingEngine:
         else:
             assert quantity is not None
             qty, cost, _ = self.book.plan_take(side, qty_cap=quantity)
-        lock_asset, lock_amount = self.settlement.market_reservation(
-            rules, side, quantity if quantity is not None else qty, cost
-        )
-        if account.free(lock_asset) < lock_amount:
-            raise InsufficientBalance()
-        account.lock(lock_asset, lock_amount)
         order = self._new_order(
             account,
             side,
             OrderType.MARKET,
-            next(self._order_ids),
+            -1,
             client_order_id,
             quantity if quantity is not None else qty,
             quote_qty,
@@ -251,6 +330,20 @@ class MatchingEngine:
             None,
             now_ms,
         )
+        if flags != _NO_FLAGS:
+            _set_flags(order, flags)
+        lock_asset, lock_amount = self.settlement.market_reservation(
+            rules,
+            side,
+            quantity if quantity is not None else qty,
+            cost,
+            account=account,
+            order=order,
+        )
+        if account.free(lock_asset) < lock_amount:
+            raise InsufficientBalance()
+        account.lock(lock_asset, lock_amount)
+        order.order_id = next(self._order_ids)
         order.locked_asset, order.locked_amount = lock_asset, lock_amount
         self._register(order, account, lock_asset if lock_amount else None)
         self._take(order, account, qty, None, now_ms)
@@ -327,7 +420,7 @@ class MatchingEngine:
     def _close(self, order: Order, account: Account, status: OrderStatus, now_ms: int) -> None:
         """End an open order (cancel/expire/fill): off the book, lock released, event sent."""
         if self.book.remove(order.order_id) is None and order.stop_price is not None:
-            self._stops.discard(order)
+            self._stop_book(order).discard(order)
         self._open.remove(order)
         if order.locked_amount:
             account.unlock(order.locked_asset, order.locked_amount)
@@ -353,6 +446,9 @@ class MatchingEngine:
         opposite = self.book.opposite(taker.side)
         buy = taker.side is Side.BUY
         remaining = qty_cap
+        cap = self.settlement.fill_cap(taker, account)
+        if cap is not None:
+            remaining = min(remaining, cap)
         while remaining > 0:
             lvl = opposite.best()
             if lvl is None:
@@ -362,8 +458,17 @@ class MatchingEngine:
                 break
             maker = lvl.first()
             qty = min(remaining, maker.orig_qty - maker.executed_qty)
+            maker_acct = self._accounts[maker.account_id]
+            maker_cap = self.settlement.fill_cap(maker, maker_acct)
+            if maker_cap is not None:
+                if maker_cap <= 0:  # a reduce-only maker whose position is gone
+                    self._close(maker, maker_acct, OrderStatus.EXPIRED, now_ms)
+                    continue
+                qty = min(qty, maker_cap)
             self._trade(taker, account, maker, price, qty, now_ms)
             remaining -= qty
+            if maker_cap is not None and maker.is_open and qty == maker_cap:
+                self._close(maker, maker_acct, OrderStatus.EXPIRED, now_ms)
 
     def _trade(
         self,
@@ -394,7 +499,7 @@ class MatchingEngine:
                 self.book.reduce(maker, qty)
                 if maker.status is OrderStatus.FILLED:
                     self._close(maker, maker_acct, OrderStatus.FILLED, now_ms)
-            self.out.fill(acct, order, fill, rules.base, rules.quote)
+            self.out.fill(acct, order, fill, *self._assets)
         self.last_price = price
         taker_buys = taker.side is Side.BUY
         self.out.trades.append(
@@ -428,6 +533,8 @@ class MatchingEngine:
             self._take(order, account, remaining, price, now_ms)
         if order.status is OrderStatus.FILLED:
             self._close(order, account, OrderStatus.FILLED, now_ms)
+        elif self.settlement.fill_cap(order, account) == 0:
+            self._close(order, account, OrderStatus.EXPIRED, now_ms)  # nothing left to reduce
         elif order.tif is TimeInForce.GTC:
             self.book.add(order)
         else:
@@ -462,6 +569,11 @@ class MatchingEngine:
         if order.type not in MARKET_TYPES:
             self._work_limit(order, account, now_ms)
             return
+        if order.close_position:
+            order.orig_qty = self.settlement.fill_cap(order, account) or ZERO
+            if not order.orig_qty:
+                self._close(order, account, OrderStatus.EXPIRED, now_ms)
+                return
         rules = self.rules
         budget = self.settlement.trigger_budget(rules, account, order.side)
         if budget is None:
@@ -470,7 +582,9 @@ class MatchingEngine:
             qty, cost, _ = self.book.plan_take(
                 order.side, qty_cap=order.orig_qty, quote_cap=budget, step=rules.market_step
             )
-            asset, amount = self.settlement.market_reservation(rules, order.side, qty, cost)
+            asset, amount = self.settlement.market_reservation(
+                rules, order.side, qty, cost, account=account, order=order
+            )
             account.lock(asset, amount)
             order.locked_asset, order.locked_amount = asset, amount
             if amount:

@@ -1,8 +1,9 @@
 """Funds of the matching engine: what each order locks, and how each side of a trade settles.
 
 The matching engine calls a :class:`Settlement` (the seam between matching and accounts), picked
-for the symbol's instrument by :func:`settlement_for`: :class:`SpotSettlement` today (the rules
-below); perpetual margin will be another implementation of the same protocol.
+for the symbol's instrument by :func:`settlement_for`: :class:`SpotSettlement` (the rules
+below) or, for linear perpetuals,
+:class:`~real_trade.sim.derivatives.perp_settlement.PerpSettlement` (margin and positions).
 
 Spot commission follows Binance's default without BNB: the buyer receives the base asset less
 commission (charged in base), the seller the quote asset less commission (charged in quote),
@@ -26,12 +27,15 @@ Funds, by order type (documented decisions where Binance leaves room):
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from real_trade.sim.accounts import Account, commission
 from real_trade.sim.instruments import Instrument, InstrumentKind
 from real_trade.sim.rules import MARKET_TYPES, SymbolRules
 from real_trade.sim.types import ZERO, Fill, Order, OrderStatus, OrderType, Side
+
+if TYPE_CHECKING:
+    from real_trade.sim.derivatives.ledger import DerivativesLedger
 
 __all__ = [
     "Settlement",
@@ -53,14 +57,32 @@ class Settlement(Protocol):
         order_type: OrderType,
         quantity: Decimal,
         price: Decimal | None,
+        *,
+        account: Account | None = None,
+        order: Order | None = None,
     ) -> tuple[str, Decimal]:
-        """``(asset, amount)`` a new resting (or stop) order locks at placement."""
+        """``(asset, amount)`` a new resting (or stop) order locks at placement.
+
+        ``account`` and ``order`` (the order about to be accepted, id not yet given) let a
+        margin settlement check positions and flags; it may raise the typed errors.
+        """
         ...
 
     def market_reservation(
-        self, rules: SymbolRules, side: Side, quantity: Decimal, cost: Decimal
+        self,
+        rules: SymbolRules,
+        side: Side,
+        quantity: Decimal,
+        cost: Decimal,
+        *,
+        account: Account | None = None,
+        order: Order | None = None,
     ) -> tuple[str, Decimal]:
         """``(asset, amount)`` a market order of ``quantity`` whose walk costs ``cost`` locks."""
+        ...
+
+    def fill_cap(self, order: Order, account: Account) -> Decimal | None:
+        """The most ``order`` may still fill (None: no cap; a reduce-only order's position)."""
         ...
 
     def trigger_budget(self, rules: SymbolRules, account: Account, side: Side) -> Decimal | None:
@@ -95,15 +117,29 @@ class SpotSettlement:
         order_type: OrderType,
         quantity: Decimal,
         price: Decimal | None,
+        *,
+        account: Account | None = None,
+        order: Order | None = None,
     ) -> tuple[str, Decimal]:
         """See :func:`reservation`."""
         return reservation(rules, side, order_type, quantity, price)
 
     def market_reservation(
-        self, rules: SymbolRules, side: Side, quantity: Decimal, cost: Decimal
+        self,
+        rules: SymbolRules,
+        side: Side,
+        quantity: Decimal,
+        cost: Decimal,
+        *,
+        account: Account | None = None,
+        order: Order | None = None,
     ) -> tuple[str, Decimal]:
         """See :func:`market_reservation`."""
         return market_reservation(rules, side, quantity, cost)
+
+    def fill_cap(self, order: Order, account: Account) -> Decimal | None:
+        """Spot orders have no cap."""
+        return None
 
     def trigger_budget(self, rules: SymbolRules, account: Account, side: Side) -> Decimal | None:
         """A stop-market buy spends what free quote the account has; a sell locked its base."""
@@ -139,11 +175,17 @@ class SpotSettlement:
 _SPOT = SpotSettlement()
 
 
-def settlement_for(instrument: Instrument) -> Settlement:
-    """The settlement of ``instrument``; ``NotImplementedError`` for perpetuals (not built yet)."""
+def settlement_for(instrument: Instrument, ledger: DerivativesLedger | None = None) -> Settlement:
+    """The settlement of ``instrument``: spot's, or a linear perpetual's over ``ledger`` (the
+    core's :class:`~real_trade.sim.derivatives.ledger.DerivativesLedger`; ``ValueError``
+    without one)."""
     if instrument.kind is InstrumentKind.SPOT:
         return _SPOT
-    raise NotImplementedError(f"{instrument.kind.value} settlement is not built yet")
+    if ledger is None:
+        raise ValueError(f"{instrument.kind.value} settlement needs a derivatives ledger")
+    from real_trade.sim.derivatives.perp_settlement import PerpSettlement
+
+    return PerpSettlement(ledger)
 
 
 def market_reservation(

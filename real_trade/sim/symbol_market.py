@@ -26,6 +26,7 @@ from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity, flow_step_of
 from real_trade.sim.market import CandleHistorySource, MarketSource
 from real_trade.sim.matching import MatchingEngine
 from real_trade.sim.rules import SymbolRules
+from real_trade.sim.settlement import Settlement
 from real_trade.sim.tape import Tape
 from real_trade.sim.types import (
     ZERO,
@@ -79,10 +80,18 @@ class SymbolMarket:
         max_tape_trades: int = 50_000,
         source: MarketSource | None = None,
         makers: MarketMakers | None = None,
+        settlement: Settlement | None = None,
+        after_flush: Callable[[int], None] | None = None,
     ) -> None:
-        """Build the symbol's engine, klines and tape, and open the ladder when it is played."""
+        """Build the symbol's engine, klines and tape, and open the ladder when it is played.
+
+        ``settlement`` overrides the instrument's (a perpetual's comes with the core's ledger);
+        ``after_flush(now_ms)`` runs after every :meth:`flush` (the core's contract upkeep:
+        mark, funding, liquidations).
+        """
         sym = rules.symbol
-        self.engine = MatchingEngine(rules, accounts, fee_account, rng=rng)
+        self.engine = MatchingEngine(rules, accounts, fee_account, rng=rng, settlement=settlement)
+        self.after_flush = after_flush
         self.source = source
         self.tape = Tape(sym, max_trades=max_tape_trades)
         self.pumped_ms = start_ms
@@ -202,6 +211,8 @@ class SymbolMarket:
             acct = self._accounts[account_id]
             snap = {a: (acct.balance(a).free, acct.balance(a).locked) for a in sorted(assets)}
             publish(f"sim.balance.{account_id}", BalanceEvent(account_id, snap, now_ms))
+        if self.after_flush is not None:
+            self.after_flush(now_ms)
 
     # ---------------------------------------------------------------- market data
     def depth(self, limit: int) -> DepthSnapshot:

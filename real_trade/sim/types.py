@@ -50,6 +50,7 @@ __all__ = [
     "OrderRejected",
     "OrderStatus",
     "OrderType",
+    "PositionSide",
     "Reason",
     "Side",
     "SimError",
@@ -57,6 +58,7 @@ __all__ = [
     "TimeInForce",
     "Trade",
     "UnknownOrder",
+    "WorkingType",
     "WouldTakeAsMaker",
     "WouldTriggerImmediately",
 ]
@@ -79,6 +81,22 @@ class OrderType(str, enum.Enum):
     STOP_LOSS_LIMIT = "stop_loss_limit"
     TAKE_PROFIT = "take_profit"
     TAKE_PROFIT_LIMIT = "take_profit_limit"
+
+
+class PositionSide(str, enum.Enum):
+    """Which position of a contract an order works on: BOTH in one-way mode, LONG or SHORT in
+    hedge mode (always BOTH on spot)."""
+
+    BOTH = "both"
+    LONG = "long"
+    SHORT = "short"
+
+
+class WorkingType(str, enum.Enum):
+    """The price a stop order of a contract triggers on: the last trade price or the mark."""
+
+    LAST = "last"
+    MARK = "mark"
 
 
 class TimeInForce(str, enum.Enum):
@@ -130,6 +148,8 @@ class Fill:
     is_maker: bool
     is_buyer: bool
     time_ms: int
+    realized_pnl: Decimal = ZERO
+    position_side: PositionSide = PositionSide.BOTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +213,10 @@ class Order:
     fills: list[Fill] = field(default_factory=list)
     locked_asset: str = ""
     locked_amount: Decimal = ZERO
+    reduce_only: bool = False
+    close_position: bool = False
+    position_side: PositionSide = PositionSide.BOTH
+    working_type: WorkingType = WorkingType.LAST
 
     @property
     def remaining_qty(self) -> Decimal:
@@ -228,6 +252,10 @@ class Order:
             list(self.fills),
             self.locked_asset,
             self.locked_amount,
+            self.reduce_only,
+            self.close_position,
+            self.position_side,
+            self.working_type,
         )
 
 

@@ -150,6 +150,17 @@ _FIXED: dict[Reason, tuple[int, str]] = {
     Reason.WOULD_TRIGGER_IMMEDIATELY: (-2010, "Order would trigger immediately."),
     Reason.NO_LIQUIDITY: (-2010, "Order book liquidity is less than symbol minimum quantity."),
     Reason.TRADING_DISABLED: (-2010, "This account may not place or cancel orders."),
+    # contracts only (the spot face never meets them; Binance USD-M's codes)
+    Reason.REDUCE_ONLY_REJECTED: (-2022, "ReduceOnly Order is rejected."),
+    Reason.POSITION_SIDE_MISMATCH: (-4061, "Order's position side does not match user's setting."),
+    Reason.LEVERAGE_NOT_VALID: (-4028, "Leverage is not valid."),
+    Reason.MAX_NOTIONAL_FOR_LEVERAGE: (
+        -2027,
+        "Exceeded the maximum allowable position at current leverage.",
+    ),
+    Reason.SETTINGS_LOCKED: (-4048, "Margin type cannot be changed if there exists position."),
+    Reason.NOT_A_CONTRACT: (-1121, "Invalid symbol."),
+    Reason.NO_POSITION: (-2010, "No such position."),
 }
 """Binance's code and exact text for each reason that names no field."""
 

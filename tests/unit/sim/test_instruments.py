@@ -1,4 +1,4 @@
-"""Instruments and the settlement seam: spot by default, perpetuals described but not settled."""
+"""Instruments and the settlement seam: spot by default, perpetuals only over a ledger."""
 
 from __future__ import annotations
 
@@ -60,12 +60,12 @@ def test_symbols_trade_spot_unless_told() -> None:
         Instrument(InstrumentKind.LINEAR_PERPETUAL, contract_size=D(0))
 
 
-def test_spot_settles_through_the_seam_and_perpetuals_are_refused() -> None:
+def test_spot_settles_through_the_seam_and_perpetuals_need_a_ledger() -> None:
     assert isinstance(settlement_for(SPOT), SpotSettlement)
     perp_rules = dataclasses.replace(
         BTC, instrument=Instrument(InstrumentKind.LINEAR_PERPETUAL, settle_asset="USDT")
     )
-    with pytest.raises(NotImplementedError, match="linear_perpetual"):
+    with pytest.raises(ValueError, match="linear_perpetual settlement needs a derivatives ledger"):
         MatchingEngine(perp_rules, {}, _account(1))
 
 
