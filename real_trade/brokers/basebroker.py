@@ -54,7 +54,7 @@ class BaseBroker(bt.BrokerBase):
         self._symbols: dict[Any, str] = {}  # data -> symbol
         self._drivers: dict[str, Any] = {}  # symbol -> the first data of it (drives the paper)
         self._bar_len: dict[Any, int] = {}
-        self.session = TradingSession(tr.session_config(self.p, store))
+        self.session = TradingSession(tr.session_config(self.p, store, 0.0))
         self.currency: str = self.p.currency or getattr(store, "quote_currency", None) or "USDT"
         self.startingcash = self.session.starting_cash
 
@@ -72,7 +72,7 @@ class BaseBroker(bt.BrokerBase):
         for data in list(getattr(getattr(self, "cerebro", None), "datas", None) or []):
             self._track(data)
         session, symbols = self.session, list(self._symbols.values())
-        session.config.commission = float(self.comminfo[None].p.commission)
+        session.config = tr.session_config(self.p, self.store, self.comminfo[None].p.commission)
         session.control, session.new_order = self.journal_control, self._close_order
         held = session.start(sorted(self._drivers), {s for s in symbols if symbols.count(s) > 1})
         self.currency, self.startingcash = session.currency, session.starting_cash

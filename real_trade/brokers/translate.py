@@ -273,12 +273,13 @@ def recovered_order(found: RecoveredOrder, data: Any, owner: Any, comminfo: Any)
     return order
 
 
-def session_config(p: Any, store: Any) -> SessionConfig:
-    """The session's config from the broker's params ``p`` and ``store`` (commission: the
-    broker's scheme, set at the start)."""
+def session_config(p: Any, store: Any, commission: float) -> SessionConfig:
+    """The session's config from the broker's params ``p`` (read again at the start: a test
+    may set them after construction), ``store`` and the ``commission`` rate."""
     return SessionConfig(
         paper=bool(p.paper_trading),
         initial_cash=float(p.initial_cash),
+        commission=float(commission),
         currency=p.currency,
         run_id=p.run_id,
         rules=p.rules,
