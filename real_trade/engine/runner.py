@@ -332,6 +332,8 @@ class TradingRunner:
             feed_options=self.feed_options,
         )
         self._store = parts.store
+        if self.control is not None:  # one poll of the journal's requests: the runner's
+            parts.broker.journal_control = self.control.requests
         cerebro = bt.Cerebro(**self.cerebro_options)
         cerebro.setbroker(parts.broker)
         for data in parts.datas:
