@@ -24,6 +24,7 @@ __all__ = [
     "LivePriceUnknownError",
     "live_market",
     "meet_live_market",
+    "reference_price",
     "replays_history",
     "venue_client_of",
 ]
@@ -114,3 +115,13 @@ def meet_live_market(session: Any, client: Any, symbol: str, symbols: Iterable[s
         ) from exc
     session.meet_live_market(market.prices, market.now_ms)
     return market.prices[symbol]
+
+
+def reference_price(
+    broker: Any, session: Any, data: Any, symbol: str, symbols: Iterable[str]
+) -> float | None:
+    """The price an order on ``data`` is placed at: its close, or for a paper order on a
+    backfill bar the venue's price now (the session's paper market moves there first)."""
+    if session.paper is not None and replays_history(data):
+        return meet_live_market(session, venue_client_of(broker, data), symbol, symbols)
+    return float(data.close[0]) if len(data) else None

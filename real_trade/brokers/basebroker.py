@@ -16,15 +16,14 @@ from typing import Any
 import backtrader as bt
 
 from real_trade.brokers import translate as tr
-from real_trade.brokers.backfill import LivePriceUnknownError, meet_live_market, replays_history
-from real_trade.brokers.backfill import venue_client_of as _venue_client_of
+from real_trade.brokers.backfill import LivePriceUnknownError, reference_price
 from real_trade.errors import ConfigError
 from real_trade.execution import FillEvent, OrderSide
 from real_trade.persistence.recovery import RecoveredOrder
 from real_trade.risk.killswitch import KillReport
-from real_trade.session.session import STOP_SETTLE_S, TradingSession
+from real_trade.session.session import TradingSession
 
-__all__ = ["STOP_SETTLE_S", "BaseBroker"]
+__all__ = ["BaseBroker"]
 
 
 class BaseBroker(bt.BrokerBase):
@@ -35,14 +34,12 @@ class BaseBroker(bt.BrokerBase):
     ``level_notional``, ``bus``, ``journal``, ``risk``, ``reconcile_interval``."""
 
     params = tr.BROKER_PARAMS
-
     comminfo: dict[Any, Any]
     journal_control: Any = None
     """A :class:`~real_trade.session.JournalControl` a runner polls (None: the session's own)."""
 
     def __init__(self, store: Any = None, **unknown: Any) -> None:
-        """Create the broker; ConfigError for an unknown argument or live trading without
-        credentials."""
+        """The broker; ConfigError for an unknown argument or live trading without credentials."""
         tr.check_arguments(unknown)
         self.store = store
         super().__init__()
@@ -90,11 +87,6 @@ class BaseBroker(bt.BrokerBase):
             self._drivers.setdefault(symbol, data)
         return self._symbols[data]
 
-    def _owner(self) -> Any:
-        strats = list(getattr(getattr(self, "cerebro", None), "runningstrats", None) or [])
-        return strats[0] if strats else None
-
-    # ------------------------------------------------------------------ account
     def getcash(self) -> float:
         """Cash: the quote currency's total balance (paper before the start: the initial cash)."""
         return self.session.cash()
@@ -143,8 +135,7 @@ class BaseBroker(bt.BrokerBase):
     _live = property(lambda self: self.session.live)
 
     def kill(self, flatten: bool = False, reason: str = "") -> Future[KillReport]:
-        """Kill switch (thread-safe): cancel every open order, flatten when ``flatten``, then
-        HALT, worked on the next cycles; the future gets the :class:`KillReport`."""
+        """Kill switch (any thread): cancel all, flatten when asked, HALT; a future report."""
         return self.session.kill(flatten, reason)
 
     def resume_trading(self, reason: str = "") -> None:
@@ -155,11 +146,9 @@ class BaseBroker(bt.BrokerBase):
         """Publish on the session's bus (a closed bus at shutdown is logged, not raised)."""
         self.session.publish(topic, event)
 
-    # ------------------------------------------------------------------ orders
     def buy(self, owner: Any, data: Any, size: float, *args: Any, **kwargs: Any) -> Any:
-        """Create and submit a buy order (``price``, ``plimit``, ``oco`` and backtrader's
-        keywords: exectype, valid, tradeid, trailamount, trailpercent, parent, transmit; the
-        rest goes to ``order.info``)."""
+        """Create and submit a buy order (``price``, ``plimit``, ``oco``, backtrader's order
+        keywords; the rest goes to ``order.info``: :func:`~.translate.new_order`)."""
         return self._submit(*tr.new_order(bt.BuyOrder, owner, data, size, args, kwargs))
 
     def sell(self, owner: Any, data: Any, size: float, *args: Any, **kwargs: Any) -> Any:
@@ -176,12 +165,9 @@ class BaseBroker(bt.BrokerBase):
         data, session = order.data, self.session
         order.addcomminfo(self.getcommissioninfo(data))
         self._orders[order.ref] = order
-        reference = data.close[0] if len(data) else None
         try:
             request = tr.request_of(order, self._track(data))
-            if session.paper is not None and replays_history(data):  # meets the market now
-                client = _venue_client_of(self, data)
-                reference = meet_live_market(session, client, request.symbol, sorted(self._drivers))
+            reference = reference_price(self, session, data, request.symbol, sorted(self._drivers))
         except (ValueError, ConfigError, LivePriceUnknownError) as exc:  # a Rejected order
             order.addinfo(reason=str(exc))
             order.reject(self)
@@ -197,7 +183,9 @@ class BaseBroker(bt.BrokerBase):
     def _close_order(self, symbol: str, side: OrderSide, amount: float) -> int:
         """The kill switch's closing market order, as a backtrader order the strategy sees."""
         place, data = (self.sell if side is OrderSide.SELL else self.buy), self._drivers[symbol]
-        order = place(self._owner(), data, amount, exectype=bt.Order.Market, kill_switch=True)
+        order = place(
+            tr.first_strategy(self), data, amount, exectype=bt.Order.Market, kill_switch=True
+        )
         return int(order.ref)
 
     def cancel(self, order: Any) -> None:
@@ -217,10 +205,8 @@ class BaseBroker(bt.BrokerBase):
         """The order's current status."""
         return int(self._orders.get(order.ref, order).status)
 
-    # ------------------------------------------------------------------ the cycle
     def next(self) -> None:
-        """Each cerebro cycle: the session gets the new bars and the time, the strategy what
-        the session reports; recovered orders are adopted; then the session's unattended work."""
+        """Each cycle: bars and time to the session, its reports to the strategy, the rest."""
         if self.session.manager is None:
             return
         bars = tr.new_bars(self._drivers, self._bar_len)
@@ -236,13 +222,14 @@ class BaseBroker(bt.BrokerBase):
         data = self._drivers.get(found.request.symbol)
         if data is None:
             return None
-        order = tr.recovered_order(found, data, self._owner(), self.getcommissioninfo(data))
+        order = tr.recovered_order(
+            found, data, tr.first_strategy(self), self.getcommissioninfo(data)
+        )
         self._orders[order.ref] = order
         return int(order.ref)
 
     def _dispatch(self) -> None:
-        """Book every update on its backtrader order and notify the strategy; positions of
-        quiet symbols follow the account."""
+        """Book the session's updates on their orders (notify the strategy), then positions."""
         for update in self.session.take_updates():
             event, order = update.event, self._orders.get(update.event.local_id)
             if order is None:

@@ -39,6 +39,7 @@ __all__ = [
     "check_arguments",
     "commission_scheme",
     "execute",
+    "first_strategy",
     "ms_to_num",
     "new_bars",
     "new_order",
@@ -131,6 +132,13 @@ def new_order(cls: Any, owner: Any, data: Any, size: float, args: Any, kwargs: A
     order = cls(owner=owner, data=data, size=size, price=price, pricelimit=plimit, **params)
     order.addinfo(**{k: v for k, v in named.items() if not k.startswith("_")})
     return order, oco
+
+
+def first_strategy(broker: Any) -> Any:
+    """The first running strategy of ``broker``'s cerebro (the owner of orders the broker
+    makes itself), or None."""
+    strats = list(getattr(getattr(broker, "cerebro", None), "runningstrats", None) or [])
+    return strats[0] if strats else None
 
 
 def num_to_ms(num: float) -> int:
