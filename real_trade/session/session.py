@@ -67,7 +67,8 @@ SNAPSHOT_EVERY_S = 10.0
 STOP_SETTLE_S = 5.0
 """How long a stopping live session waits for the answers to orders it sent just before."""
 KILL_CONFIRM_S = 30.0
-"""How long a kill waits (on the session's cycle) for cancels and closes to be confirmed."""
+"""How long a kill waits (on the session's cycle, in the trading clock's seconds: the paper
+market's time on paper) for cancels and closes to be confirmed."""
 
 
 @dataclass
@@ -133,6 +134,7 @@ class TradingSession:
             strategy=self.strategy_name,
             journal_events=False,
             confirm_timeout=KILL_CONFIRM_S,
+            clock=lambda: self.now_ms() / 1000,  # paper: waits span the market's time
         )
         self._handle: JournalHandle | None = None
         self._polls_control = False
@@ -166,7 +168,7 @@ class TradingSession:
             self.currency = symbols[0].split("/")[1].split(":")[0]
         run_id = cfg.run_id if cfg.run_id is not None or cfg.journal is None else "default"
         ids = ClientOrderIds.for_venue(cfg.venue, run_id) if cfg.venue else ClientOrderIds(run_id)
-        bus = self.bus = cfg.bus or get_bus()
+        bus = self.bus = self.killswitch.bus = cfg.bus or get_bus()
         self._open_journal(bus)
         hooks: dict[str, Any] = {
             "strategy": self.strategy_name,
@@ -269,7 +271,7 @@ class TradingSession:
         if handle is None:
             return
         self.journal = handle.journal
-        self.killswitch.bus, self.killswitch.journal = bus, self.journal
+        self.killswitch.journal = self.journal
         if self.control is None:
             self.control, self._polls_control = JournalControl(self.journal), True
             self.control.on_kill = lambda flatten, why: bool(self.kill(flatten, why))
