@@ -30,7 +30,7 @@ from real_trade.execution import (
     PaperBar,
 )
 from real_trade.persistence.recovery import RecoveredOrder
-from real_trade.session.session import SessionConfig
+from real_trade.session.config import SessionConfig
 
 __all__ = [
     "BROKER_PARAMS",

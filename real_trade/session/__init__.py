@@ -5,7 +5,8 @@ port (paper or live), symbol-level positions and dust (:mod:`~.positions`), the 
 paper resume, recovery and adoption, snapshots: :mod:`~.journal_ops`), the risk gate, continuous
 reconciliation on the venue client's I/O loop (:mod:`~.reconcile`), the kill switch (the session
 is its :class:`~real_trade.risk.killswitch_types.KillTarget`, :mod:`~.kill_target`) and the one
-poll of the journal's requests (:mod:`~.control`). It knows nothing of backtrader.
+poll of the journal's requests (:mod:`~.control`); its config and updates are in :mod:`~.config`,
+its risk gate in :mod:`~.risk_gate`. It knows nothing of backtrader.
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ from __future__ import annotations
 import importlib
 import typing
 
-__all__ = ["JournalControl", "SessionKillTarget", "SymbolPositions", "TradingSession"]
+__all__ = [
+    "JournalControl",
+    "SessionConfig",
+    "SessionKillTarget",
+    "SessionUpdate",
+    "SymbolPositions",
+    "TradingSession",
+]
 
 _LAZY = {
     "JournalControl": "real_trade.session.control",
+    "SessionConfig": "real_trade.session.config",
+    "SessionUpdate": "real_trade.session.config",
     "SessionKillTarget": "real_trade.session.kill_target",
     "SymbolPositions": "real_trade.session.positions",
     "TradingSession": "real_trade.session.session",

@@ -26,7 +26,6 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from real_trade.bus import EventBus, get_bus
@@ -40,7 +39,6 @@ from real_trade.execution import (
     OrderRequest,
     OrderSide,
     OrderState,
-    OrderUpdate,
     PaperBar,
     PaperExecution,
     base_asset,
@@ -48,62 +46,27 @@ from real_trade.execution import (
 from real_trade.persistence import AccountSnapshot
 from real_trade.persistence.handle import JournalHandle, open_journal
 from real_trade.persistence.recovery import ContinuousReconciler, RecoveredOrder
-from real_trade.risk import AccountContext, LiveRiskConfig, RiskDecision, RiskEngine
+from real_trade.risk import AccountContext
 from real_trade.risk.killswitch import KillReport, KillSwitch
 from real_trade.risk.state import TradingState, TradingStateHolder
 from real_trade.risk.trading_state import TradingStateStore
 from real_trade.session import journal_ops
+from real_trade.session.config import (
+    KILL_CONFIRM_S,
+    SNAPSHOT_EVERY_S,
+    STOP_SETTLE_S,
+    SessionConfig,
+    SessionUpdate,
+)
 from real_trade.session.control import JournalControl
 from real_trade.session.kill_target import SessionKillTarget
 from real_trade.session.positions import SymbolPositions
 from real_trade.session.reconcile import ReconcileTask
-from real_trade.session.risk_gate import BrokerRiskGuard, build_risk_engine
+from real_trade.session.risk_gate import BrokerRiskGuard, build_guard
 
-__all__ = ["SNAPSHOT_EVERY_S", "STOP_SETTLE_S", "SessionConfig", "SessionUpdate", "TradingSession"]
+__all__ = ["TradingSession"]
 
 _log = logging.getLogger("real_trade.brokers")
-SNAPSHOT_EVERY_S = 10.0
-"""An account snapshot at least this often (and on each new bar)."""
-STOP_SETTLE_S = 5.0
-"""How long a stopping live session waits for the answers to orders it sent just before."""
-KILL_CONFIRM_S = 30.0
-"""How long a kill waits (on the session's cycle, in the trading clock's seconds: the paper
-market's time on paper) for cancels and closes to be confirmed."""
-
-
-@dataclass
-class SessionConfig:
-    """What a session trades with: mode, paper account, ids, bus, journal, risk, venue.
-
-    ``currency`` is the cash currency (default: the quote of the first symbol); ``run_id``
-    makes client order ids restart-stable and keys the journal; ``journal`` is a
-    :class:`~real_trade.persistence.Journal` or a URL; ``risk`` a RiskEngine or LiveRiskConfig;
-    ``client``/``venue`` the venue client and its spec (live; ``venue`` also shapes paper ids).
-    """
-
-    paper: bool = True
-    initial_cash: float = 10_000.0
-    commission: float = 0.001
-    currency: str | None = None
-    run_id: str | None = None
-    rules: Any = None
-    level_notional: float = 20_000.0
-    bus: EventBus | None = None
-    journal: Any = None
-    risk: RiskEngine | LiveRiskConfig | None = None
-    reconcile_interval: float = 60.0
-    client: Any = None
-    venue: Any = None
-
-
-@dataclass(frozen=True)
-class SessionUpdate:
-    """One order event for the host, with the position change a fill makes (0 otherwise)
-    and, for an order the risk engine refused, its decision."""
-
-    event: OrderUpdate | FillEvent
-    position_change: float = 0.0
-    denial: RiskDecision | None = None
 
 
 class TradingSession:
@@ -298,20 +261,13 @@ class TradingSession:
         except Exception as exc:
             _log.warning("journal flush failed: %s", exc)
 
-    def _build_guard(self, bus: EventBus, clock: Callable[[], float] | None = None) -> Any:
-        risk = self.config.risk
-        if risk is None:  # no limits, but the trading state (kill switch) still applies
-            engine = RiskEngine(LiveRiskConfig(breaker_max_failures=None), state=self.trading_state)
-        else:
-            engine = build_risk_engine(risk, bus=bus, clock=clock)
-            if isinstance(risk, LiveRiskConfig):
-                engine.state = self.trading_state
-            else:  # the user's engine keeps its own state holder, and a halt from the journal
-                previous = self.trading_state.snapshot()
-                self.trading_state = self.killswitch.state = engine.state
-                if previous.state is not TradingState.ACTIVE:
-                    engine.state.set(previous.state, previous.reason)
-        self.guard = BrokerRiskGuard(engine, self._risk_context)
+    def _build_guard(
+        self, bus: EventBus, clock: Callable[[], float] | None = None
+    ) -> BrokerRiskGuard:
+        self.guard = build_guard(
+            self.config.risk, self.trading_state, self._risk_context, bus, clock
+        )
+        self.trading_state = self.killswitch.state = self.guard.engine.state
         return self.guard
 
     def _risk_context(self, symbol: str) -> AccountContext:

@@ -20,9 +20,10 @@ from real_trade.execution import (
 )
 from real_trade.persistence import Journal
 from real_trade.risk import KillReport, TradingState
+from real_trade.session.config import SessionConfig, SessionUpdate
 from real_trade.session.control import KILL_DONE_KEY, KILL_REQUEST_KEY
 from real_trade.session.positions import SymbolPositions
-from real_trade.session.session import SessionConfig, SessionUpdate, TradingSession
+from real_trade.session.session import TradingSession
 
 SYMBOL = "BTC/USDT"
 T0 = 1_700_000_000_000
