@@ -212,7 +212,7 @@ async def _raw_ccxt(url: str, since: int, end: int) -> int:
 
 
 def bench_download(workdir: Path) -> None:
-    from real_trade.sim.binance.ratelimit import RateLimits
+    from real_trade.sim.plumbing.ratelimit import RateLimits
     from real_trade.sim.server import SimExchange
     from real_trade.venues.client import VenueClient
 

@@ -22,8 +22,18 @@ with the data). Variants, interleaved ``--repeat`` times in one run:
 The operations layer's cost is **journal + ops** against **journal** (the goal: under 5 %).
 
 Figures: wall seconds of ``run()`` (bars per second) and CPU seconds of the whole process
-(the simulator's threads included), medians over the repeats, and the ratio to **off**. The
-sanity line checks that every variant made the same orders (count and end value).
+(the simulator's threads included), medians over the repeats, and the ratio to **off**. On a
+shared machine the load drifts between rounds, so the summary also gives the median of the
+per-round ratios (each round's variant against the baseline run next to it, in the same
+round). The sanity line checks that every variant made the same orders (count and end value).
+
+``--attribute`` adds, per variant, the CPU the operations layer spends in its own places,
+measured inside each run (so the machine's load drifting between runs cancels out): the
+notifier's delivery thread, the metrics endpoint's threads and the benchmark's scraper (each
+thread's CPU clock when it ends), and the notifier's and exporter's bus handlers (the bus
+thread's CPU clock around each call), as a share of the process's CPU. It misses the bus's own
+dispatching of the extra deliveries, so it is a floor; it costs every variant two clock reads
+per delivery, so the main figures of an ``--attribute`` run are not comparable with a plain one.
 
 Run::
 
@@ -33,6 +43,7 @@ Run::
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime as dt
 import logging
 import os
@@ -45,17 +56,18 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd  # type: ignore[import-untyped]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from real_trade.bus import EventBus
+from real_trade.bus import EventBus, Subscription
 from real_trade.config import RealTradeConfig
 from real_trade.engine import TradingRunner
 from real_trade.notifications.config import EVENT_KINDS
 from real_trade.sim import CandleReplayMarket, SimExchange
-from real_trade.sim.binance.ratelimit import RateLimits
+from real_trade.sim.plumbing.ratelimit import RateLimits
 from real_trade.strategies import SmaCross
 
 FILE = "binanceus_BTCUSDT_1m_2023-03-01_2023-03-21.csv"
@@ -75,7 +87,8 @@ def data_file() -> Path:
 
 @dataclass
 class RunResult:
-    """One timed run: wall and CPU seconds, bars, orders seen on the bus, end value, scrapes."""
+    """One timed run: wall and CPU seconds, bars, orders seen on the bus, end value, scrapes,
+    and (``--attribute``) the CPU seconds of the operations layer's own threads and handlers."""
 
     seconds: float
     cpu_seconds: float
@@ -83,6 +96,70 @@ class RunResult:
     orders: int
     value: float
     scrapes: int
+    ops_cpu: float = 0.0
+
+
+class Attribution:
+    """CPU seconds of the operations layer's threads and bus handlers (``--attribute``)."""
+
+    OPS_HANDLERS = ("Notifier", "MetricsExporter")
+
+    def __init__(self) -> None:
+        self.threads: collections.defaultdict[str, float] = collections.defaultdict(float)
+        self.handlers: collections.defaultdict[str, float] = collections.defaultdict(float)
+        self._lock = threading.Lock()
+        original = threading.Thread.run
+        attribution = self
+
+        def run(thread: threading.Thread) -> None:
+            try:
+                original(thread)
+            finally:
+                with attribution._lock:
+                    attribution.threads[thread.name] += time.thread_time()
+
+        threading.Thread.run = run  # type: ignore[method-assign,assignment]
+
+    def reset(self) -> None:
+        """Start counting a new run."""
+        with self._lock:
+            self.threads.clear()
+            self.handlers.clear()
+
+    def ops_seconds(self) -> float:
+        """The notifier's worker, the endpoint's and the scraper's threads, the ops handlers."""
+        with self._lock:
+            threads = sum(
+                cpu
+                for name, cpu in self.threads.items()
+                if name == "real_trade-notify" or name.startswith("Thread-")
+            )
+            return threads + sum(self.handlers.values())
+
+
+class TimedBus(EventBus):
+    """An event bus that adds the bus thread's CPU time around each call of an operations
+    layer handler to an :class:`Attribution`."""
+
+    def __init__(self, attribution: Attribution, **options: Any) -> None:
+        super().__init__(**options)
+        self.attribution = attribution
+
+    def subscribe(self, pattern: str, handler: Any) -> Subscription:
+        """Subscribe ``handler``, timed when it belongs to the operations layer."""
+        owner = type(getattr(handler, "__self__", None)).__name__
+        if owner not in Attribution.OPS_HANDLERS:
+            return super().subscribe(pattern, handler)
+        handlers = self.attribution.handlers
+
+        def timed(topic: str, event: Any) -> None:
+            started = time.thread_time()
+            try:
+                handler(topic, event)
+            finally:
+                handlers[owner] += time.thread_time() - started
+
+        return super().subscribe(pattern, timed)
 
 
 class Scraper:
@@ -156,7 +233,12 @@ class WebhookSink:
 
 
 def timed_run(
-    sim_url: str, first: dt.datetime, last: dt.datetime, variant: str, sink: WebhookSink
+    sim_url: str,
+    first: dt.datetime,
+    last: dt.datetime,
+    variant: str,
+    sink: WebhookSink,
+    attribution: Attribution | None = None,
 ) -> RunResult:
     """One ``TradingRunner.run()`` of SmaCross over the candles with ``variant``'s ops layer."""
     ops = variant.endswith("ops")
@@ -182,17 +264,21 @@ def timed_run(
         metrics={"enabled": variant.startswith("metrics") or ops, "port": 0},
         notifications=notifications,
     )
-    bus = EventBus(name=f"bench-{variant}")
+    name = f"bench-{variant}"
+    bus = EventBus(name=name) if attribution is None else TimedBus(attribution, name=name)
+    if attribution is not None:
+        attribution.reset()
     orders = [0]
     bus.subscribe("order.submitted", lambda _t, _e: orders.__setitem__(0, orders[0] + 1))
     with tempfile.TemporaryDirectory() as tmp:
         journaled = "journal" in variant
         journal = f"sqlite:///{Path(tmp) / 'journal.db'}" if journaled else None
-        runner = TradingRunner(
-            config=config,
-            strategy_cls=SmaCross,
+        runner = TradingRunner.from_config(
+            config,
+            SmaCross,
             strategy_params={"fast": 10, "slow": 30, "size": 0.01},
             journal=journal,
+            risk=None,  # no risk limits: the overhead measured is the ops stack's
             bus=bus,
             heartbeat_interval=1.0,
             feed_options={"historical": True, "fromdate": first, "todate": last},
@@ -204,7 +290,8 @@ def timed_run(
         scrapes = scraper.stop()
         value = float(runner.broker.getvalue()) if runner.broker is not None else float("nan")
     bus.close()
-    return RunResult(seconds, cpu, runner.bars, orders[0], value, scrapes)
+    ops_cpu = 0.0 if attribution is None else attribution.ops_seconds()
+    return RunResult(seconds, cpu, runner.bars, orders[0], value, scrapes, ops_cpu)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,7 +305,13 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated, from: off, metrics, metrics+journal, journal, journal+notify, "
         "journal+ops (off and journal are the baselines the ratios need)",
     )
+    parser.add_argument(
+        "--attribute",
+        action="store_true",
+        help="also measure the CPU of the operations layer's own threads and bus handlers",
+    )
     args = parser.parse_args(argv)
+    attribution = Attribution() if args.attribute else None
     logging.basicConfig(level=os.environ.get("RT_BENCH_LOG", "WARNING"))
     path = data_file()
     frame = pd.read_csv(path, nrows=args.bars)
@@ -240,16 +333,24 @@ def main(argv: list[str] | None = None) -> int:
         timed_run(sim.url, first, warm_up, "off", sink)  # untimed
         for i in range(args.repeat):
             for variant in variants:
-                r = timed_run(sim.url, first, last, variant, sink)
+                r = timed_run(sim.url, first, last, variant, sink, attribution)
                 results[variant].append(r)
                 print(
                     f"  run {i + 1} {variant:16s}: {r.seconds:6.1f} s wall, "
                     f"{r.cpu_seconds:6.1f} s CPU, {r.bars / r.seconds:5.0f} bars/s, "
-                    f"{r.orders} orders, value {r.value:,.2f}, {r.scrapes} scrapes",
+                    f"{r.orders} orders, value {r.value:,.2f}, {r.scrapes} scrapes"
+                    + (f", ops layer {r.ops_cpu:.3f} s CPU" if attribution else ""),
                     flush=True,
                 )
     print(f"webhook posts received by the sink (another process): {sink.close()}")
     return report(results)
+
+
+def paired(runs: list[RunResult], base: list[RunResult]) -> tuple[float, float]:
+    """The median over the rounds of ``runs[i] / base[i]``: CPU and wall."""
+    cpu = statistics.median(r.cpu_seconds / b.cpu_seconds for r, b in zip(runs, base, strict=True))
+    wall = statistics.median(r.seconds / b.seconds for r, b in zip(runs, base, strict=True))
+    return cpu, wall
 
 
 def report(results: dict[str, list[RunResult]]) -> int:
@@ -272,6 +373,21 @@ def report(results: dict[str, list[RunResult]]) -> int:
         f"\noperations layer (journal+ops vs journal): CPU x{ops_cpu / journal_cpu:.3f}, "
         f"wall x{ops_wall / journal_wall:.3f}"
     )
+    pairs = [("metrics", "off"), ("journal+notify", "journal"), ("journal+ops", "journal")]
+    for name, base in pairs:
+        if name in results and base in results:
+            cpu_r, wall_r = paired(results[name], results[base])
+            print(
+                f"median of per-round ratios, {name} vs {base}: CPU x{cpu_r:.3f}, "
+                f"wall x{wall_r:.3f}"
+            )
+    if any(r.ops_cpu for runs in results.values() for r in runs):
+        print("\n| variant | ops layer CPU s (median) | share of the process CPU (median) |")
+        print("|---|---|---|")
+        for name, runs in results.items():
+            ops = statistics.median(r.ops_cpu for r in runs)
+            share = statistics.median(r.ops_cpu / r.cpu_seconds for r in runs)
+            print(f"| {name} | {ops:.3f} | {share:.2%} |")
     outcomes = {(r.bars, r.orders, round(r.value, 2)) for runs in results.values() for r in runs}
     same = len(outcomes) == 1
     print(

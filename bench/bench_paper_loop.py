@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from real_trade.brokers import BinanceBroker
 from real_trade.feeds import BinanceData
 from real_trade.sim import CandleReplayMarket, SimExchange
-from real_trade.sim.binance.ratelimit import RateLimits
+from real_trade.sim.plumbing.ratelimit import RateLimits
 from real_trade.stores import BinanceStore
 from real_trade.strategies import SmaCross
 

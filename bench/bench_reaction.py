@@ -55,10 +55,11 @@ from real_trade.sim import (
     ExecutionType,
     Kline,
     OrderEvent,
+    OrderStatus,
     SimExchange,
     SyntheticMarket,
 )
-from real_trade.sim.binance.ratelimit import RateLimits
+from real_trade.sim.plumbing.ratelimit import RateLimits
 from real_trade.stores import BinanceStore
 
 SYMBOL, SYMBOL_ID = "BTC/USDT", "BTCUSDT"
@@ -185,7 +186,7 @@ def run_variant(
         filled = sum(
             1
             for o in sim.core.all_orders(account, SYMBOL_ID, limit=100_000)
-            if o.status.value == "FILLED"
+            if o.status is OrderStatus.FILLED
         )
     wall = time.perf_counter() - started
     reaction, data_leg, order_leg = [], [], []

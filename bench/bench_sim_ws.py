@@ -81,8 +81,11 @@ def baseline_server(port: int) -> None:
     app = web.Application()
     app.router.add_get("/ws", handler)
     app.on_startup.append(broadcast)
-    print("baseline ready", flush=True)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, handle_signals=True)
+
+    def ready(*_: object) -> None:  # run_app calls it once the socket listens
+        print("baseline ready", flush=True)
+
+    web.run_app(app, host="127.0.0.1", port=port, print=ready, handle_signals=True)
 
 
 # -- processes -----------------------------------------------------------------------------
@@ -169,18 +172,27 @@ async def measure_sim(http_base: str, n: int, seconds: float) -> float:
     subs = Subscribers()
     async with aiohttp.ClientSession() as http:
         await subs.open(http, ws_url, n)
-        await asyncio.sleep(0.2)
 
-        async def step() -> None:
+        async def advance() -> int:
+            """Play 60 market seconds; return the id of the last trade."""
             async with http.post(http_base + "/admin/advance", json={"seconds": 60}) as resp:
                 resp.raise_for_status()
             async with http.get(
                 http_base + "/api/v3/trades", params={"symbol": "BTCUSDT", "limit": 1}
             ) as resp:
-                last = (await resp.json())[-1]["id"]
-            await subs.expect(last).wait()
+                return int((await resp.json())[-1]["id"])
 
-        await step()  # warm up
+        async def step() -> None:
+            await subs.expect(await advance()).wait()
+
+        # warm up until every client has seen a trade: one the server registered late would
+        # miss a step's trades and stall the closed loop
+        deadline = time.monotonic() + 30
+        while not all(subs.last_ids):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{subs.last_ids.count(0)} of {n} clients saw no trade in 30 s")
+            await advance()
+        await step()
         start_count, t0 = subs.count, time.perf_counter()
         while time.perf_counter() - t0 < seconds:
             await step()
@@ -193,9 +205,13 @@ async def measure_baseline(port: int, n: int, seconds: float) -> float:
     subs = Subscribers()
     async with aiohttp.ClientSession() as http:
         await subs.open(http, f"ws://127.0.0.1:{port}/ws", n)
-        await asyncio.sleep(0.5)
+        deadline = time.monotonic() + 30
+        while not all(subs.last_ids):  # warm up until every client receives
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{subs.last_ids.count(0)} of {n} clients got nothing in 30 s")
+            await asyncio.sleep(0.01)
         start_count, t0 = subs.count, time.perf_counter()
-        await asyncio.sleep(seconds)
+        await asyncio.sleep(seconds)  # the measuring window
         rate = (subs.count - start_count) / (time.perf_counter() - t0)
         await subs.close()
     return rate
@@ -220,7 +236,6 @@ def main() -> int:
     sim.wait(15)
     port = free_port()
     base, _ = start([sys.executable, __file__, "--baseline-server", str(port)], r"baseline ready")
-    time.sleep(0.5)
     base_rates = {n: asyncio.run(measure_baseline(port, n, args.seconds)) for n in counts}
     base.terminate()
     base.wait(15)

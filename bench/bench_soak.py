@@ -71,7 +71,7 @@ def serve_simulator(conn: Connection, speed: float, seed: int, tick_ms: int, sta
     was read at, from which the parent derives the market clock.
     """
     from real_trade.sim import SimExchange, SyntheticMarket
-    from real_trade.sim.binance.ratelimit import RateLimits
+    from real_trade.sim.plumbing.ratelimit import RateLimits
 
     market = SyntheticMarket([SYMBOL_ID], seed=seed, start_ms=start_ms, tick_ms=tick_ms)
     with SimExchange(

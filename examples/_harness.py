@@ -29,9 +29,10 @@ from typing import Any
 
 import backtrader as bt
 
+from real_trade.config import SIM_URL_ENV, RealTradeConfig
+
 __all__ = ["SIM_URL_ENV", "Watcher", "ensure_simulator", "exit_code", "parse_args", "watch"]
 
-SIM_URL_ENV = "RT_SIM_URL"
 _TICKS_PER_WALL_SECOND = 200  # keeps the in-process simulator light at any --speed
 _FINAL = ("Completed", "Canceled", "Expired", "Margin", "Rejected")
 
@@ -94,7 +95,7 @@ def ensure_simulator(
     many as keep the simulator light at that speed); it is stopped when the process exits.
     Prints one line either way.
     """
-    url = os.environ.get(SIM_URL_ENV, "").strip()
+    url = RealTradeConfig.env_sim_url()
     if url:
         print(f"{SIM_URL_ENV}={url}: every exchange client here uses that simulator", flush=True)
         return url

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import socket
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, overload
 
 import pytest
 
@@ -16,6 +18,7 @@ __all__ = [
     "LEAK_WARNINGS",
     "assert_no_leak_warnings",
     "eventually",
+    "eventually_async",
     "require_service",
     "services_required",
 ]
@@ -47,6 +50,56 @@ def eventually(
         time.sleep(interval)
         value = condition()
     return value
+
+
+@overload
+async def eventually_async(
+    condition: Callable[[], Awaitable[T]],
+    timeout: float = ...,
+    interval: float = ...,
+    message: str = ...,
+) -> T: ...
+
+
+@overload
+async def eventually_async(
+    condition: Callable[[], T],
+    timeout: float = ...,
+    interval: float = ...,
+    message: str = ...,
+) -> T: ...
+
+
+async def eventually_async(
+    condition: Callable[[], Any],
+    timeout: float = 10.0,
+    interval: float = 0.01,
+    message: str = "",
+) -> Any:
+    """The async twin of :func:`eventually`, for test bodies that run on an event loop.
+
+    ``condition`` is a plain or an async callable (awaited on each call, so it may itself wait
+    for the next websocket message); polls it every ``interval`` seconds until it returns a
+    truthy value and returns that value. The deadline also cuts a call in progress; on expiry it
+    raises AssertionError with ``message`` and the last value.
+    """
+    last: object = None
+    try:
+        async with asyncio.timeout(timeout) as deadline:
+            while True:
+                value = condition()
+                if inspect.isawaitable(value):
+                    value = await value
+                if value:
+                    return value
+                last = value
+                await asyncio.sleep(interval)
+    except TimeoutError:
+        if not deadline.expired():
+            raise  # a timeout of the condition itself, not ours
+        raise AssertionError(
+            f"condition not met within {timeout}s: {message} (last: {last!r})"
+        ) from None
 
 
 def services_required() -> bool:

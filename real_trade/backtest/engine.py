@@ -28,6 +28,7 @@ from real_trade.monitor.metrics import (
     buy_and_hold_return,
     summarize,
 )
+from real_trade.vocabulary import OrderSide
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -124,7 +125,7 @@ class _Recorder(bt.Analyzer):
                     ref=ref,
                     symbol=str(order.data._name),
                     time_ms=_ms(ex.dt),
-                    side="buy" if order.isbuy() else "sell",
+                    side=OrderSide.BUY if order.isbuy() else OrderSide.SELL,
                     size=size,
                     price=float(ex.price),
                     fees=float(ex.comm),
@@ -178,12 +179,11 @@ def run_backtest(
     analyzers, found on ``result.strategy.analyzers``.
     """
     from real_trade.bus import EventBus
-    from real_trade.common.engine_factory import _classes_for
+    from real_trade.engine.factory import venue_classes
 
     params = dict(params or {})
     start_value = float(cash if cash is not None else config.initial_cash)
-    _, broker_cls, _ = _classes_for(config.exchange)
-    broker = broker_cls(
+    broker = venue_classes(config.exchange).broker(
         None,
         paper_trading=True,
         initial_cash=start_value,

@@ -45,18 +45,9 @@ def frame_from_rows(rows: list[list[float]]) -> pd.DataFrame:
 def _history_store(config: RealTradeConfig) -> Any:
     """A store of the config's venue for public data only (no keys are needed for candles)."""
     from real_trade.bus import EventBus
-    from real_trade.common.engine_factory import _classes_for
+    from real_trade.engine.factory import build_store
 
-    store_cls, _, _ = _classes_for(config.exchange)
-    kwargs: dict[str, Any] = {
-        "market_type": config.market_type,
-        "bus": EventBus(synchronous=True, name="history"),
-    }
-    if config.sim_url:
-        kwargs["sim_url"] = config.sim_url
-    if config.exchange not in ("binance", "bybit", "okx"):
-        kwargs["exchange"] = config.exchange
-    return store_cls(None, None, config.testnet, **kwargs)
+    return build_store(config, bus=EventBus(synchronous=True, name="history"), keys=False)
 
 
 def load_symbol_bars(

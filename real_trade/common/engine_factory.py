@@ -1,8 +1,10 @@
-"""One factory behind the seeds' ``create_<exchange>_engine`` functions: store, broker, data.
+"""The seeds' ``create_engine``: store, broker and data for a venue, with the safe defaults.
 
-``create_engine("binance", ...)`` builds the three backtrader layers for any venue with the safe
-defaults (paper trading on); ``real_trade.binance.create_binance_engine`` and its Bybit/OKX twins
-are this function with the venue filled in.
+``create_engine("binance", ...)`` builds the three backtrader layers for any venue (paper
+trading on); ``real_trade.binance.create_binance_engine`` and its Bybit/OKX twins are this
+function with the venue filled in. It is a face over the one factory,
+:func:`real_trade.engine.factory.build_components`: the arguments become a
+:class:`~real_trade.config.RealTradeConfig` (checked as the config system checks them).
 """
 
 from __future__ import annotations
@@ -13,23 +15,6 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
 
 __all__ = ["create_engine"]
-
-# venue -> (store, broker, data) class names; any other ccxt id uses the generic CCXT classes.
-_CLASS_NAMES: dict[str, tuple[str, str, str]] = {
-    "binance": ("BinanceStore", "BinanceBroker", "BinanceData"),
-    "bybit": ("BybitStore", "BybitBroker", "BybitData"),
-    "okx": ("OKXStore", "OKXBroker", "OKXData"),
-}
-_GENERIC = ("CCXTStore", "CCXTBroker", "CCXTData")
-
-
-def _classes_for(exchange: str) -> tuple[Any, Any, Any]:
-    import real_trade.brokers as brokers
-    import real_trade.feeds as feeds
-    import real_trade.stores as stores
-
-    store_name, broker_name, data_name = _CLASS_NAMES.get(exchange.strip().lower(), _GENERIC)
-    return getattr(stores, store_name), getattr(brokers, broker_name), getattr(feeds, data_name)
 
 
 def create_engine(
@@ -43,26 +28,36 @@ def create_engine(
     backtest: bool = False,
     market_type: str = "spot",
     *,
-    passphrase: str | None = None,
+    passphrase: str | SecretStr | None = None,
     **kwargs: Any,
 ) -> tuple[Any, Any, Any]:
     """Return ``(store, broker, data)`` for ``exchange``, ready for ``cerebro``.
 
-    The store is the shared instance for these credentials (``get_instance``); the broker trades
-    on paper unless ``paper_trading=False``; the data feed delivers ``timeframe`` bars of
-    ``symbol``: history only when ``backtest=True``, else history then live bars. Keys may be
-    plain strings or ``SecretStr`` (as ``GlobalConfig`` holds them). Extra keyword arguments go
-    to the data feed (``fromdate``, ``todate``, ...).
+    The store is the shared instance for these credentials (``get_instance``; it gets the keys
+    even for paper trading); the broker trades on paper unless ``paper_trading=False``; the
+    data feed delivers ``timeframe`` bars of ``symbol``: history only when ``backtest=True``,
+    else history then live bars. Keys may be plain strings or ``SecretStr`` (as
+    ``GlobalConfig`` holds them). Extra keyword arguments go to the data feed (``fromdate``,
+    ``todate``, ``history_bars`` ...). A bad argument raises ConfigError naming it.
     """
-    store_cls, broker_cls, data_cls = _classes_for(exchange)
-    store_kwargs: dict[str, Any] = {"market_type": market_type}
-    if passphrase is not None:
-        store_kwargs["passphrase"] = passphrase
-    if exchange.strip().lower() not in _CLASS_NAMES:
-        store_kwargs["exchange"] = exchange
-    store = store_cls.get_instance(apikey=apikey, secret=secret, testnet=testnet, **store_kwargs)
-    broker = broker_cls(store, paper_trading=paper_trading)
-    data = data_cls.from_timeframe_string(
-        timeframe, store, symbol=symbol, historical=backtest, **kwargs
+    from real_trade.config import RealTradeConfig
+    from real_trade.engine.factory import build_components
+
+    config = RealTradeConfig(
+        exchange=exchange,
+        apikey=apikey,
+        secret=secret,
+        passphrase=passphrase,
+        symbol=symbol,
+        timeframe=timeframe,
+        testnet=testnet,
+        paper_trading=paper_trading,
+        market_type=market_type,
     )
-    return store, broker, data
+    parts = build_components(
+        config,
+        shared_store=True,
+        store_keys=True,
+        feed_options={"historical": backtest, **kwargs},
+    )
+    return parts.store, parts.broker, parts.datas[0]

@@ -10,9 +10,10 @@ Sources, highest first: arguments > environment (``RT_`` prefix, ``__`` between 
 arguments and defaults only; :meth:`RealTradeConfig.load` does the layered load, merging nested
 sections key by key. Every validation failure is a :class:`real_trade.errors.ConfigError` naming
 the field as a dotted path, the bad value (masked for secrets), what is allowed, where the value
-came from and how to fix it. Secrets are ``SecretStr``: ``repr``, ``str`` and :meth:`to_dict`
-mask them, and creating a config registers them with the log mask
-(:func:`real_trade.utils.logger.register_secret`).
+came from and how to fix it. Code that runs without a loaded config still gets the simulator
+redirect from here: :meth:`RealTradeConfig.env_sim_url` is the one reader of ``RT_SIM_URL``.
+Secrets are ``SecretStr``: ``repr``, ``str`` and :meth:`to_dict` mask them, and creating a config
+registers them with the log mask (:func:`real_trade.utils.logger.register_secret`).
 
 Adding a section: subclass :class:`ConfigSection` (set ``_section_path`` to its field name) and
 add a field ``name: NameConfig = Field(default_factory=NameConfig)`` to :class:`RealTradeConfig`.
@@ -22,6 +23,7 @@ lives in :mod:`real_trade.config.sources`, error messages in :mod:`real_trade.co
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -58,6 +60,7 @@ __all__ = [
     "MARKET_TYPES",
     "PROCESS_ENV_VARS",
     "SECRET_MASK",
+    "SIM_URL_ENV",
     "TIMEFRAMES",
     "ConfigSection",
     "HistoryConfig",
@@ -86,6 +89,9 @@ TIMEFRAMES: tuple[str, ...] = (
 )
 MARKET_TYPES: tuple[str, ...] = ("spot", "future", "delivery", "swap")
 SECRET_MASK = MASK
+SIM_URL_ENV = "RT_SIM_URL"
+"""The environment variable of the field ``sim_url``: the redirect of every venue client to a
+running simulator (read by :meth:`RealTradeConfig.load` and :meth:`RealTradeConfig.env_sim_url`)."""
 
 _EXCHANGE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _SYMBOL_PART = r"[A-Za-z0-9][A-Za-z0-9._]*"
@@ -485,6 +491,18 @@ class RealTradeConfig(ConfigSection):
         return cls._validate_from(*collect_layers(cls, file, None, env_prefix, env, overrides))
 
     @classmethod
+    def env_sim_url(cls, env: Mapping[str, str] | None = None) -> str | None:
+        """``sim_url`` as the environment layer alone sets it (:data:`SIM_URL_ENV`), checked as
+        :meth:`load` checks it; None when unset or blank. ``env`` defaults to ``os.environ``.
+
+        The one reader of the redirect for code that runs without a loaded config, such as a
+        store built by ``BinanceStore.get_instance(...)``; a config's own ``sim_url`` wins.
+        """
+        source = os.environ if env is None else env
+        picked = tuple((k, v) for k, v in source.items() if k.upper() == SIM_URL_ENV and v.strip())
+        return _checked_env_sim_url(cls, picked) if picked else None
+
+    @classmethod
     def from_env(cls, prefix: str = "RT_", *, env: Mapping[str, str] | None = None) -> Self:
         """Load environment > defaults (``os.environ`` unless ``env`` is given)."""
         env = os.environ if env is None else env
@@ -499,3 +517,13 @@ class RealTradeConfig(ConfigSection):
     def from_toml(cls, filepath: str | Path) -> Self:
         """Load a TOML file > defaults (the environment is not read)."""
         return cls._validate_from(*collect_layers(cls, filepath, "toml", "RT_", None, {}))
+
+
+@functools.lru_cache(maxsize=8)
+def _checked_env_sim_url(
+    model: type[RealTradeConfig], variables: tuple[tuple[str, str], ...]
+) -> str | None:
+    """``sim_url`` of the environment layer made of ``variables`` (checked once per value)."""
+    return model._validate_from(
+        *collect_layers(model, None, None, "RT_", dict(variables), {})
+    ).sim_url

@@ -58,7 +58,16 @@ ENV_DELIMITER = "__"
 """Separator between nested names in environment variables (``RT_LOGGING__LEVEL``)."""
 
 PROCESS_ENV_VARS: frozenset[str] = frozenset(
-    {"REQUIRE_SERVICES", "TEST_POSTGRES_URL", "TEST_REDIS_URL"}
+    {
+        "CHAOS_SEED",
+        "CRASH_AT",
+        "DATA_DIR",
+        "HISTORY_DIR",
+        "NO_BT_HOOK",
+        "REQUIRE_SERVICES",
+        "TEST_POSTGRES_URL",
+        "TEST_REDIS_URL",
+    }
 )
 """Names (after the prefix) of process-level ``RT_`` variables that are not config fields."""
 

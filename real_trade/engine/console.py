@@ -40,7 +40,9 @@ class RunConsole:
         self.lines = 0
         self.backfilled = 0
         self._summed_up = False
-        self._lock = threading.Lock()
+        # reentrant: the SIGTERM handler prints its note on the main thread, which may be
+        # inside write() already (a bar line); a plain lock would deadlock the stop
+        self._lock = threading.RLock()
         self._subs: list[Subscription] = []
 
     # -- plumbing ------------------------------------------------------------------------

@@ -7,7 +7,7 @@ jittered exponential backoff (a :class:`~real_trade.venues.retry.RetryPolicy`) a
 again, up to ``max_restarts`` crashes in a row; a run that lasted ``reset_after`` seconds resets
 that count. Errors that no restart can fix (bad config, refused credentials, unknown symbol)
 end the supervision at once. :meth:`LifecycleManager.run_with_retry` applies the same backoff to
-one call. The waits are on an injectable :class:`~real_trade.engine.clock.Clock`, so tests need
+one call. The waits are on an injectable :class:`~real_trade.vocabulary.clock.Clock`, so tests need
 not sleep, and :meth:`LifecycleManager.stop` interrupts them.
 """
 
@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from real_trade.engine.clock import Clock, SystemClock
 from real_trade.errors import (
     AuthenticationError,
     BadSymbolError,
@@ -29,6 +28,7 @@ from real_trade.errors import (
     redact,
 )
 from real_trade.venues.retry import RetryPolicy
+from real_trade.vocabulary.clock import Clock, SystemClock
 
 __all__ = ["DEFAULT_RESTART_POLICY", "FATAL_ERRORS", "LifecycleManager", "Runnable"]
 

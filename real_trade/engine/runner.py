@@ -1,6 +1,8 @@
 """``TradingRunner``: one strategy trading one venue, unattended, until it is told to stop.
 
-The seed's call works as written (nothing touches the network until :meth:`TradingRunner.run`)::
+A runner is built from a :class:`~real_trade.config.RealTradeConfig` plus runtime objects
+(:meth:`TradingRunner.from_config`); the seed's call is a face that makes the config from its
+arguments and works as written (nothing touches the network until :meth:`TradingRunner.run`)::
 
     runner = TradingRunner(exchange="binance", apikey="YOUR_API_KEY", secret="YOUR_SECRET",
                            symbol="BTC/USDT", timeframe="1h", strategy_cls=YourStrategy,
@@ -8,7 +10,8 @@ The seed's call works as written (nothing touches the network until :meth:`Tradi
     runner.run()          # blocks; Ctrl-C (SIGINT) or SIGTERM stops it gracefully
 
 Each :meth:`~TradingRunner.run` builds a fresh Cerebro with the store, the broker (given the
-journal, the risk limits and the run's ``name``) and one feed per symbol, attaches the journal
+journal, the risk limits and the run's ``name``) and one feed per symbol, all from the one
+factory (:func:`real_trade.engine.factory.build_components`), attaches the journal
 to the bus, starts a :class:`~real_trade.engine.scheduler.Scheduler` for the heartbeat and the
 kill-request poll, and runs the strategy until :meth:`~TradingRunner.stop` (from any thread, or
 a signal), the end of the data, or a crash, which is raised from ``run()`` (a
@@ -26,17 +29,20 @@ as long as the runner, the HTTP server as long as each run.
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypedDict
+
+from typing_extensions import Unpack
 
 from real_trade.bus import EventBus, get_bus
 from real_trade.config import RealTradeConfig
-from real_trade.engine.clock import Clock, SystemClock
 from real_trade.engine.control import RunnerControl, install_stop_signals
+from real_trade.engine.factory import build_components
 from real_trade.engine.lifecycle import FATAL_ERRORS
 from real_trade.engine.loading import resolve_strategy
 from real_trade.engine.notify_link import start_notifier, stop_notifier
@@ -45,33 +51,61 @@ from real_trade.engine.runtime import (
     BarReport,
     BarWatch,
     LoopHook,
-    build_components,
 )
 from real_trade.engine.scheduler import Scheduler
 from real_trade.errors import NotSupportedError, redact
 from real_trade.persistence.handle import JournalHandle, open_journal
 from real_trade.risk import LiveRiskConfig
+from real_trade.vocabulary.clock import Clock, SystemClock
 
-__all__ = ["TradingRunner"]
+__all__ = ["RunnerOptions", "TradingRunner"]
 
 _log = logging.getLogger("real_trade.engine")
+
+
+class RunnerOptions(TypedDict, total=False):
+    """The runtime objects of a runner, beside its :class:`RealTradeConfig` (all optional).
+
+    ``bus`` (default: the process bus); ``clock`` (the scheduler's; default a
+    :class:`SystemClock`); ``feed_options`` (to every feed: ``qcheck``, ``historical``,
+    ``fromdate`` ...); ``on_bar`` (called with a :class:`BarReport` per closed bar); ``notify``
+    (called with the runner's human-readable notes); ``heartbeat_interval`` (seconds, default
+    5); ``cerebro_options`` (for ``bt.Cerebro``; ``stdstats`` is off unless given).
+    """
+
+    bus: EventBus | None
+    clock: Clock | None
+    feed_options: Mapping[str, Any] | None
+    on_bar: BarCallback | None
+    notify: Callable[[str], None] | None
+    heartbeat_interval: float
+    cerebro_options: Mapping[str, Any] | None
+
+
+class _Default(enum.Enum):
+    FROM_CONFIG = "from the config"
+
+
+_FROM_CONFIG = _Default.FROM_CONFIG
 
 
 class TradingRunner:
     """Runs a backtrader strategy live, on paper or testnet (see the module docstring).
 
-    The seed's arguments come first: ``exchange``, ``apikey``, ``secret``, ``symbol``,
-    ``timeframe``, ``strategy_cls``, ``testnet``, ``paper_trading`` (True: simulated orders).
-    Keyword options: ``strategy_params``; ``name`` (the run's stable name: client order ids and
-    the journal key; default the class name); ``passphrase``; ``market_type``; ``symbols``
-    (one feed each; default ``[symbol]``); ``journal`` (a Journal, a database URL, or None for
-    none); ``risk`` (a RiskEngine or LiveRiskConfig); ``initial_cash``/``commission`` (paper);
-    ``sim_url`` (the simulator); ``cancel_on_stop``; ``bus`` (default: the process bus);
-    ``clock`` (the scheduler's); ``history_bars`` and ``feed_options`` (for the feeds);
-    ``on_bar`` (called with a :class:`BarReport` per closed bar); ``notify`` (called with the
-    runner's human-readable notes); ``heartbeat_interval``; ``cerebro_options``; ``config`` (a
-    :class:`RealTradeConfig` replacing the seed arguments, see :meth:`from_config`).
-    Arguments are validated by the config system: a bad one raises ConfigError naming it.
+    Built from a :class:`RealTradeConfig` by :meth:`from_config`: the venue, the mode, the
+    symbols, the ``[run]`` section, the risk limits and the journal URL all come from it, and
+    the other arguments are runtime objects only (:class:`RunnerOptions`).
+
+    The constructor is the seed's face over it: ``exchange``, ``apikey``, ``secret``,
+    ``symbol``, ``timeframe``, ``strategy_cls``, ``testnet``, ``paper_trading`` (True:
+    simulated orders), and the config fields ``passphrase``, ``market_type``, ``initial_cash``,
+    ``commission``, ``sim_url`` and the ``[run]`` fields ``name`` (the run's stable name: client
+    order ids and the journal key; default the class name), ``symbols`` (one feed each; default
+    ``[symbol]``), ``cancel_on_stop`` and ``history_bars``, become a :class:`RealTradeConfig`;
+    ``journal`` (a database URL, a Journal, or None for none; default none), ``risk`` (a
+    :class:`LiveRiskConfig`, a RiskEngine, or None for no limits) and ``strategy_params`` are
+    as for :meth:`from_config`. Arguments are validated by the config system: a bad one raises
+    ConfigError naming it.
     """
 
     def __init__(
@@ -96,43 +130,80 @@ class TradingRunner:
         commission: float = 0.001,
         sim_url: str | None = None,
         cancel_on_stop: bool = False,
-        bus: EventBus | None = None,
-        clock: Clock | None = None,
         history_bars: int | None = None,
-        feed_options: Mapping[str, Any] | None = None,
-        on_bar: BarCallback | None = None,
-        notify: Callable[[str], None] | None = None,
-        heartbeat_interval: float = 5.0,
-        cerebro_options: Mapping[str, Any] | None = None,
-        config: RealTradeConfig | None = None,
+        **options: Unpack[RunnerOptions],
     ) -> None:
-        """Validate the arguments and prepare the run (no network, no threads yet)."""
-        run_section = {
+        """The seed's arguments as a config, then :meth:`from_config`'s path (no network yet)."""
+        run = {
             "symbols": list(symbols or []),
             "name": name,
             "cancel_on_stop": cancel_on_stop,
             "history_bars": history_bars,
         }
-        if config is None:
-            config = RealTradeConfig(
-                exchange=exchange,
-                apikey=apikey,
-                secret=secret,
-                passphrase=passphrase,
-                symbol=symbol,
-                timeframe=timeframe,
-                testnet=testnet,
-                paper_trading=paper_trading,
-                initial_cash=initial_cash,
-                commission=commission,
-                market_type=market_type,
-                sim_url=sim_url,
-                run={k: v for k, v in run_section.items() if v is not None},
-            )
-        elif symbols or name or cancel_on_stop or history_bars:
-            config = config.replace(run={k: v for k, v in run_section.items() if v})
+        sections: dict[str, Any] = {"run": {k: v for k, v in run.items() if v is not None}}
+        if isinstance(journal, str):
+            sections["journal"] = {"url": journal}
+            journal = _FROM_CONFIG
         if isinstance(risk, LiveRiskConfig):
-            config = config.replace(risk=risk.model_dump())
+            sections["risk"] = risk
+            risk = _FROM_CONFIG
+        config = RealTradeConfig(
+            exchange=exchange,
+            apikey=apikey,
+            secret=secret,
+            passphrase=passphrase,
+            symbol=symbol,
+            timeframe=timeframe,
+            testnet=testnet,
+            paper_trading=paper_trading,
+            initial_cash=initial_cash,
+            commission=commission,
+            market_type=market_type,
+            sim_url=sim_url,
+            **sections,
+        )
+        self._configure(config, strategy_cls, strategy_params, journal, risk, **options)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: RealTradeConfig,
+        strategy_cls: type | None = None,
+        *,
+        strategy_params: Mapping[str, Any] | None = None,
+        journal: Any = _FROM_CONFIG,
+        risk: Any = _FROM_CONFIG,
+        **options: Unpack[RunnerOptions],
+    ) -> TradingRunner:
+        """A runner for ``config``: its venue, mode, symbols, ``[run]`` section, risk limits and
+        journal URL (no network, no threads yet).
+
+        ``strategy_cls`` (default: ``run.strategy``) and ``strategy_params`` (over
+        ``run.params``) are checked here. ``journal``: a Journal object to share, or None for
+        no journal (default: ``config.journal.url``); ``risk``: a RiskEngine, or None for no
+        limits (default: ``config.risk``). ``options``: the runtime objects
+        (:class:`RunnerOptions`).
+        """
+        runner = cls.__new__(cls)
+        runner._configure(config, strategy_cls, strategy_params, journal, risk, **options)
+        return runner
+
+    def _configure(
+        self,
+        config: RealTradeConfig,
+        strategy_cls: type | None,
+        strategy_params: Mapping[str, Any] | None,
+        journal: Any,
+        risk: Any,
+        *,
+        bus: EventBus | None = None,
+        clock: Clock | None = None,
+        feed_options: Mapping[str, Any] | None = None,
+        on_bar: BarCallback | None = None,
+        notify: Callable[[str], None] | None = None,
+        heartbeat_interval: float = 5.0,
+        cerebro_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.config = config
         self.strategy_cls, self.strategy_params = resolve_strategy(
             config, strategy_cls, strategy_params
@@ -140,7 +211,8 @@ class TradingRunner:
         self.name: str = config.run.name or self.strategy_cls.__name__
         self.symbols = config.run_symbols
         self.cancel_on_stop = config.run.cancel_on_stop
-        self.risk = risk
+        self.risk = config.risk if risk is _FROM_CONFIG else risk
+        self.journal_spec = config.journal.url if journal is _FROM_CONFIG else journal
         self.bus = bus if bus is not None else get_bus()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.feed_options = dict(feed_options or {})
@@ -148,8 +220,7 @@ class TradingRunner:
         self.notify = notify
         self.heartbeat_interval = heartbeat_interval
         self.cerebro_options = {"stdstats": False, **dict(cerebro_options or {})}
-        self.journal_spec = journal
-        if journal is None and config.trading_mode != "paper":
+        if self.journal_spec is None and config.trading_mode != "paper":
             _log.warning(
                 "%s: no journal; orders are not journaled and a restart cannot "
                 "recover them (give journal=URL)",
@@ -172,7 +243,8 @@ class TradingRunner:
         self._hook: LoopHook | None = None
         self._notifier: Any = None
         self._state = "idle"
-        self._lock = threading.Lock()
+        # reentrant: request_stop() runs in the signal handler, on the thread that may hold it
+        self._lock = threading.RLock()
         self._stop_event = threading.Event()
         self._done = threading.Event()
         self._done.set()
@@ -180,16 +252,6 @@ class TradingRunner:
         self._run_thread_id: int | None = None
         self.metrics: Any = None  # the MetricsServer of the current run ([metrics] enabled)
         self._exporter: Any = None
-
-    @classmethod
-    def from_config(
-        cls, config: RealTradeConfig, strategy_cls: type | None = None, **options: Any
-    ) -> TradingRunner:
-        """A runner for a loaded config: its venue, mode, symbols, ``[run]`` section, risk
-        limits and journal URL (``options`` are the keyword options of the constructor)."""
-        options.setdefault("journal", config.journal.url)
-        options.setdefault("risk", config.risk)
-        return cls(strategy_cls=strategy_cls, config=config, **options)
 
     # -- views ---------------------------------------------------------------------------
     @property

@@ -1,8 +1,7 @@
-"""The pieces one run of a :class:`~real_trade.engine.runner.TradingRunner` is built from.
+"""The pieces one run of a :class:`~real_trade.engine.runner.TradingRunner` runs with.
 
-:func:`build_components` makes the store, the broker and one feed per symbol for a
-:class:`~real_trade.config.RealTradeConfig`, passing the broker the journal, the risk engine and
-the run's name where the broker accepts them. :class:`LoopHook` rides Cerebro's loop through
+(The store, the broker and the feeds come from the one factory,
+:mod:`real_trade.engine.factory`.) :class:`LoopHook` rides Cerebro's loop through
 backtrader's store protocol (``start``/``stop``/``get_notifications``, called on every pass of
 the loop, bars or not) to carry out a stop request on the trading thread: cancel the open
 orders first when asked to, then ``runstop``. :class:`BarWatch` is a short analyzer that hands
@@ -16,98 +15,21 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import backtrader as bt
 
-from real_trade.bus import EventBus
-from real_trade.common.engine_factory import _classes_for
-from real_trade.config import RealTradeConfig
 from real_trade.errors import redact
 
 __all__ = [
     "BarReport",
     "BarWatch",
-    "Components",
     "LoopHook",
-    "broker_accepts",
-    "build_components",
 ]
 
 _log = logging.getLogger("real_trade.engine")
-
-
-def _plain(secret: Any) -> str | None:
-    return None if secret is None else str(secret.get_secret_value())
-
-
-def broker_accepts(broker_cls: type, name: str) -> bool:
-    """Whether ``broker_cls`` declares the backtrader parameter ``name``."""
-    params = getattr(broker_cls, "params", None)
-    getkeys = getattr(params, "_getkeys", None)
-    return callable(getkeys) and name in getkeys()
-
-
-@dataclass
-class Components:
-    """What one run trades with: the store, the broker and one data feed per symbol."""
-
-    store: Any
-    broker: Any
-    datas: list[Any]
-
-
-def build_components(
-    config: RealTradeConfig,
-    *,
-    name: str,
-    bus: EventBus,
-    journal: Any = None,
-    risk: Any = None,
-    store: Any = None,
-    feed_options: Mapping[str, Any] | None = None,
-) -> Components:
-    """Build the store (unless given), the broker and the feeds of ``config.run_symbols``.
-
-    Paper trading gives the store no credentials (it reads public data only); testnet and live
-    give it the keys. ``journal``/``risk``/``name`` reach the broker where it takes them.
-    ``feed_options`` go to every feed (``history_bars``, ``qcheck``, ``live_source`` ...).
-    """
-    store_cls, broker_cls, data_cls = _classes_for(config.exchange)
-    if store is None:
-        kwargs: dict[str, Any] = {"market_type": config.market_type, "bus": bus}
-        if config.sim_url:
-            kwargs["sim_url"] = config.sim_url
-        if config.exchange not in ("binance", "bybit", "okx"):
-            kwargs["exchange"] = config.exchange
-        keys: tuple[str | None, str | None] = (None, None)
-        if not config.paper_trading:
-            keys = (_plain(config.apikey), _plain(config.secret))
-            if config.passphrase is not None:
-                kwargs["passphrase"] = _plain(config.passphrase)
-        store = store_cls(keys[0], keys[1], config.testnet, **kwargs)
-    broker_kwargs: dict[str, Any] = {
-        "paper_trading": config.paper_trading,
-        "initial_cash": config.initial_cash,
-        "commission": config.commission,
-        "run_id": name,
-        "bus": bus,
-    }
-    if journal is not None and broker_accepts(broker_cls, "journal"):
-        broker_kwargs["journal"] = journal
-    if risk is not None and broker_accepts(broker_cls, "risk"):
-        broker_kwargs["risk"] = risk
-    broker = broker_cls(store, **broker_kwargs)
-    options = dict(feed_options or {})
-    if config.run.history_bars is not None:
-        options.setdefault("history_bars", config.run.history_bars)
-    datas = [
-        data_cls.from_timeframe_string(config.timeframe, store, symbol=symbol, **options)
-        for symbol in config.run_symbols
-    ]
-    return Components(store, broker, datas)
 
 
 # --------------------------------------------------------------------------- the loop hook

@@ -1,8 +1,8 @@
 """``Scheduler``: periodic tasks on one thread, on an injectable clock.
 
 ``schedule(task, interval)`` runs ``task()`` every ``interval`` seconds of the scheduler's
-:class:`~real_trade.engine.clock.Clock` (the system clock unless one is given, e.g. a
-:class:`~real_trade.engine.clock.ManualClock` in tests) and returns a :class:`ScheduledTask`
+:class:`~real_trade.vocabulary.clock.Clock` (the system clock unless one is given, e.g. a
+stepped :class:`~real_trade.sim.clock.SimClock` in tests) and returns a :class:`ScheduledTask`
 handle with its run and failure counts; ``unschedule`` takes the handle or the task itself.
 One thread runs every task in turn (:meth:`Scheduler.start`), or a caller drives it with
 :meth:`Scheduler.run_pending`. A task that raises is logged and counted on its handle; it keeps
@@ -18,8 +18,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from real_trade.engine.clock import Clock, SystemClock
 from real_trade.errors import ConfigError, redact
+from real_trade.vocabulary.clock import Clock, SystemClock
 
 __all__ = ["ScheduledTask", "Scheduler"]
 
@@ -56,7 +56,7 @@ class Scheduler:
     """Runs tasks at fixed intervals on one thread (see the module docstring).
 
     ``Scheduler(clock=None, *, name="scheduler")``: ``clock`` is any
-    :class:`~real_trade.engine.clock.Clock` (default :class:`SystemClock`); ``name`` names the
+    :class:`~real_trade.vocabulary.clock.Clock` (default :class:`SystemClock`); ``name`` names the
     thread. Thread-safe: tasks may be scheduled and unscheduled from any thread, also while
     running, and from inside a task.
     """

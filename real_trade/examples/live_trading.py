@@ -27,16 +27,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 from typing import Any
 
+from real_trade.config import SIM_URL_ENV, RealTradeConfig
 from real_trade.engine import BarReport, TradingRunner
 from real_trade.risk import RiskManager
 from real_trade.strategies.base import RealTradeStrategyBase
+from real_trade.vocabulary import joined_symbol_id
 
 __all__ = ["SeedStrategy", "build_runner", "main"]
-
-SIM_URL_ENV = "RT_SIM_URL"
 
 
 class SeedStrategy(RealTradeStrategyBase):
@@ -125,14 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run seed 001's complete trading system (see the module docstring); 0 on a clean end."""
     args = _parse(argv)
     with contextlib.ExitStack() as stack:
-        sim_url = os.environ.get(SIM_URL_ENV, "").strip()
+        sim_url = RealTradeConfig.env_sim_url()
         if sim_url:
             print(f"{SIM_URL_ENV}={sim_url}: trading against that simulator", flush=True)
         else:
             from real_trade.sim import SimExchange, SyntheticMarket
 
             tick_ms = max(250, min(60_000, round(5 * args.speed)))  # ~200 trades a wall second
-            venue_id = args.symbol.replace("/", "")
+            venue_id = joined_symbol_id(args.symbol)
             market = SyntheticMarket((venue_id,), seed=7, history_days=10, tick_ms=tick_ms)
             sim = stack.enter_context(SimExchange(market=market, speed=args.speed, seed=7))
             sim_url = sim.url

@@ -2,7 +2,8 @@
 
 * :mod:`~real_trade.execution.orders`: :class:`OrderRequest`, :class:`TrackedOrder` (the state
   machine to backtrader's statuses, idempotent by trade id), :class:`SymbolLimits`,
-  :class:`LocalTrigger`.
+  :class:`LocalTrigger`. :class:`OrderSide`, :class:`OrderKind` and :func:`base_asset` are
+  re-exported from :mod:`real_trade.vocabulary`, their one home.
 * :mod:`~real_trade.execution.events`: the :class:`ExecutionPort` interface and its reports;
   :class:`OrderUpdate` (``order.<state>``) and :class:`FillEvent` (``fill``) on the bus.
 * :mod:`~real_trade.execution.order_manager`: :class:`OrderManager` (OCO, brackets, trailing stops,
@@ -37,15 +38,13 @@ from real_trade.execution.orders import (
     LocalTrigger,
     ManagedOrder,
     OrderChange,
-    OrderKind,
     OrderRequest,
-    OrderSide,
     OrderState,
     SymbolLimits,
     TrackedOrder,
-    base_asset,
 )
 from real_trade.execution.paper import BarPathMarket, PaperBar, PaperExecution, bar_path
+from real_trade.vocabulary import OrderKind, OrderSide, base_asset
 
 __all__ = [
     "DUST_TOPIC",

@@ -26,6 +26,7 @@ from real_trade.execution.orders import (
     SymbolLimits,
     TrackedOrder,
 )
+from real_trade.vocabulary import OrderSide, split_symbol
 
 __all__ = [
     "FILL_TOPIC",
@@ -269,9 +270,8 @@ def fill_event(
 ) -> FillEvent:
     """Build the :class:`FillEvent` of ``fill`` on ``order``."""
     req = order.request
-    base, _, rest = req.symbol.partition("/")
-    quote = rest.split(":")[0]
-    buy = req.side.value == "buy"
+    base, quote = split_symbol(req.symbol)
+    buy = req.side is OrderSide.BUY
     change = fill.amount if buy else -fill.amount
     if fill.commission_asset == base:
         fee_in_quote = fill.commission * fill.price

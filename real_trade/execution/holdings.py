@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from real_trade.execution.events import Balance, BalanceReport, ExecutionPort, FillEvent
-from real_trade.execution.orders import SymbolLimits, base_asset
+from real_trade.execution.orders import SymbolLimits
+from real_trade.vocabulary import OrderSide, base_asset
 
 __all__ = ["DUST_TOPIC", "Holdings", "PositionDust", "SellTrim"]
 
@@ -60,7 +61,7 @@ class Holdings:
     def on_fill(self, fill: FillEvent) -> None:
         """Count a fill: what a buy delivers, and the fee it paid in the base asset."""
         base = base_asset(fill.symbol)
-        if fill.side != "buy":
+        if fill.side != OrderSide.BUY:
             return
         self._unreported[base] = self._unreported.get(base, 0.0) + fill.position_change
         if fill.commission_asset == base and fill.commission > 0:

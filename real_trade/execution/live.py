@@ -47,14 +47,9 @@ from real_trade.execution.events import (
     Report,
     SubmitFailed,
 )
-from real_trade.execution.orders import (
-    ExchangeStatus,
-    OrderKind,
-    OrderRequest,
-    OrderState,
-    SymbolLimits,
-)
+from real_trade.execution.orders import ExchangeStatus, OrderRequest, OrderState, SymbolLimits
 from real_trade.utils.chaos import crash_point
+from real_trade.vocabulary import OrderKind, base_asset
 
 __all__ = ["LiveExecution", "exchange_reason", "fill_report", "order_reports"]
 
@@ -196,7 +191,7 @@ class LiveExecution:
         self._set_balances(client.fetch_balance())
         for symbol in self.symbols:
             self.open_orders_at_start += client.fetch_open_orders(symbol)
-            if self._balances.get(symbol.split("/")[0], Balance()).total:  # holdings: a price
+            if self._balances.get(base_asset(symbol), Balance()).total:  # holdings: a price
                 last = client.fetch_ticker(symbol).get("last")
                 if last is not None:
                     self._prices[symbol] = float(last)

@@ -57,15 +57,13 @@ from real_trade.execution.orders import (
     LocalTrigger,
     ManagedOrder,
     OrderChange,
-    OrderKind,
     OrderRequest,
-    OrderSide,
     OrderState,
     SymbolLimits,
     TrackedOrder,
-    base_asset,
 )
 from real_trade.utils.chaos import crash_point
+from real_trade.vocabulary import OrderKind, OrderSide, base_asset
 
 __all__ = ["Gate", "IntentHook", "OrderManager", "OutcomeHook"]
 

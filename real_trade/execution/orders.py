@@ -13,7 +13,9 @@ Margin, Rejected. It is idempotent by exchange trade id (a fill seen twice, once
 websocket and once from REST, counts once), never goes back from a terminal state, and reports a
 terminal state only once every fill the exchange counted has been applied, so ``Completed``
 always carries the executions. :class:`SymbolLimits` rounds amounts and prices to the market's
-steps and rejects below-minimum orders before they are sent.
+steps and rejects below-minimum orders before they are sent. Sides and kinds are the
+vocabulary's :class:`~real_trade.vocabulary.orders.OrderSide` and
+:class:`~real_trade.vocabulary.orders.OrderKind`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING
 
+from real_trade.vocabulary.orders import OrderKind, OrderSide
+
 if TYPE_CHECKING:
     from real_trade.execution.events import ExchangeFill, OrderReport
     from real_trade.execution.holdings import SellTrim
@@ -33,13 +37,10 @@ __all__ = [
     "LocalTrigger",
     "ManagedOrder",
     "OrderChange",
-    "OrderKind",
     "OrderRequest",
-    "OrderSide",
     "OrderState",
     "SymbolLimits",
     "TrackedOrder",
-    "base_asset",
 ]
 
 _REL_TOL = 1e-9
@@ -72,34 +73,6 @@ class OrderState(enum.IntEnum):
     def bt_name(self) -> str:
         """backtrader's name of the status (``"Completed"``)."""
         return self.name.capitalize()
-
-
-class OrderKind(str, enum.Enum):
-    """backtrader's execution types, valued as the venue table names them."""
-
-    MARKET = "Market"
-    LIMIT = "Limit"
-    STOP = "Stop"
-    STOP_LIMIT = "StopLimit"
-    STOP_TRAIL = "StopTrail"
-    STOP_TRAIL_LIMIT = "StopTrailLimit"
-
-    @property
-    def has_trigger(self) -> bool:
-        """Whether the order waits for a stop price to be crossed."""
-        return self not in (OrderKind.MARKET, OrderKind.LIMIT)
-
-    @property
-    def has_limit(self) -> bool:
-        """Whether the order (once triggered) is a limit order."""
-        return self in (OrderKind.LIMIT, OrderKind.STOP_LIMIT, OrderKind.STOP_TRAIL_LIMIT)
-
-
-class OrderSide(str, enum.Enum):
-    """Buy or sell, valued as ccxt spells them."""
-
-    BUY = "buy"
-    SELL = "sell"
 
 
 class ExchangeStatus(str, enum.Enum):
@@ -350,11 +323,6 @@ class TrackedOrder:
     def missing_fills(self) -> bool:
         """Whether the exchange counted more executions than were applied."""
         return not _reached(self.filled, self.exchange_filled)
-
-
-def base_asset(symbol: str) -> str:
-    """The base asset of a unified symbol (``BTC/USDT`` and ``BTC/USDT:USDT`` -> ``BTC``)."""
-    return symbol.split("/")[0].split(":")[0]
 
 
 @dataclass

@@ -40,13 +40,7 @@ from real_trade.execution.events import (
     Report,
     SubmitFailed,
 )
-from real_trade.execution.orders import (
-    ExchangeStatus,
-    OrderKind,
-    OrderRequest,
-    OrderState,
-    SymbolLimits,
-)
+from real_trade.execution.orders import ExchangeStatus, OrderRequest, OrderState, SymbolLimits
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
 from real_trade.sim.market import BookShape, Candle, MarketTick, Side, default_book_shape
@@ -56,23 +50,22 @@ from real_trade.sim.types import (
     ExecutionType,
     InsufficientBalance,
     OrderEvent,
+    OrderType,
     SimError,
+    TimeInForce,
     UnknownOrder,
 )
+from real_trade.vocabulary import OrderKind, joined_symbol_id
 
-__all__ = ["BarPathMarket", "PaperBar", "PaperExecution", "bar_path", "exchange_id"]
+__all__ = ["BarPathMarket", "PaperBar", "PaperExecution", "bar_path"]
 
 _SIM_TYPES = {
-    OrderKind.MARKET: "MARKET",
-    OrderKind.LIMIT: "LIMIT",
-    OrderKind.STOP: "STOP_LOSS",
-    OrderKind.STOP_LIMIT: "STOP_LOSS_LIMIT",
+    OrderKind.MARKET: OrderType.MARKET,
+    OrderKind.LIMIT: OrderType.LIMIT,
+    OrderKind.STOP: OrderType.STOP_LOSS,
+    OrderKind.STOP_LIMIT: OrderType.STOP_LOSS_LIMIT,
 }
-
-
-def exchange_id(symbol: str) -> str:
-    """The exchange-style id of a unified symbol (``BTC/USDT`` -> ``BTCUSDT``)."""
-    return symbol.split(":")[0].replace("/", "").replace("-", "").upper()
+_TIF_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +111,7 @@ def bar_path(
     ticks: list[MarketTick] = []
     prev = prev_price if prev_price is not None else o
     for i, (ts, price) in enumerate(zip(times, prices, strict=True)):
-        side: Side = "SELL" if price < prev else "BUY"
+        side = Side.SELL if price < prev else Side.BUY
         qty = (share + (rest if i == n - 1 else 0)) * lot
         ticks.append(MarketTick(ts if i == 0 else max(ts, ticks[-1].ts_ms + 1), price, qty, side))
         prev = price
@@ -224,7 +217,7 @@ class PaperExecution:
         level_notional: float = 20_000.0,
     ) -> None:
         """Configure the paper account; nothing runs until :meth:`play`."""
-        self.symbols = {exchange_id(s): s for s in symbols}
+        self.symbols = {joined_symbol_id(s): s for s in symbols}
         self.currency = currency
         self.cash = float(cash)
         self.commission = float(commission)
@@ -310,7 +303,7 @@ class PaperExecution:
         The engine starts at the first call (every traded symbol needs a bar then). Orders
         that waited for a symbol's next bar go in right after its open tick.
         """
-        by_id = {exchange_id(s): self._fit(exchange_id(s), b) for s, b in bars.items()}
+        by_id = {joined_symbol_id(s): self._fit(joined_symbol_id(s), b) for s, b in bars.items()}
         if self.core is None:
             missing = sorted(set(self.symbols) - set(by_id))
             if missing:
@@ -348,7 +341,7 @@ class PaperExecution:
         on; waiting orders of these symbols go in now. Starts the engine if needed (``prices``
         then covers every traded symbol).
         """
-        by_id = {exchange_id(s): p for s, p in prices.items()}
+        by_id = {joined_symbol_id(s): p for s, p in prices.items()}
         if self.core is None:
             self._start(by_id, now_ms - 1)
         assert self.core is not None and self.clock is not None and self._market is not None
@@ -377,7 +370,7 @@ class PaperExecution:
     # ------------------------------------------------------------------ ExecutionPort
     def limits(self, symbol: str) -> SymbolLimits:
         """Steps and minimums from the symbol's rules (defaults before the engine starts)."""
-        sid = exchange_id(symbol)
+        sid = joined_symbol_id(symbol)
         rules = (
             self.core.rules_for(sid)
             if self.core is not None
@@ -394,7 +387,7 @@ class PaperExecution:
 
     def place(self, request: OrderRequest) -> None:
         """Place now during a bar's play, else at the symbol's next bar open."""
-        sid = exchange_id(request.symbol)
+        sid = joined_symbol_id(request.symbol)
         if self.core is not None and sid in self._open_now:
             self._place_now(request)
         else:
@@ -406,13 +399,13 @@ class PaperExecution:
         sim_type = _SIM_TYPES.get(kind)
         if sim_type is None:
             raise ValueError(f"paper execution takes Market/Limit/Stop/StopLimit, not {kind}")
-        tif = "GTC" if sim_type in ("LIMIT", "STOP_LOSS_LIMIT") else None
+        tif = TimeInForce.GTC if sim_type in _TIF_TYPES else None
         price, stop = request.price, request.stop_price
         try:
             self.core.place_order(
                 self._account,
-                exchange_id(request.symbol),
-                request.side.value.upper(),
+                joined_symbol_id(request.symbol),
+                Side(request.side.value),
                 sim_type,
                 quantity=Decimal(repr(request.amount)),
                 price=None if price is None else Decimal(repr(price)),
@@ -424,11 +417,11 @@ class PaperExecution:
             margin = isinstance(exc, InsufficientBalance)
             state = OrderState.MARGIN if margin else OrderState.REJECTED
             cid = request.client_order_id
-            self._reports.append(SubmitFailed(cid, state, exc.msg, str(exc.code)))
+            self._reports.append(SubmitFailed(cid, state, str(exc), exc.reason.value))
 
     def cancel(self, client_order_id: str, symbol: str, exchange_order_id: str | None) -> None:
         """Cancel at once (an order still waiting for its bar is simply dropped)."""
-        sid = exchange_id(symbol)
+        sid = joined_symbol_id(symbol)
         waiting = self._waiting.get(sid, [])
         for request in waiting:
             if request.client_order_id == client_order_id:
@@ -455,7 +448,7 @@ class PaperExecution:
         """The paper market's last trade price of ``symbol``."""
         if self.core is None:
             return None
-        price = self.core.last_price(exchange_id(symbol))
+        price = self.core.last_price(joined_symbol_id(symbol))
         return None if price is None else float(price)
 
     # ------------------------------------------------------------------ engine events
@@ -478,7 +471,7 @@ class PaperExecution:
                 event.is_maker,
             )
             self._reports.append(FillReport(order.client_order_id, str(order.order_id), fill))
-        reason = None if event.reject_reason == "NONE" else event.reject_reason
+        reason = None if event.reject_reason is None else str(event.reject_reason.value)
         filled = float(order.executed_qty)
         status = ExchangeStatus.parse(order.status.value, filled)
         xid, amount = str(order.order_id), float(order.orig_qty)

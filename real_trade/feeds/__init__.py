@@ -1,8 +1,9 @@
 """The data layer: backtrader feeds of closed candles, backtest, paper and live.
 
 :class:`BaseData` (a ``bt.feed.DataBase``) is a thin shim over plain, typed classes:
-:class:`BarStream` (history, backfill, live bars, reconnect gap fill, feed states) fed by a
-:class:`LiveBarSource` such as :class:`CcxtBarSource` (ccxt.pro ``watch_ohlcv``).
+:class:`FeedPlan` (its parameters, and the stream they make), :class:`BarStream` (history,
+backfill, live bars, reconnect gap fill, feed states) fed by a :class:`LiveBarSource` such as
+:class:`CcxtBarSource` (ccxt.pro ``watch_ohlcv``), chosen in :mod:`real_trade.feeds.sources`.
 :class:`BinanceData`, :class:`BybitData`, :class:`OKXData` and :class:`CCXTData` only name their
 venue. :data:`TIMEFRAMES` maps ccxt timeframe strings to backtrader's (timeframe, compression).
 
@@ -23,6 +24,7 @@ from real_trade.feeds.binance_klines import BinanceKlineSource
 from real_trade.feeds.binancews import BinanceWebSocket, BinanceWS
 from real_trade.feeds.bybitws import BybitWebSocket
 from real_trade.feeds.ccxt_bars import CcxtBarSource
+from real_trade.feeds.feed_plan import FeedPlan
 from real_trade.feeds.okxws import OKXWebSocket
 from real_trade.feeds.timeframes import TIMEFRAMES
 from real_trade.feeds.venuedata import BinanceData, BybitData, CCXTData, OKXData
@@ -52,6 +54,7 @@ __all__ = [
     "CcxtBarSource",
     "DepthUpdate",
     "DisconnectInfo",
+    "FeedPlan",
     "FeedReconnect",
     "FeedStale",
     "FeedState",

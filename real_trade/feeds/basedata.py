@@ -15,106 +15,39 @@ bar opening at ``T`` reaches the strategy once it has closed, i.e. just after ``
 history request raises. Otherwise live: backfill (DELAYED), then closed live bars (LIVE),
 CONNBROKEN on a disconnect, a REST backfill of the gap after the reconnect (DELAYED), LIVE
 again; ``_load`` waits at most ``qcheck`` seconds, so Cerebro's loop never blocks on it. The
-live source is the venue's native websocket source where real_trade has one (Binance), else
-:class:`~real_trade.feeds.ccxt_bars.CcxtBarSource`; ``live_source`` overrides the choice.
+live source is the venue's native one where it has one, else ccxt.pro's (``live_source``).
 
-**Watchdog.** A live feed restarts its source and backfills the gap when no closed bar came for
-``stale_after`` seconds (``"auto"``: 1.5 bars + 10 s; None: off), and reconnects proactively once
-a connection is ``max_connection_age`` seconds old (``"auto"``: an hour before the venue's own
-limit, 23 h on Binance; None where the venue has none). Both are measured on ``clock`` (seconds,
-``time.monotonic`` by default), checked every ``watchdog_interval`` wall seconds, and published
-on ``feed.stale`` / ``feed.reconnect`` (:mod:`real_trade.feeds.watchdog`).
-
-**Ctrl-C.** A live feed run by Cerebro in the main thread of a plain script (SIGINT and SIGTERM
-still at Python's defaults) makes the first Ctrl-C or SIGTERM stop the run gracefully: Cerebro
-ends after the current bar, the strategy's ``stop`` runs, ``cerebro.run()`` returns. A second
-one interrupts at once. Handlers the program installed itself are left alone, and the defaults
-come back when the feed stops.
+**Plain classes behind it.** :class:`~real_trade.feeds.feed_plan.FeedPlan` (the parameters as
+values, and the stream they make), :mod:`real_trade.feeds.sources` (history, live source,
+watchdog: ``stale_after``, ``max_connection_age``, ``clock``, ``watchdog_interval``, published on
+``feed.stale`` / ``feed.reconnect``), and :func:`~real_trade.utils.stop_signals.
+stop_cerebro_on_signals`: in a plain script, a live feed's first Ctrl-C or SIGTERM stops Cerebro
+gracefully after the current bar, a second one at once.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import signal
-import threading
-import time
-from collections.abc import Callable
-from datetime import datetime, timezone
-from types import FrameType
 from typing import Any, ClassVar
 
 import backtrader as bt
 
 from real_trade.errors import ConfigError
-from real_trade.feeds.bars import Bar, BarStream, FeedState, LiveBarSource, StateChange
-from real_trade.feeds.ccxt_bars import CcxtBarSource
+from real_trade.feeds.bars import Bar, BarStream, FeedState, StateChange
+from real_trade.feeds.feed_plan import FeedPlan
+from real_trade.feeds.sources import BarHistory, LiveSourceFactory, native_source_factory
 from real_trade.feeds.timeframes import (
     bt_to_timeframe,
-    check_venue_timeframe,
+    date_num_of_ms,
+    ms_of_date_num,
     timeframe_to_bt,
 )
-from real_trade.feeds.watchdog import FeedWatchdog, default_max_connection_age
-from real_trade.utils.stop_signals import install_stop_signals
+from real_trade.utils.stop_signals import restore_signals, stop_cerebro_on_signals
 
-__all__ = ["NATIVE_BAR_SOURCES", "BaseData", "LiveSourceFactory", "binance_kline_source"]
+__all__ = ["BaseData", "LiveSourceFactory", "native_source_factory"]
 
 _log = logging.getLogger("real_trade.feeds")
-
-LiveSourceFactory = Callable[[Any, str, str], LiveBarSource]
-"""``factory(client, symbol, timeframe) -> LiveBarSource``: a custom live source for a feed."""
-
-
-def binance_kline_source(client: Any, symbol: str, timeframe: str) -> LiveBarSource | None:
-    """Binance's raw kline stream on the client's I/O loop, or None where it cannot serve.
-
-    It serves live, testnet and the simulator, reconnecting forever with the client's backoff;
-    demo trading, proxied connections and a user's own URLs are left to ccxt.pro, which knows
-    their endpoints.
-    """
-    custom = getattr(getattr(client, "endpoints", None), "custom_urls", False)
-    if client.mode == "demo" or getattr(client, "proxy", None) or custom:
-        return None
-    try:
-        from real_trade.feeds.binance_klines import BinanceKlineSource
-    except ImportError:  # pragma: no cover - the module ships with real_trade
-        return None
-    return BinanceKlineSource(
-        symbol,
-        timeframe,
-        testnet=client.mode == "testnet",
-        market_type=client.market_type,
-        sim_url=client.sim_url,
-        loop=client.loop,
-        reconnect_delay=client.reconnect_base_delay,
-        max_reconnect_delay=max(client.reconnect_base_delay, client.reconnect_max_delay),
-        max_reconnect_attempts=0,
-    )
-
-
-NATIVE_BAR_SOURCES: dict[str, Callable[[Any, str, str], LiveBarSource | None]] = {
-    "binance": binance_kline_source,
-}
-"""venue name -> factory of its native websocket bar source (None when it cannot serve)."""
-
-
-def _inside_run(cerebro: Any, frame: FrameType | None) -> bool:
-    """Whether ``frame`` (the main thread's, as a signal handler gets it) is inside
-    ``cerebro.run()``."""
-    run_code = getattr(type(cerebro).run, "__code__", None)
-    while frame is not None:
-        if frame.f_code is run_code and frame.f_locals.get("self") is cerebro:
-            return True
-        frame = frame.f_back
-    return False
-
-
-def _ms_from_num(num: float) -> int | None:
-    """backtrader date number (UTC) -> epoch ms, or None for +-infinity."""
-    if num in (float("inf"), float("-inf")):
-        return None
-    moment = bt.num2date(num).replace(tzinfo=timezone.utc)
-    return round(moment.timestamp() * 1000)
 
 
 class BaseData(bt.feed.DataBase):
@@ -127,10 +60,8 @@ class BaseData(bt.feed.DataBase):
     ``backfill``, ``history_bars``, ``live_source`` (``"auto"``, ``"ccxt"``, ``"native"`` or a
     :data:`LiveSourceFactory`), ``qcheck`` (seconds ``_load`` may wait in live mode), the
     watchdog's ``stale_after``, ``max_connection_age``, ``clock`` and ``watchdog_interval``, and
-    ``cache``: history (backtest and live backfill) read from the local history cache first and
-    only the missing candles fetched, then written back (``None``: on for real venues, off
-    against the simulator; ``True``/``False``, a folder or a ``real_trade.history.HistoryCache``;
-    see :mod:`real_trade.history`).
+    ``cache``: the local history cache, only missing candles fetched (``None``: on for real
+    venues, off against the simulator; ``True``/``False``, a folder or a ``HistoryCache``).
     """
 
     params = (
@@ -153,11 +84,7 @@ class BaseData(bt.feed.DataBase):
     store_class_name: ClassVar[str | None] = None
 
     _STATUS: ClassVar[dict[FeedState, int]] = {
-        FeedState.DELAYED: bt.feed.DataBase.DELAYED,
-        FeedState.LIVE: bt.feed.DataBase.LIVE,
-        FeedState.CONNBROKEN: bt.feed.DataBase.CONNBROKEN,
-        FeedState.DISCONNECTED: bt.feed.DataBase.DISCONNECTED,
-        FeedState.NOTSUBSCRIBED: bt.feed.DataBase.NOTSUBSCRIBED,
+        state: getattr(bt.feed.DataBase, state.name) for state in FeedState
     }
 
     def __init__(self, store: Any = None, **unknown: Any) -> None:
@@ -191,8 +118,8 @@ class BaseData(bt.feed.DataBase):
         self.error: BaseException | None = None
         self._stream: BarStream | None = None
         self._previous_handlers: dict[Any, Any] = {}
-        self._cached_history: Callable[[int | None, int | None], list[Bar]] | None = None
-        self._make_watchdog(None)  # a bad bound fails here, naming the parameter
+        self._history: BarHistory | None = None
+        self.plan().watchdog(None)  # a bad bound fails here, naming the parameter
 
     @classmethod
     def _default_store(cls) -> Any:
@@ -241,46 +168,30 @@ class BaseData(bt.feed.DataBase):
         """Whether a bar or notification is queued (Cerebro then does not wait)."""
         return self._stream is not None and self._stream.has_items()
 
+    def plan(self) -> FeedPlan:
+        """The feed's parameters as a plain :class:`FeedPlan` (what :meth:`start` builds on)."""
+        return FeedPlan.from_params(self.p, self.symbol, self.ccxt_timeframe)
+
     def start(self) -> None:
         """Start the store, check symbol and timeframe with the venue, start the stream."""
         super().start()
         self._start_finish()
         self.store.start()
         client = self.store.client
-        check_venue_timeframe(
-            self.ccxt_timeframe,
-            getattr(client.exchange, "timeframes", None) or None,
-            client.venue.display_name,
-        )
-        self.symbol = client.symbol_of(self.symbol)
-        from real_trade.history.feed_cache import feed_history
-
-        self._cached_history = feed_history(
-            self.p.cache,
+        plan = self.plan().on_venue(client)
+        self.symbol = plan.symbol
+        self._history = plan.history(client)
+        self._stream = plan.stream(
             client,
-            self.symbol,
-            self.ccxt_timeframe,
-            history_bars=int(self.p.history_bars),
-            bus=client.bus,
-        )
-        source = None if self.p.historical else self._make_source(client)
-        self._stream = BarStream(
             self._history,
-            source,
-            self.ccxt_timeframe,
-            fromdate_ms=_ms_from_num(self.fromdate),
-            todate_ms=_ms_from_num(self.todate),
-            mode="backtest" if self.p.historical else "live",
-            backfill_start=self.p.backfill_start,
-            backfill=self.p.backfill,
-            bus=client.bus,
-            name=self.symbol,
-            watchdog=None if self.p.historical else self._make_watchdog(client),
+            fromdate_ms=ms_of_date_num(self.fromdate),
+            todate_ms=ms_of_date_num(self.todate),
         )
-        if not (self.p.historical and self._cached_history is not None):
+        if not (self.p.historical and self._history.cached is not None):
             self._stream.start()  # a cached backtest starts it in _load, unless preloaded
         if not self.p.historical:  # last: a start that failed leaves no handler behind
-            self._previous_handlers = self._install_ctrl_c()
+            cerebro = getattr(self, "_env", None)
+            self._previous_handlers = stop_cerebro_on_signals(cerebro, _log.warning)
 
     def stop(self) -> None:
         """Stop the stream and its live source (the store stays up: others may share it)."""
@@ -288,52 +199,15 @@ class BaseData(bt.feed.DataBase):
         if self._stream is not None:
             self._stream.stop()
         previous, self._previous_handlers = self._previous_handlers, {}
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-    def _install_ctrl_c(self) -> dict[Any, Any]:
-        """Make Ctrl-C / SIGTERM stop Cerebro gracefully (module docstring); return the handlers
-        to restore (none when not in a plain script's main thread under Cerebro)."""
-        cerebro = getattr(self, "_env", None)
-        if cerebro is None or threading.current_thread() is not threading.main_thread():
-            return {}
-        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-            return {}
-        if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
-            return {}
-        requested: list[bool] = []
-
-        def request_stop() -> None:
-            requested.append(True)
-            cerebro.runstop()
-
-        previous = install_stop_signals(request_stop, lambda: bool(requested), _log.warning)
-        graceful: dict[int, Any] = {signum: signal.getsignal(signum) for signum in previous}
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            if _inside_run(cerebro, frame):
-                graceful[signum](signum, frame)
-                return
-            # cerebro.run() has ended without stopping this feed (it raised): the program's
-            # own handlers are back, and this signal goes to them
-            for number, handler in previous.items():
-                signal.signal(number, handler)
-            handler = previous[signum]
-            if callable(handler):
-                handler(signum, frame)
-            elif handler == signal.SIG_DFL:
-                signal.raise_signal(signum)
-
-        for signum in previous:
-            signal.signal(signum, on_signal)
-        return previous
+        restore_signals(previous)
 
     def preload(self) -> None:
         """A backtest over the history cache loads every bar at once (real_trade.history)."""
-        if self._cached_history is not None and self._stream is not None:
+        cached = self._history.cached if self._history is not None else None
+        if cached is not None and self._stream is not None:
             from real_trade.history.btfeed import preload_history
 
-            if preload_history(self, self._cached_history, self._stream):
+            if preload_history(self, cached, self._stream):
                 return
         super().preload()
 
@@ -361,72 +235,14 @@ class BaseData(bt.feed.DataBase):
         if change.state is not FeedState.DISCONNECTED:
             return True
         self.error = change.error
-        if change.error is not None:
-            if self.p.historical:
-                raise change.error
-            _log.error("%s: live data ended: %s", self.symbol, change.reason)
+        self.plan().end(change)
         return False
 
     def _fill_lines(self, bar: Bar) -> None:
-        opened = datetime.fromtimestamp(bar.open_ms / 1000, tz=timezone.utc).replace(tzinfo=None)
-        self.lines.datetime[0] = bt.date2num(opened)
+        self.lines.datetime[0] = date_num_of_ms(bar.open_ms)
         self.lines.open[0] = bar.open
         self.lines.high[0] = bar.high
         self.lines.low[0] = bar.low
         self.lines.close[0] = bar.close
         self.lines.volume[0] = bar.volume
         self.lines.openinterest[0] = 0.0
-
-    def _history(self, since_ms: int | None, until_ms: int | None) -> list[Bar]:
-        """Closed bars in ``[since_ms, until_ms]`` (the latest ``history_bars`` if no start)."""
-        if self._cached_history is not None:
-            return self._cached_history(since_ms, until_ms)
-        limit = int(self.p.history_bars) if since_ms is None else None
-        rows = self.store.client.fetch_ohlcv(
-            self.symbol, self.ccxt_timeframe, since_ms, until_ms, limit, True
-        )
-        return [Bar.from_ohlcv(row) for row in rows]
-
-    def _make_watchdog(self, client: Any) -> FeedWatchdog:
-        """The watchdog of this feed; ``"auto"`` ages come from the venue's capability table."""
-        age = self.p.max_connection_age
-        if age == "auto":
-            quirks = getattr(getattr(client, "venue", None), "quirks", None) or {}
-            age = default_max_connection_age(quirks.get("ws_max_connection_seconds"))
-        return FeedWatchdog(
-            self.ccxt_timeframe,
-            stale_after=self.p.stale_after,
-            max_connection_age=age,
-            clock=self.p.clock or time.monotonic,
-            check_interval=self.p.watchdog_interval,
-        )
-
-    def _make_source(self, client: Any) -> LiveBarSource:
-        choice = self.p.live_source
-        if callable(choice):
-            source: LiveBarSource = choice(client, self.symbol, self.ccxt_timeframe)
-            return source
-        if choice not in ("auto", "ccxt", "native"):
-            raise ConfigError(
-                f"unknown live_source {choice!r}",
-                field="live_source",
-                fix='use "auto", "ccxt", "native" or a factory(client, symbol, timeframe)',
-            )
-        if choice != "ccxt":
-            native = self._native_source(client)
-            if native is not None:
-                return native
-            if choice == "native":
-                raise ConfigError(
-                    f"no native bar source for {client.venue.display_name}",
-                    field="live_source",
-                    fix='use live_source="auto" or "ccxt"',
-                )
-        return CcxtBarSource(client, self.symbol, self.ccxt_timeframe)
-
-    def _native_source(self, client: Any) -> LiveBarSource | None:
-        """The venue's native websocket source, when real_trade has one for it."""
-        factory = NATIVE_BAR_SOURCES.get(client.venue.name)
-        if factory is None:
-            return None
-        return factory(client, self.symbol, self.ccxt_timeframe)

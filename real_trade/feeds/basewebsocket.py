@@ -1,16 +1,18 @@
 """``BaseWebSocket``: one self-healing exchange websocket (its typed updates: ``ws_updates``).
 
-A :class:`BaseWebSocket` owns one aiohttp websocket on an asyncio loop: the I/O loop it is given
-(``start(channels, loop=store_loop)``) or a private loop in a daemon thread of its own;
-``start``/``stop``/``send`` are safe from any thread. It keeps the connection alive:
+A :class:`BaseWebSocket` owns one aiohttp websocket on the venue client's I/O loop: the loop it is
+given (``start(channels, loop=client.loop)``) or, used without a store, an
+:class:`~real_trade.venues.ioloop.IoLoop` of its own (the class that runs every venue
+connection's loop); ``start``/``stop``/``send`` are safe from any thread. It keeps the
+connection alive:
 
 * heartbeat: protocol pings (aiohttp ``heartbeat``; server pings are answered automatically) or,
   for venues that want one, a text ping (:meth:`~BaseWebSocket._heartbeat_message`) every
   ``ping_interval`` seconds, the connection being declared dead when nothing at all (not even the
   pong) arrives for two intervals;
 * reconnects with exponential backoff and jitter (``reconnect_delay`` doubled per consecutive
-  failure, capped at ``max_reconnect_delay``, computed by
-  :class:`real_trade.venues.retry.RetryPolicy`);
+  failure, capped at ``max_reconnect_delay``): the
+  :class:`~real_trade.venues.reconnect.ReconnectBackoff` the ccxt.pro streams use too;
   the count resets once a connection stayed up ``stable_after`` seconds; after
   ``max_reconnect_attempts`` failed reconnects (0: never give up) it emits ``max_reconnect`` and
   stops;
@@ -20,12 +22,15 @@ A :class:`BaseWebSocket` owns one aiohttp websocket on an asyncio loop: the I/O 
 
 Malformed frames (bad JSON, unexpected shapes, non-finite numbers) are logged, counted in
 ``stats['malformed']``, reported as an ``error`` event carrying an ExchangeProtocolError, and
-skipped. Events: ``connected`` (url), ``disconnected`` (:class:`DisconnectInfo`), ``error`` (an
-exception), ``max_reconnect`` (attempts), ``message`` (every decoded data payload) and the typed
-events subclasses emit: ``kline`` (:class:`KlineUpdate`), ``trade``/``agg_trade``
-(:class:`TradeUpdate`), ``depth`` (:class:`DepthUpdate`), ``book_ticker``
-(:class:`BookTickerUpdate`), ``ticker`` (:class:`TickerUpdate`). Callbacks run on the I/O loop
-thread and must not block.
+skipped. Events go through the event bus (:class:`real_trade.bus.EventBus`): ``on(event, cb)``
+subscribes to the topic ``ws.<client id>.<event>`` and emitting publishes there, on a
+synchronous bus of the client's own unless one is given (``bus=``). Events: ``connected``
+(url), ``disconnected`` (:class:`DisconnectInfo`), ``error`` (an exception), ``max_reconnect``
+(attempts), ``message`` (every decoded data payload) and the typed events subclasses emit:
+``kline`` (:class:`KlineUpdate`), ``trade``/``agg_trade`` (:class:`TradeUpdate`), ``depth``
+(:class:`DepthUpdate`), ``book_ticker`` (:class:`BookTickerUpdate`), ``ticker``
+(:class:`TickerUpdate`). Callbacks run on the I/O loop thread (on the bus's dispatcher thread
+with an asynchronous bus) and must not block.
 """
 
 from __future__ import annotations
@@ -33,17 +38,19 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import itertools
 import json
 import logging
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
+from real_trade.bus import EventBus, Subscription
 from real_trade.errors import ConfigError, ExchangeProtocolError, NetworkError
 from real_trade.feeds.ws_updates import (
     BookTickerUpdate,
@@ -55,7 +62,8 @@ from real_trade.feeds.ws_updates import (
     finite_number,
     price_levels,
 )
-from real_trade.venues.retry import RetryPolicy
+from real_trade.venues.ioloop import IoLoop
+from real_trade.venues.reconnect import ReconnectBackoff, Sleep
 
 __all__ = [
     "BaseWebSocket",
@@ -74,8 +82,7 @@ _log = logging.getLogger("real_trade.feeds.ws")
 
 Callback = Callable[[Any], None]
 """An event handler: called with the event's data on the I/O loop thread."""
-Sleep = Callable[[float], Awaitable[Any]]
-"""An async sleep (``asyncio.sleep`` by default; tests inject one that records the delays)."""
+_ids = itertools.count(1)
 
 _MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError)
 
@@ -107,7 +114,9 @@ class BaseWebSocket:
     Subclasses implement :meth:`_get_ws_url`, :meth:`_build_subscribe_msg` and
     :meth:`_on_message`; they may override :meth:`_handshake_messages`,
     :meth:`_heartbeat_message` and :meth:`_is_heartbeat_reply`. ``sleep`` and ``rng`` are
-    injectable so that backoff is testable without waiting. Bad settings raise ConfigError.
+    injectable so that backoff is testable without waiting; ``bus`` carries the events (default:
+    a synchronous bus of its own, so callbacks run on the I/O thread). Bad settings raise
+    ConfigError.
     """
 
     #: Send protocol ping frames (aiohttp heartbeat); venues with text pings turn this off.
@@ -126,6 +135,7 @@ class BaseWebSocket:
         connect_timeout: float = 10.0,
         sleep: Sleep | None = None,
         rng: random.Random | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         """Configure the client; nothing connects until :meth:`start`."""
         if not ping_interval > 0:
@@ -142,9 +152,9 @@ class BaseWebSocket:
         self.stable_after = stable_after
         self.max_connection_age = max_connection_age
         self.connect_timeout = connect_timeout
-        self._backoff_policy()  # validates the reconnect settings now, naming a bad field
-        self._sleep: Sleep = sleep or asyncio.sleep
+        self._sleep: Sleep | None = sleep
         self._rng = rng
+        self._new_backoff()  # validates the reconnect settings now, naming a bad field
         self.channels: list[Any] = []
         self.stats: dict[str, int] = dict.fromkeys(
             (
@@ -159,11 +169,13 @@ class BaseWebSocket:
             ),
             0,
         )
-        self._callbacks: dict[str, list[Callback]] = {}
+        self.bus = bus or EventBus(synchronous=True, name=type(self).__name__)
+        self.topic_prefix = f"ws.{type(self).__name__.lower()}-{next(_ids)}"
+        self._bus_subs: dict[tuple[str, Callback], list[Subscription]] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._run_future: concurrent.futures.Future[None] | asyncio.Task[None] | None = None
+        self._own_io: IoLoop | None = None
+        self._run_future: concurrent.futures.Future[None] | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._connecting: asyncio.Future[aiohttp.ClientWebSocketResponse] | None = None
         self._stop_event: asyncio.Event | None = None
@@ -172,27 +184,37 @@ class BaseWebSocket:
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- events -----------------------------------------------------------------------------
+    def topic(self, event: str) -> str:
+        """The bus topic of ``event`` for this client: ``ws.<client id>.<event>``."""
+        return f"{self.topic_prefix}.{event}"
+
     def on(self, event: str, callback: Callback) -> None:
-        """Call ``callback(data)`` whenever ``event`` is emitted (any thread may register)."""
+        """Call ``callback(data)`` whenever ``event`` is emitted: a subscription to the event's
+        bus topic (any thread may register)."""
+        sub = self.bus.subscribe(self.topic(event), lambda _topic, data: callback(data))
         with self._lock:
-            self._callbacks.setdefault(event, []).append(callback)
+            self._bus_subs.setdefault((event, callback), []).append(sub)
 
     def off(self, event: str, callback: Callback) -> None:
         """Stop calling ``callback`` for ``event`` (an unknown pair is ignored)."""
-        with self._lock, contextlib.suppress(ValueError):
-            self._callbacks.get(event, []).remove(callback)
+        with self._lock:
+            subs = self._bus_subs.get((event, callback))
+            sub = subs.pop() if subs else None
+            if subs == []:
+                del self._bus_subs[(event, callback)]
+        if sub is not None:
+            sub.unsubscribe()
 
     def emit(self, event: str, data: Any = None) -> None:
-        """Call every callback of ``event`` with ``data``. One that raises is logged and counted
-        (``stats['callback_errors']``) and stops neither the others nor the connection."""
-        with self._lock:
-            handlers = list(self._callbacks.get(event, ()))
-        for handler in handlers:
-            try:
-                handler(data)
-            except Exception:
-                self.stats["callback_errors"] += 1
-                _log.exception("%s: a %r callback failed", type(self).__name__, event)
+        """Publish ``data`` on the event's bus topic. A callback that raises is logged by the bus
+        and, on a synchronous bus, counted (``stats['callback_errors']``); it stops neither the
+        others nor the connection."""
+        bus = self.bus
+        before = bus.stats.handler_errors
+        with contextlib.suppress(RuntimeError):  # a closed bus: its owner is shutting down
+            bus.publish(self.topic(event), data)
+        if bus.synchronous:
+            self.stats["callback_errors"] += bus.stats.handler_errors - before
 
     # -- lifecycle (any thread) -------------------------------------------------------------
     @property
@@ -210,7 +232,8 @@ class BaseWebSocket:
     def start(
         self, channels: Sequence[Any] | None = None, loop: asyncio.AbstractEventLoop | None = None
     ) -> None:
-        """Connect and subscribe to ``channels`` on ``loop``, or on a private thread's loop.
+        """Connect and subscribe to ``channels`` on ``loop`` (a store's I/O loop), or on an
+        :class:`~real_trade.venues.ioloop.IoLoop` of its own.
 
         Returns at once; ``connected`` is emitted when the connection is up. Starting a client
         that runs raises RuntimeError; a configuration without a valid URL raises ConfigError.
@@ -220,29 +243,13 @@ class BaseWebSocket:
         self.channels = list(channels or [])
         self._get_ws_url()  # a bad configuration fails here, in the caller's thread
         self._stopping = False
-        if loop is not None:
-            self._loop, self._thread = loop, None
-            self._run_future = asyncio.run_coroutine_threadsafe(self._run(), loop)
-            return
-        ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._own_loop, args=(ready,), name=f"{type(self).__name__}-io", daemon=True
-        )
-        self._thread.start()
-        ready.wait()
-
-    def _own_loop(self, ready: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
+        if loop is None:
+            self._own_io = IoLoop(f"{type(self).__name__}-io")
+            loop = self._own_io.start()
+        else:
+            self._own_io = None
         self._loop = loop
-        task = loop.create_task(self._run())
-        self._run_future = task
-        ready.set()
-        try:
-            loop.run_until_complete(task)
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
-            loop.close()
+        self._run_future = asyncio.run_coroutine_threadsafe(self._run(), loop)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Close the connection, stop reconnecting and wait (up to ``timeout``) until done.
@@ -250,29 +257,25 @@ class BaseWebSocket:
         Idempotent. Called on the I/O loop thread (from a callback) it only requests the stop:
         ``await`` :meth:`aclose` there to wait for it.
         """
-        loop, future, thread = self._loop, self._run_future, self._thread
+        loop, future, own_io = self._loop, self._run_future, self._own_io
         self._stopping = True
-        if loop is None or future is None or future.done() or loop.is_closed():
-            return
-        if _on_loop_thread(loop):
-            self._track(loop.create_task(self._request_stop()))
-            return
-        with contextlib.suppress(RuntimeError, concurrent.futures.TimeoutError):
-            asyncio.run_coroutine_threadsafe(self._request_stop(), loop).result(timeout)
-        if thread is not None:
-            thread.join(timeout)
-        elif isinstance(future, concurrent.futures.Future):
+        if loop is not None and future is not None and not future.done() and not loop.is_closed():
+            if _on_loop_thread(loop):
+                self._track(loop.create_task(self._request_stop()))
+                return
+            with contextlib.suppress(RuntimeError, concurrent.futures.TimeoutError):
+                asyncio.run_coroutine_threadsafe(self._request_stop(), loop).result(timeout)
             with contextlib.suppress(Exception):
                 future.result(timeout)
+        if own_io is not None and not own_io.on_loop_thread():
+            own_io.stop(timeout)  # its loop ends with the client: join the thread
 
     async def aclose(self) -> None:
         """Stop from a coroutine on the I/O loop and wait until the client has finished."""
         await self._request_stop()
         future = self._run_future
-        if isinstance(future, concurrent.futures.Future):
+        if future is not None:
             await asyncio.wrap_future(future)
-        elif future is not None and future is not asyncio.current_task():
-            await future
 
     async def _request_stop(self) -> None:
         self._stopping = True
@@ -352,43 +355,44 @@ class BaseWebSocket:
         return False
 
     # -- the connection loop (on the I/O loop) ----------------------------------------------
-    def _backoff_policy(self) -> RetryPolicy:
-        return RetryPolicy(
-            max_attempts=max(1, self.max_reconnect_attempts),
+    def _new_backoff(self) -> ReconnectBackoff:
+        return ReconnectBackoff(
             base_delay=self.reconnect_delay,
-            multiplier=2.0,
             max_delay=self.max_reconnect_delay,
             jitter=self.reconnect_jitter,
+            max_failures=self.max_reconnect_attempts,
+            sleep=self._sleep,
+            rng=self._rng,
         )
 
     def backoff_delay(self, failures: int) -> float:
         """Seconds to wait before reconnecting after ``failures`` consecutive failures."""
-        return self._backoff_policy().delay_for(failures, None, self._rng)
+        return self._new_backoff().delay(failures)
 
     async def _run(self) -> None:
         self._stop_event = asyncio.Event()
-        failures = 0
+        backoff = self._new_backoff()
         try:
             timeout = aiohttp.ClientTimeout(total=self.connect_timeout)  # the handshake only
             async with aiohttp.ClientSession(timeout=timeout) as session:
                 while not self._stopping:
                     ending = await self._connect_once(session)
                     if ending.proactive or ending.lasted >= self.stable_after:
-                        failures = 0
-                    failures += 0 if ending.proactive else 1
-                    limit = self.max_reconnect_attempts
-                    give_up = not self._stopping and limit > 0 and failures > limit
+                        backoff.succeeded()
+                    keep_trying = ending.proactive or backoff.failed()
+                    give_up = not self._stopping and not keep_trying
                     self._report_end(ending, will_reconnect=not (give_up or self._stopping))
                     if self._stopping:
                         break
                     if give_up:
+                        limit = self.max_reconnect_attempts
                         _log.error(
                             "%s: giving up after %d reconnect attempts", type(self).__name__, limit
                         )
                         self.emit("max_reconnect", limit)
                         break
-                    if failures:
-                        await self._pause(self.backoff_delay(failures))
+                    if backoff.failures:
+                        await backoff.wait(self._stop_event)
                     self.stats["reconnect_attempts"] += 0 if self._stopping else 1
         finally:
             self._stopping = True
@@ -396,6 +400,8 @@ class BaseWebSocket:
                 if task is not asyncio.current_task():
                     task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self._own_io is not None:
+                self._own_io.stop_soon()
 
     def _report_end(self, ending: _Ending, *, will_reconnect: bool) -> None:
         if not ending.connected:
@@ -410,15 +416,6 @@ class BaseWebSocket:
         )
         info = DisconnectInfo(ending.code, ending.reason, will_reconnect, ending.lasted)
         self.emit("disconnected", info)
-
-    async def _pause(self, delay: float) -> None:
-        assert self._stop_event is not None
-        sleeper = asyncio.ensure_future(self._sleep(delay))
-        stopper = asyncio.ensure_future(self._stop_event.wait())
-        _, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _connect_once(self, session: aiohttp.ClientSession) -> _Ending:
         url = self._get_ws_url()

@@ -29,7 +29,7 @@ from real_trade.feeds.basewebsocket import DisconnectInfo, KlineUpdate
 from real_trade.feeds.binancews import BinanceWebSocket, stream_symbol
 from real_trade.feeds.timeframes import timeframe_to_bt
 
-__all__ = ["BinanceKlineSource"]
+__all__ = ["BinanceKlineSource", "binance_kline_source"]
 
 
 def _ignore(_value: Any) -> None:
@@ -43,8 +43,9 @@ class BinanceKlineSource:
     (``1m``, ``1h``...), which Binance streams under the same name. The websocket is built from
     ``testnet``, ``market_type``, ``sim_url`` and the other ``ws_options``
     (:class:`BinanceWebSocket` settings), or passed in as ``websocket``. ``loop`` runs it on a
-    store's I/O loop instead of a thread of its own. ``emitted_closed`` counts closed bars;
-    ``last_error`` is the websocket's last reported error (why it ``"failed"``, say).
+    store's I/O loop instead of an :class:`~real_trade.venues.ioloop.IoLoop` of its own.
+    ``emitted_closed`` counts closed bars; ``last_error`` is the websocket's last reported error
+    (why it ``"failed"``, say).
     """
 
     def __init__(
@@ -171,3 +172,26 @@ class BinanceKlineSource:
     def _on_failed(self, _attempts: int) -> None:
         if self._running:
             self._on_state("failed")
+
+
+def binance_kline_source(client: Any, symbol: str, timeframe: str) -> BinanceKlineSource | None:
+    """Binance's raw kline stream on the client's I/O loop, or None where it cannot serve.
+
+    It serves live, testnet and the simulator, reconnecting forever with the client's backoff;
+    demo trading, proxied connections and a user's own URLs are left to ccxt.pro, which knows
+    their endpoints.
+    """
+    custom = getattr(getattr(client, "endpoints", None), "custom_urls", False)
+    if client.mode == "demo" or getattr(client, "proxy", None) or custom:
+        return None
+    return BinanceKlineSource(
+        symbol,
+        timeframe,
+        testnet=client.mode == "testnet",
+        market_type=client.market_type,
+        sim_url=client.sim_url,
+        loop=client.loop,
+        reconnect_delay=client.reconnect_base_delay,
+        max_reconnect_delay=max(client.reconnect_base_delay, client.reconnect_max_delay),
+        max_reconnect_attempts=0,
+    )

@@ -33,6 +33,7 @@ from real_trade.feeds.basewebsocket import (
     price_levels,
 )
 from real_trade.venues.spec import BINANCE
+from real_trade.vocabulary import OrderSide, joined_symbol_id
 
 __all__ = [
     "BINANCE_WS_BASES",
@@ -71,7 +72,7 @@ def ws_base_from_http(url: str) -> str:
 
 def stream_symbol(symbol: str) -> str:
     """A unified (``BTC/USDT``) or exchange (``BTCUSDT``) symbol as a stream prefix: ``btcusdt``."""
-    return symbol.split(":")[0].replace("/", "").replace("-", "").lower()
+    return joined_symbol_id(symbol).lower()
 
 
 class BinanceWebSocket(BaseWebSocket):
@@ -265,7 +266,7 @@ def _trade(data: dict[str, Any]) -> TradeUpdate:
         str(trade_id),
         finite_number(data["p"], "price"),
         finite_number(data["q"], "quantity"),
-        "sell" if data["m"] else "buy",
+        OrderSide.SELL if data["m"] else OrderSide.BUY,
         int(data["T"]),
     )
 

@@ -35,6 +35,7 @@ from real_trade.feeds.basewebsocket import (
     price_levels,
 )
 from real_trade.feeds.binancews import ws_base_from_http
+from real_trade.vocabulary import OrderSide, joined_symbol_id
 
 __all__ = [
     "BYBIT_INTERVALS",
@@ -120,22 +121,22 @@ class BybitWebSocket(BaseWebSocket):
     def kline_topic(symbol: str, timeframe: str = "1m") -> str:
         """``kline.<interval>.<SYMBOL>`` from a ccxt timeframe (or a Bybit interval)."""
         interval = BYBIT_INTERVALS.get(timeframe, timeframe)
-        return f"kline.{interval}.{_symbol_id(symbol)}"
+        return f"kline.{interval}.{joined_symbol_id(symbol)}"
 
     @staticmethod
     def trade_topic(symbol: str) -> str:
         """``publicTrade.<SYMBOL>``."""
-        return f"publicTrade.{_symbol_id(symbol)}"
+        return f"publicTrade.{joined_symbol_id(symbol)}"
 
     @staticmethod
     def orderbook_topic(symbol: str, depth: int = 50) -> str:
         """``orderbook.<depth>.<SYMBOL>`` (spot depths: 1, 50, 200, 1000)."""
-        return f"orderbook.{depth}.{_symbol_id(symbol)}"
+        return f"orderbook.{depth}.{joined_symbol_id(symbol)}"
 
     @staticmethod
     def ticker_topic(symbol: str) -> str:
         """``tickers.<SYMBOL>``."""
-        return f"tickers.{_symbol_id(symbol)}"
+        return f"tickers.{joined_symbol_id(symbol)}"
 
     # -- hooks ----------------------------------------------------------------------------
     def _get_ws_url(self) -> str:
@@ -256,16 +257,13 @@ def _kline(row: dict[str, Any], symbol: str, interval: str) -> KlineUpdate:
 
 
 def _trade(row: dict[str, Any]) -> TradeUpdate:
-    side = str(row["S"]).lower()
-    if side not in ("buy", "sell"):
-        raise ValueError(f"trade side must be Buy or Sell, not {row['S']!r}")
     return TradeUpdate(
         _VENUE,
         str(row["s"]),
         str(row["i"]),
         finite_number(row["p"], "price"),
         finite_number(row["v"], "size"),
-        "buy" if side == "buy" else "sell",
+        OrderSide(str(row["S"]).lower()),
         int(row["T"]),
     )
 
@@ -284,7 +282,3 @@ def _ticker(data: dict[str, Any], ts: int) -> TickerUpdate:
         finite_number(data["turnover24h"], "turnover24h"),
         ts,
     )
-
-
-def _symbol_id(symbol: str) -> str:
-    return symbol.split(":")[0].replace("/", "").replace("-", "").upper()

@@ -36,6 +36,7 @@ from real_trade.feeds.basewebsocket import (
     price_levels,
 )
 from real_trade.feeds.binancews import ws_base_from_http
+from real_trade.vocabulary import OrderSide, okx_inst_id
 
 __all__ = ["OKX_BARS", "OKXWebSocket", "okx_login_message", "parse_okx_push"]
 
@@ -125,23 +126,24 @@ class OKXWebSocket(BaseWebSocket):
     # -- channels -------------------------------------------------------------------------
     @staticmethod
     def candle_channel(inst_id: str, timeframe: str = "1m") -> dict[str, str]:
-        """Candles of ``inst_id`` (``BTC-USDT``) from a ccxt timeframe (or an OKX bar)."""
-        return {"channel": f"candle{OKX_BARS.get(timeframe, timeframe)}", "instId": inst_id}
+        """Candles of ``inst_id`` (``BTC-USDT``, or unified ``BTC/USDT``) from a ccxt timeframe."""
+        bar = OKX_BARS.get(timeframe, timeframe)
+        return {"channel": f"candle{bar}", "instId": okx_inst_id(inst_id)}
 
     @staticmethod
     def trades_channel(inst_id: str) -> dict[str, str]:
         """Trades of ``inst_id`` (aggregated per taker order)."""
-        return {"channel": "trades", "instId": inst_id}
+        return {"channel": "trades", "instId": okx_inst_id(inst_id)}
 
     @staticmethod
     def books_channel(inst_id: str, channel: str = "books") -> dict[str, str]:
         """Order book of ``inst_id``: ``books`` (400 levels, diffs), ``books5``, ``bbo-tbt``."""
-        return {"channel": channel, "instId": inst_id}
+        return {"channel": channel, "instId": okx_inst_id(inst_id)}
 
     @staticmethod
     def tickers_channel(inst_id: str) -> dict[str, str]:
         """24 h ticker of ``inst_id``."""
-        return {"channel": "tickers", "instId": inst_id}
+        return {"channel": "tickers", "instId": okx_inst_id(inst_id)}
 
     # -- hooks ----------------------------------------------------------------------------
     def _get_ws_url(self) -> str:
@@ -253,16 +255,13 @@ def _candle(row: Any, inst_id: str, bar: str) -> KlineUpdate:
 
 
 def _trade(row: dict[str, Any]) -> TradeUpdate:
-    side = row["side"]
-    if side not in ("buy", "sell"):
-        raise ValueError(f"trade side must be buy or sell, not {side!r}")
     return TradeUpdate(
         _VENUE,
         str(row["instId"]),
         str(row["tradeId"]),
         finite_number(row["px"], "px"),
         finite_number(row["sz"], "sz"),
-        "buy" if side == "buy" else "sell",
+        OrderSide(row["side"]),
         int(row["ts"]),
     )
 

@@ -19,12 +19,15 @@ from types import MappingProxyType
 import backtrader as bt
 
 from real_trade.errors import ConfigError
+from real_trade.vocabulary.intervals import interval_length_ms, next_open
 
 __all__ = [
     "SEED_TIMEFRAMES",
     "TIMEFRAMES",
     "bt_to_timeframe",
     "check_venue_timeframe",
+    "date_num_of_ms",
+    "ms_of_date_num",
     "next_open_ms",
     "timeframe_ms",
     "timeframe_to_bt",
@@ -58,25 +61,7 @@ SEED_TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "30m", "1h", "4h", "1d", 
 
 _BY_BT: Mapping[tuple[int, int], str] = MappingProxyType({v: k for k, v in TIMEFRAMES.items()})
 
-_LENGTH_MS: Mapping[str, int] = MappingProxyType(
-    {
-        "1m": _MIN,
-        "3m": 3 * _MIN,
-        "5m": 5 * _MIN,
-        "15m": 15 * _MIN,
-        "30m": 30 * _MIN,
-        "1h": 60 * _MIN,
-        "2h": 120 * _MIN,
-        "4h": 240 * _MIN,
-        "6h": 360 * _MIN,
-        "8h": 480 * _MIN,
-        "12h": 720 * _MIN,
-        "1d": _DAY,
-        "3d": 3 * _DAY,
-        "1w": 7 * _DAY,
-        "1M": 31 * _DAY,
-    }
-)
+_MONTH_MS = 31 * 86_400_000  # the nominal length of a calendar month
 
 
 def _valid_list() -> str:
@@ -129,7 +114,7 @@ def timeframe_ms(timeframe: str) -> int:
     Use :func:`next_open_ms` for exact bar boundaries; this is for sizing windows and delays.
     """
     timeframe_to_bt(timeframe)  # validates
-    return _LENGTH_MS[timeframe]
+    return interval_length_ms(timeframe) or _MONTH_MS
 
 
 def next_open_ms(timeframe: str, open_ms: int) -> int:
@@ -138,13 +123,8 @@ def next_open_ms(timeframe: str, open_ms: int) -> int:
     Exact for calendar months (``"1M"`` bars open on the 1st, UTC); every other timeframe has a
     fixed length.
     """
-    if timeframe == "1M":
-        opened = datetime.fromtimestamp(open_ms / 1000, tz=timezone.utc)
-        year, month = (
-            (opened.year + 1, 1) if opened.month == 12 else (opened.year, opened.month + 1)
-        )
-        return int(datetime(year, month, 1, tzinfo=timezone.utc).timestamp() * 1000)
-    return open_ms + timeframe_ms(timeframe)
+    timeframe_to_bt(timeframe)  # validates
+    return next_open(timeframe, open_ms)
 
 
 def check_venue_timeframe(
@@ -168,3 +148,17 @@ def check_venue_timeframe(
         field="timeframe",
         fix=f"use one of: {', '.join(valid) or '(none of ours)'}",
     )
+
+
+def ms_of_date_num(num: float) -> int | None:
+    """backtrader date number (UTC) -> epoch ms, or None for +-infinity (an open bound)."""
+    if num in (float("inf"), float("-inf")):
+        return None
+    moment = bt.num2date(num).replace(tzinfo=timezone.utc)
+    return round(moment.timestamp() * 1000)
+
+
+def date_num_of_ms(ms: int) -> float:
+    """Epoch ms -> backtrader date number (UTC, naive, as backtrader's lines hold it)."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc).replace(tzinfo=None)
+    return float(bt.date2num(moment))

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
+
+from real_trade.vocabulary import OrderSide
 
 __all__ = [
     "BookTickerUpdate",
@@ -55,7 +57,7 @@ class TradeUpdate:
     trade_id: str
     price: float
     quantity: float
-    side: Literal["buy", "sell"]
+    side: OrderSide
     time_ms: int
 
 

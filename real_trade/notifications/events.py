@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ERROR_TOPIC", "REPORT_TOPIC", "TOPICS", "Alert", "alert_for"]
+__all__ = ["ERROR_TOPIC", "REPORT_TOPIC", "TOPICS", "TOPIC_KINDS", "Alert", "alert_for"]
 
 ERROR_TOPIC = "log.error"
 """Where the notifier's log handler publishes ERROR records of ``real_trade`` loggers."""
@@ -53,6 +53,24 @@ TOPICS: tuple[str, ...] = (
     ERROR_TOPIC,
 )
 """The bus patterns the notifier subscribes to."""
+
+TOPIC_KINDS: dict[str, frozenset[str]] = {
+    "fill": frozenset({"fill"}),
+    "order.rejected": frozenset({"rejection"}),
+    "order.margin": frozenset({"rejection"}),
+    "order.canceled": frozenset({"lost_order"}),
+    "risk.decision": frozenset({"risk_denial", "breaker"}),
+    "risk.breaker": frozenset({"breaker"}),
+    "killswitch.engaged": frozenset({"kill_switch"}),
+    "killswitch.halted": frozenset({"kill_switch"}),
+    "feed.stale": frozenset({"feed_stale"}),
+    "feed.reconnect": frozenset({"feed_reconnect"}),
+    "reconcile.**": frozenset({"lost_order", "reconcile"}),
+    REPORT_TOPIC: frozenset({"daily_report"}),
+    ERROR_TOPIC: frozenset({"error"}),
+}
+"""The alert kinds :func:`alert_for` can make of each pattern of :data:`TOPICS`: the notifier
+does not subscribe to a pattern whose kinds are all ``off`` (no work at all for them)."""
 
 _LOST_RECONCILE = ("intent_lost", "order_missing")
 

@@ -1,7 +1,8 @@
 """``Notifier``: the bus subscriptions, the outbox and the delivery worker of one run.
 
 ``Notifier(config, journal_url, bus=bus, strategy="sma").start()`` subscribes to the topics of
-:mod:`real_trade.notifications.events`; each handler (on the bus's dispatcher thread, never the
+:mod:`real_trade.notifications.events` (only those that can make an alert whose level is not
+``off``); each handler (on the bus's dispatcher thread, never the
 trading thread) turns the event into an alert and, unless its level is ``off``, writes one
 outbox row per channel. ERROR log lines of ``real_trade`` loggers reach the bus as ``log.error``
 events through a logging handler that only publishes. The worker thread delivers (see
@@ -27,7 +28,7 @@ from real_trade.bus import EventBus, Subscription
 from real_trade.errors import redact
 from real_trade.notifications.channels import Channel, build_channels
 from real_trade.notifications.config import NotificationsConfig
-from real_trade.notifications.events import ERROR_TOPIC, TOPICS, Alert, alert_for
+from real_trade.notifications.events import ERROR_TOPIC, TOPIC_KINDS, TOPICS, Alert, alert_for
 from real_trade.notifications.outbox import Outbox
 from real_trade.notifications.worker import DeliveryWorker
 
@@ -114,7 +115,8 @@ class Notifier:
     def start(self) -> Notifier:
         """Subscribe, hook the ERROR log lines, start the worker thread; return self."""
         for pattern in TOPICS:
-            self._subs.append(self.bus.subscribe(pattern, self._on_event))
+            if any(self.config.level(kind) != "off" for kind in TOPIC_KINDS[pattern]):
+                self._subs.append(self.bus.subscribe(pattern, self._on_event))
         self._log_handler = ErrorLogPublisher(self.bus, self.strategy)
         logging.getLogger("real_trade").addHandler(self._log_handler)
         if self.start_thread:

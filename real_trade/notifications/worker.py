@@ -20,13 +20,21 @@ with fake clocks. Per channel and round:
    is lost while a channel is down), final ones (a 400, a refused token) ``max_final_attempts``
    times, then the row is marked ``failed`` and logged.
 
-Each round also watches the runner's heartbeat (the **dead man**: an alert when it is older
-than ``dead_man_after`` while the runner did not say it stopped, and a note when it is back)
+Each round also watches the runner's heartbeat, read at most once per ``poll_interval`` (the
+**dead man**: an alert when it is older than ``dead_man_after`` while the runner did not say it
+stopped, and a note when it is back)
 and, after each UTC midnight, queues the **daily report** of the journal's day. A worker in
 *standby* (``real-trade notify``, a separate process) watches the same heartbeat and delivers
 only while the runner is not alive: it sends the dead-man alert when the runner's process died,
 and what that process left in the outbox. Once an hour, rows delivered more than
 ``retention_days`` ago are deleted.
+
+Cost: a round reads a channel's pending rows and the cooldown of all their keys (two queries,
+one transaction) and marks what it sent (one write through the outbox's held connection). The
+thread starts a round when woken by new rows (after letting a burst gather ``coalesce``
+seconds), when a channel with rows left becomes due again, and every ``poll_interval`` (rows
+written by another process, the watches); it never goes round again at once unless rows are
+left that are due.
 """
 
 from __future__ import annotations
@@ -63,6 +71,7 @@ class _ChannelState:
     next_ok: float = 0.0
     failures: int = 0
     sent: int = 0
+    waiting: int = 1  # rows left pending after the channel's last round (unknown at start)
 
 
 class DeliveryWorker:
@@ -123,6 +132,8 @@ class DeliveryWorker:
         self.states = {c.name: _ChannelState() for c in self.channels}
         self.dead_man_raised = False
         self._report_day: int | None = None
+        self._beat_read_at = float("-inf")  # clock() of the last heartbeat read
+        self._alive = False
         self._pruned_ms = -(2**62)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -131,7 +142,11 @@ class DeliveryWorker:
     # -- one round -----------------------------------------------------------------------
     def step(self) -> int:
         """One round over every channel (and the watches); return the messages sent."""
-        alive = self._watch_heartbeat()
+        now = self.clock()
+        if now - self._beat_read_at >= self.poll_interval:
+            self._beat_read_at = now
+            self._alive = self._watch_heartbeat()
+        alive = self._alive
         self._daily_report()
         self._prune()
         if self.standby and alive:
@@ -143,8 +158,10 @@ class DeliveryWorker:
         now = self.clock()
         if now < state.next_ok:
             return 0
-        rows = self.outbox.pending(channel.name, limit=500, strategy=self.strategy)
-        rows = self._dedupe(channel.name, rows)
+        limit = 500
+        read, last_kept = self.outbox.due(channel.name, limit=limit, strategy=self.strategy)
+        rows = self._dedupe(channel.name, read, last_kept)
+        state.waiting = len(rows)
         if not rows:
             return 0
         chosen = self._next_batch(rows)
@@ -157,6 +174,7 @@ class DeliveryWorker:
         except Exception as exc:  # a bug in a channel must not stop delivery of the others
             self._failed(channel, state, chosen, RealTradeError(redact(repr(exc))), now)
             return 0
+        state.waiting = len(rows) - len(chosen) + (len(read) >= limit)
         self.outbox.mark(
             [r.id for r in chosen], DIGESTED if len(chosen) > 1 else SENT, self.now_ms()
         )
@@ -165,16 +183,18 @@ class DeliveryWorker:
         self._on_result(channel.name, "sent", len(chosen))
         return 1
 
-    def _dedupe(self, channel: str, rows: list[OutboxRow]) -> list[OutboxRow]:
+    def _dedupe(
+        self, channel: str, rows: list[OutboxRow], last_kept: dict[str, int]
+    ) -> list[OutboxRow]:
         window = self.config.cooldown * 1000
+        if window <= 0 or not rows:
+            return rows
         kept: list[OutboxRow] = []
-        last: dict[str, int | None] = {}
+        last = dict(last_kept)
         dropped: list[int] = []
         for row in rows:
-            if row.dedup_key not in last:
-                last[row.dedup_key] = self.outbox.last_kept_created_ms(channel, row.dedup_key)
-            before = last[row.dedup_key]
-            if before is not None and window > 0 and row.created_ms - before < window:
+            before = last.get(row.dedup_key)
+            if before is not None and row.created_ms - before < window:
                 dropped.append(row.id)
                 continue
             last[row.dedup_key] = row.created_ms
@@ -300,13 +320,16 @@ class DeliveryWorker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            sent = 0
             try:
-                if self.step():
-                    continue  # more may be due at once (the rate limits are checked per round)
+                sent = self.step()
             except Exception as exc:  # the database away for a moment: try again later
                 _log.error("notification delivery round failed: %s", redact(repr(exc)))
             now = self.clock()
-            due = [s.next_ok - now for s in self.states.values() if s.next_ok > now]
+            left = [s for s in self.states.values() if s.waiting]
+            if sent and any(s.next_ok <= now for s in left):
+                continue  # rows left that are due at once (a burst the rate limit allows)
+            due = [s.next_ok - now for s in left if s.next_ok > now]
             wait = min([self.poll_interval, *due]) if due else self.poll_interval
             if self._wake.wait(max(0.01, wait)):
                 # woken by new rows: let a burst gather for a moment, so one round (a few

@@ -51,7 +51,7 @@ TERMINAL_STATES: frozenset[str] = frozenset(
 """The :class:`OrderState` names after which an order has an outcome (nothing more happens)."""
 
 
-def _plain(value: Any) -> Any:
+def _json_value(value: Any) -> Any:
     """``json.dumps`` fallback: enums by value, dataclasses as dicts, the rest as text."""
     if isinstance(value, enum.Enum):
         return value.value
@@ -74,7 +74,7 @@ def to_json(value: Any) -> str:
     Used for intent params, event payloads, snapshot balances and control-state values, so that
     anything a caller hands over can be stored (what JSON cannot hold is stored as its text).
     """
-    return json.dumps(value, default=_plain, separators=(",", ":"), sort_keys=True)
+    return json.dumps(value, default=_json_value, separators=(",", ":"), sort_keys=True)
 
 
 def _text(value: Any) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from real_trade.persistence.records import FillRow, TradeRow
+from real_trade.vocabulary import OrderSide
 
 __all__ = ["build_trades"]
 
@@ -69,7 +70,7 @@ class _Trade:
 def _signed_change(fill: FillRow) -> float:
     if fill.position_change:
         return fill.position_change
-    return fill.amount if fill.side == "buy" else -fill.amount
+    return fill.amount if fill.side == OrderSide.BUY else -fill.amount
 
 
 def build_trades(fills: Iterable[FillRow]) -> list[TradeRow]:

@@ -21,6 +21,7 @@ from typing_extensions import Self
 from real_trade.config.section import ConfigSection
 from real_trade.config.sources import collect_layers
 from real_trade.errors import ConfigError
+from real_trade.vocabulary import split_symbol
 
 __all__ = ["SYMBOL_LIMIT_FIELDS", "LiveRiskConfig", "SymbolRiskLimits"]
 
@@ -143,7 +144,7 @@ class LiveRiskConfig(SymbolRiskLimits):
     @classmethod
     def _symbol_keys(cls, value: dict[str, SymbolRiskLimits]) -> dict[str, SymbolRiskLimits]:
         for key in value:
-            base, _, quote = key.partition("/")
+            base, quote = split_symbol(key)
             if not base or not quote:
                 raise ValueError(
                     f"keys must be ccxt symbols BASE/QUOTE such as 'BTC/USDT', not {key!r}"

@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 from real_trade.bus import EventBus
 from real_trade.errors import RiskRejectedError
@@ -26,6 +25,7 @@ from real_trade.risk.circuit_breaker import BreakerState, CircuitBreaker
 from real_trade.risk.config import LiveRiskConfig, SymbolRiskLimits
 from real_trade.risk.state import TradingState, TradingStateHolder
 from real_trade.risk.throttle import OrderThrottle
+from real_trade.vocabulary import OrderSide
 
 __all__ = ["RISK_DECISION_TOPIC", "AccountContext", "PreTradeOrder", "RiskDecision", "RiskEngine"]
 
@@ -37,20 +37,26 @@ RISK_DECISION_TOPIC = "risk.decision"
 class PreTradeOrder:
     """An order as the risk engine sees it: symbol, side, amount (base units, > 0), price.
 
-    ``price`` is the limit price, or None for a market order (its notional is then valued at
-    the last price). Whether it reduces exposure follows from the current position
-    (:meth:`reduces_exposure`), not from a flag the caller could get wrong.
+    ``side`` is an :class:`~real_trade.vocabulary.orders.OrderSide` (``"buy"``/``"sell"`` are
+    taken as one; anything else is a ValueError). ``price`` is the limit price, or None for a
+    market order (its notional is then valued at the last price). Whether it reduces exposure
+    follows from the current position (:meth:`reduces_exposure`), not from a flag the caller
+    could get wrong.
     """
 
     symbol: str
-    side: Literal["buy", "sell"]
+    side: OrderSide
     amount: float
     price: float | None = None
+
+    def __post_init__(self) -> None:
+        """Take ``"buy"``/``"sell"`` as their :class:`OrderSide`."""
+        object.__setattr__(self, "side", OrderSide(self.side))
 
     @property
     def signed_amount(self) -> float:
         """The amount with the sign of its effect on the position (+ buy, - sell)."""
-        return self.amount if self.side == "buy" else -self.amount
+        return self.amount * self.side.sign
 
     def position_after(self, position: float) -> float:
         """The position (signed base units) once this order has filled completely."""
@@ -58,7 +64,7 @@ class PreTradeOrder:
 
     def reduces_exposure(self, position: float) -> bool:
         """True when it trades against ``position`` and cannot flip it (|after| <= |before|)."""
-        opposite = (position > 0 and self.side == "sell") or (position < 0 and self.side == "buy")
+        opposite = position * self.side.sign < 0
         return opposite and self.amount <= abs(position)
 
 

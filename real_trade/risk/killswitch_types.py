@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
 from real_trade.risk.state import TradingState
+from real_trade.vocabulary import OrderSide
 
 __all__ = [
     "CancelOutcome",
@@ -52,9 +53,9 @@ class KillPosition:
     price: float | None = None
 
     @property
-    def close_side(self) -> str:
+    def close_side(self) -> OrderSide:
         """The side of the closing order: sell a long, buy back a short."""
-        return "sell" if self.amount > 0 else "buy"
+        return OrderSide.SELL if self.amount > 0 else OrderSide.BUY
 
     @property
     def tradable(self) -> float:

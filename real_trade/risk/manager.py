@@ -26,6 +26,8 @@ from typing import Any, Protocol
 
 import backtrader as bt
 
+from real_trade.vocabulary import OrderSide
+
 __all__ = [
     "DrawdownGuard",
     "FixedRatioSizer",
@@ -35,8 +37,6 @@ __all__ = [
     "RiskManagerSizer",
     "TradeLimiter",
 ]
-
-_SIDES = ("buy", "sell")
 
 
 class BrokerLike(Protocol):
@@ -75,12 +75,12 @@ def _positive(name: str, value: object) -> float:
     return number
 
 
-def _side(side: object) -> str:
-    """Return ``side`` normalised to ``'buy'`` or ``'sell'``."""
-    normalised = side.lower() if isinstance(side, str) else side
-    if normalised not in _SIDES:
-        raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
-    return str(normalised)
+def _side(side: object) -> OrderSide:
+    """Return ``side`` (``'buy'``/``'sell'`` in any case) as its :class:`OrderSide`."""
+    try:
+        return OrderSide(side.lower() if isinstance(side, str) else side)
+    except ValueError:
+        raise ValueError(f"side must be 'buy' or 'sell', got {side!r}") from None
 
 
 def _utc_day(now: datetime | None) -> date:
@@ -125,7 +125,7 @@ class FixedStopLoss:
     def stop_price(self, entry_price: float, side: str) -> float:
         """Return the stop below a ``'buy'`` entry or above a ``'sell'`` entry."""
         entry = _positive("entry_price", entry_price)
-        if _side(side) == "buy":
+        if _side(side) is OrderSide.BUY:
             return entry * (1 - self.stop_loss_pct)
         return entry * (1 + self.stop_loss_pct)
 
@@ -137,7 +137,7 @@ class FixedStopLoss:
         """Return whether ``price`` reached the stop of a position entered at ``entry_price``."""
         stop = self.stop_price(entry_price, side)
         current = _positive("price", price)
-        return current <= stop if _side(side) == "buy" else current >= stop
+        return current <= stop if _side(side) is OrderSide.BUY else current >= stop
 
 
 class TradeLimiter:

@@ -93,7 +93,7 @@ class BrokerRiskGuard:
     def gate(self, order: ManagedOrder, request: OrderRequest) -> str | None:
         """None when ``request`` may go to the venue, else the reason it is refused."""
         price = request.price if request.kind in _PRICED else None
-        check = PreTradeOrder(request.symbol, request.side.value, request.amount, price)
+        check = PreTradeOrder(request.symbol, request.side, request.amount, price)
         decision = self.engine.check(check, self._context(request.symbol))
         if decision.allowed:
             return None

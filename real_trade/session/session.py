@@ -63,6 +63,7 @@ from real_trade.session.kill_target import SessionKillTarget
 from real_trade.session.positions import SymbolPositions
 from real_trade.session.reconcile import ReconcileTask
 from real_trade.session.risk_gate import BrokerRiskGuard, build_guard
+from real_trade.vocabulary import quote_asset
 
 __all__ = ["TradingSession"]
 
@@ -128,7 +129,7 @@ class TradingSession:
         cfg = self.config
         self.symbols, self.positions.shared = list(symbols), set(shared or ())
         if cfg.currency is None and symbols:
-            self.currency = symbols[0].split("/")[1].split(":")[0]
+            self.currency = quote_asset(symbols[0])
         run_id = cfg.run_id if cfg.run_id is not None or cfg.journal is None else "default"
         ids = ClientOrderIds.for_venue(cfg.venue, run_id) if cfg.venue else ClientOrderIds(run_id)
         bus = self.bus = self.killswitch.bus = cfg.bus or get_bus()

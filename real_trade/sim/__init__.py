@@ -1,15 +1,16 @@
 """The exchange simulator: a protocol-free core, market sources and protocol faces.
 
-The core knows nothing about HTTP or asyncio, and the paper broker uses the same engine
-in-process: :class:`ExchangeCore` (the multi-symbol facade every face calls) over one
-:class:`SymbolMarket` per symbol (engine, klines, tape, publishing), :class:`AccountBook` and
+The core knows nothing about HTTP, asyncio or any venue's words, and the paper broker uses the
+same engine in-process: :class:`ExchangeCore` (the multi-symbol facade every face calls) over
+one :class:`SymbolMarket` per symbol (engine, klines, tape, publishing), :class:`AccountBook` and
 :class:`OrderHistory`; :class:`MatchingEngine` (one symbol's book and matching, with its
-:class:`StopBook`, :class:`OpenOrders` and :func:`settle_side`), :class:`SymbolRules` (Binance
-filters), :class:`Account` (balances, fees, keys), :class:`KlineBook`/:class:`Tape` (klines and
-trades built from the core's own matches), :class:`SymbolLiquidity` (the liquidity provider and
-tape flow that play a market source), the value types of :mod:`real_trade.sim.types` and the
-typed errors of :mod:`real_trade.sim.errors`. Protocol faces (``real_trade.sim.binance``) serve
-it on loopback.
+:class:`StopBook`, :class:`OpenOrders` and the :class:`Settlement` of the symbol's
+:class:`Instrument`), :class:`SymbolRules` (neutral tick, lot and notional rules),
+:class:`Account` (balances, fees, keys), :class:`KlineBook`/:class:`Tape` (klines and trades
+built from the core's own matches), :class:`SymbolLiquidity` (the liquidity provider and tape
+flow that play a market source), the value types of :mod:`real_trade.sim.types` (neutral enums)
+and the typed errors of :mod:`real_trade.sim.errors` (a neutral :class:`Reason`). Protocol faces
+(``real_trade.sim.binance``) translate it to a venue's protocol and serve it on loopback.
 
 Market and time: :class:`SimClock` (real, accelerated or stepped), :class:`SyntheticMarket` and
 :class:`CandleReplayMarket` (both :class:`MarketSource`). Faults: :class:`FaultPlan`. The server:
@@ -24,6 +25,7 @@ from real_trade.sim.clock import SimClock
 from real_trade.sim.core import Clock, EventSink, ExchangeCore
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.history import OrderHistory
+from real_trade.sim.instruments import SPOT, Instrument, InstrumentKind
 from real_trade.sim.klines import INTERVALS, Kline, KlineBook, Tape, bucket_open, next_open
 from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity
 from real_trade.sim.market import BookShape, Candle, MarketSource, MarketTick
@@ -39,7 +41,7 @@ from real_trade.sim.rules import (
     rules_for_market,
     split_symbol,
 )
-from real_trade.sim.settlement import settle_side
+from real_trade.sim.settlement import Settlement, SpotSettlement, settle_side, settlement_for
 from real_trade.sim.stops import StopBook
 from real_trade.sim.symbol_market import SymbolMarket
 from real_trade.sim.types import (
@@ -61,6 +63,7 @@ from real_trade.sim.types import (
     OrderRejected,
     OrderStatus,
     OrderType,
+    Reason,
     Side,
     SimError,
     Ticker24h,
@@ -74,6 +77,7 @@ from real_trade.sim.types import (
 __all__ = [
     "DEFAULT_RULES",
     "INTERVALS",
+    "SPOT",
     "Account",
     "AccountBook",
     "AggTrade",
@@ -98,6 +102,8 @@ __all__ = [
     "FaultPlan",
     "Fill",
     "FilterError",
+    "Instrument",
+    "InstrumentKind",
     "InsufficientBalance",
     "Kline",
     "KlineBook",
@@ -114,10 +120,13 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "PriceLevel",
+    "Reason",
+    "Settlement",
     "Side",
     "SimClock",
     "SimError",
     "SimExchange",
+    "SpotSettlement",
     "StopBook",
     "SymbolLiquidity",
     "SymbolMarket",
@@ -139,6 +148,7 @@ __all__ = [
     "read_candle_file",
     "rules_for_market",
     "settle_side",
+    "settlement_for",
     "split_symbol",
 ]
 

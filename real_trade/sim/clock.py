@@ -2,7 +2,9 @@
 
 Everything in the simulator that needs "now" (the market pump, order timestamps, kline
 boundaries, ``serverTime``) asks one :class:`SimClock`, so a whole simulated exchange can run
-at wall-clock pace, faster than real time, or frozen and moved by a test.
+at wall-clock pace, faster than real time, or frozen and moved by a test. It is a
+:class:`~real_trade.vocabulary.clock.Clock`, so a stepped one is also the clock engine tests
+move by hand (the scheduler's and the lifecycle's waits wake on :meth:`SimClock.advance`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import time
 from collections.abc import Callable
 
 __all__ = ["SimClock"]
+
+_POLL_S = 0.02  # how often a waiter on a stepped clock looks at its wake-up event (wall seconds)
 
 
 class SimClock:
@@ -28,6 +32,8 @@ class SimClock:
     ``wall`` (seconds since the epoch, ``time.time`` by default) can be injected to drive the
     clock in tests. ``now_ms`` never goes backwards, even if the wall clock does. All methods
     are thread-safe; changing :attr:`speed` re-anchors the clock so time stays continuous.
+    :meth:`now` is the same time in seconds; :meth:`wait` waits on market time (a stepped
+    clock's waiters, counted in :attr:`waiters`, wake when :meth:`advance` passes their end).
     """
 
     def __init__(
@@ -40,7 +46,8 @@ class SimClock:
     ) -> None:
         """Create a clock starting at ``start_ms`` (default: the wall clock's now)."""
         _check_speed(speed)
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        self.waiters = 0
         self._wall = wall
         self._stepped = bool(stepped)
         self._speed = float(speed)
@@ -96,8 +103,39 @@ class SimClock:
             self._last_ms = now
             return now
 
-    def advance(self, seconds: float) -> None:
-        """Move a stepped clock forward by ``seconds`` of market time.
+    def now(self) -> float:
+        """The market time in seconds since the epoch (exact for a stepped clock)."""
+        if not self._stepped:
+            return self.now_ms() / 1000.0
+        with self._lock:
+            return self._stepped_now_s()
+
+    def wait(self, wakeup: threading.Event, seconds: float) -> bool:
+        """Wait until ``seconds`` of market time have passed or ``wakeup`` is set.
+
+        A running clock waits the wall time those seconds take at the current speed; a stepped
+        one until :meth:`advance` moves it far enough. Returns True when ``wakeup`` was set.
+        """
+        deadline = self.now() + max(0.0, seconds)
+        if not self._stepped:
+            while not wakeup.is_set() and (left := deadline - self.now()) > 0:
+                wakeup.wait(left / self._speed)
+            return wakeup.is_set()
+        with self._lock:
+            self.waiters += 1
+            try:
+                while not wakeup.is_set() and self._stepped_now_s() < deadline:
+                    self._lock.wait(_POLL_S)
+            finally:
+                self.waiters -= 1
+        return wakeup.is_set()
+
+    def _stepped_now_s(self) -> float:
+        """A stepped clock's time in seconds (lock held)."""
+        return (self._start_ms * 1_000_000 + self._stepped_offset_ns) / 1_000_000_000
+
+    def advance(self, seconds: float) -> float:
+        """Move a stepped clock forward by ``seconds`` of market time; return :meth:`now`.
 
         Raises ``ValueError`` when the clock is not stepped, or when ``seconds`` is negative
         or not finite.
@@ -108,6 +146,8 @@ class SimClock:
             raise ValueError(f"seconds must be a finite number >= 0, got {seconds}")
         with self._lock:
             self._stepped_offset_ns += round(seconds * 1_000_000_000)
+            self._lock.notify_all()
+            return self._stepped_now_s()
 
     def to_wall_seconds(self, market_ms_delta: float) -> float:
         """Return the wall-clock seconds in which ``market_ms_delta`` ms of market time pass.

@@ -56,19 +56,12 @@ from real_trade.sim.types import (
     TimeInForce,
     Trade,
 )
+from real_trade.vocabulary.clock import Clock
 
 __all__ = ["Clock", "EventSink", "ExchangeCore"]
 
 FEE_ACCOUNT_ID, LIQUIDITY_ACCOUNT_ID, FLOW_ACCOUNT_ID = 1, 2, 3
 _FIRST_USER_ID = 1001
-
-
-class Clock(Protocol):
-    """What the core needs from a clock (``SimClock`` satisfies it)."""
-
-    def now_ms(self) -> int:
-        """Current market time in ms since the epoch."""
-        ...
 
 
 class EventSink(Protocol):
@@ -225,14 +218,14 @@ class ExchangeCore:
         """Place an order and return a snapshot of it after matching; raise the typed errors.
 
         ``client_order_id`` must be unique among the account's open orders on the symbol
-        (-2010 "Duplicate order sent."); a 22-character id is generated when absent.
+        (``DUPLICATE_ORDER``); a 22-character id is generated when absent.
         ``test=True`` validates without placing (like ``order/test``).
         """
         s, t, tif = parse_side(side), parse_order_type(type), parse_tif(time_in_force)
         q = None if quantity is None else to_decimal(quantity, "quantity")
-        qq = None if quote_order_qty is None else to_decimal(quote_order_qty, "quoteOrderQty")
+        qq = None if quote_order_qty is None else to_decimal(quote_order_qty, "quote_quantity")
         p = None if price is None else to_decimal(price, "price")
-        sp = None if stop_price is None else to_decimal(stop_price, "stopPrice")
+        sp = None if stop_price is None else to_decimal(stop_price, "stop_price")
         parse_client_order_id(client_order_id)
         with self._lock:
             st, now = self._synced(symbol)
@@ -263,9 +256,9 @@ class ExchangeCore:
         order_id: int | None = None,
         client_order_id: str | None = None,
     ) -> Order:
-        """Cancel an open order; -2011 "Unknown order sent." when it is not open."""
+        """Cancel an open order; ``UnknownOrder`` when it is not open."""
         if order_id is None and client_order_id is None:
-            raise BadParameter.one_of("orderId", "origClientOrderId")
+            raise BadParameter.one_of("order_id", "client_order_id")
         with self._lock:
             st, now = self._synced(symbol)
             order = st.engine.cancel(
@@ -276,7 +269,7 @@ class ExchangeCore:
 
     def cancel_all(self, account: Account, symbol: str) -> list[Order]:
         """Cancel all open orders of the account on ``symbol`` (an empty list when none;
-        Binance's face answers -2011 then)."""
+        a face may refuse then, as Binance's does)."""
         with self._lock:
             st, now = self._synced(symbol)
             orders = st.engine.cancel_all(account, now_ms=now)
@@ -290,9 +283,9 @@ class ExchangeCore:
         order_id: int | None = None,
         client_order_id: str | None = None,
     ) -> Order:
-        """Return an order of the account (open or not); -2013 "Order does not exist."."""
+        """Return an order of the account (open or not); ``UnknownOrder`` when there is none."""
         if order_id is None and client_order_id is None:
-            raise BadParameter.one_of("orderId", "origClientOrderId")
+            raise BadParameter.one_of("order_id", "client_order_id")
         with self._lock:
             self._state(symbol)
             return self._history.get(account.account_id, symbol, order_id, client_order_id)
@@ -349,7 +342,7 @@ class ExchangeCore:
         return sorted(self._states)
 
     def rules_for(self, symbol: str) -> SymbolRules:
-        """The rules of ``symbol``; -1121 "Invalid symbol." when unknown."""
+        """The rules of ``symbol``; ``BadSymbol`` when unknown."""
         return self._state(symbol).engine.rules
 
     def depth(self, symbol: str, limit: int = 100) -> DepthSnapshot:

@@ -1,13 +1,18 @@
 """Fault injection for the simulator: the failures real exchanges produce, on demand.
 
 A :class:`FaultPlan` is shared by every protocol face of one simulated exchange. Tests (or the
-admin HTTP endpoint) arm faults; the faces consult the plan at well-defined points:
+admin HTTP endpoint) arm faults; the faces consult the plan at well-defined points
+(:mod:`real_trade.sim.plumbing.fault_dispatch`) and answer each neutral kind in their own words:
 
 * REST, before handling a request: :meth:`FaultPlan.take_request_fault` returns the failure to
-  answer with (5xx, 429, 418, -1021) or ``None``; :meth:`FaultPlan.request_delay` the delay.
+  answer with or ``None``: an HTTP ``"500"``/``"502"``/``"503"``/``"504"``, ``"429"`` (rate
+  limited), ``"418"`` (banned), ``"timestamp"`` (the request's timestamp refused: Binance
+  -1021) or ``"internal"`` (an internal error: Binance -1001); :meth:`FaultPlan.request_delay`
+  the delay.
 * REST/WS order placement: :meth:`FaultPlan.take_ambiguous` says "accept the order, then answer
-  with a 5xx / -1007 / a dropped connection", so the client cannot know the outcome;
-  :meth:`FaultPlan.take_order_rejection` rejects an order outright.
+  with a ``"500"``/``"503"``, a ``"timeout"`` (Binance -1007) or a ``"disconnect"``", so the
+  client cannot know the outcome; :meth:`FaultPlan.take_order_rejection` rejects an order
+  outright with a message (the face's generic rejection code: Binance -2010).
 * Time: :attr:`FaultPlan.clock_skew_ms` shifts the server time the faces report and check.
 * Websockets: :meth:`FaultPlan.drop_connections` closes every registered websocket with a chosen
   close code; :meth:`FaultPlan.depth_action` decides, per depth diff, send / drop / duplicate /
@@ -34,8 +39,8 @@ __all__ = [
     "RequestFaultKind",
 ]
 
-RequestFaultKind = Literal["500", "502", "503", "504", "429", "418", "-1021", "-1003", "-1001"]
-AmbiguousKind = Literal["500", "503", "-1007", "disconnect"]
+RequestFaultKind = Literal["500", "502", "503", "504", "429", "418", "timestamp", "internal"]
+AmbiguousKind = Literal["500", "503", "timeout", "disconnect"]
 DepthAction = Literal["send", "drop", "duplicate", "reorder"]
 
 _REQUEST_FAULT_KINDS: frozenset[str] = frozenset(RequestFaultKind.__args__)  # type: ignore[attr-defined]
@@ -66,7 +71,7 @@ class FaultPlan:
         self._request_faults: list[RequestFault] = []
         self._delays: list[float] = []
         self._ambiguous: list[AmbiguousKind] = []
-        self._rejections: list[tuple[int, str]] = []
+        self._rejections: list[str] = []
         self.clock_skew_ms = 0
         self._depth_drop = 0.0
         self._depth_duplicate = 0.0
@@ -85,7 +90,8 @@ class FaultPlan:
         path_prefix: str | None = None,
     ) -> None:
         """Answer the next ``n`` requests (optionally only those under ``path_prefix``) with
-        ``kind``: an HTTP 5xx, 429/418 (with ``retry_after`` seconds), or a Binance code."""
+        ``kind``: an HTTP 5xx, 429/418 (with ``retry_after`` seconds), ``"timestamp"`` or
+        ``"internal"`` (see the module docstring)."""
         if kind not in _REQUEST_FAULT_KINDS:
             allowed = sorted(_REQUEST_FAULT_KINDS)
             raise ValueError(f"unknown request fault {kind!r}; use one of {allowed}")
@@ -110,12 +116,10 @@ class FaultPlan:
         with self._lock:
             self._ambiguous.extend([kind] * n)
 
-    def reject_next_orders(
-        self, n: int = 1, code: int = -2010, msg: str = "Order rejected by the simulator."
-    ) -> None:
-        """Reject the next ``n`` orders with the given Binance ``code`` and ``msg``."""
+    def reject_next_orders(self, n: int = 1, msg: str = "Order rejected by the simulator.") -> None:
+        """Reject the next ``n`` orders with ``msg`` (under the face's generic rejection code)."""
         with self._lock:
-            self._rejections.extend([(code, msg)] * n)
+            self._rejections.extend([msg] * n)
 
     def set_clock_skew(self, ms: int) -> None:
         """Shift the server clock the faces report and check against by ``ms`` milliseconds."""
@@ -201,8 +205,8 @@ class FaultPlan:
                 return kind
         return None
 
-    def take_order_rejection(self) -> tuple[int, str] | None:
-        """Consume the next armed order rejection ``(code, msg)``, if any."""
+    def take_order_rejection(self) -> str | None:
+        """Consume the next armed order rejection's message, if any."""
         with self._lock:
             if self._rejections:
                 self._count("reject_order")

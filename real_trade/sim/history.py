@@ -95,7 +95,7 @@ class OrderHistory:
         order_id: int | None = None,
         client_order_id: str | None = None,
     ) -> Order:
-        """A snapshot of an order by id or client order id; -2013 "Order does not exist."."""
+        """A snapshot of an order by id or client order id; ``UnknownOrder`` if none."""
         ledger = self._ledgers.get((account_id, symbol))
         order = None
         if ledger is not None:
@@ -111,7 +111,7 @@ class OrderHistory:
             ):
                 order = None
         if order is None:
-            raise UnknownOrder.for_query()
+            raise UnknownOrder()
         return order.snapshot()
 
     def orders(

@@ -16,70 +16,37 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from decimal import Decimal
 
+from real_trade.sim.errors import Reason
 from real_trade.sim.market import Candle
 from real_trade.sim.tape import Tape
 from real_trade.sim.types import ZERO, BadParameter, Trade
+from real_trade.vocabulary.intervals import (
+    FIXED_INTERVAL_MS,
+    INTERVALS,
+    bucket_open,
+    next_open,
+)
 
 __all__ = ["INTERVALS", "Kline", "KlineBook", "Tape", "bucket_open", "interval_ms", "next_open"]
 
 _SEC, _MIN, _DAY = 1_000, 60_000, 86_400_000
-_FIXED: dict[str, int] = {
-    "1s": _SEC,
-    "1m": _MIN,
-    "3m": 3 * _MIN,
-    "5m": 5 * _MIN,
-    "15m": 15 * _MIN,
-    "30m": 30 * _MIN,
-    "1h": 60 * _MIN,
-    "2h": 120 * _MIN,
-    "4h": 240 * _MIN,
-    "6h": 360 * _MIN,
-    "8h": 480 * _MIN,
-    "12h": 720 * _MIN,
-    "1d": _DAY,
-    "3d": 3 * _DAY,
-    "1w": 7 * _DAY,
-}
-INTERVALS: tuple[str, ...] = (*_FIXED, "1M")
-"""Binance's kline intervals, shortest first."""
+_FIXED = FIXED_INTERVAL_MS
 _MAX_SECOND_BARS = 21_600  # the live 1s klines of the last six market hours
-_WEEK_OFFSET = 4 * _DAY  # 1970-01-01 was a Thursday; Binance weeks open on Monday
 
 
 def interval_ms(interval: str) -> int | None:
     """Return the fixed length (ms) of ``interval``; None for ``1M`` (calendar months).
 
-    ``BadParameter`` (-1120) for a name that is not a Binance interval.
+    ``BadParameter`` (``INVALID_INTERVAL``) for a name that is not an interval (Binance's names).
     """
     if interval == "1M":
         return None
     size = _FIXED.get(interval)
     if size is None:
-        raise BadParameter.invalid_interval()
+        raise BadParameter(Reason.INVALID_INTERVAL)
     return size
-
-
-def bucket_open(interval: str, ts_ms: int) -> int:
-    """Return the open time of the ``interval`` kline containing ``ts_ms``."""
-    if interval == "1M":
-        dt = datetime.fromtimestamp(ts_ms // 1000, tz=timezone.utc)
-        return int(datetime(dt.year, dt.month, 1, tzinfo=timezone.utc).timestamp()) * 1000
-    if interval == "1w":
-        return ts_ms - (ts_ms - _WEEK_OFFSET) % _FIXED["1w"]
-    size = _FIXED[interval]
-    return ts_ms - ts_ms % size
-
-
-def next_open(interval: str, open_ms: int) -> int:
-    """Return the open time of the kline after the one opening at ``open_ms``."""
-    if interval == "1M":
-        dt = datetime.fromtimestamp(open_ms // 1000, tz=timezone.utc)
-        year, month = (dt.year + 1, 1) if dt.month == 12 else (dt.year, dt.month + 1)
-        return int(datetime(year, month, 1, tzinfo=timezone.utc).timestamp()) * 1000
-    return open_ms + _FIXED[interval]
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,7 +315,7 @@ class KlineBook:
     ) -> list[Kline]:
         """Return klines with Binance's ``startTime``/``endTime``/``limit`` semantics."""
         if interval not in _FIXED and interval != "1M":
-            raise BadParameter.invalid_interval()
+            raise BadParameter(Reason.INVALID_INTERVAL)
         if limit <= 0:
             return []
         series = self._s1 if interval == "1s" else self._m1

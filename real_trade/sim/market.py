@@ -24,7 +24,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
+
+from real_trade.sim.types import Side
 
 __all__ = [
     "MINUTE_MS",
@@ -45,8 +47,6 @@ __all__ = [
 
 MINUTE_MS = 60_000
 """Milliseconds in one minute (the candle interval of :meth:`MarketSource.history`)."""
-
-Side = Literal["BUY", "SELL"]
 
 
 @dataclass(frozen=True, slots=True)

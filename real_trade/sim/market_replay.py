@@ -486,11 +486,11 @@ def _candle_path(
     for off, p, m in zip(offsets, prices, lots, strict=True):
         side: Side
         if p > prev:
-            side = "BUY"
+            side = Side.BUY
         elif p < prev:
-            side = "SELL"
+            side = Side.SELL
         else:
-            side = "BUY" if rng.random() < 0.5 else "SELL"
+            side = Side.BUY if rng.random() < 0.5 else Side.SELL
         prev = p
         out.append(MarketTick(candle.open_ms + off, Decimal(p) * tick, Decimal(m) * lot, side))
     return out

@@ -36,6 +36,7 @@ from real_trade.sim.market import (
     BookShape,
     Candle,
     MarketTick,
+    Side,
     UnknownSymbolError,
     default_book_shape,
     default_lot_step,
@@ -430,7 +431,7 @@ def _to_ticks(
         size = sizes.get(m)
         if size is None:
             size = sizes[m] = Decimal(m) * lot
-        append(MarketTick(t, price, size, "BUY" if b else "SELL"))
+        append(MarketTick(t, price, size, Side.BUY if b else Side.SELL))
     return out
 
 

@@ -20,9 +20,10 @@ from decimal import Decimal
 from real_trade.sim.accounts import Account
 from real_trade.sim.book import OrderBook
 from real_trade.sim.engine_output import EngineOutput
+from real_trade.sim.errors import Reason
 from real_trade.sim.open_orders import OpenOrders
 from real_trade.sim.rules import MARKET_TYPES, STOP_TYPES, SymbolRules
-from real_trade.sim.settlement import reservation, settle_side
+from real_trade.sim.settlement import Settlement, settlement_for
 from real_trade.sim.stops import StopBook, would_trigger
 from real_trade.sim.types import (
     ZERO,
@@ -64,9 +65,11 @@ class MatchingEngine:
         rng: random.Random | None = None,
         first_order_id: int = 1,
         first_trade_id: int = 1,
+        settlement: Settlement | None = None,
     ) -> None:
-        """Create an engine with an empty book."""
+        """Create an engine with an empty book (``settlement``: the instrument's by default)."""
         self.rules = rules
+        self.settlement = settlement if settlement is not None else settlement_for(rules.instrument)
         self.symbol = rules.symbol
         self.book = OrderBook()
         self.last_price: Decimal | None = None
@@ -134,7 +137,7 @@ class MatchingEngine:
         """
         if validate:
             if not account.can_trade:
-                raise OrderRejected("This account may not place or cancel orders.")
+                raise OrderRejected(Reason.TRADING_DISABLED)
             self.rules.validate(
                 side,
                 order_type,
@@ -160,7 +163,7 @@ class MatchingEngine:
                 now_ms,
             )
         if validate and self._open.count_of(account.account_id) >= self.rules.max_num_orders:
-            raise FilterError("MAX_NUM_ORDERS")
+            raise FilterError(Reason.MAX_NUM_ORDERS)
         if not client_order_id:
             client_order_id = self.new_client_order_id()
         elif self._open.has_client_id(account.account_id, client_order_id):
@@ -176,7 +179,9 @@ class MatchingEngine:
                 account, side, quantity, quote_order_qty, client_order_id, now_ms
             )
         assert quantity is not None
-        lock_asset, lock_amount = reservation(self.rules, side, order_type, quantity, price)
+        lock_asset, lock_amount = self.settlement.reservation(
+            self.rules, side, order_type, quantity, price
+        )
         account.lock(lock_asset, lock_amount)
         order = self._new_order(
             account,
@@ -216,21 +221,20 @@ class MatchingEngine:
         exhausted = False
         if quote_qty is not None:
             if self.book.opposite(side).best() is None:
-                raise OrderRejected("Order book liquidity is less than symbol minimum quantity.")
+                raise OrderRejected(Reason.NO_LIQUIDITY)
             if side is Side.BUY and account.free(rules.quote) < quote_qty:
                 raise InsufficientBalance()
             qty, cost, exhausted = self.book.plan_take(
                 side, quote_cap=quote_qty, step=rules.market_step
             )
             if qty <= 0 or qty < rules.min_qty:
-                raise FilterError("LOT_SIZE")
+                raise FilterError(Reason.LOT_SIZE)
         else:
             assert quantity is not None
             qty, cost, _ = self.book.plan_take(side, qty_cap=quantity)
-        if side is Side.BUY:
-            lock_asset, lock_amount = rules.quote, cost
-        else:
-            lock_asset, lock_amount = rules.base, quantity if quantity is not None else qty
+        lock_asset, lock_amount = self.settlement.market_reservation(
+            rules, side, quantity if quantity is not None else qty, cost
+        )
         if account.free(lock_asset) < lock_amount:
             raise InsufficientBalance()
         account.lock(lock_asset, lock_amount)
@@ -263,10 +267,10 @@ class MatchingEngine:
         order_id: int | None = None,
         client_order_id: str | None = None,
     ) -> Order:
-        """Cancel an open order of ``account``; -2011 "Unknown order sent." if there is none."""
+        """Cancel an open order of ``account``; ``UnknownOrder`` if there is none."""
         order = self.find_open(account.account_id, order_id, client_order_id)
         if order is None:
-            raise UnknownOrder.for_cancel()
+            raise UnknownOrder()
         self._close(order, account, OrderStatus.CANCELED, now_ms)
         return order
 
@@ -375,7 +379,7 @@ class MatchingEngine:
         trade_id = next(self._trade_ids)
         rules = self.rules
         for order, acct, is_maker in ((maker, maker_acct, True), (taker, taker_acct, False)):
-            fill = settle_side(
+            fill = self.settlement.settle(
                 order,
                 acct,
                 self._fees,
@@ -459,16 +463,17 @@ class MatchingEngine:
             self._work_limit(order, account, now_ms)
             return
         rules = self.rules
-        if order.side is Side.SELL:
-            qty, _, _ = self.book.plan_take(Side.SELL, qty_cap=order.orig_qty)
+        budget = self.settlement.trigger_budget(rules, account, order.side)
+        if budget is None:
+            qty, _, _ = self.book.plan_take(order.side, qty_cap=order.orig_qty)
         else:
-            budget = account.free(rules.quote)
             qty, cost, _ = self.book.plan_take(
-                Side.BUY, qty_cap=order.orig_qty, quote_cap=budget, step=rules.market_step
+                order.side, qty_cap=order.orig_qty, quote_cap=budget, step=rules.market_step
             )
-            account.lock(rules.quote, cost)
-            order.locked_asset, order.locked_amount = rules.quote, cost
-            if cost:
-                self.out.touch(account, rules.quote)
+            asset, amount = self.settlement.market_reservation(rules, order.side, qty, cost)
+            account.lock(asset, amount)
+            order.locked_asset, order.locked_amount = asset, amount
+            if amount:
+                self.out.touch(account, asset)
         self._take(order, account, qty, None, now_ms)
         self._finish_taker(order, account, now_ms, expire=False)

@@ -1,9 +1,11 @@
-"""Parsing of order-request parameters into the core's types, with Binance's error codes.
+"""Parsing of order-request values into the core's types, with neutral error reasons.
 
-Every face hands raw request values (strings, numbers, enum names) to these parsers, which
-raise the :class:`~real_trade.sim.errors.BadParameter` Binance sends for a bad value: -1100 for
-an unparsable or negative number or an illegal client order id, -1115/-1116/-1117 for an
-unknown time in force, order type or side. They are re-exported by :mod:`real_trade.sim.rules`.
+The core hands the values it is given (enums or their neutral spellings, numbers as strings or
+Decimals) to these parsers, which raise a :class:`~real_trade.sim.errors.BadParameter` with a
+:class:`~real_trade.sim.errors.Reason` for a bad value: ``BAD_NUMBER`` for an unparsable or
+negative number, ``BAD_CLIENT_ID`` for an illegal client order id, ``INVALID_*`` for an unknown
+side, order type or time in force. A face parses its venue's spellings itself (for Binance:
+:mod:`real_trade.sim.binance.vocab`). They are re-exported by :mod:`real_trade.sim.rules`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from real_trade.sim.errors import BadParameter
+from real_trade.sim.errors import BadParameter, Reason
 from real_trade.sim.types import OrderType, Side, TimeInForce
 
 __all__ = [
@@ -26,7 +28,7 @@ _CLIENT_ID_RE = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 
 
 def to_decimal(value: Decimal | str | float | int, name: str) -> Decimal:
-    """Convert a request value to Decimal; -1100 (naming ``name``) when not a finite number >= 0."""
+    """A request value as a Decimal; ``BAD_NUMBER`` naming ``name`` unless finite and >= 0."""
     try:
         if isinstance(value, Decimal):
             dec = value
@@ -42,37 +44,33 @@ def to_decimal(value: Decimal | str | float | int, name: str) -> Decimal:
 
 
 def parse_side(value: Side | str) -> Side:
-    """Return the :class:`Side` for ``value``; -1117 "Invalid side." otherwise."""
+    """Return the :class:`Side` for ``value``; ``INVALID_SIDE`` otherwise."""
     try:
         return value if isinstance(value, Side) else Side(value)
     except ValueError:
-        raise BadParameter.invalid_side() from None
+        raise BadParameter(Reason.INVALID_SIDE) from None
 
 
 def parse_order_type(value: OrderType | str) -> OrderType:
-    """Return the :class:`OrderType` for ``value``; -1116 "Invalid orderType." otherwise."""
+    """Return the :class:`OrderType` for ``value``; ``INVALID_ORDER_TYPE`` otherwise."""
     try:
         return value if isinstance(value, OrderType) else OrderType(value)
     except ValueError:
-        raise BadParameter.invalid_order_type() from None
+        raise BadParameter(Reason.INVALID_ORDER_TYPE) from None
 
 
 def parse_tif(value: TimeInForce | str | None) -> TimeInForce | None:
-    """Return the :class:`TimeInForce` for ``value`` (None stays None); -1115 otherwise."""
+    """The :class:`TimeInForce` for ``value`` (None stays None); else ``INVALID_TIME_IN_FORCE``."""
     if value is None or isinstance(value, TimeInForce):
         return value
     try:
         return TimeInForce(value)
     except ValueError:
-        raise BadParameter.invalid_tif() from None
+        raise BadParameter(Reason.INVALID_TIME_IN_FORCE) from None
 
 
 def parse_client_order_id(value: str | None) -> str | None:
-    """Return a client order id (None stays None); -1100 unless it matches Binance's pattern."""
+    """Return a client order id (None stays None); ``BAD_CLIENT_ID`` for an illegal one."""
     if value is not None and not _CLIENT_ID_RE.match(value):
-        raise BadParameter(
-            "Illegal characters found in parameter 'newClientOrderId'; legal range is "
-            "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.",
-            -1100,
-        )
+        raise BadParameter(Reason.BAD_CLIENT_ID, "client_order_id")
     return value

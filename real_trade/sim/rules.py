@@ -1,10 +1,12 @@
-"""Symbol rules: Binance spot filters, precisions and the order-parameter checks built on them.
+"""Symbol rules: the instrument, price and quantity grids, limits, precisions, and the checks.
 
-:class:`SymbolRules` holds what Binance's ``exchangeInfo`` publishes for one symbol (PRICE_FILTER,
-LOT_SIZE, MARKET_LOT_SIZE, NOTIONAL, MAX_NUM_ORDERS, precisions, allowed order types) and
-:meth:`SymbolRules.validate` checks an order the way Binance does, in Binance's order: missing or
-unwanted parameters (-1102/-1106), too many decimals (-1111), then the filters (-1013
-``"Filter failure: <NAME>"``). Market orders are checked against the average price.
+:class:`SymbolRules` holds one symbol's rules in neutral terms (the instrument it trades, tick,
+price range, quantity step and range, a market order's own step and range, notional limits,
+the most open orders, precisions, allowed order types) and :meth:`SymbolRules.validate` checks
+an order against them in a fixed order: missing or unwanted fields, too many decimals, then
+price, lot, market lot and notional (raising a :class:`~real_trade.sim.errors.SimError` with a
+neutral reason). Market orders are checked against the average price. The faces render the
+rules in their venue's shape (Binance's filters: :func:`real_trade.sim.binance.format.symbol_json`).
 
 :data:`DEFAULT_RULES` mirrors Binance's real BTCUSDT, ETHUSDT, BNBUSDT and BTCUSDC;
 :func:`derive_rules` makes plausible rules for any BASE/QUOTE from a reference price and
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
+from real_trade.sim.instruments import SPOT, Instrument
 from real_trade.sim.market import MarketSource, default_lot_step, default_tick_size
 from real_trade.sim.params import (
     parse_client_order_id,
@@ -34,6 +37,7 @@ from real_trade.sim.types import (
     FilterError,
     OrderRejected,
     OrderType,
+    Reason,
     Side,
     TimeInForce,
 )
@@ -90,15 +94,6 @@ KNOWN_QUOTES: tuple[str, ...] = (
 )
 """Quote assets :func:`split_symbol` recognises at the end of a symbol, longest first."""
 _STABLE = frozenset({"FDUSD", "USDT", "USDC", "TUSD", "BUSD", "DAI", "EUR", "GBP"})
-_TYPE_NAMES = {
-    OrderType.MARKET: "Market",
-    OrderType.STOP_LOSS: "Stop loss",
-    OrderType.STOP_LOSS_LIMIT: "Stop loss limit",
-    OrderType.TAKE_PROFIT: "Take profit",
-    OrderType.TAKE_PROFIT_LIMIT: "Take profit limit",
-    OrderType.LIMIT_MAKER: "Limit maker",
-    OrderType.LIMIT: "Limit",
-}
 
 
 def format_decimal(value: Decimal, places: int = 8) -> str:
@@ -119,11 +114,12 @@ def _decimals(value: Decimal) -> int:
 
 @dataclass(frozen=True, slots=True)
 class SymbolRules:
-    """One symbol's trading rules, as Binance's ``exchangeInfo`` describes them.
+    """One symbol's trading rules (see the module docstring).
 
-    A zero ``max_*`` or ``*step_size`` means "not checked" (Binance's MARKET_LOT_SIZE on BTCUSDT
-    has stepSize 0). ``market_*`` fields are MARKET_LOT_SIZE; ``min_notional``/``max_notional``
-    with ``apply_*_to_market`` and ``avg_price_mins`` are the NOTIONAL filter.
+    A zero ``max_*`` or ``*step_size`` means "not checked" (Binance's market lot on BTCUSDT has
+    step 0). ``market_*`` fields bound market orders' quantity; ``min_notional``/``max_notional``
+    with ``apply_*_to_market`` and ``avg_price_mins`` bound an order's value. ``instrument`` says
+    what the symbol trades (spot unless told); ``trading`` is False for a halted symbol.
     """
 
     symbol: str
@@ -149,9 +145,9 @@ class SymbolRules:
     quote_commission_precision: int = 8
     max_num_orders: int = 200
     order_types: tuple[OrderType, ...] = ALL_ORDER_TYPES
-    permissions: tuple[str, ...] = ("SPOT",)
     quote_order_qty_market_allowed: bool = True
-    status: str = "TRADING"
+    trading: bool = True
+    instrument: Instrument = SPOT
 
     @property
     def market_step(self) -> Decimal:
@@ -177,86 +173,83 @@ class SymbolRules:
         time_in_force: TimeInForce | None = None,
         avg_price: Decimal | None = None,
     ) -> None:
-        """Check an order's parameters, precisions and filters; raise the error Binance sends.
+        """Check an order's fields, precisions and rules; raise a neutral ``SimError``.
 
-        Order of checks: order type allowed (-2010), mandatory parameters (-1102), unwanted
-        parameters (-1106), precision (-1111), PRICE_FILTER, LOT_SIZE, MARKET_LOT_SIZE, NOTIONAL
-        (-1013). ``avg_price`` is the price market orders' notional is measured with (skipped
-        when ``None``). Nothing is returned: an order that passes is valid for this symbol.
+        Order of checks (Binance's): order type allowed, mandatory fields, unwanted fields,
+        precision, price, lot, market lot, notional. ``avg_price`` is the price market orders'
+        notional is measured with (skipped when ``None``). Nothing is returned: an order that
+        passes is valid for this symbol.
         """
         del side  # Binance's spot filters are side-independent
         if order_type not in self.order_types:
-            name = _TYPE_NAMES[order_type]
-            raise OrderRejected(f"{name} orders are not supported for this symbol.")
+            raise OrderRejected(Reason.ORDER_TYPE_NOT_ALLOWED, order_type=order_type)
         is_market = order_type is OrderType.MARKET
         # -- mandatory / unwanted parameters
         if order_type in _TIF_TYPES and time_in_force is None:
-            raise BadParameter.mandatory("timeInForce")
+            raise BadParameter.mandatory("time_in_force")
         if is_market:
             if quantity is None and quote_order_qty is None:
-                raise BadParameter.one_of("quantity", "quoteOrderQty")
+                raise BadParameter.one_of("quantity", "quote_quantity")
             if quantity is not None and quote_order_qty is not None:
-                raise BadParameter.not_required("quoteOrderQty")
+                raise BadParameter.not_required("quote_quantity")
         elif quantity is None:
             raise BadParameter.mandatory("quantity")
         if order_type in _PRICE_TYPES and price is None:
             raise BadParameter.mandatory("price")
         if order_type in STOP_TYPES and stop_price is None:
-            raise BadParameter.mandatory("stopPrice")
+            raise BadParameter.mandatory("stop_price")
         if order_type not in _PRICE_TYPES and price is not None:
             raise BadParameter.not_required("price")
         if order_type not in STOP_TYPES and stop_price is not None:
-            raise BadParameter.not_required("stopPrice")
+            raise BadParameter.not_required("stop_price")
         if order_type not in _TIF_TYPES and time_in_force is not None:
-            raise BadParameter.not_required("timeInForce")
+            raise BadParameter.not_required("time_in_force")
         if quote_order_qty is not None:
             if not is_market:
-                raise BadParameter.not_required("quoteOrderQty")
+                raise BadParameter.not_required("quote_quantity")
             if not self.quote_order_qty_market_allowed:
-                raise OrderRejected(
-                    "Quote order qty market orders are not support for this symbol."
-                )
+                raise OrderRejected(Reason.QUOTE_QUANTITY_NOT_ALLOWED)
         # -- precision
         if quantity is not None and _decimals(quantity) > self.base_asset_precision:
             raise BadParameter.too_much_precision("quantity")
         if price is not None and _decimals(price) > self.quote_asset_precision:
             raise BadParameter.too_much_precision("price")
         if stop_price is not None and _decimals(stop_price) > self.quote_asset_precision:
-            raise BadParameter.too_much_precision("stopPrice")
+            raise BadParameter.too_much_precision("stop_price")
         if quote_order_qty is not None and _decimals(quote_order_qty) > self.quote_asset_precision:
-            raise BadParameter.too_much_precision("quoteOrderQty")
+            raise BadParameter.too_much_precision("quote_quantity")
         # -- filters, in exchangeInfo order
         if price is not None:
-            self._check_price(price, "Invalid price.")
+            self._check_price(price, Reason.INVALID_PRICE)
         if stop_price is not None:
-            self._check_price(stop_price, "Invalid stop price.")
+            self._check_price(stop_price, Reason.INVALID_STOP_PRICE)
         if quantity is not None:
             self._check_lot(quantity, is_market or order_type in MARKET_TYPES)
         self._check_notional(order_type, quantity, quote_order_qty, price, stop_price, avg_price)
 
-    def _check_price(self, price: Decimal, zero_msg: str) -> None:
+    def _check_price(self, price: Decimal, zero_reason: Reason) -> None:
         if price <= 0:
-            raise FilterError("PRICE_FILTER", zero_msg)
+            raise FilterError(zero_reason)
         if self.min_price > 0 and price < self.min_price:
-            raise FilterError("PRICE_FILTER")
+            raise FilterError(Reason.PRICE_FILTER)
         if self.max_price > 0 and price > self.max_price:
-            raise FilterError("PRICE_FILTER")
+            raise FilterError(Reason.PRICE_FILTER)
         if self.tick_size > 0 and (price - self.min_price) % self.tick_size != 0:
-            raise FilterError("PRICE_FILTER")
+            raise FilterError(Reason.PRICE_FILTER)
 
     def _check_lot(self, qty: Decimal, is_market: bool) -> None:
         if qty <= 0:
-            raise FilterError("LOT_SIZE", "Invalid quantity.")
+            raise FilterError(Reason.INVALID_QUANTITY)
         if qty < self.min_qty or (self.max_qty > 0 and qty > self.max_qty):
-            raise FilterError("LOT_SIZE")
+            raise FilterError(Reason.LOT_SIZE)
         if self.step_size > 0 and (qty - self.min_qty) % self.step_size != 0:
-            raise FilterError("LOT_SIZE")
+            raise FilterError(Reason.LOT_SIZE)
         if not is_market:
             return
         if qty < self.market_min_qty or (self.market_max_qty > 0 and qty > self.market_max_qty):
-            raise FilterError("MARKET_LOT_SIZE")
+            raise FilterError(Reason.MARKET_LOT_SIZE)
         if self.market_step_size > 0 and (qty - self.market_min_qty) % self.market_step_size:
-            raise FilterError("MARKET_LOT_SIZE")
+            raise FilterError(Reason.MARKET_LOT_SIZE)
 
     def _check_notional(
         self,
@@ -271,54 +264,21 @@ class SymbolRules:
             if quote_order_qty is not None:
                 notional: Decimal | None = quote_order_qty
                 if quote_order_qty <= 0:
-                    raise FilterError("NOTIONAL")
+                    raise FilterError(Reason.NOTIONAL)
             else:
                 ref = avg_price if order_type is OrderType.MARKET else stop_price
                 notional = None if ref is None or quantity is None else ref * quantity
             if notional is None:
                 return
             if self.apply_min_to_market and notional < self.min_notional:
-                raise FilterError("NOTIONAL")
+                raise FilterError(Reason.NOTIONAL)
             if self.apply_max_to_market and 0 < self.max_notional < notional:
-                raise FilterError("NOTIONAL")
+                raise FilterError(Reason.NOTIONAL)
             return
         assert price is not None and quantity is not None
         notional = price * quantity
         if notional < self.min_notional or (0 < self.max_notional < notional):
-            raise FilterError("NOTIONAL")
-
-    def to_binance_filters(self) -> list[dict[str, object]]:
-        """Return the ``filters`` array of Binance's ``exchangeInfo`` for this symbol."""
-        f = format_decimal
-        return [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": f(self.min_price),
-                "maxPrice": f(self.max_price),
-                "tickSize": f(self.tick_size),
-            },
-            {
-                "filterType": "LOT_SIZE",
-                "minQty": f(self.min_qty),
-                "maxQty": f(self.max_qty),
-                "stepSize": f(self.step_size),
-            },
-            {
-                "filterType": "MARKET_LOT_SIZE",
-                "minQty": f(self.market_min_qty),
-                "maxQty": f(self.market_max_qty),
-                "stepSize": f(self.market_step_size),
-            },
-            {
-                "filterType": "NOTIONAL",
-                "minNotional": f(self.min_notional),
-                "applyMinToMarket": self.apply_min_to_market,
-                "maxNotional": f(self.max_notional),
-                "applyMaxToMarket": self.apply_max_to_market,
-                "avgPriceMins": self.avg_price_mins,
-            },
-            {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": self.max_num_orders},
-        ]
+            raise FilterError(Reason.NOTIONAL)
 
 
 def split_symbol(symbol: str) -> tuple[str, str]:
@@ -379,7 +339,7 @@ def derive_rules(
     about five dollars' worth of BTC/ETH/BNB otherwise; limits are generous multiples of the
     reference price.
     """
-    price = to_decimal(reference_price, "referencePrice")
+    price = to_decimal(reference_price, "reference_price")
     if price <= 0:
         raise ValueError(f"reference price must be positive, got {reference_price}")
     if base is None or quote is None:

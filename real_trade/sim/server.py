@@ -1,8 +1,11 @@
-"""``SimExchange``: a simulated Binance spot exchange on loopback, in a background thread.
+"""``SimExchange``: a simulated exchange on loopback, in a background thread, serving faces.
 
 One object owns the whole simulator: the clock, the market source, the core, the fault plan,
-the event bus and the aiohttp server (REST ``/api/v3``, the websocket faces and ``/admin/``)
-running on its own event loop in a daemon thread. Use it as a context manager::
+the event bus and the aiohttp server running on its own event loop in a daemon thread. The
+server serves a list of protocol faces over the one core (``faces=("binance",)`` by default:
+REST ``/api/v3``, the market streams and the WebSocket API; see
+:mod:`real_trade.sim.plumbing.faces`) plus the shared ``/admin/`` endpoint. Use it as a
+context manager::
 
     with SimExchange(stepped=True) as sim:
         key, secret = sim.create_account({"USDT": 10_000})
@@ -30,15 +33,18 @@ from typing import Any
 from aiohttp import web
 
 from real_trade.bus import EventBus
-from real_trade.sim.binance.app import create_app, is_loopback
-from real_trade.sim.binance.context import BinanceFaceContext
-from real_trade.sim.binance.ratelimit import RateLimiter, RateLimits
-from real_trade.sim.binance.ws_conn import WsSettings
 from real_trade.sim.binance.ws_market import ws_urls
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.market import MarketSource
+from real_trade.sim.plumbing.app import create_exchange_app
+from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.faces import Face, make_face
+from real_trade.sim.plumbing.http import is_loopback
+from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimits
+from real_trade.sim.plumbing.ws_conn import WsSettings
+from real_trade.vocabulary import joined_symbol_id
 
 __all__ = [
     "CCXT_API_KEYS",
@@ -133,24 +139,22 @@ def ccxt_urls_for(http_base: str) -> dict[str, Any]:
     return {"api": api, "test": dict(api), "www": http_base, "doc": http_base}
 
 
-def _symbol_id(symbol: str) -> str:
-    """``"BTC/USDT"`` -> ``"BTCUSDT"`` (exchange ids pass through)."""
-    return symbol.replace("/", "").replace("-", "").upper()
-
-
 class SimExchange:
-    """A simulated Binance spot exchange served on loopback from a background thread.
+    """A simulated exchange served on loopback from a background thread.
 
-    ``market`` is a :class:`MarketSource`, ``"synthetic"`` (a seeded random walk over
-    ``symbols``; its ticks are spaced by :func:`synthetic_tick_ms` for the speed) or the path of
+    ``faces`` names the protocol faces it serves on one port (``"binance"``, the default, is
+    Binance spot; see :data:`~real_trade.sim.plumbing.faces.FACES`). ``market`` is a
+    :class:`MarketSource`, ``"synthetic"`` (a seeded random walk over ``symbols``; its ticks
+    are spaced by :func:`synthetic_tick_ms` for the speed) or the path of
     a one-minute candle CSV file (replayed). ``speed`` scales market time (60: a market minute
     per wall second); ``stepped=True`` freezes it between :meth:`advance` calls. A running
     simulator's pump spends at most :data:`PUMP_BUDGET_S` per call, so it stays current and
     answers at any speed (market time it cannot play is skipped, with a warning). ``seed``
     drives the market, keys and faults; ``start_ms`` sets the market's start. ``rate_limits``
-    overrides Binance's limits (``RateLimits(enabled=False)`` for benchmarks). After
+    overrides every face's limits (``RateLimits(enabled=False)`` for benchmarks). After
     :meth:`start`, :attr:`url`, :attr:`ws_url`, :attr:`core`, :attr:`clock` and :attr:`faults`
-    are available; :meth:`stop` shuts everything down.
+    are available; :attr:`faces` holds the faces and :attr:`limiter` the first one's rate
+    limiter; :meth:`stop` shuts everything down.
     """
 
     def __init__(
@@ -168,8 +172,10 @@ class SimExchange:
         allow_remote: bool = False,
         pump_interval_s: float = 0.05,
         ws_settings: WsSettings | None = None,
+        faces: tuple[str, ...] | list[str] = ("binance",),
     ) -> None:
-        """Configure the simulator (nothing runs until :meth:`start`)."""
+        """Configure the simulator (nothing runs until :meth:`start`); ``ValueError`` for an
+        unknown face or a non-loopback host."""
         if not allow_remote and not is_loopback(host):
             raise ValueError(
                 f"host {host!r} is not a loopback address; the simulator (and its /admin/ "
@@ -179,7 +185,6 @@ class SimExchange:
         self.port = port
         self._speed = speed
         self._stepped = stepped
-        self._ws_settings = ws_settings
         self.seed = seed
         self._pump_interval_s = pump_interval_s
         self.clock, self.market = self._build_market(
@@ -194,8 +199,14 @@ class SimExchange:
             seed=seed,
             pump_budget_s=None if stepped else PUMP_BUDGET_S,
         )
-        self.context = BinanceFaceContext(self.core, self.clock, self.faults)
-        self.limiter = RateLimiter(rate_limits if rate_limits is not None else RateLimits())
+        self.context = FaceContext(self.core, self.clock, self.faults)
+        self.faces: list[Face] = [
+            make_face(name, rate_limits=rate_limits, ws_settings=ws_settings) for name in faces
+        ]
+        if not self.faces:
+            raise ValueError("a simulator serves at least one face")
+        limiters = [f.limiter for f in self.faces if f.limiter is not None]
+        self.limiter: RateLimiter = limiters[0] if limiters else RateLimiter(RateLimits())
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -217,7 +228,7 @@ class SimExchange:
         if isinstance(market, str) and market == "synthetic":
             from real_trade.sim.market_synthetic import SyntheticMarket
 
-            ids = [_symbol_id(s) for s in symbols]
+            ids = [joined_symbol_id(s) for s in symbols]
             source = SyntheticMarket(
                 ids, seed=seed, start_ms=start_ms, tick_ms=synthetic_tick_ms(speed, stepped)
             )
@@ -288,11 +299,10 @@ class SimExchange:
         self._stopping = asyncio.Event()
         self.context.loop = asyncio.get_running_loop()
         try:
-            app = create_app(
+            app = create_exchange_app(
                 self.context,
-                limiter=self.limiter,
+                self.faces,
                 pump_interval_s=None if self._stepped else self._pump_interval_s,
-                ws_settings=self._ws_settings,
             )
             runner = web.AppRunner(app, handle_signals=False, access_log=None)
         except Exception as exc:

@@ -1,6 +1,10 @@
 """Funds of the matching engine: what each order locks, and how each side of a trade settles.
 
-Commission follows Binance's default without BNB: the buyer receives the base asset less
+The matching engine calls a :class:`Settlement` (the seam between matching and accounts), picked
+for the symbol's instrument by :func:`settlement_for`: :class:`SpotSettlement` today (the rules
+below); perpetual margin will be another implementation of the same protocol.
+
+Spot commission follows Binance's default without BNB: the buyer receives the base asset less
 commission (charged in base), the seller the quote asset less commission (charged in quote),
 rounded down to the symbol's commission precision and credited to the fee account, so every
 trade conserves balances exactly.
@@ -10,7 +14,7 @@ Funds, by order type (documented decisions where Binance leaves room):
 * LIMIT / LIMIT_MAKER / *_LIMIT: a buy locks ``qty * price`` of quote, a sell locks ``qty`` of
   base, at placement. A buy filled at a better price gets the difference back at each fill.
 * MARKET by quantity: the engine walks the book first. A buy whose walk costs more than the free
-  quote is rejected (-2010 insufficient balance); a sell needs ``qty`` free base. When the book
+  quote is rejected (insufficient balance); a sell needs ``qty`` free base. When the book
   runs out of liquidity the order fills what there is and the rest EXPIRES (status EXPIRED).
 * MARKET by ``quoteOrderQty``: spends (buy) or receives (sell) at most that much quote, the
   quantity floored to the lot step; FILLED when the budget is used, EXPIRED when the book ran
@@ -22,12 +26,134 @@ Funds, by order type (documented decisions where Binance leaves room):
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Protocol
 
 from real_trade.sim.accounts import Account, commission
+from real_trade.sim.instruments import Instrument, InstrumentKind
 from real_trade.sim.rules import MARKET_TYPES, SymbolRules
 from real_trade.sim.types import ZERO, Fill, Order, OrderStatus, OrderType, Side
 
-__all__ = ["reservation", "settle_side"]
+__all__ = [
+    "Settlement",
+    "SpotSettlement",
+    "market_reservation",
+    "reservation",
+    "settle_side",
+    "settlement_for",
+]
+
+
+class Settlement(Protocol):
+    """How one instrument's orders reserve funds and its fills settle against accounts."""
+
+    def reservation(
+        self,
+        rules: SymbolRules,
+        side: Side,
+        order_type: OrderType,
+        quantity: Decimal,
+        price: Decimal | None,
+    ) -> tuple[str, Decimal]:
+        """``(asset, amount)`` a new resting (or stop) order locks at placement."""
+        ...
+
+    def market_reservation(
+        self, rules: SymbolRules, side: Side, quantity: Decimal, cost: Decimal
+    ) -> tuple[str, Decimal]:
+        """``(asset, amount)`` a market order of ``quantity`` whose walk costs ``cost`` locks."""
+        ...
+
+    def trigger_budget(self, rules: SymbolRules, account: Account, side: Side) -> Decimal | None:
+        """The quote a triggered stop-market order of ``side`` may spend (None: no cap, its
+        funds were reserved at placement)."""
+        ...
+
+    def settle(
+        self,
+        order: Order,
+        account: Account,
+        fee_account: Account,
+        rules: SymbolRules,
+        *,
+        trade_id: int,
+        price: Decimal,
+        qty: Decimal,
+        is_maker: bool,
+        now_ms: int,
+    ) -> Fill:
+        """Settle ``order``'s side of a trade and return its :class:`Fill`."""
+        ...
+
+
+class SpotSettlement:
+    """Spot: orders lock the asset they pay with; fills swap base and quote, less commission."""
+
+    def reservation(
+        self,
+        rules: SymbolRules,
+        side: Side,
+        order_type: OrderType,
+        quantity: Decimal,
+        price: Decimal | None,
+    ) -> tuple[str, Decimal]:
+        """See :func:`reservation`."""
+        return reservation(rules, side, order_type, quantity, price)
+
+    def market_reservation(
+        self, rules: SymbolRules, side: Side, quantity: Decimal, cost: Decimal
+    ) -> tuple[str, Decimal]:
+        """See :func:`market_reservation`."""
+        return market_reservation(rules, side, quantity, cost)
+
+    def trigger_budget(self, rules: SymbolRules, account: Account, side: Side) -> Decimal | None:
+        """A stop-market buy spends what free quote the account has; a sell locked its base."""
+        return account.free(rules.quote) if side is Side.BUY else None
+
+    def settle(
+        self,
+        order: Order,
+        account: Account,
+        fee_account: Account,
+        rules: SymbolRules,
+        *,
+        trade_id: int,
+        price: Decimal,
+        qty: Decimal,
+        is_maker: bool,
+        now_ms: int,
+    ) -> Fill:
+        """See :func:`settle_side`."""
+        return settle_side(
+            order,
+            account,
+            fee_account,
+            rules,
+            trade_id=trade_id,
+            price=price,
+            qty=qty,
+            is_maker=is_maker,
+            now_ms=now_ms,
+        )
+
+
+_SPOT = SpotSettlement()
+
+
+def settlement_for(instrument: Instrument) -> Settlement:
+    """The settlement of ``instrument``; ``NotImplementedError`` for perpetuals (not built yet)."""
+    if instrument.kind is InstrumentKind.SPOT:
+        return _SPOT
+    raise NotImplementedError(f"{instrument.kind.value} settlement is not built yet")
+
+
+def market_reservation(
+    rules: SymbolRules, side: Side, quantity: Decimal, cost: Decimal
+) -> tuple[str, Decimal]:
+    """Return ``(asset, amount)`` a spot market order locks: the walk's quote cost for a buy,
+    the base quantity for a sell."""
+    if side is Side.BUY:
+        return rules.quote, cost
+    return rules.base, quantity
 
 
 def reservation(

@@ -2,7 +2,9 @@
 
 Numbers are :class:`decimal.Decimal` (exact filters, exact balance conservation); times are
 integer milliseconds since the Unix epoch (UTC) taken from the simulator's clock. Enum values
-are Binance's exact strings, so protocol faces can send them as they are. The typed errors live
+are the simulator's own neutral lower-case spellings (``"buy"``, ``"limit"``,
+``"partially_filled"``); each protocol face maps them to and from its venue's words. The typed
+errors live
 in :mod:`real_trade.sim.errors` and are re-exported here, so ``from real_trade.sim.types import
 SimError`` keeps working.
 """
@@ -20,11 +22,13 @@ from real_trade.sim.errors import (
     FilterError,
     InsufficientBalance,
     OrderRejected,
+    Reason,
     SimError,
     UnknownOrder,
     WouldTakeAsMaker,
     WouldTriggerImmediately,
 )
+from real_trade.vocabulary.orders import OrderSide
 
 __all__ = [
     "ZERO",
@@ -46,6 +50,7 @@ __all__ = [
     "OrderRejected",
     "OrderStatus",
     "OrderType",
+    "Reason",
     "Side",
     "SimError",
     "Ticker24h",
@@ -60,53 +65,50 @@ ZERO = Decimal(0)
 """The Decimal zero, shared to avoid re-allocating it on hot paths."""
 
 
-class Side(str, enum.Enum):
-    """Order side, with Binance's values."""
-
-    BUY = "BUY"
-    SELL = "SELL"
+Side = OrderSide
+"""Order side: the project's one side enum (``"buy"``/``"sell"``); faces map it to their venue's."""
 
 
 class OrderType(str, enum.Enum):
-    """Spot order types, with Binance's values."""
+    """Spot order types (neutral spelling; member names are Binance's type names)."""
 
-    LIMIT = "LIMIT"
-    MARKET = "MARKET"
-    LIMIT_MAKER = "LIMIT_MAKER"
-    STOP_LOSS = "STOP_LOSS"
-    STOP_LOSS_LIMIT = "STOP_LOSS_LIMIT"
-    TAKE_PROFIT = "TAKE_PROFIT"
-    TAKE_PROFIT_LIMIT = "TAKE_PROFIT_LIMIT"
+    LIMIT = "limit"
+    MARKET = "market"
+    LIMIT_MAKER = "limit_maker"
+    STOP_LOSS = "stop_loss"
+    STOP_LOSS_LIMIT = "stop_loss_limit"
+    TAKE_PROFIT = "take_profit"
+    TAKE_PROFIT_LIMIT = "take_profit_limit"
 
 
 class TimeInForce(str, enum.Enum):
-    """Time in force, with Binance's values."""
+    """Time in force (neutral spelling)."""
 
-    GTC = "GTC"
-    IOC = "IOC"
-    FOK = "FOK"
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
 
 
 class OrderStatus(str, enum.Enum):
-    """Order status, with Binance's values."""
+    """Order status (neutral spelling)."""
 
-    NEW = "NEW"
-    PARTIALLY_FILLED = "PARTIALLY_FILLED"
-    FILLED = "FILLED"
-    CANCELED = "CANCELED"
-    REJECTED = "REJECTED"
-    EXPIRED = "EXPIRED"
-    EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    EXPIRED_IN_MATCH = "expired_in_match"
 
 
 class ExecutionType(str, enum.Enum):
-    """What happened to an order in one :class:`OrderEvent` (Binance's executionReport ``x``)."""
+    """What happened to an order in one :class:`OrderEvent` (neutral spelling)."""
 
-    NEW = "NEW"
-    TRADE = "TRADE"
-    CANCELED = "CANCELED"
-    REJECTED = "REJECTED"
-    EXPIRED = "EXPIRED"
+    NEW = "new"
+    TRADE = "trade"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,11 +233,12 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class OrderEvent:
-    """One change of one order: everything Binance's ``executionReport`` carries.
+    """One change of one order: everything a venue's order update carries (Binance's
+    ``executionReport``).
 
     ``order`` is a snapshot after the change. For ``execution_type == TRADE`` the ``last_*``
     fields describe the fill; otherwise they are zero / empty / -1. ``reject_reason`` is
-    ``"NONE"`` unless the order was rejected.
+    None unless the order was rejected.
     """
 
     order: Order
@@ -248,7 +251,7 @@ class OrderEvent:
     commission_asset: str | None = None
     trade_id: int = -1
     is_maker: bool = False
-    reject_reason: str = "NONE"
+    reject_reason: Reason | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,8 @@
 """The store layer: one connection manager per venue account (seed 000's ``stores/``).
 
-:class:`BaseStore` holds the venue client and the account queries; :class:`BinanceStore`,
+:class:`BaseStore` holds the venue client and answers the seed's queries through plain classes
+(:mod:`~real_trade.stores.registry`, :mod:`~real_trade.stores.connection`,
+:class:`~real_trade.stores.account.AccountView`); :class:`BinanceStore`,
 :class:`BybitStore` and :class:`OKXStore` only name their venue, and :class:`CCXTStore` serves any
 other ccxt exchange by id. ``get_instance(...)`` returns one shared store per (class, key, testnet,
 market type, simulator); ``getdata``/``getbroker`` build the feed and broker on it.

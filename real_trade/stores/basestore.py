@@ -1,68 +1,50 @@
 """``BaseStore``: one venue connection per (store class, key, testnet, market type, simulator).
 
-A store is the backtrader-facing owner of a :class:`~real_trade.venues.client.VenueClient`. It
-is a plain class, deliberately not a ``bt.Store``: backtrader's store metaclass keeps one
-instance per class whatever the arguments, and we need one per account and environment.
-:meth:`BaseStore.get_instance` hands out that one instance, thread-safely; constructing a store
-directly (``BinanceStore(testnet=True)``, as ``bt.stores.BinanceStore(...)`` does) makes a new one.
+The backtrader-facing owner of a :class:`~real_trade.venues.client.VenueClient`; a plain class,
+not a ``bt.Store`` (whose metaclass keeps one instance per class whatever the arguments).
+:meth:`BaseStore.get_instance` hands out one per account and environment
+(:mod:`~real_trade.stores.registry`); ``BinanceStore(testnet=True)`` makes a new one. Plain
+classes do the work: :class:`~real_trade.venues.client_args.ClientArgs` (arguments),
+:class:`~real_trade.stores.connection.StoreConnection` (start, stop, connection test) and
+:class:`~real_trade.stores.account.AccountView` (balance, total value, positions).
 
-A store is paper-safe: constructing it and reading public market data needs no keys, and private
-calls without keys raise AuthenticationError saying so. Credentials, when given, must be complete
-(a ConfigError names the missing field, e.g. OKX's ``passphrase``). Subclasses set only the class
-attribute ``venue`` (``BinanceStore.venue = BINANCE``); the venue table does the rest.
+Paper-safe: public market data needs no keys; private calls without keys raise
+AuthenticationError; partial keys raise ConfigError naming the missing field (OKX's
+``passphrase``). Subclasses set only ``venue`` (``BinanceStore.venue = BINANCE``).
 
-**Seed 002's hook.** A subclass may instead override ``_create_exchange(**kwargs)`` and build its
-own ccxt object from ``self.apikey``, ``self.secret``, ``self.testnet`` (and ``self.proxy``),
-assigning it to ``self._exchange`` or returning it; no ``venue`` attribute is needed. The store
-then adopts that object (:mod:`real_trade.venues.adopt`): its ccxt id, keys, URLs, options and
-sandbox mode decide the venue client, and a simulator URL in effect (``RT_SIM_URL``) redirects
-both the client and the user's own object to the simulator. A hook may also return a
-:class:`VenueClient`.
+**Seed 002's hook.** A subclass may instead override ``_create_exchange(**kwargs)``, build its
+own ccxt object from ``self.apikey``, ``self.secret``, ``self.testnet`` (``self.proxy``) and
+assign it to ``self._exchange`` or return it (or return a :class:`VenueClient`); no ``venue``
+is needed. The store adopts that object (:mod:`real_trade.venues.adopt`).
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
-import math
-import threading
 from typing import Any, ClassVar, Self
 
-from real_trade.bus import EventBus, get_bus
-from real_trade.errors import ConfigError, RealTradeError
-from real_trade.venues.adopt import adopt_ccxt_exchange, ccxt_recipe
+from real_trade.bus import EventBus
+from real_trade.errors import ConfigError
+from real_trade.stores.account import AccountView
+from real_trade.stores.connection import StoreConnection
+from real_trade.stores.registry import StoreRegistry, instance_key
 from real_trade.venues.client import VenueClient
+from real_trade.venues.client_args import ClientArgs, CredentialField
 from real_trade.venues.proxy import detect_system_proxy, mask_proxy_url
 from real_trade.venues.spec import VenueSpec
-from real_trade.venues.urls import effective_sim_url
 
 __all__ = ["BaseStore"]
-
-_log = logging.getLogger("real_trade.stores")
-_InstanceKey = tuple[Any, ...]
-
-
-def _plain(value: Any) -> str | None:
-    """A credential as a plain string (``SecretStr`` unwrapped); blank counts as absent."""
-    if value is None:
-        return None
-    text = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-    return text.strip() or None
 
 
 class BaseStore:
     """The connection manager of one venue account (see the module docstring).
 
-    Arguments: ``apikey``/``secret``/``passphrase`` (optional; plain or ``SecretStr``),
-    ``testnet`` (the venue's testnet, or its demo where it has no testnet), ``demo``,
-    ``market_type`` (``spot``/``future``/``delivery``/``swap``), ``proxy`` (None: the system's,
-    never for the simulator; ``""``: none), ``sim_url`` (else ``RT_SIM_URL``), ``bus`` (None:
-    the process bus), ``quote_currency`` for valuations; other keywords go to the client.
+    Arguments: ``apikey``/``secret``/``passphrase`` (optional), ``testnet``, ``demo``,
+    ``market_type``, ``proxy``, ``sim_url``, ``bus`` (as :class:`~real_trade.venues.client_args.
+    ClientArgs` resolves them), ``quote_currency`` for valuations; others go to the client.
     """
 
     venue: ClassVar[VenueSpec | None] = None
-    _instances: ClassVar[dict[_InstanceKey, BaseStore]] = {}
-    _instances_lock: ClassVar[threading.Lock] = threading.Lock()
+    _registry: ClassVar[StoreRegistry] = StoreRegistry()
 
     def __init__(
         self,
@@ -81,51 +63,39 @@ class BaseStore:
     ) -> None:
         builds_own = type(self)._create_exchange is not BaseStore._create_exchange
         venue = None if builds_own and self.venue is None else self._venue_from(client_options)
-        self.testnet, self.demo, self.market_type = bool(testnet), bool(demo), market_type
+        args = ClientArgs.resolve(
+            apikey,
+            secret,
+            passphrase,
+            testnet=testnet,
+            demo=demo,
+            market_type=market_type,
+            sim_url=sim_url,
+            proxy=proxy,
+            bus=bus,
+            options=client_options,
+            detect_proxy=self._detect_system_proxy,
+        )
+        self.testnet, self.demo, self.market_type = args.testnet, args.demo, market_type
         self.quote_currency = quote_currency
-        credentials = {"apikey": _plain(apikey), "secret": _plain(secret)}
-        credentials["passphrase"] = _plain(passphrase)
-        self._credentials = credentials
+        self._credentials = args.credentials
         if venue is not None:
             self.venue_spec: VenueSpec = venue
-            self._check_credentials(venue, credentials)
-        self.sim_url = effective_sim_url(sim_url)
-        self.proxy = self._detect_system_proxy(self.sim_url) if proxy is None else (proxy or None)
-        self._connected = False
-        self._lifecycle_lock = threading.Lock()
-        built = self._create_exchange(
-            apikey=credentials["apikey"],
-            secret=credentials["secret"],
-            passphrase=credentials["passphrase"],
-            testnet=self.testnet,
-            demo=self.demo,
-            market_type=market_type,
-            sim_url=self.sim_url,
-            proxy=self.proxy,
-            bus=bus if bus is not None else get_bus(),
-            **client_options,
-        )
-        self._client: VenueClient = self._client_of(built, bus, client_options)
-        self.venue_spec = self._client.venue
-        self.market_type = self._client.market_type
-        self._masked_key = self._client.apikey_masked
+            venue.check_credentials(args.credentials)
+        self.sim_url, self.proxy = args.sim_url, args.proxy
+        built = self._create_exchange(**args.hook_kwargs())
+        if built is None:  # seed 002: the hook assigned its ccxt object to self._exchange
+            built = self.__dict__.get("_exchange")
+        if built is not None and not isinstance(built, VenueClient):
+            self._exchange = built
+        self._client: VenueClient = args.client_from(built, type(self).__name__)
+        self.venue_spec, self.market_type = self._client.venue, self._client.market_type
+        self._connection = StoreConnection(self._client)
 
-    @property
-    def apikey(self) -> str | None:
-        """The API key given to the store (plain text: for a ``_create_exchange`` hook)."""
-        return self._credentials["apikey"]
+    apikey = CredentialField("apikey", "The API key given to the store (plain text).")
+    secret = CredentialField("secret", "The API secret (plain text; never in a repr or log).")
+    passphrase = CredentialField("passphrase", "The passphrase (OKX and others; plain text).")
 
-    @property
-    def secret(self) -> str | None:
-        """The API secret given to the store (plain text; never shown in a repr or log)."""
-        return self._credentials["secret"]
-
-    @property
-    def passphrase(self) -> str | None:
-        """The passphrase given to the store (OKX and others; plain text, never shown)."""
-        return self._credentials["passphrase"]
-
-    # -- construction --------------------------------------------------------------------
     def _venue_from(self, options: dict[str, Any]) -> VenueSpec:
         """The venue of this store: the class attribute (subclasses may read ``options``)."""
         if self.venue is None:
@@ -137,32 +107,6 @@ class BaseStore:
             )
         return self.venue
 
-    @staticmethod
-    def _check_credentials(venue: VenueSpec, credentials: dict[str, str | None]) -> None:
-        """Keys are optional, but partial keys are a mistake: name the missing field."""
-        if not any(credentials.values()):
-            return
-        missing = [name for name in venue.required_credentials() if not credentials.get(name)]
-        if missing:
-            raise ConfigError(
-                f"{venue.display_name} trading needs {', '.join(venue.required_credentials())}; "
-                f"missing: {', '.join(missing)}",
-                field=missing[0],
-                fix=f"give {missing[0]}=..., or no credentials at all for public data and paper",
-            )
-
-    @classmethod
-    def _instance_key(cls, apikey: Any, testnet: bool, kwargs: dict[str, Any]) -> _InstanceKey:
-        return (
-            cls,
-            str(kwargs.get("exchange") or "").strip().lower(),
-            _plain(apikey),
-            bool(testnet),
-            bool(kwargs.get("demo", False)),
-            kwargs.get("market_type", "spot"),
-            effective_sim_url(kwargs.get("sim_url")),
-        )
-
     @classmethod
     def get_instance(
         cls,
@@ -172,29 +116,19 @@ class BaseStore:
         proxy: str | None = None,
         **kwargs: Any,
     ) -> Self:
-        """The one store of this class for (API key, testnet, market type, simulator URL).
-
-        Thread-safe: concurrent callers with the same key get the same object; another key,
-        testnet flag, market type or simulator gets another. Keyword arguments are as for the
-        constructor and only used when the instance is created.
-        """
-        key = cls._instance_key(apikey, testnet, kwargs)
-        with cls._instances_lock:
-            existing = cls._instances.get(key)
-            if existing is None:
-                existing = cls(apikey, secret, testnet, proxy, **kwargs)
-                cls._instances[key] = existing
+        """The one store of this class for (API key, testnet, market type, simulator URL),
+        thread-safe; the arguments are the constructor's, used only when it is created."""
+        key = instance_key(cls, apikey, testnet, kwargs)
+        existing = cls._registry.get_or_create(
+            key, lambda: cls(apikey, secret, testnet, proxy, **kwargs)
+        )
         assert isinstance(existing, cls)
         return existing
 
     @classmethod
     def clear_instances(cls) -> None:
         """Stop and forget every cached instance of this class and its subclasses (for tests)."""
-        with cls._instances_lock:
-            doomed = [k for k in cls._instances if issubclass(k[0], cls)]
-            stores = [cls._instances.pop(k) for k in doomed]
-        for store in stores:
-            store.stop()
+        cls._registry.clear(cls)
 
     @staticmethod
     def _detect_system_proxy(target: str | None = None) -> str | None:
@@ -208,42 +142,12 @@ class BaseStore:
         """
         return VenueClient(self.venue_spec, **kwargs)
 
-    def _client_of(
-        self, built: Any, bus: EventBus | None, client_options: dict[str, Any]
-    ) -> VenueClient:
-        """The client behind what ``_create_exchange`` made: itself if a :class:`VenueClient`,
-        else the adoption of the ccxt object it returned or assigned to ``self._exchange``."""
-        if isinstance(built, VenueClient):
-            return built
-        exchange = built if built is not None else self.__dict__.get("_exchange")
-        if exchange is None:
-            raise ConfigError(
-                f"{type(self).__name__}._create_exchange built no exchange",
-                field="_create_exchange",
-                fix="assign the ccxt object to self._exchange (or return it), as seed 002 shows",
-            )
-        self._exchange = exchange
-        recipe = ccxt_recipe(exchange)
-        given = {"apikey": recipe.apikey, "secret": recipe.secret, "passphrase": recipe.passphrase}
-        self._check_credentials(recipe.venue, given)
-        return adopt_ccxt_exchange(
-            exchange,
-            recipe=recipe,
-            market_type=self.market_type,
-            testnet=self.testnet,
-            demo=self.demo,
-            sim_url=self.sim_url,
-            proxy=self.proxy,
-            bus=bus if bus is not None else get_bus(),
-            **client_options,
-        )
-
     # -- identity and lifecycle ----------------------------------------------------------
     def __repr__(self) -> str:
         """Venue, mode, market type and a masked key; never a secret."""
         return (
             f"{type(self).__name__}(venue={self.venue_spec.name!r}, mode={self.mode!r}, "
-            f"market_type={self.market_type!r}, apikey={self._masked_key!r}, "
+            f"market_type={self.market_type!r}, apikey={self._client.apikey_masked!r}, "
             f"proxy={mask_proxy_url(self.proxy)!r})"
         )
 
@@ -265,100 +169,39 @@ class BaseStore:
     @property
     def is_connected(self) -> bool:
         """Whether the store started and its last connection check succeeded."""
-        return self._connected and self._client.is_started
+        return self._connection.is_connected
 
     def start(self) -> Self:
         """Start the client and load the markets (idempotent); return the store."""
-        with self._lifecycle_lock:
-            if not self.is_connected:
-                self._client.start()
-                self._client.load_markets()
-                self._connected = True
+        self._connection.start()
         return self
 
     def stop(self) -> None:
         """Stop every stream and close the client (idempotent); ``start`` may follow."""
-        with self._lifecycle_lock:
-            self._connected = False
-            self._client.stop()
+        self._connection.stop()
 
     def test_connection(self) -> bool:
         """Reach the venue (and, with keys, the account); False with the reason logged."""
-        try:
-            self._client.fetch_time()
-            if self._client.has_credentials:
-                self._client.fetch_balance()
-        except RealTradeError as exc:
-            _log.warning("%r: connection test failed: %s: %s", self, type(exc).__name__, exc)
-            self._connected = False
-            return False
-        self._connected = True
-        return True
+        return self._connection.test(self)
 
     # -- queries -------------------------------------------------------------------------
+    @property
+    def account(self) -> AccountView:
+        """The account queries over the client, valued in ``quote_currency``."""
+        return AccountView(self._client, self.quote_currency, self.market_type)
+
     def get_balance(self, currency: str | None = None) -> float:
         """The free (available) balance of ``currency`` (default: the quote currency)."""
-        code = (currency or self.quote_currency).upper()
-        free = self._client.fetch_balance().get("free") or {}
-        return float(free.get(code) or 0.0)
+        return self.account.balance(currency)
 
     def get_total_value(self, currency: str | None = None) -> float:
         """The account's total value in ``currency``, assets priced by their last trade."""
-        code = (currency or self.quote_currency).upper()
-        totals = self._client.fetch_balance().get("total") or {}
-        value = 0.0
-        for asset, amount in totals.items():
-            amount = float(amount or 0.0)
-            if amount == 0.0:
-                continue
-            if asset == code:
-                value += amount
-                continue
-            price = self._last_price(f"{asset}/{code}")
-            if price is not None:
-                value += amount * price
-        return value
-
-    def _last_price(self, symbol: str) -> float | None:
-        exchange = self._client.exchange
-        if not exchange.markets:
-            self._client.load_markets()
-        if symbol not in exchange.markets:
-            return None
-        last = self._client.fetch_ticker(symbol).get("last")
-        return float(last) if last is not None and math.isfinite(float(last)) else None
+        return self.account.total_value(currency)
 
     def get_positions(self, symbols: list[str] | None = None) -> list[dict[str, Any]]:
-        """Open positions as ``{"symbol", "size", "price"}`` (size signed; price may be None).
-
-        Derivatives: the venue's positions (entry price). Spot: the base-asset holdings of
-        ``symbols`` (default: every asset held, against the quote currency).
-        """
-        if self.market_type != "spot":
-            rows = self._client.fetch_positions(symbols)
-            result = []
-            for row in rows:
-                size = float(row.get("contracts") or 0.0) * float(row.get("contractSize") or 1.0)
-                if row.get("side") == "short":
-                    size = -size
-                if size:
-                    price = row.get("entryPrice")
-                    result.append(
-                        {"symbol": row.get("symbol"), "size": size, "price": price and float(price)}
-                    )
-            return result
-        totals = self._client.fetch_balance().get("total") or {}
-        wanted = [self._client.symbol_of(s) for s in symbols] if symbols else None
-        if wanted is None:
-            quote = self.quote_currency.upper()
-            wanted = [f"{a}/{quote}" for a, v in totals.items() if v and a != quote]
-        positions = []
-        for symbol in wanted:
-            base = symbol.split("/")[0]
-            size = float(totals.get(base) or 0.0)
-            if size:
-                positions.append({"symbol": symbol, "size": size, "price": None})
-        return positions
+        """Open positions as ``{"symbol", "size", "price"}`` (size signed; price may be None;
+        spot: base-asset holdings; see :meth:`AccountView.positions`)."""
+        return self.account.positions(symbols)
 
     def get_open_orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
         """The account's open orders (ccxt order dicts), of ``symbol`` or all."""
@@ -390,11 +233,12 @@ class BaseStore:
         return self._client.fetch_ohlcv(symbol, timeframe, since, until, limit, closed_only)
 
     # -- backtrader ----------------------------------------------------------------------
-    def _component(self, package: str, suffix: str) -> Any:
-        """The venue's class in ``package`` (``BinanceData``), else its ``Base`` class."""
-        module = importlib.import_module(package)
-        named = getattr(module, f"{self.venue_spec.display_name}{suffix}", None)
-        return named if named is not None else getattr(module, f"Base{suffix}")
+    def _classes(self) -> Any:
+        """The venue's backtrader classes, as the one factory picks them
+        (:func:`real_trade.engine.factory.venue_classes`)."""
+        from real_trade.engine.factory import venue_classes
+
+        return venue_classes(self.venue_spec.name)
 
     def getdata(self, **kwargs: Any) -> Any:
         """A data feed on this store; ``dataname`` may be a venue id (``"BTCUSDT"``)."""
@@ -402,9 +246,9 @@ class BaseStore:
         if symbol is None:
             raise ConfigError("getdata needs a symbol", field="dataname", fix='dataname="BTCUSDT"')
         unified = self._client.symbol_of(str(symbol))
-        return self._component("real_trade.feeds", "Data")(self, symbol=unified, **kwargs)
+        return self._classes().data(self, symbol=unified, **kwargs)
 
     def getbroker(self, **kwargs: Any) -> Any:
         """A broker on this store (paper trading unless ``paper_trading=False``)."""
         kwargs.setdefault("paper_trading", True)
-        return self._component("real_trade.brokers", "Broker")(self, **kwargs)
+        return self._classes().broker(self, **kwargs)

@@ -32,6 +32,7 @@ __all__ = [
     "CcxtRecipe",
     "adopt_ccxt_exchange",
     "ccxt_recipe",
+    "client_from_hook",
     "is_ccxt_exchange",
     "redirect_to_simulator",
 ]
@@ -178,3 +179,40 @@ def redirect_to_simulator(exchange: Any, endpoints: VenueEndpoints) -> None:
     for name in (*_PROXY_ATTRS, "proxyUrl"):
         if getattr(exchange, name, None):
             setattr(exchange, name, None)
+
+
+def client_from_hook(
+    built: Any,
+    *,
+    owner: str,
+    market_type: str = "spot",
+    testnet: bool = False,
+    demo: bool = False,
+    sim_url: str | None = None,
+    proxy: str | None = None,
+    **client_options: Any,
+) -> VenueClient:
+    """The client behind what a store's ``_create_exchange`` hook made (``owner``: the store's
+    class name, for the error): ``built`` itself if a :class:`VenueClient`, else the adoption
+    of the ccxt object ``built`` (its credentials checked like a store's). None raises."""
+    if isinstance(built, VenueClient):
+        return built
+    if built is None:
+        raise ConfigError(
+            f"{owner}._create_exchange built no exchange",
+            field="_create_exchange",
+            fix="assign the ccxt object to self._exchange (or return it), as seed 002 shows",
+        )
+    recipe = ccxt_recipe(built)
+    given = {"apikey": recipe.apikey, "secret": recipe.secret, "passphrase": recipe.passphrase}
+    recipe.venue.check_credentials(given)
+    return adopt_ccxt_exchange(
+        built,
+        recipe=recipe,
+        market_type=market_type,
+        testnet=testnet,
+        demo=demo,
+        sim_url=sim_url,
+        proxy=proxy,
+        **client_options,
+    )

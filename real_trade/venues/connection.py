@@ -2,7 +2,8 @@
 
 The base of :class:`real_trade.venues.client.VenueClient`. It owns one ccxt.pro exchange object
 (ccxt.pro exchanges serve REST as well as websockets), created on its own asyncio loop in a
-daemon thread, and the sync face: :meth:`VenueConnection.run` runs a coroutine on that loop from
+daemon thread (an :class:`~real_trade.venues.ioloop.IoLoop`, which the raw venue websockets of
+its feeds share), and the sync face: :meth:`VenueConnection.run` runs a coroutine on that loop from
 any other thread and waits for it (from the I/O thread itself it raises RuntimeError, since it
 would wait on itself). Endpoints come from :mod:`real_trade.venues.urls` (live, testnet, demo, or
 the simulator, which wins). Credentials are kept private, registered with the log masker, and
@@ -35,7 +36,9 @@ from real_trade.errors import (
     RealTradeError,
 )
 from real_trade.utils.logger import SecretMaskingFilter, register_secret
+from real_trade.utils.secrets import plain_secret
 from real_trade.venues.ccxt_errors import ccxt_errors, translate_ccxt_error
+from real_trade.venues.ioloop import IoLoop
 from real_trade.venues.proxy import ccxt_proxy_settings, mask_proxy_url
 from real_trade.venues.retry import RetryPolicy, retry_async
 from real_trade.venues.spec import VenueSpec, get_venue
@@ -115,14 +118,6 @@ def _stop_running_at_exit() -> None:
             _log.debug("%s: closing at exit failed", connection, exc_info=True)
 
 
-def _plain(value: Any) -> str | None:
-    """A credential as a plain string: ``SecretStr`` unwrapped, blank as None."""
-    if value is None:
-        return None
-    text = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-    return text.strip() or None
-
-
 def _closest_symbols_hint(
     wanted: str, squashed: str, markets: Mapping[str, Any], by_id: Mapping[str, Any]
 ) -> str:
@@ -183,8 +178,8 @@ class VenueConnection:
         self.venue = venue if isinstance(venue, VenueSpec) else get_venue(venue)
         self.market_type = market_type
         self.default_type = self.venue.ccxt_default_type(market_type)
-        self._apikey, self._secret = _plain(apikey), _plain(secret)
-        self._passphrase = _plain(passphrase)
+        self._apikey, self._secret = plain_secret(apikey), plain_secret(secret)
+        self._passphrase = plain_secret(passphrase)
         for value in (self._apikey, self._secret, self._passphrase):
             register_secret(value)
         _guard_ccxt_logger()
@@ -206,6 +201,7 @@ class VenueConnection:
         self._ccxt_options = dict(ccxt_options or {})
         self._ccxt_config = {k: v for k, v in (ccxt_config or {}).items() if k != "urls"}
         self._lock = threading.RLock()
+        self._io = IoLoop(f"rt-venue-{self.venue.name}")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._exchange: Any = None
@@ -269,27 +265,16 @@ class VenueConnection:
         with self._lock:
             if self.is_started:
                 return self
-            loop = asyncio.new_event_loop()
-            thread = threading.Thread(
-                target=self._run_loop, args=(loop,), name=f"rt-venue-{self.venue.name}", daemon=True
-            )
-            thread.start()
+            loop = self._io.start()
             try:
                 future = asyncio.run_coroutine_threadsafe(self._create_exchange(), loop)
                 self._exchange = future.result(self.call_timeout)
             except BaseException:
-                loop.call_soon_threadsafe(loop.stop)
-                thread.join(5)
-                loop.close()
+                self._io.stop(5)
                 raise
-            self._loop, self._thread = loop, thread
+            self._loop, self._thread = loop, self._io.thread
             _track_running(self, True)
             return self
-
-    @staticmethod
-    def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_forever()
 
     async def _create_exchange(self) -> Any:
         import ccxt.pro as ccxtpro
@@ -339,10 +324,7 @@ class VenueConnection:
                 asyncio.run_coroutine_threadsafe(self._shutdown(exchange), loop).result(timeout)
             except Exception:  # closing must go on; the cause is logged
                 _log.warning("%s: error while closing the exchange", self, exc_info=True)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout)
-            if not loop.is_running():
-                loop.close()
+            self._io.stop(timeout)
             self._loop = self._thread = self._exchange = None
             _track_running(self, False)
 

@@ -36,8 +36,11 @@ class VenueSpec:
     ``market_types`` maps our market type names (``spot``, ``future`` = USDⓈ-margined perpetual /
     linear, ``delivery`` = coin-margined / inverse, ``swap``) to the ccxt ``defaultType`` option.
     ``native_order_types`` are sent to the venue as such; the other :data:`ORDER_TYPES` are
-    emulated locally by the broker. ``quirks`` holds named venue peculiarities that code checks
-    by key (e.g. ``"ws_spot_url_contains"``).
+    emulated locally by the broker. ``native_kline_stream`` names the venue's native websocket
+    bar source, the fast path a feed with ``live_source="auto"``/``"native"`` takes, as
+    ``"module:factory"`` with ``factory(client, symbol, timeframe) -> LiveBarSource | None``
+    (imported on first use; None: ccxt.pro ``watch_ohlcv`` only). ``quirks`` holds named venue
+    peculiarities that code checks by key (e.g. ``"ws_spot_url_contains"``).
     """
 
     name: str
@@ -49,6 +52,7 @@ class VenueSpec:
     has_demo: bool = False
     native_order_types: frozenset[str] = frozenset({"Market", "Limit"})
     has_websocket: bool = True
+    native_kline_stream: str | None = None
     quirks: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
 
     def ccxt_default_type(self, market_type: str) -> str:
@@ -71,6 +75,21 @@ class VenueSpec:
         """The credential fields real (testnet or live) trading needs on this venue."""
         return ("apikey", "secret", "passphrase") if self.needs_passphrase else ("apikey", "secret")
 
+    def check_credentials(self, credentials: Mapping[str, str | None]) -> None:
+        """Keys are optional, but partial keys are a mistake: ConfigError names the missing
+        field (``credentials`` maps ``apikey``/``secret``/``passphrase`` to plain text)."""
+        if not any(credentials.values()):
+            return
+        needed = self.required_credentials()
+        missing = [name for name in needed if not credentials.get(name)]
+        if missing:
+            raise ConfigError(
+                f"{self.display_name} trading needs {', '.join(needed)}; "
+                f"missing: {', '.join(missing)}",
+                field=missing[0],
+                fix=f"give {missing[0]}=..., or no credentials at all for public data and paper",
+            )
+
 
 BINANCE = VenueSpec(
     name="binance",
@@ -80,6 +99,7 @@ BINANCE = VenueSpec(
     has_testnet=True,
     has_demo=True,
     native_order_types=frozenset({"Market", "Limit", "Stop", "StopLimit", "OCO"}),
+    native_kline_stream="real_trade.feeds.binance_klines:binance_kline_source",
     quirks=_frozen(
         {
             # ccxt.pro treats a websocket as spot only when its URL contains "/stream".

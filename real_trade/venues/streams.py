@@ -6,7 +6,8 @@ one of :data:`STREAM_STATES`, moves ``connecting`` -> ``connected`` (a websocket
 opened, or the first item arrived) -> ``disconnected`` (the watcher failed: the socket dropped,
 the venue closed it) -> ``connected`` again after a reconnect, and ends ``stopped`` (stopped by its
 owner) or ``failed`` (a final error: bad symbol, refused credentials, unsupported stream). Between
-reconnects it waits a capped exponential backoff with jitter. Every change goes to ``on_state``
+reconnects it waits a capped exponential backoff with jitter (:class:`~real_trade.venues.reconnect.
+ReconnectBackoff`, the policy the raw venue websockets use too). Every change goes to ``on_state``
 and, when a bus is given, is published as :class:`StreamStateChanged` on ``venue.stream.<kind>``.
 
 Callbacks run on the I/O thread: keep them short (put into a queue). An exception in one is
@@ -35,6 +36,7 @@ from real_trade.errors import (
     redact,
 )
 from real_trade.venues.ccxt_errors import translate_ccxt_error
+from real_trade.venues.reconnect import ReconnectBackoff
 
 __all__ = [
     "STREAM_KINDS",
@@ -157,7 +159,9 @@ class StreamHandle:
         self.events = 0
         self._task: asyncio.Task[None] | None = None
         self._loop_thread: int | None = None
-        self._rng = random.Random()
+        self._backoff = ReconnectBackoff(
+            base_delay=base_delay, max_delay=max(base_delay, max_delay), rng=random.Random()
+        )
 
     def __repr__(self) -> str:
         """Kind, symbol and state."""
@@ -256,7 +260,7 @@ class StreamHandle:
         self._set_state("connected")
 
     async def _run(self) -> None:
-        failures = 0
+        backoff = self._backoff
         try:
             while True:
                 try:
@@ -271,7 +275,7 @@ class StreamHandle:
                 except Exception as exc:  # every failure is translated and decided on below
                     error: RealTradeError = translate_ccxt_error(exc)
                 else:
-                    failures = 0
+                    backoff.succeeded()
                     if self.state != "connected":
                         self._connected()
                     self._deliver(result)
@@ -280,17 +284,12 @@ class StreamHandle:
                 if isinstance(error, _FINAL_STREAM_ERRORS):
                     self._set_state("failed", message)
                     return
-                failures += 1
+                backoff.failed()
                 self._set_state("disconnected", message)
                 if isinstance(error, ClockSkewError) and self._exchange is not None:
                     with contextlib.suppress(Exception):  # resync; a failure shows on the retry
                         await self._exchange.load_time_difference()
-                await asyncio.sleep(self._backoff(failures))
+                await backoff.wait()
         finally:
             if self._on_done is not None:
                 self._on_done(self)
-
-    def _backoff(self, failures: int) -> float:
-        """Capped exponential backoff with jitter: a delay in ``[d/2, d]``."""
-        high = min(self.max_delay, self.base_delay * 2 ** max(0, failures - 1))
-        return self._rng.uniform(high / 2, high)

@@ -3,7 +3,8 @@
 Which endpoints a client talks to is decided here, once, by :func:`resolve_endpoints`:
 
 * ``sim`` — a simulator URL is in effect (:func:`effective_sim_url`: the argument, else the
-  config's ``sim_url``, else the ``RT_SIM_URL`` environment variable). It wins over testnet and
+  config's ``sim_url``, else the ``RT_SIM_URL`` environment variable, which the config system
+  reads: :meth:`real_trade.config.RealTradeConfig.env_sim_url`). It wins over testnet and
   live: every REST and websocket URL of the ccxt client points at the simulator, using the
   simulator's own override function (:func:`real_trade.sim.server.ccxt_urls_for`). The simulator
   speaks Binance only so far; another venue raises ConfigError saying so.
@@ -22,11 +23,11 @@ Which endpoints a client talks to is decided here, once, by :func:`resolve_endpo
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from real_trade.config.settings import SIM_URL_ENV
 from real_trade.errors import ConfigError
 from real_trade.venues.spec import VenueSpec
 
@@ -43,9 +44,6 @@ __all__ = [
 
 VenueMode = Literal["live", "testnet", "demo", "sim"]
 """Where a client's requests go: production, the venue's testnet or demo, or the simulator."""
-
-SIM_URL_ENV = "RT_SIM_URL"
-"""The environment variable that redirects every venue client to a running simulator."""
 
 # ccxt ids of the venues whose protocols the simulator speaks.
 _SIM_SPEAKS: frozenset[str] = frozenset({"binance"})
@@ -85,14 +83,17 @@ def effective_sim_url(
 ) -> str | None:
     """The simulator URL in effect: ``argument``, else the config's, else ``RT_SIM_URL``.
 
-    Blank strings count as unset; the result has no trailing slash. ``env`` defaults to
-    ``os.environ``.
+    Blank strings count as unset; the result has no trailing slash. The environment variable
+    is read by the config system (:meth:`RealTradeConfig.env_sim_url`, checked as a config
+    file's ``sim_url`` is); ``env`` defaults to ``os.environ``.
     """
-    source = os.environ if env is None else env
-    for candidate in (argument, config_sim_url, source.get(SIM_URL_ENV)):
+    from real_trade.config.settings import RealTradeConfig
+
+    for candidate in (argument, config_sim_url):
         if candidate is not None and candidate.strip():
             return candidate.strip().rstrip("/")
-    return None
+    found = RealTradeConfig.env_sim_url(env)
+    return found.rstrip("/") if found else None
 
 
 def simulator_ccxt_urls(venue: VenueSpec, sim_url: str) -> dict[str, Any]:

@@ -19,7 +19,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,10 +27,15 @@ import pytest
 
 from real_trade.persistence import Journal
 from real_trade.sim import SimExchange
+from tests.support import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = 22
+# a planned crash ends the run when its point is reached (a few live bars in); the bound only
+# covers a point never reached, which is then a kill at a random moment
+CRASH_BOUND_S = 60.0
+FINAL_ORDERS = 6  # what the last, uncrashed run must place before it is stopped
 STRATEGY = "chaos"
 _STATE_BY_SIM = {
     "FILLED": "COMPLETED",
@@ -82,14 +86,17 @@ def _spawn(config: Path, log: Path, env_extra: dict[str, str]) -> subprocess.Pop
 
 
 def _schedule(rng: random.Random) -> list[tuple[str, float]]:
-    """(crash plan or "", seconds to wait before SIGKILL) for each kill."""
+    """(crash plan or "", seconds to wait before SIGKILL) for each kill.
+
+    A random kill waits 1 to 5 s on purpose: the moment of the kill is what is under test.
+    """
     plans = []
     for i in range(KILLS):
         kind = ("after_intent", "after_send", "after_fill", "random")[i % 4]
         if kind == "random":
             plans.append(("", rng.uniform(1.0, 5.0)))
         else:
-            plans.append((f"{kind}:{rng.randint(1, 3)}", 15.0))
+            plans.append((f"{kind}:{rng.randint(1, 3)}", CRASH_BOUND_S))
     rng.shuffle(plans)
     return plans
 
@@ -128,12 +135,26 @@ def test_twenty_kills_lose_nothing_and_duplicate_nothing(
     for point in ("after_intent", "after_send", "after_fill"):
         assert point in crashed_at, f"no kill landed at {point}; seed {seed}"
 
+    acct = _account(sim, key)
+    before = len(sim.core.all_orders(acct, "BTCUSDT", limit=10_000))
     final = _spawn(config, log, {"RT_RUN__CANCEL_ON_STOP": "true"})
-    time.sleep(6.0)  # a few live bars of trading after the last crash
+    try:  # a few live bars of trading after the last crash: two new orders a bar
+        eventually(
+            lambda: (
+                len(sim.core.all_orders(acct, "BTCUSDT", limit=10_000)) >= before + FINAL_ORDERS
+                or final.poll() is not None
+            ),
+            timeout=120,
+            interval=0.1,
+            message=f"the last run placing {FINAL_ORDERS} orders; seed {seed}",
+        )
+    except AssertionError:
+        final.kill()
+        raise
+    assert final.poll() is None, f"the last run exited early; log:\n{log.read_text()[-4000:]}"
     final.send_signal(signal.SIGTERM)
     assert final.wait(timeout=60) == 0, log.read_text()[-4000:]
 
-    acct = _account(sim, key)
     orders = sim.core.all_orders(acct, "BTCUSDT", limit=10_000)
     sim_trades = sim.core.my_trades(acct, "BTCUSDT", limit=10_000)
     cids = [o.client_order_id for o in orders]

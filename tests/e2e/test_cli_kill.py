@@ -180,7 +180,7 @@ def test_a_close_the_venue_rejects_fails_the_kill_and_a_rerun_finishes_it(
 ) -> None:
     account = Account(sim)
     config = account.config(tmp_path)
-    sim.faults.reject_next_orders(1, code=-2010, msg="Market is closed.")
+    sim.faults.reject_next_orders(1, msg="Market is closed.")
 
     failed = cli("kill", str(config), "--flatten")
 

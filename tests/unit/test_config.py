@@ -211,6 +211,8 @@ def test_unknown_env_variable_is_warned_with_the_closest_valid_name(
         "RT_TIMEFRAM": "4h",
         "RT_LOGGING__LEVL": "DEBUG",
         "RT_REQUIRE_SERVICES": "1",
+        "RT_HISTORY_DIR": "/tmp/history",
+        "RT_CRASH_AT": "",
         "RT_ZZZZZZZZ": "value-not-to-log",
         "HOME": "/root",
     }
@@ -221,7 +223,8 @@ def test_unknown_env_variable_is_warned_with_the_closest_valid_name(
     assert any("RT_TIMEFRAM" in m and "RT_TIMEFRAME" in m for m in messages), messages
     assert any("RT_LOGGING__LEVL" in m and "RT_LOGGING__LEVEL" in m for m in messages), messages
     assert any("RT_ZZZZZZZZ" in m for m in messages), messages
-    assert not any("RT_REQUIRE_SERVICES" in m for m in messages)  # process-level allowlist
+    for documented in ("RT_REQUIRE_SERVICES", "RT_HISTORY_DIR", "RT_CRASH_AT"):
+        assert not any(documented in m for m in messages), messages  # process-level variables
     assert not any("HOME" in m for m in messages)
     assert not any("value-not-to-log" in m for m in messages)  # values are never logged
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from real_trade.config import RealTradeConfig
 
 from real_trade.cli.commands.argtypes import annual_rate, positive_float
+from real_trade.vocabulary import quote_asset
 
 __all__ = [
     "add_arguments",
@@ -184,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
         text = redact(f"{type(exc).__name__}: {exc}")
         print(f"real-trade backtest: the run failed: {text}", file=sys.stderr)
         return 1
-    currency = next(iter(bars)).split("/")[1].split(":")[0]
+    currency = quote_asset(next(iter(bars)))
     open_at_end = bool(result.equity and result.equity[-1].in_market)
     print()
     for line in summary_lines(result.summary, currency, open_at_end):

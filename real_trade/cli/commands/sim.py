@@ -104,7 +104,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="create an account (repeatable)",
     )
     parser.add_argument(
-        "--no-rate-limits", action="store_true", help="do not enforce Binance's rate limits"
+        "--faces",
+        default="binance",
+        help="comma-separated protocol faces to serve on the one port (known: binance)",
+    )
+    parser.add_argument(
+        "--no-rate-limits", action="store_true", help="do not enforce the faces' rate limits"
     )
     parser.add_argument(
         "--allow-remote", action="store_true", help="allow a non-loopback --host (unsafe)"
@@ -113,10 +118,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the simulator, print its URLs and accounts, serve until SIGINT/SIGTERM."""
-    from real_trade.sim.binance.ratelimit import RateLimits
+    from real_trade.sim.plumbing.ratelimit import RateLimits
     from real_trade.sim.server import SimExchange
 
     symbols = tuple(s.strip() for s in str(args.symbols).split(",") if s.strip())
+    faces = tuple(f.strip() for f in str(args.faces).split(",") if f.strip())
     try:
         sim = SimExchange(
             host=args.host,
@@ -129,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             start_ms=args.start_ms,
             rate_limits=RateLimits(enabled=False) if args.no_rate_limits else None,
             allow_remote=args.allow_remote,
+            faces=faces,
         )
     except (ValueError, OSError) as exc:
         print(f"real-trade sim: {exc}", file=sys.stderr)

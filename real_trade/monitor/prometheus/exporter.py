@@ -24,6 +24,11 @@ topic                           metrics
 ``notification.**``             alerts by channel and result (the notifier's deliveries)
 ==============================  ==========================================================
 
+The gauges that move on every bar (equity, cash, peak, drawdown, heartbeat, and per symbol the
+position, its value and unrealized PnL) are read at scrape time (``Gauge.set_function``) from
+plain attributes the handlers overwrite, so a bar costs attribute stores, one counter
+increment and one histogram observation; the other families are updated per event.
+
 Latencies are measured on this process's monotonic clock when the events are delivered (both
 ends of a latency are delivered by the same thread in publishing order, so the queueing delay
 cancels out). Gauges computed at scrape time: ``realtrade_feed_lag_seconds`` (wall time now
@@ -40,6 +45,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
@@ -102,8 +108,15 @@ class MetricsExporter:
         self._feeds: dict[str, int] = {}  # symbol -> open time (ms) of the newest closed bar
         self._streams: dict[tuple[str, str, str], str] = {}
         self._peak: float | None = None
-        self._per_symbol: dict[str, tuple[Any, Any, Any, Any]] = {}  # label children, cached
+        self._account = (0.0, 0.0, 0.0, 0.0)  # equity, cash, peak, drawdown: read when scraped
+        self._beat = 0.0  # heartbeat (Unix seconds): read when scraped
+        self._shown: dict[str, tuple[float, float, float]] = {}  # symbol -> size, value, upnl
+        self._per_symbol: dict[str, Any] = {}  # symbol -> bars counter child, cached
         self._passes: int | None = None
+        m = self.metrics
+        for index, gauge in enumerate((m.equity, m.cash, m.equity_peak, m.drawdown)):
+            gauge.set_function(partial(self._account_value, index))
+        m.heartbeat.set_function(lambda: self._beat)
         self.registry.register(_Computed(self))
 
     # -- the bus -------------------------------------------------------------------------
@@ -200,7 +213,7 @@ class MetricsExporter:
         if not hasattr(report, "value"):
             return
         m, symbol = self.metrics, report.symbol
-        self._children(symbol)[0].inc()
+        self._bars(symbol).inc()
         seconds = getattr(report, "loop_seconds", None)
         if seconds is not None and seconds >= 0:
             m.loop_duration.observe(seconds)
@@ -215,48 +228,52 @@ class MetricsExporter:
             pos.last = report.close
         self._show_position(symbol)
         self._show_equity(report.value, report.cash)
-        self.metrics.heartbeat.set(time.time())
+        self._beat = time.time()
 
     def _on_snapshot(self, _topic: str, snapshot: Any) -> None:
         if hasattr(snapshot, "equity"):
             self._show_equity(snapshot.equity, snapshot.cash)
 
     def _show_equity(self, equity: float, cash: float) -> None:
-        m = self.metrics
-        m.equity.set(equity)
-        m.cash.set(cash)
-        if self._peak is None or equity > self._peak:
-            self._peak = equity
-        m.equity_peak.set(self._peak)
-        m.drawdown.set((self._peak - equity) / self._peak if self._peak > 0 else 0.0)
+        peak = self._peak = equity if self._peak is None or equity > self._peak else self._peak
+        drawdown = (peak - equity) / peak if peak > 0 else 0.0
+        self._account = (float(equity), float(cash), float(peak), drawdown)
 
-    def _children(self, symbol: str) -> tuple[Any, Any, Any, Any]:
-        """The per-symbol bar counter and position gauges (``labels()`` once per symbol)."""
+    def _account_value(self, index: int) -> float:
+        """Equity, cash, peak or drawdown (by ``index``), read when scraped."""
+        return self._account[index]
+
+    def _position_value(self, symbol: str, index: int) -> float:
+        """Size, value or unrealized PnL (by ``index``) of ``symbol``, read when scraped."""
+        return self._shown[symbol][index]
+
+    def _bars(self, symbol: str) -> Any:
+        """The per-symbol bar counter (``labels()`` once per symbol)."""
         found = self._per_symbol.get(symbol)
         if found is None:
-            m = self.metrics
-            found = self._per_symbol[symbol] = (
-                m.bars.labels(symbol),
-                m.position.labels(symbol),
-                m.position_notional.labels(symbol),
-                m.unrealized.labels(symbol),
-            )
+            found = self._per_symbol[symbol] = self.metrics.bars.labels(symbol)
         return found
 
     def _show_position(self, symbol: str) -> None:
         with self._lock:
             pos = self._positions[symbol]
             size, entry, last = pos.size, pos.entry, pos.last
-        _, position, notional, unrealized = self._children(symbol)
-        position.set(size)
-        if last is not None:
-            notional.set(size * last)
-            unrealized.set(size * (last - entry) if size else 0.0)
+        shown = self._shown.get(symbol)
+        if shown is None:  # first sight of the symbol: its gauges read self._shown when scraped
+            shown = self._shown[symbol] = (0.0, 0.0, 0.0)
+            m = self.metrics
+            for index, family in enumerate((m.position, m.position_notional, m.unrealized)):
+                family.labels(symbol).set_function(partial(self._position_value, symbol, index))
+        if last is None:
+            self._shown[symbol] = (float(size), shown[1], shown[2])
+        else:
+            upnl = size * (last - entry) if size else 0.0
+            self._shown[symbol] = (float(size), float(size * last), float(upnl))
 
     def _on_heartbeat(self, _topic: str, event: Any) -> None:
         passes = event.get("passes") if isinstance(event, dict) else getattr(event, "passes", None)
         if passes is None or self._passes is None or passes != self._passes:
-            self.metrics.heartbeat.set(time.time())
+            self._beat = time.time()
         self._passes = passes
 
     # -- risk, kill switch, feeds, venue, reconcile, alerts ------------------------------

@@ -32,6 +32,7 @@ from real_trade.monitor.metrics import (
     monthly_returns,
     summarize,
 )
+from real_trade.vocabulary import OrderSide, quote_asset
 
 if TYPE_CHECKING:
     from real_trade.backtest.engine import BacktestResult
@@ -143,7 +144,7 @@ def _utc_ms(moment: dt.datetime | None) -> int | None:
 def _signed(fill: FillRow) -> float:
     if fill.position_change:
         return fill.position_change
-    return fill.amount if fill.side == "buy" else -fill.amount
+    return fill.amount if fill.side == OrderSide.BUY else -fill.amount
 
 
 def mark_in_market(
@@ -180,7 +181,7 @@ def _combined(rows: Iterable[Any]) -> list[tuple[int, float]]:
 
 
 def _currency(symbols: Iterable[str]) -> str:
-    quotes = {s.split("/")[1].split(":")[0] for s in symbols if "/" in s}
+    quotes = {quote_asset(s) for s in symbols if "/" in s}
     return quotes.pop() if len(quotes) == 1 else ""
 
 
@@ -400,7 +401,7 @@ def build_backtest_report(
             commission_asset=None,
             fee_in_quote=f.fees,
             time_ms=f.time_ms,
-            position_change=f.position_change or (f.size if f.side == "buy" else -f.size),
+            position_change=f.position_change or (f.size if f.side == OrderSide.BUY else -f.size),
             local_id=f.ref,
         )
         for f in sorted(result.fills, key=lambda f: (f.time_ms, f.ref))

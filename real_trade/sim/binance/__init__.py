@@ -1,14 +1,17 @@
-"""The simulator's Binance spot faces: REST ``/api/v3``, market streams and the WebSocket API.
+"""The simulator's Binance spot face: REST ``/api/v3``, market streams and the WebSocket API.
 
-:func:`create_app` builds the aiohttp application that serves every face of one simulated
-exchange (plus the loopback-only ``/admin/`` endpoint); :class:`BinanceFaceContext` is what
-the faces share; :class:`BinanceApiError` is a refusal in Binance's words. The helper modules
-``auth`` (signatures, timestamps), ``format`` (Binance's JSON shapes), ``errors`` and
-``ratelimit`` are shared by the REST and WebSocket faces.
+:class:`BinanceFace` is the face a :class:`~real_trade.sim.server.SimExchange` serves as
+``"binance"``; :func:`create_app` builds an application with it alone (plus the shared
+``/admin/`` endpoint); :class:`BinanceApiError` is a refusal in Binance's words. The helper
+modules ``auth`` (signatures, timestamps), ``format`` (Binance's JSON shapes), ``vocab``
+(Binance's words for the core's enums), ``errors`` (codes and texts, including the core's
+neutral reasons) and ``ratelimit`` (weights) are shared by the REST and WebSocket parts. The
+plumbing every face shares (context, websockets, admin, faults, rate-limit accounting) is in
+:mod:`real_trade.sim.plumbing`.
 """
 
 from real_trade.sim.binance.app import create_app
-from real_trade.sim.binance.context import BinanceFaceContext
 from real_trade.sim.binance.errors import BinanceApiError
+from real_trade.sim.binance.face import BinanceFace
 
-__all__ = ["BinanceApiError", "BinanceFaceContext", "create_app"]
+__all__ = ["BinanceApiError", "BinanceFace", "create_app"]

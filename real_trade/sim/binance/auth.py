@@ -29,7 +29,7 @@ from real_trade.sim.binance.errors import (
 
 if TYPE_CHECKING:
     from real_trade.sim.accounts import Account
-    from real_trade.sim.binance.context import BinanceFaceContext
+    from real_trade.sim.plumbing.context import FaceContext
 
 __all__ = [
     "API_KEY_RE",
@@ -89,7 +89,7 @@ def check_timestamp(timestamp: int, recv_window: int | None, server_time_ms: int
         raise BinanceApiError(-1021, _MSG_OUTSIDE)
 
 
-def check_request_time(ctx: BinanceFaceContext, timestamp: int, recv_window: int | None) -> None:
+def check_request_time(ctx: FaceContext, timestamp: int, recv_window: int | None) -> None:
     """Apply :func:`check_timestamp` in the simulator's two time frames; -1021 when both fail.
 
     The simulator's market time (what ``/api/v3/time`` reports) may differ from the wall clock:
@@ -142,7 +142,7 @@ def _recv_window(params: Mapping[str, str]) -> int | None:
 
 
 def authenticate(
-    ctx: BinanceFaceContext,
+    ctx: FaceContext,
     api_key: str,
     params: Mapping[str, str],
     query_raw: str,

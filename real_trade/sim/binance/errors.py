@@ -6,8 +6,9 @@ request; the REST face turns it into an HTTP response with :meth:`BinanceApiErro
 WebSocket API face puts the same ``code``/``msg`` into its error frame. Messages are Binance's
 own text, word for word, because clients (ccxt among them) match on them.
 
-:func:`from_sim_error` turns an error of the protocol-free core (a ``SimError`` carrying a Binance
-``code`` and ``msg``) into one, choosing the query variant of "unknown order" (-2013
+:func:`from_sim_error` turns an error of the protocol-free core (a ``SimError`` with a neutral
+``reason`` and the request fields it concerns) into Binance's code and text, naming the fields
+as Binance's parameters and choosing the query variant of "unknown order" (-2013
 "Order does not exist.") instead of the cancel variant (-2011 "Unknown order sent.") when asked.
 The helpers below build the errors the faces raise themselves (bad parameters, auth, limits).
 """
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from real_trade.sim.errors import SimError
+from real_trade.sim.errors import Reason, SimError
+from real_trade.sim.types import OrderType
 
 __all__ = [
     "AMBIGUOUS_MSG",
@@ -32,6 +34,8 @@ __all__ = [
     "not_all_read",
     "param_not_required",
     "rate_limited",
+    "sim_error_code_msg",
+    "unknown_order_cancel",
 ]
 
 AMBIGUOUS_MSG = (
@@ -40,8 +44,6 @@ AMBIGUOUS_MSG = (
 )
 """Binance's -1007 text: the request reached the engine and its outcome is unknown."""
 
-_UNKNOWN_ORDER_CANCEL = (-2011, "Unknown order sent.")
-_UNKNOWN_ORDER_QUERY = (-2013, "Order does not exist.")
 
 # HTTP statuses Binance uses for codes that are not an ordinary 400.
 _STATUS_BY_CODE: dict[int, int] = {
@@ -97,23 +99,110 @@ class BinanceApiError(Exception):
         )
 
 
-def from_sim_error(err: SimError, *, for_query: bool = False) -> BinanceApiError:
-    """Translate an error of the core (a ``SimError`` with Binance ``code`` and ``msg``).
+_PARAM_NAMES: dict[str, str] = {
+    "quote_quantity": "quoteOrderQty",
+    "stop_price": "stopPrice",
+    "time_in_force": "timeInForce",
+    "order_id": "orderId",
+    "client_order_id": "origClientOrderId",
+    "reference_price": "referencePrice",
+}
+"""Binance's parameter name for each neutral field name the core reports (others as they are)."""
 
-    With ``for_query=True`` an unknown-order error becomes -2013 "Order does not exist." (what
+_TYPE_NAMES: dict[OrderType, str] = {
+    OrderType.MARKET: "Market",
+    OrderType.STOP_LOSS: "Stop loss",
+    OrderType.STOP_LOSS_LIMIT: "Stop loss limit",
+    OrderType.TAKE_PROFIT: "Take profit",
+    OrderType.TAKE_PROFIT_LIMIT: "Take profit limit",
+    OrderType.LIMIT_MAKER: "Limit maker",
+    OrderType.LIMIT: "Limit",
+}
+
+_NUMBER_RANGE = "^([0-9]{1,20})(\\.[0-9]{1,20})?$"
+
+_FIXED: dict[Reason, tuple[int, str]] = {
+    Reason.BAD_CLIENT_ID: (
+        -1100,
+        "Illegal characters found in parameter 'newClientOrderId'; legal range is "
+        "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.",
+    ),
+    Reason.INVALID_TIME_IN_FORCE: (-1115, "Invalid timeInForce."),
+    Reason.INVALID_ORDER_TYPE: (-1116, "Invalid orderType."),
+    Reason.INVALID_SIDE: (-1117, "Invalid side."),
+    Reason.INVALID_INTERVAL: (-1120, "Invalid interval."),
+    Reason.UNKNOWN_SYMBOL: (-1121, "Invalid symbol."),
+    Reason.INVALID_PRICE: (-1013, "Invalid price."),
+    Reason.INVALID_STOP_PRICE: (-1013, "Invalid stop price."),
+    Reason.PRICE_FILTER: (-1013, "Filter failure: PRICE_FILTER"),
+    Reason.INVALID_QUANTITY: (-1013, "Invalid quantity."),
+    Reason.LOT_SIZE: (-1013, "Filter failure: LOT_SIZE"),
+    Reason.MARKET_LOT_SIZE: (-1013, "Filter failure: MARKET_LOT_SIZE"),
+    Reason.NOTIONAL: (-1013, "Filter failure: NOTIONAL"),
+    Reason.MAX_NUM_ORDERS: (-1013, "Filter failure: MAX_NUM_ORDERS"),
+    Reason.QUOTE_QUANTITY_NOT_ALLOWED: (
+        -2010,
+        "Quote order qty market orders are not support for this symbol.",
+    ),
+    Reason.INSUFFICIENT_BALANCE: (-2010, "Account has insufficient balance for requested action."),
+    Reason.DUPLICATE_ORDER: (-2010, "Duplicate order sent."),
+    Reason.WOULD_TAKE: (-2010, "Order would immediately match and take."),
+    Reason.WOULD_TRIGGER_IMMEDIATELY: (-2010, "Order would trigger immediately."),
+    Reason.NO_LIQUIDITY: (-2010, "Order book liquidity is less than symbol minimum quantity."),
+    Reason.TRADING_DISABLED: (-2010, "This account may not place or cancel orders."),
+}
+"""Binance's code and exact text for each reason that names no field."""
+
+
+def _param(field: str) -> str:
+    return _PARAM_NAMES.get(field, field)
+
+
+def sim_error_code_msg(err: SimError, *, for_query: bool = False) -> tuple[int, str]:
+    """Binance's ``(code, msg)`` for an error of the core (see :func:`from_sim_error`)."""
+    reason = err.reason
+    fixed = _FIXED.get(reason)
+    if fixed is not None:
+        return fixed
+    names = [_param(f) for f in err.fields]
+    if reason is Reason.UNKNOWN_ORDER:
+        return (-2013, "Order does not exist.") if for_query else (-2011, "Unknown order sent.")
+    if reason is Reason.BAD_NUMBER:
+        return (
+            -1100,
+            f"Illegal characters found in parameter '{names[0]}'; legal range is "
+            f"'{_NUMBER_RANGE}'.",
+        )
+    if reason is Reason.MISSING_FIELD:
+        return (
+            -1102,
+            f"Mandatory parameter '{names[0]}' was not sent, was empty/null, or malformed.",
+        )
+    if reason is Reason.MISSING_ONE_OF:
+        return -1102, f"Param '{names[0]}' or '{names[1]}' must be sent, but both were empty/null!"
+    if reason is Reason.FIELD_NOT_TAKEN:
+        return -1106, f"Parameter '{names[0]}' sent when not required."
+    if reason is Reason.TOO_MUCH_PRECISION:
+        return -1111, f"Parameter '{names[0]}' has too much precision."
+    if reason is Reason.ORDER_TYPE_NOT_ALLOWED:
+        assert err.order_type is not None
+        return -2010, f"{_TYPE_NAMES[err.order_type]} orders are not supported for this symbol."
+    raise AssertionError(f"no Binance answer for {reason!r}")  # pragma: no cover
+
+
+def from_sim_error(err: SimError, *, for_query: bool = False) -> BinanceApiError:
+    """Translate an error of the core (a neutral ``SimError``) into Binance's code and text.
+
+    With ``for_query=True`` an unknown order becomes -2013 "Order does not exist." (what
     GET order answers); otherwise it is -2011 "Unknown order sent." (what cancels answer).
     """
-    code = int(err.code)
-    msg = str(err.msg)
-    if code in (_UNKNOWN_ORDER_CANCEL[0], _UNKNOWN_ORDER_QUERY[0]) and msg in (
-        _UNKNOWN_ORDER_CANCEL[1],
-        _UNKNOWN_ORDER_QUERY[1],
-    ):
-        code, msg = _UNKNOWN_ORDER_QUERY if for_query else _UNKNOWN_ORDER_CANCEL
-    retry_after = getattr(err, "retry_after", None)
-    return BinanceApiError(
-        code, msg, retry_after=retry_after if isinstance(retry_after, int) else None
-    )
+    code, msg = sim_error_code_msg(err, for_query=for_query)
+    return BinanceApiError(code, msg)
+
+
+def unknown_order_cancel() -> BinanceApiError:
+    """-2011 "Unknown order sent.": what cancel endpoints answer for an order not open."""
+    return BinanceApiError(-2011, "Unknown order sent.")
 
 
 # -- the errors the faces raise themselves ----------------------------------------------------

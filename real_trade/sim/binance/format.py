@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
+from real_trade.sim.binance.vocab import ORDER_TYPE_OUT, SIDE_OUT, STATUS_OUT, TIF_OUT
 from real_trade.sim.klines import Kline
 from real_trade.sim.types import Fill, Order, OrderType
 
@@ -35,6 +36,7 @@ __all__ = [
     "my_trade_json",
     "order_json",
     "query_order_json",
+    "symbol_filters",
     "symbol_json",
 ]
 
@@ -65,7 +67,7 @@ def dec(x: Decimal | None, places: int = 8) -> str:
 
 
 def _tif(order: Order) -> str:
-    return order.tif.value if order.tif is not None else "GTC"
+    return TIF_OUT[order.tif] if order.tif is not None else "GTC"
 
 
 def fill_json(fill: Fill) -> dict[str, Any]:
@@ -102,10 +104,10 @@ def order_json(
     out["executedQty"] = dec(order.executed_qty)
     out["origQuoteOrderQty"] = dec(order.orig_quote_order_qty)
     out["cummulativeQuoteQty"] = dec(order.cummulative_quote_qty)
-    out["status"] = order.status.value
+    out["status"] = STATUS_OUT[order.status]
     out["timeInForce"] = _tif(order)
-    out["type"] = order.type.value
-    out["side"] = order.side.value
+    out["type"] = ORDER_TYPE_OUT[order.type]
+    out["side"] = SIDE_OUT[order.side]
     if order.type in _STOP_TYPES:
         out["stopPrice"] = dec(order.stop_price)
     out["workingTime"] = order.working_time_ms
@@ -126,10 +128,10 @@ def query_order_json(order: Order) -> dict[str, Any]:
         "origQty": dec(order.orig_qty),
         "executedQty": dec(order.executed_qty),
         "cummulativeQuoteQty": dec(order.cummulative_quote_qty),
-        "status": order.status.value,
+        "status": STATUS_OUT[order.status],
         "timeInForce": _tif(order),
-        "type": order.type.value,
-        "side": order.side.value,
+        "type": ORDER_TYPE_OUT[order.type],
+        "side": SIDE_OUT[order.side],
         "stopPrice": dec(order.stop_price),
         "icebergQty": _ZERO8,
         "time": order.time_ms,
@@ -161,10 +163,10 @@ def cancel_order_json(
         "executedQty": dec(order.executed_qty),
         "origQuoteOrderQty": dec(order.orig_quote_order_qty),
         "cummulativeQuoteQty": dec(order.cummulative_quote_qty),
-        "status": order.status.value,
+        "status": STATUS_OUT[order.status],
         "timeInForce": _tif(order),
-        "type": order.type.value,
-        "side": order.side.value,
+        "type": ORDER_TYPE_OUT[order.type],
+        "side": SIDE_OUT[order.side],
     }
     if order.type in _STOP_TYPES:
         out["stopPrice"] = dec(order.stop_price)
@@ -255,9 +257,43 @@ def account_json(
     }
 
 
+def symbol_filters(rules: SymbolRules) -> list[dict[str, object]]:
+    """Return the ``filters`` array of Binance's ``exchangeInfo`` for one symbol's rules."""
+    f = dec
+    return [
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": f(rules.min_price),
+            "maxPrice": f(rules.max_price),
+            "tickSize": f(rules.tick_size),
+        },
+        {
+            "filterType": "LOT_SIZE",
+            "minQty": f(rules.min_qty),
+            "maxQty": f(rules.max_qty),
+            "stepSize": f(rules.step_size),
+        },
+        {
+            "filterType": "MARKET_LOT_SIZE",
+            "minQty": f(rules.market_min_qty),
+            "maxQty": f(rules.market_max_qty),
+            "stepSize": f(rules.market_step_size),
+        },
+        {
+            "filterType": "NOTIONAL",
+            "minNotional": f(rules.min_notional),
+            "applyMinToMarket": rules.apply_min_to_market,
+            "maxNotional": f(rules.max_notional),
+            "applyMaxToMarket": rules.apply_max_to_market,
+            "avgPriceMins": rules.avg_price_mins,
+        },
+        {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": rules.max_num_orders},
+    ]
+
+
 def symbol_json(rules: SymbolRules) -> dict[str, Any]:
     """Return one entry of ``exchangeInfo``'s ``symbols`` array for ``rules``."""
-    filters = rules.to_binance_filters()
+    filters = symbol_filters(rules)
     # Older clients read MIN_NOTIONAL; Binance replaced it with NOTIONAL. Serve both, consistent.
     filters.append(
         {
@@ -269,7 +305,7 @@ def symbol_json(rules: SymbolRules) -> dict[str, Any]:
     )
     return {
         "symbol": rules.symbol,
-        "status": rules.status,
+        "status": "TRADING" if rules.trading else "BREAK",
         "baseAsset": rules.base,
         "baseAssetPrecision": rules.base_asset_precision,
         "quoteAsset": rules.quote,
@@ -277,7 +313,7 @@ def symbol_json(rules: SymbolRules) -> dict[str, Any]:
         "quoteAssetPrecision": rules.quote_asset_precision,
         "baseCommissionPrecision": rules.base_commission_precision,
         "quoteCommissionPrecision": rules.quote_commission_precision,
-        "orderTypes": [t.value for t in rules.order_types],
+        "orderTypes": [ORDER_TYPE_OUT[t] for t in rules.order_types],
         "icebergAllowed": False,
         "ocoAllowed": False,
         "otoAllowed": False,
@@ -286,11 +322,11 @@ def symbol_json(rules: SymbolRules) -> dict[str, Any]:
         "cancelReplaceAllowed": False,
         "amendAllowed": False,
         "pegInstructionsAllowed": False,
-        "isSpotTradingAllowed": "SPOT" in rules.permissions,
-        "isMarginTradingAllowed": "MARGIN" in rules.permissions,
+        "isSpotTradingAllowed": rules.instrument.is_spot,
+        "isMarginTradingAllowed": False,
         "filters": filters,
         "permissions": [],
-        "permissionSets": [list(rules.permissions)],
+        "permissionSets": [["SPOT"] if rules.instrument.is_spot else []],
         "defaultSelfTradePreventionMode": "NONE",
         "allowedSelfTradePreventionModes": ["NONE"],
     }

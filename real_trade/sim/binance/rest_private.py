@@ -18,7 +18,12 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from real_trade.sim.binance.errors import BinanceApiError, illegal_chars, not_all_read
+from real_trade.sim.binance.errors import (
+    BinanceApiError,
+    illegal_chars,
+    not_all_read,
+    unknown_order_cancel,
+)
 from real_trade.sim.binance.format import (
     account_json,
     cancel_order_json,
@@ -37,8 +42,9 @@ from real_trade.sim.binance.rest_public import (
     req_str,
     symbol_param,
 )
+from real_trade.sim.binance.vocab import parse_order_type, parse_side, parse_tif
 from real_trade.sim.errors import UnknownOrder
-from real_trade.sim.types import OrderStatus, OrderType
+from real_trade.sim.types import OrderStatus, OrderType, Side
 
 __all__ = ["ORDER_PARAMS", "PRIVATE_ROUTES"]
 
@@ -104,10 +110,18 @@ def _order_args(call: RestCall, *, test: bool) -> dict[str, Any]:
     }
 
 
+def _order_enums(args: dict[str, Any]) -> tuple[Side, OrderType]:
+    """Pop Binance's ``side`` and ``type`` and read them and ``time_in_force`` as core enums."""
+    side = parse_side(args.pop("side"))
+    order_type = parse_order_type(args.pop("type"))
+    args["time_in_force"] = parse_tif(args["time_in_force"])
+    return side, order_type
+
+
 def _resp_type(call: RestCall, order_type: str) -> str:
     resp = opt_str(call.params, "newOrderRespType")
     if resp is None:
-        return "FULL" if order_type in (OrderType.MARKET.value, OrderType.LIMIT.value) else "ACK"
+        return "FULL" if order_type in ("MARKET", "LIMIT") else "ACK"
     if resp not in _RESP_TYPES:
         raise illegal_chars("newOrderRespType", "ACK|RESULT|FULL")
     return resp
@@ -123,10 +137,9 @@ def _place(call: RestCall) -> Any:
     faults = call.ctx.faults
     rejection = faults.take_order_rejection()
     if rejection is not None:
-        raise BinanceApiError(rejection[0], rejection[1])
+        raise BinanceApiError(-2010, rejection)
     symbol = args.pop("symbol")
-    side = args.pop("side")
-    order_type = args.pop("type")
+    side, order_type = _order_enums(args)
     order = call.ctx.core.place_order(account, symbol, side, order_type, **args)
     ambiguous = faults.take_ambiguous()
     if ambiguous is not None:
@@ -138,8 +151,7 @@ def _place_test(call: RestCall) -> Any:
     account = call.require_account()
     args = _order_args(call, test=True)
     symbol = args.pop("symbol")
-    side = args.pop("side")
-    order_type = args.pop("type")
+    side, order_type = _order_enums(args)
     call.ctx.core.place_order(account, symbol, side, order_type, **args)
     if call.params.get("computeCommissionRates") != "true":
         return {}
@@ -189,7 +201,7 @@ def _cancel(call: RestCall) -> Any:
         try:
             current = core.get_order(account, symbol, order_id, client_id)
         except UnknownOrder:
-            raise UnknownOrder.for_cancel() from None
+            raise unknown_order_cancel() from None
         wanted = OrderStatus.NEW if restriction == "ONLY_NEW" else OrderStatus.PARTIALLY_FILLED
         if current.is_open and current.status is not wanted:
             raise BinanceApiError(-2011, "Order was not canceled due to cancel restrictions.")
@@ -209,7 +221,7 @@ def _cancel_all(call: RestCall) -> Any:
     symbol = symbol_param(call)
     orders = call.ctx.core.cancel_all(account, symbol)
     if not orders:
-        raise UnknownOrder.for_cancel()
+        raise unknown_order_cancel()
     return [cancel_order_json(o, _new_cancel_id(), o.update_time_ms) for o in orders]
 
 

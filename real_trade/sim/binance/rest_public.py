@@ -33,8 +33,8 @@ from real_trade.sim.types import AggTrade, BookTicker, Ticker24h, Trade
 
 if TYPE_CHECKING:
     from real_trade.sim.accounts import Account
-    from real_trade.sim.binance.context import BinanceFaceContext
-    from real_trade.sim.binance.ratelimit import RateLimiter
+    from real_trade.sim.plumbing.context import FaceContext
+    from real_trade.sim.plumbing.ratelimit import RateLimiter
 
 __all__ = [
     "PUBLIC_ROUTES",
@@ -61,7 +61,7 @@ Security = Literal["NONE", "API_KEY", "SIGNED"]
 class RestCall:
     """One REST request being served: parameters, caller and the response headers so far."""
 
-    ctx: BinanceFaceContext
+    ctx: FaceContext
     limiter: RateLimiter
     method: str
     path: str
@@ -95,7 +95,7 @@ class Route:
 class AmbiguousOutcome(Exception):  # noqa: N818 - a control-flow signal, not an error
     """Raised by an order endpoint after the order was accepted, to answer as if it failed.
 
-    ``kind`` is the fault plan's ambiguous kind: ``"500"``, ``"503"``, ``"-1007"`` or
+    ``kind`` is the fault plan's ambiguous kind: ``"500"``, ``"503"``, ``"timeout"`` or
     ``"disconnect"``.
     """
 

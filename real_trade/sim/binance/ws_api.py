@@ -38,7 +38,6 @@ from aiohttp import web
 
 from real_trade.sim.accounts import Account
 from real_trade.sim.binance.app import LIMITER_KEY
-from real_trade.sim.binance.context import BinanceFaceContext
 from real_trade.sim.binance.errors import (
     AMBIGUOUS_MSG,
     BinanceApiError,
@@ -46,14 +45,16 @@ from real_trade.sim.binance.errors import (
     illegal_chars,
     mandatory_missing,
 )
-from real_trade.sim.binance.ratelimit import RateLimiter, request_weight
+from real_trade.sim.binance.ratelimit import binance_limiter, request_weight
 from real_trade.sim.binance.rest_private import PRIVATE_ROUTES
 from real_trade.sim.binance.rest_public import PUBLIC_ROUTES, AmbiguousOutcome, RestCall, Route
 from real_trade.sim.binance.ws_api_auth import authenticate_request, param_str
-from real_trade.sim.binance.ws_conn import ABNORMAL_CLOSURE, ConnectionRegistry, WsConnection
 from real_trade.sim.binance.ws_listen_key import LISTEN_KEYS_KEY, ListenKeys
 from real_trade.sim.binance.ws_market import core_bus, settings_of
 from real_trade.sim.binance.ws_user import USER_HUB_KEY, UserStreamHub
+from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.ratelimit import RateLimiter
+from real_trade.sim.plumbing.ws_conn import ABNORMAL_CLOSURE, ConnectionRegistry, WsConnection
 from real_trade.sim.types import SimError
 
 _log = logging.getLogger("real_trade.sim.binance.ws_api")
@@ -115,7 +116,7 @@ class _Session:
     next_subscription: int = 0
 
 
-def register_ws_api_routes(app: web.Application, ctx: BinanceFaceContext) -> None:
+def register_ws_api_routes(app: web.Application, ctx: FaceContext) -> None:
     """Serve the WebSocket API at ``/ws-api/v3`` and the listenKey REST endpoints on ``app``.
 
     Shares the app's :class:`~real_trade.sim.binance.ratelimit.RateLimiter` (``LIMITER_KEY``)
@@ -136,7 +137,7 @@ def register_ws_api_routes(app: web.Application, ctx: BinanceFaceContext) -> Non
 class _ApiFace:
     """Handlers and lifecycle of the WebSocket API face."""
 
-    def __init__(self, ctx: BinanceFaceContext, app: web.Application) -> None:
+    def __init__(self, ctx: FaceContext, app: web.Application) -> None:
         self.ctx = ctx
         self.app = app
         self.settings = settings_of(app)
@@ -153,7 +154,7 @@ class _ApiFace:
     @property
     def limiter(self) -> RateLimiter:
         if self._limiter is None:
-            self._limiter = self.app.get(LIMITER_KEY) or RateLimiter()
+            self._limiter = self.app.get(LIMITER_KEY) or binance_limiter()
         return self._limiter
 
     async def on_startup(self, app: web.Application) -> None:
@@ -340,7 +341,7 @@ class _ApiFace:
         if kind == "disconnect":
             session.conn.close(ABNORMAL_CLOSURE)
             return None
-        if kind == "-1007":
+        if kind == "timeout":
             err = BinanceApiError(-1007, AMBIGUOUS_MSG, http_status=408)
         elif kind == "503":
             err = BinanceApiError(-1008, _OVERLOADED_MSG, http_status=503)

@@ -17,8 +17,8 @@ from typing import Any
 
 from real_trade.sim.accounts import Account
 from real_trade.sim.binance.auth import check_request_time, verify_signature
-from real_trade.sim.binance.context import BinanceFaceContext
 from real_trade.sim.binance.errors import illegal_chars, invalid_api_key, mandatory_missing
+from real_trade.sim.plumbing.context import FaceContext
 
 __all__ = ["authenticate_request", "param_str", "signature_payload"]
 
@@ -42,7 +42,7 @@ def signature_payload(params: dict[str, Any]) -> str:
 
 
 def authenticate_request(
-    ctx: BinanceFaceContext,
+    ctx: FaceContext,
     params: dict[str, Any],
     session_account: Account | None,
     *,
@@ -92,7 +92,7 @@ def _timestamp(params: dict[str, Any]) -> int:
     return ts // 1000 if ts >= 10**14 else ts  # microseconds are accepted too
 
 
-def _check_time(ctx: BinanceFaceContext, params: dict[str, Any], timestamp: int) -> None:
+def _check_time(ctx: FaceContext, params: dict[str, Any], timestamp: int) -> None:
     window: int | None = None
     raw = params.get("recvWindow")
     if raw is not None:

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from real_trade.sim.binance.auth import authenticate
-from real_trade.sim.binance.context import BinanceFaceContext
 from real_trade.sim.binance.errors import BinanceApiError, mandatory_missing
-from real_trade.sim.binance.ratelimit import RateLimiter
-from real_trade.sim.binance.ws_conn import GOING_AWAY, ConnectionRegistry, WsConnection, WsSettings
 from real_trade.sim.binance.ws_user import UserStreamHub
+from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.ratelimit import RateLimiter
+from real_trade.sim.plumbing.ws_conn import GOING_AWAY, ConnectionRegistry, WsConnection, WsSettings
 
 __all__ = ["LISTEN_KEYS_KEY", "LISTEN_KEY_VALIDITY_S", "ListenKeys"]
 
@@ -50,7 +50,7 @@ class ListenKeys:
     :meth:`serve` serves it; :meth:`tick` (called by a pacer on the server loop) expires keys.
     """
 
-    def __init__(self, ctx: BinanceFaceContext, hub: UserStreamHub) -> None:
+    def __init__(self, ctx: FaceContext, hub: UserStreamHub) -> None:
         """Keep listenKeys of ``ctx.core``'s accounts; events come from ``hub``."""
         self.ctx = ctx
         self.hub = hub

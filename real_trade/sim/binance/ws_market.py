@@ -17,7 +17,7 @@ Control messages: ``SUBSCRIBE`` / ``UNSUBSCRIBE`` / ``LIST_SUBSCRIPTIONS`` / ``S
 ``{"error": {"code", "msg"}, "id"}``, the shape ccxt.pro recognises. A stream name that does
 not exist is ignored in a URL (ccxt connects to ``/ws/<n>``) and refused in a ``SUBSCRIBE``.
 Server pings, pong timeouts, the lifetime limit and ``drop_connections`` come from
-:mod:`~real_trade.sim.binance.ws_conn`.
+:mod:`~real_trade.sim.plumbing.ws_conn`.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from typing import Any
 from aiohttp import web
 
 from real_trade.bus import EventBus
-from real_trade.sim.binance.context import BinanceFaceContext
-from real_trade.sim.binance.ws_conn import ConnectionRegistry, WsConnection, WsSettings
 from real_trade.sim.binance.ws_listen_key import LISTEN_KEYS_KEY, ListenKeys
 from real_trade.sim.binance.ws_market_feed import MarketFeed, StreamClient
 from real_trade.sim.binance.ws_streams import StreamSpec, parse_stream
+from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
 
 __all__ = [
     "MARKET_FEED_KEY",
@@ -87,7 +87,7 @@ def ws_urls(http_base: str) -> dict[str, object]:
     return {"ws": urls}
 
 
-def core_bus(ctx: BinanceFaceContext) -> EventBus:
+def core_bus(ctx: FaceContext) -> EventBus:
     """Return the event bus the core publishes on (``ctx.core.bus``).
 
     Raises ``RuntimeError`` when the core publishes nowhere: the streams would stay silent.
@@ -111,7 +111,7 @@ def settings_of(app: web.Application) -> WsSettings:
 
 
 def register_ws_market_routes(
-    app: web.Application, ctx: BinanceFaceContext, settings: WsSettings | None = None
+    app: web.Application, ctx: FaceContext, settings: WsSettings | None = None
 ) -> None:
     """Serve Binance's market streams on ``app`` (see the module docstring for the paths).
 
@@ -137,7 +137,7 @@ def register_ws_market_routes(
 class _MarketFace:
     """The aiohttp handlers and lifecycle hooks of the market-stream face."""
 
-    def __init__(self, ctx: BinanceFaceContext, settings: WsSettings) -> None:
+    def __init__(self, ctx: FaceContext, settings: WsSettings) -> None:
         self.ctx = ctx
         self.settings = settings
         self.feed = MarketFeed(ctx, core_bus(ctx), settings)

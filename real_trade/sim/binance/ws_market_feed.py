@@ -25,8 +25,6 @@ from decimal import Decimal
 from typing import Any
 
 from real_trade.bus import EventBus, Subscription
-from real_trade.sim.binance.context import BinanceFaceContext
-from real_trade.sim.binance.ws_conn import WsConnection, WsSettings
 from real_trade.sim.binance.ws_streams import (
     StreamSpec,
     agg_trade_payload,
@@ -42,6 +40,8 @@ from real_trade.sim.binance.ws_streams import (
     trade_payload,
 )
 from real_trade.sim.klines import bucket_open
+from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.ws_conn import WsConnection, WsSettings
 from real_trade.sim.types import DepthUpdate, Ticker24h, Trade
 
 __all__ = ["MarketFeed", "StreamClient"]
@@ -94,7 +94,7 @@ class MarketFeed:
     ``sent`` counts the frames handed to connections.
     """
 
-    def __init__(self, ctx: BinanceFaceContext, bus: EventBus, settings: WsSettings) -> None:
+    def __init__(self, ctx: FaceContext, bus: EventBus, settings: WsSettings) -> None:
         """Serve ``ctx.core``'s market, whose events are published on ``bus``."""
         self.ctx = ctx
         self.bus = bus

@@ -23,8 +23,15 @@ from typing import Any
 from aiohttp import web
 
 from real_trade.bus import EventBus, Subscription
-from real_trade.sim.binance.context import BinanceFaceContext
-from real_trade.sim.binance.ws_conn import (
+from real_trade.sim.binance.vocab import (
+    EXECUTION_OUT,
+    ORDER_TYPE_OUT,
+    SIDE_OUT,
+    STATUS_OUT,
+    TIF_OUT,
+)
+from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.ws_conn import (
     WsConnection,
 )
 from real_trade.sim.types import BalanceEvent, ExecutionType, OrderEvent, OrderType
@@ -73,18 +80,18 @@ def execution_report(
         "E": ev.time_ms,
         "s": o.symbol,
         "c": client_id,
-        "S": o.side.value,
-        "o": o.type.value,
-        "f": o.tif.value if o.tif is not None else "GTC",
+        "S": SIDE_OUT[o.side],
+        "o": ORDER_TYPE_OUT[o.type],
+        "f": TIF_OUT[o.tif] if o.tif is not None else "GTC",
         "q": _d(o.orig_qty),
         "p": _d(o.price),
         "P": _d(o.stop_price),
         "F": "0.00000000",
         "g": -1,
         "C": orig_client_id,
-        "x": ev.execution_type.value,
-        "X": o.status.value,
-        "r": ev.reject_reason,
+        "x": EXECUTION_OUT[ev.execution_type],
+        "X": STATUS_OUT[o.status],
+        "r": "NONE" if ev.reject_reason is None else ev.reject_reason.name,
         "i": o.order_id,
         "l": _d(ev.last_qty),
         "z": _d(o.executed_qty),
@@ -152,7 +159,7 @@ class UserStreamHub:
     connection; :meth:`tick` (called by a pacer) releases events held during a pause.
     """
 
-    def __init__(self, ctx: BinanceFaceContext, bus: EventBus) -> None:
+    def __init__(self, ctx: FaceContext, bus: EventBus) -> None:
         """Serve the accounts of ``ctx.core``, whose events are published on ``bus``."""
         self.ctx = ctx
         self.bus = bus

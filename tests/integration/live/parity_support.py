@@ -24,7 +24,7 @@ from real_trade.brokers import BinanceBroker
 from real_trade.bus import EventBus
 from real_trade.feeds import BinanceData
 from real_trade.feeds.bars import Bar, LiveBarSource
-from real_trade.feeds.basedata import binance_kline_source
+from real_trade.feeds.binance_klines import binance_kline_source
 from real_trade.feeds.timeframes import timeframe_ms
 from real_trade.sim import SimExchange
 from real_trade.stores import BinanceStore

@@ -22,8 +22,8 @@ from real_trade.brokers import BinanceBroker
 from real_trade.bus import EventBus
 from real_trade.feeds import BinanceData
 from real_trade.feeds.bars import LiveBarSource
-from real_trade.feeds.basedata import binance_kline_source
-from real_trade.sim import SimExchange
+from real_trade.feeds.binance_klines import binance_kline_source
+from real_trade.sim import OrderStatus, OrderType, Side, SimExchange, TimeInForce
 from real_trade.stores import BinanceStore
 from tests.integration.live.parity_support import CountingSource, clear_proxy_env, ms_of
 from tests.support import eventually
@@ -222,11 +222,11 @@ def test_a_partial_fill_reaches_the_strategy_and_the_rest_is_canceled(sim: SimEx
             lambda: sim.core.place_order(
                 taker,
                 SIM_SYMBOL,
-                "SELL",
-                "LIMIT",
+                Side.SELL,
+                OrderType.LIMIT,
                 quantity=Decimal("0.004"),
                 price=Decimal(str(price)),
-                time_in_force="IOC",
+                time_in_force=TimeInForce.IOC,
             )
         )
         assert sold.executed_qty == Decimal("0.004")  # all of it, against our buy alone
@@ -254,7 +254,7 @@ def test_a_partial_fill_reaches_the_strategy_and_the_rest_is_canceled(sim: SimEx
     assert (size_at_cancel, avg_at_cancel) == (size, avg)
     cid = strat.orders[0].info["client_order_id"]
     (placed,) = [o for o in sim.core.all_orders(acct, SIM_SYMBOL) if o.client_order_id == cid]
-    assert (placed.status.value, placed.executed_qty) == ("CANCELED", Decimal("0.004"))
+    assert (placed.status, placed.executed_qty) == (OrderStatus.CANCELED, Decimal("0.004"))
     assert len(sim.core.all_orders(acct, SIM_SYMBOL)) == 1
     totals = run.account()
     assert run.broker.getcash() == pytest.approx(totals["USDT"], abs=1e-9)

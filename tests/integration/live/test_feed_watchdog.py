@@ -27,7 +27,7 @@ import pytest
 from real_trade.bus import EventBus
 from real_trade.feeds import Bar, BinanceData, BinanceKlineSource, FeedReconnect, FeedStale
 from real_trade.feeds.bars import LiveBarSource
-from real_trade.feeds.basedata import binance_kline_source
+from real_trade.feeds.binance_klines import binance_kline_source
 from real_trade.sim import SimExchange
 from real_trade.stores import BaseStore, BinanceStore
 from tests.support import eventually

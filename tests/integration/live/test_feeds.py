@@ -23,7 +23,7 @@ import pytest
 from real_trade.bus import EventBus
 from real_trade.errors import BadSymbolError, ConfigError
 from real_trade.feeds import Bar, BinanceData, BybitData, CcxtBarSource, FeedState
-from real_trade.sim.binance.ws_conn import WsSettings
+from real_trade.sim.plumbing.ws_conn import WsSettings
 from real_trade.sim.server import SimExchange
 from real_trade.stores import BaseStore, BinanceStore
 from tests.support import eventually

@@ -51,6 +51,7 @@ def test_a_paper_run_that_trades_sends_its_fills_to_telegram_webhook_and_email(
         paper_trading=True,
         sim_url=fast_sim.url,
         journal={"url": db},
+        run={"name": "sma-alerts", "history_bars": 8},
         notifications={
             "events": {"fill": "on"},
             "telegram": {"bot_token": TOKEN, "chat_id": "42", "base_url": telegram.url},
@@ -65,14 +66,11 @@ def test_a_paper_run_that_trades_sends_its_fills_to_telegram_webhook_and_email(
             },
         },
     )
-    runner = TradingRunner(
-        config=config,
-        strategy_cls=SmaCross,
+    runner = TradingRunner.from_config(
+        config,
+        SmaCross,
         strategy_params={"fast": 2, "slow": 4, "size": 0.01},
-        name="sma-alerts",
-        journal=db,
         bus=EventBus(),
-        history_bars=8,
         feed_options={"qcheck": 0.05},
     )
     runner.start()
@@ -122,16 +120,14 @@ def test_a_run_that_crashes_sends_the_error(fast_sim: SimExchange, tmp_path: Pat
         paper_trading=True,
         sim_url=fast_sim.url,
         journal={"url": db},
+        run={"name": "crashy", "history_bars": 8},
         notifications={"webhook": {"url": hook.hook_url, "min_interval": 0}},
     )
     CrashOnFirstLiveBar.runs = 0
-    runner = TradingRunner(
-        config=config,
-        strategy_cls=CrashOnFirstLiveBar,
-        name="crashy",
-        journal=db,
+    runner = TradingRunner.from_config(
+        config,
+        CrashOnFirstLiveBar,
         bus=EventBus(),
-        history_bars=8,
         feed_options={"qcheck": 0.05},
     )
     try:

@@ -22,7 +22,7 @@ import pytest
 from real_trade.brokers import BinanceBroker
 from real_trade.bus import EventBus
 from real_trade.persistence import Journal, OrderIntent
-from real_trade.sim import SimExchange
+from real_trade.sim import OrderType, Side, SimExchange, TimeInForce
 from real_trade.stores import BinanceStore
 from tests.integration.live.test_broker_live import PacedFeed, Script, account_totals
 from tests.support import eventually
@@ -126,11 +126,11 @@ def _fill_from_counterparty(sim: SimExchange, price: float, qty: float) -> None:
         sim.core.place_order,
         acct,
         "BTCUSDT",
-        "SELL",
-        "LIMIT",
+        Side.SELL,
+        OrderType.LIMIT,
         quantity=ahead,
         price=limit,
-        time_in_force="IOC",
+        time_in_force=TimeInForce.IOC,
     )
     sim.call(place)
 
@@ -267,11 +267,11 @@ def test_an_intent_without_an_answer_is_settled_by_client_id_and_never_resent(
             sim.core.place_order,
             _ours(sim, key),
             "BTCUSDT",
-            "BUY",
-            "LIMIT",
+            Side.BUY,
+            OrderType.LIMIT,
             quantity=Decimal("0.01"),
             price=Decimal(str(price)),
-            time_in_force="GTC",
+            time_in_force=TimeInForce.GTC,
             client_order_id="rt-lost1-0002",
         )
     )
@@ -297,7 +297,7 @@ def test_an_intent_without_an_answer_is_settled_by_client_id_and_never_resent(
         assert [e.kind for e in journal.events(kind="reconcile.intent_lost")]
 
 
-@pytest.mark.parametrize("fault", ["503", "-1007"])
+@pytest.mark.parametrize("fault", ["503", "timeout"])
 def test_an_ambiguous_submit_is_journaled_once_with_its_fill(
     sim: SimExchange, journal_url: str, fault: str
 ) -> None:
@@ -413,11 +413,11 @@ def test_an_open_order_of_this_run_the_broker_does_not_follow_is_reported(
             sim.core.place_order,
             _ours(sim, key),
             "BTCUSDT",
-            "BUY",
-            "LIMIT",
+            Side.BUY,
+            OrderType.LIMIT,
             quantity=Decimal("0.01"),
             price=Decimal(str(price)),
-            time_in_force="GTC",
+            time_in_force=TimeInForce.GTC,
             client_order_id="rt-recon2-0099",
         )
         sim.call(place)

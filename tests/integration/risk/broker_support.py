@@ -165,7 +165,6 @@ def run_sim(
     feed = PacedFeed(
         price=lambda: sim.core.last_price("BTCUSDT"),
         done=lambda: bool(registry) and registry[0].done,
-        max_bars=600,
     )
     cerebro.adddata(feed, name=SYMBOL)
     cerebro.addstrategy(Stepper, steps=steps, registry=registry)

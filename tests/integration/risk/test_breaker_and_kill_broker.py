@@ -26,7 +26,7 @@ from real_trade.risk import (
     RiskEngine,
     TradingState,
 )
-from real_trade.sim import SimExchange
+from real_trade.sim import SimClock, SimExchange
 from tests.integration.risk.broker_support import Run, Step, Stepper, run_paper, run_sim
 
 pytestmark = pytest.mark.integration
@@ -46,16 +46,6 @@ def _reset_faults(sim: SimExchange) -> Iterator[None]:
     sim.faults.reset()
 
 
-class ManualClock:
-    """A monotonic clock that moves only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 5_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def breaker_run(
     sim: SimExchange, tmp_path: Path, probe: str
 ) -> tuple[Run, list[BreakerState], CircuitBreaker]:
@@ -63,15 +53,15 @@ def breaker_run(
     below the market, or "market") after the timeout, then one more market order."""
     last = sim.core.last_price("BTCUSDT")
     assert last is not None
-    clock = ManualClock()
-    breaker = CircuitBreaker(max_failures=2, reset_timeout=30.0, clock=clock)
-    engine = RiskEngine(LiveRiskConfig(), breaker=breaker, clock=clock)
+    clock = SimClock(start_ms=5_000_000, stepped=True)  # moves only when the test says so
+    breaker = CircuitBreaker(max_failures=2, reset_timeout=30.0, clock=clock.now)
+    engine = RiskEngine(LiveRiskConfig(), breaker=breaker, clock=clock.now)
     seen: list[BreakerState] = []
 
     def buy(arm_rejections: int = 0, advance: float = 0.0, limit: bool = False) -> Step:
         def step(s: Stepper) -> None:
             seen.append(breaker.get_state())
-            clock.now += advance
+            clock.advance(advance)
             if advance:
                 seen.append(breaker.get_state())
             if arm_rejections:

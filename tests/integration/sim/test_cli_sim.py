@@ -6,7 +6,7 @@ import re
 import signal
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,18 +29,20 @@ def _script() -> str:
 
 
 def _read_until_ready(proc: subprocess.Popen[str], timeout: float = 60) -> list[str]:
-    """Read the banner lines up to 'ready' (fails if the process dies first)."""
+    """Read the banner lines up to 'ready' (fails if the process dies first, or is killed
+    after ``timeout`` seconds without it: a silent hang ends the blocking read too)."""
     assert proc.stdout is not None
     lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            pytest.fail(f"simulator exited early ({proc.poll()}): {''.join(lines)}")
-        lines.append(line.rstrip("\n"))
-        if line.startswith("ready"):
-            return lines
-    pytest.fail(f"simulator not ready within {timeout}s: {lines}")
+    watchdog = threading.Timer(timeout, proc.kill)
+    watchdog.start()
+    try:
+        for line in iter(proc.stdout.readline, ""):
+            lines.append(line.rstrip("\n"))
+            if line.startswith("ready"):
+                return lines
+    finally:
+        watchdog.cancel()
+    pytest.fail(f"simulator exited ({proc.poll()}) before 'ready' or {timeout}s passed: {lines}")
 
 
 @pytest.fixture
@@ -129,3 +131,8 @@ def test_cli_rejects_bad_arguments(
 def test_cli_refuses_a_non_loopback_host(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sim", "--host", "0.0.0.0", "--port", "0"]) == 2
     assert "loopback" in capsys.readouterr().err
+
+
+def test_cli_refuses_an_unknown_face(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sim", "--port", "0", "--faces", "binance,nope"]) == 2
+    assert "unknown simulator face 'nope'" in capsys.readouterr().err

@@ -67,8 +67,8 @@ def test_arm_ambiguous_and_skew_through_admin(sim: SimExchange) -> None:
     assert sim.faults.clock_skew_ms == 1234
     _, t = admin(sim, "time", method="GET")
     assert t["server_time_ms"] == t["now_ms"] + 1234 and t["stepped"] is True
-    admin(sim, "faults", {"method": "ambiguous_next", "kwargs": {"n": 1, "kind": "-1007"}})
-    assert sim.faults.take_ambiguous() == "-1007"
+    admin(sim, "faults", {"method": "ambiguous_next", "kwargs": {"n": 1, "kind": "timeout"}})
+    assert sim.faults.take_ambiguous() == "timeout"
 
 
 def test_bad_fault_requests_are_400(sim: SimExchange) -> None:

@@ -22,13 +22,14 @@ from aiohttp import WSMsgType, web
 
 from real_trade.bus import EventBus
 from real_trade.sim.binance.app import create_app
-from real_trade.sim.binance.context import BinanceFaceContext
 from real_trade.sim.binance.ws_listen_key import LISTEN_KEYS_KEY
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.market_synthetic import SyntheticMarket
+from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.server import SimExchange
+from tests.support import eventually_async
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -138,11 +139,19 @@ class Api:
         if params is not None:
             req["params"] = params
         await self.ws.send_str(json.dumps(req))
-        while True:
+
+        async def response() -> dict[str, Any] | None:
             msg = await self.next()
             if msg.get("id") == rid:
                 return msg
             self.events.append(msg)
+            return None
+
+        answer = await eventually_async(
+            response, 10, interval=0, message=f"the response to {method}"
+        )
+        assert answer is not None  # eventually_async returns a truthy value
+        return answer
 
     async def next(self, timeout: float = 5.0) -> dict[str, Any]:
         frame = await self.ws.receive(timeout=timeout)
@@ -152,11 +161,19 @@ class Api:
 
     async def event(self, cond: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
         """Return (and remove) the first user-data event matching ``cond``, waiting for it."""
-        while True:
+
+        async def matching() -> dict[str, Any] | None:
             for i, ev in enumerate(self.events):
                 if cond(ev):
                     return self.events.pop(i)
             self.events.append(await self.next())
+            return None
+
+        found = await eventually_async(
+            matching, 10, interval=0, message="a matching user-data event"
+        )
+        assert found is not None  # eventually_async returns a truthy value
+        return found
 
 
 async def connect(sim: SimExchange, http: aiohttp.ClientSession, query: str = "") -> Api:
@@ -419,7 +436,7 @@ def test_paused_user_stream_holds_events_then_delivers_them_in_order(
     run(body)
 
 
-@pytest.mark.parametrize("kind", ["-1007", "disconnect"])
+@pytest.mark.parametrize("kind", ["timeout", "disconnect"])
 def test_ambiguous_order_place_still_creates_the_order(
     sim: SimExchange, creds: tuple[str, str], kind: str
 ) -> None:
@@ -528,7 +545,7 @@ def test_expired_listen_key_gets_listen_key_expired_then_closes() -> None:
         market = SyntheticMarket(["BTCUSDT"], seed=3)
         clock = SimClock(start_ms=market.start_ms(), stepped=True)
         core = ExchangeCore(clock, market, EventBus(synchronous=True), seed=3)
-        ctx = BinanceFaceContext(core, clock, FaultPlan(3), asyncio.get_running_loop())
+        ctx = FaceContext(core, clock, FaultPlan(3), asyncio.get_running_loop())
         app = create_app(ctx)
         runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await runner.setup()

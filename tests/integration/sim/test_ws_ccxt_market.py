@@ -17,6 +17,7 @@ import pytest
 from ccxt.base.errors import ChecksumError, NetworkError
 
 from real_trade.sim.server import SimExchange
+from tests.support import eventually_async
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -59,7 +60,8 @@ async def client(sim: SimExchange) -> AsyncIterator[Any]:
 
 @contextlib.asynccontextmanager
 async def market_moving(sim: SimExchange, step: float = 1.0) -> AsyncIterator[None]:
-    """Advance market time by ``step`` seconds over and over while the body runs."""
+    """Advance market time by ``step`` seconds over and over while the body runs (the pause
+    between steps paces the market; it is not a wait for anything)."""
 
     async def mover() -> None:
         while True:
@@ -96,8 +98,12 @@ def test_watch_ohlcv_sees_the_closed_bar_and_the_next_one(sim: SimExchange) -> N
         async with client(sim) as ex, market_moving(sim, step=5.0):
             candles = await ex.watch_ohlcv(SYMBOL, "1m")
             first_open = candles[-1][0]
-            while candles[-1][0] == first_open:
-                candles = await ex.watch_ohlcv(SYMBOL, "1m")
+
+            async def next_bar() -> list[list[float]] | None:
+                got = await ex.watch_ohlcv(SYMBOL, "1m")
+                return got if got[-1][0] != first_open else None
+
+            candles = await eventually_async(next_bar, 15, interval=0, message="the next 1m bar")
         opens = [c[0] for c in candles]
         assert first_open + 60_000 in opens
         closed = candles[opens.index(first_open)]
@@ -141,7 +147,8 @@ async def book_equals_core(ex: Any, sim: SimExchange, levels: int = 20) -> None:
     While the client's book (ccxt's own, built from the REST snapshot and the diff stream) is
     behind the core, move the market one second and wait for the next update.
     """
-    while True:
+
+    async def caught_up() -> bool:
         ob = ex.orderbooks.get(SYMBOL)
         snap = await asyncio.to_thread(sim.core.depth, "BTCUSDT", levels)
         if ob is not None and ob["nonce"] == snap.last_update_id:
@@ -149,11 +156,14 @@ async def book_equals_core(ex: Any, sim: SimExchange, levels: int = 20) -> None:
             asks = [[float(p), float(q)] for p, q in snap.asks]
             assert [list(x) for x in ob["bids"][:levels]] == bids
             assert [list(x) for x in ob["asks"][:levels]] == asks
-            return
+            return True
         assert ob is None or ob["nonce"] is None or ob["nonce"] < snap.last_update_id
         await asyncio.to_thread(sim.advance, 1)
         with contextlib.suppress(ChecksumError):  # a gap from earlier faults: ccxt resyncs
             await ex.watch_order_book(SYMBOL)
+        return False
+
+    await eventually_async(caught_up, 20, interval=0, message="the client's book at the core's")
 
 
 def test_watch_order_book_syncs_snapshot_and_diffs(sim: SimExchange) -> None:
@@ -162,9 +172,13 @@ def test_watch_order_book_syncs_snapshot_and_diffs(sim: SimExchange) -> None:
             async with market_moving(sim):
                 first = await ex.watch_order_book(SYMBOL)
                 start_nonce = first["nonce"]
-                ob = first
-                while ob["nonce"] == start_nonce:  # at least one diff applied on the snapshot
-                    ob = await ex.watch_order_book(SYMBOL)
+
+                async def diffed() -> bool:
+                    return bool((await ex.watch_order_book(SYMBOL))["nonce"] != start_nonce)
+
+                await eventually_async(
+                    diffed, 15, interval=0, message="a diff applied on the snapshot"
+                )
             await book_equals_core(ex, sim)
 
     run(body)
@@ -176,12 +190,17 @@ def test_watch_order_book_recovers_from_dropped_and_reordered_diffs(sim: SimExch
             await book_equals_core(ex, sim)
             sim.faults.set_depth_faults(drop=0.3, reorder=0.3)
             gaps = 0
+
+            async def two_gaps() -> bool:
+                nonlocal gaps
+                try:
+                    await ex.watch_order_book(SYMBOL)
+                except ChecksumError:
+                    gaps += 1  # ccxt saw the gap in U/u and will resync from a snapshot
+                return gaps >= 2
+
             async with market_moving(sim):
-                while gaps < 2:
-                    try:
-                        await ex.watch_order_book(SYMBOL)
-                    except ChecksumError:
-                        gaps += 1  # ccxt saw the gap in U/u and will resync from a snapshot
+                await eventually_async(two_gaps, 30, interval=0, message="two gaps seen by ccxt")
             injected = dict(sim.faults.injected)
             assert injected.get("depth:drop", 0) + injected.get("depth:reorder", 0) >= 1
             sim.faults.set_depth_faults()
@@ -202,17 +221,18 @@ def test_streams_resume_after_drop_connections(sim: SimExchange) -> None:
                 await ex.watch_trades(SYMBOL)
             (old,) = stream_clients(ex)
             assert sim.faults.drop_connections(1006) >= 1
-            while not old.closed():  # noqa: ASYNC110 - ccxt offers no event for the drop
-                await asyncio.sleep(0.01)
+            await eventually_async(old.closed, 5, message="ccxt sees the drop")
             mark = sim.core.recent_trades("BTCUSDT", 1)[-1].trade_id
+
+            async def new_trade() -> bool:
+                try:
+                    trades = await ex.watch_trades(SYMBOL)
+                except NetworkError:
+                    return False  # the watch pending at the drop; the next call reconnects
+                return any(int(t["id"]) > mark for t in trades)
+
             async with market_moving(sim):
-                while True:
-                    try:
-                        trades = await ex.watch_trades(SYMBOL)
-                    except NetworkError:
-                        continue  # the watch pending at the drop; the next call reconnects
-                    if any(int(t["id"]) > mark for t in trades):
-                        break
+                await eventually_async(new_trade, 15, interval=0, message="a trade after the drop")
             (new,) = stream_clients(ex)
             assert new is not old and not new.closed()
 

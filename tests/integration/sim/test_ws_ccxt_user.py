@@ -18,10 +18,12 @@ import pytest
 from ccxt.base.errors import NetworkError
 
 from real_trade.sim.server import SimExchange
+from tests.support import eventually_async
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
 SYMBOL = "BTC/USDT"
+ORDERS = f"orders:{SYMBOL}"  # ccxt's message hashes of the watchers used here
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +62,42 @@ async def client(sim: SimExchange) -> AsyncIterator[tuple[Any, Any]]:
         await ex.close()
 
 
-async def watch_until(watch: Callable[[], Awaitable[T]], cond: Callable[[T], bool]) -> T:
-    """Call a ccxt watcher until its result satisfies ``cond``."""
-    while True:
-        result = await watch()
-        if cond(result):
-            return result
+async def watch_until(
+    watch: Callable[[], Awaitable[T]], cond: Callable[[T], bool], what: str, timeout: float = 10.0
+) -> T:
+    """Call a ccxt watcher until its result satisfies ``cond`` (``what`` names it on failure)."""
+
+    async def matching() -> T:
+        while True:  # no pause between calls: ccxt reports only what arrives while one waits
+            result = await watch()
+            if cond(result):
+                return result
+
+    found: T = await eventually_async(matching, timeout, message=what)
+    return found
+
+
+def api_clients(ex: Any) -> list[Any]:
+    """ccxt's websocket clients connected to the simulator's WebSocket API."""
+    return [c for url, c in ex.clients.items() if url.endswith("/ws-api/v3")]
+
+
+async def watching(ex: Any, *hashes: str, besides: Any = None) -> Any:
+    """Wait until ccxt awaits every message hash in ``hashes`` on its WebSocket API connection
+    (one other than ``besides``): the watchers are registered, so no event can pass them by.
+    Returns that connection's client."""
+
+    def registered() -> Any:
+        return next(
+            (
+                c
+                for c in api_clients(ex)
+                if c is not besides and all(h in c.futures for h in hashes)
+            ),
+            None,
+        )
+
+    return await eventually_async(registered, 5, message=f"ccxt watching {hashes}")
 
 
 @contextlib.asynccontextmanager
@@ -76,7 +108,7 @@ async def subscribed(ex: Any) -> AsyncIterator[None]:
     ``outboundAccountPosition``."""
     await ex.authenticate({"type": "spot"})
     background = asyncio.create_task(ex.watch_orders(SYMBOL))
-    await asyncio.sleep(0.01)
+    await watching(ex, ORDERS)
     try:
         yield
     finally:
@@ -89,13 +121,23 @@ def test_filled_limit_order_produces_order_trade_and_balance_events(sim: SimExch
     async def body() -> None:
         async with client(sim) as (ex, account), subscribed(ex):
             orders = asyncio.create_task(
-                watch_until(lambda: ex.watch_orders(SYMBOL), lambda o: o[-1]["status"] == "closed")
+                watch_until(
+                    lambda: ex.watch_orders(SYMBOL),
+                    lambda o: o[-1]["status"] == "closed",
+                    "the order closed on watch_orders",
+                )
             )
             trades = asyncio.create_task(ex.watch_my_trades(SYMBOL))
             balance = asyncio.create_task(
-                watch_until(ex.watch_balance, lambda b: b.get("BTC", {}).get("total", 1) > 1)
+                watch_until(
+                    ex.watch_balance,
+                    lambda b: b.get("BTC", {}).get("total", 1) > 1,
+                    "more BTC on watch_balance",
+                )
             )
-            await asyncio.sleep(0)
+            # the tasks run in the order they were created: once the last two are registered,
+            # the orders watcher (sharing the background watcher's future) is too
+            await watching(ex, ORDERS, f"myTrades:{SYMBOL}", "spot:balance")
             ask = (await ex.fetch_order_book(SYMBOL, 5))["asks"][0][0]
             placed = await ex.create_order(SYMBOL, "limit", "buy", 0.01, ask * 1.01)
             assert placed["status"] == "closed"
@@ -129,10 +171,12 @@ def test_orders_over_the_websocket_api(sim: SimExchange) -> None:
 
             canceled_seen = asyncio.create_task(
                 watch_until(
-                    lambda: ex.watch_orders(SYMBOL), lambda o: o[-1]["status"] == "canceled"
+                    lambda: ex.watch_orders(SYMBOL),
+                    lambda o: o[-1]["status"] == "canceled",
+                    "the cancel on watch_orders",
                 )
             )
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # let the task await the orders future (already registered)
             canceled = await ex.cancel_order_ws(placed["id"], SYMBOL)
             assert canceled["status"] == "canceled"
             seen = (await canceled_seen)[-1]
@@ -143,29 +187,26 @@ def test_orders_over_the_websocket_api(sim: SimExchange) -> None:
     run(body)
 
 
-def api_clients(ex: Any) -> list[Any]:
-    """ccxt's websocket clients connected to the simulator's WebSocket API."""
-    return [c for url, c in ex.clients.items() if url.endswith("/ws-api/v3")]
-
-
 def test_user_stream_resumes_after_drop_connections(sim: SimExchange) -> None:
     async def body() -> None:
         async with client(sim) as (ex, _account):
             await ex.authenticate({"type": "spot"})
             pending = asyncio.create_task(ex.watch_orders(SYMBOL))
-            await asyncio.sleep(0.01)
-            (old,) = api_clients(ex)
+            old = await watching(ex, ORDERS)
             assert sim.faults.drop_connections(1006) >= 1
             with pytest.raises(NetworkError):
                 await pending  # the dropped connection fails the watcher waiting on it
             # the next call reconnects and subscribes again: ccxt.pro's own recovery
             await ex.authenticate({"type": "spot"})
             seen = asyncio.create_task(
-                watch_until(lambda: ex.watch_orders(SYMBOL), lambda os: os[-1]["status"] == "open")
+                watch_until(
+                    lambda: ex.watch_orders(SYMBOL),
+                    lambda os: os[-1]["status"] == "open",
+                    "the new order on watch_orders",
+                )
             )
-            await asyncio.sleep(0.01)
-            (new,) = api_clients(ex)
-            assert new is not old
+            new = await watching(ex, ORDERS, besides=old)
+            assert api_clients(ex) == [new]
             bid = (await ex.fetch_order_book(SYMBOL, 5))["bids"][0][0]
             placed = await ex.create_order(SYMBOL, "limit", "buy", 0.01, round(bid * 0.9, 2))
             assert (await seen)[-1]["id"] == placed["id"]

@@ -19,13 +19,14 @@ from aiohttp import WSMsgType, web
 
 from real_trade.bus import EventBus
 from real_trade.sim.binance.app import create_app
-from real_trade.sim.binance.context import BinanceFaceContext
 from real_trade.sim.binance.ws_market import settings_of
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.market_synthetic import SyntheticMarket
+from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.server import SimExchange
+from tests.support import eventually_async
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -67,11 +68,16 @@ async def request(ws: aiohttp.ClientWebSocketResponse, payload: Any) -> tuple[An
     """Send a control message; return its reply and the stream events received before it."""
     await ws.send_str(payload if isinstance(payload, str) else json.dumps(payload))
     before: list[Any] = []
-    while True:
+
+    async def reply() -> Any:
         msg = await recv_json(ws)
         if isinstance(msg, dict) and ("result" in msg or "error" in msg):
-            return msg, before
+            return msg
         before.append(msg)
+        return None
+
+    answer = await eventually_async(reply, 10, interval=0, message=f"the reply to {payload!r}")
+    return answer, before
 
 
 async def until(
@@ -80,17 +86,21 @@ async def until(
     sim: SimExchange | None = None,
     step: float = 1.0,
 ) -> Any:
-    """Read frames (advancing the market ``step`` s whenever none is waiting) until ``cond``."""
-    while True:
+    """Read frames until one satisfies ``cond`` and return it. With ``sim``, the market moves
+    ``step`` s whenever no frame came for 0.2 s (a stepped market stands still otherwise; the
+    pause decides only when to move it, never what the test sees)."""
+
+    async def matching() -> Any:
         try:
             msg = await recv_json(ws, timeout=0.2 if sim is not None else 5.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if sim is None:
                 raise
             await advance(sim, step)
-            continue
-        if cond(msg):
-            return msg
+            return None
+        return msg if cond(msg) else None
+
+    return await eventually_async(matching, 15, interval=0, message="a frame matching cond")
 
 
 def test_subscribe_list_unsubscribe(sim: SimExchange) -> None:
@@ -173,12 +183,28 @@ def test_book_ticker_partial_depth_and_statistics_streams(sim: SimExchange) -> N
             while set(last) != set(streams):
                 msg = await until(ws, lambda m: "stream" in m, sim)
                 last[msg["stream"]] = msg["data"]
-            while True:  # the market stands still now: drain what is left
-                try:
-                    msg = await recv_json(ws, timeout=0.3)
-                except asyncio.TimeoutError:
-                    break
+
+            def current() -> bool:
+                """Each stream's last frame shows the core as it stands (the market is still)."""
+                ticker = last["btcusdt@bookTicker"]
+                depth = last["btcusdt@depth5@100ms"]
+                return bool(
+                    ticker["u"] == sim.core.book_ticker("BTCUSDT").update_id
+                    and depth["lastUpdateId"] == sim.core.depth("BTCUSDT", 5).last_update_id
+                    and last["!miniTicker@arr"][0]["c"]
+                    == f"{sim.core.ticker_24h('BTCUSDT').last_price:.8f}"
+                    and last["btcusdt@avgPrice"]["w"]
+                    == f"{sim.core.avg_price('BTCUSDT').price:.8f}"
+                )
+
+            async def drained() -> bool:
+                if current():
+                    return True
+                msg = await recv_json(ws)
                 last[msg["stream"]] = msg["data"]
+                return current()
+
+            await eventually_async(drained, 10, interval=0, message="frames up to the core's state")
         bt, book = sim.core.book_ticker("BTCUSDT"), sim.core.depth("BTCUSDT", 5)
         assert last["btcusdt@bookTicker"] == {
             "u": bt.update_id,
@@ -299,7 +325,7 @@ async def local_server(**settings: float) -> AsyncIterator[str]:
     market = SyntheticMarket(["BTCUSDT"], seed=3)
     clock = SimClock(start_ms=market.start_ms(), stepped=True)
     core = ExchangeCore(clock, market, EventBus(synchronous=True), seed=3)
-    ctx = BinanceFaceContext(core, clock, FaultPlan(3), asyncio.get_running_loop())
+    ctx = FaceContext(core, clock, FaultPlan(3), asyncio.get_running_loop())
     app = create_app(ctx)
     for name, value in settings.items():
         setattr(settings_of(app), name, value)
@@ -375,7 +401,7 @@ def test_kline_close_of_the_bar_open_at_subscription_is_sent_before_any_pacer_ti
     The pacer is made slow so the bar surely closes first; Binance sends the final update of the
     bar that was open when the client subscribed, and so must the simulator.
     """
-    from real_trade.sim.binance.ws_conn import WsSettings
+    from real_trade.sim.plumbing.ws_conn import WsSettings
 
     with SimExchange(stepped=True, seed=3, ws_settings=WsSettings(pacer_interval_s=1.0)) as slow:
         subscribed_open = slow.core.klines("BTCUSDT", "1m", limit=1)[-1].open_ms
@@ -390,8 +416,12 @@ def test_kline_close_of_the_bar_open_at_subscription_is_sent_before_any_pacer_ti
                     assert reply["result"] == ["btcusdt@kline_1m"]
                     await advance(slow, 60)  # the bar closes before the pacer's first tick
                     frames: list[dict[str, Any]] = []
-                    while not any(f["k"]["x"] for f in frames):
+
+                    async def closing_frame() -> bool:
                         frames.append(await recv_json(ws, timeout=5.0))
+                        return bool(frames[-1]["k"]["x"])
+
+                    await eventually_async(closing_frame, 10, interval=0, message="an x=true frame")
                     return frames
 
         frames = run(body)

@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-from real_trade.engine import LifecycleManager, ManualClock
+from real_trade.engine import LifecycleManager
 from real_trade.errors import ConfigError, NetworkError
+from real_trade.sim.clock import SimClock
 from real_trade.venues.retry import RetryPolicy
 from tests.support import eventually
 
@@ -79,7 +80,7 @@ def test_a_target_that_returns_is_not_restarted() -> None:
 
 
 def test_stop_interrupts_the_backoff_wait() -> None:
-    clock = ManualClock()  # never advanced: the backoff would wait forever
+    clock = SimClock(stepped=True)  # never advanced: the backoff would wait forever
     slow = RetryPolicy(max_attempts=3, base_delay=60.0, max_delay=60.0)
     target = CrashingTarget(crashes=1)
     manager = LifecycleManager(target, retry=slow, clock=clock).start()
@@ -89,7 +90,7 @@ def test_stop_interrupts_the_backoff_wait() -> None:
 
 
 def test_the_backoff_grows_exponentially_on_the_clock() -> None:
-    clock = ManualClock()
+    clock = SimClock(stepped=True)
     policy = RetryPolicy(
         max_attempts=5, base_delay=10.0, multiplier=2.0, max_delay=100.0, jitter=0.0
     )

@@ -174,3 +174,89 @@ def test_the_sample_config_is_valid_and_paper_by_default() -> None:
     assert config.trading_mode == "paper"
     assert config.run.strategy_class() is SmaCross
     TradingRunner.from_config(config)  # its params fit the strategy
+
+
+def test_the_seed_keywords_build_the_runner_the_config_builds(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'journal.db'}"
+    limits = LiveRiskConfig(max_order_notional=250.0)
+    seed = TradingRunner(
+        exchange="okx",
+        apikey="okx-key-0001",
+        secret="okx-secret",
+        symbol="ETH/USDT",
+        timeframe="4h",
+        strategy_cls=SmaCross,
+        testnet=True,
+        paper_trading=False,
+        strategy_params={"fast": 4},
+        name="sma-eth",
+        passphrase="okx-pass",
+        market_type="swap",
+        symbols=["ETH/USDT", "BTC/USDT"],
+        journal=url,
+        risk=limits,
+        initial_cash=5_000.0,
+        commission=0.0008,
+        sim_url="http://127.0.0.1:7103",
+        cancel_on_stop=True,
+        history_bars=20,
+        feed_options={"qcheck": 0.1},
+        heartbeat_interval=2.0,
+    )
+    config = RealTradeConfig(
+        exchange="okx",
+        apikey="okx-key-0001",
+        secret="okx-secret",
+        passphrase="okx-pass",
+        symbol="ETH/USDT",
+        timeframe="4h",
+        testnet=True,
+        paper_trading=False,
+        market_type="swap",
+        initial_cash=5_000.0,
+        commission=0.0008,
+        sim_url="http://127.0.0.1:7103",
+        journal={"url": url},
+        risk={"max_order_notional": 250.0},
+        run={
+            "name": "sma-eth",
+            "symbols": ["ETH/USDT", "BTC/USDT"],
+            "cancel_on_stop": True,
+            "history_bars": 20,
+        },
+    )
+    loaded = TradingRunner.from_config(
+        config,
+        SmaCross,
+        strategy_params={"fast": 4},
+        feed_options={"qcheck": 0.1},
+        heartbeat_interval=2.0,
+    )
+    assert seed.config == config == loaded.config
+    for attribute in (
+        "strategy_cls",
+        "strategy_params",
+        "name",
+        "symbols",
+        "cancel_on_stop",
+        "risk",
+        "journal_spec",
+        "feed_options",
+        "heartbeat_interval",
+        "cerebro_options",
+        "mode",
+    ):
+        assert getattr(seed, attribute) == getattr(loaded, attribute), attribute
+    assert repr(seed) == repr(loaded)
+
+
+def test_runtime_objects_only_beside_a_config() -> None:
+    config = RealTradeConfig(run={"strategy": "real_trade.strategies:SmaCross"})
+    runner = TradingRunner.from_config(config)
+    assert runner.journal_spec == config.journal.url and runner.risk is config.risk
+    bare = TradingRunner.from_config(config, journal=None, risk=None)
+    assert bare.journal_spec is None and bare.risk is None
+    with pytest.raises(TypeError):
+        TradingRunner.from_config(config, name="other")  # type: ignore[call-arg]
+    plain = TradingRunner(strategy_cls=SmaCross)
+    assert plain.journal_spec is None and plain.risk is None, "the seed's runner journals nothing"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from real_trade.engine import ManualClock, RunnerControl, Scheduler
+from real_trade.engine import RunnerControl, Scheduler
 from real_trade.engine.control import (
     HEARTBEAT_KEY,
     KILL_DONE_KEY,
@@ -18,6 +18,7 @@ from real_trade.engine.control import (
     install_stop_signals,
 )
 from real_trade.persistence import Journal
+from real_trade.sim.clock import SimClock
 from tests.support import eventually
 
 
@@ -74,7 +75,7 @@ def test_a_request_done_by_an_earlier_run_is_not_repeated(journal: Journal) -> N
 
 def test_a_kill_the_runner_cannot_take_yet_is_retried_at_the_next_poll(journal: Journal) -> None:
     kill = RecordingKill(accept_from=2)  # e.g. the broker is still starting
-    clock = ManualClock()
+    clock = SimClock(stepped=True)
     scheduler = Scheduler(clock)
     RunnerControl(journal, "sma", kill, heartbeat_interval=5.0, poll_interval=1.0).install(
         scheduler

@@ -1,4 +1,4 @@
-"""The Scheduler runs tasks at intervals on its clock; a ManualClock makes that deterministic."""
+"""The Scheduler runs tasks at intervals on its clock; a stepped SimClock makes it deterministic."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
-from real_trade.engine import ManualClock, ScheduledTask, Scheduler
+from real_trade.engine import ScheduledTask, Scheduler
 from real_trade.errors import ConfigError
+from real_trade.sim.clock import SimClock
 from tests.support import eventually
 
 
@@ -25,7 +26,7 @@ class Counter:
 
 
 def test_a_task_runs_once_per_interval_of_the_clock() -> None:
-    clock = ManualClock()
+    clock = SimClock(stepped=True)
     scheduler = Scheduler(clock)
     task = Counter()
     handle = scheduler.schedule(task, 5.0)
@@ -41,7 +42,7 @@ def test_a_task_runs_once_per_interval_of_the_clock() -> None:
 
 
 def test_run_now_runs_at_once_and_a_late_task_does_not_burst_to_catch_up() -> None:
-    clock = ManualClock()
+    clock = SimClock(stepped=True)
     scheduler = Scheduler(clock)
     task = Counter()
     scheduler.schedule(task, 1.0, run_now=True)
@@ -53,7 +54,7 @@ def test_run_now_runs_at_once_and_a_late_task_does_not_burst_to_catch_up() -> No
 
 
 def test_a_failing_task_is_counted_and_never_stops_the_others() -> None:
-    clock = ManualClock()
+    clock = SimClock(stepped=True)
     scheduler = Scheduler(clock)
     flaky, steady = Counter(fail_on=(1, 2)), Counter()
     bad = scheduler.schedule(flaky, 1.0, name="flaky")
@@ -68,7 +69,7 @@ def test_a_failing_task_is_counted_and_never_stops_the_others() -> None:
 
 
 def test_unschedule_by_handle_or_by_task() -> None:
-    clock = ManualClock()
+    clock = SimClock(stepped=True)
     scheduler = Scheduler(clock)
     first, second = Counter(), Counter()
     handle = scheduler.schedule(first, 1.0)
@@ -84,7 +85,7 @@ def test_unschedule_by_handle_or_by_task() -> None:
 
 
 def test_bad_intervals_and_tasks_are_refused_with_the_field_named() -> None:
-    scheduler = Scheduler(ManualClock())
+    scheduler = Scheduler(SimClock(stepped=True))
     for bad in (0, -1.0, float("nan"), float("inf")):
         with pytest.raises(ConfigError) as info:
             scheduler.schedule(Counter(), bad)
@@ -94,7 +95,7 @@ def test_bad_intervals_and_tasks_are_refused_with_the_field_named() -> None:
 
 
 def test_the_thread_runs_tasks_as_the_manual_clock_moves_and_stops() -> None:
-    clock = ManualClock()
+    clock = SimClock(stepped=True)
     scheduler = Scheduler(clock, name="test-scheduler").start()
     try:
         task = Counter()
@@ -112,7 +113,7 @@ def test_the_thread_runs_tasks_as_the_manual_clock_moves_and_stops() -> None:
 
 
 def test_a_task_scheduled_while_the_thread_sleeps_wakes_it() -> None:
-    clock = ManualClock()
+    clock = SimClock(stepped=True)
     scheduler = Scheduler(clock).start()
     try:
         eventually(lambda: clock.waiters > 0)

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from real_trade.bus import EventBus, topic_matches
 from real_trade.config import RealTradeConfig
 from real_trade.errors import ConfigError
-from real_trade.notifications import DEFAULT_LEVELS, NotificationsConfig, alert_for
+from real_trade.notifications import DEFAULT_LEVELS, NotificationsConfig, Notifier, alert_for
+from real_trade.notifications.events import TOPIC_KINDS, TOPICS
 from real_trade.utils.logger import mask_secrets
 
 
@@ -74,3 +76,46 @@ def test_every_default_level_kind_is_a_kind_alert_for_can_produce() -> None:
     assert produced | {"dead_man"} == set(DEFAULT_LEVELS)
     assert alert_for("order.rejected", {"client_order_id": "", "reason": "risk"}) is None
     assert alert_for("risk.decision", {"allowed": True}) is None
+
+
+def test_topic_kinds_name_every_kind_each_topic_can_make() -> None:
+    assert set(TOPIC_KINDS) == set(TOPICS)
+    cases = [
+        ("fill", {"side": "buy", "amount": 1, "symbol": "X/Y", "price": 1, "trade_id": "t"}),
+        ("order.rejected", {"client_order_id": "c", "reason": "no"}),
+        ("order.margin", {"client_order_id": "c", "reason": "margin"}),
+        ("order.canceled", {"client_order_id": "c", "reason": "lost: never seen"}),
+        ("risk.decision", {"allowed": False, "rule": "max_order_amount"}),
+        ("risk.decision", {"allowed": False, "rule": "circuit_breaker"}),
+        ("risk.breaker", {"state": "open", "reason": "r"}),
+        ("risk.breaker", {"state": "closed", "reason": "r"}),
+        ("killswitch.engaged", {"reason": "x"}),
+        ("killswitch.halted", {"reason": "x"}),
+        ("feed.stale", {"symbol": "X/Y", "seconds_since_bar": 1, "stale_after": 1}),
+        ("feed.reconnect", {"symbol": "X/Y", "reason": "stale"}),
+        ("reconcile.balance_mismatch", {"message": "m"}),
+        ("reconcile.intent_lost", {"message": "m", "client_order_id": "c"}),
+        ("report.daily", "the day"),
+        ("log.error", {"logger": "real_trade.x", "message": "boom"}),
+    ]
+    for topic, event in cases:
+        (pattern,) = [p for p in TOPICS if topic_matches(p, topic)]
+        alert = alert_for(topic, event)
+        assert alert is not None and alert.kind in TOPIC_KINDS[pattern], (topic, alert)
+
+
+def test_the_notifier_does_not_hear_topics_whose_kinds_are_all_off(tmp_path: Path) -> None:
+    config = NotificationsConfig(
+        webhook={"url": "http://127.0.0.1:9/hook"},
+        events={"fill": "off", "risk_denial": "off", "breaker": "on"},
+    )
+    bus = EventBus(synchronous=True)
+    notifier = Notifier(config, f"sqlite:///{tmp_path / 'j.db'}", bus=bus, start_thread=False)
+    notifier.start()
+    try:
+        heard = {sub.pattern for sub in bus._subs}
+        assert "fill" not in heard and "risk.decision" in heard  # a breaker refusal still alerts
+        bus.publish("fill", {"side": "buy", "amount": 1, "symbol": "X/Y", "price": 1})
+        assert notifier.outbox.rows() == []
+    finally:
+        notifier.stop()

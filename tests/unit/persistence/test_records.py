@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from real_trade.config import JournalConfig, RealTradeConfig
-from real_trade.execution.orders import OrderKind, OrderRequest, OrderSide
+from real_trade.execution.orders import OrderRequest
 from real_trade.persistence import (
     ACCOUNT_SNAPSHOT_TOPIC,
     AccountSnapshot,
@@ -17,6 +17,7 @@ from real_trade.persistence import (
     OrderIntent,
 )
 from real_trade.persistence.records import to_json
+from real_trade.vocabulary import OrderKind, OrderSide
 
 
 def test_an_intent_takes_enum_sides_and_kinds_as_their_values() -> None:

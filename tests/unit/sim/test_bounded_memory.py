@@ -12,6 +12,7 @@ from real_trade.sim.core import ExchangeCore
 from real_trade.sim.market import MarketTick
 from real_trade.sim.server import synthetic_tick_ms
 from real_trade.sim.symbol_market import PUMP_WINDOW_TICKS
+from real_trade.sim.types import OrderType, Side
 
 START = 1_750_000_000_000 - 1_750_000_000_000 % 60_000
 DAY_S = 86_400
@@ -49,7 +50,7 @@ def test_what_grows_with_market_time_stays_under_its_caps() -> None:
     for day in range(4):
         clock.advance(DAY_S)
         core.pump()
-        core.place_order(acct, "BTCUSDT", "BUY", "MARKET", quantity="0.001")
+        core.place_order(acct, "BTCUSDT", Side.BUY, OrderType.MARKET, quantity="0.001")
         core.klines("BTCUSDT", "1d", limit=1000)
         core.klines("BTCUSDT", "1s", start_ms=START + day * DAY_S * 1000)
         core.ticker_24h("BTCUSDT")

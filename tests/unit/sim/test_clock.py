@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from real_trade.sim.clock import SimClock
+from tests.support import eventually
 
 START = 1_700_000_000_000
 
@@ -134,3 +135,56 @@ def test_concurrent_advances_are_all_counted() -> None:
 def test_repr_names_the_mode() -> None:
     assert "stepped" in repr(SimClock(start_ms=START, stepped=True))
     assert "speed=60" in repr(SimClock(start_ms=START, speed=60, wall=FakeWall(0.0)))
+
+
+def test_now_is_the_same_time_in_seconds() -> None:
+    stepped = SimClock(start_ms=START, stepped=True)
+    assert stepped.now() == START / 1000
+    assert stepped.advance(4.9) == pytest.approx(START / 1000 + 4.9)
+    assert stepped.advance(0.1) == START / 1000 + 5.0  # ns steps: exact, no float drift
+    assert stepped.now_ms() == START + 5_000
+    wall = FakeWall(10.0)
+    running = SimClock(start_ms=START, speed=2, wall=wall)
+    wall.now += 1.5
+    assert running.now() == (START + 3_000) / 1000
+
+
+def test_a_waiter_on_a_stepped_clock_wakes_when_advance_passes_its_end() -> None:
+    clock = SimClock(start_ms=START, stepped=True)
+    wakeup, woke = threading.Event(), threading.Event()
+    result: list[bool] = []
+
+    def waiter() -> None:
+        result.append(clock.wait(wakeup, 10.0))
+        woke.set()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    eventually(lambda: clock.waiters == 1, message="the waiter waits on the clock")
+    clock.advance(9.9)
+    assert not woke.wait(0.1)  # 9.9 of 10 market seconds: still waiting
+    clock.advance(0.1)
+    thread.join(timeout=5)
+    assert result == [False] and clock.waiters == 0
+
+
+def test_setting_the_event_ends_a_wait_on_a_stepped_clock() -> None:
+    clock = SimClock(start_ms=START, stepped=True)
+    wakeup = threading.Event()
+    result: list[bool] = []
+    thread = threading.Thread(target=lambda: result.append(clock.wait(wakeup, 3600.0)))
+    thread.start()
+    eventually(lambda: clock.waiters == 1)
+    wakeup.set()
+    thread.join(timeout=5)
+    assert result == [True]
+    assert clock.now_ms() == START  # nothing moved the clock
+
+
+def test_a_running_clock_waits_its_market_seconds() -> None:
+    wakeup = threading.Event()
+    clock = SimClock(start_ms=START, speed=1_000)  # 1000 market seconds per wall second
+    assert clock.wait(wakeup, 50.0) is False  # 50 ms of wall time
+    assert clock.now_ms() >= START + 50_000
+    wakeup.set()
+    assert clock.wait(wakeup, 3600.0) is True

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from real_trade.bus import EventBus
+from real_trade.sim.binance.errors import sim_error_code_msg as binance
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
 from real_trade.sim.klines import Kline
@@ -22,6 +23,10 @@ from real_trade.sim.types import (
     FilterError,
     OrderEvent,
     OrderStatus,
+    OrderType,
+    Reason,
+    Side,
+    TimeInForce,
     Trade,
     UnknownOrder,
 )
@@ -61,33 +66,40 @@ def test_order_api_error_codes() -> None:
     a = core.create_account({"USDT": "100000"})
     with pytest.raises(BadSymbol) as err:
         core.place_order(
-            a, "NOPEUSDT", "BUY", "LIMIT", quantity="1", price="1", time_in_force="GTC"
+            a,
+            "NOPEUSDT",
+            Side.BUY,
+            OrderType.LIMIT,
+            quantity="1",
+            price="1",
+            time_in_force=TimeInForce.GTC,
         )
-    assert (err.value.code, err.value.msg) == (-1121, "Invalid symbol.")
+    assert binance(err.value) == (-1121, "Invalid symbol.")
     with pytest.raises(UnknownOrder) as uerr:
         core.get_order(a, "BTCUSDT", order_id=42)
-    assert (uerr.value.code, uerr.value.msg) == (-2013, "Order does not exist.")
+    assert uerr.value.reason is Reason.UNKNOWN_ORDER
+    assert binance(uerr.value, for_query=True) == (-2013, "Order does not exist.")
     with pytest.raises(UnknownOrder) as uerr:
         core.cancel_order(a, "BTCUSDT", order_id=42)
-    assert (uerr.value.code, uerr.value.msg) == (-2011, "Unknown order sent.")
+    assert binance(uerr.value) == (-2011, "Unknown order sent.")
     with pytest.raises(BadParameter) as perr:
         core.cancel_order(a, "BTCUSDT")
-    assert perr.value.code == -1102 and "'orderId'" in perr.value.msg
+    assert binance(perr.value)[0] == -1102 and "'orderId'" in binance(perr.value)[1]
     with pytest.raises(BadParameter) as perr:
         core.place_order(
             a,
             "BTCUSDT",
-            "BUY",
-            "LIMIT",
+            Side.BUY,
+            OrderType.LIMIT,
             quantity="1",
             price="1",
-            time_in_force="GTC",
+            time_in_force=TimeInForce.GTC,
             client_order_id="bad id!",
         )
-    assert perr.value.code == -1100 and "newClientOrderId" in perr.value.msg
+    assert binance(perr.value)[0] == -1100 and "newClientOrderId" in binance(perr.value)[1]
     with pytest.raises(BadParameter) as perr:
-        core.place_order(a, "BTCUSDT", "UP", "LIMIT")
-    assert perr.value.code == -1117
+        core.place_order(a, "BTCUSDT", "UP", OrderType.LIMIT)
+    assert binance(perr.value)[0] == -1117
 
 
 def test_orders_queries_and_paging() -> None:
@@ -99,11 +111,11 @@ def test_orders_queries_and_paging() -> None:
         o = core.place_order(
             a,
             "BTCUSDT",
-            "SELL",
-            "LIMIT",
+            Side.SELL,
+            OrderType.LIMIT,
             quantity="0.01",
             price=str(30000 + i),
-            time_in_force="GTC",
+            time_in_force=TimeInForce.GTC,
             client_order_id=f"c{i}",
         )
         ids.append(o.order_id)
@@ -111,7 +123,7 @@ def test_orders_queries_and_paging() -> None:
     assert core.get_order(a, "BTCUSDT", client_order_id="c2").order_id == ids[2]
     with pytest.raises(UnknownOrder):  # b cannot see a's orders
         core.get_order(b, "BTCUSDT", order_id=ids[0])
-    bought = core.place_order(b, "BTCUSDT", "BUY", "MARKET", quantity="0.025")
+    bought = core.place_order(b, "BTCUSDT", Side.BUY, OrderType.MARKET, quantity="0.025")
     assert bought.status is OrderStatus.FILLED and len(bought.fills) == 3
     assert core.get_order(a, "BTCUSDT", order_id=ids[0]).status is OrderStatus.FILLED
     assert [o.order_id for o in core.open_orders(a)] == ids[2:]
@@ -133,7 +145,14 @@ def test_orders_queries_and_paging() -> None:
     assert core.open_orders(a, "BTCUSDT") == [] and core.cancel_all(a, "BTCUSDT") == []
     assert core.balances(a)["BTC"] == (D("9.975"), D(0))
     test = core.place_order(
-        a, "BTCUSDT", "BUY", "LIMIT", quantity="1", price="1000", time_in_force="GTC", test=True
+        a,
+        "BTCUSDT",
+        Side.BUY,
+        OrderType.LIMIT,
+        quantity="1",
+        price="1000",
+        time_in_force=TimeInForce.GTC,
+        test=True,
     )
     assert test.order_id == -1 and len(core.all_orders(a, "BTCUSDT")) == 5
 
@@ -148,11 +167,23 @@ def test_events_are_published_with_the_right_topics() -> None:
     assert isinstance(dep[1], BalanceEvent) and (dep[1].delta_asset, dep[1].delta) == ("ETH", D(1))
     assert dep[1].balances == {"ETH": (D(1), D(0))}
     core.place_order(
-        a, "ETHUSDT", "SELL", "LIMIT", quantity="0.5", price="3000", time_in_force="GTC"
+        a,
+        "ETHUSDT",
+        Side.SELL,
+        OrderType.LIMIT,
+        quantity="0.5",
+        price="3000",
+        time_in_force=TimeInForce.GTC,
     )
     rec.events.clear()
     o = core.place_order(
-        b, "ETHUSDT", "BUY", "LIMIT", quantity="0.2", price="3000", time_in_force="GTC"
+        b,
+        "ETHUSDT",
+        Side.BUY,
+        OrderType.LIMIT,
+        quantity="0.2",
+        price="3000",
+        time_in_force=TimeInForce.GTC,
     )
     topics = [t for t, _ in rec.events]
     assert set(topics) == {
@@ -178,7 +209,9 @@ def test_events_are_published_with_the_right_topics() -> None:
 
 def test_depth_update_ids_are_contiguous_and_diffs_rebuild_the_book() -> None:
     ticks = [
-        MarketTick(START + i * 5_000, D(30000 + i % 9 - 4), D("0.3"), "BUY" if i % 2 else "SELL")
+        MarketTick(
+            START + i * 5_000, D(30000 + i % 9 - 4), D("0.3"), Side.BUY if i % 2 else Side.SELL
+        )
         for i in range(1, 200)
     ]
     market = ScriptedMarket(START, {"BTCUSDT": ticks})
@@ -189,15 +222,15 @@ def test_depth_update_ids_are_contiguous_and_diffs_rebuild_the_book() -> None:
     a = core.create_account({"USDT": "100000", "BTC": "10"})
     for i in range(40):
         clock.advance(20)
-        side = "BUY" if i % 2 else "SELL"
+        side = Side.BUY if i % 2 else Side.SELL
         core.place_order(
             a,
             "BTCUSDT",
             side,
-            "LIMIT",
+            OrderType.LIMIT,
             quantity="0.01",
             price=str(30000 + (i % 7) - 3),
-            time_in_force="GTC",
+            time_in_force=TimeInForce.GTC,
         )
     diffs = [e for e in rec.of("sim.depth.BTCUSDT") if isinstance(e, DepthUpdate)]
     diffs = [d for d in diffs if d.final_update_id > last]
@@ -222,7 +255,7 @@ def test_depth_update_ids_are_contiguous_and_diffs_rebuild_the_book() -> None:
 def test_pump_makes_trades_and_klines_and_fills_resting_user_orders() -> None:
     path = [D("30000") - 2 * i for i in range(60)] + [D("29880") + 3 * i for i in range(60)]
     ticks = [
-        MarketTick(START + (i + 1) * 5_000, p, D("0.2"), "SELL" if i < 60 else "BUY")
+        MarketTick(START + (i + 1) * 5_000, p, D("0.2"), Side.SELL if i < 60 else Side.BUY)
         for i, p in enumerate(path)
     ]
     shape = BookShape(
@@ -235,12 +268,18 @@ def test_pump_makes_trades_and_klines_and_fills_resting_user_orders() -> None:
     assert bid_ask.bid_price == D("29999.99") and bid_ask.ask_price == D("30000.01")
     user = core.create_account({"USDT": "10000"})
     resting = core.place_order(
-        user, "BTCUSDT", "BUY", "LIMIT", quantity="0.1", price="29950", time_in_force="GTC"
+        user,
+        "BTCUSDT",
+        Side.BUY,
+        OrderType.LIMIT,
+        quantity="0.1",
+        price="29950",
+        time_in_force=TimeInForce.GTC,
     )
     assert resting.status is OrderStatus.NEW
     holder = core.create_account({"BTC": "1"})
     stop = core.place_order(
-        holder, "BTCUSDT", "SELL", "STOP_LOSS", quantity="0.01", stop_price="29920"
+        holder, "BTCUSDT", Side.SELL, OrderType.STOP_LOSS, quantity="0.01", stop_price="29920"
     )
     clock.advance(300)
     assert core.pump() == 60
@@ -277,14 +316,14 @@ def test_pump_makes_trades_and_klines_and_fills_resting_user_orders() -> None:
 
 
 def test_market_orders_are_checked_against_the_average_price() -> None:
-    ticks = [MarketTick(START + i * 1000, D("30000"), D("0.1"), "BUY") for i in range(1, 30)]
+    ticks = [MarketTick(START + i * 1000, D("30000"), D("0.1"), Side.BUY) for i in range(1, 30)]
     market = ScriptedMarket(START, {"BTCUSDT": ticks})
     core, clock, _ = make(market)
     clock.advance(30)
     a = core.create_account({"USDT": "100000", "BTC": "1"})
-    with pytest.raises(FilterError, match="NOTIONAL"):
-        core.place_order(a, "BTCUSDT", "SELL", "MARKET", quantity="0.0001")  # ~3 USDT
-    o = core.place_order(a, "BTCUSDT", "SELL", "MARKET", quantity="0.001")
+    with pytest.raises(FilterError, match="notional"):
+        core.place_order(a, "BTCUSDT", Side.SELL, OrderType.MARKET, quantity="0.0001")  # ~3 USDT
+    o = core.place_order(a, "BTCUSDT", Side.SELL, OrderType.MARKET, quantity="0.001")
     # buyers took the ticks at 30000, so the ask sits there and the bid a spread (2 ticks) below
     assert o.status is OrderStatus.FILLED and o.fills[0].price == D("29999.98")
 
@@ -302,17 +341,17 @@ def test_concurrent_callers_keep_balances_consistent() -> None:
                     acct,
                     "BTCUSDT",
                     side,
-                    "LIMIT",
+                    OrderType.LIMIT,
                     quantity="0.01",
                     price=str(30000 + (i % 5)),
-                    time_in_force="GTC",
+                    time_in_force=TimeInForce.GTC,
                 )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
     threads = [
-        threading.Thread(target=worker, args=(a, "BUY")),
-        threading.Thread(target=worker, args=(b, "SELL")),
+        threading.Thread(target=worker, args=(a, Side.BUY)),
+        threading.Thread(target=worker, args=(b, Side.SELL)),
     ]
     for t in threads:
         t.start()
@@ -327,7 +366,7 @@ def test_concurrent_callers_keep_balances_consistent() -> None:
 
 def test_small_price_moves_change_few_depth_levels() -> None:
     prices = [D("30000.00"), D("30000.01"), D("30000.03"), D("29999.98")]
-    ticks = [MarketTick(START + (i + 1) * 1000, p, D(0), "BUY") for i, p in enumerate(prices)]
+    ticks = [MarketTick(START + (i + 1) * 1000, p, D(0), Side.BUY) for i, p in enumerate(prices)]
     shape = BookShape(
         tick_size=D("0.01"), half_spread_ticks=1, levels=10, level_qty=D("0.5"), level_step_ticks=50
     )

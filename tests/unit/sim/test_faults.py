@@ -23,12 +23,12 @@ def test_request_faults_are_consumed_in_order_and_filtered_by_path() -> None:
 def test_delays_ambiguous_and_rejections_are_one_shot() -> None:
     plan = FaultPlan()
     plan.delay_next(2, 0.25)
-    plan.ambiguous_next(1, "-1007")
-    plan.reject_next_orders(1, code=-2010, msg="nope")
+    plan.ambiguous_next(1, "timeout")
+    plan.reject_next_orders(1, msg="nope")
     assert [plan.request_delay() for _ in range(3)] == [0.25, 0.25, 0.0]
-    assert plan.take_ambiguous() == "-1007"
+    assert plan.take_ambiguous() == "timeout"
     assert plan.take_ambiguous() is None
-    assert plan.take_order_rejection() == (-2010, "nope")
+    assert plan.take_order_rejection() == "nope"
     assert plan.take_order_rejection() is None
 
 

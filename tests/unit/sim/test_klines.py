@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from real_trade.sim.binance.errors import sim_error_code_msg as binance
 from real_trade.sim.klines import INTERVALS, KlineBook, Tape, bucket_open, next_open
 from real_trade.sim.types import BadParameter, Trade
 from tests.unit.sim.fakes import MIN, ScriptedMarket
@@ -55,12 +56,14 @@ def test_forward_pagination_over_history_and_live_bars_has_no_gap_or_overlap() -
     now = START + 30 * MIN + 5_000
     kb.on_trade(trade(1, START + 10 * MIN + 1, "30100"))
     start, opens = START - 4000 * MIN, []
-    while True:
+    for _ in range(10):  # 4031 bars: five pages and an empty one; more means a loop
         page = kb.klines("1m", now_ms=now, start_ms=start, limit=1000)
         if not page:
             break
         opens += [k.open_ms for k in page]
         start = page[-1].open_ms + 1
+    else:
+        pytest.fail(f"pagination did not end after 10 pages ({len(opens)} bars)")
     assert len(opens) == 4031  # 4000 history bars, 30 closed live bars, the open one
     assert all(b - a == MIN for a, b in itertools.pairwise(opens))
     last = kb.klines("1m", now_ms=now, limit=2)
@@ -72,13 +75,15 @@ def test_backward_pagination_with_end_time_only() -> None:
     kb, _ = book(history_minutes=3500)
     now = START + 5 * MIN
     end, opens = now, []
-    while True:
+    for _ in range(10):  # 3506 bars: six pages and an empty one; more means a loop
         page = kb.klines("1m", now_ms=now, end_ms=end, limit=700)
         if not page:
             break
         assert len(page) <= 700
         opens = [k.open_ms for k in page] + opens
         end = page[0].open_ms - 1
+    else:
+        pytest.fail(f"pagination did not end after 10 pages ({len(opens)} bars)")
     assert len(opens) == 3506
     assert all(b - a == MIN for a, b in itertools.pairwise(opens))
     assert opens[0] == START - 3500 * MIN
@@ -178,7 +183,7 @@ def test_invalid_interval_is_1120() -> None:
     kb, _ = book(0)
     with pytest.raises(BadParameter) as err:
         kb.klines("2m", now_ms=START)
-    assert (err.value.code, err.value.msg) == (-1120, "Invalid interval.")
+    assert binance(err.value) == (-1120, "Invalid interval.")
 
 
 def test_tape_aggregates_trades_of_one_taker_at_one_price() -> None:

@@ -15,6 +15,7 @@ from real_trade.sim.market import (
     Candle,
     MarketSource,
     MarketTick,
+    Side,
     UnknownSymbolError,
     candles_from_ticks,
     default_book_shape,
@@ -83,11 +84,11 @@ def test_default_book_shape_makes_a_btc_order_walk_a_level_or_two() -> None:
 def test_candles_from_ticks_aggregates_per_minute() -> None:
     m0 = START
     ticks = [
-        MarketTick(m0 + 10, Decimal("10"), Decimal("1"), "BUY"),
-        MarketTick(m0 + 20, Decimal("12"), Decimal("2"), "BUY"),
-        MarketTick(m0 + 30, Decimal("9"), Decimal("0"), "SELL"),  # a quote, no trade
-        MarketTick(m0 + 59_999, Decimal("11"), Decimal("1"), "SELL"),
-        MarketTick(m0 + 3 * MINUTE_MS, Decimal("5"), Decimal("1"), "SELL"),
+        MarketTick(m0 + 10, Decimal("10"), Decimal("1"), Side.BUY),
+        MarketTick(m0 + 20, Decimal("12"), Decimal("2"), Side.BUY),
+        MarketTick(m0 + 30, Decimal("9"), Decimal("0"), Side.SELL),  # a quote, no trade
+        MarketTick(m0 + 59_999, Decimal("11"), Decimal("1"), Side.SELL),
+        MarketTick(m0 + 3 * MINUTE_MS, Decimal("5"), Decimal("1"), Side.SELL),
     ]
     assert candles_from_ticks(ticks) == [
         Candle(
@@ -194,7 +195,7 @@ def test_synthetic_prices_on_tick_volumes_on_lot_and_positive() -> None:
         for t in ticks:
             assert t.price > 0 and t.price % tick == 0
             assert t.volume > 0 and t.volume % lot == 0
-            assert t.taker_side in ("BUY", "SELL")
+            assert t.taker_side in (Side.BUY, Side.SELL)
         assert all(x.ts_ms < y.ts_ms for x, y in itertools.pairwise(ticks))
 
 
@@ -246,8 +247,8 @@ def test_synthetic_taker_side_leans_with_the_move() -> None:
     ticks = market.ticks("BTCUSDT", START, START + 1_800 * SECOND)
     ups = [t.taker_side for p, t in itertools.pairwise(ticks) if t.price > p.price]
     downs = [t.taker_side for p, t in itertools.pairwise(ticks) if t.price < p.price]
-    assert ups.count("BUY") / len(ups) > 0.6
-    assert downs.count("SELL") / len(downs) > 0.6
+    assert ups.count(Side.BUY) / len(ups) > 0.6
+    assert downs.count(Side.SELL) / len(downs) > 0.6
 
 
 def test_synthetic_volume_has_an_intraday_pattern() -> None:
@@ -433,7 +434,7 @@ def test_replay_book_shape_and_sides(binance: CandleReplayMarket) -> None:
     ticks = binance.ticks("BTCUSDT", start, start + 3_600 * SECOND)
     for prev, t in itertools.pairwise(ticks):
         if t.price > prev.price and t.ts_ms // MINUTE_MS == prev.ts_ms // MINUTE_MS:
-            assert t.taker_side == "BUY"
+            assert t.taker_side == Side.BUY
 
 
 @needs_data

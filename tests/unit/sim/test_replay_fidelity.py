@@ -19,7 +19,7 @@ from real_trade.sim.core import ExchangeCore
 from real_trade.sim.market import BookShape, MarketTick
 from real_trade.sim.market import Side as TakerSide
 from real_trade.sim.market_replay import CandleReplayMarket
-from real_trade.sim.types import FilterError, OrderStatus, Trade
+from real_trade.sim.types import FilterError, OrderStatus, OrderType, Side, TimeInForce, Trade
 from tests.unit.sim.fakes import Recorder, ScriptedMarket, SteppedMarket
 
 D = Decimal
@@ -73,7 +73,7 @@ def test_replaying_the_real_file_reproduces_its_one_minute_candles() -> None:
 
 
 def test_the_tape_prints_each_tick_at_its_price_with_its_exact_volume() -> None:
-    sides: list[TakerSide] = ["BUY", "SELL", "SELL", "BUY", "BUY", "SELL"]
+    sides: list[TakerSide] = [Side.BUY, Side.SELL, Side.SELL, Side.BUY, Side.BUY, Side.SELL]
     prices = ["30000.05", "29999.50", "29998.00", "30001.27", "30001.27", "29990.10"]
     volumes = ["0.860795", "2.345678", "0.000001", "0.5", "1.000001", "0.123457"]
     ticks = [
@@ -88,7 +88,7 @@ def test_the_tape_prints_each_tick_at_its_price_with_its_exact_volume() -> None:
         mine = [t for t in trades if t.time_ms == tick.ts_ms]
         assert {t.price for t in mine} == {tick.price}, tick
         assert sum(t.qty for t in mine) == tick.volume, tick
-        assert all(t.is_buyer_maker is (tick.taker_side == "SELL") for t in mine), tick
+        assert all(t.is_buyer_maker is (tick.taker_side == Side.SELL) for t in mine), tick
     (kline,) = core.klines("BTCUSDT", "1m", start_ms=START)
     assert (kline.open, kline.high, kline.low, kline.close) == (
         D("30000.05"),
@@ -100,7 +100,7 @@ def test_the_tape_prints_each_tick_at_its_price_with_its_exact_volume() -> None:
 
 
 def test_without_a_lot_step_the_flow_keeps_the_base_asset_precision() -> None:
-    ticks = [MarketTick(START + 1000, D("30000"), D("0.123456789"), "BUY")]
+    ticks = [MarketTick(START + 1000, D("30000"), D("0.123456789"), Side.BUY)]
     core, clock, rec = _core(ScriptedMarket(START, {"BTCUSDT": ticks}, shape=SHAPE))
     clock.advance(2)
     core.pump()
@@ -110,16 +110,22 @@ def test_without_a_lot_step_the_flow_keeps_the_base_asset_precision() -> None:
 
 @pytest.mark.parametrize(
     ("taker", "user_side", "user_price", "tick_price"),
-    [("SELL", "BUY", "29990", "29980"), ("BUY", "SELL", "30010", "30020")],
+    [(Side.SELL, Side.BUY, "29990", "29980"), (Side.BUY, Side.SELL, "30010", "30020")],
 )
 def test_a_user_order_better_than_the_tick_fills_before_the_flow_reaches_the_provider(
-    taker: TakerSide, user_side: str, user_price: str, tick_price: str
+    taker: TakerSide, user_side: Side, user_price: str, tick_price: str
 ) -> None:
     ticks = [MarketTick(START + 1000, D(tick_price), D("0.3"), taker)]
     core, clock, rec = _core(ScriptedMarket(START, {"BTCUSDT": ticks}, shape=SHAPE))
     user = core.create_account({"USDT": "10000", "BTC": "1"})
     resting = core.place_order(
-        user, "BTCUSDT", user_side, "LIMIT", quantity="0.1", price=user_price, time_in_force="GTC"
+        user,
+        "BTCUSDT",
+        user_side,
+        OrderType.LIMIT,
+        quantity="0.1",
+        price=user_price,
+        time_in_force=TimeInForce.GTC,
     )
     assert resting.status is OrderStatus.NEW
     rec.events.clear()
@@ -127,7 +133,7 @@ def test_a_user_order_better_than_the_tick_fills_before_the_flow_reaches_the_pro
     core.pump()
     first, second = _trades(rec)
     # one taker (the flow's market order) met the user first, then the provider at the tick
-    taker_of = (lambda t: t.seller_order_id) if taker == "SELL" else (lambda t: t.buyer_order_id)
+    taker_of = (lambda t: t.seller_order_id) if taker == Side.SELL else (lambda t: t.buyer_order_id)
     assert taker_of(first) == taker_of(second)
     assert (first.price, first.qty) == (D(user_price), D("0.1"))
     assert (second.price, second.qty) == (D(tick_price), D("0.2"))
@@ -137,7 +143,7 @@ def test_a_user_order_better_than_the_tick_fills_before_the_flow_reaches_the_pro
 
 
 def test_rules_derived_for_a_market_symbol_use_the_sources_tick_size() -> None:
-    ticks = [MarketTick(START + 1000, D("21.50"), D("3"), "BUY")]
+    ticks = [MarketTick(START + 1000, D("21.50"), D("3"), Side.BUY)]
     shape = BookShape(
         tick_size=D("0.05"), half_spread_ticks=1, levels=3, level_qty=D("10"), level_step_ticks=1
     )
@@ -148,11 +154,23 @@ def test_rules_derived_for_a_market_symbol_use_the_sources_tick_size() -> None:
     rules = core.rules_for("SOLUSDT")
     assert rules.tick_size == D("0.05")  # the default for ~21.5 would be 0.001
     user = core.create_account({"USDT": "1000"})
-    with pytest.raises(FilterError, match="PRICE_FILTER"):
+    with pytest.raises(FilterError, match="price filter"):
         core.place_order(
-            user, "SOLUSDT", "BUY", "LIMIT", quantity="1", price="21.02", time_in_force="GTC"
+            user,
+            "SOLUSDT",
+            Side.BUY,
+            OrderType.LIMIT,
+            quantity="1",
+            price="21.02",
+            time_in_force=TimeInForce.GTC,
         )
     ok = core.place_order(
-        user, "SOLUSDT", "BUY", "LIMIT", quantity="1", price="21.05", time_in_force="GTC"
+        user,
+        "SOLUSDT",
+        Side.BUY,
+        OrderType.LIMIT,
+        quantity="1",
+        price="21.05",
+        time_in_force=TimeInForce.GTC,
     )
     assert ok.status is OrderStatus.NEW

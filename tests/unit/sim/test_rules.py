@@ -6,6 +6,12 @@ from decimal import Decimal
 
 import pytest
 
+from real_trade.sim.binance.errors import BinanceApiError
+from real_trade.sim.binance.errors import sim_error_code_msg as binance
+from real_trade.sim.binance.format import symbol_filters
+from real_trade.sim.binance.vocab import parse_order_type as binance_type
+from real_trade.sim.binance.vocab import parse_side as binance_side
+from real_trade.sim.binance.vocab import parse_tif as binance_tif
 from real_trade.sim.rules import (
     DEFAULT_RULES,
     SymbolRules,
@@ -23,7 +29,9 @@ from real_trade.sim.types import (
     FilterError,
     OrderRejected,
     OrderType,
+    Reason,
     Side,
+    SimError,
     TimeInForce,
 )
 
@@ -83,43 +91,45 @@ def test_limit_filters_at_their_boundaries(qty: str, price: str, failure: str | 
         return
     with pytest.raises(FilterError) as err:
         limit(qty, price)
-    assert err.value.code == -1013
-    assert err.value.filter_name == failure
+    assert binance(err.value)[0] == -1013
+    assert err.value.reason is (Reason.INVALID_QUANTITY if qty == "0" else Reason[failure])
     expected = "Invalid quantity." if qty == "0" else f"Filter failure: {failure}"
-    assert err.value.msg == expected
+    assert binance(err.value)[1] == expected
 
 
 def test_filter_messages_are_binance_texts() -> None:
-    with pytest.raises(FilterError, match=r"^Filter failure: LOT_SIZE$"):
-        limit("0.000015", "30000")
-    with pytest.raises(FilterError, match=r"^Filter failure: NOTIONAL$"):
-        limit("0.0001", "30000")
-    with pytest.raises(FilterError, match=r"^Filter failure: PRICE_FILTER$"):
-        limit("0.001", "30000.005")
+    for qty, price, name in (
+        ("0.000015", "30000", "LOT_SIZE"),
+        ("0.0001", "30000", "NOTIONAL"),
+        ("0.001", "30000.005", "PRICE_FILTER"),
+    ):
+        with pytest.raises(FilterError) as err:
+            limit(qty, price)
+        assert binance(err.value) == (-1013, f"Filter failure: {name}")
 
 
 def test_too_much_precision_is_1111() -> None:
     with pytest.raises(BadParameter) as err:
         limit("0.000000001", "30000")
-    assert (err.value.code, err.value.msg) == (
+    assert binance(err.value) == (
         -1111,
         "Parameter 'quantity' has too much precision.",
     )
     with pytest.raises(BadParameter) as err:
         limit("0.001", "30000.000000001")
-    assert err.value.msg == "Parameter 'price' has too much precision."
+    assert binance(err.value)[1] == "Parameter 'price' has too much precision."
     limit("0.00100000000", "30000.0000000000")  # trailing zeros do not count
 
 
 def test_market_orders_use_average_price_and_market_lot_size() -> None:
     market("0.0002", "30000")  # 6 USDT
-    with pytest.raises(FilterError, match="NOTIONAL"):
+    with pytest.raises(FilterError, match="notional"):
         market("0.0001", "30000")  # 3 USDT
     market("0.0001", None)  # no price known: notional unchecked
-    with pytest.raises(FilterError, match="MARKET_LOT_SIZE"):
+    with pytest.raises(FilterError, match="market lot size"):
         market("118.5", "30000")
     market(None, None, quote="5")
-    with pytest.raises(FilterError, match="NOTIONAL"):
+    with pytest.raises(FilterError, match="notional"):
         market(None, None, quote="4.99999999")
 
 
@@ -138,7 +148,7 @@ def test_apply_min_to_market_false_skips_market_notional() -> None:
         apply_min_to_market=False,
     )
     rules.validate(Side.BUY, OrderType.MARKET, quantity=D("1"), avg_price=D("1"))
-    with pytest.raises(FilterError, match="NOTIONAL"):
+    with pytest.raises(FilterError, match="notional"):
         rules.validate(
             Side.BUY, OrderType.LIMIT, quantity=D("1"), price=D("1"), time_in_force=TIF.GTC
         )
@@ -203,7 +213,7 @@ def test_parameter_errors(kwargs: dict[str, object], code: int, msg: str) -> Non
             stop_price=dec("stop"),
             time_in_force=kwargs.get("tif"),  # type: ignore[arg-type]
         )
-    assert (err.value.code, err.value.msg) == (code, msg)
+    assert binance(err.value) == (code, msg)
 
 
 def test_disallowed_order_type_is_rejected() -> None:
@@ -212,26 +222,40 @@ def test_disallowed_order_type_is_rejected() -> None:
     only_limit = SymbolRules(**fields, order_types=(OrderType.LIMIT,))
     with pytest.raises(OrderRejected) as err:
         only_limit.validate(Side.BUY, OrderType.MARKET, quantity=D("10"))
-    assert (err.value.code, err.value.msg) == (
+    assert binance(err.value) == (
         -2010,
         "Market orders are not supported for this symbol.",
     )
 
 
-def test_parsers_raise_binance_codes() -> None:
+def test_parsers_raise_neutral_reasons() -> None:
     assert (
-        parse_side("BUY") is Side.BUY and parse_order_type("LIMIT_MAKER") is OrderType.LIMIT_MAKER
+        parse_side("buy") is Side.BUY and parse_order_type("limit_maker") is OrderType.LIMIT_MAKER
     )
-    assert parse_tif(None) is None and parse_tif("FOK") is TIF.FOK
-    for fn, code in ((parse_side, -1117), (parse_order_type, -1116), (parse_tif, -1115)):
+    assert parse_tif(None) is None and parse_tif("fok") is TIF.FOK
+    for fn, reason in (
+        (parse_side, Reason.INVALID_SIDE),
+        (parse_order_type, Reason.INVALID_ORDER_TYPE),
+        (parse_tif, Reason.INVALID_TIME_IN_FORCE),
+    ):
         with pytest.raises(BadParameter) as err:
-            fn("NOPE")  # type: ignore[operator]
-        assert err.value.code == code
+            fn("BUY")  # type: ignore[operator]  # Binance's spelling is the face's to read
+        assert err.value.reason is reason
     assert to_decimal("0.1", "q") == D("0.1") and to_decimal(0.1, "q") == D("0.1")
     for bad in ("-1", "abc", "NaN", float("inf")):
         with pytest.raises(BadParameter) as err:
             to_decimal(bad, "quantity")
-        assert err.value.code == -1100 and "'quantity'" in err.value.msg
+        assert (err.value.reason, err.value.fields) == (Reason.BAD_NUMBER, ("quantity",))
+        assert binance(err.value)[0] == -1100 and "'quantity'" in binance(err.value)[1]
+
+
+def test_binance_vocab_parsers_raise_binance_codes() -> None:
+    assert binance_side("BUY") is Side.BUY and binance_type("LIMIT_MAKER") is OrderType.LIMIT_MAKER
+    assert binance_tif(None) is None and binance_tif("FOK") is TIF.FOK
+    for fn, code in ((binance_side, -1117), (binance_type, -1116), (binance_tif, -1115)):
+        with pytest.raises(BinanceApiError) as err:
+            fn("buy")  # type: ignore[operator]
+        assert err.value.code == code
 
 
 def test_derive_rules_for_any_pair() -> None:
@@ -253,7 +277,7 @@ def test_derive_rules_takes_the_sources_tick_for_the_price_filter() -> None:
     sol = derive_rules("SOLUSDT", "21.5", tick_size=D("0.05"))
     assert (sol.tick_size, sol.min_price) == (D("0.05"), D("0.05"))
     assert derive_rules("SOLUSDT", "21.5").tick_size == D("0.001")  # the default for the price
-    with pytest.raises(FilterError, match="PRICE_FILTER"):
+    with pytest.raises(FilterError, match="price filter"):
         sol.validate(
             Side.BUY, OrderType.LIMIT, quantity=D("1"), price=D("21.52"), time_in_force=TIF.GTC
         )
@@ -267,13 +291,26 @@ def test_client_order_ids_follow_binances_pattern() -> None:
     for bad in ("has space", "x" * 37, "", "é"):
         with pytest.raises(BadParameter) as err:
             parse_client_order_id(bad)
-        assert err.value.code == -1100 and "newClientOrderId" in err.value.msg
+        assert binance(err.value)[0] == -1100 and "newClientOrderId" in binance(err.value)[1]
 
 
 def test_binance_filter_dicts_have_exact_names_and_formatting() -> None:
-    filters = {f["filterType"]: f for f in BTC.to_binance_filters()}
+    filters = {f["filterType"]: f for f in symbol_filters(BTC)}
     assert set(filters) >= {"PRICE_FILTER", "LOT_SIZE", "MARKET_LOT_SIZE", "NOTIONAL"}
     assert filters["PRICE_FILTER"]["tickSize"] == "0.01000000"
     assert filters["LOT_SIZE"]["stepSize"] == "0.00001000"
     assert filters["NOTIONAL"]["minNotional"] == "5.00000000"
     assert format_decimal(D("1.5")) == "1.50000000"
+
+
+def test_every_reason_has_a_binance_answer() -> None:
+    for reason in Reason:
+        err = SimError(reason, "stop_price", "quote_quantity", order_type=OrderType.STOP_LOSS)
+        code, msg = binance(err)
+        assert code < 0 and msg, reason
+    missing = SimError(Reason.MISSING_ONE_OF, "order_id", "client_order_id")
+    assert binance(missing) == (
+        -1102,
+        "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!",
+    )
+    assert str(missing) == "one of order_id or client_order_id is required"

@@ -1,12 +1,13 @@
-"""One server-side websocket of the simulator's Binance faces: queue, pings, lifetime, drops.
+"""One server-side websocket of the simulator's faces: queue, pings, lifetime, drops.
 
-:class:`WsConnection` wraps an aiohttp ``WebSocketResponse`` the way Binance's servers treat a
-connection: messages go out in order through one writer task (publishers only enqueue, so a
-bus event never waits on a socket); the server sends a ping frame every
-``WsSettings.ping_interval_s`` and closes the connection when no pong answering one of its pings
-arrived within ``pong_timeout_s`` (unsolicited pongs do not count); a client ping is answered with
-a pong carrying the same payload; the connection is closed after ``max_lifetime_s``; a client that
-cannot keep up (more than ``max_queue`` messages waiting) is disconnected.
+:class:`WsConnection` wraps an aiohttp ``WebSocketResponse`` the way exchange servers treat a
+connection (Binance's policy by default, see :class:`WsSettings`): messages go out in order
+through one writer task (publishers only enqueue, so a bus event never waits on a socket); the
+server sends a ping frame every ``WsSettings.ping_interval_s`` and closes the connection when no
+pong answering one of its pings arrived within ``pong_timeout_s`` (unsolicited pongs do not
+count); a client ping is answered with a pong carrying the same payload; the connection is
+closed after ``max_lifetime_s``; a client that cannot keep up (more than ``max_queue`` messages
+waiting) is disconnected.
 
 :class:`ConnectionRegistry` keeps the live connections of one face so the fault plan's
 ``drop_connections(code)`` can close them all from any thread. Code 1006 (abnormal closure,
@@ -29,7 +30,7 @@ from aiohttp import WSMsgType, web
 
 __all__ = ["ConnectionRegistry", "WsConnection", "WsSettings"]
 
-_log = logging.getLogger("real_trade.sim.binance.ws")
+_log = logging.getLogger("real_trade.sim.ws")
 
 ABNORMAL_CLOSURE = 1006
 """The close code that means "the connection just died": sent as a TCP abort, not a frame."""
@@ -60,7 +61,7 @@ class WsSettings:
 
 
 class WsConnection:
-    """A server-side websocket with Binance's connection policy (see the module docstring).
+    """A server-side websocket with an exchange's connection policy (see the module docstring).
 
     Create it inside an aiohttp handler with :meth:`open`, then ``await`` :meth:`serve` with the
     function that handles each text frame; :meth:`send` enqueues a text frame (call it on the

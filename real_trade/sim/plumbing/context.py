@@ -1,4 +1,4 @@
-"""What every Binance protocol face of one simulated exchange shares: core, clock, faults, loop."""
+"""What every protocol face of one simulated exchange shares: core, clock, faults, loop."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ if TYPE_CHECKING:
     from real_trade.sim.clock import SimClock
     from real_trade.sim.core import ExchangeCore
 
-__all__ = ["BinanceFaceContext"]
+__all__ = ["FaceContext"]
 
 
 @dataclass
-class BinanceFaceContext:
-    """The state the REST, market-stream and WebSocket-API faces of one simulator share.
+class FaceContext:
+    """The state every face (REST, market streams, WebSocket API, of any venue) of one simulator
+    shares.
 
     ``core`` does the trading, ``clock`` tells market time, ``faults`` holds the armed faults, and
     ``loop`` is the server's event loop (set when the server starts), which faces use to hand

@@ -1,0 +1,56 @@
+"""The Binance spot face: REST ``/api/v3``, market streams and the WebSocket API, as one face.
+
+:class:`BinanceFace` is what a :class:`~real_trade.sim.server.SimExchange` serves for the name
+``"binance"``: it registers the REST routes (:func:`~real_trade.sim.binance.app.rest_handler`),
+the market-stream face and the WebSocket API face on the exchange's application, all sharing one
+rate limiter with Binance's limits and words.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from real_trade.sim.binance.app import LIMITER_KEY, rest_handler
+from real_trade.sim.binance.ratelimit import binance_limiter
+from real_trade.sim.binance.rest_private import PRIVATE_ROUTES
+from real_trade.sim.binance.rest_public import PUBLIC_ROUTES
+from real_trade.sim.binance.ws_api import register_ws_api_routes
+from real_trade.sim.binance.ws_market import register_ws_market_routes
+from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimits
+from real_trade.sim.plumbing.ws_conn import WsSettings
+
+__all__ = ["BinanceFace"]
+
+
+class BinanceFace:
+    """Binance spot's protocol over the shared core (see the module docstring).
+
+    ``limiter`` (else one with ``rate_limits``, Binance's by default) counts request weight and
+    orders across REST and the WebSocket API; ``ws_settings`` sets the websocket policy.
+    """
+
+    name = "binance"
+
+    def __init__(
+        self,
+        *,
+        rate_limits: RateLimits | None = None,
+        limiter: RateLimiter | None = None,
+        ws_settings: WsSettings | None = None,
+    ) -> None:
+        """Configure the face (nothing is served until :meth:`register`)."""
+        self.limiter: RateLimiter | None = (
+            limiter if limiter is not None else binance_limiter(rate_limits)
+        )
+        self.ws_settings = ws_settings
+
+    def register(self, app: web.Application, ctx: FaceContext) -> None:
+        """Add Binance's REST routes and websocket faces to ``app``."""
+        limiter = self.limiter
+        assert limiter is not None
+        app[LIMITER_KEY] = limiter
+        for route in (*PUBLIC_ROUTES, *PRIVATE_ROUTES):
+            app.router.add_route(route.method, route.path, rest_handler(route, ctx, limiter))
+        register_ws_market_routes(app, ctx, self.ws_settings)
+        register_ws_api_routes(app, ctx)

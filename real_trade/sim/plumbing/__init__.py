@@ -1,0 +1,48 @@
+"""What every protocol face of a simulated exchange shares, whatever its venue.
+
+:class:`FaceContext` (core, clock, faults, loop), :class:`WsConnection` and
+:class:`ConnectionRegistry` (server-side websockets and their drops), :class:`RateLimiter`
+(request weight and order counts, refusing with a neutral :class:`RateLimitExceeded` the face
+words), the ``/admin/`` routes, the fault-plan consultation points, the market pump, the
+:class:`Face` protocol with the faces known by name, and :func:`create_exchange_app` that puts
+faces and plumbing on one aiohttp application.
+"""
+
+from real_trade.sim.plumbing.admin import ADMIN_FAULT_METHODS, register_admin_routes
+from real_trade.sim.plumbing.app import CONTEXT_KEY, create_exchange_app
+from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.faces import FACES, Face, make_face
+from real_trade.sim.plumbing.fault_dispatch import abort_connection, request_fault
+from real_trade.sim.plumbing.http import dumps, is_loopback, json_response
+from real_trade.sim.plumbing.pump import pump_ctx
+from real_trade.sim.plumbing.ratelimit import (
+    OrderCounts,
+    RateLimiter,
+    RateLimitExceeded,
+    RateLimits,
+)
+from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
+
+__all__ = [
+    "ADMIN_FAULT_METHODS",
+    "CONTEXT_KEY",
+    "FACES",
+    "ConnectionRegistry",
+    "Face",
+    "FaceContext",
+    "OrderCounts",
+    "RateLimitExceeded",
+    "RateLimiter",
+    "RateLimits",
+    "WsConnection",
+    "WsSettings",
+    "abort_connection",
+    "create_exchange_app",
+    "dumps",
+    "is_loopback",
+    "json_response",
+    "make_face",
+    "pump_ctx",
+    "register_admin_routes",
+    "request_fault",
+]

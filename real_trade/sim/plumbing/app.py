@@ -1,0 +1,48 @@
+"""The aiohttp application of one simulated exchange: its faces plus the shared plumbing.
+
+:func:`create_exchange_app` registers each face's routes, the ``/admin/`` endpoints
+(:mod:`~real_trade.sim.plumbing.admin`) and, in non-stepped modes, the market pump
+(:mod:`~real_trade.sim.plumbing.pump`) on one application.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from real_trade.sim.plumbing.admin import register_admin_routes
+from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.faces import Face
+from real_trade.sim.plumbing.pump import pump_ctx
+
+__all__ = ["CONTEXT_KEY", "create_exchange_app"]
+
+CONTEXT_KEY = web.AppKey("sim_context", FaceContext)
+"""Where the application keeps its :class:`FaceContext`."""
+
+
+def create_exchange_app(
+    ctx: FaceContext,
+    faces: Sequence[Face],
+    *,
+    admin: bool = True,
+    pump_interval_s: float | None = 0.05,
+) -> web.Application:
+    """Build the application serving ``faces`` over the exchange of ``ctx``.
+
+    ``admin=False`` leaves out ``/admin/``; ``pump_interval_s`` is how often the market is
+    played in real/accelerated modes (no pump task with a stepped clock or ``None``).
+    """
+    if not faces:
+        raise ValueError("a simulated exchange serves at least one face")
+    app = web.Application()
+    app[CONTEXT_KEY] = ctx
+    for face in faces:
+        face.register(app, ctx)
+    if admin:
+        limiters = [f.limiter for f in faces if f.limiter is not None]
+        register_admin_routes(app, ctx, limiters)
+    if pump_interval_s is not None and not ctx.clock.stepped:
+        app.cleanup_ctx.append(pump_ctx(ctx, pump_interval_s))
+    return app

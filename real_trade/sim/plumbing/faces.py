@@ -1,0 +1,48 @@
+"""Protocol faces: what a face is, and the faces a :class:`~real_trade.sim.server.SimExchange`
+can serve by name.
+
+A face is only a venue's protocol over the shared core: its paths, fields, signing and codes.
+It registers its routes on the exchange's one aiohttp application (:meth:`Face.register`) and
+owns its :class:`~real_trade.sim.plumbing.ratelimit.RateLimiter` (its venue's limits and
+words). Connections, admin, faults and the market pump are shared plumbing
+(:mod:`real_trade.sim.plumbing`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.ratelimit import RateLimiter
+
+__all__ = ["FACES", "Face", "make_face"]
+
+FACES: dict[str, str] = {"binance": "real_trade.sim.binance.face:BinanceFace"}
+"""The faces served by name: ``name -> "module:class"`` (imported on first use)."""
+
+
+class Face(Protocol):
+    """One venue's protocol served by a simulated exchange."""
+
+    name: str
+    limiter: RateLimiter | None
+
+    def register(self, app: web.Application, ctx: FaceContext) -> None:
+        """Add the face's routes and lifecycle hooks to ``app``, serving the exchange ``ctx``."""
+        ...
+
+
+def make_face(name: str, **options: Any) -> Face:
+    """Build the face called ``name`` with ``options`` (``rate_limits``, ``ws_settings``...).
+
+    ``ValueError`` for a name not in :data:`FACES`.
+    """
+    target = FACES.get(name)
+    if target is None:
+        raise ValueError(f"unknown simulator face {name!r}; known: {sorted(FACES)}")
+    module, _, cls = target.partition(":")
+    face: Face = getattr(importlib.import_module(module), cls)(**options)
+    return face

@@ -1,0 +1,59 @@
+"""Unified symbols and venue ids: the one place a ``BTC/USDT`` is split or turned into an id.
+
+A unified symbol is ccxt's: ``BASE/QUOTE`` for spot, ``BASE/QUOTE:SETTLE`` for a perpetual and
+``BASE/QUOTE:SETTLE-YYMMDD`` for a dated future. Each venue's id is one rule here:
+
+* :func:`joined_symbol_id`: base and quote run together, upper case (``BTCUSDT``): Binance
+  (spot and futures), Bybit v5 and the simulator; Binance's stream names are its lower case.
+* :func:`okx_inst_id`: dashes, with the contract type (``BTC-USDT``, ``BTC-USDT-SWAP``,
+  ``BTC-USD-240628``): OKX v5.
+"""
+
+from __future__ import annotations
+
+__all__ = ["base_asset", "joined_symbol_id", "okx_inst_id", "quote_asset", "split_symbol"]
+
+
+def split_symbol(symbol: str) -> tuple[str, str]:
+    """The base and quote assets of a unified symbol (``BTC/USDT:USDT`` -> ``("BTC", "USDT")``).
+
+    A symbol without a ``/`` (a venue id such as ``BTCUSDT``) is all base: ``("BTCUSDT", "")``.
+    """
+    pair = symbol.split(":", 1)[0]
+    base, _, quote = pair.partition("/")
+    return base, quote
+
+
+def base_asset(symbol: str) -> str:
+    """The base asset of a unified symbol (``BTC/USDT`` and ``BTC/USDT:USDT`` -> ``BTC``)."""
+    return split_symbol(symbol)[0]
+
+
+def quote_asset(symbol: str) -> str:
+    """The quote asset of a unified symbol (``BTC/USDT:USDT`` -> ``USDT``; ``""`` without ``/``)."""
+    return split_symbol(symbol)[1]
+
+
+def joined_symbol_id(symbol: str) -> str:
+    """Binance's, Bybit's and the simulator's id: ``BTC/USDT`` and ``BTC/USDT:USDT`` -> ``BTCUSDT``.
+
+    The settle suffix is dropped (a linear perpetual has the spot pair's id); dashes are dropped
+    too, and an id passes through upper-cased (``btcusdt`` -> ``BTCUSDT``).
+    """
+    return symbol.split(":", 1)[0].replace("/", "").replace("-", "").upper()
+
+
+def okx_inst_id(symbol: str) -> str:
+    """OKX's instrument id: ``BTC/USDT`` -> ``BTC-USDT``, ``BTC/USDT:USDT`` -> ``BTC-USDT-SWAP``.
+
+    A dated future ``BTC/USD:BTC-240628`` -> ``BTC-USD-240628``; an OKX id (no ``/``) passes
+    through upper-cased.
+    """
+    if "/" not in symbol:
+        return symbol.upper()
+    pair, _, contract = symbol.partition(":")
+    base, quote = pair.upper().split("/", 1)
+    if not contract:
+        return f"{base}-{quote}"
+    _, _, expiry = contract.partition("-")
+    return f"{base}-{quote}-{expiry or 'SWAP'}"
