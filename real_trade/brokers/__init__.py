@@ -1,7 +1,8 @@
 """The broker layer: backtrader brokers for paper and live trading (seed 000's ``brokers/``).
 
-:class:`BaseBroker` is a thin ``bt.BrokerBase`` over :mod:`real_trade.execution` (order manager,
-paper engine, live venue execution); :class:`BinanceBroker`, :class:`BybitBroker`,
+:class:`BaseBroker` is a thin ``bt.BrokerBase`` shim over a
+:class:`~real_trade.session.TradingSession` (order manager, paper or live execution, positions,
+journal, risk gate, reconciliation, kill switch); :class:`BinanceBroker`, :class:`BybitBroker`,
 :class:`OKXBroker` and :class:`CCXTBroker` only name their venue.
 """
 

@@ -23,6 +23,8 @@ __all__ = [
     "LiveMarket",
     "LivePriceUnknownError",
     "live_market",
+    "meet_live_market",
+    "reference_price",
     "replays_history",
     "venue_client_of",
 ]
@@ -98,3 +100,28 @@ def live_market(client: Any, symbols: Iterable[str]) -> LiveMarket:
         return LiveMarket(prices, int(client.fetch_time()))
     except Exception as exc:
         raise LivePriceUnknownError(f"the venue's time is unknown: {exc}") from exc
+
+
+def meet_live_market(session: Any, client: Any, symbol: str, symbols: Iterable[str]) -> float:
+    """A paper order on a backfill bar: the session's paper market moves to the venue's market
+    now; the price of ``symbol`` there. :class:`LivePriceUnknownError` gives the order's
+    rejection reason."""
+    try:
+        market = live_market(client, symbols)
+    except LivePriceUnknownError as exc:
+        raise LivePriceUnknownError(
+            f"paper cannot price an order placed on a backfill bar: {exc}; "
+            "an exchange fills it at the market now (or place it once LIVE)"
+        ) from exc
+    session.meet_live_market(market.prices, market.now_ms)
+    return market.prices[symbol]
+
+
+def reference_price(
+    broker: Any, session: Any, data: Any, symbol: str, symbols: Iterable[str]
+) -> float | None:
+    """The price an order on ``data`` is placed at: its close, or for a paper order on a
+    backfill bar the venue's price now (the session's paper market moves there first)."""
+    if session.paper is not None and replays_history(data):
+        return meet_live_market(session, venue_client_of(broker, data), symbol, symbols)
+    return float(data.close[0]) if len(data) else None

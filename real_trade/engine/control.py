@@ -3,10 +3,10 @@
 While a :class:`~real_trade.engine.runner.TradingRunner` runs with a journal, its
 :class:`RunnerControl` writes a heartbeat every few seconds (``runner_heartbeat``, and
 ``runner_heartbeat:<name>`` for databases several strategies share) so ``real-trade status``
-and ``real-trade kill`` can tell a live runner from a dead one, and polls ``kill_request`` every
-second: a request ``{"id", "flatten", "reason"}`` whose id it has not handled yet is passed to
-the runner's kill switch, and ``kill_done`` is set to that id once the kill is under way. Both
-are tasks of the runner's :class:`~real_trade.engine.scheduler.Scheduler`.
+and ``real-trade kill`` can tell a live runner from a dead one, and polls the journal's requests
+every second through the one :class:`~real_trade.session.control.JournalControl` of the run: a
+``kill_request`` goes to the runner's kill switch, a change of the trading state to the run's
+trading session. Both are tasks of the runner's :class:`~real_trade.engine.scheduler.Scheduler`.
 :func:`install_stop_signals` (from :mod:`real_trade.utils.stop_signals`) is the operator's
 other way in: SIGINT and SIGTERM.
 """
@@ -20,6 +20,12 @@ from collections.abc import Callable
 from typing import Any
 
 from real_trade.engine.scheduler import Scheduler
+from real_trade.session.control import (
+    KILL_DONE_KEY,
+    KILL_REQUEST_KEY,
+    POLL_INTERVAL_S,
+    JournalControl,
+)
 from real_trade.utils.stop_signals import install_stop_signals
 
 __all__ = [
@@ -33,10 +39,6 @@ __all__ = [
 
 HEARTBEAT_KEY = "runner_heartbeat"
 """Control-state key of the newest runner heartbeat of the database."""
-KILL_REQUEST_KEY = "kill_request"
-"""Control-state key of the operator's kill request (``real-trade kill``)."""
-KILL_DONE_KEY = "kill_done"
-"""Control-state key of the id of the last kill request a runner carried out."""
 
 _log = logging.getLogger("real_trade.engine")
 
@@ -50,12 +52,14 @@ def heartbeat_key(strategy: str) -> str:
 
 
 class RunnerControl:
-    """Heartbeat and kill-request polling of one run against one journal.
+    """Heartbeat of one run, and the one poll of the journal's requests.
 
     ``RunnerControl(journal, strategy, kill, *, details=None, heartbeat_interval=5.0,
     poll_interval=1.0)``: ``journal`` has ``get_state``/``set_state``; ``kill(flatten,
     reason)`` returns whether the kill was accepted (False: try again at the next poll);
-    ``details`` (a callable returning a dict) adds fields to each heartbeat.
+    ``details`` (a callable returning a dict) adds fields to each heartbeat. :attr:`requests`
+    is the :class:`~real_trade.session.control.JournalControl` the scheduler polls (the run's
+    trading session follows the trading state through it).
     """
 
     def __init__(
@@ -66,22 +70,26 @@ class RunnerControl:
         *,
         details: Callable[[], dict[str, Any]] | None = None,
         heartbeat_interval: float = 5.0,
-        poll_interval: float = 1.0,
+        poll_interval: float = POLL_INTERVAL_S,
     ) -> None:
         """Bind the control to a journal and a kill switch (nothing runs until installed)."""
         self.journal = journal
         self.strategy = strategy
-        self.kill = kill
         self.details = details
         self.heartbeat_interval = heartbeat_interval
-        self.poll_interval = poll_interval
-        self.handled: list[str] = []
+        self.requests = JournalControl(journal, on_kill=kill, interval=poll_interval)
         self.heartbeats = 0
 
+    @property
+    def handled(self) -> list[str]:
+        """The ids of the kill requests carried out."""
+        return self.requests.handled
+
     def install(self, scheduler: Scheduler) -> None:
-        """Schedule the heartbeat and the kill poll (both run at once, then at intervals)."""
+        """Schedule the heartbeat and the journal poll (both run at once, then at intervals)."""
         scheduler.schedule(self.beat, self.heartbeat_interval, name="heartbeat", run_now=True)
-        scheduler.schedule(self.poll_kill, self.poll_interval, name="kill-poll", run_now=True)
+        interval = self.requests.interval
+        scheduler.schedule(self.requests.poll, interval, name="journal-poll", run_now=True)
 
     def beat(self, state: str = "running") -> None:
         """Write one heartbeat: pid, time, strategy, ``state`` and the runner's details."""
@@ -98,18 +106,5 @@ class RunnerControl:
         self.heartbeats += 1
 
     def poll_kill(self) -> bool:
-        """Carry out a new kill request, if any; return whether one was handled now."""
-        request = self.journal.get_state(KILL_REQUEST_KEY)
-        if not isinstance(request, dict) or not request.get("id"):
-            return False
-        ident = str(request["id"])
-        if ident in self.handled or self.journal.get_state(KILL_DONE_KEY) == ident:
-            return False
-        flatten = bool(request.get("flatten", False))
-        reason = str(request.get("reason") or "kill requested")
-        _log.warning("kill request %s from the journal (flatten=%s): %s", ident, flatten, reason)
-        if not self.kill(flatten, reason):
-            return False
-        self.handled.append(ident)
-        self.journal.set_state(KILL_DONE_KEY, ident)
-        return True
+        """Poll the journal's requests now; True when a kill request was taken."""
+        return self.requests.poll()

@@ -75,12 +75,10 @@ class StrategyExecutor:
         max_restarts: int | None = 5,
     ) -> None:
         """Create an empty executor; a journal URL is opened here (and closed by :meth:`close`)."""
-        self._owns_journal = isinstance(journal, str)
-        if isinstance(journal, str):
-            from real_trade.persistence import Journal
+        from real_trade.persistence.handle import open_journal
 
-            journal = Journal(journal)
-        self.journal: Any = journal
+        self._journal_handle = open_journal(journal)
+        self.journal: Any = None if self._journal_handle is None else self._journal_handle.journal
         self.supervise = supervise
         self.retry = retry
         self.max_restarts = max_restarts
@@ -197,8 +195,9 @@ class StrategyExecutor:
     def close(self, timeout: float | None = 10.0) -> None:
         """Stop everything and close the shared journal when this executor opened it."""
         self.stop_all(timeout)
-        if self._owns_journal and self.journal is not None:
-            self.journal.close()
+        if self._journal_handle is not None:
+            self._journal_handle.release()
+            self._journal_handle = None
 
     def __enter__(self) -> StrategyExecutor:
         """Return the executor."""

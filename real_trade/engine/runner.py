@@ -50,11 +50,11 @@ from real_trade.engine.runtime import (
     BarCallback,
     BarReport,
     BarWatch,
-    JournalLink,
     LoopHook,
 )
 from real_trade.engine.scheduler import Scheduler
 from real_trade.errors import NotSupportedError, redact
+from real_trade.persistence.handle import JournalHandle, open_journal
 from real_trade.risk import LiveRiskConfig
 from real_trade.vocabulary.clock import Clock, SystemClock
 
@@ -301,14 +301,12 @@ class TradingRunner:
     def _run_begun(self, handle_signals: bool) -> list[Any]:
         self._run_thread_id = threading.get_ident()
         previous = self._install_signals() if handle_signals else {}
-        link: JournalLink | None = None
+        link: JournalHandle | None = None
         error: BaseException | None = None
         bars_before = self.bars
         try:
-            link = JournalLink.open(self.journal_spec, strategy=self.name)
+            link = open_journal(self.journal_spec, bus=self.bus, strategy=self.name)
             self.journal = link.journal if link is not None else None
-            if link is not None:
-                link.attach(self.bus)
             self._notifier = start_notifier(self.config, self.journal_spec, self.bus, self.name)
             self._start_metrics()
             self._start_scheduler()
@@ -396,6 +394,8 @@ class TradingRunner:
             feed_options=self.feed_options,
         )
         self._store = parts.store
+        if self.control is not None:  # one poll of the journal's requests: the runner's
+            parts.broker.journal_control = self.control.requests
         cerebro = bt.Cerebro(**self.cerebro_options)
         cerebro.setbroker(parts.broker)
         for data in parts.datas:
@@ -433,7 +433,7 @@ class TradingRunner:
 
     def _finish(
         self,
-        link: JournalLink | None,
+        link: JournalHandle | None,
         previous: dict[Any, Any],
         error: BaseException | None,
         *,
@@ -458,7 +458,7 @@ class TradingRunner:
             steps.append(("metrics", lambda: (self.bus.flush(5.0), metrics.stop())))
             steps.append(("metrics exporter", self._exporter.detach))
         if link is not None:
-            steps.append(("journal", link.finish))
+            steps.append(("journal", link.release))
         if self._store is not None:
             steps.append(("store", self._store.stop))
         notifier, self._notifier = self._notifier, None

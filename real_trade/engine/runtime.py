@@ -5,9 +5,8 @@
 backtrader's store protocol (``start``/``stop``/``get_notifications``, called on every pass of
 the loop, bars or not) to carry out a stop request on the trading thread: cancel the open
 orders first when asked to, then ``runstop``. :class:`BarWatch` is a short analyzer that hands
-each new closed bar, with the account, to a callback as a :class:`BarReport`. :class:`JournalLink`
-opens a journal from a URL (or takes an object) and attaches it to a bus once however many runs
-of the process share it.
+each new closed bar, with the account, to a callback as a :class:`BarReport`. The journal's
+lifetime is :func:`real_trade.persistence.handle.open_journal`'s.
 """
 
 from __future__ import annotations
@@ -17,18 +16,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import backtrader as bt
 
-from real_trade.bus import EventBus
 from real_trade.errors import redact
 
 __all__ = [
     "BarReport",
     "BarWatch",
-    "JournalLink",
     "LoopHook",
 ]
 
@@ -190,88 +187,3 @@ class BarWatch(bt.Analyzer):
                     loop_seconds=loop,
                 )
             )
-
-
-# --------------------------------------------------------------------------- journal
-_USERS: dict[int, list[Any]] = {}  # id(journal) -> [users in this process, attached by us]
-_USERS_LOCK = threading.Lock()
-
-
-@dataclass
-class JournalLink:
-    """A run's use of a journal: opened from a URL (then owned: closed at the end) or given.
-
-    :meth:`attach` subscribes the journal to the run's bus unless it already is (several runs
-    of one process may share a journal object; it is attached once and detached when the last
-    of them ends, so a restarted run can attach it again). A journal that cannot tell whether
-    it is attached is left for the broker to attach.
-    """
-
-    journal: Any
-    owned: bool
-    _joined: bool = field(default=False, repr=False)
-
-    @classmethod
-    def open(cls, spec: Any, *, strategy: str) -> JournalLink | None:
-        """A link for ``spec``: a Journal object (shared), a URL (opened here) or None."""
-        if spec is None or spec is False:
-            return None
-        if isinstance(spec, str):
-            from real_trade.persistence import Journal
-
-            return cls(Journal(spec, strategy=strategy), owned=True)
-        return cls(spec, owned=False)
-
-    def attach(self, bus: EventBus) -> None:
-        """Join the journal's users; subscribe it to ``bus`` when nobody has yet."""
-        key = id(self.journal)
-        with _USERS_LOCK:
-            entry = _USERS.setdefault(key, [0, False])
-            entry[0] += 1
-            self._joined = True
-            knows = hasattr(type(self.journal), "attached") or hasattr(self.journal, "attached")
-            if not knows or getattr(self.journal, "attached", False):
-                return
-            try:
-                self.journal.attach(bus)
-                entry[1] = True
-            except RuntimeError as exc:  # attached elsewhere by its owner: leave it
-                _log.debug("journal already attached: %s", exc)
-
-    def release(self) -> None:
-        """Leave the journal's users; the last one detaches it from its bus."""
-        if not self._joined:
-            return
-        self._joined = False
-        key = id(self.journal)
-        with _USERS_LOCK:
-            entry = _USERS.get(key)
-            if entry is None:
-                return
-            entry[0] -= 1
-            if entry[0] > 0:
-                return
-            del _USERS[key]
-        detach = getattr(self.journal, "detach", None)
-        if callable(detach) and (entry[1] or not hasattr(self.journal, "attached")):
-            detach()
-
-    def set_state(self, key: str, value: Any) -> None:
-        """Write a control-state value to the journal."""
-        self.journal.set_state(key, value)
-
-    def get_state(self, key: str) -> Any:
-        """Read a control-state value from the journal (None when unset)."""
-        return self.journal.get_state(key)
-
-    def finish(self) -> None:
-        """Flush, release, and close the journal when this link opened it."""
-        try:
-            flush = getattr(self.journal, "flush", None)
-            if callable(flush):
-                flush()
-            self.release()
-        finally:
-            close = getattr(self.journal, "close", None)
-            if self.owned and callable(close):
-                close()

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from real_trade.bus import EventBus, Subscription
+from real_trade.risk.trading_state import TradingStateStore
 
 __all__ = [
     "HEALTH_PROBE_KEY",
@@ -323,7 +324,7 @@ class HealthChecker:
             raw = getattr(self.trading_state, "state", self.trading_state)
             state = str(getattr(raw, "value", raw)).lower()
         elif self.journal is not None:
-            saved = self.journal.get_state("trading_state")
+            saved = TradingStateStore(self.journal).raw()
             if isinstance(saved, dict):
                 state = str(saved.get("state") or "active").lower()
         if state is None and halted is None:
@@ -404,7 +405,7 @@ def journal_health(
         for name, value in (own or {}).items():
             if isinstance(value, list | tuple) and len(value) == 2 and value[0] in _STATUSES:
                 checks.append(HealthCheck(str(name), _STATUSES[value[0]], f"{value[1]} (runner)"))
-    trading = journal.get_state("trading_state")
+    trading = TradingStateStore(journal).raw()
     state = str(trading.get("state") or "active") if isinstance(trading, dict) else "active"
     reason = trading.get("reason") if isinstance(trading, dict) else None
     status = _TRADING_STATUS.get(state.lower(), "ok")

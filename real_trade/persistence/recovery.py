@@ -343,9 +343,36 @@ class ContinuousReconciler:
         balances of ``assets`` are compared too (``balance_mismatch``; the exchange's answer is
         kept in :attr:`fresh_balance` for the broker to adopt)."""
         self._last = self._clock()
-        findings = self._check_orders(working)
-        if balances is not None:
-            findings += self._check_balances(balances, assets)
+        open_now = [o for s in self.symbols for o in self.client.fetch_open_orders(s)]
+        fresh = self.client.fetch_balance() if balances is not None else None
+        return self._findings(working, open_now, balances, fresh, assets)
+
+    async def check_async(
+        self,
+        working: Mapping[str, str],
+        balances: Mapping[str, Any] | None = None,
+        assets: Iterable[str] = (),
+    ) -> list[dict[str, Any]]:
+        """:meth:`check` as a coroutine on the client's I/O loop (its ``..._async`` calls)."""
+        self._last = self._clock()
+        open_now: list[dict[str, Any]] = []
+        for symbol in self.symbols:
+            open_now += await self.client.fetch_open_orders_async(symbol)
+        fresh = await self.client.fetch_balance_async() if balances is not None else None
+        return self._findings(working, open_now, balances, fresh, assets)
+
+    def _findings(
+        self,
+        working: Mapping[str, str],
+        open_orders: list[dict[str, Any]],
+        balances: Mapping[str, Any] | None,
+        fresh: dict[str, Any] | None,
+        assets: Iterable[str],
+    ) -> list[dict[str, Any]]:
+        open_now = {o.get("clientOrderId") or "" for o in open_orders}
+        findings = self._check_orders(working, open_now)
+        if balances is not None and fresh is not None:
+            findings += self._check_balances(balances, fresh, assets)
         for event in findings:
             _log.warning("reconcile %s: %s", event["kind"], event["message"])
             if self._publish is not None:
@@ -353,9 +380,8 @@ class ContinuousReconciler:
         return findings
 
     def _check_balances(
-        self, balances: Mapping[str, Any], assets: Iterable[str]
+        self, balances: Mapping[str, Any], fresh: dict[str, Any], assets: Iterable[str]
     ) -> list[dict[str, Any]]:
-        fresh = self.client.fetch_balance()
         self.fresh_balance = fresh
         total = fresh.get("total") or {}
         findings: list[dict[str, Any]] = []
@@ -380,11 +406,7 @@ class ContinuousReconciler:
                 )
         return findings
 
-    def _check_orders(self, working: Mapping[str, str]) -> list[dict[str, Any]]:
-        open_now: set[str] = set()
-        for symbol in self.symbols:
-            orders = self.client.fetch_open_orders(symbol)
-            open_now |= {o.get("clientOrderId") or "" for o in orders}
+    def _check_orders(self, working: Mapping[str, str], open_now: set[str]) -> list[dict[str, Any]]:
         findings: list[dict[str, Any]] = []
         for cid in set(working) - open_now:
             self._suspects[cid] = self._suspects.get(cid, 0) + 1

@@ -156,7 +156,11 @@ def risk_rejection_payload(decision: Any) -> dict[str, Any]:
 
 
 def event_payload(event: Any) -> dict[str, Any]:
-    """A bus event as a JSON-able dict: a dataclass's fields, a mapping as it is, else its text."""
+    """A bus event as a JSON-able dict: its ``to_dict()`` when it has one (a kill report), a
+    dataclass's fields, a mapping as it is, else its text."""
+    to_dict = getattr(event, "to_dict", None)
+    if callable(to_dict) and not isinstance(event, type):
+        return dict(to_dict())
     if dataclasses.is_dataclass(event) and not isinstance(event, type):
         return dataclasses.asdict(event)
     if isinstance(event, Mapping):

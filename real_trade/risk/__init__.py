@@ -51,15 +51,16 @@ _LAZY.update(
             "KillReport",
             "KillSwitch",
             "KillTarget",
-            "read_trading_state",
-            "write_trading_state",
         )
     }
 )
+_LAZY["TradingStateStore"] = "real_trade.risk.trading_state"
+_LAZY["TRADING_STATE_KEY"] = "real_trade.risk.trading_state"
 _LAZY["VenueKillTarget"] = "real_trade.risk.killswitch_venue"
 
 __all__ = [
     "RISK_DECISION_TOPIC",
+    "TRADING_STATE_KEY",
     "AccountContext",
     "BreakerState",
     "CancelOutcome",
@@ -88,9 +89,8 @@ __all__ = [
     "TradingState",
     "TradingStateHolder",
     "TradingStateSnapshot",
+    "TradingStateStore",
     "VenueKillTarget",
-    "read_trading_state",
-    "write_trading_state",
 ]
 
 

@@ -149,7 +149,8 @@ def _runner_outcome(journal: Any, since_ms: int) -> dict[str, Any] | None:
 
 
 def _print_runner_outcome(report: dict[str, Any]) -> int:
-    """Print a runner's kill report (the broker's dict or a KillReport's); 0 when clean."""
+    """Print a runner's kill report (a journaled KillReport, or an older runner's dict); 0 when
+    clean."""
     if report.get("summary"):
         print(f"runner: {report['summary']}")
         return 0 if report.get("ok") else 1
@@ -172,14 +173,15 @@ def _print_runner_outcome(report: dict[str, Any]) -> int:
 
 def _paper_halt(journal: Any, reason: str, *, runner_was_alive: bool) -> int:
     """Paper with no (answering) runner: record the halt; there is no account to act on."""
-    from real_trade.risk.killswitch import read_trading_state, write_trading_state
     from real_trade.risk.state import TradingState
+    from real_trade.risk.trading_state import TradingStateStore
 
-    previous = read_trading_state(journal)
-    if previous is not None and previous[0] is TradingState.HALTED:
-        print(f"already halted ({previous[1] or 'no reason given'}), nothing open")
+    store = TradingStateStore(journal)
+    previous = store.read()
+    if previous is not None and previous.state is TradingState.HALTED:
+        print(f"already halted ({previous.reason or 'no reason given'}), nothing open")
     else:
-        write_trading_state(journal, TradingState.HALTED, reason)
+        store.write(TradingState.HALTED, reason)
         print("trading HALTED in the journal")
     if runner_was_alive:
         print("the runner did not answer; it halts at its next journal check", file=sys.stderr)
@@ -194,9 +196,10 @@ def _paper_halt(journal: Any, reason: str, *, runner_was_alive: bool) -> int:
 def _direct(config: Any, journal: Any, args: argparse.Namespace, reason: str) -> int:
     """Testnet / live with no (answering) runner: act on the venue with a VenueKillTarget."""
     from real_trade.bus import EventBus
-    from real_trade.risk.killswitch import KillSwitch, read_trading_state
+    from real_trade.risk.killswitch import KillSwitch
     from real_trade.risk.killswitch_venue import VenueKillTarget
     from real_trade.risk.state import TradingStateHolder
+    from real_trade.risk.trading_state import TradingStateStore
     from real_trade.venues import VenueClient
 
     symbols = list(dict.fromkeys([config.symbol, *config.run.symbols, *args.symbol]))
@@ -205,8 +208,11 @@ def _direct(config: Any, journal: Any, args: argparse.Namespace, reason: str) ->
         f"({', '.join(symbols)})",
         flush=True,
     )
-    previous = read_trading_state(journal)
-    state = TradingStateHolder(*previous) if previous is not None else TradingStateHolder()
+    store = TradingStateStore(journal)
+    previous = store.read()
+    state = (
+        TradingStateHolder(previous.state, previous.reason) if previous else TradingStateHolder()
+    )
     bus = EventBus(synchronous=True, name="kill")
     bus.subscribe("killswitch.*", _print_step)
     client = VenueClient(
@@ -225,10 +231,9 @@ def _direct(config: Any, journal: Any, args: argparse.Namespace, reason: str) ->
         )
         report = switch.engage(flatten=args.flatten, reason=reason)
     except Exception as exc:  # the venue is unreachable or refuses the keys: say it plainly
-        from real_trade.risk.killswitch import write_trading_state
         from real_trade.utils.logger import mask_secrets
 
-        write_trading_state(journal, "halted", reason)
+        store.write("halted", reason)
         print(f"error: {mask_secrets(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
         print("trading HALTED in the journal, but the account could not be cleaned up")
         return 1

@@ -26,18 +26,19 @@ def run(args: argparse.Namespace) -> int:
     """Set the journal's trading state to ACTIVE; see the module docstring."""
     from real_trade.cli.commands.kill import confirm, load_config, runner_alive
     from real_trade.persistence import Journal
-    from real_trade.risk.killswitch import read_trading_state, write_trading_state
     from real_trade.risk.state import TradingState
+    from real_trade.risk.trading_state import TradingStateStore
 
     config = load_config(args.config)
     if config is None:
         return 2
     with Journal.from_config(config) as journal:
-        previous = read_trading_state(journal)
-        if previous is None or previous[0] is TradingState.ACTIVE:
+        store = TradingStateStore(journal)
+        previous = store.read()
+        if previous is None or previous.state is TradingState.ACTIVE:
             print("trading is already ACTIVE in the journal; nothing to resume")
             return 0
-        state, why = previous
+        state, why = previous.state, previous.reason
         print(f"trading is {state.value.upper()} ({why or 'no reason given'})")
         if config.trading_mode == "live" and not confirm(
             f"LIVE account on {config.exchange}: let the strategy trade again", args.yes
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             print("aborted: still halted")
             return 2
         reason = args.reason or "operator resume (real-trade resume)"
-        write_trading_state(journal, TradingState.ACTIVE, reason)
+        store.write(TradingState.ACTIVE, reason)
         journal.record_event(
             "killswitch.resumed",
             {

@@ -160,11 +160,12 @@ def report(journal: Any, shown_url: str, strategy: str | None) -> list[str]:
         KILL_REQUEST_KEY,
         heartbeat_key,
     )
+    from real_trade.risk.trading_state import TradingStateStore
 
     out = [f"journal   {shown_url}" + (f"  (strategy {strategy})" if strategy else "")]
     beat = journal.get_state(heartbeat_key(strategy) if strategy else HEARTBEAT_KEY)
     out.append(f"runner    {_runner_line(beat)}")
-    trading = journal.get_state("trading_state")
+    trading = TradingStateStore(journal).raw()
     if isinstance(trading, dict) and trading.get("state"):
         reason = f": {trading['reason']}" if trading.get("reason") else ""
         out.append(

@@ -174,17 +174,20 @@ def check_kill(run: Run) -> None:
     """The kill canceled both resting orders, flattened, halted, journaled; the rerun idled."""
     first = run.strategy.memo["first"].result(0)
     second = run.strategy.memo["second"].result(0)
-    assert sorted(first["canceled"]) == sorted(
+    assert sorted(c.order.client_order_id for c in first.cancels) == sorted(
         o.info["client_order_id"] for o in run.strategy.orders[1:3]
     )
-    assert first["flattened"] == [{"symbol": "BTC/USDT", "amount": pytest.approx(0.01998)}]
-    assert first["errors"] == [] and first["dust"] == [] and not first["already_halted"]
+    assert [c.status for c in first.cancels] == ["canceled", "canceled"]
+    closed = [(f.position.symbol, f.amount) for f in first.closes("closed")]
+    assert closed == [("BTC/USDT", pytest.approx(0.01998))]
+    assert first.errors == () and first.closes("dust") == [] and not first.already_halted
+    assert first.ok
     assert [run.status(n) for n in (1, 2, 3)] == ["Completed", "Canceled", "Canceled"]
     assert run.status(4) == "Rejected"
     assert str(run.info(4)["reason"]).startswith("trading_state: HALTED (kill switch: risk test")
     assert run.strategy.position_size == pytest.approx(0.0, abs=1e-12)
     assert run.broker.trading_state.state is TradingState.HALTED
-    assert second["already_halted"] and second["canceled"] == [] and second["flattened"] == []
+    assert second.already_halted and second.cancels == () and second.flattens == ()
     assert run.journal.get_state("trading_state")["state"] == "halted"
     assert len(run.journal.events("killswitch.*")) >= 2
 

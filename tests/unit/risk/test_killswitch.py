@@ -16,9 +16,9 @@ from real_trade.risk import (
     KillSwitch,
     TradingState,
     TradingStateHolder,
+    TradingStateSnapshot,
+    TradingStateStore,
     VenueKillTarget,
-    read_trading_state,
-    write_trading_state,
 )
 from real_trade.utils.logger import register_secret
 
@@ -388,11 +388,12 @@ def test_concurrent_engages_do_the_work_once() -> None:
 
 def test_trading_state_round_trips_through_the_journal() -> None:
     journal = RecordingJournal()
-    assert read_trading_state(journal) is None
-    write_trading_state(journal, "halted", "kill", time_ms=5)
-    assert read_trading_state(journal) == (TradingState.HALTED, "kill")
-    write_trading_state(journal, TradingState.ACTIVE, "resumed")
-    assert read_trading_state(journal) == (TradingState.ACTIVE, "resumed")
+    store = TradingStateStore(journal)
+    assert store.read() is None
+    store.write("halted", "kill", time_ms=5)
+    assert store.read() == TradingStateSnapshot(TradingState.HALTED, "kill")
+    store.write(TradingState.ACTIVE, "resumed")
+    assert store.read() == TradingStateSnapshot(TradingState.ACTIVE, "resumed")
     assert journal.kinds() == ["trading_state", "trading_state"]
 
 

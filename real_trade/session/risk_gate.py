@@ -26,9 +26,11 @@ from real_trade.risk import (
     PreTradeOrder,
     RiskDecision,
     RiskEngine,
+    TradingState,
+    TradingStateHolder,
 )
 
-__all__ = ["BREAKER_TOPIC", "BrokerRiskGuard", "build_risk_engine"]
+__all__ = ["BREAKER_TOPIC", "BrokerRiskGuard", "build_guard", "build_risk_engine"]
 
 BREAKER_TOPIC = "risk.breaker"
 """Bus topic of the circuit breaker's changes: ``{"state": "open" | "closed", "reason",
@@ -54,6 +56,29 @@ def build_risk_engine(
     if risk.breaker_max_failures is not None:
         breaker = CircuitBreaker(risk.breaker_max_failures, risk.breaker_reset_timeout, **timing)
     return RiskEngine(risk, breaker=breaker, bus=bus, **timing)
+
+
+def build_guard(
+    risk: RiskEngine | LiveRiskConfig | None,
+    state: TradingStateHolder,
+    context: Callable[[str], AccountContext],
+    bus: Any = None,
+    clock: Callable[[], float] | None = None,
+) -> BrokerRiskGuard:
+    """The gate for ``risk`` (None: no limits, but the trading state ``state`` still applies);
+    a config's engine reads ``state``; a user's engine keeps its own state holder, which takes
+    over a halt already in ``state`` (the guard's ``engine.state`` is the one to use)."""
+    if risk is None:
+        engine = RiskEngine(LiveRiskConfig(breaker_max_failures=None), state=state)
+    else:
+        engine = build_risk_engine(risk, bus=bus, clock=clock)
+        if isinstance(risk, LiveRiskConfig):
+            engine.state = state
+        else:
+            previous = state.snapshot()
+            if previous.state is not TradingState.ACTIVE:
+                engine.state.set(previous.state, previous.reason)
+    return BrokerRiskGuard(engine, context)
 
 
 class BrokerRiskGuard:

@@ -1,0 +1,329 @@
+"""Backtrader to trading-session translation, both ways, for the broker shim.
+
+backtrader orders become :class:`~real_trade.execution.orders.OrderRequest` objects
+(:func:`request_of`), a feed's newest bar a :class:`~real_trade.execution.paper.PaperBar`
+(:func:`bar_of`); the session's :class:`~real_trade.execution.events.OrderUpdate` sets the
+backtrader status with backtrader's own setters (:func:`set_status`), a
+:class:`~real_trade.execution.events.FillEvent` is booked on the order and the position with
+the exchange's price, size and commission the way backtrader's own broker books executions
+(:func:`execute`), and an order recovered from the journal becomes a backtrader order again
+(:func:`recovered_order`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import backtrader as bt
+from backtrader.comminfo import CommInfoBase
+
+from real_trade.errors import ConfigError
+from real_trade.execution import (
+    FillEvent,
+    OrderKind,
+    OrderRequest,
+    OrderSide,
+    OrderState,
+    OrderUpdate,
+    PaperBar,
+)
+from real_trade.persistence.recovery import RecoveredOrder
+from real_trade.session.config import SessionConfig
+
+__all__ = [
+    "BROKER_PARAMS",
+    "ORDER_PARAMS",
+    "bar_of",
+    "check_arguments",
+    "commission_scheme",
+    "execute",
+    "first_strategy",
+    "ms_to_num",
+    "new_bars",
+    "new_order",
+    "num_to_ms",
+    "recovered_order",
+    "request_of",
+    "require_credentials",
+    "session_config",
+    "set_status",
+    "symbol_of",
+]
+
+_KINDS = {
+    bt.Order.Market: OrderKind.MARKET,
+    bt.Order.Close: OrderKind.MARKET,
+    bt.Order.Limit: OrderKind.LIMIT,
+    bt.Order.Stop: OrderKind.STOP,
+    bt.Order.StopLimit: OrderKind.STOP_LIMIT,
+    bt.Order.StopTrail: OrderKind.STOP_TRAIL,
+    bt.Order.StopTrailLimit: OrderKind.STOP_TRAIL_LIMIT,
+}
+_BT_KINDS = {
+    OrderKind.MARKET: bt.Order.Market,
+    OrderKind.LIMIT: bt.Order.Limit,
+    OrderKind.STOP: bt.Order.Stop,
+    OrderKind.STOP_LIMIT: bt.Order.StopLimit,
+}
+_SECONDS = {
+    bt.TimeFrame.Seconds: 1,
+    bt.TimeFrame.Minutes: 60,
+    bt.TimeFrame.Days: 86_400,
+    bt.TimeFrame.Weeks: 604_800,
+    bt.TimeFrame.Months: 2_592_000,
+}
+_BT_CALLS = {
+    OrderState.SUBMITTED: "submit",
+    OrderState.ACCEPTED: "accept",
+    OrderState.REJECTED: "reject",
+    OrderState.CANCELED: "cancel",
+    OrderState.MARGIN: "margin",
+}
+ORDER_PARAMS = (
+    "exectype",
+    "valid",
+    "tradeid",
+    "trailamount",
+    "trailpercent",
+    "parent",
+    "transmit",
+    "histnotify",
+)
+"""The keywords of ``buy``/``sell`` that are backtrader order parameters (the rest is info)."""
+
+
+BROKER_PARAMS = (
+    ("paper_trading", True),
+    ("initial_cash", 10_000.0),
+    ("commission", 0.001),
+    ("currency", None),
+    ("run_id", None),
+    ("symbol", None),
+    ("rules", None),
+    ("level_notional", 20_000.0),
+    ("bus", None),
+    ("journal", None),
+    ("risk", None),
+    ("reconcile_interval", 60.0),
+)
+"""The broker's backtrader ``params`` (names and defaults), documented on ``BaseBroker``."""
+
+
+def check_arguments(unknown: dict[str, Any]) -> None:
+    """ConfigError naming the broker arguments that are none of ``store`` and the params."""
+    if unknown:
+        known = ", ".join(["store", *(name for name, _ in BROKER_PARAMS)])
+        raise ConfigError(
+            f"unknown broker argument(s) {sorted(unknown)}",
+            field=sorted(unknown)[0],
+            fix=f"use one of: {known}",
+        )
+
+
+def new_order(cls: Any, owner: Any, data: Any, size: float, args: Any, kwargs: Any) -> Any:
+    """A backtrader order of ``cls`` from ``buy``/``sell``'s arguments (``price``, ``plimit``,
+    ``oco`` by position or keyword; backtrader's order keywords; the rest into ``order.info``)
+    and its ``oco`` order."""
+    named = dict(zip(("price", "plimit", "oco"), args, strict=False)) | kwargs
+    price, plimit, oco = (named.pop(key, None) for key in ("price", "plimit", "oco"))
+    params = {k: named.pop(k) for k in ORDER_PARAMS if k in named}
+    order = cls(owner=owner, data=data, size=size, price=price, pricelimit=plimit, **params)
+    order.addinfo(**{k: v for k, v in named.items() if not k.startswith("_")})
+    return order, oco
+
+
+def first_strategy(broker: Any) -> Any:
+    """The first running strategy of ``broker``'s cerebro (the owner of orders the broker
+    makes itself), or None."""
+    strats = list(getattr(getattr(broker, "cerebro", None), "runningstrats", None) or [])
+    return strats[0] if strats else None
+
+
+def num_to_ms(num: float) -> int:
+    """A backtrader date number as epoch milliseconds (UTC)."""
+    return round(bt.num2date(num).replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
+
+
+def ms_to_num(ms: int) -> float:
+    """Epoch milliseconds as a backtrader date number."""
+    stamp = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).replace(tzinfo=None)
+    return float(bt.date2num(stamp))
+
+
+def bar_of(data: Any) -> PaperBar:
+    """The newest bar of ``data``, with its length from the feed's timeframe."""
+    seconds = _SECONDS.get(data._timeframe, 31_536_000) * max(1, int(data._compression))
+    volume = float(data.volume[0])
+    return PaperBar(
+        num_to_ms(data.datetime[0]),
+        float(data.open[0]),
+        float(data.high[0]),
+        float(data.low[0]),
+        float(data.close[0]),
+        volume if math.isfinite(volume) else 0.0,
+        seconds * 1000,
+    )
+
+
+def new_bars(drivers: dict[str, Any], seen: dict[Any, int]) -> dict[str, PaperBar]:
+    """The bar of each symbol's driving feed that grew since the last call (``seen``: lengths)."""
+    bars = {}
+    for symbol, data in drivers.items():
+        if len(data) and len(data) != seen.get(data):
+            seen[data] = len(data)
+            bars[symbol] = bar_of(data)
+    return bars
+
+
+def commission_scheme(commission: Any) -> CommInfoBase:
+    """The broker's default scheme: ``commission`` itself, or a percentage rate."""
+    if isinstance(commission, CommInfoBase):
+        return commission
+    return CommInfoBase(commission=float(commission), percabs=True)
+
+
+def request_of(order: Any, symbol: str) -> OrderRequest:
+    """The session's request for backtrader ``order`` on ``symbol`` (ValueError: unsupported)."""
+    kind = _KINDS.get(order.exectype)
+    if kind is None:
+        raise ValueError(f"order type {order.getordername()} is not supported live")
+    created, price, stop = order.created, None, None
+    if kind is OrderKind.LIMIT:
+        price = created.price
+    elif kind is not OrderKind.MARKET:
+        stop = created.price
+        if kind is OrderKind.STOP_LIMIT:
+            price = created.pricelimit or created.price
+    valid = order.valid
+    return OrderRequest(
+        order.ref,
+        symbol,
+        OrderSide.BUY if order.isbuy() else OrderSide.SELL,
+        kind,
+        abs(float(order.size)),
+        price=price,
+        stop_price=stop,
+        trail_amount=order.trailamount,
+        trail_percent=order.trailpercent,
+        limit_offset=float(getattr(order, "_limitoffset", 0.0) or 0.0),
+        expires_ms=num_to_ms(valid) if isinstance(valid, float) and valid > 0 else None,
+    )
+
+
+def set_status(order: Any, update: OrderUpdate, broker: Any, denial: Any = None) -> None:
+    """Apply ``update`` to ``order``: ids, reason, trim and a risk refusal's rule and numbers
+    (``denial``, a RiskDecision) in ``order.info``, then the status."""
+    if denial is not None:
+        order.addinfo(risk_rule=denial.rule, risk_limit=denial.limit, risk_value=denial.value)
+    for key in ("client_order_id", "exchange_order_id", "reason"):
+        if getattr(update, key):
+            order.addinfo(**{key: getattr(update, key)})
+    if update.trimmed:
+        order.addinfo(requested=update.requested, sent=update.amount, trimmed=update.trimmed)
+    call = _BT_CALLS.get(update.state)  # backtrader's own setters (they stamp dates)
+    if call in ("submit", "accept", "reject"):
+        getattr(order, call)(broker)
+    elif call is not None:
+        getattr(order, call)()
+    else:  # Partial, Completed, Expired
+        order.status = int(update.state)
+
+
+def execute(order: Any, pos: Any, fill: FillEvent, net: float, info: Any) -> None:
+    """Book ``fill`` (changing the position by ``net``) on ``order`` and ``pos``, as
+    BackBroker books its executions, with ``info`` the commission scheme."""
+    size = fill.amount if order.isbuy() else -fill.amount
+    psize, pprice = pos.size, pos.price
+    _, _, opened, closed = pos.update(net, fill.price)
+    comm = fill.fee_in_quote
+    closedcomm = comm * abs(closed) / abs(net) if net else 0.0
+    order.execute(
+        ms_to_num(fill.time_ms),
+        size,
+        fill.price,
+        closed,
+        info.getoperationcost(closed, pprice),
+        closedcomm,
+        opened,
+        info.getoperationcost(opened, fill.price),
+        comm - closedcomm,
+        info.margin,
+        info.profitandloss(-closed, pprice, fill.price),
+        psize,
+        pprice,
+    )
+    order.addcomminfo(info)
+    order.addinfo(fills=[*order.info.get("fills", []), fill])
+    if fill.exchange_order_id:
+        order.addinfo(exchange_order_id=fill.exchange_order_id)
+
+
+def recovered_order(found: RecoveredOrder, data: Any, owner: Any, comminfo: Any) -> Any:
+    """A backtrader order for an order recovered from the journal (``info['recovered']``)."""
+    req = found.request
+    cls = bt.BuyOrder if req.side is OrderSide.BUY else bt.SellOrder
+    stop_kinds = (OrderKind.STOP, OrderKind.STOP_LIMIT)
+    order = cls(
+        owner=owner,
+        data=data,
+        size=req.amount,
+        price=req.stop_price if req.kind in stop_kinds else req.price,
+        pricelimit=req.price if req.kind is OrderKind.STOP_LIMIT else None,
+        exectype=_BT_KINDS.get(req.kind, bt.Order.Market),
+        simulated=not len(data),
+    )
+    order.addinfo(
+        recovered=True, filled_before_restart=found.filled, client_order_id=req.client_order_id
+    )
+    order.addcomminfo(comminfo)
+    return order
+
+
+def session_config(p: Any, store: Any, commission: float) -> SessionConfig:
+    """The session's config from the broker's params ``p`` (read again at the start: a test
+    may set them after construction), ``store`` and the ``commission`` rate."""
+    return SessionConfig(
+        paper=bool(p.paper_trading),
+        initial_cash=float(p.initial_cash),
+        commission=float(commission),
+        currency=p.currency,
+        run_id=p.run_id,
+        rules=p.rules,
+        level_notional=p.level_notional,
+        bus=p.bus,
+        journal=p.journal,
+        risk=p.risk,
+        reconcile_interval=float(p.reconcile_interval),
+        client=None if p.paper_trading else getattr(store, "client", None),
+        venue=getattr(store, "venue_spec", None),
+    )
+
+
+def require_credentials(store: Any) -> None:
+    """ConfigError unless ``store`` has a venue client with API credentials (live trading)."""
+    venue = getattr(store, "venue_spec", None)
+    fields = venue.required_credentials() if venue is not None else ("apikey", "secret")
+    client = getattr(store, "client", None)
+    if client is None or not client.has_credentials:
+        raise ConfigError(
+            f"paper_trading=False needs a store with API credentials ({', '.join(fields)})",
+            field="store" if store is None else fields[0],
+            fix="e.g. BinanceBroker(BinanceStore.get_instance(apikey=..., secret=..., "
+            "testnet=True), paper_trading=False), or keep paper_trading=True",
+        )
+
+
+def symbol_of(data: Any, default: str | None, client: Any) -> str:
+    """The symbol ``data`` trades: its ``symbol``, else ``default``, else a name such as
+    ``BTC/USDT``; in the venue's spelling when ``client`` (live) is given."""
+    name = str(data._name)
+    symbol = getattr(data, "symbol", None) or default or (name if "/" in name else None)
+    if not symbol:
+        raise ConfigError(
+            "the broker cannot tell the symbol of a data feed",
+            field="symbol",
+            fix="cerebro.adddata(data, name='BTC/USDT') or BaseBroker(symbol='BTC/USDT')",
+        )
+    return str(client.symbol_of(symbol)) if client is not None else str(symbol)

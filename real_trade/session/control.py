@@ -1,0 +1,112 @@
+"""``JournalControl``: the one loop reading the operator's requests from the journal.
+
+``real-trade kill`` writes ``kill_request`` (``{"id", "flatten", "reason"}``) and ``real-trade
+kill``/``resume`` write the trading state (through the
+:class:`~real_trade.risk.trading_state.TradingStateStore`). :meth:`JournalControl.poll` reads
+both: a kill request whose id was not handled yet goes to ``on_kill(flatten, reason)`` (False:
+not taken, asked again at the next poll) and ``kill_done`` is set to its id once taken; a change
+of the trading state goes to ``on_state(state, reason)``. A process polls one such object at
+one interval: the runner's scheduler (:class:`~real_trade.engine.control.RunnerControl`), or,
+without a runner, the trading session on its cycle (:meth:`poll_if_due`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from real_trade.risk.state import TradingState
+from real_trade.risk.trading_state import TradingStateStore
+
+__all__ = ["KILL_DONE_KEY", "KILL_REQUEST_KEY", "POLL_INTERVAL_S", "JournalControl"]
+
+KILL_REQUEST_KEY = "kill_request"
+"""Control-state key of the operator's kill request (``real-trade kill``)."""
+KILL_DONE_KEY = "kill_done"
+"""Control-state key of the id of the last kill request carried out."""
+POLL_INTERVAL_S = 1.0
+"""How often the journal's requests are read."""
+
+_log = logging.getLogger("real_trade.session")
+
+OnKill = Callable[[bool, str], bool]
+OnState = Callable[[TradingState, str], None]
+
+
+class JournalControl:
+    """The journal's kill requests and trading state, read at one interval (module docstring).
+
+    ``journal`` has ``get_state``/``set_state``; ``on_kill`` and ``on_state`` may be set later
+    (a session attaches its own); ``clock`` times :meth:`poll_if_due`.
+    """
+
+    def __init__(
+        self,
+        journal: Any,
+        *,
+        on_kill: OnKill | None = None,
+        on_state: OnState | None = None,
+        interval: float = POLL_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Read ``journal``'s requests for ``on_kill``/``on_state`` every ``interval`` s."""
+        self.journal = journal
+        self.on_kill = on_kill
+        self.on_state = on_state
+        self.interval = interval
+        self.handled: list[str] = []
+        self._store = TradingStateStore(journal)
+        self._state: TradingState | None = None
+        self._clock = clock
+        self._last: float | None = None
+
+    def poll_if_due(self) -> bool:
+        """:meth:`poll` when ``interval`` has passed since the last one; its answer, or False."""
+        now = self._clock()
+        if self._last is not None and now - self._last < self.interval:
+            return False
+        self._last = now
+        return self.poll()
+
+    def poll(self) -> bool:
+        """Read both requests and pass them on; True when a kill request was taken now."""
+        taken = self.poll_kill()
+        self.poll_state()
+        return taken
+
+    def poll_kill(self) -> bool:
+        """Carry out a new kill request, if any; True when one was taken now."""
+        request = self.journal.get_state(KILL_REQUEST_KEY)
+        if self.on_kill is None or not isinstance(request, dict) or not request.get("id"):
+            return False
+        ident = str(request["id"])
+        if ident in self.handled or self.journal.get_state(KILL_DONE_KEY) == ident:
+            return False
+        flatten = bool(request.get("flatten", False))
+        reason = str(request.get("reason") or "kill requested")
+        _log.warning("kill request %s from the journal (flatten=%s): %s", ident, flatten, reason)
+        if not self.on_kill(flatten, reason):
+            return False
+        self.handled.append(ident)
+        self.journal.set_state(KILL_DONE_KEY, ident)
+        return True
+
+    def poll_state(self) -> None:
+        """Pass a change of the journal's trading state to ``on_state``."""
+        if self.on_state is None:
+            return
+        try:
+            saved = self._store.read()
+        except Exception as exc:  # the journal may be busy: ask again next time
+            _log.warning("could not read the trading state from the journal: %s", exc)
+            return
+        if saved is None or saved.state is self._state:
+            return
+        self._state = saved.state
+        self.on_state(saved.state, saved.reason or "set in the journal")
+
+    def seen(self, state: TradingState) -> None:
+        """The state as this process last wrote or followed it (not passed on again)."""
+        self._state = state
