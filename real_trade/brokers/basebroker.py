@@ -10,6 +10,7 @@ feeds to symbols. Backfill bars: :mod:`real_trade.brokers.backfill`.
 from __future__ import annotations
 
 import collections
+import functools
 from concurrent.futures import Future
 from typing import Any
 
@@ -19,7 +20,6 @@ from real_trade.brokers import translate as tr
 from real_trade.brokers.backfill import LivePriceUnknownError, reference_price
 from real_trade.errors import ConfigError
 from real_trade.execution import FillEvent, OrderSide
-from real_trade.persistence.recovery import RecoveredOrder
 from real_trade.risk.killswitch import KillReport
 from real_trade.session.session import TradingSession
 
@@ -193,6 +193,14 @@ class BaseBroker(bt.BrokerBase):
         self.session.cancel(order.ref)
         self._dispatch()
 
+    def cancel_all(self) -> list[int]:
+        """Cancel every working order of the run, those recovered at the start included."""
+        self._adopt_recovered()
+        orders = self.open_orders
+        for order in orders.values():
+            self.cancel(order)
+        return list(orders)
+
     def notify(self, order: Any) -> None:
         """Queue a snapshot of ``order`` for the strategy's ``notify_order``."""
         self.notifs.append(order.clone())
@@ -213,20 +221,12 @@ class BaseBroker(bt.BrokerBase):
         times = [tr.num_to_ms(d.datetime[0]) for d in self._symbols if len(d)]
         self.session.advance(bars, max(times) if times else None)
         self._dispatch()
-        if self.session.adopt_recovered(self._recovered):
-            self._dispatch()
+        self._adopt_recovered()
         self.session.after_cycle()
 
-    def _recovered(self, found: RecoveredOrder) -> int | None:
-        """A backtrader order for an order recovered at the start (its ref), if it is traded."""
-        data = self._drivers.get(found.request.symbol)
-        if data is None:
-            return None
-        order = tr.recovered_order(
-            found, data, tr.first_strategy(self), self.getcommissioninfo(data)
-        )
-        self._orders[order.ref] = order
-        return int(order.ref)
+    def _adopt_recovered(self) -> None:
+        if self.session.adopt_recovered(functools.partial(tr.follow_recovered, self)):
+            self._dispatch()
 
     def _dispatch(self) -> None:
         """Book the session's updates on their orders (notify the strategy), then positions."""

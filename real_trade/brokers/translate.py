@@ -281,6 +281,17 @@ def recovered_order(found: RecoveredOrder, data: Any, owner: Any, comminfo: Any)
     return order
 
 
+def follow_recovered(broker: Any, found: RecoveredOrder) -> int | None:
+    """Rebuild ``found`` as a backtrader order of ``broker`` (kept in its orders); its ref, or
+    None when no feed of the broker trades its symbol."""
+    data = broker._drivers.get(found.request.symbol)
+    if data is None:
+        return None
+    order = recovered_order(found, data, first_strategy(broker), broker.getcommissioninfo(data))
+    broker._orders[order.ref] = order
+    return int(order.ref)
+
+
 def session_config(p: Any, store: Any, commission: float) -> SessionConfig:
     """The session's config from the broker's params ``p`` (read again at the start: a test
     may set them after construction), ``store`` and the ``commission`` rate."""

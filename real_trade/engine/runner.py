@@ -407,8 +407,8 @@ class TradingRunner:
         with self._lock:
             self.cerebro, self.broker, self._hook = cerebro, parts.broker, hook
             self.datas = parts.datas
-            if self._stop_event.is_set():
-                return []
+            if self._stop_event.is_set() and not self.cancel_on_stop:
+                return []  # (with cancel_on_stop the run starts to cancel what it has open)
             self._state = "running"
         strategies: list[Any] = cerebro.run()
         self.strategy = strategies[0] if strategies else None

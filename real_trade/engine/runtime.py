@@ -91,7 +91,11 @@ class LoopHook:
         return []
 
     def cancel_open_orders(self) -> list[int]:
-        """Ask the broker to cancel each open order; return their refs."""
+        """Ask the broker to cancel each open order (with ``cancel_all``: every order of the run,
+        those recovered at the start included); return their refs."""
+        cancel_all = getattr(self.broker, "cancel_all", None)
+        if callable(cancel_all):
+            return list(cancel_all())
         open_orders = dict(getattr(self.broker, "open_orders", {}) or {})
         for order in open_orders.values():
             self.broker.cancel(order)

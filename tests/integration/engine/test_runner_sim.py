@@ -113,6 +113,31 @@ def test_cancel_on_stop_cancels_the_open_orders_at_the_exchange(
         assert row.state == "CANCELED"
 
 
+def test_cancel_on_stop_cancels_recovered_orders_even_when_the_stop_comes_during_startup(
+    fast_sim: SimExchange, tmp_path: Path
+) -> None:
+    """An order left open by an earlier run is the run's too: a stop that arrives while the
+    restarted run is still starting (before its first cycle) still cancels it."""
+    key = fast_sim.create_account({"USDT": 10_000})
+    first = make_runner(fast_sim, tmp_path, RestingLimit, testnet=True, key=key, name="early")
+    first.start()
+    try:
+        eventually(lambda: exchange_open_orders(fast_sim, key[0]), timeout=30)
+    finally:
+        assert first.stop(timeout=30)
+    (left,) = exchange_open_orders(fast_sim, key[0])
+    second = make_runner(
+        fast_sim, tmp_path, RestingLimit, testnet=True, key=key, name="early", cancel_on_stop=True
+    )
+    second.start()
+    second.request_stop()  # at once: the broker is still starting
+    assert second.stop(timeout=30)
+    assert exchange_open_orders(fast_sim, key[0]) == [], "the recovered order is still open"
+    with Journal(f"sqlite:///{tmp_path / 'journal.db'}") as journal:
+        states = {r.client_order_id: r.state for r in journal.orders(strategy="early")}
+    assert states[left.client_order_id] == "CANCELED"
+
+
 def test_a_kill_request_in_the_journal_cancels_and_halts_the_running_strategy(
     fast_sim: SimExchange, tmp_path: Path
 ) -> None:
