@@ -51,19 +51,7 @@ def record_intent(
     if mo.parent is not None:
         params["parent"] = mo.parent
     journal.record_intent(
-        OrderIntent(
-            client_order_id=request.client_order_id,
-            strategy=strategy,
-            local_id=request.local_id,
-            symbol=request.symbol,
-            side=request.side.value,
-            kind=request.kind.value,
-            amount=request.amount,
-            price=request.price,
-            stop_price=request.stop_price,
-            params=params,
-            time_ms=_now_ms(),
-        )
+        OrderIntent.from_request(request, strategy=strategy, params=params, time_ms=_now_ms())
     )
 
 
