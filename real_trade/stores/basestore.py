@@ -83,9 +83,8 @@ class BaseStore:
             self.venue_spec: VenueSpec = venue
             venue.check_credentials(args.credentials)
         self.sim_url, self.proxy = args.sim_url, args.proxy
-        built = self._create_exchange(**args.hook_kwargs())
-        if built is None:  # seed 002: the hook assigned its ccxt object to self._exchange
-            built = self.__dict__.get("_exchange")
+        built = self._create_exchange(**args.hook_kwargs())  # seed 002: or in self._exchange
+        built = self.__dict__.get("_exchange") if built is None else built
         if built is not None and not isinstance(built, VenueClient):
             self._exchange = built
         self._client: VenueClient = args.client_from(built, type(self).__name__)
@@ -184,7 +183,6 @@ class BaseStore:
         """Reach the venue (and, with keys, the account); False with the reason logged."""
         return self._connection.test(self)
 
-    # -- queries -------------------------------------------------------------------------
     @property
     def account(self) -> AccountView:
         """The account queries over the client, valued in ``quote_currency``."""
@@ -199,8 +197,7 @@ class BaseStore:
         return self.account.total_value(currency)
 
     def get_positions(self, symbols: list[str] | None = None) -> list[dict[str, Any]]:
-        """Open positions as ``{"symbol", "size", "price"}`` (size signed; price may be None;
-        spot: base-asset holdings; see :meth:`AccountView.positions`)."""
+        """Open positions as ``{"symbol", "size", "price"}`` (:meth:`AccountView.positions`)."""
         return self.account.positions(symbols)
 
     def get_open_orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
@@ -234,8 +231,7 @@ class BaseStore:
 
     # -- backtrader ----------------------------------------------------------------------
     def _classes(self) -> Any:
-        """The venue's backtrader classes, as the one factory picks them
-        (:func:`real_trade.engine.factory.venue_classes`)."""
+        """The venue's backtrader classes, as the one factory picks them."""
         from real_trade.engine.factory import venue_classes
 
         return venue_classes(self.venue_spec.name)
