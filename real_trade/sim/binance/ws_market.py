@@ -41,6 +41,7 @@ __all__ = [
     "MAX_STREAMS_PER_CONNECTION",
     "WS_SETTINGS_KEY",
     "core_bus",
+    "register_usdm_market_routes",
     "register_ws_market_routes",
     "ws_urls",
 ]
@@ -79,6 +80,7 @@ def ws_urls(http_base: str) -> dict[str, object]:
     urls: dict[str, object] = {"spot": stream, "margin": stream}
     for kind in _OTHER_TYPES:
         urls[kind] = f"{ws}/unsupported/{kind}/ws"
+    urls["linear"] = f"{ws}/fapi-ws/ws"  # the USD-M face (ccxt.pro adds /public, /market...)
     urls["ws-api"] = {
         "spot": f"{ws}/ws-api/v3",
         "linear": f"{ws}/unsupported/ws-fapi/v1",
@@ -134,13 +136,31 @@ def register_ws_market_routes(
     app.on_cleanup.append(face.on_cleanup)
 
 
+def register_usdm_market_routes(
+    app: web.Application, ctx: FaceContext, base: str, settings: WsSettings | None = None
+) -> MarketFeed:
+    """Serve USDⓈ-M's market streams of ``ctx``'s core under ``base`` (e.g. ``/fapi-ws``):
+    ``<base>/{public,market}/ws[/<streams>]``, ``<base>/{public,market}/stream?streams=`` and
+    the legacy ``<base>/ws[/<streams>]``, with the spot control protocol and USDⓈ-M's depth
+    diffs (``pu``, ``T``). Returns the feed."""
+    face = _MarketFace(ctx, settings or settings_of(app), usdm=True)
+    for prefix in (f"{base}/public", f"{base}/market", base):
+        app.router.add_get(f"{prefix}/ws", face.handle_raw)
+        app.router.add_get(f"{prefix}/ws/{{streams:.+}}", face.handle_raw)
+        app.router.add_get(f"{prefix}/stream", face.handle_combined)
+    app.on_startup.append(face.on_startup)
+    app.on_shutdown.append(face.on_shutdown)
+    app.on_cleanup.append(face.on_cleanup)
+    return face.feed
+
+
 class _MarketFace:
     """The aiohttp handlers and lifecycle hooks of the market-stream face."""
 
-    def __init__(self, ctx: FaceContext, settings: WsSettings) -> None:
+    def __init__(self, ctx: FaceContext, settings: WsSettings, *, usdm: bool = False) -> None:
         self.ctx = ctx
         self.settings = settings
-        self.feed = MarketFeed(ctx, core_bus(ctx), settings)
+        self.feed = MarketFeed(ctx, core_bus(ctx), settings, usdm=usdm)
         self.registry = ConnectionRegistry()
         self._unregister: Any = None
 

@@ -94,9 +94,13 @@ class MarketFeed:
     ``sent`` counts the frames handed to connections.
     """
 
-    def __init__(self, ctx: FaceContext, bus: EventBus, settings: WsSettings) -> None:
-        """Serve ``ctx.core``'s market, whose events are published on ``bus``."""
+    def __init__(
+        self, ctx: FaceContext, bus: EventBus, settings: WsSettings, *, usdm: bool = False
+    ) -> None:
+        """Serve ``ctx.core``'s market, whose events are published on ``bus`` (``usdm``: in
+        USDⓈ-M's dialect, whose depth diffs carry ``pu`` and ``T``)."""
         self.ctx = ctx
+        self.usdm = usdm
         self.bus = bus
         self.settings = settings
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -293,7 +297,9 @@ class MarketFeed:
             return
         bids = sorted(batch.bids.items(), reverse=True)
         asks = sorted(batch.asks.items())
-        payload = depth_diff_payload(symbol, batch.first, batch.final, bids, asks, batch.time_ms)
+        payload = depth_diff_payload(
+            symbol, batch.first, batch.final, bids, asks, batch.time_ms, usdm=self.usdm
+        )
         action = self.ctx.faults.depth_action()
         if action == "drop":
             return

@@ -143,19 +143,22 @@ def depth_diff_payload(
     bids: Sequence[tuple[Decimal, Decimal]],
     asks: Sequence[tuple[Decimal, Decimal]],
     event_ms: int,
+    *,
+    usdm: bool = False,
 ) -> str:
-    """The ``<symbol>@depth`` diff event covering update ids ``first_id``..``final_id``."""
-    return _dumps(
-        {
-            "e": "depthUpdate",
-            "E": event_ms,
-            "s": symbol,
-            "U": first_id,
-            "u": final_id,
-            "b": _levels(bids),
-            "a": _levels(asks),
-        }
-    )
+    """The ``<symbol>@depth`` diff event covering update ids ``first_id``..``final_id``.
+
+    ``usdm=True`` adds USDⓈ-M's transaction time ``T`` and ``pu`` (the previous event's ``u``,
+    which futures clients check for continuity instead of ``U``).
+    """
+    event: dict[str, Any] = {"e": "depthUpdate", "E": event_ms}
+    if usdm:
+        event["T"] = event_ms
+    event.update({"s": symbol, "U": first_id, "u": final_id})
+    if usdm:
+        event["pu"] = first_id - 1
+    event.update({"b": _levels(bids), "a": _levels(asks)})
+    return _dumps(event)
 
 
 def partial_depth_payload(snapshot: DepthSnapshot) -> str:

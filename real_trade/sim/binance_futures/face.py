@@ -13,14 +13,20 @@ from __future__ import annotations
 from aiohttp import web
 
 from real_trade.sim.binance.app import rest_handler
+from real_trade.sim.binance.ws_market import core_bus, register_usdm_market_routes, settings_of
 from real_trade.sim.binance_futures.errors import from_sim_error
 from real_trade.sim.binance_futures.ratelimit import fapi_limiter, fapi_weight
 from real_trade.sim.binance_futures.rest import ListenKeyBook, fapi_routes
+from real_trade.sim.binance_futures.ws_user import UserDataFace
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimits
 from real_trade.sim.plumbing.ws_conn import WsSettings
 
-__all__ = ["BinanceFuturesFace"]
+__all__ = ["WS_BASE", "BinanceFuturesFace"]
+
+WS_BASE = "/fapi-ws"
+"""Where the futures websockets live: ``/fapi-ws/{public,market,private}/ws`` (ccxt.pro rewrites
+``urls['api']['ws']['linear']`` = ``<host>/fapi-ws/ws`` into those paths, as for fstream)."""
 
 
 class BinanceFuturesFace:
@@ -54,3 +60,6 @@ class BinanceFuturesFace:
         for route in fapi_routes(self.listen_keys):
             handler = rest_handler(route, ctx, limiter, translate=from_sim_error, weigh=fapi_weight)
             app.router.add_route(route.method, route.path, handler)
+        settings = self.ws_settings or settings_of(app)
+        register_usdm_market_routes(app, ctx, WS_BASE, settings)
+        UserDataFace(ctx, core_bus(ctx), self.listen_keys, settings).register(app, WS_BASE)

@@ -32,6 +32,7 @@ __all__ = [
     "order_json",
     "position_json",
     "symbol_json",
+    "tif_word",
     "user_trade_json",
 ]
 
@@ -142,7 +143,8 @@ def symbol_json(rules: SymbolRules, onboard_ms: int) -> dict[str, Any]:
     }
 
 
-def _tif(order: Order) -> str:
+def tif_word(order: Order) -> str:
+    """The order's ``timeInForce`` (``GTX`` for post-only)."""
     if order.type is OrderType.LIMIT_MAKER:
         return "GTX"
     return TIF_OUT[order.tif]
@@ -168,7 +170,7 @@ def order_json(order: Order, rules: SymbolRules | None) -> dict[str, Any]:
         "executedQty": _qty(rules, order.executed_qty),
         "cumQty": _qty(rules, order.executed_qty),
         "cumQuote": dec(order.cummulative_quote_qty),
-        "timeInForce": _tif(order),
+        "timeInForce": tif_word(order),
         "type": kind,
         "reduceOnly": order.reduce_only,
         "closePosition": order.close_position,
@@ -209,7 +211,7 @@ def algo_order_json(order: Order, rules: SymbolRules | None) -> dict[str, Any]:
         "symbol": order.symbol,
         "side": SIDE_OUT[order.side],
         "positionSide": POSITION_SIDE_OUT[order.position_side],
-        "timeInForce": _tif(order),
+        "timeInForce": tif_word(order),
         "quantity": _qty(rules, order.orig_qty),
         "algoStatus": _ALGO_STATUS.get(status, status),
         "triggerPrice": _px(rules, order.stop_price),

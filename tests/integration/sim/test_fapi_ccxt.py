@@ -97,7 +97,7 @@ def test_short_by_selling_when_flat_then_close_reduce_only(sim: SimExchange) -> 
         (pos["entryPrice"] - pos["markPrice"]) * 0.01, abs=1e-6
     )
     balance = ex.fetch_balance()["USDT"]
-    assert 0 < balance["used"] and balance["free"] < 10_000
+    assert balance["used"] > 0 and balance["free"] < 10_000
     close = ex.create_order(SYMBOL, "market", "buy", 0.01, params={"reduceOnly": True})
     assert close["reduceOnly"] is True and close["status"] == "closed"
     assert ex.fetch_positions([SYMBOL]) == []
