@@ -52,7 +52,8 @@ def create_exchange_app(
         face.register(app, others.get(kind(face), ctx))
     if admin:
         limiters = [f.limiter for f in faces if f.limiter is not None]
-        register_admin_routes(app, ctx, limiters)
+        mirrors = [c for c in others.values() if c is not ctx]
+        register_admin_routes(app, ctx, limiters, mirrors)
     if pump_interval_s is not None and not ctx.clock.stepped:
         for each in [ctx, *[c for c in others.values() if c is not ctx]]:
             app.cleanup_ctx.append(pump_ctx(each, pump_interval_s))
