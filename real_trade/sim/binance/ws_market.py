@@ -202,7 +202,8 @@ class _MarketFace:
         for name in names:
             if keys is not None and keys.attach(name, conn, combined=combined):
                 client.listen_keys.append(name)
-        specs = [s for s in (parse_stream(n) for n in names) if s is not None]
+        usdm = self.feed.usdm
+        specs = [s for s in (parse_stream(n, usdm=usdm) for n in names) if s is not None]
         self.feed.add(client, specs[:MAX_STREAMS_PER_CONNECTION])
         self.registry.add(conn)
         try:
@@ -276,7 +277,7 @@ class _MarketFace:
             if keys is not None and keys.is_listen_key(name):
                 listen_keys.append(name)
                 continue
-            spec = parse_stream(name)
+            spec = parse_stream(name, usdm=self.feed.usdm)
             if spec is None or (spec.symbol and spec.symbol not in symbols):
                 return _error(2, "Invalid request: invalid stream", rid)
             specs.append(spec)

@@ -114,3 +114,18 @@ def test_conditional_orders_arrive_as_algo_updates(sim: SimExchange) -> None:
             assert seen[-1]["status"] == "canceled"
 
     run(body)
+
+
+def test_mark_price_stream(sim: SimExchange) -> None:
+    async def body() -> None:
+        ex = ccxtpro.binanceusdm(sim.ccxt_config(market_type="future"))
+        try:
+            await ex.load_markets()
+            ticker = await ex.watch_mark_price(SYMBOL)
+            assert ticker["info"]["e"] == "markPriceUpdate"
+            assert ticker["markPrice"] > 0 and ticker["indexPrice"] > 0
+            assert ticker["info"]["T"] % (8 * 3_600_000) == 0  # the next funding time
+        finally:
+            await ex.close()
+
+    run(body)
