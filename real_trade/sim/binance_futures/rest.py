@@ -23,6 +23,7 @@ from real_trade.sim.binance.rest_public import (
     PUBLIC_ROUTES as SPOT_PUBLIC,
 )
 from real_trade.sim.binance.rest_public import (
+    AmbiguousOutcome,
     RestCall,
     Route,
     limit_param,
@@ -227,6 +228,13 @@ def _count_order(call: RestCall, account_id: int) -> None:
         raise BinanceApiError(-2010, rejection)
 
 
+def _ambiguous(call: RestCall) -> None:
+    """After an accepted order, answer as if it failed when the fault plan says so."""
+    kind = call.ctx.faults.take_ambiguous()
+    if kind is not None:
+        raise AmbiguousOutcome(kind)
+
+
 def _place(call: RestCall) -> Any:
     account = call.require_account()
     symbol = symbol_param(call)
@@ -240,6 +248,7 @@ def _place(call: RestCall) -> Any:
     order_type = kwargs.pop("type")
     _count_order(call, account.account_id)
     order = call.ctx.core.place_order(account, symbol, side, order_type, **kwargs)
+    _ambiguous(call)
     return order_json(order, call.ctx.core.rules_for(symbol))
 
 
@@ -256,6 +265,7 @@ def _place_algo(call: RestCall) -> Any:
     order_type = kwargs.pop("type")
     _count_order(call, account.account_id)
     order = call.ctx.core.place_order(account, symbol, side, order_type, **kwargs)
+    _ambiguous(call)
     return algo_order_json(order, call.ctx.core.rules_for(symbol))
 
 

@@ -154,6 +154,7 @@ class UserDataFace:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._sinks: dict[int, list[WsConnection]] = {}
         self._subs: list[Subscription] = []
+        self._unregister: Any = None
 
     def register(self, app: web.Application, base: str) -> None:
         """Add ``<base>/private/ws`` (``?listenKey=``) and ``<base>/private/ws/<key>``."""
@@ -166,6 +167,7 @@ class UserDataFace:
     async def _on_startup(self, app: web.Application) -> None:
         self.loop = asyncio.get_running_loop()
         self.registry.attach(self.loop)
+        self._unregister = self.ctx.faults.register_dropper(self.registry.drop_threadsafe)
         self._subs = [
             self.bus.subscribe("sim.order.*", self._on_bus),
             self.bus.subscribe("sim.position.*", self._on_bus),
@@ -176,6 +178,9 @@ class UserDataFace:
         self.registry.close_all(1001)
 
     async def _on_cleanup(self, app: web.Application) -> None:
+        if self._unregister is not None:
+            self._unregister()
+            self._unregister = None
         for sub in self._subs:
             sub.unsubscribe()
         self._subs = []

@@ -206,3 +206,21 @@ def test_spot_and_futures_wallets_are_separate(sim: SimExchange) -> None:
     assert spot.fetch_balance()["USDT"]["total"] == 500
     assert futures.fetch_balance()["USDT"]["total"] == 2_000
     assert SYMBOL in futures.load_markets()
+
+
+def test_hedge_mode_holds_a_long_and_a_short(sim: SimExchange) -> None:
+    ex = client(sim)
+    ex.set_position_mode(True)
+    ex.create_order(SYMBOL, "market", "buy", 0.01, params={"positionSide": "LONG"})
+    ex.create_order(SYMBOL, "market", "sell", 0.02, params={"positionSide": "SHORT"})
+    held = {(p["side"], p["contracts"], p["hedged"]) for p in ex.fetch_positions([SYMBOL])}
+    assert held == {("long", 0.01, True), ("short", 0.02, True)}
+
+
+def test_ambiguous_503_after_an_accepted_order(sim: SimExchange) -> None:
+    ex = client(sim)
+    sim.faults.ambiguous_next(1, "503")
+    with pytest.raises(ccxt.ExchangeNotAvailable):
+        ex.create_order(SYMBOL, "market", "sell", 0.01)
+    [pos] = ex.fetch_positions([SYMBOL])  # the order was placed all the same
+    assert pos["side"] == "short" and pos["contracts"] == 0.01
