@@ -3,8 +3,9 @@
 One object owns the whole simulator: the clock, the market source, the core, the fault plan,
 the event bus and the aiohttp server running on its own event loop in a daemon thread. The
 server serves a list of protocol faces over the one core (``faces=("binance",)`` by default:
-REST ``/api/v3``, the market streams and the WebSocket API; see
-:mod:`real_trade.sim.plumbing.faces`) plus the shared ``/admin/`` endpoint. Use it as a
+REST ``/api/v3``, the market streams and the WebSocket API; ``"binance_futures"`` adds Binance
+USDⓈ-M's ``/fapi`` over a second core of linear perpetuals, :attr:`SimExchange.futures_core`;
+see :mod:`real_trade.sim.plumbing.faces`) plus the shared ``/admin/`` endpoint. Use it as a
 context manager::
 
     with SimExchange(stepped=True) as sim:
@@ -144,7 +145,9 @@ class SimExchange:
     """A simulated exchange served on loopback from a background thread.
 
     ``faces`` names the protocol faces it serves on one port (``"binance"``, the default, is
-    Binance spot; see :data:`~real_trade.sim.plumbing.faces.FACES`). ``market`` is a
+    Binance spot; ``"binance_futures"`` is USDⓈ-M, served over :attr:`futures_core`, a second
+    core on the same clock and market whose symbols are linear perpetuals; see
+    :data:`~real_trade.sim.plumbing.faces.FACES`). ``market`` is a
     :class:`MarketSource`, ``"synthetic"`` (a seeded random walk over ``symbols``; its ticks
     are spaced by :func:`synthetic_tick_ms` for the speed) or the path of
     a one-minute candle CSV file (replayed). ``speed`` scales market time (60: a market minute
