@@ -61,5 +61,6 @@ class BinanceFuturesFace:
             handler = rest_handler(route, ctx, limiter, translate=from_sim_error, weigh=fapi_weight)
             app.router.add_route(route.method, route.path, handler)
         settings = self.ws_settings or settings_of(app)
-        register_usdm_market_routes(app, ctx, WS_BASE, settings)
-        UserDataFace(ctx, core_bus(ctx), self.listen_keys, settings).register(app, WS_BASE)
+        user = UserDataFace(ctx, core_bus(ctx), self.listen_keys, settings)
+        user.register(app, WS_BASE)
+        register_usdm_market_routes(app, ctx, WS_BASE, settings, listen_keys=user)

@@ -152,7 +152,7 @@ class UserDataFace:
         self.settings = settings
         self.registry = ConnectionRegistry()
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._sinks: dict[int, list[WsConnection]] = {}
+        self._sinks: dict[int, list[tuple[WsConnection, str | None]]] = {}
         self._subs: list[Subscription] = []
         self._unregister: Any = None
 
@@ -193,15 +193,40 @@ class UserDataFace:
             return web.json_response(
                 {"code": -1125, "msg": "This listenKey does not exist."}, status=400
             )
-        conn = await WsConnection.open(request, self.settings)
-        self.registry.add(conn)
-        sinks = self._sinks.setdefault(account_id, [])
-        sinks.append(conn)
+        return await self.serve(request, key, self.registry, self.settings)
+
+    # -- listen keys named as streams (the market-stream face calls these) ------------------
+    def is_listen_key(self, key: str) -> bool:
+        """Whether ``key`` is a live listen key of this face."""
+        return self.keys.account_of(key) is not None
+
+    def attach(self, key: str, conn: WsConnection, *, combined: bool) -> bool:
+        """Stream the key's account events to ``conn`` (wrapped as stream ``key`` when
+        ``combined``); False for an unknown key."""
+        account_id = self.keys.account_of(key)
+        if account_id is None:
+            return False
+        self._sinks.setdefault(account_id, []).append((conn, key if combined else None))
+        return True
+
+    def detach(self, key: str, conn: WsConnection) -> None:
+        """Stop streaming to ``conn``."""
+        for sinks in self._sinks.values():
+            sinks[:] = [s for s in sinks if s[0] is not conn]
+
+    async def serve(
+        self, request: web.Request, key: str, registry: ConnectionRegistry, settings: WsSettings
+    ) -> web.WebSocketResponse:
+        """A connection dedicated to ``key``'s account events, until it closes."""
+        conn = await WsConnection.open(request, settings)
+        registry.add(conn)
+        if not self.attach(key, conn, combined=False):
+            conn.close(1008)
         try:
             await conn.serve(lambda text: None)
         finally:
-            self.registry.discard(conn)
-            sinks.remove(conn)
+            registry.discard(conn)
+            self.detach(key, conn)
         return conn.ws
 
     def _on_bus(self, topic: str, event: Any) -> None:
@@ -216,8 +241,8 @@ class UserDataFace:
         if not sinks:
             return
         payload = _dumps(self._event(event))
-        for conn in list(sinks):
-            conn.send(payload)
+        for conn, stream in list(sinks):
+            conn.send(payload if stream is None else f'{{"stream":"{stream}","data":{payload}}}')
 
     def _event(self, event: Any) -> dict[str, Any]:
         if isinstance(event, OrderEvent):
