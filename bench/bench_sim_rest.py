@@ -6,7 +6,9 @@ requests in flight:
 
 * ``ping``: the ``GET /api/v3/ping`` round-trip rate (the baseline: the server's floor cost);
 * ``raw``: signed LIMIT orders placed and cancelled with a bare aiohttp client;
-* ``ccxt``: the same with ccxt's async ``binance`` client (``create_order`` + ``cancel_order``).
+* ``ccxt``: the same with ccxt's async ``binance`` client (``create_order`` + ``cancel_order``);
+* ``fapi``: the same on the Binance USD-M face (``/fapi/v1/order``, ccxt's ``binanceusdm``),
+  served by the same process, printed with its ratio to the spot face's rate.
 
 "orders/s" counts orders (each one placed and then cancelled: two signed requests). Each rate
 is printed beside the ping baseline measured in the same run, as a ratio. Run::
@@ -42,6 +44,7 @@ def start_server() -> tuple[subprocess.Popen[str], str]:
     """Start the simulator CLI on a free port; return the process and its HTTP base URL."""
     exe = Path(sys.executable).parent / "real-trade"
     cmd = [str(exe), "sim", "--port", "0", "--stepped", "--no-rate-limits"]
+    cmd += ["--faces", "binance,binance_futures"]
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
@@ -244,6 +247,27 @@ async def bench(url: str, seconds: float, concurrency: int, pid: int) -> dict[st
             url, key, secret, seconds, concurrency, server
         )
 
+        async def fapi_cycle() -> int:
+            params = {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "0.01",
+                "price": "10000.00",
+            }
+            form = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+            async with http.post("/fapi/v1/order", data=signed(secret, params), headers=form) as r:
+                order = json.loads(await r.read())
+                assert r.status == 200, order
+            query = signed(secret, {"symbol": "BTCUSDT", "orderId": order["orderId"]})
+            async with http.delete(f"/fapi/v1/order?{query}", headers=headers) as resp:
+                await resp.read()
+                assert resp.status == 200
+            return 1
+
+        results["fapi raw place+cancel"] = await run_for(seconds, concurrency, fapi_cycle, server)
+
     import ccxt.async_support as ccxt_async
 
     from real_trade.sim.server import ccxt_urls_for
@@ -276,6 +300,33 @@ async def bench(url: str, seconds: float, concurrency: int, pid: int) -> dict[st
         results["ccxt place+cancel"] = await run_for(seconds, concurrency, ccxt_cycle, server)
     finally:
         await ex.close()
+    fapi = ccxt_async.binanceusdm(
+        {
+            "apiKey": key,
+            "secret": secret,
+            "urls": ccxt_urls_for(url),
+            "enableRateLimit": False,
+            "options": {
+                "defaultType": "future",
+                "fetchMarkets": {"types": ["linear"]},
+                "fetchCurrencies": False,
+                "recvWindow": 60000,
+            },
+        }
+    )
+    try:
+        await fapi.load_markets()
+
+        async def fapi_ccxt_cycle() -> int:
+            order = await fapi.create_order("BTC/USDT:USDT", "limit", "buy", 0.01, 10000)
+            await fapi.cancel_order(order["id"], "BTC/USDT:USDT")
+            return 1
+
+        results["fapi ccxt place+cancel"] = await run_for(
+            seconds, concurrency, fapi_ccxt_cycle, server
+        )
+    finally:
+        await fapi.close()
     return results
 
 
@@ -300,12 +351,18 @@ def main() -> int:
         f"each, {os.cpu_count()} CPUs shared by client and server (rates per second)"
     )
     head = ("measure", "per wall s", "vs ping", "order req/s", "per server CPU s", "vs ping")
-    print(f"{head[0]:<18}{head[1]:>11}{head[2]:>9}{head[3]:>13}{head[4]:>18}{head[5]:>9}")
+    print(f"{head[0]:<23}{head[1]:>11}{head[2]:>9}{head[3]:>13}{head[4]:>18}{head[5]:>9}")
     for name, m in results.items():
         reqs = m.wall_rate * (2 if "cancel" in name else 1) if name != "ping requests" else 0
         print(
-            f"{name:<18}{m.wall_rate:>11,.0f}{m.wall_rate / base.wall_rate:>9.2f}"
+            f"{name:<23}{m.wall_rate:>11,.0f}{m.wall_rate / base.wall_rate:>9.2f}"
             f"{reqs:>13,.0f}{m.cpu_rate:>18,.0f}{m.cpu_rate / base.cpu_rate:>9.2f}"
+        )
+    for kind in ("raw", "ccxt"):
+        spot, fut = results[f"{kind} place+cancel"], results[f"fapi {kind} place+cancel"]
+        print(
+            f"USD-M face / spot face, {kind} place+cancel: {fut.wall_rate / spot.wall_rate:.2f} "
+            f"(per server CPU s: {fut.cpu_rate / spot.cpu_rate:.2f})"
         )
     print(
         "place+cancel: one signed POST order then one signed DELETE order per order; IOC: one "

@@ -3,8 +3,9 @@
 One object owns the whole simulator: the clock, the market source, the core, the fault plan,
 the event bus and the aiohttp server running on its own event loop in a daemon thread. The
 server serves a list of protocol faces over the one core (``faces=("binance",)`` by default:
-REST ``/api/v3``, the market streams and the WebSocket API; see
-:mod:`real_trade.sim.plumbing.faces`) plus the shared ``/admin/`` endpoint. Use it as a
+REST ``/api/v3``, the market streams and the WebSocket API; ``"binance_futures"`` adds Binance
+USDⓈ-M's ``/fapi`` over a second core of linear perpetuals, :attr:`SimExchange.futures_core`;
+see :mod:`real_trade.sim.plumbing.faces`) plus the shared ``/admin/`` endpoint. Use it as a
 context manager::
 
     with SimExchange(stepped=True) as sim:
@@ -36,6 +37,7 @@ from real_trade.bus import EventBus
 from real_trade.sim.binance.ws_market import ws_urls
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
+from real_trade.sim.derivatives.rules import perpetual_rules
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.market import MarketSource
 from real_trade.sim.plumbing.app import create_exchange_app
@@ -143,7 +145,9 @@ class SimExchange:
     """A simulated exchange served on loopback from a background thread.
 
     ``faces`` names the protocol faces it serves on one port (``"binance"``, the default, is
-    Binance spot; see :data:`~real_trade.sim.plumbing.faces.FACES`). ``market`` is a
+    Binance spot; ``"binance_futures"`` is USDⓈ-M, served over :attr:`futures_core`, a second
+    core on the same clock and market whose symbols are linear perpetuals; see
+    :data:`~real_trade.sim.plumbing.faces.FACES`). ``market`` is a
     :class:`MarketSource`, ``"synthetic"`` (a seeded random walk over ``symbols``; its ticks
     are spaced by :func:`synthetic_tick_ms` for the speed) or the path of
     a one-minute candle CSV file (replayed). ``speed`` scales market time (60: a market minute
@@ -205,6 +209,20 @@ class SimExchange:
         ]
         if not self.faces:
             raise ValueError("a simulator serves at least one face")
+        self.futures_bus: EventBus | None = None
+        self.futures_core: ExchangeCore | None = None
+        self.contexts: dict[str, FaceContext] = {"spot": self.context}
+        if any(getattr(f, "market_kind", "spot") == "linear" for f in self.faces):
+            self.futures_bus = EventBus(synchronous=True, name="sim-futures")
+            self.futures_core = ExchangeCore(
+                self.clock,
+                self.market,
+                self.futures_bus,
+                rules=perpetual_rules(self.market),
+                seed=seed,
+                pump_budget_s=None if stepped else PUMP_BUDGET_S,
+            )
+            self.contexts["linear"] = FaceContext(self.futures_core, self.clock, self.faults)
         limiters = [f.limiter for f in self.faces if f.limiter is not None]
         self.limiter: RateLimiter = limiters[0] if limiters else RateLimiter(RateLimits())
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -299,10 +317,13 @@ class SimExchange:
         self._stopping = asyncio.Event()
         self.context.loop = asyncio.get_running_loop()
         try:
+            for ctx in self.contexts.values():
+                ctx.loop = self.context.loop
             app = create_exchange_app(
                 self.context,
                 self.faces,
                 pump_interval_s=None if self._stepped else self._pump_interval_s,
+                contexts=self.contexts,
             )
             runner = web.AppRunner(app, handle_signals=False, access_log=None)
         except Exception as exc:
@@ -339,6 +360,8 @@ class SimExchange:
         self._thread = None
         self._closed = True
         self.bus.close()
+        if self.futures_bus is not None:
+            self.futures_bus.close()
 
     def __enter__(self) -> SimExchange:
         """Start the server (if not started) and return it."""
@@ -368,10 +391,27 @@ class SimExchange:
         return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout)
 
     def create_account(
-        self, balances: Mapping[str, float | str | Decimal], **kwargs: Any
+        self,
+        balances: Mapping[str, float | str | Decimal],
+        *,
+        futures_balances: Mapping[str, float | str | Decimal] | None = None,
+        **kwargs: Any,
     ) -> tuple[str, str]:
-        """Open an account with ``balances``; return its ``(api_key, secret)``."""
+        """Open an account with ``balances``; return its ``(api_key, secret)``.
+
+        With a USD-M face the same key also opens the account's futures wallet, holding
+        ``futures_balances`` (default: ``balances``) at USD-M's default fees (0.02 % maker,
+        0.05 % taker), as one Binance key trades spot and futures.
+        """
         acct = self.core.create_account(dict(balances), **kwargs)
+        if self.futures_core is not None:
+            self.futures_core.create_account(
+                dict(balances if futures_balances is None else futures_balances),
+                maker_fee=Decimal("0.0002"),
+                taker_fee=Decimal("0.0005"),
+                api_key=acct.api_key,
+                secret=acct.secret,
+            )
         return acct.api_key, acct.secret
 
     def advance(self, seconds: float) -> int:
@@ -385,7 +425,10 @@ class SimExchange:
 
         def step() -> int:
             self.clock.advance(seconds)
-            return self.core.pump()
+            ticks = self.core.pump()
+            if self.futures_core is not None:
+                self.futures_core.pump()
+            return ticks
 
         ticks: int = self.call(step)
         self.call(lambda: None)
@@ -395,18 +438,26 @@ class SimExchange:
         """The ccxt ``urls`` override: every Binance REST (and websocket) API at this server."""
         return ccxt_urls_for(self.url)
 
-    def ccxt_config(self, api_key: str | None = None, secret: str | None = None) -> dict[str, Any]:
-        """A complete ccxt/ccxt.pro ``binance`` config for this server (spot markets only)."""
+    def ccxt_config(
+        self, api_key: str | None = None, secret: str | None = None, market_type: str = "spot"
+    ) -> dict[str, Any]:
+        """A complete ccxt/ccxt.pro ``binance`` config for this server: spot markets, or with
+        ``market_type="future"`` the USD-M perpetuals (for ``ccxt.binanceusdm`` or
+        ``ccxt.binance``; needs the ``binance_futures`` face)."""
+        if market_type not in ("spot", "future"):
+            raise ValueError(f"market_type must be 'spot' or 'future', not {market_type!r}")
         config: dict[str, Any] = {
             "urls": self.ccxt_urls(),
             "enableRateLimit": False,
             "options": {
-                "defaultType": "spot",
-                "fetchMarkets": {"types": ["spot"]},
+                "defaultType": market_type,
+                "fetchMarkets": {"types": ["spot" if market_type == "spot" else "linear"]},
                 "fetchMargins": False,
                 "adjustForTimeDifference": False,
             },
         }
+        if market_type == "future":
+            config["options"]["fetchCurrencies"] = False
         if api_key is not None:
             config["apiKey"] = api_key
         if secret is not None:

@@ -106,7 +106,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--faces",
         default="binance",
-        help="comma-separated protocol faces to serve on the one port (known: binance)",
+        help="comma-separated protocol faces to serve on the one port "
+        "(known: binance, binance_futures)",
     )
     parser.add_argument(
         "--no-rate-limits", action="store_true", help="do not enforce the faces' rate limits"
@@ -173,11 +174,15 @@ def _announce(sim: object, accounts: list[AccountSpec]) -> None:
     print(f"real_trade simulator (Binance spot) -- {mode}, symbols {sim.core.symbols()}")
     print(f"REST   {sim.url}/api/v3")
     print(f"WS     {sim.ws_url}/ws  (combined: {sim.ws_url}/stream, API: {sim.ws_url}/ws-api/v3)")
+    if sim.futures_core is not None:
+        print(f"FAPI   {sim.url}/fapi/v1  (WS: {sim.ws_url}/fapi-ws/{{public,market,private}}/ws)")
     print(f"ADMIN  {sim.url}/admin/")
     for spec in accounts:
-        acct = sim.core.create_account(
+        key, _ = sim.create_account(
             {k: str(v) for k, v in spec.balances.items()}, api_key=spec.api_key, secret=spec.secret
         )
+        acct = sim.core.account_by_key(key)
+        assert acct is not None
         shown = "(as given)" if spec.secret is not None else acct.secret
         bal = ",".join(f"{k}={v}" for k, v in spec.balances.items())
         print(f"ACCOUNT id={acct.account_id} key={acct.api_key} secret={shown} balances={bal}")

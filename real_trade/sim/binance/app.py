@@ -120,9 +120,18 @@ async def _ambiguous_response(request: web.Request, kind: str) -> web.StreamResp
 
 # -- the REST dispatcher -------------------------------------------------------------------
 def rest_handler(
-    route: Route, ctx: FaceContext, limiter: RateLimiter
+    route: Route,
+    ctx: FaceContext,
+    limiter: RateLimiter,
+    *,
+    translate: Callable[..., BinanceApiError] = from_sim_error,
+    weigh: Callable[[str, str, dict[str, str]], int] = request_weight,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """The aiohttp handler serving Binance REST ``route`` (see the module docstring)."""
+    """The aiohttp handler serving Binance REST ``route`` (see the module docstring).
+
+    ``translate`` turns the core's errors into the face's codes (spot's by default; the USD-M
+    face passes its own) and ``weigh`` gives a request's weight.
+    """
     method, path = route.method, route.path
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -134,7 +143,7 @@ def rest_handler(
             query_raw = request.raw_path.partition("?")[2]
             body_raw = (await request.text()) if request.can_read_body else ""
             params = _parse_params(query_raw, body_raw)
-            used = limiter.charge(request.remote or "", request_weight(method, path, params))
+            used = limiter.charge(request.remote or "", weigh(method, path, params))
             headers["X-MBX-USED-WEIGHT-1M"] = str(used)
             account = None
             if route.security != "NONE":
@@ -146,7 +155,7 @@ def rest_handler(
         except BinanceApiError as err:
             return _error_response(err, headers)
         except SimError as err:
-            return _error_response(from_sim_error(err, for_query=route.query), headers)
+            return _error_response(translate(err, for_query=route.query), headers)
         except AmbiguousOutcome as amb:
             return await _ambiguous_response(request, amb.kind)
         except Exception:  # a simulator bug: answer like Binance's internal error, log it

@@ -46,11 +46,15 @@ class BinanceFace:
         self.ws_settings = ws_settings
 
     def register(self, app: web.Application, ctx: FaceContext) -> None:
-        """Add Binance's REST routes and websocket faces to ``app``."""
+        """Add Binance's REST routes and websocket faces to ``app`` (a route another face already
+        serves, such as the USD-M face's ``/fapi/v1/exchangeInfo``, is left to it)."""
         limiter = self.limiter
         assert limiter is not None
         app[LIMITER_KEY] = limiter
+        served = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource}
         for route in (*PUBLIC_ROUTES, *PRIVATE_ROUTES):
+            if (route.method, route.path) in served:  # e.g. /fapi/v1/exchangeInfo of the USD-M
+                continue  # face, registered first, wins over spot's empty placeholder
             app.router.add_route(route.method, route.path, rest_handler(route, ctx, limiter))
         register_ws_market_routes(app, ctx, self.ws_settings)
         register_ws_api_routes(app, ctx)

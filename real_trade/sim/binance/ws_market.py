@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -40,7 +40,9 @@ __all__ = [
     "MARKET_REGISTRY_KEY",
     "MAX_STREAMS_PER_CONNECTION",
     "WS_SETTINGS_KEY",
+    "ListenKeyStreams",
     "core_bus",
+    "register_usdm_market_routes",
     "register_ws_market_routes",
     "ws_urls",
 ]
@@ -79,6 +81,7 @@ def ws_urls(http_base: str) -> dict[str, object]:
     urls: dict[str, object] = {"spot": stream, "margin": stream}
     for kind in _OTHER_TYPES:
         urls[kind] = f"{ws}/unsupported/{kind}/ws"
+    urls["linear"] = f"{ws}/fapi-ws/ws"  # the USD-M face (ccxt.pro adds /public, /market...)
     urls["ws-api"] = {
         "spot": f"{ws}/ws-api/v3",
         "linear": f"{ws}/unsupported/ws-fapi/v1",
@@ -134,15 +137,72 @@ def register_ws_market_routes(
     app.on_cleanup.append(face.on_cleanup)
 
 
+class ListenKeyStreams(Protocol):
+    """What the market-stream face needs of a face's listen keys (spot's :class:`ListenKeys`,
+    the USD-M face's user-data streams): a listen key may be named as a stream."""
+
+    def is_listen_key(self, key: str) -> bool:
+        """Whether ``key`` is a live listen key."""
+        ...
+
+    def attach(self, key: str, conn: WsConnection, *, combined: bool) -> bool:
+        """Stream the key's account events to ``conn``; False when the key is unknown."""
+        ...
+
+    def detach(self, key: str, conn: WsConnection) -> None:
+        """Stop streaming the key's events to ``conn``."""
+        ...
+
+    async def serve(
+        self, request: web.Request, key: str, registry: ConnectionRegistry, settings: WsSettings
+    ) -> web.WebSocketResponse:
+        """Serve a connection dedicated to the key (``/ws/<listenKey>``)."""
+        ...
+
+
+def register_usdm_market_routes(
+    app: web.Application,
+    ctx: FaceContext,
+    base: str,
+    settings: WsSettings | None = None,
+    listen_keys: ListenKeyStreams | None = None,
+) -> MarketFeed:
+    """Serve USDⓈ-M's market streams of ``ctx``'s core under ``base`` (e.g. ``/fapi-ws``):
+    ``<base>/{public,market}/ws[/<streams>]``, ``<base>/{public,market}/stream?streams=`` and
+    the legacy ``<base>/ws[/<streams>]``, with the spot control protocol and USDⓈ-M's depth
+    diffs (``pu``, ``T``); a ``listen_keys`` key may be named as a stream (in the path or a
+    ``SUBSCRIBE``), as Binance's futures SDK does. Returns the feed."""
+    face = _MarketFace(ctx, settings or settings_of(app), usdm=True, listen_keys=listen_keys)
+    for prefix in (f"{base}/public", f"{base}/market", base):
+        app.router.add_get(f"{prefix}/ws", face.handle_raw)
+        app.router.add_get(f"{prefix}/ws/{{streams:.+}}", face.handle_raw)
+        app.router.add_get(f"{prefix}/stream", face.handle_combined)
+    app.on_startup.append(face.on_startup)
+    app.on_shutdown.append(face.on_shutdown)
+    app.on_cleanup.append(face.on_cleanup)
+    return face.feed
+
+
 class _MarketFace:
     """The aiohttp handlers and lifecycle hooks of the market-stream face."""
 
-    def __init__(self, ctx: FaceContext, settings: WsSettings) -> None:
+    def __init__(
+        self,
+        ctx: FaceContext,
+        settings: WsSettings,
+        *,
+        usdm: bool = False,
+        listen_keys: ListenKeyStreams | None = None,
+    ) -> None:
         self.ctx = ctx
+        self._own_keys = listen_keys
         self.settings = settings
-        self.feed = MarketFeed(ctx, core_bus(ctx), settings)
+        self.feed = MarketFeed(ctx, core_bus(ctx), settings, usdm=usdm)
         self.registry = ConnectionRegistry()
         self._unregister: Any = None
+
+    def _keys(self, app: web.Application) -> ListenKeyStreams | None:
+        return self._own_keys if self._own_keys is not None else _listen_keys(app)
 
     async def on_startup(self, app: web.Application) -> None:
         loop = asyncio.get_running_loop()
@@ -164,7 +224,7 @@ class _MarketFace:
         tail = request.match_info.get("streams", "")
         names = [n for n in tail.split("/") if n]
         if len(names) == 1:
-            keys = _listen_keys(request.app)
+            keys = self._keys(request.app)
             if keys is not None and keys.is_listen_key(names[0]):
                 return await keys.serve(request, names[0], self.registry, self.settings)
         return await self._serve(request, names, combined=False)
@@ -178,11 +238,12 @@ class _MarketFace:
     ) -> web.StreamResponse:
         conn = await WsConnection.open(request, self.settings)
         client = StreamClient(conn, combined)
-        keys = _listen_keys(request.app)
+        keys = self._keys(request.app)
         for name in names:
             if keys is not None and keys.attach(name, conn, combined=combined):
                 client.listen_keys.append(name)
-        specs = [s for s in (parse_stream(n) for n in names) if s is not None]
+        usdm = self.feed.usdm
+        specs = [s for s in (parse_stream(n, usdm=usdm) for n in names) if s is not None]
         self.feed.add(client, specs[:MAX_STREAMS_PER_CONNECTION])
         self.registry.add(conn)
         try:
@@ -196,11 +257,13 @@ class _MarketFace:
         return conn.ws
 
     # -- control protocol -----------------------------------------------------------------
-    def _on_text(self, client: StreamClient, keys: ListenKeys | None, text: str) -> None:
+    def _on_text(self, client: StreamClient, keys: ListenKeyStreams | None, text: str) -> None:
         reply = self._control(client, keys, text)
         client.conn.send(json.dumps(reply, separators=(",", ":")))
 
-    def _control(self, client: StreamClient, keys: ListenKeys | None, text: str) -> dict[str, Any]:
+    def _control(
+        self, client: StreamClient, keys: ListenKeyStreams | None, text: str
+    ) -> dict[str, Any]:
         try:
             req = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -244,7 +307,7 @@ class _MarketFace:
         )
 
     def _subscribe(
-        self, client: StreamClient, keys: ListenKeys | None, rid: Any, params: Any
+        self, client: StreamClient, keys: ListenKeyStreams | None, rid: Any, params: Any
     ) -> dict[str, Any]:
         names = _names(params)
         if names is None:
@@ -256,7 +319,7 @@ class _MarketFace:
             if keys is not None and keys.is_listen_key(name):
                 listen_keys.append(name)
                 continue
-            spec = parse_stream(name)
+            spec = parse_stream(name, usdm=self.feed.usdm)
             if spec is None or (spec.symbol and spec.symbol not in symbols):
                 return _error(2, "Invalid request: invalid stream", rid)
             specs.append(spec)

@@ -34,11 +34,13 @@ from real_trade.sim.binance.ws_streams import (
     combined,
     depth_diff_payload,
     kline_payload,
+    mark_price_payload,
     mini_ticker_payload,
     partial_depth_payload,
     ticker_payload,
     trade_payload,
 )
+from real_trade.sim.derivatives.types import MarkPriceEvent
 from real_trade.sim.klines import bucket_open
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.ws_conn import WsConnection, WsSettings
@@ -94,9 +96,13 @@ class MarketFeed:
     ``sent`` counts the frames handed to connections.
     """
 
-    def __init__(self, ctx: FaceContext, bus: EventBus, settings: WsSettings) -> None:
-        """Serve ``ctx.core``'s market, whose events are published on ``bus``."""
+    def __init__(
+        self, ctx: FaceContext, bus: EventBus, settings: WsSettings, *, usdm: bool = False
+    ) -> None:
+        """Serve ``ctx.core``'s market, whose events are published on ``bus`` (``usdm``: in
+        USDⓈ-M's dialect, whose depth diffs carry ``pu`` and ``T``)."""
         self.ctx = ctx
+        self.usdm = usdm
         self.bus = bus
         self.settings = settings
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -114,6 +120,7 @@ class MarketFeed:
         self._agg_pending: set[str] = set()
         self._klines: dict[str, _KlineState] = {}
         self._periodic: dict[str, _PeriodicState] = {}
+        self._mark_due: dict[str, int] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -123,6 +130,8 @@ class MarketFeed:
             self.bus.subscribe("sim.trade.*", self._on_bus_trade),
             self.bus.subscribe("sim.depth.*", self._on_bus_depth),
         ]
+        if self.usdm:
+            self._bus_subs.append(self.bus.subscribe("sim.mark.*", self._on_bus_mark))
         self._pacer = loop.create_task(self._run_pacer())
 
     async def stop(self) -> None:
@@ -145,6 +154,32 @@ class MarketFeed:
         loop = self.loop
         if event.symbol in self._active and loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._on_depth, event)
+
+    def _on_bus_mark(self, topic: str, event: MarkPriceEvent) -> None:
+        loop = self.loop
+        if event.symbol in self._active and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._on_mark, event)
+
+    def _on_mark(self, m: MarkPriceEvent) -> None:
+        """Publish a mark to each ``@markPrice`` stream whose period has passed (market time)."""
+        names = self._by_symbol.get(m.symbol, {}).get("markPrice")
+        if not names or not m.mark_price:
+            return
+        payload: str | None = None
+        for name in names:
+            if m.time_ms < self._mark_due.get(name, 0):
+                continue
+            self._mark_due[name] = m.time_ms + self._specs[name].speed_ms
+            if payload is None:
+                payload = mark_price_payload(
+                    m.symbol,
+                    m.mark_price,
+                    m.index_price,
+                    m.funding_rate,
+                    m.next_funding_ms,
+                    m.time_ms,
+                )
+            self._publish(name, payload)
 
     # -- subscriptions --------------------------------------------------------------------
     def subscribers(self, name: str) -> int:
@@ -179,6 +214,7 @@ class MarketFeed:
                     self._specs.pop(name, None)
                     self._klines.pop(name, None)
                     self._periodic.pop(name, None)
+                    self._mark_due.pop(name, None)
         self._reindex()
 
     def remove_all(self, client: StreamClient) -> None:
@@ -293,7 +329,9 @@ class MarketFeed:
             return
         bids = sorted(batch.bids.items(), reverse=True)
         asks = sorted(batch.asks.items())
-        payload = depth_diff_payload(symbol, batch.first, batch.final, bids, asks, batch.time_ms)
+        payload = depth_diff_payload(
+            symbol, batch.first, batch.final, bids, asks, batch.time_ms, usdm=self.usdm
+        )
         action = self.ctx.faults.depth_action()
         if action == "drop":
             return

@@ -69,8 +69,19 @@ class StreamSpec:
     speed_ms: int = 1000
 
 
-def parse_stream(name: str) -> StreamSpec | None:
-    """Parse a stream name as Binance spells it (lower-case symbol); ``None`` if it is not one."""
+_MARK_RE = re.compile(r"^(?P<sym>[a-z0-9]{2,30})@markPrice(?P<fast>@1s)?$")
+
+
+def parse_stream(name: str, *, usdm: bool = False) -> StreamSpec | None:
+    """Parse a stream name as Binance spells it (lower-case symbol); ``None`` if it is not one.
+
+    ``usdm=True`` also knows USDⓈ-M's ``<symbol>@markPrice[@1s]`` (every 3 s, or every second).
+    """
+    if usdm:
+        mark = _MARK_RE.match(name)
+        if mark is not None:
+            speed = 1000 if mark.group("fast") else 3000
+            return StreamSpec(name, "markPrice", mark.group("sym").upper(), speed_ms=speed)
     if name == "!miniTicker@arr":
         return StreamSpec(name, "allMiniTickers")
     m = _STREAM_RE.match(name)
@@ -89,6 +100,29 @@ def parse_stream(name: str) -> StreamSpec | None:
             return None
         return StreamSpec(name, "partialDepth", sym, levels=int(levels), speed_ms=speed)
     return StreamSpec(name, kind, sym)
+
+
+def mark_price_payload(
+    symbol: str,
+    mark: Decimal,
+    index: Decimal,
+    funding_rate: Decimal,
+    next_funding_ms: int,
+    event_ms: int,
+) -> str:
+    """USDⓈ-M's ``<symbol>@markPrice`` event (``markPriceUpdate``)."""
+    return _dumps(
+        {
+            "e": "markPriceUpdate",
+            "E": event_ms,
+            "s": symbol,
+            "p": _d(mark),
+            "i": _d(index),
+            "P": _d(index),
+            "r": _d(funding_rate),
+            "T": next_funding_ms,
+        }
+    )
 
 
 def combined(stream: str, payload: str) -> str:
@@ -143,19 +177,22 @@ def depth_diff_payload(
     bids: Sequence[tuple[Decimal, Decimal]],
     asks: Sequence[tuple[Decimal, Decimal]],
     event_ms: int,
+    *,
+    usdm: bool = False,
 ) -> str:
-    """The ``<symbol>@depth`` diff event covering update ids ``first_id``..``final_id``."""
-    return _dumps(
-        {
-            "e": "depthUpdate",
-            "E": event_ms,
-            "s": symbol,
-            "U": first_id,
-            "u": final_id,
-            "b": _levels(bids),
-            "a": _levels(asks),
-        }
-    )
+    """The ``<symbol>@depth`` diff event covering update ids ``first_id``..``final_id``.
+
+    ``usdm=True`` adds USDⓈ-M's transaction time ``T`` and ``pu`` (the previous event's ``u``,
+    which futures clients check for continuity instead of ``U``).
+    """
+    event: dict[str, Any] = {"e": "depthUpdate", "E": event_ms}
+    if usdm:
+        event["T"] = event_ms
+    event.update({"s": symbol, "U": first_id, "u": final_id})
+    if usdm:
+        event["pu"] = first_id - 1
+    event.update({"b": _levels(bids), "a": _levels(asks)})
+    return _dumps(event)
 
 
 def partial_depth_payload(snapshot: DepthSnapshot) -> str:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from real_trade.sim.instruments import Instrument, InstrumentKind
-from real_trade.sim.rules import SymbolRules, split_symbol
+from real_trade.sim.rules import SymbolRules, rules_for_market, split_symbol
 
-__all__ = ["PERP_RULES", "linear_perpetual"]
+if TYPE_CHECKING:
+    from real_trade.sim.market import MarketSource
+
+__all__ = ["PERP_RULES", "linear_perpetual", "perpetual_rules"]
 
 
 def linear_perpetual(
@@ -50,3 +54,22 @@ PERP_RULES: dict[str, SymbolRules] = {
     "ETHUSDT": _perp("ETHUSDT", "0.01", "0.001", "10000", "2000", "20"),
 }
 """Rules like Binance USD-M's BTCUSDT and ETHUSDT perpetuals (tick, lot, minimum notional)."""
+
+
+def perpetual_rules(market: MarketSource | None) -> dict[str, SymbolRules]:
+    """The market's symbols as linear perpetuals: the market's own price and lot steps (so the
+    liquidity ladder and the filters agree), with :data:`PERP_RULES`' minimum notional, maximum
+    quantities and market minimum where the symbol has them."""
+    out: dict[str, SymbolRules] = {}
+    for sym, rules in rules_for_market(market).items():
+        known = PERP_RULES.get(sym)
+        if known is not None:
+            rules = dataclasses.replace(
+                rules,
+                min_notional=known.min_notional,
+                apply_min_to_market=True,
+                max_qty=known.max_qty,
+                market_max_qty=known.market_max_qty,
+            )
+        out[sym] = linear_perpetual(rules)
+    return out

@@ -74,10 +74,15 @@ def _decimal_map(raw: Any, name: str) -> dict[str, str]:
 
 
 def register_admin_routes(
-    app: web.Application, ctx: FaceContext, limiters: Sequence[RateLimiter] = ()
+    app: web.Application,
+    ctx: FaceContext,
+    limiters: Sequence[RateLimiter] = (),
+    mirrors: Sequence[FaceContext] = (),
 ) -> None:
     """Serve ``/admin/`` on ``app`` for the exchange of ``ctx``; ``ratelimits`` acts on
-    ``limiters`` (every face's; the first one's limits are reported)."""
+    ``limiters`` (every face's; the first one's limits are reported). An account created here
+    is also opened, with the same key, secret and balances, in each of ``mirrors``' cores (the
+    USD-M face's core of perpetuals: one key trades spot and futures, with separate wallets)."""
     faults: FaultPlan = ctx.faults
 
     async def arm(request: web.Request, body: dict[str, Any]) -> Any:
@@ -113,6 +118,14 @@ def register_admin_routes(
             raise _AdminError("api_key must be 1-128 letters, digits, '_' or '-'")
         fees = {k: Decimal(str(body[k])) for k in ("maker_fee", "taker_fee") if k in body}
         acct = ctx.core.create_account(balances, api_key=key, secret=secret, **fees)
+        for other in mirrors:
+            other.core.create_account(
+                balances,
+                api_key=acct.api_key,
+                secret=acct.secret,
+                maker_fee=Decimal("0.0002"),
+                taker_fee=Decimal("0.0005"),
+            )
         return {"account_id": acct.account_id, "api_key": acct.api_key, "secret": acct.secret}
 
     async def time_(request: web.Request, body: dict[str, Any]) -> Any:

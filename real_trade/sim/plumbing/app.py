@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 
@@ -28,21 +28,33 @@ def create_exchange_app(
     *,
     admin: bool = True,
     pump_interval_s: float | None = 0.05,
+    contexts: Mapping[str, FaceContext] | None = None,
 ) -> web.Application:
     """Build the application serving ``faces`` over the exchange of ``ctx``.
 
-    ``admin=False`` leaves out ``/admin/``; ``pump_interval_s`` is how often the market is
-    played in real/accelerated modes (no pump task with a stepped clock or ``None``).
+    A face whose ``market_kind`` (``"spot"`` when absent) names an entry of ``contexts`` is
+    served over that context instead (the USD-M face over the core of linear perpetuals);
+    those faces register first, so their routes win over a spot face's placeholders.
+    ``admin=False`` leaves out ``/admin/`` (it acts on ``ctx``); ``pump_interval_s`` is how
+    often the market is played in real/accelerated modes (no pump task with a stepped clock or
+    ``None``), for every context's core.
     """
     if not faces:
         raise ValueError("a simulated exchange serves at least one face")
+    others = dict(contexts or {})
     app = web.Application()
     app[CONTEXT_KEY] = ctx
-    for face in faces:
-        face.register(app, ctx)
+
+    def kind(face: Face) -> str:
+        return str(getattr(face, "market_kind", "spot"))
+
+    for face in sorted(faces, key=lambda f: kind(f) == "spot"):
+        face.register(app, others.get(kind(face), ctx))
     if admin:
         limiters = [f.limiter for f in faces if f.limiter is not None]
-        register_admin_routes(app, ctx, limiters)
+        mirrors = [c for c in others.values() if c is not ctx]
+        register_admin_routes(app, ctx, limiters, mirrors)
     if pump_interval_s is not None and not ctx.clock.stepped:
-        app.cleanup_ctx.append(pump_ctx(ctx, pump_interval_s))
+        for each in [ctx, *[c for c in others.values() if c is not ctx]]:
+            app.cleanup_ctx.append(pump_ctx(each, pump_interval_s))
     return app
