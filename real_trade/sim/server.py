@@ -129,11 +129,20 @@ _API_PATHS: dict[str, str] = {
 }
 
 
-def ccxt_urls_for(http_base: str) -> dict[str, Any]:
-    """Return the ccxt ``urls`` override pointing every Binance API at ``http_base``.
+def ccxt_urls_for(http_base: str, venue: str = "binance") -> dict[str, Any]:
+    """Return the ccxt ``urls`` override pointing every API of ``venue`` at ``http_base``.
 
-    Includes the websocket URLs (``urls['api']['ws']``, with the WebSocket API's ``ws-api``).
+    ``venue`` is a ccxt id the simulator speaks (``"binance"``, ``"bybit"``). Includes the
+    websocket URLs (Binance: ``urls['api']['ws']`` with the WebSocket API's ``ws-api``; Bybit:
+    every public, private and trade stream, and the testnet and demo sets too).
+    ``ValueError`` for another venue.
     """
+    if venue == "bybit":
+        from real_trade.sim.bybit.face import ccxt_urls_for as bybit_urls
+
+        return bybit_urls(http_base)
+    if venue != "binance":
+        raise ValueError(f"the simulator has no face speaking {venue!r}'s protocol")
     api: dict[str, Any] = {key: http_base + _API_PATHS[key] for key in CCXT_API_KEYS}
     api.update(ws_urls(http_base))
     return {"api": api, "test": dict(api), "www": http_base, "doc": http_base}
@@ -391,12 +400,29 @@ class SimExchange:
         self.call(lambda: None)
         return ticks
 
-    def ccxt_urls(self) -> dict[str, Any]:
-        """The ccxt ``urls`` override: every Binance REST (and websocket) API at this server."""
-        return ccxt_urls_for(self.url)
+    def ccxt_urls(self, venue: str = "binance") -> dict[str, Any]:
+        """The ccxt ``urls`` override: every REST (and websocket) API of ``venue`` (a face this
+        server serves: ``"binance"``, ``"bybit"``) at this server."""
+        return ccxt_urls_for(self.url, venue)
 
-    def ccxt_config(self, api_key: str | None = None, secret: str | None = None) -> dict[str, Any]:
-        """A complete ccxt/ccxt.pro ``binance`` config for this server (spot markets only)."""
+    def ccxt_config(
+        self, api_key: str | None = None, secret: str | None = None, venue: str = "binance"
+    ) -> dict[str, Any]:
+        """A complete ccxt/ccxt.pro config of ``venue`` for this server (spot markets only).
+
+        ``venue="bybit"`` is for ``ccxt.bybit``: its markets are loaded for ``spot`` only.
+        """
+        if venue == "bybit":
+            bybit: dict[str, Any] = {
+                "urls": self.ccxt_urls("bybit"),
+                "enableRateLimit": False,
+                "options": {"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot"},
+            }
+            if api_key is not None:
+                bybit["apiKey"] = api_key
+            if secret is not None:
+                bybit["secret"] = secret
+            return bybit
         config: dict[str, Any] = {
             "urls": self.ccxt_urls(),
             "enableRateLimit": False,

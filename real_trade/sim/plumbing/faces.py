@@ -20,7 +20,10 @@ from real_trade.sim.plumbing.ratelimit import RateLimiter
 
 __all__ = ["FACES", "Face", "make_face"]
 
-FACES: dict[str, str] = {"binance": "real_trade.sim.binance.face:BinanceFace"}
+FACES: dict[str, str] = {
+    "binance": "real_trade.sim.binance.face:BinanceFace",
+    "bybit": "real_trade.sim.bybit.face:BybitFace",
+}
 """The faces served by name: ``name -> "module:class"`` (imported on first use)."""
 
 

@@ -1,0 +1,137 @@
+"""ccxt's unmodified ``bybit`` client against the simulator's Bybit v5 face (spot, REST).
+
+The simulator runs in real time, so ccxt signs with the wall clock; with keys set,
+``load_markets`` makes Bybit's private probes (currencies, the UTA probe).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import ccxt
+import pytest
+
+from real_trade.sim.server import SimExchange
+
+pytestmark = pytest.mark.integration
+SYMBOL = "BTC/USDT"
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimExchange]:
+    """A real-time simulator serving the Bybit face, shared by this module."""
+    with SimExchange(seed=21, faces=["bybit"]) as exchange:
+        yield exchange
+
+
+@pytest.fixture(autouse=True)
+def _reset_faults(sim: SimExchange) -> Iterator[None]:
+    yield
+    sim.faults.reset()
+
+
+def _client(sim: SimExchange, balances: dict[str, float] | None = None) -> Any:
+    key, secret = sim.create_account(balances or {"USDT": 100_000, "BTC": 1})
+    ex = ccxt.bybit(sim.ccxt_config(key, secret, venue="bybit"))
+    ex.load_markets()
+    return ex
+
+
+@pytest.fixture()
+def bybit(sim: SimExchange) -> Any:
+    """A ccxt bybit client with a fresh funded unified account."""
+    return _client(sim)
+
+
+def test_markets_time_and_public_data(sim: SimExchange, bybit: Any) -> None:
+    market = bybit.market(SYMBOL)
+    assert market["spot"] and market["id"] == "BTCUSDT"
+    assert market["precision"]["price"] > 0 and market["limits"]["amount"]["min"] > 0
+    assert abs(bybit.fetch_time() - sim.clock.now_ms()) < 5_000
+    bars = bybit.fetch_ohlcv(SYMBOL, "1m", limit=5)
+    assert len(bars) == 5
+    assert [b[0] for b in bars] == sorted(b[0] for b in bars)  # newest-first reversed by ccxt
+    assert all(b[0] % 60_000 == 0 for b in bars)
+    since = bars[1][0]
+    page = bybit.fetch_ohlcv(SYMBOL, "1m", since=since, limit=2)
+    assert [b[0] for b in page] == [since, since + 60_000]
+    book = bybit.fetch_order_book(SYMBOL)
+    assert book["bids"] and book["asks"] and book["bids"][0][0] < book["asks"][0][0]
+    ticker = bybit.fetch_ticker(SYMBOL)
+    assert ticker["symbol"] == SYMBOL and ticker["last"] > 0 and ticker["bid"] > 0
+
+
+def test_balance_is_unified(bybit: Any) -> None:
+    balance = bybit.fetch_balance()
+    assert balance["USDT"]["total"] == 100_000 and balance["BTC"]["free"] == 1
+    assert balance["info"]["result"]["list"][0]["accountType"] == "UNIFIED"
+
+
+def test_limit_order_lifecycle_and_amend(bybit: Any) -> None:
+    bid = bybit.fetch_order_book(SYMBOL)["bids"][0][0]
+    price = round(bid * 0.9, 2)
+    placed = bybit.create_order(SYMBOL, "limit", "buy", 0.01, price, {"clientOrderId": "bb-lim-1"})
+    assert placed["id"] and placed["clientOrderId"] == "bb-lim-1"
+    opened = bybit.fetch_open_orders(SYMBOL)
+    assert [o["id"] for o in opened] == [placed["id"]]
+    assert opened[0]["price"] == price and opened[0]["status"] == "open"
+    fetched = bybit.fetch_order(placed["id"], SYMBOL, {"acknowledged": True})
+    assert fetched["clientOrderId"] == "bb-lim-1" and fetched["amount"] == 0.01
+    assert bybit.fetch_balance()["USDT"]["used"] == pytest.approx(0.01 * price)
+    new_price = round(price * 0.99, 2)
+    edited = bybit.edit_order(placed["id"], SYMBOL, "limit", "buy", 0.02, new_price)
+    opened = bybit.fetch_open_orders(SYMBOL)
+    assert len(opened) == 1 and opened[0]["id"] == edited["id"]
+    assert opened[0]["price"] == new_price and opened[0]["amount"] == 0.02
+    assert opened[0]["clientOrderId"] == "bb-lim-1"
+    bybit.cancel_order(edited["id"], SYMBOL)
+    assert bybit.fetch_open_orders(SYMBOL) == []
+    closed = bybit.fetch_canceled_and_closed_orders(SYMBOL)
+    assert {o["status"] for o in closed} == {"canceled"}
+    with pytest.raises(ccxt.OrderNotFound):
+        bybit.cancel_order(edited["id"], SYMBOL)
+
+
+def test_market_orders_fill_and_show_in_trades(bybit: Any) -> None:
+    buy = bybit.create_order(SYMBOL, "market", "buy", 0.01)
+    sell = bybit.create_order(SYMBOL, "market", "sell", 0.005)
+    closed = bybit.fetch_closed_orders(SYMBOL)
+    by_id = {o["id"]: o for o in closed}
+    assert by_id[buy["id"]]["status"] == "closed" and by_id[buy["id"]]["filled"] > 0
+    assert by_id[sell["id"]]["filled"] == 0.005
+    trades = bybit.fetch_my_trades(SYMBOL)
+    assert {t["order"] for t in trades} == {buy["id"], sell["id"]}
+    assert all(t["symbol"] == SYMBOL and t["fee"]["cost"] >= 0 for t in trades)
+    balance = bybit.fetch_balance()
+    assert balance["BTC"]["total"] > 1
+
+
+def test_insufficient_balance_is_insufficient_funds(sim: SimExchange) -> None:
+    poor = _client(sim, {"USDT": 10})
+    bid = poor.fetch_order_book(SYMBOL)["bids"][0][0]
+    with pytest.raises(ccxt.InsufficientFunds):
+        poor.create_order(SYMBOL, "limit", "buy", 1, round(bid * 0.9, 2))
+
+
+def test_signing_errors_arrive_as_ccxt_exceptions(sim: SimExchange, bybit: Any) -> None:
+    bad = ccxt.bybit(sim.ccxt_config(bybit.apiKey, "not-the-secret", venue="bybit"))
+    bad.markets, bad.markets_by_id = bybit.markets, bybit.markets_by_id
+    bad.options["enableUnifiedAccount"], bad.options["enableUnifiedMargin"] = True, False
+    with pytest.raises(ccxt.AuthenticationError) as info:
+        bad.fetch_balance()
+    assert "10004" in str(info.value)
+    sim.faults.set_clock_skew(60_000)
+    with pytest.raises(ccxt.InvalidNonce) as nonce:
+        bybit.fetch_balance()
+    assert "10002" in str(nonce.value)
+
+
+def test_request_faults_in_bybit_words(sim: SimExchange, bybit: Any) -> None:
+    sim.faults.fail_next(1, "503")
+    with pytest.raises(ccxt.ExchangeNotAvailable):
+        bybit.fetch_ticker(SYMBOL)
+    sim.faults.fail_next(1, "429")
+    with pytest.raises(ccxt.RateLimitExceeded):
+        bybit.fetch_ticker(SYMBOL)
+    assert bybit.fetch_ticker(SYMBOL)["last"] > 0
