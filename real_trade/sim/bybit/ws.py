@@ -254,7 +254,8 @@ class BybitStreams:
             if parts[0] == "orderbook":
                 self._book_snapshot(client, topic, parts[2], int(parts[1]))
             elif parts[0] == "kline":
-                client.klines[topic] = None
+                bars = self.ctx.core.klines(parts[2], INTERVALS[parts[1]], limit=1)
+                client.klines[topic] = bars[-1].open_ms if bars else None
 
     def _valid(self, client: _Client, topic: str) -> bool:
         parts = topic.split(".")
@@ -378,23 +379,25 @@ class BybitStreams:
 
     def _on_kline(self, symbol: str) -> None:
         core = self.ctx.core
-        cache: dict[str, Any] = {}
+        latest: dict[str, Any] = {}
         for c in self.clients:
             for topic, last_open in list(c.klines.items()):
                 code, sym = topic.split(".")[1:]
                 if sym != symbol:
                     continue
-                if code not in cache:
-                    cache[code] = core.klines(symbol, INTERVALS[code], limit=2)
-                bars = cache[code]
-                if not bars:
+                if code not in latest:
+                    bars = core.klines(symbol, INTERVALS[code], limit=1)
+                    latest[code] = bars[-1] if bars else None
+                cur = latest[code]
+                if cur is None:
                     continue
-                cur = bars[-1]
                 rows = []
                 if last_open is not None and cur.open_ms > last_open:
-                    rows += [
-                        self._kline(b, code, True) for b in bars[:-1] if b.open_ms == last_open
-                    ]
+                    # every bar that ended since the last push, closed (confirm: true)
+                    ended = core.klines(
+                        symbol, INTERVALS[code], start_ms=last_open, end_ms=cur.open_ms - 1
+                    )
+                    rows += [self._kline(b, code, True) for b in ended]
                 rows.append(self._kline(cur, code, cur.is_closed))
                 c.klines[topic] = cur.open_ms
                 now = self._now()
