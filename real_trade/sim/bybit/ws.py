@@ -2,7 +2,8 @@
 
 Paths: ``/v5/public/spot`` and ``/v5/public/linear`` (topics ``kline.<interval>.<SYM>``,
 ``orderbook.<depth>.<SYM>``, ``publicTrade.<SYM>``, ``tickers.<SYM>``) and ``/v5/private``
-(``op: auth`` with ``[key, expires, hex HMAC("GET/realtime" + expires)]``, then the topics
+(``op: auth`` with ``[key, expires, hex HMAC("GET/realtime" + expires)]``, ``expires`` in
+wall-clock ms as clients sign it, then the topics
 ``order``, ``execution``, ``position`` and ``wallet``). Requests are
 ``{op, req_id, args}``; ``subscribe`` is acknowledged with ``{success, ret_msg, conn_id,
 req_id, op}``; ``op: ping`` is answered with ``ret_msg: pong`` (public) or ``op: pong``
@@ -26,6 +27,7 @@ import hmac
 import itertools
 import json
 import secrets
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -227,7 +229,10 @@ class BybitStreams:
         account = self.ctx.core.account_by_key(key)
         if account is None:
             return False, "Invalid apikey"
-        if not expires.isdigit() or int(expires) <= self._now():
+        # signed with the wall clock by every client (ccxt.pro does not adjust it), so checked
+        # against the wall clock (plus the fault plan's skew), not the market clock
+        wall_ms = int(time.time() * 1000) + self.ctx.faults.clock_skew_ms
+        if not expires.isdigit() or int(expires) <= wall_ms:
             return False, "Request expired"
         expected = hmac.new(
             account.secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -224,7 +225,7 @@ def test_private_auth_refusals_and_ping(stepped: SimExchange) -> None:
             await ws.send_str(json.dumps({"op": "subscribe", "args": ["order"]}))
             refused = await _next(ws, lambda m: m.get("op") == "subscribe")
             assert refused["success"] is False
-            expires = str(stepped.clock.now_ms() + 10_000)
+            expires = str(int(time.time() * 1000) + 10_000)  # wall-clock ms, as clients sign
             bad = hmac.new(b"wrong", f"GET/realtime{expires}".encode(), hashlib.sha256)
             await ws.send_str(json.dumps({"op": "auth", "args": [key, expires, bad.hexdigest()]}))
             assert (await _next(ws, lambda m: m.get("op") == "auth"))["success"] is False
