@@ -3,7 +3,9 @@
 ``X-BAPI-SIGN`` is the hex HMAC-SHA256, under the account's secret, of
 ``timestamp + api_key + recv_window + payload``, where the payload is the raw query string of a
 GET and the JSON body of a POST. The request is accepted when
-``server_time - recv_window <= timestamp < server_time + 1000``. Refusals: 10003 (unknown API
+``server_time - recv_window <= timestamp < server_time + 1000``, where the server time is the
+market clock or the wall clock (both plus the fault plan's skew): clients sign with the wall
+clock, which a stepped or accelerated simulator's market clock is not (as the Binance face). Refusals: 10003 (unknown API
 key), 10004 (bad signature), 10002 (timestamp outside the window); ccxt raises
 ``AuthenticationError``, ``AuthenticationError`` and ``InvalidNonce``.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Mapping
 
 from real_trade.sim.accounts import Account
@@ -42,7 +45,8 @@ def authenticate(ctx: FaceContext, headers: Mapping[str, str], payload: str) -> 
     except ValueError:
         raise BybitApiError(10001, "params error: X-BAPI-TIMESTAMP or recv_window") from None
     server = ctx.server_time_ms()
-    if not server - window <= ts < server + 1000:
+    wall = int(time.time() * 1000) + ctx.faults.clock_skew_ms
+    if not any(now - window <= ts < now + 1000 for now in (server, wall)):
         raise BybitApiError(
             10002,
             "invalid request, please check your server timestamp or recv_window param. "
