@@ -5,9 +5,9 @@
 GET and the JSON body of a POST. The request is accepted when
 ``server_time - recv_window <= timestamp < server_time + 1000``, where the server time is the
 market clock or the wall clock (both plus the fault plan's skew): clients sign with the wall
-clock, which a stepped or accelerated simulator's market clock is not (as the Binance face). Refusals: 10003 (unknown API
-key), 10004 (bad signature), 10002 (timestamp outside the window); ccxt raises
-``AuthenticationError``, ``AuthenticationError`` and ``InvalidNonce``.
+clock, which a stepped or accelerated simulator's market clock is not (as the Binance face).
+Refusals: 10003 (unknown API key), 10004 (bad signature), 10002 (timestamp outside the
+window); ccxt raises ``AuthenticationError``, ``AuthenticationError`` and ``InvalidNonce``.
 """
 
 from __future__ import annotations

@@ -21,8 +21,11 @@ ROOT = Path(__file__).parents[3]
 
 def test_cli_serves_bybit_and_rt_sim_url_redirects_a_bybit_client() -> None:
     proc = subprocess.Popen(
-        [_script(), "sim", "--port", "0", "--stepped", "--faces", "bybit"]
-        + ["--account", "bbkey:bbsecret:USDT=1000,BTC=0.5"],
+        [
+            _script(),
+            *("sim", "--port", "0", "--stepped", "--faces", "bybit"),
+            *("--account", "bbkey:bbsecret:USDT=1000,BTC=0.5"),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -49,7 +52,7 @@ def test_cli_serves_bybit_and_rt_sim_url_redirects_a_bybit_client() -> None:
         assert "BTC/USDT" in ex.load_markets()
         assert ex.fetch_balance()["BTC"]["total"] == 0.5
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         assert "Traceback" not in err
     finally:
