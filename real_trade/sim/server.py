@@ -159,7 +159,9 @@ class SimExchange:
     per wall second); ``stepped=True`` freezes it between :meth:`advance` calls. A running
     simulator's pump spends at most :data:`PUMP_BUDGET_S` per call, so it stays current and
     answers at any speed (market time it cannot play is skipped, with a warning). ``seed``
-    drives the market, keys and faults; ``start_ms`` sets the market's start. ``rate_limits``
+    drives the market, keys and faults; ``start_ms`` sets the market's start. ``perpetuals``
+    names symbols (of the market) traded as linear perpetuals instead of spot (a symbol id is
+    one instrument: Bybit serves it under ``category=linear``). ``rate_limits``
     overrides every face's limits (``RateLimits(enabled=False)`` for benchmarks). After
     :meth:`start`, :attr:`url`, :attr:`ws_url`, :attr:`core`, :attr:`clock` and :attr:`faults`
     are available; :attr:`faces` holds the faces and :attr:`limiter` the first one's rate
@@ -182,6 +184,7 @@ class SimExchange:
         pump_interval_s: float = 0.05,
         ws_settings: WsSettings | None = None,
         faces: tuple[str, ...] | list[str] = ("binance",),
+        perpetuals: tuple[str, ...] | list[str] = (),
     ) -> None:
         """Configure the simulator (nothing runs until :meth:`start`); ``ValueError`` for an
         unknown face or a non-loopback host."""
@@ -201,10 +204,21 @@ class SimExchange:
         )
         self.faults = FaultPlan(seed)
         self.bus = EventBus(synchronous=True, name="sim")
+        rules = None
+        if perpetuals:
+            from real_trade.sim.derivatives.rules import linear_perpetual
+            from real_trade.sim.rules import rules_for_market
+
+            perps = {joined_symbol_id(s) for s in perpetuals}
+            rules = {
+                sym: linear_perpetual(r) if sym in perps else r
+                for sym, r in rules_for_market(self.market).items()
+            }
         self.core = ExchangeCore(
             self.clock,
             self.market,
             self.bus,
+            rules=rules,
             seed=seed,
             pump_budget_s=None if stepped else PUMP_BUDGET_S,
         )
@@ -410,13 +424,16 @@ class SimExchange:
     ) -> dict[str, Any]:
         """A complete ccxt/ccxt.pro config of ``venue`` for this server (spot markets only).
 
-        ``venue="bybit"`` is for ``ccxt.bybit``: its markets are loaded for ``spot`` only.
+        ``venue="bybit"`` is for ``ccxt.bybit``: its ``spot`` and ``linear`` markets are loaded.
         """
         if venue == "bybit":
             bybit: dict[str, Any] = {
                 "urls": self.ccxt_urls("bybit"),
                 "enableRateLimit": False,
-                "options": {"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot"},
+                "options": {
+                    "fetchMarkets": {"types": ["spot", "linear"]},
+                    "defaultType": "spot",
+                },
             }
             if api_key is not None:
                 bybit["apiKey"] = api_key
