@@ -83,3 +83,16 @@ def test_private_stream_auth_orders_and_wallet(sim: SimExchange) -> None:
     assert not [d for e, d in seen if e == "error"]
     orders = [d["data"][0] for e, d in seen if e == "message" and d["topic"] == "order"]
     assert orders[-1]["orderStatus"] == "Filled" and orders[-1]["category"] == "spot"
+
+
+def test_dropped_connection_reconnects_and_resubscribes(sim: SimExchange) -> None:
+    ws = BybitWebSocket(base_url=sim.url, ping_interval=0.5, reconnect_delay=0.05)
+    seen = record(ws, "depth")
+    ws.start([ws.orderbook_topic("BTC/USDT", 50)])
+    try:
+        eventually(lambda: seen, 10, message="the first snapshot")
+        assert sim.faults.drop_connections(1006) >= 1
+        eventually(lambda: sum(1 for _, d in seen if d.snapshot) >= 2, 10, message="a new snapshot")
+    finally:
+        ws.stop()
+    assert ws.stats["connects"] >= 2

@@ -135,3 +135,34 @@ def test_request_faults_in_bybit_words(sim: SimExchange, bybit: Any) -> None:
     with pytest.raises(ccxt.RateLimitExceeded):
         bybit.fetch_ticker(SYMBOL)
     assert bybit.fetch_ticker(SYMBOL)["last"] > 0
+
+
+def test_ambiguous_submit_is_resolved_by_client_id(sim: SimExchange, bybit: Any) -> None:
+    bid = bybit.fetch_order_book(SYMBOL)["bids"][0][0]
+    sim.faults.ambiguous_next(1, "503")
+    with pytest.raises(ccxt.ExchangeNotAvailable):
+        bybit.create_order(
+            SYMBOL, "limit", "buy", 0.01, round(bid * 0.9, 2), {"clientOrderId": "bb-amb-1"}
+        )
+    (accepted,) = bybit.fetch_open_orders(SYMBOL)  # the order was taken all the same
+    assert accepted["clientOrderId"] == "bb-amb-1"
+    sim.faults.ambiguous_next(1, "timeout")
+    with pytest.raises(ccxt.RequestTimeout):
+        bybit.create_order(
+            SYMBOL, "limit", "buy", 0.01, round(bid * 0.9, 2), {"clientOrderId": "bb-amb-2"}
+        )
+    assert {o["clientOrderId"] for o in bybit.fetch_open_orders(SYMBOL)} == {"bb-amb-1", "bb-amb-2"}
+
+
+def test_one_simulator_serves_binance_and_bybit_over_one_account() -> None:
+    with SimExchange(seed=26, faces=["binance", "bybit"], stepped=True) as both:
+        key, secret = both.create_account({"USDT": 500})
+        binance = ccxt.binance(both.ccxt_config(key, secret))
+        bybit = ccxt.bybit(both.ccxt_config(key, secret, venue="bybit"))
+        assert binance.fetch_balance()["USDT"]["total"] == 500
+        assert bybit.fetch_balance()["USDT"]["total"] == 500
+        bybit.load_markets()
+        bid = bybit.fetch_order_book(SYMBOL)["bids"][0][0]
+        placed = bybit.create_order(SYMBOL, "limit", "buy", 0.001, round(bid * 0.9, 2))
+        (seen,) = binance.fetch_open_orders(SYMBOL)  # the same order book, the same account
+        assert seen["id"] == placed["id"]

@@ -238,3 +238,41 @@ def test_private_auth_refusals_and_ping(stepped: SimExchange) -> None:
             await ws.close()
 
     run(body)
+
+
+def test_paused_private_stream_holds_events_then_delivers_them(stepped: SimExchange) -> None:
+    key, secret = stepped.create_account({"USDT": 10_000})
+    account = stepped.core.account_by_key(key)
+    assert account is not None
+
+    async def body() -> None:
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(stepped.ws_url + "/v5/private")
+            expires = str(int(time.time() * 1000) + 10_000)
+            sig = hmac.new(secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256)
+            await ws.send_str(json.dumps({"op": "auth", "args": [key, expires, sig.hexdigest()]}))
+            await _next(ws, lambda m: m.get("op") == "auth")
+            await ws.send_str(json.dumps({"op": "subscribe", "args": ["order", "wallet"]}))
+            await _next(ws, lambda m: m.get("op") == "subscribe")
+            stepped.faults.pause_user_stream(True)
+            try:
+                await asyncio.to_thread(
+                    stepped.call,
+                    lambda: stepped.core.place_order(
+                        account, "BTCUSDT", "buy", "market", quantity="0.01"
+                    ),
+                )
+                await asyncio.to_thread(stepped.call, lambda: None)  # events reached the face
+                await ws.send_str(json.dumps({"op": "ping", "req_id": "held"}))
+                early: list[dict[str, Any]] = []
+                await _next(ws, lambda m: early.append(m) is None and m.get("op") == "pong")
+                assert not [m for m in early if "topic" in m]
+            finally:
+                stepped.faults.pause_user_stream(False)
+            filled = await _next(
+                ws, lambda m: m.get("topic") == "order" and m["data"][0]["orderStatus"] == "Filled"
+            )
+            assert filled["data"][0]["symbol"] == "BTCUSDT"
+            await ws.close()
+
+    run(body)
