@@ -53,10 +53,13 @@ def order_row(o: Order, category: str) -> dict[str, Any]:
     tif = "PostOnly" if o.type is OrderType.LIMIT_MAKER else TIF_OUT.get(o.tif, "GTC")
     if o.type is OrderType.MARKET:
         tif = "IOC"
+    status = STATUS_OUT[o.status]
+    if o.type in _STOPS and not o.is_working and status == "New":
+        status = "Untriggered"
     qty = o.orig_qty if o.orig_qty else o.orig_quote_order_qty
     market_unit = "quoteCoin" if not o.orig_qty and o.orig_quote_order_qty else "baseCoin"
     leaves = max(o.orig_qty - o.executed_qty, _ZERO) if o.orig_qty else _ZERO
-    done = STATUS_OUT[o.status] not in ("New", "PartiallyFilled")
+    done = status not in ("New", "PartiallyFilled", "Untriggered")
     if done:
         leaves = _ZERO
     row: dict[str, Any] = {
@@ -69,8 +72,8 @@ def order_row(o: Order, category: str) -> dict[str, Any]:
         "side": SIDE_OUT[o.side],
         "isLeverage": "0",
         "positionIdx": 0,
-        "orderStatus": STATUS_OUT[o.status],
-        "cancelType": "CancelByUser" if STATUS_OUT[o.status] == "Cancelled" else "UNKNOWN",
+        "orderStatus": status,
+        "cancelType": "CancelByUser" if status == "Cancelled" else "UNKNOWN",
         "rejectReason": "EC_NoError",
         "avgPrice": num(avg) if avg is not None else "",
         "leavesQty": num(leaves),

@@ -15,7 +15,14 @@ from real_trade.sim.bybit.rest import Call, Route
 from real_trade.sim.bybit.vocab import INTERVALS
 from real_trade.sim.core import ExchangeCore
 
-__all__ = ["CATEGORIES", "PUBLIC_ROUTES", "category_of", "check_symbol", "symbols_in"]
+__all__ = [
+    "CATEGORIES",
+    "PUBLIC_ROUTES",
+    "category_of",
+    "check_symbol",
+    "symbols_in",
+    "ticker_for",
+]
 
 CATEGORIES = ("spot", "linear", "inverse", "option")
 """The v5 categories the face answers (inverse and option are always empty)."""
@@ -121,21 +128,26 @@ def _tickers(call: Call) -> dict[str, Any]:
         names = [check_symbol(call, category)[0]]
     else:
         names = symbols_in(core, category)
-    rows = []
-    for s in names:
-        row = ticker_row(core.ticker_24h(s))
-        if category == "linear":
-            mark = core.mark_price(s)
-            row.update(
-                markPrice=num(mark.mark_price),
-                indexPrice=num(mark.index_price),
-                openInterest="0",
-                openInterestValue="0",
-                fundingRate=num(mark.funding_rate),
-                nextFundingTime=str(mark.next_funding_ms),
-            )
-        rows.append(row)
+    rows = [ticker_for(core, s, category) for s in names]
     return {"category": category, "list": rows}
+
+
+def ticker_for(core: ExchangeCore, symbol: str, category: str) -> dict[str, Any]:
+    """One ticker row: spot carries ``usdIndexPrice``, linear the mark, index, funding and
+    ``openInterestValue`` instead (how ccxt tells the two apart on a shared id)."""
+    row = ticker_row(core.ticker_24h(symbol))
+    if category == "linear":
+        mark = core.mark_price(symbol)
+        del row["usdIndexPrice"]
+        row.update(
+            markPrice=num(mark.mark_price),
+            indexPrice=num(mark.index_price),
+            openInterest="0",
+            openInterestValue="0",
+            fundingRate=num(mark.funding_rate),
+            nextFundingTime=str(mark.next_funding_ms),
+        )
+    return row
 
 
 def _kline(call: Call) -> dict[str, Any]:

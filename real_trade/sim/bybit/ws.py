@@ -43,9 +43,8 @@ from real_trade.sim.bybit.format import (
     num,
     order_row,
     position_row,
-    ticker_row,
 )
-from real_trade.sim.bybit.rest_public import category_of
+from real_trade.sim.bybit.rest_public import category_of, ticker_for
 from real_trade.sim.bybit.vocab import INTERVALS
 from real_trade.sim.derivatives.types import PositionView
 from real_trade.sim.plumbing.context import FaceContext
@@ -312,7 +311,8 @@ class BybitStreams:
         topic = f"tickers.{t.symbol}"
         clients = self._public(topic)
         if clients:
-            data = ticker_row(self.ctx.core.ticker_24h(t.symbol))
+            core = self.ctx.core
+            data = ticker_for(core, t.symbol, category_of(core, t.symbol))
             for k in ("bid1Price", "bid1Size", "ask1Price", "ask1Size"):
                 data.pop(k, None)
             text = _dumps(

@@ -3,10 +3,12 @@ markets by category, leverage (and Bybit's no-op refusal), positions, reduce-onl
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import ccxt
+import ccxt.pro as ccxtpro
 import pytest
 
 from real_trade.sim.server import SimExchange
@@ -58,3 +60,17 @@ def test_leverage_position_and_reduce_only_close(bybit: Any) -> None:
         bybit.create_order(PERP, "market", "sell", 0.5, None, {"reduceOnly": True})
     trades = bybit.fetch_my_trades(PERP)
     assert {t["symbol"] for t in trades} == {PERP} and len(trades) >= 2
+
+
+def test_pro_watches_a_linear_ticker_on_the_linear_stream(sim: SimExchange) -> None:
+    async def body() -> None:
+        key, secret = sim.create_account({"USDT": 1_000})
+        ex = ccxtpro.bybit(sim.ccxt_config(key, secret, venue="bybit"))
+        try:
+            ticker = await asyncio.wait_for(ex.watch_ticker(PERP), 20)
+            assert ticker["symbol"] == PERP and ticker["markPrice"] > 0
+            assert any(url.endswith("/v5/public/linear") for url in ex.clients)
+        finally:
+            await ex.close()
+
+    asyncio.run(body())

@@ -12,6 +12,7 @@ from typing import Any
 import ccxt
 import pytest
 
+from real_trade.sim.plumbing.ratelimit import RateLimits
 from real_trade.sim.server import SimExchange
 
 pytestmark = pytest.mark.integration
@@ -166,3 +167,28 @@ def test_one_simulator_serves_binance_and_bybit_over_one_account() -> None:
         placed = bybit.create_order(SYMBOL, "limit", "buy", 0.001, round(bid * 0.9, 2))
         (seen,) = binance.fetch_open_orders(SYMBOL)  # the same order book, the same account
         assert seen["id"] == placed["id"]
+
+
+def test_spot_stop_order_waits_untriggered(bybit: Any) -> None:
+    bid = bybit.fetch_order_book(SYMBOL)["bids"][0][0]
+    trigger = round(bid * 0.8, 2)
+    stop = bybit.create_order(SYMBOL, "market", "sell", 0.01, None, {"triggerPrice": trigger})
+    (opened,) = bybit.fetch_open_orders(SYMBOL, None, None, {"orderFilter": "StopOrder"})
+    assert opened["id"] == stop["id"] and opened["status"] == "open"
+    assert opened["info"]["orderStatus"] == "Untriggered"
+    assert opened["triggerPrice"] == trigger
+    bybit.cancel_order(stop["id"], SYMBOL, {"orderFilter": "StopOrder"})
+    assert bybit.fetch_open_orders(SYMBOL) == []
+
+
+def test_order_rate_limit_is_rate_limit_exceeded() -> None:
+    limits = RateLimits(weight_per_minute=7200, orders_per_10s=2)
+    with SimExchange(seed=27, faces=["bybit"], stepped=True, rate_limits=limits) as tight:
+        ex = _client(tight)
+        bid = ex.fetch_order_book(SYMBOL)["bids"][0][0]
+        orders = [(SYMBOL, "limit", "buy", 0.001, round(bid * 0.9, 2))] * 3
+        ex.create_order(*orders[0])
+        ex.create_order(*orders[1])
+        with pytest.raises(ccxt.RateLimitExceeded) as info:
+            ex.create_order(*orders[2])
+        assert "10006" in str(info.value)
