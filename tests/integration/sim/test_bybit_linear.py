@@ -12,6 +12,7 @@ import ccxt.pro as ccxtpro
 import pytest
 
 from real_trade.sim.server import SimExchange
+from tests.support import eventually_async
 
 pytestmark = pytest.mark.integration
 PERP = "ETH/USDT:USDT"
@@ -70,6 +71,42 @@ def test_pro_watches_a_linear_ticker_on_the_linear_stream(sim: SimExchange) -> N
             ticker = await asyncio.wait_for(ex.watch_ticker(PERP), 20)
             assert ticker["symbol"] == PERP and ticker["markPrice"] > 0
             assert any(url.endswith("/v5/public/linear") for url in ex.clients)
+        finally:
+            await ex.close()
+
+    asyncio.run(body())
+
+
+def test_pro_private_stream_positions_and_orders_of_a_perpetual(sim: SimExchange) -> None:
+    async def body() -> None:
+        key, secret = sim.create_account({"USDT": 10_000})
+        ex = ccxtpro.bybit(sim.ccxt_config(key, secret, venue="bybit"))
+        try:
+            await ex.load_markets()
+
+            async def long_position() -> list[Any]:
+                while True:  # the first answer may be the REST snapshot, still flat
+                    found = await ex.watch_positions([PERP])
+                    if any(p["symbol"] == PERP and p["contracts"] for p in found):
+                        return found
+
+            positions = asyncio.create_task(long_position())
+            orders = asyncio.create_task(ex.watch_orders(PERP))
+
+            def subscribed() -> bool:
+                return any(
+                    url.endswith("/v5/private") and len(c.subscriptions) >= 2
+                    for url, c in ex.clients.items()
+                )
+
+            await eventually_async(subscribed, 10, message="position and order topics")
+            placed = await ex.create_order(PERP, "market", "buy", 0.2)
+            got_positions, got_orders = await asyncio.wait_for(
+                asyncio.gather(positions, orders), 15
+            )
+            assert got_orders[-1]["id"] == placed["id"] and got_orders[-1]["symbol"] == PERP
+            (pos,) = [p for p in got_positions if p["symbol"] == PERP and p["contracts"]]
+            assert pos["contracts"] == 0.2 and pos["side"] == "long"
         finally:
             await ex.close()
 
