@@ -6,6 +6,8 @@ The simulator runs in real time, so ccxt signs with the wall clock; with keys se
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -192,3 +194,35 @@ def test_order_rate_limit_is_rate_limit_exceeded() -> None:
         with pytest.raises(ccxt.RateLimitExceeded) as info:
             ex.create_order(*orders[2])
         assert "10006" in str(info.value)
+
+
+def test_testnet_and_demo_clients_land_on_the_face(sim: SimExchange) -> None:
+    key, secret = sim.create_account({"USDT": 77})
+    testnet = ccxt.bybit(sim.ccxt_config(key, secret, venue="bybit"))
+    testnet.set_sandbox_mode(True)
+    assert testnet.fetch_balance()["USDT"]["total"] == 77
+    demo = ccxt.bybit(sim.ccxt_config(key, secret, venue="bybit"))
+    demo.enable_demo_trading(True)
+    assert demo.fetch_balance()["USDT"]["total"] == 77
+    assert all(url.startswith(sim.url) for url in demo.urls["api"].values() if isinstance(url, str))
+
+
+def _get(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        body: dict[str, Any] = json.loads(resp.read())
+    return body
+
+
+def test_instruments_page_with_a_cursor_and_the_envelope() -> None:
+    with SimExchange(seed=29, faces=["bybit"], stepped=True, symbols=("BTC/USDT", "ETH/USDT")) as s:
+        base = f"{s.url}/v5/market/instruments-info?category=spot&limit=1"
+        first = _get(base)
+        assert first["retCode"] == 0 and first["retMsg"] == "OK" and first["time"] > 0
+        assert len(first["result"]["list"]) == 1 and first["result"]["nextPageCursor"]
+        second = _get(f"{base}&cursor={first['result']['nextPageCursor']}")
+        assert second["result"]["nextPageCursor"] == ""
+        names = {first["result"]["list"][0]["symbol"], second["result"]["list"][0]["symbol"]}
+        assert names == {"BTCUSDT", "ETHUSDT"}
+        assert _get(f"{s.url}/v5/market/instruments-info?category=inverse")["result"]["list"] == []
+        wrong = _get(f"{s.url}/v5/market/tickers?category=linear&symbol=BTCUSDT")
+        assert wrong["retCode"] == 10001  # a spot symbol is not in the linear category
