@@ -101,7 +101,7 @@ class BybitStreams:
         self._held: deque[tuple[str, Any]] = deque()
         self._pacer: asyncio.Task[None] | None = None
         self._unregister: Any = None
-        self._reordered: dict[str, DepthUpdate] = {}
+        self._reordered: dict[str, list[tuple[WsConnection, str]]] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
     def register(self, app: web.Application) -> None:
@@ -344,20 +344,23 @@ class BybitStreams:
         )
 
     def _on_depth(self, d: DepthUpdate) -> None:
+        # u is taken when the update happens, so the fault plan's actions look like the wire:
+        # a dropped delta leaves a gap in u, a duplicate repeats it, a reordered one comes late
         action = self.ctx.faults.depth_action()
+        frames = self._delta_frames(d)
         if action == "drop":
             return
         if action == "reorder":
-            self._reordered[d.symbol] = d  # sent after the next one
+            self._reordered.setdefault(d.symbol, []).extend(frames)
             return
-        batch = [d, d] if action == "duplicate" else [d]
-        held = self._reordered.pop(d.symbol, None)
-        if held is not None:
-            batch.append(held)
-        for update in batch:
-            self._send_delta(update)
+        if action == "duplicate":
+            frames = frames + frames
+        frames += self._reordered.pop(d.symbol, [])
+        for conn, text in frames:
+            conn.send(text)
 
-    def _send_delta(self, d: DepthUpdate) -> None:
+    def _delta_frames(self, d: DepthUpdate) -> list[tuple[WsConnection, str]]:
+        frames = []
         for c in self.clients:
             for topic, sub in c.books.items():
                 if sub.symbol != d.symbol or d.final_update_id <= sub.after:
@@ -370,17 +373,9 @@ class BybitStreams:
                     "u": sub.u,
                     "seq": d.final_update_id,
                 }
-                c.conn.send(
-                    _dumps(
-                        {
-                            "topic": topic,
-                            "type": "delta",
-                            "ts": d.time_ms,
-                            "data": data,
-                            "cts": d.time_ms,
-                        }
-                    )
-                )
+                message = {"topic": topic, "type": "delta", "ts": d.time_ms, "data": data}
+                frames.append((c.conn, _dumps({**message, "cts": d.time_ms})))
+        return frames
 
     def _on_kline(self, symbol: str) -> None:
         core = self.ctx.core

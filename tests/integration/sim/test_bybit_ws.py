@@ -276,3 +276,26 @@ def test_paused_private_stream_holds_events_then_delivers_them(stepped: SimExcha
             await ws.close()
 
     run(body)
+
+
+def test_depth_faults_show_as_gaps_and_repeats_in_u(stepped: SimExchange) -> None:
+    async def body() -> None:
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(stepped.ws_url + "/v5/public/spot")
+            topic = "orderbook.50.BTCUSDT"
+            await ws.send_str(json.dumps({"op": "subscribe", "args": [topic]}))
+            snap = await _next(ws, lambda m: m.get("type") == "snapshot")
+            try:
+                stepped.faults.set_depth_faults(drop=1.0)
+                await asyncio.to_thread(stepped.advance, 2)
+                stepped.faults.set_depth_faults(duplicate=1.0)
+                await asyncio.to_thread(stepped.advance, 2)
+            finally:
+                stepped.faults.set_depth_faults()
+            first = await _next(ws, lambda m: m.get("type") == "delta")
+            again = await _next(ws, lambda m: m.get("type") == "delta")
+            assert first["data"]["u"] > snap["data"]["u"] + 1  # the dropped ones left a gap
+            assert again == first  # a duplicate repeats the frame, u included
+            await ws.close()
+
+    run(body)
