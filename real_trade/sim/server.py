@@ -131,11 +131,20 @@ _API_PATHS: dict[str, str] = {
 }
 
 
-def ccxt_urls_for(http_base: str) -> dict[str, Any]:
-    """Return the ccxt ``urls`` override pointing every Binance API at ``http_base``.
+def ccxt_urls_for(http_base: str, venue: str = "binance") -> dict[str, Any]:
+    """Return the ccxt ``urls`` override pointing every API of ``venue`` at ``http_base``.
 
-    Includes the websocket URLs (``urls['api']['ws']``, with the WebSocket API's ``ws-api``).
+    ``venue`` is a ccxt id the simulator speaks (``"binance"``, ``"bybit"``). Includes the
+    websocket URLs (Binance: ``urls['api']['ws']`` with the WebSocket API's ``ws-api``; Bybit:
+    every public, private and trade stream, and the testnet and demo sets too).
+    ``ValueError`` for another venue.
     """
+    if venue == "bybit":
+        from real_trade.sim.bybit.face import ccxt_urls_for as bybit_urls
+
+        return bybit_urls(http_base)
+    if venue != "binance":
+        raise ValueError(f"the simulator has no face speaking {venue!r}'s protocol")
     api: dict[str, Any] = {key: http_base + _API_PATHS[key] for key in CCXT_API_KEYS}
     api.update(ws_urls(http_base))
     return {"api": api, "test": dict(api), "www": http_base, "doc": http_base}
@@ -154,7 +163,9 @@ class SimExchange:
     per wall second); ``stepped=True`` freezes it between :meth:`advance` calls. A running
     simulator's pump spends at most :data:`PUMP_BUDGET_S` per call, so it stays current and
     answers at any speed (market time it cannot play is skipped, with a warning). ``seed``
-    drives the market, keys and faults; ``start_ms`` sets the market's start. ``rate_limits``
+    drives the market, keys and faults; ``start_ms`` sets the market's start. ``perpetuals``
+    names symbols (of the market) traded as linear perpetuals instead of spot (a symbol id is
+    one instrument: Bybit serves it under ``category=linear``). ``rate_limits``
     overrides every face's limits (``RateLimits(enabled=False)`` for benchmarks). After
     :meth:`start`, :attr:`url`, :attr:`ws_url`, :attr:`core`, :attr:`clock` and :attr:`faults`
     are available; :attr:`faces` holds the faces and :attr:`limiter` the first one's rate
@@ -177,6 +188,7 @@ class SimExchange:
         pump_interval_s: float = 0.05,
         ws_settings: WsSettings | None = None,
         faces: tuple[str, ...] | list[str] = ("binance",),
+        perpetuals: tuple[str, ...] | list[str] = (),
     ) -> None:
         """Configure the simulator (nothing runs until :meth:`start`); ``ValueError`` for an
         unknown face or a non-loopback host."""
@@ -196,10 +208,21 @@ class SimExchange:
         )
         self.faults = FaultPlan(seed)
         self.bus = EventBus(synchronous=True, name="sim")
+        rules = None
+        if perpetuals:
+            from real_trade.sim.derivatives.rules import linear_perpetual
+            from real_trade.sim.rules import rules_for_market
+
+            perps = {joined_symbol_id(s) for s in perpetuals}
+            rules = {
+                sym: linear_perpetual(r) if sym in perps else r
+                for sym, r in rules_for_market(self.market).items()
+            }
         self.core = ExchangeCore(
             self.clock,
             self.market,
             self.bus,
+            rules=rules,
             seed=seed,
             pump_budget_s=None if stepped else PUMP_BUDGET_S,
         )
@@ -434,16 +457,38 @@ class SimExchange:
         self.call(lambda: None)
         return ticks
 
-    def ccxt_urls(self) -> dict[str, Any]:
-        """The ccxt ``urls`` override: every Binance REST (and websocket) API at this server."""
-        return ccxt_urls_for(self.url)
+    def ccxt_urls(self, venue: str = "binance") -> dict[str, Any]:
+        """The ccxt ``urls`` override: every REST (and websocket) API of ``venue`` (a face this
+        server serves: ``"binance"``, ``"bybit"``) at this server."""
+        return ccxt_urls_for(self.url, venue)
 
     def ccxt_config(
-        self, api_key: str | None = None, secret: str | None = None, market_type: str = "spot"
+        self,
+        api_key: str | None = None,
+        secret: str | None = None,
+        market_type: str = "spot",
+        venue: str = "binance",
     ) -> dict[str, Any]:
-        """A complete ccxt/ccxt.pro ``binance`` config for this server: spot markets, or with
-        ``market_type="future"`` the USD-M perpetuals (for ``ccxt.binanceusdm`` or
-        ``ccxt.binance``; needs the ``binance_futures`` face)."""
+        """A complete ccxt/ccxt.pro config of ``venue`` for this server.
+
+        ``venue="binance"``: spot markets, or with ``market_type="future"`` the USD-M perpetuals
+        (for ``ccxt.binanceusdm`` or ``ccxt.binance``; needs the ``binance_futures`` face).
+        ``venue="bybit"`` is for ``ccxt.bybit``: its ``spot`` and ``linear`` markets are loaded.
+        """
+        if venue == "bybit":
+            bybit: dict[str, Any] = {
+                "urls": self.ccxt_urls("bybit"),
+                "enableRateLimit": False,
+                "options": {
+                    "fetchMarkets": {"types": ["spot", "linear"]},
+                    "defaultType": "spot",
+                },
+            }
+            if api_key is not None:
+                bybit["apiKey"] = api_key
+            if secret is not None:
+                bybit["secret"] = secret
+            return bybit
         if market_type not in ("spot", "future"):
             raise ValueError(f"market_type must be 'spot' or 'future', not {market_type!r}")
         config: dict[str, Any] = {

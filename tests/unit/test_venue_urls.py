@@ -53,12 +53,28 @@ def test_simulator_loads_the_market_type_asked_for() -> None:
     assert endpoints.options["fetchMarkets"] == {"types": ["linear"]}
 
 
-@pytest.mark.parametrize("venue", [BYBIT, OKX])
+@pytest.mark.parametrize("venue", [OKX])
 def test_simulator_refuses_venues_it_does_not_speak(venue: VenueSpec) -> None:
     with pytest.raises(ConfigError) as info:
         resolve_endpoints(venue, sim_url=SIM)
     assert info.value.field == "sim_url"
-    assert "Binance only" in str(info.value) and venue.display_name in str(info.value)
+    assert "Binance and Bybit only" in str(info.value) and venue.display_name in str(info.value)
+
+
+def _leaves(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [leaf for value in node.values() for leaf in _leaves(value)]
+    return [str(node)]
+
+
+def test_simulator_redirects_every_bybit_url_live_testnet_and_demo() -> None:
+    endpoints = resolve_endpoints(BYBIT, sim_url=SIM)
+    assert endpoints.mode == "sim" and endpoints.urls is not None
+    for key in ("api", "test", "demotrading"):
+        leaves = _leaves(endpoints.urls[key])
+        ws_sim = "ws" + SIM[len("http") :]
+        assert leaves and all(u.startswith((SIM, ws_sim)) for u in leaves), key
+    assert "127.0.0.1" in str(ccxt_urls(BYBIT, "sim", SIM))
 
 
 def test_testnet_demo_and_live_choices() -> None:

@@ -1,10 +1,13 @@
-"""``real-trade sim``: run the offline exchange simulator (Binance spot protocol) on loopback.
+"""``real-trade sim``: run the offline exchange simulator (Binance, Bybit protocols) on loopback.
 
 Prints the REST, websocket and admin URLs and the accounts, then serves until SIGINT or
 SIGTERM and exits 0. Example::
 
     real-trade sim --port 8765 --symbols BTC/USDT,ETH/USDT --speed 60 \\
         --account mykey:mysecret:USDT=10000,BTC=1 --account USDT=500
+
+``--faces binance,bybit`` serves both venues' protocols on the one port (one market, one set of
+accounts); clients of either venue are redirected with ``RT_SIM_URL=http://127.0.0.1:8765``.
 
 An ``--account`` with only balances gets a generated key and secret, printed once (the only
 way to learn them); a given secret is never echoed.
@@ -107,7 +110,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--faces",
         default="binance",
         help="comma-separated protocol faces to serve on the one port "
-        "(known: binance, binance_futures)",
+        "(known: binance, binance_futures, bybit)",
     )
     parser.add_argument(
         "--no-rate-limits", action="store_true", help="do not enforce the faces' rate limits"
@@ -171,11 +174,19 @@ def _announce(sim: object, accounts: list[AccountSpec]) -> None:
 
     assert isinstance(sim, SimExchange)
     mode = "stepped" if sim.clock.stepped else f"speed {sim.clock.speed:g}"
-    print(f"real_trade simulator (Binance spot) -- {mode}, symbols {sim.core.symbols()}")
-    print(f"REST   {sim.url}/api/v3")
-    print(f"WS     {sim.ws_url}/ws  (combined: {sim.ws_url}/stream, API: {sim.ws_url}/ws-api/v3)")
+    names = [face.name for face in sim.faces]
+    labels = {"binance": "Binance spot", "binance_futures": "Binance USD-M", "bybit": "Bybit v5"}
+    venues = ", ".join(labels.get(n, n) for n in names)
+    print(f"real_trade simulator ({venues}) -- {mode}, symbols {sim.core.symbols()}")
+    if "binance" in names:
+        print(f"REST   {sim.url}/api/v3")
+        ws = sim.ws_url
+        print(f"WS     {ws}/ws  (combined: {ws}/stream, API: {ws}/ws-api/v3)")
     if sim.futures_core is not None:
         print(f"FAPI   {sim.url}/fapi/v1  (WS: {sim.ws_url}/fapi-ws/{{public,market,private}}/ws)")
+    if "bybit" in names:
+        print(f"REST   {sim.url}/v5/  (Bybit)")
+        print(f"WS     {sim.ws_url}/v5/public/spot, {sim.ws_url}/v5/private  (Bybit)")
     print(f"ADMIN  {sim.url}/admin/")
     for spec in accounts:
         key, _ = sim.create_account(

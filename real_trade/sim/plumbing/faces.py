@@ -23,6 +23,7 @@ __all__ = ["FACES", "Face", "make_face"]
 FACES: dict[str, str] = {
     "binance": "real_trade.sim.binance.face:BinanceFace",
     "binance_futures": "real_trade.sim.binance_futures.face:BinanceFuturesFace",
+    "bybit": "real_trade.sim.bybit.face:BybitFace",
 }
 """The faces served by name: ``name -> "module:class"`` (imported on first use)."""
 

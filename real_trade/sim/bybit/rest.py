@@ -1,0 +1,198 @@
+"""Bybit v5's REST dispatcher: faults, rate limit, ``X-BAPI-*`` auth, the envelope.
+
+:func:`rest_handler` serves one :class:`Route`; for each request, in this order: the fault
+plan's delay and request faults (answered in Bybit's words), the IP limit (HTTP 403, as Bybit's
+600 requests / 5 s gate answers), the signature of a private route
+(:func:`~real_trade.sim.bybit.auth.authenticate`), the handler, and the
+``{retCode, retMsg, result, retExtInfo, time}`` envelope. Core refusals become retCodes
+(:func:`~real_trade.sim.bybit.errors.from_sim_error`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from real_trade.sim.accounts import Account
+from real_trade.sim.bybit.auth import authenticate
+from real_trade.sim.bybit.errors import BybitApiError, envelope, from_sim_error
+from real_trade.sim.errors import SimError
+from real_trade.sim.faults import RequestFault
+from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.fault_dispatch import abort_connection, request_fault
+from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response
+from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimitExceeded, RateLimits
+
+__all__ = [
+    "AmbiguousOutcome",
+    "Call",
+    "Route",
+    "bybit_limiter",
+    "rest_handler",
+]
+
+_log = logging.getLogger("real_trade.sim.bybit")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One REST request as a handler sees it: parameters, the account (private routes)."""
+
+    ctx: FaceContext
+    limiter: RateLimiter
+    params: dict[str, Any]
+    account: Account | None
+
+    def str_param(self, name: str, default: str | None = None) -> str | None:
+        """``name`` as a string (JSON bodies may carry numbers or booleans)."""
+        value = self.params.get(name)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    def need(self, name: str) -> str:
+        """A required parameter; 10001 when missing."""
+        value = self.str_param(name)
+        if value is None:
+            raise BybitApiError(10001, f"params error: {name} is required")
+        return value
+
+    def int_param(self, name: str, default: int) -> int:
+        """An integer parameter; 10001 when malformed."""
+        raw = self.str_param(name)
+        if raw is None:
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise BybitApiError(10001, f"params error: {name} invalid") from None
+
+    @property
+    def user(self) -> Account:
+        """The authenticated account (private routes only)."""
+        assert self.account is not None
+        return self.account
+
+
+class AmbiguousOutcome(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """The order was accepted but the fault plan wants a failure-looking answer (``kind``)."""
+
+    def __init__(self, kind: str) -> None:
+        """Remember which ambiguous answer to give."""
+        super().__init__(kind)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Route:
+    """One v5 endpoint: method, path, whether it is signed, its handler."""
+
+    method: str
+    path: str
+    handler: Callable[[Call], Any]
+    private: bool = False
+
+
+def _refusal(exc: RateLimitExceeded) -> BybitApiError:
+    if exc.scope == "orders":
+        return BybitApiError(10006, "Too many visits. Exceeded the API Rate Limit.")
+    return BybitApiError(403, "access too frequent", 403)
+
+
+def bybit_limiter(limits: RateLimits | None = None) -> RateLimiter:
+    """A limiter with Bybit's limits (600 requests / 5 s per IP, about 7200 a minute; 20 spot
+    orders a second per account) refusing in Bybit's words (HTTP 403; retCode 10006)."""
+    if limits is None:
+        limits = RateLimits(weight_per_minute=7200, orders_per_10s=200, ban_seconds=600)
+    return RateLimiter(limits, refuse=_refusal)
+
+
+_PLAIN_5XX = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+
+
+def _fault_response(fault: RequestFault, now_ms: int) -> web.Response:
+    kind = fault.kind
+    if kind in ("500", "502", "503", "504"):
+        status = int(kind)
+        text = _PLAIN_5XX.get(status, "Gateway Timeout")
+        return web.Response(text=text, status=status, content_type="text/html")
+    if kind in ("429", "418"):
+        headers = {"Retry-After": str(fault.retry_after or 1)}
+        return web.Response(
+            text="access too frequent", status=403, headers=headers, content_type="text/html"
+        )
+    if kind == "timestamp":
+        err = BybitApiError(
+            10002, "invalid request, please check your server timestamp or recv_window param"
+        )
+        return json_response(err.to_json(now_ms), 200)
+    err = BybitApiError(10016, "Internal system error.")
+    return json_response(err.to_json(now_ms), 200)
+
+
+async def _ambiguous_response(request: web.Request, kind: str, now_ms: int) -> web.StreamResponse:
+    if kind == "disconnect":
+        abort_connection(request)
+    if kind == "timeout":
+        return json_response(BybitApiError(10016, "Request timeout").to_json(now_ms), 200)
+    status = 503 if kind == "503" else 500
+    return web.Response(text=_PLAIN_5XX[status], status=status, content_type="text/html")
+
+
+def _params(query_raw: str, body_raw: str) -> dict[str, Any]:
+    params: dict[str, Any] = dict(parse_qsl(query_raw, keep_blank_values=True))
+    if body_raw.strip():
+        try:
+            body = json.loads(body_raw)
+        except ValueError:
+            raise BybitApiError(10001, "params error: request body is not JSON") from None
+        if not isinstance(body, dict):
+            raise BybitApiError(10001, "params error: request body is not an object")
+        params.update(body)
+    return params
+
+
+def rest_handler(
+    route: Route, ctx: FaceContext, limiter: RateLimiter
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The aiohttp handler serving ``route`` (see the module docstring)."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        now = ctx.server_time_ms()
+        fault = await request_fault(ctx.faults, route.path)
+        if fault is not None:
+            return _fault_response(fault, now)
+        params: dict[str, Any] = {}
+        try:
+            query_raw = request.raw_path.partition("?")[2]
+            body_raw = (await request.text()) if request.can_read_body else ""
+            limiter.charge(request.remote or "", 1)
+            params = _params(query_raw, body_raw)
+            account = None
+            if route.private:
+                payload = body_raw if route.method == "POST" else query_raw
+                account = authenticate(ctx, request.headers, payload)
+            call = Call(ctx, limiter, params, account)
+            result = route.handler(call)
+        except BybitApiError as err:
+            return json_response(err.to_json(now), err.http_status)
+        except SimError as err:
+            spot = params.get("category") != "linear"
+            return json_response(from_sim_error(err, spot=spot).to_json(now), 200)
+        except AmbiguousOutcome as amb:
+            return await _ambiguous_response(request, amb.kind, now)
+        except Exception:  # a simulator bug: answer like Bybit's internal error, log it
+            _log.exception("%s %s failed", route.method, route.path)
+            return json_response(BybitApiError(10016, "Internal system error.").to_json(now), 200)
+        body = dumps(envelope(result, ctx.server_time_ms()))
+        return web.Response(body=body, headers={"Content-Type": JSON_TYPE})
+
+    return handle

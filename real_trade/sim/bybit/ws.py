@@ -1,0 +1,486 @@
+"""Bybit v5's websockets: public market topics and the private stream, on one hub.
+
+Paths: ``/v5/public/spot`` and ``/v5/public/linear`` (topics ``kline.<interval>.<SYM>``,
+``orderbook.<depth>.<SYM>``, ``publicTrade.<SYM>``, ``tickers.<SYM>``) and ``/v5/private``
+(``op: auth`` with ``[key, expires, hex HMAC("GET/realtime" + expires)]``, ``expires`` in
+wall-clock ms as clients sign it, then the topics
+``order``, ``execution``, ``position`` and ``wallet``). Requests are
+``{op, req_id, args}``; ``subscribe`` is acknowledged with ``{success, ret_msg, conn_id,
+req_id, op}``; ``op: ping`` is answered with ``ret_msg: pong`` (public) or ``op: pong``
+(private), as ccxt.pro expects.
+
+Market data comes from the core's bus (``sim.trade.*``, ``sim.depth.*``, ``sim.kline.*``),
+hopped to the server loop. A kline push carries ``confirm: true`` once its interval is over
+(the closing push of a bar is sent when the next bar starts). An orderbook subscription gets a
+``snapshot`` and then ``delta`` messages whose ``u`` counts up by one per message on that
+subscription (Bybit's rule; ``seq`` is the core's book sequence); the fault plan's depth actions
+drop, duplicate or reorder deltas. Private events come from ``sim.order.*``,
+``sim.balance.*`` and ``sim.position.*``; while the fault plan pauses the user stream they are
+held and then delivered in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+
+from real_trade.bus import EventBus, Subscription
+from real_trade.sim.accounts import Account
+from real_trade.sim.bybit.format import (
+    coin_row,
+    execution_row,
+    num,
+    order_row,
+    position_row,
+)
+from real_trade.sim.bybit.rest_public import category_of, ticker_for
+from real_trade.sim.bybit.vocab import INTERVALS
+from real_trade.sim.derivatives.types import PositionView
+from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
+from real_trade.sim.types import (
+    BalanceEvent,
+    DepthUpdate,
+    ExecutionType,
+    Fill,
+    OrderEvent,
+    Trade,
+)
+
+__all__ = ["BybitStreams"]
+
+_PRIVATE_TOPICS = frozenset({"order", "execution", "position", "wallet"})
+_BOOK_DEPTHS = frozenset({1, 50, 200, 1000})
+
+
+@dataclass(eq=False)
+class _Client:
+    conn: WsConnection
+    conn_id: str
+    category: str | None  # None: the private stream
+    topics: set[str] = field(default_factory=set)
+    account: Account | None = None
+    books: dict[str, _BookSub] = field(default_factory=dict)
+    klines: dict[str, int | None] = field(default_factory=dict)
+
+
+@dataclass
+class _BookSub:
+    symbol: str
+    depth: int
+    u: int
+    after: int
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"))
+
+
+class BybitStreams:
+    """The websocket face (see the module docstring): handlers, bus fan-out, lifecycle."""
+
+    def __init__(self, ctx: FaceContext, settings: WsSettings) -> None:
+        """Serve ``ctx``'s core with the connection policy ``settings``."""
+        self.ctx = ctx
+        self.settings = settings
+        self.registry = ConnectionRegistry()
+        self.clients: set[_Client] = set()
+        self._subs: list[Subscription] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._held: deque[tuple[str, Any]] = deque()
+        self._pacer: asyncio.Task[None] | None = None
+        self._unregister: Any = None
+        self._reordered: dict[str, list[tuple[WsConnection, str]]] = {}
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def register(self, app: web.Application) -> None:
+        """Add the websocket routes and lifecycle hooks to ``app``."""
+        app.router.add_get("/v5/public/{category}", self.handle_public)
+        app.router.add_get("/v5/private", self.handle_private)
+        app.on_startup.append(self._on_startup)
+        app.on_shutdown.append(self._on_shutdown)
+        app.on_cleanup.append(self._on_cleanup)
+
+    async def _on_startup(self, app: web.Application) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self.registry.attach(loop)
+        self._unregister = self.ctx.faults.register_dropper(self.registry.drop_threadsafe)
+        bus = self.ctx.core.bus
+        if isinstance(bus, EventBus):
+            for pattern in (
+                "sim.trade.*",
+                "sim.depth.*",
+                "sim.kline.*",
+                "sim.order.*",
+                "sim.balance.*",
+                "sim.position.*",
+            ):
+                self._subs.append(bus.subscribe(pattern, self._on_bus))
+        self._pacer = asyncio.create_task(self._run_pacer())
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        self.registry.close_all(1001)
+
+    async def _on_cleanup(self, app: web.Application) -> None:
+        for sub in self._subs:
+            sub.unsubscribe()
+        self._subs.clear()
+        if self._unregister is not None:
+            self._unregister()
+            self._unregister = None
+        if self._pacer is not None:
+            self._pacer.cancel()
+            await asyncio.gather(self._pacer, return_exceptions=True)
+
+    def _on_bus(self, topic: str, event: Any) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        kind = topic.split(".")[1]
+        loop.call_soon_threadsafe(self._dispatch, kind, event)
+
+    async def _run_pacer(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.pacer_interval_s)
+            if self._held and not self.ctx.faults.user_stream_paused():
+                while self._held:
+                    kind, event = self._held.popleft()
+                    self._private(kind, event)
+
+    # -- connections ------------------------------------------------------------------------
+    async def handle_public(self, request: web.Request) -> web.StreamResponse:
+        """A public connection of one category (``spot`` or ``linear``)."""
+        category = request.match_info["category"]
+        if category not in ("spot", "linear", "inverse", "option"):
+            raise web.HTTPNotFound()
+        return await self._serve(request, category)
+
+    async def handle_private(self, request: web.Request) -> web.StreamResponse:
+        """The private stream (auth first)."""
+        return await self._serve(request, None)
+
+    async def _serve(self, request: web.Request, category: str | None) -> web.StreamResponse:
+        conn = await WsConnection.open(request, self.settings)
+        client = _Client(conn, secrets.token_hex(8), category)
+        self.clients.add(client)
+        self.registry.add(conn)
+        try:
+            await conn.serve(lambda text: self._on_text(client, text))
+        finally:
+            self.clients.discard(client)
+            self.registry.discard(conn)
+        return conn.ws
+
+    def _on_text(self, client: _Client, text: str) -> None:
+        try:
+            msg = json.loads(text)
+        except ValueError:
+            return
+        if not isinstance(msg, dict):
+            return
+        op, req_id = msg.get("op"), msg.get("req_id", "")
+        args = msg.get("args") or []
+        if op == "ping":
+            if client.category is None:
+                pong = {"req_id": req_id, "op": "pong", "args": [str(self._now())]}
+                client.conn.send(_dumps({**pong, "conn_id": client.conn_id}))
+            else:
+                self._reply(client, "ping", req_id, True, "pong")
+        elif op == "auth" and client.category is None:
+            ok, why = self._auth(client, args)
+            self._reply(client, "auth", req_id, ok, why)
+        elif op == "subscribe":
+            self._subscribe(client, req_id, [str(a) for a in args])
+        elif op == "unsubscribe":
+            for topic in args:
+                client.topics.discard(str(topic))
+                client.books.pop(str(topic), None)
+                client.klines.pop(str(topic), None)
+            self._reply(client, "unsubscribe", req_id, True, "")
+        else:
+            self._reply(client, str(op), req_id, False, f"error:handler not found,op:{op}")
+
+    def _reply(self, client: _Client, op: str, req_id: Any, ok: bool, ret_msg: str) -> None:
+        out = {"success": ok, "ret_msg": ret_msg, "conn_id": client.conn_id, "op": op}
+        if req_id != "":
+            out["req_id"] = req_id
+        client.conn.send(_dumps(out))
+
+    def _now(self) -> int:
+        return self.ctx.server_time_ms()
+
+    def _auth(self, client: _Client, args: list[Any]) -> tuple[bool, str]:
+        if len(args) != 3:
+            return False, "Params Error"
+        key, expires, signature = str(args[0]), str(args[1]), str(args[2])
+        account = self.ctx.core.account_by_key(key)
+        if account is None:
+            return False, "Invalid apikey"
+        # signed with the wall clock by every client (ccxt.pro does not adjust it), so checked
+        # against the wall clock (plus the fault plan's skew), not the market clock
+        wall_ms = int(time.time() * 1000) + self.ctx.faults.clock_skew_ms
+        if not expires.isdigit() or int(expires) <= wall_ms:
+            return False, "Request expired"
+        expected = hmac.new(
+            account.secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256
+        ).hexdigest()
+        if not hmac.compare_digest(expected, signature):
+            return False, "Signature mismatch"
+        client.account = account
+        return True, ""
+
+    def _subscribe(self, client: _Client, req_id: Any, topics: list[str]) -> None:
+        bad = [t for t in topics if not self._valid(client, t)]
+        if bad:
+            self._reply(
+                client, "subscribe", req_id, False, f"error:handler not found,topic:{bad[0]}"
+            )
+            return
+        if client.category is None and client.account is None:
+            self._reply(client, "subscribe", req_id, False, "Request not authorized")
+            return
+        self._reply(client, "subscribe", req_id, True, "")
+        for topic in topics:
+            client.topics.add(topic)
+            parts = topic.split(".")
+            if parts[0] == "orderbook":
+                self._book_snapshot(client, topic, parts[2], int(parts[1]))
+            elif parts[0] == "kline":
+                bars = self.ctx.core.klines(parts[2], INTERVALS[parts[1]], limit=1)
+                client.klines[topic] = bars[-1].open_ms if bars else None
+
+    def _valid(self, client: _Client, topic: str) -> bool:
+        parts = topic.split(".")
+        if client.category is None:
+            return parts[0] in _PRIVATE_TOPICS and len(parts) <= 2
+        core = self.ctx.core
+        symbol = parts[-1]
+        if symbol not in core.symbols() or category_of(core, symbol) != client.category:
+            return False
+        if parts[0] == "kline":
+            return len(parts) == 3 and parts[1] in INTERVALS
+        if parts[0] == "orderbook":
+            return len(parts) == 3 and parts[1].isdigit() and int(parts[1]) in _BOOK_DEPTHS
+        return parts[0] in ("publicTrade", "tickers") and len(parts) == 2
+
+    # -- market data ------------------------------------------------------------------------
+    def _dispatch(self, kind: str, event: Any) -> None:
+        if kind == "trade":
+            self._on_trade(event)
+        elif kind == "depth":
+            self._on_depth(event)
+        elif kind == "kline":
+            self._on_kline(event.symbol)
+        elif self.ctx.faults.user_stream_paused() or self._held:
+            self._held.append((kind, event))
+        else:
+            self._private(kind, event)
+
+    def _public(self, topic: str) -> list[_Client]:
+        return [c for c in self.clients if topic in c.topics and c.category is not None]
+
+    def _on_trade(self, t: Trade) -> None:
+        topic = f"publicTrade.{t.symbol}"
+        clients = self._public(topic)
+        if clients:
+            row = {
+                "T": t.time_ms,
+                "s": t.symbol,
+                "S": "Sell" if t.is_buyer_maker else "Buy",
+                "v": num(t.qty),
+                "p": num(t.price),
+                "L": "PlusTick",
+                "i": str(t.trade_id),
+                "BT": False,
+            }
+            text = _dumps({"topic": topic, "type": "snapshot", "ts": t.time_ms, "data": [row]})
+            for c in clients:
+                c.conn.send(text)
+        topic = f"tickers.{t.symbol}"
+        clients = self._public(topic)
+        if clients:
+            core = self.ctx.core
+            data = ticker_for(core, t.symbol, category_of(core, t.symbol))
+            for k in ("bid1Price", "bid1Size", "ask1Price", "ask1Size"):
+                data.pop(k, None)
+            text = _dumps(
+                {
+                    "topic": topic,
+                    "ts": t.time_ms,
+                    "type": "snapshot",
+                    "cs": t.trade_id,
+                    "data": data,
+                }
+            )
+            for c in clients:
+                c.conn.send(text)
+
+    def _book_snapshot(self, client: _Client, topic: str, symbol: str, depth: int) -> None:
+        snap = self.ctx.core.depth(symbol, depth)
+        sub = _BookSub(symbol, depth, snap.last_update_id, snap.last_update_id)
+        client.books[topic] = sub
+        now = self._now()
+        data = {
+            "s": symbol,
+            "b": [[num(p), num(q)] for p, q in snap.bids],
+            "a": [[num(p), num(q)] for p, q in snap.asks],
+            "u": sub.u,
+            "seq": snap.last_update_id,
+        }
+        client.conn.send(
+            _dumps({"topic": topic, "type": "snapshot", "ts": now, "data": data, "cts": now})
+        )
+
+    def _on_depth(self, d: DepthUpdate) -> None:
+        # u is taken when the update happens, so the fault plan's actions look like the wire:
+        # a dropped delta leaves a gap in u, a duplicate repeats it, a reordered one comes late
+        action = self.ctx.faults.depth_action()
+        frames = self._delta_frames(d)
+        if action == "drop":
+            return
+        if action == "reorder":
+            self._reordered.setdefault(d.symbol, []).extend(frames)
+            return
+        if action == "duplicate":
+            frames = frames + frames
+        frames += self._reordered.pop(d.symbol, [])
+        for conn, text in frames:
+            conn.send(text)
+
+    def _delta_frames(self, d: DepthUpdate) -> list[tuple[WsConnection, str]]:
+        frames = []
+        for c in self.clients:
+            for topic, sub in c.books.items():
+                if sub.symbol != d.symbol or d.final_update_id <= sub.after:
+                    continue
+                sub.u += 1
+                data = {
+                    "s": d.symbol,
+                    "b": [[num(p), num(q)] for p, q in d.bids],
+                    "a": [[num(p), num(q)] for p, q in d.asks],
+                    "u": sub.u,
+                    "seq": d.final_update_id,
+                }
+                message = {"topic": topic, "type": "delta", "ts": d.time_ms, "data": data}
+                frames.append((c.conn, _dumps({**message, "cts": d.time_ms})))
+        return frames
+
+    def _on_kline(self, symbol: str) -> None:
+        core = self.ctx.core
+        latest: dict[str, Any] = {}
+        for c in self.clients:
+            for topic, last_open in list(c.klines.items()):
+                code, sym = topic.split(".")[1:]
+                if sym != symbol:
+                    continue
+                if code not in latest:
+                    bars = core.klines(symbol, INTERVALS[code], limit=1)
+                    latest[code] = bars[-1] if bars else None
+                cur = latest[code]
+                if cur is None:
+                    continue
+                rows = []
+                if last_open is not None and cur.open_ms > last_open:
+                    # every bar that ended since the last push, closed (confirm: true)
+                    ended = core.klines(
+                        symbol, INTERVALS[code], start_ms=last_open, end_ms=cur.open_ms - 1
+                    )
+                    rows += [self._kline(b, code, True) for b in ended]
+                rows.append(self._kline(cur, code, cur.is_closed))
+                c.klines[topic] = cur.open_ms
+                now = self._now()
+                for row in rows:
+                    c.conn.send(
+                        _dumps({"topic": topic, "data": [row], "ts": now, "type": "snapshot"})
+                    )
+
+    @staticmethod
+    def _kline(k: Any, code: str, confirm: bool) -> dict[str, Any]:
+        return {
+            "start": k.open_ms,
+            "end": k.close_ms,
+            "interval": code,
+            "open": num(k.open),
+            "close": num(k.close),
+            "high": num(k.high),
+            "low": num(k.low),
+            "volume": num(k.volume),
+            "turnover": num(k.quote_volume),
+            "confirm": confirm,
+            "timestamp": k.close_ms if confirm else k.open_ms,
+        }
+
+    # -- private ----------------------------------------------------------------------------
+    def _private(self, kind: str, event: Any) -> None:
+        aid = getattr(event, "account_id", None)
+        if aid is None and isinstance(event, OrderEvent):
+            aid = event.order.account_id
+        clients = [
+            c
+            for c in self.clients
+            if c.category is None and c.account is not None and c.account.account_id == aid
+        ]
+        if not clients:
+            return
+        now = self._now()
+        messages: list[tuple[str, list[dict[str, Any]]]] = []
+        if isinstance(event, OrderEvent):
+            o = event.order
+            category = category_of(self.ctx.core, o.symbol)
+            messages.append(("order", [order_row(o, category)]))
+            if event.execution_type is ExecutionType.TRADE:
+                fill = Fill(
+                    symbol=o.symbol,
+                    trade_id=event.trade_id,
+                    order_id=o.order_id,
+                    price=event.last_price,
+                    qty=event.last_qty,
+                    quote_qty=event.last_quote_qty,
+                    commission=event.commission,
+                    commission_asset=event.commission_asset or "",
+                    is_maker=event.is_maker,
+                    is_buyer=o.side.name == "BUY",
+                    time_ms=event.time_ms,
+                )
+                acct = clients[0].account
+                assert acct is not None
+                rate = acct.maker_fee if event.is_maker else acct.taker_fee
+                messages.append(("execution", [execution_row(fill, o, category, rate)]))
+        elif isinstance(event, BalanceEvent):
+            acct = clients[0].account
+            assert acct is not None
+            balances = self.ctx.core.balances(acct)
+            coins = [coin_row(a, f, lk) for a, (f, lk) in sorted(balances.items())]
+            total = sum((f + lk for f, lk in balances.values()), Decimal(0))
+            wallet = {
+                "accountType": "UNIFIED",
+                "totalEquity": num(total),
+                "totalWalletBalance": num(total),
+                "totalAvailableBalance": num(total),
+                "coin": coins,
+            }
+            messages.append(("wallet", [wallet]))
+        elif isinstance(event, PositionView):
+            messages.append(("position", [position_row(event)]))
+        for topic, data in messages:
+            text = _dumps(
+                {"id": f"{next(_IDS)}", "topic": topic, "creationTime": now, "data": data}
+            )
+            for c in clients:
+                if topic in c.topics or any(t.startswith(topic + ".") for t in c.topics):
+                    c.conn.send(text)
+
+
+_IDS = itertools.count(1)
