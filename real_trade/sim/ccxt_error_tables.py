@@ -16,7 +16,11 @@ family is the client's: its ``defaultType`` (``spot``/``margin`` -> ``spot``, ``
 requests it trades with (a rare call to another family's path, such as a futures client's
 ``sapi`` currencies, is mapped with the client's family, not that path's). The families' ``broad``
 tables (message fragments) are empty in ccxt today; were one not, a message matching a common
-fragment too would pick the common class first, where the real host picks the family's.
+fragment too would pick the common class first, where the real host picks the family's. One
+known difference remains: ccxt.pro's WebSocket API answers (``create_order_ws`` and kin) pass
+the ``wss://`` URL, which matches no family on the real host either, so there they get the
+common table only, and here the family's too; of the codes the simulator sends, that changes
+-1008, -1099, -1131, -1135, -2022, -4048 and -4061 (ccxt's spot table overrides them).
 
 Bybit needs nothing: ccxt's ``bybit`` uses one table whatever the host (its URL only words one
 message), so ``{}`` is returned for it, as for any venue the simulator does not speak.

@@ -298,7 +298,12 @@ class VenueConnection:
             # simulator's client its market's table, so errors map as on the real hosts
             from real_trade.sim.ccxt_error_tables import ccxt_exceptions_for
 
-            config["exceptions"] = ccxt_exceptions_for(self.venue.ccxt_id, self.default_type)
+            tables = ccxt_exceptions_for(self.venue.ccxt_id, self.default_type)
+            for kind, given in (config.get("exceptions") or {}).items():  # the user's win
+                tables[kind] = (
+                    {**tables.get(kind, {}), **given} if isinstance(given, dict) else given
+                )
+            config["exceptions"] = tables
         for name, value in (
             ("apiKey", self._apikey),
             ("secret", self._secret),
