@@ -35,6 +35,7 @@ from aiohttp import web
 
 from real_trade.bus import EventBus
 from real_trade.sim.binance.ws_market import ws_urls
+from real_trade.sim.ccxt_error_tables import ccxt_exceptions_for
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
 from real_trade.sim.derivatives.rules import perpetual_rules
@@ -474,6 +475,8 @@ class SimExchange:
         ``venue="binance"``: spot markets, or with ``market_type="future"`` the USD-M perpetuals
         (for ``ccxt.binanceusdm`` or ``ccxt.binance``; needs the ``binance_futures`` face).
         ``venue="bybit"`` is for ``ccxt.bybit``: its ``spot`` and ``linear`` markets are loaded.
+        Errors map to ccxt's classes as on the venue's own hosts (Binance's per-market error
+        table: :func:`~real_trade.sim.ccxt_error_tables.ccxt_exceptions_for`).
         """
         if venue == "bybit":
             bybit: dict[str, Any] = {
@@ -493,6 +496,7 @@ class SimExchange:
             raise ValueError(f"market_type must be 'spot' or 'future', not {market_type!r}")
         config: dict[str, Any] = {
             "urls": self.ccxt_urls(),
+            "exceptions": ccxt_exceptions_for("binance", market_type),
             "enableRateLimit": False,
             "options": {
                 "defaultType": market_type,

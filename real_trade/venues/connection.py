@@ -6,8 +6,9 @@ daemon thread (an :class:`~real_trade.venues.ioloop.IoLoop`, which the raw venue
 its feeds share), and the sync face: :meth:`VenueConnection.run` runs a coroutine on that loop from
 any other thread and waits for it (from the I/O thread itself it raises RuntimeError, since it
 would wait on itself). Endpoints come from :mod:`real_trade.venues.urls` (live, testnet, demo, or
-the simulator, which wins). Credentials are kept private, registered with the log masker, and
-never shown: reprs show a masked key.
+the simulator, which wins; there ccxt is also given the error table it picks by host on the
+real venue, :func:`real_trade.sim.ccxt_error_tables.ccxt_exceptions_for`). Credentials are kept
+private, registered with the log masker, and never shown: reprs show a masked key.
 
 A started connection is stopped when the process exits (an ``atexit`` hook, registered when the
 first one starts), so a script that never calls ``store.stop()`` still closes its ccxt and
@@ -292,6 +293,17 @@ class VenueConnection:
         config["options"] = options
         if self.endpoints.urls is not None:
             config["urls"] = dict(self.endpoints.urls)
+        if self.endpoints.mode == "sim":
+            # ccxt picks Binance's per-market error table by the request's host; give the
+            # simulator's client its market's table, so errors map as on the real hosts
+            from real_trade.sim.ccxt_error_tables import ccxt_exceptions_for
+
+            tables = ccxt_exceptions_for(self.venue.ccxt_id, self.default_type)
+            for kind, given in (config.get("exceptions") or {}).items():  # the user's win
+                tables[kind] = (
+                    {**tables.get(kind, {}), **given} if isinstance(given, dict) else given
+                )
+            config["exceptions"] = tables
         for name, value in (
             ("apiKey", self._apikey),
             ("secret", self._secret),

@@ -148,7 +148,7 @@ def test_stop_and_take_profit_market_are_algo_orders(sim: SimExchange) -> None:
 
 def test_plain_order_endpoint_refuses_conditional_types(sim: SimExchange) -> None:
     ex = client(sim)
-    with pytest.raises(ccxt.ExchangeError, match="-4120"):  # InvalidOrder on real hosts
+    with pytest.raises(ccxt.InvalidOrder, match="-4120"):  # ccxt's linear table, as on fapi
         ex.fapiPrivatePostOrder(
             {
                 "symbol": "BTCUSDT",
@@ -161,24 +161,35 @@ def test_plain_order_endpoint_refuses_conditional_types(sim: SimExchange) -> Non
 
 
 @pytest.mark.parametrize(
-    ("code", "place"),
+    ("code", "error", "place"),
     [
-        ("-2019", lambda ex, last: ex.create_order(SYMBOL, "limit", "buy", 1, round(last * 0.9))),
+        (
+            "-2019",
+            ccxt.InsufficientFunds,
+            lambda ex, last: ex.create_order(SYMBOL, "limit", "buy", 1, round(last * 0.9)),
+        ),
         (
             "-2022",
+            ccxt.InvalidOrder,
             lambda ex, last: ex.create_order(
                 SYMBOL, "market", "sell", 0.01, params={"reduceOnly": True}
             ),
         ),
-        ("-4164", lambda ex, last: ex.create_order(SYMBOL, "limit", "buy", 0.001, round(last))),
+        (
+            "-4164",
+            ccxt.InvalidOrder,
+            lambda ex, last: ex.create_order(SYMBOL, "limit", "buy", 0.001, round(last)),
+        ),
     ],
 )
-def test_order_errors_carry_usdm_codes(sim: SimExchange, code: str, place: Any) -> None:
-    """The codes are USD-M's. ccxt maps them (InsufficientFunds, InvalidOrder) only for its own
-    https hosts, so on loopback they arrive as a bare ExchangeError (issue #12's next bullet)."""
+def test_order_errors_carry_usdm_codes(
+    sim: SimExchange, code: str, error: type[Exception], place: Any
+) -> None:
+    """The codes are USD-M's, and ``ccxt_config`` gives ccxt its linear error table (which it
+    picks by host on fapi.binance.com), so they arrive as the same classes as there."""
     ex = client(sim, usdt=1_000)
     last = ex.fetch_ticker(SYMBOL)["last"]
-    with pytest.raises(ccxt.ExchangeError, match=code):
+    with pytest.raises(error, match=code):
         place(ex, last)
 
 
@@ -186,7 +197,7 @@ def test_duplicate_client_order_id_is_4116(sim: SimExchange) -> None:
     ex = client(sim)
     price = round(ex.fetch_ticker(SYMBOL)["last"] * 0.9, 2)
     ex.create_order(SYMBOL, "limit", "buy", 0.01, price, params={"clientOrderId": "dup-1"})
-    with pytest.raises(ccxt.ExchangeError, match="-4116"):
+    with pytest.raises(ccxt.InvalidOrder, match="-4116"):
         ex.create_order(SYMBOL, "limit", "buy", 0.01, price, params={"clientOrderId": "dup-1"})
 
 
