@@ -86,7 +86,8 @@ class MultiAssetData(bt.feeds.PandasData):
         ("dividends", None),
     )
 
-    def __init__(self) -> None:
+    def __init__(self, **params: Any) -> None:
+        # backtrader's metaclass has already taken the params (dataname, name, asset_info, ...)
         info = self.p.asset_info
         if not isinstance(info, AssetInfo):
             raise ConfigError(

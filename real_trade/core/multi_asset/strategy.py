@@ -42,7 +42,7 @@ class MultiAssetStrategy(bt.Strategy):
     ``enforce_diversification`` (cut an overweight asset back to its limit).
     """
 
-    params = (
+    params: tuple[tuple[str, Any], ...] = (
         ("max_asset_weight", 0.5),
         ("max_type_weight", 0.8),
         ("max_correlation", 0.9),
