@@ -5,7 +5,8 @@ The seed's code (between the markers in :func:`main`) labels two feeds ``AAPL`` 
 index-future candles, so the prices are real ones standing in: ``df1`` and ``df2`` are hourly
 BTC/USDT and BTC/USDC candles of Binance.US, March 2023 (``binanceus_BTCUSD?_1m_…csv`` from
 ``$RT_DATA_DIR`` or ``../shared/data``), else the newest 500 hourly BTC/USDT and ETH/USDT candles
-of Binance from the local history cache (``real-trade download`` fills it). Nothing is fetched.
+of Binance from the local history cache (``real-trade download`` fills it). Nothing is
+fetched.
 
 A :class:`~real_trade.core.multi_asset.MultiAssetStrategy` trades both on an SMA cross with the
 :class:`~real_trade.core.multi_asset.MultiAssetSizer`: the stock pays per share with a minimum
@@ -151,20 +152,21 @@ def _hourly(path: Path) -> pd.DataFrame:
     return frame[list(rules)].resample("1h").agg(rules).dropna()
 
 
-def _cached(symbol: str) -> pd.DataFrame:
-    from real_trade.backtest import load_symbol_bars
-    from real_trade.config import RealTradeConfig
+def _cached(symbol: str, bars: int = 500) -> pd.DataFrame:
+    """The newest ``bars`` cached hourly candles of ``symbol`` on Binance spot (no request)."""
+    from real_trade.history import HistoryCache
 
-    config = RealTradeConfig(exchange="binance", symbol=symbol, timeframe="1h")
-    config = config.model_copy(update={"history": config.history.model_copy(update={"use": True})})
-    try:
-        return load_symbol_bars(config, symbol, None, None)
-    except ConfigError as exc:
+    frame = HistoryCache().load("binance", "spot", symbol, "1h")
+    if frame.empty:
         raise ConfigError(
-            f"no candles for the demo: {exc}",
+            f"no candles for the demo: the real candle files are absent and no 1h {symbol} "
+            "candles of binance are cached",
             field="data_dir",
             fix="set RT_DATA_DIR to the real candle files, or `real-trade download` 1h candles",
-        ) from exc
+        )
+    frame = frame.tail(bars)
+    frame.index = frame.index.tz_convert(None)
+    return frame
 
 
 if __name__ == "__main__":
