@@ -167,9 +167,15 @@ class AssetInfo:
 
     @property
     def stocklike(self) -> bool:
-        """Paid in full (cash buys the asset) rather than margined (cash holds a deposit)."""
-        return self.asset_type in (AssetType.STOCK, AssetType.CRYPTO, AssetType.BOND) and (
-            self.margin_rate == 1.0
+        """Backtrader's stock-like mode fits: paid in full, one currency unit per price point.
+
+        Anything else (margined, or a point value other than 1, where backtrader's stock mode
+        would cost ``size * price``) is booked futures-like with its margin.
+        """
+        return (
+            self.asset_type in (AssetType.STOCK, AssetType.CRYPTO, AssetType.BOND)
+            and self.margin_rate == 1.0
+            and self.point_value == 1.0
         )
 
     def contract_value(self, price: float, size: float) -> float:

@@ -128,6 +128,14 @@ def test_stock_matches_backtraders_per_share_above_the_minimum_only() -> None:
     _same_scheme(MultiAssetCommissionInfo(no_minimum), theirs)
 
 
+def test_a_bond_costs_its_notional_not_its_quote() -> None:
+    bond = MultiAssetCommissionInfo(create_bond_info("UST10Y", "TRACE", face_value=1000.0))
+    # 5 bonds of 1,000 face at 98.5% of par: 4,925 paid in full; +1 point: +50
+    assert bond.getoperationcost(5, 98.5) == pytest.approx(4925.0)
+    assert bond.getvaluesize(5, 99.5) == pytest.approx(4975.0)
+    assert bond.profitandloss(5, 98.5, 99.5) == pytest.approx(50.0)
+
+
 def test_bad_terms_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="contract_size"):
         create_future_info("ES", "CME", contract_size=-50)
