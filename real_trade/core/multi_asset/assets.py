@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TypeVar
 
 from real_trade.errors import ConfigError
 
@@ -30,7 +31,11 @@ __all__ = [
     "create_future_info",
     "create_option_info",
     "create_stock_info",
+    "parse_asset_type",
+    "parse_option_type",
 ]
+
+_E = TypeVar("_E", bound=Enum)
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -65,6 +70,26 @@ class OptionType(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+def parse_asset_type(value: AssetType | str) -> AssetType:
+    """``value`` as an :class:`AssetType` (ConfigError naming the valid ones otherwise)."""
+    return _parse(AssetType, value)
+
+
+def parse_option_type(value: OptionType | str) -> OptionType:
+    """``value`` as an :class:`OptionType` (ConfigError otherwise)."""
+    return _parse(OptionType, value)
+
+
+def _parse(enum: type[_E], value: object) -> _E:
+    try:
+        return enum(value)
+    except ValueError:
+        valid = ", ".join(member.value for member in enum)
+        raise ConfigError(
+            f"{value!r} is not a {enum.__name__}", field=enum.__name__, fix=f"use one of: {valid}"
+        ) from None
 
 
 class CommissionKind(str, Enum):
@@ -135,7 +160,7 @@ class AssetInfo:
     def __post_init__(self) -> None:
         if not self.symbol:
             raise ConfigError("an asset needs a symbol", field="symbol", fix="name the symbol")
-        object.__setattr__(self, "asset_type", AssetType(self.asset_type))
+        object.__setattr__(self, "asset_type", parse_asset_type(self.asset_type))
         for name in ("contract_size", "tick_size", "multiplier", "lot_size"):
             _check_positive(name, getattr(self, name))
         _check_positive("margin_rate", self.margin_rate)
@@ -152,7 +177,7 @@ class AssetInfo:
                     field="option_type",
                     fix="use create_option_info(symbol, exchange, option_type, strike, expiry)",
                 )
-            object.__setattr__(self, "option_type", OptionType(self.option_type))
+            object.__setattr__(self, "option_type", _parse(OptionType, self.option_type))
             _check_positive("strike_price", self.strike_price)
 
     @property
@@ -235,7 +260,7 @@ def create_option_info(
         exchange,
         currency,
         contract_size=contract_size,
-        option_type=OptionType(option_type),
+        option_type=_parse(OptionType, option_type),
         strike_price=strike_price,
         expiration_date=expiration_date,
         underlying=underlying,

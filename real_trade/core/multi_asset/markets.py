@@ -17,7 +17,7 @@ from real_trade.core.multi_asset.assets import (
     AssetType,
     CommissionKind,
     CommissionModel,
-    OptionType,
+    parse_option_type,
 )
 from real_trade.errors import ConfigError
 
@@ -36,7 +36,7 @@ def asset_info_from_market(
     ConfigError for an inverse contract or a market of another kind.
     """
     symbol = _required(market, "symbol")
-    venue = exchange or str(market.get("exchange") or market.get("info", {}).get("exchange") or "")
+    venue = exchange or ""
     precision = market.get("precision") or {}
     tick = _positive_or(precision.get("price"), 0.01)
     lot = _positive_or(precision.get("amount"), 1e-8)
@@ -82,7 +82,7 @@ def asset_info_from_market(
             settle,
             contract_size=size,
             tick_size=tick,
-            option_type=OptionType(str(market.get("optionType")).lower()),
+            option_type=parse_option_type(str(market.get("optionType")).lower()),
             strike_price=float(market["strike"]),
             expiration_date=expiry,
             lot_size=lot,

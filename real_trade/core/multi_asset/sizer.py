@@ -14,7 +14,7 @@ from typing import Any
 
 import backtrader as bt
 
-from real_trade.core.multi_asset.assets import AssetInfo, AssetType
+from real_trade.core.multi_asset.assets import AssetInfo, AssetType, parse_asset_type
 from real_trade.errors import ConfigError
 
 __all__ = ["DEFAULT_ASSET_CONFIGS", "MultiAssetSizer", "asset_info_of"]
@@ -83,7 +83,7 @@ class MultiAssetSizer(bt.Sizer):
 
     def set_asset_config(self, asset_type: AssetType | str, config: Mapping[str, float]) -> None:
         """Override some of ``asset_type``'s settings (unknown keys and bad values: ConfigError)."""
-        kind = AssetType(asset_type)
+        kind = parse_asset_type(asset_type)
         merged = dict(self.asset_configs[kind])
         for key, value in config.items():
             if key not in merged:

@@ -163,8 +163,10 @@ class MultiAssetStrategy(bt.Strategy):
                 )
         self.diversification_breaches = breaches
         if self.p.enforce_diversification:
+            open_orders: list[Any] = getattr(self.broker, "get_orders_open", lambda: [])()
+            pending = {order.data._name for order in open_orders}
             for breach in breaches:
-                if breach.kind == "asset":
+                if breach.kind == "asset" and breach.names[0] not in pending:
                     self._cut_to_limit(self.getdatabyname(breach.names[0]))
 
     def _cut_to_limit(self, data: Any) -> None:

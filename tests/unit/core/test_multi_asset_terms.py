@@ -147,8 +147,10 @@ def test_bad_terms_are_config_errors() -> None:
         create_stock_info("", "NASDAQ")
     with pytest.raises(ConfigError, match="commission rate"):
         CommissionModel(CommissionKind.PERCENTAGE, float("nan"))
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="use one of: stock, future"):
         AssetInfo("X", "share", "NYSE")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="OptionType"):
+        create_option_info("X", "CBOE", "straddle", 50.0, "2024-06-21")
 
 
 def _market(**overrides: object) -> dict[str, object]:
