@@ -115,6 +115,47 @@ def test_crypto_spot_matches_backtraders_percentage() -> None:
     _same_scheme(MultiAssetCommissionInfo(btc), theirs)
 
 
+def test_option_matches_backtraders_fixed_commission_on_full_premium() -> None:
+    put = create_option_info("X", "CBOE", "put", 50.0, "2024-06-21")
+    theirs = bt.CommInfoBase(
+        commission=0.65,
+        commtype=bt.CommInfoBase.COMM_FIXED,
+        stocklike=False,
+        mult=100.0,
+        automargin=100.0,
+    )
+    no_minimum = dataclasses.replace(
+        put, commission=CommissionModel(CommissionKind.PER_CONTRACT, 0.65)
+    )
+    _same_scheme(MultiAssetCommissionInfo(no_minimum), theirs)
+    assert MultiAssetCommissionInfo(put).getoperationcost(3, 2.5) == pytest.approx(750.0)
+
+
+def test_linear_perpetual_matches_backtraders_percentage_on_margin() -> None:
+    market = {
+        "symbol": "BTC/USDT:USDT",
+        "base": "BTC",
+        "quote": "USDT",
+        "settle": "USDT",
+        "type": "swap",
+        "swap": True,
+        "contract": True,
+        "linear": True,
+        "contractSize": 1.0,
+        "taker": 0.0005,
+        "precision": {"amount": 0.001, "price": 0.1},
+    }
+    perp = asset_info_from_market(market, exchange="binance", leverage=20)
+    theirs = bt.CommInfoBase(
+        commission=0.0005,
+        commtype=bt.CommInfoBase.COMM_PERC,
+        percabs=True,
+        stocklike=False,
+        automargin=0.05,
+    )
+    _same_scheme(MultiAssetCommissionInfo(perp), theirs)
+
+
 def test_stock_matches_backtraders_per_share_above_the_minimum_only() -> None:
     aapl = create_stock_info("AAPL", "NASDAQ")
     theirs = bt.CommInfoBase(commission=0.005, commtype=bt.CommInfoBase.COMM_FIXED, stocklike=True)
