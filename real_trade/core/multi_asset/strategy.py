@@ -2,9 +2,10 @@
 
 On every bar :meth:`MultiAssetStrategy.next` refreshes ``asset_positions`` (per feed: type, size,
 price, signed notional, margin, weight of the portfolio value), the pairwise return
-correlations (``correlation_matrix``, keys ``"A|B"``), checks the diversification limits
-(``diversification_breaches``; with ``enforce_diversification`` an asset over its weight limit
-is cut back to it) and then calls :meth:`generate_signals`, the subclass's hook.
+correlations (``correlation_matrix``, keys ``"A|B"``, names sorted), checks the
+diversification limits (``diversification_breaches``; with ``enforce_diversification`` an asset
+over its weight limit is cut back to it) and then calls :meth:`generate_signals`, the
+subclass's hook.
 """
 
 from __future__ import annotations
