@@ -134,15 +134,20 @@ _API_PATHS: dict[str, str] = {
 def ccxt_urls_for(http_base: str, venue: str = "binance") -> dict[str, Any]:
     """Return the ccxt ``urls`` override pointing every API of ``venue`` at ``http_base``.
 
-    ``venue`` is a ccxt id the simulator speaks (``"binance"``, ``"bybit"``). Includes the
-    websocket URLs (Binance: ``urls['api']['ws']`` with the WebSocket API's ``ws-api``; Bybit:
-    every public, private and trade stream, and the testnet and demo sets too).
+    ``venue`` is a ccxt id the simulator speaks (``"binance"``, ``"bybit"``, ``"okx"``).
+    Includes the websocket URLs (Binance: ``urls["api"]["ws"]`` with the WebSocket API's
+    ``ws-api``; Bybit: every public, private and trade stream, and the testnet and demo sets
+    too; OKX: ``ws``, live and sandbox).
     ``ValueError`` for another venue.
     """
     if venue == "bybit":
         from real_trade.sim.bybit.face import ccxt_urls_for as bybit_urls
 
         return bybit_urls(http_base)
+    if venue == "okx":
+        from real_trade.sim.okx.face import ccxt_urls_for as okx_urls
+
+        return okx_urls(http_base)
     if venue != "binance":
         raise ValueError(f"the simulator has no face speaking {venue!r}'s protocol")
     api: dict[str, Any] = {key: http_base + _API_PATHS[key] for key in CCXT_API_KEYS}
@@ -235,7 +240,7 @@ class SimExchange:
         self.futures_bus: EventBus | None = None
         self.futures_core: ExchangeCore | None = None
         self.contexts: dict[str, FaceContext] = {"spot": self.context}
-        if any(getattr(f, "market_kind", "spot") == "linear" for f in self.faces):
+        if any(_serves_linear(f) for f in self.faces):
             self.futures_bus = EventBus(synchronous=True, name="sim-futures")
             self.futures_core = ExchangeCore(
                 self.clock,
@@ -474,7 +479,23 @@ class SimExchange:
         ``venue="binance"``: spot markets, or with ``market_type="future"`` the USD-M perpetuals
         (for ``ccxt.binanceusdm`` or ``ccxt.binance``; needs the ``binance_futures`` face).
         ``venue="bybit"`` is for ``ccxt.bybit``: its ``spot`` and ``linear`` markets are loaded.
+        ``venue="okx"`` is for ``ccxt.okx`` (``spot`` and ``swap`` markets, the face's default
+        passphrase as ``password``; needs the ``okx`` face).
         """
+        if venue == "okx":
+            from real_trade.sim.okx.auth import DEFAULT_PASSPHRASE
+
+            okx: dict[str, Any] = {
+                "urls": self.ccxt_urls("okx"),
+                "enableRateLimit": False,
+                "password": DEFAULT_PASSPHRASE,
+                "options": {"fetchMarkets": {"types": ["spot", "swap"]}, "defaultType": "spot"},
+            }
+            if api_key is not None:
+                okx["apiKey"] = api_key
+            if secret is not None:
+                okx["secret"] = secret
+            return okx
         if venue == "bybit":
             bybit: dict[str, Any] = {
                 "urls": self.ccxt_urls("bybit"),
@@ -513,6 +534,13 @@ class SimExchange:
         """Describe the server without any credential."""
         state = "running" if self.running else "stopped"
         return f"SimExchange({self.url}, {state}, symbols={list(self.core.symbols())})"
+
+
+def _serves_linear(face: Face) -> bool:
+    """Whether ``face`` trades linear perpetuals over the futures core (``market_kind`` or
+    ``market_kinds``)."""
+    kinds = getattr(face, "market_kinds", (getattr(face, "market_kind", "spot"),))
+    return "linear" in kinds
 
 
 def _new_event_loop() -> asyncio.AbstractEventLoop:
