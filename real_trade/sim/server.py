@@ -5,7 +5,8 @@ the event bus and the aiohttp server running on its own event loop in a daemon t
 server serves a list of protocol faces over the one core (``faces=("binance",)`` by default:
 REST ``/api/v3``, the market streams and the WebSocket API; ``"binance_futures"`` adds Binance
 USDⓈ-M's ``/fapi`` over a second core of linear perpetuals, :attr:`SimExchange.futures_core`;
-see :mod:`real_trade.sim.plumbing.faces`) plus the shared ``/admin/`` endpoint. Use it as a
+``"okx"`` serves OKX v5, SPOT over the core and SWAP over that futures core; see
+:mod:`real_trade.sim.plumbing.faces`) plus the shared ``/admin/`` endpoint. Use it as a
 context manager::
 
     with SimExchange(stepped=True) as sim:
@@ -464,7 +465,7 @@ class SimExchange:
 
     def ccxt_urls(self, venue: str = "binance") -> dict[str, Any]:
         """The ccxt ``urls`` override: every REST (and websocket) API of ``venue`` (a face this
-        server serves: ``"binance"``, ``"bybit"``) at this server."""
+        server serves: ``"binance"``, ``"bybit"``, ``"okx"``) at this server."""
         return ccxt_urls_for(self.url, venue)
 
     def ccxt_config(
@@ -479,16 +480,17 @@ class SimExchange:
         ``venue="binance"``: spot markets, or with ``market_type="future"`` the USD-M perpetuals
         (for ``ccxt.binanceusdm`` or ``ccxt.binance``; needs the ``binance_futures`` face).
         ``venue="bybit"`` is for ``ccxt.bybit``: its ``spot`` and ``linear`` markets are loaded.
-        ``venue="okx"`` is for ``ccxt.okx`` (``spot`` and ``swap`` markets, the face's default
+        ``venue="okx"`` is for ``ccxt.okx`` (``spot`` and ``swap`` markets, the face's
         passphrase as ``password``; needs the ``okx`` face).
         """
         if venue == "okx":
             from real_trade.sim.okx.auth import DEFAULT_PASSPHRASE
 
+            face = next((f for f in self.faces if f.name == "okx"), None)
             okx: dict[str, Any] = {
                 "urls": self.ccxt_urls("okx"),
                 "enableRateLimit": False,
-                "password": DEFAULT_PASSPHRASE,
+                "password": getattr(face, "passphrase", DEFAULT_PASSPHRASE),
                 "options": {"fetchMarkets": {"types": ["spot", "swap"]}, "defaultType": "spot"},
             }
             if api_key is not None:
