@@ -7,7 +7,7 @@ Which endpoints a client talks to is decided here, once, by :func:`resolve_endpo
   reads: :meth:`real_trade.config.RealTradeConfig.env_sim_url`). It wins over testnet and
   live: every REST and websocket URL of the ccxt client points at the simulator, using the
   simulator's own override function (:func:`real_trade.sim.server.ccxt_urls_for`). The simulator
-  speaks Binance and Bybit so far; another venue raises ConfigError saying so.
+  speaks Binance, Bybit and OKX so far; another venue raises ConfigError saying so.
 * ``testnet`` — ccxt's sandbox mode (``set_sandbox_mode(True)``), where the venue has a testnet;
   on a venue with only a demo environment (OKX) a testnet request means its demo.
 * ``demo`` — the venue's demo trading (Binance/Bybit: ccxt ``enable_demo_trading``; OKX: ccxt's
