@@ -195,3 +195,58 @@ def test_raw_login_errors_and_private_needs_login(sim: SimExchange) -> None:
             assert reply["event"] == "login" and reply["code"] == "0"
 
     asyncio.run(run())
+
+
+def test_depth_drop_shows_as_a_seq_gap_to_ccxt_pro(sim: SimExchange) -> None:
+    async def run() -> None:
+        ex = ccxtpro.okx(sim.ccxt_config(venue="okx"))
+        try:
+            await ex.load_markets()
+            await _advancing(sim, ex.watch_order_book(SPOT))
+            sim.faults.set_depth_faults(drop=1.0)
+            await asyncio.to_thread(sim.advance, 2)  # updates lost: seqId moves on unseen
+            sim.faults.set_depth_faults()
+            with pytest.raises(ccxtpro.InvalidNonce):
+                await _advancing(sim, ex.watch_order_book(SPOT), 1)
+        finally:
+            await ex.close()
+
+    asyncio.run(run())
+
+
+def test_paused_private_stream_delivers_in_order_on_resume(sim: SimExchange) -> None:
+    key, secret = sim.create_account({"USDT": 10_000})
+    password = sim.ccxt_config(venue="okx")["password"]
+    account = sim.core.account_by_key(key)
+    assert account is not None
+
+    async def run() -> None:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(sim.ws_url + "/ws/v5/private") as ws,
+        ):
+            await ws.send_json(okx_login_message(key, secret, password))
+            assert (await _recv_json(ws))["event"] == "login"
+            arg = {"channel": "orders", "instType": "SPOT"}
+            await ws.send_json({"op": "subscribe", "args": [arg]})
+            assert (await _recv_json(ws))["event"] == "subscribe"
+            sim.faults.pause_user_stream()
+            for price in ("30000", "30001"):
+                sim.call(
+                    lambda p=price: sim.core.place_order(
+                        account,
+                        "BTCUSDT",
+                        "buy",
+                        "limit",
+                        quantity="0.01",
+                        price=p,
+                        time_in_force="gtc",
+                    )
+                )
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(ws.receive(), 0.3)
+            sim.faults.pause_user_stream(False)
+            first, second = await _recv_json(ws), await _recv_json(ws)
+            assert [first["data"][0]["px"], second["data"][0]["px"]] == ["30000", "30001"]
+
+    asyncio.run(run())
