@@ -27,7 +27,7 @@ from real_trade.sim.okx.auth import authenticate
 from real_trade.sim.okx.errors import OkxApiError, OrderRefused, envelope, from_sim_error
 from real_trade.sim.okx.markets import Instrument, Markets
 from real_trade.sim.plumbing.fault_dispatch import abort_connection, request_fault
-from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response
+from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response, plain_error
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimitExceeded, RateLimits
 
 __all__ = [
@@ -143,15 +143,10 @@ def okx_limiter(limits: RateLimits | None = None) -> RateLimiter:
     return RateLimiter(limits, refuse=_refusal)
 
 
-_PLAIN_5XX = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
-
-
 def _fault_response(fault: RequestFault) -> web.Response:
     kind = fault.kind
     if kind in ("500", "502", "503", "504"):
-        status = int(kind)
-        text = _PLAIN_5XX.get(status, "Gateway Timeout")
-        return web.Response(text=text, status=status, content_type="text/html")
+        return plain_error(int(kind))
     if kind in ("429", "418"):
         headers = {"Retry-After": str(fault.retry_after or 1)}
         body = dumps(envelope([], "50011", "Too Many Requests"))
@@ -166,8 +161,7 @@ async def _ambiguous_response(request: web.Request, kind: str) -> web.StreamResp
         abort_connection(request)
     if kind == "timeout":
         return json_response(OkxApiError(50004, "Endpoint request timeout.").to_json(), 200)
-    status = 503 if kind == "503" else 500
-    return web.Response(text=_PLAIN_5XX[status], status=status, content_type="text/html")
+    return plain_error(503 if kind == "503" else 500)
 
 
 def _params(query_raw: str, body_raw: str) -> tuple[dict[str, Any], list[Any] | None]:
