@@ -22,6 +22,7 @@ from typing import Any
 import ccxt
 import pytest
 
+from real_trade.sim.plumbing.ratelimit import RateLimits
 from real_trade.sim.server import SimExchange
 from real_trade.venues.spec import get_venue
 from real_trade.venues.urls import resolve_endpoints
@@ -238,3 +239,15 @@ def test_rt_sim_url_redirects_okx(sim: SimExchange) -> None:
     )
     ex.load_markets()
     assert list(ex.markets) == [SWAP]
+
+
+def test_order_rate_limit_is_rate_limit_exceeded() -> None:
+    limits = RateLimits(weight_per_minute=1200, orders_per_10s=2)
+    with SimExchange(seed=34, faces=["okx"], stepped=True, rate_limits=limits) as tight:
+        ex = _client(tight)
+        bid = ex.fetch_order_book(SPOT)["bids"][0][0]
+        order = (SPOT, "limit", "buy", 0.001, round(bid * 0.9, 2))
+        ex.create_order(*order)
+        ex.create_order(*order)
+        with pytest.raises(ccxt.RateLimitExceeded, match="50011"):
+            ex.create_order(*order)
