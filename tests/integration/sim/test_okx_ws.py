@@ -64,6 +64,8 @@ def test_ccxt_pro_public_streams(sim: SimExchange) -> None:
             assert swap_book["bids"]
             trades = await _advancing(sim, ex.watch_trades(SPOT))
             assert trades and trades[0]["symbol"] == SPOT and trades[0]["amount"] > 0
+            ticker = await _advancing(sim, ex.watch_ticker(SWAP))
+            assert ticker["symbol"] == SWAP and ticker["last"] > 0
         finally:
             await ex.close()
 
