@@ -26,6 +26,7 @@ from real_trade.sim.faults import RequestFault
 from real_trade.sim.okx.auth import authenticate
 from real_trade.sim.okx.errors import OkxApiError, OrderRefused, envelope, from_sim_error
 from real_trade.sim.okx.markets import Instrument, Markets
+from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.fault_dispatch import abort_connection, request_fault
 from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response, plain_error
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimitExceeded, RateLimits
@@ -99,7 +100,7 @@ class Call:
         """The caller's account in the core trading ``inst``."""
         return self.account_in(inst.ctx)
 
-    def account_in(self, ctx: Any) -> Account:
+    def account_in(self, ctx: FaceContext) -> Account:
         """The caller's account in ``ctx``'s core (signed routes only)."""
         assert self.api_key is not None
         acct = ctx.core.account_by_key(self.api_key)

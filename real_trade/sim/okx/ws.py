@@ -37,6 +37,7 @@ from aiohttp import web
 
 from real_trade.bus import EventBus, Subscription
 from real_trade.sim.derivatives.types import PositionView
+from real_trade.sim.faults import FaultPlan
 from real_trade.sim.okx.auth import sign
 from real_trade.sim.okx.format import (
     BARS,
@@ -108,7 +109,7 @@ class OKXStreams:
         self._reordered: dict[str, list[tuple[WsConnection, str]]] = {}
 
     @property
-    def faults(self) -> Any:
+    def faults(self) -> FaultPlan:
         """The shared fault plan."""
         return self.markets.spot.faults
 
