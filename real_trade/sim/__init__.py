@@ -11,8 +11,8 @@ built from the core's own matches), :class:`SymbolLiquidity` (the liquidity prov
 flow that play a market source), linear perpetuals (:mod:`real_trade.sim.derivatives`: positions,
 margin, mark, funding, liquidation), the value types of :mod:`real_trade.sim.types` (neutral enums)
 and the typed errors of :mod:`real_trade.sim.errors` (a neutral :class:`Reason`). Protocol faces
-(``real_trade.sim.binance``, ``real_trade.sim.bybit``) translate it to a venue's protocol and
-serve it on loopback.
+(``real_trade.sim.binance``, ``real_trade.sim.bybit``, ``real_trade.sim.okx``) translate it to a
+venue's protocol and serve it on loopback.
 
 Market and time: :class:`SimClock` (real, accelerated or stepped), :class:`SyntheticMarket` and
 :class:`CandleReplayMarket` (both :class:`MarketSource`). Faults: :class:`FaultPlan`. The server:

@@ -5,7 +5,8 @@ the event bus and the aiohttp server running on its own event loop in a daemon t
 server serves a list of protocol faces over the one core (``faces=("binance",)`` by default:
 REST ``/api/v3``, the market streams and the WebSocket API; ``"binance_futures"`` adds Binance
 USDⓈ-M's ``/fapi`` over a second core of linear perpetuals, :attr:`SimExchange.futures_core`;
-see :mod:`real_trade.sim.plumbing.faces`) plus the shared ``/admin/`` endpoint. Use it as a
+``"okx"`` serves OKX v5, SPOT over the core and SWAP over that futures core; see
+:mod:`real_trade.sim.plumbing.faces`) plus the shared ``/admin/`` endpoint. Use it as a
 context manager::
 
     with SimExchange(stepped=True) as sim:
@@ -135,15 +136,20 @@ _API_PATHS: dict[str, str] = {
 def ccxt_urls_for(http_base: str, venue: str = "binance") -> dict[str, Any]:
     """Return the ccxt ``urls`` override pointing every API of ``venue`` at ``http_base``.
 
-    ``venue`` is a ccxt id the simulator speaks (``"binance"``, ``"bybit"``). Includes the
-    websocket URLs (Binance: ``urls['api']['ws']`` with the WebSocket API's ``ws-api``; Bybit:
-    every public, private and trade stream, and the testnet and demo sets too).
+    ``venue`` is a ccxt id the simulator speaks (``"binance"``, ``"bybit"``, ``"okx"``).
+    Includes the websocket URLs (Binance: ``urls["api"]["ws"]`` with the WebSocket API's
+    ``ws-api``; Bybit: every public, private and trade stream, and the testnet and demo sets
+    too; OKX: ``ws``, live and sandbox).
     ``ValueError`` for another venue.
     """
     if venue == "bybit":
         from real_trade.sim.bybit.face import ccxt_urls_for as bybit_urls
 
         return bybit_urls(http_base)
+    if venue == "okx":
+        from real_trade.sim.okx.face import ccxt_urls_for as okx_urls
+
+        return okx_urls(http_base)
     if venue != "binance":
         raise ValueError(f"the simulator has no face speaking {venue!r}'s protocol")
     api: dict[str, Any] = {key: http_base + _API_PATHS[key] for key in CCXT_API_KEYS}
@@ -236,7 +242,7 @@ class SimExchange:
         self.futures_bus: EventBus | None = None
         self.futures_core: ExchangeCore | None = None
         self.contexts: dict[str, FaceContext] = {"spot": self.context}
-        if any(getattr(f, "market_kind", "spot") == "linear" for f in self.faces):
+        if any(_serves_linear(f) for f in self.faces):
             self.futures_bus = EventBus(synchronous=True, name="sim-futures")
             self.futures_core = ExchangeCore(
                 self.clock,
@@ -460,7 +466,7 @@ class SimExchange:
 
     def ccxt_urls(self, venue: str = "binance") -> dict[str, Any]:
         """The ccxt ``urls`` override: every REST (and websocket) API of ``venue`` (a face this
-        server serves: ``"binance"``, ``"bybit"``) at this server."""
+        server serves: ``"binance"``, ``"bybit"``, ``"okx"``) at this server."""
         return ccxt_urls_for(self.url, venue)
 
     def ccxt_config(
@@ -475,9 +481,26 @@ class SimExchange:
         ``venue="binance"``: spot markets, or with ``market_type="future"`` the USD-M perpetuals
         (for ``ccxt.binanceusdm`` or ``ccxt.binance``; needs the ``binance_futures`` face).
         ``venue="bybit"`` is for ``ccxt.bybit``: its ``spot`` and ``linear`` markets are loaded.
+        ``venue="okx"`` is for ``ccxt.okx`` (``spot`` and ``swap`` markets, the face's
+        passphrase as ``password``; needs the ``okx`` face).
         Errors map to ccxt's classes as on the venue's own hosts (Binance's per-market error
         table: :func:`~real_trade.sim.ccxt_error_tables.ccxt_exceptions_for`).
         """
+        if venue == "okx":
+            from real_trade.sim.okx.auth import DEFAULT_PASSPHRASE
+
+            face = next((f for f in self.faces if f.name == "okx"), None)
+            okx: dict[str, Any] = {
+                "urls": self.ccxt_urls("okx"),
+                "enableRateLimit": False,
+                "password": getattr(face, "passphrase", DEFAULT_PASSPHRASE),
+                "options": {"fetchMarkets": {"types": ["spot", "swap"]}, "defaultType": "spot"},
+            }
+            if api_key is not None:
+                okx["apiKey"] = api_key
+            if secret is not None:
+                okx["secret"] = secret
+            return okx
         if venue == "bybit":
             bybit: dict[str, Any] = {
                 "urls": self.ccxt_urls("bybit"),
@@ -517,6 +540,13 @@ class SimExchange:
         """Describe the server without any credential."""
         state = "running" if self.running else "stopped"
         return f"SimExchange({self.url}, {state}, symbols={list(self.core.symbols())})"
+
+
+def _serves_linear(face: Face) -> bool:
+    """Whether ``face`` trades linear perpetuals over the futures core (``market_kind`` or
+    ``market_kinds``)."""
+    kinds = getattr(face, "market_kinds", (getattr(face, "market_kind", "spot"),))
+    return "linear" in kinds
 
 
 def _new_event_loop() -> asyncio.AbstractEventLoop:

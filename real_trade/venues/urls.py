@@ -7,7 +7,7 @@ Which endpoints a client talks to is decided here, once, by :func:`resolve_endpo
   reads: :meth:`real_trade.config.RealTradeConfig.env_sim_url`). It wins over testnet and
   live: every REST and websocket URL of the ccxt client points at the simulator, using the
   simulator's own override function (:func:`real_trade.sim.server.ccxt_urls_for`). The simulator
-  speaks Binance and Bybit so far; another venue raises ConfigError saying so.
+  speaks Binance, Bybit and OKX so far; another venue raises ConfigError saying so.
 * ``testnet`` — ccxt's sandbox mode (``set_sandbox_mode(True)``), where the venue has a testnet;
   on a venue with only a demo environment (OKX) a testnet request means its demo.
 * ``demo`` — the venue's demo trading (Binance/Bybit: ccxt ``enable_demo_trading``; OKX: ccxt's
@@ -46,13 +46,19 @@ VenueMode = Literal["live", "testnet", "demo", "sim"]
 """Where a client's requests go: production, the venue's testnet or demo, or the simulator."""
 
 # ccxt ids of the venues whose protocols the simulator speaks.
-_SIM_SPEAKS: frozenset[str] = frozenset({"binance", "bybit"})
+_SIM_SPEAKS: frozenset[str] = frozenset({"binance", "bybit", "okx"})
 # ccxt fetchMarkets types to load per ccxt defaultType, when talking to the simulator.
 _SIM_MARKET_TYPES: Mapping[str, tuple[str, ...]] = {
     "spot": ("spot",),
     "future": ("linear",),
     "swap": ("linear",),
     "delivery": ("inverse",),
+}
+# OKX names its market types itself (ccxt okx: spot, swap, future, option).
+_SIM_MARKET_TYPES_OKX: Mapping[str, tuple[str, ...]] = {
+    "spot": ("spot",),
+    "future": ("swap",),
+    "swap": ("swap",),
 }
 
 
@@ -104,11 +110,11 @@ def simulator_ccxt_urls(venue: VenueSpec, sim_url: str) -> dict[str, Any]:
     """
     if venue.ccxt_id not in _SIM_SPEAKS:
         raise ConfigError(
-            f"the simulator speaks Binance and Bybit only so far; it cannot stand in for "
+            f"the simulator speaks Binance, Bybit and OKX only so far; it cannot stand in for "
             f"{venue.display_name}",
             field="sim_url",
-            fix=f"unset sim_url / {SIM_URL_ENV} for {venue.display_name}, or trade Binance or "
-            "Bybit against the simulator",
+            fix=f"unset sim_url / {SIM_URL_ENV} for {venue.display_name}, or trade Binance, "
+            "Bybit or OKX against the simulator",
         )
     from real_trade.sim.server import ccxt_urls_for
 
@@ -133,7 +139,8 @@ def resolve_endpoints(
     """
     if sim_url:
         urls = simulator_ccxt_urls(venue, sim_url)
-        types = list(_SIM_MARKET_TYPES.get(default_type, (default_type,)))
+        table = _SIM_MARKET_TYPES_OKX if venue.ccxt_id == "okx" else _SIM_MARKET_TYPES
+        types = list(table.get(default_type, (default_type,)))
         options = {"fetchMarkets": {"types": types}, "fetchMargins": False}
         return VenueEndpoints(mode="sim", urls=urls, sim_url=sim_url, options=options)
     if custom_urls:

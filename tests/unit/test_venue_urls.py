@@ -12,6 +12,7 @@ from real_trade.venues.proxy import (
     is_loopback_url,
     mask_proxy_url,
 )
+from real_trade.venues.spec import get_venue
 from real_trade.venues.urls import ccxt_urls, effective_sim_url, resolve_endpoints
 
 SIM = "http://127.0.0.1:8765"
@@ -53,12 +54,22 @@ def test_simulator_loads_the_market_type_asked_for() -> None:
     assert endpoints.options["fetchMarkets"] == {"types": ["linear"]}
 
 
-@pytest.mark.parametrize("venue", [OKX])
+@pytest.mark.parametrize("venue", [get_venue("kraken")])
 def test_simulator_refuses_venues_it_does_not_speak(venue: VenueSpec) -> None:
     with pytest.raises(ConfigError) as info:
         resolve_endpoints(venue, sim_url=SIM)
     assert info.value.field == "sim_url"
-    assert "Binance and Bybit only" in str(info.value) and venue.display_name in str(info.value)
+    assert "Binance, Bybit and OKX only" in str(info.value)
+    assert venue.display_name in str(info.value)
+
+
+def test_simulator_redirects_okx_rest_and_websockets_live_and_demo() -> None:
+    endpoints = resolve_endpoints(OKX, sim_url=SIM, default_type="swap")
+    assert endpoints.mode == "sim" and endpoints.urls is not None
+    assert endpoints.options["fetchMarkets"] == {"types": ["swap"]}
+    for urls in (endpoints.urls["api"], endpoints.urls["test"]):
+        assert urls["rest"] == SIM and urls["ws"].endswith("/ws/v5")
+        assert "127.0.0.1" in urls["ws"]
 
 
 def _leaves(node: object) -> list[str]:

@@ -1,4 +1,4 @@
-"""``real-trade sim``: run the offline exchange simulator (Binance, Bybit protocols) on loopback.
+"""``real-trade sim``: run the offline exchange simulator (Binance, Bybit, OKX) on loopback.
 
 Prints the REST, websocket and admin URLs and the accounts, then serves until SIGINT or
 SIGTERM and exits 0. Example::
@@ -8,6 +8,7 @@ SIGTERM and exits 0. Example::
 
 ``--faces binance,bybit`` serves both venues' protocols on the one port (one market, one set of
 accounts); clients of either venue are redirected with ``RT_SIM_URL=http://127.0.0.1:8765``.
+``--faces okx`` serves OKX v5 (SPOT and SWAP; every key's passphrase is printed).
 
 An ``--account`` with only balances gets a generated key and secret, printed once (the only
 way to learn them); a given secret is never echoed.
@@ -110,7 +111,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--faces",
         default="binance",
         help="comma-separated protocol faces to serve on the one port "
-        "(known: binance, binance_futures, bybit)",
+        "(known: binance, binance_futures, bybit, okx)",
     )
     parser.add_argument(
         "--no-rate-limits", action="store_true", help="do not enforce the faces' rate limits"
@@ -175,7 +176,12 @@ def _announce(sim: object, accounts: list[AccountSpec]) -> None:
     assert isinstance(sim, SimExchange)
     mode = "stepped" if sim.clock.stepped else f"speed {sim.clock.speed:g}"
     names = [face.name for face in sim.faces]
-    labels = {"binance": "Binance spot", "binance_futures": "Binance USD-M", "bybit": "Bybit v5"}
+    labels = {
+        "binance": "Binance spot",
+        "binance_futures": "Binance USD-M",
+        "bybit": "Bybit v5",
+        "okx": "OKX v5",
+    }
     venues = ", ".join(labels.get(n, n) for n in names)
     print(f"real_trade simulator ({venues}) -- {mode}, symbols {sim.core.symbols()}")
     if "binance" in names:
@@ -187,6 +193,10 @@ def _announce(sim: object, accounts: list[AccountSpec]) -> None:
     if "bybit" in names:
         print(f"REST   {sim.url}/v5/  (Bybit)")
         print(f"WS     {sim.ws_url}/v5/public/spot, {sim.ws_url}/v5/private  (Bybit)")
+    if "okx" in names:
+        okx = next(f for f in sim.faces if f.name == "okx")
+        print(f"REST   {sim.url}/api/v5/  (OKX; passphrase {getattr(okx, 'passphrase', '')})")
+        print(f"WS     {sim.ws_url}/ws/v5/{{public,business,private}}  (OKX)")
     print(f"ADMIN  {sim.url}/admin/")
     for spec in accounts:
         key, _ = sim.create_account(

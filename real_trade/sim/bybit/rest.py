@@ -26,7 +26,7 @@ from real_trade.sim.errors import SimError
 from real_trade.sim.faults import RequestFault
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.fault_dispatch import abort_connection, request_fault
-from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response
+from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response, plain_error
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimitExceeded, RateLimits
 
 __all__ = [
@@ -115,15 +115,10 @@ def bybit_limiter(limits: RateLimits | None = None) -> RateLimiter:
     return RateLimiter(limits, refuse=_refusal)
 
 
-_PLAIN_5XX = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
-
-
 def _fault_response(fault: RequestFault, now_ms: int) -> web.Response:
     kind = fault.kind
     if kind in ("500", "502", "503", "504"):
-        status = int(kind)
-        text = _PLAIN_5XX.get(status, "Gateway Timeout")
-        return web.Response(text=text, status=status, content_type="text/html")
+        return plain_error(int(kind))
     if kind in ("429", "418"):
         headers = {"Retry-After": str(fault.retry_after or 1)}
         return web.Response(
@@ -143,8 +138,7 @@ async def _ambiguous_response(request: web.Request, kind: str, now_ms: int) -> w
         abort_connection(request)
     if kind == "timeout":
         return json_response(BybitApiError(10016, "Request timeout").to_json(now_ms), 200)
-    status = 503 if kind == "503" else 500
-    return web.Response(text=_PLAIN_5XX[status], status=status, content_type="text/html")
+    return plain_error(503 if kind == "503" else 500)
 
 
 def _params(query_raw: str, body_raw: str) -> dict[str, Any]:

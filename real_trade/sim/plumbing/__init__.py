@@ -13,7 +13,7 @@ from real_trade.sim.plumbing.app import CONTEXT_KEY, create_exchange_app
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.faces import FACES, Face, make_face
 from real_trade.sim.plumbing.fault_dispatch import abort_connection, request_fault
-from real_trade.sim.plumbing.http import dumps, is_loopback, json_response
+from real_trade.sim.plumbing.http import dumps, is_loopback, json_response, plain_error
 from real_trade.sim.plumbing.pump import pump_ctx
 from real_trade.sim.plumbing.ratelimit import (
     OrderCounts,
@@ -42,6 +42,7 @@ __all__ = [
     "is_loopback",
     "json_response",
     "make_face",
+    "plain_error",
     "pump_ctx",
     "register_admin_routes",
     "request_fault",

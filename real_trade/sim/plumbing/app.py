@@ -33,8 +33,9 @@ def create_exchange_app(
     """Build the application serving ``faces`` over the exchange of ``ctx``.
 
     A face whose ``market_kind`` (``"spot"`` when absent) names an entry of ``contexts`` is
-    served over that context instead (the USD-M face over the core of linear perpetuals);
-    those faces register first, so their routes win over a spot face's placeholders.
+    served over that context instead (the USD-M face over the core of linear perpetuals); a
+    face with ``register_markets`` gets every context at once (OKX: SPOT and SWAP); non-spot
+    faces register first, so their routes win over a spot face's placeholders.
     ``admin=False`` leaves out ``/admin/`` (it acts on ``ctx``); ``pump_interval_s`` is how
     often the market is played in real/accelerated modes (no pump task with a stepped clock or
     ``None``), for every context's core.
@@ -49,7 +50,11 @@ def create_exchange_app(
         return str(getattr(face, "market_kind", "spot"))
 
     for face in sorted(faces, key=lambda f: kind(f) == "spot"):
-        face.register(app, others.get(kind(face), ctx))
+        register_markets = getattr(face, "register_markets", None)
+        if register_markets is not None:  # a face of several market kinds (OKX: spot, linear)
+            register_markets(app, {"spot": ctx, **others})
+        else:
+            face.register(app, others.get(kind(face), ctx))
     if admin:
         limiters = [f.limiter for f in faces if f.limiter is not None]
         mirrors = [c for c in others.values() if c is not ctx]

@@ -24,6 +24,7 @@ FACES: dict[str, str] = {
     "binance": "real_trade.sim.binance.face:BinanceFace",
     "binance_futures": "real_trade.sim.binance_futures.face:BinanceFuturesFace",
     "bybit": "real_trade.sim.bybit.face:BybitFace",
+    "okx": "real_trade.sim.okx.face:OKXFace",
 }
 """The faces served by name: ``name -> "module:class"`` (imported on first use)."""
 

@@ -1,4 +1,4 @@
-"""HTTP helpers every face shares: compact JSON answers and the loopback check."""
+"""HTTP helpers every face shares: compact JSON answers, plain 5xx pages, the loopback check."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["JSON_TYPE", "dumps", "is_loopback", "json_response"]
+__all__ = ["JSON_TYPE", "dumps", "is_loopback", "json_response", "plain_error"]
 
 JSON_TYPE = "application/json"
 """The content type of every JSON answer."""
@@ -33,6 +33,21 @@ def json_response(
     """Answer ``obj`` as compact JSON with ``status`` and ``headers``."""
     out = {"Content-Type": JSON_TYPE} if headers is None else {**headers, "Content-Type": JSON_TYPE}
     return web.Response(body=dumps(obj), status=status, headers=out)
+
+
+_PLAIN_TEXTS = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def plain_error(status: int) -> web.Response:
+    """A gateway's plain HTML error page with ``status`` (how a venue's 5xx looks on the wire)."""
+    return web.Response(
+        text=_PLAIN_TEXTS.get(status, "Error"), status=status, content_type="text/html"
+    )
 
 
 def is_loopback(host: str | None) -> bool:

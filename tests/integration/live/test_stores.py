@@ -177,8 +177,9 @@ def test_incomplete_credentials_name_the_missing_field(sim: SimExchange) -> None
 
 def test_venues_the_simulator_does_not_speak_are_refused(sim: SimExchange) -> None:
     assert BybitStore(sim_url=sim.url).mode == "sim"  # the Bybit face speaks it
-    with pytest.raises(ConfigError, match="Binance and Bybit only"):
-        OKXStore.get_instance(sim_url=sim.url)
+    assert OKXStore(sim_url=sim.url).mode == "sim"  # and the OKX face
+    with pytest.raises(ConfigError, match="Binance, Bybit and OKX only"):
+        CCXTStore.get_instance(exchange="kraken", sim_url=sim.url)
 
 
 def test_generic_store_for_any_ccxt_exchange() -> None:
