@@ -13,14 +13,13 @@
 Light to import: numpy is imported when an indicator is computed. See docs/data_flow.md.
 """
 
-from real_trade.core.data_flow.cache import DataCache, DataCacheEntry
+from real_trade.core.data_flow.cache import DataCache
 from real_trade.core.data_flow.indicators import DataProcessor, TechnicalIndicatorsProcessor
 from real_trade.core.data_flow.manager import DataEvent, DataFlowManager, parse_indicator
 from real_trade.core.data_flow.mixin import DataFlowMixin
 
 __all__ = [
     "DataCache",
-    "DataCacheEntry",
     "DataEvent",
     "DataFlowManager",
     "DataFlowMixin",

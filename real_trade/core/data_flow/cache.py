@@ -24,22 +24,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-__all__ = ["DataCache", "DataCacheEntry"]
+__all__ = ["DataCache"]
 
-
-class DataCacheEntry:
-    """One cached value: the data, when it was stored and when it expires (``inf``: never)."""
-
-    __slots__ = ("created_at", "data", "expires_at")
-
-    def __init__(self, data: Any, created_at: float, expires_at: float) -> None:
-        """Hold ``data`` stored at ``created_at`` until ``expires_at`` (clock seconds)."""
-        self.data = data
-        self.created_at = created_at
-        self.expires_at = expires_at
-
-    def __repr__(self) -> str:
-        return f"DataCacheEntry(created_at={self.created_at}, expires_at={self.expires_at})"
+_NEVER = math.inf
 
 
 class DataCache:
@@ -64,7 +51,8 @@ class DataCache:
             raise ValueError(f"default_ttl must be positive or None, not {default_ttl}")
         self.max_size = max_size
         self.default_ttl = default_ttl
-        self.cache: OrderedDict[Hashable, DataCacheEntry] = OrderedDict()
+        # key -> (data, expiry on the clock; inf: never)
+        self.cache: OrderedDict[Hashable, tuple[Any, float]] = OrderedDict()
         self.lock = threading.Lock()
         self._clock = clock
         self.hits = 0
@@ -107,16 +95,16 @@ class DataCache:
         if life is not None and not life > 0:
             raise ValueError(f"ttl must be positive, not {life}")
         with self.lock:
-            now = self._clock()
-            expires = math.inf if life is None else now + life
+            expires = _NEVER if life is None else self._clock() + life
             cache = self.cache
             if key in cache:
                 cache.move_to_end(key)
-            cache[key] = DataCacheEntry(data, now, expires)
+            cache[key] = (data, expires)
             self.puts += 1
-            while len(cache) > self.max_size:
-                cache.popitem(last=False)
-                self.evictions += 1
+            if len(cache) > self.max_size:
+                while len(cache) > self.max_size:
+                    cache.popitem(last=False)
+                    self.evictions += 1
 
     def lookup(self, key: Hashable, default: Any = None) -> Any:
         """The data under ``key`` (now the most recently used), or ``default`` if absent or
@@ -126,14 +114,14 @@ class DataCache:
             if entry is None:
                 self.misses += 1
                 return default
-            if entry.expires_at != math.inf and self._clock() >= entry.expires_at:
+            if entry[1] != _NEVER and self._clock() >= entry[1]:
                 del self.cache[key]
                 self.expirations += 1
                 self.misses += 1
                 return default
             self.cache.move_to_end(key)
             self.hits += 1
-            return entry.data
+            return entry[0]
 
     def discard(self, key: Hashable) -> bool:
         """Forget the entry under ``key``; True if there was one."""
@@ -144,7 +132,7 @@ class DataCache:
         """Whether ``key`` holds an unexpired entry (neither counted nor reordered)."""
         with self.lock:
             entry = self.cache.get(key)
-            return entry is not None and self._clock() < entry.expires_at
+            return entry is not None and self._clock() < entry[1]
 
     def __len__(self) -> int:
         """Entries held (expired ones not yet removed included)."""
@@ -155,7 +143,7 @@ class DataCache:
         """Remove every expired entry; returns how many."""
         with self.lock:
             now = self._clock()
-            dead = [k for k, e in self.cache.items() if now >= e.expires_at]
+            dead = [k for k, (_, expires) in self.cache.items() if now >= expires]
             for k in dead:
                 del self.cache[k]
             self.expirations += len(dead)

@@ -85,19 +85,24 @@ def test_threads_share_one_cache_without_losing_bounds_or_counts() -> None:
     cache = DataCache(max_size=50, default_ttl=None)
     per_thread = 2000
     start = threading.Barrier(4)
+    errors: list[BaseException] = []
 
     def work(t: int) -> None:
-        start.wait()
-        for i in range(per_thread):
-            key = (t * 7 + i) % 120
-            if cache.lookup(key) is None:
-                cache.store(key, key)
+        try:
+            start.wait(timeout=30)
+            for i in range(per_thread):
+                key = (t * 7 + i) % 120
+                if cache.lookup(key) is None:
+                    cache.store(key, key)
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
     for th in threads:
         th.start()
     for th in threads:
-        th.join()
+        th.join(timeout=60)
+    assert not errors and not any(th.is_alive() for th in threads)
     stats = cache.get_stats()
     assert stats["hits"] + stats["misses"] == 4 * per_thread
     assert stats["puts"] == stats["misses"]
