@@ -125,13 +125,14 @@ def cache_rows(ops: int, repeat: int) -> list[tuple[str, float, float, float]]:
             get(("ticker", s))
 
     rows = []
-    for name, dc, base, lru in [
+    cases: list[tuple[str, Callable[[], Any], Callable[[], Any], Callable[[], Any] | None]] = [
         ("put (no eviction)", dc_put, dict_put, lru_put),
         ("get (hit)", dc_get, dict_get, lru_get),
         ("put, LRU of 1,000", dc_put_small, dict_put, lambda: lru_put(1000)),
         ("put(type, **params), TTL", dc_typed_put, dict_typed_put, None),
         ("get(type, **params), TTL", dc_typed_get, dict_typed_get, None),
-    ]:
+    ]
+    for name, dc, base, lru in cases:
         t_dc, t_base = best(dc, repeat), best(base, repeat)
         t_lru = best(lru, repeat) if lru is not None else float("nan")
         rows.append((name, ops / t_dc, ops / t_base, ops / t_lru))
