@@ -69,7 +69,9 @@ class DataProcessor:
         self.cache = cache if cache is not None else DataCache()
 
     def process_series(self, data: Any, processor_name: str, **kwargs: Any) -> Any:
-        """The result of ``processor_name`` with ``kwargs`` on ``data``, cached by value."""
+        """The result of ``processor_name`` with ``kwargs`` on ``data``, cached by value.
+
+        Arrays in the result are read-only: the same objects answer every later request."""
         values = as_float_array(data)
         key = self.cache.make_key(processor_name, data=_fingerprint(values), **kwargs)
         missing = object()
@@ -77,6 +79,9 @@ class DataProcessor:
         if cached is not missing:
             return cached
         result = self._process_impl(values, processor=processor_name, **kwargs)
+        for array in result if isinstance(result, tuple) else (result,):
+            if hasattr(array, "flags"):
+                array.flags.writeable = False  # shared through the cache: read-only
         self.cache.store(key, result)
         return result
 

@@ -108,6 +108,8 @@ def test_manager_names_match_backtrader_and_are_cached(
     assert cache.get_stats()["misses"] == 4 and cache.get_stats()["hits"] == 0
     again = flow.calculate_technical_indicators(frame["close"].to_list(), ["sma_10", "rsi"])
     assert again["sma_10"] is got["sma_10"]  # same values: answered by the cache
+    with pytest.raises(ValueError, match="read-only"):
+        got["sma_10"][-1] = 0.0  # a shared result cannot be changed by one of its users
     assert cache.get_stats()["hits"] == 2
     changed = frame["close"].to_numpy().copy()
     changed[-1] += 1.0
