@@ -191,8 +191,10 @@ class TechnicalIndicatorsProcessor(DataProcessor):
 
 
 def closes_of(data_feed: Any) -> Sequence[float] | Any:
-    """The close prices of ``data_feed``: a backtrader feed (its bars so far), a DataFrame
-    (its ``close`` column), or a sequence or array of prices as is."""
+    """The close prices of ``data_feed``: a backtrader feed (its bars so far), one backtrader
+    line (its values so far), a DataFrame (its ``close`` column), or prices as they are."""
+    if hasattr(data_feed, "array") and hasattr(data_feed, "get") and hasattr(data_feed, "idx"):
+        return data_feed.get(ago=0, size=len(data_feed))  # a backtrader line buffer
     close = getattr(data_feed, "close", None)
     if close is not None and hasattr(close, "get") and hasattr(data_feed, "lines"):
         return close.get(ago=0, size=len(data_feed))  # a backtrader line: the bars so far

@@ -59,6 +59,8 @@ class _Probe(DataFlowMixin, bt.Strategy):
         ind = self.get_technical_indicators(self.data, ["sma_5", "rsi_3"])
         again = self.get_technical_indicators(self.data, ["sma_5", "rsi_3"])
         assert again is ind
+        line = self.get_technical_indicators(self.data.close, ["sma_5", "rsi_3"])
+        np.testing.assert_array_equal(line["sma_5"], ind["sma_5"])
         self.last.append((float(ind["sma_5"][-1]), float(ind["rsi_3"][-1])))
         if len(self) == 10:
             self.publish_data("signal", {"bar": len(self)})
