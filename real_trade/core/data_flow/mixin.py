@@ -4,7 +4,8 @@ Mix it in before the strategy class: ``class MyStrategy(DataFlowMixin, bt.Strate
 ``self.data_flow`` is a :class:`~real_trade.core.data_flow.manager.DataFlowManager` (one per
 strategy unless the class or the instance sets ``data_flow`` to a shared one);
 ``self.get_technical_indicators(self.data, ["sma_10", "rsi"])`` computes over the bars so far,
-once per bar (repeated calls in the same bar come from ``_indicator_cache``).
+once per bar (repeated calls in the same bar come from ``_indicator_cache``); ``bars=N``
+bounds the work to the last N bars.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from real_trade.bus import Subscription
+from real_trade.core.data_flow.indicators import closes_of
 from real_trade.core.data_flow.manager import DataEvent, DataFlowManager
 
 __all__ = ["DataFlowMixin"]
@@ -22,7 +24,7 @@ class DataFlowMixin:
     """Data-flow helpers for a backtrader strategy (module docstring)."""
 
     _data_flow: DataFlowManager | None = None
-    _indicator_cache: dict[tuple[int, int, tuple[str, ...]], dict[str, Any]] | None = None
+    _indicator_cache: dict[tuple[Any, ...], dict[str, Any]] | None = None
 
     @property
     def data_flow(self) -> DataFlowManager:
@@ -36,17 +38,30 @@ class DataFlowMixin:
         self._data_flow = manager
 
     def get_technical_indicators(
-        self, data: Any = None, indicators: Sequence[str] = ("sma_20", "rsi")
+        self,
+        data: Any = None,
+        indicators: Sequence[str] = ("sma_20", "rsi"),
+        bars: int | None = None,
     ) -> dict[str, Any]:
-        """The indicators over ``data`` (default: the strategy's first data) so far."""
+        """The indicators over ``data`` (default: the strategy's first data) so far.
+
+        ``bars``: compute over the last ``bars`` bars only (constant cost per bar in a long
+        run; SMA and Bollinger stay exact, EMA and RSI restart their seed ``bars`` back, so
+        they differ from backtrader's by that seed's decayed weight). None: every bar."""
         feed = data if data is not None else getattr(self, "data")  # noqa: B009
         if self._indicator_cache is None:
             self._indicator_cache = {}
-        key = (id(feed), len(feed), tuple(indicators))
+        key = (id(feed), len(feed), tuple(indicators), bars)
         hit = self._indicator_cache.get(key)
         if hit is None:
-            hit = self.data_flow.calculate_technical_indicators(feed, indicators)
-            self._indicator_cache = {key: hit}  # one bar's results: the previous bar's go
+            source: Any = feed
+            if bars is not None:
+                source = list(closes_of(feed))[-bars:]
+            hit = self.data_flow.calculate_technical_indicators(source, indicators)
+            # this bar's results only: entries of an older bar (another length) go
+            kept = {k: v for k, v in self._indicator_cache.items() if k[1] == len(feed)}
+            kept[key] = hit
+            self._indicator_cache = kept
         return hit
 
     def subscribe_to_data(self, topic: str, callback: Callable[[DataEvent], None]) -> Subscription:

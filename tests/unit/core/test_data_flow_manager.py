@@ -61,6 +61,12 @@ class _Probe(DataFlowMixin, bt.Strategy):
         assert again is ind
         line = self.get_technical_indicators(self.data.close, ["sma_5", "rsi_3"])
         np.testing.assert_array_equal(line["sma_5"], ind["sma_5"])
+        assert self.get_technical_indicators(self.data, ["sma_5", "rsi_3"]) is ind
+        assert all(k[1] == len(self) for k in self._indicator_cache or {})
+        tail = self.get_technical_indicators(self.data, ["sma_5"], bars=6)["sma_5"]
+        assert len(tail) == min(6, len(self))
+        if len(self) >= 5:
+            assert tail[-1] == ind["sma_5"][-1]  # a full window: the same value
         self.last.append((float(ind["sma_5"][-1]), float(ind["rsi_3"][-1])))
         if len(self) == 10:
             self.publish_data("signal", {"bar": len(self)})
