@@ -2,6 +2,10 @@
 
 * :mod:`~real_trade.core.multi_asset`: asset types and their contract, margin and commission
   models, a multi-asset feed, sizer and strategy base.
+* :mod:`~real_trade.core.data_flow`: the project's one data cache (``DataCache``), technical
+  indicators equal to backtrader's, and publish/subscribe of data through the event bus.
+
+Import the module you need; nothing is imported here (``import real_trade.core`` stays light).
 """
 
 __all__: list[str] = []

@@ -21,7 +21,6 @@ and ``1s`` candles. Memory is bounded: an LRU of day blocks and one summary per 
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,6 +28,7 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
+from real_trade.core.data_flow.cache import DataCache
 from real_trade.sim.market import MINUTE_MS, Candle
 
 __all__ = ["DAY_MINUTES", "CandleHistory", "MinuteParams"]
@@ -137,7 +137,7 @@ class CandleHistory:
         self._d_e = (self._e_min - 1) // DAY_MINUTES  # the day of the last deep minute
         self._suffix: dict[int, float] = {}  # S(d): summed increments from day d to the anchor
         self._s_lo = self._d_e + 1
-        self._days: OrderedDict[int, _Bars] = OrderedDict()
+        self._days = DataCache(max_size=_CACHE_DAYS, default_ttl=None)  # day -> _Bars
         self._summaries: dict[int, _Summary] = {}
 
     # ---------------------------------------------------------------- deep minutes
@@ -217,9 +217,8 @@ class CandleHistory:
 
     def day_minutes(self, day: int) -> _Bars:
         """The pre-start minutes of UTC day ``day`` (clipped to the history), from the cache."""
-        cached = self._days.get(day)
+        cached: _Bars | None = self._days.lookup(day)
         if cached is not None:
-            self._days.move_to_end(day)
             return cached
         lo = max(day * _DAY_MS, self.first_ms)
         hi = min((day + 1) * _DAY_MS, self.start_ms)
@@ -232,9 +231,7 @@ class CandleHistory:
         if max(lo, self.earliest_ms) < hi:
             parts.append(self._window_minutes(max(lo, self.earliest_ms), hi))
         bars = _concat(parts) if parts else _empty()
-        self._days[day] = bars
-        if len(self._days) > _CACHE_DAYS:
-            self._days.popitem(last=False)
+        self._days.store(day, bars)
         return bars
 
     def _summary(self, day: int) -> _Summary | None:

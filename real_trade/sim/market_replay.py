@@ -32,8 +32,6 @@ import hashlib
 import math
 import random
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -41,6 +39,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import NoReturn
 
+from real_trade.core.data_flow.cache import DataCache
 from real_trade.sim.market import (
     MINUTE_MS,
     BookShape,
@@ -335,8 +334,8 @@ class CandleReplayMarket:
             else first + int(history_bars) * MINUTE_MS
         )
         self._end_ms = max(s.opens[-1] for s in self._series.values()) + MINUTE_MS
-        self._paths: OrderedDict[tuple[str, int], tuple[MarketTick, ...]] = OrderedDict()
-        self._lock = threading.Lock()
+        # (symbol, candle index) -> the candle's ticks
+        self._paths = DataCache(max_size=_CACHE_CANDLES, default_ttl=None)
 
     def _get(self, symbol: str) -> _Series:
         """Return the series of ``symbol`` or raise :class:`UnknownSymbolError`."""
@@ -377,11 +376,9 @@ class CandleReplayMarket:
         """
         series = self._get(symbol)
         key = (symbol, index)
-        with self._lock:
-            cached = self._paths.get(key)
-            if cached is not None:
-                self._paths.move_to_end(key)
-                return cached
+        cached: tuple[MarketTick, ...] | None = self._paths.lookup(key)
+        if cached is not None:
+            return cached
         path = tuple(
             _candle_path(
                 series.file.candles[index],
@@ -393,10 +390,7 @@ class CandleReplayMarket:
                 symbol,
             )
         )
-        with self._lock:
-            self._paths[key] = path
-            if len(self._paths) > _CACHE_CANDLES:
-                self._paths.popitem(last=False)
+        self._paths.store(key, path)
         return path
 
     def ticks(self, symbol: str, from_ms: int, to_ms: int) -> list[MarketTick]:

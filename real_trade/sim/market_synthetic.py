@@ -21,7 +21,6 @@ import hashlib
 import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from real_trade.core.data_flow.cache import DataCache
 from real_trade.sim.klines import bucket_open, interval_ms, next_open
 from real_trade.sim.market import (
     MINUTE_MS,
@@ -126,7 +126,7 @@ class _Walk:
         self._totals: dict[int, float] = {}
         self._lo = 0
         self._hi = 0
-        self._cache: OrderedDict[int, _Block] = OrderedDict()
+        self._cache = DataCache(max_size=_CACHE_BLOCKS, default_ttl=None)  # block -> _Block
         self._lock = threading.RLock()
 
     # -- time <-> index ---------------------------------------------------------------------
@@ -192,9 +192,8 @@ class _Walk:
     def block(self, b: int) -> _Block:
         """Return block ``b`` with its prices, from the LRU cache when possible."""
         with self._lock:
-            cached = self._cache.get(b)
+            cached: _Block | None = self._cache.lookup(b)
             if cached is not None:
-                self._cache.move_to_end(b)
                 return cached
             raw = self._raw(b)
             self._totals.setdefault(b, float(raw.cum_log[-1]))
@@ -204,9 +203,7 @@ class _Walk:
             # the walk stays positive: never below one tick, never beyond a sane ceiling
             price_n = np.rint(np.clip(scaled, 1.0, _MAX_PRICE_TICKS))
             blk = _Block(price_n=price_n.astype(np.int64), lots=raw.lots, buy=raw.buy)
-            self._cache[b] = blk
-            if len(self._cache) > _CACHE_BLOCKS:
-                self._cache.popitem(last=False)
+            self._cache.store(b, blk)
             return blk
 
     def minute_params(self, volatility: float) -> MinuteParams:
