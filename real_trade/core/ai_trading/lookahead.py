@@ -96,7 +96,7 @@ def _run(
 
     gate: dict[str, Any] = {}
 
-    class _Probe(strategy_cls):  # type: ignore[misc,valid-type]
+    class _Probe(strategy_cls):
         def start(self) -> None:
             super().start()
             gate["strategy"] = self
