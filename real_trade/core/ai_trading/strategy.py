@@ -14,7 +14,8 @@ trading thread never waits; it uses the newest finished model). A model whose la
 bar is more than ``max_model_age`` bars old (default three training periods) gives no signal.
 With ``model_dir`` models are saved with their metadata and the newest matching one is loaded
 at start. ``predictions`` records ``(bar open ms, signal, confidence, model data end ms)``
-for each bar a model answered (the look-ahead check reads it).
+for each bar a model answered (the look-ahead check reads it); ``confident_signals`` counts the
+votes that reached ``confidence_threshold``.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class AIStrategy(RealTradeStrategyBase):
         self.days_since_training = 0
         self.predictions: list[tuple[int, int, float, int]] = []
         self.trades_opened = 0
+        self.confident_signals = 0
         self._rows: list[tuple[int, float, float, float, float, float]] = []
         self._pending: Any = None
         self.trainer: ModelTrainer | None = None
@@ -184,6 +186,7 @@ class AIStrategy(RealTradeStrategyBase):
         """Fuse: a confident AI vote wins unless the technicals say the opposite; without one the
         technical signal alone (when ``technical_only``)."""
         if ai_signal and ai_confidence >= self.p.confidence_threshold:
+            self.confident_signals += 1
             return 0 if tech_signal == -ai_signal else ai_signal
         return tech_signal if self.p.technical_only else 0
 

@@ -92,12 +92,14 @@ class BacktestComparison:
     trades: int
     predictions: int
     final_value: float
+    confident: int = 0
 
     def summary(self) -> str:
         """One line for a report."""
         return (
             f"strategy {self.strategy_return:+.4%} ({self.trades} trades, "
-            f"{self.predictions} AI predictions) vs buy-and-hold {self.buy_and_hold_return:+.4%}"
+            f"{self.predictions} AI predictions, {self.confident} at the confidence threshold) "
+            f"vs buy-and-hold {self.buy_and_hold_return:+.4%}"
         )
 
 
@@ -133,4 +135,5 @@ def strategy_vs_buy_and_hold(
         int(getattr(strategy, "trades_opened", 0)),
         len(getattr(strategy, "predictions", [])),
         value,
+        int(getattr(strategy, "confident_signals", 0)),
     )

@@ -227,8 +227,9 @@ def test_lookahead_check_passes_live_with_background_training() -> None:
 
 def test_a_stale_model_gives_no_signal() -> None:
     params = {**SMALL, "training_period": 300, "max_model_age": 40}
-    result = strategy_vs_buy_and_hold(FRAME, **params)
+    result = strategy_vs_buy_and_hold(FRAME, **params, confidence_threshold=0.5)
     assert result.predictions > 0
+    assert result.confident == result.predictions  # every vote is at least 0.5 sure
     import backtrader as bt
 
     from real_trade.core.ai_trading.frames import frame_feed
