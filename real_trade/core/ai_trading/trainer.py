@@ -3,7 +3,7 @@
 ``submit(frame)`` hands a training job to one worker thread (``rt-ai-train``) and returns at
 once; a job submitted while one runs replaces any job still waiting, so the worker never falls
 behind. :meth:`ModelTrainer.current` is the newest finished model, or None when there is none or
-it is older than ``max_age_ms`` (measured from the last bar it was trained on to ``now_ms``, the
+it is older than ``max_age_ms`` or newer than ``now_ms`` (measured from the last bar it was trained on to ``now_ms``, the
 caller's time: the bar time in a backtest, the bar or clock time live): a stale model does not
 trade. With ``background=False`` the job runs in the caller's thread (deterministic backtests).
 Finished models are saved to the registry, if any, and announced on the bus (``ai.model``).
@@ -69,9 +69,13 @@ class ModelTrainer:
             return self._model
 
     def current(self, now_ms: int) -> TrainedModel | None:
-        """The newest finished model if it is not older than ``max_age_ms`` at ``now_ms``."""
+        """The newest finished model if it is not older than ``max_age_ms`` at ``now_ms``.
+
+        A model trained on bars after ``now_ms`` (a saved model reloaded into a backtest of an
+        earlier period) is never used: that would be look-ahead.
+        """
         model = self.newest
-        if model is None:
+        if model is None or model.metadata.data_end_ms > now_ms:
             return None
         if self.max_age_ms is not None and now_ms - model.metadata.data_end_ms > self.max_age_ms:
             return None

@@ -192,6 +192,29 @@ def test_models_are_saved_with_metadata_and_reloaded_unless_the_features_changed
     assert other.newest is None  # different feature code: not reused
 
 
+def test_the_strategy_reloads_its_model_but_never_one_from_the_future(tmp_path: Path) -> None:
+    import backtrader as bt
+
+    from real_trade.core.ai_trading.frames import frame_feed
+
+    def run(frame: pd.DataFrame, **params: Any) -> Any:
+        cerebro = bt.Cerebro(stdstats=False)
+        cerebro.adddata(frame_feed(frame))
+        cerebro.addstrategy(AIStrategy, model_dir=str(tmp_path), n_estimators=5, **params)
+        return cerebro.run()[0]
+
+    first = run(FRAME.iloc[:400], training_period=300, training_window=300)
+    assert first.trainer.trained == 1 and len(ModelRegistry(tmp_path).entries()) == 1
+    trained_end = first.trainer.newest.metadata.data_end_ms
+    later = walk(300, seed=9)
+    later.index = later.index + (FRAME.index[399] - later.index[0]) + pd.Timedelta(minutes=1)
+    restarted = run(later, training_period=10_000, max_model_age=10_000)
+    assert restarted.is_model_trained and restarted.trainer.trained == 0
+    assert restarted.predictions and {p[3] for p in restarted.predictions} == {trained_end}
+    replay = run(FRAME.iloc[:250], training_period=10_000, max_model_age=10_000)
+    assert replay.is_model_trained and not replay.predictions  # bars before the model's data
+
+
 # --- the strategy and the look-ahead check ------------------------------------------------------
 
 
