@@ -2,11 +2,12 @@
 
 ``submit(frame)`` hands a training job to one worker thread (``rt-ai-train``) and returns at
 once; a job submitted while one runs replaces any job still waiting, so the worker never falls
-behind. :meth:`ModelTrainer.current` is the newest finished model, or None when there is none or
-it is older than ``max_age_ms`` or newer than ``now_ms`` (measured from the last bar it was trained on to ``now_ms``, the
-caller's time: the bar time in a backtest, the bar or clock time live): a stale model does not
-trade. With ``background=False`` the job runs in the caller's thread (deterministic backtests).
-Finished models are saved to the registry, if any, and announced on the bus (``ai.model``).
+behind. :meth:`ModelTrainer.current` is the newest finished model, or None when there is none,
+when it is older than ``max_age_ms`` (measured from the last bar it was trained on to ``now_ms``,
+the caller's time: the bar time in a backtest, the bar or clock time live; a stale model does not
+trade) or when it was trained on bars after ``now_ms``. With ``background=False`` the job runs
+in the caller's thread (deterministic backtests). Finished models are saved to the registry, if
+any, and announced on the bus (``ai.model``).
 """
 
 from __future__ import annotations
