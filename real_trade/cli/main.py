@@ -59,6 +59,10 @@ SUBCOMMANDS["report"] = (
     "real_trade.cli.commands.report",
     "Write a period's report (HTML, JSON, CSV) from a journal.",
 )
+SUBCOMMANDS["ai-check"] = (
+    "real_trade.cli.commands.ai_check",
+    "Look-ahead check of an AI strategy: change the bars after t, predictions up to t must hold.",
+)
 SUBCOMMANDS["resume"] = (
     "real_trade.cli.commands.resume",
     "Lift a halt set by the kill switch, so the strategy may trade again.",

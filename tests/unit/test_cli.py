@@ -40,7 +40,7 @@ def test_no_subcommand_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_import_real_trade_stays_light() -> None:
     code = (
         "import sys, real_trade, real_trade.bus, real_trade.cli, real_trade.config;"
-        "heavy = [m for m in ('backtrader', 'ccxt', 'pandas', 'sqlalchemy', 'aiohttp')"
+        "heavy = [m for m in ('backtrader', 'ccxt', 'pandas', 'sqlalchemy', 'aiohttp', 'sklearn')"
         " if m in sys.modules];"
         "print(','.join(heavy))"
     )
