@@ -143,14 +143,24 @@ def test_create_binance_engine_honours_market_type_and_feed_options() -> None:
 
 # -- Bybit and OKX ----------------------------------------------------------------------------
 @pytest.mark.parametrize("factory", [create_bybit_engine, create_okx_engine])
-def test_bybit_and_okx_engines_refuse_the_binance_only_simulator(
+def test_bybit_and_okx_engines_follow_rt_sim_url_to_the_simulator(
     factory: Callable[..., Any], sim: SimExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The simulator has Bybit and OKX faces now: RT_SIM_URL redirects their engines too."""
+    monkeypatch.setenv("RT_SIM_URL", sim.url)
+    store, _broker, _data = factory(symbol=SYMBOL, timeframe="1h", testnet=True)
+    assert store.mode == "sim" and store.sim_url == sim.url
+    assert not store.client.is_started, "construction only"
+
+
+def test_a_venue_without_a_simulator_face_refuses_rt_sim_url(
+    sim: SimExchange, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RT_SIM_URL", sim.url)
     with pytest.raises(ConfigError) as caught:
-        factory(symbol=SYMBOL, timeframe="1h", testnet=True)
+        create_engine("kraken", symbol=SYMBOL, timeframe="1h", testnet=True)
     assert caught.value.field == "sim_url"
-    assert "Binance" in str(caught.value) and "RT_SIM_URL" in str(caught.value)
+    assert "Kraken" in str(caught.value) and "RT_SIM_URL" in str(caught.value)
 
 
 @pytest.mark.parametrize(
