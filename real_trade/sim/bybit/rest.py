@@ -27,6 +27,7 @@ from real_trade.sim.faults import RequestFault
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.fault_dispatch import abort_connection, request_fault
 from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response, plain_error
+from real_trade.sim.plumbing.params import ParamReader
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimitExceeded, RateLimits
 
 __all__ = [
@@ -41,7 +42,7 @@ _log = logging.getLogger("real_trade.sim.bybit")
 
 
 @dataclass(frozen=True)
-class Call:
+class Call(ParamReader):
     """One REST request as a handler sees it: parameters, the account (private routes)."""
 
     ctx: FaceContext
@@ -49,31 +50,13 @@ class Call:
     params: dict[str, Any]
     account: Account | None
 
-    def str_param(self, name: str, default: str | None = None) -> str | None:
-        """``name`` as a string (JSON bodies may carry numbers or booleans)."""
-        value = self.params.get(name)
-        if value is None or value == "":
-            return default
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value)
+    def missing(self, name: str) -> Exception:
+        """10001: a required parameter is absent."""
+        return BybitApiError(10001, f"params error: {name} is required")
 
-    def need(self, name: str) -> str:
-        """A required parameter; 10001 when missing."""
-        value = self.str_param(name)
-        if value is None:
-            raise BybitApiError(10001, f"params error: {name} is required")
-        return value
-
-    def int_param(self, name: str, default: int) -> int:
-        """An integer parameter; 10001 when malformed."""
-        raw = self.str_param(name)
-        if raw is None:
-            return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise BybitApiError(10001, f"params error: {name} invalid") from None
+    def malformed(self, name: str) -> Exception:
+        """10001: a parameter does not parse."""
+        return BybitApiError(10001, f"params error: {name} invalid")
 
     @property
     def user(self) -> Account:

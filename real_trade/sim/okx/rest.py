@@ -29,6 +29,7 @@ from real_trade.sim.okx.markets import Instrument, Markets
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.fault_dispatch import abort_connection, request_fault
 from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response, plain_error
+from real_trade.sim.plumbing.params import ParamReader
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimitExceeded, RateLimits
 
 __all__ = [
@@ -61,7 +62,7 @@ class FaceStats:
 
 
 @dataclass(frozen=True)
-class Call:
+class Call(ParamReader):
     """One REST request as a handler sees it: parameters (a list for batch bodies), the key."""
 
     markets: Markets
@@ -70,31 +71,13 @@ class Call:
     body_list: list[Any] | None
     api_key: str | None
 
-    def str_param(self, name: str, default: str | None = None) -> str | None:
-        """``name`` as a string."""
-        value = self.params.get(name)
-        if value is None or value == "":
-            return default
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value)
+    def missing(self, name: str) -> Exception:
+        """50014: a required parameter is absent."""
+        return OkxApiError(50014, f"Parameter {name} can not be empty")
 
-    def need(self, name: str) -> str:
-        """A required parameter; 50014 when missing."""
-        value = self.str_param(name)
-        if value is None:
-            raise OkxApiError(50014, f"Parameter {name} can not be empty")
-        return value
-
-    def int_param(self, name: str, default: int) -> int:
-        """An integer parameter; 51000 when malformed."""
-        raw = self.str_param(name)
-        if raw is None:
-            return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise OkxApiError(51000, f"Parameter {name} error") from None
+    def malformed(self, name: str) -> Exception:
+        """51000: a parameter does not parse."""
+        return OkxApiError(51000, f"Parameter {name} error")
 
     def account(self, inst: Instrument) -> Account:
         """The caller's account in the core trading ``inst``."""

@@ -1,0 +1,52 @@
+"""Typed reads of a REST request's parameters, shared by the faces that parse them alike.
+
+A face's request object derives from :class:`ParamReader`, holds ``params`` and says how its
+venue refuses a missing and a malformed parameter (:meth:`ParamReader.missing`,
+:meth:`ParamReader.malformed`); the reading itself is written once here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ParamReader"]
+
+
+class ParamReader:
+    """``str_param``, ``need`` and ``int_param`` over ``self.params`` (module docstring)."""
+
+    params: dict[str, Any]
+
+    def missing(self, name: str) -> Exception:
+        """The venue's refusal of a required parameter that is absent."""
+        raise NotImplementedError
+
+    def malformed(self, name: str) -> Exception:
+        """The venue's refusal of a parameter that does not parse."""
+        raise NotImplementedError
+
+    def str_param(self, name: str, default: str | None = None) -> str | None:
+        """``name`` as a string (JSON bodies may carry numbers or booleans)."""
+        value = self.params.get(name)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    def need(self, name: str) -> str:
+        """A required parameter; the venue's refusal when it is missing."""
+        value = self.str_param(name)
+        if value is None:
+            raise self.missing(name)
+        return value
+
+    def int_param(self, name: str, default: int) -> int:
+        """An integer parameter; the venue's refusal when it is malformed."""
+        raw = self.str_param(name)
+        if raw is None:
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise self.malformed(name) from None
