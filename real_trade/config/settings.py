@@ -32,7 +32,7 @@ import urllib.parse
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import (
     Field,
@@ -63,6 +63,7 @@ __all__ = [
     "SIM_URL_ENV",
     "TIMEFRAMES",
     "ConfigSection",
+    "Credentials",
     "HistoryConfig",
     "JournalConfig",
     "LoggingConfig",
@@ -347,20 +348,32 @@ class HistoryConfig(ConfigSection):
 
 
 # --------------------------------------------------------------------------- the config
+class Credentials(NamedTuple):
+    """What a venue client signs with: :meth:`RealTradeConfig.credentials`."""
+
+    apikey: SecretStr | None
+    secret: SecretStr | None
+    passphrase: SecretStr | None
+
+
 class RealTradeConfig(ConfigSection):
     """The whole configuration: the seed's flat trading fields plus nested sections.
 
     Paper trading is the default and needs no keys; ``paper_trading=False`` (testnet or live)
-    requires ``apikey`` and ``secret``. Plain construction uses arguments and defaults only; use
-    :meth:`load` for arguments > environment > file > defaults, or :meth:`from_env`,
-    :meth:`from_json`, :meth:`from_toml`. Instances are frozen; :meth:`replace` makes a
-    validated copy. Secrets are ``SecretStr`` and never shown by ``repr``/``str``/:meth:`to_dict`.
+    requires ``apikey`` and ``secret``, or ``key`` naming an entry of the encrypted key file
+    (:mod:`real_trade.keys`; read by :meth:`credentials`). Plain construction uses arguments and
+    defaults only; use :meth:`load` for arguments > environment > file > defaults, or
+    :meth:`from_env`, :meth:`from_json`, :meth:`from_toml`. Instances are frozen;
+    :meth:`replace` makes a validated copy. Secrets are ``SecretStr`` and never shown by
+    ``repr``/``str``/:meth:`to_dict`.
     """
 
     exchange: str = "binance"
     apikey: SecretStr | None = None
     secret: SecretStr | None = None
     passphrase: SecretStr | None = None
+    key: str | None = None
+    keys_file: str | None = None
     testnet: bool = False
     symbol: str = "BTC/USDT"
     timeframe: str = "1h"
@@ -438,18 +451,60 @@ class RealTradeConfig(ConfigSection):
             )
         return value
 
+    @field_validator("key", "keys_file", mode="before")
+    @classmethod
+    def _blank_key(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+    @field_validator("key")
+    @classmethod
+    def _check_key_name(cls, value: str | None) -> str | None:
+        from real_trade.keys.errors import KeyStoreError
+        from real_trade.keys.manager import check_name
+
+        if value is None:
+            return None
+        try:
+            return check_name(value)
+        except KeyStoreError as exc:
+            raise ValueError(f"{exc.message}; {exc.fix}") from None
+
     @model_validator(mode="after")
     def _check_credentials(self) -> Self:
-        if self.paper_trading:
+        if self.key is not None and (self.apikey is not None or self.secret is not None):
+            raise PydanticCustomError(
+                "ambiguous_credentials",
+                "key names a stored key, so apikey and secret must not be set too; "
+                "remove one of them (RT_APIKEY / RT_SECRET in the environment count)",
+            )
+        if self.paper_trading or self.key is not None:
             return self
         missing = [name for name in ("apikey", "secret") if getattr(self, name) is None]
         if missing:
             raise PydanticCustomError(
                 "missing_credentials",
-                "{mode} trading needs apikey and secret; missing: {missing}",
+                "{mode} trading needs apikey and secret, or key naming a stored key "
+                "(real-trade keys add); missing: {missing}",
                 {"missing": missing, "mode": "testnet" if self.testnet else "live"},
             )
         return self
+
+    def credentials(self) -> Credentials:
+        """The API key, secret and passphrase to trade with, as ``SecretStr`` (or None).
+
+        With ``key`` set they come from the encrypted key file (``keys_file``, else
+        ``RT_KEYS_FILE`` or the default), opened with the passphrase from
+        ``RT_KEYS_PASSPHRASE``, the OS keyring or a prompt; otherwise from ``apikey``,
+        ``secret`` and ``passphrase``. Raises :class:`~real_trade.keys.KeyStoreError` (a
+        ConfigError) naming the fix when the key is unknown or no passphrase can be found.
+        """
+        if self.key is None:
+            return Credentials(self.apikey, self.secret, self.passphrase)
+        from real_trade.keys import stored_api_key
+
+        stored = stored_api_key(self.key, self.exchange, self.keys_file)
+        passphrase = SecretStr(stored.passphrase) if stored.passphrase else self.passphrase
+        return Credentials(SecretStr(stored.api_key), SecretStr(stored.api_secret), passphrase)
 
     # ----------------------------------------------------------------- views
     @property

@@ -63,6 +63,8 @@ PROCESS_ENV_VARS: frozenset[str] = frozenset(
         "CRASH_AT",
         "DATA_DIR",
         "HISTORY_DIR",
+        "KEYS_KEYRING",
+        "KEYS_PASSPHRASE",
         "NO_BT_HOOK",
         "REQUIRE_SERVICES",
         "TEST_POSTGRES_URL",

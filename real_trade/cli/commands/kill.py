@@ -215,12 +215,13 @@ def _direct(config: Any, journal: Any, args: argparse.Namespace, reason: str) ->
     )
     bus = EventBus(synchronous=True, name="kill")
     bus.subscribe("killswitch.*", _print_step)
+    apikey, secret, passphrase = config.credentials()
     client = VenueClient(
         config.exchange,
         market_type=config.market_type,
-        apikey=config.apikey,
-        secret=config.secret,
-        passphrase=config.passphrase,
+        apikey=apikey,
+        secret=secret,
+        passphrase=passphrase,
         testnet=config.testnet,
         sim_url=config.sim_url,
     )
