@@ -63,6 +63,10 @@ SUBCOMMANDS["ai-check"] = (
     "real_trade.cli.commands.ai_check",
     "Look-ahead check of an AI strategy: change the bars after t, predictions up to t must hold.",
 )
+SUBCOMMANDS["keys"] = (
+    "real_trade.cli.commands.keys",
+    'Store API keys encrypted (add, list, remove, rotate); configs name them: key = "NAME".',
+)
 SUBCOMMANDS["resume"] = (
     "real_trade.cli.commands.resume",
     "Lift a halt set by the kill switch, so the strategy may trade again.",

@@ -64,6 +64,7 @@ PROCESS_ENV_VARS: frozenset[str] = frozenset(
         "DATA_DIR",
         "HISTORY_DIR",
         "KEYS_KEYRING",
+        "KEYS_NEW_PASSPHRASE",
         "KEYS_PASSPHRASE",
         "NO_BT_HOOK",
         "REQUIRE_SERVICES",

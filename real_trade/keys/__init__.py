@@ -19,7 +19,7 @@ from real_trade.keys.errors import (
     UnknownKeyError,
     WrongPassphraseError,
 )
-from real_trade.keys.manager import ApiKeyManager
+from real_trade.keys.manager import ApiKeyManager, check_name
 from real_trade.keys.passphrase import (
     KEYRING_ENV,
     KEYS_FILE_ENV,
@@ -44,6 +44,7 @@ __all__ = [
     "PassphraseUnavailableError",
     "UnknownKeyError",
     "WrongPassphraseError",
+    "check_name",
     "clear_cache",
     "default_keys_file",
     "find_passphrase",

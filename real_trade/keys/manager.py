@@ -23,7 +23,7 @@ from typing import ClassVar
 
 from real_trade.keys.apikey import ApiKey
 from real_trade.keys.errors import KeyFileCorruptError, KeyFilePermissionError, KeyStoreError
-from real_trade.keys.passphrase import default_keys_file, find_passphrase
+from real_trade.keys.passphrase import default_keys_file, find_passphrase, store_in_keyring
 from real_trade.keys.vault import CURRENT_KDF, KdfParams, seal, unseal
 from real_trade.utils.logger import register_secret
 
@@ -113,6 +113,11 @@ class ApiKeyManager:
         register_secret(new_passphrase)
         with self._lock:
             self._passphrase = new_passphrase
+
+    def store_passphrase_in_keyring(self, service: str) -> None:
+        """Put this file's passphrase in the OS keyring under ``service`` (``RT_KEYS_KEYRING``
+        then finds it); needs the optional ``keyring`` package."""
+        store_in_keyring(service, self.path, self._get_passphrase(new_file=False))
 
     @property
     def needs_upgrade(self) -> bool:
