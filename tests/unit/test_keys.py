@@ -264,3 +264,46 @@ def test_invalid_names_and_values_are_refused(tmp_path: Path) -> None:
         store.set_secret("token", "")
     with pytest.raises(ValueError, match="non-blank"):
         ApiKey(" ", "secret")
+
+
+def test_importing_the_package_and_the_config_does_not_import_cryptography() -> None:
+    import subprocess
+
+    code = (
+        "import sys, real_trade, real_trade.keys, real_trade.config, real_trade.cli.main\n"
+        "assert 'cryptography' not in sys.modules, 'cryptography imported eagerly'\n"
+        "assert 'keyring' not in sys.modules\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
+def test_the_passphrase_can_be_put_in_the_keyring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "keys.json"
+    saved(path)
+    vault: dict[tuple[str, str], str] = {}
+    fake = types.ModuleType("keyring")
+    fake.set_password = lambda s, u, p: vault.__setitem__((s, u), p)  # type: ignore[attr-defined]
+    fake.get_password = lambda s, u: vault.get((s, u))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "keyring", fake)
+    store = manager(path)
+    store.load_from_file()
+    store.store_passphrase_in_keyring("rt-test")
+    assert vault == {("rt-test", str(path)): "correct horse"}
+    reopened = ApiKeyManager(path, kdf=FAST, env={"RT_KEYS_KEYRING": "rt-test"})
+    assert reopened.load_from_file() is True
+
+
+def test_the_process_wide_instance_reads_the_default_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "default.json"
+    saved(path)
+    monkeypatch.setenv("RT_KEYS_FILE", str(path))
+    monkeypatch.setenv("RT_KEYS_PASSPHRASE", "correct horse")
+    monkeypatch.setattr(ApiKeyManager, "_default", None)
+    first = ApiKeyManager.instance()
+    assert first is ApiKeyManager.instance() and first.path == path
+    assert first.get_api_key("okx-main") == KEY
