@@ -180,9 +180,15 @@ class ApiKeyManager:
 
     # -- API keys (seed 003) -------------------------------------------------------------
     def get_api_key(self, exchange: str) -> ApiKey | None:
-        """The key stored under the name ``exchange`` (an exchange id or any name), or None."""
+        """The key stored under the name ``exchange``; else, as the seed keys by exchange, the
+        only key of that exchange id; else None (none, or several: name one)."""
+        wanted = str(exchange).strip()
         with self._lock:
-            return self._keys.get(str(exchange).strip())
+            key = self._keys.get(wanted)
+            if key is None:
+                of_exchange = [k for k in self._keys.values() if k.exchange == wanted.lower()]
+                key = of_exchange[0] if len(of_exchange) == 1 else None
+            return key
 
     def set_api_key(self, exchange: str, api_key: ApiKey) -> None:
         """Store ``api_key`` under the name ``exchange`` (replacing one of that name); its

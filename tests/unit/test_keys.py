@@ -62,6 +62,7 @@ def test_round_trip_keeps_every_field_and_names(tmp_path: Path) -> None:
     assert loaded.get_secret("api-token") == "TOKENvalue-0001-xyz"
     assert loaded.secret_names() == ["api-token"]
     assert list(loaded.api_keys()) == ["binance", "okx-main"]
+    assert loaded.get_api_key("okx") == KEY  # the seed's lookup by exchange: the only okx key
     assert loaded.remove_api_key("binance") is True and loaded.remove_api_key("binance") is False
     assert loaded.get_api_key("binance") is None
 
@@ -307,3 +308,11 @@ def test_the_process_wide_instance_reads_the_default_file(
     first = ApiKeyManager.instance()
     assert first is ApiKeyManager.instance() and first.path == path
     assert first.get_api_key("okx-main") == KEY
+
+
+def test_lookup_by_exchange_needs_a_single_key_of_it(tmp_path: Path) -> None:
+    store = manager(tmp_path / "k.json")
+    store.set_api_key("okx-a", KEY)
+    store.set_api_key("okx-b", KEY)
+    assert store.get_api_key("okx") is None  # two okx keys: the caller must name one
+    assert store.get_api_key("okx-b") == KEY
