@@ -52,6 +52,17 @@ class ApiKey:
 
     __str__ = __repr__
 
+    def store_kwargs(self) -> dict[str, Any]:
+        """``apikey``, ``secret`` and ``passphrase`` as a store takes them (``SecretStr``, so a
+        stray repr shows nothing): ``BinanceStore(**key.store_kwargs(), testnet=True)``."""
+        from pydantic import SecretStr
+
+        return {
+            "apikey": SecretStr(self.api_key),
+            "secret": SecretStr(self.api_secret),
+            "passphrase": SecretStr(self.passphrase) if self.passphrase else None,
+        }
+
     def to_plain(self) -> dict[str, str]:
         """The fields as a dict of plain strings (for the encrypted file only)."""
         return {

@@ -105,3 +105,17 @@ def test_the_store_is_built_with_the_stored_key(
         assert "CFGsecret" not in repr(store)
     finally:
         store.stop()
+
+
+def test_a_store_built_by_hand_takes_a_stored_key(keys_file: Path) -> None:
+    from real_trade.stores import BinanceStore
+
+    manager = ApiKeyManager(keys_file, "pass-word-1", env={})
+    manager.load_from_file()
+    key = manager.get_api_key("binance-main")
+    assert key is not None
+    store = BinanceStore(**key.store_kwargs(), testnet=True, sim_url="http://127.0.0.1:9")
+    try:
+        assert store.apikey == "CFGkeyvalue00001" and store.secret == "CFGsecretvalue00001"
+    finally:
+        store.stop()
