@@ -147,6 +147,15 @@ def test_no_secret_leaves_a_testnet_run(
     listed = cli("keys", "--file", str(tmp_path / "home" / "keys.json"), "list")
     assert listed.returncode == 0 and "sim-main" in listed.stdout
 
+    # the kill switch, with no runner alive, signs at the venue with the stored key
+    killed = cli("kill", str(flip), "--flatten")
+    assert killed.returncode == 0, (killed.stdout + killed.stderr)[-2000:]
+    assert "acting on the testnet account directly" in killed.stdout
+    no_pass = cli("kill", str(flip), RT_KEYS_PASSPHRASE="")
+    assert no_pass.returncode == 2 and "RT_KEYS_PASSPHRASE" in no_pass.stderr
+    assert "Traceback" not in no_pass.stderr
+    assert cli("resume", str(flip), "--yes").returncode == 0
+
     # a crash: the traceback goes to the terminal and the log
     crash = write_config(tmp_path, sim, hook, "tests.e2e.crash_strategies:CrashAfterTrading")
     crashed = cli("run", str(crash), "--max-bars", "12", "--restarts", "0")
@@ -157,6 +166,7 @@ def test_no_secret_leaves_a_testnet_run(
     # a wrong passphrase is refused plainly
     refused = cli("run", str(flip), "--max-bars", "2", RT_KEYS_PASSPHRASE="wrong-" + "x" * 12)
     assert refused.returncode == 2 and "wrong passphrase" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
     scanner = SecretScanner(CANARIES)
     scanner.scan_tree(tmp_path)

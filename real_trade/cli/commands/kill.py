@@ -196,6 +196,7 @@ def _paper_halt(journal: Any, reason: str, *, runner_was_alive: bool) -> int:
 def _direct(config: Any, journal: Any, args: argparse.Namespace, reason: str) -> int:
     """Testnet / live with no (answering) runner: act on the venue with a VenueKillTarget."""
     from real_trade.bus import EventBus
+    from real_trade.errors import ConfigError
     from real_trade.risk.killswitch import KillSwitch
     from real_trade.risk.killswitch_venue import VenueKillTarget
     from real_trade.risk.state import TradingStateHolder
@@ -213,9 +214,15 @@ def _direct(config: Any, journal: Any, args: argparse.Namespace, reason: str) ->
     state = (
         TradingStateHolder(previous.state, previous.reason) if previous else TradingStateHolder()
     )
+    try:
+        apikey, secret, passphrase = config.credentials()
+    except ConfigError as exc:  # the stored key: unknown name, no or wrong passphrase
+        store.write("halted", reason)
+        print(f"error: {exc}", file=sys.stderr)
+        print("trading HALTED in the journal, but the account could not be cleaned up")
+        return 2
     bus = EventBus(synchronous=True, name="kill")
     bus.subscribe("killswitch.*", _print_step)
-    apikey, secret, passphrase = config.credentials()
     client = VenueClient(
         config.exchange,
         market_type=config.market_type,
