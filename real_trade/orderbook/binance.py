@@ -1,0 +1,187 @@
+"""Binance spot and USDⓈ-M books: the ``@depth@100ms`` diff stream plus a REST snapshot.
+
+The diff stream is subscribed first and buffered; then ``GET /api/v3/depth`` (spot, 5000
+levels) or ``/fapi/v1/depth`` (USDⓈ-M, 1000 levels) is fetched, diffs the snapshot covers are
+dropped and the rest replayed through :class:`~real_trade.orderbook.binance_rule.BinanceRule`.
+A gap clears the book's standing and fetches a new snapshot while diffs buffer again; a
+snapshot older than the buffered diffs is fetched again after a
+:class:`~real_trade.venues.reconnect.ReconnectBackoff` delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+
+from real_trade.bus import EventBus
+from real_trade.feeds.basewebsocket import BaseWebSocket, DepthUpdate, price_levels
+from real_trade.feeds.binancews import BinanceWebSocket, ws_base_from_http
+from real_trade.orderbook.binance_rule import BinanceRule
+from real_trade.orderbook.rules import Verdict
+from real_trade.orderbook.synchronizer import BookTrack, OrderBookSynchronizer
+from real_trade.venues.reconnect import ReconnectBackoff
+from real_trade.vocabulary import joined_symbol_id
+
+__all__ = ["BINANCE_REST_BASES", "BinanceOrderBookSynchronizer"]
+
+BINANCE_REST_BASES: dict[tuple[bool, str], str] = {
+    (False, "spot"): "https://api.binance.com",
+    (True, "spot"): "https://testnet.binance.vision",
+    (False, "future"): "https://fapi.binance.com",
+    (True, "future"): "https://testnet.binancefuture.com",
+}
+"""REST hosts for the snapshot per ``(testnet, market_type)``."""
+
+_SNAPSHOT = {"spot": ("/api/v3/depth", 5000), "future": ("/fapi/v1/depth", 1000)}
+_MAX_BUFFER = 10_000
+_log = logging.getLogger("real_trade.orderbook")
+
+
+class BinanceOrderBookSynchronizer(OrderBookSynchronizer):
+    """Books of Binance spot (``market_type="spot"``) or USDⓈ-M (``"future"``) symbols.
+
+    ``sim_url`` points both the websocket and the REST snapshot at the simulator (its USDⓈ-M
+    streams live under ``/fapi-ws/public``); ``testnet`` picks the testnet hosts. Other keyword
+    arguments go to :class:`~real_trade.feeds.binancews.BinanceWebSocket`.
+    """
+
+    venue = "binance"
+
+    def __init__(
+        self,
+        symbols: Sequence[str],
+        *,
+        market_type: str = "spot",
+        sim_url: str | None = None,
+        testnet: bool = False,
+        bus: EventBus | None = None,
+        **ws_options: Any,
+    ) -> None:
+        """Configure; nothing connects until :meth:`start_sync`."""
+        if market_type not in _SNAPSHOT:
+            raise ValueError(f"market_type must be spot or future, not {market_type!r}")
+        self.market_type = market_type
+        self.futures = market_type == "future"
+        if self.futures:
+            self.venue = "binance_futures"
+        super().__init__(symbols, bus=bus)
+        base = sim_url.rstrip("/") if sim_url else BINANCE_REST_BASES[(testnet, market_type)]
+        path, self.snapshot_limit = _SNAPSHOT[market_type]
+        self.snapshot_url = base + path
+        ws_base = None
+        if sim_url:
+            ws_base = ws_base_from_http(sim_url) + ("/fapi-ws/public" if self.futures else "")
+        self._ws_args: dict[str, Any] = {
+            "market_type": market_type,
+            "testnet": testnet,
+            "base_url": ws_base,
+            **ws_options,
+        }
+        self._session: aiohttp.ClientSession | None = None
+        self._backoff = ReconnectBackoff(base_delay=0.05, max_delay=5.0)
+
+    def venue_symbol(self, symbol: str) -> str:
+        """``BTC/USDT`` -> ``BTCUSDT``."""
+        return joined_symbol_id(symbol)
+
+    def _new_rule(self) -> BinanceRule:
+        return BinanceRule(futures=self.futures)
+
+    def _make_socket(self) -> BaseWebSocket:
+        return BinanceWebSocket(**self._ws_args)
+
+    def _channels(self) -> list[Any]:
+        return [BinanceWebSocket.depth_stream(s, fast=True) for s in self.tracks]
+
+    def _wire(self, ws: BaseWebSocket) -> None:
+        ws.on("depth", self.on_depth)
+        ws.on("subscribed", self._on_subscribed)
+
+    # -- messages (on the loop) -----------------------------------------------------------
+    def on_depth(self, update: DepthUpdate) -> None:
+        """Handle one diff: buffer it while a snapshot is awaited, else judge and apply it."""
+        track = self.tracks.get(update.symbol)
+        if track is None or update.snapshot or update.first_id is None or update.last_id is None:
+            return
+        if track.awaiting:
+            if len(track.buffer) < _MAX_BUFFER:
+                track.buffer.append(update)
+            return
+        verdict = track.rule.check(update.first_id, update.last_id, update.prev_id)
+        if verdict is Verdict.APPLY:
+            track.book.apply(update.bids, update.asks, update.last_id, update.time_ms)
+        elif verdict is Verdict.GAP:
+            self._resync(track, f"gap before U={update.first_id} (book at {track.rule.last})")
+            track.buffer.append(update)
+
+    def _on_subscribed(self, _request_id: Any) -> None:
+        for track in self.tracks.values():
+            if track.awaiting and not track.fetching:
+                self._request_snapshot(track)
+
+    def _request_snapshot(self, track: BookTrack) -> None:
+        if self._ws is None or not self._ws.is_connected or track.fetching:
+            return  # the next connection's subscription fetches it
+        track.fetching = True
+        asyncio.get_running_loop().create_task(self._fetch(track))
+
+    async def _fetch(self, track: BookTrack) -> None:
+        try:
+            snapshot = await self._get_snapshot(track.book.symbol)
+        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as exc:
+            track.fetching = False
+            _log.warning("binance %s: snapshot failed: %s", track.book.symbol, exc)
+            await self._retry_later(track)
+            return
+        track.fetching = False
+        if not track.awaiting:
+            return
+        self._backoff.succeeded()
+        self._load(track, snapshot)
+
+    async def _get_snapshot(self, symbol: str) -> dict[str, Any]:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        params = {"symbol": symbol, "limit": str(self.snapshot_limit)}
+        async with self._session.get(self.snapshot_url, params=params) as resp:
+            resp.raise_for_status()
+            data: dict[str, Any] = await resp.json()
+            return data
+
+    def _load(self, track: BookTrack, snapshot: dict[str, Any]) -> None:
+        last_id = int(snapshot["lastUpdateId"])
+        bids = price_levels(snapshot["bids"], "bids")
+        asks = price_levels(snapshot["asks"], "asks")
+        track.book.load(bids, asks, last_id, snapshot.get("E"))
+        rule: BinanceRule = track.rule
+        rule.reset(last_id)
+        buffered, track.buffer = track.buffer, []
+        for update in buffered:
+            verdict = rule.check(update.first_id, update.last_id, update.prev_id)
+            if verdict is Verdict.APPLY:
+                track.book.apply(update.bids, update.asks, update.last_id, update.time_ms)
+            elif verdict is Verdict.GAP:  # the snapshot is older than the buffered diffs
+                track.buffer = buffered
+                asyncio.get_running_loop().create_task(self._retry_later(track))
+                return
+        self._synced(track, f"snapshot {last_id}")
+
+    async def _retry_later(self, track: BookTrack) -> None:
+        """Fetch again after the backoff's delay (a stop or reconnect makes it moot)."""
+        self._backoff.failed()
+        track.fetching = True
+        try:
+            await self._backoff.wait()
+        finally:
+            track.fetching = False
+        if track.awaiting:
+            self._request_snapshot(track)
+
+    async def _aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
