@@ -219,7 +219,6 @@ def parse_bybit_topic_message(msg: dict[str, Any]) -> tuple[str, list[Any]] | No
                 update_id,
                 None,
                 int(msg["ts"]),
-                None if data.get("seq") is None else int(data["seq"]),
             )
         ]
     if kind == "tickers":

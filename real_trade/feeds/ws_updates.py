@@ -64,9 +64,8 @@ class TradeUpdate:
 @dataclass(frozen=True, slots=True)
 class DepthUpdate:
     """Order book levels: a full ``snapshot`` or a diff. ``first_id``/``last_id`` are the update
-    ids it covers (Binance ``U``/``u``, Bybit ``u``, OKX ``seqId``), ``prev_id`` the one it
-    follows (OKX ``prevSeqId``, Binance USDⓈ-M ``pu``) and ``sequence`` the venue's cross
-    sequence (Bybit ``seq``), for the order book synchronizer's continuity checks."""
+    ids it covers (Binance ``U``/``u``, Bybit ``u``, OKX ``seqId``) and ``prev_id`` the one it
+    follows (OKX ``prevSeqId``), for the order book synchronizer's continuity checks."""
 
     venue: str
     symbol: str
@@ -77,7 +76,6 @@ class DepthUpdate:
     last_id: int | None
     prev_id: int | None
     time_ms: int | None
-    sequence: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

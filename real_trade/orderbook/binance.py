@@ -1,28 +1,29 @@
 """Binance spot and USDⓈ-M books: the ``@depth@100ms`` diff stream plus a REST snapshot.
 
-The diff stream is subscribed first and buffered; then ``GET /api/v3/depth`` (spot, 5000
-levels) or ``/fapi/v1/depth`` (USDⓈ-M, 1000 levels) is fetched, diffs the snapshot covers are
-dropped and the rest replayed through :class:`~real_trade.orderbook.binance_rule.BinanceRule`.
-A gap clears the book's standing and fetches a new snapshot while diffs buffer again; a
-snapshot older than the buffered diffs is fetched again after a
-:class:`~real_trade.venues.reconnect.ReconnectBackoff` delay.
+The diff stream is subscribed first and buffered (payloads are read raw: the book parses the
+venue's strings lazily, see :mod:`real_trade.orderbook.book`). Then ``GET /api/v3/depth``
+(spot, 5000 levels) or ``/fapi/v1/depth`` (USDⓈ-M, 1000 levels) is fetched, the diffs the
+snapshot covers are dropped and the rest replayed through
+:class:`~real_trade.orderbook.binance_rule.BinanceRule`. A gap clears the book's standing and
+fetches a new snapshot while diffs buffer again; a snapshot older than the buffered diffs is
+fetched again after a :class:`~real_trade.venues.reconnect.ReconnectBackoff` delay.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
 
 from real_trade.bus import EventBus
-from real_trade.feeds.basewebsocket import BaseWebSocket, DepthUpdate, price_levels
+from real_trade.feeds.basewebsocket import BaseWebSocket
 from real_trade.feeds.binancews import BinanceWebSocket, ws_base_from_http
 from real_trade.orderbook.binance_rule import BinanceRule
 from real_trade.orderbook.rules import Verdict
-from real_trade.orderbook.synchronizer import BookTrack, OrderBookSynchronizer
+from real_trade.orderbook.synchronizer import MALFORMED, BookTrack, OrderBookSynchronizer
 from real_trade.venues.reconnect import ReconnectBackoff
 from real_trade.vocabulary import joined_symbol_id
 
@@ -92,31 +93,39 @@ class BinanceOrderBookSynchronizer(OrderBookSynchronizer):
         return BinanceRule(futures=self.futures)
 
     def _make_socket(self) -> BaseWebSocket:
-        return BinanceWebSocket(**self._ws_args)
+        return _DepthSocket(self.on_diff, **self._ws_args)
 
     def _channels(self) -> list[Any]:
         return [BinanceWebSocket.depth_stream(s, fast=True) for s in self.tracks]
 
     def _wire(self, ws: BaseWebSocket) -> None:
-        ws.on("depth", self.on_depth)
         ws.on("subscribed", self._on_subscribed)
 
     # -- messages (on the loop) -----------------------------------------------------------
-    def on_depth(self, update: DepthUpdate) -> None:
-        """Handle one diff: buffer it while a snapshot is awaited, else judge and apply it."""
-        track = self.tracks.get(update.symbol)
-        if track is None or update.snapshot or update.first_id is None or update.last_id is None:
+    def on_diff(self, msg: dict[str, Any]) -> None:
+        """Handle one ``depthUpdate``: buffer it while a snapshot is awaited, else judge it
+        and apply it. A malformed one rebuilds the book, then raises for the socket to count."""
+        track = self.tracks.get(msg["s"])
+        if track is None:
             return
         if track.awaiting:
             if len(track.buffer) < _MAX_BUFFER:
-                track.buffer.append(update)
+                track.buffer.append(msg)
             return
-        verdict = track.rule.check(update.first_id, update.last_id, update.prev_id)
+        rule: BinanceRule = track.rule
+        verdict = rule.check(msg["U"], msg["u"], msg.get("pu"))
         if verdict is Verdict.APPLY:
-            track.book.apply(update.bids, update.asks, update.last_id, update.time_ms)
+            self._apply(track, msg)
         elif verdict is Verdict.GAP:
-            self._resync(track, f"gap before U={update.first_id} (book at {track.rule.last})")
-            track.buffer.append(update)
+            self._resync(track, f"gap before U={msg['U']} (book at {rule.last})")
+            track.buffer.append(msg)
+
+    def _apply(self, track: BookTrack, msg: dict[str, Any]) -> None:
+        try:
+            track.book.apply_rows(msg["b"], msg["a"], msg["u"], msg.get("E"))
+        except MALFORMED:
+            self._resync(track, "malformed diff")
+            raise
 
     def _on_subscribed(self, _request_id: Any) -> None:
         for track in self.tracks.values():
@@ -154,16 +163,14 @@ class BinanceOrderBookSynchronizer(OrderBookSynchronizer):
 
     def _load(self, track: BookTrack, snapshot: dict[str, Any]) -> None:
         last_id = int(snapshot["lastUpdateId"])
-        bids = price_levels(snapshot["bids"], "bids")
-        asks = price_levels(snapshot["asks"], "asks")
-        track.book.load(bids, asks, last_id, snapshot.get("E"))
+        track.book.load_rows(snapshot["bids"], snapshot["asks"], last_id, snapshot.get("E"))
         rule: BinanceRule = track.rule
         rule.reset(last_id)
         buffered, track.buffer = track.buffer, []
-        for update in buffered:
-            verdict = rule.check(update.first_id, update.last_id, update.prev_id)
+        for msg in buffered:
+            verdict = rule.check(msg["U"], msg["u"], msg.get("pu"))
             if verdict is Verdict.APPLY:
-                track.book.apply(update.bids, update.asks, update.last_id, update.time_ms)
+                self._apply(track, msg)
             elif verdict is Verdict.GAP:  # the snapshot is older than the buffered diffs
                 track.buffer = buffered
                 asyncio.get_running_loop().create_task(self._retry_later(track))
@@ -185,3 +192,20 @@ class BinanceOrderBookSynchronizer(OrderBookSynchronizer):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+class _DepthSocket(BinanceWebSocket):
+    """The feed's websocket with ``depthUpdate`` payloads handed raw to the synchronizer (its
+    book parses the venue's strings lazily); every other payload goes the usual typed way."""
+
+    def __init__(self, on_diff: Callable[[dict[str, Any]], None], **options: Any) -> None:
+        super().__init__(**options)
+        self._on_diff = on_diff
+
+    def _on_message(self, msg: Any) -> None:
+        if isinstance(msg, dict):
+            data = msg.get("data", msg)  # combined streams wrap the payload
+            if isinstance(data, dict) and data.get("e") == "depthUpdate":
+                self._on_diff(data)
+                return
+        super()._on_message(msg)

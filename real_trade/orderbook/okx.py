@@ -1,30 +1,29 @@
 """OKX v5 books: the ``books`` channel (400 levels), ``seqId``/``prevSeqId`` and the checksum.
 
-The snapshot and the updates come on the public websocket. Messages are read raw (the
-websocket's ``message`` event) rather than as :class:`~real_trade.feeds.ws_updates.DepthUpdate`,
-because the checksum is computed over the venue's own price and size strings, which floats do
-not keep: the book stores floats and, beside it, the strings of each level. Updates are judged
-by :class:`~real_trade.orderbook.okx_rule.OKXRule` and the top 25 levels checked against the
-message's ``checksum``; on a gap or a mismatch the synchronizer unsubscribes and subscribes the
-channel again, which brings a fresh snapshot.
+The snapshot and the updates come on the public websocket. Pushes are read raw rather than as
+:class:`~real_trade.feeds.ws_updates.DepthUpdate`: the checksum is computed over the venue's
+own price and size strings, which floats do not keep. The book stores sizes as sent (see
+:mod:`real_trade.orderbook.book`) and the synchronizer each level's price string. Updates are
+judged by :class:`~real_trade.orderbook.okx_rule.OKXRule` and the top 25 levels checked
+against the message's ``checksum``; on a gap or a mismatch the synchronizer unsubscribes and
+subscribes the channel again, which brings a fresh snapshot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from real_trade.bus import EventBus
 from real_trade.feeds.basewebsocket import BaseWebSocket
 from real_trade.feeds.okxws import OKXWebSocket
+from real_trade.orderbook.book import Qty, price_of
 from real_trade.orderbook.okx_rule import OKXRule, okx_checksum
 from real_trade.orderbook.rules import Verdict
-from real_trade.orderbook.synchronizer import BookTrack, OrderBookSynchronizer
+from real_trade.orderbook.synchronizer import MALFORMED, BookTrack, OrderBookSynchronizer
 from real_trade.vocabulary import okx_inst_id
 
 __all__ = ["OKXOrderBookSynchronizer"]
-
-Text = dict[float, tuple[str, str]]
 
 
 class OKXOrderBookSynchronizer(OrderBookSynchronizer):
@@ -64,26 +63,28 @@ class OKXOrderBookSynchronizer(OrderBookSynchronizer):
         return OKXRule()
 
     def _make_socket(self) -> BaseWebSocket:
-        return OKXWebSocket(**self._ws_args)
+        return _BookSocket(self.on_push, **self._ws_args)
 
     def _channels(self) -> list[Any]:
         return [OKXWebSocket.books_channel(s) for s in self.tracks]
 
     def _wire(self, ws: BaseWebSocket) -> None:
-        ws.on("message", self.on_message)
+        """Nothing to subscribe: the socket hands ``books`` pushes to :meth:`on_push`."""
 
     # -- messages (on the loop) -----------------------------------------------------------
-    def on_message(self, msg: Any) -> None:
-        """Handle one push of the ``books`` channel (other channels are ignored)."""
-        arg = msg.get("arg") if isinstance(msg, dict) else None
-        if not isinstance(arg, dict) or arg.get("channel") != "books":
-            return
-        track = self.tracks.get(str(arg.get("instId")))
+    def on_push(self, msg: dict[str, Any]) -> None:
+        """Handle one push of the ``books`` channel. A malformed one rebuilds the book, then
+        raises for the socket to count."""
+        track = self.tracks.get(msg["arg"]["instId"])
         if track is None:
             return
         snapshot = msg.get("action") == "snapshot"
-        for row in msg["data"]:
-            self._on_row(track, row, snapshot)
+        try:
+            for row in msg["data"]:
+                self._on_row(track, row, snapshot)
+        except MALFORMED:
+            self._resync(track, "malformed push")
+            raise
 
     def _on_row(self, track: BookTrack, row: dict[str, Any], snapshot: bool) -> None:
         rule: OKXRule = track.rule
@@ -91,9 +92,10 @@ class OKXOrderBookSynchronizer(OrderBookSynchronizer):
         time_ms = int(row["ts"])
         book = track.book
         if snapshot:
-            bid_text, ask_text = _texts(row["bids"]), _texts(row["asks"])
-            track.text = (bid_text, ask_text)
-            book.load(_floats(bid_text), _floats(ask_text), seq_id, time_ms)
+            book.load_rows(row["bids"], row["asks"], seq_id, time_ms)
+            track.prices = ({}, {})
+            _note_prices(track.prices[0], row["bids"])
+            _note_prices(track.prices[1], row["asks"])
             rule.reset(seq_id)
             if not self._checksum_ok(track, row):
                 self._resync(track, f"checksum mismatch on the snapshot seqId={seq_id}")
@@ -104,12 +106,12 @@ class OKXOrderBookSynchronizer(OrderBookSynchronizer):
             return
         verdict = rule.check(seq_id, int(row["prevSeqId"]))
         if verdict is Verdict.APPLY:
-            bid_text, ask_text = track.text
-            book.apply(
-                _merge(bid_text, row["bids"]), _merge(ask_text, row["asks"]), seq_id, time_ms
-            )
-            if not self._checksum_ok(track, row):
-                self._resync(track, f"checksum mismatch after seqId={seq_id}")
+            book.apply_rows(row["bids"], row["asks"], seq_id, time_ms)
+            if self.verify_checksum:
+                _note_prices(track.prices[0], row["bids"])
+                _note_prices(track.prices[1], row["asks"])
+                if not self._checksum_ok(track, row):
+                    self._resync(track, f"checksum mismatch after seqId={seq_id}")
         elif verdict is Verdict.GAP:
             self._resync(track, f"gap: prevSeqId={row['prevSeqId']}, book at {rule.last}")
 
@@ -117,11 +119,9 @@ class OKXOrderBookSynchronizer(OrderBookSynchronizer):
         expected = row.get("checksum")
         if not self.verify_checksum or expected is None:
             return True
-        top = track.book.depth(25)
-        bid_text, ask_text = track.text
-        bids = [bid_text[p] for p, _ in top.bids]
-        asks = [ask_text[p] for p, _ in top.asks]
-        if okx_checksum(bids, asks) == int(expected):
+        bids, asks = track.book.stored_top(25)
+        bid_text, ask_text = track.prices
+        if okx_checksum(_texts(bids, bid_text), _texts(asks, ask_text)) == int(expected):
             return True
         self.checksum_failures += 1
         return False
@@ -135,22 +135,26 @@ class OKXOrderBookSynchronizer(OrderBookSynchronizer):
         ws.send({"op": "subscribe", "args": [channel]})
 
 
-def _texts(rows: list[list[str]]) -> Text:
-    return {float(r[0]): (r[0], r[1]) for r in rows if float(r[1])}
-
-
-def _floats(text: Text) -> list[tuple[float, float]]:
-    return [(p, float(t[1])) for p, t in text.items()]
-
-
-def _merge(text: Text, rows: list[list[str]]) -> list[tuple[float, float]]:
-    """Record the strings of ``rows`` in ``text`` and return them as float levels."""
-    out = []
+def _note_prices(text: dict[float, str], rows: list[list[str]]) -> None:
+    """Remember each level's price string as sent (the checksum hashes the venue's text)."""
     for r in rows:
-        price, qty = float(r[0]), float(r[1])
-        if qty:
-            text[price] = (r[0], r[1])
-        else:
-            text.pop(price, None)
-        out.append((price, qty))
-    return out
+        text[price_of(r[0])] = r[0]
+
+
+def _texts(levels: list[tuple[float, Qty]], prices: dict[float, str]) -> list[tuple[str, str]]:
+    return [(prices.get(p) or repr(p), q if isinstance(q, str) else repr(q)) for p, q in levels]
+
+
+class _BookSocket(OKXWebSocket):
+    """The feed's websocket with ``books`` pushes handed raw to the synchronizer."""
+
+    def __init__(self, on_push: Callable[[dict[str, Any]], None], **options: Any) -> None:
+        super().__init__(**options)
+        self._on_push = on_push
+
+    def _on_message(self, msg: Any) -> None:
+        arg = msg.get("arg") if isinstance(msg, dict) else None
+        if isinstance(arg, dict) and arg.get("channel") == "books" and "event" not in msg:
+            self._on_push(msg)
+            return
+        super()._on_message(msg)

@@ -31,7 +31,10 @@ from real_trade.orderbook.book import BookDepth, OrderBook
 from real_trade.orderbook.state import BookState, BookStateChange, book_state_topic
 from real_trade.venues.ioloop import IoLoop
 
-__all__ = ["BookTrack", "OrderBookSynchronizer"]
+__all__ = ["MALFORMED", "BookTrack", "OrderBookSynchronizer"]
+
+MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError)
+"""What a malformed venue message raises while it is read."""
 
 _log = logging.getLogger("real_trade.orderbook")
 
@@ -39,7 +42,7 @@ _log = logging.getLogger("real_trade.orderbook")
 class BookTrack:
     """One symbol's book with its sync bookkeeping (owned by the synchronizer's loop)."""
 
-    __slots__ = ("awaiting", "book", "buffer", "fetching", "resyncs", "rule", "state", "text")
+    __slots__ = ("awaiting", "book", "buffer", "fetching", "prices", "resyncs", "rule", "state")
 
     def __init__(self, book: OrderBook, rule: Any) -> None:
         """A track waiting for its first snapshot."""
@@ -50,7 +53,7 @@ class BookTrack:
         self.resyncs = 0
         self.fetching = False
         self.buffer: list[Any] = []
-        self.text: tuple[dict[float, tuple[str, str]], dict[float, tuple[str, str]]] = ({}, {})
+        self.prices: tuple[dict[float, str], dict[float, str]] = ({}, {})
 
 
 class OrderBookSynchronizer:
