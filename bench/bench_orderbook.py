@@ -12,12 +12,16 @@ messages go, in one process and alternating, through:
 * **ours, eager floats**: the feed's own parser ``parse_binance_payload`` (every price and size
   to a checked float, a ``DepthUpdate``) then ``OrderBook.apply``: the path the synchronizer
   would take through the typed update, for comparison;
-* **ccxt.pro**: ``binance.handle_order_book_message`` (``handle_deltas`` -> ``safe_float`` ->
-  ``OrderBookSide.store``, plus its nonce and timestamp), on an ``order_book`` made from the
-  same snapshot. It does not check the sequence (ccxt does that in ``handle_order_book``), so
-  it does less work per message than our end-to-end path.
+* **ccxt.pro**: ``binance.handle_order_book``, ccxt.pro's per-message depth handler: the same
+  ``U``/``u`` check, then ``handle_order_book_message`` (``handle_deltas`` -> ``safe_float`` ->
+  ``OrderBookSide.store``), on an ``order_book`` made from the same snapshot (the websocket
+  client it is given only has the URL and a ``resolve`` that nobody waits on);
+* **ccxt.pro deltas**: ``handle_order_book_message`` alone (no sequence check): less work per
+  message than our path, shown so the ratio is not read off the heavier handler only.
 
-The books are compared level for level at the end of each run. Reports the median of
+The four take turns chunk by chunk (``--chunk`` messages, the order rotating), so the load of a
+shared machine falls on all of them alike; each run starts from the snapshot with a cold price
+cache, and the four books are compared level for level at its end. Reports the median of
 ``--runs`` runs (default 3) of each, and the ratios.
 
     PYTHONPATH=. .venv/bin/python bench/bench_orderbook.py [--messages 20000] [--runs 3]
@@ -29,6 +33,7 @@ import argparse
 import random
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import ccxt.pro as ccxtpro
@@ -36,6 +41,7 @@ import ccxt.pro as ccxtpro
 from real_trade.bus import EventBus
 from real_trade.feeds.binancews import parse_binance_payload
 from real_trade.orderbook import BinanceOrderBookSynchronizer, BookState, OrderBook
+from real_trade.orderbook import book as book_module
 
 LEVELS = 1000
 TICK = 0.01
@@ -101,37 +107,61 @@ def count_levels(diffs: list[dict[str, Any]]) -> int:
     return sum(len(d["b"]) + len(d["a"]) for d in diffs)
 
 
-def run_ours(snapshot: dict[str, Any], diffs: list[dict[str, Any]]) -> tuple[float, Any]:
-    """Seconds for rule + apply of every decoded diff, and the final book."""
+Apply = Callable[[list[dict[str, Any]]], None]
+
+
+def ours(snapshot: dict[str, Any]) -> tuple[Apply, Callable[[], Any]]:
+    """Our synchronizer after a REST snapshot: ``on_diff`` per decoded message."""
+    book_module._PRICES.clear()  # every run starts with a cold price cache
     sync = BinanceOrderBookSynchronizer(["BTCUSDT"], bus=EventBus(synchronous=True))
     track = sync.tracks["BTCUSDT"]
     sync._load(track, snapshot)  # what a REST snapshot does
     assert track.state is BookState.SYNCED
     on_diff = sync.on_diff
-    t0 = time.perf_counter()
-    for msg in diffs:
-        on_diff(msg)
-    elapsed = time.perf_counter() - t0
-    assert sync.resyncs("BTCUSDT") == 0 and track.book.update_id == diffs[-1]["u"]
-    return elapsed, track.book
+
+    def apply(chunk: list[dict[str, Any]]) -> None:
+        for msg in chunk:
+            on_diff(msg)
+
+    def result() -> Any:
+        assert sync.resyncs("BTCUSDT") == 0
+        depth = track.book.depth(None)
+        return list(depth.bids), list(depth.asks)
+
+    return apply, result
 
 
-def run_eager(snapshot: dict[str, Any], diffs: list[dict[str, Any]]) -> tuple[float, Any]:
-    """Seconds for the feed's typed parse (floats) + ``OrderBook.apply`` of every diff."""
+def eager(snapshot: dict[str, Any]) -> tuple[Apply, Callable[[], Any]]:
+    """The feed's typed parse (floats, a ``DepthUpdate``) then ``OrderBook.apply``."""
     book = OrderBook("binance", "BTCUSDT")
     book.load_rows(snapshot["bids"], snapshot["asks"], snapshot["lastUpdateId"], None)
-    apply = book.apply
-    t0 = time.perf_counter()
-    for msg in diffs:
-        parsed = parse_binance_payload(msg)
-        assert parsed is not None
-        update = parsed[1]
-        apply(update.bids, update.asks, update.last_id, update.time_ms)
-    return time.perf_counter() - t0, book
+    apply_levels = book.apply
+
+    def apply(chunk: list[dict[str, Any]]) -> None:
+        for msg in chunk:
+            parsed = parse_binance_payload(msg)
+            assert parsed is not None
+            update = parsed[1]
+            apply_levels(update.bids, update.asks, update.last_id, update.time_ms)
+
+    def result() -> Any:
+        depth = book.depth(None)
+        return list(depth.bids), list(depth.asks)
+
+    return apply, result
 
 
-def run_ccxt(snapshot: dict[str, Any], diffs: list[dict[str, Any]]) -> tuple[float, Any]:
-    """Seconds for ccxt.pro's ``handle_order_book_message`` on every diff, and its book."""
+class _Client:
+    """The two things ccxt.pro's handler asks of its websocket client: a spot stream URL and
+    ``resolve`` (the ``watch_order_book`` future: nobody waits here)."""
+
+    url = "wss://stream.binance.com:9443/stream"
+
+    def resolve(self, result: Any, message_hash: str) -> None:
+        """Nobody is waiting."""
+
+
+def _ccxt_book(snapshot: dict[str, Any]) -> tuple[Any, Any]:
     exchange = ccxtpro.binance()
     book = exchange.order_book(
         {
@@ -140,11 +170,64 @@ def run_ccxt(snapshot: dict[str, Any], diffs: list[dict[str, Any]]) -> tuple[flo
             "nonce": snapshot["lastUpdateId"],
         }
     )
+    return exchange, book
+
+
+def _ccxt_levels(book: Any) -> Any:
+    return [tuple(x) for x in book["bids"]], [tuple(x) for x in book["asks"]]
+
+
+def ccxt_pro(snapshot: dict[str, Any]) -> tuple[Apply, Callable[[], Any]]:
+    """ccxt.pro's depth handler ``binance.handle_order_book``: its ``U``/``u`` check, then
+    ``handle_order_book_message`` (``handle_deltas`` -> ``OrderBookSide.store``)."""
+    exchange, book = _ccxt_book(snapshot)
+    exchange.orderbooks[exchange.safe_market("BTCUSDT", None, None, "spot")["symbol"]] = book
+    handle, client = exchange.handle_order_book, _Client()
+
+    def apply(chunk: list[dict[str, Any]]) -> None:
+        for msg in chunk:
+            handle(client, msg)
+
+    def result() -> Any:
+        return _ccxt_levels(book)
+
+    return apply, result
+
+
+def ccxt_pro_deltas(snapshot: dict[str, Any]) -> tuple[Apply, Callable[[], Any]]:
+    """ccxt.pro's ``handle_order_book_message`` alone (the deltas, no sequence check)."""
+    exchange, book = _ccxt_book(snapshot)
     handle = exchange.handle_order_book_message
-    t0 = time.perf_counter()
-    for msg in diffs:
-        handle(None, msg, book)
-    return time.perf_counter() - t0, book
+
+    def apply(chunk: list[dict[str, Any]]) -> None:
+        for msg in chunk:
+            handle(None, msg, book)
+
+    def result() -> Any:
+        return _ccxt_levels(book)
+
+    return apply, result
+
+
+PATHS = {"ours": ours, "eager": eager, "ccxt.pro": ccxt_pro, "ccxt.pro deltas": ccxt_pro_deltas}
+
+
+def one_run(snapshot: dict[str, Any], diffs: list[dict[str, Any]], chunk: int) -> dict[str, float]:
+    """Seconds per path for the whole stream, the paths taking turns chunk by chunk (so the
+    load of a shared machine falls on all of them alike); the books are compared at the end."""
+    players = {name: make(snapshot) for name, make in PATHS.items()}
+    spent = dict.fromkeys(players, 0.0)
+    for turn, start in enumerate(range(0, len(diffs), chunk)):
+        part = diffs[start : start + chunk]
+        names = list(players)
+        names = names[turn % len(names) :] + names[: turn % len(names)]
+        for name in names:
+            t0 = time.perf_counter()
+            players[name][0](part)
+            spent[name] += time.perf_counter() - t0
+    books = {name: player[1]() for name, player in players.items()}
+    assert len({repr(b) for b in books.values()}) == 1, "the books differ"
+    return spent
 
 
 def main() -> int:
@@ -152,38 +235,39 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--chunk", type=int, default=500, help="messages per turn")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     snapshot, diffs = make_stream(args.messages, args.seed)
     levels = count_levels(diffs)
-    ours: list[float] = []
-    eager: list[float] = []
-    theirs: list[float] = []
+    rates: dict[str, list[float]] = {name: [] for name in PATHS}
     for run in range(args.runs):
-        t_ours, our_book = run_ours(snapshot, diffs)
-        t_ccxt, ccxt_book = run_ccxt(snapshot, diffs)
-        t_eager, eager_book = run_eager(snapshot, diffs)
-        for book in (our_book, eager_book):
-            depth = book.depth(None)
-            assert list(depth.bids) == [tuple(x) for x in ccxt_book["bids"]], "bids differ"
-            assert list(depth.asks) == [tuple(x) for x in ccxt_book["asks"]], "asks differ"
-        ours.append(levels / t_ours)
-        theirs.append(levels / t_ccxt)
-        eager.append(levels / t_eager)
-        print(
-            f"run {run + 1}: ours {levels / t_ours:,.0f}/s, eager floats "
-            f"{levels / t_eager:,.0f}/s, ccxt.pro {levels / t_ccxt:,.0f}/s (books equal: "
-            f"{len(depth.bids)}+{len(depth.asks)} levels)"
-        )
-    m_ours, m_eager, m_ccxt = (statistics.median(x) for x in (ours, eager, theirs))
-    ratio = statistics.median(o / t for o, t in zip(ours, theirs, strict=True))
+        spent = one_run(snapshot, diffs, args.chunk)
+        for name, seconds in spent.items():
+            rates[name].append(levels / seconds)
+        shown = ", ".join(f"{name} {levels / t:,.0f}/s" for name, t in spent.items())
+        print(f"run {run + 1}: {shown}")
+    med = {name: statistics.median(r) for name, r in rates.items()}
+
+    def per_run(name: str) -> float:
+        return statistics.median(o / t for o, t in zip(rates["ours"], rates[name], strict=True))
+
     print(f"\n{len(diffs):,} messages, {levels:,} level updates, median of {args.runs} runs:")
-    print(f"  ours (on_diff: U/u rule + apply_rows):   {m_ours:>12,.0f} level updates/s")
-    print(f"  ours with eager floats (DepthUpdate):    {m_eager:>12,.0f} level updates/s")
-    print(f"  ccxt.pro handle_order_book_message:      {m_ccxt:>12,.0f} level updates/s")
-    print(f"  ours / ccxt.pro: {m_ours / m_ccxt:.2f}x of the medians, {ratio:.2f}x median per run")
-    print("  (goal >= 3x and >= 500k level updates/s)")
-    print(f"  eager / ccxt.pro: {m_eager / m_ccxt:.2f}x")
+    labels = {
+        "ours": "ours: on_diff (U/u rule + apply_rows)",
+        "eager": "ours via DepthUpdate (eager floats)",
+        "ccxt.pro": "ccxt.pro handle_order_book (U/u + deltas)",
+        "ccxt.pro deltas": "ccxt.pro handle_order_book_message only",
+    }
+    for name, label in labels.items():
+        print(f"  {label:<44} {med[name]:>12,.0f} level updates/s")
+    for name in ("ccxt.pro", "ccxt.pro deltas"):
+        print(
+            f"  ours / {name}: {med['ours'] / med[name]:.2f}x of the medians, "
+            f"{per_run(name):.2f}x median of the per-run ratios"
+        )
+    print(f"  eager / ccxt.pro: {med['eager'] / med['ccxt.pro']:.2f}x")
+    print("  (goal: ours >= 3x ccxt.pro and >= 500k level updates/s)")
     return 0
 
 

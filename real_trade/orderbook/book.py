@@ -269,9 +269,10 @@ def _apply_rows(side: dict[float, Qty], keys: list[float], rows: Sequence[Row]) 
                 if side.pop(price, None) is not None:
                     del keys[bisect_left(keys, price)]
                 continue
-        if price not in side:
-            insort(keys, price)
+        n = len(side)
         side[price] = qty
+        if len(side) != n:  # a new level
+            insort(keys, price)
     return len(rows)
 
 
