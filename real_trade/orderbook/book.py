@@ -251,29 +251,38 @@ def _apply_side(side: dict[float, Qty], keys: list[float], levels: Iterable[Leve
 
 
 def _apply_rows(side: dict[float, Qty], keys: list[float], rows: Sequence[Row]) -> int:
-    get = _PRICES.get
+    prices = _PRICES
     for row in rows:
         text, qty = row[0], row[1]
-        price = get(text)
-        if price is None:
+        try:
+            price = prices[text]
+        except KeyError:
             price = _parse_price(text)
         if qty in _ZEROS:
             if side.pop(price, None) is not None:
                 del keys[bisect_left(keys, price)]
             continue
-        if qty.__class__ is not str or not qty.replace(".", "", 1).isdecimal():
-            qty = finite_number(qty, "size")  # not a plain decimal string: parse it now
-            if qty < 0:
-                raise ValueError(f"negative size {qty!r} at price {text!r}")
+        try:
+            plain = qty.replace(".", "", 1).isdecimal()  # digits, at most one dot: kept as sent
+        except AttributeError:  # a JSON number
+            plain = False
+        if not plain:
+            qty = _parse_size(qty, text)
             if not qty:
                 if side.pop(price, None) is not None:
                     del keys[bisect_left(keys, price)]
                 continue
-        n = len(side)
-        side[price] = qty
-        if len(side) != n:  # a new level
+        if price not in side:
             insort(keys, price)
+        side[price] = qty
     return len(rows)
+
+
+def _parse_size(qty: Any, price_text: Any) -> float:
+    size = finite_number(qty, "size")
+    if size < 0:
+        raise ValueError(f"negative size {qty!r} at price {price_text!r}")
+    return size
 
 
 def price_of(text: Any) -> float:

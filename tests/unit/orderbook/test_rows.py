@@ -123,3 +123,13 @@ def test_okx_checksum_mismatch_resyncs() -> None:
     sync.on_push({"arg": arg, "action": "update", "data": [wrong]})
     assert sync.state("BTC-USDT") is BookState.RESYNCING and sync.checksum_failures == 1
     assert "checksum" in seen[-1].reason
+
+
+def test_the_same_size_object_twice_keeps_one_level() -> None:
+    book = OrderBook("t", "X")
+    one = "1"  # CPython shares one-character strings: the decoder hands out the same object
+    for n in range(3):
+        book.apply_rows([["10", one], ["10.0", one]], [], n, None)
+    assert book.depth(None).bids == ((10.0, 1.0),)
+    book.apply_rows([["10", "0"]], [], 4, None)
+    assert book.depth(None).bids == () and book.best_bid() is None
