@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import aiohttp
@@ -83,6 +83,7 @@ class BinanceOrderBookSynchronizer(OrderBookSynchronizer):
             **ws_options,
         }
         self._session: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._backoff = ReconnectBackoff(base_delay=0.05, max_delay=5.0)
 
     def venue_symbol(self, symbol: str) -> str:
@@ -136,7 +137,7 @@ class BinanceOrderBookSynchronizer(OrderBookSynchronizer):
         if self._ws is None or not self._ws.is_connected or track.fetching:
             return  # the next connection's subscription fetches it
         track.fetching = True
-        asyncio.get_running_loop().create_task(self._fetch(track))
+        self._spawn(self._fetch(track))
 
     async def _fetch(self, track: BookTrack) -> None:
         try:
@@ -173,7 +174,7 @@ class BinanceOrderBookSynchronizer(OrderBookSynchronizer):
                 self._apply(track, msg)
             elif verdict is Verdict.GAP:  # the snapshot is older than the buffered diffs
                 track.buffer = buffered
-                asyncio.get_running_loop().create_task(self._retry_later(track))
+                self._spawn(self._retry_later(track))
                 return
         self._synced(track, f"snapshot {last_id}")
 
@@ -188,7 +189,15 @@ class BinanceOrderBookSynchronizer(OrderBookSynchronizer):
         if track.awaiting:
             self._request_snapshot(track)
 
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def _aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
             self._session = None

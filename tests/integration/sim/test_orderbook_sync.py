@@ -1,10 +1,11 @@
-"""``OrderBookSynchronizer`` against the simulator's four faces, over loopback.
+"""``OrderBookSynchronizer`` against the simulator's faces, over loopback.
 
-Per venue (Binance spot, Binance USDⓈ-M, Bybit v5, OKX v5): the book syncs from a snapshot and
-follows the diffs; with the fault plan dropping, duplicating and reordering depth diffs, every
-gap is caught, the book resyncs, and after each resync it equals the simulator's book level for
-level; a single dropped diff triggers exactly one resync; a dropped connection resyncs too; the
-state changes (SYNCING -> SYNCED -> RESYNCING -> SYNCED ...) are seen on the bus.
+Per venue (Binance spot, Binance USDⓈ-M, Bybit v5 spot and linear, OKX v5 spot): the book
+syncs from a snapshot and follows the diffs; with the fault plan dropping, duplicating and
+reordering depth diffs, every gap is caught, the book resyncs, and after each resync it equals
+the simulator's book level for level; a single dropped diff triggers exactly one resync; a
+dropped connection resyncs too; the state changes (SYNCING -> SYNCED -> RESYNCING -> SYNCED
+...) are seen on the bus.
 
 Each faulty step is followed by one clean market tick, which reveals a gap the faulty step left
 at its end (a diff dropped last is only visible when the next one comes).
@@ -13,6 +14,7 @@ at its end (a diff dropped last is only visible when the next one comes).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -29,7 +31,7 @@ from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 
-VENUES = ["binance", "binance_futures", "bybit", "okx"]
+VENUES = ["binance", "binance_futures", "bybit", "bybit_linear", "okx"]
 SYMBOL = "BTC/USDT"
 
 
@@ -41,8 +43,14 @@ class Harness:
         self.bus = EventBus(synchronous=True, name="test-orderbook")
         self.events: list[BookStateChange] = []
         self.bus.subscribe("orderbook.state.**", lambda _t, e: self.events.append(e))
+        options: dict[str, Any] = {"category": "linear"} if venue == "bybit_linear" else {}
         self.sync: OrderBookSynchronizer = order_book_synchronizer(
-            venue, [SYMBOL], sim_url=sim.url, bus=self.bus, reconnect_delay=0.05
+            venue.removesuffix("_linear"),
+            [SYMBOL],
+            sim_url=sim.url,
+            bus=self.bus,
+            reconnect_delay=0.05,
+            **options,
         )
 
     @property
@@ -81,7 +89,8 @@ class Harness:
 @pytest.fixture(params=VENUES)
 def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     venue = str(request.param)
-    with SimExchange(stepped=True, seed=11, faces=[venue]) as sim:
+    face, perpetuals = venue.removesuffix("_linear"), [SYMBOL] if venue == "bybit_linear" else []
+    with SimExchange(stepped=True, seed=11, faces=[face], perpetuals=perpetuals) as sim:
         h = Harness(venue, sim)
         assert h.sync.start_sync()
         try:
