@@ -151,7 +151,12 @@ class BinanceOrderBookSynchronizer(OrderBookSynchronizer):
         if not track.awaiting:
             return
         self._backoff.succeeded()
-        self._load(track, snapshot)
+        try:
+            self._load(track, snapshot)
+        except MALFORMED as exc:  # a bad snapshot, or a bad buffered diff (already resyncing)
+            _log.warning("binance %s: cannot load the snapshot: %s", track.book.symbol, exc)
+            if track.awaiting and not track.fetching:
+                await self._retry_later(track)
 
     async def _get_snapshot(self, symbol: str) -> dict[str, Any]:
         if self._session is None or self._session.closed:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
@@ -17,6 +18,7 @@ from real_trade.orderbook import (
     OrderBook,
 )
 from real_trade.sim.okx.format import book_checksum
+from real_trade.venues.reconnect import ReconnectBackoff
 
 
 def test_rows_match_float_levels_under_random_diffs() -> None:
@@ -133,3 +135,31 @@ def test_the_same_size_object_twice_keeps_one_level() -> None:
     assert book.depth(None).bids == ((10.0, 1.0),)
     book.apply_rows([["10", "0"]], [], 4, None)
     assert book.depth(None).bids == () and book.best_bid() is None
+
+
+def test_binance_snapshot_older_than_the_buffered_diffs_is_fetched_again() -> None:
+    bus, seen = _recording_bus()
+    sync = BinanceOrderBookSynchronizer(["BTCUSDT"], bus=bus)
+    delays: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        delays.append(seconds)
+
+    sync._backoff = ReconnectBackoff(base_delay=0.05, max_delay=1.0, sleep=no_wait)
+    track = sync.tracks["BTCUSDT"]
+    diff = {"e": "depthUpdate", "s": "BTCUSDT", "U": 12, "u": 13, "b": [["1.5", "3"]], "a": []}
+    sync.on_diff(diff)  # awaiting the first snapshot: buffered
+    assert track.buffer == [diff]
+
+    async def scenario() -> None:
+        old = {"lastUpdateId": 10, "bids": [["1.0", "1"]], "asks": [["2.0", "1"]]}
+        sync._load(track, old)  # 11 is missing between the snapshot and the diff: again
+        await asyncio.gather(*sync._tasks)
+        assert delays and track.state is not BookState.SYNCED and track.buffer == [diff]
+        sync._load(track, {**old, "lastUpdateId": 11})
+        await sync._aclose()
+
+    asyncio.run(scenario())
+    assert track.state is BookState.SYNCED and track.book.update_id == 13
+    assert sync.depth("BTCUSDT", None).bids == ((1.5, 3.0), (1.0, 1.0))  # type: ignore[union-attr]
+    assert [e.state for e in seen] == [BookState.SYNCED]
