@@ -105,7 +105,7 @@ class OrderBookSynchronizer:
 
     def stop_sync(self, timeout: float = 10.0) -> bool:
         """Disconnect and stop the loop; False if it was not syncing. Books keep their last
-        levels but :meth:`depth` answers None until the next start has synced them."""
+        levels, but :meth:`state` and :meth:`depth` answer None until the next start syncs."""
         with self._lock:
             ws, io = self._ws, self._io
             self._ws = self._io = None
@@ -119,6 +119,7 @@ class OrderBookSynchronizer:
         io.stop(timeout)
         for track in self.tracks.values():
             track.awaiting = True
+            track.state = None  # no event: stopping is the owner's act, not the venue's
         return True
 
     def is_syncing(self) -> bool:
@@ -134,7 +135,7 @@ class OrderBookSynchronizer:
 
     # -- more readers ---------------------------------------------------------------------
     def state(self, symbol: str) -> BookState | None:
-        """The book's current state, None before :meth:`start_sync` or for an unknown symbol."""
+        """The book's current state; None when not syncing or for an unknown symbol."""
         track = self.tracks.get(self.venue_symbol(symbol))
         return None if track is None else track.state
 

@@ -93,12 +93,14 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     with SimExchange(stepped=True, seed=11, faces=[face], perpetuals=perpetuals) as sim:
         h = Harness(venue, sim)
         assert h.sync.start_sync()
+        assert not h.sync.start_sync()  # already syncing
         try:
             eventually(h.in_step, 10, message=f"{venue} first sync")
             yield h
         finally:
             assert h.sync.stop_sync()
-        assert not h.sync.is_syncing()
+        assert not h.sync.is_syncing() and not h.sync.stop_sync()
+        assert h.sync.depth(SYMBOL) is None and h.sync.state(SYMBOL) is None  # stopped
 
 
 def test_follows_the_diffs_without_resync(harness: Harness) -> None:
