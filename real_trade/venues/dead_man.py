@@ -39,46 +39,80 @@ __all__ = ["DEAD_MAN_VENUES", "NO_DEAD_MAN", "DeadManSwitch", "DeadManVenue", "d
 _log = logging.getLogger("real_trade.venues.dead_man")
 
 ArmCall = Callable[[Any, list[str], int], Awaitable[object]]
-"""``arm(exchange, market_ids, timeout_ms)`` on the client's I/O loop; ``timeout_ms`` 0 disarms."""
+"""``arm(exchange, symbols, timeout_ms)`` on the client's I/O loop (ccxt.pro ``exchange``, unified
+symbols, markets loaded); ``timeout_ms`` 0 disarms."""
 
 
 @dataclass(frozen=True)
 class DeadManVenue:
-    """How one venue arms its cancel-all countdown: the call, and the timeouts it accepts."""
+    """How one venue arms its cancel-all countdown: the call, the timeouts it accepts, and
+    whether an unset ``dead_man_switch`` turns it on (False where the venue enables it per
+    account on request, so that it is armed only when asked for)."""
 
     endpoint: str
     arm: ArmCall
     min_s: float = 1.0
     max_s: float = 3600.0
+    by_default: bool = True
 
 
-async def _binance_usdm(exchange: Any, market_ids: list[str], timeout_ms: int) -> None:
-    for market_id in market_ids:
+async def _binance_usdm(exchange: Any, symbols: list[str], timeout_ms: int) -> None:
+    for symbol in symbols:
         await exchange.fapiPrivatePostCountdownCancelAll(
-            {"symbol": market_id, "countdownTime": timeout_ms}
+            {"symbol": exchange.market(symbol)["id"], "countdownTime": timeout_ms}
         )
 
 
-async def _okx(exchange: Any, market_ids: list[str], timeout_ms: int) -> None:
+async def _okx(exchange: Any, symbols: list[str], timeout_ms: int) -> None:
     await exchange.privatePostTradeCancelAllAfter({"timeOut": str(timeout_ms // 1000)})
 
 
+_DCP = "dcp"
+
+
+async def _bybit_dcp(exchange: Any, symbols: list[str], timeout_ms: int) -> None:
+    """Bybit: the private websocket subscribed to ``dcp`` is the heartbeat (its window set over
+    REST when the subscription is made, again after every reconnect); disarming unsubscribes,
+    so that closing the connection cleanly does not cancel anything."""
+    url = await exchange.get_url_by_market_type(symbols[0], True, "watchOrders")
+    client = exchange.clients.get(url)
+    if timeout_ms == 0:
+        if client is not None and client.subscriptions.pop(_DCP, None) is not None:
+            request = {"op": "unsubscribe", "req_id": str(exchange.request_id()), "args": [_DCP]}
+            await client.send(request)
+        return
+    if client is not None and _DCP in client.subscriptions:
+        return  # subscribed on this very connection: nothing to renew
+    window = {"product": "DERIVATIVES", "timeWindow": max(3, timeout_ms // 1000)}
+    await exchange.privatePostV5OrderDisconnectedCancelAll(window)
+    await exchange.authenticate(url)
+    request = {"op": "subscribe", "req_id": str(exchange.request_id()), "args": [_DCP]}
+    pushes = exchange.watch(url, _DCP, request, _DCP)  # its pushes are not read
+    pushes.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
 _OKX = DeadManVenue("POST /api/v5/trade/cancel-all-after", _okx, min_s=10, max_s=120)
+
+_BYBIT = DeadManVenue(
+    "POST /v5/order/disconnected-cancel-all + private websocket topic dcp",
+    _bybit_dcp,
+    min_s=3,
+    max_s=300,
+    by_default=False,
+)
 
 DEAD_MAN_VENUES: dict[tuple[str, str], DeadManVenue] = {
     ("binance", "future"): DeadManVenue("POST /fapi/v1/countdownCancelAll", _binance_usdm),
     ("okx", "future"): _OKX,
     ("okx", "swap"): _OKX,
+    ("bybit", "future"): _BYBIT,
+    ("bybit", "swap"): _BYBIT,
 }
 """``(venue, market type)`` -> how to arm its dead-man switch."""
 
 NO_DEAD_MAN: dict[str, str] = {
     "binance": "Binance has a countdown cancel-all for USDⓈ-M futures only, not for spot",
-    "bybit": (
-        "Bybit's disconnect protection (DCP) is armed by a private websocket subscribed to "
-        "'dcp', not by a heartbeat call, and Bybit enables it per account on request; "
-        "real_trade does not hold that connection yet"
-    ),
+    "bybit": "Bybit's disconnect protection (DCP) is armed here for linear perpetuals only",
 }
 """Why a venue of the table has no dead-man switch here (by venue name)."""
 
@@ -95,6 +129,8 @@ def dead_man_for(config: RealTradeConfig) -> tuple[DeadManVenue, float] | None:
     if config.trading_mode == "paper" or wanted is False:
         return None
     venue = DEAD_MAN_VENUES.get((config.exchange, config.market_type))
+    if venue is not None and wanted is None and not venue.by_default:
+        return None
     if venue is None:
         if wanted:
             why = NO_DEAD_MAN.get(
@@ -162,8 +198,8 @@ class DeadManSwitch:
     def _send(self, timeout_ms: int) -> bool:
         client = self.client
         try:
-            ids = [str(client.market(s)["id"]) for s in self.symbols]
-            client.run(self.venue.arm(client.exchange, ids, timeout_ms))
+            symbols = [client.symbol_of(s) for s in self.symbols]
+            client.run(self.venue.arm(client.exchange, symbols, timeout_ms))
         except Exception as exc:
             self.failures += 1
             _log.warning(

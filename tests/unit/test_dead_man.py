@@ -32,15 +32,19 @@ def test_on_by_default_for_perpetuals_off_for_spot_and_paper() -> None:
     assert dead_man_for(_config(dead_man_switch=False)) is None
     paper = RealTradeConfig(exchange="binance", market_type="future", paper_trading=True)
     assert dead_man_for(paper) is None
-    assert dead_man_for(_config("bybit")) is None  # no heartbeat countdown there: off by default
+    assert dead_man_for(_config("bybit")) is None  # DCP is enabled per account: only when asked
 
 
 def test_asked_for_where_the_venue_has_none_or_out_of_range_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="spot") as spot:
         dead_man_for(_config(market_type="spot", dead_man_switch=True))
     assert spot.value.field == "run.dead_man_switch"
-    with pytest.raises(ConfigError, match="dcp"):
-        dead_man_for(_config("bybit", dead_man_switch=True))
+    with pytest.raises(ConfigError, match="linear perpetuals only"):
+        dead_man_for(_config("bybit", market_type="spot", dead_man_switch=True))
+    bybit = dead_man_for(_config("bybit", dead_man_switch=True, dead_man_timeout_s=3))
+    assert bybit is not None and bybit[0] is DEAD_MAN_VENUES[("bybit", "future")]
+    with pytest.raises(ConfigError, match=r"3\.\.300"):
+        dead_man_for(_config("bybit", dead_man_switch=True, dead_man_timeout_s=301))
     with pytest.raises(ConfigError, match=r"10\.\.120") as okx:
         dead_man_for(_config("okx", dead_man_timeout_s=5))
     assert okx.value.field == "run.dead_man_timeout_s"
@@ -59,6 +63,9 @@ class _Exchange:
     async def privatePostTradeCancelAllAfter(self, params: dict[str, Any]) -> None:
         self._record("okx", params)
 
+    def market(self, symbol: str) -> dict[str, Any]:
+        return {"id": symbol.split("/")[0] + "-USDT-SWAP"}
+
     def _record(self, name: str, params: dict[str, Any]) -> None:
         if self.fail:
             raise ConnectionError("venue unreachable")
@@ -69,8 +76,8 @@ class _Client:
     def __init__(self, exchange: _Exchange) -> None:
         self.exchange = exchange
 
-    def market(self, symbol: str) -> dict[str, Any]:
-        return {"id": symbol.split(":")[0].replace("/", "").replace("USDT", "-USDT-SWAP")}
+    def symbol_of(self, symbol: str) -> str:
+        return symbol
 
     def run(self, coro: Any) -> Any:
         return asyncio.run(coro)
