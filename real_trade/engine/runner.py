@@ -438,7 +438,11 @@ class TradingRunner:
         if self.dead_man_venue is None or self.scheduler is None:
             return
         venue, timeout_s = self.dead_man_venue
-        switch = self.dead_man = DeadManSwitch(store.client, venue, self.symbols, timeout_s)
+        client = getattr(store, "client", None)
+        if client is None:  # a store of its own, without a venue client
+            _log.warning("%s: %s has no venue client; dead-man switch not armed", self.name, store)
+            return
+        switch = self.dead_man = DeadManSwitch(client, venue, self.symbols, timeout_s)
         switch.arm()
         every = min(self.heartbeat_interval, timeout_s / 3)  # several beats per countdown
         self.scheduler.schedule(switch.arm, every, name="dead-man-switch")
