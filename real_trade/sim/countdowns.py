@@ -18,6 +18,7 @@ a stepped one its own clock, so :meth:`~real_trade.sim.server.SimExchange.advanc
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass
 
 from real_trade.vocabulary.clock import Clock
@@ -44,8 +45,7 @@ class CancelCountdowns:
         self._lock = threading.Lock()
         self._armed: dict[tuple[int, str | None], Countdown] = {}
         self._standby: dict[tuple[int, str | None], int] = {}
-        self.fired: list[Countdown] = []
-        """Every countdown that expired, oldest first (for tests and the admin view)."""
+        self._fired: deque[Countdown] = deque(maxlen=1000)
 
     def arm(self, account_id: int, scope: str | None, timeout_ms: int) -> Countdown | None:
         """(Re)start the countdown of ``(account_id, scope)``; ``timeout_ms`` 0 disarms it
@@ -82,6 +82,12 @@ class CancelCountdowns:
             rows = [c for c in self._armed.values() if account_id in (None, c.account_id)]
         return sorted(rows, key=lambda c: (c.trigger_ms, c.account_id, c.scope or ""))
 
+    @property
+    def fired(self) -> list[Countdown]:
+        """The last 1000 countdowns that expired, oldest first (a copy; for tests)."""
+        with self._lock:
+            return list(self._fired)
+
     def take_expired(self) -> list[Countdown]:
         """Remove and return the countdowns whose deadline has passed (each fires once)."""
         with self._lock:
@@ -91,5 +97,5 @@ class CancelCountdowns:
             due = [c for c in self._armed.values() if c.trigger_ms <= now]
             for c in due:
                 del self._armed[(c.account_id, c.scope)]
-            self.fired.extend(due)
+            self._fired.extend(due)
         return due

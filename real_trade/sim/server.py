@@ -177,7 +177,8 @@ class SimExchange:
     overrides every face's limits (``RateLimits(enabled=False)`` for benchmarks). After
     :meth:`start`, :attr:`url`, :attr:`ws_url`, :attr:`core`, :attr:`clock` and :attr:`faults`
     are available; :attr:`faces` holds the faces and :attr:`limiter` the first one's rate
-    limiter; :meth:`stop` shuts everything down.
+    limiter; :meth:`stop` shuts everything down. The cores' dead-man countdowns
+    (:mod:`~real_trade.sim.countdowns`) run on the wall clock, whatever the speed, unless stepped.
     """
 
     def __init__(

@@ -32,7 +32,7 @@ def _until(condition: Any, timeout: float, what: str) -> Any:
 
 def _bid_below(client: UMFutures, tick: Decimal) -> str:
     mark = Decimal(client.mark_price(SYMBOL)["markPrice"])
-    return str((mark * Decimal("0.8")).quantize(tick))
+    return str((mark * Decimal("0.8") / tick).to_integral_value() * tick)
 
 
 def main(url: str, ws_url: str, key: str, secret: str) -> dict[str, Any]:
