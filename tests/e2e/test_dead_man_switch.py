@@ -27,7 +27,7 @@ from real_trade.sim import SimExchange
 from real_trade.sim.core import ExchangeCore
 from tests.support import eventually
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 
 
