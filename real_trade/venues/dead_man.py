@@ -81,7 +81,7 @@ async def _bybit_dcp(exchange: Any, symbols: list[str], timeout_ms: int) -> None
             request = {"op": "unsubscribe", "req_id": str(exchange.request_id()), "args": [_DCP]}
             await client.send(request)
         return
-    if client is not None and _DCP in client.subscriptions:
+    if client is not None and _DCP in client.subscriptions and not client.error:
         return  # subscribed on this very connection: nothing to renew
     window = {"product": "DERIVATIVES", "timeWindow": max(3, timeout_ms // 1000)}
     await exchange.privatePostV5OrderDisconnectedCancelAll(window)
@@ -121,7 +121,8 @@ def dead_man_for(config: RealTradeConfig) -> tuple[DeadManVenue, float] | None:
     """The dead-man switch a run of ``config`` arms, with its timeout in seconds, or None.
 
     Off in paper mode (no order rests at a venue) and when ``run.dead_man_switch`` is false;
-    unset means on for perpetuals (``future``/``swap``) on a venue of :data:`DEAD_MAN_VENUES`.
+    unset means on for perpetuals (``future``/``swap``) on a venue of :data:`DEAD_MAN_VENUES`
+    that arms it ``by_default``.
     ConfigError when it is asked for (true) where the venue has none, or when the timeout is
     outside what the venue accepts.
     """
