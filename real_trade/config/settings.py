@@ -252,6 +252,10 @@ class RunConfig(ConfigSection):
     top-level ``symbol``; the environment may give ``BTC/USDT,ETH/USDT``); ``cancel_on_stop``
     cancels the open orders on a graceful stop (default: keep them, recover on restart);
     ``history_bars`` the bars backfilled to warm the strategy up (default: the feed's).
+    ``dead_man_switch`` arms the venue's exchange-side cancel-all countdown from the runner's
+    heartbeat, so that orders of a process that dies are cancelled after
+    ``dead_man_timeout_s`` seconds (unset: on for perpetuals on a venue that has one, off for
+    spot; see :mod:`real_trade.venues.dead_man`); a clean stop disarms it.
     """
 
     _section_path: ClassVar[str] = "run"
@@ -262,6 +266,8 @@ class RunConfig(ConfigSection):
     symbols: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cancel_on_stop: bool = False
     history_bars: int | None = None
+    dead_man_switch: bool | None = None
+    dead_man_timeout_s: float = 60.0
 
     @field_validator("strategy", "name", mode="before")
     @classmethod
@@ -310,6 +316,13 @@ class RunConfig(ConfigSection):
     def _check_history(cls, value: int | None) -> int | None:
         if value is not None and value < 1:
             raise ValueError("must be an integer >= 1 (or unset for the feed's default)")
+        return value
+
+    @field_validator("dead_man_timeout_s")
+    @classmethod
+    def _check_dead_man_timeout(cls, value: float) -> float:
+        if not math.isfinite(value) or not 1 <= value <= 3600:
+            raise ValueError("must be seconds with 1 <= dead_man_timeout_s <= 3600 (e.g. 60)")
         return value
 
     def strategy_class(self) -> type:
