@@ -1,0 +1,508 @@
+"""The control API's aiohttp application: routes, their models, and the OpenAPI document.
+
+:func:`build_app` wires a :class:`~real_trade.api.reads.JournalView`, an
+:class:`~real_trade.api.actions.ActionDesk`, the :class:`~real_trade.api.tokens.TokenAuthority`
+and the guards of :mod:`real_trade.api.security` into one ``aiohttp.web.Application``. Every
+route is declared once in :data:`ROUTES` with its scope and pydantic models; the OpenAPI
+document (``/api/openapi.json``) is generated from that table. The dashboard's static files are
+served at ``/``. Journal reads block, so handlers run them on a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from real_trade._version import __version__
+from real_trade.api import models as m
+from real_trade.api.actions import ActionDesk, ActionRefusedError
+from real_trade.api.push import JournalFeed, sse_frame
+from real_trade.api.reads import JournalView
+from real_trade.api.security import FailedLogins, security_middleware
+from real_trade.api.tokens import TokenAuthority, TokenRecord
+
+__all__ = ["PUSH_INTERVAL_S", "ROUTES", "Route", "build_app", "openapi_document"]
+
+PUSH_INTERVAL_S = 0.5
+"""How often the push channel looks for news in the journal."""
+_VIEW: web.AppKey[JournalView] = web.AppKey("view", JournalView)
+_DESK: web.AppKey[ActionDesk] = web.AppKey("desk", ActionDesk)
+_STOPPING: web.AppKey[asyncio.Event] = web.AppKey("stopping", asyncio.Event)
+TOKEN = "rt_token"  # noqa: S105 (a request key, not a secret)
+"""Request key of the caller's :class:`TokenRecord` (set by the security middleware)."""
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint: method, path, summary, the scope it needs, its body and response models."""
+
+    method: str
+    path: str
+    summary: str
+    scope: str
+    handler: Handler
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    many: bool = False
+    query: tuple[str, ...] = ()
+
+
+async def _blocking(work: Callable[[], Any]) -> Any:
+    return await asyncio.to_thread(work)
+
+
+def _json(value: Any, status: int = 200) -> web.Response:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    elif isinstance(value, list):
+        value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
+    return web.json_response(value, status=status, dumps=lambda v: json.dumps(v, default=str))
+
+
+def _error(status: int, reason: str) -> web.Response:
+    return _json(m.ErrorBody(error=reason, status=status), status)
+
+
+def _int(request: web.Request, name: str, default: int) -> int:
+    try:
+        return int(request.query.get(name, default))
+    except ValueError as exc:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": f"{name} must be an integer", "status": 400}),
+            content_type="application/json",
+        ) from exc
+
+
+def _strategy(request: web.Request) -> str | None:
+    return request.query.get("strategy") or None
+
+
+# -- reads ---------------------------------------------------------------------------------
+async def _status(request: web.Request) -> web.StreamResponse:
+    return _json(await _blocking(request.app[_VIEW].status))
+
+
+async def _balances(request: web.Request) -> web.StreamResponse:
+    view = request.app[_VIEW]
+    return _json(await _blocking(lambda: view.balances(_strategy(request))))
+
+
+async def _positions(request: web.Request) -> web.StreamResponse:
+    view = request.app[_VIEW]
+    return _json(await _blocking(lambda: view.positions(_strategy(request))))
+
+
+async def _orders(request: web.Request) -> web.StreamResponse:
+    view = request.app[_VIEW]
+    open_only = request.query.get("open", "").lower() in ("1", "true", "yes")
+    offset, limit = _int(request, "offset", 0), _int(request, "limit", 100)
+    return _json(await _blocking(lambda: view.orders(_strategy(request), open_only, offset, limit)))
+
+
+async def _fills(request: web.Request) -> web.StreamResponse:
+    view = request.app[_VIEW]
+    offset, limit = _int(request, "offset", 0), _int(request, "limit", 100)
+    return _json(await _blocking(lambda: view.fills(_strategy(request), offset, limit)))
+
+
+async def _trades(request: web.Request) -> web.StreamResponse:
+    view = request.app[_VIEW]
+    offset, limit = _int(request, "offset", 0), _int(request, "limit", 100)
+    return _json(await _blocking(lambda: view.trades(_strategy(request), offset, limit)))
+
+
+async def _equity(request: web.Request) -> web.StreamResponse:
+    view = request.app[_VIEW]
+    points = _int(request, "points", 1000)
+    return _json(await _blocking(lambda: view.equity(_strategy(request), points)))
+
+
+async def _metrics(request: web.Request) -> web.StreamResponse:
+    view = request.app[_VIEW]
+    return _json(await _blocking(lambda: view.metrics(_strategy(request))))
+
+
+async def _reports(request: web.Request) -> web.StreamResponse:
+    return _json(m.ReportList(reports=["html", "json"]))
+
+
+async def _report(request: web.Request) -> web.StreamResponse:
+    from real_trade.monitor.report import render_html, report_to_dict
+
+    view, kind = request.app[_VIEW], request.match_info["kind"]
+    if kind not in ("html", "json"):
+        return _error(404, "reports are html or json")
+    try:
+        data = await _blocking(lambda: view.report(_strategy(request)))
+    except ValueError as exc:
+        return _error(404, f"nothing to report yet: {exc}")
+    if kind == "json":
+        return _json(report_to_dict(data))
+    return web.Response(text=render_html(data), content_type="text/html")
+
+
+async def _logs(request: web.Request) -> web.StreamResponse:
+    view = request.app[_VIEW]
+    lines = _int(request, "lines", 200)
+    return _json(await _blocking(lambda: view.log_tail(lines)))
+
+
+async def _config(request: web.Request) -> web.StreamResponse:
+    return _json(request.app[_VIEW].config_masked())
+
+
+async def _health(request: web.Request) -> web.StreamResponse:
+    return _json({"ok": True, "version": __version__})
+
+
+async def _openapi(request: web.Request) -> web.StreamResponse:
+    return _json(openapi_document())
+
+
+async def _events(request: web.Request) -> web.StreamResponse:
+    """The push channel: server-sent events until the client leaves or the server stops."""
+    view, stopping = request.app[_VIEW], request.app[_STOPPING]
+    since = request.query.get("since_ms")
+    feed = JournalFeed(view, int(since) if since and since.isdigit() else None)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    await response.write(b": connected\n\n")
+    ident = 0
+    while not stopping.is_set():
+        for topic, data in await _blocking(feed.poll):
+            ident += 1
+            await response.write(sse_frame(topic, data, ident))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stopping.wait(), PUSH_INTERVAL_S)
+    return response
+
+
+# -- actions -------------------------------------------------------------------------------
+def _action(name: str, body_model: type[m.ActionBody]) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            raw = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _error(400, "the body is not valid JSON")
+        try:
+            body = body_model.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+            )
+            return _error(422, problems)
+        token: TokenRecord = request[TOKEN]
+        who = f"token {token.id}" + (f" ({token.label})" if token.label else "")
+        who += f" from {request.remote or '?'}"
+        desk = request.app[_DESK]
+        key = request.headers.get("Idempotency-Key")
+        try:
+            result = await _blocking(lambda: desk.perform(name, body, who, key))
+        except ActionRefusedError as exc:
+            return _error(exc.status, exc.reason)
+        return _json(result, 200 if result.replayed else 202)
+
+    handler.__name__ = f"action_{name}"
+    return handler
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/api/health", "Liveness (no token needed)", "none", _health),
+    Route("GET", "/api/openapi.json", "This document (no token needed)", "none", _openapi),
+    Route(
+        "GET", "/api/status", "Mode, venue, trading state, runners", "read", _status, None, m.Status
+    ),
+    Route(
+        "GET",
+        "/api/balances",
+        "Balances of the latest snapshots",
+        "read",
+        _balances,
+        None,
+        m.Balance,
+        True,
+        ("strategy",),
+    ),
+    Route(
+        "GET",
+        "/api/positions",
+        "Open positions with unrealized P&L",
+        "read",
+        _positions,
+        None,
+        m.Position,
+        True,
+        ("strategy",),
+    ),
+    Route(
+        "GET",
+        "/api/orders",
+        "Orders, newest first (open=1: open only)",
+        "read",
+        _orders,
+        None,
+        m.Page,
+        False,
+        ("strategy", "open", "offset", "limit"),
+    ),
+    Route(
+        "GET",
+        "/api/fills",
+        "Fills, newest first",
+        "read",
+        _fills,
+        None,
+        m.Page,
+        False,
+        ("strategy", "offset", "limit"),
+    ),
+    Route(
+        "GET",
+        "/api/trades",
+        "Round trips, newest first",
+        "read",
+        _trades,
+        None,
+        m.Page,
+        False,
+        ("strategy", "offset", "limit"),
+    ),
+    Route(
+        "GET",
+        "/api/equity",
+        "Equity curve with drawdown",
+        "read",
+        _equity,
+        None,
+        m.EquityPoint,
+        True,
+        ("strategy", "points"),
+    ),
+    Route(
+        "GET",
+        "/api/metrics",
+        "The report's figures",
+        "read",
+        _metrics,
+        None,
+        m.Metrics,
+        False,
+        ("strategy",),
+    ),
+    Route("GET", "/api/reports", "The report formats", "read", _reports, None, m.ReportList),
+    Route(
+        "GET",
+        "/api/reports/{kind}",
+        "The whole-journal report (html or json)",
+        "read",
+        _report,
+        None,
+        None,
+        False,
+        ("strategy",),
+    ),
+    Route(
+        "GET",
+        "/api/logs",
+        "The log file's tail, secrets masked",
+        "read",
+        _logs,
+        None,
+        m.LogTail,
+        False,
+        ("lines",),
+    ),
+    Route("GET", "/api/config", "The config, secrets masked", "read", _config),
+    Route(
+        "GET",
+        "/api/events",
+        "Server-sent events: fill, order, risk, feed, action, status",
+        "read",
+        _events,
+        None,
+        None,
+        False,
+        ("since_ms",),
+    ),
+    Route(
+        "POST",
+        "/api/actions/pause",
+        "Pause new entries (REDUCING)",
+        "trade",
+        _action("pause", m.ActionBody),
+        m.ActionBody,
+        m.ActionResult,
+    ),
+    Route(
+        "POST",
+        "/api/actions/resume",
+        "Resume trading (ACTIVE)",
+        "trade",
+        _action("resume", m.ActionBody),
+        m.ActionBody,
+        m.ActionResult,
+    ),
+    Route(
+        "POST",
+        "/api/actions/cancel",
+        "Cancel one open order",
+        "trade",
+        _action("cancel", m.CancelBody),
+        m.CancelBody,
+        m.ActionResult,
+    ),
+    Route(
+        "POST",
+        "/api/actions/cancel_all",
+        "Cancel every open order",
+        "trade",
+        _action("cancel_all", m.ActionBody),
+        m.ActionBody,
+        m.ActionResult,
+    ),
+    Route(
+        "POST",
+        "/api/actions/kill",
+        "Kill switch: cancel all, flatten, HALT",
+        "trade",
+        _action("kill", m.KillBody),
+        m.KillBody,
+        m.ActionResult,
+    ),
+    Route(
+        "POST",
+        "/api/actions/reload_risk",
+        "Reload the risk limits from the config file",
+        "trade",
+        _action("reload_risk", m.ActionBody),
+        m.ActionBody,
+        m.ActionResult,
+    ),
+)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of :data:`ROUTES`, schemas from the pydantic models."""
+    schemas: dict[str, Any] = {}
+
+    def ref(model: type[BaseModel]) -> dict[str, Any]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    error = {"application/json": {"schema": ref(m.ErrorBody)}}
+    paths: dict[str, Any] = {}
+    for route in ROUTES:
+        op: dict[str, Any] = {"summary": route.summary, "operationId": route.handler.__name__}
+        if route.scope != "none":
+            op["security"] = [{"bearer": []}]
+            op["x-scope"] = route.scope
+        params = [{"name": "kind", "in": "path", "required": True, "schema": {"type": "string"}}]
+        op["parameters"] = [p for p in params if "{kind}" in route.path] + [
+            {"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
+            for q in route.query
+        ]
+        if route.method == "POST":
+            op["parameters"].append(
+                {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}
+            )
+        if route.body is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": ref(route.body)}},
+            }
+        ok: dict[str, Any] = {"description": "OK"}
+        if route.response is not None:
+            schema = ref(route.response)
+            if route.many:
+                schema = {"type": "array", "items": schema}
+            ok["content"] = {"application/json": {"schema": schema}}
+        status = "202" if route.method == "POST" else "200"
+        op["responses"] = {status: ok, "default": {"description": "refused", "content": error}}
+        paths.setdefault(route.path, {})[route.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "real_trade control API", "version": __version__},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+async def _index(request: web.Request) -> web.StreamResponse:
+    return web.Response(
+        body=_static("index.html"),
+        content_type="text/html",
+        headers={
+            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+            "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
+
+
+async def _asset(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    if "/" in name or name.startswith(".") or suffix not in _TYPES:
+        return _error(404, "no such file")
+    try:
+        body = _static(name)
+    except FileNotFoundError:
+        return _error(404, "no such file")
+    return web.Response(body=body, content_type=_TYPES[suffix])
+
+
+def _static(name: str) -> bytes:
+    return resources.files("real_trade.api").joinpath("static", name).read_bytes()
+
+
+def build_app(
+    view: JournalView,
+    desk: ActionDesk,
+    authority: TokenAuthority,
+    *,
+    cors_origins: list[str] | None = None,
+    max_body_bytes: int = 16 * 1024,
+    failed_logins_per_minute: int = 10,
+) -> web.Application:
+    """The control API and dashboard as an aiohttp application (module docstring)."""
+    failed = FailedLogins(failed_logins_per_minute)
+    app = web.Application(
+        middlewares=[security_middleware(authority, list(cors_origins or []), failed)],
+        client_max_size=max_body_bytes,
+    )
+    app[_VIEW], app[_DESK] = view, desk
+    app[_STOPPING] = asyncio.Event()
+
+    async def stop_streams(app: web.Application) -> None:
+        app[_STOPPING].set()
+
+    app.on_shutdown.append(stop_streams)
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, route.handler)
+    app.router.add_get("/", _index)
+    app.router.add_get("/static/{name}", _asset)
+    return app
