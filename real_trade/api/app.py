@@ -26,7 +26,7 @@ from real_trade.api import models as m
 from real_trade.api.actions import ActionDesk, ActionRefusedError
 from real_trade.api.push import JournalFeed, sse_frame
 from real_trade.api.reads import JournalView
-from real_trade.api.security import FailedLogins, security_middleware
+from real_trade.api.security import TOKEN_KEY, FailedLogins, security_middleware
 from real_trade.api.tokens import TokenAuthority, TokenRecord
 
 __all__ = ["PUSH_INTERVAL_S", "ROUTES", "Route", "build_app", "openapi_document"]
@@ -36,8 +36,6 @@ PUSH_INTERVAL_S = 0.5
 _VIEW: web.AppKey[JournalView] = web.AppKey("view", JournalView)
 _DESK: web.AppKey[ActionDesk] = web.AppKey("desk", ActionDesk)
 _STOPPING: web.AppKey[asyncio.Event] = web.AppKey("stopping", asyncio.Event)
-TOKEN = "rt_token"  # noqa: S105 (a request key, not a secret)
-"""Request key of the caller's :class:`TokenRecord` (set by the security middleware)."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -207,7 +205,7 @@ def _action(name: str, body_model: type[m.ActionBody]) -> Handler:
                 f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
             )
             return _error(422, problems)
-        token: TokenRecord = request[TOKEN]
+        token: TokenRecord = request[TOKEN_KEY]
         who = f"token {token.id}" + (f" ({token.label})" if token.label else "")
         who += f" from {request.remote or '?'}"
         desk = request.app[_DESK]

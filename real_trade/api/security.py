@@ -19,11 +19,12 @@ from typing import Any
 
 from aiohttp import web
 
-from real_trade.api.tokens import TokenAuthority
+from real_trade.api.tokens import TokenAuthority, TokenRecord
 from real_trade.errors import ConfigError
 
 __all__ = [
     "OPEN_PATHS",
+    "TOKEN_KEY",
     "FailedLogins",
     "check_bind",
     "is_loopback",
@@ -32,6 +33,8 @@ __all__ = [
 
 OPEN_PATHS = frozenset({"/api/openapi.json", "/api/health"})
 """API paths served without a token (nothing in them is about the account)."""
+TOKEN_KEY = web.RequestKey("token", TokenRecord)
+"""Where the middleware leaves the caller's :class:`TokenRecord` on the request."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -151,5 +154,5 @@ async def _authorised(
         return _refuse(403, "this token is read-only: acting needs a trade token")
     if request.method == "POST" and request.content_type != "application/json":
         return _refuse(415, "send the body as application/json")
-    request["rt_token"] = record  # the key app.TOKEN names
+    request[TOKEN_KEY] = record
     return await handler(request)

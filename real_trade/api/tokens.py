@@ -96,14 +96,22 @@ class FileTokenStore:
     def __init__(self, path: str | Path | None = None) -> None:
         """Keep the records in ``path`` (default :data:`DEFAULT_TOKEN_FILE`)."""
         self.path = Path(path or DEFAULT_TOKEN_FILE).expanduser()
+        self._seen: tuple[int, int, int] | None = None
+        self._records: list[TokenRecord] = []
 
     def load(self) -> list[TokenRecord]:
-        """The records in the file (none when it does not exist)."""
+        """The records in the file (none when it does not exist); read again only when the
+        file changed (another process issued a token), so calling it per request is cheap."""
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            info = self.path.stat()
         except FileNotFoundError:
             return []
-        return [TokenRecord(**item) for item in raw.get("tokens", [])]
+        seen = (info.st_mtime_ns, info.st_size, info.st_ino)
+        if seen != self._seen:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            self._records = [TokenRecord(**item) for item in raw.get("tokens", [])]
+            self._seen = seen
+        return list(self._records)
 
     def save(self, records: Sequence[TokenRecord]) -> None:
         """Write ``records`` to a 0600 temporary file beside the target, then rename it."""
@@ -176,7 +184,7 @@ class TokenAuthority:
         presented = hash_token(token)
         found: TokenRecord | None = None
         with self._lock:
-            records = list(self._records)
+            records = self._records = self.store.load()
         for record in records:  # every record is compared: no early exit on a match
             if hmac.compare_digest(presented, record.sha256):
                 found = record
