@@ -16,7 +16,10 @@ from typing import Any
 
 from real_trade.api.reads import JournalView, fill_model
 
-__all__ = ["JournalFeed", "event_topic", "sse_frame"]
+__all__ = ["FILL_LOOKBACK_MS", "JournalFeed", "event_topic", "sse_frame"]
+
+FILL_LOOKBACK_MS = 600_000
+"""How far before the newest fill seen the push channel looks for fills journaled late."""
 
 
 def sse_frame(event: str, data: Any, ident: int | None = None) -> bytes:
@@ -39,7 +42,9 @@ def event_topic(kind: str) -> str | None:
 class JournalFeed:
     """What is new in the journal since the last :meth:`poll` (module docstring).
 
-    Starts at ``since_ms`` (default: now): older rows are the REST endpoints' to show.
+    Starts at ``since_ms`` (default: now): older rows are the REST endpoints' to show. Fills
+    are looked up from :data:`FILL_LOOKBACK_MS` before the newest one seen (a fill is journaled
+    a little after its venue time) and told apart by (strategy, symbol, trade id).
     """
 
     def __init__(self, view: JournalView, since_ms: int | None = None) -> None:
@@ -47,8 +52,12 @@ class JournalFeed:
         self.view = view
         self.since_ms = time.time_ns() // 1_000_000 if since_ms is None else since_ms
         self._event_id = 0
-        self._fills: set[tuple[str, str, str]] = set()
         self._fill_ms = self.since_ms
+        self._fills: set[tuple[str, str, str]] = {
+            (f.strategy, f.symbol, f.trade_id)
+            for f in view.fills_since(self.since_ms - FILL_LOOKBACK_MS)
+            if f.time_ms < self.since_ms
+        }
         self._orders: str | None = None
         self._runners: dict[str, tuple[Any, ...]] = {}
         self._status: str | None = None
@@ -71,7 +80,7 @@ class JournalFeed:
                         },
                     )
                 )
-        for fill in self.view.fills_since(self._fill_ms):
+        for fill in self.view.fills_since(self._fill_ms - FILL_LOOKBACK_MS):
             key = (fill.strategy, fill.symbol, fill.trade_id)
             if key in self._fills:
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -14,7 +15,8 @@ from typing import Any
 from real_trade.api.server import ApiServer
 from real_trade.api.tokens import FileTokenStore, TokenAuthority
 from real_trade.config import RealTradeConfig
-from real_trade.execution.events import FillEvent
+from real_trade.execution.events import FillEvent, OrderUpdate
+from real_trade.execution.orders import OrderState
 from real_trade.persistence import Journal
 from real_trade.persistence.records import AccountSnapshot, OrderIntent
 
@@ -68,12 +70,14 @@ class Api:
 
 
 def write_account(journal: Journal, strategy: str = "sma") -> None:
-    """An open buy order, a fill of 0.1 BTC at 100, and a snapshot holding it at 110."""
+    """An open buy order, a fill of 0.1 BTC at 100, and a snapshot holding it at 110 (times
+    a few seconds ago, as a live run writes them)."""
+    t = time.time_ns() // 1_000_000 - 5_000
     journal.record_intent(
-        OrderIntent("rt-sma-1", strategy, 1, "BTC/USDT", "buy", "Limit", 0.5, 90.0, time_ms=1_000)
+        OrderIntent("rt-sma-1", strategy, 1, "BTC/USDT", "buy", "Limit", 0.5, 90.0, time_ms=t)
     )
     journal.record_intent(
-        OrderIntent("rt-sma-2", strategy, 2, "BTC/USDT", "buy", "Market", 0.1, time_ms=2_000)
+        OrderIntent("rt-sma-2", strategy, 2, "BTC/USDT", "buy", "Market", 0.1, time_ms=t + 1)
     )
     journal.record_fill(
         FillEvent(
@@ -87,16 +91,35 @@ def write_account(journal: Journal, strategy: str = "sma") -> None:
             0.1,
             0.0,
             None,
-            2_500,
+            t + 2,
             position_change=0.1,
             fee_in_quote=0.01,
+            strategy=strategy,
+        )
+    )
+    journal.record_update(
+        OrderUpdate(
+            2,
+            "rt-sma-2",
+            "x2",
+            "BTC/USDT",
+            "buy",
+            "Market",
+            OrderState.COMPLETED,
+            0.1,
+            0.1,
+            100.0,
+            None,
+            None,
+            None,
+            t + 2,
             strategy=strategy,
         )
     )
     journal.record_snapshot(
         AccountSnapshot(
             strategy,
-            3_000,
+            t + 3,
             cash=990.0,
             equity=1001.0,
             balances={"USDT": (990.0, 0.0), "BTC": (0.1, 0.0)},
