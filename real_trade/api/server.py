@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -24,7 +25,7 @@ from real_trade.api.tokens import FileTokenStore, IssuedToken, TokenAuthority, T
 from real_trade.errors import ConfigError
 from real_trade.venues.ioloop import IoLoop
 
-__all__ = ["ApiServer"]
+__all__ = ["ApiServer", "serve_beside_run"]
 
 
 class ApiServer:
@@ -32,7 +33,8 @@ class ApiServer:
 
     ``config_path`` is where risk limits are reloaded from; ``journal`` an open Journal to
     use (default: one opened on ``config.journal.url``, closed by :meth:`stop`); ``store`` the
-    token store (default: a :class:`FileTokenStore` at ``[api] token_file``).
+    token store (default: a :class:`FileTokenStore` at ``[api] token_file``); ``issue_first``:
+    create the first token when the store has none (the caller shows it once).
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class ApiServer:
         config_path: str | None = None,
         journal: Any = None,
         store: TokenStore | None = None,
+        issue_first: bool = True,
     ) -> None:
         """Check the bind address and prepare; nothing listens until :meth:`start`."""
         api = config.api
@@ -57,7 +60,7 @@ class ApiServer:
             store if store is not None else FileTokenStore(api.token_file),
             ttl_s=api.token_ttl_hours * 3600,
         )
-        self.first_token: IssuedToken | None = self.authority.first_token()
+        self.first_token: IssuedToken | None = self.authority.first_token() if issue_first else None
         view = JournalView(journal, config)
         self.app = build_app(
             view,
@@ -132,3 +135,20 @@ class ApiServer:
 
     def __repr__(self) -> str:
         return f"ApiServer({self.url}, {'serving' if self._runner else 'stopped'})"
+
+
+def serve_beside_run(
+    config: Any, config_path: str | None, say: Callable[[str], None]
+) -> ApiServer | None:
+    """Start the control API for a run when its config's ``[api] enabled``; None otherwise.
+
+    A run's output often ends in a log, so no token is printed here: with none stored, it says
+    how to make one (``real-trade serve CONFIG --issue-token trade``).
+    """
+    if not config.api.enabled:
+        return None
+    server = ApiServer(config, config_path=config_path, issue_first=False).start()
+    say(f"control API and dashboard on {server.url}")
+    if not any(not r.expired(server.authority.now_ms()) for r in server.authority.records()):
+        say("no API token yet: make one with `real-trade serve CONFIG.toml --issue-token trade`")
+    return server
