@@ -180,14 +180,17 @@ async def _events(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
-    await response.write(b": connected\n\n")
     ident = 0
-    while not stopping.is_set():
-        for topic, data in await _blocking(feed.poll):
-            ident += 1
-            await response.write(sse_frame(topic, data, ident))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stopping.wait(), PUSH_INTERVAL_S)
+    try:
+        await response.write(b": connected\n\n")
+        while not stopping.is_set():
+            for topic, data in await _blocking(feed.poll):
+                ident += 1
+                await response.write(sse_frame(topic, data, ident))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stopping.wait(), PUSH_INTERVAL_S)
+    except ConnectionResetError:  # the client went away (aiohttp's reset error is one)
+        pass
     return response
 
 

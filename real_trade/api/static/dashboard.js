@@ -228,7 +228,12 @@ async function loadAll() {
   renderOrders(orders.items);
   renderFills(fills.items);
   renderChart(equity);
-  $("logs").textContent = logs.file ? logs.lines.join("\n") : "(no [logging] file in the config)";
+  showLogs(logs);
+}
+
+function showLogs(logs) {
+  if (!logs.file) $("logs").textContent = "(no [logging] file in the config)";
+  else $("logs").textContent = logs.lines.length ? logs.lines.join("\n") : `(${logs.file} is empty)`;
 }
 
 async function refreshSlow() {
@@ -237,7 +242,7 @@ async function refreshSlow() {
       api("/api/positions"), api("/api/equity?points=500"), api("/api/logs?lines=100")]);
     renderPositions(positions);
     renderChart(equity);
-    if (logs.file) $("logs").textContent = logs.lines.join("\n");
+    showLogs(logs);
   } catch (e) { /* the push channel shows the connection state */ }
 }
 
