@@ -107,6 +107,7 @@ def test_the_dashboard_shows_live_fills_of_two_runners_and_its_kill_button_halts
                 assert live and set(live) <= journaled
                 page.wait_for_selector("#chart svg polyline", timeout=BOUND_S * 1000)
                 page.screenshot(path=str(tmp_path / "dashboard-live.png"), full_page=True)
+                page.screenshot(path=str(tmp_path / "dashboard-view.png"))
 
                 def answer(dialog: Any) -> None:
                     dialogs.append(dialog.message)

@@ -157,7 +157,7 @@ function addFill(f) {
   const empty = body.querySelector("td.empty");
   if (empty) empty.parentElement.remove();
   body.prepend(fillRow(f, true));
-  while (body.children.length > 100) body.lastElementChild.remove();
+  while (body.children.length > 40) body.lastElementChild.remove();
 }
 
 function renderLimits() {
@@ -220,7 +220,7 @@ function renderChart(points) {
 async function loadAll() {
   const [status, positions, orders, fills, equity, config, logs] = await Promise.all([
     api("/api/status"), api("/api/positions"), api("/api/orders?open=1&limit=500"),
-    api("/api/fills?limit=50"), api("/api/equity?points=500"), api("/api/config"),
+    api("/api/fills?limit=20"), api("/api/equity?points=500"), api("/api/config"),
     api("/api/logs?lines=100")]);
   state.config = config;
   renderStatus(status);
