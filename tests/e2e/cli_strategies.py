@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import backtrader as bt
 
-__all__ = ["FlipOnLiveBars"]
+__all__ = ["FlipOnLiveBars", "RestingLimitBuy"]
 
 
 class FlipOnLiveBars(bt.Strategy):
@@ -29,3 +29,22 @@ class FlipOnLiveBars(bt.Strategy):
             self.buy(size=self.p.size)
         else:
             self.close()
+
+
+class RestingLimitBuy(bt.Strategy):
+    """Places one buy limit at half the price on its first live bar: an order that rests (for
+    the tests that cancel it from outside)."""
+
+    def __init__(self) -> None:
+        self.live = False
+        self.placed = False
+
+    def notify_data(self, data: bt.DataBase, status: int, *args: object, **kwargs: object) -> None:
+        """Trade only once the feed is live."""
+        self.live = status == data.LIVE
+
+    def next(self) -> None:
+        """Once: a resting buy limit far below the market."""
+        if self.live and not self.placed:
+            self.placed = True
+            self.buy(size=0.01, exectype=bt.Order.Limit, price=self.data.close[0] * 0.5)
