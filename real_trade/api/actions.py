@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -172,6 +173,8 @@ class ActionDesk:
             "flatten": flatten,
             "reason": reason,
             "strategy": body.strategy,
+            "all": not body.strategy,
+            "time_ms": time.time_ns() // 1_000_000,
         }
         self.journal.record_event(
             "killswitch.requested", {**request, "mode": body.mode, "pid": os.getpid()}

@@ -9,7 +9,9 @@ of the trading state goes to ``on_state(state, reason)``. A process polls one su
 one interval: the runner's scheduler (:class:`~real_trade.engine.control.RunnerControl`), or,
 without a runner, the trading session on its cycle (:meth:`poll_if_due`).
 
-A kill request may name a ``strategy``: then only the control of that strategy takes it. The
+A kill request may name a ``strategy``: then only the control of that strategy takes it; one
+with ``"all": true`` (and its ``time_ms``) is taken by every runner sharing the journal
+(each marks ``kill_done:<strategy>``). The
 control API's other requests (cancel an order, cancel all, reload the risk limits) are
 ``control.command`` journal events (``{"id", "action", "args", "who", "reason"}``, the
 strategy column naming the runner); :meth:`JournalControl.poll_commands` hands each one not yet
@@ -118,7 +120,7 @@ class JournalControl:
         target = str(request.get("strategy") or "")
         if target and self.strategy and target != self.strategy:
             return False
-        if ident in self.handled or self.journal.get_state(KILL_DONE_KEY) == ident:
+        if ident in self.handled or not self._kill_is_new(request, ident):
             return False
         flatten = bool(request.get("flatten", False))
         reason = str(request.get("reason") or "kill requested")
@@ -127,7 +129,20 @@ class JournalControl:
             return False
         self.handled.append(ident)
         self.journal.set_state(KILL_DONE_KEY, ident)
+        if self.strategy:
+            self.journal.set_state(f"{KILL_DONE_KEY}:{self.strategy}", ident)
         return True
+
+    def _kill_is_new(self, request: dict[str, Any], ident: str) -> bool:
+        """Whether this runner has still to carry out ``request``: not taken by any runner, or,
+        for a request to every runner (``"all": true``, the control API's), not taken by this
+        one and younger than :data:`COMMAND_MAX_AGE_MS` (a runner started later ignores it)."""
+        if not (request.get("all") and self.strategy):
+            return bool(self.journal.get_state(KILL_DONE_KEY) != ident)
+        if self.journal.get_state(f"{KILL_DONE_KEY}:{self.strategy}") == ident:
+            return False
+        age_ms = time.time_ns() // 1_000_000 - int(request.get("time_ms") or 0)
+        return age_ms <= COMMAND_MAX_AGE_MS
 
     def poll_state(self) -> None:
         """Pass a change of the journal's trading state to ``on_state``."""

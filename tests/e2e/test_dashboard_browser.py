@@ -122,15 +122,17 @@ def test_the_dashboard_shows_live_fills_of_two_runners_and_its_kill_button_halts
             finally:
                 browser.close()
         request = journal.get_state(KILL_REQUEST_KEY)
+        assert request["all"] is True  # "all runners" was selected
+        for name in ("alpha", "beta"):
+            eventually(
+                lambda name=name: journal.get_state(f"{KILL_DONE_KEY}:{name}") == request["id"],
+                timeout=BOUND_S,
+                message=f"runner {name} carried the kill request out",
+            )
         eventually(
-            lambda: journal.get_state(KILL_DONE_KEY) == request["id"],
+            lambda: {e.strategy for e in journal.events("killswitch.halted")} >= {"alpha", "beta"},
             timeout=BOUND_S,
-            message="a runner carried the kill request out",
-        )
-        eventually(
-            lambda: [e for e in journal.events("killswitch.*") if e.kind == "killswitch.halted"],
-            timeout=BOUND_S,
-            message="the kill switch journaled its halt",
+            message="both kill switches journaled their halt",
         )
         assert journal.get_state("trading_state")["state"] == "halted"
         (action,) = journal.events("api.action")

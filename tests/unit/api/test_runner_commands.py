@@ -111,3 +111,36 @@ def test_the_runner_commands_act_on_its_broker_through_the_loop_hook() -> None:
     assert broker.guard.engine.config.max_position_amount == 0.5
     with pytest.raises(RuntimeError, match="between runs"):
         RunnerCommands(lambda: None, lambda: None)("cancel_all", {})
+
+
+def test_a_kill_request_to_every_runner_is_taken_by_each_but_not_by_a_late_one(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    url = f"sqlite:///{tmp_path / 'j.db'}"
+    api = Journal(url)
+    taken: list[str] = []
+    controls = [
+        JournalControl(
+            Journal(url, strategy=name),
+            on_kill=lambda f, why, name=name: taken.append(name) or True,
+            strategy=name,
+        )
+        for name in ("sma", "rsi")
+    ]
+    now = time.time_ns() // 1_000_000
+    request = {"id": "k-all", "flatten": False, "reason": "x", "all": True, "time_ms": now}
+    api.set_state(KILL_REQUEST_KEY, request)
+    api.flush(5.0)
+    assert [c.poll_kill() for c in controls] == [True, True]
+    assert [c.poll_kill() for c in controls] == [False, False]
+    assert taken == ["sma", "rsi"]
+    assert api.get_state("kill_done:sma") == api.get_state("kill_done:rsi") == "k-all"
+    late = JournalControl(api, on_kill=lambda f, why: taken.append("late") or True, strategy="gm")
+    api.set_state(KILL_REQUEST_KEY, {**request, "time_ms": now - 10 * 60_000})
+    api.flush(5.0)
+    assert not late.poll_kill() and taken == ["sma", "rsi"]
+    for control in controls:
+        control.journal.close()
+    api.close()
