@@ -182,11 +182,30 @@ class ActionDesk:
         self.journal.set_state(KILL_REQUEST_KEY, request)
         if any(r.alive for r in self.view.status().runners):
             return f"kill request {action_id} (flatten={flatten}) handed to the runner"
+        if self.config.trading_mode != "paper":
+            return self._kill_at_venue(flatten, reason)
         TradingStateStore(self.journal).write(TradingState.HALTED, reason)
         return (
-            "no runner alive: trading HALTED in the journal (a restarted runner starts halted; "
-            "`real-trade kill` cleans a testnet or live account at the venue)"
+            "no runner alive: trading HALTED in the journal (a paper account lives inside its "
+            "runner: nothing open to cancel; a restarted runner starts halted)"
         )
+
+    def _kill_at_venue(self, flatten: bool, reason: str) -> str:
+        """No runner alive on a testnet or live account: the kill switch acts at the venue, as
+        ``real-trade kill`` does."""
+        from real_trade.cli.commands.kill import kill_at_venue
+        from real_trade.utils.logger import mask_secrets
+
+        config = self.config
+        symbols = list(dict.fromkeys([config.symbol, *config.run.symbols]))
+        try:
+            report = kill_at_venue(config, self.journal, flatten, reason, symbols)
+        except Exception as exc:  # unreachable venue, refused keys: said, never raised
+            error = mask_secrets(f"{type(exc).__name__}: {exc}")
+            return (
+                f"no runner alive: trading HALTED, but the venue account was not cleaned: {error}"
+            )
+        return f"no runner alive: at the venue: {report.summary()}"
 
     def _cancel(self, body: m.ActionBody, action_id: str) -> str:
         wanted = str(getattr(body, "client_order_id", ""))

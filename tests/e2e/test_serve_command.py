@@ -8,6 +8,7 @@ import re
 import subprocess
 import urllib.error
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,38 @@ def test_an_order_is_cancelled_through_the_api_by_its_runner(tmp_path: Path) -> 
             code = run.stop()
     assert code == 0, run.text[-3000:]
     assert "Traceback" not in run.text, run.text[-3000:]
+
+
+def test_kill_through_the_api_cleans_a_testnet_account_at_the_venue_with_no_runner(
+    tmp_path: Path,
+) -> None:
+    from real_trade.api.server import ApiServer
+    from real_trade.config import RealTradeConfig
+    from tests.e2e.test_cli_kill import Account
+
+    with SimExchange(stepped=True, seed=11) as sim:
+        sim.advance(60)
+        account = Account(sim)
+        path = account.config(tmp_path)
+        with path.open("a", encoding="utf-8") as f:
+            f.write(f'\n[api]\nport = 0\ntoken_file = "{tmp_path / "t.json"}"\n')
+        config = RealTradeConfig.load(path)
+        with ApiServer(config, config_path=str(path)) as server:
+            assert server.first_token is not None
+            token = server.first_token.token
+            refused = _call(
+                server.url + "api/actions/kill", token, {"mode": "paper", "reason": "x"}
+            )
+            assert refused[0] == 409 and account.open_orders()  # mode mismatch: nothing done
+            status, result = _call(
+                server.url + "api/actions/kill",
+                token,
+                {"mode": "testnet", "reason": "api drill", "flatten": True},
+            )
+            assert status == 202, result
+            assert "at the venue" in result["detail"], result
+            assert account.open_orders() == []
+            assert account.btc() < Decimal("0.001")  # flat, up to dust
+            assert server.journal.get_state("trading_state")["state"] == "halted"
+            text = json.dumps(_call(server.url + "api/config", token)[1])
+            assert account.secret not in text and account.key not in text
