@@ -42,20 +42,25 @@ def event_topic(kind: str) -> str | None:
 class JournalFeed:
     """What is new in the journal since the last :meth:`poll` (module docstring).
 
-    Starts at ``since_ms`` (default: now): older rows are the REST endpoints' to show. Fills
-    are looked up from :data:`FILL_LOOKBACK_MS` before the newest one seen (a fill is journaled
-    a little after its venue time) and told apart by (strategy, symbol, trade id).
+    Starts at ``since_ms`` (default: now): older rows are the REST endpoints' to show. Events
+    and fills are looked up from :data:`FILL_LOOKBACK_MS` before the newest one seen (a row may
+    be journaled a little after its time), events told apart by id, fills by (strategy, symbol,
+    trade id); each poll reads a bounded window, however long the stream lives.
     """
 
     def __init__(self, view: JournalView, since_ms: int | None = None) -> None:
         """Follow ``view``'s journal from ``since_ms``."""
         self.view = view
         self.since_ms = time.time_ns() // 1_000_000 if since_ms is None else since_ms
-        self._event_id = 0
+        window = self.since_ms - FILL_LOOKBACK_MS
+        self._event_id = max(
+            (e.id for e in view.events(0, window) if e.time_ms < self.since_ms), default=0
+        )
+        self._event_ms = self.since_ms
         self._fill_ms = self.since_ms
-        self._fills: set[tuple[str, str, str]] = {
-            (f.strategy, f.symbol, f.trade_id)
-            for f in view.fills_since(self.since_ms - FILL_LOOKBACK_MS)
+        self._fills: dict[tuple[str, str, str], int] = {
+            (f.strategy, f.symbol, f.trade_id): f.time_ms
+            for f in view.fills_since(window)
             if f.time_ms < self.since_ms
         }
         self._orders: str | None = None
@@ -65,8 +70,9 @@ class JournalFeed:
     def poll(self) -> list[tuple[str, Any]]:
         """The new events as (topic, data), oldest first (blocking: call it on a thread)."""
         out: list[tuple[str, Any]] = []
-        for event in self.view.events(self._event_id, self.since_ms):
+        for event in self.view.events(self._event_id, self._event_ms - FILL_LOOKBACK_MS):
             self._event_id = max(self._event_id, event.id)
+            self._event_ms = max(self._event_ms, event.time_ms)
             topic = event_topic(event.kind)
             if topic is not None:
                 out.append(
@@ -84,9 +90,12 @@ class JournalFeed:
             key = (fill.strategy, fill.symbol, fill.trade_id)
             if key in self._fills:
                 continue
-            self._fills.add(key)
+            self._fills[key] = fill.time_ms
             self._fill_ms = max(self._fill_ms, fill.time_ms)
             out.append(("fill", fill_model(fill).model_dump()))
+        oldest = self._fill_ms - 2 * FILL_LOOKBACK_MS
+        for key in [k for k, t in self._fills.items() if t < oldest]:
+            del self._fills[key]
         orders = self.view.orders(open_only=True, limit=500)
         marker = json.dumps([(o["client_order_id"], o["state"], o["filled"]) for o in orders.items])
         if marker != self._orders:
