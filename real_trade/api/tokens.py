@@ -192,6 +192,18 @@ class TokenAuthority:
             return None
         return found
 
+    def revoke(self, token_id: str) -> bool:
+        """Remove the token with id ``token_id`` (its holder is refused from the next request);
+        False when there is none."""
+        with self._lock:
+            records = self.store.load()
+            kept = [r for r in records if r.id != token_id]
+            if len(kept) == len(records):
+                return False
+            self.store.save(kept)
+            self._records = kept
+        return True
+
     def records(self) -> list[TokenRecord]:
         """The stored records (hashes, never tokens)."""
         with self._lock:

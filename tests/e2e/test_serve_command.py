@@ -86,6 +86,15 @@ def test_serve_prints_the_first_token_once_and_refuses_a_public_address(tmp_path
         timeout=BOUND_S,
     )
     assert issued.returncode == 0 and re.search(r"new read token \w+: rt_\S+", issued.stdout)
+    listed = subprocess.run(
+        [script(), "serve", str(config), "--list-tokens"],
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=BOUND_S,
+    )
+    assert listed.returncode == 0 and re.search(r"\w+  read   expires .* viewer", listed.stdout)
+    assert "rt_" not in listed.stdout
     stored = (tmp_path / "tokens.json").read_text()
     assert token not in stored and issued.stdout.split()[-1] not in stored
 

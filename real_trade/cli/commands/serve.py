@@ -5,8 +5,9 @@ over the config's journal until SIGINT or SIGTERM, from any process: the runners
 through the journal, as ``real-trade kill`` reaches them. ``[api]`` sets the address (loopback
 by default; another needs TLS or ``allow_remote``), the token file and CORS. The first start
 creates a trade-scope token and prints it once (only its hash is stored); ``--issue-token
-read|trade`` prints a new one and exits. Exit code 0 after a clean stop, 2 for a bad config or
-an address it may not use.
+read|trade`` prints a new one, ``--list-tokens`` lists them (ids, scopes, expiry; never the
+tokens), ``--revoke ID`` removes one, each then exits. Exit code 0 after a clean stop, 2 for
+a bad config or an address it may not use.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from typing import Any
 
 __all__ = ["add_arguments", "run"]
 
@@ -35,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="print a new token of this scope and exit",
     )
     parser.add_argument("--label", default="", help="a label for --issue-token (who holds it)")
+    parser.add_argument(
+        "--list-tokens", action="store_true", help="list the tokens (id, scope, expiry) and exit"
+    )
+    parser.add_argument("--revoke", metavar="ID", default=None, help="revoke a token and exit")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,13 +67,11 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.issue_token:
+    if args.issue_token or args.list_tokens or args.revoke:
         authority = TokenAuthority(
             FileTokenStore(config.api.token_file), ttl_s=config.api.token_ttl_hours * 3600
         )
-        issued = authority.issue(args.issue_token, args.label)
-        print(f"new {args.issue_token} token {issued.record.id}: {issued.token}")
-        return 0
+        return _tokens(authority, args)
     try:
         server = ApiServer(config, config_path=args.config).start()
     except ConfigError as exc:
@@ -88,4 +92,26 @@ def run(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     print("control API stopped", flush=True)
+    return 0
+
+
+def _tokens(authority: Any, args: argparse.Namespace) -> int:
+    """``--issue-token``, ``--revoke``, ``--list-tokens``: 0, or 1 for an unknown id."""
+    import datetime as dt
+
+    if args.issue_token:
+        issued = authority.issue(args.issue_token, args.label)
+        print(f"new {args.issue_token} token {issued.record.id}: {issued.token}")
+        return 0
+    if args.revoke:
+        if not authority.revoke(args.revoke):
+            print(f"no token with id {args.revoke}", file=sys.stderr)
+            return 1
+        print(f"token {args.revoke} revoked")
+        return 0
+    now = authority.now_ms()
+    for r in authority.records():
+        expires = dt.datetime.fromtimestamp(r.expires_ms / 1000, dt.timezone.utc)
+        state = "EXPIRED" if r.expired(now) else f"expires {expires:%Y-%m-%d %H:%M} UTC"
+        print(f"{r.id}  {r.scope:<5}  {state}  {r.label}")
     return 0

@@ -213,3 +213,14 @@ def test_open_paths_need_no_token_and_say_nothing_of_the_account(tmp_path: Path)
     assert health.status == 200 and set(health.body) == {"ok", "version"}
     assert doc.status == 200 and doc.body["openapi"].startswith("3.")
     assert page.status == 200 and "Content-Security-Policy" in page.headers
+
+
+def test_a_revoked_token_is_refused_at_once(tmp_path: Path) -> None:
+    with serve(tmp_path) as (server, token):
+        other = authority(tmp_path)
+        reader = other.issue("read", "viewer")
+        api = Api(server, reader.token)
+        assert api.call("GET", "/api/status").status == 200
+        assert other.revoke(reader.record.id) and not other.revoke("nope")
+        assert api.call("GET", "/api/status").status == 401
+        assert Api(server, token).call("GET", "/api/status").status == 200
