@@ -99,7 +99,9 @@ def test_serve_prints_the_first_token_once_and_refuses_a_public_address(tmp_path
     assert token not in stored and issued.stdout.split()[-1] not in stored
 
 
-def test_an_order_is_cancelled_through_the_api_by_its_runner(tmp_path: Path) -> None:
+def test_an_order_is_cancelled_and_risk_reloaded_through_the_api_by_the_runner(
+    tmp_path: Path,
+) -> None:
     with SimExchange(speed=240.0, seed=21) as sim:
         config = write_config(
             tmp_path, sim, strategy="tests.e2e.cli_strategies:RestingLimitBuy", params=""
@@ -146,6 +148,21 @@ def test_an_order_is_cancelled_through_the_api_by_its_runner(tmp_path: Path) -> 
                 timeout=BOUND_S,
                 message="the order is cancelled",
             )
+            status, result = _call(
+                base + "api/actions/reload_risk", token, {"mode": "paper", "reason": "limits"}
+            )
+            assert status == 202, result
+            answers = eventually(
+                lambda: [
+                    e
+                    for e in journal.events(COMMAND_DONE_KIND)
+                    if e.payload["action"] == "reload_risk"
+                ],
+                timeout=BOUND_S,
+                message="the runner reloads its risk limits",
+            )
+            assert answers[0].payload["ok"] is True, answers[0].payload
+            assert answers[0].payload["detail"] == "risk limits reloaded"
         finally:
             journal.close()
             code = run.stop()

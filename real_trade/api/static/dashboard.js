@@ -256,10 +256,16 @@ function handle(event, data) {
   } else if (event === "status") {
     renderStatus(data);
   } else if (event === "risk" || event === "feed" || event === "action") {
-    const what = data.kind ? `${data.kind} ${JSON.stringify(data.payload).slice(0, 160)}`
-                           : JSON.stringify(data);
-    addAlert(`${event}: ${what}`, event === "risk" ? "neg" : "");
+    addAlert(`${event}: ${describe(data)}`, event === "risk" ? "neg" : "");
+    if (event !== "feed") refreshSlow();
   }
+}
+
+function describe(data) {
+  if (!data.kind) return Object.entries(data).map(([k, v]) => `${k} ${v}`).join(", ");
+  const p = data.payload || {};
+  const text = p.summary || p.detail || p.reason || p.state || JSON.stringify(p).slice(0, 160);
+  return `${data.kind}${data.strategy ? ` (${data.strategy})` : ""}: ${text}`;
 }
 
 async function startPush() {
