@@ -75,6 +75,7 @@ def test_the_dashboard_shows_live_fills_of_two_runners_and_its_kill_button_halts
     )
     journal = Journal(f"sqlite:///{tmp_path / 'journal.db'}")
     dialogs: list[str] = []
+    errors: list[str] = []
     try:
         found = eventually(
             lambda: re.search(r"dashboard on (http://127\.0\.0\.1:\d+/)", first.text),
@@ -87,6 +88,11 @@ def test_the_dashboard_shows_live_fills_of_two_runners_and_its_kill_button_halts
             browser = pw.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 1280, "height": 1500})
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                page.on(
+                    "console",
+                    lambda m: errors.append(m.text) if m.type == "error" else None,
+                )
                 page.goto(url)
                 page.fill("#token", token.token)
                 page.click("#connect")
@@ -143,6 +149,7 @@ def test_the_dashboard_shows_live_fills_of_two_runners_and_its_kill_button_halts
         journal.close()
         codes = (first.stop(), second.stop())
     assert dialogs and "KILL SWITCH" in dialogs[0] and "PAPER" in dialogs[0]
+    assert errors == []  # no script error, no CSP violation, no failed request
     assert "kill request" in result and "HALTED" in banner
     assert codes == (0, 0), first.text[-3000:] + second.text[-3000:]
     assert "Traceback" not in first.text + second.text, first.text[-4000:]
