@@ -4,7 +4,8 @@ Two ``real-trade run`` processes trade on the simulator with one SQLite journal;
 ``[api] enabled`` and serves the dashboard. Playwright drives Debian's ``chromium`` (never a
 downloaded browser): the page connects with a token, shows both runners side by side, shows
 fills arriving over the push channel, and its kill button (confirmation accepted) halts the
-runners through the journal's kill request. Screenshots are kept in the test's tmp directory.
+runners through the journal's kill request. A third run rests a limit order, and its row's
+cancel button cancels it. Screenshots are kept in the test's tmp directory.
 Skipped without chromium or playwright, failed instead when ``RT_REQUIRE_SERVICES=1``.
 """
 
@@ -154,3 +155,45 @@ def test_the_dashboard_shows_live_fills_of_two_runners_and_its_kill_button_halts
     assert codes == (0, 0), first.text[-3000:] + second.text[-3000:]
     assert "Traceback" not in first.text + second.text, first.text[-4000:]
     assert (tmp_path / "dashboard-live.png").stat().st_size > 10_000
+
+
+def test_the_cancel_button_of_an_open_order_cancels_it(sim: SimExchange, tmp_path: Path) -> None:
+    executable = chromium()
+    sync_playwright = _playwright()
+    token = TokenAuthority(FileTokenStore(tmp_path / "tokens.json")).issue("trade", "browser")
+    path = _config(tmp_path, sim, "resting", True)
+    text = path.read_text(encoding="utf-8").replace(
+        FLIP, "tests.e2e.cli_strategies:RestingLimitBuy"
+    )
+    path.write_text(text.replace("size = 0.01\n", ""), encoding="utf-8")
+    run = Process([script(), "run", str(path)], env=environment())
+    journal = Journal(f"sqlite:///{tmp_path / 'journal.db'}")
+    dialogs: list[str] = []
+    try:
+        url = eventually(
+            lambda: re.search(r"dashboard on (http://127\.0\.0\.1:\d+/)", run.text),
+            timeout=BOUND_S,
+            message=run.text,
+        ).group(1)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 1000})
+                page.goto(url)
+                page.fill("#token", token.token)
+                page.click("#connect")
+                row = page.wait_for_selector("#orders tbody tr[data-order]", timeout=BOUND_S * 1000)
+                wanted = row.get_attribute("data-order")
+                page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+                page.click(f'#orders button[data-order="{wanted}"]')
+                page.wait_for_selector("#orders td.empty", timeout=BOUND_S * 1000)
+                page.screenshot(path=str(tmp_path / "dashboard-cancelled.png"))
+            finally:
+                browser.close()
+        order = next(o for o in journal.orders() if o.client_order_id == wanted)
+        assert order.state == "CANCELED"
+    finally:
+        journal.close()
+        code = run.stop()
+    assert dialogs and f"Cancel order {wanted}" in dialogs[0] and "PAPER" in dialogs[0]
+    assert code == 0 and "Traceback" not in run.text, run.text[-3000:]
