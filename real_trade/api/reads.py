@@ -9,6 +9,7 @@ the HTTP layer runs them on a worker thread.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -287,9 +288,28 @@ class JournalView:
         return m.LogTail(file=str(path), lines=[mask_secrets(t.rstrip("\n")) for t in tail])
 
     def config_masked(self) -> dict[str, Any]:
-        """The config as a dict: secrets are the mask, the journal URL's password too."""
-        out: dict[str, Any] = self.config.to_dict()
+        """The config as a dict: secrets are the mask, the journal URL's password too, and so
+        is any value under a secret-sounding key (a webhook's ``Authorization`` header) or
+        holding a registered secret."""
+        out: dict[str, Any] = _masked(self.config.to_dict())
         return out
+
+
+_SECRET_KEY = re.compile(
+    r"(secret|token|password|passphrase|authorization|api_?key|cookie)", re.IGNORECASE
+)
+
+
+def _masked(value: Any, key: str = "") -> Any:
+    from real_trade.utils.logger import MASK, mask_secrets
+
+    if isinstance(value, dict):
+        return {k: _masked(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, key) for v in value]
+    if isinstance(value, str):
+        return MASK if value and _SECRET_KEY.search(key) else mask_secrets(value)
+    return value
 
 
 def _check(name: str, status: str, detail: str) -> Any:

@@ -77,10 +77,24 @@ def test_a_secret_in_the_config_is_masked(tmp_path: Path) -> None:
         secret="SECRET-abcdef123456",
         paper_trading=True,
         journal={"url": "postgresql://u:pw-secret-987@h/db"},
+        notifications={
+            "webhook": {
+                "url": "https://hooks.example.com/hook-secret-555",
+                "headers": {"Authorization": "Bearer header-secret-777", "X-Plain": "shown"},
+            }
+        },
     )
-    text = json.dumps(JournalView(None, config).config_masked())
-    for secret in ("KEY-abcdef123456", "SECRET-abcdef123456", "pw-secret-987"):
+    masked = JournalView(None, config).config_masked()
+    text = json.dumps(masked)
+    for secret in (
+        "KEY-abcdef123456",
+        "SECRET-abcdef123456",
+        "pw-secret-987",
+        "hook-secret-555",
+        "header-secret-777",
+    ):
         assert secret not in text
+    assert masked["notifications"]["webhook"]["headers"]["X-Plain"] == "shown"
 
 
 def test_pause_and_resume_write_the_trading_state_with_who_and_why(tmp_path: Path) -> None:
