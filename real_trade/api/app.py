@@ -4,8 +4,9 @@
 :class:`~real_trade.api.actions.ActionDesk`, the :class:`~real_trade.api.tokens.TokenAuthority`
 and the guards of :mod:`real_trade.api.security` into one ``aiohttp.web.Application``. Every
 route is declared once in :data:`ROUTES` with its scope and pydantic models; the OpenAPI
-document (``/api/openapi.json``) is generated from that table. The dashboard's static files are
-served at ``/``. Journal reads block, so handlers run them on a worker thread.
+document (``/api/openapi.json``, :mod:`real_trade.api.openapi`) is generated from that table.
+The dashboard's files are served at ``/`` (:mod:`real_trade.api.dashboard`). Journal reads
+block, so handlers run them on a worker thread.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from importlib import resources
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -24,35 +23,20 @@ from pydantic import BaseModel, ValidationError
 from real_trade._version import __version__
 from real_trade.api import models as m
 from real_trade.api.actions import ActionDesk, ActionRefusedError
+from real_trade.api.dashboard import add_dashboard_routes
+from real_trade.api.openapi import Handler, Route, openapi_document
 from real_trade.api.push import JournalFeed, sse_frame
 from real_trade.api.reads import JournalView
 from real_trade.api.security import TOKEN_KEY, FailedLogins, security_middleware
 from real_trade.api.tokens import TokenAuthority, TokenRecord
 
-__all__ = ["PUSH_INTERVAL_S", "ROUTES", "Route", "build_app", "openapi_document"]
+__all__ = ["PUSH_INTERVAL_S", "ROUTES", "build_app"]
 
 PUSH_INTERVAL_S = 0.5
 """How often the push channel looks for news in the journal."""
 _VIEW: web.AppKey[JournalView] = web.AppKey("view", JournalView)
 _DESK: web.AppKey[ActionDesk] = web.AppKey("desk", ActionDesk)
 _STOPPING: web.AppKey[asyncio.Event] = web.AppKey("stopping", asyncio.Event)
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass(frozen=True)
-class Route:
-    """One endpoint: method, path, summary, the scope it needs, its body and response models."""
-
-    method: str
-    path: str
-    summary: str
-    scope: str
-    handler: Handler
-    body: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
-    many: bool = False
-    query: tuple[str, ...] = ()
 
 
 async def _blocking(work: Callable[[], Any]) -> Any:
@@ -164,7 +148,7 @@ async def _health(request: web.Request) -> web.StreamResponse:
 
 
 async def _openapi(request: web.Request) -> web.StreamResponse:
-    return _json(openapi_document())
+    return _json(openapi_document(ROUTES))
 
 
 async def _events(request: web.Request) -> web.StreamResponse:
@@ -398,88 +382,6 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of :data:`ROUTES`, schemas from the pydantic models."""
-    schemas: dict[str, Any] = {}
-
-    def ref(model: type[BaseModel]) -> dict[str, Any]:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-        return {"$ref": f"#/components/schemas/{model.__name__}"}
-
-    error = {"application/json": {"schema": ref(m.ErrorBody)}}
-    paths: dict[str, Any] = {}
-    for route in ROUTES:
-        op: dict[str, Any] = {"summary": route.summary, "operationId": route.handler.__name__}
-        if route.scope != "none":
-            op["security"] = [{"bearer": []}]
-            op["x-scope"] = route.scope
-        params = [{"name": "kind", "in": "path", "required": True, "schema": {"type": "string"}}]
-        op["parameters"] = [p for p in params if "{kind}" in route.path] + [
-            {"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
-            for q in route.query
-        ]
-        if route.method == "POST":
-            op["parameters"].append(
-                {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}
-            )
-        if route.body is not None:
-            op["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": ref(route.body)}},
-            }
-        ok: dict[str, Any] = {"description": "OK"}
-        if route.response is not None:
-            schema = ref(route.response)
-            if route.many:
-                schema = {"type": "array", "items": schema}
-            ok["content"] = {"application/json": {"schema": schema}}
-        status = "202" if route.method == "POST" else "200"
-        op["responses"] = {status: ok, "default": {"description": "refused", "content": error}}
-        paths.setdefault(route.path, {})[route.method.lower()] = op
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "real_trade control API", "version": __version__},
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-    }
-
-
-async def _index(request: web.Request) -> web.StreamResponse:
-    return web.Response(
-        body=_static("index.html"),
-        content_type="text/html",
-        headers={
-            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-            "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
-            "Cache-Control": "no-store",
-        },
-    )
-
-
-_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
-
-
-async def _asset(request: web.Request) -> web.StreamResponse:
-    name = request.match_info["name"]
-    suffix = name[name.rfind(".") :] if "." in name else ""
-    if "/" in name or name.startswith(".") or suffix not in _TYPES:
-        return _error(404, "no such file")
-    try:
-        body = _static(name)
-    except FileNotFoundError:
-        return _error(404, "no such file")
-    return web.Response(body=body, content_type=_TYPES[suffix])
-
-
-def _static(name: str) -> bytes:
-    return resources.files("real_trade.api").joinpath("static", name).read_bytes()
-
-
 def build_app(
     view: JournalView,
     desk: ActionDesk,
@@ -504,6 +406,5 @@ def build_app(
     app.on_shutdown.append(stop_streams)
     for route in ROUTES:
         app.router.add_route(route.method, route.path, route.handler)
-    app.router.add_get("/", _index)
-    app.router.add_get("/static/{name}", _asset)
+    add_dashboard_routes(app)
     return app

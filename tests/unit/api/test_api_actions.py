@@ -8,7 +8,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from real_trade.api.app import ROUTES, openapi_document
+from real_trade.api.app import ROUTES
+from real_trade.api.openapi import openapi_document
 from real_trade.engine.control import HEARTBEAT_KEY, KILL_REQUEST_KEY, heartbeat_key
 from real_trade.persistence import Journal
 from real_trade.session.control import COMMAND_KIND
@@ -227,7 +228,7 @@ def test_the_push_channel_sends_new_fills_and_actions(tmp_path: Path) -> None:
 
 
 def test_the_openapi_document_covers_every_route_and_resolves(tmp_path: Path) -> None:
-    doc = openapi_document()
+    doc = openapi_document(ROUTES)
     for route in ROUTES:
         assert route.method.lower() in doc["paths"][route.path]
     text = json.dumps(doc)

@@ -210,9 +210,13 @@ def test_open_paths_need_no_token_and_say_nothing_of_the_account(tmp_path: Path)
         health = api.call("GET", "/api/health")
         doc = api.call("GET", "/api/openapi.json")
         page = api.call("GET", "/")
+        script = api.call("GET", "/static/dashboard.js")
+        missing = [api.call("GET", f"/static/{n}").status for n in ("nope.js", "tokens.py")]
     assert health.status == 200 and set(health.body) == {"ok", "version"}
     assert doc.status == 200 and doc.body["openapi"].startswith("3.")
     assert page.status == 200 and "Content-Security-Policy" in page.headers
+    assert script.status == 200 and script.headers["Content-Type"].startswith("text/javascript")
+    assert missing == [404, 404]
 
 
 def test_a_revoked_token_is_refused_at_once(tmp_path: Path) -> None:
