@@ -71,6 +71,10 @@ SUBCOMMANDS["resume"] = (
     "real_trade.cli.commands.resume",
     "Lift a halt set by the kill switch, so the strategy may trade again.",
 )
+SUBCOMMANDS["serve"] = (
+    "real_trade.cli.commands.serve",
+    "Serve the control API and web dashboard of an account (loopback, token required).",
+)
 
 _DESCRIPTION = (
     "real_trade: trade a backtrader strategy on Binance, Bybit, OKX or any ccxt exchange. "

@@ -15,6 +15,7 @@ import importlib
 import typing
 
 if typing.TYPE_CHECKING:
+    from real_trade.config.api import ApiConfig
     from real_trade.config.metrics import DEFAULT_METRICS_PORT, MetricsConfig
     from real_trade.config.section import ConfigSection
     from real_trade.config.settings import (
@@ -37,6 +38,7 @@ __all__ = [
     "SECRET_MASK",
     "SIM_URL_ENV",
     "TIMEFRAMES",
+    "ApiConfig",
     "ConfigSection",
     "HistoryConfig",
     "JournalConfig",
@@ -46,7 +48,12 @@ __all__ = [
     "RunConfig",
 ]
 
-_HOMES = {"ConfigSection": "section", "MetricsConfig": "metrics", "DEFAULT_METRICS_PORT": "metrics"}
+_HOMES = {
+    "ApiConfig": "api",
+    "ConfigSection": "section",
+    "MetricsConfig": "metrics",
+    "DEFAULT_METRICS_PORT": "metrics",
+}
 
 
 def __getattr__(name: str) -> typing.Any:

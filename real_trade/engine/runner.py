@@ -46,6 +46,7 @@ from typing_extensions import Unpack
 
 from real_trade.bus import EventBus, get_bus
 from real_trade.config import RealTradeConfig
+from real_trade.engine.commands import RunnerCommands
 from real_trade.engine.control import RunnerControl, install_stop_signals
 from real_trade.engine.factory import build_components
 from real_trade.engine.lifecycle import FATAL_ERRORS
@@ -359,6 +360,7 @@ class TradingRunner:
                     "runner": self._state,
                     "health": self._health(),
                 },
+                command=RunnerCommands(lambda: self._hook, lambda: self.broker),
                 heartbeat_interval=self.heartbeat_interval,
             )
             self.control.install(scheduler)

@@ -516,8 +516,8 @@ class TradingSession:
             self.control.seen(TradingState.ACTIVE)
 
     def follow_trading_state(self, state: TradingState, reason: str) -> None:
-        """The journal's trading state changed (``real-trade kill``/``resume``): follow it
-        (not while a kill is being worked)."""
+        """The journal's trading state changed (``real-trade kill``/``resume``, the control
+        API's pause): follow it (not while a kill is being worked)."""
         if self.killswitch.active:
             return
         if state is TradingState.HALTED and self.trading_state.state is not state:
@@ -526,6 +526,9 @@ class TradingSession:
         elif state is TradingState.ACTIVE and self.trading_state.state is not state:
             self.trading_state.resume(reason)
             _log.warning("trading resumed from the journal: %s", reason)
+        elif state is TradingState.REDUCING and self.trading_state.state is not state:
+            self.trading_state.reduce(reason)
+            _log.warning("new entries paused from the journal (REDUCING): %s", reason)
 
     def publish(self, topic: str, event: object) -> None:
         """Publish on the session's bus (a closed bus at shutdown is logged, not raised)."""

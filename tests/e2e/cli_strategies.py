@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import backtrader as bt
 
-__all__ = ["FlipOnLiveBars", "RestingBid"]
+__all__ = ["FlipOnLiveBars", "RestingBid", "RestingLimitBuy"]
 
 
 class FlipOnLiveBars(bt.Strategy):
@@ -51,3 +51,10 @@ class RestingBid(bt.Strategy):
             self.placed = True
             price = float(self.data.close[0]) * (1 - self.p.discount)
             self.buy(size=self.p.size, exectype=bt.Order.Limit, price=price)
+
+
+class RestingLimitBuy(RestingBid):
+    """A :class:`RestingBid` at half the price: an order that rests far from the market (for the
+    tests that cancel it from outside)."""
+
+    params = (("discount", 0.5),)
