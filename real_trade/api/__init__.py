@@ -14,13 +14,21 @@ from __future__ import annotations
 from real_trade.api.app import build_app
 from real_trade.api.openapi import openapi_document
 from real_trade.api.server import ApiServer
-from real_trade.api.tokens import FileTokenStore, TokenAuthority, TokenStore
+from real_trade.api.tokens import (
+    FileTokenStore,
+    KeyFileTokenStore,
+    TokenAuthority,
+    TokenStore,
+    token_store_for,
+)
 
 __all__ = [
     "ApiServer",
     "FileTokenStore",
+    "KeyFileTokenStore",
     "TokenAuthority",
     "TokenStore",
     "build_app",
     "openapi_document",
+    "token_store_for",
 ]

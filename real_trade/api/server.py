@@ -21,7 +21,7 @@ from real_trade.api.actions import ActionDesk
 from real_trade.api.app import build_app
 from real_trade.api.reads import JournalView
 from real_trade.api.security import check_bind
-from real_trade.api.tokens import FileTokenStore, IssuedToken, TokenAuthority, TokenStore
+from real_trade.api.tokens import IssuedToken, TokenAuthority, TokenStore, token_store_for
 from real_trade.errors import ConfigError
 from real_trade.venues.ioloop import IoLoop
 
@@ -33,8 +33,8 @@ class ApiServer:
 
     ``config_path`` is where risk limits are reloaded from; ``journal`` an open Journal to
     use (default: one opened on ``config.journal.url``, closed by :meth:`stop`); ``store`` the
-    token store (default: a :class:`FileTokenStore` at ``[api] token_file``); ``issue_first``:
-    create the first token when the store has none (the caller shows it once).
+    token store (default: what :func:`~real_trade.api.tokens.token_store_for` picks);
+    ``issue_first``: create the first token when the store has none (the caller shows it once).
     """
 
     def __init__(
@@ -57,7 +57,7 @@ class ApiServer:
             journal = Journal(config.journal.url)
         self.journal = journal
         self.authority = TokenAuthority(
-            store if store is not None else FileTokenStore(api.token_file),
+            store if store is not None else token_store_for(config),
             ttl_s=api.token_ttl_hours * 3600,
         )
         self.first_token: IssuedToken | None = self.authority.first_token() if issue_first else None

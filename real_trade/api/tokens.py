@@ -6,9 +6,12 @@ shown to the operator; only its SHA-256 is kept. A token is ``rt_`` + 32 random 
 (URL-safe base64), so a fast hash is enough (nothing to brute-force). :meth:`verify` compares
 the presented token's hash with every stored hash through :func:`hmac.compare_digest`.
 
-Where the hashes live is a :class:`TokenStore` (``load()``/``save(records)``): the default
-:class:`FileTokenStore` is a JSON file written with mode 0600 (atomically, by rename). The
-encrypted key store can hold them instead by implementing the same two methods.
+Where the hashes live is a :class:`TokenStore` (``load()``/``save(records)``):
+:class:`KeyFileTokenStore` keeps them with the API keys, as the ``api-tokens`` secret of the
+encrypted key file (:class:`~real_trade.keys.ApiKeyManager`); :class:`FileTokenStore` is a JSON
+file written with mode 0600 (atomically, by rename). :func:`token_store_for` picks one from the
+config: ``[api] token_store = "keys"`` or ``"file"``, and ``"auto"`` (the default) keeps them
+with the keys whenever the config names a stored key (``key = "..."``).
 """
 
 from __future__ import annotations
@@ -24,18 +27,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 __all__ = [
     "DEFAULT_TOKEN_FILE",
     "SCOPES",
     "FileTokenStore",
     "IssuedToken",
+    "KeyFileTokenStore",
     "Scope",
     "TokenAuthority",
     "TokenRecord",
     "TokenStore",
     "hash_token",
+    "token_store_for",
 ]
 
 Scope = Literal["read", "trade"]
@@ -127,6 +132,62 @@ class FileTokenStore:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
+
+
+class KeyFileTokenStore:
+    """Token records kept with the API keys: the ``api-tokens`` secret of the encrypted key
+    file (module docstring). The file is decrypted again only when it changed, so calling
+    :meth:`load` per request costs a ``stat``; a save re-encrypts the file (a key derivation)."""
+
+    SECRET_NAME = "api-tokens"  # noqa: S105 (the entry's name, not a secret)
+
+    def __init__(self, path: str | Path | None = None, passphrase: str | None = None) -> None:
+        """Keep the records in the key file ``path`` (default: the default key file), opened
+        with ``passphrase`` (default: ``RT_KEYS_PASSPHRASE``, the keyring or a prompt)."""
+        from real_trade.keys import ApiKeyManager
+
+        self._manager = ApiKeyManager(path, passphrase)
+        self.path = self._manager.path
+        self._seen: tuple[int, int, int] | None = None
+        self._records: list[TokenRecord] = []
+        self._lock = threading.Lock()
+
+    def load(self) -> list[TokenRecord]:
+        """The records in the key file (none when it or the entry does not exist)."""
+        with self._lock:
+            try:
+                info = self.path.stat()
+            except FileNotFoundError:
+                return []
+            seen = (info.st_mtime_ns, info.st_size, info.st_ino)
+            if seen != self._seen:
+                self._manager.load_from_file()
+                raw = json.loads(self._manager.get_secret(self.SECRET_NAME) or '{"tokens": []}')
+                self._records = [TokenRecord(**item) for item in raw.get("tokens", [])]
+                self._seen = seen
+            return list(self._records)
+
+    def save(self, records: Sequence[TokenRecord]) -> None:
+        """Store ``records`` in the key file, beside the keys (re-read first: another process
+        may have added a key since), and write it encrypted."""
+        with self._lock:
+            self._manager.load_from_file()
+            text = json.dumps({"tokens": [asdict(r) for r in records]})
+            self._manager.set_secret(self.SECRET_NAME, text)
+            self._manager.save_to_file()
+            info = self.path.stat()
+            self._seen = (info.st_mtime_ns, info.st_size, info.st_ino)
+            self._records = list(records)
+
+
+def token_store_for(config: Any) -> TokenStore:
+    """The token store a config asks for: ``[api] token_store`` (``"keys"``, ``"file"``, or
+    ``"auto"``: with the keys when the config names a stored key, else the token file)."""
+    api = config.api
+    choice = getattr(api, "token_store", "auto")
+    if choice == "keys" or (choice == "auto" and getattr(config, "key", None)):
+        return KeyFileTokenStore(getattr(config, "keys_file", None))
+    return FileTokenStore(api.token_file)
 
 
 class TokenAuthority:

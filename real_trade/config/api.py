@@ -4,15 +4,17 @@ Off by default. ``real-trade serve CONFIG.toml`` serves it whatever ``enabled`` 
 ``enabled = true`` makes ``real-trade run`` serve it beside the run. It listens on ``host``:
 ``port`` (default ``127.0.0.1:8787``, loopback only); any other address is refused unless the
 server has TLS (``tls_cert`` and ``tls_key``) or ``allow_remote = true`` says the operator put
-something safe in front (an SSH tunnel is the advice: see the README). Tokens live in
-``token_file`` (default ``~/.real_trade/api_tokens.json``, mode 0600, hashed); the first start
-with none creates one and prints it once. ``cors_origins`` lists the browser origins allowed
+something safe in front (an SSH tunnel is the advice: see the README). Tokens are stored
+hashed, with the API keys in the encrypted key file when the config names a stored key
+(``token_store = "auto"``, the default, or ``"keys"``), else in ``token_file`` (``"file"``;
+default ``~/.real_trade/api_tokens.json``, mode 0600); the first start with none creates one
+and prints it once. ``cors_origins`` lists the browser origins allowed
 to call it from another page (none by default: the dashboard is served by the same process).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import field_validator, model_validator
 from typing_extensions import Self
@@ -37,6 +39,7 @@ class ApiConfig(ConfigSection):
     tls_cert: str | None = None
     tls_key: str | None = None
     token_file: str | None = None
+    token_store: Literal["auto", "keys", "file"] = "auto"  # noqa: S105 (a choice, not a secret)
     token_ttl_hours: float = 24.0 * 7
     cors_origins: list[str] = []
     max_body_bytes: int = 16 * 1024

@@ -1,15 +1,18 @@
 """No secret leaves: a testnet run on the simulator with its key taken from the encrypted key
-file trades, reports, alerts, logs at DEBUG and crashes once; then every file it left, every log
-line, every journal row, every command's output and every alert posted is scanned for the API
-key, the API secret and the key file's passphrase. None may appear, in any encoding.
-
-The control API's responses and dashboard pages are to be fed to the same
-:class:`tests.secret_scan.SecretScanner` once that API exists.
+file trades, reports, alerts, logs at DEBUG and crashes once, and ``real-trade serve`` answers
+every read of its control API, its push channel, an action and its dashboard; then every file it
+left, every log line, every journal row, every command's output, every HTTP response, page and
+every alert posted is scanned for the API key, the API secret and the key file's passphrase.
+None may appear, in any encoding.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -168,7 +171,20 @@ def test_no_secret_leaves_a_testnet_run(
     assert refused.returncode == 2 and "wrong passphrase" in refused.stderr
     assert "Traceback" not in refused.stderr
 
+    # the control API and dashboard, served for the same account, every read answered
+    api_replies = serve_and_read_everything(cli, flip)
+    assert any(where == "GET /api/config" for where, _ in api_replies)
+    assert any(where.startswith("GET /static/") for where, _ in api_replies)
+    assert '"event": "fill"' in json.dumps(api_replies) or "event: fill" in dict(api_replies).get(
+        "GET /api/events", ""
+    )
+    with_keys = ApiKeyManager(tmp_path / "home" / "keys.json", FILE_PASSPHRASE)
+    with_keys.load_from_file()
+    assert with_keys.secret_names() == ["api-tokens"], "the API token is kept with the keys"
+
     scanner = SecretScanner(CANARIES)
+    for where, text in api_replies:
+        scanner.scan_text(text, f"HTTP {where}")
     scanner.scan_tree(tmp_path)
     for where, text in cli.outputs:
         scanner.scan_text(text, f"output of real-trade {where}")
@@ -179,3 +195,87 @@ def test_no_secret_leaves_a_testnet_run(
     assert any(w.endswith("run.log") for w in scanner.scanned)
     assert any(w.endswith("keys.json") for w in scanner.scanned)
     scanner.assert_clean()
+
+
+def serve_and_read_everything(cli: Cli, config: Path) -> list[tuple[str, str]]:
+    """``real-trade serve`` on the run's config (its first token is kept with the keys, in the
+    encrypted file); GET every route its OpenAPI document lists, the dashboard and its assets,
+    the push channel's history, and one action. Returns (request, body) pairs; the server's
+    own output joins ``cli.outputs``."""
+    server = subprocess.Popen(
+        [script(), "serve", str(config), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli.env,
+    )
+    replies: list[tuple[str, str]] = []
+    printed: list[str] = []
+    try:
+        assert server.stdout is not None
+        url = token = None
+        for line in server.stdout:  # blocks until the server says where it is and the token
+            printed.append(line)
+            found = re.search(r"dashboard on (http://\S+)", line)
+            url = found.group(1).rstrip("/") if found else url
+            if line.strip().startswith("rt_"):
+                token = line.strip()
+                break
+        assert url and token, "".join(printed)
+
+        def get(path: str, timeout: float = 30.0) -> str:
+            request = urllib.request.Request(
+                url + path, headers={"Authorization": f"Bearer {token}"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=timeout) as answer:
+                    return answer.read().decode("utf-8", "replace")
+            except urllib.error.HTTPError as error:
+                return error.read().decode("utf-8", "replace")
+
+        document = json.loads(get("/api/openapi.json"))
+        replies.append(("GET /api/openapi.json", json.dumps(document)))
+        for path, methods in document["paths"].items():
+            if "get" not in methods or path == "/api/events":
+                continue
+            for concrete in expand(path):
+                replies.append((f"GET {concrete}", get(concrete)))
+        page = get("/")
+        replies.append(("GET /", page))
+        for asset in sorted(set(re.findall(r"/static/[\w.-]+", page))):
+            replies.append((f"GET {asset}", get(asset)))
+        # the push channel from the start of the journal: read until the first fill arrives
+        request = urllib.request.Request(
+            url + "/api/events?since_ms=0", headers={"Authorization": f"Bearer {token}"}
+        )
+        pushed: list[str] = []
+        with urllib.request.urlopen(request, timeout=60) as stream:
+            for raw in stream:
+                pushed.append(raw.decode("utf-8", "replace"))
+                if raw.startswith(b"event: fill"):
+                    break
+        replies.append(("GET /api/events", "".join(pushed)))
+        action = urllib.request.Request(
+            url + "/api/actions/pause",
+            data=json.dumps({"reason": "leak test"}).encode(),
+            method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(action, timeout=30) as answer:
+                replies.append(("POST /api/actions/pause", answer.read().decode()))
+        except urllib.error.HTTPError as error:
+            replies.append(("POST /api/actions/pause", error.read().decode()))
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=60)
+        cli.outputs.append(("serve stdout", "".join(printed) + out))
+        cli.outputs.append(("serve stderr", err))
+    return replies
+
+
+def expand(path: str) -> list[str]:
+    """The concrete paths of an OpenAPI path (each report kind for ``{kind}``)."""
+    if "{kind}" in path:
+        return [path.replace("{kind}", kind) for kind in ("html", "json", "csv")]
+    return [path] if "{" not in path else []

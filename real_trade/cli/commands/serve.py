@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve until a stop signal; see the module docstring."""
     from real_trade.api.server import ApiServer
-    from real_trade.api.tokens import FileTokenStore, TokenAuthority
+    from real_trade.api.tokens import TokenAuthority, token_store_for
     from real_trade.cli.commands.kill import load_config
     from real_trade.errors import ConfigError
     from real_trade.utils.stop_signals import install_stop_signals
@@ -68,9 +68,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.issue_token or args.list_tokens or args.revoke:
-        authority = TokenAuthority(
-            FileTokenStore(config.api.token_file), ttl_s=config.api.token_ttl_hours * 3600
-        )
+        authority = TokenAuthority(token_store_for(config), ttl_s=config.api.token_ttl_hours * 3600)
         return _tokens(authority, args)
     try:
         server = ApiServer(config, config_path=args.config).start()
