@@ -191,6 +191,11 @@ def _action(name: str, body_model: type[m.ActionBody]) -> Handler:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
             )
+            if any(e["loc"] == ("mode",) for e in exc.errors()):
+                problems += (
+                    ' (say which account you mean to act on: "paper", "testnet" or "live"; '
+                    "GET /api/status shows it; a mismatch is refused)"
+                )
             return _error(422, problems)
         token: TokenRecord = request[TOKEN_KEY]
         who = f"token {token.id}" + (f" ({token.label})" if token.label else "")

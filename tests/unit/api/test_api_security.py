@@ -120,7 +120,11 @@ def test_malformed_bodies_are_refused(tmp_path: Path) -> None:
         extra = api.call("POST", "/api/actions/pause", {**PAUSE, "sudo": True})
         assert extra.status == 422 and "sudo" in extra.body["error"]
         wrong_mode = api.call("POST", "/api/actions/pause", {**PAUSE, "mode": "moon"})
-        assert wrong_mode.status == 422
+        assert (
+            wrong_mode.status == 422 and '"paper", "testnet" or "live"' in wrong_mode.body["error"]
+        )
+        no_mode = api.call("POST", "/api/actions/pause", {"reason": "test"})
+        assert no_mode.status == 422 and "GET /api/status shows it" in no_mode.body["error"]
         not_object = api.call("POST", "/api/actions/pause", [1, 2])
         assert not_object.status == 422
         form = api.call(
