@@ -415,7 +415,7 @@ class TradingSession:
         self._new_bars = self._new_bars or bool(bars)
         if self.paper is not None:
             if bars and (self.paper.started or len(bars) == len(self.symbols)):
-                self.paper.play(bars, manager.on_price)
+                self.paper.play(bars, manager.on_price, manager.trigger_symbols)
         elif self.live is not None:
             for symbol in manager.trigger_symbols():
                 self.live.watch_prices(symbol)
@@ -454,7 +454,7 @@ class TradingSession:
             held = balances.get(base_asset(symbol))
             size = held.total if held is not None else 0.0
             price = port.last_price(symbol) or self.last_close.get(symbol)
-            new = self.positions.settle(symbol, size, port.limits(symbol), price, self.now_ms())
+            new = self.positions.settle(symbol, size, port.limits(symbol), price, self.now_ms)
             if new is not None:
                 changed[symbol] = new
         return changed

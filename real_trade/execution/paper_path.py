@@ -1,0 +1,171 @@
+"""A bar's tick path in whole ticks and lots, and the sum of the trades it makes per minute.
+
+:func:`path_points` is the one computation of a paper bar's path (:func:`~real_trade.execution.
+paper.bar_path` builds its ticks from it): integer prices (in ticks of the symbol's PRICE_FILTER)
+and volumes (in lots), so the paper fast path can sum a bar's trades without building a
+:class:`~real_trade.sim.market.MarketTick` or a trade for each. :class:`QuietTape` sums the
+trades of the ticks no user order can meet into :class:`~real_trade.sim.klines.MinuteTrades`,
+exactly the trades the liquidity provider and the tape flow would make for them (one trade of
+the tick's volume at the tick's price, taken on the tick's side).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from real_trade.sim.klines import MinuteTrades
+
+__all__ = ["PathPoints", "QuietTape", "on_tick", "path_points"]
+
+_MIN = 60_000
+
+
+def on_tick(value: float, tick: Decimal) -> int:
+    """``value`` rounded to a whole number of ``tick`` (half to even), at least one tick."""
+    n = int((Decimal(repr(value)) / tick).to_integral_value())
+    return n if n > 1 else 1
+
+
+def _round_half_even(num: int, den: int) -> int:
+    q, r = divmod(num, den)
+    twice = 2 * r
+    if twice > den or (twice == den and q & 1):
+        return q + 1
+    return q
+
+
+@dataclass(slots=True)
+class PathPoints:
+    """A bar's path: times (ms), prices (ticks), volumes (lots) and taker sides (True: buy)."""
+
+    times: list[int]
+    prices: list[int]
+    lots: list[int]
+    buys: list[bool]
+
+
+def path_points(
+    open_ms: int,
+    prices: tuple[float, float, float, float],
+    volume: float,
+    duration_ms: int,
+    tick: Decimal,
+    lot: Decimal,
+    prev: Decimal | int | None,
+    inner_points: int = 3,
+) -> PathPoints:
+    """The path of a bar opening at ``open_ms`` with (open, high, low, close) ``prices``.
+
+    Open, the two extremes (low first when the bar rises), close, ``inner_points`` evenly
+    spaced points between each, on ``tick`` (half to even, as ``Decimal`` rounds); repeated
+    prices dropped. Times spread over ``duration_ms`` from ``open_ms``; ``volume`` split in
+    whole ``lot`` units (the close takes the remainder). ``prev`` is the price (ticks) before
+    the bar: a tick below the one before it is taken by a seller, else by a buyer.
+    """
+    o, h, lo, c = (on_tick(v, tick) for v in prices)
+    keys = (o, lo, h, c) if c >= o else (o, h, lo, c)
+    den = inner_points + 1
+    pts = [o]
+    for a, b in itertools.pairwise(keys):
+        for i in range(1, den):
+            p = _round_half_even(den * a + (b - a) * i, den)
+            pts.append(p if p > 1 else 1)
+        pts.append(b)
+    path = [pts[0]]
+    for p in pts[1:]:
+        if p != path[-1]:
+            path.append(p)
+    n = len(path)
+    span = max(1, duration_ms - 1)
+    last = max(1, n - 1)
+    times = [open_ms]
+    for i in range(1, n):
+        ts = open_ms + (span * i) // last
+        times.append(ts if ts > times[-1] else times[-1] + 1)
+    lots = int(Decimal(repr(volume)) / lot) if volume > 0 else 0
+    share, rest = divmod(lots, n)
+    volumes = [share] * n
+    volumes[-1] += rest
+    before: Decimal | int = path[0] if prev is None else prev
+    buys = []
+    for p in path:
+        buys.append(p >= before)
+        before = p
+    return PathPoints(times, path, volumes, buys)
+
+
+@dataclass
+class QuietTape:
+    """The trades of ticks played without the ladder, summed per minute (see the module)."""
+
+    tick: Decimal
+    lot: Decimal
+    minutes: list[MinuteTrades] = field(default_factory=list)
+    last_price: int | None = None
+    last_ms: int | None = None
+    _minute: int = -1
+    _acc: list[int] = field(default_factory=list)
+
+    def add(self, points: PathPoints, start: int = 0) -> None:
+        """Add the trades of ``points`` from index ``start`` on (ticks without volume trade
+        nothing)."""
+        acc, minute = self._acc, self._minute
+        times, prices, lots, buys = points.times, points.prices, points.lots, points.buys
+        for i in range(start, len(prices)):
+            q = lots[i]
+            if q <= 0:
+                continue
+            ts, p = times[i], prices[i]
+            m = ts - ts % _MIN
+            pq = p * q
+            if m != minute:
+                if acc:
+                    self._close(minute, acc)
+                minute = m
+                # open, high, low, close, lots, price x lots, trades, taker-buy lots, its p x q
+                acc = [p, p, p, p, 0, 0, 0, 0, 0]
+                self._acc = acc
+            elif p > acc[1]:
+                acc[1] = p
+            elif p < acc[2]:
+                acc[2] = p
+            acc[3] = p
+            acc[4] += q
+            acc[5] += pq
+            acc[6] += 1
+            if buys[i]:
+                acc[7] += q
+                acc[8] += pq
+            self.last_price = p
+            self.last_ms = ts
+        self._minute = minute
+
+    def finish(self) -> tuple[list[MinuteTrades], Decimal | None]:
+        """The minutes summed so far and the last trade's price (None: no trade; its time is
+        :attr:`last_ms`)."""
+        if self._acc:
+            self._close(self._minute, self._acc)
+            self._acc = []
+        out, self.minutes = self.minutes, []
+        last = None if self.last_price is None else Decimal(self.last_price) * self.tick
+        return out, last
+
+    def _close(self, minute: int, acc: list[int]) -> None:
+        tick, lot = self.tick, self.lot
+        quote = tick * lot
+        self.minutes.append(
+            MinuteTrades(
+                minute,
+                Decimal(acc[0]) * tick,
+                Decimal(acc[1]) * tick,
+                Decimal(acc[2]) * tick,
+                Decimal(acc[3]) * tick,
+                Decimal(acc[4]) * lot,
+                Decimal(acc[5]) * quote,
+                acc[6],
+                Decimal(acc[7]) * lot,
+                Decimal(acc[8]) * quote,
+            )
+        )
