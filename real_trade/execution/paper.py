@@ -42,7 +42,13 @@ from real_trade.execution.events import (
     SubmitFailed,
 )
 from real_trade.execution.orders import ExchangeStatus, OrderRequest, OrderState, SymbolLimits
-from real_trade.execution.paper_path import PathPoints, QuietTape, on_tick, path_points
+from real_trade.execution.paper_path import (
+    PathPoints,
+    QuietTape,
+    lots_in,
+    on_tick_fast,
+    path_points,
+)
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
 from real_trade.sim.market import BookShape, Candle, MarketTick, Side, default_book_shape
@@ -255,6 +261,7 @@ class PaperExecution:
         self.holdings: dict[str, float] = {}
         self._balances: dict[str, Balance] = {currency: Balance(self.cash)}
         self._last_open: dict[str, int] = {}
+        self._limits: dict[str, SymbolLimits] = {}
         self._resting: dict[str, Order] = {}  # the account's open orders, by client id
         self._quiet: list[tuple[str, PaperBar]] = []  # bars no order can meet, not played yet
         self._quiet_last: dict[str, float | None] = {}  # their symbols' last trade prices
@@ -393,6 +400,8 @@ class PaperExecution:
                     self._record(sid, points, i)
                     done.add(sid)
                     continue
+            if self.fast_path:
+                self._size_ladder(sid)
             core.pump()
             if i == 0:
                 self._open_now.add(sid)
@@ -449,6 +458,19 @@ class PaperExecution:
             else:
                 return False
         return True
+
+    def _size_ladder(self, sid: str) -> None:
+        """Quote only the best level of each side while no order of ``sid`` is larger than a
+        level (none can walk past it, so the deeper levels change no fill)."""
+        assert self.core is not None
+        ladder = self.core.liquidity(sid)
+        if ladder is None:
+            return
+        most = max((r.amount for r in self._waiting.get(sid, ())), default=0.0)
+        for order in self._resting.values():
+            if order.symbol == sid:
+                most = max(most, float(order.orig_qty - order.executed_qty))
+        ladder.tops_only = most <= float(ladder.level_qty) * 0.5
 
     def _record(self, sid: str, points: PathPoints, start: int) -> None:
         """Record the trades of ``points`` from ``start`` on without playing them."""
@@ -523,6 +545,9 @@ class PaperExecution:
     # ------------------------------------------------------------------ ExecutionPort
     def limits(self, symbol: str) -> SymbolLimits:
         """Steps and minimums from the symbol's rules (defaults before the engine starts)."""
+        known = self._limits.get(symbol)
+        if known is not None:
+            return known
         sid = joined_symbol_id(symbol)
         rules = (
             self.core.rules_for(sid)
@@ -531,12 +556,15 @@ class PaperExecution:
         )
         if rules is None:
             return SymbolLimits()
-        return SymbolLimits(
+        limits = SymbolLimits(
             float(rules.step_size),
             float(rules.tick_size),
             float(rules.min_qty),
             float(rules.min_notional),
         )
+        if self.core is not None:  # the engine's rules are fixed from then on
+            self._limits[symbol] = limits
+        return limits
 
     def place(self, request: OrderRequest) -> None:
         """Place now during a bar's play, else at the symbol's next bar open."""
@@ -614,11 +642,10 @@ class PaperExecution:
         """``sid``'s last trade price once the bars kept aside are played: the close (on the
         tick) of the last one that trades, else the engine's."""
         assert self.core is not None and self._market is not None
-        lot = self._market.lot_step(sid)
+        lot, tick = self._market.lot_step(sid), self._market.tick_size(sid)
         for bar_sid, bar in reversed(self._quiet):
-            if bar_sid == sid and int(Decimal(repr(bar.volume)) / lot) > 0:
-                tick = self._market.tick_size(sid)
-                return float(on_tick(bar.close, tick) * tick)
+            if bar_sid == sid and lots_in(bar.volume, lot, float(lot)) > 0:
+                return float(on_tick_fast(bar.close, tick, float(tick)) * tick)
         price = self.core.last_price(sid)
         return None if price is None else float(price)
 

@@ -50,7 +50,7 @@ from real_trade.sim.derivatives.types import (
 )
 from real_trade.sim.history import OrderHistory
 from real_trade.sim.klines import Kline, MinuteTrades
-from real_trade.sim.liquidity import MarketMakers
+from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity
 from real_trade.sim.market import MarketSource
 from real_trade.sim.rules import (
     SymbolRules,
@@ -657,6 +657,10 @@ class ExchangeCore:
         with self._lock:
             st, now = self._synced(symbol)
             return st.ticker_24h(now)
+
+    def liquidity(self, symbol: str) -> SymbolLiquidity | None:
+        """The liquidity provider of ``symbol`` (None when the market source does not play it)."""
+        return self._state(symbol).liquidity
 
     def record_quiet(
         self,
