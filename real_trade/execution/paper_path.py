@@ -11,7 +11,6 @@ the tick's volume at the tick's price, taken on the tick's side).
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -51,14 +50,6 @@ def lots_in(volume: float, lot: Decimal, lot_f: float) -> int:
     return n
 
 
-def _round_half_even(num: int, den: int) -> int:
-    q, r = divmod(num, den)
-    twice = 2 * r
-    if twice > den or (twice == den and q & 1):
-        return q + 1
-    return q
-
-
 @dataclass(slots=True)
 class PathPoints:
     """A bar's path: times (ms), prices (ticks), volumes (lots) and taker sides (True: buy)."""
@@ -91,32 +82,40 @@ def path_points(
     o, h, lo, c = (on_tick_fast(v, tick, tick_f) for v in prices)
     keys = (o, lo, h, c) if c >= o else (o, h, lo, c)
     den = inner_points + 1
-    pts = [o]
-    for a, b in itertools.pairwise(keys):
+    path = [o]
+    last_p = o
+    for k in range(3):
+        a, b = keys[k], keys[k + 1]
+        if a == b:  # every point between repeats it
+            continue
+        base, step = den * a, b - a
         for i in range(1, den):
-            p = _round_half_even(den * a + (b - a) * i, den)
-            pts.append(p if p > 1 else 1)
-        pts.append(b)
-    path = [pts[0]]
-    for p in pts[1:]:
-        if p != path[-1]:
-            path.append(p)
+            q, r = divmod(base + step * i, den)  # a + (b - a) * i / den, half to even
+            if 2 * r > den or (2 * r == den and q & 1):
+                q += 1
+            if q < 1:
+                q = 1
+            if q != last_p:
+                path.append(q)
+                last_p = q
+        if b != last_p:
+            path.append(b)
+            last_p = b
     n = len(path)
     span = max(1, duration_ms - 1)
     last = max(1, n - 1)
     times = [open_ms]
+    prev_ts = open_ms
     for i in range(1, n):
         ts = open_ms + (span * i) // last
-        times.append(ts if ts > times[-1] else times[-1] + 1)
+        prev_ts = ts if ts > prev_ts else prev_ts + 1
+        times.append(prev_ts)
     lots = lots_in(volume, lot, float(lot))
     share, rest = divmod(lots, n)
     volumes = [share] * n
     volumes[-1] += rest
-    before: Decimal | int = path[0] if prev is None else prev
-    buys = []
-    for p in path:
-        buys.append(p >= before)
-        before = p
+    buys = [path[0] >= (path[0] if prev is None else prev)]
+    buys += [path[i] >= path[i - 1] for i in range(1, n)]
     return PathPoints(times, path, volumes, buys)
 
 
