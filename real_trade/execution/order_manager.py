@@ -262,6 +262,8 @@ class OrderManager:
 
     def _alive(self) -> list[ManagedOrder]:
         """The orders that may still execute (the index forgets the ended ones as it goes)."""
+        if not self._working:  # most cycles of a backtest: nothing works
+            return []
         for local_id in [k for k, mo in self._working.items() if not mo.tracked.state.alive]:
             del self._working[local_id]
         return list(self._working.values())

@@ -169,6 +169,21 @@ class BarPathMarket:
         self._tail[symbol] = (points.times[-1], points.prices[-1])
         return points
 
+    def pass_quietly(self, symbol: str, bar: PaperBar, tape: QuietTape) -> int:
+        """Add ``bar``'s trades to ``tape`` without keeping its ticks (a bar no order can meet);
+        the market's last point moves to the path's end, whose time is returned."""
+        tail = self._tail.get(symbol)
+        if tail is None or bar.open_ms > tail[0]:
+            prev = tail[1] if tail is not None else self._first[symbol] / tape.tick
+            prices = (bar.open, bar.high, bar.low, bar.close)
+            end = tape.add_bar(bar.open_ms, prices, bar.volume, bar.duration_ms, prev)
+            if end is not None:
+                self._tail[symbol] = end
+                return end[0]
+        points = self.path(symbol, bar)
+        tape.add(points)
+        return points.times[-1]
+
     def extend(self, symbol: str, points: PathPoints) -> list[MarketTick]:
         """Keep ``points`` (from :meth:`path`) as ``symbol``'s next ticks; return them."""
         rules = self._rules[symbol]
@@ -493,9 +508,7 @@ class PaperExecution:
             tape = tapes.get(sid)
             if tape is None:
                 tape = tapes[sid] = QuietTape(market.tick_size(sid), market.lot_step(sid))
-            points = market.path(sid, bar)
-            tape.add(points)
-            ends[sid] = points.times[-1]
+            ends[sid] = market.pass_quietly(sid, bar, tape)
         for sid, tape in tapes.items():
             minutes, last = tape.finish()
             self.core.record_quiet(sid, minutes, last, tape.last_ms, ends[sid])

@@ -17,7 +17,15 @@ from decimal import Decimal
 
 from real_trade.sim.klines import MinuteTrades
 
-__all__ = ["PathPoints", "QuietTape", "lots_in", "on_tick", "on_tick_fast", "path_points"]
+__all__ = [
+    "PathPoints",
+    "QuietTape",
+    "lots_in",
+    "on_tick",
+    "on_tick_fast",
+    "path_points",
+    "path_prices",
+]
 
 _MIN = 60_000
 _NEAR = 1e-6  # float quotients this close to a rounding edge are redone in Decimal
@@ -60,24 +68,10 @@ class PathPoints:
     buys: list[bool]
 
 
-def path_points(
-    open_ms: int,
-    prices: tuple[float, float, float, float],
-    volume: float,
-    duration_ms: int,
-    tick: Decimal,
-    lot: Decimal,
-    prev: Decimal | int | None,
-    inner_points: int = 3,
-) -> PathPoints:
-    """The path of a bar opening at ``open_ms`` with (open, high, low, close) ``prices``.
-
-    Open, the two extremes (low first when the bar rises), close, ``inner_points`` evenly
-    spaced points between each, on ``tick`` (half to even, as ``Decimal`` rounds); repeated
-    prices dropped. Times spread over ``duration_ms`` from ``open_ms``; ``volume`` split in
-    whole ``lot`` units (the close takes the remainder). ``prev`` is the price (ticks) before
-    the bar: a tick below the one before it is taken by a seller, else by a buyer.
-    """
+def path_prices(
+    prices: tuple[float, float, float, float], tick: Decimal, inner_points: int = 3
+) -> list[int]:
+    """The prices (ticks) of a bar's path (see :func:`path_points`), repeats dropped."""
     tick_f = float(tick)
     o, h, lo, c = (on_tick_fast(v, tick, tick_f) for v in prices)
     keys = (o, lo, h, c) if c >= o else (o, h, lo, c)
@@ -101,6 +95,28 @@ def path_points(
         if b != last_p:
             path.append(b)
             last_p = b
+    return path
+
+
+def path_points(
+    open_ms: int,
+    prices: tuple[float, float, float, float],
+    volume: float,
+    duration_ms: int,
+    tick: Decimal,
+    lot: Decimal,
+    prev: Decimal | int | None,
+    inner_points: int = 3,
+) -> PathPoints:
+    """The path of a bar opening at ``open_ms`` with (open, high, low, close) ``prices``.
+
+    Open, the two extremes (low first when the bar rises), close, ``inner_points`` evenly
+    spaced points between each, on ``tick`` (half to even, as ``Decimal`` rounds); repeated
+    prices dropped. Times spread over ``duration_ms`` from ``open_ms``; ``volume`` split in
+    whole ``lot`` units (the close takes the remainder). ``prev`` is the price (ticks) before
+    the bar: a tick below the one before it is taken by a seller, else by a buyer.
+    """
+    path = path_prices(prices, tick, inner_points)
     n = len(path)
     span = max(1, duration_ms - 1)
     last = max(1, n - 1)
@@ -165,12 +181,70 @@ class QuietTape:
             self.last_ms = ts
         self._minute = minute
 
+    def add_bar(
+        self,
+        open_ms: int,
+        prices: tuple[float, float, float, float],
+        volume: float,
+        duration_ms: int,
+        prev: Decimal | int | None,
+    ) -> tuple[int, int] | None:
+        """Add the trades of a bar's path (as :meth:`add` of :func:`path_points` would) when
+        the whole path lies in one minute, without building it; return its last point (time,
+        price in ticks). None (nothing added) when it spans minutes: use :meth:`add`."""
+        path = path_prices(prices, self.tick)
+        n = len(path)
+        span = max(1, duration_ms - 1)
+        end = open_ms + span if n > 1 else open_ms
+        minute = open_ms - open_ms % _MIN
+        if span < n - 1 or end - end % _MIN != minute:
+            return None
+        lots = lots_in(volume, self.lot, float(self.lot))
+        close = path[-1]
+        if lots <= 0:
+            return end, close
+        share, rest = divmod(lots, n)
+        last_buy = close >= (path[-2] if n > 1 else (close if prev is None else prev))
+        if share:
+            total = sum(path)
+            buy_sum, buy_count = 0, 0
+            before: Decimal | int = path[0] if prev is None else prev
+            for p in path:
+                if p >= before:
+                    buy_sum += p
+                    buy_count += 1
+                before = p
+            agg = [path[0], max(path), min(path), close, lots, share * total + rest * close, n]
+            agg += [share * buy_count, share * buy_sum]
+            if last_buy:
+                agg[7] += rest
+                agg[8] += rest * close
+        else:
+            quote = rest * close
+            agg = [close, close, close, close, rest, quote, 1, rest if last_buy else 0]
+            agg.append(quote if last_buy else 0)
+        acc = self._acc
+        if minute != self._minute:
+            if acc:
+                self._close(self._minute, acc)
+            self._acc, self._minute = agg, minute
+        else:
+            if agg[1] > acc[1]:
+                acc[1] = agg[1]
+            if agg[2] < acc[2]:
+                acc[2] = agg[2]
+            acc[3] = close
+            for i in range(4, 9):
+                acc[i] += agg[i]
+        self.last_price, self.last_ms = close, end
+        return end, close
+
     def finish(self) -> tuple[list[MinuteTrades], Decimal | None]:
         """The minutes summed so far and the last trade's price (None: no trade; its time is
         :attr:`last_ms`)."""
         if self._acc:
             self._close(self._minute, self._acc)
-            self._acc = []
+            self._acc, self._minute = [], -1
         out, self.minutes = self.minutes, []
         last = None if self.last_price is None else Decimal(self.last_price) * self.tick
         return out, last

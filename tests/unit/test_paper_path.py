@@ -112,3 +112,31 @@ def test_quiet_tape_sums_trades_per_minute() -> None:
 def vars_of(pts: object) -> tuple[list[int], list[int], list[int], list[bool]]:
     """The four columns of a path."""
     return pts.times, pts.prices, pts.lots, pts.buys  # type: ignore[attr-defined]
+
+
+def test_add_bar_sums_like_the_path_it_skips() -> None:
+    """``QuietTape.add_bar`` (no path built) records what ``add(path_points(...))`` records."""
+    rng = random.Random(5)
+    tick, lot = Decimal("0.01"), Decimal("0.00001")
+    fast, slow = QuietTape(tick, lot), QuietTape(tick, lot)
+    prev: Decimal | int | None = None
+    open_ms = 0
+    for _ in range(3_000):
+        o = rng.uniform(20_000, 30_000)
+        h, lo = o * (1 + rng.random() / 500), o * (1 - rng.random() / 500)
+        c = rng.uniform(lo, h) if rng.random() < 0.9 else o
+        volume = rng.choice([0.0, 0.00003, rng.uniform(0, 40)])
+        duration = rng.choice([60_000, 20_000, 30_000, 45_000])  # some span two minutes
+        open_ms += duration
+        points = path_points(open_ms, (o, h, lo, c), volume, duration, tick, lot, prev)
+        end = fast.add_bar(open_ms, (o, h, lo, c), volume, duration, prev)
+        if end is None:
+            fast.add(points)
+        else:
+            assert end == (points.times[-1], points.prices[-1])
+        slow.add(points)
+        prev = points.prices[-1]
+        if rng.random() < 0.05:
+            assert fast.finish() == slow.finish()
+            assert fast.last_ms == slow.last_ms
+    assert fast.finish() == slow.finish()
