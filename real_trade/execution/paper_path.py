@@ -69,11 +69,18 @@ class PathPoints:
 
 
 def path_prices(
-    prices: tuple[float, float, float, float], tick: Decimal, inner_points: int = 3
+    prices: tuple[float, float, float, float],
+    tick: Decimal,
+    inner_points: int = 3,
+    tick_f: float | None = None,
 ) -> list[int]:
-    """The prices (ticks) of a bar's path (see :func:`path_points`), repeats dropped."""
-    tick_f = float(tick)
-    o, h, lo, c = (on_tick_fast(v, tick, tick_f) for v in prices)
+    """The prices (ticks) of a bar's path (see :func:`path_points`), repeats dropped
+    (``tick_f``: ``float(tick)``, when the caller has it)."""
+    tf = float(tick) if tick_f is None else tick_f
+    o = on_tick_fast(prices[0], tick, tf)
+    h = on_tick_fast(prices[1], tick, tf)
+    lo = on_tick_fast(prices[2], tick, tf)
+    c = on_tick_fast(prices[3], tick, tf)
     keys = (o, lo, h, c) if c >= o else (o, h, lo, c)
     den = inner_points + 1
     path = [o]
@@ -146,6 +153,11 @@ class QuietTape:
     last_ms: int | None = None
     _minute: int = -1
     _acc: list[int] = field(default_factory=list)
+    _tick_f: float = 0.0
+    _lot_f: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._tick_f, self._lot_f = float(self.tick), float(self.lot)
 
     def add(self, points: PathPoints, start: int = 0) -> None:
         """Add the trades of ``points`` from index ``start`` on (ticks without volume trade
@@ -192,50 +204,54 @@ class QuietTape:
         """Add the trades of a bar's path (as :meth:`add` of :func:`path_points` would) when
         the whole path lies in one minute, without building it; return its last point (time,
         price in ticks). None (nothing added) when it spans minutes: use :meth:`add`."""
-        path = path_prices(prices, self.tick)
+        path = path_prices(prices, self.tick, 3, self._tick_f)
         n = len(path)
-        span = max(1, duration_ms - 1)
+        span = duration_ms - 1 if duration_ms > 1 else 1
         end = open_ms + span if n > 1 else open_ms
         minute = open_ms - open_ms % _MIN
         if span < n - 1 or end - end % _MIN != minute:
             return None
-        lots = lots_in(volume, self.lot, float(self.lot))
+        lots = lots_in(volume, self.lot, self._lot_f)
         close = path[-1]
         if lots <= 0:
             return end, close
         share, rest = divmod(lots, n)
-        last_buy = close >= (path[-2] if n > 1 else (close if prev is None else prev))
+        last_buy = close >= path[-2] if n > 1 else (prev is None or close >= prev)
         if share:
-            total = sum(path)
-            buy_sum, buy_count = 0, 0
+            buy_sum = buy_count = 0
             before: Decimal | int = path[0] if prev is None else prev
             for p in path:
                 if p >= before:
                     buy_sum += p
                     buy_count += 1
                 before = p
-            agg = [path[0], max(path), min(path), close, lots, share * total + rest * close, n]
-            agg += [share * buy_count, share * buy_sum]
+            first, high, low, vol, count = path[0], max(path), min(path), lots, n
+            quote = share * sum(path) + rest * close
+            tb_lots, tb_quote = share * buy_count, share * buy_sum
             if last_buy:
-                agg[7] += rest
-                agg[8] += rest * close
+                tb_lots += rest
+                tb_quote += rest * close
         else:
-            quote = rest * close
-            agg = [close, close, close, close, rest, quote, 1, rest if last_buy else 0]
-            agg.append(quote if last_buy else 0)
+            first = high = low = close
+            vol, quote, count = rest, rest * close, 1
+            tb_lots, tb_quote = (rest, quote) if last_buy else (0, 0)
         acc = self._acc
-        if minute != self._minute:
+        if minute != self._minute or not acc:
             if acc:
                 self._close(self._minute, acc)
-            self._acc, self._minute = agg, minute
+            self._acc = [first, high, low, close, vol, quote, count, tb_lots, tb_quote]
+            self._minute = minute
         else:
-            if agg[1] > acc[1]:
-                acc[1] = agg[1]
-            if agg[2] < acc[2]:
-                acc[2] = agg[2]
+            if high > acc[1]:
+                acc[1] = high
+            if low < acc[2]:
+                acc[2] = low
             acc[3] = close
-            for i in range(4, 9):
-                acc[i] += agg[i]
+            acc[4] += vol
+            acc[5] += quote
+            acc[6] += count
+            acc[7] += tb_lots
+            acc[8] += tb_quote
         self.last_price, self.last_ms = close, end
         return end, close
 
