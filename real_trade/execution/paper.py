@@ -282,6 +282,11 @@ class PaperExecution:
         self._quiet_last: dict[str, float | None] = {}  # their symbols' last trade prices
 
     @property
+    def idle(self) -> bool:
+        """Whether no report waits to be drained and no order waits for its bar."""
+        return not self._reports and not self._waiting
+
+    @property
     def started(self) -> bool:
         """Whether the engine runs (after the first :meth:`play`)."""
         return self.core is not None
