@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from real_trade.sim.klines import MinuteTrades
 
@@ -33,7 +33,7 @@ _NEAR = 1e-6  # float quotients this close to a rounding edge are redone in Deci
 
 def on_tick(value: float, tick: Decimal) -> int:
     """``value`` rounded to a whole number of ``tick`` (half to even), at least one tick."""
-    n = int((Decimal(repr(value)) / tick).to_integral_value())
+    n = int((Decimal(repr(value)) / tick).to_integral_value(rounding=ROUND_HALF_EVEN))
     return n if n > 1 else 1
 
 

@@ -7,6 +7,7 @@ entirely in ``Decimal``.
 
 from __future__ import annotations
 
+import decimal
 import itertools
 import random
 from decimal import Decimal
@@ -21,7 +22,8 @@ TICKS = [Decimal("0.01"), Decimal("0.5"), Decimal("1"), Decimal("0.00001")]
 
 def _ref_on_tick(value: float | Decimal, tick: Decimal) -> Decimal:
     dec = value if isinstance(value, Decimal) else Decimal(repr(value))
-    return max(tick, (dec / tick).to_integral_value() * tick)
+    with decimal.localcontext(decimal.Context()):  # the default context, whatever others set
+        return max(tick, (dec / tick).to_integral_value() * tick)
 
 
 def _ref_path(
