@@ -237,6 +237,10 @@ class PaperExecution:
     Binance's for the well-known ones, else derived from the first price); ``level_notional``
     sizes the liquidity ladder's levels (smaller: thinner book, more partial fills). The engine
     starts at the first :meth:`play`.
+
+    The fast path keeps aside the bars no order can meet and records their trades when anything
+    needs the market (an order, a cancel, :meth:`now_ms`, a bar an order can meet): read
+    :attr:`core` directly only after such a call (``now_ms()`` catches it up).
     """
 
     def __init__(

@@ -20,7 +20,7 @@ import pytest
 
 from real_trade.brokers import BinanceBroker
 from real_trade.execution import PaperBar, PaperExecution
-from real_trade.execution.events import FillReport
+from real_trade.execution.events import FillReport, OrderReport
 from real_trade.execution.orders import OrderRequest
 from real_trade.strategies import SmaCross
 from real_trade.vocabulary import OrderKind, OrderSide
@@ -209,3 +209,61 @@ def test_records_after_skipped_bars_equal_the_full_path() -> None:
     ]
     assert fills[0] == fills[1]
     assert [f[0] for f in fills[0]] == ["t-2"], "the market order filled, the limit rests"
+
+
+def test_two_symbols_fill_and_record_alike() -> None:
+    """Two symbols share the account and the clock: bars are kept aside together, and orders on
+    one (market, limit, stop, cancel) fill as on the full path, the other's klines unchanged."""
+    usdt = _bars(_frame(600, skip=6_000))
+    path = Path(os.environ.get("RT_DATA_DIR", "")) / FILE.replace("USDT", "USDC")
+    if not path.is_file():
+        pytest.skip("the BTCUSDC candles are not there")
+    frame = pd.read_csv(path, skiprows=range(1, 6_001), nrows=600)
+    frame["open_time"] = pd.to_datetime(frame["open_time"], utc=True).dt.tz_localize(None)
+    usdc = _bars(frame.set_index("open_time"))
+    symbols = [SYMBOL, "BTC/USDC"]
+    paths = [PaperExecution(symbols, fast_path=True), PaperExecution(symbols, fast_path=False)]
+    plan = {
+        50: ("BTC/USDC", OrderSide.BUY, OrderKind.MARKET, None, None),
+        120: (SYMBOL, OrderSide.BUY, OrderKind.LIMIT, 0.9995, None),
+        200: ("BTC/USDC", OrderSide.SELL, OrderKind.STOP, None, 0.999),
+        300: (SYMBOL, OrderSide.BUY, OrderKind.LIMIT, 0.98, None),
+    }
+    for exe in paths:
+        exe.set_holdings({"USDC": 10_000.0})
+        for i, (a, b) in enumerate(zip(usdt, usdc, strict=True)):
+            exe.play({SYMBOL: a, "BTC/USDC": b}, lambda s, p: None)
+            if i in plan:
+                symbol, side, kind, limit, stop = plan[i]
+                close = a.close if symbol == SYMBOL else b.close
+                exe.place(
+                    OrderRequest(
+                        i,
+                        symbol,
+                        side,
+                        kind,
+                        0.01,
+                        price=None if limit is None else round(close * limit, 2),
+                        stop_price=None if stop is None else round(close * stop, 2),
+                        client_order_id=f"t-{i}",
+                    )
+                )
+            if i == 400:
+                exe.cancel("t-300", SYMBOL, None)
+    reports = [
+        [
+            (type(r).__name__, r.client_order_id, getattr(r, "fill", None), getattr(r, "status", 0))
+            for r in exe.drain()
+            if isinstance(r, FillReport | OrderReport)
+        ]
+        for exe in paths
+    ]
+    assert reports[0] == reports[1]
+    fills = {r[1] for r in reports[1] if r[0] == "FillReport"}
+    assert {"t-50", "t-120", "t-200"} <= fills and "t-300" not in fills
+    assert paths[0].now_ms() == paths[1].now_ms()  # the fast path catches up when asked
+    for sid in ("BTCUSDT", "BTCUSDC"):
+        a, b = (exe.core.klines(sid, "1m", limit=1_000) for exe in paths if exe.core)
+        assert len(a) == len(b) > 500
+        for ka, kb in zip(a, b, strict=True):
+            assert ka == kb, f"{sid} 1m kline at {ka.open_ms}:\n{ka}\n{kb}"
