@@ -14,6 +14,8 @@ The same strategy (the package's sample ``SmaCross``, fast 10 / slow 30, 0.01 BT
   the paper broker;
 * **paper broker only**: ``BinanceBroker(paper_trading=True)`` + the same ``PandasData`` (the
   broker's cost without the feed's history path);
+* with ``--idle``, BackBroker and the paper broker + ``PandasData`` under a strategy that never
+  orders: what idle bars alone cost;
 * unless ``--no-full-path``, once, untimed in the table: the paper broker on its **full path**
   (``RT_PAPER_FULL_PATH=1``: every tick through the liquidity ladder and the matching engine,
   ~6 ms a bar); every paper run's fills (side, price, size, fee, fill minute) must equal its
@@ -30,7 +32,7 @@ closing sell is 0.00999 BTC where BackBroker's is 0.01).
 
 Run::
 
-    .venv/bin/python bench/bench_paper_loop.py [--repeat 2] [--bars 30240] [--no-full-path]
+    .venv/bin/python bench/bench_paper_loop.py [--repeat 2] [--bars 30240] [--no-full-path] [--idle]
 """
 
 from __future__ import annotations
@@ -128,7 +130,17 @@ def trades_of(strategy: Any) -> list[Trade]:
     return out
 
 
-def timed_run(data: Any, broker: Any | None) -> RunResult:
+class NeverTrades(bt.Strategy):  # type: ignore[misc]
+    """A strategy that reads every bar and never orders: the cost of idle bars alone."""
+
+    def __init__(self) -> None:
+        self.orders: list[Any] = []
+
+    def next(self) -> None:
+        """Nothing to do."""
+
+
+def timed_run(data: Any, broker: Any | None, idle: bool = False) -> RunResult:
     """Run SmaCross over ``data`` with ``broker`` (None: BackBroker) and time ``cerebro.run``."""
     cerebro = bt.Cerebro(stdstats=False, runonce=False)
     if broker is None:
@@ -137,7 +149,10 @@ def timed_run(data: Any, broker: Any | None) -> RunResult:
     else:
         cerebro.setbroker(broker)
     cerebro.adddata(data, name=SYMBOL)
-    cerebro.addstrategy(SmaCross, fast=10, slow=30, size=SIZE)
+    if idle:
+        cerebro.addstrategy(NeverTrades)
+    else:
+        cerebro.addstrategy(SmaCross, fast=10, slow=30, size=SIZE)
     started, cpu_started = time.perf_counter(), time.process_time()
     (strategy,) = cerebro.run()
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
@@ -163,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the paper full path's run (RT_PAPER_FULL_PATH=1, ~6 ms a bar) whose fills "
         "the fast path must equal",
+    )
+    parser.add_argument(
+        "--idle",
+        action="store_true",
+        help="also time both brokers under a strategy that never orders",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("RT_BENCH_LOG", "WARNING"))
@@ -226,7 +246,17 @@ def main(argv: list[str] | None = None) -> int:
                 )
         store.stop()
     full = None if args.no_full_path else full_path_run(pandas_feed)
-    return report(results, full)
+    status = report(results, full)
+    if args.idle:
+        print("\nidle bars alone (a strategy that never orders):")
+        idle: dict[str, list[RunResult]] = {"BackBroker + PandasData (idle)": []}
+        idle["BinanceBroker(paper) + PandasData (idle)"] = []
+        for _ in range(args.repeat):
+            idle["BackBroker + PandasData (idle)"].append(timed_run(pandas_feed(), None, True))
+            run = timed_run(pandas_feed(), paper_broker(None), True)
+            idle["BinanceBroker(paper) + PandasData (idle)"].append(run)
+        status |= report(idle)
+    return status
 
 
 def full_path_run(feed: Callable[[], Any]) -> RunResult:
@@ -250,7 +280,7 @@ def report(results: dict[str, list[RunResult]], full: RunResult | None = None) -
     base = statistics.median(r.bars / r.seconds for r in results[names[0]])
     cpu_base = statistics.median(r.bars / r.cpu_seconds for r in results[names[0]])
     print(
-        f"\n{'configuration':<38}{'bars/s':>9}{'min..max':>14}{'ratio':>8}"
+        f"\n{'configuration':<38}{'bars/s':>9}{'min..max':>16}{'ratio':>8}"
         f"{'bars/CPU-s':>12}{'ratio':>8}"
     )
     for name in names:
@@ -258,7 +288,7 @@ def report(results: dict[str, list[RunResult]], full: RunResult | None = None) -
         med = statistics.median(rates)
         cpu = statistics.median(r.bars / r.cpu_seconds for r in results[name])
         print(
-            f"{name:<38}{med:>9,.0f}{f'{min(rates):,.0f}..{max(rates):,.0f}':>14}"
+            f"{name:<38}{med:>9,.0f}{f'{min(rates):,.0f}..{max(rates):,.0f}':>16}"
             f"{med / base:>7.3f}x{cpu:>12,.0f}{cpu / cpu_base:>7.3f}x"
         )
     ref = results[names[0]][0]
