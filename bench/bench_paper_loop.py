@@ -280,7 +280,7 @@ def report(results: dict[str, list[RunResult]], full: RunResult | None = None) -
     base = statistics.median(r.bars / r.seconds for r in results[names[0]])
     cpu_base = statistics.median(r.bars / r.cpu_seconds for r in results[names[0]])
     print(
-        f"\n{'configuration':<38}{'bars/s':>9}{'min..max':>16}{'ratio':>8}"
+        f"\n{'configuration':<42}{'bars/s':>9}{'min..max':>16}{'ratio':>8}"
         f"{'bars/CPU-s':>12}{'ratio':>8}"
     )
     for name in names:
@@ -288,7 +288,7 @@ def report(results: dict[str, list[RunResult]], full: RunResult | None = None) -
         med = statistics.median(rates)
         cpu = statistics.median(r.bars / r.cpu_seconds for r in results[name])
         print(
-            f"{name:<38}{med:>9,.0f}{f'{min(rates):,.0f}..{max(rates):,.0f}':>16}"
+            f"{name:<42}{med:>9,.0f}{f'{min(rates):,.0f}..{max(rates):,.0f}':>16}"
             f"{med / base:>7.3f}x{cpu:>12,.0f}{cpu / cpu_base:>7.3f}x"
         )
     ref = results[names[0]][0]
