@@ -107,6 +107,7 @@ class TradingSession:
         self._extra: dict[int, dict[str, Any]] = {}
         self._own_ids = itertools.count(-1, -1)
         self._new_bars = False
+        self._holding, self._settled_seq = True, -1  # settle_positions: skip when flat, no news
         self._last_snapshot = 0.0
 
     @property
@@ -409,13 +410,24 @@ class TradingSession:
         manager = self.manager
         if manager is None:
             return
+        paper = self.paper
+        if bars and paper is not None and paper.started and paper.idle and manager.idle:
+            # nothing works (most bars of a backtest): no report to apply, no order to expire;
+            # the bars go to the paper market, which keeps them aside
+            for symbol, bar in bars.items():
+                self.last_close[symbol] = bar.close
+            self._new_bars = True
+            paper.play(bars, manager.on_price, manager.trigger_symbols)
+            if not paper.idle:
+                manager.process()
+            return
         manager.flush()
         for symbol, bar in bars.items():
             self.last_close[symbol] = bar.close
         self._new_bars = self._new_bars or bool(bars)
         if self.paper is not None:
             if bars and (self.paper.started or len(bars) == len(self.symbols)):
-                self.paper.play(bars, manager.on_price)
+                self.paper.play(bars, manager.on_price, manager.trigger_symbols)
         elif self.live is not None:
             for symbol in manager.trigger_symbols():
                 self.live.watch_prices(symbol)
@@ -447,6 +459,10 @@ class TradingSession:
         manager, port = self.manager, self.port
         if manager is None or port is None:
             return {}
+        seq = manager.reports_applied
+        if not force and not self._holding and seq == self._settled_seq:
+            return {}  # flat, and no report since: the balances and positions are as settled
+        self._settled_seq = seq
         balances, changed = port.balances(), {}
         for symbol in self.symbols:
             if not force and not manager.settled(symbol):
@@ -454,9 +470,13 @@ class TradingSession:
             held = balances.get(base_asset(symbol))
             size = held.total if held is not None else 0.0
             price = port.last_price(symbol) or self.last_close.get(symbol)
-            new = self.positions.settle(symbol, size, port.limits(symbol), price, self.now_ms())
+            new = self.positions.settle(symbol, size, port.limits(symbol), price, self.now_ms)
             if new is not None:
                 changed[symbol] = new
+        self._holding = any(
+            self.positions.size(s) or self.positions.dust.get(s) or not manager.settled(s)
+            for s in self.symbols
+        ) or any(b.total for a, b in balances.items() if a != self.currency)
         return changed
 
     def after_cycle(self) -> None:

@@ -54,8 +54,8 @@ from real_trade.sim.derivatives.types import (
     SymbolSettings,
 )
 from real_trade.sim.history import OrderHistory
-from real_trade.sim.klines import Kline
-from real_trade.sim.liquidity import MarketMakers
+from real_trade.sim.klines import Kline, MinuteTrades
+from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity
 from real_trade.sim.market import MarketSource
 from real_trade.sim.rules import (
     SymbolRules,
@@ -688,6 +688,23 @@ class ExchangeCore:
         with self._lock:
             st, now = self._synced(symbol)
             return st.ticker_24h(now)
+
+    def liquidity(self, symbol: str) -> SymbolLiquidity | None:
+        """The liquidity provider of ``symbol`` (None when the market source does not play it)."""
+        return self._state(symbol).liquidity
+
+    def record_quiet(
+        self,
+        symbol: str,
+        minutes: list[MinuteTrades],
+        last_price: Decimal | None,
+        last_trade_ms: int | None,
+        now_ms: int,
+    ) -> None:
+        """Record market trades no user order could meet, unplayed (see
+        :meth:`~real_trade.sim.symbol_market.SymbolMarket.record_quiet`)."""
+        with self._lock:
+            self._state(symbol).record_quiet(minutes, last_price, last_trade_ms, now_ms)
 
     # ================================================================ market pump
     def pump(self, until_ms: int | None = None) -> int:
