@@ -50,6 +50,7 @@ __all__ = [
     "NotificationsConfig",
     "TelegramChannelConfig",
     "WebhookChannelConfig",
+    "secret_header",
 ]
 
 Level = Literal["on", "silent", "off"]
@@ -92,8 +93,8 @@ class TelegramChannelConfig(ConfigSection):
 class WebhookChannelConfig(ConfigSection):
     """A generic webhook: every alert is POSTed as JSON to ``url`` (secret: it often holds a
     token); ``min_interval`` seconds between two posts; ``headers`` added to each request
-    (their values are secret too: an ``Authorization`` header is a credential, so they are
-    registered with the log mask and shown masked by ``to_dict``)."""
+    (a credential header's value, :func:`secret_header`, is registered with the log mask and
+    shown masked by ``to_dict``)."""
 
     _section_path: ClassVar[str] = "notifications.webhook"
 
@@ -105,14 +106,24 @@ class WebhookChannelConfig(ConfigSection):
     @field_validator("headers")
     @classmethod
     def _mask_header_values(cls, value: dict[str, str]) -> dict[str, str]:
-        for item in value.values():
-            if item:
+        for name, item in value.items():
+            if item and secret_header(name):
                 register_secret(item)
         return value
 
     @field_serializer("headers", when_used="json")
     def _masked_headers(self, value: dict[str, str]) -> dict[str, str]:
-        return {name: "**********" for name in value}
+        return {n: "**********" if secret_header(n) else v for n, v in value.items()}
+
+
+_SECRET_HEADER_WORDS = ("auth", "token", "key", "secret", "signature", "cookie", "password")
+
+
+def secret_header(name: str) -> bool:
+    """Whether a header of this name carries a credential (``Authorization``, ``X-Api-Key``,
+    ``X-Auth-Token``, ``Cookie``...): its value is masked in dumps and logs."""
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_HEADER_WORDS)
 
 
 class EmailChannelConfig(ConfigSection):

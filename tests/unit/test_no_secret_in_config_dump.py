@@ -13,11 +13,20 @@ def test_webhook_headers_are_masked_in_the_dump_and_the_logs() -> None:
     token = "Bearer hdrLEAK-" + "k3Y9" * 6
     config = RealTradeConfig(
         notifications={
-            "webhook": {"url": "http://127.0.0.1:9/hook", "headers": {"Authorization": token}}
+            "webhook": {
+                "url": "http://127.0.0.1:9/hook",
+                "headers": {
+                    "Authorization": token,
+                    "X-Api-Key": "hdrLEAK-key-1234",
+                    "X-Tag": "ops",
+                },
+            }
         }
     )
     dumped = json.dumps(config.to_dict())
     assert token not in dumped and "hdrLEAK" not in dumped
+    assert config.to_dict()["notifications"]["webhook"]["headers"]["X-Tag"] == "ops"  # not secret
     assert config.notifications.webhook is not None
     assert config.notifications.webhook.headers["Authorization"] == token  # still usable
-    assert "hdrLEAK" not in mask_secrets(f"posting with {token}")
+    assert "hdrLEAK" not in mask_secrets(f"posting with {token} and hdrLEAK-key-1234")
+    assert mask_secrets("tagged ops") == "tagged ops"
