@@ -76,6 +76,9 @@ class Account:
     can_withdraw: bool = True
     can_deposit: bool = True
     internal: bool = False
+    opening: dict[str, Decimal] = field(default_factory=dict, repr=False)
+    """What the account was opened with (a face showing two cores' wallets as one uses it to
+    count money funded into both only once)."""
 
     def balance(self, asset: str) -> Balance:
         """Return the live :class:`Balance` of ``asset`` (created at zero if unseen)."""
@@ -190,6 +193,7 @@ class AccountBook:
         self._next_id += 1
         for asset, amount in balances.items():
             acct.credit(asset, to_decimal(amount, asset))
+            acct.opening[asset] = acct.opening.get(asset, ZERO) + to_decimal(amount, asset)
         self.by_id[acct.account_id] = acct
         self._by_key[key] = acct
         return acct

@@ -3,9 +3,9 @@
 The account is a unified trading account (``uta: 1``, ``unifiedMarginStatus: 6``), so ccxt's
 probes take the UTA paths. Orders: ``orderLinkId`` is the core's client order id; a spot market
 Buy counts ``qty`` in the quote coin unless ``marketUnit=baseCoin`` (Bybit's rule); a
-``triggerPrice`` makes a stop or take-profit by its side of the last price. Amending is done as
-cancel-and-replace in the core, so an amended order gets a new ``orderId`` (its
-``orderLinkId`` is kept); Bybit keeps the id.
+``triggerPrice`` makes a stop or take-profit by its side of the last price. Amending changes the
+order in place in the core (same ``orderId`` and ``orderLinkId``, as on Bybit; a smaller
+``qty`` keeps the queue place, a new price loses it).
 """
 
 from __future__ import annotations
@@ -151,36 +151,19 @@ def _cancel_all(call: Call) -> dict[str, Any]:
 def _amend(call: Call) -> dict[str, Any]:
     symbol, category = check_symbol(call)
     order_id, link = _ids(call)
-    core = call.ctx.core
-    old = core.get_order(call.user, symbol, order_id, None if order_id else link)
-    if old.status not in _OPEN:
-        raise BybitApiError(170213 if category == "spot" else 110001, "Order does not exist.")
     new_qty = _decimal(call, "qty")
     new_price = _decimal(call, "price")
     new_trigger = _decimal(call, "triggerPrice")
     if new_qty is None and new_price is None and new_trigger is None:
         raise BybitApiError(10001, "params error: nothing to amend")
-    core.cancel_order(call.user, symbol, old.order_id)
-    params: dict[str, Any] = {
-        "category": category,
-        "symbol": symbol,
-        "side": "Buy" if old.side is Side.BUY else "Sell",
-        "orderType": "Market" if old.price is None else "Limit",
-        "qty": str(new_qty if new_qty is not None else old.orig_qty - old.executed_qty),
-        "timeInForce": "PostOnly"
-        if old.type is OrderType.LIMIT_MAKER
-        else (old.tif.name if old.tif is not None else "GTC"),
-    }
-    price = new_price if new_price is not None else old.price
-    if price is not None:
-        params["price"] = str(price)
-    trigger = new_trigger if new_trigger is not None else old.stop_price
-    if trigger is not None:
-        params["triggerPrice"] = str(trigger)
-    replaced = _place(
-        Call(call.ctx, call.limiter, params, call.account), client_id=old.client_order_id
+    core = call.ctx.core
+    old = core.get_order(call.user, symbol, order_id, None if order_id else link)
+    if old.status not in _OPEN:
+        raise BybitApiError(170213 if category == "spot" else 110001, "Order does not exist.")
+    amended = core.amend_order(
+        call.user, symbol, old.order_id, quantity=new_qty, price=new_price, stop_price=new_trigger
     )
-    return {"orderId": str(replaced.order_id), "orderLinkId": replaced.client_order_id}
+    return {"orderId": str(amended.order_id), "orderLinkId": amended.client_order_id}
 
 
 def _orders_in(call: Call, category: str) -> list[Order]:

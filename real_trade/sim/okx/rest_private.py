@@ -4,8 +4,9 @@ Orders: ``sz`` is base units on SPOT (or quote units for a market order with
 ``tgtCcy=quote_ccy``, OKX's default for a spot market buy) and contracts on SWAP. ``ordType``
 ``limit``/``post_only``/``ioc``/``fok``/``market``/``optimal_limit_ioc`` map onto the core's
 types. A refused order is answered with its ``sCode`` under envelope code ``"1"`` (all refused)
-or ``"2"`` (some of a batch). The balance is one unified view: each currency's spot and
-perpetual wallets summed.
+or ``"2"`` (some of a batch). ``amend-order`` changes an order in place in the core (same
+``ordId``; ``newSz`` is the new total). The balance is one unified view: each currency's spot and
+perpetual wallets summed, the funding both were opened with counted once.
 """
 
 from __future__ import annotations
@@ -192,6 +193,51 @@ def _cancel_batch(call: Call) -> Envelope:
     return _batch_outcome([_cancel_row(call.with_params(dict(i))) for i in items])
 
 
+def _amend_row(call: Call) -> dict[str, Any]:
+    cl = call.str_param("clOrdId") or ""
+    req = call.str_param("reqId") or ""
+    try:
+        inst = call.markets.get(call.need("instId"))
+        order_id, client_id = _ids(call)
+        new_sz, new_px = _decimal(call, "newSz"), _decimal(call, "newPx")
+        if new_sz is None and new_px is None:
+            raise OkxApiError(51000, "Parameter newSz error")
+        order = inst.core.amend_order(
+            call.account(inst),
+            inst.symbol,
+            order_id,
+            client_id,
+            quantity=None if new_sz is None else inst.qty(new_sz),
+            price=new_px,
+        )
+    except (SimError, OkxApiError) as err:
+        if isinstance(err, OkxApiError):
+            code, msg = err.code, err.msg
+        elif err.reason is Reason.UNKNOWN_ORDER:
+            code, msg = "51503", "Order modification failed as the order does not exist."
+        else:
+            code, msg = from_sim_error(err)
+        row = {"ordId": call.str_param("ordId") or "", "clOrdId": cl, "reqId": req}
+        return {**row, "ts": "", "sCode": code, "sMsg": msg}
+    return {
+        "ordId": str(order.order_id),
+        "clOrdId": order.client_order_id or "",
+        "reqId": req,
+        "ts": str(order.update_time_ms),
+        "sCode": "0",
+        "sMsg": "",
+    }
+
+
+def _amend(call: Call) -> Envelope:
+    return _batch_outcome([_amend_row(call)])
+
+
+def _amend_batch(call: Call) -> Envelope:
+    items = call.body_list if call.body_list is not None else [call.params]
+    return _batch_outcome([_amend_row(call.with_params(dict(i))) for i in items])
+
+
 def _get_order(call: Call) -> list[dict[str, Any]]:
     inst = call.markets.get(call.need("instId"))
     order_id, client_id = _ids(call)
@@ -266,12 +312,24 @@ def _fills(call: Call) -> list[dict[str, Any]]:
 
 
 def balance_details(call: Call, ccys: set[str] | None = None) -> list[dict[str, Any]]:
-    """Each currency of the caller's unified account (spot and perpetual wallets summed)."""
+    """Each currency of the caller's unified account: the spot and perpetual wallets summed,
+    money that :meth:`~real_trade.sim.server.SimExchange.create_account` funded into both (the
+    smaller of the two openings) counted once."""
     totals: dict[str, tuple[Decimal, Decimal]] = {}
+    openings: list[dict[str, Decimal]] = []
     for ctx in call.markets.contexts():
-        for ccy, (free, locked) in ctx.core.balances(call.account_in(ctx)).items():
+        acct = call.account_in(ctx)
+        openings.append(acct.opening)
+        for ccy, (free, locked) in ctx.core.balances(acct).items():
             f0, l0 = totals.get(ccy, (Decimal(0), Decimal(0)))
             totals[ccy] = (f0 + free, l0 + locked)
+    if len(openings) == 2:
+        first, second = openings
+        for ccy, amount in first.items():
+            twice = min(amount, second.get(ccy, Decimal(0)))
+            if twice and ccy in totals:
+                free, locked = totals[ccy]
+                totals[ccy] = (free - twice, locked)
     now = call.markets.spot.server_time_ms()
     return [
         detail_row(ccy, free, locked, now)
@@ -351,6 +409,8 @@ PRIVATE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v5/trade/batch-orders", _batch_orders, private=True),
     Route("POST", "/api/v5/trade/cancel-order", _cancel, private=True),
     Route("POST", "/api/v5/trade/cancel-batch-orders", _cancel_batch, private=True),
+    Route("POST", "/api/v5/trade/amend-order", _amend, private=True),
+    Route("POST", "/api/v5/trade/amend-batch-orders", _amend_batch, private=True),
     Route("GET", "/api/v5/trade/order", _get_order, private=True),
     Route("GET", "/api/v5/trade/orders-pending", _pending, private=True),
     Route("GET", "/api/v5/trade/orders-history", _history, private=True),
