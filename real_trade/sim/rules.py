@@ -243,8 +243,10 @@ class SymbolRules:
     def _check_lot(self, qty: Decimal, is_market: bool) -> None:
         if qty <= 0:
             raise FilterError(Reason.INVALID_QUANTITY)
-        if qty < self.min_qty or (self.max_qty > 0 and qty > self.max_qty):
-            raise FilterError(Reason.LOT_SIZE)
+        if qty < self.min_qty:
+            raise FilterError(Reason.LOT_SIZE, "min_qty")
+        if self.max_qty > 0 and qty > self.max_qty:
+            raise FilterError(Reason.LOT_SIZE, "max_qty")
         if self.step_size > 0 and (qty - self.min_qty) % self.step_size != 0:
             raise FilterError(Reason.LOT_SIZE)
         if not is_market:
