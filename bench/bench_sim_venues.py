@@ -10,8 +10,9 @@ spot, Binance USD-M, Bybit and OKX faces over one market, and measures, in the s
   ``bench_sim_ws.py``: ``/admin/advance`` plays 60 market seconds, the next step starts once
   the client has seen the step's last trade (ids are the core's, the same on every face).
 
-Each figure is the median of ``--repeats`` runs (3), printed with its ratio to Binance spot's
-figure measured in the same run. Run::
+Each figure is the median of ``--repeats`` rounds (3; each round measures every face in turn,
+so they share the machine's load), printed with its ratio to Binance spot's figure from the
+same rounds and the rounds' spread. Run::
 
     .venv/bin/python bench/bench_sim_venues.py [--seconds 3] [--concurrency 8] [--repeats 3]
 """
@@ -25,7 +26,7 @@ import signal
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -190,11 +191,6 @@ async def stream_rate(url: str, venue: str, seconds: float) -> float:
     return rate
 
 
-async def median_of(repeats: int, measure: Callable[[], Awaitable[float]]) -> float:
-    """The median of ``repeats`` measurements."""
-    return statistics.median([await measure() for _ in range(repeats)])
-
-
 async def bench(url: str, pid: int, seconds: float, n: int, repeats: int) -> None:
     """Measure and print both tables."""
     async with aiohttp.ClientSession() as http:
@@ -202,22 +198,29 @@ async def bench(url: str, pid: int, seconds: float, n: int, repeats: int) -> Non
         async with http.post(url + "/admin/accounts", json=body) as resp:
             acct = await resp.json()
     creds = (acct["api_key"], acct["secret"])
-    orders = {
-        case[0]: await median_of(repeats, lambda c=case: order_rate(url, c, creds, seconds, n, pid))
-        for case in ORDER_CASES
-    }
-    base = orders["binance spot"]
-    print(f"\norders/s (ccxt place+cancel, {n} in flight, median of {repeats})")
-    for label, rate in orders.items():
-        print(f"  {label:<14}{rate:>10.0f}{rate / base:>8.2f}x")
-    streams = {
-        venue: await median_of(repeats, lambda v=venue: stream_rate(url, v, seconds))
-        for venue in STREAMS
-    }
-    base = streams["binance"]
-    print(f"\ntrades/s on the public trade stream (one client, median of {repeats})")
-    for venue, rate in streams.items():
-        print(f"  {venue:<14}{rate:>10.0f}{rate / base:>8.2f}x")
+    orders: dict[str, list[float]] = {case[0]: [] for case in ORDER_CASES}
+    streams: dict[str, list[float]] = {venue: [] for venue in STREAMS}
+    # Round robin, so every face meets the same machine load. Orders first: the streams
+    # advance the market by hours, which a core not pumped by ``/admin/advance`` (the USD-M
+    # one) would replay on its next request.
+    for _ in range(repeats):
+        for case in ORDER_CASES:
+            orders[case[0]].append(await order_rate(url, case, creds, seconds, n, pid))
+    for _ in range(repeats):
+        for venue in STREAMS:
+            streams[venue].append(await stream_rate(url, venue, seconds))
+    _table(f"orders/s (ccxt place+cancel, {n} in flight)", orders, "binance spot")
+    _table("trades/s on the public trade stream (one client)", streams, "binance")
+
+
+def _table(title: str, runs: dict[str, list[float]], baseline: str) -> None:
+    """Print each row's median, its ratio to ``baseline``'s, and the runs' spread."""
+    base = statistics.median(runs[baseline])
+    print(f"\n{title}, median of {len(runs[baseline])}")
+    for label, rates in runs.items():
+        mid = statistics.median(rates)
+        spread = f"{min(rates):.0f}-{max(rates):.0f}"
+        print(f"  {label:<14}{mid:>10.0f}{mid / base:>8.2f}x   ({spread})")
 
 
 def main() -> int:
