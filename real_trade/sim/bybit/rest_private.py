@@ -10,17 +10,20 @@ order in place in the core (same ``orderId`` and ``orderLinkId``, as on Bybit; a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from real_trade.sim.accounts import Account, unified_balances
 from real_trade.sim.bybit.errors import BybitApiError
 from real_trade.sim.bybit.format import coin_row, execution_row, num, order_row, position_row
 from real_trade.sim.bybit.rest import AmbiguousOutcome, Call, Route
 from real_trade.sim.bybit.rest_public import check_symbol, symbols_in
 from real_trade.sim.bybit.vocab import SIDE_IN
+from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.types import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 
-__all__ = ["PRIVATE_ROUTES"]
+__all__ = ["PRIVATE_ROUTES", "unified_wallets", "wallet_list"]
 
 _OPEN = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 _POSITION_IDX = {0: PositionSide.BOTH, 1: PositionSide.LONG, 2: PositionSide.SHORT}
@@ -260,9 +263,22 @@ def _executions(call: Call) -> dict[str, Any]:
     return {"category": category, "list": rows, "nextPageCursor": cursor}
 
 
+def unified_wallets(
+    contexts: Mapping[str, FaceContext], user: Account
+) -> list[tuple[dict[str, tuple[Decimal, Decimal]], dict[str, Decimal]]]:
+    """``(balances, opening)`` of ``user``'s wallet in each core (found by its key)."""
+    wallets = []
+    for ctx in contexts.values():
+        acct = ctx.core.account_by_key(user.api_key)
+        if acct is not None:
+            wallets.append((ctx.core.balances(acct), acct.opening))
+    return wallets
+
+
 def wallet_list(call: Call, coins: set[str] | None = None) -> list[dict[str, Any]]:
-    """The ``list`` of ``wallet-balance`` (one UNIFIED account) for the caller."""
-    balances = call.ctx.core.balances(call.user)
+    """The ``list`` of ``wallet-balance`` (one UNIFIED account: the spot and linear cores'
+    wallets as one, :func:`~real_trade.sim.accounts.unified_balances`) for the caller."""
+    balances = unified_balances(unified_wallets(call.contexts or {"spot": call.ctx}, call.user))
     rows = [
         coin_row(asset, free, locked)
         for asset, (free, locked) in sorted(balances.items())

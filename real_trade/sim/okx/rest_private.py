@@ -14,6 +14,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from real_trade.sim.accounts import unified_balances
 from real_trade.sim.errors import Reason, SimError
 from real_trade.sim.okx.errors import OkxApiError, OrderRefused, from_sim_error
 from real_trade.sim.okx.format import detail_row, fill_row, order_row, position_row
@@ -314,26 +315,16 @@ def _fills(call: Call) -> list[dict[str, Any]]:
 def balance_details(call: Call, ccys: set[str] | None = None) -> list[dict[str, Any]]:
     """Each currency of the caller's unified account: the spot and perpetual wallets summed,
     money that :meth:`~real_trade.sim.server.SimExchange.create_account` funded into both (the
-    smaller of the two openings) counted once."""
-    totals: dict[str, tuple[Decimal, Decimal]] = {}
-    openings: list[dict[str, Decimal]] = []
+    smaller of the two openings) counted once
+    (:func:`~real_trade.sim.accounts.unified_balances`)."""
+    wallets = []
     for ctx in call.markets.contexts():
         acct = call.account_in(ctx)
-        openings.append(acct.opening)
-        for ccy, (free, locked) in ctx.core.balances(acct).items():
-            f0, l0 = totals.get(ccy, (Decimal(0), Decimal(0)))
-            totals[ccy] = (f0 + free, l0 + locked)
-    if len(openings) == 2:
-        first, second = openings
-        for ccy, amount in first.items():
-            twice = min(amount, second.get(ccy, Decimal(0)))
-            if twice and ccy in totals:
-                free, locked = totals[ccy]
-                totals[ccy] = (free - twice, locked)
+        wallets.append((ctx.core.balances(acct), acct.opening))
     now = call.markets.spot.server_time_ms()
     return [
         detail_row(ccy, free, locked, now)
-        for ccy, (free, locked) in sorted(totals.items())
+        for ccy, (free, locked) in sorted(unified_balances(wallets).items())
         if ccys is None or ccy in ccys
     ]
 

@@ -66,23 +66,18 @@ CASES: tuple[VenueCase, ...] = (
     VenueCase("binance", "spot", "BTC/USDT"),
     VenueCase("binance", "perp", "BTC/USDT:USDT"),
     VenueCase("bybit", "spot", "BTC/USDT"),
-    VenueCase("bybit", "perp", "ETH/USDT:USDT"),
+    VenueCase("bybit", "perp", "BTC/USDT:USDT"),
     VenueCase("okx", "spot", "BTC/USDT"),
     VenueCase("okx", "perp", "BTC/USDT:USDT"),
 )
 
 SIMS: dict[str, dict[str, Any]] = {
     "binance": {"faces": ["binance", "binance_futures"], "seed": 41},
-    "bybit": {
-        "faces": ["bybit"],
-        "symbols": ("BTC/USDT", "ETH/USDT"),
-        "perpetuals": ("ETH/USDT",),
-        "seed": 42,
-    },
+    "bybit": {"faces": ["bybit"], "seed": 42},
     "okx": {"faces": ["okx"], "seed": 43},
 }
-"""The simulator each venue's cases share (Bybit's linear perpetual is ETHUSDT: one core symbol
-is one instrument)."""
+"""The simulator each venue's cases share (spot over its main core, perpetuals over its futures
+core)."""
 
 
 class SimPool:

@@ -33,10 +33,8 @@ FUNDS = {"USDT": 100_000, "BTC": 1}
 
 @pytest.fixture(scope="module")
 def bybit_sim() -> Iterator[SimExchange]:
-    """Bybit: BTCUSDT spot, ETHUSDT a linear perpetual."""
-    with SimExchange(
-        seed=51, symbols=("BTC/USDT", "ETH/USDT"), perpetuals=("ETH/USDT",), faces=["bybit"]
-    ) as sim:
+    """Bybit: BTCUSDT spot and linear."""
+    with SimExchange(seed=51, faces=["bybit"]) as sim:
         yield sim
 
 
@@ -69,7 +67,7 @@ def test_pybit_market_data_and_wallet(bybit_sim: SimExchange) -> None:
     spot = session.get_instruments_info(category="spot")["result"]["list"]
     linear = session.get_instruments_info(category="linear")["result"]["list"]
     assert [i["symbol"] for i in spot] == ["BTCUSDT"]
-    assert [i["symbol"] for i in linear] == ["ETHUSDT"]
+    assert [i["symbol"] for i in linear] == ["BTCUSDT"]
     wallet = session.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]
     coins = {c["coin"]: c for c in wallet["coin"]}
     assert float(coins["USDT"]["walletBalance"]) == 100_000
@@ -103,12 +101,15 @@ def test_pybit_order_place_amend_cancel(bybit_sim: SimExchange) -> None:
 def test_pybit_linear_position(bybit_sim: SimExchange) -> None:
     session, _, _ = _pybit(bybit_sim)
     session.place_order(
-        category="linear", symbol="ETHUSDT", side="Buy", orderType="Market", qty="0.5"
+        category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="0.1"
     )
-    (pos,) = session.get_positions(category="linear", symbol="ETHUSDT")["result"]["list"]
-    assert pos["side"] == "Buy" and float(pos["size"]) == 0.5
-    fills = session.get_executions(category="linear", symbol="ETHUSDT")["result"]["list"]
-    assert sum(float(f["execQty"]) for f in fills) == 0.5
+    (pos,) = session.get_positions(category="linear", symbol="BTCUSDT")["result"]["list"]
+    assert pos["side"] == "Buy" and float(pos["size"]) == 0.1
+    fills = session.get_executions(category="linear", symbol="BTCUSDT")["result"]["list"]
+    assert sum(float(f["execQty"]) for f in fills) == 0.1
+    wallet = session.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]
+    usdt = {c["coin"]: c for c in wallet["coin"]}["USDT"]
+    assert 0 < float(usdt["walletBalance"]) < 100_000  # one wallet: the fee, counted once
 
 
 def test_pybit_private_websocket_streams_orders(
