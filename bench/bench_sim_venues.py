@@ -45,11 +45,11 @@ ORDER_CASES: tuple[tuple[str, str, str], ...] = (
     ("binance spot", "binance", "BTC/USDT"),
     ("binance usdm", "binanceusdm", "BTC/USDT:USDT"),
     ("bybit spot", "bybit", "BTC/USDT"),
+    ("bybit linear", "bybit", "BTC/USDT:USDT"),
     ("okx spot", "okx", "BTC/USDT"),
     ("okx swap", "okx", "BTC/USDT:USDT"),
 )
-"""(label, ccxt class, symbol). Bybit's linear perpetuals share the main core with spot (one
-symbol is one instrument), so one simulator cannot serve BTCUSDT as both; it is left out."""
+"""(label, ccxt class, symbol): perpetuals are served by the futures core, spot by the main one."""
 
 
 def ccxt_config(url: str, ccxt_id: str, key: str, secret: str) -> dict[str, Any]:
@@ -68,7 +68,7 @@ def ccxt_config(url: str, ccxt_id: str, key: str, secret: str) -> dict[str, Any]
     elif ccxt_id == "binanceusdm":
         config["options"].update(defaultType="future", fetchMarkets={"types": ["linear"]})
     elif ccxt_id == "bybit":
-        config["options"].update(defaultType="spot", fetchMarkets={"types": ["spot"]})
+        config["options"].update(defaultType="spot", fetchMarkets={"types": ["spot", "linear"]})
     else:
         config["password"] = DEFAULT_PASSPHRASE
         config["options"].update(defaultType="spot", fetchMarkets={"types": ["spot", "swap"]})
