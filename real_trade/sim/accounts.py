@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import random
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 from real_trade.sim.params import to_decimal
 from real_trade.sim.types import ZERO, InsufficientBalance
 
-__all__ = ["Account", "AccountBook", "Balance", "commission", "generate_key"]
+__all__ = ["Account", "AccountBook", "Balance", "commission", "generate_key", "unified_balances"]
 
 _KEY_ALPHABET = string.ascii_letters + string.digits
 
@@ -76,6 +76,9 @@ class Account:
     can_withdraw: bool = True
     can_deposit: bool = True
     internal: bool = False
+    opening: dict[str, Decimal] = field(default_factory=dict, repr=False)
+    """What the account was opened with (a face showing two cores' wallets as one uses it to
+    count money funded into both only once)."""
 
     def balance(self, asset: str) -> Balance:
         """Return the live :class:`Balance` of ``asset`` (created at zero if unseen)."""
@@ -190,6 +193,7 @@ class AccountBook:
         self._next_id += 1
         for asset, amount in balances.items():
             acct.credit(asset, to_decimal(amount, asset))
+            acct.opening[asset] = acct.opening.get(asset, ZERO) + to_decimal(amount, asset)
         self.by_id[acct.account_id] = acct
         self._by_key[key] = acct
         return acct
@@ -201,3 +205,24 @@ class AccountBook:
     def users(self) -> list[Account]:
         """The user accounts (not the simulator's own), by id."""
         return [a for a in self.by_id.values() if not a.internal]
+
+
+def unified_balances(
+    wallets: Sequence[tuple[Mapping[str, tuple[Decimal, Decimal]], Mapping[str, Decimal]]],
+) -> dict[str, tuple[Decimal, Decimal]]:
+    """One unified account's ``{asset: (free, locked)}`` over the wallets it spans in several
+    cores (``(balances, opening)`` of each, spot first): the wallets summed, the money opened
+    in both of two wallets (the smaller opening) counted once, taken from ``free``."""
+    totals: dict[str, tuple[Decimal, Decimal]] = {}
+    for balances, _ in wallets:
+        for asset, (free, locked) in balances.items():
+            f0, l0 = totals.get(asset, (ZERO, ZERO))
+            totals[asset] = (f0 + free, l0 + locked)
+    if len(wallets) == 2:
+        first, second = wallets[0][1], wallets[1][1]
+        for asset, amount in first.items():
+            twice = min(amount, second.get(asset, ZERO))
+            if twice and asset in totals:
+                free, locked = totals[asset]
+                totals[asset] = (free - twice, locked)
+    return totals

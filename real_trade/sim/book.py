@@ -145,6 +145,14 @@ class OrderBook:
         self._changed(order.side, lvl.price)
         return order
 
+    def resize(self, order: Order, orig_qty: Decimal) -> None:
+        """Set resting ``order``'s total quantity to ``orig_qty`` where it stands in its level
+        (an amend that keeps priority; ``orig_qty`` stays above what has executed)."""
+        lvl = self._index[order.order_id]
+        lvl.qty += orig_qty - order.orig_qty
+        order.orig_qty = orig_qty
+        self._changed(order.side, lvl.price)
+
     def reduce(self, order: Order, qty: Decimal) -> None:
         """Record that resting ``order`` just executed ``qty`` (call after updating the order).
 

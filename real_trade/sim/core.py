@@ -343,6 +343,38 @@ class ExchangeCore:
             st.flush(now)
             return order.snapshot()
 
+    def amend_order(
+        self,
+        account: Account,
+        symbol: str,
+        order_id: int | None = None,
+        client_order_id: str | None = None,
+        *,
+        quantity: Decimal | str | float | None = None,
+        price: Decimal | str | float | None = None,
+        stop_price: Decimal | str | float | None = None,
+    ) -> Order:
+        """Amend an open order in place (same ids): ``quantity`` is the new total; see
+        :meth:`~real_trade.sim.matching.MatchingEngine.amend` for the priority rules."""
+        if order_id is None and client_order_id is None:
+            raise BadParameter.one_of("order_id", "client_order_id")
+        q = None if quantity is None else to_decimal(quantity, "quantity")
+        p = None if price is None else to_decimal(price, "price")
+        sp = None if stop_price is None else to_decimal(stop_price, "stop_price")
+        with self._lock:
+            st, now = self._synced(symbol)
+            order = st.engine.amend(
+                account,
+                now_ms=now,
+                order_id=order_id,
+                client_order_id=client_order_id,
+                quantity=q,
+                price=p,
+                stop_price=sp,
+            )
+            st.flush(now)
+            return order.snapshot()
+
     def cancel_all(self, account: Account, symbol: str) -> list[Order]:
         """Cancel all open orders of the account on ``symbol`` (an empty list when none;
         a face may refuse then, as Binance's does)."""

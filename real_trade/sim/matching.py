@@ -22,7 +22,7 @@ from real_trade.sim.book import OrderBook
 from real_trade.sim.engine_output import EngineOutput
 from real_trade.sim.errors import Reason
 from real_trade.sim.open_orders import OpenOrders
-from real_trade.sim.rules import MARKET_TYPES, STOP_TYPES, SymbolRules
+from real_trade.sim.rules import MARKET_TYPES, STOP_TYPES, TIF_TYPES, SymbolRules
 from real_trade.sim.settlement import Settlement, settlement_for
 from real_trade.sim.stops import StopBook, would_trigger
 from real_trade.sim.types import (
@@ -373,6 +373,87 @@ class MatchingEngine:
             raise UnknownOrder()
         self._close(order, account, OrderStatus.CANCELED, now_ms)
         return order
+
+    def amend(
+        self,
+        account: Account,
+        *,
+        now_ms: int,
+        order_id: int | None = None,
+        client_order_id: str | None = None,
+        quantity: Decimal | None = None,
+        price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> Order:
+        """Change an open order in place, keeping its ids; return it.
+
+        ``quantity`` is the new total (executed included). A smaller quantity at the same price
+        keeps the order's place in its level; a new price or a larger quantity sends it to the
+        back of its (new) level, and a new price that crosses matches at once, as a new order
+        would. The new values pass the symbol's rules and the funds check (the old lock is
+        kept when they fail); a quantity at or below what has executed is a LOT_SIZE refusal;
+        ``UnknownOrder`` when the order is not open.
+        """
+        order = self.find_open(account.account_id, order_id, client_order_id)
+        if order is None:
+            raise UnknownOrder()
+        qty = order.orig_qty if quantity is None else quantity
+        new_price = order.price if price is None else price
+        new_stop = order.stop_price if stop_price is None else stop_price
+        if qty <= order.executed_qty:
+            raise FilterError(Reason.LOT_SIZE)
+        self.rules.validate(
+            order.side,
+            order.type,
+            quantity=qty,
+            price=new_price,
+            stop_price=new_stop,
+            time_in_force=order.tif if order.type in TIF_TYPES else None,
+        )
+        if order.type is OrderType.LIMIT_MAKER and self._crosses(order.side, new_price):
+            raise WouldTakeAsMaker()
+        resting = order.order_id in self.book
+        keeps_place = new_price == order.price and qty <= order.orig_qty
+        self._relock(order, account, qty, new_price)
+        if resting and keeps_place:
+            self.book.resize(order, qty)
+        else:
+            if resting:
+                self.book.remove(order.order_id)
+            elif order.stop_price is not None:
+                self._stop_book(order).discard(order)
+            order.orig_qty, order.price, order.stop_price = qty, new_price, new_stop
+        order.update_time_ms = now_ms
+        self.out.order_event(order, ExecutionType.AMENDED, now_ms)
+        if not resting and order.stop_price is not None and not order.is_working:
+            self._stop_book(order).add(order)
+        elif not (resting and keeps_place):
+            self._work_limit(order, account, now_ms)
+        return order
+
+    def _relock(self, order: Order, account: Account, qty: Decimal, price: Decimal | None) -> None:
+        """Swap ``order``'s lock for the one ``qty`` at ``price`` needs, or keep the old lock
+        and raise when the account cannot fund it."""
+        asset, amount = self.settlement.reservation(
+            self.rules,
+            order.side,
+            order.type,
+            qty - order.executed_qty,
+            price,
+            account=account,
+            order=order,
+        )
+        old_asset, old_amount = order.locked_asset, order.locked_amount
+        if old_amount:
+            account.unlock(old_asset, old_amount)
+        try:
+            account.lock(asset, amount)
+        except InsufficientBalance:
+            if old_amount:
+                account.lock(old_asset, old_amount)
+            raise
+        order.locked_asset, order.locked_amount = asset, amount
+        self.out.touch(account, asset)
 
     def cancel_all(self, account: Account, *, now_ms: int) -> list[Order]:
         """Cancel every open order of ``account`` on this symbol, oldest first."""

@@ -48,6 +48,7 @@ __all__ = [
     "KNOWN_QUOTES",
     "MARKET_TYPES",
     "STOP_TYPES",
+    "TIF_TYPES",
     "HasTickSize",
     "SymbolRules",
     "derive_rules",
@@ -74,7 +75,9 @@ STOP_TYPES = frozenset(
     }
 )
 """Order types that wait for the last trade price to cross ``stop_price``."""
-_TIF_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
+TIF_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
+"""The order types that take a time in force."""
+_TIF_TYPES = TIF_TYPES
 _PRICE_TYPES = _TIF_TYPES | {OrderType.LIMIT_MAKER}
 KNOWN_QUOTES: tuple[str, ...] = (
     "FDUSD",
@@ -240,8 +243,10 @@ class SymbolRules:
     def _check_lot(self, qty: Decimal, is_market: bool) -> None:
         if qty <= 0:
             raise FilterError(Reason.INVALID_QUANTITY)
-        if qty < self.min_qty or (self.max_qty > 0 and qty > self.max_qty):
-            raise FilterError(Reason.LOT_SIZE)
+        if qty < self.min_qty:
+            raise FilterError(Reason.LOT_SIZE, "min_qty")
+        if self.max_qty > 0 and qty > self.max_qty:
+            raise FilterError(Reason.LOT_SIZE, "max_qty")
         if self.step_size > 0 and (qty - self.min_qty) % self.step_size != 0:
             raise FilterError(Reason.LOT_SIZE)
         if not is_market:

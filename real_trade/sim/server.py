@@ -172,8 +172,9 @@ class SimExchange:
     simulator's pump spends at most :data:`PUMP_BUDGET_S` per call, so it stays current and
     answers at any speed (market time it cannot play is skipped, with a warning). ``seed``
     drives the market, keys and faults; ``start_ms`` sets the market's start. ``perpetuals``
-    names symbols (of the market) traded as linear perpetuals instead of spot (a symbol id is
-    one instrument: Bybit serves it under ``category=linear``). ``rate_limits``
+    names symbols (of the main core) traded as linear perpetuals instead of spot (the faces
+    serve perpetuals from :attr:`futures_core`; this is for a face registered without it and
+    for tests of the core). ``rate_limits``
     overrides every face's limits (``RateLimits(enabled=False)`` for benchmarks). After
     :meth:`start`, :attr:`url`, :attr:`ws_url`, :attr:`core`, :attr:`clock` and :attr:`faults`
     are available; :attr:`faces` holds the faces and :attr:`limiter` the first one's rate

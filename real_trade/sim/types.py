@@ -127,6 +127,7 @@ class ExecutionType(str, enum.Enum):
     CANCELED = "canceled"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    AMENDED = "amended"
 
 
 @dataclass(frozen=True, slots=True)

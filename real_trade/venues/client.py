@@ -37,6 +37,7 @@ from real_trade.venues.streams import (
     StreamStateChanged,
     watcher_for,
 )
+from real_trade.venues.urls import protocol_family
 
 __all__ = ["StreamHandle", "StreamStateChanged", "VenueClient", "mask_key"]
 
@@ -306,7 +307,8 @@ class VenueClient(VenueConnection):
         directly; elsewhere the open and recent finished orders are scanned.
         """
         self._require_credentials("looking an order up")
-        default = "origClientOrderId" if self.venue.ccxt_id == "binance" else None
+        binance = protocol_family(self.venue.ccxt_id) == "binance"
+        default = "origClientOrderId" if binance else None
         param = self.venue.quirks.get("client_id_query_param", default)
         if param:
             fetch = self._exchange.fetch_order

@@ -48,6 +48,7 @@ from real_trade.venues.urls import (
     VenueEndpoints,
     apply_endpoints,
     effective_sim_url,
+    protocol_family,
     resolve_endpoints,
 )
 
@@ -298,7 +299,8 @@ class VenueConnection:
             # simulator's client its market's table, so errors map as on the real hosts
             from real_trade.sim.ccxt_error_tables import ccxt_exceptions_for
 
-            tables = ccxt_exceptions_for(self.venue.ccxt_id, self.default_type)
+            protocol = protocol_family(self.venue.ccxt_id) or self.venue.ccxt_id
+            tables = ccxt_exceptions_for(protocol, self.default_type)
             for kind, given in (config.get("exceptions") or {}).items():  # the user's win
                 tables[kind] = (
                     {**tables.get(kind, {}), **given} if isinstance(given, dict) else given

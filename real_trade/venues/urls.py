@@ -7,7 +7,9 @@ Which endpoints a client talks to is decided here, once, by :func:`resolve_endpo
   reads: :meth:`real_trade.config.RealTradeConfig.env_sim_url`). It wins over testnet and
   live: every REST and websocket URL of the ccxt client points at the simulator, using the
   simulator's own override function (:func:`real_trade.sim.server.ccxt_urls_for`). The simulator
-  speaks Binance, Bybit and OKX so far; another venue raises ConfigError saying so.
+  speaks Binance, Bybit and OKX so far, so it also serves every ccxt exchange built on one of
+  them (:func:`protocol_family`: ``binanceus``, ``binanceusdm``...); another venue raises
+  ConfigError saying so.
 * ``testnet`` — ccxt's sandbox mode (``set_sandbox_mode(True)``), where the venue has a testnet;
   on a venue with only a demo environment (OKX) a testnet request means its demo.
 * ``demo`` — the venue's demo trading (Binance/Bybit: ccxt ``enable_demo_trading``; OKX: ccxt's
@@ -38,6 +40,7 @@ __all__ = [
     "apply_endpoints",
     "ccxt_urls",
     "effective_sim_url",
+    "protocol_family",
     "resolve_endpoints",
     "simulator_ccxt_urls",
 ]
@@ -46,7 +49,27 @@ VenueMode = Literal["live", "testnet", "demo", "sim"]
 """Where a client's requests go: production, the venue's testnet or demo, or the simulator."""
 
 # ccxt ids of the venues whose protocols the simulator speaks.
-_SIM_SPEAKS: frozenset[str] = frozenset({"binance", "bybit", "okx"})
+_SIM_SPEAKS: tuple[str, ...] = ("binance", "bybit", "okx")
+
+
+def protocol_family(ccxt_id: str) -> str | None:
+    """The wire protocol of a ``ccxt_id`` client that the simulator speaks: ``"binance"``,
+    ``"bybit"`` or ``"okx"`` for those ids and for every ccxt exchange built on one of them
+    (``binanceus``, ``binanceusdm``, ``okxus``, ...: a subclass of that ccxt class, speaking
+    its wire); None for any other exchange."""
+    if ccxt_id in _SIM_SPEAKS:
+        return ccxt_id
+    import ccxt
+
+    cls = getattr(ccxt, ccxt_id, None)
+    if not isinstance(cls, type):
+        return None
+    for family in _SIM_SPEAKS:
+        if issubclass(cls, getattr(ccxt, family)):
+            return family
+    return None
+
+
 # ccxt fetchMarkets types to load per ccxt defaultType, when talking to the simulator.
 _SIM_MARKET_TYPES: Mapping[str, tuple[str, ...]] = {
     "spot": ("spot",),
@@ -108,7 +131,8 @@ def simulator_ccxt_urls(venue: VenueSpec, sim_url: str) -> dict[str, Any]:
     Comes from the simulator's own function, so both sides agree on every path. A venue the
     simulator does not speak raises ConfigError naming ``sim_url``.
     """
-    if venue.ccxt_id not in _SIM_SPEAKS:
+    protocol = protocol_family(venue.ccxt_id)
+    if protocol is None:
         raise ConfigError(
             f"the simulator speaks Binance, Bybit and OKX only so far; it cannot stand in for "
             f"{venue.display_name}",
@@ -118,7 +142,7 @@ def simulator_ccxt_urls(venue: VenueSpec, sim_url: str) -> dict[str, Any]:
         )
     from real_trade.sim.server import ccxt_urls_for
 
-    return ccxt_urls_for(sim_url.rstrip("/"), venue.ccxt_id)
+    return ccxt_urls_for(sim_url.rstrip("/"), protocol)
 
 
 def resolve_endpoints(
@@ -139,7 +163,9 @@ def resolve_endpoints(
     """
     if sim_url:
         urls = simulator_ccxt_urls(venue, sim_url)
-        table = _SIM_MARKET_TYPES_OKX if venue.ccxt_id == "okx" else _SIM_MARKET_TYPES
+        table = (
+            _SIM_MARKET_TYPES_OKX if protocol_family(venue.ccxt_id) == "okx" else _SIM_MARKET_TYPES
+        )
         types = list(table.get(default_type, (default_type,)))
         options = {"fetchMarkets": {"types": types}, "fetchMargins": False}
         return VenueEndpoints(mode="sim", urls=urls, sim_url=sim_url, options=options)

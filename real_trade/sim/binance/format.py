@@ -319,7 +319,7 @@ def symbol_json(rules: SymbolRules) -> dict[str, Any]:
         "otoAllowed": False,
         "quoteOrderQtyMarketAllowed": rules.quote_order_qty_market_allowed,
         "allowTrailingStop": False,
-        "cancelReplaceAllowed": False,
+        "cancelReplaceAllowed": True,
         "amendAllowed": False,
         "pegInstructionsAllowed": False,
         "isSpotTradingAllowed": rules.instrument.is_spot,

@@ -210,6 +210,56 @@ def _cancel(call: RestCall) -> Any:
     return cancel_order_json(order, cancel_id, order.update_time_ms)
 
 
+_CANCEL_REPLACE_PARAMS = frozenset(
+    {
+        "cancelReplaceMode",
+        "cancelOrderId",
+        "cancelOrigClientOrderId",
+        "cancelNewClientOrderId",
+        "cancelRestrictions",
+        "orderRateLimitExceededMode",
+    }
+)
+
+
+def _cancel_replace(call: RestCall) -> Any:
+    """``order/cancelReplace`` in ``STOP_ON_FAILURE`` mode: cancel, then place the new order
+    (a failed cancel is answered with its own error and nothing is placed)."""
+    p = call.params
+    mode = req_str(p, "cancelReplaceMode")
+    if mode != "STOP_ON_FAILURE":
+        raise illegal_chars("cancelReplaceMode", "STOP_ON_FAILURE")
+    account = call.require_account()
+    symbol = symbol_param(call)
+    order_id = opt_int(p, "cancelOrderId")
+    client_id = opt_str(p, "cancelOrigClientOrderId")
+    if order_id is None and client_id is None:
+        raise BinanceApiError(
+            -1102,
+            "Param 'cancelOrigClientOrderId' or 'cancelOrderId' must be sent, but both were "
+            "empty/null!",
+        )
+    cancel_id = opt_str(p, "cancelNewClientOrderId") or _new_cancel_id()
+    order_call = RestCall(
+        call.ctx,
+        call.limiter,
+        call.method,
+        call.path,
+        {k: v for k, v in p.items() if k not in _CANCEL_REPLACE_PARAMS},
+        call.account,
+        call.headers,
+    )
+    _order_args(order_call, test=True)  # refuse a malformed new order before cancelling
+    canceled = call.ctx.core.cancel_order(account, symbol, order_id, client_id)
+    placed = _place(order_call)
+    return {
+        "cancelResult": "SUCCESS",
+        "newOrderResult": "SUCCESS",
+        "cancelResponse": cancel_order_json(canceled, cancel_id, canceled.update_time_ms),
+        "newOrderResponse": placed,
+    }
+
+
 def _open_orders(call: RestCall) -> Any:
     account = call.require_account()
     symbol = symbol_param(call) if opt_str(call.params, "symbol") is not None else None
@@ -326,6 +376,7 @@ def _capital_config(call: RestCall) -> Any:
 PRIVATE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v3/order", _place, "SIGNED"),
     Route("POST", "/api/v3/order/test", _place_test, "SIGNED"),
+    Route("POST", "/api/v3/order/cancelReplace", _cancel_replace, "SIGNED"),
     Route("GET", "/api/v3/order", _get_order, "SIGNED", query=True),
     Route("DELETE", "/api/v3/order", _cancel, "SIGNED"),
     Route("GET", "/api/v3/openOrders", _open_orders, "SIGNED"),

@@ -31,8 +31,12 @@ TIF_OUT: dict[TimeInForce, str] = {t: t.name for t in TimeInForce}
 """Binance's word for each time in force."""
 STATUS_OUT: dict[OrderStatus, str] = {s: s.name for s in OrderStatus}
 """Binance's word for each order status."""
-EXECUTION_OUT: dict[ExecutionType, str] = {e: e.name for e in ExecutionType}
-"""Binance's word for each execution type (an ``executionReport``'s ``x``)."""
+EXECUTION_OUT: dict[ExecutionType, str] = {
+    **{e: e.name for e in ExecutionType},
+    ExecutionType.AMENDED: "REPLACED",
+}
+"""Binance's word for each execution type (an ``executionReport``'s ``x``; an amend that keeps
+the order is ``REPLACED``)."""
 
 _SIDE_IN = {v: k for k, v in SIDE_OUT.items()}
 _TYPE_IN = {v: k for k, v in ORDER_TYPE_OUT.items()}

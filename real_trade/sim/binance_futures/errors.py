@@ -3,8 +3,9 @@
 The futures API reuses spot's ``{"code", "msg"}`` shape (:class:`BinanceApiError`) and most of
 its parameter errors, but refuses orders with its own codes: -2019 "Margin is insufficient.",
 -4164 for a notional under the minimum, -4116 for a duplicated client order id, -2022 for a
-reduce-only order that would not reduce, -4014/-1111 for price and quantity steps, -5022 for a
-post-only order that would take, -2021 for a stop that would trigger at once.
+reduce-only order that would not reduce, -4014/-1111 for price and quantity steps, -4004/-4005
+for a quantity below/above the range, -5022 for a post-only order that would take, -2021 for a
+stop that would trigger at once.
 :func:`from_sim_error` translates with this table first and falls back to spot's words.
 """
 
@@ -41,9 +42,17 @@ FUTURES_CODES: dict[Reason, tuple[int, str]] = {
 }
 """USDⓈ-M's code and text for the reasons whose answer differs from spot's."""
 
+_LOT_BOUNDS: dict[str, tuple[int, str]] = {
+    "min_qty": (-4004, "Quantity less than min quantity."),
+    "max_qty": (-4005, "Quantity greater than max quantity."),
+}
+"""A quantity outside LOT_SIZE's range (``field``): USD-M's own codes (off the step: -1111)."""
+
 
 def from_sim_error(err: SimError, *, for_query: bool = False) -> BinanceApiError:
     """USDⓈ-M's code and text for an error of the core (spot's when the same)."""
+    if err.reason is Reason.LOT_SIZE and err.field in _LOT_BOUNDS:
+        return BinanceApiError(*_LOT_BOUNDS[err.field])
     fixed = FUTURES_CODES.get(err.reason)
     if fixed is not None:
         return BinanceApiError(*fixed)

@@ -322,6 +322,25 @@ def _cancel(call: RestCall) -> Any:
     return order_json(order, call.ctx.core.rules_for(symbol))
 
 
+def _modify(call: RestCall) -> Any:
+    """``PUT /fapi/v1/order``: a resting limit order's new ``quantity`` and ``price``, amended
+    in place (same ``orderId``; see the core's amend for the priority rules)."""
+    account = call.require_account()
+    symbol = symbol_param(call)
+    order_id, client_id = _order_ref(call, algo=False)
+    current = call.ctx.core.get_order(account, symbol, order_id, client_id)
+    if parse_side(req_str(call.params, "side")) is not current.side:
+        raise BinanceApiError(-1102, "Side does not match the order's side.")
+    order = call.ctx.core.amend_order(
+        account,
+        symbol,
+        current.order_id,
+        quantity=req_str(call.params, "quantity"),
+        price=req_str(call.params, "price"),
+    )
+    return order_json(order, call.ctx.core.rules_for(symbol))
+
+
 def _cancel_algo(call: RestCall) -> Any:
     account = call.require_account()
     order_id, client_id = _order_ref(call, algo=True)
@@ -676,6 +695,7 @@ FAPI_ROUTES: tuple[Route, ...] = (
     _route("GET", "/fapi/v1/fundingInfo", _funding_info),
     _route("POST", "/fapi/v1/order", _place, "SIGNED"),
     _route("GET", "/fapi/v1/order", _get_order, "SIGNED", query=True),
+    _route("PUT", "/fapi/v1/order", _modify, "SIGNED"),
     _route("DELETE", "/fapi/v1/order", _cancel, "SIGNED"),
     _route("GET", "/fapi/v1/openOrder", _open_one, "SIGNED", query=True),
     _route("GET", "/fapi/v1/openOrders", _open_plain, "SIGNED"),

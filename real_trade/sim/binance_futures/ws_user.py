@@ -7,13 +7,15 @@ listens to the futures core's bus: ``sim.order.<id>`` becomes ``ORDER_TRADE_UPDA
 ``ALGO_UPDATE`` for a conditional order not yet triggered), ``sim.position.<id>`` an
 ``ACCOUNT_UPDATE`` with the position (``P``) and the settle asset's wallet (``B``),
 ``sim.funding.<id>`` an ``ACCOUNT_UPDATE`` with reason ``FUNDING_FEE``. Events are built on the
-server loop (bus events may come from any thread).
+server loop (bus events may come from any thread). While the fault plan pauses the user stream
+the events are held and then delivered in order, as on the spot face.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from typing import Any
 
 from aiohttp import web
@@ -155,6 +157,8 @@ class UserDataFace:
         self._sinks: dict[int, list[tuple[WsConnection, str | None]]] = {}
         self._subs: list[Subscription] = []
         self._unregister: Any = None
+        self._held: deque[Any] = deque()
+        self._pacer: asyncio.Task[None] | None = None
 
     def register(self, app: web.Application, base: str) -> None:
         """Add ``<base>/private/ws`` (``?listenKey=``) and ``<base>/private/ws/<key>``."""
@@ -173,11 +177,27 @@ class UserDataFace:
             self.bus.subscribe("sim.position.*", self._on_bus),
             self.bus.subscribe("sim.funding.*", self._on_bus),
         ]
+        self._pacer = asyncio.get_running_loop().create_task(self._pace())
+
+    async def _pace(self) -> None:
+        """Release what a paused stream held once the fault plan resumes it."""
+        while True:
+            await asyncio.sleep(self.settings.pacer_interval_s)
+            self.tick()
+
+    def tick(self) -> None:
+        """Deliver the events held while the user stream was paused, in order."""
+        if self._held and not self.ctx.faults.user_stream_paused():
+            while self._held:
+                self._deliver(self._held.popleft())
 
     async def _on_shutdown(self, app: web.Application) -> None:
         self.registry.close_all(1001)
 
     async def _on_cleanup(self, app: web.Application) -> None:
+        if self._pacer is not None:
+            self._pacer.cancel()
+            self._pacer = None
         if self._unregister is not None:
             self._unregister()
             self._unregister = None
@@ -235,6 +255,13 @@ class UserDataFace:
             loop.call_soon_threadsafe(self._dispatch, event)
 
     def _dispatch(self, event: Any) -> None:
+        if self.ctx.faults.user_stream_paused():
+            self._held.append(event)
+            return
+        self.tick()
+        self._deliver(event)
+
+    def _deliver(self, event: Any) -> None:
         is_order = isinstance(event, OrderEvent)
         account_id = event.order.account_id if is_order else event.account_id
         sinks = self._sinks.get(account_id)

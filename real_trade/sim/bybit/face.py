@@ -1,15 +1,17 @@
 """The Bybit v5 face: REST ``/v5/...`` and the v5 websockets over the shared core.
 
 :class:`BybitFace` is what a :class:`~real_trade.sim.server.SimExchange` serves for the name
-``"bybit"``. Categories map onto the one core by instrument: a spot symbol of the core is
-Bybit's ``category=spot`` symbol, a linear perpetual one its ``category=linear`` symbol (so one
-simulator cannot list ``BTCUSDT`` as both; serve the perpetual under another id, or run two
-simulators). Testnet and demo are the same face: :func:`ccxt_urls_for` points ccxt's ``api``,
-``test`` and ``demotrading`` URL sets all at the simulator.
+``"bybit"``. Its ``market_kinds`` are spot and linear, as OKX's: ``category=spot`` is served
+by the exchange's main core and ``category=linear`` by its futures core of linear perpetuals
+(:meth:`BybitFace.register_markets`), so ``BTCUSDT`` trades in both under one unified key.
+Without a linear context (``register``) linear symbols of the main core (``perpetuals=``) are
+its ``category=linear``. Testnet and demo are the same face: :func:`ccxt_urls_for` points
+ccxt's ``api``, ``test`` and ``demotrading`` URL sets all at the simulator.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -60,6 +62,7 @@ class BybitFace:
     """
 
     name = "bybit"
+    market_kinds = ("spot", "linear")
 
     def __init__(
         self,
@@ -76,10 +79,16 @@ class BybitFace:
         self.streams: BybitStreams | None = None
 
     def register(self, app: web.Application, ctx: FaceContext) -> None:
-        """Add Bybit's REST routes and websockets to ``app``."""
+        """Serve every category over ``ctx`` (an application without a linear context)."""
+        self.register_markets(app, {"spot": ctx})
+
+    def register_markets(self, app: web.Application, contexts: Mapping[str, FaceContext]) -> None:
+        """Add Bybit's REST routes and websockets to ``app``: ``category=spot`` over
+        ``contexts["spot"]``, ``category=linear`` over ``contexts["linear"]`` when present."""
         limiter = self.limiter
         assert limiter is not None
         for route in (*PUBLIC_ROUTES, *PRIVATE_ROUTES):
-            app.router.add_route(route.method, route.path, rest_handler(route, ctx, limiter))
-        self.streams = BybitStreams(ctx, self.ws_settings or WsSettings())
+            app.router.add_route(route.method, route.path, rest_handler(route, contexts, limiter))
+        ws = self.ws_settings or WsSettings()
+        self.streams = BybitStreams(contexts["spot"], ws, linear=contexts.get("linear"))
         self.streams.register(app)

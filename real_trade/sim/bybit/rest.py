@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -49,6 +49,8 @@ class Call(ParamReader):
     limiter: RateLimiter
     params: dict[str, Any]
     account: Account | None
+    contexts: Mapping[str, FaceContext] = field(default_factory=dict)
+    """Every context the face serves (``spot``, and ``linear`` with a futures core)."""
 
     def missing(self, name: str) -> Exception:
         """10001: a required parameter is absent."""
@@ -138,11 +140,15 @@ def _params(query_raw: str, body_raw: str) -> dict[str, Any]:
 
 
 def rest_handler(
-    route: Route, ctx: FaceContext, limiter: RateLimiter
+    route: Route, contexts: Mapping[str, FaceContext], limiter: RateLimiter
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """The aiohttp handler serving ``route`` (see the module docstring)."""
+    """The aiohttp handler serving ``route`` (see the module docstring); a request with
+    ``category=linear`` is served by ``contexts["linear"]`` when there is one."""
+    spot_ctx = contexts["spot"]
+    linear_ctx = contexts.get("linear")
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        ctx = spot_ctx
         now = ctx.server_time_ms()
         fault = await request_fault(ctx.faults, route.path)
         if fault is not None:
@@ -153,11 +159,13 @@ def rest_handler(
             body_raw = (await request.text()) if request.can_read_body else ""
             limiter.charge(request.remote or "", 1)
             params = _params(query_raw, body_raw)
+            if linear_ctx is not None and params.get("category") == "linear":
+                ctx = linear_ctx
             account = None
             if route.private:
                 payload = body_raw if route.method == "POST" else query_raw
                 account = authenticate(ctx, request.headers, payload)
-            call = Call(ctx, limiter, params, account)
+            call = Call(ctx, limiter, params, account, contexts)
             result = route.handler(call)
         except BybitApiError as err:
             return json_response(err.to_json(now), err.http_status)

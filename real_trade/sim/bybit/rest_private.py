@@ -3,24 +3,27 @@
 The account is a unified trading account (``uta: 1``, ``unifiedMarginStatus: 6``), so ccxt's
 probes take the UTA paths. Orders: ``orderLinkId`` is the core's client order id; a spot market
 Buy counts ``qty`` in the quote coin unless ``marketUnit=baseCoin`` (Bybit's rule); a
-``triggerPrice`` makes a stop or take-profit by its side of the last price. Amending is done as
-cancel-and-replace in the core, so an amended order gets a new ``orderId`` (its
-``orderLinkId`` is kept); Bybit keeps the id.
+``triggerPrice`` makes a stop or take-profit by its side of the last price. Amending changes the
+order in place in the core (same ``orderId`` and ``orderLinkId``, as on Bybit; a smaller
+``qty`` keeps the queue place, a new price loses it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from real_trade.sim.accounts import Account, unified_balances
 from real_trade.sim.bybit.errors import BybitApiError
 from real_trade.sim.bybit.format import coin_row, execution_row, num, order_row, position_row
 from real_trade.sim.bybit.rest import AmbiguousOutcome, Call, Route
 from real_trade.sim.bybit.rest_public import check_symbol, symbols_in
 from real_trade.sim.bybit.vocab import SIDE_IN
+from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.types import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 
-__all__ = ["PRIVATE_ROUTES"]
+__all__ = ["PRIVATE_ROUTES", "unified_wallets", "wallet_list"]
 
 _OPEN = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 _POSITION_IDX = {0: PositionSide.BOTH, 1: PositionSide.LONG, 2: PositionSide.SHORT}
@@ -151,36 +154,19 @@ def _cancel_all(call: Call) -> dict[str, Any]:
 def _amend(call: Call) -> dict[str, Any]:
     symbol, category = check_symbol(call)
     order_id, link = _ids(call)
-    core = call.ctx.core
-    old = core.get_order(call.user, symbol, order_id, None if order_id else link)
-    if old.status not in _OPEN:
-        raise BybitApiError(170213 if category == "spot" else 110001, "Order does not exist.")
     new_qty = _decimal(call, "qty")
     new_price = _decimal(call, "price")
     new_trigger = _decimal(call, "triggerPrice")
     if new_qty is None and new_price is None and new_trigger is None:
         raise BybitApiError(10001, "params error: nothing to amend")
-    core.cancel_order(call.user, symbol, old.order_id)
-    params: dict[str, Any] = {
-        "category": category,
-        "symbol": symbol,
-        "side": "Buy" if old.side is Side.BUY else "Sell",
-        "orderType": "Market" if old.price is None else "Limit",
-        "qty": str(new_qty if new_qty is not None else old.orig_qty - old.executed_qty),
-        "timeInForce": "PostOnly"
-        if old.type is OrderType.LIMIT_MAKER
-        else (old.tif.name if old.tif is not None else "GTC"),
-    }
-    price = new_price if new_price is not None else old.price
-    if price is not None:
-        params["price"] = str(price)
-    trigger = new_trigger if new_trigger is not None else old.stop_price
-    if trigger is not None:
-        params["triggerPrice"] = str(trigger)
-    replaced = _place(
-        Call(call.ctx, call.limiter, params, call.account), client_id=old.client_order_id
+    core = call.ctx.core
+    old = core.get_order(call.user, symbol, order_id, None if order_id else link)
+    if old.status not in _OPEN:
+        raise BybitApiError(170213 if category == "spot" else 110001, "Order does not exist.")
+    amended = core.amend_order(
+        call.user, symbol, old.order_id, quantity=new_qty, price=new_price, stop_price=new_trigger
     )
-    return {"orderId": str(replaced.order_id), "orderLinkId": replaced.client_order_id}
+    return {"orderId": str(amended.order_id), "orderLinkId": amended.client_order_id}
 
 
 def _orders_in(call: Call, category: str) -> list[Order]:
@@ -277,9 +263,22 @@ def _executions(call: Call) -> dict[str, Any]:
     return {"category": category, "list": rows, "nextPageCursor": cursor}
 
 
+def unified_wallets(
+    contexts: Mapping[str, FaceContext], user: Account
+) -> list[tuple[dict[str, tuple[Decimal, Decimal]], dict[str, Decimal]]]:
+    """``(balances, opening)`` of ``user``'s wallet in each core (found by its key)."""
+    wallets = []
+    for ctx in contexts.values():
+        acct = ctx.core.account_by_key(user.api_key)
+        if acct is not None:
+            wallets.append((ctx.core.balances(acct), acct.opening))
+    return wallets
+
+
 def wallet_list(call: Call, coins: set[str] | None = None) -> list[dict[str, Any]]:
-    """The ``list`` of ``wallet-balance`` (one UNIFIED account) for the caller."""
-    balances = call.ctx.core.balances(call.user)
+    """The ``list`` of ``wallet-balance`` (one UNIFIED account: the spot and linear cores'
+    wallets as one, :func:`~real_trade.sim.accounts.unified_balances`) for the caller."""
+    balances = unified_balances(unified_wallets(call.contexts or {"spot": call.ctx}, call.user))
     rows = [
         coin_row(asset, free, locked)
         for asset, (free, locked) in sorted(balances.items())

@@ -20,11 +20,16 @@ subscription (Bybit's rule; ``seq`` is the core's book sequence); the fault plan
 drop, duplicate or reorder deltas. Private events come from ``sim.order.*``,
 ``sim.balance.*`` and ``sim.position.*``; while the fault plan pauses the user stream they are
 held and then delivered in order.
+
+With a linear context (the exchange's futures core) ``/v5/public/linear`` streams that core and
+the private stream carries both cores' events of the key's two accounts (``wallet``: one
+unified account, :func:`~real_trade.sim.bybit.rest_private.unified_wallets`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import itertools
@@ -39,7 +44,7 @@ from typing import Any
 from aiohttp import web
 
 from real_trade.bus import EventBus, Subscription
-from real_trade.sim.accounts import Account
+from real_trade.sim.accounts import Account, unified_balances
 from real_trade.sim.bybit.format import (
     coin_row,
     execution_row,
@@ -47,6 +52,7 @@ from real_trade.sim.bybit.format import (
     order_row,
     position_row,
 )
+from real_trade.sim.bybit.rest_private import unified_wallets
 from real_trade.sim.bybit.rest_public import category_of, ticker_for
 from real_trade.sim.bybit.vocab import INTERVALS
 from real_trade.sim.derivatives.types import PositionView
@@ -74,6 +80,7 @@ class _Client:
     category: str | None  # None: the private stream
     topics: set[str] = field(default_factory=set)
     account: Account | None = None
+    accounts: dict[str, Account] = field(default_factory=dict)  # by source core
     books: dict[str, _BookSub] = field(default_factory=dict)
     klines: dict[str, int | None] = field(default_factory=dict)
 
@@ -97,15 +104,21 @@ def _dumps(obj: Any) -> str:
 class BybitStreams:
     """The websocket face (see the module docstring): handlers, bus fan-out, lifecycle."""
 
-    def __init__(self, ctx: FaceContext, settings: WsSettings) -> None:
-        """Serve ``ctx``'s core with the connection policy ``settings``."""
+    def __init__(
+        self, ctx: FaceContext, settings: WsSettings, *, linear: FaceContext | None = None
+    ) -> None:
+        """Serve ``ctx``'s core (and ``linear``'s for ``category=linear``) with the connection
+        policy ``settings``."""
         self.ctx = ctx
+        self.sources: dict[str, FaceContext] = {"spot": ctx}
+        if linear is not None:
+            self.sources["linear"] = linear
         self.settings = settings
         self.registry = ConnectionRegistry()
         self.clients: set[_Client] = set()
         self._subs: list[Subscription] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._held: deque[tuple[str, Any]] = deque()
+        self._held: deque[tuple[str, Any, str]] = deque()
         self._pacer: asyncio.Task[None] | None = None
         self._unregister: Any = None
         self._reordered: dict[str, list[tuple[WsConnection, str]]] = {}
@@ -124,8 +137,10 @@ class BybitStreams:
         self._loop = loop
         self.registry.attach(loop)
         self._unregister = self.ctx.faults.register_dropper(self.registry.drop_threadsafe)
-        bus = self.ctx.core.bus
-        if isinstance(bus, EventBus):
+        for source, ctx in self.sources.items():
+            bus = ctx.core.bus
+            if not isinstance(bus, EventBus):
+                continue
             for pattern in (
                 "sim.trade.*",
                 "sim.depth.*",
@@ -134,7 +149,7 @@ class BybitStreams:
                 "sim.balance.*",
                 "sim.position.*",
             ):
-                self._subs.append(bus.subscribe(pattern, self._on_bus))
+                self._subs.append(bus.subscribe(pattern, functools.partial(self._on_bus, source)))
         self._pacer = asyncio.create_task(self._run_pacer())
 
     async def _on_shutdown(self, app: web.Application) -> None:
@@ -151,20 +166,26 @@ class BybitStreams:
             self._pacer.cancel()
             await asyncio.gather(self._pacer, return_exceptions=True)
 
-    def _on_bus(self, topic: str, event: Any) -> None:
+    def _on_bus(self, source: str, topic: str, event: Any) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
         kind = topic.split(".")[1]
-        loop.call_soon_threadsafe(self._dispatch, kind, event)
+        loop.call_soon_threadsafe(self._dispatch, kind, event, source)
+
+    def _source_of(self, category: str | None) -> str:
+        """The core serving a public ``category``: the linear one when there is one."""
+        return "linear" if category == "linear" and "linear" in self.sources else "spot"
+
+    def _core(self, category: str | None) -> Any:
+        return self.sources[self._source_of(category)].core
 
     async def _run_pacer(self) -> None:
         while True:
             await asyncio.sleep(self.settings.pacer_interval_s)
             if self._held and not self.ctx.faults.user_stream_paused():
                 while self._held:
-                    kind, event = self._held.popleft()
-                    self._private(kind, event)
+                    self._private(*self._held.popleft())
 
     # -- connections ------------------------------------------------------------------------
     async def handle_public(self, request: web.Request) -> web.StreamResponse:
@@ -236,6 +257,7 @@ class BybitStreams:
         account = self.ctx.core.account_by_key(key)
         if account is None:
             return False, "Invalid apikey"
+        accounts = {s: c.core.account_by_key(key) for s, c in self.sources.items()}
         # signed with the wall clock by every client (ccxt.pro does not adjust it), so checked
         # against the wall clock (plus the fault plan's skew), not the market clock
         wall_ms = int(time.time() * 1000) + self.ctx.faults.clock_skew_ms
@@ -247,6 +269,7 @@ class BybitStreams:
         if not hmac.compare_digest(expected, signature):
             return False, "Signature mismatch"
         client.account = account
+        client.accounts = {s: a for s, a in accounts.items() if a is not None}
         return True, ""
 
     def _subscribe(self, client: _Client, req_id: Any, topics: list[str]) -> None:
@@ -266,7 +289,7 @@ class BybitStreams:
             if parts[0] == "orderbook":
                 self._book_snapshot(client, topic, parts[2], int(parts[1]))
             elif parts[0] == "kline":
-                bars = self.ctx.core.klines(parts[2], INTERVALS[parts[1]], limit=1)
+                bars = self._core(client.category).klines(parts[2], INTERVALS[parts[1]], limit=1)
                 client.klines[topic] = bars[-1].open_ms if bars else None
             elif parts[0] == "dcp" and client.account is not None:
                 self._dcp_back(client.account)
@@ -293,7 +316,7 @@ class BybitStreams:
         parts = topic.split(".")
         if client.category is None:
             return parts[0] in _PRIVATE_TOPICS and len(parts) <= 2
-        core = self.ctx.core
+        core = self._core(client.category)
         symbol = parts[-1]
         if symbol not in core.symbols() or category_of(core, symbol) != client.category:
             return False
@@ -304,24 +327,30 @@ class BybitStreams:
         return parts[0] in ("publicTrade", "tickers") and len(parts) == 2
 
     # -- market data ------------------------------------------------------------------------
-    def _dispatch(self, kind: str, event: Any) -> None:
+    def _dispatch(self, kind: str, event: Any, source: str) -> None:
         if kind == "trade":
-            self._on_trade(event)
+            self._on_trade(event, source)
         elif kind == "depth":
-            self._on_depth(event)
+            self._on_depth(event, source)
         elif kind == "kline":
-            self._on_kline(event.symbol)
+            self._on_kline(event.symbol, source)
         elif self.ctx.faults.user_stream_paused() or self._held:
-            self._held.append((kind, event))
+            self._held.append((kind, event, source))
         else:
-            self._private(kind, event)
+            self._private(kind, event, source)
 
-    def _public(self, topic: str) -> list[_Client]:
-        return [c for c in self.clients if topic in c.topics and c.category is not None]
+    def _public(self, topic: str, source: str) -> list[_Client]:
+        return [
+            c
+            for c in self.clients
+            if topic in c.topics
+            and c.category is not None
+            and self._source_of(c.category) == source
+        ]
 
-    def _on_trade(self, t: Trade) -> None:
+    def _on_trade(self, t: Trade, source: str) -> None:
         topic = f"publicTrade.{t.symbol}"
-        clients = self._public(topic)
+        clients = self._public(topic, source)
         if clients:
             row = {
                 "T": t.time_ms,
@@ -337,9 +366,9 @@ class BybitStreams:
             for c in clients:
                 c.conn.send(text)
         topic = f"tickers.{t.symbol}"
-        clients = self._public(topic)
+        clients = self._public(topic, source)
         if clients:
-            core = self.ctx.core
+            core = self.sources[source].core
             data = ticker_for(core, t.symbol, category_of(core, t.symbol))
             for k in ("bid1Price", "bid1Size", "ask1Price", "ask1Size"):
                 data.pop(k, None)
@@ -356,7 +385,7 @@ class BybitStreams:
                 c.conn.send(text)
 
     def _book_snapshot(self, client: _Client, topic: str, symbol: str, depth: int) -> None:
-        snap = self.ctx.core.depth(symbol, depth)
+        snap = self._core(client.category).depth(symbol, depth)
         sub = _BookSub(symbol, depth, snap.last_update_id, snap.last_update_id)
         client.books[topic] = sub
         now = self._now()
@@ -371,25 +400,27 @@ class BybitStreams:
             _dumps({"topic": topic, "type": "snapshot", "ts": now, "data": data, "cts": now})
         )
 
-    def _on_depth(self, d: DepthUpdate) -> None:
+    def _on_depth(self, d: DepthUpdate, source: str) -> None:
         # u is taken when the update happens, so the fault plan's actions look like the wire:
         # a dropped delta leaves a gap in u, a duplicate repeats it, a reordered one comes late
         action = self.ctx.faults.depth_action()
-        frames = self._delta_frames(d)
+        frames = self._delta_frames(d, source)
         if action == "drop":
             return
         if action == "reorder":
-            self._reordered.setdefault(d.symbol, []).extend(frames)
+            self._reordered.setdefault(f"{source}:{d.symbol}", []).extend(frames)
             return
         if action == "duplicate":
             frames = frames + frames
-        frames += self._reordered.pop(d.symbol, [])
+        frames += self._reordered.pop(f"{source}:{d.symbol}", [])
         for conn, text in frames:
             conn.send(text)
 
-    def _delta_frames(self, d: DepthUpdate) -> list[tuple[WsConnection, str]]:
+    def _delta_frames(self, d: DepthUpdate, source: str) -> list[tuple[WsConnection, str]]:
         frames = []
         for c in self.clients:
+            if c.category is None or self._source_of(c.category) != source:
+                continue
             for topic, sub in c.books.items():
                 if sub.symbol != d.symbol or d.final_update_id <= sub.after:
                     continue
@@ -405,10 +436,12 @@ class BybitStreams:
                 frames.append((c.conn, _dumps({**message, "cts": d.time_ms})))
         return frames
 
-    def _on_kline(self, symbol: str) -> None:
-        core = self.ctx.core
+    def _on_kline(self, symbol: str, source: str) -> None:
+        core = self.sources[source].core
         latest: dict[str, Any] = {}
         for c in self.clients:
+            if c.category is None or self._source_of(c.category) != source:
+                continue
             for topic, last_open in list(c.klines.items()):
                 code, sym = topic.split(".")[1:]
                 if sym != symbol:
@@ -451,14 +484,14 @@ class BybitStreams:
         }
 
     # -- private ----------------------------------------------------------------------------
-    def _private(self, kind: str, event: Any) -> None:
+    def _private(self, kind: str, event: Any, source: str = "spot") -> None:
         aid = getattr(event, "account_id", None)
         if aid is None and isinstance(event, OrderEvent):
             aid = event.order.account_id
         clients = [
             c
             for c in self.clients
-            if c.category is None and c.account is not None and c.account.account_id == aid
+            if c.category is None and source in c.accounts and c.accounts[source].account_id == aid
         ]
         if not clients:
             return
@@ -466,7 +499,7 @@ class BybitStreams:
         messages: list[tuple[str, list[dict[str, Any]]]] = []
         if isinstance(event, OrderEvent):
             o = event.order
-            category = category_of(self.ctx.core, o.symbol)
+            category = category_of(self.sources[source].core, o.symbol)
             messages.append(("order", [order_row(o, category)]))
             if event.execution_type is ExecutionType.TRADE:
                 fill = Fill(
@@ -482,14 +515,12 @@ class BybitStreams:
                     is_buyer=o.side.name == "BUY",
                     time_ms=event.time_ms,
                 )
-                acct = clients[0].account
-                assert acct is not None
+                acct = clients[0].accounts[source]
                 rate = acct.maker_fee if event.is_maker else acct.taker_fee
                 messages.append(("execution", [execution_row(fill, o, category, rate)]))
         elif isinstance(event, BalanceEvent):
-            acct = clients[0].account
-            assert acct is not None
-            balances = self.ctx.core.balances(acct)
+            acct = clients[0].accounts[source]
+            balances = unified_balances(unified_wallets(self.sources, acct))
             coins = [coin_row(a, f, lk) for a, (f, lk) in sorted(balances.items())]
             total = sum((f + lk for f, lk in balances.values()), Decimal(0))
             wallet = {

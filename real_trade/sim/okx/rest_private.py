@@ -5,8 +5,9 @@ Orders: ``sz`` is base units on SPOT (or quote units for a market order with
 ``tgtCcy=quote_ccy``, OKX's default for a spot market buy) and contracts on SWAP. ``ordType``
 ``limit``/``post_only``/``ioc``/``fok``/``market``/``optimal_limit_ioc`` map onto the core's
 types. A refused order is answered with its ``sCode`` under envelope code ``"1"`` (all refused)
-or ``"2"`` (some of a batch). The balance is one unified view: each currency's spot and
-perpetual wallets summed.
+or ``"2"`` (some of a batch). ``amend-order`` changes an order in place in the core (same
+``ordId``; ``newSz`` is the new total). The balance is one unified view: each currency's spot and
+perpetual wallets summed, the funding both were opened with counted once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from real_trade.sim.accounts import unified_balances
 from real_trade.sim.errors import Reason, SimError
 from real_trade.sim.okx.errors import OkxApiError, OrderRefused, from_sim_error
 from real_trade.sim.okx.format import detail_row, fill_row, order_row, position_row
@@ -193,6 +195,51 @@ def _cancel_batch(call: Call) -> Envelope:
     return _batch_outcome([_cancel_row(call.with_params(dict(i))) for i in items])
 
 
+def _amend_row(call: Call) -> dict[str, Any]:
+    cl = call.str_param("clOrdId") or ""
+    req = call.str_param("reqId") or ""
+    try:
+        inst = call.markets.get(call.need("instId"))
+        order_id, client_id = _ids(call)
+        new_sz, new_px = _decimal(call, "newSz"), _decimal(call, "newPx")
+        if new_sz is None and new_px is None:
+            raise OkxApiError(51000, "Parameter newSz error")
+        order = inst.core.amend_order(
+            call.account(inst),
+            inst.symbol,
+            order_id,
+            client_id,
+            quantity=None if new_sz is None else inst.qty(new_sz),
+            price=new_px,
+        )
+    except (SimError, OkxApiError) as err:
+        if isinstance(err, OkxApiError):
+            code, msg = err.code, err.msg
+        elif err.reason is Reason.UNKNOWN_ORDER:
+            code, msg = "51503", "Order modification failed as the order does not exist."
+        else:
+            code, msg = from_sim_error(err)
+        row = {"ordId": call.str_param("ordId") or "", "clOrdId": cl, "reqId": req}
+        return {**row, "ts": "", "sCode": code, "sMsg": msg}
+    return {
+        "ordId": str(order.order_id),
+        "clOrdId": order.client_order_id or "",
+        "reqId": req,
+        "ts": str(order.update_time_ms),
+        "sCode": "0",
+        "sMsg": "",
+    }
+
+
+def _amend(call: Call) -> Envelope:
+    return _batch_outcome([_amend_row(call)])
+
+
+def _amend_batch(call: Call) -> Envelope:
+    items = call.body_list if call.body_list is not None else [call.params]
+    return _batch_outcome([_amend_row(call.with_params(dict(i))) for i in items])
+
+
 def _get_order(call: Call) -> list[dict[str, Any]]:
     inst = call.markets.get(call.need("instId"))
     order_id, client_id = _ids(call)
@@ -267,16 +314,18 @@ def _fills(call: Call) -> list[dict[str, Any]]:
 
 
 def balance_details(call: Call, ccys: set[str] | None = None) -> list[dict[str, Any]]:
-    """Each currency of the caller's unified account (spot and perpetual wallets summed)."""
-    totals: dict[str, tuple[Decimal, Decimal]] = {}
+    """Each currency of the caller's unified account: the spot and perpetual wallets summed,
+    money that :meth:`~real_trade.sim.server.SimExchange.create_account` funded into both (the
+    smaller of the two openings) counted once
+    (:func:`~real_trade.sim.accounts.unified_balances`)."""
+    wallets = []
     for ctx in call.markets.contexts():
-        for ccy, (free, locked) in ctx.core.balances(call.account_in(ctx)).items():
-            f0, l0 = totals.get(ccy, (Decimal(0), Decimal(0)))
-            totals[ccy] = (f0 + free, l0 + locked)
+        acct = call.account_in(ctx)
+        wallets.append((ctx.core.balances(acct), acct.opening))
     now = call.markets.spot.server_time_ms()
     return [
         detail_row(ccy, free, locked, now)
-        for ccy, (free, locked) in sorted(totals.items())
+        for ccy, (free, locked) in sorted(unified_balances(wallets).items())
         if ccys is None or ccy in ccys
     ]
 
@@ -368,6 +417,8 @@ PRIVATE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v5/trade/batch-orders", _batch_orders, private=True),
     Route("POST", "/api/v5/trade/cancel-order", _cancel, private=True),
     Route("POST", "/api/v5/trade/cancel-batch-orders", _cancel_batch, private=True),
+    Route("POST", "/api/v5/trade/amend-order", _amend, private=True),
+    Route("POST", "/api/v5/trade/amend-batch-orders", _amend_batch, private=True),
     Route("GET", "/api/v5/trade/order", _get_order, private=True),
     Route("GET", "/api/v5/trade/orders-pending", _pending, private=True),
     Route("GET", "/api/v5/trade/orders-history", _history, private=True),

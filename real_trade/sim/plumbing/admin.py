@@ -82,7 +82,8 @@ def register_admin_routes(
     """Serve ``/admin/`` on ``app`` for the exchange of ``ctx``; ``ratelimits`` acts on
     ``limiters`` (every face's; the first one's limits are reported). An account created here
     is also opened, with the same key, secret and balances, in each of ``mirrors``' cores (the
-    USD-M face's core of perpetuals: one key trades spot and futures, with separate wallets)."""
+    USD-M face's core of perpetuals: one key trades spot and futures, with separate wallets);
+    ``advance`` pumps those cores too, as :meth:`SimExchange.advance` does."""
     faults: FaultPlan = ctx.faults
 
     async def arm(request: web.Request, body: dict[str, Any]) -> Any:
@@ -109,6 +110,8 @@ def register_admin_routes(
             raise _AdminError("advance needs a stepped clock (start the simulator stepped)")
         ctx.clock.advance(seconds)
         ticks = ctx.core.pump()
+        for other in mirrors:  # the perpetuals' core moves with the clock too
+            other.core.pump()
         return {"ok": True, "ticks": ticks, "now_ms": ctx.clock.now_ms()}
 
     async def accounts(request: web.Request, body: dict[str, Any]) -> Any:

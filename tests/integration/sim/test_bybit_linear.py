@@ -1,5 +1,6 @@
 """ccxt's unmodified ``bybit`` trading a linear perpetual on the simulator's Bybit v5 face:
-markets by category, leverage (and Bybit's no-op refusal), positions, reduce-only closes."""
+markets by category (spot over the main core, linear over the futures core, the same symbol in
+both), leverage (and Bybit's no-op refusal), positions, reduce-only closes."""
 
 from __future__ import annotations
 
@@ -20,10 +21,8 @@ PERP = "ETH/USDT:USDT"
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimExchange]:
-    """BTCUSDT spot and ETHUSDT as a linear perpetual, in real time."""
-    with SimExchange(
-        seed=25, symbols=("BTC/USDT", "ETH/USDT"), perpetuals=("ETH/USDT",), faces=["bybit"]
-    ) as exchange:
+    """BTCUSDT and ETHUSDT, each spot and a linear perpetual, in real time."""
+    with SimExchange(seed=25, symbols=("BTC/USDT", "ETH/USDT"), faces=["bybit"]) as exchange:
         yield exchange
 
 
@@ -40,7 +39,7 @@ def test_categories_split_spot_and_linear(bybit: Any) -> None:
     assert bybit.market("BTC/USDT")["spot"]
     perp = bybit.market(PERP)
     assert perp["swap"] and perp["linear"] and perp["settle"] == "USDT" and perp["id"] == "ETHUSDT"
-    assert "ETH/USDT" not in bybit.markets and "BTC/USDT:USDT" not in bybit.markets
+    assert bybit.market("ETH/USDT")["spot"] and bybit.market("BTC/USDT:USDT")["linear"]
     ticker = bybit.fetch_ticker(PERP)
     assert ticker["symbol"] == PERP and ticker["markPrice"] > 0
 
@@ -93,9 +92,10 @@ def test_pro_private_stream_positions_and_orders_of_a_perpetual(sim: SimExchange
             positions = asyncio.create_task(long_position())
             orders = asyncio.create_task(ex.watch_orders(PERP))
 
-            def subscribed() -> bool:
+            def subscribed() -> bool:  # ("authenticated" is one of ccxt's subscriptions too)
                 return any(
-                    url.endswith("/v5/private") and len(c.subscriptions) >= 2
+                    url.endswith("/v5/private")
+                    and {k.split(":")[0] for k in c.subscriptions} >= {"orders", "positions"}
                     for url, c in ex.clients.items()
                 )
 

@@ -224,5 +224,8 @@ def test_instruments_page_with_a_cursor_and_the_envelope() -> None:
         names = {first["result"]["list"][0]["symbol"], second["result"]["list"][0]["symbol"]}
         assert names == {"BTCUSDT", "ETHUSDT"}
         assert _get(f"{s.url}/v5/market/instruments-info?category=inverse")["result"]["list"] == []
-        wrong = _get(f"{s.url}/v5/market/tickers?category=linear&symbol=BTCUSDT")
-        assert wrong["retCode"] == 10001  # a spot symbol is not in the linear category
+        wrong = _get(f"{s.url}/v5/market/tickers?category=spot&symbol=SOLUSDT")
+        assert wrong["retCode"] == 10001  # not a symbol of the category
+        linear = _get(f"{s.url}/v5/market/tickers?category=linear&symbol=BTCUSDT")
+        (perp,) = linear["result"]["list"]  # the futures core's BTCUSDT, beside the spot one
+        assert linear["retCode"] == 0 and float(perp["markPrice"]) > 0

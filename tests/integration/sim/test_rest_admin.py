@@ -111,3 +111,12 @@ def test_rate_limits_can_be_changed_and_reset(sim: SimExchange) -> None:
     assert sim.limiter.limits.weight_per_minute == 1234
     _, out = admin(sim, "ratelimits", {"weight_per_minute": 6000, "reset": True})
     assert out["weight_per_minute"] == 6000
+
+
+def test_advance_plays_the_perpetuals_core_too() -> None:
+    with SimExchange(stepped=True, seed=10, faces=["binance", "binance_futures"]) as exchange:
+        futures = exchange.futures_core
+        assert futures is not None
+        status, out = admin(exchange, "advance", {"seconds": 120})
+        assert status == 200 and out["ticks"] > 0
+        assert exchange.call(futures.pump) == 0  # nothing left to replay on its next request
