@@ -107,6 +107,7 @@ BROKER_PARAMS = (
     ("journal", None),
     ("risk", None),
     ("reconcile_interval", 60.0),
+    ("contracts", None),
 )
 """The broker's backtrader ``params`` (names and defaults), documented on ``BaseBroker``."""
 
@@ -309,7 +310,15 @@ def session_config(p: Any, store: Any, commission: float) -> SessionConfig:
         reconcile_interval=float(p.reconcile_interval),
         client=None if p.paper_trading else getattr(store, "client", None),
         venue=getattr(store, "venue_spec", None),
+        contract_settings=contract_settings_of(p.contracts),
     )
+
+
+def contract_settings_of(config: Any) -> dict[str, tuple[int | None, str | None]]:
+    """The broker's ``contracts`` parameter as ``(leverage, margin_mode)`` by symbol."""
+    from real_trade.brokers.contracts import settings_of
+
+    return settings_of(config)
 
 
 def require_credentials(store: Any) -> None:

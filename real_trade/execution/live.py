@@ -15,6 +15,12 @@ back as reports through a thread-safe queue that the broker drains on its own th
   ``safety_poll_s`` while orders are open (a silently dead stream), and when an order's reported
   executions outrun the fills received for a short grace period.
 * Balances are read at :meth:`start` and kept current from the ``balance`` stream.
+* Contracts (``BTC/USDT:USDT``): the exchange keeps the positions, so after every order update,
+  fill or balance change the positions and the wallet are read again over REST
+  (``fetch_positions``, ``fetch_balance``) into a
+  :class:`~real_trade.execution.contracts.ContractAccount` (:meth:`contract_account`, marked not
+  ``current`` while a read asked for after the latest event is still running); a
+  ``reduce_only`` request goes out with ccxt's ``reduceOnly``.
 * A refused order becomes a report carrying the exchange's own words (Margin for insufficient
   funds, Rejected otherwise); nothing is swallowed: an unexpected failure is logged and
   reported as Rejected with its message.
@@ -38,6 +44,7 @@ from real_trade.errors import (
     OrderNotFoundError,
     RealTradeError,
 )
+from real_trade.execution.contracts import ContractAccount, contract_account_of
 from real_trade.execution.events import (
     Balance,
     BalanceReport,
@@ -49,7 +56,7 @@ from real_trade.execution.events import (
 )
 from real_trade.execution.orders import ExchangeStatus, OrderRequest, OrderState, SymbolLimits
 from real_trade.utils.chaos import crash_point
-from real_trade.vocabulary import OrderKind, base_asset
+from real_trade.vocabulary import OrderKind, base_asset, is_contract, quote_asset
 
 __all__ = ["LiveExecution", "exchange_reason", "fill_report", "order_reports"]
 
@@ -174,6 +181,10 @@ class LiveExecution:
         self._tasks: set[concurrent.futures.Future[Any]] = set()
         self._placing: dict[str, concurrent.futures.Future[Any]] = {}  # cid -> its placement
         self.open_orders_at_start: list[dict[str, Any]] = []
+        self.contracts = [s for s in self.symbols if is_contract(s)]
+        self._contract_account: ContractAccount | None = None
+        self._wanted = self._read = 0  # account reads asked for / answered (contracts)
+        self._reading = False
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -189,6 +200,11 @@ class LiveExecution:
             )
             self._streams.append(handle)
         self._set_balances(client.fetch_balance())
+        self.contracts = [s for s in self.symbols if is_contract(s)]
+        if self.contracts:
+            self._contract_account = self._account_of(
+                client.fetch_balance(), client.fetch_positions(self.contracts)
+            )
         for symbol in self.symbols:
             self.open_orders_at_start += client.fetch_open_orders(symbol)
             if self._balances.get(base_asset(symbol), Balance()).total:  # holdings: a price
@@ -308,6 +324,66 @@ class LiveExecution:
         with self._lock:
             return dict(self._balances)
 
+    def contract_account(self) -> ContractAccount | None:
+        """The contracts' wallet and positions as last read (None: no contract traded);
+        ``current`` is False while a read asked for after the latest event is running."""
+        with self._lock:
+            account = self._contract_account
+            if account is None or self._read >= self._wanted:
+                return account
+        return ContractAccount(
+            account.currency,
+            account.wallet,
+            account.available,
+            account.maintenance_margin,
+            account.positions,
+            account.time_ms,
+            current=False,
+        )
+
+    def refresh_contracts(self) -> None:
+        """Read the contracts' positions and wallet again (after an event that moves them)."""
+        if not self.contracts:
+            return
+        with self._lock:
+            self._wanted += 1
+            if self._reading:
+                return
+            self._reading = True
+        self._spawn(self._read_contracts())
+
+    async def _read_contracts(self) -> None:
+        """Read until the last read started after the last request (one read at a time)."""
+        try:
+            while True:
+                with self._lock:
+                    target = self._wanted
+                try:
+                    balance = await self.client.fetch_balance_async()
+                    positions = await self.client.fetch_positions_async(self.contracts)
+                except RealTradeError as exc:
+                    _log.warning("reading the contract positions failed: %s", exc)
+                    await asyncio.sleep(self.poll_interval_s)
+                    continue
+                account = self._account_of(balance, positions)
+                with self._lock:
+                    self._contract_account, self._read = account, target
+                    if self._read >= self._wanted:
+                        self._reading = False
+                        return
+        except BaseException:
+            with self._lock:
+                self._reading = False
+            raise
+
+    def _account_of(
+        self, balance: Mapping[str, Any], positions: list[dict[str, Any]]
+    ) -> ContractAccount:
+        currency = quote_asset(self.contracts[0]) if self.contracts else "USDT"
+        return contract_account_of(
+            balance, positions, currency, time_ms=time.time_ns() // 1_000_000
+        )
+
     def last_price(self, symbol: str) -> float | None:
         """The last trade price seen on a watched symbol (see :meth:`watch_prices`), or the one
         read at start for a symbol the account held."""
@@ -336,7 +412,9 @@ class LiveExecution:
     async def _place_async(self, req: OrderRequest) -> None:
         cid = req.client_order_id
         order_type = "limit" if req.kind in (OrderKind.LIMIT, OrderKind.STOP_LIMIT) else "market"
-        params = {"triggerPrice": req.stop_price} if req.kind.has_trigger else {}
+        params: dict[str, Any] = {"triggerPrice": req.stop_price} if req.kind.has_trigger else {}
+        if req.reduce_only:
+            params["reduceOnly"] = True
         try:
             order = await self.client.create_order_async(
                 req.symbol,
@@ -370,6 +448,7 @@ class LiveExecution:
             self._fail(cid, OrderState.REJECTED, f"{type(exc).__name__}: {exc}")
             return
         crash_point("after_send")
+        self.refresh_contracts()
         self._on_order(order)
 
     async def _look_up(self, cid: str, symbol: str) -> dict[str, Any] | None:
@@ -441,6 +520,7 @@ class LiveExecution:
             self._fetching.discard(xid)
 
     def _on_stream(self, kind: str, item: Any) -> None:
+        self.refresh_contracts()
         if kind == "orders":
             self._on_order(item)
         elif kind == "my_trades":

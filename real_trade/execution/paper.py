@@ -17,6 +17,15 @@ each trading a share of the bar's volume. The liquidity provider quotes around e
   trades through it than they ask; stops trigger on the path (the sim's own stop book);
 * fees are the configured commission (maker and taker); cash and positions are the paper
   account's balances, exactly as the exchange would hold them (fees on buys in the base asset).
+
+Contracts (``BTC/USDT:USDT``) trade as linear perpetuals on the same core's derivatives ledger
+(:mod:`real_trade.sim.derivatives`): selling when flat opens a short, positions carry an entry
+price, the cash is the wallet, funding is paid at 00/08/16 UTC of the bars' time and a position
+whose margin runs out is liquidated at the mark. :meth:`PaperExecution.contract_account` is the
+account as the exchange holds it; funding payments and liquidations queue as
+:class:`~real_trade.execution.contracts.FundingPayment` / ``Liquidation`` for
+:meth:`PaperExecution.take_contract_events`. Leverage and margin mode per contract come from
+``contract_settings``.
 """
 
 from __future__ import annotations
@@ -31,6 +40,13 @@ from decimal import Decimal
 from typing import Any
 
 from real_trade.bus import EventBus
+from real_trade.errors import ConfigError
+from real_trade.execution.contracts import (
+    ContractAccount,
+    ContractPosition,
+    FundingPayment,
+    Liquidation,
+)
 from real_trade.execution.events import (
     Balance,
     BalanceReport,
@@ -43,6 +59,13 @@ from real_trade.execution.events import (
 from real_trade.execution.orders import ExchangeStatus, OrderRequest, OrderState, SymbolLimits
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
+from real_trade.sim.derivatives import (
+    PERP_RULES,
+    FundingEvent,
+    LiquidationEvent,
+    PositionView,
+    linear_perpetual,
+)
 from real_trade.sim.market import BookShape, Candle, MarketTick, Side, default_book_shape
 from real_trade.sim.rules import DEFAULT_RULES, SymbolRules, derive_rules
 from real_trade.sim.types import (
@@ -55,7 +78,7 @@ from real_trade.sim.types import (
     TimeInForce,
     UnknownOrder,
 )
-from real_trade.vocabulary import OrderKind, joined_symbol_id
+from real_trade.vocabulary import OrderKind, is_contract, joined_symbol_id
 
 __all__ = ["BarPathMarket", "PaperBar", "PaperExecution", "bar_path"]
 
@@ -215,9 +238,14 @@ class PaperExecution:
         commission: float = 0.001,
         rules: Mapping[str, SymbolRules] | None = None,
         level_notional: float = 20_000.0,
+        contract_settings: Mapping[str, tuple[int | None, str | None]] | None = None,
     ) -> None:
-        """Configure the paper account; nothing runs until :meth:`play`."""
+        """Configure the paper account; nothing runs until :meth:`play`. ``contract_settings``
+        maps a contract's unified symbol to its ``(leverage, margin_mode)`` (None: default)."""
         self.symbols = {joined_symbol_id(s): s for s in symbols}
+        self.contracts = frozenset(sid for sid, s in self.symbols.items() if is_contract(s))
+        self.contract_settings = dict(contract_settings or {})
+        self._contract_events: list[FundingPayment | Liquidation] = []
         self.currency = currency
         self.cash = float(cash)
         self.commission = float(commission)
@@ -268,11 +296,7 @@ class PaperExecution:
             self.core.deposit(self._account, self.currency, Decimal(repr(cash - current)))
 
     def _start(self, first_prices: Mapping[str, float], start_ms: int) -> None:
-        known = {**DEFAULT_RULES, **self._rules_override}
-        rules = {
-            sid: known.get(sid) or derive_rules(sid, Decimal(repr(price)))
-            for sid, price in first_prices.items()
-        }
+        rules = {sid: self._rules_of(sid, price) for sid, price in first_prices.items()}
         self._market = BarPathMarket(
             rules, first_prices, start_ms, level_notional=self.level_notional
         )
@@ -294,7 +318,38 @@ class PaperExecution:
         aid = self._account.account_id
         bus.subscribe(f"sim.order.{aid}", self._on_order_event)
         bus.subscribe(f"sim.balance.{aid}", self._on_balance_event)
+        bus.subscribe(f"sim.funding.{aid}", self._on_contract_event)
+        bus.subscribe(f"sim.liquidation.{aid}", self._on_contract_event)
+        self._apply_contract_settings()
         self._balances = self._read_balances()
+
+    def _rules_of(self, sid: str, price: float) -> SymbolRules:
+        """A symbol's rules: the override, else Binance's; contracts as linear perpetuals."""
+        if sid in self.contracts:
+            found = self._rules_override.get(sid) or PERP_RULES.get(sid)
+            rules = found or derive_rules(sid, Decimal(repr(price)))
+            return rules if not rules.instrument.is_spot else linear_perpetual(rules)
+        known = self._rules_override.get(sid) or DEFAULT_RULES.get(sid)
+        return known or derive_rules(sid, Decimal(repr(price)))
+
+    def _apply_contract_settings(self) -> None:
+        """Set each contract's leverage and margin mode (ConfigError naming the fix)."""
+        assert self.core is not None
+        for sid in sorted(self.contracts):
+            symbol = self.symbols[sid]
+            leverage, mode = self.contract_settings.get(symbol, (None, None))
+            try:
+                if mode is not None:
+                    self.core.set_margin_mode(self._account, sid, mode)
+                if leverage is not None:
+                    self.core.set_leverage(self._account, sid, int(leverage))
+            except (SimError, ValueError) as exc:
+                raise ConfigError(
+                    f"paper: cannot set {symbol} to leverage {leverage}, margin mode {mode}: {exc}",
+                    field="derivatives.symbols",
+                    fix="use a leverage from 1 to the contract's maximum (BTC: 125) and "
+                    "margin_mode 'cross' or 'isolated'",
+                ) from exc
 
     # ------------------------------------------------------------------ playing bars
     def play(self, bars: Mapping[str, PaperBar], on_tick: Callable[[str, float], None]) -> None:
@@ -401,10 +456,12 @@ class PaperExecution:
             raise ValueError(f"paper execution takes Market/Limit/Stop/StopLimit, not {kind}")
         tif = TimeInForce.GTC if sim_type in _TIF_TYPES else None
         price, stop = request.price, request.stop_price
+        sid = joined_symbol_id(request.symbol)
+        reduce_only = request.reduce_only and sid in self.contracts
         try:
             self.core.place_order(
                 self._account,
-                joined_symbol_id(request.symbol),
+                sid,
                 Side(request.side.value),
                 sim_type,
                 quantity=Decimal(repr(request.amount)),
@@ -412,6 +469,7 @@ class PaperExecution:
                 stop_price=None if stop is None else Decimal(repr(stop)),
                 time_in_force=tif,
                 client_order_id=request.client_order_id,
+                reduce_only=reduce_only,
             )
         except SimError as exc:
             margin = isinstance(exc, InsufficientBalance)
@@ -443,6 +501,31 @@ class PaperExecution:
     def balances(self) -> dict[str, Balance]:
         """The paper account's balances."""
         return dict(self._balances)
+
+    def contract_account(self) -> ContractAccount | None:
+        """The paper account's wallet and contract positions (None: no contract traded, or
+        before the engine starts)."""
+        if self.core is None or not self.contracts:
+            return None
+        summary = self.core.margin_summary(self._account, self.currency)
+        positions = {
+            self.symbols[view.symbol]: _position_of(self.symbols[view.symbol], view)
+            for view in self.core.positions(self._account)
+            if view.qty and view.symbol in self.symbols
+        }
+        return ContractAccount(
+            self.currency,
+            float(summary.wallet_balance),
+            float(summary.available_balance),
+            float(summary.maintenance_margin),
+            positions,
+            self.now_ms(),
+        )
+
+    def take_contract_events(self) -> list[FundingPayment | Liquidation]:
+        """The funding payments and liquidations since the last call."""
+        out, self._contract_events = self._contract_events, []
+        return out
 
     def last_price(self, symbol: str) -> float | None:
         """The paper market's last trade price of ``symbol``."""
@@ -479,8 +562,48 @@ class PaperExecution:
             OrderReport(order.client_order_id, xid, status, filled, amount, reason, event.time_ms)
         )
 
+    def _on_contract_event(self, _topic: str, event: object) -> None:
+        if isinstance(event, FundingEvent) and event.symbol in self.symbols:
+            self._contract_events.append(
+                FundingPayment(
+                    self.symbols[event.symbol],
+                    float(event.amount),
+                    event.asset,
+                    float(event.rate),
+                    float(event.qty),
+                    float(event.mark_price),
+                    event.time_ms,
+                )
+            )
+        elif isinstance(event, LiquidationEvent) and event.symbol in self.symbols:
+            self._contract_events.append(
+                Liquidation(
+                    self.symbols[event.symbol],
+                    float(event.qty),
+                    float(event.price),
+                    float(event.mark_price),
+                    event.reason.value,
+                    event.time_ms,
+                )
+            )
+
     def _on_balance_event(self, _topic: str, event: object) -> None:
         assert isinstance(event, BalanceEvent)
         changed = {a: Balance(float(f), float(lk)) for a, (f, lk) in event.balances.items()}
         self._balances.update(changed)
         self._reports.append(BalanceReport(changed, event.time_ms))
+
+
+def _position_of(symbol: str, view: PositionView) -> ContractPosition:
+    """The simulator's position view as a :class:`ContractPosition`."""
+    liquidation = float(view.liquidation_price)
+    return ContractPosition(
+        symbol,
+        float(view.qty),
+        float(view.entry_price),
+        float(view.unrealized_pnl),
+        float(view.mark_price),
+        liquidation or None,
+        float(view.leverage),
+        view.margin_mode.value,
+    )

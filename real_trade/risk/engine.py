@@ -75,7 +75,8 @@ class AccountContext:
     ``position`` is signed base units; ``last_price`` the last traded price (None if unknown);
     ``free_quote`` the free balance in the quote currency; ``equity`` the account value in quote;
     ``margin_ratio`` maintenance margin / margin balance (1 = liquidation) and ``leverage`` the
-    account's leverage setting, both None for spot.
+    account's leverage setting, both None for spot; ``liquidation_price`` and ``mark_price``
+    are the contract position's (None: spot, flat, or no liquidation price).
     """
 
     position: float = 0.0
@@ -84,6 +85,8 @@ class AccountContext:
     equity: float | None = None
     margin_ratio: float | None = None
     leverage: float | None = None
+    liquidation_price: float | None = None
+    mark_price: float | None = None
 
 
 @dataclass(frozen=True)

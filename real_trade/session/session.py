@@ -17,11 +17,19 @@ polled here unless a runner polls it).
 A host (the backtrader broker shim) calls :meth:`start` with the symbols, then on each cycle
 :meth:`advance` (new bars, the time), books :meth:`take_updates`, applies
 :meth:`settle_positions` and calls :meth:`after_cycle`; :meth:`stop` at the end.
+
+Contracts (``BTC/USDT:USDT``, :mod:`real_trade.session.contracts`): the configured leverage and
+margin mode are set on start; positions are the exchange's (signed, with their entry price),
+the cash is the wallet and the equity adds the unrealized PnL; the risk context carries the
+margin ratio, the leverage and the liquidation price; funding payments and liquidations are
+published (``funding``, ``liquidation``, a liquidation also as ``order.completed``) and handed
+to the host by :meth:`take_contract_events`.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import itertools
 import logging
 import time
@@ -31,7 +39,10 @@ from typing import Any
 from real_trade.bus import EventBus, get_bus
 from real_trade.execution import (
     ClientOrderIds,
+    ContractAccount,
     FillEvent,
+    FundingPayment,
+    Liquidation,
     LiveExecution,
     ManagedOrder,
     OrderKind,
@@ -50,7 +61,7 @@ from real_trade.risk import AccountContext
 from real_trade.risk.killswitch import KillReport, KillSwitch
 from real_trade.risk.state import TradingState, TradingStateHolder
 from real_trade.risk.trading_state import TradingStateStore
-from real_trade.session import journal_ops
+from real_trade.session import contracts, journal_ops
 from real_trade.session.config import (
     KILL_CONFIRM_S,
     SNAPSHOT_EVERY_S,
@@ -63,7 +74,7 @@ from real_trade.session.kill_target import SessionKillTarget
 from real_trade.session.positions import SymbolPositions
 from real_trade.session.reconcile import ReconcileTask
 from real_trade.session.risk_gate import BrokerRiskGuard, build_guard
-from real_trade.vocabulary import quote_asset
+from real_trade.vocabulary import is_contract, quote_asset
 
 __all__ = ["TradingSession"]
 
@@ -108,6 +119,7 @@ class TradingSession:
         self._own_ids = itertools.count(-1, -1)
         self._new_bars = False
         self._last_snapshot = 0.0
+        self._contract_events: list[FundingPayment | Liquidation] = []
 
     @property
     def strategy_name(self) -> str:
@@ -128,6 +140,7 @@ class TradingSession:
         the account holds at the start (live: its holdings become positions)."""
         cfg = self.config
         self.symbols, self.positions.shared = list(symbols), set(shared or ())
+        self.positions.contracts = {s for s in self.symbols if is_contract(s)}
         if cfg.currency is None and symbols:
             self.currency = quote_asset(symbols[0])
         run_id = cfg.run_id if cfg.run_id is not None or cfg.journal is None else "default"
@@ -147,6 +160,7 @@ class TradingSession:
                 commission=cfg.commission,
                 rules=cfg.rules,
                 level_notional=cfg.level_notional,
+                contract_settings=cfg.contract_settings,
             )
             guard = self._build_guard(bus, clock=lambda: paper.now_ms() / 1000)
             native = frozenset({OrderKind.STOP, OrderKind.STOP_LIMIT})  # the sim's own stops
@@ -166,6 +180,7 @@ class TradingSession:
                     self.initial_cash = self.starting_cash = cash
             return {}
         guard = self._build_guard(bus)
+        contracts.apply_settings(cfg.client, self.symbols, cfg.contract_settings)
         live = self.live = LiveExecution(
             cfg.client, self.symbols, on_connection=guard.on_connection
         )
@@ -272,6 +287,20 @@ class TradingSession:
         return self.guard
 
     def _risk_context(self, symbol: str) -> AccountContext:
+        account = self.contract_account()
+        if account is not None and is_contract(symbol):
+            held = account.position(symbol)
+            leverage = self.config.contract_settings.get(symbol, (None, None))[0]
+            return AccountContext(
+                position=self.positions.size(symbol),
+                last_price=self.last_price(symbol),
+                free_quote=account.available,
+                equity=self.equity(),
+                margin_ratio=account.margin_ratio,
+                leverage=held.leverage if held is not None else leverage,
+                liquidation_price=None if held is None else held.liquidation_price,
+                mark_price=None if held is None else held.mark_price,
+            )
         port = self.paper if self.paper is not None else self.live
         balances = port.balances() if port is not None else {}
         quote = balances.get(self.currency)
@@ -287,11 +316,28 @@ class TradingSession:
         journal_ops.record_intent(self.journal, self.strategy_name, mo, request, extra)
 
     # ------------------------------------------------------------------ account
+    def contract_account(self) -> ContractAccount | None:
+        """The contracts' wallet and positions as the exchange holds them (None: spot only,
+        or paper before the first bar)."""
+        port = self.port
+        read = getattr(port, "contract_account", None)
+        return read() if read is not None else None
+
+    def entry_price(self, symbol: str) -> float | None:
+        """The exchange's entry price of ``symbol``'s position (contracts; else None)."""
+        account = self.contract_account()
+        held = account.position(symbol) if account is not None else None
+        return held.entry_price if held is not None else None
+
     def cash(self) -> float:
-        """The quote currency's total balance (paper before the start: the initial cash)."""
+        """The quote currency's total balance (paper before the start: the initial cash);
+        with contracts, the wallet balance."""
         port = self.port
         if port is None:
             return self.initial_cash
+        account = self.contract_account()
+        if account is not None:
+            return account.wallet
         balance = port.balances().get(self.currency)
         return balance.total if balance is not None else 0.0
 
@@ -315,9 +361,15 @@ class TradingSession:
         return port.last_price(symbol) if port is not None else None
 
     def equity(self) -> float:
-        """Cash plus the positions and the dust at their last prices."""
+        """Cash plus the positions and the dust at their last prices (contracts: plus their
+        unrealized PnL at the last price)."""
         value = self.cash()
+        account = self.contract_account()
         for symbol in self.symbols:
+            if account is not None and symbol in self.positions.contracts:
+                price = self.last_close.get(symbol)
+                value += contracts.unrealized(account.position(symbol), price)
+                continue
             held = self.positions.size(symbol) + self.positions.dust.get(symbol, 0.0)
             if held:
                 value += held * (self.last_price(symbol) or 0.0)
@@ -448,16 +500,44 @@ class TradingSession:
         if manager is None or port is None:
             return {}
         balances, changed = port.balances(), {}
+        account = self.contract_account()
         for symbol in self.symbols:
             if not force and not manager.settled(symbol):
                 continue
-            held = balances.get(base_asset(symbol))
-            size = held.total if held is not None else 0.0
+            if symbol in self.positions.contracts:
+                if account is None or not account.current:
+                    continue  # the exchange's positions lag the fills: next time
+                position = account.position(symbol)
+                size = position.size if position is not None else 0.0
+            else:
+                held = balances.get(base_asset(symbol))
+                size = held.total if held is not None else 0.0
             price = port.last_price(symbol) or self.last_close.get(symbol)
             new = self.positions.settle(symbol, size, port.limits(symbol), price, self.now_ms())
             if new is not None:
                 changed[symbol] = new
         return changed
+
+    def take_contract_events(self) -> list[FundingPayment | Liquidation]:
+        """The funding payments and liquidations since the last call (published on
+        ``funding`` / ``liquidation`` with the run's name), for the host to book."""
+        take = getattr(self.port, "take_contract_events", None)
+        fresh = take() if take is not None else []
+        events, self._contract_events = [*self._contract_events, *fresh], []
+        out = []
+        for event in events:
+            event = dataclasses.replace(event, strategy=self.strategy_name)
+            self.publish(event.topic, event)
+            out.append(event)
+        return out
+
+    def liquidated(self, event: Liquidation, local_id: int, position: float) -> None:
+        """The host booked ``event`` on its order ``local_id`` (``position``: what it closed):
+        publish it as ``order.completed`` with the reason (the journal's order row)."""
+        update = contracts.liquidation_update(event, local_id, self.strategy_name, position)
+        self.publish(update.topic, update)
+        if symbol_size := self.positions.size(event.symbol):
+            self.positions.sizes[event.symbol] = symbol_size - position
 
     def after_cycle(self) -> None:
         """The unattended work of a cycle: the journal's requests (when polled here), the

@@ -1,0 +1,77 @@
+"""What a session does for contracts besides spot: settings on start, value, liquidations.
+
+* :func:`apply_settings`: the configured leverage and margin mode of each traded contract, set
+  on the venue before trading (a refusal is a ConfigError naming the symbol, the exchange's
+  words and the fix).
+* :func:`unrealized`: a position's PnL at a price (the strategy's value between reads).
+* :func:`liquidation_update`: the order event a liquidation becomes (``order.completed`` with
+  the reason), so the journal and every listener see it like any other closing order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from real_trade.errors import ConfigError, RealTradeError
+from real_trade.execution import ContractPosition, Liquidation, OrderState, OrderUpdate
+from real_trade.vocabulary import OrderKind, OrderSide, is_contract
+
+__all__ = ["ContractSettings", "apply_settings", "liquidation_update", "unrealized"]
+
+ContractSettings = Mapping[str, tuple[int | None, str | None]]
+"""A contract's unified symbol -> ``(leverage, margin_mode)`` (None: leave the venue's)."""
+
+
+def apply_settings(client: Any, symbols: Iterable[str], settings: ContractSettings) -> None:
+    """Set the configured leverage and margin mode of each contract in ``symbols`` on the
+    venue; ConfigError naming the symbol and the fix when the venue refuses."""
+    for symbol in symbols:
+        leverage, mode = settings.get(symbol, (None, None))
+        if not is_contract(symbol) or (leverage is None and mode is None):
+            continue
+        try:
+            client.set_contract_settings(symbol, leverage, mode)
+        except RealTradeError as exc:
+            raise ConfigError(
+                f"{symbol}: the venue refused leverage {leverage}, margin mode {mode}: {exc}",
+                field=f'derivatives.symbols."{symbol}"',
+                fix="use a leverage the contract allows for the position held (1 to its "
+                "bracket maximum); a margin mode can only change while the contract has no "
+                "position and no open order: close them first, or keep the current mode",
+            ) from exc
+
+
+def unrealized(position: ContractPosition | None, price: float | None) -> float:
+    """``position``'s unrealized PnL at ``price`` (its own figure when ``price`` is None)."""
+    if position is None:
+        return 0.0
+    if price is None:
+        return position.unrealized_pnl
+    return position.size * (price - position.entry_price)
+
+
+def liquidation_update(
+    event: Liquidation, local_id: int, strategy: str, position: float
+) -> OrderUpdate:
+    """The ``order.completed`` event of the exchange's closing order for ``event`` (``local_id``:
+    the host's order standing for it; ``position``: the size it closed, signed)."""
+    side = OrderSide.SELL if position > 0 else OrderSide.BUY
+    amount = abs(position) or abs(event.size)
+    return OrderUpdate(
+        local_id=local_id,
+        client_order_id=f"liquidation-{event.time_ms}",
+        exchange_order_id=None,
+        symbol=event.symbol,
+        side=side.value,
+        kind=OrderKind.MARKET.value,
+        state=OrderState.COMPLETED,
+        amount=amount,
+        filled=amount,
+        average_price=event.price,
+        price=None,
+        stop_price=None,
+        reason=f"liquidation: {event.reason} (mark {event.mark_price:g})",
+        time_ms=event.time_ms,
+        strategy=strategy,
+    )
