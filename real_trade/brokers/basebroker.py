@@ -74,7 +74,8 @@ class BaseBroker(bt.BrokerBase):
         for data in list(getattr(getattr(self, "cerebro", None), "datas", None) or []):
             self._track(data)
         session, symbols = self.session, list(self._symbols.values())
-        session.config = tr.session_config(self.p, self.store, self.comminfo[None].p.commission)
+        commission = self.comminfo[None].p.commission
+        session.config = tr.session_config(self.p, self.store, commission, symbols)
         session.control, session.new_order = self.journal_control, self._close_order
         held = session.start(sorted(self._drivers), {s for s in symbols if symbols.count(s) > 1})
         self.currency, self.startingcash = session.currency, session.starting_cash

@@ -13,7 +13,7 @@ the cash (the wallet).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import backtrader as bt
@@ -63,14 +63,17 @@ def contract_value(broker: Any, datas: Any) -> float:
     return value
 
 
-def settings_of(config: Any) -> dict[str, tuple[int | None, str | None]]:
+def settings_of(
+    config: Any, symbols: Iterable[str] = ()
+) -> dict[str, tuple[int | None, str | None]]:
     """``(leverage, margin_mode)`` by contract from the broker's ``contracts`` parameter: a
-    :class:`~real_trade.config.DerivativesConfig` or ``{symbol: {"leverage", "margin_mode"}}``."""
+    :class:`~real_trade.config.DerivativesConfig` (its defaults apply to ``symbols``) or
+    ``{symbol: {"leverage", "margin_mode"}}``."""
     if config is None:
         return {}
     resolve = getattr(config, "settings", None)
     if callable(resolve):
-        return dict(resolve())
+        return dict(resolve(symbols))
     if not isinstance(config, Mapping):
         raise ConfigError(
             f"contracts must be a mapping of symbol to settings, not {type(config).__name__}",

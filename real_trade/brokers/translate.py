@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import backtrader as bt
@@ -293,7 +294,9 @@ def follow_recovered(broker: Any, found: RecoveredOrder) -> int | None:
     return int(order.ref)
 
 
-def session_config(p: Any, store: Any, commission: float) -> SessionConfig:
+def session_config(
+    p: Any, store: Any, commission: float, symbols: Iterable[str] = ()
+) -> SessionConfig:
     """The session's config from the broker's params ``p`` (read again at the start: a test
     may set them after construction), ``store`` and the ``commission`` rate."""
     return SessionConfig(
@@ -310,15 +313,17 @@ def session_config(p: Any, store: Any, commission: float) -> SessionConfig:
         reconcile_interval=float(p.reconcile_interval),
         client=None if p.paper_trading else getattr(store, "client", None),
         venue=getattr(store, "venue_spec", None),
-        contract_settings=contract_settings_of(p.contracts),
+        contract_settings=contract_settings_of(p.contracts, symbols),
     )
 
 
-def contract_settings_of(config: Any) -> dict[str, tuple[int | None, str | None]]:
+def contract_settings_of(
+    config: Any, symbols: Iterable[str] = ()
+) -> dict[str, tuple[int | None, str | None]]:
     """The broker's ``contracts`` parameter as ``(leverage, margin_mode)`` by symbol."""
     from real_trade.brokers.contracts import settings_of
 
-    return settings_of(config)
+    return settings_of(config, symbols)
 
 
 def require_credentials(store: Any) -> None:

@@ -4,7 +4,8 @@
 the frozen base every section derives from (:class:`ConfigSection`), ``sources`` the layers
 (arguments > ``RT_…`` environment > TOML/JSON file > defaults), ``messages`` one readable
 :class:`~real_trade.errors.ConfigError` per validation failure (secrets masked) and ``metrics``
-the ``[metrics]`` section. The names below resolve on first use, so that the sections of other
+the ``[metrics]`` section, ``derivatives`` the ``[derivatives]`` section (leverage and margin
+mode per contract). The names below resolve on first use, so that the sections of other
 packages (``risk``, ``notifications``) can import :mod:`real_trade.config.section` while
 :mod:`real_trade.config.settings` imports them.
 """
@@ -15,6 +16,7 @@ import importlib
 import typing
 
 if typing.TYPE_CHECKING:
+    from real_trade.config.derivatives import ContractSettings, DerivativesConfig
     from real_trade.config.metrics import DEFAULT_METRICS_PORT, MetricsConfig
     from real_trade.config.section import ConfigSection
     from real_trade.config.settings import (
@@ -38,6 +40,8 @@ __all__ = [
     "SIM_URL_ENV",
     "TIMEFRAMES",
     "ConfigSection",
+    "ContractSettings",
+    "DerivativesConfig",
     "HistoryConfig",
     "JournalConfig",
     "LoggingConfig",
@@ -46,7 +50,13 @@ __all__ = [
     "RunConfig",
 ]
 
-_HOMES = {"ConfigSection": "section", "MetricsConfig": "metrics", "DEFAULT_METRICS_PORT": "metrics"}
+_HOMES = {
+    "ConfigSection": "section",
+    "MetricsConfig": "metrics",
+    "DEFAULT_METRICS_PORT": "metrics",
+    "ContractSettings": "derivatives",
+    "DerivativesConfig": "derivatives",
+}
 
 
 def __getattr__(name: str) -> typing.Any:

@@ -45,6 +45,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import NoDecode
 from typing_extensions import Self
 
+from real_trade.config.derivatives import DerivativesConfig
 from real_trade.config.messages import mask_url_password
 from real_trade.config.metrics import MetricsConfig
 from real_trade.config.section import ConfigSection
@@ -376,6 +377,7 @@ class RealTradeConfig(ConfigSection):
     history: HistoryConfig = Field(default_factory=HistoryConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    derivatives: DerivativesConfig = Field(default_factory=DerivativesConfig)
 
     @field_validator("exchange", mode="before")
     @classmethod

@@ -290,7 +290,7 @@ class TradingSession:
         account = self.contract_account()
         if account is not None and is_contract(symbol):
             held = account.position(symbol)
-            leverage = self.config.contract_settings.get(symbol, (None, None))[0]
+            leverage, mode = self.config.contract_settings.get(symbol, (None, None))
             return AccountContext(
                 position=self.positions.size(symbol),
                 last_price=self.last_price(symbol),
@@ -300,6 +300,7 @@ class TradingSession:
                 leverage=held.leverage if held is not None else leverage,
                 liquidation_price=None if held is None else held.liquidation_price,
                 mark_price=None if held is None else held.mark_price,
+                margin_mode=(held.margin_mode if held is not None else None) or mode,
             )
         port = self.paper if self.paper is not None else self.live
         balances = port.balances() if port is not None else {}
