@@ -105,7 +105,6 @@ def book_liquidation(broker: Any, event: Liquidation) -> tuple[int, float] | Non
         size=abs(size),
         price=event.price,
         exectype=bt.Order.Market,
-        simulated=True,
     )
     order.addcomminfo(broker.getcommissioninfo(data))
     reason = f"liquidation: {event.reason} (mark {event.mark_price:g})"
