@@ -1,0 +1,247 @@
+"""Perpetuals on the live path against the simulator's Binance USDⓈ-M face (testnet mode).
+
+``BinanceStore(market_type='future')`` with the real ccxt/ccxt.pro clients on loopback,
+``BinanceBroker(paper_trading=False)`` and an unchanged backtrader strategy on
+``BTC/USDT:USDT``: selling when flat goes short, a double buy reverses, ``close()`` goes out
+reduce-only; what the strategy sees (position size and entry price, cash, value) is checked
+against the simulator's futures account; leverage and margin mode come from the broker's
+``contracts`` setting; COIN-M is refused with a clear error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import backtrader as bt
+import pytest
+
+from real_trade.brokers import BinanceBroker
+from real_trade.bus import EventBus
+from real_trade.errors import ConfigError
+from real_trade.sim import SimExchange
+from real_trade.stores import BinanceStore
+from tests.integration.live.test_broker_live import PacedFeed
+
+pytestmark = pytest.mark.integration
+SYMBOL, SID = "BTC/USDT:USDT", "BTCUSDT"
+Check = Callable[["Steps"], bool]
+Act = Callable[["Steps"], Any]
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimExchange]:
+    """A stepped simulator serving spot and USDⓈ-M: the book stays where it is."""
+    with SimExchange(stepped=True, seed=33, faces=["binance", "binance_futures"]) as exchange:
+        yield exchange
+
+
+class Steps(bt.Strategy):
+    """Walks ``steps``: each is (wait until, then do); records what it saw at each step."""
+
+    params = (("steps", None), ("registry", None))
+
+    def __init__(self) -> None:
+        self.p.registry.append(self)
+        self.at = 0
+        self.seen: list[tuple[float, float, float, float]] = []
+        self.orders: list[Any] = []
+        self.done = False
+
+    def next(self) -> None:
+        steps = self.p.steps
+        while self.at < len(steps) and steps[self.at][0](self):
+            self.seen.append(
+                (self.position.size, self.position.price, self.broker.getcash(), self.value())
+            )
+            order = steps[self.at][1](self)
+            if order is not None:
+                self.orders.append(order)
+            self.at += 1
+        self.done = self.at >= len(steps)
+
+    def value(self) -> float:
+        return float(self.broker.getvalue())
+
+    def idle(self) -> bool:
+        return not any(o.alive() for o in self.orders)
+
+
+def wallet(sim: SimExchange, key: str) -> float:
+    core = sim.futures_core
+    account = core.account_by_key(key)
+    assert account is not None
+    return float(core.margin_summary(account, "USDT").wallet_balance)
+
+
+def exchange_position(sim: SimExchange, key: str) -> tuple[float, float]:
+    core = sim.futures_core
+    account = core.account_by_key(key)
+    assert account is not None
+    views = core.positions(account, SID)
+    return (float(views[0].qty), float(views[0].entry_price)) if views else (0.0, 0.0)
+
+
+def agrees(sim: SimExchange, key: str, size: float) -> Check:
+    """Wait until nothing is working, the position is ``size`` and equals the exchange's
+    (size and entry) and the cash is the exchange's wallet."""
+
+    def check(s: Steps) -> bool:
+        exch = exchange_position(sim, key)
+        return (
+            s.idle()
+            and abs(s.position.size - size) < 1e-12
+            and abs(exch[0] - size) < 1e-12
+            and abs(s.position.price - exch[1]) < 1e-6
+            and abs(s.broker.getcash() - wallet(sim, key)) < 1e-9
+        )
+
+    return check
+
+
+def run_steps(
+    sim: SimExchange,
+    steps: list[tuple[Check, Act]],
+    *,
+    futures: float = 10_000.0,
+    contracts: Any = None,
+    key_secret: tuple[str, str] | None = None,
+) -> tuple[Steps, BinanceBroker, str]:
+    key, secret = key_secret or sim.create_account({}, futures_balances={"USDT": futures})
+    store = BinanceStore(
+        key, secret, testnet=True, sim_url=sim.url, bus=EventBus(), market_type="future"
+    )
+    broker = BinanceBroker(
+        store, paper_trading=False, run_id=f"perp{key[:6]}", bus=EventBus(), contracts=contracts
+    )
+    registry: list[Steps] = []
+    cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
+    cerebro.setbroker(broker)
+    feed = PacedFeed(
+        price=lambda: sim.futures_core.last_price(SID),
+        done=lambda: bool(registry) and registry[0].done,
+    )
+    cerebro.adddata(feed, name=SYMBOL)
+    cerebro.addstrategy(Steps, steps=steps, registry=registry)
+    try:
+        strategy = cerebro.run()[0]
+    finally:
+        store.stop()
+    return strategy, broker, key
+
+
+def always(_s: Steps) -> bool:
+    return True
+
+
+def test_short_when_flat_reverse_and_close_reduce_only(sim: SimExchange) -> None:
+    box: dict[str, str] = {}
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    box["key"] = key
+    steps: list[tuple[Check, Act]] = [
+        (always, lambda s: s.sell(size=0.01)),
+        (agrees(sim, key, -0.01), lambda s: s.buy(size=0.02)),
+        (agrees(sim, key, 0.01), lambda s: s.close()),
+        (agrees(sim, key, 0.0), lambda s: None),
+    ]
+    strat, _broker, _ = run_steps(sim, steps, key_secret=(key, secret))
+    assert strat.done, "the scenario did not finish"
+    short, long_ = strat.seen[1], strat.seen[2]
+    assert short[0] == pytest.approx(-0.01) and long_[0] == pytest.approx(0.01)
+    core = sim.futures_core
+    account = core.account_by_key(key)
+    assert account is not None
+    orders = core.all_orders(account, SID)
+    assert [(o.side.value, float(o.executed_qty), o.reduce_only) for o in orders] == [
+        ("sell", 0.01, False),
+        ("buy", 0.02, False),
+        ("sell", 0.01, True),
+    ]
+    assert short[1] == pytest.approx(float(orders[0].cummulative_quote_qty) / 0.01)
+    final = wallet(sim, key)
+    assert strat.seen[-1][2] == pytest.approx(final) and strat.seen[-1][3] == pytest.approx(final)
+    fills = core.my_trades(account, SID)
+    assert final == pytest.approx(
+        10_000.0
+        + sum(float(f.realized_pnl) for f in fills)
+        - sum(float(f.commission) for f in fills),
+        abs=1e-6,
+    )
+
+
+def test_value_is_the_wallet_plus_unrealized_pnl(sim: SimExchange) -> None:
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    looks: list[tuple[float, float, float, float]] = []
+
+    def look(s: Steps) -> None:
+        close = s.data.close[0]
+        looks.append((s.broker.getvalue(), s.broker.getcash(), s.position.size, close))
+
+    steps: list[tuple[Check, Act]] = [
+        (always, lambda s: s.buy(size=0.05)),
+        (agrees(sim, key, 0.05), look),
+    ]
+    run_steps(sim, steps, key_secret=(key, secret))
+    ((value, cash, size, close),) = looks
+    entry = exchange_position(sim, key)[1]
+    assert cash == pytest.approx(wallet(sim, key))
+    assert value == pytest.approx(cash + size * (close - entry), abs=1e-9)
+
+
+def test_leverage_and_margin_mode_are_set_on_start(sim: SimExchange) -> None:
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    contracts = {SYMBOL: {"leverage": 4, "margin_mode": "isolated"}}
+    steps: list[tuple[Check, Act]] = [
+        (always, lambda s: s.buy(size=0.01)),
+        (agrees(sim, key, 0.01), lambda s: None),
+    ]
+    run_steps(sim, steps, contracts=contracts, key_secret=(key, secret))
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+    settings = sim.futures_core.contract_settings(account, SID)
+    assert (settings.leverage, settings.margin_mode.value) == (4, "isolated")
+    (view,) = sim.futures_core.positions(account, SID)
+    assert view.leverage == 4 and view.isolated_margin > 0
+
+
+def test_a_margin_mode_change_the_venue_refuses_is_a_clear_error(sim: SimExchange) -> None:
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+    sim.futures_core.place_order(account, SID, "buy", "market", quantity=Decimal("0.01"))
+    with pytest.raises(ConfigError) as info:
+        run_steps(
+            sim,
+            [(always, lambda s: None)],
+            contracts={SYMBOL: {"margin_mode": "isolated"}},
+            key_secret=(key, secret),
+        )
+    text = str(info.value)
+    assert SYMBOL in text and "margin mode isolated" in text
+    assert "close them first" in (info.value.fix or "")
+
+
+def test_a_position_held_at_start_is_the_strategys_position(sim: SimExchange) -> None:
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+    sim.futures_core.place_order(account, SID, "sell", "market", quantity=Decimal("0.02"))
+    size, entry = exchange_position(sim, key)
+    assert size == pytest.approx(-0.02)
+    strat, _broker, _ = run_steps(sim, [(always, lambda s: None)], key_secret=(key, secret))
+    assert strat.seen[0][0] == pytest.approx(-0.02)
+    assert strat.seen[0][1] == pytest.approx(entry)
+
+
+def test_coin_m_is_refused_with_a_clear_error(sim: SimExchange) -> None:
+    with pytest.raises(ConfigError) as info:
+        BinanceStore("k", "s", testnet=True, sim_url=sim.url, market_type="delivery")
+    assert "COIN-M" in str(info.value) and "not supported yet" in str(info.value)
+    assert "future" in (info.value.fix or "")
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.setbroker(BinanceBroker(None, paper_trading=True, bus=EventBus()))
+    cerebro.adddata(PacedFeed(price=lambda: 1.0, done=lambda: True), name="BTC/USD:BTC")
+    cerebro.addstrategy(bt.Strategy)
+    with pytest.raises(ConfigError, match="COIN-M"):
+        cerebro.run()
