@@ -550,7 +550,10 @@ class TradingSession:
                 _log.warning("could not read the journal's requests: %s", exc)
         self.killswitch.step()
         if self._reconcile is not None and self.manager is not None:
-            self._reconcile.step(self.manager, self.symbols, self.currency)
+            held = {
+                s: self.positions.size(s) for s in self.symbols if s in self.positions.contracts
+            }
+            self._reconcile.step(self.manager, self.symbols, self.currency, held)
         self.maybe_snapshot()
 
     def maybe_snapshot(self, force: bool = False) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import backtrader as bt
@@ -20,9 +21,11 @@ import pytest
 from real_trade.brokers import BinanceBroker
 from real_trade.bus import EventBus
 from real_trade.errors import ConfigError
+from real_trade.persistence import Journal
 from real_trade.sim import SimExchange
 from real_trade.stores import BinanceStore
 from tests.integration.live.test_broker_live import PacedFeed
+from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 SYMBOL, SID = "BTC/USDT:USDT", "BTCUSDT"
@@ -107,13 +110,15 @@ def run_steps(
     futures: float = 10_000.0,
     contracts: Any = None,
     key_secret: tuple[str, str] | None = None,
+    **broker_args: Any,
 ) -> tuple[Steps, BinanceBroker, str]:
     key, secret = key_secret or sim.create_account({}, futures_balances={"USDT": futures})
     store = BinanceStore(
         key, secret, testnet=True, sim_url=sim.url, bus=EventBus(), market_type="future"
     )
+    broker_args.setdefault("bus", EventBus())
     broker = BinanceBroker(
-        store, paper_trading=False, run_id=f"perp{key[:6]}", bus=EventBus(), contracts=contracts
+        store, paper_trading=False, run_id=f"perp{key[:6]}", contracts=contracts, **broker_args
     )
     registry: list[Steps] = []
     cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
@@ -245,3 +250,42 @@ def test_coin_m_is_refused_with_a_clear_error(sim: SimExchange) -> None:
     cerebro.addstrategy(bt.Strategy)
     with pytest.raises(ConfigError, match="COIN-M"):
         cerebro.run()
+
+
+def test_continuous_reconciliation_follows_a_position_changed_behind_its_back(
+    sim: SimExchange, tmp_path: Path
+) -> None:
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+    bus, findings = EventBus(synchronous=True), []
+    bus.subscribe("reconcile.position_mismatch", lambda _t, e: findings.append(e))
+
+    def go_deaf_and_trade_elsewhere(s: Steps) -> None:
+        live = s.broker.session.live  # type: ignore[attr-defined]
+        for handle in live._streams:  # the user-data streams die silently
+            handle.stop()
+        eventually(lambda: not live._reading, message="the last account read to end")
+        sim.futures_core.place_order(account, SID, "sell", "market", quantity=Decimal("0.03"))
+
+    steps: list[tuple[Check, Act]] = [
+        (always, lambda s: s.buy(size=0.01)),
+        (agrees(sim, key, 0.01), go_deaf_and_trade_elsewhere),
+        (lambda s: abs(s.position.size + 0.02) < 1e-12, lambda s: None),
+    ]
+    url = f"sqlite:///{tmp_path / 'rec.db'}"
+    strat, _broker, _ = run_steps(
+        sim,
+        steps,
+        key_secret=(key, secret),
+        bus=bus,
+        journal=Journal(url),
+        reconcile_interval=0.1,
+    )
+    assert strat.done, "the position never followed the exchange's"
+    assert exchange_position(sim, key)[0] == pytest.approx(-0.02)
+    assert [(f["symbol"], f["broker"], f["exchange"]) for f in findings] == [
+        (SYMBOL, pytest.approx(0.01), pytest.approx(-0.02))
+    ]
+    rows = Journal(url).events("reconcile.position_mismatch")
+    assert len(rows) == 1
