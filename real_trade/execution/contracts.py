@@ -149,9 +149,11 @@ def contract_account_of(
 ) -> ContractAccount:
     """The account from ccxt's ``fetch_balance`` and ``fetch_positions`` answers.
 
-    ccxt's total of a derivatives wallet is the margin balance (wallet plus unrealized PnL), so
-    the wallet is that total less the positions' unrealized PnL; ``free`` is the available
-    balance. A position's size is contracts times the contract size, negative when short.
+    The wallet is the venue's own figure where the answer carries it (Binance's
+    ``walletBalance``, or ``balance`` of ``/fapi/v2/balance``); else ccxt's total, which for a
+    derivatives wallet is the margin balance, less the positions' unrealized PnL (two reads
+    apart: the mark may move between them). ``free`` is the available balance. A position's
+    size is contracts times the contract size, negative when short.
     """
     rows: dict[str, ContractPosition] = {}
     maintenance = 0.0
@@ -177,4 +179,17 @@ def contract_account_of(
     total = _num((balance.get("total") or {}).get(currency)) or 0.0
     free = _num((balance.get("free") or {}).get(currency))
     upnl = sum(p.unrealized_pnl for p in rows.values())
-    return ContractAccount(currency, total - upnl, free, maintenance, rows, time_ms)
+    wallet = _venue_wallet(balance.get("info"), currency)
+    wallet = total - upnl if wallet is None else wallet
+    return ContractAccount(currency, wallet, free, maintenance, rows, time_ms)
+
+
+def _venue_wallet(info: Any, currency: str) -> float | None:
+    """The wallet balance of ``currency`` in a venue's raw balance answer, when it has one."""
+    entries = info.get("assets") if isinstance(info, Mapping) else info
+    if not isinstance(entries, list):
+        return None
+    for entry in entries:
+        if isinstance(entry, Mapping) and entry.get("asset") == currency:
+            return _num(entry.get("walletBalance", entry.get("balance")))
+    return None

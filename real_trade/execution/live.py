@@ -352,6 +352,23 @@ class LiveExecution:
             self._reading = True
         self._spawn(self._read_contracts())
 
+    def read_contracts_now(self) -> None:
+        """Read the contracts' positions and wallet now, waiting for the answer (a stopping
+        session's last look: the reads asked for by the last events may still be running)."""
+        if not self.contracts:
+            return
+        with self._lock:
+            target = self._wanted
+        try:
+            balance = self.client.fetch_balance()
+            positions = self.client.fetch_positions(self.contracts)
+        except RealTradeError as exc:
+            _log.warning("reading the contract positions failed: %s", exc)
+            return
+        account = self._account_of(balance, positions)
+        with self._lock:
+            self._contract_account, self._read = account, max(self._read, target)
+
     async def _read_contracts(self) -> None:
         """Read until the last read started after the last request (one read at a time)."""
         try:
