@@ -273,3 +273,29 @@ def test_the_risk_guard_refuses_an_order_that_puts_liquidation_near_the_mark() -
     assert [n[0] for n in strat.notes] == ["Completed", "Rejected"]
     assert strat.notes[1][3].startswith("min_liquidation_distance: the order would put")
     assert strat.position.size == pytest.approx(0.5)
+
+
+def test_margin_ratio_and_leverage_rules_act_on_the_exchanges_figures() -> None:
+    # 0.5 BTC at 40,000 on 10,000: maintenance 0.4% of 20,000 = 80, margin ratio ~0.008;
+    # notional / equity after a further 0.1 BTC ~2.4, within max_leverage
+    risk = LiveRiskConfig(max_margin_ratio=0.005, max_leverage=3.0)
+    actions: dict[int, Callable[[Book], Any]] = {
+        2: lambda s: s.buy(size=0.5),  # ratio 0 before, leverage 2 after: passes
+        4: lambda s: s.buy(size=0.1),  # the position's real margin ratio is above 0.005
+        6: lambda s: s.sell(size=0.2),  # reducing: passes
+    }
+    contracts = {SYMBOL: {"leverage": 3}}  # the setting itself is checked against max_leverage
+    strat, broker = run(flat(8), actions, risk=risk, contracts=contracts)
+    assert [n[0] for n in strat.notes] == ["Completed", "Rejected", "Completed"]
+    assert strat.notes[1][3].startswith("max_margin_ratio: margin ratio 0.00")
+    account = broker.session.contract_account()
+    assert account is not None and account.margin_ratio is not None
+    core, acct = core_view(broker)
+    summary = core.margin_summary(acct, "USDT")
+    expected = float(summary.maintenance_margin) / float(summary.margin_balance)
+    assert account.margin_ratio == pytest.approx(expected)
+    risk2 = LiveRiskConfig(max_leverage=3.0)
+    buy = {2: lambda s: s.buy(size=1.0)}  # 40,000 / 10,000 = 4
+    strat2, _ = run(flat(6), buy, risk=risk2, contracts=contracts)
+    assert strat2.notes[0][0] == "Rejected"
+    assert strat2.notes[0][3].startswith("max_leverage: leverage after the order 4")
