@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "FUNDING_REASON",
     "FUNDING_TOPIC",
     "LIQUIDATION_TOPIC",
     "ContractAccount",
@@ -27,7 +28,11 @@ __all__ = [
     "FundingPayment",
     "Liquidation",
     "contract_account_of",
+    "wallet_update",
 ]
+
+FUNDING_REASON = "FUNDING_FEE"
+"""Binance's reason of an ``ACCOUNT_UPDATE`` that pays funding."""
 
 FUNDING_TOPIC = "funding"
 """The bus topic of :class:`FundingPayment`."""
@@ -96,14 +101,15 @@ class ContractAccount:
 @dataclass(frozen=True, slots=True)
 class FundingPayment:
     """A funding payment on ``symbol``: ``amount`` > 0 received, < 0 paid, in ``asset``, at
-    ``rate`` on a position of ``size`` valued at ``mark_price``. ``strategy`` names the run."""
+    ``rate`` on a position of ``size`` valued at ``mark_price`` (None: the venue's account
+    update does not say). ``strategy`` names the run."""
 
     symbol: str
     amount: float
     asset: str
-    rate: float
-    size: float
-    mark_price: float
+    rate: float | None
+    size: float | None
+    mark_price: float | None
     time_ms: int
     strategy: str = ""
 
@@ -193,3 +199,19 @@ def _venue_wallet(info: Any, currency: str) -> float | None:
         if isinstance(entry, Mapping) and entry.get("asset") == currency:
             return _num(entry.get("walletBalance", entry.get("balance")))
     return None
+
+
+def wallet_update(info: Any) -> tuple[str, dict[str, tuple[float, float]], list[str]] | None:
+    """A Binance futures ``ACCOUNT_UPDATE`` (ccxt's balance ``info``): its reason, each asset's
+    ``(wallet balance, balance change)`` and the venue ids of the positions it carries; None for
+    anything else."""
+    if not isinstance(info, Mapping) or info.get("e") != "ACCOUNT_UPDATE":
+        return None
+    update = info.get("a") or {}
+    wallets: dict[str, tuple[float, float]] = {}
+    for row in update.get("B") or []:
+        wallet = _num(row.get("wb"))
+        if wallet is not None:
+            wallets[str(row.get("a"))] = (wallet, _num(row.get("bc")) or 0.0)
+    ids = [str(p.get("s")) for p in update.get("P") or [] if p.get("s")]
+    return str(update.get("m") or ""), wallets, ids

@@ -44,7 +44,13 @@ from real_trade.errors import (
     OrderNotFoundError,
     RealTradeError,
 )
-from real_trade.execution.contracts import ContractAccount, contract_account_of
+from real_trade.execution.contracts import (
+    FUNDING_REASON,
+    ContractAccount,
+    FundingPayment,
+    contract_account_of,
+    wallet_update,
+)
 from real_trade.execution.events import (
     Balance,
     BalanceReport,
@@ -56,7 +62,13 @@ from real_trade.execution.events import (
 )
 from real_trade.execution.orders import ExchangeStatus, OrderRequest, OrderState, SymbolLimits
 from real_trade.utils.chaos import crash_point
-from real_trade.vocabulary import OrderKind, base_asset, is_contract, quote_asset
+from real_trade.vocabulary import (
+    OrderKind,
+    base_asset,
+    is_contract,
+    joined_symbol_id,
+    quote_asset,
+)
 
 __all__ = ["LiveExecution", "exchange_reason", "fill_report", "order_reports"]
 
@@ -185,6 +197,8 @@ class LiveExecution:
         self._contract_account: ContractAccount | None = None
         self._wanted = self._read = 0  # account reads asked for / answered (contracts)
         self._reading = False
+        self._wallets: dict[str, float] = {}  # asset -> wallet balance last streamed
+        self._fundings: queue.SimpleQueue[FundingPayment] = queue.SimpleQueue()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -536,8 +550,49 @@ class LiveExecution:
         finally:
             self._fetching.discard(xid)
 
+    def take_contract_events(self) -> list[FundingPayment]:
+        """The funding payments the user-data stream reported since the last call."""
+        out: list[FundingPayment] = []
+        while True:
+            try:
+                out.append(self._fundings.get_nowait())
+            except queue.Empty:
+                return out
+
+    def _on_account_update(self, info: Any) -> None:
+        """Follow the streamed wallet; a funding update becomes a :class:`FundingPayment` (its
+        balance change, else the wallet's move since the last update)."""
+        found = wallet_update(info)
+        if found is None or not self.contracts:
+            return
+        reason, wallets, ids = found
+        for asset, (wallet, change) in wallets.items():
+            before = self._wallets.get(asset)
+            if before is None and self._contract_account is not None:
+                before = self._contract_account.wallet
+            self._wallets[asset] = wallet
+            if reason != FUNDING_REASON:
+                continue
+            amount = change or (wallet - before if before is not None else 0.0)
+            symbol = self._contract_of(ids)
+            if amount and symbol is not None:
+                held = self._contract_account.position(symbol) if self._contract_account else None
+                size = held.size if held is not None else None
+                stamp = int(_num(info.get("E"))) or time.time_ns() // 1_000_000
+                payment = FundingPayment(symbol, amount, asset, None, size, None, stamp)
+                self._fundings.put(payment)
+
+    def _contract_of(self, venue_ids: list[str]) -> str | None:
+        """The traded contract an update names (the only one when it names none)."""
+        for symbol in self.contracts:
+            if joined_symbol_id(symbol) in venue_ids:
+                return symbol
+        return self.contracts[0] if len(self.contracts) == 1 and not venue_ids else None
+
     def _on_stream(self, kind: str, item: Any) -> None:
         self.refresh_contracts()
+        if kind == "balance":
+            self._on_account_update(item.get("info") if isinstance(item, Mapping) else None)
         if kind == "orders":
             self._on_order(item)
         elif kind == "my_trades":

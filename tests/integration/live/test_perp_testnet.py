@@ -289,3 +289,37 @@ def test_continuous_reconciliation_follows_a_position_changed_behind_its_back(
     ]
     rows = Journal(url).events("reconcile.position_mismatch")
     assert len(rows) == 1
+
+
+def test_funding_reaches_cash_the_strategy_and_the_journal(tmp_path: Path) -> None:
+    eight = 1_709_280_000_000  # 2024-03-01 08:00 UTC, a funding time
+    with SimExchange(
+        stepped=True, seed=5, faces=["binance", "binance_futures"], start_ms=eight - 300_000
+    ) as fsim:
+        key, secret = fsim.create_account({}, futures_balances={"USDT": 10_000.0})
+        bus, payments = EventBus(synchronous=True), []
+        bus.subscribe("funding", lambda _t, e: payments.append(e))
+
+        def past_eight(s: Steps) -> None:
+            fsim.advance((eight - fsim.clock.now_ms()) / 1000 + 1)
+
+        steps: list[tuple[Check, Act]] = [
+            (always, lambda s: s.sell(size=0.1)),
+            (agrees(fsim, key, -0.1), past_eight),
+            (lambda s: bool(s.broker.funding_payments), lambda s: None),  # type: ignore[attr-defined]
+            (agrees(fsim, key, -0.1), lambda s: None),
+        ]
+        url = f"sqlite:///{tmp_path / 'funding.db'}"
+        strat, broker, _ = run_steps(
+            fsim, steps, key_secret=(key, secret), bus=bus, journal=Journal(url)
+        )
+        assert strat.done, "no funding payment reached the broker"
+        ((when, rate, mark),) = fsim.futures_core.funding_rates(SID)
+        assert when == eight
+        expected = 0.1 * float(mark) * float(rate)  # a short receives a positive rate
+        (paid,) = broker.funding_payments
+        assert paid.symbol == SYMBOL and paid.amount == pytest.approx(expected, abs=1e-6)
+        assert payments == [paid]
+        assert strat.seen[-1][2] == pytest.approx(wallet(fsim, key))  # cash = the wallet
+        rows = Journal(url).events("funding")
+        assert len(rows) == 1 and rows[0].payload["amount"] == pytest.approx(expected, abs=1e-6)
