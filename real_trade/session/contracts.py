@@ -6,18 +6,31 @@
 * :func:`unrealized`: a position's PnL at a price (the strategy's value between reads).
 * :func:`liquidation_update`: the order event a liquidation becomes (``order.completed`` with
   the reason), so the journal and every listener see it like any other closing order.
+* :func:`check_positions_at_start`: the startup reconciliation of positions: the journal's last
+  snapshot against the exchange's positions the session starts with
+  (``reconcile.position_changed``: something traded, was liquidated or funded while we were
+  down; the exchange's position is the one the strategy gets).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from real_trade.errors import ConfigError, RealTradeError
 from real_trade.execution import ContractPosition, Liquidation, OrderState, OrderUpdate
 from real_trade.vocabulary import OrderKind, OrderSide, is_contract
 
-__all__ = ["ContractSettings", "apply_settings", "liquidation_update", "unrealized"]
+__all__ = [
+    "ContractSettings",
+    "apply_settings",
+    "check_positions_at_start",
+    "liquidation_update",
+    "unrealized",
+]
+
+_log = logging.getLogger("real_trade.brokers")
 
 ContractSettings = Mapping[str, tuple[int | None, str | None]]
 """A contract's unified symbol -> ``(leverage, margin_mode)`` (None: leave the venue's)."""
@@ -75,3 +88,35 @@ def liquidation_update(
         time_ms=event.time_ms,
         strategy=strategy,
     )
+
+
+def check_positions_at_start(
+    journal: Any,
+    strategy: str,
+    sizes: Mapping[str, float],
+    publish: Callable[[str, object], None],
+) -> list[dict[str, Any]]:
+    """Compare the contract positions the session starts with (``sizes``, the exchange's) with
+    the journal's last snapshot of ``strategy``; each difference is published (and so
+    journaled) as ``reconcile.position_changed`` and returned."""
+    snapshot = journal.latest_snapshot(strategy=strategy)
+    if snapshot is None:
+        return []
+    found = []
+    for symbol, size in sizes.items():
+        before = float(snapshot.positions.get(symbol, 0.0) or 0.0)
+        if abs(before - size) <= 1e-9 * max(1.0, abs(size)):
+            continue
+        event = {
+            "kind": "position_changed",
+            "symbol": symbol,
+            "journal": before,
+            "exchange": size,
+            "strategy": strategy,
+            "message": f"{symbol}: {before:g} when the run stopped, {size:g} at the exchange "
+            "now; the exchange's position is used",
+        }
+        _log.warning("reconcile position_changed: %s", event["message"])
+        publish("reconcile.position_changed", event)
+        found.append(event)
+    return found

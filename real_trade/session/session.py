@@ -193,6 +193,11 @@ class TradingSession:
         if self.journal is not None:
             self._recover(ids)
         held = self.settle_positions(force=True)  # holdings at start become positions
+        if self.journal is not None and self.positions.contracts:
+            sizes = {s: self.positions.size(s) for s in self.positions.contracts}
+            contracts.check_positions_at_start(
+                self.journal, self.strategy_name, sizes, self.publish
+            )
         self.starting_cash = self.cash()
         return held
 

@@ -323,3 +323,28 @@ def test_funding_reaches_cash_the_strategy_and_the_journal(tmp_path: Path) -> No
         assert strat.seen[-1][2] == pytest.approx(wallet(fsim, key))  # cash = the wallet
         rows = Journal(url).events("funding")
         assert len(rows) == 1 and rows[0].payload["amount"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_startup_reconciliation_reports_a_position_changed_while_down(
+    sim: SimExchange, tmp_path: Path
+) -> None:
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    url = f"sqlite:///{tmp_path / 'restart.db'}"
+    first: list[tuple[Check, Act]] = [
+        (always, lambda s: s.sell(size=0.02)),
+        (agrees(sim, key, -0.02), lambda s: None),
+    ]
+    run_steps(sim, first, key_secret=(key, secret), journal=Journal(url))
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+    sim.futures_core.place_order(account, SID, "buy", "market", quantity=Decimal("0.01"))
+    bus, changed = EventBus(synchronous=True), []
+    bus.subscribe("reconcile.position_changed", lambda _t, e: changed.append(e))
+    strat, _broker, _ = run_steps(
+        sim, [(always, lambda s: None)], key_secret=(key, secret), journal=Journal(url), bus=bus
+    )
+    assert strat.seen[0][0] == pytest.approx(-0.01)  # the exchange's, not the journal's
+    assert [(e["symbol"], e["journal"], e["exchange"]) for e in changed] == [
+        (SYMBOL, pytest.approx(-0.02), pytest.approx(-0.01))
+    ]
+    assert len(Journal(url).events("reconcile.position_changed")) == 1
