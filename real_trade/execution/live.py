@@ -18,9 +18,9 @@ back as reports through a thread-safe queue that the broker drains on its own th
 * Contracts (``BTC/USDT:USDT``): the exchange keeps the positions, so after every order update,
   fill or balance change the positions and the wallet are read again over REST
   (``fetch_positions``, ``fetch_balance``) into a
-  :class:`~real_trade.execution.contracts.ContractAccount` (:meth:`contract_account`, marked not
-  ``current`` while a read asked for after the latest event is still running); a
-  ``reduce_only`` request goes out with ccxt's ``reduceOnly``.
+  :class:`~real_trade.execution.contracts.ContractAccount` (:meth:`contract_account`, kept by
+  :class:`~real_trade.execution.live_contracts.LiveContracts`); a ``reduce_only`` request goes
+  out with ccxt's ``reduceOnly``.
 * A refused order becomes a report carrying the exchange's own words (Margin for insufficient
   funds, Rejected otherwise); nothing is swallowed: an unexpected failure is logged and
   reported as Rejected with its message.
@@ -44,13 +44,7 @@ from real_trade.errors import (
     OrderNotFoundError,
     RealTradeError,
 )
-from real_trade.execution.contracts import (
-    FUNDING_REASON,
-    ContractAccount,
-    FundingPayment,
-    contract_account_of,
-    wallet_update,
-)
+from real_trade.execution.contracts import ContractAccount, FundingPayment
 from real_trade.execution.events import (
     Balance,
     BalanceReport,
@@ -60,15 +54,10 @@ from real_trade.execution.events import (
     Report,
     SubmitFailed,
 )
+from real_trade.execution.live_contracts import LiveContracts
 from real_trade.execution.orders import ExchangeStatus, OrderRequest, OrderState, SymbolLimits
 from real_trade.utils.chaos import crash_point
-from real_trade.vocabulary import (
-    OrderKind,
-    base_asset,
-    is_contract,
-    joined_symbol_id,
-    quote_asset,
-)
+from real_trade.vocabulary import OrderKind, base_asset
 
 __all__ = ["LiveExecution", "exchange_reason", "fill_report", "order_reports"]
 
@@ -193,12 +182,7 @@ class LiveExecution:
         self._tasks: set[concurrent.futures.Future[Any]] = set()
         self._placing: dict[str, concurrent.futures.Future[Any]] = {}  # cid -> its placement
         self.open_orders_at_start: list[dict[str, Any]] = []
-        self.contracts = [s for s in self.symbols if is_contract(s)]
-        self._contract_account: ContractAccount | None = None
-        self._wanted = self._read = 0  # account reads asked for / answered (contracts)
-        self._reading = False
-        self._wallets: dict[str, float] = {}  # asset -> wallet balance last streamed
-        self._fundings: queue.SimpleQueue[FundingPayment] = queue.SimpleQueue()
+        self.contracts_view = LiveContracts(client, self._spawn, poll_interval_s)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -214,11 +198,7 @@ class LiveExecution:
             )
             self._streams.append(handle)
         self._set_balances(client.fetch_balance())
-        self.contracts = [s for s in self.symbols if is_contract(s)]
-        if self.contracts:
-            self._contract_account = self._account_of(
-                client.fetch_balance(), client.fetch_positions(self.contracts)
-            )
+        self.contracts_view.start(self.symbols)
         for symbol in self.symbols:
             self.open_orders_at_start += client.fetch_open_orders(symbol)
             if self._balances.get(base_asset(symbol), Balance()).total:  # holdings: a price
@@ -339,81 +319,20 @@ class LiveExecution:
             return dict(self._balances)
 
     def contract_account(self) -> ContractAccount | None:
-        """The contracts' wallet and positions as last read (None: no contract traded);
-        ``current`` is False while a read asked for after the latest event is running."""
-        with self._lock:
-            account = self._contract_account
-            if account is None or self._read >= self._wanted:
-                return account
-        return ContractAccount(
-            account.currency,
-            account.wallet,
-            account.available,
-            account.maintenance_margin,
-            account.positions,
-            account.time_ms,
-            current=False,
-        )
+        """The contracts' wallet and positions as last read (None: no contract traded)."""
+        return self.contracts_view.account()
 
     def refresh_contracts(self) -> None:
         """Read the contracts' positions and wallet again (after an event that moves them)."""
-        if not self.contracts:
-            return
-        with self._lock:
-            self._wanted += 1
-            if self._reading:
-                return
-            self._reading = True
-        self._spawn(self._read_contracts())
+        self.contracts_view.refresh()
 
     def read_contracts_now(self) -> None:
-        """Read the contracts' positions and wallet now, waiting for the answer (a stopping
-        session's last look: the reads asked for by the last events may still be running)."""
-        if not self.contracts:
-            return
-        with self._lock:
-            target = self._wanted
-        try:
-            balance = self.client.fetch_balance()
-            positions = self.client.fetch_positions(self.contracts)
-        except RealTradeError as exc:
-            _log.warning("reading the contract positions failed: %s", exc)
-            return
-        account = self._account_of(balance, positions)
-        with self._lock:
-            self._contract_account, self._read = account, max(self._read, target)
+        """Read the contracts' positions and wallet now, waiting for the answer."""
+        self.contracts_view.read_now()
 
-    async def _read_contracts(self) -> None:
-        """Read until the last read started after the last request (one read at a time)."""
-        try:
-            while True:
-                with self._lock:
-                    target = self._wanted
-                try:
-                    balance = await self.client.fetch_balance_async()
-                    positions = await self.client.fetch_positions_async(self.contracts)
-                except RealTradeError as exc:
-                    _log.warning("reading the contract positions failed: %s", exc)
-                    await asyncio.sleep(self.poll_interval_s)
-                    continue
-                account = self._account_of(balance, positions)
-                with self._lock:
-                    self._contract_account, self._read = account, target
-                    if self._read >= self._wanted:
-                        self._reading = False
-                        return
-        except BaseException:
-            with self._lock:
-                self._reading = False
-            raise
-
-    def _account_of(
-        self, balance: Mapping[str, Any], positions: list[dict[str, Any]]
-    ) -> ContractAccount:
-        currency = quote_asset(self.contracts[0]) if self.contracts else "USDT"
-        return contract_account_of(
-            balance, positions, currency, time_ms=time.time_ns() // 1_000_000
-        )
+    def take_contract_events(self) -> list[FundingPayment]:
+        """The funding payments the user-data stream reported since the last call."""
+        return self.contracts_view.take_events()
 
     def last_price(self, symbol: str) -> float | None:
         """The last trade price seen on a watched symbol (see :meth:`watch_prices`), or the one
@@ -550,49 +469,10 @@ class LiveExecution:
         finally:
             self._fetching.discard(xid)
 
-    def take_contract_events(self) -> list[FundingPayment]:
-        """The funding payments the user-data stream reported since the last call."""
-        out: list[FundingPayment] = []
-        while True:
-            try:
-                out.append(self._fundings.get_nowait())
-            except queue.Empty:
-                return out
-
-    def _on_account_update(self, info: Any) -> None:
-        """Follow the streamed wallet; a funding update becomes a :class:`FundingPayment` (its
-        balance change, else the wallet's move since the last update)."""
-        found = wallet_update(info)
-        if found is None or not self.contracts:
-            return
-        reason, wallets, ids = found
-        for asset, (wallet, change) in wallets.items():
-            before = self._wallets.get(asset)
-            if before is None and self._contract_account is not None:
-                before = self._contract_account.wallet
-            self._wallets[asset] = wallet
-            if reason != FUNDING_REASON:
-                continue
-            amount = change or (wallet - before if before is not None else 0.0)
-            symbol = self._contract_of(ids)
-            if amount and symbol is not None:
-                held = self._contract_account.position(symbol) if self._contract_account else None
-                size = held.size if held is not None else None
-                stamp = int(_num(info.get("E"))) or time.time_ns() // 1_000_000
-                payment = FundingPayment(symbol, amount, asset, None, size, None, stamp)
-                self._fundings.put(payment)
-
-    def _contract_of(self, venue_ids: list[str]) -> str | None:
-        """The traded contract an update names (the only one when it names none)."""
-        for symbol in self.contracts:
-            if joined_symbol_id(symbol) in venue_ids:
-                return symbol
-        return self.contracts[0] if len(self.contracts) == 1 and not venue_ids else None
-
     def _on_stream(self, kind: str, item: Any) -> None:
         self.refresh_contracts()
         if kind == "balance":
-            self._on_account_update(item.get("info") if isinstance(item, Mapping) else None)
+            self.contracts_view.on_balance(item)
         if kind == "orders":
             self._on_order(item)
         elif kind == "my_trades":

@@ -265,7 +265,7 @@ def test_continuous_reconciliation_follows_a_position_changed_behind_its_back(
         live = s.broker.session.live  # type: ignore[attr-defined]
         for handle in live._streams:  # the user-data streams die silently
             handle.stop()
-        eventually(lambda: not live._reading, message="the last account read to end")
+        eventually(lambda: not live.contracts_view.reading, message="the last read to end")
         sim.futures_core.place_order(account, SID, "sell", "market", quantity=Decimal("0.03"))
 
     steps: list[tuple[Check, Act]] = [
