@@ -40,13 +40,8 @@ from decimal import Decimal
 from typing import Any
 
 from real_trade.bus import EventBus
-from real_trade.errors import ConfigError
-from real_trade.execution.contracts import (
-    ContractAccount,
-    ContractPosition,
-    FundingPayment,
-    Liquidation,
-)
+from real_trade.execution import paper_contracts
+from real_trade.execution.contracts import ContractAccount, FundingPayment, Liquidation
 from real_trade.execution.events import (
     Balance,
     BalanceReport,
@@ -59,13 +54,6 @@ from real_trade.execution.events import (
 from real_trade.execution.orders import ExchangeStatus, OrderRequest, OrderState, SymbolLimits
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
-from real_trade.sim.derivatives import (
-    PERP_RULES,
-    FundingEvent,
-    LiquidationEvent,
-    PositionView,
-    linear_perpetual,
-)
 from real_trade.sim.market import BookShape, Candle, MarketTick, Side, default_book_shape
 from real_trade.sim.rules import DEFAULT_RULES, SymbolRules, derive_rules
 from real_trade.sim.types import (
@@ -320,36 +308,16 @@ class PaperExecution:
         bus.subscribe(f"sim.balance.{aid}", self._on_balance_event)
         bus.subscribe(f"sim.funding.{aid}", self._on_contract_event)
         bus.subscribe(f"sim.liquidation.{aid}", self._on_contract_event)
-        self._apply_contract_settings()
+        contracts = {sid: self.symbols[sid] for sid in self.contracts}
+        paper_contracts.apply_settings(self.core, self._account, contracts, self.contract_settings)
         self._balances = self._read_balances()
 
     def _rules_of(self, sid: str, price: float) -> SymbolRules:
         """A symbol's rules: the override, else Binance's; contracts as linear perpetuals."""
         if sid in self.contracts:
-            found = self._rules_override.get(sid) or PERP_RULES.get(sid)
-            rules = found or derive_rules(sid, Decimal(repr(price)))
-            return rules if not rules.instrument.is_spot else linear_perpetual(rules)
+            return paper_contracts.contract_rules(sid, price, self._rules_override.get(sid))
         known = self._rules_override.get(sid) or DEFAULT_RULES.get(sid)
         return known or derive_rules(sid, Decimal(repr(price)))
-
-    def _apply_contract_settings(self) -> None:
-        """Set each contract's leverage and margin mode (ConfigError naming the fix)."""
-        assert self.core is not None
-        for sid in sorted(self.contracts):
-            symbol = self.symbols[sid]
-            leverage, mode = self.contract_settings.get(symbol, (None, None))
-            try:
-                if mode is not None:
-                    self.core.set_margin_mode(self._account, sid, mode)
-                if leverage is not None:
-                    self.core.set_leverage(self._account, sid, int(leverage))
-            except (SimError, ValueError) as exc:
-                raise ConfigError(
-                    f"paper: cannot set {symbol} to leverage {leverage}, margin mode {mode}: {exc}",
-                    field="derivatives.symbols",
-                    fix="use a leverage from 1 to the contract's maximum (BTC: 125) and "
-                    "margin_mode 'cross' or 'isolated'",
-                ) from exc
 
     # ------------------------------------------------------------------ playing bars
     def play(self, bars: Mapping[str, PaperBar], on_tick: Callable[[str, float], None]) -> None:
@@ -507,19 +475,9 @@ class PaperExecution:
         before the engine starts)."""
         if self.core is None or not self.contracts:
             return None
-        summary = self.core.margin_summary(self._account, self.currency)
-        positions = {
-            self.symbols[view.symbol]: _position_of(self.symbols[view.symbol], view)
-            for view in self.core.positions(self._account)
-            if view.qty and view.symbol in self.symbols
-        }
-        return ContractAccount(
-            self.currency,
-            float(summary.wallet_balance),
-            float(summary.available_balance),
-            float(summary.maintenance_margin),
-            positions,
-            self.now_ms(),
+        symbols = {sid: self.symbols[sid] for sid in self.contracts}
+        return paper_contracts.account_of(
+            self.core, self._account, symbols, self.currency, self.now_ms()
         )
 
     def take_contract_events(self) -> list[FundingPayment | Liquidation]:
@@ -563,47 +521,12 @@ class PaperExecution:
         )
 
     def _on_contract_event(self, _topic: str, event: object) -> None:
-        if isinstance(event, FundingEvent) and event.symbol in self.symbols:
-            self._contract_events.append(
-                FundingPayment(
-                    self.symbols[event.symbol],
-                    float(event.amount),
-                    event.asset,
-                    float(event.rate),
-                    float(event.qty),
-                    float(event.mark_price),
-                    event.time_ms,
-                )
-            )
-        elif isinstance(event, LiquidationEvent) and event.symbol in self.symbols:
-            self._contract_events.append(
-                Liquidation(
-                    self.symbols[event.symbol],
-                    float(event.qty),
-                    float(event.price),
-                    float(event.mark_price),
-                    event.reason.value,
-                    event.time_ms,
-                )
-            )
+        found = paper_contracts.event_of(event, self.symbols)
+        if found is not None:
+            self._contract_events.append(found)
 
     def _on_balance_event(self, _topic: str, event: object) -> None:
         assert isinstance(event, BalanceEvent)
         changed = {a: Balance(float(f), float(lk)) for a, (f, lk) in event.balances.items()}
         self._balances.update(changed)
         self._reports.append(BalanceReport(changed, event.time_ms))
-
-
-def _position_of(symbol: str, view: PositionView) -> ContractPosition:
-    """The simulator's position view as a :class:`ContractPosition`."""
-    liquidation = float(view.liquidation_price)
-    return ContractPosition(
-        symbol,
-        float(view.qty),
-        float(view.entry_price),
-        float(view.unrealized_pnl),
-        float(view.mark_price),
-        liquidation or None,
-        float(view.leverage),
-        view.margin_mode.value,
-    )
