@@ -90,7 +90,7 @@ def test_derivatives_section_defaults_and_per_symbol_overrides() -> None:
     with pytest.raises(ConfigError, match=r"derivatives\.leverage"):
         RealTradeConfig(derivatives={"leverage": 0})
     with pytest.raises(ConfigError):
-        DerivativesConfig(margin_mode="portfolio")  # type: ignore[arg-type]
+        DerivativesConfig(margin_mode="portfolio")
     assert settings_of({SYMBOL: {"leverage": "5"}}) == {SYMBOL: (5, None)}
 
 
