@@ -299,3 +299,20 @@ def test_margin_ratio_and_leverage_rules_act_on_the_exchanges_figures() -> None:
     strat2, _ = run(flat(6), buy, risk=risk2, contracts=contracts)
     assert strat2.notes[0][0] == "Rejected"
     assert strat2.notes[0][3].startswith("max_leverage: leverage after the order 4")
+
+
+def test_the_kill_switch_flattens_a_short_with_a_reduce_only_buy() -> None:
+    reports: list[Any] = []
+
+    def kill(s: Book) -> None:
+        reports.append(s.broker.kill(flatten=True, reason="test"))  # type: ignore[attr-defined]
+
+    strat, broker = run(flat(10), {2: lambda s: s.sell(size=0.05), 4: kill})
+    core, account = core_view(broker)
+    assert core.positions(account) == []
+    assert strat.position.size == 0
+    orders = core.all_orders(account, "BTCUSDT")
+    assert [(o.side.value, o.reduce_only) for o in orders] == [("sell", False), ("buy", True)]
+    (future,) = reports
+    report = future.result(timeout=0)
+    assert report.ok and len(report.flattens) == 1 and not report.remaining
