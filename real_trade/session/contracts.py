@@ -4,6 +4,7 @@
   on the venue before trading (a refusal is a ConfigError naming the symbol, the exchange's
   words and the fix).
 * :func:`unrealized`: a position's PnL at a price (the strategy's value between reads).
+* :func:`risk_context`: what the risk engine checks a contract order against, in real figures.
 * :func:`liquidation_update`: the order event a liquidation becomes (``order.completed`` with
   the reason), so the journal and every listener see it like any other closing order.
 * :func:`check_positions_at_start`: the startup reconciliation of positions: the journal's last
@@ -19,7 +20,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from real_trade.errors import ConfigError, RealTradeError
-from real_trade.execution import ContractPosition, Liquidation, OrderState, OrderUpdate
+from real_trade.execution import (
+    ContractAccount,
+    ContractPosition,
+    Liquidation,
+    OrderState,
+    OrderUpdate,
+)
+from real_trade.risk import AccountContext
 from real_trade.vocabulary import OrderKind, OrderSide, is_contract
 
 __all__ = [
@@ -27,6 +35,7 @@ __all__ = [
     "apply_settings",
     "check_positions_at_start",
     "liquidation_update",
+    "risk_context",
     "unrealized",
 ]
 
@@ -62,6 +71,32 @@ def unrealized(position: ContractPosition | None, price: float | None) -> float:
     if price is None:
         return position.unrealized_pnl
     return position.size * (price - position.entry_price)
+
+
+def risk_context(
+    account: ContractAccount,
+    symbol: str,
+    position: float,
+    last_price: float | None,
+    equity: float,
+    setting: tuple[int | None, str | None],
+) -> AccountContext:
+    """The risk context of an order on contract ``symbol``: the available balance, the equity,
+    the margin ratio, and the position's leverage, margin mode, mark and liquidation price (the
+    configured ``setting`` while flat)."""
+    held = account.position(symbol)
+    leverage, mode = setting
+    return AccountContext(
+        position=position,
+        last_price=last_price,
+        free_quote=account.available,
+        equity=equity,
+        margin_ratio=account.margin_ratio,
+        leverage=held.leverage if held is not None else leverage,
+        liquidation_price=None if held is None else held.liquidation_price,
+        mark_price=None if held is None else held.mark_price,
+        margin_mode=(held.margin_mode if held is not None else None) or mode,
+    )
 
 
 def liquidation_update(

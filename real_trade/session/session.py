@@ -295,19 +295,9 @@ class TradingSession:
     def _risk_context(self, symbol: str) -> AccountContext:
         account = self.contract_account()
         if account is not None and is_contract(symbol):
-            held = account.position(symbol)
-            leverage, mode = self.config.contract_settings.get(symbol, (None, None))
-            return AccountContext(
-                position=self.positions.size(symbol),
-                last_price=self.last_price(symbol),
-                free_quote=account.available,
-                equity=self.equity(),
-                margin_ratio=account.margin_ratio,
-                leverage=held.leverage if held is not None else leverage,
-                liquidation_price=None if held is None else held.liquidation_price,
-                mark_price=None if held is None else held.mark_price,
-                margin_mode=(held.margin_mode if held is not None else None) or mode,
-            )
+            setting = self.config.contract_settings.get(symbol, (None, None))
+            position, price = self.positions.size(symbol), self.last_price(symbol)
+            return contracts.risk_context(account, symbol, position, price, self.equity(), setting)
         port = self.paper if self.paper is not None else self.live
         balances = port.balances() if port is not None else {}
         quote = balances.get(self.currency)
