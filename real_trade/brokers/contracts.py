@@ -89,13 +89,15 @@ def settings_of(
 
 def book_liquidation(broker: Any, event: Liquidation) -> tuple[int, float] | None:
     """A completed backtrader order closing the position the exchange liquidated, at the
-    liquidation price, notified with ``info['reason']``; its ref and the size closed (None:
-    no feed trades the symbol, or no position left)."""
+    liquidation price, notified with ``info['reason']``; its ref and what it closed of the
+    strategy's position (0 when the position already followed the exchange). None: no feed
+    trades the symbol, or nothing was liquidated."""
     data = broker._drivers.get(event.symbol)
     if data is None:
         return None
     pos = broker.positions[data]
-    size = pos.size or -event.size
+    closed = pos.size if pos.size * event.size >= 0 else 0.0  # what the strategy still holds
+    size = event.size or closed
     if not size:
         return None
     cls = bt.SellOrder if size > 0 else bt.BuyOrder
@@ -124,9 +126,9 @@ def book_liquidation(broker: Any, event: Liquidation) -> tuple[int, float] | Non
         commission=0.0,
         commission_asset=None,
         time_ms=event.time_ms,
-        position_change=-size,
+        position_change=-closed,
     )
-    tr.execute(order, pos, fill, -size, broker.getcommissioninfo(data))
+    tr.execute(order, pos, fill, -closed, broker.getcommissioninfo(data))
     order.completed()
     broker.notify(order)
-    return int(order.ref), size
+    return int(order.ref), closed

@@ -44,7 +44,7 @@ from real_trade.errors import (
     OrderNotFoundError,
     RealTradeError,
 )
-from real_trade.execution.contracts import ContractAccount, FundingPayment
+from real_trade.execution.contracts import ContractAccount, FundingPayment, Liquidation
 from real_trade.execution.events import (
     Balance,
     BalanceReport,
@@ -330,8 +330,8 @@ class LiveExecution:
         """Read the contracts' positions and wallet now, waiting for the answer."""
         self.contracts_view.read_now()
 
-    def take_contract_events(self) -> list[FundingPayment]:
-        """The funding payments the user-data stream reported since the last call."""
+    def take_contract_events(self) -> list[FundingPayment | Liquidation]:
+        """The funding payments and liquidations reported since the last call."""
         return self.contracts_view.take_events()
 
     def last_price(self, symbol: str) -> float | None:
@@ -429,6 +429,8 @@ class LiveExecution:
         self._reports.put(SubmitFailed(cid, state, reason, code))
 
     def _on_order(self, order: Mapping[str, Any]) -> None:
+        if self.contracts_view.on_order(order):
+            return  # the exchange's own order (a liquidation): not ours to track
         for report in order_reports(order):
             if isinstance(report, FillReport):
                 self._on_fill(report)

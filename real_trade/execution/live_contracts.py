@@ -7,7 +7,9 @@ read has started after the latest request: :meth:`LiveContracts.account` is mark
 ``current`` while such a read is outstanding, so the session does not impose a position that
 lags the fills. The balance stream's Binance ``ACCOUNT_UPDATE`` with reason ``FUNDING_FEE``
 becomes a :class:`~real_trade.execution.contracts.FundingPayment` (its balance change, else the
-streamed wallet's move since the previous update).
+streamed wallet's move since the previous update); an order the exchange placed to close a
+liquidated position (Binance's client id ``autoclose-...``, type ``liquidation``) a
+:class:`~real_trade.execution.contracts.Liquidation`.
 """
 
 from __future__ import annotations
@@ -26,14 +28,18 @@ from real_trade.execution.contracts import (
     FUNDING_REASON,
     ContractAccount,
     FundingPayment,
+    Liquidation,
     contract_account_of,
     wallet_update,
 )
 from real_trade.vocabulary import is_contract, joined_symbol_id, quote_asset
 
-__all__ = ["LiveContracts"]
+__all__ = ["LIQUIDATION_PREFIX", "LiveContracts"]
 
 _log = logging.getLogger("real_trade.execution.live")
+
+LIQUIDATION_PREFIX = "autoclose-"
+"""Binance's client order id prefix of a liquidation order."""
 
 Spawn = Callable[[Coroutine[Any, Any, None]], concurrent.futures.Future[Any]]
 
@@ -51,7 +57,8 @@ class LiveContracts:
         self._wanted = self._read = 0  # reads asked for / answered
         self._reading = False
         self._wallets: dict[str, float] = {}  # asset -> wallet balance last streamed
-        self._fundings: queue.SimpleQueue[FundingPayment] = queue.SimpleQueue()
+        self._fundings: queue.SimpleQueue[FundingPayment | Liquidation] = queue.SimpleQueue()
+        self._liquidations: set[str] = set()  # the exchange's ids of those reported
 
     def start(self, symbols: list[str]) -> None:
         """Follow the contracts among ``symbols`` (unified): a first read, blocking."""
@@ -142,9 +149,9 @@ class LiveContracts:
         )
 
     # ------------------------------------------------------------------ funding
-    def take_events(self) -> list[FundingPayment]:
-        """The funding payments the user-data stream reported since the last call."""
-        out: list[FundingPayment] = []
+    def take_events(self) -> list[FundingPayment | Liquidation]:
+        """The funding payments and liquidations reported since the last call."""
+        out: list[FundingPayment | Liquidation] = []
         while True:
             try:
                 out.append(self._fundings.get_nowait())
@@ -173,6 +180,26 @@ class LiveContracts:
                 stamp = int((info or {}).get("E") or 0) or time.time_ns() // 1_000_000
                 size = held.size if held is not None else None
                 self._fundings.put(FundingPayment(symbol, amount, asset, None, size, None, stamp))
+
+    def on_order(self, order: Mapping[str, Any]) -> bool:
+        """Whether a ccxt order is the exchange's liquidation of a traded contract (queued
+        once as a :class:`Liquidation`; I/O thread)."""
+        cid = str(order.get("clientOrderId") or "")
+        kind = str(order.get("type") or (order.get("info") or {}).get("o") or "").lower()
+        if not (cid.startswith(LIQUIDATION_PREFIX) or kind == "liquidation"):
+            return False
+        symbol, xid = str(order.get("symbol") or ""), str(order.get("id") or cid)
+        filled = float(order.get("filled") or 0.0)
+        if symbol not in self.symbols or not filled or xid in self._liquidations:
+            return True
+        if order.get("status") not in ("closed", "filled"):
+            return True  # reported once, when done
+        self._liquidations.add(xid)
+        price = float(order.get("average") or order.get("price") or 0.0)
+        size = filled if order.get("side") == "sell" else -filled  # the position closed
+        stamp = int(order.get("timestamp") or 0) or time.time_ns() // 1_000_000
+        self._fundings.put(Liquidation(symbol, size, price, price, "liquidation", stamp))
+        return True
 
     def _contract_of(self, venue_ids: list[str]) -> str | None:
         """The traded contract an update names (the only one when it names none)."""

@@ -528,13 +528,14 @@ class TradingSession:
             out.append(event)
         return out
 
-    def liquidated(self, event: Liquidation, local_id: int, position: float) -> None:
-        """The host booked ``event`` on its order ``local_id`` (``position``: what it closed):
-        publish it as ``order.completed`` with the reason (the journal's order row)."""
-        update = contracts.liquidation_update(event, local_id, self.strategy_name, position)
+    def liquidated(self, event: Liquidation, local_id: int, closed: float) -> None:
+        """The host booked ``event`` on its order ``local_id`` (``closed``: what it closed of
+        the strategy's position): publish it as ``order.completed`` with the reason (the
+        journal's order row)."""
+        update = contracts.liquidation_update(event, local_id, self.strategy_name, event.size)
         self.publish(update.topic, update)
-        if symbol_size := self.positions.size(event.symbol):
-            self.positions.sizes[event.symbol] = symbol_size - position
+        if closed:
+            self.positions.sizes[event.symbol] = self.positions.size(event.symbol) - closed
 
     def after_cycle(self) -> None:
         """The unattended work of a cycle: the journal's requests (when polled here), the

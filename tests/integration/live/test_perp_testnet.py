@@ -348,3 +348,61 @@ def test_startup_reconciliation_reports_a_position_changed_while_down(
         (SYMBOL, pytest.approx(-0.02), pytest.approx(-0.01))
     ]
     assert len(Journal(url).events("reconcile.position_changed")) == 1
+
+
+def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(tmp_path: Path) -> None:
+    path = tmp_path / "binanceus_BTCUSDT_1m.csv"
+    start, rows = 1_709_251_200_000, ["open_time,open,high,low,close,volume"]
+    prices = [40_000.0] * 10 + [40_000.0 - 400 * i for i in range(1, 11)] + [36_000.0] * 20
+    for i, price in enumerate(prices):
+        rows.append(f"{start + i * 60_000},{price},{price + 5},{price - 5},{price},50.0")
+    path.write_text("\n".join(rows) + "\n")
+    with SimExchange(
+        market=str(path),
+        stepped=True,
+        start_ms=start + 5 * 60_000,
+        faces=["binance", "binance_futures"],
+    ) as fsim:
+        key, secret = fsim.create_account({}, futures_balances={"USDT": 10_000.0})
+        bus, events = EventBus(synchronous=True), []
+        bus.subscribe("liquidation", lambda t, e: events.append((t, e)))
+        bus.subscribe("order.completed", lambda t, e: events.append((t, e)))
+
+        def crash(s: Steps) -> None:
+            fsim.advance(20 * 60)
+
+        def liquidated(s: Steps) -> bool:
+            return any(t == "liquidation" for t, _ in events) and s.position.size == 0
+
+        steps: list[tuple[Check, Act]] = [
+            (always, lambda s: s.buy(size=0.2)),
+            (agrees(fsim, key, 0.2), crash),
+            (liquidated, lambda s: None),
+        ]
+        url = f"sqlite:///{tmp_path / 'liq.db'}"
+        contracts = {SYMBOL: {"leverage": 20, "margin_mode": "isolated"}}
+        strat, broker, _ = run_steps(
+            fsim,
+            steps,
+            key_secret=(key, secret),
+            bus=bus,
+            journal=Journal(url),
+            contracts=contracts,
+        )
+        assert strat.done, "the liquidation never reached the strategy"
+        assert exchange_position(fsim, key) == (0.0, 0.0)
+        (liq,) = [e for t, e in events if t == "liquidation"]
+        assert liq.symbol == SYMBOL and liq.size == pytest.approx(0.2) and liq.price < 40_000
+        orders = [o for o in broker._orders.values() if o.info.get("liquidation")]
+        assert len(orders) == 1 and orders[0].executed.size == pytest.approx(-0.2)
+        assert orders[0].info["reason"].startswith("liquidation")
+        closing = [
+            e
+            for t, e in events
+            if t == "order.completed" and (e.reason or "").startswith("liquidation")
+        ]
+        assert len(closing) == 1
+        reads = Journal(url)
+        assert len(reads.events("liquidation")) == 1
+        assert any((o.reason or "").startswith("liquidation") for o in reads.orders())
+        assert strat.broker.getcash() == pytest.approx(wallet(fsim, key))
