@@ -209,6 +209,7 @@ class LiveExecution:
 
     def stop(self) -> None:
         """Stop the streams and the poller (the client itself belongs to the store)."""
+        self.contracts_view.stop()
         if self._poller is not None:
             self._poller.cancel()
         for handle in [*self._streams, *self._price_streams.values()]:

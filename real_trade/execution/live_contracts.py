@@ -56,6 +56,7 @@ class LiveContracts:
         self._account: ContractAccount | None = None
         self._wanted = self._read = 0  # reads asked for / answered
         self._reading = False
+        self._stopped = False
         self._wallets: dict[str, float] = {}  # asset -> wallet balance last streamed
         self._fundings: queue.SimpleQueue[FundingPayment | Liquidation] = queue.SimpleQueue()
         self._liquidations: set[str] = set()  # the exchange's ids of those reported
@@ -66,6 +67,10 @@ class LiveContracts:
         if self.symbols:
             balance = self.client.fetch_balance()
             self._account = self._account_of(balance, self.client.fetch_positions(self.symbols))
+
+    def stop(self) -> None:
+        """No more reads (the client goes away with its store): a read in flight ends quietly."""
+        self._stopped = True
 
     @property
     def reading(self) -> bool:
@@ -91,7 +96,7 @@ class LiveContracts:
 
     def refresh(self) -> None:
         """Read the positions and wallet again (after an event that may move them)."""
-        if not self.symbols:
+        if not self.symbols or self._stopped:
             return
         with self._lock:
             self._wanted += 1
@@ -126,6 +131,8 @@ class LiveContracts:
                     balance = await self.client.fetch_balance_async()
                     positions = await self.client.fetch_positions_async(self.symbols)
                 except RealTradeError as exc:
+                    if self._stopped:
+                        return
                     _log.warning("reading the contract positions failed: %s", exc)
                     await asyncio.sleep(self.retry_s)
                     continue
@@ -139,6 +146,10 @@ class LiveContracts:
             with self._lock:
                 self._reading = False
             raise
+        finally:
+            if self._stopped:
+                with self._lock:
+                    self._reading = False
 
     def _account_of(
         self, balance: Mapping[str, Any], positions: list[dict[str, Any]]
