@@ -327,8 +327,15 @@ class LiveExecution:
         """Read the contracts' positions and wallet again (after an event that moves them)."""
         self.contracts_view.refresh()
 
-    def read_contracts_now(self) -> None:
-        """Read the contracts' positions and wallet now, waiting for the answer."""
+    def read_account_now(self) -> None:
+        """Read the balances (and the contracts' positions and wallet) now, waiting for the
+        answers: a stopping session's last look, as the streams may not have caught up with
+        the last fills yet (a failed read is logged; the streams' figures stay)."""
+        try:
+            self._set_balances(self.client.fetch_balance())
+        except RealTradeError as exc:
+            _log.info("could not read the balance at stop: %s", exc)
+            return
         self.contracts_view.read_now()
 
     def take_contract_events(self) -> list[FundingPayment | Liquidation]:

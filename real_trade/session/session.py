@@ -234,7 +234,7 @@ class TradingSession:
             self._reconcile.stop()
         if self.live is not None:
             unanswered = self.live.settle(STOP_SETTLE_S)
-            self.live.read_contracts_now()  # the account as the exchange leaves it
+            self.live.read_account_now()  # the account as the exchange leaves it
             if self.manager is not None:
                 self.manager.process()
                 if on_updates is not None:
