@@ -12,8 +12,14 @@ The same strategy (the package's sample ``SmaCross``, fast 10 / slow 30, 0.01 BT
   request, so both feeds carry the same bars);
 * **feed only**: ``BackBroker`` + ``BinanceData`` (historical): the history path's cost without
   the paper broker;
-* with ``--broker-only``, also **paper broker only**: ``BinanceBroker(paper_trading=True)`` +
-  the same ``PandasData`` (the broker's cost without the feed's history path; slow, so opt-in).
+* **paper broker only**: ``BinanceBroker(paper_trading=True)`` + the same ``PandasData`` (the
+  broker's cost without the feed's history path);
+* with ``--idle``, BackBroker and the paper broker + ``PandasData`` under a strategy that never
+  orders: what idle bars alone cost;
+* unless ``--no-full-path``, once, untimed in the table: the paper broker on its **full path**
+  (``RT_PAPER_FULL_PATH=1``: every tick through the liquidity ladder and the matching engine,
+  ~6 ms a bar); every paper run's fills (side, price, size, fee, fill minute) must equal its
+  fills trade by trade.
 
 The figure is bars per wall second of ``cerebro.run()`` (runonce off for every configuration:
 the paper broker needs bar-by-bar stepping, so the baseline is run the same way). The feed
@@ -26,7 +32,7 @@ closing sell is 0.00999 BTC where BackBroker's is 0.01).
 
 Run::
 
-    .venv/bin/python bench/bench_paper_loop.py [--repeat 2] [--bars 30240] [--broker-only]
+    .venv/bin/python bench/bench_paper_loop.py [--repeat 2] [--bars 30240] [--no-full-path] [--idle]
 """
 
 from __future__ import annotations
@@ -80,16 +86,23 @@ def load_frame(path: Path, bars: int) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Trade:
-    """One completed order: side, fill minute (epoch ms), size."""
+    """One completed order: side, fill minute (epoch ms), size, price and fee."""
 
     side: str
     minute_ms: int
     size: float
+    price: float = 0.0
+    fee: float = 0.0
 
     @property
     def key(self) -> tuple[str, int]:
         """What must agree between brokers: side and fill minute."""
         return self.side, self.minute_ms
+
+    @property
+    def fill(self) -> tuple[str, int, float, float, float]:
+        """What must agree between the paper fast and full paths: all of it."""
+        return self.side, self.minute_ms, self.size, self.price, self.fee
 
 
 @dataclass
@@ -111,11 +124,23 @@ def trades_of(strategy: Any) -> list[Trade]:
             when = bt.num2date(order.executed.dt).replace(tzinfo=dt.timezone.utc)
             ms = round(when.timestamp()) * 1000
             side = "BUY" if order.isbuy() else "SELL"
-            out.append(Trade(side, ms - ms % 60_000, round(abs(order.executed.size), 8)))
+            size, price = round(abs(order.executed.size), 8), round(order.executed.price, 8)
+            fee = round(order.executed.comm, 10)
+            out.append(Trade(side, ms - ms % 60_000, size, price, fee))
     return out
 
 
-def timed_run(data: Any, broker: Any | None) -> RunResult:
+class NeverTrades(bt.Strategy):  # type: ignore[misc]
+    """A strategy that reads every bar and never orders: the cost of idle bars alone."""
+
+    def __init__(self) -> None:
+        self.orders: list[Any] = []
+
+    def next(self) -> None:
+        """Nothing to do."""
+
+
+def timed_run(data: Any, broker: Any | None, idle: bool = False) -> RunResult:
     """Run SmaCross over ``data`` with ``broker`` (None: BackBroker) and time ``cerebro.run``."""
     cerebro = bt.Cerebro(stdstats=False, runonce=False)
     if broker is None:
@@ -124,7 +149,10 @@ def timed_run(data: Any, broker: Any | None) -> RunResult:
     else:
         cerebro.setbroker(broker)
     cerebro.adddata(data, name=SYMBOL)
-    cerebro.addstrategy(SmaCross, fast=10, slow=30, size=SIZE)
+    if idle:
+        cerebro.addstrategy(NeverTrades)
+    else:
+        cerebro.addstrategy(SmaCross, fast=10, slow=30, size=SIZE)
     started, cpu_started = time.perf_counter(), time.process_time()
     (strategy,) = cerebro.run()
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
@@ -146,7 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="timed runs per configuration")
     parser.add_argument("--bars", type=int, default=30_240, help="candles to use (from the start)")
     parser.add_argument(
-        "--broker-only", action="store_true", help="also time BinanceBroker(paper) + PandasData"
+        "--no-full-path",
+        action="store_true",
+        help="skip the paper full path's run (RT_PAPER_FULL_PATH=1, ~6 ms a bar) whose fills "
+        "the fast path must equal",
+    )
+    parser.add_argument(
+        "--idle",
+        action="store_true",
+        help="also time both brokers under a strategy that never orders",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("RT_BENCH_LOG", "WARNING"))
@@ -194,11 +230,10 @@ def main(argv: list[str] | None = None) -> int:
                 binance_feed(), paper_broker(store)
             ),
             "BackBroker + BinanceData (feed only)": lambda: timed_run(binance_feed(), None),
-        }
-        if args.broker_only:
-            configs["BinanceBroker(paper) + PandasData"] = lambda: timed_run(
+            "BinanceBroker(paper) + PandasData": lambda: timed_run(
                 pandas_feed(), paper_broker(None)
-            )
+            ),
+        }
         results: dict[str, list[RunResult]] = {name: [] for name in configs}
         for i in range(args.repeat):
             for name, run in configs.items():
@@ -210,10 +245,32 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
         store.stop()
-    return report(results)
+    full = None if args.no_full_path else full_path_run(pandas_feed)
+    status = report(results, full)
+    if args.idle:
+        print("\nidle bars alone (a strategy that never orders):")
+        idle: dict[str, list[RunResult]] = {"BackBroker + PandasData (idle)": []}
+        idle["BinanceBroker(paper) + PandasData (idle)"] = []
+        for _ in range(args.repeat):
+            idle["BackBroker + PandasData (idle)"].append(timed_run(pandas_feed(), None, True))
+            run = timed_run(pandas_feed(), paper_broker(None), True)
+            idle["BinanceBroker(paper) + PandasData (idle)"].append(run)
+        status |= report(idle)
+    return status
 
 
-def report(results: dict[str, list[RunResult]]) -> int:
+def full_path_run(feed: Callable[[], Any]) -> RunResult:
+    """One run of the paper broker on its full path (every tick through the ladder)."""
+    os.environ["RT_PAPER_FULL_PATH"] = "1"
+    try:
+        r = timed_run(feed(), paper_broker(None))
+    finally:
+        del os.environ["RT_PAPER_FULL_PATH"]
+    print(f"  paper full path + PandasData: {r.bars / r.seconds:,.0f} bars/s", flush=True)
+    return r
+
+
+def report(results: dict[str, list[RunResult]], full: RunResult | None = None) -> int:
     """Print median bars/s (min..max), the ratio to the baseline, and the trade sanity check.
 
     Rates per wall second and per CPU second of the process (all threads: the simulator's and
@@ -223,7 +280,7 @@ def report(results: dict[str, list[RunResult]]) -> int:
     base = statistics.median(r.bars / r.seconds for r in results[names[0]])
     cpu_base = statistics.median(r.bars / r.cpu_seconds for r in results[names[0]])
     print(
-        f"\n{'configuration':<38}{'bars/s':>9}{'min..max':>14}{'ratio':>8}"
+        f"\n{'configuration':<42}{'bars/s':>9}{'min..max':>16}{'ratio':>8}"
         f"{'bars/CPU-s':>12}{'ratio':>8}"
     )
     for name in names:
@@ -231,7 +288,7 @@ def report(results: dict[str, list[RunResult]]) -> int:
         med = statistics.median(rates)
         cpu = statistics.median(r.bars / r.cpu_seconds for r in results[name])
         print(
-            f"{name:<38}{med:>9,.0f}{f'{min(rates):,.0f}..{max(rates):,.0f}':>14}"
+            f"{name:<42}{med:>9,.0f}{f'{min(rates):,.0f}..{max(rates):,.0f}':>16}"
             f"{med / base:>7.3f}x{cpu:>12,.0f}{cpu / cpu_base:>7.3f}x"
         )
     ref = results[names[0]][0]
@@ -246,6 +303,19 @@ def report(results: dict[str, list[RunResult]]) -> int:
             f"{'yes' if same else 'NO'}; end value {other.value:,.2f} vs "
             f"{ref.value:,.2f} USDT"
         )
+    if full is not None:
+        want = [t.fill for t in full.trades]
+        for name in names[1:]:
+            if not name.startswith("BinanceBroker"):
+                continue
+            got = [[t.fill for t in r.trades] for r in results[name]]
+            same = all(g == want for g in got)
+            ok = ok and same
+            print(
+                f"fills {name} vs the paper full path ({len(want)} trades, "
+                f"{full.bars / full.seconds:,.0f} bars/s): side, price, size, fee and fill "
+                f"minute identical, trade by trade, in every run: {'yes' if same else 'NO'}"
+            )
     return 0 if ok else 1
 
 

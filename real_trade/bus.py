@@ -148,6 +148,8 @@ class EventBus:
         if self.synchronous:
             self._deliver(topic, event)
             return
+        if not self._routes(topic):  # nobody listens: no hop to the dispatcher thread
+            return
         with self._idle:
             self._pending += 1
         self._ensure_thread()

@@ -63,9 +63,17 @@ SUBCOMMANDS["ai-check"] = (
     "real_trade.cli.commands.ai_check",
     "Look-ahead check of an AI strategy: change the bars after t, predictions up to t must hold.",
 )
+SUBCOMMANDS["keys"] = (
+    "real_trade.cli.commands.keys",
+    'Store API keys encrypted (add, list, remove, rotate); configs name them: key = "NAME".',
+)
 SUBCOMMANDS["resume"] = (
     "real_trade.cli.commands.resume",
     "Lift a halt set by the kill switch, so the strategy may trade again.",
+)
+SUBCOMMANDS["serve"] = (
+    "real_trade.cli.commands.serve",
+    "Serve the control API and web dashboard of an account (loopback, token required).",
 )
 
 _DESCRIPTION = (

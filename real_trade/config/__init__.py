@@ -16,6 +16,7 @@ import importlib
 import typing
 
 if typing.TYPE_CHECKING:
+    from real_trade.config.api import ApiConfig
     from real_trade.config.derivatives import ContractSettings, DerivativesConfig
     from real_trade.config.metrics import DEFAULT_METRICS_PORT, MetricsConfig
     from real_trade.config.section import ConfigSection
@@ -39,6 +40,7 @@ __all__ = [
     "SECRET_MASK",
     "SIM_URL_ENV",
     "TIMEFRAMES",
+    "ApiConfig",
     "ConfigSection",
     "ContractSettings",
     "DerivativesConfig",
@@ -51,6 +53,7 @@ __all__ = [
 ]
 
 _HOMES = {
+    "ApiConfig": "api",
     "ConfigSection": "section",
     "MetricsConfig": "metrics",
     "DEFAULT_METRICS_PORT": "metrics",

@@ -140,6 +140,7 @@ def _credentials_message(ctx: Mapping[str, Any], origins: Origins) -> tuple[str,
     env_names = " and ".join(f"{prefix}{name.upper()}" for name in missing)
     fix = (
         f"set {env_names} (or pass {names} as arguments, or put them in the config file), "
+        "or name a key stored with 'real-trade keys add NAME' (key = \"NAME\"), "
         f"or set paper_trading=True ({prefix}PAPER_TRADING=true) to trade on paper without keys."
     )
     return missing[0], message, fix

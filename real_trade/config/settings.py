@@ -32,7 +32,7 @@ import urllib.parse
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import (
     Field,
@@ -45,6 +45,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import NoDecode
 from typing_extensions import Self
 
+from real_trade.config.api import ApiConfig
 from real_trade.config.derivatives import DerivativesConfig
 from real_trade.config.messages import mask_url_password
 from real_trade.config.metrics import MetricsConfig
@@ -64,6 +65,7 @@ __all__ = [
     "SIM_URL_ENV",
     "TIMEFRAMES",
     "ConfigSection",
+    "Credentials",
     "HistoryConfig",
     "JournalConfig",
     "LoggingConfig",
@@ -252,6 +254,10 @@ class RunConfig(ConfigSection):
     top-level ``symbol``; the environment may give ``BTC/USDT,ETH/USDT``); ``cancel_on_stop``
     cancels the open orders on a graceful stop (default: keep them, recover on restart);
     ``history_bars`` the bars backfilled to warm the strategy up (default: the feed's).
+    ``dead_man_switch`` arms the venue's exchange-side cancel-all countdown from the runner's
+    heartbeat, so that orders of a process that dies are cancelled after
+    ``dead_man_timeout_s`` seconds (unset: on for perpetuals on a venue that has one, off for
+    spot; see :mod:`real_trade.venues.dead_man`); a clean stop disarms it.
     """
 
     _section_path: ClassVar[str] = "run"
@@ -262,6 +268,8 @@ class RunConfig(ConfigSection):
     symbols: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cancel_on_stop: bool = False
     history_bars: int | None = None
+    dead_man_switch: bool | None = None
+    dead_man_timeout_s: float = 60.0
 
     @field_validator("strategy", "name", mode="before")
     @classmethod
@@ -312,6 +320,13 @@ class RunConfig(ConfigSection):
             raise ValueError("must be an integer >= 1 (or unset for the feed's default)")
         return value
 
+    @field_validator("dead_man_timeout_s")
+    @classmethod
+    def _check_dead_man_timeout(cls, value: float) -> float:
+        if not math.isfinite(value) or not 1 <= value <= 3600:
+            raise ValueError("must be seconds with 1 <= dead_man_timeout_s <= 3600 (e.g. 60)")
+        return value
+
     def strategy_class(self) -> type:
         """Import and return the strategy class; ConfigError naming ``run.strategy`` if not."""
         from real_trade.engine.loading import load_strategy
@@ -348,20 +363,32 @@ class HistoryConfig(ConfigSection):
 
 
 # --------------------------------------------------------------------------- the config
+class Credentials(NamedTuple):
+    """What a venue client signs with: :meth:`RealTradeConfig.credentials`."""
+
+    apikey: SecretStr | None
+    secret: SecretStr | None
+    passphrase: SecretStr | None
+
+
 class RealTradeConfig(ConfigSection):
     """The whole configuration: the seed's flat trading fields plus nested sections.
 
     Paper trading is the default and needs no keys; ``paper_trading=False`` (testnet or live)
-    requires ``apikey`` and ``secret``. Plain construction uses arguments and defaults only; use
-    :meth:`load` for arguments > environment > file > defaults, or :meth:`from_env`,
-    :meth:`from_json`, :meth:`from_toml`. Instances are frozen; :meth:`replace` makes a
-    validated copy. Secrets are ``SecretStr`` and never shown by ``repr``/``str``/:meth:`to_dict`.
+    requires ``apikey`` and ``secret``, or ``key`` naming an entry of the encrypted key file
+    (:mod:`real_trade.keys`; read by :meth:`credentials`). Plain construction uses arguments and
+    defaults only; use :meth:`load` for arguments > environment > file > defaults, or
+    :meth:`from_env`, :meth:`from_json`, :meth:`from_toml`. Instances are frozen;
+    :meth:`replace` makes a validated copy. Secrets are ``SecretStr`` and never shown by
+    ``repr``/``str``/:meth:`to_dict`.
     """
 
     exchange: str = "binance"
     apikey: SecretStr | None = None
     secret: SecretStr | None = None
     passphrase: SecretStr | None = None
+    key: str | None = None
+    keys_file: str | None = None
     testnet: bool = False
     symbol: str = "BTC/USDT"
     timeframe: str = "1h"
@@ -377,6 +404,7 @@ class RealTradeConfig(ConfigSection):
     history: HistoryConfig = Field(default_factory=HistoryConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
     derivatives: DerivativesConfig = Field(default_factory=DerivativesConfig)
 
     @field_validator("exchange", mode="before")
@@ -440,18 +468,60 @@ class RealTradeConfig(ConfigSection):
             )
         return value
 
+    @field_validator("key", "keys_file", mode="before")
+    @classmethod
+    def _blank_key(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+    @field_validator("key")
+    @classmethod
+    def _check_key_name(cls, value: str | None) -> str | None:
+        from real_trade.keys.errors import KeyStoreError
+        from real_trade.keys.manager import check_name
+
+        if value is None:
+            return None
+        try:
+            return check_name(value)
+        except KeyStoreError as exc:
+            raise ValueError(f"{exc.message}; {exc.fix}") from None
+
     @model_validator(mode="after")
     def _check_credentials(self) -> Self:
-        if self.paper_trading:
+        if self.key is not None and (self.apikey is not None or self.secret is not None):
+            raise PydanticCustomError(
+                "ambiguous_credentials",
+                "key names a stored key, so apikey and secret must not be set too; "
+                "remove one of them (RT_APIKEY / RT_SECRET in the environment count)",
+            )
+        if self.paper_trading or self.key is not None:
             return self
         missing = [name for name in ("apikey", "secret") if getattr(self, name) is None]
         if missing:
             raise PydanticCustomError(
                 "missing_credentials",
-                "{mode} trading needs apikey and secret; missing: {missing}",
+                "{mode} trading needs apikey and secret, or key naming a stored key "
+                "(real-trade keys add); missing: {missing}",
                 {"missing": missing, "mode": "testnet" if self.testnet else "live"},
             )
         return self
+
+    def credentials(self) -> Credentials:
+        """The API key, secret and passphrase to trade with, as ``SecretStr`` (or None).
+
+        With ``key`` set they come from the encrypted key file (``keys_file``, else
+        ``RT_KEYS_FILE`` or the default), opened with the passphrase from
+        ``RT_KEYS_PASSPHRASE``, the OS keyring or a prompt; otherwise from ``apikey``,
+        ``secret`` and ``passphrase``. Raises :class:`~real_trade.keys.KeyStoreError` (a
+        ConfigError) naming the fix when the key is unknown or no passphrase can be found.
+        """
+        if self.key is None:
+            return Credentials(self.apikey, self.secret, self.passphrase)
+        from real_trade.keys import stored_api_key
+
+        stored = stored_api_key(self.key, self.exchange, self.keys_file)
+        passphrase = SecretStr(stored.passphrase) if stored.passphrase else self.passphrase
+        return Credentials(SecretStr(stored.api_key), SecretStr(stored.api_secret), passphrase)
 
     # ----------------------------------------------------------------- views
     @property

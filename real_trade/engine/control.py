@@ -57,9 +57,10 @@ class RunnerControl:
     ``RunnerControl(journal, strategy, kill, *, details=None, heartbeat_interval=5.0,
     poll_interval=1.0)``: ``journal`` has ``get_state``/``set_state``; ``kill(flatten,
     reason)`` returns whether the kill was accepted (False: try again at the next poll);
-    ``details`` (a callable returning a dict) adds fields to each heartbeat. :attr:`requests`
-    is the :class:`~real_trade.session.control.JournalControl` the scheduler polls (the run's
-    trading session follows the trading state through it).
+    ``details`` (a callable returning a dict) adds fields to each heartbeat; ``command(action,
+    args)`` carries out the control API's commands (:mod:`real_trade.session.control`).
+    :attr:`requests` is the :class:`~real_trade.session.control.JournalControl` the scheduler
+    polls (the run's trading session follows the trading state through it).
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class RunnerControl:
         kill: KillSwitch,
         *,
         details: Callable[[], dict[str, Any]] | None = None,
+        command: Callable[[str, dict[str, Any]], str] | None = None,
         heartbeat_interval: float = 5.0,
         poll_interval: float = POLL_INTERVAL_S,
     ) -> None:
@@ -77,7 +79,9 @@ class RunnerControl:
         self.strategy = strategy
         self.details = details
         self.heartbeat_interval = heartbeat_interval
-        self.requests = JournalControl(journal, on_kill=kill, interval=poll_interval)
+        self.requests = JournalControl(
+            journal, on_kill=kill, on_command=command, strategy=strategy, interval=poll_interval
+        )
         self.heartbeats = 0
 
     @property

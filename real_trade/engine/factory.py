@@ -108,9 +108,9 @@ def build_store(
         options["exchange"] = classes.ccxt_id
     apikey = secret = None
     if (not config.paper_trading) if keys is None else keys:
-        apikey, secret = config.apikey, config.secret  # the store unwraps SecretStr
-        if config.passphrase is not None:
-            options["passphrase"] = config.passphrase
+        apikey, secret, passphrase = config.credentials()  # the store unwraps SecretStr
+        if passphrase is not None:
+            options["passphrase"] = passphrase
     if shared:
         return classes.store.get_instance(apikey, secret, config.testnet, **options)
     return classes.store(apikey, secret, config.testnet, **options)

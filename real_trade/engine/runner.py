@@ -19,6 +19,11 @@ a signal), the end of the data, or a crash, which is raised from ``run()`` (a
 is flushed and closed and the store stopped; open orders stay at the exchange (the next start
 recovers them from the journal) unless ``cancel_on_stop``. A second signal stops at once.
 
+With a dead-man switch (``[run] dead_man_switch``, on by default for perpetuals on a venue that
+has one: :mod:`real_trade.venues.dead_man`) each run arms the venue's cancel-all countdown
+before the strategy starts and re-arms it on every heartbeat, so a process that dies leaves no
+resting orders once the countdown passes; a clean stop disarms it, a crash leaves it armed.
+
 Every closed bar is published on the bus as ``engine.bar`` (the :class:`BarReport`). With the
 config's ``[metrics] enabled = true`` each run also serves the Prometheus endpoint
 (:mod:`real_trade.monitor.prometheus`, fed by the bus) and publishes ``engine.heartbeat``
@@ -41,6 +46,7 @@ from typing_extensions import Unpack
 
 from real_trade.bus import EventBus, get_bus
 from real_trade.config import RealTradeConfig
+from real_trade.engine.commands import RunnerCommands
 from real_trade.engine.control import RunnerControl, install_stop_signals
 from real_trade.engine.factory import build_components
 from real_trade.engine.lifecycle import FATAL_ERRORS
@@ -56,6 +62,7 @@ from real_trade.engine.scheduler import Scheduler
 from real_trade.errors import NotSupportedError, redact
 from real_trade.persistence.handle import JournalHandle, open_journal
 from real_trade.risk import LiveRiskConfig
+from real_trade.venues.dead_man import DeadManSwitch, dead_man_for
 from real_trade.vocabulary.clock import Clock, SystemClock
 
 __all__ = ["RunnerOptions", "TradingRunner"]
@@ -211,6 +218,7 @@ class TradingRunner:
         self.name: str = config.run.name or self.strategy_cls.__name__
         self.symbols = config.run_symbols
         self.cancel_on_stop = config.run.cancel_on_stop
+        self.dead_man_venue = dead_man_for(config)  # ConfigError now, not at the first beat
         self.risk = config.risk if risk is _FROM_CONFIG else risk
         self.journal_spec = config.journal.url if journal is _FROM_CONFIG else journal
         self.bus = bus if bus is not None else get_bus()
@@ -252,6 +260,7 @@ class TradingRunner:
         self._run_thread_id: int | None = None
         self.metrics: Any = None  # the MetricsServer of the current run ([metrics] enabled)
         self._exporter: Any = None
+        self.dead_man: DeadManSwitch | None = None  # the current run's, when one is armed
 
     # -- views ---------------------------------------------------------------------------
     @property
@@ -351,6 +360,7 @@ class TradingRunner:
                     "runner": self._state,
                     "health": self._health(),
                 },
+                command=RunnerCommands(lambda: self._hook, lambda: self.broker),
                 heartbeat_interval=self.heartbeat_interval,
             )
             self.control.install(scheduler)
@@ -394,6 +404,7 @@ class TradingRunner:
             feed_options=self.feed_options,
         )
         self._store = parts.store
+        self._arm_dead_man(parts.store)
         if self.control is not None:  # one poll of the journal's requests: the runner's
             parts.broker.journal_control = self.control.requests
         cerebro = bt.Cerebro(**self.cerebro_options)
@@ -424,6 +435,21 @@ class TradingRunner:
             raise error
         return strategies
 
+    def _arm_dead_man(self, store: Any) -> None:
+        """Arm the venue's dead-man switch now and on every heartbeat (when configured)."""
+        if self.dead_man_venue is None or self.scheduler is None:
+            return
+        venue, timeout_s = self.dead_man_venue
+        client = getattr(store, "client", None)
+        if client is None:  # a store of its own, without a venue client
+            _log.warning("%s: %s has no venue client; dead-man switch not armed", self.name, store)
+            return
+        switch = self.dead_man = DeadManSwitch(client, venue, self.symbols, timeout_s)
+        switch.arm()
+        every = min(self.heartbeat_interval, timeout_s / 3)  # several beats per countdown
+        self.scheduler.schedule(switch.arm, every, name="dead-man-switch")
+        self._say(f"{self.name}: dead-man switch armed ({venue.endpoint}, {timeout_s:g} s)")
+
     def _bar(self, report: BarReport) -> None:
         self.bars += 1
         with contextlib.suppress(RuntimeError):  # a closed bus: its owner is shutting down
@@ -443,6 +469,9 @@ class TradingRunner:
         steps: list[tuple[str, Callable[[], object]]] = []
         if self.scheduler is not None:
             steps.append(("scheduler", self.scheduler.stop))
+        switch, self.dead_man = self.dead_man, None
+        if switch is not None and not crashed:  # a crash leaves it armed: no one is watching
+            steps.append(("dead-man switch", switch.disarm))
         control = self.control
         if control is not None:
             steps.append(("heartbeat", lambda: control.beat("stopped")))

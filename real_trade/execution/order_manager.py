@@ -252,6 +252,17 @@ class OrderManager:
         last_fill = self._fill_seq.get(symbol, -1)
         return not self.alive_orders(symbol) and self._balance_seq > last_fill
 
+    @property
+    def idle(self) -> bool:
+        """Whether nothing works: no order may still execute, none is held back, no update
+        waits to be taken."""
+        return not self._working and not self._deferred and not self._updates
+
+    @property
+    def reports_applied(self) -> int:
+        """How many reports have been applied so far (balances only change with one)."""
+        return self._seq
+
     def trigger_symbols(self) -> set[str]:
         """The symbols whose prices armed local triggers are waiting on."""
         return {
@@ -262,6 +273,8 @@ class OrderManager:
 
     def _alive(self) -> list[ManagedOrder]:
         """The orders that may still execute (the index forgets the ended ones as it goes)."""
+        if not self._working:  # most cycles of a backtest: nothing works
+            return []
         for local_id in [k for k, mo in self._working.items() if not mo.tracked.state.alive]:
             del self._working[local_id]
         return list(self._working.values())

@@ -34,7 +34,8 @@ import bisect
 import contextlib
 import dataclasses
 import itertools
-from collections.abc import Callable, Iterable, Mapping
+import os
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -52,6 +53,13 @@ from real_trade.execution.events import (
     SubmitFailed,
 )
 from real_trade.execution.orders import ExchangeStatus, OrderRequest, OrderState, SymbolLimits
+from real_trade.execution.paper_path import (
+    PathPoints,
+    QuietTape,
+    lots_in,
+    on_tick_fast,
+    path_points,
+)
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
 from real_trade.sim.market import BookShape, Candle, MarketTick, Side, default_book_shape
@@ -60,6 +68,7 @@ from real_trade.sim.types import (
     BalanceEvent,
     ExecutionType,
     InsufficientBalance,
+    Order,
     OrderEvent,
     OrderType,
     SimError,
@@ -77,6 +86,10 @@ _SIM_TYPES = {
     OrderKind.STOP_LIMIT: OrderType.STOP_LOSS_LIMIT,
 }
 _TIF_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT})
+_LIMITS = frozenset({OrderType.LIMIT, OrderType.LIMIT_MAKER})
+_STOPS = frozenset({OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT})
+_REACH = 0.002
+"""How far (relative) beyond a path's range a resting order is still deemed in its reach."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,34 +117,28 @@ def bar_path(
     A rising bar (close >= open) visits the low first, a falling one the high first. Prices are
     on ``tick``; times are spread over the bar, the open at ``open_ms`` exactly; the volume is
     split in whole ``lot`` units (the close takes the remainder). A zero-volume bar plays
-    quote-only ticks.
+    quote-only ticks. (:func:`~real_trade.execution.paper_path.path_points` computes it.)
     """
-    o, h, lo, c = (_on_tick(v, tick) for v in (bar.open, bar.high, bar.low, bar.close))
-    keys = [o, lo, h, c] if c >= o else [o, h, lo, c]
-    prices = [keys[0]]
-    for a, b in itertools.pairwise(keys):
-        for i in range(1, inner_points + 1):
-            prices.append(_on_tick(a + (b - a) * Decimal(i) / Decimal(inner_points + 1), tick))
-        prices.append(b)
-    prices = [p for i, p in enumerate(prices) if i == 0 or p != prices[i - 1]]
-    n = len(prices)
-    span = max(1, bar.duration_ms - 1)
-    times = [bar.open_ms + (span * i) // max(1, n - 1) for i in range(n)]
-    lots = int(Decimal(repr(bar.volume)) / lot) if bar.volume > 0 else 0
-    share, rest = divmod(lots, n)
-    ticks: list[MarketTick] = []
-    prev = prev_price if prev_price is not None else o
-    for i, (ts, price) in enumerate(zip(times, prices, strict=True)):
-        side = Side.SELL if price < prev else Side.BUY
-        qty = (share + (rest if i == n - 1 else 0)) * lot
-        ticks.append(MarketTick(ts if i == 0 else max(ts, ticks[-1].ts_ms + 1), price, qty, side))
-        prev = price
-    return ticks
+    prev = None if prev_price is None else prev_price / tick
+    return _ticks(_points(bar, tick, lot, prev, inner_points), tick, lot)
 
 
-def _on_tick(value: float | Decimal, tick: Decimal) -> Decimal:
-    dec = value if isinstance(value, Decimal) else Decimal(repr(value))
-    return max(tick, (dec / tick).to_integral_value() * tick)
+def _points(
+    bar: PaperBar, tick: Decimal, lot: Decimal, prev: Decimal | int | None, inner_points: int = 3
+) -> PathPoints:
+    prices = (bar.open, bar.high, bar.low, bar.close)
+    return path_points(
+        bar.open_ms, prices, bar.volume, bar.duration_ms, tick, lot, prev, inner_points
+    )
+
+
+def _ticks(points: PathPoints, tick: Decimal, lot: Decimal, start: int = 0) -> list[MarketTick]:
+    return [
+        MarketTick(ts, Decimal(p) * tick, q * lot, Side.BUY if buy else Side.SELL)
+        for ts, p, q, buy in itertools.islice(
+            zip(points.times, points.prices, points.lots, points.buys, strict=True), start, None
+        )
+    ]
 
 
 class BarPathMarket:
@@ -152,6 +159,7 @@ class BarPathMarket:
         self._first = {s: Decimal(repr(first_prices[s])) for s in self.symbols}
         self._ticks: dict[str, list[MarketTick]] = {s: [] for s in self.symbols}
         self._times: dict[str, list[int]] = {s: [] for s in self.symbols}
+        self._tail: dict[str, tuple[int, int]] = {}  # the last point: time, price in ticks
         self._shapes = {
             s: default_book_shape(
                 self._first[s], r.tick_size, r.step_size, level_notional=level_notional
@@ -159,21 +167,45 @@ class BarPathMarket:
             for s, r in self._rules.items()
         }
 
-    def add_bar(self, symbol: str, bar: PaperBar) -> list[MarketTick]:
-        """Append ``bar``'s path to ``symbol``'s ticks (re-timed just after the last tick when the
-        bar overlaps it, so every bar plays in full and time never goes back)."""
+    def path(self, symbol: str, bar: PaperBar) -> PathPoints:
+        """``bar``'s path after the market's last point (re-timed just after it when the bar
+        overlaps it, so every bar plays in full and time never goes back); the market's last
+        point moves to the path's end, but its ticks are kept only by :meth:`extend`."""
+        tick = self._rules[symbol].tick_size
+        tail = self._tail.get(symbol)
+        prev = tail[1] if tail is not None else self._first[symbol] / tick
+        points = _points(bar, tick, self._rules[symbol].step_size, prev)
+        if tail is not None and points.times[0] <= tail[0]:  # overlaps the last: play it after
+            points.times = [tail[0] + 1 + i for i in range(len(points.times))]
+        self._tail[symbol] = (points.times[-1], points.prices[-1])
+        return points
+
+    def pass_quietly(self, symbol: str, bar: PaperBar, tape: QuietTape) -> int:
+        """Add ``bar``'s trades to ``tape`` without keeping its ticks (a bar no order can meet);
+        the market's last point moves to the path's end, whose time is returned."""
+        tail = self._tail.get(symbol)
+        if tail is None or bar.open_ms > tail[0]:
+            prev = tail[1] if tail is not None else self._first[symbol] / tape.tick
+            prices = (bar.open, bar.high, bar.low, bar.close)
+            end = tape.add_bar(bar.open_ms, prices, bar.volume, bar.duration_ms, prev)
+            if end is not None:
+                self._tail[symbol] = end
+                return end[0]
+        points = self.path(symbol, bar)
+        tape.add(points)
+        return points.times[-1]
+
+    def extend(self, symbol: str, points: PathPoints) -> list[MarketTick]:
+        """Keep ``points`` (from :meth:`path`) as ``symbol``'s next ticks; return them."""
         rules = self._rules[symbol]
-        known = self._ticks[symbol]
-        prev = known[-1].price if known else self._first[symbol]
-        path = bar_path(bar, rules.tick_size, rules.step_size, prev)
-        if known and path[0].ts_ms <= known[-1].ts_ms:  # the bar overlaps the last: play it after
-            after = known[-1].ts_ms + 1
-            path = [
-                MarketTick(after + i, t.price, t.volume, t.taker_side) for i, t in enumerate(path)
-            ]
-        known.extend(path)
-        self._times[symbol].extend(t.ts_ms for t in path)
+        path = _ticks(points, rules.tick_size, rules.step_size)
+        self._ticks[symbol].extend(path)
+        self._times[symbol].extend(points.times)
         return path
+
+    def add_bar(self, symbol: str, bar: PaperBar) -> list[MarketTick]:
+        """Append ``bar``'s path to ``symbol``'s ticks (see :meth:`path`)."""
+        return self.extend(symbol, self.path(symbol, bar))
 
     def start_ms(self) -> int:
         """The instant the market starts (just before the first bar)."""
@@ -190,7 +222,8 @@ class BarPathMarket:
         return []
 
     def reference_price(self, symbol: str, ts_ms: int) -> Decimal:
-        """The last tick's price at or before ``ts_ms`` (the first price before any)."""
+        """The last kept tick's price at or before ``ts_ms`` (the first price before any);
+        paths played without the ladder (:meth:`path` alone) are not kept."""
         i = bisect.bisect_right(self._times[symbol], ts_ms)
         return self._ticks[symbol][i - 1].price if i else self._first[symbol]
 
@@ -215,6 +248,10 @@ class PaperExecution:
     Binance's for the well-known ones, else derived from the first price); ``level_notional``
     sizes the liquidity ladder's levels (smaller: thinner book, more partial fills). The engine
     starts at the first :meth:`play`.
+
+    The fast path keeps aside the bars no order can meet and records their trades when anything
+    needs the market (an order, a cancel, :meth:`now_ms`, a bar an order can meet): read
+    :attr:`core` directly only after such a call (``now_ms()`` catches it up).
     """
 
     def __init__(
@@ -227,10 +264,20 @@ class PaperExecution:
         rules: Mapping[str, SymbolRules] | None = None,
         level_notional: float = 20_000.0,
         contract_settings: Mapping[str, tuple[int | None, str | None]] | None = None,
+        fast_path: bool | None = None,
     ) -> None:
         """Configure the paper account; nothing runs until :meth:`play`. ``contract_settings``
-        maps a contract's unified symbol to its ``(leverage, margin_mode)`` (None: default)."""
+        maps a contract's unified symbol to its ``(leverage, margin_mode)`` (None: default).
+
+        ``fast_path`` False plays every tick through the ladder and the engine (the fills are
+        the same; tests and benchmarks compare both); None reads ``RT_PAPER_FULL_PATH`` (set
+        and not ``0``: the full path).
+        """
+        if fast_path is None:
+            fast_path = os.environ.get("RT_PAPER_FULL_PATH", "0") in ("", "0")
+        self.fast_path = fast_path
         self.symbols = {joined_symbol_id(s): s for s in symbols}
+        self._sids = {s: sid for sid, s in self.symbols.items()}
         self.contracts = frozenset(sid for sid, s in self.symbols.items() if is_contract(s))
         self.contract_settings = dict(contract_settings or {})
         self._contract_events: list[FundingPayment | Liquidation] = []
@@ -249,6 +296,15 @@ class PaperExecution:
         self.holdings: dict[str, float] = {}
         self._balances: dict[str, Balance] = {currency: Balance(self.cash)}
         self._last_open: dict[str, int] = {}
+        self._limits: dict[str, SymbolLimits] = {}
+        self._resting: dict[str, Order] = {}  # the account's open orders, by client id
+        self._quiet: list[tuple[str, PaperBar]] = []  # bars no order can meet, not played yet
+        self._quiet_last: dict[str, float | None] = {}  # their symbols' last trade prices
+
+    @property
+    def idle(self) -> bool:
+        """Whether no report waits to be drained and no order waits for its bar."""
+        return not self._reports and not self._waiting
 
     @property
     def started(self) -> bool:
@@ -257,6 +313,8 @@ class PaperExecution:
 
     def now_ms(self) -> int:
         """The paper market's time (0 before the engine starts)."""
+        if self._quiet:
+            self._catch_up()
         return self.clock.now_ms() if self.clock is not None else 0
 
     def set_holdings(self, balances: Mapping[str, float]) -> None:
@@ -281,6 +339,7 @@ class PaperExecution:
                 f"only be raised (a deposit), not lowered to {cash:g}"
             )
         if cash > current:
+            self._catch_up()
             self.core.deposit(self._account, self.currency, Decimal(repr(cash - current)))
 
     def _start(self, first_prices: Mapping[str, float], start_ms: int) -> None:
@@ -320,13 +379,27 @@ class PaperExecution:
         return known or derive_rules(sid, Decimal(repr(price)))
 
     # ------------------------------------------------------------------ playing bars
-    def play(self, bars: Mapping[str, PaperBar], on_tick: Callable[[str, float], None]) -> None:
+    def play(
+        self,
+        bars: Mapping[str, PaperBar],
+        on_tick: Callable[[str, float], None],
+        watched: Callable[[], Collection[str]] = tuple,
+    ) -> None:
         """Play one new bar per symbol; ``on_tick(symbol, price)`` after every tick.
 
         The engine starts at the first call (every traded symbol needs a bar then). Orders
-        that waited for a symbol's next bar go in right after its open tick.
+        that waited for a symbol's next bar go in right after its open tick. ``watched()``
+        names the symbols whose every tick ``on_tick`` must see (local triggers wait on their
+        prices).
+
+        The fast path (see the class docstring): a bar no order can meet is kept aside, and
+        played later without the ladder; in a played bar, once no order can meet the rest of
+        the path, the rest is recorded the same way.
         """
-        by_id = {joined_symbol_id(s): self._fit(joined_symbol_id(s), b) for s, b in bars.items()}
+        by_id: dict[str, PaperBar] = {}
+        for symbol, bar in bars.items():
+            sid = self._sids.get(symbol) or joined_symbol_id(symbol)
+            by_id[sid] = self._fit(sid, bar)
         if self.core is None:
             missing = sorted(set(self.symbols) - set(by_id))
             if missing:
@@ -336,23 +409,145 @@ class PaperExecution:
             first_open = min(b.open_ms for b in by_id.values())
             self._start({s: b.open for s, b in by_id.items()}, first_open - 1)
         assert self.core is not None and self.clock is not None and self._market is not None
-        timeline: list[tuple[int, str, float, bool]] = []
-        for sid, bar in by_id.items():
-            if bar.open_ms + bar.duration_ms <= self.clock.now_ms():
-                continue  # over before the live market met (meet_live_market): history, skip it
-            path = self._market.add_bar(sid, bar)
-            timeline += [(t.ts_ms, sid, float(t.price), i == 0) for i, t in enumerate(path)]
-        for ts, sid, price, is_open in sorted(timeline):
-            now = self.clock.now_ms()
+        now = self.clock.now_ms()
+        fresh = [(s, b) for s, b in by_id.items() if b.open_ms + b.duration_ms > now]
+        # a bar over before the live market met (meet_live_market) is history: skipped
+        if self.fast_path and all(self._quiet_bar(s, b, watched) for s, b in fresh):
+            self._quiet += fresh
+            for sid, _bar in fresh:
+                self._quiet_last.pop(sid, None)
+            return
+        self._catch_up()
+        self._play_full(fresh, on_tick, watched)
+
+    def _play_full(
+        self,
+        bars: list[tuple[str, PaperBar]],
+        on_tick: Callable[[str, float], None],
+        watched: Callable[[], Collection[str]],
+    ) -> None:
+        assert self.core is not None and self.clock is not None and self._market is not None
+        market, clock, core = self._market, self.clock, self.core
+        timeline: list[tuple[int, str, int]] = []
+        paths: dict[str, tuple[PathPoints, list[MarketTick]]] = {}
+        for sid, bar in bars:
+            points = market.path(sid, bar)
+            paths[sid] = points, market.extend(sid, points)
+            timeline += [(ts, sid, i) for i, ts in enumerate(points.times)]
+        done: set[str] = set()
+        for ts, sid, i in sorted(timeline):
+            if sid in done:
+                continue
+            now = clock.now_ms()
             if ts > now:
-                self.clock.advance((ts - now) / 1000)
-            self.core.pump()
-            if is_open:
+                clock.advance((ts - now) / 1000)
+            if i > 0 and self.fast_path and len(paths) == 1:  # one symbol: nothing else ticks
+                points = paths[sid][0]
+                if self._quiet_rest(sid, points, i, watched):
+                    self._record(sid, points, i)
+                    done.add(sid)
+                    continue
+            if self.fast_path:
+                self._size_ladder(sid)
+            core.pump()
+            if i == 0:
                 self._open_now.add(sid)
                 for request in self._waiting.pop(sid, []):
                     self._place_now(request)
-            on_tick(self.symbols[sid], price)
+            on_tick(self.symbols[sid], float(paths[sid][1][i].price))
+        end = max((p.times[-1] for p, _ in paths.values()), default=clock.now_ms())
+        if end > clock.now_ms():
+            clock.advance((end - clock.now_ms()) / 1000)
         self._open_now.clear()  # from now on, orders wait for the next bar
+
+    # ------------------------------------------------------------------ the fast path
+    def _quiet_bar(self, sid: str, bar: PaperBar, watched: Callable[[], Collection[str]]) -> bool:
+        """Whether no order can meet ``bar``: none waits for it, none rests in its reach,
+        and no local trigger watches its prices. A contract's bar is never quiet: its mark,
+        funding and liquidations follow every tick."""
+        if sid in self._waiting or sid in self.contracts or self.symbols[sid] in watched():
+            return False
+        if not self._resting:
+            return True
+        return self._out_of_reach(sid, bar.low, bar.high)
+
+    def _quiet_rest(
+        self, sid: str, points: PathPoints, start: int, watched: Callable[[], Collection[str]]
+    ) -> bool:
+        """Whether no order can meet ``points`` from ``start`` on (see :meth:`_quiet_bar`)."""
+        if sid in self._waiting or sid in self.contracts or self.symbols[sid] in watched():
+            return False
+        if not self._resting:
+            return True
+        assert self._market is not None
+        tick = float(self._market.tick_size(sid))
+        rest = points.prices[start:]
+        return self._out_of_reach(sid, min(rest) * tick, max(rest) * tick)
+
+    def _out_of_reach(self, sid: str, low: float, high: float) -> bool:
+        """Whether every resting order of ``sid`` is out of reach of prices in [low, high]
+        (with a margin far wider than the ladder's spread)."""
+        lo, hi = low * (1 - _REACH), high * (1 + _REACH)
+        for order in self._resting.values():
+            if order.symbol != sid:
+                continue
+            kind, buy = order.type, order.side is Side.BUY
+            limit = float(order.price) if order.price is not None else None
+            stop = float(order.stop_price) if order.stop_price is not None else None
+            if kind in _LIMITS and limit is not None:
+                if (limit >= lo) if buy else (limit <= hi):
+                    return False
+            elif kind in _STOPS and stop is not None:
+                if (stop <= hi) if buy else (stop >= lo):
+                    return False
+                reached = limit is not None and ((limit >= lo) if buy else (limit <= hi))
+                if kind is OrderType.STOP_LOSS_LIMIT and reached:
+                    return False
+            else:
+                return False
+        return True
+
+    def _size_ladder(self, sid: str) -> None:
+        """Quote only the best level of each side while no order of ``sid`` is larger than a
+        level (none can walk past it, so the deeper levels change no fill)."""
+        assert self.core is not None
+        ladder = self.core.liquidity(sid)
+        if ladder is None:
+            return
+        most = max((r.amount for r in self._waiting.get(sid, ())), default=0.0)
+        for order in self._resting.values():
+            if order.symbol == sid:
+                most = max(most, float(order.orig_qty - order.executed_qty))
+        ladder.tops_only = most <= float(ladder.level_qty) * 0.5
+
+    def _record(self, sid: str, points: PathPoints, start: int) -> None:
+        """Record the trades of ``points`` from ``start`` on without playing them."""
+        assert self.core is not None and self._market is not None
+        tape = QuietTape(self._market.tick_size(sid), self._market.lot_step(sid))
+        tape.add(points, start)
+        minutes, last = tape.finish()
+        self.core.record_quiet(sid, minutes, last, tape.last_ms, points.times[-1])
+
+    def _catch_up(self) -> None:
+        """Record the bars kept aside (the clock moves to their end)."""
+        quiet, self._quiet = self._quiet, []
+        if not quiet:
+            return
+        assert self.core is not None and self.clock is not None and self._market is not None
+        market = self._market
+        tapes: dict[str, QuietTape] = {}
+        ends: dict[str, int] = {}
+        for sid, bar in quiet:
+            tape = tapes.get(sid)
+            if tape is None:
+                tape = tapes[sid] = QuietTape(market.tick_size(sid), market.lot_step(sid))
+            ends[sid] = market.pass_quietly(sid, bar, tape)
+        for sid, tape in tapes.items():
+            minutes, last = tape.finish()
+            self.core.record_quiet(sid, minutes, last, tape.last_ms, ends[sid])
+        end = max(ends.values())
+        if end > self.clock.now_ms():
+            self.clock.advance((end - self.clock.now_ms()) / 1000)
 
     def meet_live_market(self, prices: Mapping[str, float], now_ms: int) -> None:
         """The venue's market stands at ``prices`` (by unified symbol) at ``now_ms``: move there.
@@ -367,6 +562,7 @@ class PaperExecution:
         by_id = {joined_symbol_id(s): p for s, p in prices.items()}
         if self.core is None:
             self._start(by_id, now_ms - 1)
+        self._catch_up()
         assert self.core is not None and self.clock is not None and self._market is not None
         ahead = now_ms - self.clock.now_ms()
         if ahead > 0:
@@ -388,11 +584,16 @@ class PaperExecution:
         last = self._last_open.get(sid)
         self._last_open[sid] = bar.open_ms
         gap = bar.open_ms - last if last is not None and bar.open_ms > last else 60_000
-        return dataclasses.replace(bar, duration_ms=min(bar.duration_ms, gap))
+        if bar.duration_ms <= gap:
+            return bar
+        return dataclasses.replace(bar, duration_ms=gap)
 
     # ------------------------------------------------------------------ ExecutionPort
     def limits(self, symbol: str) -> SymbolLimits:
         """Steps and minimums from the symbol's rules (defaults before the engine starts)."""
+        known = self._limits.get(symbol)
+        if known is not None:
+            return known
         sid = joined_symbol_id(symbol)
         rules = (
             self.core.rules_for(sid)
@@ -401,12 +602,15 @@ class PaperExecution:
         )
         if rules is None:
             return SymbolLimits()
-        return SymbolLimits(
+        limits = SymbolLimits(
             float(rules.step_size),
             float(rules.tick_size),
             float(rules.min_qty),
             float(rules.min_notional),
         )
+        if self.core is not None:  # the engine's rules are fixed from then on
+            self._limits[symbol] = limits
+        return limits
 
     def place(self, request: OrderRequest) -> None:
         """Place now during a bar's play, else at the symbol's next bar open."""
@@ -458,6 +662,7 @@ class PaperExecution:
                 return
         if self.core is None:
             return
+        self._catch_up()
         with contextlib.suppress(UnknownOrder):  # it ended first: its reports already say so
             self.core.cancel_order(self._account, sid, client_order_id=client_order_id)
 
@@ -489,7 +694,23 @@ class PaperExecution:
         """The paper market's last trade price of ``symbol``."""
         if self.core is None:
             return None
-        price = self.core.last_price(joined_symbol_id(symbol))
+        sid = self._sids.get(symbol) or joined_symbol_id(symbol)
+        if self._quiet:
+            if sid not in self._quiet_last:
+                self._quiet_last[sid] = self._quiet_price(sid)
+            return self._quiet_last[sid]
+        price = self.core.last_price(sid)
+        return None if price is None else float(price)
+
+    def _quiet_price(self, sid: str) -> float | None:
+        """``sid``'s last trade price once the bars kept aside are played: the close (on the
+        tick) of the last one that trades, else the engine's."""
+        assert self.core is not None and self._market is not None
+        lot, tick = self._market.lot_step(sid), self._market.tick_size(sid)
+        for bar_sid, bar in reversed(self._quiet):
+            if bar_sid == sid and lots_in(bar.volume, lot, float(lot)) > 0:
+                return float(on_tick_fast(bar.close, tick, float(tick)) * tick)
+        price = self.core.last_price(sid)
         return None if price is None else float(price)
 
     # ------------------------------------------------------------------ engine events
@@ -501,6 +722,10 @@ class PaperExecution:
     def _on_order_event(self, _topic: str, event: object) -> None:
         assert isinstance(event, OrderEvent)
         order = event.order
+        if order.is_open:
+            self._resting[order.client_order_id] = order
+        else:
+            self._resting.pop(order.client_order_id, None)
         if event.execution_type is ExecutionType.TRADE:
             fill = ExchangeFill(
                 str(event.trade_id),

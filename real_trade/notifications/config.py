@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_serializer, field_validator
 
 from real_trade.config.section import ConfigSection
 from real_trade.utils.logger import register_secret
@@ -91,7 +91,9 @@ class TelegramChannelConfig(ConfigSection):
 
 class WebhookChannelConfig(ConfigSection):
     """A generic webhook: every alert is POSTed as JSON to ``url`` (secret: it often holds a
-    token); ``min_interval`` seconds between two posts; ``headers`` added to each request."""
+    token); ``min_interval`` seconds between two posts; ``headers`` added to each request
+    (their values are secret too: an ``Authorization`` header is a credential, so they are
+    registered with the log mask and shown masked by ``to_dict``)."""
 
     _section_path: ClassVar[str] = "notifications.webhook"
 
@@ -99,6 +101,18 @@ class WebhookChannelConfig(ConfigSection):
     headers: dict[str, str] = Field(default_factory=dict)
     min_interval: float = Field(default=0.2, ge=0)
     timeout: float = Field(default=10.0, gt=0)
+
+    @field_validator("headers")
+    @classmethod
+    def _mask_header_values(cls, value: dict[str, str]) -> dict[str, str]:
+        for item in value.values():
+            if item:
+                register_secret(item)
+        return value
+
+    @field_serializer("headers", when_used="json")
+    def _masked_headers(self, value: dict[str, str]) -> dict[str, str]:
+        return {name: "**********" for name in value}
 
 
 class EmailChannelConfig(ConfigSection):

@@ -275,6 +275,14 @@ class Journal(JournalReads):
         text = self._read(lambda c: c.execute(q).scalar())
         return default if text is None else json.loads(text)
 
+    def states(self, prefix: str) -> dict[str, Any]:
+        """Every control-state value whose key starts with ``prefix``, by key."""
+        q = sa.select(control_state.c.key, control_state.c.value).where(
+            control_state.c.key.startswith(prefix, autoescape=True)
+        )
+        rows = self._read(lambda c: c.execute(q).all())
+        return {str(key): json.loads(text) for key, text in rows}
+
     # -- the bus -------------------------------------------------------------------------
     @property
     def attached(self) -> bool:

@@ -8,6 +8,16 @@ not taken, asked again at the next poll) and ``kill_done`` is set to its id once
 of the trading state goes to ``on_state(state, reason)``. A process polls one such object at
 one interval: the runner's scheduler (:class:`~real_trade.engine.control.RunnerControl`), or,
 without a runner, the trading session on its cycle (:meth:`poll_if_due`).
+
+A kill request may name a ``strategy``: then only the control of that strategy takes it; one
+with ``"all": true`` (and its ``time_ms``) is taken by every runner sharing the journal
+(each marks ``kill_done:<strategy>``). The
+control API's other requests (cancel an order, cancel all, reload the risk limits) are
+``control.command`` journal events (``{"id", "action", "args", "who", "reason"}``, the
+strategy column naming the runner); :meth:`JournalControl.poll_commands` hands each one not yet
+answered and younger than :data:`COMMAND_MAX_AGE_MS` to ``on_command(action, args)``, which
+returns a line saying what it did (or raises), and answers with a ``control.done`` event
+(``{"id", "ok", "detail"}``).
 """
 
 from __future__ import annotations
@@ -20,7 +30,15 @@ from typing import Any
 from real_trade.risk.state import TradingState
 from real_trade.risk.trading_state import TradingStateStore
 
-__all__ = ["KILL_DONE_KEY", "KILL_REQUEST_KEY", "POLL_INTERVAL_S", "JournalControl"]
+__all__ = [
+    "COMMAND_DONE_KIND",
+    "COMMAND_KIND",
+    "COMMAND_MAX_AGE_MS",
+    "KILL_DONE_KEY",
+    "KILL_REQUEST_KEY",
+    "POLL_INTERVAL_S",
+    "JournalControl",
+]
 
 KILL_REQUEST_KEY = "kill_request"
 """Control-state key of the operator's kill request (``real-trade kill``)."""
@@ -28,18 +46,28 @@ KILL_DONE_KEY = "kill_done"
 """Control-state key of the id of the last kill request carried out."""
 POLL_INTERVAL_S = 1.0
 """How often the journal's requests are read."""
+COMMAND_KIND = "control.command"
+"""Journal event kind of an operator's command to a runner (the control API's)."""
+COMMAND_DONE_KIND = "control.done"
+"""Journal event kind of a runner's answer to a command."""
+COMMAND_MAX_AGE_MS = 120_000
+"""A command older than this when first seen is not carried out (a restarted runner does not
+replay yesterday's cancels)."""
 
 _log = logging.getLogger("real_trade.session")
 
 OnKill = Callable[[bool, str], bool]
 OnState = Callable[[TradingState, str], None]
+OnCommand = Callable[[str, dict[str, Any]], str]
 
 
 class JournalControl:
     """The journal's kill requests and trading state, read at one interval (module docstring).
 
-    ``journal`` has ``get_state``/``set_state``; ``on_kill`` and ``on_state`` may be set later
-    (a session attaches its own); ``clock`` times :meth:`poll_if_due`.
+    ``journal`` has ``get_state``/``set_state`` (and ``events``/``record_event`` for
+    commands); ``on_kill``, ``on_state`` and ``on_command`` may be set later (a session attaches
+    its own); ``strategy`` is the runner's name (a request naming another is left to it);
+    ``clock`` times :meth:`poll_if_due`.
     """
 
     def __init__(
@@ -48,6 +76,8 @@ class JournalControl:
         *,
         on_kill: OnKill | None = None,
         on_state: OnState | None = None,
+        on_command: OnCommand | None = None,
+        strategy: str = "",
         interval: float = POLL_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -55,6 +85,10 @@ class JournalControl:
         self.journal = journal
         self.on_kill = on_kill
         self.on_state = on_state
+        self.on_command = on_command
+        self.strategy = strategy
+        self._command_since = time.time_ns() // 1_000_000 - COMMAND_MAX_AGE_MS
+        self._commands_done: set[str] = set()
         self.interval = interval
         self.handled: list[str] = []
         self._store = TradingStateStore(journal)
@@ -74,6 +108,7 @@ class JournalControl:
         """Read both requests and pass them on; True when a kill request was taken now."""
         taken = self.poll_kill()
         self.poll_state()
+        self.poll_commands()
         return taken
 
     def poll_kill(self) -> bool:
@@ -82,7 +117,10 @@ class JournalControl:
         if self.on_kill is None or not isinstance(request, dict) or not request.get("id"):
             return False
         ident = str(request["id"])
-        if ident in self.handled or self.journal.get_state(KILL_DONE_KEY) == ident:
+        target = str(request.get("strategy") or "")
+        if target and self.strategy and target != self.strategy:
+            return False
+        if ident in self.handled or not self._kill_is_new(request, ident):
             return False
         flatten = bool(request.get("flatten", False))
         reason = str(request.get("reason") or "kill requested")
@@ -91,7 +129,20 @@ class JournalControl:
             return False
         self.handled.append(ident)
         self.journal.set_state(KILL_DONE_KEY, ident)
+        if self.strategy:
+            self.journal.set_state(f"{KILL_DONE_KEY}:{self.strategy}", ident)
         return True
+
+    def _kill_is_new(self, request: dict[str, Any], ident: str) -> bool:
+        """Whether this runner has still to carry out ``request``: not taken by any runner, or,
+        for a request to every runner (``"all": true``, the control API's), not taken by this
+        one and younger than :data:`COMMAND_MAX_AGE_MS` (a runner started later ignores it)."""
+        if not (request.get("all") and self.strategy):
+            return bool(self.journal.get_state(KILL_DONE_KEY) != ident)
+        if self.journal.get_state(f"{KILL_DONE_KEY}:{self.strategy}") == ident:
+            return False
+        age_ms = time.time_ns() // 1_000_000 - int(request.get("time_ms") or 0)
+        return age_ms <= COMMAND_MAX_AGE_MS
 
     def poll_state(self) -> None:
         """Pass a change of the journal's trading state to ``on_state``."""
@@ -110,3 +161,38 @@ class JournalControl:
     def seen(self, state: TradingState) -> None:
         """The state as this process last wrote or followed it (not passed on again)."""
         self._state = state
+
+    def poll_commands(self) -> int:
+        """Carry out the commands addressed to this runner not answered yet; how many."""
+        if self.on_command is None:
+            return 0
+        try:
+            rows = self.journal.events("control.*", self._command_since)
+        except Exception as exc:  # the journal may be busy: ask again next time
+            _log.warning("could not read the commands from the journal: %s", exc)
+            return 0
+        answered = {
+            str(e.payload.get("id")) for e in rows if e.kind == COMMAND_DONE_KIND
+        } | self._commands_done
+        count = 0
+        for event in rows:
+            ident = str(event.payload.get("id") or "")
+            if event.kind != COMMAND_KIND or not ident or ident in answered:
+                continue
+            if self.strategy and event.strategy and event.strategy != self.strategy:
+                continue
+            self._commands_done.add(ident)
+            action = str(event.payload.get("action") or "")
+            args = dict(event.payload.get("args") or {})
+            try:
+                detail, ok = self.on_command(action, args), True
+            except Exception as exc:
+                detail, ok = f"{type(exc).__name__}: {exc}", False
+            _log.warning("command %s (%s) from the journal: %s", ident, action, detail)
+            self.journal.record_event(
+                COMMAND_DONE_KIND,
+                {"id": ident, "action": action, "ok": ok, "detail": detail},
+                strategy=event.strategy or self.strategy or None,
+            )
+            count += 1
+        return count

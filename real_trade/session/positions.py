@@ -78,10 +78,16 @@ class SymbolPositions:
         return net
 
     def settle(
-        self, symbol: str, held: float, limits: SymbolLimits, price: float | None, now_ms: int
+        self,
+        symbol: str,
+        held: float,
+        limits: SymbolLimits,
+        price: float | None,
+        now_ms: int | Callable[[], int],
     ) -> float | None:
         """A quiet symbol's position follows the account's ``held`` base balance (dust apart);
-        the new size when it changed, else None. Shared symbols are left alone."""
+        the new size when it changed, else None. Shared symbols are left alone. ``now_ms`` (or
+        the clock giving it, asked only when dust is reported) stamps new dust."""
         if symbol in self.shared:
             return None
         contract = symbol in self.contracts
@@ -96,8 +102,11 @@ class SymbolPositions:
         self.sizes[symbol] = held
         return held
 
-    def set_dust(self, symbol: str, amount: float, why: str = "", time_ms: int = 0) -> None:
-        """Keep ``symbol``'s dust; a new remainder is reported once (log and bus)."""
+    def set_dust(
+        self, symbol: str, amount: float, why: str = "", time_ms: int | Callable[[], int] = 0
+    ) -> None:
+        """Keep ``symbol``'s dust; a new remainder is reported once (log and bus), stamped
+        ``time_ms`` (or what that clock says then)."""
         before = self.dust.get(symbol, 0.0)
         if amount <= 0:
             self.dust.pop(symbol, None)
@@ -114,6 +123,7 @@ class SymbolPositions:
             asset,
             why,
         )
+        stamp = time_ms if isinstance(time_ms, int) else time_ms()
         self._publish(
-            "position.dust", PositionDust(symbol, asset, amount, why, time_ms, self.strategy)
+            "position.dust", PositionDust(symbol, asset, amount, why, stamp, self.strategy)
         )

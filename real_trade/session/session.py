@@ -118,6 +118,7 @@ class TradingSession:
         self._extra: dict[int, dict[str, Any]] = {}
         self._own_ids = itertools.count(-1, -1)
         self._new_bars = False
+        self._holding, self._settled_seq = True, -1  # settle_positions: skip when flat, no news
         self._last_snapshot = 0.0
         self._contract_events: list[FundingPayment | Liquidation] = []
 
@@ -458,13 +459,24 @@ class TradingSession:
         manager = self.manager
         if manager is None:
             return
+        paper = self.paper
+        if bars and paper is not None and paper.started and paper.idle and manager.idle:
+            # nothing works (most bars of a backtest): no report to apply, no order to expire;
+            # the bars go to the paper market, which keeps them aside
+            for symbol, bar in bars.items():
+                self.last_close[symbol] = bar.close
+            self._new_bars = True
+            paper.play(bars, manager.on_price, manager.trigger_symbols)
+            if not paper.idle:
+                manager.process()
+            return
         manager.flush()
         for symbol, bar in bars.items():
             self.last_close[symbol] = bar.close
         self._new_bars = self._new_bars or bool(bars)
         if self.paper is not None:
             if bars and (self.paper.started or len(bars) == len(self.symbols)):
-                self.paper.play(bars, manager.on_price)
+                self.paper.play(bars, manager.on_price, manager.trigger_symbols)
         elif self.live is not None:
             for symbol in manager.trigger_symbols():
                 self.live.watch_prices(symbol)
@@ -496,6 +508,10 @@ class TradingSession:
         manager, port = self.manager, self.port
         if manager is None or port is None:
             return {}
+        seq = manager.reports_applied
+        if not force and not self._holding and seq == self._settled_seq:
+            return {}  # flat, and no report since: the balances and positions are as settled
+        self._settled_seq = seq
         balances, changed = port.balances(), {}
         account = self.contract_account()
         for symbol in self.symbols:
@@ -510,9 +526,13 @@ class TradingSession:
                 held = balances.get(base_asset(symbol))
                 size = held.total if held is not None else 0.0
             price = port.last_price(symbol) or self.last_close.get(symbol)
-            new = self.positions.settle(symbol, size, port.limits(symbol), price, self.now_ms())
+            new = self.positions.settle(symbol, size, port.limits(symbol), price, self.now_ms)
             if new is not None:
                 changed[symbol] = new
+        self._holding = any(
+            self.positions.size(s) or self.positions.dust.get(s) or not manager.settled(s)
+            for s in self.symbols
+        ) or any(b.total for a, b in balances.items() if a != self.currency)
         return changed
 
     def take_contract_events(self) -> list[FundingPayment | Liquidation]:
@@ -597,8 +617,8 @@ class TradingSession:
             self.control.seen(TradingState.ACTIVE)
 
     def follow_trading_state(self, state: TradingState, reason: str) -> None:
-        """The journal's trading state changed (``real-trade kill``/``resume``): follow it
-        (not while a kill is being worked)."""
+        """The journal's trading state changed (``real-trade kill``/``resume``, the control
+        API's pause): follow it (not while a kill is being worked)."""
         if self.killswitch.active:
             return
         if state is TradingState.HALTED and self.trading_state.state is not state:
@@ -607,6 +627,9 @@ class TradingSession:
         elif state is TradingState.ACTIVE and self.trading_state.state is not state:
             self.trading_state.resume(reason)
             _log.warning("trading resumed from the journal: %s", reason)
+        elif state is TradingState.REDUCING and self.trading_state.state is not state:
+            self.trading_state.reduce(reason)
+            _log.warning("new entries paused from the journal (REDUCING): %s", reason)
 
     def publish(self, topic: str, event: object) -> None:
         """Publish on the session's bus (a closed bus at shutdown is logged, not raised)."""

@@ -20,6 +20,10 @@ symbol the core moves its mark with the market, triggers mark-price stops, pays 
 00/08/16 UTC of market time and liquidates at the mark, publishing ``sim.mark.<SYMBOL>``,
 ``sim.position.<account_id>``, ``sim.funding.<account_id>`` and
 ``sim.liquidation.<account_id>`` (see :mod:`real_trade.sim.derivatives`).
+
+Dead-man switches (:mod:`~real_trade.sim.countdowns`): :meth:`ExchangeCore.arm_cancel_countdown`
+(re)arms an account's countdown over one symbol or all; every :meth:`ExchangeCore.pump` cancels
+the open orders a countdown past its deadline covers (``sim.order.<account_id>`` as any cancel).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from real_trade.sim.accounts import Account, AccountBook
+from real_trade.sim.countdowns import CancelCountdowns, Countdown
 from real_trade.sim.derivatives.brackets import BracketTable
 from real_trade.sim.derivatives.funding import next_funding_ms
 from real_trade.sim.derivatives.ledger import DerivativesLedger
@@ -49,8 +54,8 @@ from real_trade.sim.derivatives.types import (
     SymbolSettings,
 )
 from real_trade.sim.history import OrderHistory
-from real_trade.sim.klines import Kline
-from real_trade.sim.liquidity import MarketMakers
+from real_trade.sim.klines import Kline, MinuteTrades
+from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity
 from real_trade.sim.market import MarketSource
 from real_trade.sim.rules import (
     SymbolRules,
@@ -119,6 +124,7 @@ class ExchangeCore:
     Contracts: ``mark_model`` draws the premium of the mark price (default: seeded from
     ``seed``, at most 0.05%), ``brackets`` overrides the leverage brackets per symbol and
     ``insurance_fund`` is what the insurance fund holds of each settlement asset at the start.
+    ``countdown_clock`` measures the dead-man switches' countdowns (default: ``clock``).
     """
 
     def __init__(
@@ -136,6 +142,7 @@ class ExchangeCore:
         mark_model: MarkModel | None = None,
         brackets: Mapping[str, BracketTable] | None = None,
         insurance_fund: Decimal = Decimal(1_000_000_000),
+        countdown_clock: Clock | None = None,
     ) -> None:
         """Create the exchange at the market's start (or the clock's now without a market)."""
         self._lock = threading.RLock()
@@ -157,6 +164,7 @@ class ExchangeCore:
             mark_model if mark_model is not None else MarkModel(seed=seed or 0),
             brackets,
         )
+        self.countdowns = CancelCountdowns(countdown_clock or clock)
         self._in_upkeep = False
         self._last_marks: dict[str, Decimal] = {}
         internal_ids = itertools.count(1)
@@ -343,6 +351,29 @@ class ExchangeCore:
             orders = st.engine.cancel_all(account, now_ms=now)
             st.flush(now)
             return [o.snapshot() for o in orders]
+
+    def arm_cancel_countdown(
+        self, account: Account, symbol: str | None, timeout_ms: int
+    ) -> Countdown | None:
+        """(Re)arm the account's dead-man switch over ``symbol`` (None: every symbol); when
+        ``timeout_ms`` passes without another call its open orders there are cancelled.
+        ``timeout_ms`` 0 disarms (returns None). ``BadSymbol`` for an unknown symbol."""
+        with self._lock:
+            if symbol is not None:
+                self._state(symbol)
+            return self.countdowns.arm(account.account_id, symbol, timeout_ms)
+
+    def _fire_countdowns(self) -> None:
+        """Cancel what every expired countdown covers (call under the lock)."""
+        for countdown in self.countdowns.take_expired():
+            account = self._accounts.by_id.get(countdown.account_id)
+            if account is None:
+                continue
+            symbols = [countdown.scope] if countdown.scope is not None else sorted(self._states)
+            for symbol in symbols:
+                st, now = self._synced(symbol)
+                if st.engine.cancel_all(account, now_ms=now):
+                    st.flush(now)
 
     def get_order(
         self,
@@ -658,6 +689,23 @@ class ExchangeCore:
             st, now = self._synced(symbol)
             return st.ticker_24h(now)
 
+    def liquidity(self, symbol: str) -> SymbolLiquidity | None:
+        """The liquidity provider of ``symbol`` (None when the market source does not play it)."""
+        return self._state(symbol).liquidity
+
+    def record_quiet(
+        self,
+        symbol: str,
+        minutes: list[MinuteTrades],
+        last_price: Decimal | None,
+        last_trade_ms: int | None,
+        now_ms: int,
+    ) -> None:
+        """Record market trades no user order could meet, unplayed (see
+        :meth:`~real_trade.sim.symbol_market.SymbolMarket.record_quiet`)."""
+        with self._lock:
+            self._state(symbol).record_quiet(minutes, last_price, last_trade_ms, now_ms)
+
     # ================================================================ market pump
     def pump(self, until_ms: int | None = None) -> int:
         """Play the market up to the clock's now (or ``until_ms`` if earlier); return the ticks."""
@@ -665,7 +713,9 @@ class ExchangeCore:
             now = self._clock.now_ms()
             target = now if until_ms is None else min(until_ms, now)
             deadline = self._deadline()
-            return sum(st.pump(target, deadline) for st in self._states.values())
+            ticks = sum(st.pump(target, deadline) for st in self._states.values())
+            self._fire_countdowns()
+            return ticks
 
     def _deadline(self) -> float | None:
         budget = self._pump_budget_s

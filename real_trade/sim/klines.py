@@ -29,7 +29,16 @@ from real_trade.vocabulary.intervals import (
     next_open,
 )
 
-__all__ = ["INTERVALS", "Kline", "KlineBook", "Tape", "bucket_open", "interval_ms", "next_open"]
+__all__ = [
+    "INTERVALS",
+    "Kline",
+    "KlineBook",
+    "MinuteTrades",
+    "Tape",
+    "bucket_open",
+    "interval_ms",
+    "next_open",
+]
 
 _SEC, _MIN, _DAY = 1_000, 60_000, 86_400_000
 _FIXED = FIXED_INTERVAL_MS
@@ -73,6 +82,23 @@ class Kline:
     is_closed: bool
     first_trade_id: int = -1
     last_trade_id: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class MinuteTrades:
+    """The sum of consecutive trades inside one minute (opening at ``open_ms``), in order:
+    first and last price, extremes, base and quote volume, count, and the taker-buy share."""
+
+    open_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    quote_volume: Decimal
+    trades: int
+    taker_buy_volume: Decimal
+    taker_buy_quote_volume: Decimal
 
 
 class _Bar:
@@ -224,6 +250,42 @@ class KlineBook:
             self._m1._append_until(self._live_start, self._seed)
         self._m1.add_trade(trade)
         self._s1.add_trade(trade)
+
+    def add_minute(self, trades: MinuteTrades, first_id: int) -> None:
+        """Add ``trades`` (ids from ``first_id``) to its 1m bar exactly as :meth:`on_trade`
+        would add them one by one; the 1s bars are not built for them (see
+        :meth:`~real_trade.sim.symbol_market.SymbolMarket.record_quiet`)."""
+        m1 = self._m1
+        if not m1.bars:
+            self._seed = self._seed if self._seed is not None else trades.open
+            m1._append_until(self._live_start, self._seed)
+        if trades.open_ms > m1.opens[-1]:
+            m1._append_until(trades.open_ms, trades.open)
+        bar = m1.bars[-1]
+        if bar.trades == 0:
+            bar.open, bar.high, bar.low = trades.open, trades.high, trades.low
+            bar.first_id = first_id
+        else:
+            bar.high = max(bar.high, trades.high)
+            bar.low = min(bar.low, trades.low)
+        bar.close = trades.close
+        bar.vol += trades.volume
+        bar.qvol += trades.quote_volume
+        bar.trades += trades.trades
+        bar.last_id = first_id + trades.trades - 1
+        bar.tb_vol += trades.taker_buy_volume
+        bar.tb_qvol += trades.taker_buy_quote_volume
+
+    def roll_quietly(self, now_ms: int) -> None:
+        """After :meth:`add_minute`: open bars up to ``now_ms``'s minute like :meth:`roll`,
+        counting the 1m bars closed by then as published without making their klines (nobody
+        listens for them); the 1s bars, which lack these trades, start again."""
+        m1 = self._m1
+        current = now_ms - now_ms % _MIN
+        if m1.bars and m1.opens[-1] < current:
+            m1._append_until(current, None)
+        self._emitted_close = max(self._emitted_close, current)
+        self._s1 = _Series(_SEC, self._s1.max_bars)  # the 1s bars start again after them
 
     def roll(self, now_ms: int) -> list[Kline]:
         """Open bars up to ``now_ms``'s minute and return the 1m klines closed since last call."""

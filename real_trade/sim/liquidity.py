@@ -97,8 +97,16 @@ class SymbolLiquidity:
         self._flow = makers.flow
         self._next_id = makers.next_id
         self._orders: dict[_Key, Order] = {}
-        self._anchors: tuple[Decimal, ...] = ()
+        self._anchors: tuple[Decimal | bool, ...] = ()
         self._want: set[_Key] = set()
+        self.tops_only = False
+        """Quote only the best level of each side (set by a caller that knows no order can
+        walk past it: the paper fast path); the deeper levels follow when it is cleared."""
+
+    @property
+    def level_qty(self) -> Decimal:
+        """The quantity of one ladder level (the hit level holds the tick's volume on top)."""
+        return self.engine.rules.floor_qty(self.shape.level_qty)
 
     def quote(self, price: Decimal, now_ms: int) -> None:
         """Centre the ladder on ``price`` without trading (the opening quote, quote-only ticks)."""
@@ -131,9 +139,9 @@ class SymbolLiquidity:
         bid_grid = (top_bid // grid) * grid  # prices are positive: // floors
         bid_grid = bid_grid - grid if bid_grid >= top_bid else bid_grid
         ask_grid = (top_ask // grid) * grid + grid  # first grid price strictly above
-        anchors = (top_bid, bid_grid, top_ask, ask_grid)
+        anchors = (top_bid, bid_grid, top_ask, ask_grid, self.tops_only)
         if anchors != self._anchors:
-            deeper = range(shape.levels - 1)
+            deeper = range(0 if self.tops_only else shape.levels - 1)
             want = {(Side.SELL, top_ask)} | {(Side.SELL, ask_grid + i * grid) for i in deeper}
             want |= {
                 (Side.BUY, p) for p in [top_bid, *(bid_grid - i * grid for i in deeper)] if p > 0

@@ -95,6 +95,13 @@ class MatchingEngine:
         settle = rules.instrument.settle_asset or rules.quote
         self._assets = (rules.base, rules.quote) if rules.instrument.is_spot else (settle, settle)
 
+    def take_trade_ids(self, count: int) -> int:
+        """Reserve ``count`` consecutive trade ids (trades recorded without matching, see
+        :meth:`~real_trade.sim.symbol_market.SymbolMarket.record_quiet`); return the first."""
+        first = next(self._trade_ids)
+        self._trade_ids = itertools.count(first + count)
+        return first
+
     # ------------------------------------------------------------------ queries
     def drain(self) -> EngineOutput:
         """Return what happened since the last drain and start a fresh record."""

@@ -49,6 +49,7 @@ from real_trade.sim.plumbing.http import is_loopback
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimits
 from real_trade.sim.plumbing.ws_conn import WsSettings
 from real_trade.vocabulary import joined_symbol_id
+from real_trade.vocabulary.clock import SystemClock
 
 __all__ = [
     "CCXT_API_KEYS",
@@ -176,7 +177,8 @@ class SimExchange:
     overrides every face's limits (``RateLimits(enabled=False)`` for benchmarks). After
     :meth:`start`, :attr:`url`, :attr:`ws_url`, :attr:`core`, :attr:`clock` and :attr:`faults`
     are available; :attr:`faces` holds the faces and :attr:`limiter` the first one's rate
-    limiter; :meth:`stop` shuts everything down.
+    limiter; :meth:`stop` shuts everything down. The cores' dead-man countdowns
+    (:mod:`~real_trade.sim.countdowns`) run on the wall clock, whatever the speed, unless stepped.
     """
 
     def __init__(
@@ -225,6 +227,8 @@ class SimExchange:
                 sym: linear_perpetual(r) if sym in perps else r
                 for sym, r in rules_for_market(self.market).items()
             }
+        # dead-man countdowns are real time on a venue: the wall clock unless stepped by hand
+        countdowns = None if stepped else SystemClock()
         self.core = ExchangeCore(
             self.clock,
             self.market,
@@ -232,6 +236,7 @@ class SimExchange:
             rules=rules,
             seed=seed,
             pump_budget_s=None if stepped else PUMP_BUDGET_S,
+            countdown_clock=countdowns,
         )
         self.context = FaceContext(self.core, self.clock, self.faults)
         self.faces: list[Face] = [
@@ -251,6 +256,7 @@ class SimExchange:
                 rules=perpetual_rules(self.market),
                 seed=seed,
                 pump_budget_s=None if stepped else PUMP_BUDGET_S,
+                countdown_clock=countdowns,
             )
             self.contexts["linear"] = FaceContext(self.futures_core, self.clock, self.faults)
         limiters = [f.limiter for f in self.faces if f.limiter is not None]

@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from real_trade.sim.accounts import Account
 from real_trade.sim.history import OrderHistory
-from real_trade.sim.klines import KlineBook
+from real_trade.sim.klines import KlineBook, MinuteTrades
 from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity, flow_step_of
 from real_trade.sim.market import CandleHistorySource, MarketSource
 from real_trade.sim.matching import MatchingEngine
@@ -96,6 +96,7 @@ class SymbolMarket:
         self.tape = Tape(sym, max_trades=max_tape_trades)
         self.pumped_ms = start_ms
         self.skipped_ms = 0
+        self.quiet_trade_ms: int | None = None  # the last trade recorded by record_quiet
         self._window_ms = 60_000
         self._skip_logged = -_SKIP_LOG_EVERY_S
         self.update_id = 0
@@ -179,6 +180,34 @@ class SymbolMarket:
                 self.skipped_ms / 1000,
             )
 
+    def record_quiet(
+        self,
+        minutes: list[MinuteTrades],
+        last_price: Decimal | None,
+        last_trade_ms: int | None,
+        now_ms: int,
+    ) -> None:
+        """Record trades the market made while no user order could meet them, without playing
+        them through the ladder and the engine (the paper fast path, see
+        :class:`~real_trade.execution.paper.PaperExecution`).
+
+        The 1m klines (and so every interval and the average price), the trade ids, the last
+        price and the last trade's time (``last_trade_ms``) end as if they had been played; the
+        market stands at ``now_ms`` (the path's end). Not kept for them: the 1s klines (they
+        start again after), the tape, depth ids, and the kline and trade events on the bus.
+        The ladder still quotes the price before them: the next played tick re-quotes it.
+        """
+        engine, klines = self.engine, self.klines
+        for minute in minutes:
+            if minute.trades:
+                klines.add_minute(minute, engine.take_trade_ids(minute.trades))
+        if last_price is not None:
+            engine.last_price = last_price
+        if last_trade_ms is not None:
+            self.quiet_trade_ms = last_trade_ms
+        klines.roll_quietly(now_ms)
+        self.pumped_ms = max(self.pumped_ms, now_ms)
+
     # ---------------------------------------------------------------- publishing
     def roll(self, now_ms: int) -> None:
         """Open kline bars up to ``now_ms`` and publish the 1m klines that closed."""
@@ -247,11 +276,14 @@ class SymbolMarket:
 
     def avg_price(self, now_ms: int) -> AvgPrice:
         """Binance's ``avgPrice``: the average, its window and the last trade's time."""
-        trades = self.tape.trades
+        trades, quiet = self.tape.trades, self.quiet_trade_ms
+        last = trades[-1].time_ms if trades else None
+        if quiet is not None and (last is None or quiet > last):
+            last = quiet
         return AvgPrice(
             self.engine.rules.avg_price_mins,
             self.average(now_ms) or ZERO,
-            trades[-1].time_ms if trades else now_ms,
+            last if last is not None else now_ms,
         )
 
     def ticker_24h(self, now_ms: int) -> Ticker24h:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import backtrader as bt
 
-__all__ = ["FlipOnLiveBars", "ShortThenCover"]
+__all__ = ["FlipOnLiveBars", "RestingBid", "RestingLimitBuy", "ShortThenCover"]
 
 
 class FlipOnLiveBars(bt.Strategy):
@@ -29,6 +29,35 @@ class FlipOnLiveBars(bt.Strategy):
             self.buy(size=self.p.size)
         else:
             self.close()
+
+
+class RestingBid(bt.Strategy):
+    """On its first live bar, a limit buy ``discount`` below the close that rests on the book
+    (the dead-man switch test kills the process while it rests)."""
+
+    params = (("size", 0.01), ("discount", 0.1))
+
+    def __init__(self) -> None:
+        self.live = False
+        self.placed = False
+
+    def notify_data(self, data: bt.DataBase, status: int, *args: object, **kwargs: object) -> None:
+        """Trade only once the feed is live."""
+        self.live = status == data.LIVE
+
+    def next(self) -> None:
+        """Place the one resting bid."""
+        if self.live and not self.placed:
+            self.placed = True
+            price = float(self.data.close[0]) * (1 - self.p.discount)
+            self.buy(size=self.p.size, exectype=bt.Order.Limit, price=price)
+
+
+class RestingLimitBuy(RestingBid):
+    """A :class:`RestingBid` at half the price: an order that rests far from the market (for the
+    tests that cancel it from outside)."""
+
+    params = (("discount", 0.5),)
 
 
 class ShortThenCover(bt.Strategy):

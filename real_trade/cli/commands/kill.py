@@ -20,7 +20,7 @@ import time
 import uuid
 from typing import Any
 
-__all__ = ["add_arguments", "confirm", "load_config", "run", "runner_alive"]
+__all__ = ["add_arguments", "confirm", "kill_at_venue", "load_config", "run", "runner_alive"]
 
 HEARTBEAT_FRESH_S = 10.0
 """A runner whose journal heartbeat is younger than this is taken as alive."""
@@ -195,53 +195,86 @@ def _paper_halt(journal: Any, reason: str, *, runner_was_alive: bool) -> int:
 
 def _direct(config: Any, journal: Any, args: argparse.Namespace, reason: str) -> int:
     """Testnet / live with no (answering) runner: act on the venue with a VenueKillTarget."""
-    from real_trade.bus import EventBus
-    from real_trade.risk.killswitch import KillSwitch
-    from real_trade.risk.killswitch_venue import VenueKillTarget
-    from real_trade.risk.state import TradingStateHolder
-    from real_trade.risk.trading_state import TradingStateStore
-    from real_trade.venues import VenueClient
-
     symbols = list(dict.fromkeys([config.symbol, *config.run.symbols, *args.symbol]))
     print(
         f"no runner alive: acting on the {config.trading_mode} account directly "
         f"({', '.join(symbols)})",
         flush=True,
     )
+    from real_trade.errors import ConfigError
+
+    try:
+        report = kill_at_venue(config, journal, args.flatten, reason, symbols, _print_step)
+    except ConfigError as exc:  # the stored key: unknown name, no or wrong passphrase
+        print(f"error: {exc}", file=sys.stderr)
+        print("trading HALTED in the journal, but the account could not be cleaned up")
+        return 2
+    except Exception as exc:  # the venue is unreachable or refuses the keys: say it plainly
+        from real_trade.utils.logger import mask_secrets
+
+        print(f"error: {mask_secrets(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
+        print("trading HALTED in the journal, but the account could not be cleaned up")
+        return 1
+    print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else 1
+
+
+def kill_at_venue(
+    config: Any,
+    journal: Any,
+    flatten: bool,
+    reason: str,
+    symbols: list[str],
+    on_step: Any = None,
+) -> Any:
+    """The kill switch on a testnet or live account with no runner: a :class:`KillSwitch` over
+    a :class:`VenueKillTarget` for ``symbols``; returns its KillReport. The journal's trading
+    state is HALTED even when the venue cannot be reached (the error is raised then).
+    ``on_step(topic, event)`` sees each cancel and close as it happens."""
+    from real_trade.bus import EventBus
+    from real_trade.errors import ConfigError
+    from real_trade.risk.killswitch import KillSwitch
+    from real_trade.risk.killswitch_venue import VenueKillTarget
+    from real_trade.risk.state import TradingStateHolder
+    from real_trade.risk.trading_state import TradingStateStore
+    from real_trade.venues import VenueClient
+
     store = TradingStateStore(journal)
     previous = store.read()
     state = (
         TradingStateHolder(previous.state, previous.reason) if previous else TradingStateHolder()
     )
-    bus = EventBus(synchronous=True, name="kill")
-    bus.subscribe("killswitch.*", _print_step)
-    client = VenueClient(
-        config.exchange,
-        market_type=config.market_type,
-        apikey=config.apikey,
-        secret=config.secret,
-        passphrase=config.passphrase,
-        testnet=config.testnet,
-        sim_url=config.sim_url,
-    )
     try:
+        apikey, secret, passphrase = config.credentials()
+    except ConfigError:  # the stored key: unknown name, no or wrong passphrase
+        store.write("halted", reason)
+        raise
+    bus = EventBus(synchronous=True, name="kill")
+    if on_step is not None:
+        bus.subscribe("killswitch.*", on_step)
+    client = None
+    try:
+        client = VenueClient(
+            config.exchange,
+            market_type=config.market_type,
+            apikey=apikey,
+            secret=secret,
+            passphrase=passphrase,
+            testnet=config.testnet,
+            sim_url=config.sim_url,
+        )
         target = VenueKillTarget(client, symbols)
         switch = KillSwitch(
             target, state=state, bus=bus, journal=journal, strategy=config.run.name or ""
         )
-        report = switch.engage(flatten=args.flatten, reason=reason)
-    except Exception as exc:  # the venue is unreachable or refuses the keys: say it plainly
-        from real_trade.utils.logger import mask_secrets
-
+        return switch.engage(flatten=flatten, reason=reason)
+    except Exception:
         store.write("halted", reason)
-        print(f"error: {mask_secrets(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
-        print("trading HALTED in the journal, but the account could not be cleaned up")
-        return 1
+        raise
     finally:
-        client.stop()
+        if client is not None:
+            client.stop()
         bus.close()
-    print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
-    return 0 if report.ok else 1
 
 
 def _print_step(topic: str, event: Any) -> None:

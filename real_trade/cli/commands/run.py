@@ -153,6 +153,13 @@ def run(args: argparse.Namespace) -> int:
     if mode == "live" and not confirm_live(config.run_symbols[0], assume_yes=args.yes):
         print("real-trade run: not confirmed; nothing was started", file=sys.stderr)
         return 2
+    from real_trade.api.server import serve_beside_run
+
+    try:
+        api = serve_beside_run(config, args.config, print)
+    except ConfigError as exc:
+        print(f"real-trade run: {exc}", file=sys.stderr)
+        return 2
     timer = None
     if args.duration:
         timer = threading.Timer(args.duration, stop_after, (f"{args.duration:g} s elapsed",))
@@ -198,5 +205,7 @@ def run(args: argparse.Namespace) -> int:
             timer.cancel()
         bus.flush(5.0)
         console.detach()
+        if api is not None:
+            api.stop()
     console.note(f"done: {runner.bars} bar(s), {len(live_bars)} live; exit 0")
     return 0

@@ -19,6 +19,7 @@ FAPI_LIMITS = RateLimits(weight_per_minute=2400, orders_per_10s=300, orders_per_
 
 _FIXED: dict[tuple[str, str], int] = {
     ("GET", "/fapi/v1/exchangeInfo"): 1,
+    ("POST", "/fapi/v1/countdownCancelAll"): 10,
     ("GET", "/fapi/v1/trades"): 5,
     ("GET", "/fapi/v1/aggTrades"): 20,
     ("GET", "/fapi/v1/premiumIndex"): 1,

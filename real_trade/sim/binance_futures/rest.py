@@ -29,6 +29,7 @@ from real_trade.sim.binance.rest_public import (
     limit_param,
     opt_int,
     opt_str,
+    req_int,
     req_str,
     symbol_param,
     ticker_24h_json,
@@ -364,6 +365,16 @@ def _cancel_all(call: RestCall) -> Any:
     return {"code": 200, "msg": "The operation of cancel all open order is done."}
 
 
+def _countdown_cancel_all(call: RestCall) -> Any:
+    """The dead-man switch: cancel the symbol's open orders unless re-armed within
+    ``countdownTime`` ms (0 disarms)."""
+    account = call.require_account()
+    symbol = symbol_param(call)
+    countdown = req_int(call.params, "countdownTime")
+    call.ctx.core.arm_cancel_countdown(account, symbol, countdown)
+    return {"symbol": symbol, "countdownTime": str(countdown)}
+
+
 def _all_orders(call: RestCall, algo: bool) -> list[Order]:
     account = call.require_account()
     symbol = symbol_param(call)
@@ -669,6 +680,7 @@ FAPI_ROUTES: tuple[Route, ...] = (
     _route("GET", "/fapi/v1/openOrder", _open_one, "SIGNED", query=True),
     _route("GET", "/fapi/v1/openOrders", _open_plain, "SIGNED"),
     _route("DELETE", "/fapi/v1/allOpenOrders", _cancel_all, "SIGNED"),
+    _route("POST", "/fapi/v1/countdownCancelAll", _countdown_cancel_all, "SIGNED"),
     _route("GET", "/fapi/v1/allOrders", _all_plain, "SIGNED"),
     _route("POST", "/fapi/v1/algoOrder", _place_algo, "SIGNED"),
     _route("GET", "/fapi/v1/algoOrder", _get_algo, "SIGNED", query=True),

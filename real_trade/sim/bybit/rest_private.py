@@ -389,6 +389,25 @@ def _set_leverage(call: Call) -> dict[str, Any]:
     return {}
 
 
+_DCP_PRODUCTS = {"DERIVATIVES": "linear", "SPOT": "spot", "OPTIONS": None}
+
+
+def _dcp(call: Call) -> dict[str, Any]:
+    """Disconnect protection (DCP): ``timeWindow`` seconds (3..300) kept per ``product``; the
+    private websocket arms it when a connection subscribed to ``dcp`` drops (see ``ws.py``)."""
+    product = call.str_param("product") or "OPTIONS"
+    if product not in _DCP_PRODUCTS:
+        raise BybitApiError(10001, "params error: product invalid")
+    raw = call.need("timeWindow")
+    if not raw.isdigit() or not 3 <= int(raw) <= 300:
+        raise BybitApiError(10001, "params error: timeWindow invalid")
+    category = _DCP_PRODUCTS[product]
+    core = call.ctx.core
+    for symbol in symbols_in(core, category) if category is not None else []:
+        core.countdowns.set_standby(call.user.account_id, symbol, int(raw) * 1000)
+    return {}
+
+
 PRIVATE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/v5/order/create", _create, private=True),
     Route("POST", "/v5/order/cancel", _cancel, private=True),
@@ -402,5 +421,6 @@ PRIVATE_ROUTES: tuple[Route, ...] = (
     Route("GET", "/v5/account/info", _account_info, private=True),
     Route("GET", "/v5/position/list", _positions, private=True),
     Route("POST", "/v5/position/set-leverage", _set_leverage, private=True),
+    Route("POST", "/v5/order/disconnected-cancel-all", _dcp, private=True),
 )
 """The signed routes."""

@@ -4,7 +4,10 @@ Paths: ``/v5/public/spot`` and ``/v5/public/linear`` (topics ``kline.<interval>.
 ``orderbook.<depth>.<SYM>``, ``publicTrade.<SYM>``, ``tickers.<SYM>``) and ``/v5/private``
 (``op: auth`` with ``[key, expires, hex HMAC("GET/realtime" + expires)]``, ``expires`` in
 wall-clock ms as clients sign it, then the topics
-``order``, ``execution``, ``position`` and ``wallet``). Requests are
+``order``, ``execution``, ``position``, ``wallet`` and ``dcp``: disconnect protection, whose
+window ``/v5/order/disconnected-cancel-all`` sets; when an account's last connection subscribed
+to ``dcp`` closes, the core's countdowns start and cancel that product's open orders unless a
+new connection subscribes ``dcp`` within the window). Requests are
 ``{op, req_id, args}``; ``subscribe`` is acknowledged with ``{success, ret_msg, conn_id,
 req_id, op}``; ``op: ping`` is answered with ``ret_msg: pong`` (public) or ``op: pong``
 (private), as ccxt.pro expects.
@@ -60,7 +63,7 @@ from real_trade.sim.types import (
 
 __all__ = ["BybitStreams"]
 
-_PRIVATE_TOPICS = frozenset({"order", "execution", "position", "wallet"})
+_PRIVATE_TOPICS = frozenset({"order", "execution", "position", "wallet", "dcp"})
 _BOOK_DEPTHS = frozenset({1, 50, 200, 1000})
 
 
@@ -73,6 +76,10 @@ class _Client:
     account: Account | None = None
     books: dict[str, _BookSub] = field(default_factory=dict)
     klines: dict[str, int | None] = field(default_factory=dict)
+
+
+def _watches_dcp(client: _Client) -> bool:
+    return any(t.split(".")[0] == "dcp" for t in client.topics)
 
 
 @dataclass
@@ -181,6 +188,7 @@ class BybitStreams:
         finally:
             self.clients.discard(client)
             self.registry.discard(conn)
+            self._dcp_dropped(client)
         return conn.ws
 
     def _on_text(self, client: _Client, text: str) -> None:
@@ -260,6 +268,26 @@ class BybitStreams:
             elif parts[0] == "kline":
                 bars = self.ctx.core.klines(parts[2], INTERVALS[parts[1]], limit=1)
                 client.klines[topic] = bars[-1].open_ms if bars else None
+            elif parts[0] == "dcp" and client.account is not None:
+                self._dcp_back(client.account)
+
+    # -- disconnect protection (DCP) --------------------------------------------------------
+    def _dcp_back(self, account: Account) -> None:
+        """A ``dcp`` subscription is the heartbeat: it stops the account's DCP countdowns."""
+        core = self.ctx.core
+        for symbol in core.countdowns.standby(account.account_id):
+            core.arm_cancel_countdown(account, symbol, 0)
+
+    def _dcp_dropped(self, client: _Client) -> None:
+        """The last ``dcp`` connection of an account closed: start its DCP countdowns."""
+        account = client.account
+        if account is None or not _watches_dcp(client):
+            return
+        if any(c.account is account and _watches_dcp(c) for c in self.clients):
+            return
+        core = self.ctx.core
+        for symbol, window_ms in core.countdowns.standby(account.account_id).items():
+            core.arm_cancel_countdown(account, symbol, window_ms)
 
     def _valid(self, client: _Client, topic: str) -> bool:
         parts = topic.split(".")

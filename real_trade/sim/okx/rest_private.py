@@ -1,4 +1,5 @@
-"""OKX v5's signed REST routes: orders (single and batch), fills, balance, positions, leverage.
+"""OKX v5's signed REST routes: orders (single and batch), fills, balance, positions, leverage,
+and the dead-man switch (``cancel-all-after``).
 
 Orders: ``sz`` is base units on SPOT (or quote units for a market order with
 ``tgtCcy=quote_ccy``, OKX's default for a spot market buy) and contracts on SWAP. ``ordType``
@@ -332,6 +333,22 @@ def _leverage_info(call: Call) -> list[dict[str, Any]]:
     return rows
 
 
+def _cancel_all_after(call: Call) -> list[dict[str, Any]]:
+    """The dead-man switch over the whole account (spot and swap): ``timeOut`` seconds, 0
+    disarms, else 10..120 (51000 otherwise)."""
+    raw = call.need("timeOut")
+    if not raw.isdigit() or (int(raw) != 0 and not 10 <= int(raw) <= 120):
+        raise OkxApiError(51000, "Parameter timeOut error")
+    timeout_ms = int(raw) * 1000
+    trigger = 0
+    for ctx in call.markets.contexts():
+        countdown = ctx.core.arm_cancel_countdown(call.account_in(ctx), None, timeout_ms)
+        if countdown is not None:
+            trigger = countdown.trigger_ms
+    now = call.markets.spot.server_time_ms()
+    return [{"triggerTime": str(trigger), "tag": call.str_param("tag") or "", "ts": str(now)}]
+
+
 def _config(call: Call) -> list[dict[str, Any]]:
     return [
         {
@@ -362,5 +379,6 @@ PRIVATE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v5/account/set-leverage", _set_leverage, private=True),
     Route("GET", "/api/v5/account/leverage-info", _leverage_info, private=True),
     Route("GET", "/api/v5/account/config", _config, private=True),
+    Route("POST", "/api/v5/trade/cancel-all-after", _cancel_all_after, private=True),
 )
 """The signed routes."""

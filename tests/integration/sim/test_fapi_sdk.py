@@ -1,65 +1,61 @@
-"""Binance's own futures SDK (``binance-futures-connector``'s ``UMFutures``) against the face.
+"""Binance's own futures SDK (``binance-futures-connector``'s ``UMFutures`` and
+``UMFuturesWebsocketClient``) against the simulator's USDⓈ-M face.
 
-Skipped when the SDK is not installed (it is not a dependency of the project yet).
+The SDK and ``binance-connector`` (spot, a dev dependency) both install the package
+``binance``, so the futures SDK lives in a folder of its own (:mod:`tests.isolated_packages`:
+``pip install --target``, cached) and runs in a subprocess with that folder first on
+``PYTHONPATH`` (``fapi_sdk_client.py``): server time, exchange info, klines, a resting order
+queried and cancelled, the countdown cancel-all (dead-man switch), leverage, a short position,
+account and balance, a listen key and an ``ORDER_TRADE_UPDATE`` on the user-data stream.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from typing import Any
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from real_trade.sim.server import SimExchange
+from tests.isolated_packages import isolated_package
 
 pytestmark = pytest.mark.integration
-um_futures = pytest.importorskip("binance.um_futures")
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+SDK = "binance-futures-connector==4.2.0"
 
 
-def test_umfutures_trades_against_the_face() -> None:
-    with SimExchange(stepped=True, seed=9, faces=["binance", "binance_futures"]) as sim:
-        sim.advance(60)
-        key, secret = sim.create_account({"USDT": 10_000})
-        client = um_futures.UMFutures(key=key, secret=secret, base_url=sim.url)
-        assert [s["symbol"] for s in client.exchange_info()["symbols"]] == ["BTCUSDT"]
-        assert float(client.mark_price("BTCUSDT")["markPrice"]) > 0
-        assert client.change_leverage("BTCUSDT", 7)["leverage"] == 7
-        order = client.new_order(symbol="BTCUSDT", side="SELL", type="MARKET", quantity=0.01)
-        assert order["status"] == "FILLED"
-        [pos] = client.get_position_risk(symbol="BTCUSDT")
-        assert float(pos["positionAmt"]) == -0.01 and pos["leverage"] == "7"
-        assert float(client.balance()[0]["balance"]) < 10_000
-        assert client.new_listen_key()["listenKey"]
-
-
-def test_umfutures_websocket_streams_klines_and_user_data() -> None:
-    from binance.websocket.um_futures.websocket_client import UMFuturesWebsocketClient
-
+def test_the_futures_sdk_trades_and_streams_against_the_face() -> None:
+    sdk = isolated_package(SDK, "binance/um_futures/__init__.py")
     with SimExchange(seed=4, faces=["binance", "binance_futures"]) as sim:
         key, secret = sim.create_account({"USDT": 10_000})
-        client = um_futures.UMFutures(key=key, secret=secret, base_url=sim.url)
-        listen_key = client.new_listen_key()["listenKey"]
-        events: list[dict[str, Any]] = []
-        acked = threading.Event()
-        filled = threading.Event()
-
-        def on_message(_: object, raw: str) -> None:
-            msg = json.loads(raw)
-            events.append(msg)
-            if sum(1 for m in events if "result" in m) == 2:
-                acked.set()
-            if msg.get("e") == "ORDER_TRADE_UPDATE" and msg["o"]["X"] == "FILLED":
-                filled.set()
-
-        ws = UMFuturesWebsocketClient(stream_url=f"{sim.ws_url}/fapi-ws", on_message=on_message)
-        try:
-            ws.kline(symbol="btcusdt", interval="1m")
-            ws.user_data(listen_key=listen_key)
-            assert acked.wait(10)
-            client.new_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity=0.01)
-            assert filled.wait(10)
-        finally:
-            ws.stop()
-        kinds = {m.get("e") for m in events}
-        assert {"ORDER_TRADE_UPDATE"} <= kinds
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(sdk), str(ROOT)])}
+        done = subprocess.run(
+            [sys.executable, str(HERE / "fapi_sdk_client.py"), sim.url, sim.ws_url, key, secret],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stderr[-4000:]
+        seen = json.loads(done.stdout.strip().splitlines()[-1])
+        account = sim.futures_core.account_by_key(key) if sim.futures_core else None
+        assert account is not None
+        fired = [c for c in sim.futures_core.countdowns.fired if c.account_id == account.account_id]
+    assert seen["sdk"].startswith(str(sdk)), "the isolated SDK, not the spot connector"
+    assert abs(seen["server_time"] - sim.clock.now_ms()) < 60_000
+    assert seen["contract_type"] == "PERPETUAL"
+    assert len(seen["klines"]) == 5 and all(len(k) == 12 for k in seen["klines"])
+    assert (seen["resting_status"], seen["cancelled_status"]) == ("NEW", "CANCELED")
+    assert seen["countdown"] == {"symbol": "BTCUSDT", "countdownTime": "1000"}
+    assert seen["open_before_countdown"] == 1
+    assert [(c.scope, c.timeout_ms) for c in fired] == [("BTCUSDT", 1000)]
+    assert seen["leverage"] == 7 and seen["sell_status"] == "FILLED"
+    [short] = seen["positions"]
+    assert float(short["positionAmt"]) == -0.01 and short["leverage"] == "7"
+    assert seen["account_assets"] == ["USDT"] and float(seen["balance"]["USDT"]) < 10_000
+    assert "ORDER_TRADE_UPDATE" in seen["user_events"]
+    assert seen["final_positions"] == []  # the market buy closed the short

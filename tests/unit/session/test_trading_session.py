@@ -177,6 +177,24 @@ def test_a_session_follows_the_journals_kill_request_and_trading_state(journal: 
     assert run.session.trading_state.snapshot().reason == "resumed by ops"
 
 
+def test_a_pause_in_the_journal_lets_only_exposure_reducing_orders_through(
+    journal: Journal,
+) -> None:
+    run = PaperRun(journal)
+    run.order(1, OrderSide.BUY, 0.01)
+    run.bar(30_000.0)
+    journal.set_state("trading_state", {"state": "reducing", "reason": "paused: ops"})
+    run.session.control.poll()  # type: ignore[union-attr]
+    assert run.session.trading_state.snapshot().state is TradingState.REDUCING
+
+    run.order(2, OrderSide.BUY, 0.01)  # a new entry: refused
+    run.order(3, OrderSide.SELL, 0.005)  # reduces the position: passes
+    run.bar(30_000.0)
+
+    assert run.states(2) == [OrderState.SUBMITTED, OrderState.REJECTED]
+    assert OrderState.COMPLETED in run.states(3)
+
+
 def test_a_restarted_session_starts_halted_when_the_journal_says_so(journal: Journal) -> None:
     journal.set_state("trading_state", {"state": "halted", "reason": "operator kill"})
     run = PaperRun(journal)

@@ -1,0 +1,284 @@
+"""A bar's tick path in whole ticks and lots, and the sum of the trades it makes per minute.
+
+:func:`path_points` is the one computation of a paper bar's path (:func:`~real_trade.execution.
+paper.bar_path` builds its ticks from it): integer prices (in ticks of the symbol's PRICE_FILTER)
+and volumes (in lots), so the paper fast path can sum a bar's trades without building a
+:class:`~real_trade.sim.market.MarketTick` or a trade for each. :class:`QuietTape` sums the
+trades of the ticks no user order can meet into :class:`~real_trade.sim.klines.MinuteTrades`,
+exactly the trades the liquidity provider and the tape flow would make for them (one trade of
+the tick's volume at the tick's price, taken on the tick's side).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from real_trade.sim.klines import MinuteTrades
+
+__all__ = [
+    "PathPoints",
+    "QuietTape",
+    "lots_in",
+    "on_tick",
+    "on_tick_fast",
+    "path_points",
+    "path_prices",
+]
+
+_MIN = 60_000
+_NEAR = 1e-6  # float quotients this close to a rounding edge are redone in Decimal
+
+
+def on_tick(value: float, tick: Decimal) -> int:
+    """``value`` rounded to a whole number of ``tick`` (half to even), at least one tick."""
+    n = int((Decimal(repr(value)) / tick).to_integral_value(rounding=ROUND_HALF_EVEN))
+    return n if n > 1 else 1
+
+
+def on_tick_fast(value: float, tick: Decimal, tick_f: float) -> int:
+    """:func:`on_tick` in floats, exactly: near a half tick it asks :func:`on_tick`."""
+    x = value / tick_f
+    frac = x - math.floor(x)
+    if abs(frac - 0.5) < _NEAR:
+        return on_tick(value, tick)
+    n = math.floor(x) + (1 if frac > 0.5 else 0)
+    return n if n > 1 else 1
+
+
+def lots_in(volume: float, lot: Decimal, lot_f: float) -> int:
+    """Whole ``lot`` units in ``volume`` (floored), in floats unless near a whole unit."""
+    if volume <= 0:
+        return 0
+    y = volume / lot_f
+    n = math.floor(y)
+    if y - n < _NEAR or n + 1 - y < _NEAR:
+        return int(Decimal(repr(volume)) / lot)
+    return n
+
+
+@dataclass(slots=True)
+class PathPoints:
+    """A bar's path: times (ms), prices (ticks), volumes (lots) and taker sides (True: buy)."""
+
+    times: list[int]
+    prices: list[int]
+    lots: list[int]
+    buys: list[bool]
+
+
+def path_prices(
+    prices: tuple[float, float, float, float],
+    tick: Decimal,
+    inner_points: int = 3,
+    tick_f: float | None = None,
+) -> list[int]:
+    """The prices (ticks) of a bar's path (see :func:`path_points`), repeats dropped
+    (``tick_f``: ``float(tick)``, when the caller has it)."""
+    tf = float(tick) if tick_f is None else tick_f
+    o = on_tick_fast(prices[0], tick, tf)
+    h = on_tick_fast(prices[1], tick, tf)
+    lo = on_tick_fast(prices[2], tick, tf)
+    c = on_tick_fast(prices[3], tick, tf)
+    keys = (o, lo, h, c) if c >= o else (o, h, lo, c)
+    den = inner_points + 1
+    path = [o]
+    last_p = o
+    for k in range(3):
+        a, b = keys[k], keys[k + 1]
+        if a == b:  # every point between repeats it
+            continue
+        base, step = den * a, b - a
+        for i in range(1, den):
+            q, r = divmod(base + step * i, den)  # a + (b - a) * i / den, half to even
+            if 2 * r > den or (2 * r == den and q & 1):
+                q += 1
+            if q < 1:
+                q = 1
+            if q != last_p:
+                path.append(q)
+                last_p = q
+        if b != last_p:
+            path.append(b)
+            last_p = b
+    return path
+
+
+def path_points(
+    open_ms: int,
+    prices: tuple[float, float, float, float],
+    volume: float,
+    duration_ms: int,
+    tick: Decimal,
+    lot: Decimal,
+    prev: Decimal | int | None,
+    inner_points: int = 3,
+) -> PathPoints:
+    """The path of a bar opening at ``open_ms`` with (open, high, low, close) ``prices``.
+
+    Open, the two extremes (low first when the bar rises), close, ``inner_points`` evenly
+    spaced points between each, on ``tick`` (half to even, as ``Decimal`` rounds); repeated
+    prices dropped. Times spread over ``duration_ms`` from ``open_ms``; ``volume`` split in
+    whole ``lot`` units (the close takes the remainder). ``prev`` is the price (ticks) before
+    the bar: a tick below the one before it is taken by a seller, else by a buyer.
+    """
+    path = path_prices(prices, tick, inner_points)
+    n = len(path)
+    span = max(1, duration_ms - 1)
+    last = max(1, n - 1)
+    times = [open_ms]
+    prev_ts = open_ms
+    for i in range(1, n):
+        ts = open_ms + (span * i) // last
+        prev_ts = ts if ts > prev_ts else prev_ts + 1
+        times.append(prev_ts)
+    lots = lots_in(volume, lot, float(lot))
+    share, rest = divmod(lots, n)
+    volumes = [share] * n
+    volumes[-1] += rest
+    buys = [path[0] >= (path[0] if prev is None else prev)]
+    buys += [path[i] >= path[i - 1] for i in range(1, n)]
+    return PathPoints(times, path, volumes, buys)
+
+
+@dataclass
+class QuietTape:
+    """The trades of ticks played without the ladder, summed per minute (see the module)."""
+
+    tick: Decimal
+    lot: Decimal
+    minutes: list[MinuteTrades] = field(default_factory=list)
+    last_price: int | None = None
+    last_ms: int | None = None
+    _minute: int = -1
+    _acc: list[int] = field(default_factory=list)
+    _tick_f: float = 0.0
+    _lot_f: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._tick_f, self._lot_f = float(self.tick), float(self.lot)
+
+    def add(self, points: PathPoints, start: int = 0) -> None:
+        """Add the trades of ``points`` from index ``start`` on (ticks without volume trade
+        nothing)."""
+        acc, minute = self._acc, self._minute
+        times, prices, lots, buys = points.times, points.prices, points.lots, points.buys
+        for i in range(start, len(prices)):
+            q = lots[i]
+            if q <= 0:
+                continue
+            ts, p = times[i], prices[i]
+            m = ts - ts % _MIN
+            pq = p * q
+            if m != minute:
+                if acc:
+                    self._close(minute, acc)
+                minute = m
+                # open, high, low, close, lots, price x lots, trades, taker-buy lots, its p x q
+                acc = [p, p, p, p, 0, 0, 0, 0, 0]
+                self._acc = acc
+            elif p > acc[1]:
+                acc[1] = p
+            elif p < acc[2]:
+                acc[2] = p
+            acc[3] = p
+            acc[4] += q
+            acc[5] += pq
+            acc[6] += 1
+            if buys[i]:
+                acc[7] += q
+                acc[8] += pq
+            self.last_price = p
+            self.last_ms = ts
+        self._minute = minute
+
+    def add_bar(
+        self,
+        open_ms: int,
+        prices: tuple[float, float, float, float],
+        volume: float,
+        duration_ms: int,
+        prev: Decimal | int | None,
+    ) -> tuple[int, int] | None:
+        """Add the trades of a bar's path (as :meth:`add` of :func:`path_points` would) when
+        the whole path lies in one minute, without building it; return its last point (time,
+        price in ticks). None (nothing added) when it spans minutes: use :meth:`add`."""
+        path = path_prices(prices, self.tick, 3, self._tick_f)
+        n = len(path)
+        span = duration_ms - 1 if duration_ms > 1 else 1
+        end = open_ms + span if n > 1 else open_ms
+        minute = open_ms - open_ms % _MIN
+        if span < n - 1 or end - end % _MIN != minute:
+            return None
+        lots = lots_in(volume, self.lot, self._lot_f)
+        close = path[-1]
+        if lots <= 0:
+            return end, close
+        share, rest = divmod(lots, n)
+        last_buy = close >= path[-2] if n > 1 else (prev is None or close >= prev)
+        if share:
+            buy_sum = buy_count = 0
+            before: Decimal | int = path[0] if prev is None else prev
+            for p in path:
+                if p >= before:
+                    buy_sum += p
+                    buy_count += 1
+                before = p
+            first, high, low, vol, count = path[0], max(path), min(path), lots, n
+            quote = share * sum(path) + rest * close
+            tb_lots, tb_quote = share * buy_count, share * buy_sum
+            if last_buy:
+                tb_lots += rest
+                tb_quote += rest * close
+        else:
+            first = high = low = close
+            vol, quote, count = rest, rest * close, 1
+            tb_lots, tb_quote = (rest, quote) if last_buy else (0, 0)
+        acc = self._acc
+        if minute != self._minute or not acc:
+            if acc:
+                self._close(self._minute, acc)
+            self._acc = [first, high, low, close, vol, quote, count, tb_lots, tb_quote]
+            self._minute = minute
+        else:
+            if high > acc[1]:
+                acc[1] = high
+            if low < acc[2]:
+                acc[2] = low
+            acc[3] = close
+            acc[4] += vol
+            acc[5] += quote
+            acc[6] += count
+            acc[7] += tb_lots
+            acc[8] += tb_quote
+        self.last_price, self.last_ms = close, end
+        return end, close
+
+    def finish(self) -> tuple[list[MinuteTrades], Decimal | None]:
+        """The minutes summed so far and the last trade's price (None: no trade; its time is
+        :attr:`last_ms`)."""
+        if self._acc:
+            self._close(self._minute, self._acc)
+            self._acc, self._minute = [], -1
+        out, self.minutes = self.minutes, []
+        last = None if self.last_price is None else Decimal(self.last_price) * self.tick
+        return out, last
+
+    def _close(self, minute: int, acc: list[int]) -> None:
+        tick, lot = self.tick, self.lot
+        quote = tick * lot
+        self.minutes.append(
+            MinuteTrades(
+                minute,
+                Decimal(acc[0]) * tick,
+                Decimal(acc[1]) * tick,
+                Decimal(acc[2]) * tick,
+                Decimal(acc[3]) * tick,
+                Decimal(acc[4]) * lot,
+                Decimal(acc[5]) * quote,
+                acc[6],
+                Decimal(acc[7]) * lot,
+                Decimal(acc[8]) * quote,
+            )
+        )

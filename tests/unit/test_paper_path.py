@@ -1,0 +1,144 @@
+"""Paper bar paths in whole ticks: the float shortcuts agree with Decimal arithmetic.
+
+``path_points`` rounds prices to ticks and splits volumes into lots with floats, falling back to
+``Decimal`` near a rounding edge; the reference below is the path as it was computed before,
+entirely in ``Decimal``.
+"""
+
+from __future__ import annotations
+
+import decimal
+import itertools
+import random
+from decimal import Decimal
+
+import pytest
+
+from real_trade.execution.paper_path import QuietTape, lots_in, on_tick, on_tick_fast, path_points
+from real_trade.sim.market import Side
+
+TICKS = [Decimal("0.01"), Decimal("0.5"), Decimal("1"), Decimal("0.00001")]
+
+
+def _ref_on_tick(value: float | Decimal, tick: Decimal) -> Decimal:
+    dec = value if isinstance(value, Decimal) else Decimal(repr(value))
+    with decimal.localcontext(decimal.Context()):  # the default context, whatever others set
+        return max(tick, (dec / tick).to_integral_value() * tick)
+
+
+def _ref_path(
+    open_ms: int,
+    prices: tuple[float, ...],
+    volume: float,
+    duration: int,
+    tick: Decimal,
+    lot: Decimal,
+) -> list[tuple[int, Decimal, Decimal, Side]]:
+    o, h, lo, c = (_ref_on_tick(v, tick) for v in prices)
+    keys = [o, lo, h, c] if c >= o else [o, h, lo, c]
+    pts = [keys[0]]
+    for a, b in itertools.pairwise(keys):
+        for i in range(1, 4):
+            pts.append(_ref_on_tick(a + (b - a) * Decimal(i) / Decimal(4), tick))
+        pts.append(b)
+    pts = [p for i, p in enumerate(pts) if i == 0 or p != pts[i - 1]]
+    n = len(pts)
+    span = max(1, duration - 1)
+    times = [open_ms + (span * i) // max(1, n - 1) for i in range(n)]
+    lots = int(Decimal(repr(volume)) / lot) if volume > 0 else 0
+    share, rest = divmod(lots, n)
+    out: list[tuple[int, Decimal, Decimal, Side]] = []
+    prev = o
+    for i, (ts, p) in enumerate(zip(times, pts, strict=True)):
+        qty = (share + (rest if i == n - 1 else 0)) * lot
+        when = ts if i == 0 else max(ts, out[-1][0] + 1)
+        out.append((when, p, qty, Side.SELL if p < prev else Side.BUY))
+        prev = p
+    return out
+
+
+@pytest.mark.parametrize("tick", TICKS)
+def test_on_tick_fast_equals_decimal_rounding_at_half_ticks(tick: Decimal) -> None:
+    rng = random.Random(7)
+    values = [float(Decimal(rng.randrange(1, 10**7)) * tick + tick / 2) for _ in range(2_000)]
+    values += [rng.uniform(0.001, 90_000.0) for _ in range(2_000)]
+    for v in values:
+        assert on_tick_fast(v, tick, float(tick)) == on_tick(v, tick), v
+
+
+def test_lots_in_floors_like_decimal() -> None:
+    rng = random.Random(3)
+    lot = Decimal("0.00001")
+    exact = [float(Decimal(rng.randrange(1, 10**8)) * lot) for _ in range(3_000)]
+    for v in exact + [rng.uniform(0, 500) for _ in range(3_000)] + [0.0, -1.0]:
+        want = int(Decimal(repr(v)) / lot) if v > 0 else 0
+        assert lots_in(v, lot, float(lot)) == want, v
+
+
+@pytest.mark.parametrize("tick", TICKS[:3])
+def test_path_points_equal_the_decimal_path(tick: Decimal) -> None:
+    rng = random.Random(11)
+    lot = Decimal("0.001")
+    for _ in range(1_500):
+        o = rng.uniform(50, 50_000)
+        h, lo = o * (1 + rng.random() / 50), o * (1 - rng.random() / 50)
+        c = rng.uniform(lo, h)
+        if rng.random() < 0.1:
+            h = lo = c = o
+        volume = rng.choice([0.0, 0.0004, rng.uniform(0, 30)])
+        duration = rng.choice([60_000, 1_000, 5])
+        pts = path_points(0, (o, h, lo, c), volume, duration, tick, lot, None)
+        got = [
+            (ts, Decimal(p) * tick, q * lot, Side.BUY if buy else Side.SELL)
+            for ts, p, q, buy in zip(pts.times, pts.prices, pts.lots, pts.buys, strict=True)
+        ]
+        assert got == _ref_path(0, (o, h, lo, c), volume, duration, tick, lot)
+
+
+def test_quiet_tape_sums_trades_per_minute() -> None:
+    tick, lot = Decimal("0.01"), Decimal("0.001")
+    pts = path_points(60_000, (100.0, 101.0, 99.0, 100.5), 0.013, 120_000, tick, lot, None)
+    tape = QuietTape(tick, lot)
+    tape.add(pts)
+    minutes, last = tape.finish()
+    trades = [(t, p, q, b) for t, p, q, b in zip(*vars_of(pts), strict=True) if q > 0]
+    assert [m.open_ms for m in minutes] == [60_000, 120_000]  # the bar spans two minutes
+    assert sum(m.trades for m in minutes) == len(trades)
+    assert sum(m.volume for m in minutes) == Decimal("0.013")
+    quote = sum(Decimal(p) * tick * q * lot for _, p, q, _ in trades)
+    assert sum(m.quote_volume for m in minutes) == quote
+    assert last == Decimal(trades[-1][1]) * tick
+    assert tape.last_ms == trades[-1][0]
+
+
+def vars_of(pts: object) -> tuple[list[int], list[int], list[int], list[bool]]:
+    """The four columns of a path."""
+    return pts.times, pts.prices, pts.lots, pts.buys  # type: ignore[attr-defined]
+
+
+def test_add_bar_sums_like_the_path_it_skips() -> None:
+    """``QuietTape.add_bar`` (no path built) records what ``add(path_points(...))`` records."""
+    rng = random.Random(5)
+    tick, lot = Decimal("0.01"), Decimal("0.00001")
+    fast, slow = QuietTape(tick, lot), QuietTape(tick, lot)
+    prev: Decimal | int | None = None
+    open_ms = 0
+    for _ in range(3_000):
+        o = rng.uniform(20_000, 30_000)
+        h, lo = o * (1 + rng.random() / 500), o * (1 - rng.random() / 500)
+        c = rng.uniform(lo, h) if rng.random() < 0.9 else o
+        volume = rng.choice([0.0, 0.00003, rng.uniform(0, 40)])
+        duration = rng.choice([60_000, 20_000, 30_000, 45_000])  # some span two minutes
+        open_ms += duration
+        points = path_points(open_ms, (o, h, lo, c), volume, duration, tick, lot, prev)
+        end = fast.add_bar(open_ms, (o, h, lo, c), volume, duration, prev)
+        if end is None:
+            fast.add(points)
+        else:
+            assert end == (points.times[-1], points.prices[-1])
+        slow.add(points)
+        prev = points.prices[-1]
+        if rng.random() < 0.05:
+            assert fast.finish() == slow.finish()
+            assert fast.last_ms == slow.last_ms
+    assert fast.finish() == slow.finish()
