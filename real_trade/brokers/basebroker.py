@@ -4,22 +4,25 @@ The session trades (paper: the simulator's matching engine driven by the feeds' 
 store's venue client) and keeps positions and dust, journal, risk gate, reconciliation and kill
 switch. This class only translates (:mod:`real_trade.brokers.translate`): orders to requests,
 updates to statuses and ``notify_order``, fills to ``order.execute`` on backtrader positions,
-feeds to symbols. Backfill bars: :mod:`real_trade.brokers.backfill`.
+feeds to symbols. Backfill bars: :mod:`real_trade.brokers.backfill`; perpetuals (reduce-only
+closes, value, liquidations, funding): :mod:`real_trade.brokers.contracts`.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 from concurrent.futures import Future
 from typing import Any
 
 import backtrader as bt
 
+from real_trade.brokers import contracts as ct
 from real_trade.brokers import translate as tr
 from real_trade.brokers.backfill import LivePriceUnknownError, reference_price
 from real_trade.errors import ConfigError
-from real_trade.execution import FillEvent, OrderSide
+from real_trade.execution import FillEvent, FundingPayment, Liquidation, OrderSide
 from real_trade.risk.killswitch import KillReport
 from real_trade.session.session import TradingSession
 
@@ -31,7 +34,8 @@ class BaseBroker(bt.BrokerBase):
 
     Params (:data:`~real_trade.brokers.translate.BROKER_PARAMS`): ``paper_trading``,
     ``initial_cash``, ``commission``, ``currency``, ``run_id``, ``symbol``, ``rules``,
-    ``level_notional``, ``bus``, ``journal``, ``risk``, ``reconcile_interval``."""
+    ``level_notional``, ``bus``, ``journal``, ``risk``, ``reconcile_interval``, ``contracts``
+    (leverage and margin mode per perpetual)."""
 
     params = tr.BROKER_PARAMS
     comminfo: dict[Any, Any]
@@ -54,6 +58,7 @@ class BaseBroker(bt.BrokerBase):
         self.session = TradingSession(tr.session_config(self.p, store, 0.0))
         self.currency: str = self.p.currency or getattr(store, "quote_currency", None) or "USDT"
         self.startingcash = self.session.starting_cash
+        self.funding_payments: list[FundingPayment] = []
 
     def init(self) -> None:
         """backtrader's hook: the default commission scheme from ``commission`` (a rate)."""
@@ -69,7 +74,8 @@ class BaseBroker(bt.BrokerBase):
         for data in list(getattr(getattr(self, "cerebro", None), "datas", None) or []):
             self._track(data)
         session, symbols = self.session, list(self._symbols.values())
-        session.config = tr.session_config(self.p, self.store, self.comminfo[None].p.commission)
+        commission = self.comminfo[None].p.commission
+        session.config = tr.session_config(self.p, self.store, commission, symbols)
         session.control, session.new_order = self.journal_control, self._close_order
         held = session.start(sorted(self._drivers), {s for s in symbols if symbols.count(s) > 1})
         self.currency, self.startingcash = session.currency, session.starting_cash
@@ -83,7 +89,9 @@ class BaseBroker(bt.BrokerBase):
     def _track(self, data: Any) -> str:
         if data not in self._symbols:
             client = None if self.p.paper_trading else self.store.client
-            symbol = self._symbols[data] = tr.symbol_of(data, self.p.symbol, client)
+            symbol = tr.symbol_of(data, self.p.symbol, client)
+            ct.check_symbol(symbol, getattr(self.store, "market_type", None))
+            self._symbols[data] = symbol
             self._drivers.setdefault(symbol, data)
         return self._symbols[data]
 
@@ -97,7 +105,10 @@ class BaseBroker(bt.BrokerBase):
         self.startingcash = self.session.starting_cash
 
     def getvalue(self, datas: Any = None) -> float:
-        """Cash plus the positions (of ``datas``, or all) and the dust at their latest prices."""
+        """Cash plus the positions (of ``datas``, or all) and the dust at their latest prices;
+        with perpetuals, the wallet plus the positions' PnL at the latest prices."""
+        if self.session.positions.contracts:
+            return ct.contract_value(self, datas)
         value = self.getcash()
         for data in datas if datas is not None else list(self.positions):
             pos, symbol = self.positions[data], self._symbols.get(data, "")
@@ -167,6 +178,10 @@ class BaseBroker(bt.BrokerBase):
         self._orders[order.ref] = order
         try:
             request = tr.request_of(order, self._track(data))
+            if request.symbol in session.positions.contracts:
+                held = session.positions.size(request.symbol)
+                closing = ct.closes_position(order, held)
+                request = dataclasses.replace(request, reduce_only=closing)
             reference = reference_price(self, session, data, request.symbol, sorted(self._drivers))
         except (ValueError, ConfigError, LivePriceUnknownError) as exc:  # a Rejected order
             order.addinfo(reason=str(exc))
@@ -240,10 +255,18 @@ class BaseBroker(bt.BrokerBase):
                 continue
             tr.set_status(order, event, self, update.denial)
             self.notify(order)
+        for happened in self.session.take_contract_events():
+            if isinstance(happened, Liquidation):
+                booked = ct.book_liquidation(self, happened)
+                if booked is not None:
+                    self.session.liquidated(happened, *booked)
+            else:
+                self.funding_payments.append(happened)
         self._apply(self.session.settle_positions())
 
     def _apply(self, sizes: dict[str, float]) -> None:
         """Set the positions the session settled to the account's balances."""
         for symbol, size in sizes.items():
             pos = self.positions[self._drivers[symbol]]
-            pos.set(size, (pos.price or self.session.last_price(symbol) or 0.0) if size else 0.0)
+            price = self.session.entry_price(symbol) or pos.price or self.session.last_price(symbol)
+            pos.set(size, (price or 0.0) if size else 0.0)

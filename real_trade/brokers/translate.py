@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import backtrader as bt
@@ -107,6 +108,7 @@ BROKER_PARAMS = (
     ("journal", None),
     ("risk", None),
     ("reconcile_interval", 60.0),
+    ("contracts", None),
 )
 """The broker's backtrader ``params`` (names and defaults), documented on ``BaseBroker``."""
 
@@ -297,7 +299,9 @@ def follow_recovered(broker: Any, found: RecoveredOrder) -> int | None:
     return int(order.ref)
 
 
-def session_config(p: Any, store: Any, commission: float) -> SessionConfig:
+def session_config(
+    p: Any, store: Any, commission: float, symbols: Iterable[str] = ()
+) -> SessionConfig:
     """The session's config from the broker's params ``p`` (read again at the start: a test
     may set them after construction), ``store`` and the ``commission`` rate."""
     return SessionConfig(
@@ -314,7 +318,17 @@ def session_config(p: Any, store: Any, commission: float) -> SessionConfig:
         reconcile_interval=float(p.reconcile_interval),
         client=None if p.paper_trading else getattr(store, "client", None),
         venue=getattr(store, "venue_spec", None),
+        contract_settings=contract_settings_of(p.contracts, symbols),
     )
+
+
+def contract_settings_of(
+    config: Any, symbols: Iterable[str] = ()
+) -> dict[str, tuple[int | None, str | None]]:
+    """The broker's ``contracts`` parameter as ``(leverage, margin_mode)`` by symbol."""
+    from real_trade.brokers.contracts import settings_of
+
+    return settings_of(config, symbols)
 
 
 def require_credentials(store: Any) -> None:

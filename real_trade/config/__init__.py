@@ -4,7 +4,8 @@
 the frozen base every section derives from (:class:`ConfigSection`), ``sources`` the layers
 (arguments > ``RT_…`` environment > TOML/JSON file > defaults), ``messages`` one readable
 :class:`~real_trade.errors.ConfigError` per validation failure (secrets masked) and ``metrics``
-the ``[metrics]`` section. The names below resolve on first use, so that the sections of other
+the ``[metrics]`` section, ``derivatives`` the ``[derivatives]`` section (leverage and margin
+mode per contract). The names below resolve on first use, so that the sections of other
 packages (``risk``, ``notifications``) can import :mod:`real_trade.config.section` while
 :mod:`real_trade.config.settings` imports them.
 """
@@ -16,6 +17,7 @@ import typing
 
 if typing.TYPE_CHECKING:
     from real_trade.config.api import ApiConfig
+    from real_trade.config.derivatives import ContractSettings, DerivativesConfig
     from real_trade.config.metrics import DEFAULT_METRICS_PORT, MetricsConfig
     from real_trade.config.section import ConfigSection
     from real_trade.config.settings import (
@@ -40,6 +42,8 @@ __all__ = [
     "TIMEFRAMES",
     "ApiConfig",
     "ConfigSection",
+    "ContractSettings",
+    "DerivativesConfig",
     "HistoryConfig",
     "JournalConfig",
     "LoggingConfig",
@@ -53,6 +57,8 @@ _HOMES = {
     "ConfigSection": "section",
     "MetricsConfig": "metrics",
     "DEFAULT_METRICS_PORT": "metrics",
+    "ContractSettings": "derivatives",
+    "DerivativesConfig": "derivatives",
 }
 
 

@@ -46,6 +46,7 @@ from pydantic_settings import NoDecode
 from typing_extensions import Self
 
 from real_trade.config.api import ApiConfig
+from real_trade.config.derivatives import DerivativesConfig
 from real_trade.config.messages import mask_url_password
 from real_trade.config.metrics import MetricsConfig
 from real_trade.config.section import ConfigSection
@@ -404,6 +405,7 @@ class RealTradeConfig(ConfigSection):
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    derivatives: DerivativesConfig = Field(default_factory=DerivativesConfig)
 
     @field_validator("exchange", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from typing import Any
 from real_trade.bus import EventBus
 from real_trade.config import RealTradeConfig
 from real_trade.venues.spec import KNOWN_VENUES
+from real_trade.vocabulary import is_contract
 
 __all__ = [
     "Components",
@@ -28,6 +29,7 @@ __all__ = [
     "broker_accepts",
     "build_components",
     "build_store",
+    "contract_market_type",
     "venue_classes",
 ]
 
@@ -73,6 +75,16 @@ def broker_accepts(broker_cls: type, name: str) -> bool:
     return callable(getkeys) and name in getkeys()
 
 
+def contract_market_type(config: RealTradeConfig) -> str:
+    """The config's market type; on Binance ``future`` (USDⓈ-M) when it says ``spot`` but every
+    symbol of the run is a contract such as ``BTC/USDT:USDT`` (the symbol says what it is)."""
+    traded = config.run_symbols
+    spot = config.market_type == "spot" and config.exchange == "binance"
+    if spot and traded and all(is_contract(s) for s in traded):
+        return "future"
+    return config.market_type
+
+
 def build_store(
     config: RealTradeConfig,
     *,
@@ -87,7 +99,7 @@ def build_store(
     keys, else a new one. ``bus``: the store's (None: the process bus).
     """
     classes = venue_classes(config.exchange)
-    options: dict[str, Any] = {"market_type": config.market_type}
+    options: dict[str, Any] = {"market_type": contract_market_type(config)}
     if bus is not None:
         options["bus"] = bus
     if config.sim_url:
@@ -150,6 +162,8 @@ def build_components(
         broker_options["journal"] = journal
     if risk is not None and broker_accepts(classes.broker, "risk"):
         broker_options["risk"] = risk
+    if broker_accepts(classes.broker, "contracts"):
+        broker_options["contracts"] = config.derivatives
     broker = classes.broker(store, **broker_options)
     options = dict(feed_options or {})
     if config.run.history_bars is not None:

@@ -16,6 +16,15 @@
 """
 
 from real_trade.execution.client_ids import ClientOrderIds
+from real_trade.execution.contracts import (
+    FUNDING_TOPIC,
+    LIQUIDATION_TOPIC,
+    ContractAccount,
+    ContractPosition,
+    FundingPayment,
+    Liquidation,
+    contract_account_of,
+)
 from real_trade.execution.events import (
     FILL_TOPIC,
     Balance,
@@ -49,16 +58,22 @@ from real_trade.vocabulary import OrderKind, OrderSide, base_asset
 __all__ = [
     "DUST_TOPIC",
     "FILL_TOPIC",
+    "FUNDING_TOPIC",
+    "LIQUIDATION_TOPIC",
     "Balance",
     "BalanceReport",
     "BarPathMarket",
     "ClientOrderIds",
+    "ContractAccount",
+    "ContractPosition",
     "ExchangeFill",
     "ExchangeStatus",
     "ExecutionPort",
     "FillEvent",
     "FillReport",
+    "FundingPayment",
     "Holdings",
+    "Liquidation",
     "LiveExecution",
     "LocalTrigger",
     "ManagedOrder",
@@ -80,5 +95,6 @@ __all__ = [
     "TrackedOrder",
     "bar_path",
     "base_asset",
+    "contract_account_of",
     "order_topic",
 ]

@@ -15,6 +15,12 @@ back as reports through a thread-safe queue that the broker drains on its own th
   ``safety_poll_s`` while orders are open (a silently dead stream), and when an order's reported
   executions outrun the fills received for a short grace period.
 * Balances are read at :meth:`start` and kept current from the ``balance`` stream.
+* Contracts (``BTC/USDT:USDT``): the exchange keeps the positions, so after every order update,
+  fill or balance change the positions and the wallet are read again over REST
+  (``fetch_positions``, ``fetch_balance``) into a
+  :class:`~real_trade.execution.contracts.ContractAccount` (:meth:`contract_account`, kept by
+  :class:`~real_trade.execution.live_contracts.LiveContracts`); a ``reduce_only`` request goes
+  out with ccxt's ``reduceOnly``.
 * A refused order becomes a report carrying the exchange's own words (Margin for insufficient
   funds, Rejected otherwise); nothing is swallowed: an unexpected failure is logged and
   reported as Rejected with its message.
@@ -38,6 +44,7 @@ from real_trade.errors import (
     OrderNotFoundError,
     RealTradeError,
 )
+from real_trade.execution.contracts import ContractAccount, FundingPayment, Liquidation
 from real_trade.execution.events import (
     Balance,
     BalanceReport,
@@ -47,6 +54,7 @@ from real_trade.execution.events import (
     Report,
     SubmitFailed,
 )
+from real_trade.execution.live_contracts import LiveContracts
 from real_trade.execution.orders import ExchangeStatus, OrderRequest, OrderState, SymbolLimits
 from real_trade.utils.chaos import crash_point
 from real_trade.vocabulary import OrderKind, base_asset
@@ -174,6 +182,7 @@ class LiveExecution:
         self._tasks: set[concurrent.futures.Future[Any]] = set()
         self._placing: dict[str, concurrent.futures.Future[Any]] = {}  # cid -> its placement
         self.open_orders_at_start: list[dict[str, Any]] = []
+        self.contracts_view = LiveContracts(client, self._spawn, poll_interval_s)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -189,6 +198,7 @@ class LiveExecution:
             )
             self._streams.append(handle)
         self._set_balances(client.fetch_balance())
+        self.contracts_view.start(self.symbols)
         for symbol in self.symbols:
             self.open_orders_at_start += client.fetch_open_orders(symbol)
             if self._balances.get(base_asset(symbol), Balance()).total:  # holdings: a price
@@ -199,6 +209,7 @@ class LiveExecution:
 
     def stop(self) -> None:
         """Stop the streams and the poller (the client itself belongs to the store)."""
+        self.contracts_view.stop()
         if self._poller is not None:
             self._poller.cancel()
         for handle in [*self._streams, *self._price_streams.values()]:
@@ -308,6 +319,29 @@ class LiveExecution:
         with self._lock:
             return dict(self._balances)
 
+    def contract_account(self) -> ContractAccount | None:
+        """The contracts' wallet and positions as last read (None: no contract traded)."""
+        return self.contracts_view.account()
+
+    def refresh_contracts(self) -> None:
+        """Read the contracts' positions and wallet again (after an event that moves them)."""
+        self.contracts_view.refresh()
+
+    def read_account_now(self) -> None:
+        """Read the balances (and the contracts' positions and wallet) now, waiting for the
+        answers: a stopping session's last look, as the streams may not have caught up with
+        the last fills yet (a failed read is logged; the streams' figures stay)."""
+        try:
+            self._set_balances(self.client.fetch_balance())
+        except RealTradeError as exc:
+            _log.info("could not read the balance at stop: %s", exc)
+            return
+        self.contracts_view.read_now()
+
+    def take_contract_events(self) -> list[FundingPayment | Liquidation]:
+        """The funding payments and liquidations reported since the last call."""
+        return self.contracts_view.take_events()
+
     def last_price(self, symbol: str) -> float | None:
         """The last trade price seen on a watched symbol (see :meth:`watch_prices`), or the one
         read at start for a symbol the account held."""
@@ -336,7 +370,9 @@ class LiveExecution:
     async def _place_async(self, req: OrderRequest) -> None:
         cid = req.client_order_id
         order_type = "limit" if req.kind in (OrderKind.LIMIT, OrderKind.STOP_LIMIT) else "market"
-        params = {"triggerPrice": req.stop_price} if req.kind.has_trigger else {}
+        params: dict[str, Any] = {"triggerPrice": req.stop_price} if req.kind.has_trigger else {}
+        if req.reduce_only:
+            params["reduceOnly"] = True
         try:
             order = await self.client.create_order_async(
                 req.symbol,
@@ -370,6 +406,7 @@ class LiveExecution:
             self._fail(cid, OrderState.REJECTED, f"{type(exc).__name__}: {exc}")
             return
         crash_point("after_send")
+        self.refresh_contracts()
         self._on_order(order)
 
     async def _look_up(self, cid: str, symbol: str) -> dict[str, Any] | None:
@@ -400,6 +437,8 @@ class LiveExecution:
         self._reports.put(SubmitFailed(cid, state, reason, code))
 
     def _on_order(self, order: Mapping[str, Any]) -> None:
+        if self.contracts_view.on_order(order):
+            return  # the exchange's own order (a liquidation): not ours to track
         for report in order_reports(order):
             if isinstance(report, FillReport):
                 self._on_fill(report)
@@ -441,6 +480,9 @@ class LiveExecution:
             self._fetching.discard(xid)
 
     def _on_stream(self, kind: str, item: Any) -> None:
+        self.refresh_contracts()
+        if kind == "balance":
+            self.contracts_view.on_balance(item)
         if kind == "orders":
             self._on_order(item)
         elif kind == "my_trades":

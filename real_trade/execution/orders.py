@@ -124,6 +124,8 @@ class OrderRequest:
     trigger (Stop, StopLimit, the current stop of a trailing stop); ``trail_amount`` /
     ``trail_percent`` (a fraction, 0.02 = 2%) drive trailing stops and ``limit_offset`` keeps a
     StopTrailLimit's limit at ``stop - limit_offset``. ``expires_ms`` is backtrader's ``valid``.
+    ``reduce_only`` (contracts): the order may only reduce the position (the venue trims or
+    refuses what would open or flip it).
     """
 
     local_id: int
@@ -138,6 +140,7 @@ class OrderRequest:
     limit_offset: float = 0.0
     expires_ms: int | None = None
     client_order_id: str = ""
+    reduce_only: bool = False
 
     def __post_init__(self) -> None:
         """Check the numbers: ValueError naming the field."""

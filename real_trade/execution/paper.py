@@ -17,6 +17,15 @@ each trading a share of the bar's volume. The liquidity provider quotes around e
   trades through it than they ask; stops trigger on the path (the sim's own stop book);
 * fees are the configured commission (maker and taker); cash and positions are the paper
   account's balances, exactly as the exchange would hold them (fees on buys in the base asset).
+
+Contracts (``BTC/USDT:USDT``) trade as linear perpetuals on the same core's derivatives ledger
+(:mod:`real_trade.sim.derivatives`): selling when flat opens a short, positions carry an entry
+price, the cash is the wallet, funding is paid at 00/08/16 UTC of the bars' time and a position
+whose margin runs out is liquidated at the mark. :meth:`PaperExecution.contract_account` is the
+account as the exchange holds it; funding payments and liquidations queue as
+:class:`~real_trade.execution.contracts.FundingPayment` / ``Liquidation`` for
+:meth:`PaperExecution.take_contract_events`. Leverage and margin mode per contract come from
+``contract_settings``.
 """
 
 from __future__ import annotations
@@ -32,6 +41,8 @@ from decimal import Decimal
 from typing import Any
 
 from real_trade.bus import EventBus
+from real_trade.execution import paper_contracts
+from real_trade.execution.contracts import ContractAccount, FundingPayment, Liquidation
 from real_trade.execution.events import (
     Balance,
     BalanceReport,
@@ -64,7 +75,7 @@ from real_trade.sim.types import (
     TimeInForce,
     UnknownOrder,
 )
-from real_trade.vocabulary import OrderKind, joined_symbol_id
+from real_trade.vocabulary import OrderKind, is_contract, joined_symbol_id
 
 __all__ = ["BarPathMarket", "PaperBar", "PaperExecution", "bar_path"]
 
@@ -252,9 +263,11 @@ class PaperExecution:
         commission: float = 0.001,
         rules: Mapping[str, SymbolRules] | None = None,
         level_notional: float = 20_000.0,
+        contract_settings: Mapping[str, tuple[int | None, str | None]] | None = None,
         fast_path: bool | None = None,
     ) -> None:
-        """Configure the paper account; nothing runs until :meth:`play`.
+        """Configure the paper account; nothing runs until :meth:`play`. ``contract_settings``
+        maps a contract's unified symbol to its ``(leverage, margin_mode)`` (None: default).
 
         ``fast_path`` False plays every tick through the ladder and the engine (the fills are
         the same; tests and benchmarks compare both); None reads ``RT_PAPER_FULL_PATH`` (set
@@ -265,6 +278,9 @@ class PaperExecution:
         self.fast_path = fast_path
         self.symbols = {joined_symbol_id(s): s for s in symbols}
         self._sids = {s: sid for sid, s in self.symbols.items()}
+        self.contracts = frozenset(sid for sid, s in self.symbols.items() if is_contract(s))
+        self.contract_settings = dict(contract_settings or {})
+        self._contract_events: list[FundingPayment | Liquidation] = []
         self.currency = currency
         self.cash = float(cash)
         self.commission = float(commission)
@@ -327,11 +343,7 @@ class PaperExecution:
             self.core.deposit(self._account, self.currency, Decimal(repr(cash - current)))
 
     def _start(self, first_prices: Mapping[str, float], start_ms: int) -> None:
-        known = {**DEFAULT_RULES, **self._rules_override}
-        rules = {
-            sid: known.get(sid) or derive_rules(sid, Decimal(repr(price)))
-            for sid, price in first_prices.items()
-        }
+        rules = {sid: self._rules_of(sid, price) for sid, price in first_prices.items()}
         self._market = BarPathMarket(
             rules, first_prices, start_ms, level_notional=self.level_notional
         )
@@ -353,7 +365,18 @@ class PaperExecution:
         aid = self._account.account_id
         bus.subscribe(f"sim.order.{aid}", self._on_order_event)
         bus.subscribe(f"sim.balance.{aid}", self._on_balance_event)
+        bus.subscribe(f"sim.funding.{aid}", self._on_contract_event)
+        bus.subscribe(f"sim.liquidation.{aid}", self._on_contract_event)
+        contracts = {sid: self.symbols[sid] for sid in self.contracts}
+        paper_contracts.apply_settings(self.core, self._account, contracts, self.contract_settings)
         self._balances = self._read_balances()
+
+    def _rules_of(self, sid: str, price: float) -> SymbolRules:
+        """A symbol's rules: the override, else Binance's; contracts as linear perpetuals."""
+        if sid in self.contracts:
+            return paper_contracts.contract_rules(sid, price, self._rules_override.get(sid))
+        known = self._rules_override.get(sid) or DEFAULT_RULES.get(sid)
+        return known or derive_rules(sid, Decimal(repr(price)))
 
     # ------------------------------------------------------------------ playing bars
     def play(
@@ -440,8 +463,9 @@ class PaperExecution:
     # ------------------------------------------------------------------ the fast path
     def _quiet_bar(self, sid: str, bar: PaperBar, watched: Callable[[], Collection[str]]) -> bool:
         """Whether no order can meet ``bar``: none waits for it, none rests in its reach,
-        and no local trigger watches its prices."""
-        if sid in self._waiting or self.symbols[sid] in watched():
+        and no local trigger watches its prices. A contract's bar is never quiet: its mark,
+        funding and liquidations follow every tick."""
+        if sid in self._waiting or sid in self.contracts or self.symbols[sid] in watched():
             return False
         if not self._resting:
             return True
@@ -451,7 +475,7 @@ class PaperExecution:
         self, sid: str, points: PathPoints, start: int, watched: Callable[[], Collection[str]]
     ) -> bool:
         """Whether no order can meet ``points`` from ``start`` on (see :meth:`_quiet_bar`)."""
-        if sid in self._waiting or self.symbols[sid] in watched():
+        if sid in self._waiting or sid in self.contracts or self.symbols[sid] in watched():
             return False
         if not self._resting:
             return True
@@ -604,10 +628,12 @@ class PaperExecution:
             raise ValueError(f"paper execution takes Market/Limit/Stop/StopLimit, not {kind}")
         tif = TimeInForce.GTC if sim_type in _TIF_TYPES else None
         price, stop = request.price, request.stop_price
+        sid = joined_symbol_id(request.symbol)
+        reduce_only = request.reduce_only and sid in self.contracts
         try:
             self.core.place_order(
                 self._account,
-                joined_symbol_id(request.symbol),
+                sid,
                 Side(request.side.value),
                 sim_type,
                 quantity=Decimal(repr(request.amount)),
@@ -615,6 +641,7 @@ class PaperExecution:
                 stop_price=None if stop is None else Decimal(repr(stop)),
                 time_in_force=tif,
                 client_order_id=request.client_order_id,
+                reduce_only=reduce_only,
             )
         except SimError as exc:
             margin = isinstance(exc, InsufficientBalance)
@@ -647,6 +674,21 @@ class PaperExecution:
     def balances(self) -> dict[str, Balance]:
         """The paper account's balances."""
         return dict(self._balances)
+
+    def contract_account(self) -> ContractAccount | None:
+        """The paper account's wallet and contract positions (None: no contract traded, or
+        before the engine starts)."""
+        if self.core is None or not self.contracts:
+            return None
+        symbols = {sid: self.symbols[sid] for sid in self.contracts}
+        return paper_contracts.account_of(
+            self.core, self._account, symbols, self.currency, self.now_ms()
+        )
+
+    def take_contract_events(self) -> list[FundingPayment | Liquidation]:
+        """The funding payments and liquidations since the last call."""
+        out, self._contract_events = self._contract_events, []
+        return out
 
     def last_price(self, symbol: str) -> float | None:
         """The paper market's last trade price of ``symbol``."""
@@ -702,6 +744,11 @@ class PaperExecution:
         self._reports.append(
             OrderReport(order.client_order_id, xid, status, filled, amount, reason, event.time_ms)
         )
+
+    def _on_contract_event(self, _topic: str, event: object) -> None:
+        found = paper_contracts.event_of(event, self.symbols)
+        if found is not None:
+            self._contract_events.append(found)
 
     def _on_balance_event(self, _topic: str, event: object) -> None:
         assert isinstance(event, BalanceEvent)

@@ -4,9 +4,10 @@
 (committed when :meth:`Journal.record_intent` returns, so an order is never sent without its
 intent on disk) and subscribes to the bus for the rest: order state changes (``order.*``),
 fills (``fill``), account snapshots (``account.snapshot``), risk denials (``risk.decision``),
-reconciliation findings (``reconcile.**``) and kill-switch actions (``killswitch.**``), written
-on the bus's dispatcher thread so nothing on the trading path waits for them. A failed bus
-write is logged and counted in :attr:`Journal.stats`, never raised into the bus.
+reconciliation findings (``reconcile.**``), kill-switch actions (``killswitch.**``), funding
+payments (``funding``) and liquidations (``liquidation``), written on the bus's dispatcher
+thread so nothing on the trading path waits for them. A failed bus write is logged and
+counted in :attr:`Journal.stats`, never raised into the bus.
 
 Strategy keying: ``Journal(url)`` is a *shared* journal recording every event under the
 event's own ``strategy``; ``Journal(url, strategy="sma")`` records from the bus only the order
@@ -300,6 +301,8 @@ class Journal(JournalReads):
             ("risk.decision", self._on_risk),
             ("reconcile.**", self._on_event),
             ("killswitch.**", self._on_event),
+            ("funding", self._on_event),
+            ("liquidation", self._on_event),
         ):
             self._subs.append(bus.subscribe(pattern, handler))
 

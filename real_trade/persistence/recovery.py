@@ -14,7 +14,8 @@ positions then come from the exchange's balances.
 
 :class:`ContinuousReconciler` is the running half: now and then (bounded request rate) it asks
 the exchange for the open orders of the traded symbols and reports orders the exchange no
-longer knows (lost orders) and orders of this run the broker does not follow.
+longer knows (lost orders) and orders of this run the broker does not follow; for contracts it
+also compares the positions (and the wallet) with the exchange's.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from real_trade.execution import (
     OrderState,
     TrackedOrder,
 )
+from real_trade.execution.contracts import contract_account_of
 from real_trade.execution.events import fill_event, order_update
 from real_trade.execution.live import fill_report
 
@@ -307,7 +309,9 @@ class ContinuousReconciler:
     ``order_missing`` (the broker works it, the exchange no longer lists it as open: the broker's
     order poller then asks for its fate), ``order_untracked`` (an open order of this run that
     the broker does not follow) and ``balance_mismatch`` (the broker's balance of a traded
-    asset differs from the exchange's: the broker adopts the exchange's).
+    asset differs from the exchange's: the broker adopts the exchange's) and, for contracts,
+    ``position_mismatch`` (the broker's position of a contract differs from the exchange's:
+    the broker reads the exchange's positions again and follows them).
     """
 
     def __init__(
@@ -326,6 +330,7 @@ class ContinuousReconciler:
         self._last = clock()
         self._suspects: dict[str, int] = {}
         self.fresh_balance: dict[str, Any] = {}
+        self.fresh_positions: list[dict[str, Any]] = []
 
     def due(self) -> bool:
         """Whether a check is due."""
@@ -352,14 +357,21 @@ class ContinuousReconciler:
         working: Mapping[str, str],
         balances: Mapping[str, Any] | None = None,
         assets: Iterable[str] = (),
+        positions: Mapping[str, float] | None = None,
     ) -> list[dict[str, Any]]:
-        """:meth:`check` as a coroutine on the client's I/O loop (its ``..._async`` calls)."""
+        """:meth:`check` as a coroutine on the client's I/O loop (its ``..._async`` calls);
+        ``positions`` (contract -> the broker's signed size, given when quiet) are compared
+        with the exchange's positions too."""
         self._last = self._clock()
         open_now: list[dict[str, Any]] = []
         for symbol in self.symbols:
             open_now += await self.client.fetch_open_orders_async(symbol)
         fresh = await self.client.fetch_balance_async() if balances is not None else None
-        return self._findings(working, open_now, balances, fresh, assets)
+        findings = self._findings(working, open_now, balances, fresh, assets)
+        if positions:
+            rows = await self.client.fetch_positions_async(list(positions))
+            findings += self._report(self._check_positions(positions, rows))
+        return findings
 
     def _findings(
         self,
@@ -373,10 +385,41 @@ class ContinuousReconciler:
         findings = self._check_orders(working, open_now)
         if balances is not None and fresh is not None:
             findings += self._check_balances(balances, fresh, assets)
+        return self._report(findings)
+
+    def _report(self, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for event in findings:
             _log.warning("reconcile %s: %s", event["kind"], event["message"])
             if self._publish is not None:
                 self._publish(f"reconcile.{event['kind']}", event)
+        return findings
+
+    def _check_positions(
+        self, mine: Mapping[str, float], rows: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        self.fresh_positions = rows
+        theirs = {s: p.size for s, p in contract_account_of({}, rows, "").positions.items()}
+        findings: list[dict[str, Any]] = []
+        for symbol, size in mine.items():
+            exchange = theirs.get(symbol, 0.0)
+            key = f"position:{symbol}"
+            if abs(size - exchange) <= 1e-9 * max(1.0, abs(exchange)):
+                self._suspects.pop(key, None)
+                continue
+            self._suspects[key] = self._suspects.get(key, 0) + 1
+            if self._suspects[key] == 2:
+                why = (
+                    f"{symbol}: {size:g} here, {exchange:g} at the exchange; the exchange's is used"
+                )
+                findings.append(
+                    {
+                        "kind": "position_mismatch",
+                        "symbol": symbol,
+                        "broker": size,
+                        "exchange": exchange,
+                        "message": why,
+                    }
+                )
         return findings
 
     def _check_balances(
@@ -421,7 +464,7 @@ class ContinuousReconciler:
         for cid in [
             c
             for c in self._suspects
-            if not c.startswith("balance:") and (c not in working or c in open_now)
+            if not c.startswith(("balance:", "position:")) and (c not in working or c in open_now)
         ]:
             del self._suspects[cid]
         for cid in open_now - set(working):

@@ -32,6 +32,7 @@ SYMBOL_LIMIT_FIELDS: tuple[str, ...] = (
     "max_position_notional",
     "max_leverage",
     "max_price_deviation",
+    "min_liquidation_distance",
 )
 """The limits that a per-symbol entry may override."""
 
@@ -55,7 +56,9 @@ class SymbolRiskLimits(ConfigSection):
     ``max_position_amount``/``max_position_notional`` bound the absolute position after the
     order; ``max_leverage`` bounds position notional / equity after the order (and the account's
     leverage setting); ``max_price_deviation`` is the fat-finger guard: the largest fraction a
-    limit price may differ from the last price.
+    limit price may differ from the last price; ``min_liquidation_distance`` (contracts) refuses
+    an exposure-increasing order that would put the position's liquidation price closer to the
+    mark than this fraction of it (0.1: at least 10% away).
     """
 
     _section_path: ClassVar[str] = "risk.symbols"
@@ -66,6 +69,7 @@ class SymbolRiskLimits(ConfigSection):
     max_position_notional: float | None = None
     max_leverage: float | None = None
     max_price_deviation: float | None = None
+    min_liquidation_distance: float | None = None
 
     @field_validator(
         "max_order_amount",
@@ -78,7 +82,7 @@ class SymbolRiskLimits(ConfigSection):
     def _positive(cls, value: float | None) -> float | None:
         return _check_positive(value)
 
-    @field_validator("max_price_deviation")
+    @field_validator("max_price_deviation", "min_liquidation_distance")
     @classmethod
     def _fraction(cls, value: float | None) -> float | None:
         return _check_fraction(value)

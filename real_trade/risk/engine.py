@@ -4,10 +4,10 @@
 trade in and returns a :class:`RiskDecision`. Checks, in order: trading state (HALTED refuses
 all; REDUCING all but exposure-reducing orders), circuit breaker, order validity, per-order
 limits (amount, notional, fat-finger price deviation), then, for exposure-increasing orders only,
-position, leverage, margin ratio and free-quote limits; last the orders-per-second throttle
-(only an order that passed everything else uses a slot). Limits are inclusive: a value equal to
-its limit passes. Every decision is published on the bus topic ``risk.decision`` when a bus is
-given. :meth:`RiskEngine.enforce` is the exception face: it raises
+position, leverage, liquidation distance, margin ratio and free-quote limits; last the
+orders-per-second throttle (only an order that passed everything else uses a slot). Limits are
+inclusive: a value equal to its limit passes. Every decision is published on the bus topic
+``risk.decision`` when a bus is given. :meth:`RiskEngine.enforce` is the exception face: it raises
 :class:`real_trade.errors.RiskRejectedError` for a denial.
 """
 
@@ -23,6 +23,7 @@ from real_trade.bus import EventBus
 from real_trade.errors import RiskRejectedError
 from real_trade.risk.circuit_breaker import BreakerState, CircuitBreaker
 from real_trade.risk.config import LiveRiskConfig, SymbolRiskLimits
+from real_trade.risk.liquidation import estimated_liquidation_price, liquidation_distance
 from real_trade.risk.state import TradingState, TradingStateHolder
 from real_trade.risk.throttle import OrderThrottle
 from real_trade.vocabulary import OrderSide
@@ -75,7 +76,8 @@ class AccountContext:
     ``position`` is signed base units; ``last_price`` the last traded price (None if unknown);
     ``free_quote`` the free balance in the quote currency; ``equity`` the account value in quote;
     ``margin_ratio`` maintenance margin / margin balance (1 = liquidation) and ``leverage`` the
-    account's leverage setting, both None for spot.
+    account's leverage setting, both None for spot; ``liquidation_price`` and ``mark_price``
+    are the contract position's (None: spot, flat, or no liquidation price).
     """
 
     position: float = 0.0
@@ -84,6 +86,9 @@ class AccountContext:
     equity: float | None = None
     margin_ratio: float | None = None
     leverage: float | None = None
+    liquidation_price: float | None = None
+    mark_price: float | None = None
+    margin_mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -348,6 +353,8 @@ class RiskEngine:
                     limits.max_leverage,
                     symbol,
                 )
+        if limits.min_liquidation_distance is not None:
+            self._check_liquidation(order, ctx, limits.min_liquidation_distance, price)
         if self.config.max_margin_ratio is not None and ctx.margin_ratio is not None:
             limit = self.config.max_margin_ratio
             if ctx.margin_ratio >= limit:
@@ -376,6 +383,31 @@ class RiskEngine:
                     f"min_free_quote: the order would leave {_num(left)} free quote for "
                     f"{symbol}, below the threshold {_num(self.config.min_free_quote)}",
                 )
+
+    @staticmethod
+    def _check_liquidation(
+        order: PreTradeOrder, ctx: AccountContext, limit: float, price: float | None
+    ) -> None:
+        """Refuse when the position after the order would be liquidated within ``limit`` of
+        the mark (cross: backed by the equity; isolated: by its initial margin)."""
+        mark = ctx.mark_price or ctx.last_price
+        if mark is None or ctx.equity is None:
+            return  # spot, or nothing to value it with: no liquidation price
+        after = order.position_after(ctx.position)
+        if ctx.margin_mode == "isolated":
+            margin = abs(after) * (price or mark) / max(ctx.leverage or 1.0, 1.0)
+        else:
+            margin = ctx.equity
+        distance = liquidation_distance(estimated_liquidation_price(after, mark, margin), mark)
+        if distance is not None and distance < limit:
+            raise _DeniedError(
+                "min_liquidation_distance",
+                limit,
+                distance,
+                f"min_liquidation_distance: the order would put {order.symbol}'s liquidation "
+                f"price {_num(distance * 100)}% from the mark {_num(mark)}, closer than "
+                f"{_num(limit * 100)}%",
+            )
 
     def _admit(self, order: PreTradeOrder) -> None:
         throttle = self.throttle

@@ -7,7 +7,8 @@ position. The timing constants of the session live here too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from real_trade.bus import EventBus
@@ -38,7 +39,8 @@ class SessionConfig:
     ``currency`` is the cash currency (default: the quote of the first symbol); ``run_id``
     makes client order ids restart-stable and keys the journal; ``journal`` is a
     :class:`~real_trade.persistence.Journal` or a URL; ``risk`` a RiskEngine or LiveRiskConfig;
-    ``client``/``venue`` the venue client and its spec (live; ``venue`` also shapes paper ids).
+    ``client``/``venue`` the venue client and its spec (live; ``venue`` also shapes paper ids);
+    ``contract_settings`` maps a contract to its ``(leverage, margin_mode)``, set on start.
     """
 
     paper: bool = True
@@ -54,6 +56,7 @@ class SessionConfig:
     reconcile_interval: float = 60.0
     client: Any = None
     venue: Any = None
+    contract_settings: Mapping[str, tuple[int | None, str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ no order can sell (below the venue's minimum amount or order value once rounded 
 position for the strategy, still part of the account's value, reported once (a log line and a
 :class:`~real_trade.execution.PositionDust` on ``position.dust``); the next buy takes it back.
 A symbol several feeds trade is *shared*: the strategy splits the holding, fills count as they
-are and balances are not imposed on it.
+are and balances are not imposed on it. A *contract* (``BTC/USDT:USDT``) has no dust: its
+position is the exchange's, signed (short < 0), settled from the exchange's positions.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class SymbolPositions:
         self.sizes: dict[str, float] = {}
         self.dust: dict[str, float] = {}
         self.shared: set[str] = set()
+        self.contracts: set[str] = set()
         self._publish, self._cleared, self.strategy = publish, cleared, strategy
 
     def size(self, symbol: str) -> float:
@@ -51,8 +53,10 @@ class SymbolPositions:
         buy takes back, or minus the dust a sell leaves (the position then closes)."""
         symbol, held = fill.symbol, self.size(fill.symbol)
         net = fill.position_change
-        if symbol not in self.shared:
+        if symbol not in self.shared and symbol not in self.contracts:
             net = self._change(symbol, held, fill, limits)
+        elif abs(held + net) <= 1e-9 * max(1.0, abs(held)):
+            net = -held  # closes exactly (no float dust left open)
         self.sizes[symbol] = held + net
         return net
 
@@ -86,13 +90,14 @@ class SymbolPositions:
         the clock giving it, asked only when dust is reported) stamps new dust."""
         if symbol in self.shared:
             return None
-        why = Holdings.dust_reason(held, limits, price) if held > 0 else None
+        contract = symbol in self.contracts
+        why = Holdings.dust_reason(held, limits, price) if held > 0 and not contract else None
         if why is not None:
             self.set_dust(symbol, held, why, now_ms)
             held = 0.0
         else:
             self.set_dust(symbol, 0.0)
-        if abs(self.size(symbol) - held) <= 1e-12 * max(1.0, held):
+        if abs(self.size(symbol) - held) <= 1e-12 * max(1.0, abs(held)):
             return None
         self.sizes[symbol] = held
         return held

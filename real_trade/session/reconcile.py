@@ -1,26 +1,28 @@
 """``ReconcileTask``: continuous reconciliation as a task on the venue client's I/O loop.
 
 Every ``interval`` seconds the session's working orders (and, when every symbol is quiet, its
-balances) are checked against the exchange by
+balances, or for contracts its positions) are checked against the exchange by
 :meth:`~real_trade.persistence.recovery.ContinuousReconciler.check_async`,
 submitted to the client's I/O loop (no thread per check, no REST call on the trading thread).
 :meth:`ReconcileTask.step` runs on the trading cycle: it starts a due check and applies a
-finished one there (adopt the exchange's balance on a mismatch, and ask the live port to look
-up every open order now).
+finished one there (adopt the exchange's balance on a mismatch, read the contracts' positions
+again on a position mismatch, and ask the live port to look up every open order now).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import logging
+from collections.abc import Mapping
 from typing import Any
 
-from real_trade.execution import LiveExecution, OrderManager, base_asset
+from real_trade.execution import ContractAccount, LiveExecution, OrderManager, base_asset
 from real_trade.persistence.recovery import ContinuousReconciler
 
 __all__ = ["ReconcileTask"]
 
 _log = logging.getLogger("real_trade.brokers")
+_NOT_READ = ContractAccount("", 0.0, current=False)
 
 
 class ReconcileTask:
@@ -37,8 +39,15 @@ class ReconcileTask:
         """Whether a check is in flight."""
         return self._running is not None
 
-    def step(self, manager: OrderManager, symbols: list[str], currency: str) -> None:
-        """Apply a finished check, or start a due one (trading thread)."""
+    def step(
+        self,
+        manager: OrderManager,
+        symbols: list[str],
+        currency: str,
+        positions: Mapping[str, float] | None = None,
+    ) -> None:
+        """Apply a finished check, or start a due one (trading thread); ``positions`` are the
+        session's contract positions (checked instead of balances: the exchange keeps them)."""
         if self._running is not None:
             if not self._running.done():
                 return
@@ -52,9 +61,12 @@ class ReconcileTask:
             if mo.sent
         }
         quiet = all(manager.settled(s) for s in symbols)
-        assets = {currency, *(base_asset(s) for s in symbols)}
-        balances = self.live.balances() if quiet else None
-        check = self.reconciler.check_async(working, balances, assets)
+        contracts = dict(positions or {})
+        assets = {currency, *(base_asset(s) for s in symbols)} if not contracts else set()
+        balances = self.live.balances() if quiet and not contracts else None
+        current = quiet and (self.live.contract_account() or _NOT_READ).current
+        held = contracts if contracts and current else None
+        check = self.reconciler.check_async(working, balances, assets, held)
         self._running = self.client.submit(check)
 
     def _apply(self, done: concurrent.futures.Future[list[dict[str, Any]]]) -> None:
@@ -67,6 +79,8 @@ class ReconcileTask:
         if findings:
             if any(f["kind"] == "balance_mismatch" for f in findings):
                 self.live.apply_balance(self.reconciler.fresh_balance)
+            if any(f["kind"] == "position_mismatch" for f in findings):
+                self.live.refresh_contracts()
             self.live.poll_now()  # learn the fate of what the exchange reports otherwise
 
     def stop(self) -> None:

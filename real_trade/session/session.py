@@ -17,11 +17,19 @@ polled here unless a runner polls it).
 A host (the backtrader broker shim) calls :meth:`start` with the symbols, then on each cycle
 :meth:`advance` (new bars, the time), books :meth:`take_updates`, applies
 :meth:`settle_positions` and calls :meth:`after_cycle`; :meth:`stop` at the end.
+
+Contracts (``BTC/USDT:USDT``, :mod:`real_trade.session.contracts`): the configured leverage and
+margin mode are set on start; positions are the exchange's (signed, with their entry price),
+the cash is the wallet and the equity adds the unrealized PnL; the risk context carries the
+margin ratio, the leverage and the liquidation price; funding payments and liquidations are
+published (``funding``, ``liquidation``, a liquidation also as ``order.completed``) and handed
+to the host by :meth:`take_contract_events`.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import itertools
 import logging
 import time
@@ -31,7 +39,10 @@ from typing import Any
 from real_trade.bus import EventBus, get_bus
 from real_trade.execution import (
     ClientOrderIds,
+    ContractAccount,
     FillEvent,
+    FundingPayment,
+    Liquidation,
     LiveExecution,
     ManagedOrder,
     OrderKind,
@@ -50,7 +61,7 @@ from real_trade.risk import AccountContext
 from real_trade.risk.killswitch import KillReport, KillSwitch
 from real_trade.risk.state import TradingState, TradingStateHolder
 from real_trade.risk.trading_state import TradingStateStore
-from real_trade.session import journal_ops
+from real_trade.session import contracts, journal_ops
 from real_trade.session.config import (
     KILL_CONFIRM_S,
     SNAPSHOT_EVERY_S,
@@ -63,7 +74,7 @@ from real_trade.session.kill_target import SessionKillTarget
 from real_trade.session.positions import SymbolPositions
 from real_trade.session.reconcile import ReconcileTask
 from real_trade.session.risk_gate import BrokerRiskGuard, build_guard
-from real_trade.vocabulary import quote_asset
+from real_trade.vocabulary import is_contract, quote_asset
 
 __all__ = ["TradingSession"]
 
@@ -109,6 +120,7 @@ class TradingSession:
         self._new_bars = False
         self._holding, self._settled_seq = True, -1  # settle_positions: skip when flat, no news
         self._last_snapshot = 0.0
+        self._contract_events: list[FundingPayment | Liquidation] = []
 
     @property
     def strategy_name(self) -> str:
@@ -129,6 +141,7 @@ class TradingSession:
         the account holds at the start (live: its holdings become positions)."""
         cfg = self.config
         self.symbols, self.positions.shared = list(symbols), set(shared or ())
+        self.positions.contracts = {s for s in self.symbols if is_contract(s)}
         if cfg.currency is None and symbols:
             self.currency = quote_asset(symbols[0])
         run_id = cfg.run_id if cfg.run_id is not None or cfg.journal is None else "default"
@@ -148,6 +161,7 @@ class TradingSession:
                 commission=cfg.commission,
                 rules=cfg.rules,
                 level_notional=cfg.level_notional,
+                contract_settings=cfg.contract_settings,
             )
             guard = self._build_guard(bus, clock=lambda: paper.now_ms() / 1000)
             native = frozenset({OrderKind.STOP, OrderKind.STOP_LIMIT})  # the sim's own stops
@@ -167,6 +181,7 @@ class TradingSession:
                     self.initial_cash = self.starting_cash = cash
             return {}
         guard = self._build_guard(bus)
+        contracts.apply_settings(cfg.client, self.symbols, cfg.contract_settings)
         live = self.live = LiveExecution(
             cfg.client, self.symbols, on_connection=guard.on_connection
         )
@@ -179,6 +194,11 @@ class TradingSession:
         if self.journal is not None:
             self._recover(ids)
         held = self.settle_positions(force=True)  # holdings at start become positions
+        if self.journal is not None and self.positions.contracts:
+            sizes = {s: self.positions.size(s) for s in self.positions.contracts}
+            contracts.check_positions_at_start(
+                self.journal, self.strategy_name, sizes, self.publish
+            )
         self.starting_cash = self.cash()
         return held
 
@@ -215,6 +235,7 @@ class TradingSession:
             self._reconcile.stop()
         if self.live is not None:
             unanswered = self.live.settle(STOP_SETTLE_S)
+            self.live.read_account_now()  # the account as the exchange leaves it
             if self.manager is not None:
                 self.manager.process()
                 if on_updates is not None:
@@ -273,6 +294,11 @@ class TradingSession:
         return self.guard
 
     def _risk_context(self, symbol: str) -> AccountContext:
+        account = self.contract_account()
+        if account is not None and is_contract(symbol):
+            setting = self.config.contract_settings.get(symbol, (None, None))
+            position, price = self.positions.size(symbol), self.last_price(symbol)
+            return contracts.risk_context(account, symbol, position, price, self.equity(), setting)
         port = self.paper if self.paper is not None else self.live
         balances = port.balances() if port is not None else {}
         quote = balances.get(self.currency)
@@ -288,11 +314,28 @@ class TradingSession:
         journal_ops.record_intent(self.journal, self.strategy_name, mo, request, extra)
 
     # ------------------------------------------------------------------ account
+    def contract_account(self) -> ContractAccount | None:
+        """The contracts' wallet and positions as the exchange holds them (None: spot only,
+        or paper before the first bar)."""
+        port = self.port
+        read = getattr(port, "contract_account", None)
+        return read() if read is not None else None
+
+    def entry_price(self, symbol: str) -> float | None:
+        """The exchange's entry price of ``symbol``'s position (contracts; else None)."""
+        account = self.contract_account()
+        held = account.position(symbol) if account is not None else None
+        return held.entry_price if held is not None else None
+
     def cash(self) -> float:
-        """The quote currency's total balance (paper before the start: the initial cash)."""
+        """The quote currency's total balance (paper before the start: the initial cash);
+        with contracts, the wallet balance."""
         port = self.port
         if port is None:
             return self.initial_cash
+        account = self.contract_account()
+        if account is not None:
+            return account.wallet
         balance = port.balances().get(self.currency)
         return balance.total if balance is not None else 0.0
 
@@ -316,9 +359,15 @@ class TradingSession:
         return port.last_price(symbol) if port is not None else None
 
     def equity(self) -> float:
-        """Cash plus the positions and the dust at their last prices."""
+        """Cash plus the positions and the dust at their last prices (contracts: plus their
+        unrealized PnL at the last price)."""
         value = self.cash()
+        account = self.contract_account()
         for symbol in self.symbols:
+            if account is not None and symbol in self.positions.contracts:
+                price = self.last_close.get(symbol)
+                value += contracts.unrealized(account.position(symbol), price)
+                continue
             held = self.positions.size(symbol) + self.positions.dust.get(symbol, 0.0)
             if held:
                 value += held * (self.last_price(symbol) or 0.0)
@@ -464,11 +513,18 @@ class TradingSession:
             return {}  # flat, and no report since: the balances and positions are as settled
         self._settled_seq = seq
         balances, changed = port.balances(), {}
+        account = self.contract_account()
         for symbol in self.symbols:
             if not force and not manager.settled(symbol):
                 continue
-            held = balances.get(base_asset(symbol))
-            size = held.total if held is not None else 0.0
+            if symbol in self.positions.contracts:
+                if account is None or not account.current:
+                    continue  # the exchange's positions lag the fills: next time
+                position = account.position(symbol)
+                size = position.size if position is not None else 0.0
+            else:
+                held = balances.get(base_asset(symbol))
+                size = held.total if held is not None else 0.0
             price = port.last_price(symbol) or self.last_close.get(symbol)
             new = self.positions.settle(symbol, size, port.limits(symbol), price, self.now_ms)
             if new is not None:
@@ -478,6 +534,28 @@ class TradingSession:
             for s in self.symbols
         ) or any(b.total for a, b in balances.items() if a != self.currency)
         return changed
+
+    def take_contract_events(self) -> list[FundingPayment | Liquidation]:
+        """The funding payments and liquidations since the last call (published on
+        ``funding`` / ``liquidation`` with the run's name), for the host to book."""
+        take = getattr(self.port, "take_contract_events", None)
+        fresh = take() if take is not None else []
+        events, self._contract_events = [*self._contract_events, *fresh], []
+        out = []
+        for event in events:
+            event = dataclasses.replace(event, strategy=self.strategy_name)
+            self.publish(event.topic, event)
+            out.append(event)
+        return out
+
+    def liquidated(self, event: Liquidation, local_id: int, closed: float) -> None:
+        """The host booked ``event`` on its order ``local_id`` (``closed``: what it closed of
+        the strategy's position): publish it as ``order.completed`` with the reason (the
+        journal's order row)."""
+        update = contracts.liquidation_update(event, local_id, self.strategy_name, event.size)
+        self.publish(update.topic, update)
+        if closed:
+            self.positions.sizes[event.symbol] = self.positions.size(event.symbol) - closed
 
     def after_cycle(self) -> None:
         """The unattended work of a cycle: the journal's requests (when polled here), the
@@ -489,7 +567,10 @@ class TradingSession:
                 _log.warning("could not read the journal's requests: %s", exc)
         self.killswitch.step()
         if self._reconcile is not None and self.manager is not None:
-            self._reconcile.step(self.manager, self.symbols, self.currency)
+            held = {
+                s: self.positions.size(s) for s in self.symbols if s in self.positions.contracts
+            }
+            self._reconcile.step(self.manager, self.symbols, self.currency, held)
         self.maybe_snapshot()
 
     def maybe_snapshot(self, force: bool = False) -> None:

@@ -29,6 +29,7 @@ from real_trade.stores.connection import StoreConnection
 from real_trade.stores.registry import StoreRegistry, instance_key
 from real_trade.venues.client import VenueClient
 from real_trade.venues.client_args import ClientArgs, CredentialField
+from real_trade.venues.contracts import check_contract_support
 from real_trade.venues.proxy import detect_system_proxy, mask_proxy_url
 from real_trade.venues.spec import VenueSpec
 
@@ -61,6 +62,7 @@ class BaseStore:
         quote_currency: str = "USDT",
         **client_options: Any,
     ) -> None:
+        check_contract_support(market_type=market_type)
         builds_own = type(self)._create_exchange is not BaseStore._create_exchange
         venue = None if builds_own and self.venue is None else self._venue_from(client_options)
         args = ClientArgs.resolve(

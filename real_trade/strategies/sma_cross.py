@@ -1,7 +1,9 @@
 """``SmaCross``: the sample strategy of the demo and the examples, on ``RealTradeStrategyBase``.
 
 Buys ``size`` when the fast simple moving average crosses above the slow one and closes the
-position when it crosses back below, with at most one order pending at a time. On a live feed it
+position when it crosses back below, with at most one order pending at a time; with
+``long_short`` (a perpetual) it holds ``size`` long above and ``size`` short below, reversing on
+each cross. On a live feed it
 trades only once the feed is LIVE (the backfilled history warms the averages up; orders on stale
 backfill bars would fill at today's prices). It uses nothing of real_trade at run time but what
 :class:`~real_trade.strategies.base.RealTradeStrategyBase` (itself a ``bt.Strategy``) adds:
@@ -20,14 +22,16 @@ __all__ = ["SmaCross"]
 
 
 class SmaCross(RealTradeStrategyBase):
-    """Fast/slow SMA crossover, long only, fixed size; optional progress callback and bar cap.
+    """Fast/slow SMA crossover, long only (or ``long_short``), fixed size; optional progress
+    callback and bar cap.
 
     Params: ``fast`` (10), ``slow`` (30), ``size`` (0.01 base units), ``max_live_bars`` (0 = run
     until stopped: after that many bars delivered live the run stops itself), ``on_bar`` (a
     callable ``on_bar(strategy)`` called on every bar, e.g. to print progress), ``on_order``
-    (``on_order(strategy, order)`` on every order notification); from the base: ``stop_loss`` and
-    ``take_profit`` (fractions of the entry price, 0 = off, the default here), ``printlog``,
-    ``log_trades``.
+    (``on_order(strategy, order)`` on every order notification), ``long_short`` (False: go
+    short below instead of flat, reversing with one order of twice the size); from the base:
+    ``stop_loss`` and ``take_profit`` (fractions of the entry price, 0 = off, the default
+    here), ``printlog``, ``log_trades``.
     """
 
     params = (
@@ -39,6 +43,7 @@ class SmaCross(RealTradeStrategyBase):
         ("max_live_bars", 0),
         ("on_bar", None),
         ("on_order", None),
+        ("long_short", False),
     )
 
     def __init__(self) -> None:
@@ -74,7 +79,11 @@ class SmaCross(RealTradeStrategyBase):
         if self.p.on_bar is not None:
             self.p.on_bar(self)
         may_trade = self.pending is None and (self.is_live or not self.data.islive())
-        if may_trade and not self.position and self.crossover > 0:
+        if self.p.long_short:
+            if may_trade and self.crossover != 0:
+                target = self.p.size if self.crossover > 0 else -self.p.size
+                self.pending = self.order_target_size(target=target)
+        elif may_trade and not self.position and self.crossover > 0:
             self.pending = self.buy(size=self.p.size)
         elif (
             may_trade

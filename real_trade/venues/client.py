@@ -158,6 +158,23 @@ class VenueClient(VenueConnection):
         """Sync face of :meth:`fetch_positions_async`."""
         return self.run(self.fetch_positions_async(symbols))
 
+    async def set_contract_settings_async(
+        self, symbol: str, leverage: int | None, margin_mode: str | None
+    ) -> None:
+        """Set a contract's margin mode (``cross``/``isolated``), then its leverage (ccxt's
+        ``set_margin_mode``, ``set_leverage``; an unchanged margin mode is no error)."""
+        self._require_credentials("setting leverage and margin mode")
+        if margin_mode is not None:
+            await self._retrying(self._exchange.set_margin_mode, margin_mode, symbol)
+        if leverage is not None:
+            await self._retrying(self._exchange.set_leverage, int(leverage), symbol)
+
+    def set_contract_settings(
+        self, symbol: str, leverage: int | None, margin_mode: str | None
+    ) -> None:
+        """Sync face of :meth:`set_contract_settings_async`."""
+        self.run(self.set_contract_settings_async(symbol, leverage, margin_mode))
+
     async def fetch_open_orders_async(self, symbol: str | None = None) -> list[dict[str, Any]]:
         """The account's open orders (of ``symbol``, or all)."""
         self._require_credentials("reading open orders")

@@ -16,6 +16,8 @@ from real_trade.vocabulary.clock import Clock, SystemClock
 from real_trade.vocabulary.orders import OrderKind, OrderSide
 from real_trade.vocabulary.symbols import (
     base_asset,
+    is_contract,
+    is_inverse,
     joined_symbol_id,
     okx_inst_id,
     quote_asset,
@@ -28,6 +30,8 @@ __all__ = [
     "OrderSide",
     "SystemClock",
     "base_asset",
+    "is_contract",
+    "is_inverse",
     "joined_symbol_id",
     "okx_inst_id",
     "quote_asset",

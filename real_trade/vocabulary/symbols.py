@@ -11,7 +11,15 @@ A unified symbol is ccxt's: ``BASE/QUOTE`` for spot, ``BASE/QUOTE:SETTLE`` for a
 
 from __future__ import annotations
 
-__all__ = ["base_asset", "joined_symbol_id", "okx_inst_id", "quote_asset", "split_symbol"]
+__all__ = [
+    "base_asset",
+    "is_contract",
+    "is_inverse",
+    "joined_symbol_id",
+    "okx_inst_id",
+    "quote_asset",
+    "split_symbol",
+]
 
 
 def split_symbol(symbol: str) -> tuple[str, str]:
@@ -32,6 +40,17 @@ def base_asset(symbol: str) -> str:
 def quote_asset(symbol: str) -> str:
     """The quote asset of a unified symbol (``BTC/USDT:USDT`` -> ``USDT``; ``""`` without ``/``)."""
     return split_symbol(symbol)[1]
+
+
+def is_contract(symbol: str) -> bool:
+    """Whether a unified symbol names a contract (``BTC/USDT:USDT``), not a spot pair."""
+    return ":" in symbol
+
+
+def is_inverse(symbol: str) -> bool:
+    """Whether a unified contract symbol settles in its base asset (COIN-M: ``BTC/USD:BTC``)."""
+    pair, _, settle = symbol.partition(":")
+    return bool(settle) and settle.split("-", 1)[0] == split_symbol(pair)[0]
 
 
 def joined_symbol_id(symbol: str) -> str:

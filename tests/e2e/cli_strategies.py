@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import backtrader as bt
 
-__all__ = ["FlipOnLiveBars", "RestingBid", "RestingLimitBuy"]
+__all__ = ["FlipOnLiveBars", "RestingBid", "RestingLimitBuy", "ShortThenCover"]
 
 
 class FlipOnLiveBars(bt.Strategy):
@@ -58,3 +58,26 @@ class RestingLimitBuy(RestingBid):
     tests that cancel it from outside)."""
 
     params = (("discount", 0.5),)
+
+
+class ShortThenCover(bt.Strategy):
+    """Sells ``size`` on a live bar when flat (a short on a perpetual) and closes it on the
+    next (a reduce-only buy), so that a run on a contract goes short from its first live bar."""
+
+    params = (("size", 0.01),)
+
+    def __init__(self) -> None:
+        self.live = False
+
+    def notify_data(self, data: bt.DataBase, status: int, *args: object, **kwargs: object) -> None:
+        """Trade only once the feed is live."""
+        self.live = status == data.LIVE
+
+    def next(self) -> None:
+        """Flat: sell; short: close."""
+        if not self.live:
+            return
+        if not self.position:
+            self.sell(size=self.p.size)
+        else:
+            self.close()

@@ -6,6 +6,11 @@ account on it, and runs the sample ``SmaCross`` strategy through the full live p
 bars from the websocket) and ``BinanceBroker`` with ``paper_trading=False`` (real orders, the
 exchange's fills and commissions through the user-data stream). It prints progress per bar,
 every order and fill, then the P&L and the simulator's own account as a cross-check.
+
+``--market future`` trades the simulated USDⓈ-M perpetual ``BTC/USDT:USDT`` instead (the
+simulator's Binance futures face, ``BinanceStore(market_type="future")``): ``SmaCross`` with
+``long_short`` holds the size long above the slow average and short below, at 5x isolated
+margin; the cross-check is the futures wallet and the exchange's position.
 """
 
 from __future__ import annotations
@@ -25,12 +30,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bars", type=int, default=40, help="live one-minute bars to trade")
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market")
     parser.add_argument(
-        "--market", default="synthetic", help="'synthetic' or a one-minute candle CSV to replay"
+        "--market",
+        default="synthetic",
+        help="'synthetic', a one-minute candle CSV to replay, or 'future': the synthetic "
+        "USDⓈ-M perpetual BTC/USDT:USDT, traded long and short",
     )
     parser.add_argument("--fast", type=int, default=5, help="fast SMA period")
     parser.add_argument("--slow", type=int, default=15, help="slow SMA period")
     parser.add_argument("--size", type=float, default=0.05, help="order size in BTC")
     parser.add_argument("--cash", type=float, default=10_000.0, help="USDT on the demo account")
+
+
+PERPETUAL_MARKETS = ("future", "perp", "perpetual")
+"""``--market`` values that trade the simulated USDⓈ-M perpetual."""
+PERP_SYMBOL = "BTC/USDT:USDT"
+
+
+def _exchange_account(sim: Any, key: str, perp: bool) -> tuple[float, float]:
+    """The simulator's own view: USDT (the futures wallet) and BTC held (the position)."""
+    if perp:
+        core = sim.futures_core
+        account = core.account_by_key(key)
+        views = core.positions(account, "BTCUSDT")
+        wallet = core.margin_summary(account, "USDT").wallet_balance
+        return float(wallet), float(views[0].qty) if views else 0.0
+    balances = sim.core.balances(sim.core.account_by_key(key))
+    return float(sum(balances.get("USDT", (0, 0)))), float(sum(balances.get("BTC", (0, 0))))
 
 
 def _stamp(strategy: Any) -> str:
@@ -55,17 +80,33 @@ def run(args: argparse.Namespace) -> int:
     from real_trade.strategies import SmaCross
 
     started = time.monotonic()
+    perp = args.market in PERPETUAL_MARKETS
+    symbol = PERP_SYMBOL if perp else "BTC/USDT"
     print(
-        f"real_trade demo: simulator at {args.speed:g}x, SMA({args.fast}/{args.slow}) cross, "
+        f"real_trade demo: simulator at {args.speed:g}x, SMA({args.fast}/{args.slow}) cross"
+        f"{' long/short on the perpetual ' + symbol if perp else ''}, "
         f"{args.bars} live 1m bars, testnet mode (nothing leaves this machine)"
     )
-    with SimExchange(market=args.market, speed=args.speed, seed=args.seed) as sim:
-        key, secret = sim.create_account({"USDT": args.cash})
-        print(f"simulator up at {sim.url}; testnet account with {args.cash:,.2f} USDT")
-        store = BinanceStore(apikey=key, secret=secret, testnet=True, sim_url=sim.url)
-        broker = BinanceBroker(store, paper_trading=False)
+    market = "synthetic" if perp else args.market
+    faces = ["binance", "binance_futures"] if perp else ["binance"]
+    with SimExchange(market=market, speed=args.speed, seed=args.seed, faces=faces) as sim:
+        if perp:
+            key, secret = sim.create_account({}, futures_balances={"USDT": args.cash})
+        else:
+            key, secret = sim.create_account({"USDT": args.cash})
+        wallet = "futures wallet" if perp else "account"
+        print(f"simulator up at {sim.url}; testnet {wallet} with {args.cash:,.2f} USDT")
+        store = BinanceStore(
+            apikey=key,
+            secret=secret,
+            testnet=True,
+            sim_url=sim.url,
+            market_type="future" if perp else "spot",
+        )
+        contracts = {symbol: {"leverage": 5, "margin_mode": "isolated"}} if perp else None
+        broker = BinanceBroker(store, paper_trading=False, contracts=contracts)
         data = BinanceData.from_timeframe_string(
-            "1m", store, symbol="BTC/USDT", history_bars=args.slow * 3
+            "1m", store, symbol=symbol, history_bars=args.slow * 3
         )
 
         def on_bar(strategy: Any) -> None:
@@ -99,14 +140,13 @@ def run(args: argparse.Namespace) -> int:
             max_live_bars=args.bars,
             on_bar=on_bar,
             on_order=on_order,
+            long_short=perp,
         )
         start_value = args.cash
         (strategy,) = cerebro.run()
         end_value = broker.getvalue()
         fills = [o for o in strategy.orders if o.status == o.Completed]
-        account = sim.core.balances(sim.core.account_by_key(key))
-        sim_usdt = float(sum(account.get("USDT", (0, 0))))
-        sim_btc = float(sum(account.get("BTC", (0, 0))))
+        sim_usdt, sim_btc = _exchange_account(sim, key, perp)
         store.stop()
     print()
     print(f"orders notified: {len(strategy.orders)}, filled: {len(fills)}")

@@ -57,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def describe(config: Any, strategy_cls: type, params: dict[str, Any]) -> list[str]:
     """The lines saying what will trade: venue, mode, symbols, strategy, risk and journal."""
     from real_trade.config.messages import mask_url_password
+    from real_trade.engine.factory import contract_market_type
 
     mode = config.trading_mode
     where = config.exchange + (f" (simulator {config.sim_url})" if config.sim_url else "")
@@ -68,7 +69,7 @@ def describe(config: Any, strategy_cls: type, params: dict[str, Any]) -> list[st
     risk = {k: v for k, v in config.risk.model_dump().items() if v not in (None, {}, [])}
     shown = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "defaults"
     lines = [
-        f"venue      {where}, {config.market_type}",
+        f"venue      {where}, {contract_market_type(config)}",
         f"mode       {label}",
         f"symbols    {', '.join(config.run_symbols)} on {config.timeframe} bars",
         f"strategy   {strategy_cls.__module__}.{strategy_cls.__qualname__} ({shown})",
@@ -79,6 +80,11 @@ def describe(config: Any, strategy_cls: type, params: dict[str, Any]) -> list[st
     ]
     if mode == "paper":
         lines.insert(2, f"cash       {config.initial_cash:,.2f} (paper)")
+    settings = config.derivatives.settings(s for s in config.run_symbols if ":" in s)
+    for symbol, (leverage, margin) in sorted(settings.items()):
+        shown_lev = f"{leverage}x" if leverage is not None else "the venue's leverage"
+        shown_mode = margin or "the venue's margin mode"
+        lines.insert(-4, f"contract   {symbol}: {shown_lev}, {shown_mode}")
     return lines
 
 

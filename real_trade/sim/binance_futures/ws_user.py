@@ -6,9 +6,11 @@ A client connects to ``<base>/private/ws?listenKey=K`` (ccxt.pro's path) or
 listens to the futures core's bus: ``sim.order.<id>`` becomes ``ORDER_TRADE_UPDATE`` (or
 ``ALGO_UPDATE`` for a conditional order not yet triggered), ``sim.position.<id>`` an
 ``ACCOUNT_UPDATE`` with the position (``P``) and the settle asset's wallet (``B``),
-``sim.funding.<id>`` an ``ACCOUNT_UPDATE`` with reason ``FUNDING_FEE``. Events are built on the
-server loop (bus events may come from any thread). While the fault plan pauses the user stream
-the events are held and then delivered in order, as on the spot face.
+``sim.funding.<id>`` an ``ACCOUNT_UPDATE`` with reason ``FUNDING_FEE``, ``sim.liquidation.<id>``
+the ``ORDER_TRADE_UPDATE`` of the liquidation order (client id ``autoclose-<ms>``, type
+``LIQUIDATION``, filled at the liquidation price), as Binance reports a forced close. Events
+are built on the server loop (bus events may come from any thread). While the fault plan pauses
+the user stream the events are held and then delivered in order, as on the spot face.
 """
 
 from __future__ import annotations
@@ -30,7 +32,12 @@ from real_trade.sim.binance_futures.format import (
     tif_word,
 )
 from real_trade.sim.binance_futures.rest import ListenKeyBook
-from real_trade.sim.derivatives.types import FundingEvent, MarginMode, PositionView
+from real_trade.sim.derivatives.types import (
+    FundingEvent,
+    LiquidationEvent,
+    MarginMode,
+    PositionView,
+)
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
 from real_trade.sim.types import OrderEvent
@@ -83,6 +90,52 @@ def order_trade_update(ev: OrderEvent) -> dict[str, Any]:
             "si": 0,
             "ss": 0,
             "V": "EXPIRE_MAKER",
+            "pm": "NONE",
+            "gtd": 0,
+        },
+    }
+
+
+def liquidation_update(ev: LiquidationEvent) -> dict[str, Any]:
+    """The ``ORDER_TRADE_UPDATE`` of the order that closed a liquidated position."""
+    qty, px = dec(abs(ev.qty)), dec(ev.price)
+    return {
+        "e": "ORDER_TRADE_UPDATE",
+        "E": ev.time_ms,
+        "T": ev.time_ms,
+        "o": {
+            "s": ev.symbol,
+            "c": f"autoclose-{ev.time_ms}",
+            "S": "SELL" if ev.qty > 0 else "BUY",
+            "o": "LIQUIDATION",
+            "f": "IOC",
+            "q": qty,
+            "p": px,
+            "ap": px,
+            "sp": "0",
+            "x": "TRADE",
+            "X": "FILLED",
+            "i": ev.time_ms,
+            "l": qty,
+            "z": qty,
+            "L": px,
+            "N": "USDT",
+            "n": "0",
+            "T": ev.time_ms,
+            "t": 0,
+            "b": "0",
+            "a": "0",
+            "m": False,
+            "R": False,
+            "wt": "CONTRACT_PRICE",
+            "ot": "LIQUIDATION",
+            "ps": POSITION_SIDE_OUT[ev.position_side],
+            "cp": False,
+            "rp": "0",
+            "pP": False,
+            "si": 0,
+            "ss": 0,
+            "V": "NONE",
             "pm": "NONE",
             "gtd": 0,
         },
@@ -176,6 +229,7 @@ class UserDataFace:
             self.bus.subscribe("sim.order.*", self._on_bus),
             self.bus.subscribe("sim.position.*", self._on_bus),
             self.bus.subscribe("sim.funding.*", self._on_bus),
+            self.bus.subscribe("sim.liquidation.*", self._on_bus),
         ]
         self._pacer = asyncio.get_running_loop().create_task(self._pace())
 
@@ -277,6 +331,8 @@ class UserDataFace:
             if o.stop_price is not None and o.working_time_ms < 0:
                 return algo_update(event)
             return order_trade_update(event)
+        if isinstance(event, LiquidationEvent):
+            return liquidation_update(event)
         if isinstance(event, FundingEvent):
             return self._account_update(
                 event.account_id, event.asset, [], "FUNDING_FEE", event.time_ms

@@ -1,0 +1,408 @@
+"""Perpetuals on the live path against the simulator's Binance USDⓈ-M face (testnet mode).
+
+``BinanceStore(market_type='future')`` with the real ccxt/ccxt.pro clients on loopback,
+``BinanceBroker(paper_trading=False)`` and an unchanged backtrader strategy on
+``BTC/USDT:USDT``: selling when flat goes short, a double buy reverses, ``close()`` goes out
+reduce-only; what the strategy sees (position size and entry price, cash, value) is checked
+against the simulator's futures account; leverage and margin mode come from the broker's
+``contracts`` setting; COIN-M is refused with a clear error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import backtrader as bt
+import pytest
+
+from real_trade.brokers import BinanceBroker
+from real_trade.bus import EventBus
+from real_trade.errors import ConfigError
+from real_trade.persistence import Journal
+from real_trade.sim import SimExchange
+from real_trade.stores import BinanceStore
+from tests.integration.live.test_broker_live import PacedFeed
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+SYMBOL, SID = "BTC/USDT:USDT", "BTCUSDT"
+Check = Callable[["Steps"], bool]
+Act = Callable[["Steps"], Any]
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimExchange]:
+    """A stepped simulator serving spot and USDⓈ-M: the book stays where it is."""
+    with SimExchange(stepped=True, seed=33, faces=["binance", "binance_futures"]) as exchange:
+        yield exchange
+
+
+class Steps(bt.Strategy):
+    """Walks ``steps``: each is (wait until, then do); records what it saw at each step."""
+
+    params = (("steps", None), ("registry", None))
+
+    def __init__(self) -> None:
+        self.p.registry.append(self)
+        self.at = 0
+        self.seen: list[tuple[float, float, float, float]] = []
+        self.orders: list[Any] = []
+        self.done = False
+
+    def next(self) -> None:
+        steps = self.p.steps
+        while self.at < len(steps) and steps[self.at][0](self):
+            self.seen.append(
+                (self.position.size, self.position.price, self.broker.getcash(), self.value())
+            )
+            order = steps[self.at][1](self)
+            if order is not None:
+                self.orders.append(order)
+            self.at += 1
+        self.done = self.at >= len(steps)
+
+    def value(self) -> float:
+        return float(self.broker.getvalue())
+
+    def idle(self) -> bool:
+        return not any(o.alive() for o in self.orders)
+
+
+def wallet(sim: SimExchange, key: str) -> float:
+    core = sim.futures_core
+    account = core.account_by_key(key)
+    assert account is not None
+    return float(core.margin_summary(account, "USDT").wallet_balance)
+
+
+def exchange_position(sim: SimExchange, key: str) -> tuple[float, float]:
+    core = sim.futures_core
+    account = core.account_by_key(key)
+    assert account is not None
+    views = core.positions(account, SID)
+    return (float(views[0].qty), float(views[0].entry_price)) if views else (0.0, 0.0)
+
+
+def agrees(sim: SimExchange, key: str, size: float) -> Check:
+    """Wait until nothing is working, the position is ``size`` and equals the exchange's
+    (size and entry) and the cash is the exchange's wallet."""
+
+    def check(s: Steps) -> bool:
+        exch = exchange_position(sim, key)
+        return (
+            s.idle()
+            and abs(s.position.size - size) < 1e-12
+            and abs(exch[0] - size) < 1e-12
+            and abs(s.position.price - exch[1]) < 1e-6
+            and abs(s.broker.getcash() - wallet(sim, key)) < 1e-9
+        )
+
+    return check
+
+
+def run_steps(
+    sim: SimExchange,
+    steps: list[tuple[Check, Act]],
+    *,
+    futures: float = 10_000.0,
+    contracts: Any = None,
+    key_secret: tuple[str, str] | None = None,
+    **broker_args: Any,
+) -> tuple[Steps, BinanceBroker, str]:
+    key, secret = key_secret or sim.create_account({}, futures_balances={"USDT": futures})
+    store = BinanceStore(
+        key, secret, testnet=True, sim_url=sim.url, bus=EventBus(), market_type="future"
+    )
+    broker_args.setdefault("bus", EventBus())
+    broker = BinanceBroker(
+        store, paper_trading=False, run_id=f"perp{key[:6]}", contracts=contracts, **broker_args
+    )
+    registry: list[Steps] = []
+    cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
+    cerebro.setbroker(broker)
+    feed = PacedFeed(
+        price=lambda: sim.futures_core.last_price(SID),
+        done=lambda: bool(registry) and registry[0].done,
+    )
+    cerebro.adddata(feed, name=SYMBOL)
+    cerebro.addstrategy(Steps, steps=steps, registry=registry)
+    try:
+        strategy = cerebro.run()[0]
+    finally:
+        store.stop()
+    return strategy, broker, key
+
+
+def always(_s: Steps) -> bool:
+    return True
+
+
+def test_short_when_flat_reverse_and_close_reduce_only(sim: SimExchange) -> None:
+    box: dict[str, str] = {}
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    box["key"] = key
+    steps: list[tuple[Check, Act]] = [
+        (always, lambda s: s.sell(size=0.01)),
+        (agrees(sim, key, -0.01), lambda s: s.buy(size=0.02)),
+        (agrees(sim, key, 0.01), lambda s: s.close()),
+        (agrees(sim, key, 0.0), lambda s: None),
+    ]
+    strat, _broker, _ = run_steps(sim, steps, key_secret=(key, secret))
+    assert strat.done, "the scenario did not finish"
+    short, long_ = strat.seen[1], strat.seen[2]
+    assert short[0] == pytest.approx(-0.01) and long_[0] == pytest.approx(0.01)
+    core = sim.futures_core
+    account = core.account_by_key(key)
+    assert account is not None
+    orders = core.all_orders(account, SID)
+    assert [(o.side.value, float(o.executed_qty), o.reduce_only) for o in orders] == [
+        ("sell", 0.01, False),
+        ("buy", 0.02, False),
+        ("sell", 0.01, True),
+    ]
+    assert short[1] == pytest.approx(float(orders[0].cummulative_quote_qty) / 0.01)
+    final = wallet(sim, key)
+    assert strat.seen[-1][2] == pytest.approx(final) and strat.seen[-1][3] == pytest.approx(final)
+    fills = core.my_trades(account, SID)
+    assert final == pytest.approx(
+        10_000.0
+        + sum(float(f.realized_pnl) for f in fills)
+        - sum(float(f.commission) for f in fills),
+        abs=1e-6,
+    )
+
+
+def test_value_is_the_wallet_plus_unrealized_pnl(sim: SimExchange) -> None:
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    looks: list[tuple[float, float, float, float]] = []
+
+    def look(s: Steps) -> None:
+        close = s.data.close[0]
+        looks.append((s.broker.getvalue(), s.broker.getcash(), s.position.size, close))
+
+    steps: list[tuple[Check, Act]] = [
+        (always, lambda s: s.buy(size=0.05)),
+        (agrees(sim, key, 0.05), look),
+    ]
+    run_steps(sim, steps, key_secret=(key, secret))
+    ((value, cash, size, close),) = looks
+    entry = exchange_position(sim, key)[1]
+    assert cash == pytest.approx(wallet(sim, key))
+    assert value == pytest.approx(cash + size * (close - entry), abs=1e-9)
+
+
+def test_leverage_and_margin_mode_are_set_on_start(sim: SimExchange) -> None:
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    contracts = {SYMBOL: {"leverage": 4, "margin_mode": "isolated"}}
+    steps: list[tuple[Check, Act]] = [
+        (always, lambda s: s.buy(size=0.01)),
+        (agrees(sim, key, 0.01), lambda s: None),
+    ]
+    run_steps(sim, steps, contracts=contracts, key_secret=(key, secret))
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+    settings = sim.futures_core.contract_settings(account, SID)
+    assert (settings.leverage, settings.margin_mode.value) == (4, "isolated")
+    (view,) = sim.futures_core.positions(account, SID)
+    assert view.leverage == 4 and view.isolated_margin > 0
+
+
+def test_a_margin_mode_change_the_venue_refuses_is_a_clear_error(sim: SimExchange) -> None:
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+    sim.futures_core.place_order(account, SID, "buy", "market", quantity=Decimal("0.01"))
+    with pytest.raises(ConfigError) as info:
+        run_steps(
+            sim,
+            [(always, lambda s: None)],
+            contracts={SYMBOL: {"margin_mode": "isolated"}},
+            key_secret=(key, secret),
+        )
+    text = str(info.value)
+    assert SYMBOL in text and "margin mode isolated" in text
+    assert "close them first" in (info.value.fix or "")
+
+
+def test_a_position_held_at_start_is_the_strategys_position(sim: SimExchange) -> None:
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+    sim.futures_core.place_order(account, SID, "sell", "market", quantity=Decimal("0.02"))
+    size, entry = exchange_position(sim, key)
+    assert size == pytest.approx(-0.02)
+    strat, _broker, _ = run_steps(sim, [(always, lambda s: None)], key_secret=(key, secret))
+    assert strat.seen[0][0] == pytest.approx(-0.02)
+    assert strat.seen[0][1] == pytest.approx(entry)
+
+
+def test_coin_m_is_refused_with_a_clear_error(sim: SimExchange) -> None:
+    with pytest.raises(ConfigError) as info:
+        BinanceStore("k", "s", testnet=True, sim_url=sim.url, market_type="delivery")
+    assert "COIN-M" in str(info.value) and "not supported yet" in str(info.value)
+    assert "future" in (info.value.fix or "")
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.setbroker(BinanceBroker(None, paper_trading=True, bus=EventBus()))
+    cerebro.adddata(PacedFeed(price=lambda: 1.0, done=lambda: True), name="BTC/USD:BTC")
+    cerebro.addstrategy(bt.Strategy)
+    with pytest.raises(ConfigError, match="COIN-M"):
+        cerebro.run()
+
+
+def test_continuous_reconciliation_follows_a_position_changed_behind_its_back(
+    sim: SimExchange, tmp_path: Path
+) -> None:
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+    bus, findings = EventBus(synchronous=True), []
+    bus.subscribe("reconcile.position_mismatch", lambda _t, e: findings.append(e))
+
+    def go_deaf_and_trade_elsewhere(s: Steps) -> None:
+        live = s.broker.session.live  # type: ignore[attr-defined]
+        for handle in live._streams:  # the user-data streams die silently
+            handle.stop()
+        eventually(lambda: not live.contracts_view.reading, message="the last read to end")
+        sim.futures_core.place_order(account, SID, "sell", "market", quantity=Decimal("0.03"))
+
+    steps: list[tuple[Check, Act]] = [
+        (always, lambda s: s.buy(size=0.01)),
+        (agrees(sim, key, 0.01), go_deaf_and_trade_elsewhere),
+        (lambda s: abs(s.position.size + 0.02) < 1e-12, lambda s: None),
+    ]
+    url = f"sqlite:///{tmp_path / 'rec.db'}"
+    strat, _broker, _ = run_steps(
+        sim,
+        steps,
+        key_secret=(key, secret),
+        bus=bus,
+        journal=Journal(url),
+        reconcile_interval=0.1,
+    )
+    assert strat.done, "the position never followed the exchange's"
+    assert exchange_position(sim, key)[0] == pytest.approx(-0.02)
+    assert [(f["symbol"], f["broker"], f["exchange"]) for f in findings] == [
+        (SYMBOL, pytest.approx(0.01), pytest.approx(-0.02))
+    ]
+    rows = Journal(url).events("reconcile.position_mismatch")
+    assert len(rows) == 1
+
+
+def test_funding_reaches_cash_the_strategy_and_the_journal(tmp_path: Path) -> None:
+    eight = 1_709_280_000_000  # 2024-03-01 08:00 UTC, a funding time
+    with SimExchange(
+        stepped=True, seed=5, faces=["binance", "binance_futures"], start_ms=eight - 300_000
+    ) as fsim:
+        key, secret = fsim.create_account({}, futures_balances={"USDT": 10_000.0})
+        bus, payments = EventBus(synchronous=True), []
+        bus.subscribe("funding", lambda _t, e: payments.append(e))
+
+        def past_eight(s: Steps) -> None:
+            fsim.advance((eight - fsim.clock.now_ms()) / 1000 + 1)
+
+        steps: list[tuple[Check, Act]] = [
+            (always, lambda s: s.sell(size=0.1)),
+            (agrees(fsim, key, -0.1), past_eight),
+            (lambda s: bool(s.broker.funding_payments), lambda s: None),  # type: ignore[attr-defined]
+            (agrees(fsim, key, -0.1), lambda s: None),
+        ]
+        url = f"sqlite:///{tmp_path / 'funding.db'}"
+        strat, broker, _ = run_steps(
+            fsim, steps, key_secret=(key, secret), bus=bus, journal=Journal(url)
+        )
+        assert strat.done, "no funding payment reached the broker"
+        ((when, rate, mark),) = fsim.futures_core.funding_rates(SID)
+        assert when == eight
+        expected = 0.1 * float(mark) * float(rate)  # a short receives a positive rate
+        (paid,) = broker.funding_payments
+        assert paid.symbol == SYMBOL and paid.amount == pytest.approx(expected, abs=1e-6)
+        assert payments == [paid]
+        assert strat.seen[-1][2] == pytest.approx(wallet(fsim, key))  # cash = the wallet
+        rows = Journal(url).events("funding")
+        assert len(rows) == 1 and rows[0].payload["amount"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_startup_reconciliation_reports_a_position_changed_while_down(
+    sim: SimExchange, tmp_path: Path
+) -> None:
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    url = f"sqlite:///{tmp_path / 'restart.db'}"
+    first: list[tuple[Check, Act]] = [
+        (always, lambda s: s.sell(size=0.02)),
+        (agrees(sim, key, -0.02), lambda s: None),
+    ]
+    run_steps(sim, first, key_secret=(key, secret), journal=Journal(url))
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+    sim.futures_core.place_order(account, SID, "buy", "market", quantity=Decimal("0.01"))
+    bus, changed = EventBus(synchronous=True), []
+    bus.subscribe("reconcile.position_changed", lambda _t, e: changed.append(e))
+    strat, _broker, _ = run_steps(
+        sim, [(always, lambda s: None)], key_secret=(key, secret), journal=Journal(url), bus=bus
+    )
+    assert strat.seen[0][0] == pytest.approx(-0.01)  # the exchange's, not the journal's
+    assert [(e["symbol"], e["journal"], e["exchange"]) for e in changed] == [
+        (SYMBOL, pytest.approx(-0.02), pytest.approx(-0.01))
+    ]
+    assert len(Journal(url).events("reconcile.position_changed")) == 1
+
+
+def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(tmp_path: Path) -> None:
+    path = tmp_path / "binanceus_BTCUSDT_1m.csv"
+    start, rows = 1_709_251_200_000, ["open_time,open,high,low,close,volume"]
+    prices = [40_000.0] * 10 + [40_000.0 - 400 * i for i in range(1, 11)] + [36_000.0] * 20
+    for i, price in enumerate(prices):
+        rows.append(f"{start + i * 60_000},{price},{price + 5},{price - 5},{price},50.0")
+    path.write_text("\n".join(rows) + "\n")
+    with SimExchange(
+        market=str(path),
+        stepped=True,
+        start_ms=start + 5 * 60_000,
+        faces=["binance", "binance_futures"],
+    ) as fsim:
+        key, secret = fsim.create_account({}, futures_balances={"USDT": 10_000.0})
+        bus, events = EventBus(synchronous=True), []
+        bus.subscribe("liquidation", lambda t, e: events.append((t, e)))
+        bus.subscribe("order.completed", lambda t, e: events.append((t, e)))
+
+        def crash(s: Steps) -> None:
+            fsim.advance(20 * 60)
+
+        def liquidated(s: Steps) -> bool:
+            return any(t == "liquidation" for t, _ in events) and s.position.size == 0
+
+        steps: list[tuple[Check, Act]] = [
+            (always, lambda s: s.buy(size=0.2)),
+            (agrees(fsim, key, 0.2), crash),
+            (liquidated, lambda s: None),
+        ]
+        url = f"sqlite:///{tmp_path / 'liq.db'}"
+        contracts = {SYMBOL: {"leverage": 20, "margin_mode": "isolated"}}
+        strat, broker, _ = run_steps(
+            fsim,
+            steps,
+            key_secret=(key, secret),
+            bus=bus,
+            journal=Journal(url),
+            contracts=contracts,
+        )
+        assert strat.done, "the liquidation never reached the strategy"
+        assert exchange_position(fsim, key) == (0.0, 0.0)
+        (liq,) = [e for t, e in events if t == "liquidation"]
+        assert liq.symbol == SYMBOL and liq.size == pytest.approx(0.2) and liq.price < 40_000
+        orders = [o for o in broker._orders.values() if o.info.get("liquidation")]
+        assert len(orders) == 1 and orders[0].executed.size == pytest.approx(-0.2)
+        assert orders[0].info["reason"].startswith("liquidation")
+        closing = [
+            e
+            for t, e in events
+            if t == "order.completed" and (e.reason or "").startswith("liquidation")
+        ]
+        assert len(closing) == 1
+        reads = Journal(url)
+        assert len(reads.events("liquidation")) == 1
+        assert any((o.reason or "").startswith("liquidation") for o in reads.orders())
+        assert strat.broker.getcash() == pytest.approx(wallet(fsim, key))
