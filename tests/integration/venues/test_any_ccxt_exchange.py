@@ -116,16 +116,7 @@ def test_ccxt_store_buys_then_sells(sim: SimExchange, exchange: str, paper: bool
         assert store.get_balance("USDT") < 10_000  # the fees
 
 
-USDM_POSITION_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="the venue broker's backtrader position stays 0 after a USD-M buy fills (the fill is "
-    "notified, the position is not booked), so the strategy never sells: perpetuals broker path",
-)
-
-
-@pytest.mark.parametrize(
-    "exchange", ["binanceus", pytest.param("binanceusdm", marks=USDM_POSITION_BUG)]
-)
+@pytest.mark.parametrize("exchange", ["binanceus", "binanceusdm"])
 def test_ccxt_store_trades_live_in_testnet_mode(sim: SimExchange, exchange: str) -> None:
     """History then live one-minute bars; the venue broker's buy and sell fill on the face."""
     perp = exchange == "binanceusdm"
