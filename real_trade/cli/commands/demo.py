@@ -1,11 +1,13 @@
 """``real-trade demo``: the simulator plus a backtrader strategy trading against it, offline.
 
-Starts the exchange simulator on loopback at an accelerated market clock, opens a testnet
-account on it, and runs the sample ``SmaCross`` strategy through the full live path: a
-``BinanceStore`` pointed at the simulator, ``BinanceData`` (history backfill, then live closed
-bars from the websocket) and ``BinanceBroker`` with ``paper_trading=False`` (real orders, the
-exchange's fills and commissions through the user-data stream). It prints progress per bar,
-every order and fill, then the P&L and the simulator's own account as a cross-check.
+Starts the exchange simulator on loopback at an accelerated market clock, serving the face of
+``--exchange`` (``binance``, the default, ``bybit`` or ``okx``), opens a testnet account on it,
+and runs the sample ``SmaCross`` strategy through the full live path: the venue's store
+(``BinanceStore``, ``BybitStore``, ``OKXStore``) pointed at the simulator, its data feed
+(history backfill, then live closed bars from the websocket) and its broker with
+``paper_trading=False`` (real orders, the exchange's fills and commissions through the private
+stream). It prints progress per bar, every order and fill, then the P&L and the simulator's own
+account as a cross-check. (OKX has no testnet: ``testnet=True`` is its demo trading.)
 """
 
 from __future__ import annotations
@@ -16,11 +18,20 @@ import math
 import time
 from typing import Any
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["VENUES", "add_arguments", "run"]
+
+VENUES: dict[str, str] = {"binance": "Binance", "bybit": "Bybit", "okx": "OKX"}
+"""``--exchange`` -> the prefix of its store, broker and data classes."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the demo's options (all have defaults: the bare command just works)."""
+    parser.add_argument(
+        "--exchange",
+        choices=sorted(VENUES),
+        default="binance",
+        help="the venue whose protocol the simulator speaks and the strategy trades",
+    )
     parser.add_argument("--speed", type=float, default=120.0, help="market seconds per second")
     parser.add_argument("--bars", type=int, default=40, help="live one-minute bars to trade")
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market")
@@ -48,23 +59,34 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo; returns 0 when the strategy ran and the accounts agree."""
     import backtrader as bt
 
-    from real_trade.brokers import BinanceBroker
-    from real_trade.feeds import BinanceData
+    from real_trade import brokers, feeds, stores
     from real_trade.sim import SimExchange
-    from real_trade.stores import BinanceStore
+    from real_trade.sim.okx.auth import DEFAULT_PASSPHRASE
     from real_trade.strategies import SmaCross
+
+    prefix = VENUES[args.exchange]
+    store_class = getattr(stores, f"{prefix}Store")
+    broker_class = getattr(brokers, f"{prefix}Broker")
+    data_class = getattr(feeds, f"{prefix}Data")
 
     started = time.monotonic()
     print(
         f"real_trade demo: simulator at {args.speed:g}x, SMA({args.fast}/{args.slow}) cross, "
-        f"{args.bars} live 1m bars, testnet mode (nothing leaves this machine)"
+        f"{args.bars} live 1m bars on {prefix}, testnet mode (nothing leaves this machine)"
     )
-    with SimExchange(market=args.market, speed=args.speed, seed=args.seed) as sim:
-        key, secret = sim.create_account({"USDT": args.cash})
-        print(f"simulator up at {sim.url}; testnet account with {args.cash:,.2f} USDT")
-        store = BinanceStore(apikey=key, secret=secret, testnet=True, sim_url=sim.url)
-        broker = BinanceBroker(store, paper_trading=False)
-        data = BinanceData.from_timeframe_string(
+    faces = [args.exchange]
+    with SimExchange(market=args.market, speed=args.speed, seed=args.seed, faces=faces) as sim:
+        # spot only: a unified account's (OKX's) perpetual wallet would show the cash twice
+        key, secret = sim.create_account({"USDT": args.cash}, futures_balances={})
+        print(
+            f"simulator ({prefix} face) up at {sim.url}; testnet account with {args.cash:,.2f} USDT"
+        )
+        passphrase = DEFAULT_PASSPHRASE if args.exchange == "okx" else None
+        store = store_class(
+            apikey=key, secret=secret, passphrase=passphrase, testnet=True, sim_url=sim.url
+        )
+        broker = broker_class(store, paper_trading=False)
+        data = data_class.from_timeframe_string(
             "1m", store, symbol="BTC/USDT", history_bars=args.slow * 3
         )
 
