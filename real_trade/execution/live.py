@@ -115,10 +115,11 @@ def _fee_cost(fee: Mapping[str, Any], info: Mapping[str, Any]) -> float:
 def order_reports(order: Mapping[str, Any], *, acknowledgement: bool = False) -> list[Report]:
     """A ccxt order as reports: its fills (when it carries them), then its status.
 
-    ``acknowledgement=True`` marks the answer to a create-order request: Bybit's and OKX's carry
-    only the order's ids (ccxt leaves ``status`` None), which means the venue took the order;
-    it is reported as ``NEW`` and the private stream (or a poll) brings the rest. Anywhere else
-    a missing status is an error. A status that is present (Binance's answers) is used as is.
+    ``acknowledgement=True`` marks the answer to a create- or cancel-order request: Bybit's and
+    OKX's carry only the order's ids (ccxt leaves ``status`` None), which means the venue took
+    the request; the order is reported as ``NEW`` (still open) and the private stream (or a
+    poll) brings its fills and its end. Anywhere else a missing status is an error. A status
+    that is present (Binance's answers) is used as is.
     """
     info = order.get("info") or {}
     out: list[Report] = []
@@ -413,6 +414,9 @@ class LiveExecution:
         except RealTradeError as exc:
             _log.error("order %s: cancel failed: %s", cid, exc)
             order = await self.client.fetch_order_async(xid, symbol)
+        else:
+            self._on_order(order, acknowledgement=True)
+            return
         self._on_order(order)
 
     def _fail(self, cid: str, state: OrderState, reason: str, code: str | None = None) -> None:

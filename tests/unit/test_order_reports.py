@@ -78,3 +78,9 @@ def test_okx_stream_fill_fee_is_turned_to_a_charge() -> None:
     assert fill_report(rebate).fill.commission == -0.5
     rest = {**charged, "fee": {"cost": 3.0, "currency": "USDT"}, "info": {"fee": "-3"}}
     assert fill_report(rest).fill.commission == 3.0, "REST fills: ccxt already turned it"
+
+
+def test_a_cancel_answer_without_status_leaves_the_end_to_the_stream() -> None:
+    answer = {"id": "2091", "clientOrderId": "rt-a-0001", "status": None, "info": {}}
+    (report,) = order_reports(answer, acknowledgement=True)
+    assert isinstance(report, OrderReport) and not report.status.terminal
