@@ -98,7 +98,7 @@ def fill_report(trade: Mapping[str, Any]) -> FillReport:
         str(trade.get("id") or info.get("t") or info.get("tradeId")),
         _num(trade.get("price")),
         _num(trade.get("amount")),
-        _num(fee.get("cost")),
+        _fee_cost(fee, info),
         fee.get("currency"),
         int(_num(trade.get("timestamp"))),
         None if taker_or_maker is None else taker_or_maker == "maker",
@@ -108,8 +108,27 @@ def fill_report(trade: Mapping[str, Any]) -> FillReport:
     return FillReport(cid or None, None if oid is None else str(oid), fill)
 
 
-def order_reports(order: Mapping[str, Any]) -> list[Report]:
-    """A ccxt order as reports: its fills (when it carries them), then its status."""
+def _fee_cost(fee: Mapping[str, Any], info: Mapping[str, Any]) -> float:
+    """The commission charged (negative: a rebate paid).
+
+    ccxt gives it so, except for OKX's private ``orders`` push, whose ``fillFee`` ccxt.pro passes
+    on with OKX's own sign (negative: charged); that raw field is read and turned round.
+    """
+    okx_fill_fee = info.get("fillFee")
+    if okx_fill_fee not in (None, ""):
+        return -_num(okx_fill_fee)
+    return _num(fee.get("cost"))
+
+
+def order_reports(order: Mapping[str, Any], *, acknowledgement: bool = False) -> list[Report]:
+    """A ccxt order as reports: its fills (when it carries them), then its status.
+
+    ``acknowledgement=True`` marks the answer to a create- or cancel-order request: Bybit's and
+    OKX's carry only the order's ids (ccxt leaves ``status`` None), which means the venue took
+    the request; the order is reported as ``NEW`` (still open) and the private stream (or a
+    poll) brings its fills and its end. Anywhere else a missing status is an error. A status
+    that is present (Binance's answers) is used as is.
+    """
     info = order.get("info") or {}
     out: list[Report] = []
     cid = str(order.get("clientOrderId") or info.get("clientOrderId") or info.get("c") or "")
@@ -129,6 +148,8 @@ def order_reports(order: Mapping[str, Any]) -> list[Report]:
     raw_status = order.get("status") or info.get("status") or info.get("X")
     reason = info.get("r") if info.get("r") not in (None, "NONE") else None
     stamp = order.get("lastUpdateTimestamp") or order.get("timestamp")
+    if raw_status is None and acknowledgement and xid is not None:
+        raw_status = ExchangeStatus.NEW.value
     status = ExchangeStatus.parse(raw_status, filled)
     amount = _num(order.get("amount")) or None
     out.append(OrderReport(cid, xid, status, filled, amount, reason, int(_num(stamp))))
@@ -407,7 +428,7 @@ class LiveExecution:
             return
         crash_point("after_send")
         self.refresh_contracts()
-        self._on_order(order)
+        self._on_order(order, acknowledgement=True)
 
     async def _look_up(self, cid: str, symbol: str) -> dict[str, Any] | None:
         for attempt in range(self.lookup_attempts):
@@ -430,16 +451,19 @@ class LiveExecution:
         except RealTradeError as exc:
             _log.error("order %s: cancel failed: %s", cid, exc)
             order = await self.client.fetch_order_async(xid, symbol)
+        else:
+            self._on_order(order, acknowledgement=True)
+            return
         self._on_order(order)
 
     def _fail(self, cid: str, state: OrderState, reason: str, code: str | None = None) -> None:
         self._open.pop(cid, None)
         self._reports.put(SubmitFailed(cid, state, reason, code))
 
-    def _on_order(self, order: Mapping[str, Any]) -> None:
+    def _on_order(self, order: Mapping[str, Any], *, acknowledgement: bool = False) -> None:
         if self.contracts_view.on_order(order):
             return  # the exchange's own order (a liquidation): not ours to track
-        for report in order_reports(order):
+        for report in order_reports(order, acknowledgement=acknowledgement):
             if isinstance(report, FillReport):
                 self._on_fill(report)
                 continue

@@ -62,6 +62,7 @@ BYBIT_INTERVALS: dict[str, str] = {
 """ccxt timeframe -> Bybit kline interval."""
 
 _CATEGORIES = ("spot", "linear", "inverse", "option")
+_PRIVATE_TOPICS = frozenset({"order", "execution", "position", "wallet", "greeks", "dcp"})
 _MAX_ARGS = 10
 _VENUE = "bybit"
 
@@ -77,7 +78,9 @@ class BybitWebSocket(BaseWebSocket):
     """Bybit v5 streams of one ``category`` (see the module docstring).
 
     Channels are topics (``kline.1.BTCUSDT``): build them with :meth:`kline_topic` and friends.
-    ``private=True`` connects to the private endpoint (credentials required). Other keyword
+    ``private=True`` connects to the private endpoint (credentials required); with credentials,
+    private topics alone (``order``, ``execution``, ``position``, ``wallet``) choose it too.
+    Public streams never authenticate (Bybit's public endpoints refuse ``auth``). Other keyword
     arguments are :class:`BaseWebSocket` settings.
     """
 
@@ -139,15 +142,21 @@ class BybitWebSocket(BaseWebSocket):
         return f"tickers.{joined_symbol_id(symbol)}"
 
     # -- hooks ----------------------------------------------------------------------------
+    def _is_private(self) -> bool:
+        """``private=True``, or credentials and only private topics (``order``, ``wallet``...)."""
+        topics = [str(c).split(".", 1)[0] for c in self.channels]
+        inferred = bool(topics) and all(t in _PRIVATE_TOPICS for t in topics)
+        return self.private or (inferred and self._api_key is not None)
+
     def _get_ws_url(self) -> str:
-        path = "/v5/private" if self.private else f"/v5/public/{self.category}"
+        path = "/v5/private" if self._is_private() else f"/v5/public/{self.category}"
         return self.base_url + path
 
     def _build_subscribe_msg(self, channels: Sequence[Any]) -> dict[str, Any]:
         return {"op": "subscribe", "args": list(channels), "req_id": str(next(self._ids))}
 
     def _handshake_messages(self, channels: Sequence[Any]) -> list[Any]:
-        if self._api_key and self._api_secret:
+        if self._api_key and self._api_secret and self._is_private():
             expires = int(time.time() * 1000) + 10_000
             return [bybit_auth_message(self._api_key, self._api_secret, expires)]
         return self._subscriptions(channels)

@@ -1,7 +1,8 @@
 """``OKXWebSocket``: OKX v5 public and business streams (and private-stream login).
 
 Endpoints (OKX API v5 overview): ``wss://ws.okx.com:8443/ws/v5/public`` (trades, books,
-tickers), ``/ws/v5/business`` (candles) and ``/ws/v5/private``; demo trading (OKX has no
+tickers), ``/ws/v5/business`` (candles, algo orders) and ``/ws/v5/private`` (orders, fills,
+positions, account); demo trading (OKX has no
 testnet: ``testnet=True`` means demo) on ``wss://wspap.okx.com:8443``; ``sim_url``/``base_url``
 point elsewhere. A connection is dropped after 30 s without traffic, so the client sends the
 text frame ``ping`` every ``ping_interval`` (20 s) and expects ``pong``. Requests are
@@ -59,7 +60,10 @@ OKX_BARS: dict[str, str] = {
 """ccxt timeframe -> OKX candle bar (UTC-aligned variants for 6 h and longer)."""
 
 _BOOK_CHANNELS = ("books", "books5", "bbo-tbt", "books-l2-tbt", "books50-l2-tbt", "books-elp")
-_BUSINESS_PREFIXES = ("candle", "trades-all", "mark-price-candle", "index-candle")
+_BUSINESS_PREFIXES = ("candle", "trades-all", "mark-price-candle", "index-candle", "orders-algo")
+_PRIVATE_CHANNELS = frozenset(
+    {"account", "positions", "balance_and_position", "orders", "fills", "liquidation-warning"}
+)
 _UNIT_MS = {"s": 1_000, "m": 60_000, "H": 3_600_000, "D": 86_400_000, "W": 604_800_000}
 _VENUE = "okx"
 
@@ -80,7 +84,8 @@ class OKXWebSocket(BaseWebSocket):
 
     Channels are ``{"channel": ..., "instId": ...}`` dicts: build them with
     :meth:`candle_channel` and friends. ``endpoint`` is ``public``, ``business`` or
-    ``private``; by default it follows the channels (candles: business). Credentials
+    ``private``; by default it follows the channels (candles and algo orders: business; orders,
+    fills, positions and the account: private; the rest: public). Credentials
     (``api_key``, ``api_secret``, ``passphrase``) make the client log in before subscribing.
     Other keyword arguments are :class:`BaseWebSocket` settings.
     """
@@ -151,14 +156,23 @@ class OKXWebSocket(BaseWebSocket):
 
     @staticmethod
     def _endpoint_for(channels: Sequence[Any]) -> str:
-        business = {str(c.get("channel", "")).startswith(_BUSINESS_PREFIXES) for c in channels}
-        if len(business) > 1:
+        names = [str(c.get("channel", "")) for c in channels]
+        kinds = {
+            "private"
+            if name in _PRIVATE_CHANNELS
+            else "business"
+            if name.startswith(_BUSINESS_PREFIXES)
+            else "public"
+            for name in names
+        }
+        if len(kinds) > 1:
             msg = (
-                "OKX serves candles on /ws/v5/business and trades/books on /ws/v5/public: "
-                "one connection cannot carry both"
+                "OKX serves candles and algo orders on /ws/v5/business, orders, positions and "
+                "the account on /ws/v5/private, trades and books on /ws/v5/public: one "
+                f"connection cannot carry channels of {sorted(kinds)}"
             )
             raise ConfigError(msg, field="channels", fix="use one OKXWebSocket per endpoint")
-        return "business" if business == {True} else "public"
+        return kinds.pop() if kinds else "public"
 
     def _build_subscribe_msg(self, channels: Sequence[Any]) -> dict[str, Any]:
         return {"op": "subscribe", "args": [dict(c) for c in channels]}

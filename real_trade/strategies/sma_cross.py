@@ -73,12 +73,15 @@ class SmaCross(RealTradeStrategyBase):
         super().notify_order(order)
 
     def next(self) -> None:
-        """Trade the crossover; count live bars and stop after ``max_live_bars``."""
+        """Trade the crossover; count live bars and stop after ``max_live_bars`` (placing no
+        order on that last bar)."""
         if self.is_live:
             self.live_bars += 1
         if self.p.on_bar is not None:
             self.p.on_bar(self)
-        may_trade = self.pending is None and (self.is_live or not self.data.islive())
+        # no new order on the bar that ends the run: nothing would be left to hear of its fill
+        last = bool(self.p.max_live_bars) and self.live_bars >= self.p.max_live_bars
+        may_trade = self.pending is None and not last and (self.is_live or not self.data.islive())
         if self.p.long_short:
             if may_trade and self.crossover != 0:
                 target = self.p.size if self.crossover > 0 else -self.p.size

@@ -1,11 +1,13 @@
 """``real-trade demo``: the simulator plus a backtrader strategy trading against it, offline.
 
-Starts the exchange simulator on loopback at an accelerated market clock, opens a testnet
-account on it, and runs the sample ``SmaCross`` strategy through the full live path: a
-``BinanceStore`` pointed at the simulator, ``BinanceData`` (history backfill, then live closed
-bars from the websocket) and ``BinanceBroker`` with ``paper_trading=False`` (real orders, the
-exchange's fills and commissions through the user-data stream). It prints progress per bar,
-every order and fill, then the P&L and the simulator's own account as a cross-check.
+Starts the exchange simulator on loopback at an accelerated market clock, serving the face of
+``--exchange`` (``binance``, the default, ``bybit`` or ``okx``), opens a testnet account on it,
+and runs the sample ``SmaCross`` strategy through the full live path: the venue's store
+(``BinanceStore``, ``BybitStore``, ``OKXStore``) pointed at the simulator, its data feed
+(history backfill, then live closed bars from the websocket) and its broker with
+``paper_trading=False`` (real orders, the exchange's fills and commissions through the private
+stream). It prints progress per bar, every order and fill, then the P&L and the simulator's own
+account as a cross-check. (OKX has no testnet: ``testnet=True`` is its demo trading.)
 
 ``--market future`` trades the simulated USDⓈ-M perpetual ``BTC/USDT:USDT`` instead (the
 simulator's Binance futures face, ``BinanceStore(market_type="future")``): ``SmaCross`` with
@@ -18,14 +20,24 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import sys
 import time
 from typing import Any
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["VENUES", "add_arguments", "run"]
+
+VENUES: dict[str, str] = {"binance": "Binance", "bybit": "Bybit", "okx": "OKX"}
+"""``--exchange`` -> the prefix of its store, broker and data classes."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the demo's options (all have defaults: the bare command just works)."""
+    parser.add_argument(
+        "--exchange",
+        choices=sorted(VENUES),
+        default="binance",
+        help="the venue whose protocol the simulator speaks and the strategy trades",
+    )
     parser.add_argument("--speed", type=float, default=120.0, help="market seconds per second")
     parser.add_argument("--bars", type=int, default=40, help="live one-minute bars to trade")
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market")
@@ -73,39 +85,54 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo; returns 0 when the strategy ran and the accounts agree."""
     import backtrader as bt
 
-    from real_trade.brokers import BinanceBroker
-    from real_trade.feeds import BinanceData
+    from real_trade import brokers, feeds, stores
     from real_trade.sim import SimExchange
-    from real_trade.stores import BinanceStore
+    from real_trade.sim.okx.auth import DEFAULT_PASSPHRASE
     from real_trade.strategies import SmaCross
 
+    prefix = VENUES[args.exchange]
+    store_class = getattr(stores, f"{prefix}Store")
+    broker_class = getattr(brokers, f"{prefix}Broker")
+    data_class = getattr(feeds, f"{prefix}Data")
     started = time.monotonic()
     perp = args.market in PERPETUAL_MARKETS
+    if perp and args.exchange != "binance":
+        print(
+            f"error: --market {args.market} runs on --exchange binance only so far (the "
+            f"perpetual broker path reads Binance USDⓈ-M); {prefix} spot: drop --market",
+            file=sys.stderr,
+        )
+        return 2
     symbol = PERP_SYMBOL if perp else "BTC/USDT"
     print(
         f"real_trade demo: simulator at {args.speed:g}x, SMA({args.fast}/{args.slow}) cross"
         f"{' long/short on the perpetual ' + symbol if perp else ''}, "
-        f"{args.bars} live 1m bars, testnet mode (nothing leaves this machine)"
+        f"{args.bars} live 1m bars on {prefix}, testnet mode (nothing leaves this machine)"
     )
     market = "synthetic" if perp else args.market
-    faces = ["binance", "binance_futures"] if perp else ["binance"]
+    faces = ["binance", "binance_futures"] if perp else [args.exchange]
     with SimExchange(market=market, speed=args.speed, seed=args.seed, faces=faces) as sim:
         if perp:
             key, secret = sim.create_account({}, futures_balances={"USDT": args.cash})
         else:
             key, secret = sim.create_account({"USDT": args.cash})
         wallet = "futures wallet" if perp else "account"
-        print(f"simulator up at {sim.url}; testnet {wallet} with {args.cash:,.2f} USDT")
-        store = BinanceStore(
+        print(
+            f"simulator ({prefix} face) up at {sim.url}; testnet {wallet} with "
+            f"{args.cash:,.2f} USDT"
+        )
+        passphrase = DEFAULT_PASSPHRASE if args.exchange == "okx" else None
+        store = store_class(
             apikey=key,
             secret=secret,
+            passphrase=passphrase,
             testnet=True,
             sim_url=sim.url,
             market_type="future" if perp else "spot",
         )
         contracts = {symbol: {"leverage": 5, "margin_mode": "isolated"}} if perp else None
-        broker = BinanceBroker(store, paper_trading=False, contracts=contracts)
-        data = BinanceData.from_timeframe_string(
+        broker = broker_class(store, paper_trading=False, contracts=contracts)
+        data = data_class.from_timeframe_string(
             "1m", store, symbol=symbol, history_bars=args.slow * 3
         )
 

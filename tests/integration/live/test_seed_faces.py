@@ -1,13 +1,16 @@
 """The seed faces: ``create_<exchange>_engine``, ``real_trade.common``, the alias modules and
 backtrader's own namespaces all lead to the one implementation, with the seeds' defaults.
 
-Against the simulator where data flows (Binance spot, the only venue it speaks); Bybit, OKX and
-generic ccxt venues only as far as construction goes, which needs no network.
+Against the simulator where data flows (Binance, Bybit and OKX spot, each through its own face
+on one simulator, reached through ``RT_SIM_URL``); generic ccxt venues only as far as
+construction goes, which needs no network.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,6 +33,7 @@ from real_trade.errors import ConfigError
 from real_trade.feeds import BaseData, BaseWebSocket, BinanceData, BybitData, CCXTData, OKXData
 from real_trade.okx import create_okx_engine
 from real_trade.sim import SimExchange, SyntheticMarket
+from real_trade.sim.okx.auth import DEFAULT_PASSPHRASE
 from real_trade.stores import BaseStore, BinanceStore, BybitStore, CCXTStore, OKXStore
 
 pytestmark = pytest.mark.integration
@@ -38,9 +42,11 @@ SYMBOL = "BTC/USDT"
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimExchange]:
-    """A stepped simulator with two days of BTC/USDT history (time moves only on advance)."""
+    """A stepped simulator with two days of BTC/USDT history (time moves only on advance),
+    speaking Binance, Bybit and OKX."""
     market = SyntheticMarket(("BTCUSDT",), seed=13, history_days=2, tick_ms=5000)
-    with SimExchange(market=market, stepped=True, seed=13) as exchange:
+    faces = ["binance", "bybit", "okx"]
+    with SimExchange(market=market, stepped=True, seed=13, faces=faces) as exchange:
         exchange.advance(60)
         yield exchange
 
@@ -57,6 +63,10 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     BaseStore.clear_instances()
 
 
+def _utc_ms(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).replace(tzinfo=None)
+
+
 class _BuyOnce(bt.Strategy):
     """Buys ``size`` on the first bar and remembers every bar's open time."""
 
@@ -71,15 +81,26 @@ class _BuyOnce(bt.Strategy):
             self.buy(size=self.p.size)
 
 
-# -- create_binance_engine --------------------------------------------------------------------
-def test_create_binance_engine_backtests_on_paper_against_the_simulator(
-    sim: SimExchange, monkeypatch: pytest.MonkeyPatch
+# -- create_<venue>_engine against the simulator ------------------------------------------------
+VENUES = [
+    pytest.param(create_binance_engine, (BinanceStore, BinanceBroker, BinanceData), id="binance"),
+    pytest.param(create_bybit_engine, (BybitStore, BybitBroker, BybitData), id="bybit"),
+    pytest.param(create_okx_engine, (OKXStore, OKXBroker, OKXData), id="okx"),
+]
+
+
+@pytest.mark.parametrize(("factory", "classes"), VENUES)
+def test_create_engine_backtests_on_paper_against_the_simulator(
+    factory: Callable[..., Any],
+    classes: tuple[type, ...],
+    sim: SimExchange,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("RT_SIM_URL", sim.url)
-    store, broker, data = create_binance_engine(
-        symbol=SYMBOL, timeframe="4h", testnet=True, backtest=True
+    store, broker, data = factory(
+        symbol=SYMBOL, timeframe="4h", testnet=True, backtest=True, history_bars=30
     )
-    assert (type(store), type(broker), type(data)) == (BinanceStore, BinanceBroker, BinanceData)
+    assert (type(store), type(broker), type(data)) == classes
     assert store.mode == "sim" and store.testnet and store.market_type == "spot"
     assert broker.p.paper_trading, "paper trading is the default"
     assert data.p.historical and not data.islive(), "backtest=True is a history-only feed"
@@ -91,18 +112,27 @@ def test_create_binance_engine_backtests_on_paper_against_the_simulator(
     cerebro.addstrategy(_BuyOnce)
     (strategy,) = cerebro.run()
 
-    candles = store.fetch_ohlcv(SYMBOL, "4h", None, 1000)
-    assert len(strategy.stamps) == len(candles) >= 10, "every closed 4h candle, once"
+    stamps = strategy.stamps
+    assert len(stamps) >= 10 and len(stamps) <= 30, "history_bars bounds the backfill"
+    gaps = {round((b - a) * 24, 6) for a, b in itertools.pairwise(stamps)}
+    assert gaps == {4.0}, "every 4h candle in order, once, none missing"
+    recent = [bt.date2num(_utc_ms(row[0])) for row in store.fetch_ohlcv(SYMBOL, "4h", None, 3)]
+    assert stamps[-1] in recent[-2:], "history reaches the last closed candle"
     assert broker.getposition(data).size > 0, "the paper broker filled the buy"
     assert broker.getcash() < 10_000.0
 
 
-def test_create_binance_engine_live_broker_uses_the_account_of_its_keys(
-    sim: SimExchange, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("factory", "classes"), VENUES)
+def test_create_engine_live_broker_uses_the_account_of_its_keys(
+    factory: Callable[..., Any],
+    classes: tuple[type, ...],
+    sim: SimExchange,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("RT_SIM_URL", sim.url)
-    key, secret = sim.create_account({"USDT": 1234.5})
-    store, broker, data = create_binance_engine(
+    key, secret = sim.create_account({"USDT": 1234.5}, futures_balances={})
+    extra = {"passphrase": DEFAULT_PASSPHRASE} if classes[0] is OKXStore else {}
+    store, broker, data = factory(
         apikey=key,
         secret=secret,
         symbol=SYMBOL,
@@ -110,13 +140,14 @@ def test_create_binance_engine_live_broker_uses_the_account_of_its_keys(
         testnet=True,
         paper_trading=False,
         backtest=False,
+        **extra,
     )
-    assert not broker.p.paper_trading
+    assert type(store) is classes[0] and not broker.p.paper_trading
     assert data.islive() and not data.p.historical and data.ccxt_timeframe == "1h"
     assert store.get_balance("USDT") == 1234.5, "the keys reach the simulator's account"
-    again, _, _ = create_binance_engine(apikey=key, secret=secret, testnet=True)
+    again, _, _ = factory(apikey=key, secret=secret, testnet=True, **extra)
     assert again is store, "one store per key, testnet flag and market type"
-    assert BinanceStore.get_instance(apikey=key, secret=secret, testnet=True) is store
+    assert type(store).get_instance(apikey=key, secret=secret, testnet=True, **extra) is store
 
 
 def test_create_binance_engine_refuses_live_trading_without_keys() -> None:
@@ -142,17 +173,6 @@ def test_create_binance_engine_honours_market_type_and_feed_options() -> None:
 
 
 # -- Bybit and OKX ----------------------------------------------------------------------------
-@pytest.mark.parametrize("factory", [create_bybit_engine, create_okx_engine])
-def test_bybit_and_okx_engines_follow_rt_sim_url_to_the_simulator(
-    factory: Callable[..., Any], sim: SimExchange, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The simulator has Bybit and OKX faces now: RT_SIM_URL redirects their engines too."""
-    monkeypatch.setenv("RT_SIM_URL", sim.url)
-    store, _broker, _data = factory(symbol=SYMBOL, timeframe="1h", testnet=True)
-    assert store.mode == "sim" and store.sim_url == sim.url
-    assert not store.client.is_started, "construction only"
-
-
 def test_a_venue_without_a_simulator_face_refuses_rt_sim_url(
     sim: SimExchange, monkeypatch: pytest.MonkeyPatch
 ) -> None:

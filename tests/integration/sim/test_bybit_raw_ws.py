@@ -96,3 +96,28 @@ def test_dropped_connection_reconnects_and_resubscribes(sim: SimExchange) -> Non
     finally:
         ws.stop()
     assert ws.stats["connects"] >= 2
+
+
+def test_private_topics_with_keys_choose_the_private_endpoint(sim: SimExchange) -> None:
+    """Keys and ``order``/``wallet`` topics, without ``private=True``: auth on /v5/private;
+    keys with public topics: no auth on the public endpoint (Bybit refuses it there)."""
+    key, secret = sim.create_account({"USDT": 1_000})
+    ws = BybitWebSocket(base_url=sim.url, api_key=key, api_secret=secret)
+    seen = record(ws, "login", "subscribed", "error")
+    ws.start(["order", "wallet"])
+    assert ws._get_ws_url().endswith("/v5/private")
+    try:
+        eventually(lambda: any(e == "subscribed" for e, _ in seen), 10, message="subscribed")
+    finally:
+        ws.stop()
+    assert seen[0][0] == "login" and not [d for e, d in seen if e == "error"]
+
+    public = BybitWebSocket(base_url=sim.url, api_key=key, api_secret=secret)
+    heard = record(public, "login", "subscribed", "error")
+    public.start([public.orderbook_topic("BTC/USDT", 50)])
+    assert public._get_ws_url().endswith("/v5/public/spot")
+    try:
+        eventually(lambda: any(e == "subscribed" for e, _ in heard), 10, message="subscribed")
+    finally:
+        public.stop()
+    assert [e for e, _ in heard] == ["subscribed"], heard

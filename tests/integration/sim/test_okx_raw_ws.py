@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from real_trade.errors import ConfigError
 from real_trade.feeds.basewebsocket import BaseWebSocket
 from real_trade.feeds.okxws import OKXWebSocket
 from real_trade.sim.server import SimExchange
@@ -98,3 +99,21 @@ def test_private_login_orders_and_account(sim: SimExchange) -> None:
     orders = [d["data"][0] for e, d in seen if e == "message" and d["arg"]["channel"] == "orders"]
     assert orders[-1]["state"] == "filled" and orders[-1]["instId"] == "BTC-USDT"
     assert orders[-1]["tradeId"] and orders[-1]["fillSz"] == "0.01"
+
+
+def test_private_channels_choose_the_private_endpoint_themselves(sim: SimExchange) -> None:
+    """Without ``endpoint=``: orders/account go to /ws/v5/private (login accepted there only)."""
+    key, secret = sim.create_account({"USDT": 1_000})
+    password = sim.ccxt_config(venue="okx")["password"]
+    ws = OKXWebSocket(base_url=sim.url, api_key=key, api_secret=secret, passphrase=password)
+    channels = [{"channel": "orders", "instType": "SPOT"}, {"channel": "account"}]
+    seen = record(ws, "login", "subscribed", "error")
+    ws.start(channels)
+    assert ws._get_ws_url().endswith("/ws/v5/private")
+    try:
+        eventually(lambda: sum(e == "subscribed" for e, _ in seen) >= 2, 10, message="subscribed")
+    finally:
+        ws.stop()
+    assert seen[0][0] == "login" and not [d for e, d in seen if e == "error"]
+    with pytest.raises(ConfigError, match="cannot carry"):
+        OKXWebSocket._endpoint_for([{"channel": "orders"}, {"channel": "candle1m"}])

@@ -176,6 +176,15 @@ def test_the_sample_config_is_valid_and_paper_by_default() -> None:
     TradingRunner.from_config(config)  # its params fit the strategy
 
 
+@pytest.mark.parametrize("venue", ["bybit", "okx"])
+def test_the_venue_sample_configs_trade_that_venue_on_its_testnet(venue: str) -> None:
+    env = {"RT_APIKEY": "k", "RT_SECRET": "s", "RT_PASSPHRASE": "p"}
+    config = RealTradeConfig.load(ROOT / "examples" / f"{venue}_testnet.toml", env=env)
+    assert config.exchange == venue and config.trading_mode == "testnet"
+    runner = TradingRunner.from_config(config)
+    assert runner.strategy_cls is SmaCross and runner.name == f"sma-{venue}"
+
+
 def test_the_seed_keywords_build_the_runner_the_config_builds(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'journal.db'}"
     limits = LiveRiskConfig(max_order_notional=250.0)

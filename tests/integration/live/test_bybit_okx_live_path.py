@@ -1,0 +1,148 @@
+"""A backtrader strategy trades Bybit and OKX spot end to end, in paper and testnet mode, each
+venue through its own face of the simulator (``SimExchange(faces=[venue])``).
+
+The script, on one running simulator per case (speed 240: a one-minute bar every 0.25 s):
+
+1. on the first backfill bar: a market buy (sent now, filled at the live price);
+2. once live and holding: a buy limit 20 % under the market, which rests (Accepted) ...
+3. ... and is cancelled on the next bar (Canceled, nothing filled);
+4. then the position is sold (Completed) and the run stops.
+
+In testnet mode every order is a real order on the simulator account: the broker's cash and
+position must end equal to the exchange's balances, and no execution task may fail (Bybit's and
+OKX's create-order answers carry no status: they are acknowledgements).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import backtrader as bt
+import pytest
+
+from real_trade import brokers, feeds, stores
+from real_trade.bus import EventBus
+from real_trade.sim import SimExchange
+from real_trade.sim.okx.auth import DEFAULT_PASSPHRASE
+from tests.integration.live.parity_support import clear_proxy_env
+
+pytestmark = pytest.mark.integration
+
+SYMBOL, SIZE, CASH = "BTC/USDT", 0.01, 10_000.0
+PREFIX = {"bybit": "Bybit", "okx": "OKX"}
+MAX_LIVE_BARS = 40  # a bound so a broken path ends the run instead of hanging it
+
+
+class _Script(bt.Strategy):
+    """Steps 1-4 of the module docstring; ``log`` records what happened to each step."""
+
+    def __init__(self) -> None:
+        self.live = False
+        self.live_bars = 0
+        self.step = "backfill-buy"
+        self.orders: dict[str, Any] = {}
+        self.log: list[tuple[str, str]] = []
+        self.wait_bar = 0
+
+    def notify_data(self, data: Any, status: int, *args: Any, **kwargs: Any) -> None:
+        self.live = status == data.LIVE
+
+    def notify_order(self, order: Any) -> None:
+        name = next((k for k, o in self.orders.items() if o.ref == order.ref), "?")
+        self.log.append((name, order.getstatusname()))
+
+    def _status(self, name: str) -> int | None:
+        order = self.orders.get(name)
+        return None if order is None else order.status
+
+    def next(self) -> None:
+        if self.live:
+            self.live_bars += 1
+            if self.live_bars > MAX_LIVE_BARS:
+                self.env.runstop()
+                return
+        if self.step == "backfill-buy" and not self.live:
+            self.orders["backfill-buy"] = self.buy(size=SIZE)
+            self.step = "limit"
+        elif self.step == "limit" and self.live:
+            if self._status("backfill-buy") == bt.Order.Completed:
+                price = round(self.data.close[0] * 0.8, 2)
+                self.orders["limit"] = self.buy(size=SIZE, price=price, exectype=bt.Order.Limit)
+                self.step = "cancel"
+        elif self.step == "cancel" and self._status("limit") == bt.Order.Accepted:
+            self.cancel(self.orders["limit"])
+            self.step = "sell"
+        elif self.step == "sell" and self._status("limit") == bt.Order.Canceled:
+            self.orders["sell"] = self.close()
+            self.step = "done"
+        elif self.step == "done" and self._status("sell") == bt.Order.Completed:
+            self.env.runstop()
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_proxy_env(monkeypatch)
+
+
+@pytest.fixture(params=["bybit", "okx"])
+def venue(request: pytest.FixtureRequest) -> str:
+    """The venue under test (its face, store, broker and data classes)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def sim(venue: str) -> Iterator[SimExchange]:
+    """A running simulator serving only ``venue``'s face."""
+    with SimExchange(faces=[venue], speed=240, seed=11) as exchange:
+        yield exchange
+
+
+@pytest.mark.parametrize("mode", ["paper", "testnet"])
+def test_a_strategy_trades_the_venue_end_to_end(
+    venue: str, mode: str, sim: SimExchange, caplog: pytest.LogCaptureFixture
+) -> None:
+    prefix = PREFIX[venue]
+    key = secret = None
+    if mode == "testnet":
+        key, secret = sim.create_account({"USDT": CASH}, futures_balances={})
+    passphrase = DEFAULT_PASSPHRASE if venue == "okx" and key else None
+    store = getattr(stores, f"{prefix}Store")(
+        key, secret, testnet=True, passphrase=passphrase, sim_url=sim.url, bus=EventBus()
+    )
+    broker = getattr(brokers, f"{prefix}Broker")(
+        store, paper_trading=mode == "paper", initial_cash=CASH, commission=0.001, bus=EventBus()
+    )
+    data = getattr(feeds, f"{prefix}Data").from_timeframe_string(
+        "1m", store, symbol=SYMBOL, history_bars=10, qcheck=0.05
+    )
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.setbroker(broker)
+    cerebro.adddata(data)
+    cerebro.addstrategy(_Script)
+    with caplog.at_level(logging.ERROR):
+        try:
+            (strategy,) = cerebro.run()
+        finally:
+            store.stop()
+    case = f"{venue} {mode}"
+    assert strategy.step == "done" and strategy.live_bars <= MAX_LIVE_BARS, (case, strategy.log)
+    statuses = {name: [s for n, s in strategy.log if n == name] for name in strategy.orders}
+    assert statuses["backfill-buy"][-1] == "Completed", (case, strategy.log)
+    assert "Accepted" in statuses["limit"] and statuses["limit"][-1] == "Canceled", case
+    assert strategy.orders["limit"].executed.size == 0.0, case
+    assert statuses["sell"][-1] == "Completed", (case, strategy.log)
+    assert broker.getposition(data).size == pytest.approx(0.0, abs=1e-9), case
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], (
+        case,
+        [r.getMessage() for r in caplog.records],
+    )
+    if mode == "testnet":
+        balances = sim.core.balances(sim.core.account_by_key(key))
+        usdt = float(sum(balances.get("USDT", (0, 0))))
+        btc = float(sum(balances.get("BTC", (0, 0))))
+        assert math.isclose(broker.getcash(), usdt, abs_tol=0.01), (case, broker.getcash(), usdt)
+        assert btc == pytest.approx(0.0, abs=1e-9), (case, "the exchange holds no BTC", btc)
+        assert usdt < CASH, "two trades paid commission"
