@@ -1,0 +1,83 @@
+"""The simulator of the reaction benchmark, in a process of its own, stamping on its bus.
+
+``real-trade sim`` builds a :class:`~real_trade.sim.SimExchange` and serves until SIGTERM; this
+launcher does the same (same class, same server, same faces, the Binance face's rate limits
+on) with two differences the benchmark needs: the synthetic market ticks every ``--tick-ms`` of
+market time (the CLI's 250 ms ticks at speed 300 spend most of a core on this shared machine),
+and two subscriptions to the simulator core's bus stamp, with ``time.monotonic_ns()``:
+
+* ``K <open_ms> <ns>``: the core publishes the final (closed) 1m kline of a bar; the websocket
+  frame that carries it to clients is sent after this, so the stamp is early (conservative);
+* ``O <client order id> <ns>``: the core publishes the ``NEW`` event of an order of the
+  benchmark account; the request arrived before this (conservative again).
+
+``CLOCK_MONOTONIC`` is one clock for every process on Linux, so these stamps compare with the
+trading process's own. The first line on stdout is JSON (``url``, ``key``, ``secret``); the
+stamps are written to ``--stamps`` when the process is told to stop (SIGTERM/SIGINT).
+
+Run by ``bench_reaction.py``; by hand::
+
+    .venv/bin/python bench/sim_process.py --speed 300 --stamps /tmp/stamps.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from real_trade.sim import ExecutionType, Kline, OrderEvent, SimExchange, SyntheticMarket
+
+SYMBOL_ID = "BTCUSDT"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the simulator, announce it, stamp until told to stop, write the stamps."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--speed", type=float, default=300.0)
+    parser.add_argument("--tick-ms", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--stamps", required=True, help="file the stamps are written to")
+    args = parser.parse_args(argv)
+
+    market = SyntheticMarket([SYMBOL_ID], seed=args.seed, tick_ms=args.tick_ms)
+    stamps: list[str] = []
+    stop = threading.Event()
+
+    def on_kline(_topic: str, kline: Kline) -> None:
+        now = time.monotonic_ns()
+        if kline.is_closed and kline.interval == "1m":
+            stamps.append(f"K {kline.open_ms} {now}")
+
+    def on_order(_topic: str, event: OrderEvent) -> None:
+        now = time.monotonic_ns()
+        if event.execution_type is ExecutionType.NEW:
+            stamps.append(f"O {event.order.client_order_id} {now}")
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda _s, _f: stop.set())
+    with SimExchange(market=market, speed=args.speed, seed=args.seed) as sim:
+        key, secret = sim.create_account({"USDT": 1_000_000, "BTC": 10})
+        account = sim.core.account_by_key(key)
+        assert account is not None
+        subs: list[Any] = [
+            sim.bus.subscribe(f"sim.kline.{SYMBOL_ID}", on_kline),
+            sim.bus.subscribe(f"sim.order.{account.account_id}", on_order),
+        ]
+        print(json.dumps({"url": sim.url, "key": key, "secret": secret}), flush=True)
+        stop.wait()
+        for sub in subs:
+            sub.unsubscribe()
+    Path(args.stamps).write_text("\n".join(stamps) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
