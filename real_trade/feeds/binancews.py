@@ -82,7 +82,16 @@ class BinanceWebSocket(BaseWebSocket):
     picks the testnet hosts; ``sim_url``/``base_url`` override the host. Channels are stream
     names (``btcusdt@kline_1m``): build them with :meth:`kline_stream` and friends. Other
     keyword arguments are :class:`BaseWebSocket` settings.
+
+    ``parse_forming_klines = False`` (an attribute) makes kline frames that do not close a bar
+    cost almost nothing: they are recognised in the raw text (``"e":"kline"`` and
+    ``"x":false``, as Binance writes them, without spaces), counted (``stats["messages"]``,
+    ``stats["skipped"]``) and dropped unparsed; a frame spelt any other way takes the full path.
+    For a connection whose listeners want closed bars only (the feeds' kline source). The raw
+    ``message`` event is built only while someone listens to it.
     """
+
+    parse_forming_klines: bool = True
 
     def __init__(
         self,
@@ -111,6 +120,8 @@ class BinanceWebSocket(BaseWebSocket):
             self.base_url = BINANCE_WS_BASES[key]
         self.combined = combined
         self._ids = itertools.count(1)
+        self.stats["skipped"] = 0
+        self._raw_topic = self.topic("message")
 
     # -- stream names ---------------------------------------------------------------------
     @staticmethod
@@ -164,6 +175,14 @@ class BinanceWebSocket(BaseWebSocket):
             return None  # the URL names the streams
         return {"method": "SUBSCRIBE", "params": list(channels), "id": next(self._ids)}
 
+    def _handle_text(self, text: str) -> None:
+        if not self.parse_forming_klines and '"x":false' in text and '"e":"kline"' in text:
+            stats = self.stats
+            stats["messages"] += 1
+            stats["skipped"] += 1
+            return
+        super()._handle_text(text)
+
     def _on_message(self, msg: Any) -> None:
         if isinstance(msg, dict) and "id" in msg and ("result" in msg or "error" in msg):
             self._on_reply(msg)
@@ -171,7 +190,8 @@ class BinanceWebSocket(BaseWebSocket):
         stream: str | None = None
         if isinstance(msg, dict) and "stream" in msg and "data" in msg:
             stream, msg = msg["stream"], msg["data"]
-        self.emit("message", msg)
+        if self.bus.has_subscribers(self._raw_topic):
+            self.emit("message", msg)
         parsed = parse_binance_payload(msg, stream)
         if parsed is None:
             return
