@@ -13,9 +13,12 @@ the Binance face's rate limits on):
 
 The strategy sends one market order of ``--size`` BTC on every live bar, alternating buy and
 sell. Stamps are ``time.monotonic_ns()`` (``CLOCK_MONOTONIC``, one clock for all processes on
-Linux): **t0** when the simulator's core publishes the bar's final 1m kline, **t1** when it
-publishes the ``NEW`` event of the order the strategy sent on that bar (matched by client
-order id); both in the simulator's process (see ``sim_process.py``). Reaction = t1 - t0. In the
+Linux): **t0** when the simulator's core publishes the bar's final 1m kline (just before its
+websocket frame goes out), **t1** for the order the strategy sent on that bar (by client
+order id) when the order's HTTP request reaches the simulator's handler (t1); all in the
+simulator's process (see ``sim_process.py``). Reaction = t1 - t0. The moment the simulator's
+core publishes the order's ``NEW`` event (after its own authentication and matching) is shown
+as "close -> sim NEW". In the
 trading process, the live source's callback (the I/O thread, frame parsed) and ``next()`` are
 stamped too, which splits the reaction into the wire leg (close -> bar parsed on our I/O
 thread), the hop (-> ``next()`` on backtrader's thread) and the order leg (``next()`` -> the
@@ -142,17 +145,23 @@ def stamped_factory(
 
 
 # -- the simulator process -----------------------------------------------------------------
-def read_stamps(path: Path) -> tuple[dict[int, int], dict[str, int]]:
-    """The simulator's stamps: closes by open time, NEW orders by client order id (ns)."""
+def read_stamps(path: Path) -> tuple[dict[int, int], dict[str, int], dict[str, int]]:
+    """The simulator's stamps (ns): closes by open time; order requests received and NEW
+    events, each by client order id."""
     closes: dict[int, int] = {}
-    orders: dict[str, int] = {}
+    arrivals: list[int] = []
+    new: dict[str, int] = {}
     for line in path.read_text().splitlines():
         kind, key, ns = line.split(" ")
         if kind == "K":
             closes.setdefault(int(key), int(ns))
+        elif kind == "R":
+            arrivals.append(int(ns))
         elif kind == "O":
-            orders.setdefault(key, int(ns))
-    return closes, orders
+            new.setdefault(key, int(ns))
+    # the n-th request received is the n-th order accepted (one order in flight at a time)
+    received = dict(zip(new, arrivals, strict=True)) if len(arrivals) == len(new) else {}
+    return closes, received, new
 
 
 @dataclass
@@ -165,6 +174,7 @@ class VariantResult:
     hop_leg: list[float]
     order_leg: list[float]
     submit: list[float]
+    to_new: list[float]
     unmatched: int
     wall_s: float
     filled: int
@@ -216,11 +226,11 @@ def run_variant(
         finally:
             child.terminate()
             child.wait(30)
-        closes, orders = read_stamps(stamps_file)
+        closes, orders, new_events = read_stamps(stamps_file)
     filled = sum(1 for o in strategy.sent.values() if o.status == o.Completed)
     wall = time.perf_counter() - started
     parsed = sources[0].parsed if sources else {}
-    result = VariantResult(name, [], [], [], [], [], 0, wall, filled, waits)
+    result = VariantResult(name, [], [], [], [], [], [], 0, wall, filled, waits)
     for open_ms in sorted(strategy.sent)[warmup:]:
         cid = strategy.sent[open_ms].info.get("client_order_id")
         t0, t1 = closes.get(open_ms), orders.get(cid) if cid else None
@@ -233,6 +243,8 @@ def run_variant(
         result.hop_leg.append((seen - got) / 1e9)
         result.order_leg.append((t1 - seen) / 1e9)
         result.submit.append((strategy.returned[open_ms] - seen) / 1e9)
+        if cid in new_events:
+            result.to_new.append((new_events[cid] - t0) / 1e9)
     return result
 
 
@@ -266,6 +278,7 @@ LEGS = (
     ("  hop leg", "hop_leg"),
     ("  order leg", "order_leg"),
     ("    buy() returns", "submit"),
+    ("close -> sim NEW", "to_new"),
 )
 
 

@@ -8,8 +8,13 @@ and two subscriptions to the simulator core's bus stamp, with ``time.monotonic_n
 
 * ``K <open_ms> <ns>``: the core publishes the final (closed) 1m kline of a bar; the websocket
   frame that carries it to clients is sent after this, so the stamp is early (conservative);
-* ``O <client order id> <ns>``: the core publishes the ``NEW`` event of an order of the
-  benchmark account; the request arrived before this (conservative again).
+* ``R - <ns>``: an order's HTTP request (``POST /api/v3/order``) reached the simulator's
+  handler (an aiohttp middleware added to the app before it starts: the moment the simulator
+  has the order, before its own authentication and matching). The body is left unread for
+  the handler, so the n-th ``R`` is paired with the n-th ``O`` by the benchmark (orders go
+  out one at a time, a bar apart; unequal counts leave the run's orders unmatched);
+* ``O <client order id> <ns>``: the core publishes the ``NEW`` event of that order (after the
+  simulator's own processing; shown beside, not the headline figure).
 
 ``CLOCK_MONOTONIC`` is one clock for every process on Linux, so these stamps compare with the
 trading process's own. The first line on stdout is JSON (``url``, ``key``, ``secret``); the
@@ -33,6 +38,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from aiohttp import web
+
+import real_trade.sim.server as sim_server
 from real_trade.sim import ExecutionType, Kline, OrderEvent, SimExchange, SyntheticMarket
 
 SYMBOL_ID = "BTCUSDT"
@@ -61,6 +69,22 @@ def main(argv: list[str] | None = None) -> int:
         if event.execution_type is ExecutionType.NEW:
             stamps.append(f"O {event.order.client_order_id} {now}")
 
+    @web.middleware
+    async def stamp_orders(request: web.Request, handler: Any) -> web.StreamResponse:
+        now = time.monotonic_ns()
+        if request.method == "POST" and request.path == "/api/v3/order":
+            stamps.append(f"R - {now}")  # the body stays unread for the handler
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    build_app = sim_server.create_exchange_app
+
+    def create_exchange_app(*a: Any, **k: Any) -> web.Application:
+        app = build_app(*a, **k)
+        app.middlewares.append(stamp_orders)
+        return app
+
+    sim_server.create_exchange_app = create_exchange_app  # type: ignore[assignment]
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda _s, _f: stop.set())
     with SimExchange(market=market, speed=args.speed, seed=args.seed) as sim:
