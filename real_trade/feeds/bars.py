@@ -8,7 +8,9 @@ pushes bar updates and its connection state from the venue client's I/O thread.
 :class:`BarStream` turns a history function and an optional live source into one ordered
 sequence of closed bars and :class:`StateChange` items, read by backtrader's thread through a
 thread-safe queue (:meth:`BarStream.next_item`). Its own worker thread does the blocking work
-(REST history, gap backfill), so neither the I/O loop nor Cerebro ever waits on it:
+(REST history, gap backfill), so neither the I/O loop nor Cerebro ever waits on it; a live bar
+that is simply the next one, arriving while the worker idles, is put in that queue by the
+source's thread itself (one thread hop fewer on the reaction path):
 
 * ``mode="backtest"``: DELAYED, the history between ``fromdate_ms`` and ``todate_ms``, then
   DISCONNECTED (the end).
