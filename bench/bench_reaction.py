@@ -13,16 +13,17 @@ the Binance face's rate limits on):
 
 The strategy sends one market order of ``--size`` BTC on every live bar, alternating buy and
 sell. Stamps are ``time.monotonic_ns()`` (``CLOCK_MONOTONIC``, one clock for all processes on
-Linux): **t0** when the simulator's core publishes the bar's final 1m kline (just before its
-websocket frame goes out), **t1** for the order the strategy sent on that bar (by client
-order id) when the order's HTTP request reaches the simulator's handler (t1); all in the
-simulator's process (see ``sim_process.py``). Reaction = t1 - t0. The moment the simulator's
-core publishes the order's ``NEW`` event (after its own authentication and matching) is shown
-as "close -> sim NEW". In the
-trading process, the live source's callback (the I/O thread, frame parsed) and ``next()`` are
-stamped too, which splits the reaction into the wire leg (close -> bar parsed on our I/O
-thread), the hop (-> ``next()`` on backtrader's thread) and the order leg (``next()`` -> the
-exchange has the order), of which ``buy()`` itself (until it returns) is shown apart.
+Linux): **t0** when the simulator hands the bar's final ``@kline_1m`` frame (``"x":true``) to
+the client's connection, **t1** when the HTTP request of the order the strategy sent on that
+bar reaches the simulator's handler; both in the simulator's process (see
+``sim_process.py``). Reaction = t1 - t0. Shown beside: t0 -> the simulator's core publishes the
+order's ``NEW`` event (after its own authentication and matching), and the simulator's own
+delay from its core closing the bar to the frame going out (its stream pacer runs every 50 ms).
+In the trading process, the live source's callback (the I/O thread, frame parsed) and
+``next()`` are stamped too, which splits the reaction into the wire leg (sent -> bar parsed
+on our I/O thread), the hop (-> ``next()`` on backtrader's thread) and the order leg
+(``next()`` -> the exchange has the order), of which ``buy()`` itself (until it returns) is
+shown apart.
 
 Timeframe and speed: the simulator's core publishes closes of 1m bars on its bus, so the
 benchmark trades 1m bars on an accelerated clock: ``--speed 300`` (default) makes a bar every
@@ -145,9 +146,12 @@ def stamped_factory(
 
 
 # -- the simulator process -----------------------------------------------------------------
-def read_stamps(path: Path) -> tuple[dict[int, int], dict[str, int], dict[str, int]]:
-    """The simulator's stamps (ns): closes by open time; order requests received and NEW
-    events, each by client order id."""
+def read_stamps(
+    path: Path,
+) -> tuple[dict[int, int], dict[int, int], dict[str, int], dict[str, int]]:
+    """The simulator's stamps (ns): final klines sent and core closes, by open time; order
+    requests received and NEW events, by client order id."""
+    sent: dict[int, int] = {}
     closes: dict[int, int] = {}
     arrivals: list[int] = []
     new: dict[str, int] = {}
@@ -155,13 +159,15 @@ def read_stamps(path: Path) -> tuple[dict[int, int], dict[str, int], dict[str, i
         kind, key, ns = line.split(" ")
         if kind == "K":
             closes.setdefault(int(key), int(ns))
+        elif kind == "S":
+            sent.setdefault(int(key), int(ns))
         elif kind == "R":
             arrivals.append(int(ns))
         elif kind == "O":
             new.setdefault(key, int(ns))
     # the n-th request received is the n-th order accepted (one order in flight at a time)
     received = dict(zip(new, arrivals, strict=True)) if len(arrivals) == len(new) else {}
-    return closes, received, new
+    return sent, closes, received, new
 
 
 @dataclass
@@ -175,6 +181,7 @@ class VariantResult:
     order_leg: list[float]
     submit: list[float]
     to_new: list[float]
+    sim_pacer: list[float]
     unmatched: int
     wall_s: float
     filled: int
@@ -226,14 +233,14 @@ def run_variant(
         finally:
             child.terminate()
             child.wait(30)
-        closes, orders, new_events = read_stamps(stamps_file)
+        sent, closes, orders, new_events = read_stamps(stamps_file)
     filled = sum(1 for o in strategy.sent.values() if o.status == o.Completed)
     wall = time.perf_counter() - started
     parsed = sources[0].parsed if sources else {}
-    result = VariantResult(name, [], [], [], [], [], [], 0, wall, filled, waits)
+    result = VariantResult(name, [], [], [], [], [], [], [], 0, wall, filled, waits)
     for open_ms in sorted(strategy.sent)[warmup:]:
         cid = strategy.sent[open_ms].info.get("client_order_id")
-        t0, t1 = closes.get(open_ms), orders.get(cid) if cid else None
+        t0, t1 = sent.get(open_ms), orders.get(cid) if cid else None
         seen, got = strategy.seen[open_ms], parsed.get(open_ms)
         if t0 is None or t1 is None or got is None:
             result.unmatched += 1
@@ -245,6 +252,8 @@ def run_variant(
         result.submit.append((strategy.returned[open_ms] - seen) / 1e9)
         if cid in new_events:
             result.to_new.append((new_events[cid] - t0) / 1e9)
+        if open_ms in closes:
+            result.sim_pacer.append((t0 - closes[open_ms]) / 1e9)
     return result
 
 
@@ -278,7 +287,8 @@ LEGS = (
     ("  hop leg", "hop_leg"),
     ("  order leg", "order_leg"),
     ("    buy() returns", "submit"),
-    ("close -> sim NEW", "to_new"),
+    ("kline sent -> sim NEW", "to_new"),
+    ("sim: close -> sent", "sim_pacer"),
 )
 
 

@@ -6,8 +6,11 @@ on) with two differences the benchmark needs: the synthetic market ticks every `
 market time (the CLI's 250 ms ticks at speed 300 spend most of a core on this shared machine),
 and two subscriptions to the simulator core's bus stamp, with ``time.monotonic_ns()``:
 
-* ``K <open_ms> <ns>``: the core publishes the final (closed) 1m kline of a bar; the websocket
-  frame that carries it to clients is sent after this, so the stamp is early (conservative);
+* ``K <open_ms> <ns>``: the core publishes the final (closed) 1m kline of a bar;
+* ``S <open_ms> <ns>``: the Binance face hands the bar's final ``@kline_1m`` frame
+  (``"x":true``) to its subscribers' connections (``MarketFeed._publish``, wrapped here): the
+  moment the bar's final kline is sent, the benchmark's t0. The face's stream pacer runs every
+  50 ms, so S can trail K by up to that much: the simulator's own delay, not the client's;
 * ``R - <ns>``: an order's HTTP request (``POST /api/v3/order``) reached the simulator's
   handler (an aiohttp middleware added to the app before it starts: the moment the simulator
   has the order, before its own authentication and matching). The body is left unread for
@@ -42,6 +45,7 @@ from aiohttp import web
 
 import real_trade.sim.server as sim_server
 from real_trade.sim import ExecutionType, Kline, OrderEvent, SimExchange, SyntheticMarket
+from real_trade.sim.binance.ws_market_feed import MarketFeed
 
 SYMBOL_ID = "BTCUSDT"
 
@@ -77,6 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         response: web.StreamResponse = await handler(request)
         return response
 
+    publish = MarketFeed._publish
+
+    def stamped_publish(feed: MarketFeed, name: str, payload: str) -> None:
+        if '"x":true' in payload and name.endswith("@kline_1m"):
+            stamps.append(f"S {json.loads(payload)['k']['t']} {time.monotonic_ns()}")
+        publish(feed, name, payload)
+
+    MarketFeed._publish = stamped_publish  # type: ignore[method-assign]
     build_app = sim_server.create_exchange_app
 
     def create_exchange_app(*a: Any, **k: Any) -> web.Application:
