@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from real_trade.vocabulary import OrderSide
@@ -120,29 +121,25 @@ def finite_number(value: Any, field: str) -> float:
 def price_levels(rows: Any, field: str) -> PriceLevels:
     """``[[price, qty, ...], ...]`` as :data:`PriceLevels` (extra columns ignored).
 
-    Venues send the numbers as strings: all are converted in one comprehension and checked
-    finite at once (any NaN or infinity makes the sum non-finite); a row that is not two
-    numeric strings or numbers (a bool, a null, a short row) takes the per-value path, whose
-    error names the field.
+    Venues send the numbers as strings: when every cell is a string or a number (one C-level
+    pass over the cells' types; a bool would pass ``float()``, so types are checked), both
+    columns are converted in one comprehension and checked finite at once (any NaN or infinity
+    makes the sum non-finite). Anything else takes the per-value path, whose error names the
+    field.
     """
     if not isinstance(rows, list):
         raise TypeError(f"{field} must be a list of [price, quantity] rows, not {rows!r}")
     try:
-        levels = tuple([(float(row[0]), float(row[1])) for row in rows if _plain(row)])
+        if set(map(type, chain.from_iterable(rows))) <= _NUMBER_TYPES:
+            levels = tuple([(float(row[0]), float(row[1])) for row in rows])
+            if math.isfinite(sum(map(sum, levels))):
+                return levels
     except (TypeError, ValueError, IndexError, KeyError):
-        levels = None
-    if levels is not None and len(levels) == len(rows) and math.isfinite(sum(map(sum, levels))):
-        return levels
+        pass
     return tuple(
         (finite_number(row[0], f"{field} price"), finite_number(row[1], f"{field} quantity"))
         for row in rows
     )
 
 
-def _plain(row: Any) -> bool:
-    """Whether ``row`` starts with two strings or numbers (a bool passes ``float()``, so the
-    types are checked exactly)."""
-    return type(row[0]) in _NUMBER_TYPES and type(row[1]) in _NUMBER_TYPES
-
-
-_NUMBER_TYPES = (str, int, float)
+_NUMBER_TYPES = frozenset((str, int, float))
