@@ -345,9 +345,17 @@ def main(argv: list[str] | None = None) -> int:
         "--tick-ms", type=int, default=5000, help="market ms between the synthetic market's ticks"
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each variant")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=None,
+        help="diagnostic: sys.setswitchinterval for the trading process (Python's default 0.005)",
+    )
     parser.add_argument("--only", choices=("ws", "poll"), help="run one variant only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("RT_BENCH_LOG", "WARNING"))
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
     common = dict(
         bars=args.bars,
         warmup=args.warmup,
@@ -358,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"bench_reaction: {args.bars} bars per variant (+{args.warmup} warm-up), "
-        f"speed {args.speed:g}, poll {args.poll_interval:g} s, {args.repeat} run(s); "
+        f"speed {args.speed:g}, poll {args.poll_interval:g} s, {args.repeat} run(s), "
+        f"GIL switch interval {sys.getswitchinterval() * 1e3:g} ms; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
         flush=True,
     )
