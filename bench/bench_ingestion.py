@@ -187,7 +187,7 @@ def kline_reader(url: str, _stream: str, frames: int) -> int:
                 done.set()
 
     source = BinanceKlineSource(
-        SYMBOL, "1m", sim_url=url.replace("ws://", "http://"), forming_updates=False
+        SYMBOL, "1m", sim_url=url.replace("ws://", "http://"), forming_every_s=1.0
     )
     source.start(on_bar, lambda _state: None)
     try:

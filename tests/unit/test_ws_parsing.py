@@ -607,14 +607,16 @@ def test_forming_klines_are_dropped_unparsed_only_when_asked() -> None:
     ws = BinanceWebSocket()
     seen = record(ws, "kline")
     ws._handle_text(_kline_text(False))
-    assert [u.closed for _, u in seen] == [False]  # by default every update is parsed
-    ws.parse_forming_klines = False
     ws._handle_text(_kline_text(False))
-    ws._handle_text(_kline_text(True))
+    assert [u.closed for _, u in seen] == [False, False]  # by default every update is parsed
+    ws.forming_kline_every_s = 3600.0  # one forming update an hour: the next one, then none
+    for _ in range(3):
+        ws._handle_text(_kline_text(False))
+    ws._handle_text(_kline_text(True))  # a closing frame always goes through
     spaced = json.dumps({**BINANCE_KLINE})  # "x": false with a space: the full path decides
     ws._handle_text(spaced)
-    assert [u.closed for _, u in seen] == [False, True, False]
-    assert ws.stats["messages"] == 4 and ws.stats["skipped"] == 1
+    assert [u.closed for _, u in seen] == [False, False, False, True, False]
+    assert ws.stats["messages"] == 7 and ws.stats["skipped"] == 2
 
 
 def test_the_raw_message_event_is_built_only_for_listeners() -> None:
