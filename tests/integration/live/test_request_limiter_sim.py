@@ -67,7 +67,7 @@ def _scaled_limiter(client: VenueClient) -> RequestLimiter:
         RateWindow("orders_10s", ORDERS_PER_WINDOW, 10 / SCALE),
     )
     limits = VenueRequestLimits(windows, spot.weight_per_cost, spot.endpoint_counters)
-    return install_request_limiter(client.exchange, limits, margin_s=0.05)
+    return install_request_limiter(client.exchange, limits, margin_s=0.2)  # loaded machines
 
 
 def _burst(client: VenueClient, n: int) -> list[Any]:
