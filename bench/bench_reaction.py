@@ -1,7 +1,8 @@
 """Benchmark: reaction time from a bar's close on the exchange to the strategy's order arriving.
 
-The full live path, twice in one run, each against a fresh in-process simulator
-(:class:`~real_trade.sim.SimExchange`, synthetic market, rate limits off):
+The full live path, twice in one run, each against a fresh simulator **in its own process**
+(``bench/sim_process.py``: the ``SimExchange`` that ``real-trade sim`` serves, synthetic market,
+the Binance face's rate limits on):
 
 * **real_trade**: ``BinanceStore`` -> ``BinanceData`` (``live_source="auto"``: the Binance
   kline websocket, a bar closes on the exchange's ``x: true``) -> Cerebro -> strategy ->
@@ -11,36 +12,45 @@ The full live path, twice in one run, each against a fresh in-process simulator
   ``fetch_ohlcv`` every ``--poll-interval`` wall seconds, default 1 s, drop the forming candle).
 
 The strategy sends one market order of ``--size`` BTC on every live bar, alternating buy and
-sell. Both ends are timed inside the simulator's process with one clock
-(``time.perf_counter``), from subscriptions to the simulator core's event bus: **t0** when the
-core publishes the bar's final 1m kline (``sim.kline.BTCUSDT`` with ``is_closed``), **t1** when
-it publishes the ``NEW`` order event of the benchmark account (``sim.order.<id>``) for the
-order the strategy sent on that bar (matched by client order id). Reaction = t1 - t0. The
-strategy also stamps the moment ``next()`` sees the bar, which splits the reaction into the
-data leg (close -> ``next()``) and the order leg (``next()`` -> exchange).
+sell. Stamps are ``time.monotonic_ns()`` (``CLOCK_MONOTONIC``, one clock for all processes on
+Linux): **t0** when the simulator hands the bar's final ``@kline_1m`` frame (``"x":true``) to
+the client's connection, **t1** when the HTTP request of the order the strategy sent on that
+bar reaches the simulator's handler; both in the simulator's process (see
+``sim_process.py``). Reaction = t1 - t0. Shown beside: t0 -> the simulator's core publishes the
+order's ``NEW`` event (after its own authentication and matching), and the simulator's own
+delay from its core closing the bar to the frame going out (its stream pacer runs every 50 ms).
+The polling baseline subscribes to no stream, so no frame is sent: its t0 is the core's close
+(earlier than a frame would be by that delay, p50 ~0.7 ms: < 0.2 % of its reaction).
+In the trading process, the live source's callback (the I/O thread, frame parsed) and
+``next()`` are stamped too, which splits the reaction into the wire leg (sent -> bar parsed
+on our I/O thread), the hop (-> ``next()`` on backtrader's thread) and the order leg
+(``next()`` -> the exchange has the order), of which ``buy()`` itself (until it returns) is
+shown apart.
 
-Timeframe and speed: the simulator's core publishes closes of 1m bars on its bus (1s klines
-are served, but their closes are not published), so the benchmark trades 1m bars on an
-accelerated clock: ``--speed 300`` (default) makes a bar every 0.2 wall seconds, so 1,000 bars
-take about 3.5 minutes per variant. The first ``--warmup`` live bars are left out.
+Timeframe and speed: the simulator's core publishes closes of 1m bars on its bus, so the
+benchmark trades 1m bars on an accelerated clock: ``--speed 300`` (default) makes a bar every
+0.2 wall seconds. The first ``--warmup`` live bars are left out.
 
 Run::
 
-    .venv/bin/python bench/bench_reaction.py             # 1,000 bars per variant
-    .venv/bin/python bench/bench_reaction.py --bars 50   # smoke run
+    .venv/bin/python bench/bench_reaction.py             # 1,000 bars per variant, ~8 min
+    .venv/bin/python bench/bench_reaction.py --bars 300  # ~3 min
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,18 +61,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.polling_source import DEFAULT_POLL_INTERVAL_S, polling_factory
 from real_trade.brokers import BinanceBroker
 from real_trade.feeds import BinanceData
-from real_trade.sim import (
-    ExecutionType,
-    Kline,
-    OrderEvent,
-    OrderStatus,
-    SimExchange,
-    SyntheticMarket,
-)
-from real_trade.sim.plumbing.ratelimit import RateLimits
+from real_trade.feeds.bars import Bar
+from real_trade.feeds.binance_klines import binance_kline_source
 from real_trade.stores import BinanceStore
 
-SYMBOL, SYMBOL_ID = "BTC/USDT", "BTCUSDT"
+SYMBOL = "BTC/USDT"
+SIM_PROCESS = Path(__file__).resolve().parent / "sim_process.py"
 
 
 # -- the strategy --------------------------------------------------------------------------
@@ -70,7 +74,7 @@ class EveryBarOrders(bt.Strategy):
     """One market order of ``size`` on every live bar, alternating buy and sell.
 
     Records, per bar open time (ms), the order sent and when ``next()`` saw the bar
-    (``perf_counter``). After ``bars`` orders it waits (bar by bar) until every order is
+    (``monotonic_ns``). After ``bars`` orders it waits (bar by bar) until every order is
     finished, so none is still in flight when the run stops.
     """
 
@@ -79,7 +83,8 @@ class EveryBarOrders(bt.Strategy):
     def __init__(self) -> None:
         self.is_live = False
         self.sent: dict[int, Any] = {}
-        self.seen: dict[int, float] = {}
+        self.seen: dict[int, int] = {}
+        self.returned: dict[int, int] = {}
 
     def notify_data(self, data: Any, status: int, *args: Any, **kwargs: Any) -> None:
         """Trade only once the feed is LIVE (backfilled bars are history)."""
@@ -87,7 +92,7 @@ class EveryBarOrders(bt.Strategy):
 
     def next(self) -> None:
         """Send this bar's order, or stop once every order went out."""
-        now = time.perf_counter()
+        now = time.monotonic_ns()
         if not self.is_live:
             return
         if len(self.sent) >= self.p.bars:
@@ -99,27 +104,72 @@ class EveryBarOrders(bt.Strategy):
         self.seen[open_ms] = now
         buy = len(self.sent) % 2 == 0
         self.sent[open_ms] = self.buy(size=self.p.size) if buy else self.sell(size=self.p.size)
+        self.returned[open_ms] = time.monotonic_ns()
 
 
-# -- the timing inside the simulator ---------------------------------------------------------
-@dataclass
-class ExchangeTimes:
-    """perf_counter stamps taken on the simulator core's bus: 1m closes and new orders."""
+class StampedSource:
+    """A live bar source that stamps (``monotonic_ns``) each closed bar as it hands it on."""
 
-    closes: dict[int, float] = field(default_factory=dict)
-    orders: dict[str, float] = field(default_factory=dict)
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.parsed: dict[int, int] = {}
 
-    def on_kline(self, _topic: str, kline: Kline) -> None:
-        """Stamp the first publication of each closed 1m kline (by its open time)."""
-        now = time.perf_counter()
-        if kline.is_closed and kline.interval == "1m" and kline.open_ms not in self.closes:
-            self.closes[kline.open_ms] = now
+    def start(self, on_bar: Callable[[Bar], None], on_state: Callable[[str], None]) -> None:
+        """Start the inner source with a stamping ``on_bar``."""
 
-    def on_order(self, _topic: str, event: OrderEvent) -> None:
-        """Stamp the NEW event of each order (by its client order id)."""
-        now = time.perf_counter()
-        if event.execution_type is ExecutionType.NEW:
-            self.orders.setdefault(event.order.client_order_id, now)
+        def stamped(bar: Bar) -> None:
+            if bar.closed:
+                self.parsed.setdefault(bar.open_ms, time.monotonic_ns())
+            on_bar(bar)
+
+        self.inner.start(stamped, on_state)
+
+    def stop(self) -> None:
+        """Stop the inner source."""
+        self.inner.stop()
+
+    @property
+    def last_error(self) -> Any:
+        """The inner source's last error."""
+        return getattr(self.inner, "last_error", None)
+
+
+def stamped_factory(
+    inner: Callable[[Any, str, str], Any], sources: list[StampedSource]
+) -> Callable[[Any, str, str], StampedSource]:
+    """A ``live_source=`` factory wrapping ``inner``'s sources (kept in ``sources``)."""
+
+    def make(client: Any, symbol: str, timeframe: str) -> StampedSource:
+        source = StampedSource(inner(client, symbol, timeframe))
+        sources.append(source)
+        return source
+
+    return make
+
+
+# -- the simulator process -----------------------------------------------------------------
+def read_stamps(
+    path: Path,
+) -> tuple[dict[int, int], dict[int, int], dict[str, int], dict[str, int]]:
+    """The simulator's stamps (ns): final klines sent and core closes, by open time; order
+    requests received and NEW events, by client order id."""
+    sent: dict[int, int] = {}
+    closes: dict[int, int] = {}
+    arrivals: list[int] = []
+    new: dict[str, int] = {}
+    for line in path.read_text().splitlines():
+        kind, key, ns = line.split(" ")
+        if kind == "K":
+            closes.setdefault(int(key), int(ns))
+        elif kind == "S":
+            sent.setdefault(int(key), int(ns))
+        elif kind == "R":
+            arrivals.append(int(ns))
+        elif kind == "O":
+            new.setdefault(key, int(ns))
+    # the n-th request received is the n-th order accepted (one order in flight at a time)
+    received = dict(zip(new, arrivals, strict=True)) if len(arrivals) == len(new) else {}
+    return sent, closes, received, new
 
 
 @dataclass
@@ -128,16 +178,21 @@ class VariantResult:
 
     name: str
     reaction: list[float]
-    data_leg: list[float]
+    wire_leg: list[float]
+    hop_leg: list[float]
     order_leg: list[float]
+    submit: list[float]
+    to_new: list[float]
+    sim_pacer: list[float]
     unmatched: int
     wall_s: float
     filled: int
+    limiter_waits: int
 
 
 def run_variant(
     name: str,
-    live_source: str | Callable[[Any, str, str], Any],
+    live_source: Callable[[Any, str, str], Any],
     *,
     bars: int,
     warmup: int,
@@ -145,62 +200,65 @@ def run_variant(
     size: float,
     seed: int,
     tick_ms: int,
-    ccxt_throttle: bool = True,
 ) -> VariantResult:
-    """Run the full live path against a fresh simulator for ``warmup + bars`` live bars.
-
-    ``ccxt_throttle=False`` turns ccxt's request limiter off on the store's exchange (a
-    diagnostic variant: it shows what the limiter's wait costs each order).
-    """
+    """Run the full live path against a fresh simulator process for ``warmup + bars`` bars."""
     started = time.perf_counter()
-    limits = RateLimits(enabled=False)
-    market = SyntheticMarket([SYMBOL_ID], seed=seed, tick_ms=tick_ms)
-    with SimExchange(market=market, speed=speed, seed=seed, rate_limits=limits) as sim:
-        key, secret = sim.create_account({"USDT": 1_000_000, "BTC": 10})
-        account = sim.core.account_by_key(key)
-        assert account is not None
-        times = ExchangeTimes()
-        bus = sim.bus
-        subs = [
-            bus.subscribe(f"sim.kline.{SYMBOL_ID}", times.on_kline),
-            bus.subscribe(f"sim.order.{account.account_id}", times.on_order),
-        ]
-        store = BinanceStore(apikey=key, secret=secret, testnet=True, sim_url=sim.url)
+    sources: list[StampedSource] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        stamps_file = Path(tmp) / "stamps.txt"
+        cmd = [sys.executable, str(SIM_PROCESS), "--speed", f"{speed:g}", "--seed", str(seed)]
+        cmd += ["--tick-ms", str(tick_ms), "--stamps", str(stamps_file)]
+        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         try:
-            if not ccxt_throttle:
-                store.start()
-                store.exchange.enableRateLimit = False
-            broker = BinanceBroker(store, paper_trading=False)
-            data = BinanceData.from_timeframe_string(
-                "1m", store, symbol=SYMBOL, backfill_start=False, live_source=live_source
+            assert child.stdout is not None
+            info = json.loads(child.stdout.readline())
+            store = BinanceStore(
+                apikey=info["key"], secret=info["secret"], testnet=True, sim_url=info["url"]
             )
-            cerebro = bt.Cerebro(stdstats=False)
-            cerebro.setbroker(broker)
-            cerebro.adddata(data)
-            cerebro.addstrategy(EveryBarOrders, size=size, bars=warmup + bars)
-            (strategy,) = cerebro.run()
+            try:
+                broker = BinanceBroker(store, paper_trading=False)
+                data = BinanceData.from_timeframe_string(
+                    "1m",
+                    store,
+                    symbol=SYMBOL,
+                    backfill_start=False,
+                    live_source=stamped_factory(live_source, sources),
+                )
+                cerebro = bt.Cerebro(stdstats=False)
+                cerebro.setbroker(broker)
+                cerebro.adddata(data)
+                cerebro.addstrategy(EveryBarOrders, size=size, bars=warmup + bars)
+                (strategy,) = cerebro.run()
+                waits = store.exchange.request_limiter.stats.waited
+            finally:
+                store.stop()
         finally:
-            store.stop()
-            for sub in subs:
-                sub.unsubscribe()
-        filled = sum(
-            1
-            for o in sim.core.all_orders(account, SYMBOL_ID, limit=100_000)
-            if o.status is OrderStatus.FILLED
-        )
+            child.terminate()
+            child.wait(30)
+        sent, closes, orders, new_events = read_stamps(stamps_file)
+    filled = sum(1 for o in strategy.sent.values() if o.status == o.Completed)
     wall = time.perf_counter() - started
-    reaction, data_leg, order_leg = [], [], []
-    unmatched = 0
+    parsed = sources[0].parsed if sources else {}
+    result = VariantResult(name, [], [], [], [], [], [], [], 0, wall, filled, waits)
     for open_ms in sorted(strategy.sent)[warmup:]:
         cid = strategy.sent[open_ms].info.get("client_order_id")
-        t0, t1 = times.closes.get(open_ms), times.orders.get(cid) if cid else None
-        if t0 is None or t1 is None:
-            unmatched += 1
+        # no websocket subscriber (the polling baseline): no frame is sent; its t0 is the close
+        t0 = sent.get(open_ms, closes.get(open_ms))
+        t1 = orders.get(cid) if cid else None
+        seen, got = strategy.seen[open_ms], parsed.get(open_ms)
+        if t0 is None or t1 is None or got is None:
+            result.unmatched += 1
             continue
-        reaction.append(t1 - t0)
-        data_leg.append(strategy.seen[open_ms] - t0)
-        order_leg.append(t1 - strategy.seen[open_ms])
-    return VariantResult(name, reaction, data_leg, order_leg, unmatched, wall, filled)
+        result.reaction.append((t1 - t0) / 1e9)
+        result.wire_leg.append((got - t0) / 1e9)
+        result.hop_leg.append((seen - got) / 1e9)
+        result.order_leg.append((t1 - seen) / 1e9)
+        result.submit.append((strategy.returned[open_ms] - seen) / 1e9)
+        if cid in new_events:
+            result.to_new.append((new_events[cid] - t0) / 1e9)
+        if open_ms in closes:
+            result.sim_pacer.append((t0 - closes[open_ms]) / 1e9)
+    return result
 
 
 # -- reporting -------------------------------------------------------------------------------
@@ -227,36 +285,50 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-def report(fast: VariantResult, slow: VariantResult, args: argparse.Namespace) -> None:
-    """Print both variants side by side with the ratio baseline / real_trade."""
+LEGS = (
+    ("reaction", "reaction"),
+    ("  wire leg", "wire_leg"),
+    ("  hop leg", "hop_leg"),
+    ("  order leg", "order_leg"),
+    ("    buy() returns", "submit"),
+    ("kline sent -> sim NEW", "to_new"),
+    ("sim: close -> sent", "sim_pacer"),
+)
+
+
+def report(fast: list[VariantResult], slow: list[VariantResult], args: argparse.Namespace) -> None:
+    """Print both variants side by side (median over the runs) with the ratio baseline / ours."""
     print(
-        f"\nreaction = exchange publishes the bar's final 1m kline -> exchange receives the "
+        f"\nreaction = exchange publishes the bar's final 1m kline -> exchange has the "
         f"strategy's order (ms); 1m bars at speed {args.speed:g} "
-        f"({60 / args.speed:.2f} s wall per bar), polling every {args.poll_interval:g} s"
+        f"({60 / args.speed:.2f} s wall per bar), polling every {args.poll_interval:g} s; "
+        f"median of {len(fast)} run(s), each run's figure in brackets"
     )
     w = 12
-    print(f"{'':<22}{'real_trade (ws)':>{w + 4}}{'polling (REST)':>{w + 4}}{'ratio':>{w}}")
-    for label, attr in (
-        ("reaction", "reaction"),
-        ("  data leg", "data_leg"),
-        ("  order leg", "order_leg"),
-    ):
-        a, b = summary(getattr(fast, attr)), summary(getattr(slow, attr))
+    print(f"{'':<22}{'real_trade (ws)':>{w + 12}}{'polling (REST)':>{w + 12}}{'ratio':>{w}}")
+    for label, attr in LEGS:
         for stat in ("p50", "p99", "mean", "max"):
-            ratio = b[stat] / a[stat] if a[stat] else float("nan")
+            mine = [summary(getattr(r, attr))[stat] for r in fast]
+            base = [summary(getattr(r, attr))[stat] for r in slow] if slow else []
+            a = statistics.median(mine)
+            b = statistics.median(base) if base else float("nan")
+            ratio = b / a if a else float("nan")
+            runs = "/".join(f"{v:.1f}" for v in mine)
+            base_runs = "/".join(f"{v:.0f}" for v in base)
             print(
-                f"{label + ' ' + stat:<22}{a[stat]:>{w + 4}.1f}{b[stat]:>{w + 4}.1f}"
+                f"{label + ' ' + stat:<22}{a:>8.2f} [{runs:>12}]{b:>8.1f} [{base_runs:>12}]"
                 f"{ratio:>{w - 1}.1f}x"
             )
-    for r in (fast, slow):
+    for r in fast + slow:
         print(
             f"{r.name}: {len(r.reaction)} bars timed, {r.unmatched} unmatched, "
-            f"{r.filled} orders filled on the exchange, {r.wall_s:.0f} s wall"
+            f"{r.filled} orders filled, {r.limiter_waits} requests waited in our limiter, "
+            f"{r.wall_s:.0f} s wall"
         )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse the options, run both variants, print the table."""
+    """Parse the options, run both variants ``--repeat`` times, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bars", type=int, default=1000, help="timed bars per variant")
     parser.add_argument("--warmup", type=int, default=10, help="live bars left out first")
@@ -272,14 +344,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tick-ms", type=int, default=5000, help="market ms between the synthetic market's ticks"
     )
-    parser.add_argument("--only", choices=("ws", "poll"), help="run one variant only")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each variant")
     parser.add_argument(
-        "--no-throttle",
-        action="store_true",
-        help="also run the ws variant with ccxt's rate limiter off",
+        "--switch-interval",
+        type=float,
+        default=None,
+        help="diagnostic: sys.setswitchinterval for the trading process (Python's default 0.005)",
     )
+    parser.add_argument("--only", choices=("ws", "poll"), help="run one variant only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("RT_BENCH_LOG", "WARNING"))
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
     common = dict(
         bars=args.bars,
         warmup=args.warmup,
@@ -290,31 +366,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"bench_reaction: {args.bars} bars per variant (+{args.warmup} warm-up), "
-        f"speed {args.speed:g}, poll {args.poll_interval:g} s",
+        f"speed {args.speed:g}, poll {args.poll_interval:g} s, {args.repeat} run(s), "
+        f"GIL switch interval {sys.getswitchinterval() * 1e3:g} ms; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
         flush=True,
     )
-    results: list[VariantResult] = []
-    if args.only in (None, "ws"):
-        results.append(run_variant("real_trade (ws)", "auto", **common))
-        print(f"  real_trade (ws) done in {results[-1].wall_s:.0f} s", flush=True)
-    if args.only in (None, "poll"):
-        source = polling_factory(args.poll_interval)
-        results.append(run_variant("polling (REST)", source, **common))
-        print(f"  polling (REST) done in {results[-1].wall_s:.0f} s", flush=True)
-    if args.no_throttle:
-        name = "real_trade (ws), ccxt limiter off"
-        extra = run_variant(name, "auto", ccxt_throttle=False, **common)
-        print(f"  {name} done in {extra.wall_s:.0f} s", flush=True)
-    if len(results) == 2:
-        report(results[0], results[1], args)
+    fast: list[VariantResult] = []
+    slow: list[VariantResult] = []
+    for run in range(args.repeat):
+        if args.only in (None, "ws"):
+            fast.append(run_variant("real_trade (ws)", binance_kline_source, **common))
+        if args.only in (None, "poll"):
+            source = polling_factory(args.poll_interval)
+            slow.append(run_variant("polling (REST)", source, **common))
+        done = (fast or slow)[-1]
+        print(
+            f"  run {run + 1} done ({done.wall_s:.0f} s); load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+    if fast:
+        report(fast, slow, args)
     else:
-        for r in results:
+        for r in slow:
             print(r.name, {k: round(v, 1) for k, v in summary(r.reaction).items()})
-    if args.no_throttle:
-        results.append(extra)
-        for attr in ("reaction", "order_leg"):
-            stats = ", ".join(f"{k} {v:.1f}" for k, v in summary(getattr(extra, attr)).items())
-            print(f"{extra.name}: {attr} {stats} ms ({len(extra.reaction)} bars)")
+    results = fast + slow
     bad = any(r.unmatched > len(r.reaction) // 10 or not r.reaction for r in results)
     return 1 if bad else 0
 

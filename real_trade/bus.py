@@ -128,6 +128,11 @@ class EventBus:
                 self._subs.remove(sub)
                 self._route_cache.clear()
 
+    def has_subscribers(self, topic: str) -> bool:
+        """Whether an event published on ``topic`` now would reach any handler (a producer
+        may skip building an event nobody listens to)."""
+        return bool(self._routes(topic))
+
     def _routes(self, topic: str) -> tuple[Subscription, ...]:
         with self._lock:
             routes = self._route_cache.get(topic)

@@ -8,7 +8,9 @@ pushes bar updates and its connection state from the venue client's I/O thread.
 :class:`BarStream` turns a history function and an optional live source into one ordered
 sequence of closed bars and :class:`StateChange` items, read by backtrader's thread through a
 thread-safe queue (:meth:`BarStream.next_item`). Its own worker thread does the blocking work
-(REST history, gap backfill), so neither the I/O loop nor Cerebro ever waits on it:
+(REST history, gap backfill), so neither the I/O loop nor Cerebro ever waits on it; a live bar
+that is simply the next one, arriving while the worker idles, is put in that queue by the
+source's thread itself (one thread hop fewer on the reaction path):
 
 * ``mode="backtest"``: DELAYED, the history between ``fromdate_ms`` and ``todate_ms``, then
   DISCONNECTED (the end).
@@ -183,6 +185,9 @@ class BarStream:
         self._end_taken = False
         self._source_up: bool | None = None
         self._thread: threading.Thread | None = None
+        # held by the worker except while it waits on an empty inbox: whoever holds it may
+        # deliver (see _deliver_now, the source thread's direct path)
+        self._turn = threading.Lock()
 
     def __repr__(self) -> str:
         """Name, timeframe, mode, state and the last bar delivered."""
@@ -239,8 +244,31 @@ class BarStream:
     def _on_source_bar(self, bar: Bar) -> None:
         self.last_activity_monotonic = time.monotonic()
         self.watchdog.source_message()
-        if bar.closed:
+        if bar.closed and not self._deliver_now(bar):
             self._inbox.put(("bar", bar))
+
+    def _deliver_now(self, bar: Bar) -> bool:
+        """Deliver ``bar`` from the source's thread, without the hop through the worker: only
+        while the stream is LIVE, the worker waits on an empty inbox (so nothing queued and
+        no backfill is under way) and ``bar`` is the very next bar. Else False (the worker
+        takes it: reconnects, gaps and late bars keep one path)."""
+        if self.state is not FeedState.LIVE or not self._turn.acquire(blocking=False):
+            return False
+        try:
+            last = self.last_bar_ms
+            if (
+                self.state is not FeedState.LIVE
+                or last is None
+                or self._stopping.is_set()
+                or not self._inbox.empty()
+                or bar.open_ms != next_open_ms(self.timeframe, last)
+                or self._past_end()
+            ):
+                return False
+            self._deliver(bar)
+            return True
+        finally:
+            self._turn.release()
 
     def _on_source_state(self, state: str) -> None:
         self.last_activity_monotonic = time.monotonic()
@@ -249,6 +277,7 @@ class BarStream:
 
     def _run(self) -> None:
         error: BaseException | None = None
+        self._turn.acquire()
         try:
             if self.mode == "backtest":
                 self._set_state(FeedState.DELAYED, "loading history")
@@ -263,6 +292,7 @@ class BarStream:
                 with contextlib.suppress(Exception):
                     self.source.stop()
             self._finish(error)
+            self._turn.release()
 
     def _run_live(self) -> None:
         assert self.source is not None
@@ -302,7 +332,7 @@ class BarStream:
     def _drain(self, block: bool) -> None:
         while not self._stopping.is_set() and not self._past_end():
             try:
-                kind, payload = self._inbox.get(block, self.watchdog.check_interval)
+                kind, payload = self._wait_inbox(block)
             except queue.Empty:
                 return
             if kind == "state":
@@ -310,6 +340,16 @@ class BarStream:
             elif kind == "bar" and isinstance(payload, Bar):
                 self._on_live_bar(payload)
             block = False
+
+    def _wait_inbox(self, block: bool) -> tuple[str, object]:
+        """The next inbox item; while blocked on it the worker lets the source deliver."""
+        if not block:
+            return self._inbox.get_nowait()
+        self._turn.release()
+        try:
+            return self._inbox.get(True, self.watchdog.check_interval)
+        finally:
+            self._turn.acquire()
 
     def _on_state(self, state: str) -> None:
         if state == "failed":

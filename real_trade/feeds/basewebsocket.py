@@ -41,6 +41,7 @@ import contextlib
 import itertools
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -468,31 +469,63 @@ class BaseWebSocket:
     async def _read_until_closed(
         self, ws: aiohttp.ClientWebSocketResponse, started: float
     ) -> tuple[int | None, str, bool]:
+        # No timeout per receive (aiohttp would arm and cancel a timer for every frame): a
+        # guard task closes the connection when it gets too old or, with text heartbeats, when
+        # nothing arrived for two ping intervals; the reader then returns the guard's reason.
         idle = None if self._heartbeat_message() is None else 2 * self.ping_interval
         age = self.max_connection_age
-        while True:
-            timeout = idle
-            if age is not None:
-                left = started + age - time.monotonic()
-                if left <= 0:
-                    return 1000, "maximum connection age reached", True
-                timeout = left if timeout is None else min(timeout, left)
-            try:
-                msg = await ws.receive(timeout=timeout)
-            except asyncio.TimeoutError:
-                if age is not None and time.monotonic() >= started + age:
-                    return 1000, "maximum connection age reached", True
-                return None, f"nothing received for {idle}s: stale connection", False
-            if msg.type is aiohttp.WSMsgType.TEXT:
-                self._handle_text(msg.data)
-            elif msg.type is aiohttp.WSMsgType.BINARY:
-                self._malformed("unexpected binary frame", repr(msg.data[:80]))
-            elif msg.type is aiohttp.WSMsgType.ERROR:
-                return ws.close_code or 1006, f"connection error: {ws.exception()}", False
-            elif self._reconnect_now:  # CLOSE / CLOSING / CLOSED from here on
-                return ws.close_code, "reconnect requested", True
-            else:
-                return ws.close_code, "stopped" if self._stopping else "closed by peer", False
+        ending: list[tuple[int | None, str, bool]] = []
+        received = [time.monotonic()]
+        guard = None
+        if idle is not None or age is not None:
+            guard = asyncio.create_task(self._guard(ws, started, idle, age, received, ending))
+        try:
+            while True:
+                msg = await ws.receive()
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    if idle is not None:
+                        received[0] = time.monotonic()
+                    self._handle_text(msg.data)
+                    continue
+                if ending:
+                    return ending[0]
+                if msg.type is aiohttp.WSMsgType.BINARY:
+                    self._malformed("unexpected binary frame", repr(msg.data[:80]))
+                elif msg.type is aiohttp.WSMsgType.ERROR:
+                    return ws.close_code or 1006, f"connection error: {ws.exception()}", False
+                elif self._reconnect_now:  # CLOSE / CLOSING / CLOSED from here on
+                    return ws.close_code, "reconnect requested", True
+                else:
+                    return ws.close_code, "stopped" if self._stopping else "closed by peer", False
+        finally:
+            if guard is not None:
+                guard.cancel()
+                await asyncio.gather(guard, return_exceptions=True)
+
+    async def _guard(
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        started: float,
+        idle: float | None,
+        age: float | None,
+        received: list[float],
+        ending: list[tuple[int | None, str, bool]],
+    ) -> None:
+        """Close ``ws`` at ``started + age`` or after ``idle`` seconds without a frame."""
+        while not ws.closed:
+            now = time.monotonic()
+            if age is not None and now >= started + age:
+                ending.append((1000, "maximum connection age reached", True))
+                break
+            if idle is not None and now >= received[0] + idle:
+                ending.append((None, f"nothing received for {idle}s: stale connection", False))
+                break
+            wake = min(
+                started + age if age is not None else math.inf,
+                received[0] + idle if idle is not None else math.inf,
+            )
+            await asyncio.sleep(max(0.0, wake - now))
+        await _close_quietly(ws)
 
     async def _text_heartbeat(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         while not ws.closed:

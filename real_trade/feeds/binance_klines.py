@@ -4,7 +4,11 @@ A :class:`~real_trade.feeds.bars.LiveBarSource` over a :class:`BinanceWebSocket`
 ``<symbol>@kline_<interval>`` stream. Binance finalises a bar with one last update flagged
 ``x: true``; this source passes that update on as ``Bar(closed=True)`` the moment it arrives, so
 a closed bar reaches the strategy without waiting for the next bar or a REST check. Every other
-update of the forming bar goes out with ``closed=False``.
+update of the forming bar goes out with ``closed=False``; with ``forming_every_s`` > 0 only one
+in that many wall seconds does, the others being dropped unparsed by the websocket
+(``forming_kline_every_s``). The feeds' source (:func:`binance_kline_source`) hands on one a
+second: :class:`~real_trade.feeds.bars.BarStream` uses forming updates for nothing but a sign
+of life (its watchdog judges staleness by closed bars).
 
 Each closed bar is emitted once and in order of ``open_ms``: an update for a bar at or before the
 last closed one (a duplicate after a reconnect, a late frame) is dropped. Bars that closed while
@@ -44,8 +48,9 @@ class BinanceKlineSource:
     ``testnet``, ``market_type``, ``sim_url`` and the other ``ws_options``
     (:class:`BinanceWebSocket` settings), or passed in as ``websocket``. ``loop`` runs it on a
     store's I/O loop instead of an :class:`~real_trade.venues.ioloop.IoLoop` of its own.
-    ``emitted_closed`` counts closed bars; ``last_error`` is the websocket's last reported error
-    (why it ``"failed"``, say).
+    ``forming_every_s`` > 0 hands on at most one forming update per that many seconds (see the
+    module docstring; it applies to a websocket this source builds). ``emitted_closed`` counts
+    closed bars; ``last_error`` is the websocket's last reported error (why it ``"failed"``).
     """
 
     def __init__(
@@ -58,15 +63,19 @@ class BinanceKlineSource:
         sim_url: str | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
         websocket: BinanceWebSocket | None = None,
+        forming_every_s: float = 0.0,
         **ws_options: Any,
     ) -> None:
         """Configure the source; nothing connects until :meth:`start`."""
         timeframe_to_bt(timeframe)
         self.symbol, self.timeframe, self.loop = symbol, timeframe, loop
         self.stream = BinanceWebSocket.kline_stream(symbol, timeframe)
-        self.websocket = websocket or BinanceWebSocket(
-            testnet=testnet, market_type=market_type, sim_url=sim_url, **ws_options
-        )
+        if websocket is None:
+            websocket = BinanceWebSocket(
+                testnet=testnet, market_type=market_type, sim_url=sim_url, **ws_options
+            )
+            websocket.forming_kline_every_s = forming_every_s
+        self.websocket = websocket
         self.emitted_closed = 0
         self.last_error: BaseException | None = None
         self._started_websocket = False
@@ -191,6 +200,7 @@ def binance_kline_source(client: Any, symbol: str, timeframe: str) -> BinanceKli
         market_type=client.market_type,
         sim_url=client.sim_url,
         loop=client.loop,
+        forming_every_s=1.0,
         reconnect_delay=client.reconnect_base_delay,
         max_reconnect_delay=max(client.reconnect_base_delay, client.reconnect_max_delay),
         max_reconnect_attempts=0,

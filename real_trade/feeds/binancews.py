@@ -18,6 +18,7 @@ become ``subscribed`` (the request id) or ``error`` (an ExchangeError with Binan
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -82,7 +83,18 @@ class BinanceWebSocket(BaseWebSocket):
     picks the testnet hosts; ``sim_url``/``base_url`` override the host. Channels are stream
     names (``btcusdt@kline_1m``): build them with :meth:`kline_stream` and friends. Other
     keyword arguments are :class:`BaseWebSocket` settings.
+
+    ``forming_kline_every_s`` (an attribute; 0, the default, parses every frame) makes kline
+    frames that do not close a bar cost almost nothing: they are recognised in the raw text
+    (``"e":"kline"`` and ``"x":false``, as Binance writes them, without spaces) and only one in
+    that many wall seconds is parsed and emitted (a sign of life); the others are counted
+    (``stats["messages"]``, ``stats["skipped"]``) and dropped unparsed. A frame spelt any other
+    way takes the full path. For a connection whose listeners want closed bars (the feeds'
+    kline source); the interval is per connection, not per stream. The raw ``message`` event is
+    built only while someone listens to it.
     """
+
+    forming_kline_every_s: float = 0.0
 
     def __init__(
         self,
@@ -111,6 +123,9 @@ class BinanceWebSocket(BaseWebSocket):
             self.base_url = BINANCE_WS_BASES[key]
         self.combined = combined
         self._ids = itertools.count(1)
+        self.stats["skipped"] = 0
+        self._forming_due = 0.0
+        self._raw_topic = self.topic("message")
 
     # -- stream names ---------------------------------------------------------------------
     @staticmethod
@@ -164,6 +179,18 @@ class BinanceWebSocket(BaseWebSocket):
             return None  # the URL names the streams
         return {"method": "SUBSCRIBE", "params": list(channels), "id": next(self._ids)}
 
+    def _handle_text(self, text: str) -> None:
+        every = self.forming_kline_every_s
+        if every > 0 and '"x":false' in text and '"e":"kline"' in text:
+            now = time.monotonic()
+            if now < self._forming_due:
+                stats = self.stats
+                stats["messages"] += 1
+                stats["skipped"] += 1
+                return
+            self._forming_due = now + every
+        super()._handle_text(text)
+
     def _on_message(self, msg: Any) -> None:
         if isinstance(msg, dict) and "id" in msg and ("result" in msg or "error" in msg):
             self._on_reply(msg)
@@ -171,7 +198,8 @@ class BinanceWebSocket(BaseWebSocket):
         stream: str | None = None
         if isinstance(msg, dict) and "stream" in msg and "data" in msg:
             stream, msg = msg["stream"], msg["data"]
-        self.emit("message", msg)
+        if self.bus.has_subscribers(self._raw_topic):
+            self.emit("message", msg)
         parsed = parse_binance_payload(msg, stream)
         if parsed is None:
             return

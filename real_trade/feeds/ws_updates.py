@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from real_trade.vocabulary import OrderSide
@@ -118,10 +119,27 @@ def finite_number(value: Any, field: str) -> float:
 
 
 def price_levels(rows: Any, field: str) -> PriceLevels:
-    """``[[price, qty, ...], ...]`` as :data:`PriceLevels` (extra columns ignored)."""
+    """``[[price, qty, ...], ...]`` as :data:`PriceLevels` (extra columns ignored).
+
+    Venues send the numbers as strings: when every cell is a string or a number (one C-level
+    pass over the cells' types; a bool would pass ``float()``, so types are checked), both
+    columns are converted in one comprehension and checked finite at once (any NaN or infinity
+    makes the sum non-finite). Anything else takes the per-value path, whose error names the
+    field.
+    """
     if not isinstance(rows, list):
         raise TypeError(f"{field} must be a list of [price, quantity] rows, not {rows!r}")
+    try:
+        if set(map(type, chain.from_iterable(rows))) <= _NUMBER_TYPES:
+            levels = tuple([(float(row[0]), float(row[1])) for row in rows])
+            if math.isfinite(sum(map(sum, levels))):
+                return levels
+    except (TypeError, ValueError, IndexError, KeyError):
+        pass
     return tuple(
         (finite_number(row[0], f"{field} price"), finite_number(row[1], f"{field} quantity"))
         for row in rows
     )
+
+
+_NUMBER_TYPES = frozenset((str, int, float))

@@ -169,6 +169,9 @@ class RiskEngine:
         self.throttle = throttle
         self.bus = bus
         self._lock = threading.Lock()
+        # each symbol's effective limits, built once per config (not per order: ~14 us each)
+        self._limits_config: LiveRiskConfig | None = None
+        self._limits: dict[str, SymbolRiskLimits] = {}
 
     def update_config(self, config: LiveRiskConfig) -> None:
         """Use ``config`` from the next check on (the throttle follows its order rate)."""
@@ -219,11 +222,22 @@ class RiskEngine:
                 f"circuit_breaker: open ({self.breaker.last_reason or 'tripped'}); "
                 f"orders refused for {_num(self.breaker.retry_in())} more seconds",
             )
-        limits = self.config.limits_for(order.symbol)
+        limits = self._limits_of(order.symbol)
         notional = self._check_order(order, ctx, limits, reducing)
         if not reducing:
             self._check_exposure(order, ctx, limits, notional)
         self._admit(order)
+
+    def _limits_of(self, symbol: str) -> SymbolRiskLimits:
+        """``config.limits_for(symbol)``, built on first use and kept while the config is the
+        same object (configs are frozen; a new one, however set, starts afresh)."""
+        config = self.config
+        if self._limits_config is not config:
+            self._limits_config, self._limits = config, {}
+        limits = self._limits.get(symbol)
+        if limits is None:
+            limits = self._limits[symbol] = config.limits_for(symbol)
+        return limits
 
     def _check_state(self, order: PreTradeOrder, reducing: bool) -> None:
         snap = self.state.snapshot()

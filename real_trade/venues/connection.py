@@ -41,6 +41,7 @@ from real_trade.utils.secrets import plain_secret
 from real_trade.venues.ccxt_errors import ccxt_errors, translate_ccxt_error
 from real_trade.venues.ioloop import IoLoop
 from real_trade.venues.proxy import ccxt_proxy_settings, mask_proxy_url
+from real_trade.venues.request_limiter import install_request_limiter, request_limits_for
 from real_trade.venues.retry import RetryPolicy, retry_async
 from real_trade.venues.spec import VenueSpec, get_venue
 from real_trade.venues.streams import StreamHandle
@@ -322,6 +323,11 @@ class VenueConnection:
         exchange = exchange_class(config)
         with ccxt_errors():
             apply_endpoints(exchange, self.endpoints)
+        limits = request_limits_for(self.venue.ccxt_id, self.default_type)
+        if limits is not None and exchange.enableRateLimit:
+            # ccxt's leaky bucket never credits idle time (every order waited ~10 ms on
+            # Binance): the venue's own rolling windows replace it (venues/request_limiter.py)
+            install_request_limiter(exchange, limits)
         return exchange
 
     def stop(self, timeout: float = 15.0) -> None:

@@ -337,3 +337,35 @@ def test_month_bars_use_calendar_boundaries_for_holes() -> None:
     assert [b.open_ms for b in reader.bars] == [feb, mar, apr]
     assert calls == [(None, None), (mar, apr - 1)]  # the hole starts on March 1st, not Feb 1 + 31d
     stream.stop()
+
+
+def test_the_next_live_bar_skips_the_worker_and_a_bar_after_a_hole_does_not() -> None:
+    bus = EventBus(synchronous=True)
+    threads: dict[int, str] = {}
+    bus.subscribe(
+        "feed.bar.*",
+        lambda _t, b: threads.setdefault((b.open_ms - T0) // MIN, threading.current_thread().name),
+    )
+    history = FakeHistory(newest=4, latest_count=5)
+    source = ScriptedSource()
+    stream, reader = live_stream(history, source, bus=bus, name="fast")
+    reader.until(lambda items: FeedState.LIVE in reader.states)
+    source.state("connected")
+    mine = threading.current_thread().name
+    pushed = [4]
+
+    def push_next() -> bool:
+        pushed[0] += 1
+        source.push(bar(pushed[0]))
+        return threads.get(pushed[0]) == mine
+
+    # once the worker waits on its empty inbox, the next bar is delivered by the source's thread
+    eventually(push_next, 10, message="no bar was delivered on the source's thread")
+    direct = pushed[0]
+    assert stream.last_bar_ms == bar(direct).open_ms  # delivered before push() returned
+    history.newest = direct + 3
+    source.push(bar(direct + 3))  # a hole: the worker fills it by REST first
+    reader.until(lambda items: len(reader.bars) == direct + 4)
+    assert reader.opens() == list(range(0, direct + 4))
+    assert threads[direct + 3].startswith("rt-feed-")
+    stream.stop()

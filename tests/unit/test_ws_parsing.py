@@ -24,6 +24,7 @@ from real_trade.feeds.basewebsocket import (
     TickerUpdate,
     TradeUpdate,
     finite_number,
+    price_levels,
 )
 from real_trade.feeds.binancews import BinanceWebSocket, parse_binance_payload
 from real_trade.feeds.bybitws import BybitWebSocket, bybit_auth_message
@@ -594,3 +595,55 @@ def test_okx_login_signature_endpoints_and_subscribe() -> None:
         OKXWebSocket(api_key="key", api_secret="secret")
     logged = OKXWebSocket(api_key="key", api_secret="secret", passphrase="phrase")
     assert logged._handshake_messages(ws.channels)[0]["op"] == "login"
+
+
+# -- the cheap paths ---------------------------------------------------------------------------
+def _kline_text(closed: bool) -> str:
+    payload = {**BINANCE_KLINE, "k": {**BINANCE_KLINE["k"], "x": closed}}  # type: ignore[dict-item]
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def test_forming_klines_are_dropped_unparsed_only_when_asked() -> None:
+    ws = BinanceWebSocket()
+    seen = record(ws, "kline")
+    ws._handle_text(_kline_text(False))
+    ws._handle_text(_kline_text(False))
+    assert [u.closed for _, u in seen] == [False, False]  # by default every update is parsed
+    ws.forming_kline_every_s = 3600.0  # one forming update an hour: the next one, then none
+    for _ in range(3):
+        ws._handle_text(_kline_text(False))
+    ws._handle_text(_kline_text(True))  # a closing frame always goes through
+    spaced = json.dumps({**BINANCE_KLINE})  # "x": false with a space: the full path decides
+    ws._handle_text(spaced)
+    assert [u.closed for _, u in seen] == [False, False, False, True, False]
+    assert ws.stats["messages"] == 7 and ws.stats["skipped"] == 2
+
+
+def test_the_raw_message_event_is_built_only_for_listeners() -> None:
+    ws = BinanceWebSocket()
+    kline = record(ws, "kline")
+    assert not ws.bus.has_subscribers(ws.topic("message"))
+    ws._handle_text(_kline_text(True))
+    raw = record(ws, "message")
+    ws._handle_text(_kline_text(True))
+    assert len(kline) == 2 and len(raw) == 1 and raw[0][1]["k"]["x"] is True
+
+
+@pytest.mark.parametrize(
+    ("rows", "error"),
+    [
+        ([["1.5", True]], "quantity is not a number"),
+        ([["nan", "1"]], "price is not a finite number"),
+        ([["1", "inf"]], "quantity is not a finite number"),
+        ([[None, "1"]], "price is not a number"),
+        ([["x", "1"]], "could not convert"),
+    ],
+)
+def test_price_levels_refuse_what_is_not_a_finite_number(rows: Any, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        price_levels(rows, "b")
+
+
+def test_price_levels_take_strings_and_numbers_and_ignore_extra_columns() -> None:
+    assert price_levels([["1.5", "2", "x"], [3, 4.25]], "b") == ((1.5, 2.0), (3.0, 4.25))
+    assert price_levels([], "a") == ()

@@ -270,3 +270,22 @@ def test_load_names_an_unknown_key_in_the_file(tmp_path: Path) -> None:
     path.write_text("max_notional = 5\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="max_notional"):
         LiveRiskConfig.load(path)
+
+
+def test_limits_are_built_once_per_symbol_not_per_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+    limits_for = LiveRiskConfig.limits_for
+
+    def counting(self: LiveRiskConfig, symbol: str) -> Any:
+        built.append(symbol)
+        return limits_for(self, symbol)
+
+    monkeypatch.setattr(LiveRiskConfig, "limits_for", counting)
+    risk = engine(max_order_amount=2.0)
+    for _ in range(5):
+        assert risk.check(PreTradeOrder("BTC/USDT", "buy", 1.0), CTX).allowed
+    assert not risk.check(PreTradeOrder("ETH/USDT", "buy", 3.0), CTX).allowed
+    assert built == ["BTC/USDT", "ETH/USDT"]
+    risk.update_config(LiveRiskConfig(max_order_amount=0.5))  # a new config: built afresh
+    assert not risk.check(PreTradeOrder("BTC/USDT", "buy", 1.0), CTX).allowed
+    assert built == ["BTC/USDT", "ETH/USDT", "BTC/USDT"]
