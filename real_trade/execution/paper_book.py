@@ -47,6 +47,8 @@ class BookFills:
         self.levels = levels
         self.fallbacks = 0
         """How many market orders met the ladder because the book was not synced."""
+        self.last: BookDepth | None = None
+        """The depth the last market order met on the book (None before any)."""
         self._told: set[str] = set()
 
     def depth(self, symbol: str) -> BookDepth | None:
@@ -70,6 +72,7 @@ class BookFills:
             self._tell(symbol, "its order book is not synced")
             yield None
             return
+        self.last = depth
         levels = depth.asks if side is Side.BUY else depth.bids
         quotes = [(Decimal(repr(p)), Decimal(repr(q))) for p, q in levels]
         liquidity.stand_in(Side.SELL if side is Side.BUY else Side.BUY, quotes, now_ms)

@@ -11,6 +11,7 @@ the VWAP of the synced levels it walks.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from tests.integration.live.parity_support import (
     LiveRun,
     RecordingSmaCross,
     clear_proxy_env,
+    ms_of,
     start_live_run,
 )
 
@@ -43,6 +45,29 @@ class DepthReader(RecordingSmaCross):
         """Read the depth, then decide and record as the parent does."""
         self.seen.append((self.data.order_book(depth=5), self.p.truth()))
         super().next()
+
+
+class BookBuyer(RecordingSmaCross):
+    """Once live with a synced book, buys at market into the second ask level; records the
+    bars it processed as ``RecordingSmaCross`` does (``SmaCross`` itself does not trade)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done: list[Any] = []
+        self.sent = False
+
+    def notify_order(self, order: Any) -> None:
+        """Keep the completed orders."""
+        if order.status == order.Completed:
+            self.done.append(order)
+
+    def next(self) -> None:
+        """Buy once, then record the bar."""
+        depth = self.data.order_book(depth=5)
+        if not self.sent and self.is_live and depth is not None:
+            self.buy(size=round(depth.asks[0][1] + depth.asks[1][1] / 2, 5))
+            self.sent = True
+        self.processed_ms = ms_of(self.data.datetime.datetime(0))
 
 
 def _levels(snap: DepthSnapshot) -> tuple[tuple[tuple[float, float], ...], ...]:
@@ -96,3 +121,42 @@ def test_next_reads_the_simulators_top_levels(run: LiveRun) -> None:
     sync = run.store.books.synchronizer("BTC/USDT")
     run.finish(stop=True)
     assert not sync.is_syncing() and sync.depth("BTC/USDT") is None  # stopped with the store
+
+
+def test_paper_market_order_fills_at_the_vwap_of_the_synced_book(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clear_proxy_env(monkeypatch)
+    with SimExchange(stepped=True, start_ms=START_MS, seed=5) as sim:
+        run = start_live_run(
+            sim,
+            paper=True,
+            strategy=BookBuyer,
+            broker_kwargs={"paper_fill_from_book": True, "initial_cash": 1_000_000.0},
+            fast=2,
+            slow=3,
+            history_bars=10,
+        )
+        try:
+            run.wait_live()
+            strategy = run.strategy
+            assert isinstance(strategy, BookBuyer)
+            for _ in range(30):
+                if strategy.done:
+                    break
+                run.step()
+            assert strategy.done, "the market order never completed"
+            paper = run.broker.session.paper
+            fills = paper.book_fills
+            assert fills is not None and fills.last is not None and fills.fallbacks == 0
+            order = strategy.done[0]
+            size, left, cost = float(order.executed.size), float(order.executed.size), 0.0
+            for price, qty in fills.last.asks:  # the VWAP of the levels the order took
+                take = min(qty, left)
+                cost, left = cost + take * price, left - take
+                if left <= 1e-12:
+                    break
+            assert left <= 1e-9 and size > fills.last.asks[0][1]  # into the second level
+            assert float(order.executed.price) == pytest.approx(cost / size, rel=1e-9)
+        finally:
+            run.finish(stop=True)
