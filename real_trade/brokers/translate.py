@@ -37,6 +37,7 @@ __all__ = [
     "BROKER_PARAMS",
     "ORDER_PARAMS",
     "bar_of",
+    "book_source",
     "check_arguments",
     "commission_scheme",
     "execute",
@@ -109,6 +110,7 @@ BROKER_PARAMS = (
     ("risk", None),
     ("reconcile_interval", 60.0),
     ("contracts", None),
+    ("paper_fill_from_book", False),
 )
 """The broker's backtrader ``params`` (names and defaults), documented on ``BaseBroker``."""
 
@@ -319,7 +321,19 @@ def session_config(
         client=None if p.paper_trading else getattr(store, "client", None),
         venue=getattr(store, "venue_spec", None),
         contract_settings=contract_settings_of(p.contracts, symbols),
+        book=book_source(store) if p.paper_trading and p.paper_fill_from_book else None,
     )
+
+
+def book_source(store: Any) -> Any:
+    """The depth source of ``paper_fill_from_book``: the store's live books."""
+    if store is None or not hasattr(store, "get_order_book"):
+        raise ConfigError(
+            "paper_fill_from_book needs a store to sync the order book from",
+            field="paper_fill_from_book",
+            fix="BinanceBroker(store, paper_trading=True, paper_fill_from_book=True)",
+        )
+    return store.get_order_book
 
 
 def contract_settings_of(

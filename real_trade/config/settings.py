@@ -395,6 +395,8 @@ class RealTradeConfig(ConfigSection):
     paper_trading: bool = True
     initial_cash: float = 10000.0
     commission: float = 0.001
+    paper_fill_from_book: bool = False
+    """Paper market orders walk the venue's live order book instead of the simulated ladder."""
     market_type: Literal["spot", "future", "delivery", "swap"] = "spot"
     sim_url: str | None = None
     logging: LoggingConfig = Field(default_factory=LoggingConfig)

@@ -141,10 +141,11 @@ def build_components(
     the broker and the feeds of ``config.run_symbols``.
 
     The broker trades on paper unless ``config.paper_trading`` is off, with the config's
-    ``initial_cash`` and ``commission``; ``name`` is its ``run_id``; ``journal``/``risk`` reach
-    it where it takes them. ``feed_options`` go to every feed (``historical``,
-    ``history_bars``, ``qcheck``, ``live_source`` ...); ``run.history_bars`` is the default
-    backfill. Unknown feed options raise ConfigError naming them.
+    ``initial_cash``, ``commission`` and ``paper_fill_from_book``; ``name`` is its ``run_id``;
+    ``journal``/``risk`` reach it where it takes them. ``feed_options`` go to every feed
+    (``historical``, ``history_bars``, ``qcheck``, ``live_source`` ...);
+    ``run.history_bars`` is the default backfill. Unknown feed options raise ConfigError
+    naming them.
     """
     classes = venue_classes(config.exchange)
     if store is None:
@@ -164,6 +165,8 @@ def build_components(
         broker_options["risk"] = risk
     if broker_accepts(classes.broker, "contracts"):
         broker_options["contracts"] = config.derivatives
+    if config.paper_fill_from_book and broker_accepts(classes.broker, "paper_fill_from_book"):
+        broker_options["paper_fill_from_book"] = True
     broker = classes.broker(store, **broker_options)
     options = dict(feed_options or {})
     if config.run.history_bars is not None:

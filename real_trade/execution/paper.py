@@ -53,6 +53,7 @@ from real_trade.execution.events import (
     SubmitFailed,
 )
 from real_trade.execution.orders import ExchangeStatus, OrderRequest, OrderState, SymbolLimits
+from real_trade.execution.paper_book import BookFills, DepthSource
 from real_trade.execution.paper_path import (
     PathPoints,
     QuietTape,
@@ -265,17 +266,20 @@ class PaperExecution:
         level_notional: float = 20_000.0,
         contract_settings: Mapping[str, tuple[int | None, str | None]] | None = None,
         fast_path: bool | None = None,
+        book: DepthSource | None = None,
     ) -> None:
         """Configure the paper account; nothing runs until :meth:`play`. ``contract_settings``
         maps a contract's unified symbol to its ``(leverage, margin_mode)`` (None: default).
 
         ``fast_path`` False plays every tick through the ladder and the engine (the fills are
         the same; tests and benchmarks compare both); None reads ``RT_PAPER_FULL_PATH`` (set
-        and not ``0``: the full path).
+        and not ``0``: the full path). ``book`` (``paper_fill_from_book``): market orders walk
+        the real order book it gives (:mod:`~real_trade.execution.paper_book`).
         """
         if fast_path is None:
             fast_path = os.environ.get("RT_PAPER_FULL_PATH", "0") in ("", "0")
         self.fast_path = fast_path
+        self.book_fills = None if book is None else BookFills(book)
         self.symbols = {joined_symbol_id(s): s for s in symbols}
         self._sids = {s: sid for sid, s in self.symbols.items()}
         self.contracts = frozenset(sid for sid, s in self.symbols.items() if is_contract(s))
@@ -621,6 +625,17 @@ class PaperExecution:
             self._waiting.setdefault(sid, []).append(request)
 
     def _place_now(self, request: OrderRequest) -> None:
+        fills = self.book_fills
+        if fills is None or request.kind is not OrderKind.MARKET:
+            self._place_order(request)
+            return
+        assert self.core is not None and self.clock is not None
+        sid = joined_symbol_id(request.symbol)
+        symbol, side = self.symbols.get(sid, request.symbol), Side(request.side.value)
+        with fills.standing_in(self.core, sid, symbol, side, self.clock.now_ms()):
+            self._place_order(request)
+
+    def _place_order(self, request: OrderRequest) -> None:
         assert self.core is not None
         kind = request.kind
         sim_type = _SIM_TYPES.get(kind)

@@ -159,6 +159,11 @@ class BaseData(bt.feed.DataBase):
         """The :class:`BarStream` behind the feed (after ``start``)."""
         return self._stream
 
+    def order_book(self, depth: int | None = 10) -> Any:
+        """The best ``depth`` levels of the symbol's live book as a ``BookDepth``, None until
+        it is SYNCED (the first call starts the sync): ``self.data.order_book()`` in ``next()``."""
+        return self.store.get_order_book(self.symbol, depth)
+
     # -- backtrader's protocol -----------------------------------------------------------
     def islive(self) -> bool:
         """True unless ``historical``: Cerebro then runs bar by bar, without preloading."""

@@ -65,6 +65,16 @@ class BookDepth:
         """The lowest ask, or None on an empty side."""
         return self.asks[0] if self.asks else None
 
+    @property
+    def spread(self) -> float | None:
+        """Best ask minus best bid, or None unless both sides have a level."""
+        return self.asks[0][0] - self.bids[0][0] if self.bids and self.asks else None
+
+    @property
+    def mid(self) -> float | None:
+        """The mid price, or None unless both sides have a level."""
+        return (self.asks[0][0] + self.bids[0][0]) / 2.0 if self.bids and self.asks else None
+
 
 class OrderBook:
     """One symbol's book (see the module docstring): load a snapshot, apply diffs, read it."""

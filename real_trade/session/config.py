@@ -40,7 +40,9 @@ class SessionConfig:
     makes client order ids restart-stable and keys the journal; ``journal`` is a
     :class:`~real_trade.persistence.Journal` or a URL; ``risk`` a RiskEngine or LiveRiskConfig;
     ``client``/``venue`` the venue client and its spec (live; ``venue`` also shapes paper ids);
-    ``contract_settings`` maps a contract to its ``(leverage, margin_mode)``, set on start.
+    ``contract_settings`` maps a contract to its ``(leverage, margin_mode)``, set on start;
+    ``book`` (paper) a depth source ``(symbol, levels) -> BookDepth | None`` whose real book
+    paper market orders walk (:mod:`~real_trade.execution.paper_book`).
     """
 
     paper: bool = True
@@ -57,6 +59,7 @@ class SessionConfig:
     client: Any = None
     venue: Any = None
     contract_settings: Mapping[str, tuple[int | None, str | None]] = field(default_factory=dict)
+    book: Any = None
 
 
 @dataclass(frozen=True)

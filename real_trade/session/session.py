@@ -162,6 +162,7 @@ class TradingSession:
                 rules=cfg.rules,
                 level_notional=cfg.level_notional,
                 contract_settings=cfg.contract_settings,
+                book=cfg.book,
             )
             guard = self._build_guard(bus, clock=lambda: paper.now_ms() / 1000)
             native = frozenset({OrderKind.STOP, OrderKind.STOP_LIMIT})  # the sim's own stops

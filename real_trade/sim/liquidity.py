@@ -24,7 +24,7 @@ centre the ladder on the price and trade nothing. Deeper levels sit on a fixed g
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -131,6 +131,38 @@ class SymbolLiquidity:
             validate=False,
             client_order_id=f"sim-flow-{self._next_id()}",
         )
+
+    def stand_in(self, side: Side, levels: Iterable[tuple[Decimal, Decimal]], now_ms: int) -> None:
+        """Withdraw the ladder and quote ``levels`` ``(price, quantity)`` on ``side`` instead
+        (a real book a paper market order walks); a level that would cross an order in the book
+        is left out. :meth:`stand_down` removes them; the ladder returns at the next re-quote."""
+        engine = self.engine
+        engine.cancel_all(self._provider, now_ms=now_ms)
+        self._orders.clear()
+        _ensure_funds(self._provider, (engine.rules.base, engine.rules.quote))
+        other = engine.book.bids.best() if side is Side.SELL else engine.book.asks.best()
+        for price, qty in levels:
+            amount = engine.rules.floor_qty(qty)
+            crosses = other is not None and (
+                price <= other.price if side is Side.SELL else price >= other.price
+            )
+            if amount <= 0 or crosses:
+                continue
+            engine.place(
+                self._provider,
+                side,
+                OrderType.LIMIT,
+                now_ms=now_ms,
+                quantity=amount,
+                price=price,
+                time_in_force=TimeInForce.GTC,
+                validate=False,
+                client_order_id=f"sim-lp-{self._next_id()}",
+            )
+
+    def stand_down(self, now_ms: int) -> None:
+        """Cancel what is left of :meth:`stand_in`'s levels (the ladder re-quotes next tick)."""
+        self.engine.cancel_all(self._provider, now_ms=now_ms)
 
     def _ladder(self, top_bid: Decimal, top_ask: Decimal) -> set[_Key]:
         """The ladder's prices: the two tops, then grid levels strictly beyond them."""

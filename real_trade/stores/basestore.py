@@ -24,7 +24,9 @@ from typing import Any, ClassVar, Self
 
 from real_trade.bus import EventBus
 from real_trade.errors import ConfigError
+from real_trade.orderbook import BookDepth, OrderBook
 from real_trade.stores.account import AccountView
+from real_trade.stores.books import StoreBooks
 from real_trade.stores.connection import StoreConnection
 from real_trade.stores.registry import StoreRegistry, instance_key
 from real_trade.venues.client import VenueClient
@@ -92,6 +94,7 @@ class BaseStore:
         self._client: VenueClient = args.client_from(built, type(self).__name__)
         self.venue_spec, self.market_type = self._client.venue, self._client.market_type
         self._connection = StoreConnection(self._client)
+        self.books = StoreBooks(self)
 
     apikey = CredentialField("apikey", "The API key given to the store (plain text).")
     secret = CredentialField("secret", "The API secret (plain text; never in a repr or log).")
@@ -178,7 +181,8 @@ class BaseStore:
         return self
 
     def stop(self) -> None:
-        """Stop every stream and close the client (idempotent); ``start`` may follow."""
+        """Stop every stream and book and close the client (idempotent); ``start`` may follow."""
+        self.books.stop()
         self._connection.stop()
 
     def test_connection(self) -> bool:
@@ -217,6 +221,14 @@ class BaseStore:
     def get_contract_details(self, symbol: str) -> dict[str, Any]:
         """The ccxt market of ``symbol``: precision, limits, contract size, fees."""
         return self._client.market(symbol)
+
+    def order_book(self, symbol: str) -> OrderBook | None:
+        """The live local book of ``symbol``, synced from now on (:class:`StoreBooks`)."""
+        return self.books.book(symbol)
+
+    def get_order_book(self, symbol: str, depth: int | None = 10) -> BookDepth | None:
+        """The best ``depth`` levels of ``symbol``'s live book, None until it is SYNCED."""
+        return self.books.depth(symbol, depth)
 
     def fetch_ohlcv(
         self,

@@ -272,6 +272,7 @@ def start_live_run(
     store_kwargs: dict[str, Any] | None = None,
     strategy: type[bt.Strategy] = RecordingSmaCross,
     timeframe: str = "1m",
+    broker_kwargs: dict[str, Any] | None = None,
     **strategy_params: Any,
 ) -> LiveRun:
     """Start ``strategy`` (default ``RecordingSmaCross``; another must record as it does) on
@@ -280,7 +281,9 @@ def start_live_run(
     ``paper=True``: ``BinanceBroker(paper_trading=True)`` (10,000 USDT, 0.1% commission, the
     matching engine in-process) over the simulator's live klines; ``paper=False``: testnet
     mode on a fresh simulator account holding ``balances`` (default 10,000 USDT).
-    ``store_kwargs`` go to the store (e.g. reconnect delays); ``strategy_params`` to the strategy.
+    ``store_kwargs`` go to the store (e.g. reconnect delays), ``broker_kwargs`` to the broker
+    (over the defaults above);
+    ``strategy_params`` to the strategy.
     """
     key = secret = None
     if not paper:
@@ -288,14 +291,14 @@ def start_live_run(
     store = BinanceStore(
         key, secret, testnet=True, sim_url=sim.url, bus=EventBus(), **(store_kwargs or {})
     )
-    broker = BinanceBroker(
-        store,
-        paper_trading=paper,
-        initial_cash=10_000.0,
-        commission=0.001,
-        run_id=f"par{(key or 'paper')[:5]}",
-        bus=EventBus(),
-    )
+    options: dict[str, Any] = {
+        "paper_trading": paper,
+        "initial_cash": 10_000.0,
+        "commission": 0.001,
+        "run_id": f"par{(key or 'paper')[:5]}",
+        "bus": EventBus(),
+    }
+    broker = BinanceBroker(store, **{**options, **(broker_kwargs or {})})
     sources: list[CountingSource] = []
 
     def source_factory(client: Any, symbol: str, timeframe: str) -> LiveBarSource:
