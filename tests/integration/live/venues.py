@@ -26,6 +26,7 @@ import pytest
 from real_trade.brokers import BinanceBroker, BybitBroker, OKXBroker
 from real_trade.brokers.basebroker import BaseBroker
 from real_trade.bus import EventBus
+from real_trade.feeds import BaseData, BinanceData, BybitData, OKXData
 from real_trade.sim import SimExchange
 from real_trade.sim.okx.auth import DEFAULT_PASSPHRASE
 from real_trade.stores import BaseStore, BinanceStore, BybitStore, OKXStore
@@ -37,8 +38,8 @@ __all__ = ["ALL_VENUES", "PERP_VENUES", "SPOT_VENUES", "Venue", "venue_params"]
 class Venue:
     """One venue and market as the live suite trades it on the simulator.
 
-    ``face`` is the simulator face (``SimExchange(faces=[face])``); ``store``/``broker`` the
-    venue's classes; ``symbol`` the unified symbol the strategy trades, ``core_symbol`` the
+    ``face`` is the simulator face (``SimExchange(faces=[face])``); ``store``/``broker``/``data``
+    the venue's classes; ``symbol`` the unified symbol the strategy trades, ``core_symbol`` the
     simulator core's id for it; ``store_kwargs`` what the store needs beyond key and secret
     (OKX's passphrase); ``futures_balances`` what the account's second (perpetual) wallet holds
     when the face keeps one under the same key (OKX's unified account sums both wallets, so a
@@ -55,6 +56,7 @@ class Venue:
     face: str
     store: type[BaseStore]
     broker: type[BaseBroker]
+    data: type[BaseData]
     symbol: str = "BTC/USDT"
     core_symbol: str = "BTCUSDT"
     store_kwargs: Mapping[str, Any] = field(default_factory=dict)
@@ -95,6 +97,7 @@ BINANCE_SPOT = Venue(
     "binance",
     BinanceStore,
     BinanceBroker,
+    BinanceData,
     insufficient_reason="Account has insufficient balance for requested action.",
     price_filter_reason="Filter failure: PRICE_FILTER",
 )
@@ -104,6 +107,7 @@ BYBIT_SPOT = Venue(
     "bybit",
     BybitStore,
     BybitBroker,
+    BybitData,
     insufficient_reason="Insufficient balance.",
     # the face words every neutral PRICE_FILTER (tick or range) as Bybit's 170134
     price_filter_reason="Order price has too many decimals.",
@@ -114,6 +118,7 @@ OKX_SPOT = Venue(
     "okx",
     OKXStore,
     OKXBroker,
+    OKXData,
     store_kwargs={"passphrase": DEFAULT_PASSPHRASE},
     futures_balances={},
     insufficient_reason="Order failed. Insufficient USDT balance in account.",
