@@ -121,7 +121,15 @@ BYBIT = VenueSpec(
     has_testnet=True,
     has_demo=True,
     native_order_types=frozenset({"Market", "Limit", "Stop", "StopLimit", "StopTrail"}),
-    quirks=_frozen({"client_order_id_max_len": 36, "ws_ping_seconds": 20}),
+    quirks=_frozen(
+        {
+            "client_order_id_max_len": 36,
+            "ws_ping_seconds": 20,
+            # ccxt's fetchOrder on a unified account refuses to run (ArgumentsRequired) unless
+            # told the venue only finds an order among the account's last 500: we know.
+            "ccxt_options": _frozen({"fetchOrder": _frozen({"acknowledged": True})}),
+        }
+    ),
 )
 
 OKX = VenueSpec(
