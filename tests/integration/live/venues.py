@@ -86,6 +86,11 @@ class Venue:
         options: dict[str, Any] = {"bus": EventBus(), **self.store_kwargs, **kwargs}
         return self.store(key, secret, testnet=True, sim_url=sim.url, **options)
 
+    def make_public_store(self, sim: SimExchange, **kwargs: Any) -> BaseStore:
+        """The venue's store without credentials (market data only) on ``sim``."""
+        options: dict[str, Any] = {"bus": EventBus(), **kwargs}
+        return self.store(sim_url=sim.url, **options)
+
     def make_broker(self, store: BaseStore, **kwargs: Any) -> BaseBroker:
         """The venue's live broker (``paper_trading=False``) on ``store``."""
         return self.broker(store, paper_trading=False, **kwargs)
