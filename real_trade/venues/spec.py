@@ -40,7 +40,8 @@ class VenueSpec:
     bar source, the fast path a feed with ``live_source="auto"``/``"native"`` takes, as
     ``"module:factory"`` with ``factory(client, symbol, timeframe) -> LiveBarSource | None``
     (imported on first use; None: ccxt.pro ``watch_ohlcv`` only). ``quirks`` holds named venue
-    peculiarities that code checks by key (e.g. ``"ws_spot_url_contains"``).
+    peculiarities that code checks by key (e.g. ``"ws_spot_url_contains"``; ``"ccxt_options"``
+    is merged into the ccxt client's ``options`` by the venue connection).
     """
 
     name: str

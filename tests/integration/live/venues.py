@@ -30,6 +30,7 @@ from real_trade.feeds import BaseData, BinanceData, BybitData, OKXData
 from real_trade.sim import SimExchange
 from real_trade.sim.okx.auth import DEFAULT_PASSPHRASE
 from real_trade.stores import BaseStore, BinanceStore, BybitStore, OKXStore
+from real_trade.venues import VenueClient
 
 __all__ = ["ALL_VENUES", "PERP_VENUES", "SPOT_VENUES", "Venue", "venue_params"]
 
@@ -45,6 +46,8 @@ class Venue:
     when the face keeps one under the same key (OKX's unified account sums both wallets, so a
     spot test funds that one with nothing). The ``*_reason`` fields are the venue's words for
     a refusal, as the strategy reads them in ``order.info["reason"]``.
+    ``cancel_path`` is the REST path of a cancel, for faults aimed at it
+    (``sim.faults.fail_next(n, "503", path_prefix=venue.cancel_path)``).
     ``min_notional_checked_here`` says whether the broker itself refuses an order below the
     minimum value (ccxt's market carries ``limits.cost.min``) so that it never reaches the
     exchange; where it does not (OKX: its instruments have no minimum value, only ``minSz``),
@@ -65,6 +68,7 @@ class Venue:
     price_filter_reason: str = ""
     min_notional_reason: str = "below the minimum order value 5"
     min_notional_checked_here: bool = True
+    cancel_path: str = ""
 
     @property
     def id(self) -> str:
@@ -91,6 +95,17 @@ class Venue:
         options: dict[str, Any] = {"bus": EventBus(), **kwargs}
         return self.store(sim_url=sim.url, **options)
 
+    def make_client(self, sim: SimExchange, key: str, secret: str) -> VenueClient:
+        """A started testnet :class:`VenueClient` of this venue on ``sim`` (markets loaded)."""
+        spec = self.store.venue
+        assert spec is not None
+        client = VenueClient(
+            spec, apikey=key, secret=secret, testnet=True, sim_url=sim.url, **self.store_kwargs
+        )
+        client.start()
+        client.load_markets()
+        return client
+
     def make_broker(self, store: BaseStore, **kwargs: Any) -> BaseBroker:
         """The venue's live broker (``paper_trading=False``) on ``store``."""
         return self.broker(store, paper_trading=False, **kwargs)
@@ -105,6 +120,7 @@ BINANCE_SPOT = Venue(
     BinanceData,
     insufficient_reason="Account has insufficient balance for requested action.",
     price_filter_reason="Filter failure: PRICE_FILTER",
+    cancel_path="/api/v3/order",
 )
 BYBIT_SPOT = Venue(
     "bybit",
@@ -116,6 +132,7 @@ BYBIT_SPOT = Venue(
     insufficient_reason="Insufficient balance.",
     # the face words every neutral PRICE_FILTER (tick or range) as Bybit's 170134
     price_filter_reason="Order price has too many decimals.",
+    cancel_path="/v5/order/cancel",
 )
 OKX_SPOT = Venue(
     "okx",
@@ -130,6 +147,7 @@ OKX_SPOT = Venue(
     price_filter_reason="Order price is not within the price limit",
     min_notional_reason="Your order should meet or exceed the minimum order amount.",
     min_notional_checked_here=False,
+    cancel_path="/api/v5/trade/cancel-order",
 )
 
 SPOT_VENUES: tuple[Venue, ...] = (BINANCE_SPOT, BYBIT_SPOT, OKX_SPOT)
