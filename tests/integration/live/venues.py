@@ -48,6 +48,9 @@ class Venue:
     a refusal, as the strategy reads them in ``order.info["reason"]``.
     ``cancel_path`` is the REST path of a cancel, for faults aimed at it
     (``sim.faults.fail_next(n, "503", path_prefix=venue.cancel_path)``).
+    ``stream_sends_before_market_moves``: the feed's live source delivers the forming bar as
+    soon as it subscribes (Binance's native kline source); the ccxt source (Bybit, OKX) hears
+    nothing until a stepped market moves, so a test waits on its ``connected`` state instead.
     ``min_notional_checked_here`` says whether the broker itself refuses an order below the
     minimum value (ccxt's market carries ``limits.cost.min``) so that it never reaches the
     exchange; where it does not (OKX: its instruments have no minimum value, only ``minSz``),
@@ -69,6 +72,7 @@ class Venue:
     min_notional_reason: str = "below the minimum order value 5"
     min_notional_checked_here: bool = True
     cancel_path: str = ""
+    stream_sends_before_market_moves: bool = False
 
     @property
     def id(self) -> str:
@@ -121,6 +125,7 @@ BINANCE_SPOT = Venue(
     insufficient_reason="Account has insufficient balance for requested action.",
     price_filter_reason="Filter failure: PRICE_FILTER",
     cancel_path="/api/v3/order",
+    stream_sends_before_market_moves=True,
 )
 BYBIT_SPOT = Venue(
     "bybit",
