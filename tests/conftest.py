@@ -36,12 +36,20 @@ def journal_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[st
     The PostgreSQL database is uniquely named, created through the ``postgres_url`` server (so
     it skips or fails like that fixture) and dropped afterwards, so parallel runs never collide.
     """
+    yield from journal_database(request.param, request, tmp_path)
+
+
+def journal_database(
+    backend: str, request: pytest.FixtureRequest, tmp_path: object
+) -> Iterator[str]:
+    """The body of :func:`journal_url` for one ``backend`` (``"sqlite"`` or ``"postgres"``),
+    for a module that pairs backends with another parameter itself."""
     import uuid
     from pathlib import Path
 
     import sqlalchemy as sa
 
-    if request.param == "sqlite":
+    if backend == "sqlite":
         yield f"sqlite:///{Path(str(tmp_path)) / 'journal.db'}"
         return
     server = sa.engine.make_url(request.getfixturevalue("postgres_url"))

@@ -63,6 +63,7 @@ __all__ = ["LiveExecution", "exchange_reason", "fill_report", "order_reports"]
 
 _log = logging.getLogger("real_trade.execution.live")
 _MSG_RE = re.compile(r"\"(?:msg|message|retMsg|sMsg)\"\s*:\s*\"([^\"]*)\"")
+_ORDER_MSG_RE = re.compile(r"\"sMsg\"\s*:\s*\"([^\"]+)\"")  # OKX's per-order words
 _TICK_SIZE_MODE = 4  # ccxt.TICK_SIZE
 _DECIMAL_PLACES_MODE = 2  # ccxt.DECIMAL_PLACES
 
@@ -70,11 +71,12 @@ _DECIMAL_PLACES_MODE = 2  # ccxt.DECIMAL_PLACES
 def exchange_reason(error: BaseException, venue_id: str | None = None) -> str:
     """The exchange's own words in an error (Binance's ``msg``), else the error's message.
 
+    A per-order ``sMsg`` (OKX) wins over the envelope's ``msg`` ("All operations failed").
     ccxt prefixes messages with the exchange id (``"binance Account has insufficient..."``);
     that prefix is dropped when ``venue_id`` is given.
     """
     text = str(error)
-    found = _MSG_RE.search(text)
+    found = _ORDER_MSG_RE.search(text) or _MSG_RE.search(text)
     if found:
         return found.group(1)
     if venue_id and text.startswith(venue_id + " "):
@@ -87,6 +89,20 @@ def _num(value: Any, default: float = 0.0) -> float:
         return default if value is None else float(value)
     except (TypeError, ValueError):
         return default
+
+
+def _fee_cost(fee: Mapping[str, Any], info: Mapping[str, Any]) -> float:
+    """A fill's fee, positive when paid (ccxt's sign).
+
+    OKX signs fees as the change to the account (negative when paid); ccxt negates them on its
+    REST fills, but ccxt.pro's OKX ``watch_my_trades`` copies the websocket's ``fillFee`` as
+    it is: a cost equal to ``fillFee`` is turned back to ccxt's sign.
+    """
+    cost = _num(fee.get("cost"))
+    raw = info.get("fillFee")
+    if raw not in (None, "") and cost != 0 and cost == _num(raw):
+        return -cost
+    return cost
 
 
 def fill_report(trade: Mapping[str, Any]) -> FillReport:

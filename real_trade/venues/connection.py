@@ -288,6 +288,7 @@ class VenueConnection:
             # simulator accepts the caller's wall clock even while its market clock runs
             # accelerated or stepped, so measuring its clock would only introduce a skew.
             "adjustForTimeDifference": self.endpoints.mode != "sim",
+            **{k: dict(v) for k, v in self.venue.quirks.get("ccxt_options", {}).items()},
             **self.endpoints.options,
             **self._ccxt_options,
         }

@@ -40,7 +40,8 @@ class VenueSpec:
     bar source, the fast path a feed with ``live_source="auto"``/``"native"`` takes, as
     ``"module:factory"`` with ``factory(client, symbol, timeframe) -> LiveBarSource | None``
     (imported on first use; None: ccxt.pro ``watch_ohlcv`` only). ``quirks`` holds named venue
-    peculiarities that code checks by key (e.g. ``"ws_spot_url_contains"``).
+    peculiarities that code checks by key (e.g. ``"ws_spot_url_contains"``; ``"ccxt_options"``
+    is merged into the ccxt client's ``options`` by the venue connection).
     """
 
     name: str
@@ -121,7 +122,15 @@ BYBIT = VenueSpec(
     has_testnet=True,
     has_demo=True,
     native_order_types=frozenset({"Market", "Limit", "Stop", "StopLimit", "StopTrail"}),
-    quirks=_frozen({"client_order_id_max_len": 36, "ws_ping_seconds": 20}),
+    quirks=_frozen(
+        {
+            "client_order_id_max_len": 36,
+            "ws_ping_seconds": 20,
+            # ccxt's fetchOrder on a unified account refuses to run (ArgumentsRequired) unless
+            # told the venue only finds an order among the account's last 500: we know.
+            "ccxt_options": _frozen({"fetchOrder": _frozen({"acknowledged": True})}),
+        }
+    ),
 )
 
 OKX = VenueSpec(

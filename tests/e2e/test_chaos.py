@@ -10,6 +10,11 @@ Then: no client order id twice at the simulator and every simulator order journa
 journal's fills are exactly the simulator's; the broker's last snapshot equals the simulator
 account; every intent has an outcome that matches the simulator's. The seed is printed
 (``RT_CHAOS_SEED`` replays a run); the kill schedule comes from it.
+
+It runs on every venue (``venue``, ids like ``bybit-spot-sqlite``: see
+:mod:`tests.integration.live.venues`). The 22 kills and both journal backends run on Binance;
+Bybit and OKX get 8 kills (each crash point twice, and random ones) on SQLite: the journal does
+not depend on the venue, and every crash point is still hit on each (see :data:`CASES`).
 """
 
 from __future__ import annotations
@@ -27,11 +32,26 @@ import pytest
 
 from real_trade.persistence import Journal
 from real_trade.sim import SimExchange
+from tests.conftest import journal_database
+from tests.integration.live.venues import BINANCE_SPOT, SPOT_VENUES, Venue
 from tests.support import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = 22
+OTHER_VENUE_KILLS = 8
+CASES = [(BINANCE_SPOT, "sqlite", KILLS), (BINANCE_SPOT, "postgres", KILLS)] + [
+    (v, "sqlite", OTHER_VENUE_KILLS) for v in SPOT_VENUES if v is not BINANCE_SPOT
+]
+"""(venue, journal backend, kills): the whole schedule on Binance, a shorter one elsewhere."""
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.parametrize(
+        ("venue", "journal_backend", "kills"),
+        [pytest.param(v, j, k, id=f"{v.id}-{j}") for v, j, k in CASES],
+        scope="module",
+    ),
+]
 # a planned crash ends the run when its point is reached (a few live bars in); the bound only
 # covers a point never reached, which is then a kill at a random moment
 CRASH_BOUND_S = 60.0
@@ -46,21 +66,33 @@ _STATE_BY_SIM = {
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[SimExchange]:
-    """A synthetic market at 60x: a one-minute bar every second."""
-    with SimExchange(market="synthetic", speed=60.0, seed=5) as exchange:
+def sim(venue: Venue) -> Iterator[SimExchange]:
+    """A synthetic market at 60x (a one-minute bar every second) behind the venue's face."""
+    with venue.simulator(market="synthetic", speed=60.0, seed=5) as exchange:
         yield exchange
 
 
-def _config(tmp: Path, sim: SimExchange, key: str, secret: str, journal_url: str) -> Path:
+@pytest.fixture
+def journal_url(
+    request: pytest.FixtureRequest, tmp_path: object, journal_backend: str
+) -> Iterator[str]:
+    """The journal on this case's backend (the suite's ``journal_url``, paired with a venue)."""
+    yield from journal_database(journal_backend, request, tmp_path)
+
+
+def _config(
+    tmp: Path, sim: SimExchange, venue: Venue, key: str, secret: str, journal_url: str
+) -> Path:
     path = tmp / "chaos.toml"
+    passphrase = venue.store_kwargs.get("passphrase")
+    credentials = f'apikey = "{key}"\nsecret = "{secret}"\n' + (
+        f'passphrase = "{passphrase}"\n' if passphrase else ""
+    )
     path.write_text(f"""
-exchange = "binance"
+exchange = "{venue.venue}"
 testnet = true
 paper_trading = false
-apikey = "{key}"
-secret = "{secret}"
-symbol = "BTC/USDT"
+{credentials}symbol = "{venue.symbol}"
 timeframe = "1m"
 sim_url = "{sim.url}"
 
@@ -85,13 +117,13 @@ def _spawn(config: Path, log: Path, env_extra: dict[str, str]) -> subprocess.Pop
     )
 
 
-def _schedule(rng: random.Random) -> list[tuple[str, float]]:
+def _schedule(rng: random.Random, kills: int) -> list[tuple[str, float]]:
     """(crash plan or "", seconds to wait before SIGKILL) for each kill.
 
     A random kill waits 1 to 5 s on purpose: the moment of the kill is what is under test.
     """
     plans = []
-    for i in range(KILLS):
+    for i in range(kills):
         kind = ("after_intent", "after_send", "after_fill", "random")[i % 4]
         if kind == "random":
             plans.append(("", rng.uniform(1.0, 5.0)))
@@ -108,16 +140,16 @@ def _account(sim: SimExchange, key: str) -> Any:
 
 
 def test_twenty_kills_lose_nothing_and_duplicate_nothing(
-    sim: SimExchange, journal_url: str, tmp_path: Path
+    sim: SimExchange, venue: Venue, journal_url: str, tmp_path: Path, kills: int
 ) -> None:
     seed = int(os.environ.get("RT_CHAOS_SEED") or random.SystemRandom().randrange(10**6))
     print(f"chaos seed {seed} (replay with RT_CHAOS_SEED={seed})")
     rng = random.Random(seed)
-    key, secret = sim.create_account({"USDT": 50_000, "BTC": 0.05})
-    config = _config(tmp_path, sim, key, secret, journal_url)
+    key, secret = venue.create_account(sim, {"USDT": 50_000, "BTC": 0.05})
+    config = _config(tmp_path, sim, venue, key, secret, journal_url)
     log = tmp_path / "runner.log"
     crashed_at: list[str] = []
-    for n, (plan, wait) in enumerate(_schedule(rng), start=1):
+    for n, (plan, wait) in enumerate(_schedule(rng, kills), start=1):
         proc = _spawn(config, log, {"RT_CRASH_AT": plan} if plan else {})
         try:
             code = proc.wait(timeout=wait)
@@ -136,12 +168,13 @@ def test_twenty_kills_lose_nothing_and_duplicate_nothing(
         assert point in crashed_at, f"no kill landed at {point}; seed {seed}"
 
     acct = _account(sim, key)
-    before = len(sim.core.all_orders(acct, "BTCUSDT", limit=10_000))
+    before = len(sim.core.all_orders(acct, venue.core_symbol, limit=10_000))
     final = _spawn(config, log, {"RT_RUN__CANCEL_ON_STOP": "true"})
     try:  # a few live bars of trading after the last crash: two new orders a bar
         eventually(
             lambda: (
-                len(sim.core.all_orders(acct, "BTCUSDT", limit=10_000)) >= before + FINAL_ORDERS
+                len(sim.core.all_orders(acct, venue.core_symbol, limit=10_000))
+                >= before + FINAL_ORDERS
                 or final.poll() is not None
             ),
             timeout=120,
@@ -155,8 +188,8 @@ def test_twenty_kills_lose_nothing_and_duplicate_nothing(
     final.send_signal(signal.SIGTERM)
     assert final.wait(timeout=60) == 0, log.read_text()[-4000:]
 
-    orders = sim.core.all_orders(acct, "BTCUSDT", limit=10_000)
-    sim_trades = sim.core.my_trades(acct, "BTCUSDT", limit=10_000)
+    orders = sim.core.all_orders(acct, venue.core_symbol, limit=10_000)
+    sim_trades = sim.core.my_trades(acct, venue.core_symbol, limit=10_000)
     cids = [o.client_order_id for o in orders]
     assert len(cids) == len(set(cids)), f"duplicate client order ids at the exchange; seed {seed}"
     assert not sim.core.open_orders(acct), f"orders left open after a cancel-on-stop; seed {seed}"
@@ -167,7 +200,9 @@ def test_twenty_kills_lose_nothing_and_duplicate_nothing(
         fills = journal.fills(strategy=STRATEGY)
         snapshot = journal.latest_snapshot(strategy=STRATEGY)
         pending = journal.intents_without_outcome(strategy=STRATEGY)
-    assert len(orders) > 25, f"too little trading to mean anything ({len(orders)}); seed {seed}"
+    assert len(orders) > kills + 3, (
+        f"too little trading to mean anything ({len(orders)}); seed {seed}"
+    )
     assert set(cids) <= set(rows), f"orders at the exchange the journal lacks; seed {seed}"
     assert not pending, f"intents without an outcome: {[p.client_order_id for p in pending]}"
     for order in orders:
@@ -185,9 +220,14 @@ def test_twenty_kills_lose_nothing_and_duplicate_nothing(
         for c in never_sent
         if rows[c].state == "REJECTED" and "trading_state" in (rows[c].reason or "")
     }
-    assert all(rows[c].state == "CANCELED" for c in never_sent - refused), (  # lost, never resent
-        seed,
-        {c: (rows[c].state, rows[c].reason) for c in never_sent - refused},
+    odd = {c: (rows[c].state, rows[c].reason) for c in never_sent - refused}
+    assert all(state == "CANCELED" for state, _ in odd.values()), (  # lost, never resent
+        f"seed {seed}: intents never at the exchange, not lost: "
+        + "; ".join(
+            f"{c}: {state} ({reason})"
+            for c, (state, reason) in sorted(odd.items())
+            if state != "CANCELED"
+        )
     )
     journal_fills = sorted((f.trade_id, round(f.amount, 8), round(f.price, 2)) for f in fills)
     exchange_fills = sorted(
@@ -197,7 +237,7 @@ def test_twenty_kills_lose_nothing_and_duplicate_nothing(
     totals = {a: float(f + lk) for a, (f, lk) in sim.core.balances(acct).items()}
     assert snapshot is not None
     assert snapshot.cash == pytest.approx(totals["USDT"], abs=1e-6), seed
-    assert snapshot.positions["BTC/USDT"] == pytest.approx(totals["BTC"], abs=1e-9), seed
+    assert snapshot.positions[venue.symbol] == pytest.approx(totals["BTC"], abs=1e-9), seed
     print(
         f"{len(orders)} orders, {len(sim_trades)} fills, {len(never_sent)} intents lost "
         f"before the wire (never resent); journal == exchange"

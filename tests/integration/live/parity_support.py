@@ -1,10 +1,11 @@
 """Shared pieces of the live-path tests: the real candle file, a stepped driver, fill records.
 
 The live tests run the whole stack (``BinanceStore`` -> ``BinanceData`` -> Cerebro ->
-``BinanceBroker``) against a :class:`~real_trade.sim.SimExchange` whose clock is stepped: the
-test moves the market one minute at a time (:meth:`LiveRun.step`) and waits until the strategy
-has processed the bar that closed (and, in testnet mode, until the exchange has answered every
-order it sent), so a run is deterministic however slow the machine is.
+``BinanceBroker``, or another venue's classes: ``start_live_run(..., venue=...)``) against a
+:class:`~real_trade.sim.SimExchange` whose clock is stepped: the test moves the market one
+minute at a time (:meth:`LiveRun.step`) and waits until the strategy has processed the bar that
+closed (and, in testnet mode, until the exchange has answered every order it sent), so a run is
+deterministic however slow the machine is.
 """
 
 from __future__ import annotations
@@ -20,15 +21,17 @@ from typing import Any
 import backtrader as bt
 import pytest
 
-from real_trade.brokers import BinanceBroker
+from real_trade.brokers.basebroker import BaseBroker
 from real_trade.bus import EventBus
-from real_trade.feeds import BinanceData
+from real_trade.feeds import BaseData
 from real_trade.feeds.bars import Bar, LiveBarSource
 from real_trade.feeds.binance_klines import binance_kline_source
+from real_trade.feeds.sources import make_live_source
 from real_trade.feeds.timeframes import timeframe_ms
 from real_trade.sim import SimExchange
-from real_trade.stores import BinanceStore
+from real_trade.stores import BaseStore
 from real_trade.strategies import SmaCross
+from tests.integration.live.venues import BINANCE_SPOT, Venue
 from tests.support import eventually
 
 __all__ = [
@@ -179,15 +182,16 @@ class LiveRun:
 
     sim: SimExchange
     cerebro: bt.Cerebro
-    store: BinanceStore
-    broker: BinanceBroker
-    data: BinanceData
+    store: BaseStore
+    broker: BaseBroker
+    data: BaseData
     thread: threading.Thread
     registry: list[RecordingSmaCross]
     sources: list[CountingSource]
     key: str | None
     errors: list[BaseException] = field(default_factory=list)
     bar_ms: int = MIN
+    venue: Venue = BINANCE_SPOT
 
     @property
     def strategy(self) -> RecordingSmaCross:
@@ -217,10 +221,17 @@ class LiveRun:
             raise
 
     def wait_live(self) -> None:
-        """Wait for the backfill to end (LIVE) and the kline stream to have sent an update."""
+        """Wait for the backfill to end (LIVE) and the kline stream to be up: an update sent,
+        or on a venue whose stream is silent until the market moves, its ``connected`` state."""
         self.wait(lambda: self.registry and self.sources, "cerebro started")
+
+        def stream_up() -> bool:
+            if self.venue.stream_sends_before_market_moves:
+                return self.source.updates > 0
+            return "connected" in self.source.states
+
         self.wait(
-            lambda: "LIVE" in self.strategy.data_states and self.source.updates > 0,
+            lambda: "LIVE" in self.strategy.data_states and stream_up(),
             "the feed went LIVE with its kline stream up",
         )
 
@@ -273,6 +284,7 @@ def start_live_run(
     strategy: type[bt.Strategy] = RecordingSmaCross,
     timeframe: str = "1m",
     broker_kwargs: dict[str, Any] | None = None,
+    venue: Venue = BINANCE_SPOT,
     **strategy_params: Any,
 ) -> LiveRun:
     """Start ``strategy`` (default ``RecordingSmaCross``; another must record as it does) on
@@ -282,15 +294,16 @@ def start_live_run(
     matching engine in-process) over the simulator's live klines; ``paper=False``: testnet
     mode on a fresh simulator account holding ``balances`` (default 10,000 USDT).
     ``store_kwargs`` go to the store (e.g. reconnect delays), ``broker_kwargs`` to the broker
-    (over the defaults above);
-    ``strategy_params`` to the strategy.
+    (over the defaults above); ``strategy_params`` to the strategy. ``venue`` (Binance spot
+    unless given) picks the store, broker and feed classes, and the live source (the venue's
+    own: ``"auto"``); ``sim`` must serve its face.
     """
     key = secret = None
-    if not paper:
-        key, secret = sim.create_account(balances or {"USDT": 10_000.0})
-    store = BinanceStore(
-        key, secret, testnet=True, sim_url=sim.url, bus=EventBus(), **(store_kwargs or {})
-    )
+    if paper:
+        store = venue.make_public_store(sim, testnet=True, **(store_kwargs or {}))
+    else:
+        key, secret = venue.create_account(sim, balances or {"USDT": 10_000.0})
+        store = venue.make_store(sim, key, secret, **(store_kwargs or {}))
     options: dict[str, Any] = {
         "paper_trading": paper,
         "initial_cash": 10_000.0,
@@ -298,19 +311,22 @@ def start_live_run(
         "run_id": f"par{(key or 'paper')[:5]}",
         "bus": EventBus(),
     }
-    broker = BinanceBroker(store, **{**options, **(broker_kwargs or {})})
+    broker = venue.broker(store, **{**options, **(broker_kwargs or {})})
     sources: list[CountingSource] = []
 
     def source_factory(client: Any, symbol: str, timeframe: str) -> LiveBarSource:
-        native = binance_kline_source(client, symbol, timeframe)
-        assert native is not None, "the simulator must be served by Binance's kline source"
-        sources.append(CountingSource(native))
+        if venue.store.venue is not None and venue.store.venue.native_kline_stream:
+            native = binance_kline_source(client, symbol, timeframe)
+            assert native is not None, "the simulator must be served by Binance's kline source"
+            sources.append(CountingSource(native))
+        else:
+            sources.append(CountingSource(make_live_source("auto", client, symbol, timeframe)))
         return sources[-1]
 
-    data = BinanceData.from_timeframe_string(
+    data = venue.data.from_timeframe_string(
         timeframe,
         store,
-        symbol=SYMBOL,
+        symbol=venue.symbol,
         history_bars=history_bars,
         live_source=source_factory,
         qcheck=0.05,
@@ -341,6 +357,7 @@ def start_live_run(
         key,
         errors,
         timeframe_ms(timeframe),
+        venue,
     )
     thread.start()
     return live

@@ -1,7 +1,9 @@
 """The live broker against the simulator: real ccxt/ccxt.pro clients, testnet mode, loopback.
 
-A ``BinanceStore`` (testnet, pointed at the simulator) carries the account; ``BinanceBroker``
-with ``paper_trading=False`` trades it from a real cerebro run. ``PacedFeed`` is a live feed
+Every scenario runs on every venue (``venue``: Binance, Bybit and OKX spot, see
+:mod:`tests.integration.live.venues`; ids like ``bybit-spot``). The venue's store (testnet,
+pointed at the simulator serving its face) carries the account; its broker with
+``paper_trading=False`` trades it from a real cerebro run. ``PacedFeed`` is a live feed
 made for these tests: a bar at the simulator's last price every few milliseconds, until the
 scenario says it is done (or its deadline passes, which then fails the assertions).
 """
@@ -17,19 +19,25 @@ from typing import Any
 import backtrader as bt
 import pytest
 
-from real_trade.brokers import BinanceBroker
+from real_trade.brokers.basebroker import BaseBroker
 from real_trade.bus import EventBus
 from real_trade.sim import OrderStatus, OrderType, Side, SimExchange
-from real_trade.stores import BinanceStore
+from tests.integration.live.venues import BINANCE_SPOT, Venue, venue_params
 
 pytestmark = pytest.mark.integration
-SYMBOL = "BTC/USDT"
+
+
+@pytest.fixture(scope="module", params=venue_params())
+def venue(request: pytest.FixtureRequest) -> Venue:
+    """The venue and market under test (the parameter id names it in every failure)."""
+    return request.param  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[SimExchange]:
-    """A stepped simulator: the book stays where it is, so every fill is predictable."""
-    with SimExchange(stepped=True, seed=21) as exchange:
+def sim(venue: Venue) -> Iterator[SimExchange]:
+    """A stepped simulator serving the venue's face: the book stays where it is, so every fill
+    is predictable."""
+    with venue.simulator(stepped=True, seed=21) as exchange:
         yield exchange
 
 
@@ -130,12 +138,14 @@ def run_live(
     sim: SimExchange,
     balances: dict[str, float],
     actions: dict[int, Callable[[Script], None]],
-    finished: Callable[[Script, BinanceBroker, dict[str, float]], bool],
-) -> tuple[Script, BinanceBroker, str]:
-    """Run ``Script`` live against a fresh simulator account; return strategy, broker, key."""
-    key, secret = sim.create_account(balances)
-    store = BinanceStore(key, secret, testnet=True, sim_url=sim.url, bus=EventBus())
-    broker = BinanceBroker(store, paper_trading=False, run_id=f"live{key[:6]}", bus=EventBus())
+    finished: Callable[[Script, BaseBroker, dict[str, float]], bool],
+    venue: Venue = BINANCE_SPOT,
+) -> tuple[Script, BaseBroker, str]:
+    """Run ``Script`` live on ``venue`` against a fresh simulator account; return strategy,
+    broker, key."""
+    key, secret = venue.create_account(sim, balances)
+    store = venue.make_store(sim, key, secret)
+    broker = venue.make_broker(store, run_id=f"live{key[:6]}", bus=EventBus())
     registry: list[Script] = []
 
     def done(strategy: Script) -> bool:
@@ -144,10 +154,10 @@ def run_live(
     cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
     cerebro.setbroker(broker)
     feed = PacedFeed(
-        price=lambda: sim.core.last_price("BTCUSDT"),
+        price=lambda: sim.core.last_price(venue.core_symbol),
         done=lambda: bool(registry) and registry[0].done,
     )
-    cerebro.adddata(feed, name=SYMBOL)
+    cerebro.adddata(feed, name=venue.symbol)
     cerebro.addstrategy(Script, actions=actions, finished=done, registry=registry)
     try:
         strategy = cerebro.run()[0]
@@ -156,10 +166,10 @@ def run_live(
     return strategy, broker, key
 
 
-def settled(orders: int) -> Callable[[Script, BinanceBroker, dict[str, float]], bool]:
+def settled(orders: int) -> Callable[[Script, BaseBroker, dict[str, float]], bool]:
     """Done when ``orders`` orders have ended and the broker shows the simulator's account."""
 
-    def check(s: Script, broker: BinanceBroker, totals: dict[str, float]) -> bool:
+    def check(s: Script, broker: BaseBroker, totals: dict[str, float]) -> bool:
         ended = len(s.orders) >= orders and not any(o.alive() for o in broker.open_orders.values())
         same = (
             abs(broker.getcash() - totals.get("USDT", 0.0)) < 1e-9
@@ -170,28 +180,28 @@ def settled(orders: int) -> Callable[[Script, BinanceBroker, dict[str, float]], 
     return check
 
 
-def last_price(sim: SimExchange) -> float:
-    price = sim.core.last_price("BTCUSDT")
+def last_price(sim: SimExchange, venue: Venue) -> float:
+    price = sim.core.last_price(venue.core_symbol)
     assert price is not None
     return float(price)
 
 
 def test_holdings_at_start_are_positions_and_fills_carry_the_exchange_commission(
-    sim: SimExchange,
+    sim: SimExchange, venue: Venue
 ) -> None:
-    ask = float(sim.core.book_ticker("BTCUSDT").ask_price or 0)
+    ask = float(sim.core.book_ticker(venue.core_symbol).ask_price or 0)
 
     def trade(s: Script) -> None:
         s.track(s.buy(size=0.01))
         s.track(s.buy(size=0.0123456, exectype=bt.Order.Limit, price=ask * 1.001))  # marketable
 
-    strat, broker, key = run_live(sim, {"USDT": 10_000, "BTC": 0.5}, {2: trade}, settled(2))
+    strat, broker, key = run_live(sim, {"USDT": 10_000, "BTC": 0.5}, {2: trade}, settled(2), venue)
     assert strat.first_position == pytest.approx(0.5)  # held before the run
     assert strat.statuses(1) == ["Submitted", "Accepted", "Completed"]
     assert strat.statuses(2) == ["Submitted", "Accepted", "Completed"]
     acct = sim.core.account_by_key(key)
     assert acct is not None
-    fills = sim.core.my_trades(acct, "BTCUSDT")
+    fills = sim.core.my_trades(acct, venue.core_symbol)
     by_order = {}
     for f in fills:
         by_order.setdefault(f.order_id, []).append(f)
@@ -216,66 +226,73 @@ def test_holdings_at_start_are_positions_and_fills_carry_the_exchange_commission
     assert strat.orders[0].info["client_order_id"].startswith("rt-live")
 
 
-def test_cancel_reaches_notify_order_and_frees_the_cash(sim: SimExchange) -> None:
-    price = round(last_price(sim) * 0.9, 2)
+def test_cancel_reaches_notify_order_and_frees_the_cash(sim: SimExchange, venue: Venue) -> None:
+    price = round(last_price(sim, venue) * 0.9, 2)
     actions = {2: lambda s: s.track(s.buy(size=0.01, exectype=bt.Order.Limit, price=price))}
 
-    def cancel_when_accepted(s: Script, broker: BinanceBroker, totals: dict[str, float]) -> bool:
+    def cancel_when_accepted(s: Script, broker: BaseBroker, totals: dict[str, float]) -> bool:
         order = s.orders[0]
         if order.status == order.Accepted and not order.info.get("cancel_sent"):
             order.addinfo(cancel_sent=True)
             s.cancel(order)
         return settled(1)(s, broker, totals)
 
-    strat, broker, key = run_live(sim, {"USDT": 1_000}, actions, cancel_when_accepted)
+    strat, broker, key = run_live(sim, {"USDT": 1_000}, actions, cancel_when_accepted, venue)
     assert strat.statuses(1) == ["Submitted", "Accepted", "Canceled"]
     acct = sim.core.account_by_key(key)
     assert acct is not None
-    (order,) = sim.core.all_orders(acct, "BTCUSDT")
+    (order,) = sim.core.all_orders(acct, venue.core_symbol)
     assert order.status is OrderStatus.CANCELED
     assert broker.getcash() == pytest.approx(1_000.0)
 
 
-def test_refusals_reach_notify_order_with_the_exchange_reason(sim: SimExchange) -> None:
+def test_refusals_reach_notify_order_with_the_exchange_reason(
+    sim: SimExchange, venue: Venue
+) -> None:
     def orders(s: Script) -> None:
         s.track(s.buy(size=1.0))  # about 60,000 USDT: more than the account holds
         s.track(s.buy(size=0.001, exectype=bt.Order.Limit, price=2_000_000.0))  # > maxPrice
         s.track(s.buy(size=0.00005))  # about 3 USDT: below the 5 USDT minimum
 
-    strat, broker, key = run_live(sim, {"USDT": 1_000}, {2: orders}, settled(3))
-    assert strat.statuses(1) == ["Submitted", "Margin"]
-    assert strat.last(1)[5] == "Account has insufficient balance for requested action."
-    assert strat.statuses(2) == ["Submitted", "Rejected"]
-    assert strat.last(2)[5] == "Filter failure: PRICE_FILTER"
-    assert strat.statuses(3) == ["Submitted", "Rejected"]
-    assert "minimum order value 5" in strat.last(3)[5]
-    assert "client_order_id" not in strat.orders[2].info  # never sent
+    strat, broker, key = run_live(sim, {"USDT": 1_000}, {2: orders}, settled(3), venue)
+    reasons = [strat.last(n)[5] for n in (1, 2, 3)]
+    assert strat.statuses(1) == ["Submitted", "Margin"], reasons
+    assert strat.last(1)[5] == venue.insufficient_reason
+    assert strat.statuses(2) == ["Submitted", "Rejected"], reasons
+    assert venue.price_filter_reason in strat.last(2)[5]
+    assert strat.statuses(3) == ["Submitted", "Rejected"], reasons
+    assert venue.min_notional_reason in strat.last(3)[5]
+    sent = "client_order_id" in strat.orders[2].info
+    assert sent is not venue.min_notional_checked_here  # refused here, or by the exchange
     acct = sim.core.account_by_key(key)
     assert acct is not None
-    assert sim.core.all_orders(acct, "BTCUSDT") == []  # the exchange refused both, saw no third
+    assert sim.core.all_orders(acct, venue.core_symbol) == []  # the exchange refused the rest
     assert broker.getcash() == pytest.approx(1_000.0)
 
 
 @pytest.mark.parametrize("fault", ["503", "timeout"])
 def test_an_ambiguous_submit_leaves_exactly_one_order_and_the_strategy_sees_it(
     sim: SimExchange,
+    venue: Venue,
     fault: str,
 ) -> None:
     def buy(s: Script) -> None:
         sim.faults.ambiguous_next(1, fault)  # type: ignore[arg-type]
         s.track(s.buy(size=0.01))
 
-    strat, broker, key = run_live(sim, {"USDT": 5_000}, {2: buy}, settled(1))
+    strat, broker, key = run_live(sim, {"USDT": 5_000}, {2: buy}, settled(1), venue)
     assert strat.statuses(1) == ["Submitted", "Accepted", "Completed"]
     acct = sim.core.account_by_key(key)
     assert acct is not None
-    placed = sim.core.all_orders(acct, "BTCUSDT")
+    placed = sim.core.all_orders(acct, venue.core_symbol)
     assert [o.client_order_id for o in placed] == [strat.orders[0].info["client_order_id"]]
     assert placed[0].executed_qty == Decimal("0.01000")
     assert broker.getposition(strat.data).size == pytest.approx(0.00999)
 
 
-def test_a_fill_the_user_stream_never_delivers_is_found_over_rest_once(sim: SimExchange) -> None:
+def test_a_fill_the_user_stream_never_delivers_is_found_over_rest_once(
+    sim: SimExchange, venue: Venue
+) -> None:
     """The user stream looks connected but holds everything back: the safety poll finds the
     fill over REST; when the stream delivers it later, it is not counted twice."""
     from real_trade.execution import (
@@ -289,10 +306,10 @@ def test_a_fill_the_user_stream_never_delivers_is_found_over_rest_once(sim: SimE
     )
     from tests.support import eventually
 
-    key, secret = sim.create_account({"USDT": 2_000})
+    key, secret = venue.create_account(sim, {"USDT": 2_000})
     taker = sim.core.create_account({"BTC": 1})
-    store = BinanceStore(key, secret, testnet=True, sim_url=sim.url, bus=EventBus())
-    port = LiveExecution(store.client, [SYMBOL], poll_interval_s=0.05, safety_poll_s=0.2)
+    store = venue.make_store(sim, key, secret)
+    port = LiveExecution(store.client, [venue.symbol], poll_interval_s=0.05, safety_poll_s=0.2)
     seen: list[Any] = []
 
     def collect() -> list[Any]:
@@ -314,14 +331,14 @@ def test_a_fill_the_user_stream_never_delivers_is_found_over_rest_once(sim: SimE
 
     try:
         port.start()
-        book = sim.core.book_ticker("BTCUSDT")
+        book = sim.core.book_ticker(venue.core_symbol)
         assert book.bid_price is not None and book.ask_price is not None
         best_bid = float(book.bid_price) + 0.01  # inside the spread: first in line
         assert best_bid < float(book.ask_price)
         port.place(
             OrderRequest(
                 1,
-                SYMBOL,
+                venue.symbol,
                 OrderSide.BUY,
                 OrderKind.LIMIT,
                 0.01,
@@ -333,7 +350,7 @@ def test_a_fill_the_user_stream_never_delivers_is_found_over_rest_once(sim: SimE
         sim.faults.pause_user_stream(True)
         sim.call(
             lambda: sim.core.place_order(
-                taker, "BTCUSDT", Side.SELL, OrderType.MARKET, quantity=Decimal("0.01")
+                taker, venue.core_symbol, Side.SELL, OrderType.MARKET, quantity=Decimal("0.01")
             )
         )
         eventually(lambda: collect() and reports("rt-rest-0001", FillReport), 10)
@@ -357,7 +374,12 @@ def test_a_fill_the_user_stream_never_delivers_is_found_over_rest_once(sim: SimE
         sim.faults.pause_user_stream(False)  # the held-back events arrive now, then a new order
         port.place(
             OrderRequest(
-                2, SYMBOL, OrderSide.BUY, OrderKind.MARKET, 0.001, client_order_id="rt-rest-0002"
+                2,
+                venue.symbol,
+                OrderSide.BUY,
+                OrderKind.MARKET,
+                0.001,
+                client_order_id="rt-rest-0002",
             )
         )
         eventually(lambda: collect() and reports("rt-rest-0002", FillReport), 10)

@@ -1,10 +1,12 @@
 """A partial fill in live (testnet) mode reaches the strategy as the exchange booked it.
 
-The full stack on a stepped simulator: ``BinanceStore(testnet=True, sim_url=...)`` ->
-``BinanceData`` (1m, backfill then live klines) -> Cerebro (on its own thread) ->
-``BinanceBroker(paper_trading=False)``. The clock only moves when the test says so, so the book
-stands still between steps: the strategy's limit buy rests alone at the best bid, and a second
-simulator account sells exactly part of it, which is the only execution it can get.
+On every venue (``venue``, ids like ``okx-spot``: :mod:`tests.integration.live.venues`), the
+full stack on a stepped simulator serving its face: the venue's store (``testnet=True,
+sim_url=...``) -> its data feed (1m, backfill then live klines from the venue's live source) ->
+Cerebro (on its own thread) -> its broker (``paper_trading=False``). The clock only moves when
+the test says so, so the book stands still between steps: the strategy's limit buy rests alone
+at the best bid, and a second simulator account sells exactly part of it, which is the only
+execution it can get.
 """
 
 from __future__ import annotations
@@ -18,28 +20,35 @@ from typing import Any
 import backtrader as bt
 import pytest
 
-from real_trade.brokers import BinanceBroker
+from real_trade.brokers.basebroker import BaseBroker
 from real_trade.bus import EventBus
-from real_trade.feeds import BinanceData
+from real_trade.feeds import BaseData
 from real_trade.feeds.bars import LiveBarSource
-from real_trade.feeds.binance_klines import binance_kline_source
+from real_trade.feeds.sources import make_live_source
 from real_trade.sim import OrderStatus, OrderType, Side, SimExchange, TimeInForce
-from real_trade.stores import BinanceStore
+from real_trade.stores import BaseStore
 from tests.integration.live.parity_support import CountingSource, clear_proxy_env, ms_of
+from tests.integration.live.venues import Venue, venue_params
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
-SYMBOL, SIM_SYMBOL = "BTC/USDT", "BTCUSDT"
 Note = tuple[int, str, float, float, float, Any]  # ref, status, executed size/price/comm, reason
 
 
+@pytest.fixture(scope="module", params=venue_params())
+def venue(request: pytest.FixtureRequest) -> Venue:
+    """The venue and market under test (the parameter id names it in every failure)."""
+    return request.param  # type: ignore[no-any-return]
+
+
 @pytest.fixture(scope="module")
-def sim() -> Iterator[SimExchange]:
-    """A stepped simulator: the book moves only on ``advance``, so every fill is predictable."""
+def sim(venue: Venue) -> Iterator[SimExchange]:
+    """A stepped simulator serving the venue's face: the book moves only on ``advance``, so
+    every fill is predictable."""
     monkeypatch = pytest.MonkeyPatch()
     clear_proxy_env(monkeypatch)
     try:
-        with SimExchange(stepped=True, seed=47) as exchange:
+        with venue.simulator(stepped=True, seed=47) as exchange:
             yield exchange
     finally:
         monkeypatch.undo()
@@ -96,10 +105,11 @@ class Run:
     """A Cerebro run on its own thread, on a fresh simulator account."""
 
     sim: SimExchange
+    venue: Venue
     key: str
-    store: BinanceStore
-    broker: BinanceBroker
-    data: BinanceData
+    store: BaseStore
+    broker: BaseBroker
+    data: BaseData
     cerebro: bt.Cerebro
     thread: threading.Thread
     registry: list[Trader]
@@ -121,9 +131,13 @@ class Run:
         return eventually(check, timeout, message=what)
 
     def wait_live(self) -> None:
+        """Until the feed is LIVE and its bar source says its stream is up (``connected``: for
+        Binance's native source, once the venue acknowledged the subscription). The ccxt
+        source (Bybit, OKX) gets no candle before the stepped market moves, so the source's
+        state is what every venue is waited on, not its first update."""
         self.wait(lambda: self.registry and self.sources, "cerebro started")
         self.wait(
-            lambda: "LIVE" in self.strategy.data_states and self.sources[0].updates > 0,
+            lambda: "LIVE" in self.strategy.data_states and "connected" in self.sources[0].states,
             "the feed went LIVE with its kline stream up",
         )
 
@@ -151,21 +165,20 @@ class Run:
             raise AssertionError(f"cerebro failed: {self.errors[0]!r}") from self.errors[0]
 
 
-def start_run(sim: SimExchange, balances: dict[str, float], **strategy: Any) -> Run:
-    """Start ``Trader`` live (testnet mode) on a fresh account holding ``balances``."""
-    key, secret = sim.create_account(balances)
-    store = BinanceStore(key, secret, testnet=True, sim_url=sim.url, bus=EventBus())
-    broker = BinanceBroker(store, paper_trading=False, run_id=f"part{key[:5]}", bus=EventBus())
+def start_run(sim: SimExchange, venue: Venue, balances: dict[str, float], **strategy: Any) -> Run:
+    """Start ``Trader`` live (testnet mode) on ``venue``, on a fresh account holding
+    ``balances``; the feed reads the venue's own live source (``"auto"``), counted."""
+    key, secret = venue.create_account(sim, balances)
+    store = venue.make_store(sim, key, secret)
+    broker = venue.make_broker(store, run_id=f"part{key[:5]}", bus=EventBus())
     sources: list[CountingSource] = []
 
     def source_factory(client: Any, symbol: str, timeframe: str) -> LiveBarSource:
-        native = binance_kline_source(client, symbol, timeframe)
-        assert native is not None, "the simulator must be served by Binance's kline source"
-        sources.append(CountingSource(native))
+        sources.append(CountingSource(make_live_source("auto", client, symbol, timeframe)))
         return sources[-1]
 
-    data = BinanceData.from_timeframe_string(
-        "1m", store, symbol=SYMBOL, history_bars=5, live_source=source_factory, qcheck=0.05
+    data = venue.data.from_timeframe_string(
+        "1m", store, symbol=venue.symbol, history_bars=5, live_source=source_factory, qcheck=0.05
     )
     cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
     cerebro.setbroker(broker)
@@ -181,31 +194,38 @@ def start_run(sim: SimExchange, balances: dict[str, float], **strategy: Any) -> 
             errors.append(exc)
 
     thread = threading.Thread(target=run, name="cerebro-partial", daemon=True)
-    live = Run(sim, key, store, broker, data, cerebro, thread, registry, sources, errors)
+    live = Run(sim, venue, key, store, broker, data, cerebro, thread, registry, sources, errors)
     thread.start()
     return live
 
 
-def best_bid_plus_tick(sim: SimExchange) -> float:
+def best_bid_plus_tick(sim: SimExchange, venue: Venue) -> float:
     """One tick above the best bid, still below the best ask: the first in line to buy."""
-    book = sim.core.book_ticker(SIM_SYMBOL)
+    book = sim.core.book_ticker(venue.core_symbol)
     assert book.bid_price is not None and book.ask_price is not None
     price = book.bid_price + Decimal("0.01")
     assert price < book.ask_price
     return float(price)
 
 
-def test_a_partial_fill_reaches_the_strategy_and_the_rest_is_canceled(sim: SimExchange) -> None:
+def test_a_partial_fill_reaches_the_strategy_and_the_rest_is_canceled(
+    sim: SimExchange, venue: Venue
+) -> None:
     taker = sim.core.create_account({"BTC": 1})
     act_at = sim.clock.now_ms()  # the bar opening now closes at the next advance
     prices: list[float] = []
 
     def buy_at_the_best_bid(s: Trader) -> None:
-        prices.append(best_bid_plus_tick(sim))
+        prices.append(best_bid_plus_tick(sim, venue))
         s.track(s.buy(size=0.01, exectype=bt.Order.Limit, price=prices[0]))
 
     run = start_run(
-        sim, {"USDT": 1_000}, act=buy_at_the_best_bid, act_at_ms=act_at, cancel_on_partial=True
+        sim,
+        venue,
+        {"USDT": 1_000},
+        act=buy_at_the_best_bid,
+        act_at_ms=act_at,
+        cancel_on_partial=True,
     )
     try:
         run.wait_live()
@@ -221,7 +241,7 @@ def test_a_partial_fill_reaches_the_strategy_and_the_rest_is_canceled(sim: SimEx
         sold = sim.call(
             lambda: sim.core.place_order(
                 taker,
-                SIM_SYMBOL,
+                venue.core_symbol,
                 Side.SELL,
                 OrderType.LIMIT,
                 quantity=Decimal("0.004"),
@@ -240,7 +260,7 @@ def test_a_partial_fill_reaches_the_strategy_and_the_rest_is_canceled(sim: SimEx
     assert strat.statuses(ref) == ["Submitted", "Accepted", "Partial", "Canceled"]
     acct = sim.core.account_by_key(run.key)
     assert acct is not None
-    (fill,) = sim.core.my_trades(acct, SIM_SYMBOL)
+    (fill,) = sim.core.my_trades(acct, venue.core_symbol)
     assert (fill.qty, fill.price, fill.commission_asset) == (
         Decimal("0.004"),
         Decimal(str(price)),
@@ -253,9 +273,11 @@ def test_a_partial_fill_reaches_the_strategy_and_the_rest_is_canceled(sim: SimEx
     _, _, size_at_cancel, avg_at_cancel, _, _ = strat.notes_of(ref)[3]
     assert (size_at_cancel, avg_at_cancel) == (size, avg)
     cid = strat.orders[0].info["client_order_id"]
-    (placed,) = [o for o in sim.core.all_orders(acct, SIM_SYMBOL) if o.client_order_id == cid]
+    (placed,) = [
+        o for o in sim.core.all_orders(acct, venue.core_symbol) if o.client_order_id == cid
+    ]
     assert (placed.status, placed.executed_qty) == (OrderStatus.CANCELED, Decimal("0.004"))
-    assert len(sim.core.all_orders(acct, SIM_SYMBOL)) == 1
+    assert len(sim.core.all_orders(acct, venue.core_symbol)) == 1
     totals = run.account()
     assert run.broker.getcash() == pytest.approx(totals["USDT"], abs=1e-9)
     assert run.broker.getposition(run.data).size == pytest.approx(totals["BTC"], abs=1e-12)
@@ -263,21 +285,21 @@ def test_a_partial_fill_reaches_the_strategy_and_the_rest_is_canceled(sim: SimEx
     assert totals["USDT"] == pytest.approx(1_000 - 0.004 * price)
 
 
-def test_a_below_minimum_order_is_rejected_and_never_reaches_the_exchange(
-    sim: SimExchange,
+def test_a_below_minimum_order_is_rejected_where_the_venue_says_and_never_rests(
+    sim: SimExchange, venue: Venue
 ) -> None:
     act_at = sim.clock.now_ms()
     prices: list[float] = []
 
     def tiny_then_sentinel(s: Trader) -> None:
-        price = best_bid_plus_tick(sim)
+        price = best_bid_plus_tick(sim, venue)
         prices.append(price)
         s.track(s.buy(size=0.00005, exectype=bt.Order.Limit, price=price))  # about 3 USDT
         # a valid order far below the market: once the exchange has it, a wrongly sent tiny
         # order (sent first) would be there too
         s.track(s.buy(size=0.001, exectype=bt.Order.Limit, price=round(price * 0.9, 2)))
 
-    run = start_run(sim, {"USDT": 1_000}, act=tiny_then_sentinel, act_at_ms=act_at)
+    run = start_run(sim, venue, {"USDT": 1_000}, act=tiny_then_sentinel, act_at_ms=act_at)
     acct = sim.core.account_by_key(run.key)
     assert acct is not None
     assert sim.limiter.order_counts(acct.account_id).count_1d == 0
@@ -297,9 +319,11 @@ def test_a_below_minimum_order_is_rejected_and_never_reaches_the_exchange(
     strat = run.strategy
     tiny, sentinel = strat.orders
     assert strat.statuses(tiny.ref) == ["Submitted", "Rejected"]
-    assert "below the minimum order value 5" in strat.notes_of(tiny.ref)[-1][5]
-    assert "client_order_id" not in tiny.info  # never sent
-    placed = sim.core.all_orders(acct, SIM_SYMBOL)
+    assert venue.min_notional_reason in strat.notes_of(tiny.ref)[-1][5]
+    sent = "client_order_id" in tiny.info
+    assert sent is not venue.min_notional_checked_here  # refused here, or by the exchange
+    placed = sim.core.all_orders(acct, venue.core_symbol)
     assert [o.client_order_id for o in placed] == [sentinel.info["client_order_id"]]
-    # the order endpoint counts every new-order request, refused ones too: the sentinel only
-    assert sim.limiter.order_counts(acct.account_id).count_1d == 1
+    # the order endpoint counts every new-order request, refused ones too: the sentinel only,
+    # unless the venue itself had to refuse the tiny one
+    assert sim.limiter.order_counts(acct.account_id).count_1d == (2 if sent else 1)

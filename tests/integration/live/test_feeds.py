@@ -26,6 +26,7 @@ from real_trade.feeds import Bar, BinanceData, BybitData, CcxtBarSource, FeedSta
 from real_trade.sim.plumbing.ws_conn import WsSettings
 from real_trade.sim.server import SimExchange
 from real_trade.stores import BaseStore, BinanceStore
+from tests.integration.live.venues import BINANCE_SPOT, SPOT_VENUES, Venue
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -56,10 +57,14 @@ def _ms(moment: datetime) -> int:
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimExchange]:
-    """A stepped simulator replaying the real BTC/USDT minutes; its clock starts on March 5."""
+    """A stepped simulator replaying the real BTC/USDT minutes; its clock starts on March 5.
+
+    It serves every spot venue's face over the one market (the live disconnect test runs on
+    each)."""
     if CSV is None:
         pytest.skip(f"{FILE} not found: set RT_DATA_DIR or put it in ../shared/data")
-    with SimExchange(market=CSV, stepped=True, start_ms=START_MS) as exchange:
+    faces = [v.face for v in SPOT_VENUES]
+    with SimExchange(market=CSV, stepped=True, start_ms=START_MS, faces=faces) as exchange:
         yield exchange
 
 
@@ -283,15 +288,33 @@ class LiveRecorder(bt.Strategy):
 
 @needs_data
 @pytest.mark.parametrize(
-    ("live_source", "source_class"),
-    [("ccxt", "CcxtBarSource"), ("auto", "BinanceKlineSource")],
+    ("venue", "live_source", "source_class"),
+    [
+        pytest.param(BINANCE_SPOT, "ccxt", "CcxtBarSource", id="binance-spot-ccxt"),
+        pytest.param(BINANCE_SPOT, "auto", "BinanceKlineSource", id="binance-spot-native"),
+        *(
+            pytest.param(v, "auto", "CcxtBarSource", id=v.id)  # no native source there
+            for v in SPOT_VENUES
+            if v is not BINANCE_SPOT
+        ),
+    ],
 )
 def test_live_run_survives_a_disconnect_without_gap_or_duplicate(
-    sim: SimExchange, store: BinanceStore, live_source: str, source_class: str
+    sim: SimExchange,
+    store: BinanceStore,
+    venue: Venue,
+    live_source: str,
+    source_class: str,
+    request: pytest.FixtureRequest,
 ) -> None:
-    data = BinanceData(
+    if venue is not BINANCE_SPOT:
+        store = venue.make_public_store(  # type: ignore[assignment]
+            sim, bus=EventBus(synchronous=True), reconnect_base_delay=1.0, reconnect_max_delay=1.0
+        )
+        request.addfinalizer(store.stop)
+    data = venue.data(
         store,
-        symbol="BTC/USDT",
+        symbol=venue.symbol,
         ccxt_timeframe="1m",
         history_bars=5,
         live_source=live_source,

@@ -8,7 +8,9 @@ The sample ``SmaCross`` (SMA 5/20, 0.01 BTC) runs over the same 200 real one-min
 * **paper**: ``BinanceBroker(paper_trading=True)`` (the simulator's matching engine in-process,
   driven by the feed's bars) with ``BinanceData`` live from a simulator replaying the file;
 * **testnet**: ``BinanceBroker(paper_trading=False)`` trading a simulator account, with
-  ``BinanceData`` live from that simulator.
+  ``BinanceData`` live from that simulator; and the same on Bybit and OKX (``venue``, ids like
+  ``okx-spot``: their store, broker and feed, the live bars from ccxt.pro, on a simulator
+  serving their face). Paper and backtest are run once per venue beside it, as the reference.
 
 The simulators' clocks are stepped: the test closes one minute at a time and waits until the
 strategy has processed the bar (and, in testnet, the exchange has answered its order), so the
@@ -56,6 +58,7 @@ from tests.integration.live.parity_support import (
     start_live_run,
     step_together,
 )
+from tests.integration.live.venues import Venue, venue_params
 
 pytestmark = pytest.mark.integration
 
@@ -119,17 +122,19 @@ def run_backtest(candles: pd.DataFrame) -> BacktestSmaCross:
     return strategy
 
 
-@pytest.fixture
-def live_runs() -> Iterator[tuple[LiveRun, LiveRun]]:
-    """A paper and a testnet run, each on its own stepped simulator replaying the file (a
-    testnet order trades on its simulator and so shows up in that simulator's candles)."""
+@pytest.fixture(params=venue_params())
+def live_runs(request: pytest.FixtureRequest) -> Iterator[tuple[LiveRun, LiveRun]]:
+    """A paper and a testnet run (on the venue under test), each on its own stepped simulator
+    replaying the file (a testnet order trades on its simulator and so shows up in that
+    simulator's candles)."""
     assert CSV is not None
+    venue: Venue = request.param
     with (
         SimExchange(market=CSV, stepped=True, start_ms=START_MS) as paper_sim,
-        SimExchange(market=CSV, stepped=True, start_ms=START_MS) as testnet_sim,
+        venue.simulator(market=CSV, stepped=True, start_ms=START_MS) as testnet_sim,
     ):
         paper = start_live_run(paper_sim, paper=True, history_bars=SLOW, **PARAMS)
-        testnet = start_live_run(testnet_sim, paper=False, history_bars=SLOW, **PARAMS)
+        testnet = start_live_run(testnet_sim, paper=False, history_bars=SLOW, venue=venue, **PARAMS)
         try:
             yield paper, testnet
         finally:

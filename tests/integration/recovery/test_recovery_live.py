@@ -1,12 +1,18 @@
 """Restart recovery against the simulator: the journal, the exchange and the broker agree.
 
-Each test trades a simulator account through ``BinanceBroker(paper_trading=False)`` with a
+Each test trades a simulator account through ``BaseBroker(paper_trading=False)`` with a
 journal, stops (or pretends to crash), changes the world while the bot is "down" (a counter-party
 fills the resting order, an intent is left without an answer), then starts a second broker with
 the same journal and run id, as a restarted bot would, and checks what recovery did: orders the
 exchange has are never sent again, fills that happened while down are journaled once, open orders
 are adopted and reach the strategy's ``notify_order``, the broker equals the exchange account.
 The journal runs on SQLite and on PostgreSQL (``journal_url``).
+
+Every scenario runs on every venue (``venue``: :mod:`tests.integration.live.venues`, ids like
+``okx-spot-sqlite``). The journal's backend does not depend on the venue, so PostgreSQL runs on
+Binance only and the other venues on SQLite (:data:`JOURNALS`): the same journal
+code is proven on both backends, and the same recovery on every venue, at a third of the cost
+of the full cross.
 """
 
 from __future__ import annotations
@@ -19,22 +25,42 @@ from typing import Any
 import backtrader as bt
 import pytest
 
-from real_trade.brokers import BinanceBroker
+from real_trade.brokers.basebroker import BaseBroker
 from real_trade.bus import EventBus
 from real_trade.persistence import Journal, OrderIntent
 from real_trade.sim import OrderType, Side, SimExchange, TimeInForce
-from real_trade.stores import BinanceStore
+from tests.conftest import journal_database
 from tests.integration.live.test_broker_live import PacedFeed, Script, account_totals
+from tests.integration.live.venues import BINANCE_SPOT, SPOT_VENUES, Venue
 from tests.support import eventually
 
-pytestmark = pytest.mark.integration
-SYMBOL = "BTC/USDT"
+JOURNALS = [(BINANCE_SPOT, "sqlite"), (BINANCE_SPOT, "postgres")] + [
+    (v, "sqlite") for v in SPOT_VENUES if v is not BINANCE_SPOT
+]
+"""(venue, journal backend): both backends on one venue, every other venue on SQLite."""
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize(
+        ("venue", "journal_backend"),
+        [pytest.param(v, j, id=f"{v.id}-{j}") for v, j in JOURNALS],
+        scope="module",
+    ),
+]
+
+
+@pytest.fixture
+def journal_url(
+    request: pytest.FixtureRequest, tmp_path: object, journal_backend: str
+) -> Iterator[str]:
+    """The journal on this case's backend (the suite's ``journal_url``, paired with a venue)."""
+    yield from journal_database(journal_backend, request, tmp_path)
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[SimExchange]:
-    """A stepped simulator: the book stays where it is, so every fill is predictable."""
-    with SimExchange(stepped=True, seed=33) as exchange:
+def sim(venue: Venue) -> Iterator[SimExchange]:
+    """A stepped simulator serving the venue's face: the book stays where it is, so every fill
+    is predictable."""
+    with venue.simulator(stepped=True, seed=33) as exchange:
         yield exchange
 
 
@@ -64,8 +90,10 @@ def every_bar(action: Callable[[Script], None]) -> dict[int, Callable[[Script], 
 class Run:
     """One start of the bot: a store, a broker with the journal, a cerebro run of ``Script``."""
 
-    def __init__(self, sim: SimExchange, key: str, secret: str, journal_url: str, run_id: str):
-        self.sim, self.key, self.secret = sim, key, secret
+    def __init__(
+        self, sim: SimExchange, venue: Venue, key: str, secret: str, journal_url: str, run_id: str
+    ):
+        self.sim, self.venue, self.key, self.secret = sim, venue, key, secret
         self.journal_url, self.run_id = journal_url, run_id
         self.bus = EventBus(synchronous=True)
         self.topics: list[tuple[str, Any]] = []
@@ -74,17 +102,14 @@ class Run:
     def go(
         self,
         actions: dict[int, Callable[[Script], None]],
-        finished: Callable[[Script, BinanceBroker], bool],
+        finished: Callable[[Script, BaseBroker], bool],
         **broker_kwargs: Any,
-    ) -> tuple[Script, BinanceBroker]:
+    ) -> tuple[Script, BaseBroker]:
         journal = Journal(self.journal_url)
         journal.attach(self.bus)
-        store = BinanceStore(
-            self.key, self.secret, testnet=True, sim_url=self.sim.url, bus=EventBus()
-        )
-        broker = BinanceBroker(
+        store = self.venue.make_store(self.sim, self.key, self.secret)
+        broker = self.venue.make_broker(
             store,
-            paper_trading=False,
             run_id=self.run_id,
             bus=self.bus,
             journal=journal,
@@ -94,10 +119,10 @@ class Run:
         cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
         cerebro.setbroker(broker)
         feed = PacedFeed(
-            price=lambda: self.sim.core.last_price("BTCUSDT"),
+            price=lambda: self.sim.core.last_price(self.venue.core_symbol),
             done=lambda: bool(registry) and registry[0].done,
         )
-        cerebro.adddata(feed, name=SYMBOL)
+        cerebro.adddata(feed, name=self.venue.symbol)
         cerebro.addstrategy(
             Bot, actions=actions, registry=registry, finished=lambda s: finished(s, broker)
         )
@@ -141,12 +166,12 @@ def _ours(sim: SimExchange, key: str) -> Any:
     return acct
 
 
-def _accepted(s: Script, broker: BinanceBroker) -> bool:
+def _accepted(s: Script, broker: BaseBroker) -> bool:
     return bool(s.orders) and s.orders[0].status == bt.Order.Accepted
 
 
-def _agrees(sim: SimExchange, key: str) -> Callable[[Script, BinanceBroker], bool]:
-    def check(s: Script, broker: BinanceBroker) -> bool:
+def _agrees(sim: SimExchange, key: str) -> Callable[[Script, BaseBroker], bool]:
+    def check(s: Script, broker: BaseBroker) -> bool:
         totals = account_totals(sim, key)
         return (
             abs(broker.getcash() - totals.get("USDT", 0.0)) < 1e-6
@@ -157,21 +182,21 @@ def _agrees(sim: SimExchange, key: str) -> Callable[[Script, BinanceBroker], boo
 
 
 def test_an_order_filled_while_down_is_journaled_once_and_the_broker_follows_the_exchange(
-    sim: SimExchange, journal_url: str
+    sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
-    key, secret = sim.create_account({"USDT": 5_000})
+    key, secret = venue.create_account(sim, {"USDT": 5_000})
     price = _limit_price(sim)
-    first = Run(sim, key, secret, journal_url, "down1")
+    first = Run(sim, venue, key, secret, journal_url, "down1")
     buy = {2: lambda s: s.track(s.buy(size=0.01, exectype=bt.Order.Limit, price=price))}
     strat, _ = first.go(buy, _accepted)
     cid = strat.orders[0].info["client_order_id"]
     assert [o.client_order_id for o in sim.core.open_orders(_ours(sim, key))] == [cid]
 
     _fill_from_counterparty(sim, price, 0.01)  # the bot is down while this happens
-    trades = sim.core.my_trades(_ours(sim, key), "BTCUSDT")
+    trades = sim.core.my_trades(_ours(sim, key), venue.core_symbol)
     assert len(trades) == 1
 
-    second = Run(sim, key, secret, journal_url, "down1")
+    second = Run(sim, venue, key, secret, journal_url, "down1")
     strat2, broker2 = second.go({}, _agrees(sim, key))
     assert broker2.recovery is not None
     assert broker2.recovery.resolved == {cid: "Completed"}
@@ -182,7 +207,7 @@ def test_an_order_filled_while_down_is_journaled_once_and_the_broker_follows_the
     assert broker2.getposition(strat2.data).size == pytest.approx(totals["BTC"])
     assert broker2.getcash() == pytest.approx(totals["USDT"])
 
-    third = Run(sim, key, secret, journal_url, "down1")  # and once more: nothing new
+    third = Run(sim, venue, key, secret, journal_url, "down1")  # and once more: nothing new
     _, broker3 = third.go({}, _agrees(sim, key))
     assert broker3.recovery.fills_recovered == 0 and not broker3.recovery.resolved
     with Journal(journal_url) as journal:
@@ -191,16 +216,16 @@ def test_an_order_filled_while_down_is_journaled_once_and_the_broker_follows_the
         assert fills[0].amount == pytest.approx(float(trades[0].qty))
         (row,) = journal.orders(strategy="down1")
         assert row.client_order_id == cid and row.state == "COMPLETED"
-    assert len(sim.core.all_orders(_ours(sim, key), "BTCUSDT")) == 1  # never sent twice
+    assert len(sim.core.all_orders(_ours(sim, key), venue.core_symbol)) == 1  # never sent twice
 
 
 def test_an_order_open_at_restart_is_adopted_and_the_strategy_hears_it_complete(
-    sim: SimExchange, journal_url: str
+    sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
-    key, secret = sim.create_account({"USDT": 5_000})
+    key, secret = venue.create_account(sim, {"USDT": 5_000})
     price = _limit_price(sim)
     buy = {2: lambda s: s.track(s.buy(size=0.02, exectype=bt.Order.Limit, price=price))}
-    strat, _ = Run(sim, key, secret, journal_url, "adopt1").go(buy, _accepted)
+    strat, _ = Run(sim, venue, key, secret, journal_url, "adopt1").go(buy, _accepted)
     cid = strat.orders[0].info["client_order_id"]
 
     heard: list[Any] = []
@@ -213,26 +238,26 @@ def test_an_order_open_at_restart_is_adopted_and_the_strategy_hears_it_complete(
 
     actions = every_bar(note_recovered)
 
-    def completed(s: Script, broker: BinanceBroker) -> bool:
+    def completed(s: Script, broker: BaseBroker) -> bool:
         return any(n[1] == "Completed" for n in s.notes) and _agrees(sim, key)(s, broker)
 
-    strat2, broker2 = Run(sim, key, secret, journal_url, "adopt1").go(actions, completed)
+    strat2, broker2 = Run(sim, venue, key, secret, journal_url, "adopt1").go(actions, completed)
     assert broker2.recovery.adopted and broker2.recovery.adopted[0].request.client_order_id == cid
     statuses = [n[1] for n in strat2.notes]
     assert statuses[:2] == ["Submitted", "Accepted"] and statuses[-1] == "Completed"
     (order,) = broker2._orders.values()
     assert order.info["recovered"] is True and order.info["client_order_id"] == cid
     assert order.executed.size == pytest.approx(0.02)
-    assert len(sim.core.all_orders(_ours(sim, key), "BTCUSDT")) == 1
+    assert len(sim.core.all_orders(_ours(sim, key), venue.core_symbol)) == 1
     with Journal(journal_url) as journal:
         assert [r.state for r in journal.orders(strategy="adopt1")] == ["COMPLETED"]
         assert len(journal.fills(strategy="adopt1")) == 1
 
 
 def test_an_intent_without_an_answer_is_settled_by_client_id_and_never_resent(
-    sim: SimExchange, journal_url: str
+    sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
-    key, secret = sim.create_account({"USDT": 5_000})
+    key, secret = venue.create_account(sim, {"USDT": 5_000})
     price = _limit_price(sim)
     with Journal(journal_url) as journal:  # a crash right after journaling, before the send
         journal.record_intent(
@@ -240,7 +265,7 @@ def test_an_intent_without_an_answer_is_settled_by_client_id_and_never_resent(
                 client_order_id="rt-lost1-0001",
                 strategy="lost1",
                 local_id=1,
-                symbol=SYMBOL,
+                symbol=venue.symbol,
                 side="buy",
                 kind="Limit",
                 amount=0.01,
@@ -254,7 +279,7 @@ def test_an_intent_without_an_answer_is_settled_by_client_id_and_never_resent(
                 client_order_id="rt-lost1-0002",
                 strategy="lost1",
                 local_id=2,
-                symbol=SYMBOL,
+                symbol=venue.symbol,
                 side="buy",
                 kind="Limit",
                 amount=0.01,
@@ -266,7 +291,7 @@ def test_an_intent_without_an_answer_is_settled_by_client_id_and_never_resent(
         functools.partial(
             sim.core.place_order,
             _ours(sim, key),
-            "BTCUSDT",
+            venue.core_symbol,
             Side.BUY,
             OrderType.LIMIT,
             quantity=Decimal("0.01"),
@@ -278,15 +303,17 @@ def test_an_intent_without_an_answer_is_settled_by_client_id_and_never_resent(
 
     buy = {3: lambda s: s.track(s.buy(size=0.01, exectype=bt.Order.Limit, price=price))}
 
-    def new_order_accepted(s: Script, broker: BinanceBroker) -> bool:
+    def new_order_accepted(s: Script, broker: BaseBroker) -> bool:
         return len(s.orders) == 1 and s.orders[0].status == bt.Order.Accepted
 
-    run = Run(sim, key, secret, journal_url, "lost1")
+    run = Run(sim, venue, key, secret, journal_url, "lost1")
     strat, broker = run.go(buy, new_order_accepted)
     assert broker.recovery.lost == ["rt-lost1-0001"]
     assert [a.request.client_order_id for a in broker.recovery.adopted] == ["rt-lost1-0002"]
     assert strat.orders[0].info["client_order_id"] == "rt-lost1-0003"  # the sequence resumed
-    cids = sorted(o.client_order_id for o in sim.core.all_orders(_ours(sim, key), "BTCUSDT"))
+    cids = sorted(
+        o.client_order_id for o in sim.core.all_orders(_ours(sim, key), venue.core_symbol)
+    )
     assert cids == ["rt-lost1-0002", "rt-lost1-0003"]  # 0001 never sent, 0002 not resent
     with Journal(journal_url) as journal:
         states = {r.client_order_id: r.state for r in journal.orders(strategy="lost1")}
@@ -299,23 +326,23 @@ def test_an_intent_without_an_answer_is_settled_by_client_id_and_never_resent(
 
 @pytest.mark.parametrize("fault", ["503", "timeout"])
 def test_an_ambiguous_submit_is_journaled_once_with_its_fill(
-    sim: SimExchange, journal_url: str, fault: str
+    sim: SimExchange, venue: Venue, journal_url: str, fault: str
 ) -> None:
-    key, secret = sim.create_account({"USDT": 5_000})
+    key, secret = venue.create_account(sim, {"USDT": 5_000})
     before = sim.faults.injected.get(f"ambiguous:{fault}", 0)
     sim.faults.ambiguous_next(1, fault)  # type: ignore[arg-type]
     buy = {2: lambda s: s.track(s.buy(size=0.01))}
 
-    def done(s: Script, broker: BinanceBroker) -> bool:
+    def done(s: Script, broker: BaseBroker) -> bool:
         return (
             bool(s.orders)
             and s.orders[0].status == bt.Order.Completed
             and _agrees(sim, key)(s, broker)
         )
 
-    strat, _ = Run(sim, key, secret, journal_url, f"amb{fault[-3:]}").go(buy, done)
+    strat, _ = Run(sim, venue, key, secret, journal_url, f"amb{fault[-3:]}").go(buy, done)
     assert sim.faults.injected.get(f"ambiguous:{fault}") == before + 1
-    orders = sim.core.all_orders(_ours(sim, key), "BTCUSDT")
+    orders = sim.core.all_orders(_ours(sim, key), venue.core_symbol)
     assert len(orders) == 1
     with Journal(journal_url) as journal:
         eventually(lambda: journal.fills(strategy=f"amb{fault[-3:]}"), timeout=10)
@@ -327,14 +354,14 @@ def test_an_ambiguous_submit_is_journaled_once_with_its_fill(
         )
         assert row.state == "COMPLETED"
         fills = journal.fills(strategy=f"amb{fault[-3:]}")
-        sim_trades = sim.core.my_trades(_ours(sim, key), "BTCUSDT")
+        sim_trades = sim.core.my_trades(_ours(sim, key), venue.core_symbol)
         assert sorted(f.trade_id for f in fills) == sorted(str(t.trade_id) for t in sim_trades)
 
 
 def test_a_fill_during_a_dropped_user_data_stream_reaches_the_journal(
-    sim: SimExchange, journal_url: str
+    sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
-    key, secret = sim.create_account({"USDT": 5_000})
+    key, secret = venue.create_account(sim, {"USDT": 5_000})
     price = _limit_price(sim)
     state: dict[str, Any] = {}
 
@@ -347,7 +374,7 @@ def test_a_fill_during_a_dropped_user_data_stream_reaches_the_journal(
             _fill_from_counterparty(sim, price, 0.01)
             sim.faults.drop_connections()  # ... and then the connection drops
 
-    def done(s: Script, broker: BinanceBroker) -> bool:
+    def done(s: Script, broker: BaseBroker) -> bool:
         if state.get("dropped") and not state.get("released"):
             state["released"] = True
             sim.faults.pause_user_stream(False)
@@ -357,19 +384,19 @@ def test_a_fill_during_a_dropped_user_data_stream_reaches_the_journal(
             and _agrees(sim, key)(s, broker)
         )
 
-    strat, _ = Run(sim, key, secret, journal_url, "drop1").go(every_bar(step), done)
+    strat, _ = Run(sim, venue, key, secret, journal_url, "drop1").go(every_bar(step), done)
     assert sim.faults.injected.get("drop_connections", 0) >= 1
     assert strat.orders[0].executed.size == pytest.approx(0.01)
-    sim_trades = sim.core.my_trades(_ours(sim, key), "BTCUSDT")
+    sim_trades = sim.core.my_trades(_ours(sim, key), venue.core_symbol)
     with Journal(journal_url) as journal:
         fills = eventually(lambda: journal.fills(strategy="drop1"), timeout=10)
         assert [f.trade_id for f in fills] == [str(t.trade_id) for t in sim_trades]
 
 
 def test_an_order_the_exchange_dropped_silently_is_found_by_reconciliation(
-    sim: SimExchange, journal_url: str
+    sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
-    key, secret = sim.create_account({"USDT": 5_000})
+    key, secret = venue.create_account(sim, {"USDT": 5_000})
     price = _limit_price(sim)
     state: dict[str, Any] = {}
 
@@ -382,14 +409,14 @@ def test_an_order_the_exchange_dropped_silently_is_found_by_reconciliation(
             cid = s.orders[0].info["client_order_id"]
             sim.call(
                 functools.partial(
-                    sim.core.cancel_order, _ours(sim, key), "BTCUSDT", client_order_id=cid
+                    sim.core.cancel_order, _ours(sim, key), venue.core_symbol, client_order_id=cid
                 )
             )
 
-    def canceled(s: Script, broker: BinanceBroker) -> bool:
+    def canceled(s: Script, broker: BaseBroker) -> bool:
         return bool(s.orders) and s.orders[0].status == bt.Order.Canceled
 
-    run = Run(sim, key, secret, journal_url, "recon1")
+    run = Run(sim, venue, key, secret, journal_url, "recon1")
     try:
         strat, _ = run.go(every_bar(step), canceled, reconcile_interval=0.2)
     finally:
@@ -403,16 +430,16 @@ def test_an_order_the_exchange_dropped_silently_is_found_by_reconciliation(
 
 
 def test_an_open_order_of_this_run_the_broker_does_not_follow_is_reported(
-    sim: SimExchange, journal_url: str
+    sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
-    key, secret = sim.create_account({"USDT": 5_000})
+    key, secret = venue.create_account(sim, {"USDT": 5_000})
     price = _limit_price(sim)
 
     def place_behind_its_back(s: Script) -> None:
         place = functools.partial(
             sim.core.place_order,
             _ours(sim, key),
-            "BTCUSDT",
+            venue.core_symbol,
             Side.BUY,
             OrderType.LIMIT,
             quantity=Decimal("0.01"),
@@ -422,7 +449,7 @@ def test_an_open_order_of_this_run_the_broker_does_not_follow_is_reported(
         )
         sim.call(place)
 
-    run = Run(sim, key, secret, journal_url, "recon2")
+    run = Run(sim, venue, key, secret, journal_url, "recon2")
     run.go(
         {2: place_behind_its_back},
         lambda s, b: any(t == "reconcile.order_untracked" for t, _ in run.topics),
@@ -435,9 +462,9 @@ def test_an_open_order_of_this_run_the_broker_does_not_follow_is_reported(
 
 
 def test_a_balance_change_the_stream_did_not_tell_is_found_and_adopted(
-    sim: SimExchange, journal_url: str
+    sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
-    key, secret = sim.create_account({"USDT": 5_000})
+    key, secret = venue.create_account(sim, {"USDT": 5_000})
     state: dict[str, Any] = {}
 
     def deposit_silently(s: Script) -> None:
@@ -446,10 +473,10 @@ def test_a_balance_change_the_stream_did_not_tell_is_found_and_adopted(
             sim.faults.pause_user_stream(True)
             sim.call(functools.partial(sim.core.deposit, _ours(sim, key), "USDT", "250"))
 
-    def adopted(s: Script, broker: BinanceBroker) -> bool:
+    def adopted(s: Script, broker: BaseBroker) -> bool:
         return abs(broker.getcash() - 5_250) < 1e-9
 
-    run = Run(sim, key, secret, journal_url, "bal1")
+    run = Run(sim, venue, key, secret, journal_url, "bal1")
     try:
         run.go({2: deposit_silently}, adopted, reconcile_interval=0.2)
     finally:

@@ -3,6 +3,8 @@
 ``VenueKillTarget`` over a real ``VenueClient`` (ccxt.pro, testnet mode, loopback) cancels
 every open order and flattens every position of a simulator account; the simulator's own books
 are the judge. The journal is a real SQLite file in ``tmp_path`` when the journal module exists.
+Every scenario runs on every venue (``venue``, ids like ``bybit-spot``:
+:mod:`tests.integration.live.venues`).
 """
 
 from __future__ import annotations
@@ -19,17 +21,25 @@ from real_trade.bus import EventBus
 from real_trade.risk import KillReport, KillSwitch, TradingState, TradingStateHolder
 from real_trade.risk.killswitch_venue import VenueKillTarget
 from real_trade.sim import SimExchange
-from real_trade.venues import BINANCE, VenueClient
+from real_trade.venues import VenueClient
 from real_trade.venues.retry import RetryPolicy
+from tests.integration.live.venues import Venue, venue_params
 
 pytestmark = pytest.mark.integration
 SYMBOLS = ("BTC/USDT", "ETH/USDT")
 
 
+@pytest.fixture(scope="module", params=venue_params())
+def venue(request: pytest.FixtureRequest) -> Venue:
+    """The venue and market under test (the parameter id names it in every failure)."""
+    return request.param  # type: ignore[no-any-return]
+
+
 @pytest.fixture(scope="module")
-def sim() -> Iterator[SimExchange]:
-    """A stepped simulator with two symbols (the books stay where they are between steps)."""
-    with SimExchange(stepped=True, seed=5, symbols=SYMBOLS) as exchange:
+def sim(venue: Venue) -> Iterator[SimExchange]:
+    """A stepped simulator serving the venue's face with two symbols (the books stay where
+    they are between steps)."""
+    with venue.simulator(stepped=True, seed=5, symbols=SYMBOLS) as exchange:
         exchange.advance(60)
         yield exchange
 
@@ -40,13 +50,12 @@ def _reset_faults(sim: SimExchange) -> Iterator[None]:
     sim.faults.reset()
 
 
-def open_client(sim: SimExchange, balances: dict[str, float]) -> tuple[VenueClient, str]:
+def open_client(
+    sim: SimExchange, venue: Venue, balances: dict[str, float]
+) -> tuple[VenueClient, str]:
     """A started testnet client on a new simulator account with ``balances``, and its key."""
-    key, secret = sim.create_account(balances)
-    client = VenueClient(BINANCE, apikey=key, secret=secret, testnet=True, sim_url=sim.url)
-    client.start()
-    client.load_markets()
-    return client, key
+    key, secret = venue.create_account(sim, balances)
+    return venue.make_client(sim, key, secret), key
 
 
 def sim_orders(sim: SimExchange, key: str) -> list[Any]:
@@ -72,9 +81,9 @@ def journal_at(tmp_path: Path) -> Any:
 
 
 @pytest.fixture
-def busy_account(sim: SimExchange) -> Iterator[tuple[VenueClient, str]]:
+def busy_account(sim: SimExchange, venue: Venue) -> Iterator[tuple[VenueClient, str]]:
     """An account holding BTC (bought at market) and ETH dust, with four resting orders."""
-    client, key = open_client(sim, {"USDT": 50_000, "ETH": 0.00003})
+    client, key = open_client(sim, venue, {"USDT": 50_000, "ETH": 0.00003})
     client.create_order("BTC/USDT", "market", "buy", 0.3)
     for symbol, amount in (("BTC/USDT", 0.01), ("ETH/USDT", 0.1)):
         last = float(client.fetch_ticker(symbol)["last"])
@@ -143,11 +152,11 @@ def test_engage_without_flatten_keeps_the_position(
 
 
 def test_failed_cancels_are_reported_and_a_second_engage_finishes_the_job(
-    sim: SimExchange, busy_account: tuple[VenueClient, str]
+    sim: SimExchange, venue: Venue, busy_account: tuple[VenueClient, str]
 ) -> None:
     client, key = busy_account
     client.retry_policy = RetryPolicy(max_attempts=1)  # let the venue's refusals through
-    sim.faults.fail_next(2, "503", path_prefix="/api/v3/order")  # the first two cancels
+    sim.faults.fail_next(2, "503", path_prefix=venue.cancel_path)  # the first two cancels
     switch = KillSwitch(VenueKillTarget(client, SYMBOLS), state=TradingStateHolder())
     reports: list[KillReport] = []
     worker = threading.Thread(target=lambda: reports.append(switch.engage(flatten=True)))
