@@ -91,20 +91,6 @@ def _num(value: Any, default: float = 0.0) -> float:
         return default
 
 
-def _fee_cost(fee: Mapping[str, Any], info: Mapping[str, Any]) -> float:
-    """A fill's fee, positive when paid (ccxt's sign).
-
-    OKX signs fees as the change to the account (negative when paid); ccxt negates them on its
-    REST fills, but ccxt.pro's OKX ``watch_my_trades`` copies the websocket's ``fillFee`` as
-    it is: a cost equal to ``fillFee`` is turned back to ccxt's sign.
-    """
-    cost = _num(fee.get("cost"))
-    raw = info.get("fillFee")
-    if raw not in (None, "") and cost != 0 and cost == _num(raw):
-        return -cost
-    return cost
-
-
 def fill_report(trade: Mapping[str, Any]) -> FillReport:
     """A ccxt trade (from ``my_trades``, ``fetch_my_trades`` or an order's ``trades``)."""
     info = trade.get("info") or {}
@@ -127,8 +113,9 @@ def fill_report(trade: Mapping[str, Any]) -> FillReport:
 def _fee_cost(fee: Mapping[str, Any], info: Mapping[str, Any]) -> float:
     """The commission charged (negative: a rebate paid).
 
-    ccxt gives it so, except for OKX's private ``orders`` push, whose ``fillFee`` ccxt.pro passes
-    on with OKX's own sign (negative: charged); that raw field is read and turned round.
+    ccxt gives it so, except for OKX's private pushes (``orders``, and ``watch_my_trades``), whose
+    ``fillFee`` ccxt.pro passes on with OKX's own sign (negative: charged); that raw field, also
+    in ccxt's REST fills' ``info``, is read and turned round, so every path agrees.
     """
     okx_fill_fee = info.get("fillFee")
     if okx_fill_fee not in (None, ""):
