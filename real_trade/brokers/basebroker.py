@@ -60,6 +60,11 @@ class BaseBroker(bt.BrokerBase):
         self.currency: str = self.p.currency or getattr(store, "quote_currency", None) or "USDT"
         self.startingcash = self.session.starting_cash
         self.funding_payments: list[FundingPayment] = []
+        # paper: cash and value kept from the first read until the account or the bars change
+        # (next(), every dispatch, setcash); backtrader reads them several times a cycle
+        self._keep_values = bool(self.p.paper_trading)
+        self._kept_cash: float | None = None
+        self._kept_value: float | None = None
 
     def init(self) -> None:
         """backtrader's hook: the default commission scheme from ``commission`` (a rate)."""
@@ -98,10 +103,17 @@ class BaseBroker(bt.BrokerBase):
 
     def getcash(self) -> float:
         """Cash: the quote currency's total balance (paper before the start: the initial cash)."""
-        return self.session.cash()
+        kept = self._kept_cash
+        if kept is not None:
+            return kept
+        cash = self.session.cash()
+        if self._keep_values:
+            self._kept_cash = cash
+        return cash
 
     def setcash(self, cash: float) -> None:
         """Set the paper cash (a live account's cash is the exchange's: ignored, with a warning)."""
+        self._forget_values()
         self.session.set_cash(cash)
         self.startingcash = self.session.starting_cash
 
@@ -110,6 +122,8 @@ class BaseBroker(bt.BrokerBase):
         with perpetuals, the wallet plus the positions' PnL at the latest prices."""
         if self.session.positions.contracts:
             return ct.contract_value(self, datas)
+        if datas is None and self._kept_value is not None:
+            return self._kept_value
         value = self.getcash()
         for data in datas if datas is not None else list(self.positions):
             pos, symbol = self.positions[data], self._symbols.get(data, "")
@@ -117,7 +131,13 @@ class BaseBroker(bt.BrokerBase):
             dust = dust if self._drivers.get(symbol) is data else 0.0  # once per symbol
             if pos.size or dust:
                 value += (pos.size + dust) * (data.close[0] if len(data) else pos.price)
+        if datas is None and self._keep_values:
+            self._kept_value = value
         return value
+
+    def _forget_values(self) -> None:
+        """The account or the bars change: cash and value are read afresh."""
+        self._kept_cash = self._kept_value = None
 
     def getposition(self, data: Any, clone: bool = False) -> Any:
         """The position of ``data`` (a copy when ``clone``)."""
@@ -231,10 +251,11 @@ class BaseBroker(bt.BrokerBase):
 
     def next(self) -> None:
         """Each cycle: bars and time to the session, its reports to the strategy, the rest."""
+        self._forget_values()
         if self.session.manager is None:
             return
         bars = tr.new_bars(self._drivers, self._bar_len)
-        times = [tr.num_to_ms(d.datetime[0]) for d in self._symbols if len(d)]
+        times = [tr.num_to_ms(d.lines.datetime[0]) for d in self._symbols if len(d)]
         self.session.advance(bars, max(times) if times else None)
         self._dispatch()
         self._adopt_recovered()
@@ -267,6 +288,7 @@ class BaseBroker(bt.BrokerBase):
 
     def _apply(self, sizes: dict[str, float]) -> None:
         """Set the positions the session settled to the account's balances."""
+        self._forget_values()
         for symbol, size in sizes.items():
             pos = self.positions[self._drivers[symbol]]
             price = self.session.entry_price(symbol) or pos.price or self.session.last_price(symbol)

@@ -353,3 +353,35 @@ def test_an_unknown_broker_argument_is_refused_naming_it() -> None:
     with pytest.raises(ConfigError, match="paper_trade") as err:
         BinanceBroker(None, paper_trade=True)
     assert "paper_trading" in str(err.value)
+
+
+def test_cash_and_value_read_twice_a_bar_follow_fills_orders_and_deposits() -> None:
+    """The paper broker keeps cash and value between reads of one cycle: every read must equal
+    the account's own figures, after fills, a submitted order and a deposit mid-bar."""
+    seen: list[tuple[float, float, float, float]] = []
+
+    def check(s: Recorder) -> None:
+        broker = s.broker
+        held = broker.getposition(s.data).size + broker.session.positions.dust.get("BTC/USDT", 0.0)
+        for _ in range(2):
+            cash, value = broker.getcash(), broker.getvalue()
+            seen.append((cash, broker.session.cash(), value, cash + held * s.data.close[0]))
+
+    def buy_then_check(s: Recorder) -> None:
+        check(s)
+        s.buy(size=0.1, exectype=bt.Order.Limit, price=40_005.0)  # reserves cash now
+        check(s)
+
+    def deposit_then_check(s: Recorder) -> None:
+        check(s)
+        s.broker.setcash(s.broker.getcash() + 1_000.0)
+        check(s)
+
+    actions = {1: buy_then_check, 3: deposit_then_check, 5: lambda s: s.close()}
+    actions |= {n: check for n in (2, 4, 6, 7)}
+    strat, _ = run(rising(4) + [FLAT] * 4, actions)
+    assert strat.statuses(1)[-1] == "Completed" and strat.statuses(2)[-1] == "Completed"
+    for cash, truth, value, worth in seen:
+        assert cash == truth
+        assert value == pytest.approx(worth, abs=1e-9)
+    assert len({round(c, 6) for c, *_ in seen}) >= 3  # the figures moved: fills and a deposit
