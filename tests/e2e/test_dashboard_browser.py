@@ -1,6 +1,7 @@
 """The web dashboard in a real headless Chromium, over two paper runs sharing a journal.
 
-Two ``real-trade run`` processes trade on the simulator with one SQLite journal; the first has
+Two ``real-trade run`` processes trade on the simulator with one PostgreSQL journal (the way
+several runners share one); the first has
 ``[api] enabled`` and serves the dashboard. Playwright drives Debian's ``chromium`` (never a
 downloaded browser): the page connects with a token, shows both runners side by side, shows
 fills arriving over the push channel, and its kill button (confirmation accepted) halts the
@@ -12,6 +13,7 @@ Skipped without chromium or playwright, failed instead when ``RT_REQUIRE_SERVICE
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from real_trade.api.tokens import FileTokenStore, TokenAuthority
 from real_trade.engine.control import KILL_DONE_KEY, KILL_REQUEST_KEY
 from real_trade.persistence import Journal
 from real_trade.sim import SimExchange
+from tests.conftest import journal_database
 from tests.e2e.browser_support import chromium
 from tests.e2e.test_cli_run import FLIP, environment, script, write_config
 from tests.e2e.test_prometheus_scrape import Process
@@ -48,13 +51,22 @@ def sim() -> Any:
         yield exchange
 
 
-def _config(tmp_path: Path, sim: SimExchange, name: str, api: bool) -> Path:
+@pytest.fixture
+def shared_journal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh PostgreSQL database: the journal several runners share."""
+    yield from journal_database("postgres", request, tmp_path)
+
+
+def _config(
+    tmp_path: Path, sim: SimExchange, name: str, api: bool, journal_url: str | None = None
+) -> Path:
     folder = tmp_path / name
     folder.mkdir()
     path = write_config(folder, sim, strategy=FLIP, params="size = 0.01")
     text = path.read_text(encoding="utf-8")
     text = text.replace('name = "cli-sma"', f'name = "{name}"')
-    text = text.replace(str(folder / "journal.db"), str(tmp_path / "journal.db"))
+    shared = journal_url or f"sqlite:///{tmp_path / 'journal.db'}"
+    text = text.replace(f"sqlite:///{folder / 'journal.db'}", shared)
     text += f'file = "{tmp_path / (name + ".log")}"\n'
     if api:
         text += f'\n[api]\nenabled = true\nport = 0\ntoken_file = "{tmp_path / "tokens.json"}"\n'
@@ -63,18 +75,20 @@ def _config(tmp_path: Path, sim: SimExchange, name: str, api: bool) -> Path:
 
 
 def test_the_dashboard_shows_live_fills_of_two_runners_and_its_kill_button_halts_them(
-    sim: SimExchange, tmp_path: Path
+    sim: SimExchange, tmp_path: Path, shared_journal: str
 ) -> None:
     executable = chromium()
     sync_playwright = _playwright()
     token = TokenAuthority(FileTokenStore(tmp_path / "tokens.json")).issue("trade", "browser")
     first = Process(
-        [script(), "run", str(_config(tmp_path, sim, "alpha", True))], env=environment()
+        [script(), "run", str(_config(tmp_path, sim, "alpha", True, shared_journal))],
+        env=environment(),
     )
     second = Process(
-        [script(), "run", str(_config(tmp_path, sim, "beta", False))], env=environment()
+        [script(), "run", str(_config(tmp_path, sim, "beta", False, shared_journal))],
+        env=environment(),
     )
-    journal = Journal(f"sqlite:///{tmp_path / 'journal.db'}")
+    journal = Journal(shared_journal)
     dialogs: list[str] = []
     errors: list[str] = []
     try:
