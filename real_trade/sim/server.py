@@ -16,8 +16,10 @@ context manager::
         sim.advance(60)               # stepped clock: one market minute, synchronously
 
 ``port=0`` picks a free port (read it back from :attr:`SimExchange.url`). The server binds to
-loopback only unless ``allow_remote=True``. In real (``speed=1``) and accelerated modes a pump
-task plays the market continuously; with ``stepped=True`` time moves only on :meth:`advance`.
+loopback only unless ``allow_remote=True``. ``tls=(cert, key)`` (PEM files) or an
+``ssl.SSLContext`` serves https and wss instead (``url`` is then ``https://...``). In real
+(``speed=1``) and accelerated modes a pump task plays the market continuously; with
+``stepped=True`` time moves only on :meth:`advance`.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.faces import Face, make_face
 from real_trade.sim.plumbing.http import is_loopback
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimits
+from real_trade.sim.plumbing.tls import TlsSpec, server_tls_context
 from real_trade.sim.plumbing.ws_conn import WsSettings
 from real_trade.vocabulary import joined_symbol_id
 from real_trade.vocabulary.clock import SystemClock
@@ -199,9 +202,10 @@ class SimExchange:
         ws_settings: WsSettings | None = None,
         faces: tuple[str, ...] | list[str] = ("binance",),
         perpetuals: tuple[str, ...] | list[str] = (),
+        tls: TlsSpec | None = None,
     ) -> None:
         """Configure the simulator (nothing runs until :meth:`start`); ``ValueError`` for an
-        unknown face or a non-loopback host."""
+        unknown face or a non-loopback host, ``OSError`` for unreadable ``tls`` files."""
         if not allow_remote and not is_loopback(host):
             raise ValueError(
                 f"host {host!r} is not a loopback address; the simulator (and its /admin/ "
@@ -209,6 +213,7 @@ class SimExchange:
             )
         self.host = host
         self.port = port
+        self._ssl = None if tls is None else server_tls_context(tls)
         self._speed = speed
         self._stepped = stepped
         self.seed = seed
@@ -303,13 +308,18 @@ class SimExchange:
     # -- lifecycle -------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        """The HTTP base URL (``http://127.0.0.1:PORT``)."""
-        return f"http://{self._url_host()}:{self.port}"
+        """The HTTP base URL (``http://127.0.0.1:PORT``; ``https://`` when serving TLS)."""
+        return f"{'https' if self.tls else 'http'}://{self._url_host()}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        """The websocket base URL (``ws://127.0.0.1:PORT``)."""
-        return f"ws://{self._url_host()}:{self.port}"
+        """The websocket base URL (``ws://127.0.0.1:PORT``; ``wss://`` when serving TLS)."""
+        return f"{'wss' if self.tls else 'ws'}://{self._url_host()}:{self.port}"
+
+    @property
+    def tls(self) -> bool:
+        """Whether the simulator serves TLS (https and wss)."""
+        return self._ssl is not None
 
     def _url_host(self) -> str:
         return f"[{self.host}]" if ":" in self.host else self.host
@@ -369,7 +379,9 @@ class SimExchange:
             return
         try:
             await runner.setup()
-            site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
+            site = web.TCPSite(
+                runner, self.host, self.port, reuse_address=True, ssl_context=self._ssl
+            )
             await site.start()
             self._runner = runner
             addr = runner.addresses[0]

@@ -9,6 +9,8 @@ SIGTERM and exits 0. Example::
 ``--faces binance,bybit`` serves both venues' protocols on the one port (one market, one set of
 accounts); clients of either venue are redirected with ``RT_SIM_URL=http://127.0.0.1:8765``.
 ``--faces okx`` serves OKX v5 (SPOT and SWAP; every key's passphrase is printed).
+``--tls-cert F --tls-key F`` serves https and wss with that PEM certificate and key (for clients
+that insist on TLS, such as python-okx's websockets; they must trust its CA).
 
 An ``--account`` with only balances gets a generated key and secret, printed once (the only
 way to learn them); a given secret is never echoed.
@@ -119,6 +121,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-remote", action="store_true", help="allow a non-loopback --host (unsafe)"
     )
+    parser.add_argument(
+        "--tls-cert", default=None, metavar="PEM", help="serve https/wss with this certificate"
+    )
+    parser.add_argument(
+        "--tls-key", default=None, metavar="PEM", help="the private key of --tls-cert"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -128,6 +136,10 @@ def run(args: argparse.Namespace) -> int:
 
     symbols = tuple(s.strip() for s in str(args.symbols).split(",") if s.strip())
     faces = tuple(f.strip() for f in str(args.faces).split(",") if f.strip())
+    if (args.tls_cert is None) != (args.tls_key is None):
+        print("real-trade sim: give both --tls-cert and --tls-key, or neither", file=sys.stderr)
+        return 2
+    tls = None if args.tls_cert is None else (args.tls_cert, args.tls_key)
     try:
         sim = SimExchange(
             host=args.host,
@@ -141,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
             rate_limits=RateLimits(enabled=False) if args.no_rate_limits else None,
             allow_remote=args.allow_remote,
             faces=faces,
+            tls=tls,
         )
     except (ValueError, OSError) as exc:
         print(f"real-trade sim: {exc}", file=sys.stderr)
