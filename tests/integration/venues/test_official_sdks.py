@@ -2,20 +2,30 @@
 ``python-okx`` (OKX v5).
 
 Only the host is changed: pybit's ``HTTP.endpoint`` and its websocket URL constant, python-okx's
-``domain``. python-okx's websockets cannot be pointed at loopback (its factory always passes a
-TLS context, which plain ``ws://`` refuses), so OKX is driven over REST only.
+``domain`` and websocket URLs. python-okx's websocket factory always passes a TLS context (which
+a plain ``ws://`` URL refuses), so its websockets (``WsPublicAsync``, ``WsPrivateAsync``) meet a
+simulator serving TLS with a certificate from a throwaway CA (:mod:`tests.tls_ca`), in a
+subprocess whose ``SSL_CERT_FILE`` names that CA (``okx_sdk_ws_client.py``); this process's
+trust is untouched.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from real_trade.sim.server import SimExchange
 from tests.support import eventually
+from tests.tls_ca import TlsFiles, make_tls_files
 
 pybit_http = pytest.importorskip("pybit.unified_trading")
 pybit_exceptions = pytest.importorskip("pybit.exceptions")
@@ -29,6 +39,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
 ]
 FUNDS = {"USDT": 100_000, "BTC": 1}
+HERE = Path(__file__).parent
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +54,35 @@ def okx_sim() -> Iterator[SimExchange]:
     """OKX: BTC-USDT spot and BTC-USDT-SWAP."""
     with SimExchange(seed=52, faces=["okx"]) as sim:
         yield sim
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A throwaway CA and a loopback server certificate it signed."""
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def bybit_tls_sim(tls_files: TlsFiles) -> Iterator[SimExchange]:
+    """Bybit over https and wss, with the test CA's server certificate."""
+    with SimExchange(
+        seed=54, faces=["bybit"], tls=(tls_files.server_cert, tls_files.server_key)
+    ) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="module")
+def okx_tls_sim(tls_files: TlsFiles) -> Iterator[SimExchange]:
+    """OKX over https and wss, with the test CA's server certificate."""
+    with SimExchange(
+        seed=53, faces=["okx"], tls=(tls_files.server_cert, tls_files.server_key)
+    ) as sim:
+        yield sim
+
+
+def _trusting(ca: Path) -> dict[str, str]:
+    """This process's environment, plus ``SSL_CERT_FILE`` naming ``ca`` (for a subprocess)."""
+    return {**os.environ, "SSL_CERT_FILE": str(ca)}
 
 
 def _pybit(sim: SimExchange) -> tuple[Any, str, str]:
@@ -200,3 +240,81 @@ def test_python_okx_swap_position(okx_sim: SimExchange) -> None:
     assert placed["code"] == "0", placed
     (pos,) = account.get_positions(instType="SWAP")["data"]
     assert pos["instId"] == "BTC-USDT-SWAP" and float(pos["pos"]) == 2
+
+
+def test_python_okx_websockets_over_tls(okx_tls_sim: SimExchange, tls_files: TlsFiles) -> None:
+    """WsPublicAsync gets tickers, books and candles; WsPrivateAsync logs in and sees an order
+    placed over REST, all over wss with the SDK unmodified."""
+    sim = okx_tls_sim
+    assert sim.url.startswith("https://") and sim.ws_url.startswith("wss://")
+    key, secret = sim.create_account(FUNDS)
+    password = sim.ccxt_config(venue="okx")["password"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "okx_sdk_ws_client.py"),
+            sim.url,
+            sim.ws_url,
+            key,
+            secret,
+            password,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_trusting(tls_files.ca_cert),
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    public, private = seen["public"], seen["private"]
+    assert public["ticker"]["instId"] == "BTC-USDT"
+    assert float(public["ticker"]["bidPx"]) < float(public["ticker"]["askPx"])
+    assert public["book_action"] == "snapshot" and public["book"]["bids"]
+    assert len(public["candle"]) == 9  # ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm
+    assert private["login"]["code"] == "0"
+    assert private["instruments"] == ["BTC-USDT"]
+    (placed,) = private["placed"]["data"]
+    order = private["order"]
+    assert order["ordId"] == placed["ordId"] and order["state"] == "live"
+    assert (order["side"], order["sz"], order["instId"]) == ("buy", "0.01", "BTC-USDT")
+    assert private["channels"] == ["orders"]
+    account = sim.core.account_by_key(key)
+    assert account is not None
+    assert [str(o.order_id) for o in sim.core.open_orders(account)] == [placed["ordId"]]
+
+
+def test_python_okx_websocket_refuses_the_simulator_without_the_test_ca(
+    okx_tls_sim: SimExchange, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The control: the certificate is verified, so trusting the test CA is what lets it in."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    factory_module = pytest.importorskip("okx.websocket.WebSocketFactory")
+
+    async def connect() -> object:
+        factory = factory_module.WebSocketFactory(okx_tls_sim.ws_url + "/ws/v5/public")
+        try:
+            return await factory.connect()
+        finally:
+            await factory.close()
+
+    with caplog.at_level("ERROR", logger="okx.websocket.WebSocketFactory"):
+        assert asyncio.run(connect()) is None  # the factory logs the error and returns None
+    assert "CERTIFICATE_VERIFY_FAILED" in caplog.text
+
+
+def test_pybit_websockets_over_tls(bybit_tls_sim: SimExchange, tls_files: TlsFiles) -> None:
+    """pybit's public ticker and private order streams over wss, trusting the test CA."""
+    sim = bybit_tls_sim
+    key, secret = sim.create_account(FUNDS)
+    done = subprocess.run(
+        [sys.executable, str(HERE / "pybit_ws_client.py"), sim.url, sim.ws_url, key, secret],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_trusting(tls_files.ca_cert),
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["ticker"]["symbol"] == "BTCUSDT" and float(seen["ticker"]["lastPrice"]) > 0
+    assert seen["order"]["orderStatus"] == "New" and seen["order"]["side"] == "Buy"
+    assert seen["topics"] == ["order"]
