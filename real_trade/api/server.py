@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from real_trade.api.reads import JournalView
 from real_trade.api.security import check_bind
 from real_trade.api.tokens import IssuedToken, TokenAuthority, TokenStore, token_store_for
 from real_trade.errors import ConfigError
+from real_trade.utils.tls import server_tls_context
 from real_trade.venues.ioloop import IoLoop
 
 __all__ = ["ApiServer", "serve_beside_run"]
@@ -104,8 +104,7 @@ class ApiServer:
         api = self.config.api
         context = None
         if api.tls:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(str(api.tls_cert), str(api.tls_key))
+            context = server_tls_context((str(api.tls_cert), str(api.tls_key)))
         runner = self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         site = web.TCPSite(runner, api.host, api.port, ssl_context=context)

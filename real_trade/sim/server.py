@@ -49,8 +49,8 @@ from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.faces import Face, make_face
 from real_trade.sim.plumbing.http import is_loopback
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimits
-from real_trade.sim.plumbing.tls import TlsSpec, server_tls_context
 from real_trade.sim.plumbing.ws_conn import WsSettings
+from real_trade.utils.tls import TlsSpec, server_tls_context
 from real_trade.vocabulary import joined_symbol_id
 from real_trade.vocabulary.clock import SystemClock
 

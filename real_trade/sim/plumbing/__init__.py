@@ -5,7 +5,8 @@
 (request weight and order counts, refusing with a neutral :class:`RateLimitExceeded` the face
 words), the ``/admin/`` routes, the fault-plan consultation points, the market pump, the
 :class:`Face` protocol with the faces known by name, and :func:`create_exchange_app` that puts
-faces and plumbing on one aiohttp application; :func:`server_tls_context` serves it over TLS.
+faces and plumbing on one aiohttp application (:func:`real_trade.utils.tls.server_tls_context`
+serves it over TLS).
 """
 
 from real_trade.sim.plumbing.admin import ADMIN_FAULT_METHODS, register_admin_routes
@@ -21,7 +22,6 @@ from real_trade.sim.plumbing.ratelimit import (
     RateLimitExceeded,
     RateLimits,
 )
-from real_trade.sim.plumbing.tls import TlsSpec, server_tls_context
 from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "RateLimitExceeded",
     "RateLimiter",
     "RateLimits",
-    "TlsSpec",
     "WsConnection",
     "WsSettings",
     "abort_connection",
@@ -48,5 +47,4 @@ __all__ = [
     "pump_ctx",
     "register_admin_routes",
     "request_fault",
-    "server_tls_context",
 ]

@@ -232,3 +232,23 @@ def test_a_revoked_token_is_refused_at_once(tmp_path: Path) -> None:
         assert other.revoke(reader.record.id) and not other.revoke("nope")
         assert api.call("GET", "/api/status").status == 401
         assert Api(server, token).call("GET", "/api/status").status == 200
+
+
+def test_the_api_serves_https_with_the_configured_certificate(tmp_path: Path) -> None:
+    import ssl
+    import urllib.request
+
+    from tests.tls_ca import make_tls_files
+
+    files = make_tls_files(tmp_path)
+    tls = {"tls_cert": str(files.server_cert), "tls_key": str(files.server_key)}
+    with serve(tmp_path, **tls) as (server, _token):
+        assert server.url.startswith("https://")
+        trusted = ssl.create_default_context(cafile=str(files.ca_cert))
+        with urllib.request.urlopen(server.url + "api/health", context=trusted) as answer:
+            assert answer.status == 200
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            urllib.request.urlopen(server.url + "api/health", context=ssl.create_default_context())
+        plain = server.url.replace("https://", "http://")
+        with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
+            urllib.request.urlopen(plain + "api/health", timeout=10)

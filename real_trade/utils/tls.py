@@ -1,9 +1,10 @@
-"""TLS for the simulator: the server-side SSL context that makes it serve https and wss.
+"""Server-side TLS: the one SSL context builder of the simulator and the control API.
 
-A venue's own client may insist on TLS (python-okx's websocket factory always passes an SSL
-context, which a plain ``ws://`` URL refuses). The simulator then serves a certificate the
+The simulator serves https and wss when a venue's own client insists on TLS (python-okx's
+websocket factory always passes an SSL context, which a plain ``ws://`` URL refuses); the
+control API serves https when it listens beyond loopback. Either serves a certificate the
 caller made (for tests, from a throwaway CA that the client trusts through ``SSL_CERT_FILE``);
-it never makes or trusts one itself.
+neither makes or trusts one itself.
 """
 
 from __future__ import annotations
