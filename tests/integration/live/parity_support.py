@@ -34,6 +34,7 @@ from tests.support import eventually
 __all__ = [
     "FILE",
     "MIN",
+    "PERP",
     "SYMBOL",
     "CountingSource",
     "Fill",
@@ -42,6 +43,7 @@ __all__ = [
     "clear_proxy_env",
     "data_file",
     "fills_of",
+    "marked_pnl",
     "ms_of",
     "start_live_run",
     "step_together",
@@ -50,6 +52,7 @@ __all__ = [
 FILE = "binanceus_BTCUSDT_1m_2023-03-01_2023-03-21.csv"
 MIN = 60_000
 SYMBOL = "BTC/USDT"
+PERP = "BTC/USDT:USDT"  # the same minutes replayed as Binance USDⓈ-M's linear perpetual
 
 
 def data_file() -> Path | None:
@@ -89,6 +92,13 @@ class Fill:
     price: float
     size: float
     comm: float
+
+
+def marked_pnl(fills: list[Fill], mark: float) -> float:
+    """The trading PnL of ``fills`` (before fees and funding) with what is still held valued at
+    ``mark``: each fill's signed size times (mark - its price), which is the cash flow of the
+    round trips plus the open position's unrealized PnL."""
+    return sum((1 if f.side == "BUY" else -1) * f.size * (mark - f.price) for f in fills)
 
 
 def fills_of(orders: list[Any]) -> list[Fill]:
@@ -272,6 +282,9 @@ def start_live_run(
     store_kwargs: dict[str, Any] | None = None,
     strategy: type[bt.Strategy] = RecordingSmaCross,
     timeframe: str = "1m",
+    symbol: str = SYMBOL,
+    commission: float = 0.001,
+    contracts: dict[str, Any] | None = None,
     **strategy_params: Any,
 ) -> LiveRun:
     """Start ``strategy`` (default ``RecordingSmaCross``; another must record as it does) on
@@ -281,20 +294,27 @@ def start_live_run(
     matching engine in-process) over the simulator's live klines; ``paper=False``: testnet
     mode on a fresh simulator account holding ``balances`` (default 10,000 USDT).
     ``store_kwargs`` go to the store (e.g. reconnect delays); ``strategy_params`` to the strategy.
+    ``symbol=PERP`` trades the perpetual: a ``market_type="future"`` store, the testnet account's
+    futures wallet holding ``balances``, ``contracts`` (leverage, margin mode) set on start;
+    ``commission`` is the paper broker's rate.
     """
     key = secret = None
+    future = symbol == PERP
     if not paper:
-        key, secret = sim.create_account(balances or {"USDT": 10_000.0})
-    store = BinanceStore(
-        key, secret, testnet=True, sim_url=sim.url, bus=EventBus(), **(store_kwargs or {})
-    )
+        held = balances or {"USDT": 10_000.0}
+        key, secret = (
+            sim.create_account({}, futures_balances=held) if future else sim.create_account(held)
+        )
+    kwargs = {**(store_kwargs or {}), **({"market_type": "future"} if future else {})}
+    store = BinanceStore(key, secret, testnet=True, sim_url=sim.url, bus=EventBus(), **kwargs)
     broker = BinanceBroker(
         store,
         paper_trading=paper,
         initial_cash=10_000.0,
-        commission=0.001,
+        commission=commission,
         run_id=f"par{(key or 'paper')[:5]}",
         bus=EventBus(),
+        contracts=contracts,
     )
     sources: list[CountingSource] = []
 
@@ -307,7 +327,7 @@ def start_live_run(
     data = BinanceData.from_timeframe_string(
         timeframe,
         store,
-        symbol=SYMBOL,
+        symbol=symbol,
         history_bars=history_bars,
         live_source=source_factory,
         qcheck=0.05,
