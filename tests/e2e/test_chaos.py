@@ -86,7 +86,7 @@ MARKETS = {
         "perp",
         "BTC/USDT:USDT",
         8,
-        12,
+        10,  # 8 short runs and the last one's 6 orders: 15 to 20 here
         "dead_man_switch = false\n\n[run.params]\nmax_position = 0.0\n",
     ),
 }
