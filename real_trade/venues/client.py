@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from real_trade.errors import AmbiguousOutcomeError, OrderNotFoundError
+from real_trade.errors import AmbiguousOutcomeError, OrderNotFoundError, RealTradeError
 from real_trade.venues.ccxt_errors import ccxt_errors
 from real_trade.venues.connection import VenueConnection, mask_key
 from real_trade.venues.history import paginate_ohlcv
@@ -42,6 +42,10 @@ from real_trade.venues.urls import protocol_family
 __all__ = ["StreamHandle", "StreamStateChanged", "VenueClient", "mask_key"]
 
 _OHLCV_PER_CALL = 1000
+_MARGIN_MODE_UNCHANGED = '"code":-4046'
+"""Binance USDⓈ-M's answer to setting the margin mode in force ("No need to change margin
+type."): ccxt 4.5 raises it as ``OperationRejected`` (its common table, on the real hosts too),
+not as the ``MarginModeAlreadySet`` its ``set_margin_mode`` forgives."""
 
 
 class VenueClient(VenueConnection):
@@ -165,7 +169,11 @@ class VenueClient(VenueConnection):
         ``set_margin_mode``, ``set_leverage``; an unchanged margin mode is no error)."""
         self._require_credentials("setting leverage and margin mode")
         if margin_mode is not None:
-            await self._retrying(self._exchange.set_margin_mode, margin_mode, symbol)
+            try:
+                await self._retrying(self._exchange.set_margin_mode, margin_mode, symbol)
+            except RealTradeError as exc:
+                if _MARGIN_MODE_UNCHANGED not in str(exc).replace(" ", ""):
+                    raise
         if leverage is not None:
             await self._retrying(self._exchange.set_leverage, int(leverage), symbol)
 

@@ -29,7 +29,7 @@ from real_trade.feeds.binance_klines import binance_kline_source
 from real_trade.feeds.sources import make_live_source
 from real_trade.feeds.timeframes import timeframe_ms
 from real_trade.sim import SimExchange
-from real_trade.stores import BaseStore
+from real_trade.stores import BaseStore, BinanceStore
 from real_trade.strategies import SmaCross
 from tests.integration.live.venues import BINANCE_SPOT, Venue
 from tests.support import eventually
@@ -37,6 +37,7 @@ from tests.support import eventually
 __all__ = [
     "FILE",
     "MIN",
+    "PERP",
     "SYMBOL",
     "CountingSource",
     "Fill",
@@ -45,6 +46,7 @@ __all__ = [
     "clear_proxy_env",
     "data_file",
     "fills_of",
+    "marked_pnl",
     "ms_of",
     "start_live_run",
     "step_together",
@@ -53,6 +55,7 @@ __all__ = [
 FILE = "binanceus_BTCUSDT_1m_2023-03-01_2023-03-21.csv"
 MIN = 60_000
 SYMBOL = "BTC/USDT"
+PERP = "BTC/USDT:USDT"  # the same minutes replayed as Binance USDⓈ-M's linear perpetual
 
 
 def data_file() -> Path | None:
@@ -92,6 +95,13 @@ class Fill:
     price: float
     size: float
     comm: float
+
+
+def marked_pnl(fills: list[Fill], mark: float) -> float:
+    """The trading PnL of ``fills`` (before fees and funding) with what is still held valued at
+    ``mark``: each fill's signed size times (mark - its price), which is the cash flow of the
+    round trips plus the open position's unrealized PnL."""
+    return sum((1 if f.side == "BUY" else -1) * f.size * (mark - f.price) for f in fills)
 
 
 def fills_of(orders: list[Any]) -> list[Fill]:
@@ -285,6 +295,9 @@ def start_live_run(
     timeframe: str = "1m",
     broker_kwargs: dict[str, Any] | None = None,
     venue: Venue = BINANCE_SPOT,
+    symbol: str | None = None,
+    commission: float = 0.001,
+    contracts: dict[str, Any] | None = None,
     **strategy_params: Any,
 ) -> LiveRun:
     """Start ``strategy`` (default ``RecordingSmaCross``; another must record as it does) on
@@ -296,10 +309,20 @@ def start_live_run(
     ``store_kwargs`` go to the store (e.g. reconnect delays), ``broker_kwargs`` to the broker
     (over the defaults above); ``strategy_params`` to the strategy. ``venue`` (Binance spot
     unless given) picks the store, broker and feed classes, and the live source (the venue's
-    own: ``"auto"``); ``sim`` must serve its face.
+    own: ``"auto"``); ``sim`` must serve its face. ``symbol=PERP`` trades Binance's perpetual:
+    a ``market_type="future"`` store, the testnet account's futures wallet holding
+    ``balances``, ``contracts`` (leverage, margin mode) set on start; ``commission`` is the
+    paper broker's rate.
     """
     key = secret = None
-    if paper:
+    symbol = symbol or venue.symbol
+    if symbol == PERP:  # Binance USDⓈ-M
+        if not paper:
+            held = balances or {"USDT": 10_000.0}
+            key, secret = sim.create_account({}, futures_balances=held)
+        kwargs = {**(store_kwargs or {}), "market_type": "future"}
+        store = BinanceStore(key, secret, testnet=True, sim_url=sim.url, bus=EventBus(), **kwargs)
+    elif paper:
         store = venue.make_public_store(sim, testnet=True, **(store_kwargs or {}))
     else:
         key, secret = venue.create_account(sim, balances or {"USDT": 10_000.0})
@@ -307,10 +330,12 @@ def start_live_run(
     options: dict[str, Any] = {
         "paper_trading": paper,
         "initial_cash": 10_000.0,
-        "commission": 0.001,
+        "commission": commission,
         "run_id": f"par{(key or 'paper')[:5]}",
         "bus": EventBus(),
     }
+    if contracts is not None:
+        options["contracts"] = contracts
     broker = venue.broker(store, **{**options, **(broker_kwargs or {})})
     sources: list[CountingSource] = []
 
@@ -326,7 +351,7 @@ def start_live_run(
     data = venue.data.from_timeframe_string(
         timeframe,
         store,
-        symbol=venue.symbol,
+        symbol=symbol,
         history_bars=history_bars,
         live_source=source_factory,
         qcheck=0.05,

@@ -12,6 +12,10 @@ The sample ``SmaCross`` (SMA 5/20, 0.01 BTC) runs over the same 200 real one-min
   ``okx-spot``: their store, broker and feed, the live bars from ccxt.pro, on a simulator
   serving their face). Paper and backtest are run once per venue beside it, as the reference.
 
+A second test runs ``SmaCross(long_short=True)`` on the perpetual ``BTC/USDT:USDT`` over the
+same minutes (backtrader's futures commission and margin against the simulator's USDⓈ-M core;
+see the section "perpetuals" below for what must agree there).
+
 The simulators' clocks are stepped: the test closes one minute at a time and waits until the
 strategy has processed the bar (and, in testnet, the exchange has answered its order), so the
 live runs are deterministic. Run with ``-s`` to see the comparison table.
@@ -36,8 +40,10 @@ What must agree, and the tolerances (all three venues charge 0.1%):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import backtrader as bt
 import pandas as pd
@@ -49,11 +55,13 @@ from real_trade.strategies import SmaCross
 from tests.integration.live.parity_support import (
     FILE,
     MIN,
+    PERP,
     Fill,
     LiveRun,
     clear_proxy_env,
     data_file,
     fills_of,
+    marked_pnl,
     ms_of,
     start_live_run,
     step_together,
@@ -111,13 +119,19 @@ class BacktestSmaCross(SmaCross):
         )
 
 
-def run_backtest(candles: pd.DataFrame) -> BacktestSmaCross:
-    """Plain backtrader: BackBroker (10,000 cash, 0.1%) and PandasData over the candles."""
+def run_backtest(
+    candles: pd.DataFrame, comminfo: bt.CommInfoBase | None = None, **params: Any
+) -> BacktestSmaCross:
+    """Plain backtrader: BackBroker (10,000 cash, 0.1%, or ``comminfo``) and PandasData over
+    the candles; ``params`` override the strategy's."""
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.broker.setcash(10_000.0)
-    cerebro.broker.setcommission(commission=FEE)
+    if comminfo is None:
+        cerebro.broker.setcommission(commission=FEE)
+    else:
+        cerebro.broker.addcommissioninfo(comminfo)
     cerebro.adddata(bt.feeds.PandasData(dataname=candles, timeframe=bt.TimeFrame.Minutes))
-    cerebro.addstrategy(BacktestSmaCross, **{**PARAMS, "max_live_bars": 0})
+    cerebro.addstrategy(BacktestSmaCross, **{**PARAMS, "max_live_bars": 0, **params})
     strategy: BacktestSmaCross = cerebro.run()[0]
     return strategy
 
@@ -231,3 +245,202 @@ def test_backtest_paper_and_testnet_make_the_same_trades(
     usdt, btc = (float(sum(totals.get(a, (0, 0)))) for a in ("USDT", "BTC"))
     assert testnet.broker.getcash() == pytest.approx(usdt, abs=1e-8)
     assert testnet.broker.getposition(testnet.data).size == pytest.approx(btc, abs=1e-12)
+
+
+# --- perpetuals: SmaCross(long_short=True) on BTC/USDT:USDT --------------------------------
+#
+# The same minutes replayed as Binance USDⓈ-M's linear perpetual (no perpetual candle file
+# exists in the shared data: the spot trades stand in for the contract's). The strategy holds
+# 0.01 long above the slow average and 0.01 short below, reversing with one order of 0.02.
+#
+# * backtest: BackBroker with a linear-contract commission scheme (``stocklike=False``,
+#   multiplier 1 USDT per BTC, margin 1/LEVERAGE of the first price, 0.05% of the notional: USD-M's
+#   taker fee), shorting allowed; no funding;
+# * paper and testnet: the simulator's derivatives core (paper in-process, testnet behind the
+#   USDⓈ-M face), 5x cross, 0.05% taker; funding is charged at 16:00 UTC, inside the window.
+#
+# The trades are the same (side, size, decision bar, fill bar). Each venue's PnL (the wallet
+# plus the open position at the last close, less the 10,000 start) is exactly its fills' PnL
+# less its fees plus its funding; between a live venue and the backtest the PnL differs by no
+# more than the fills' price gaps (bounded by the candles: the spread, and for testnet the gap
+# between a bar's close and the next open) plus the difference in fees plus the funding paid.
+
+PERP_FEE = 0.0005  # USD-M's default taker fee, the simulator's futures accounts' too
+LEVERAGE = 5
+PERP_PARAMS = {**PARAMS, "long_short": True}
+CONTRACTS = {PERP: {"leverage": LEVERAGE, "margin_mode": "cross"}}
+FUNDING_MS = ms_of(datetime(2023, 3, 10, 16, 0))  # the only funding time in the window
+
+
+def linear_perpetual_comminfo(price: float) -> bt.CommInfoBase:
+    """backtrader's futures scheme for a USDT-margined linear contract of 1 BTC per unit:
+    0.05% of the notional, PnL of 1 USDT per USDT the price moves, a fixed initial margin of
+    ``price`` / LEVERAGE per BTC (``automargin`` would value an open position's margin at the
+    current price but release it at the opening one, which leaks PnL into the value). Its
+    ``leverage`` stays 1: BackBroker divides a long's value by it, the margin says it already."""
+    return bt.CommInfoBase(
+        commission=PERP_FEE,
+        commtype=bt.CommInfoBase.COMM_PERC,
+        percabs=True,
+        stocklike=False,
+        mult=1.0,
+        margin=price / LEVERAGE,
+    )
+
+
+@pytest.fixture
+def perp_runs() -> Iterator[tuple[LiveRun, LiveRun]]:
+    """A paper and a testnet run on the perpetual, each on its own stepped simulator serving
+    the USDⓈ-M face over the file."""
+    assert CSV is not None
+    faces = ["binance", "binance_futures"]
+    with (
+        SimExchange(market=CSV, stepped=True, start_ms=START_MS, faces=faces) as paper_sim,
+        SimExchange(market=CSV, stepped=True, start_ms=START_MS, faces=faces) as testnet_sim,
+    ):
+        common: dict[str, Any] = {
+            "history_bars": SLOW,
+            "symbol": PERP,
+            "commission": PERP_FEE,
+            "contracts": CONTRACTS,
+            **PERP_PARAMS,
+        }
+        paper = start_live_run(paper_sim, paper=True, **common)
+        testnet = start_live_run(testnet_sim, paper=False, **common)
+        try:
+            yield paper, testnet
+        finally:
+            for run in (paper, testnet):
+                run.thread.join(5)
+                run.store.stop()
+
+
+def _venue_pnl(core: Any, account: Any, mark: float) -> float:
+    """A futures account's PnL from 10,000 USDT: its wallet plus its open position at ``mark``."""
+    wallet = float(core.margin_summary(account, "USDT").wallet_balance)
+    held = sum(float(v.qty) * (mark - float(v.entry_price)) for v in core.positions(account))
+    return wallet + held - 10_000.0
+
+
+def _futures_core(run: LiveRun) -> tuple[Any, Any]:
+    """The derivatives core a run traded on and its account there: the paper broker's own
+    in-process core, or the testnet simulator's USDⓈ-M core."""
+    if run.broker.paper_trading:
+        paper = run.broker.session.paper
+        assert paper is not None and paper.core is not None
+        return paper.core, paper._account
+    core = run.sim.futures_core
+    assert core is not None
+    account = core.account_by_key(run.key or "")
+    assert account is not None
+    return core, account
+
+
+def _held_before(fills: list[Fill], moment_ms: int) -> float:
+    """The signed position the fills built before ``moment_ms``."""
+    return sum((1 if f.side == "BUY" else -1) * f.size for f in fills if f.filled_ms < moment_ms)
+
+
+@needs_data
+def test_long_short_on_the_perpetual_makes_the_same_trades_and_pnl(
+    candles: pd.DataFrame, perp_runs: tuple[LiveRun, LiveRun]
+) -> None:
+    comminfo = linear_perpetual_comminfo(float(candles["open"].iloc[0]))
+    backtest = run_backtest(candles, comminfo, long_short=True)
+    paper, testnet = perp_runs
+    for run in perp_runs:
+        run.wait_live()
+    step_together([paper, testnet], BARS)
+    for run in perp_runs:
+        run.finish()
+
+    bt_fills = fills_of(backtest.orders)
+    paper_fills, testnet_fills = fills_of(paper.strategy.orders), fills_of(testnet.strategy.orders)
+    title = f"SmaCross({FAST}/{SLOW}) long/short {SIZE} BTC on {PERP}, {BARS} live minutes"
+    print(f"\n{title}; prices in USDT\n{_table(bt_fills, paper_fills, testnet_fills, candles)}")
+
+    # the same bars and decisions
+    bt_seen = [(b.open_ms, b.close) for b in backtest.bars]
+    for run in perp_runs:
+        assert [(b.open_ms, b.close) for b in run.strategy.bars] == bt_seen
+        assert all(run.strategy.live)
+
+    # the same trades: side, size, decision and fill bars; short after long after short...
+    assert len(bt_fills) >= 10, "SmaCross must reverse on every crossover"
+    keys = [(f.side, f.size, f.decided_ms, f.filled_ms) for f in bt_fills]
+    assert [(f.side, f.size, f.decided_ms, f.filled_ms) for f in paper_fills] == keys
+    assert [(f.side, f.size, f.decided_ms, f.filled_ms) for f in testnet_fills] == keys
+    assert all(f.filled_ms == f.decided_ms + MIN for f in bt_fills)
+    assert [f.size for f in bt_fills] == [SIZE] + [2 * SIZE] * (len(bt_fills) - 1)
+    assert all(a.side != b.side for a, b in itertools.pairwise(bt_fills))
+    assert "SELL" in {f.side for f in bt_fills}, "the strategy never went short"
+
+    # a fill is off the price it follows by at most the book's spread (two ticks) plus the
+    # price's rounding to the contract's tick: paper's contract has USD-M's 0.10 (PERP_RULES),
+    # the testnet simulator's the file's own precision (0.01, no rounding)
+    cores = {name: _futures_core(run) for name, run in (("paper", paper), ("testnet", testnet))}
+    ticks = {name: float(core.rules_for("BTCUSDT").tick_size) for name, (core, _) in cores.items()}
+    spread = {"paper": 3 * ticks["paper"], "testnet": 2 * ticks["testnet"]}
+    assert ticks["testnet"] == TICK
+    closes = {ms_of(t): float(c) for t, c in candles["close"].items()}
+    opens = {ms_of(t): float(o) for t, o in candles["open"].items()}
+    for b, p, t in zip(bt_fills, paper_fills, testnet_fills, strict=True):
+        assert b.price == opens[b.filled_ms]
+        assert abs(p.price - b.price) <= spread["paper"] + 1e-9, (b, p)
+        assert abs(t.price - closes[b.decided_ms]) <= spread["testnet"] + 1e-9, (b, t)
+        for fill in (b, p, t):  # 0.05% of the notional, in USDT
+            assert fill.comm == pytest.approx(PERP_FEE * fill.size * fill.price, rel=1e-6)
+
+    # each venue's PnL is its fills' PnL less its fees plus its funding, exactly
+    mark = closes[START_MS + (BARS - 1) * MIN]  # the last bar's close values what is held
+    bt_fees = sum(f.comm for f in bt_fills)
+    bt_pnl = backtest.broker.getvalue() - 10_000.0
+    assert bt_pnl == pytest.approx(marked_pnl(bt_fills, mark) - bt_fees, abs=1e-6)
+    held_at_funding = _held_before(bt_fills, FUNDING_MS)
+    assert held_at_funding != 0, "a position must be open at the funding time"
+    live: dict[str, tuple[float, float, float, list[Fill]]] = {}
+    for name, run, fills in (("paper", paper, paper_fills), ("testnet", testnet, testnet_fills)):
+        core, account = cores[name]
+        ((_when, rate, funding_mark),) = [
+            f for f in core.funding_rates("BTCUSDT") if f[0] == FUNDING_MS
+        ]
+        (payment,) = run.broker.funding_payments  # one funding time, one payment
+        assert payment.amount == pytest.approx(
+            -held_at_funding * float(funding_mark) * float(rate), abs=1e-9
+        )  # a long pays a positive rate, a short receives it
+        funding = payment.amount
+        fees = sum(f.comm for f in fills)
+        exchange_fees = sum(float(f.commission) for f in core.my_trades(account, "BTCUSDT"))
+        assert fees == pytest.approx(exchange_fees, abs=1e-9)
+        pnl = _venue_pnl(core, account, mark)
+        assert pnl == pytest.approx(marked_pnl(fills, mark) - fees + funding, abs=1e-6), name
+        assert run.broker.getcash() == pytest.approx(
+            float(core.margin_summary(account, "USDT").wallet_balance), abs=1e-9
+        )
+        (view,) = core.positions(account)
+        assert float(view.qty) == pytest.approx(_held_before(bt_fills, 2**62))
+        assert run.broker.getposition(run.data).size == pytest.approx(float(view.qty))
+        live[name] = (pnl, fees, funding, fills)
+
+    # against the backtest: the price gaps the candles allow, the fee difference, the funding
+    for name, (pnl, fees, funding, fills) in live.items():
+        gap = sum(
+            b.size
+            * (
+                spread[name]
+                if name == "paper"
+                else abs(opens[b.filled_ms] - closes[b.decided_ms]) + spread[name]
+            )
+            for b in bt_fills
+        )
+        allowed = gap + abs(fees - bt_fees) + abs(funding)
+        print(
+            f"{name}: PnL {pnl:+.4f} vs backtest {bt_pnl:+.4f} (Δ {pnl - bt_pnl:+.4f}); "
+            f"fees {fees:.4f} vs {bt_fees:.4f}, funding {funding:+.4f}, price gaps <= {gap:.4f}"
+        )
+        assert abs(pnl - bt_pnl) <= allowed + 1e-9, (name, pnl, bt_pnl, allowed)
+        price_term = sum(
+            (1 if b.side == "BUY" else -1) * b.size * (b.price - f.price)
+            for b, f in zip(bt_fills, fills, strict=True)
+        )  # what the fill models' prices make of it, exactly
+        assert pnl - bt_pnl == pytest.approx(price_term - (fees - bt_fees) + funding, abs=1e-6)

@@ -406,3 +406,18 @@ def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(tmp_path:
         assert len(reads.events("liquidation")) == 1
         assert any((o.reason or "").startswith("liquidation") for o in reads.orders())
         assert strat.broker.getcash() == pytest.approx(wallet(fsim, key))
+
+
+def test_configuring_the_margin_mode_already_in_force_is_no_error(sim: SimExchange) -> None:
+    # a fresh USD-M account is cross: Binance answers -4046 "No need to change margin type.",
+    # which ccxt 4.5 raises as OperationRejected (not the MarginModeAlreadySet it forgives)
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    contracts = {SYMBOL: {"leverage": 2, "margin_mode": "cross"}}
+    strat, _broker, _ = run_steps(
+        sim, [(always, lambda s: None)], contracts=contracts, key_secret=(key, secret)
+    )
+    assert strat.done
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+    settings = sim.futures_core.contract_settings(account, SID)
+    assert (settings.leverage, settings.margin_mode.value) == (2, "cross")
