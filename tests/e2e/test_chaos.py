@@ -292,11 +292,15 @@ def test_kills_lose_nothing_and_duplicate_nothing(
         for c in never_sent
         if rows[c].state == "REJECTED" and "trading_state" in (rows[c].reason or "")
     }
-    # an order the venue refused at placement keeps no order there: REJECTED with the venue's
-    # reason (a perpetual's reduce-only order whose position an earlier one already closed,
-    # -2022; an OKX order below the venue's minimum, which OKX's instruments do not state)
+    # an order the venue refused at placement keeps no order there: REJECTED, or MARGIN for
+    # insufficient balance (-2010: a buy placed while the last one's fill was not yet in the
+    # balance the broker checked), with the venue's reason (a perpetual's reduce-only order
+    # whose position an earlier one already closed, -2022; an OKX order below the venue's
+    # minimum, which OKX's instruments do not state)
     venue_refused = {
-        c for c in never_sent - refused if rows[c].state == "REJECTED" and rows[c].reason
+        c
+        for c in never_sent - refused
+        if rows[c].state in ("REJECTED", "MARGIN") and rows[c].reason
     }
     lost = never_sent - refused - venue_refused
     odd = {c: (rows[c].state, rows[c].reason) for c in lost if rows[c].state != "CANCELED"}
