@@ -11,7 +11,9 @@ from any other thread and waits for the result.
 Orders carry a client order id (generated when not given). A placing call whose outcome is
 unknown raises ``AmbiguousOutcomeError`` and is never resent: look the order up with
 :meth:`VenueClient.find_order_by_client_id`. Amounts and prices go through ccxt's precision
-helpers. :meth:`VenueClient.fetch_ohlcv` paginates forward (see :mod:`real_trade.venues.history`).
+helpers. Amounts are base units both ways, also on venues whose ccxt amounts count contracts
+(OKX SWAP: :mod:`real_trade.venues.contract_size`). :meth:`VenueClient.fetch_ohlcv` paginates
+forward (see :mod:`real_trade.venues.history`).
 
 Streams (:mod:`real_trade.venues.streams`): :meth:`VenueClient.stream` starts one asyncio task per
 stream that calls the ccxt.pro watcher in a loop, hands every item to ``on_event`` (on the I/O
@@ -28,6 +30,7 @@ from typing import Any
 from real_trade.errors import AmbiguousOutcomeError, OrderNotFoundError
 from real_trade.venues.ccxt_errors import ccxt_errors
 from real_trade.venues.connection import VenueConnection, mask_key
+from real_trade.venues.contract_size import order_in_base, to_contracts, trade_in_base
 from real_trade.venues.history import paginate_ohlcv
 from real_trade.venues.streams import (
     EventCallback,
@@ -181,7 +184,7 @@ class VenueClient(VenueConnection):
         orders: list[dict[str, Any]] = await self._retrying(
             self._exchange.fetch_open_orders, symbol
         )
-        return orders
+        return [self._order_in_base(o) for o in orders]
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
         """Sync face of :meth:`fetch_open_orders_async`."""
@@ -196,7 +199,7 @@ class VenueClient(VenueConnection):
         orders: list[dict[str, Any]] = await self._retrying(
             self._exchange.fetch_closed_orders, symbol, since_ms, limit
         )
-        return orders
+        return [self._order_in_base(o) for o in orders]
 
     def fetch_closed_orders(
         self, symbol: str, since_ms: int | None = None, limit: int | None = None
@@ -208,7 +211,7 @@ class VenueClient(VenueConnection):
         """One order by exchange id; OrderNotFoundError when the venue does not know it."""
         self._require_credentials("reading an order")
         order: dict[str, Any] = await self._retrying(self._exchange.fetch_order, order_id, symbol)
-        return order
+        return self._order_in_base(order)
 
     def fetch_order(self, order_id: str, symbol: str) -> dict[str, Any]:
         """Sync face of :meth:`fetch_order_async`."""
@@ -222,7 +225,7 @@ class VenueClient(VenueConnection):
         trades: list[dict[str, Any]] = await self._retrying(
             self._exchange.fetch_my_trades, symbol, since_ms, limit
         )
-        return trades
+        return [self._trade_in_base(t) for t in trades]
 
     def fetch_my_trades(
         self, symbol: str, since_ms: int | None = None, limit: int | None = None
@@ -259,6 +262,7 @@ class VenueClient(VenueConnection):
         if not exchange.markets:
             await self.load_markets_async()
         with ccxt_errors():
+            amount = to_contracts(exchange.markets.get(symbol), amount)
             amount_p = float(exchange.amount_to_precision(symbol, amount))
             price_p = None if price is None else float(exchange.price_to_precision(symbol, price))
         extra = {**dict(params or {}), "clientOrderId": cid}
@@ -279,7 +283,7 @@ class VenueClient(VenueConnection):
             raise
         if not order.get("clientOrderId"):
             order["clientOrderId"] = cid
-        return order
+        return self._order_in_base(order)
 
     def create_order(
         self,
@@ -333,12 +337,12 @@ class VenueClient(VenueConnection):
                 found: dict[str, Any] = await self._retrying(
                     fetch, "", symbol, {param: client_order_id}
                 )
-                return found
+                return self._order_in_base(found)
             except OrderNotFoundError:
                 return None
         for order in await self._recent_orders_async(symbol):
             if order.get("clientOrderId") == client_order_id:
-                return order
+                return self._order_in_base(order)
         return None
 
     async def _recent_orders_async(self, symbol: str) -> list[dict[str, Any]]:
@@ -380,6 +384,8 @@ class VenueClient(VenueConnection):
         if kind in ("orders", "my_trades", "balance"):
             self._require_credentials(f"the {kind} stream")
         watch = watcher_for(self.exchange, kind, unified, timeframe, limit)
+        if kind in ("orders", "my_trades"):
+            on_event = self._in_base_units(kind, on_event)
         handle = StreamHandle(
             venue=self.venue.name,
             kind=kind,
@@ -398,6 +404,26 @@ class VenueClient(VenueConnection):
             self._streams.add(handle)
         self.run(handle.start_async())
         return handle
+
+    # -- contract sizes ------------------------------------------------------------------
+    def _order_in_base(self, order: dict[str, Any]) -> dict[str, Any]:
+        """A ccxt order with base-unit amounts (contracts counted by the venue converted)."""
+        markets = self._exchange.markets or {}
+        return order_in_base(markets.get(str(order.get("symbol"))), order)
+
+    def _trade_in_base(self, trade: dict[str, Any]) -> dict[str, Any]:
+        """A ccxt trade with a base-unit amount."""
+        markets = self._exchange.markets or {}
+        return trade_in_base(markets.get(str(trade.get("symbol"))), trade)
+
+    def _in_base_units(self, kind: StreamKind, on_event: EventCallback) -> EventCallback:
+        """``on_event`` fed orders (``kind='orders'``) or trades in base units."""
+        convert = self._order_in_base if kind == "orders" else self._trade_in_base
+
+        def deliver(item: Any) -> None:
+            on_event(convert(item) if isinstance(item, dict) else item)
+
+        return deliver
 
     @property
     def streams(self) -> list[StreamHandle]:
