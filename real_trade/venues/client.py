@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from real_trade.errors import AmbiguousOutcomeError, OrderNotFoundError
+from real_trade.errors import AmbiguousOutcomeError, OrderNotFoundError, RealTradeError
 from real_trade.venues.ccxt_errors import ccxt_errors
 from real_trade.venues.connection import VenueConnection, mask_key
 from real_trade.venues.contract_size import order_in_base, to_contracts, trade_in_base
@@ -165,12 +165,29 @@ class VenueClient(VenueConnection):
         self, symbol: str, leverage: int | None, margin_mode: str | None
     ) -> None:
         """Set a contract's margin mode (``cross``/``isolated``), then its leverage (ccxt's
-        ``set_margin_mode``, ``set_leverage``; an unchanged margin mode is no error)."""
+        ``set_margin_mode``, ``set_leverage``; an unchanged margin mode or leverage is no
+        error). Where the margin mode travels with each order (the venue's
+        ``margin_mode_per_order`` quirk: OKX) it is set with the leverage and remembered in
+        :attr:`order_margin_modes` for the orders of ``symbol``."""
         self._require_credentials("setting leverage and margin mode")
+        exchange, quirks = self._exchange, self.venue.quirks
+        if quirks.get("margin_mode_per_order"):  # OKX: mgnMode with the leverage, tdMode per order
+            mode = margin_mode or "cross"
+            if leverage is None:
+                found = await self._retrying(exchange.fetch_leverage, symbol, {"marginMode": mode})
+                leverage = int(found.get("longLeverage") or found.get("shortLeverage") or 1)
+            await self._retrying(exchange.set_leverage, int(leverage), symbol, {"mgnMode": mode})
+            self.order_margin_modes[symbol] = mode
+            return
         if margin_mode is not None:
-            await self._retrying(self._exchange.set_margin_mode, margin_mode, symbol)
+            await self._retrying(exchange.set_margin_mode, margin_mode, symbol)
         if leverage is not None:
-            await self._retrying(self._exchange.set_leverage, int(leverage), symbol)
+            try:
+                await self._retrying(exchange.set_leverage, int(leverage), symbol)
+            except RealTradeError as exc:
+                unchanged = quirks.get("leverage_unchanged_error")
+                if not unchanged or unchanged not in str(exc):
+                    raise
 
     def set_contract_settings(
         self, symbol: str, leverage: int | None, margin_mode: str | None
@@ -266,6 +283,8 @@ class VenueClient(VenueConnection):
             amount_p = float(exchange.amount_to_precision(symbol, amount))
             price_p = None if price is None else float(exchange.price_to_precision(symbol, price))
         extra = {**dict(params or {}), "clientOrderId": cid}
+        if symbol in self.order_margin_modes:
+            extra.setdefault("marginMode", self.order_margin_modes[symbol])
         try:
             order: dict[str, Any] = await self._retrying(
                 exchange.create_order,

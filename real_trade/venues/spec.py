@@ -121,7 +121,13 @@ BYBIT = VenueSpec(
     has_testnet=True,
     has_demo=True,
     native_order_types=frozenset({"Market", "Limit", "Stop", "StopLimit", "StopTrail"}),
-    quirks=_frozen({"client_order_id_max_len": 36, "ws_ping_seconds": 20}),
+    quirks=_frozen(
+        {
+            "client_order_id_max_len": 36,
+            "ws_ping_seconds": 20,
+            "leverage_unchanged_error": "110043",  # an unchanged leverage is refused: no error
+        }
+    ),
 )
 
 OKX = VenueSpec(
@@ -133,7 +139,15 @@ OKX = VenueSpec(
     has_testnet=False,
     has_demo=True,
     native_order_types=frozenset({"Market", "Limit", "Stop", "StopLimit", "StopTrail", "OCO"}),
-    quirks=_frozen({"client_order_id_max_len": 32, "demo_header": "x-simulated-trading"}),
+    quirks=_frozen(
+        {
+            "client_order_id_max_len": 32,
+            "demo_header": "x-simulated-trading",
+            # the margin mode goes with the leverage (set-leverage's mgnMode) and each order's
+            # tdMode, not a setting of its own
+            "margin_mode_per_order": True,
+        }
+    ),
 )
 
 KNOWN_VENUES: Mapping[str, VenueSpec] = _frozen({v.name: v for v in (BINANCE, BYBIT, OKX)})

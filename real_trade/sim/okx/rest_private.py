@@ -361,8 +361,16 @@ def _set_leverage(call: Call) -> list[dict[str, Any]]:
         raise OkxApiError(51000, "Parameter lever error") from None
     if not 1 <= lever <= 125:
         raise OkxApiError(51000, "Parameter lever error")
-    inst.core.set_leverage(call.account(inst), inst.symbol, lever)
     mode = call.str_param("mgnMode", "cross")
+    if mode not in ("cross", "isolated"):
+        raise OkxApiError(51000, "Parameter mgnMode error")
+    try:
+        inst.core.set_margin_mode(call.account(inst), inst.symbol, mode)
+    except SimError:
+        raise OkxApiError(
+            59000, "Settings failed. Close any open positions or orders before changing"
+        ) from None
+    inst.core.set_leverage(call.account(inst), inst.symbol, lever)
     return [{"lever": str(lever), "mgnMode": mode, "instId": inst.inst_id, "posSide": "net"}]
 
 
