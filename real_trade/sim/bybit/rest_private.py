@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from real_trade.sim.accounts import Account, unified_balances
+from real_trade.sim.accounts import Account, unified_balances, wallet_balances
 from real_trade.sim.bybit.errors import BybitApiError
 from real_trade.sim.bybit.format import coin_row, execution_row, num, order_row, position_row
 from real_trade.sim.bybit.rest import AmbiguousOutcome, Call, Route
@@ -272,7 +272,7 @@ def unified_wallets(
     for ctx in contexts.values():
         acct = ctx.core.account_by_key(user.api_key)
         if acct is not None:
-            wallets.append((ctx.core.balances(acct), acct.opening))
+            wallets.append((wallet_balances(ctx.core, acct), acct.opening))
     return wallets
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from real_trade.sim.accounts import unified_balances
+from real_trade.sim.accounts import unified_balances, wallet_balances
 from real_trade.sim.errors import Reason, SimError
 from real_trade.sim.okx.errors import OkxApiError, OrderRefused, from_sim_error
 from real_trade.sim.okx.format import detail_row, fill_row, order_row, position_row
@@ -321,7 +321,7 @@ def balance_details(call: Call, ccys: set[str] | None = None) -> list[dict[str, 
     wallets = []
     for ctx in call.markets.contexts():
         acct = call.account_in(ctx)
-        wallets.append((ctx.core.balances(acct), acct.opening))
+        wallets.append((wallet_balances(ctx.core, acct), acct.opening))
     now = call.markets.spot.server_time_ms()
     return [
         detail_row(ccy, free, locked, now)

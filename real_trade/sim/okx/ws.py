@@ -36,6 +36,7 @@ from typing import Any
 from aiohttp import web
 
 from real_trade.bus import EventBus, Subscription
+from real_trade.sim.accounts import wallet_balances
 from real_trade.sim.derivatives.types import PositionView
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.okx.auth import sign
@@ -518,7 +519,7 @@ class OKXStreams:
             acct = ctx.core.account_by_key(api_key)
             if acct is None:
                 continue
-            for ccy, (free, locked) in ctx.core.balances(acct).items():
+            for ccy, (free, locked) in wallet_balances(ctx.core, acct).items():
                 f0, l0 = totals.get(ccy, (Decimal(0), Decimal(0)))
                 totals[ccy] = (f0 + free, l0 + locked)
         now = self.markets.spot.server_time_ms()
