@@ -511,7 +511,8 @@ class LiveExecution:
         if kind == "orders":
             self._on_order(item)
         elif kind == "my_trades":
-            self._on_fill(fill_report(item))
+            if not self.contracts_view.on_trade(item):
+                self._on_fill(fill_report(item))
         else:
             self._set_balances(item)
 

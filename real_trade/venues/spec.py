@@ -126,6 +126,7 @@ BYBIT = VenueSpec(
             "client_order_id_max_len": 36,
             "ws_ping_seconds": 20,
             "leverage_unchanged_error": "110043",  # an unchanged leverage is refused: no error
+            "funding_on_executions": True,  # execType Funding on the execution stream
         }
     ),
 )

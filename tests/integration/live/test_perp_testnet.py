@@ -1,12 +1,13 @@
 """Perpetuals on the live path against the simulator's USDⓈ-M, Bybit linear and OKX SWAP faces.
 
 ``BinanceStore(market_type='future')`` (and ``BybitStore``/``OKXStore`` with
-``market_type='swap'``, where the behaviour is the same: the ``venue`` parameter) with the real ccxt/ccxt.pro clients on loopback,
-``BinanceBroker(paper_trading=False)`` and an unchanged backtrader strategy on
-``BTC/USDT:USDT``: selling when flat goes short, a double buy reverses, ``close()`` goes out
-reduce-only; what the strategy sees (position size and entry price, cash, value) is checked
-against the simulator's futures account; leverage and margin mode come from the broker's
-``contracts`` setting; COIN-M is refused with a clear error.
+``market_type='swap'`` where the behaviour is the same: the ``venue`` parameter) with the real
+ccxt/ccxt.pro clients on loopback, the venue's broker with ``paper_trading=False`` and an
+unchanged backtrader strategy on ``BTC/USDT:USDT``: selling when flat goes short, a double buy
+reverses, ``close()`` goes out reduce-only; what the strategy sees (position size and entry
+price, cash, value) is checked against the simulator's futures account; leverage and margin mode
+come from the broker's ``contracts`` setting; funding and liquidation arrive through each
+venue's own messages; COIN-M is refused with a clear error.
 """
 
 from __future__ import annotations
@@ -328,11 +329,12 @@ def test_continuous_reconciliation_follows_a_position_changed_behind_its_back(
     assert len(rows) == 1
 
 
-def test_funding_reaches_cash_the_strategy_and_the_journal(tmp_path: Path) -> None:
+@pytest.mark.parametrize("venue", ["binance", "bybit"])
+def test_funding_reaches_cash_the_strategy_and_the_journal(venue: str, tmp_path: Path) -> None:
+    """Binance: the balance stream's ``ACCOUNT_UPDATE`` of reason ``FUNDING_FEE``; Bybit: an
+    execution of ``execType: Funding``."""
     eight = 1_709_280_000_000  # 2024-03-01 08:00 UTC, a funding time
-    with SimExchange(
-        stepped=True, seed=5, faces=["binance", "binance_futures"], start_ms=eight - 300_000
-    ) as fsim:
+    with SimExchange(stepped=True, seed=5, faces=FACES[venue], start_ms=eight - 300_000) as fsim:
         key, secret = fsim.create_account({}, futures_balances={"USDT": 10_000.0})
         bus, payments = EventBus(synchronous=True), []
         bus.subscribe("funding", lambda _t, e: payments.append(e))
@@ -348,7 +350,7 @@ def test_funding_reaches_cash_the_strategy_and_the_journal(tmp_path: Path) -> No
         ]
         url = f"sqlite:///{tmp_path / 'funding.db'}"
         strat, broker, _ = run_steps(
-            fsim, steps, key_secret=(key, secret), bus=bus, journal=Journal(url)
+            fsim, steps, key_secret=(key, secret), bus=bus, journal=Journal(url), venue=venue
         )
         assert strat.done, "no funding payment reached the broker"
         ((when, rate, mark),) = fsim.futures_core.funding_rates(SID)
@@ -387,7 +389,12 @@ def test_startup_reconciliation_reports_a_position_changed_while_down(
     assert len(Journal(url).events("reconcile.position_changed")) == 1
 
 
-def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(tmp_path: Path) -> None:
+@pytest.mark.parametrize("venue", ["binance", "bybit"])
+def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(
+    venue: str, tmp_path: Path
+) -> None:
+    """Binance: the ``autoclose-`` order; Bybit: the ``CreateByLiq`` order (its ``BustTrade``
+    execution is no fill of ours)."""
     path = tmp_path / "binanceus_BTCUSDT_1m.csv"
     start, rows = 1_709_251_200_000, ["open_time,open,high,low,close,volume"]
     prices = [40_000.0] * 10 + [40_000.0 - 400 * i for i in range(1, 11)] + [36_000.0] * 20
@@ -398,7 +405,7 @@ def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(tmp_path:
         market=str(path),
         stepped=True,
         start_ms=start + 5 * 60_000,
-        faces=["binance", "binance_futures"],
+        faces=FACES[venue],
     ) as fsim:
         key, secret = fsim.create_account({}, futures_balances={"USDT": 10_000.0})
         bus, events = EventBus(synchronous=True), []
@@ -425,6 +432,7 @@ def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(tmp_path:
             bus=bus,
             journal=Journal(url),
             contracts=contracts,
+            venue=venue,
         )
         assert strat.done, "the liquidation never reached the strategy"
         assert exchange_position(fsim, key) == (0.0, 0.0)
