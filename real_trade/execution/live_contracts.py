@@ -9,8 +9,8 @@ lags the fills. The balance stream's Binance ``ACCOUNT_UPDATE`` with reason ``FU
 becomes a :class:`~real_trade.execution.contracts.FundingPayment` (its balance change, else the
 streamed wallet's move since the previous update); an order the exchange placed to close a
 liquidated position (Binance's client id ``autoclose-...``, type ``liquidation``; Bybit's
-``createType: CreateByLiq``) a :class:`~real_trade.execution.contracts.Liquidation`. On Bybit a
-funding settlement is an execution (``execType: Funding``) on the ``my_trades`` stream, not a
+``createType: CreateByLiq``; OKX's ``category: full_liquidation``) a
+:class:`~real_trade.execution.contracts.Liquidation`. On Bybit a funding settlement is an execution (``execType: Funding``) on the ``my_trades`` stream, not a
 fill: :meth:`LiveContracts.on_trade` takes it.
 """
 
@@ -44,6 +44,8 @@ LIQUIDATION_PREFIX = "autoclose-"
 """Binance's client order id prefix of a liquidation order."""
 LIQUIDATION_CREATE_TYPES = frozenset({"CreateByLiq"})
 """Bybit's ``createType`` of an order the exchange placed to liquidate."""
+LIQUIDATION_CATEGORIES = frozenset({"full_liquidation", "partial_liquidation"})
+"""OKX's order ``category`` of an order the exchange placed to liquidate."""
 LIQUIDATION_EXEC_TYPES = frozenset({"BustTrade", "AdlTrade"})
 """Bybit's ``execType`` of the executions of a liquidation (or auto-deleveraging)."""
 FUNDING_EXEC_TYPE = "Funding"
@@ -244,15 +246,19 @@ class LiveContracts:
     def on_order(self, order: Mapping[str, Any]) -> bool:
         """Whether a ccxt order is the exchange's liquidation of a traded contract (queued
         once as a :class:`Liquidation`; I/O thread): Binance's ``autoclose-`` client id or
-        type ``liquidation``, Bybit's ``createType: CreateByLiq``."""
+        type ``liquidation``, Bybit's ``createType: CreateByLiq``, OKX's ``category``
+        ``full_liquidation``/``partial_liquidation``."""
         cid = str(order.get("clientOrderId") or "")
         info = order.get("info") or {}
         kind = str(order.get("type") or info.get("o") or "").lower()
-        created = str(info.get("createType") or "") if isinstance(info, Mapping) else ""
+        raw = info if isinstance(info, Mapping) else {}
+        created = str(raw.get("createType") or "")
+        category = str(raw.get("category") or "")
         if not (
             cid.startswith(LIQUIDATION_PREFIX)
             or kind == "liquidation"
             or created in LIQUIDATION_CREATE_TYPES
+            or category in LIQUIDATION_CATEGORIES
         ):
             return False
         symbol, xid = str(order.get("symbol") or ""), str(order.get("id") or cid)

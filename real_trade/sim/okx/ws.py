@@ -37,7 +37,7 @@ from aiohttp import web
 
 from real_trade.bus import EventBus, Subscription
 from real_trade.sim.accounts import wallet_balances
-from real_trade.sim.derivatives.types import PositionView
+from real_trade.sim.derivatives.types import LiquidationEvent, PositionView
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.okx.auth import sign
 from real_trade.sim.okx.format import (
@@ -45,6 +45,7 @@ from real_trade.sim.okx.format import (
     book_checksum,
     candle_row,
     detail_row,
+    liquidation_order_row,
     num,
     order_row,
     position_row,
@@ -139,6 +140,7 @@ class OKXStreams:
                 "sim.order.*",
                 "sim.balance.*",
                 "sim.position.*",
+                "sim.liquidation.*",
             ):
                 self._subs.append(bus.subscribe(pattern, self._bus_handler(ctx)))
         self._pacer = asyncio.create_task(self._run_pacer())
@@ -498,6 +500,11 @@ class OKXStreams:
             if inst is None:
                 return
             messages.append(("positions", inst.inst_type, [position_row(event, inst)]))
+        elif isinstance(event, LiquidationEvent):
+            inst = self.markets.find(ctx, event.symbol)
+            if inst is None:
+                return
+            messages.append(("orders", inst.inst_type, [liquidation_order_row(event, inst)]))
         for channel, inst_type, data in messages:
             for c in clients:
                 for arg in c.subs.values():

@@ -389,12 +389,12 @@ def test_startup_reconciliation_reports_a_position_changed_while_down(
     assert len(Journal(url).events("reconcile.position_changed")) == 1
 
 
-@pytest.mark.parametrize("venue", ["binance", "bybit"])
+@pytest.mark.parametrize("venue", list(FACES))
 def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(
     venue: str, tmp_path: Path
 ) -> None:
     """Binance: the ``autoclose-`` order; Bybit: the ``CreateByLiq`` order (its ``BustTrade``
-    execution is no fill of ours)."""
+    execution is no fill of ours); OKX: the order of ``category`` ``full_liquidation``."""
     path = tmp_path / "binanceus_BTCUSDT_1m.csv"
     start, rows = 1_709_251_200_000, ["open_time,open,high,low,close,volume"]
     prices = [40_000.0] * 10 + [40_000.0 - 400 * i for i in range(1, 11)] + [36_000.0] * 20
