@@ -10,8 +10,9 @@ becomes a :class:`~real_trade.execution.contracts.FundingPayment` (its balance c
 streamed wallet's move since the previous update); an order the exchange placed to close a
 liquidated position (Binance's client id ``autoclose-...``, type ``liquidation``; Bybit's
 ``createType: CreateByLiq``; OKX's ``category: full_liquidation``) a
-:class:`~real_trade.execution.contracts.Liquidation`. On Bybit a funding settlement is an execution (``execType: Funding``) on the ``my_trades`` stream, not a
-fill: :meth:`LiveContracts.on_trade` takes it.
+:class:`~real_trade.execution.contracts.Liquidation`. On Bybit a funding settlement is an
+execution (``execType: Funding``) on the ``my_trades`` stream, not a fill:
+:meth:`LiveContracts.on_trade` takes it.
 """
 
 from __future__ import annotations
