@@ -12,7 +12,9 @@ liquidated position (Binance's client id ``autoclose-...``, type ``liquidation``
 ``createType: CreateByLiq``; OKX's ``category: full_liquidation``) a
 :class:`~real_trade.execution.contracts.Liquidation`. On Bybit a funding settlement is an
 execution (``execType: Funding``) on the ``my_trades`` stream, not a fill:
-:meth:`LiveContracts.on_trade` takes it.
+:meth:`LiveContracts.on_trade` takes it. OKX pays funding as a bill (``type`` 8): after each
+balance update the bills are read (``fetch_funding_history``) and the new ones reported
+(:mod:`real_trade.execution.funding_bills`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from real_trade.execution.contracts import (
     contract_account_of,
     wallet_update,
 )
+from real_trade.execution.funding_bills import bill_ids, new_payments
 from real_trade.vocabulary import is_contract, joined_symbol_id, quote_asset
 
 __all__ = ["FUNDING_EXEC_TYPE", "LIQUIDATION_PREFIX", "LiveContracts"]
@@ -79,6 +82,9 @@ class LiveContracts:
         self._wallets: dict[str, float] = {}  # asset -> wallet balance last streamed
         self._fundings: queue.SimpleQueue[FundingPayment | Liquidation] = queue.SimpleQueue()
         self._liquidations: set[str] = set()  # the exchange's ids of those reported
+        self._bills = False  # funding read from the venue's bills (OKX)
+        self._bills_seen: set[str] = set()
+        self._reading_bills = False
 
     def start(self, symbols: list[str]) -> None:
         """Follow the contracts among ``symbols`` (unified): a first read, blocking."""
@@ -89,6 +95,10 @@ class LiveContracts:
         if self.symbols:
             balance = self.client.fetch_balance()
             self._account = self._account_of(balance, self.client.fetch_positions(self.symbols))
+        self._bills = bool(self.symbols and venue is not None and venue.quirks.get("funding_bills"))
+        if self._bills:  # the bills already there were paid before this run
+            for symbol in self.symbols:
+                self._bills_seen |= bill_ids(self.client.fetch_funding_history(symbol))
 
     def stop(self) -> None:
         """No more reads (the client goes away with its store): a read in flight ends quietly."""
@@ -194,6 +204,9 @@ class LiveContracts:
     def on_balance(self, item: Any) -> None:
         """A balance stream item: follow the streamed wallet; a funding update becomes a
         :class:`FundingPayment` (I/O thread)."""
+        if self._bills and not self._stopped and not self._reading_bills:
+            self._reading_bills = True
+            self._spawn(self._read_bills())
         info = item.get("info") if isinstance(item, Mapping) else None
         found = wallet_update(info)
         if found is None or not self.symbols:
@@ -213,6 +226,25 @@ class LiveContracts:
                 stamp = int((info or {}).get("E") or 0) or time.time_ns() // 1_000_000
                 size = held.size if held is not None else None
                 self._fundings.put(FundingPayment(symbol, amount, asset, None, size, None, stamp))
+
+    async def _read_bills(self) -> None:
+        """Read the funding bills (a balance moved: funding may have been paid) and queue the
+        new ones as :class:`FundingPayment` (I/O loop)."""
+        try:
+            for symbol in self.symbols:
+                rows = await self.client.fetch_funding_history_async(symbol)
+
+                def size_of(sym: str) -> float | None:
+                    held = self._account.position(sym) if self._account is not None else None
+                    return held.size if held is not None else None
+
+                for payment in new_payments(rows, self.symbols, self._bills_seen, size_of):
+                    self._fundings.put(payment)
+        except RealTradeError as exc:
+            if not self._stopped:
+                _log.warning("reading the funding bills failed: %s", exc)
+        finally:
+            self._reading_bills = False
 
     def on_trade(self, trade: Mapping[str, Any]) -> bool:
         """Whether a ccxt trade of the ``my_trades`` stream is not a fill of an order but a

@@ -161,6 +161,22 @@ class VenueClient(VenueConnection):
         """Sync face of :meth:`fetch_positions_async`."""
         return self.run(self.fetch_positions_async(symbols))
 
+    async def fetch_funding_history_async(
+        self, symbol: str, since_ms: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The account's funding payments on contract ``symbol`` (ccxt's funding history)."""
+        self._require_credentials("reading funding payments")
+        rows: list[dict[str, Any]] = await self._retrying(
+            self._exchange.fetch_funding_history, symbol, since_ms
+        )
+        return rows
+
+    def fetch_funding_history(
+        self, symbol: str, since_ms: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Sync face of :meth:`fetch_funding_history_async`."""
+        return self.run(self.fetch_funding_history_async(self.symbol_of(symbol), since_ms))
+
     async def set_contract_settings_async(
         self, symbol: str, leverage: int | None, margin_mode: str | None
     ) -> None:

@@ -147,6 +147,7 @@ OKX = VenueSpec(
             # the margin mode goes with the leverage (set-leverage's mgnMode) and each order's
             # tdMode, not a setting of its own
             "margin_mode_per_order": True,
+            "funding_bills": True,  # funding is a bill (type 8), read after balance updates
         }
     ),
 )

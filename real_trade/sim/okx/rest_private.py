@@ -420,6 +420,26 @@ def _config(call: Call) -> list[dict[str, Any]]:
     ]
 
 
+def _bills(call: Call) -> list[dict[str, Any]]:
+    """The caller's bills: the funding fees (``type`` 8) of its SWAP positions."""
+    bills, swap = call.markets.bills, call.markets.swap_ctx
+    if bills is None or swap is None:
+        return []
+    wanted = call.str_param("type")
+    if wanted not in (None, "8"):
+        return []
+
+    def inst_of(symbol: str) -> tuple[str, Decimal]:
+        inst = call.markets.find(swap, symbol)
+        assert inst is not None
+        return inst.inst_id, inst.ct_val
+
+    rows = bills.rows(call.account_in(swap).account_id, inst_of)
+    inst_id = call.str_param("instId")
+    rows = [r for r in rows if inst_id is None or r["instId"] == inst_id]
+    return _limited(rows, call, "billId")
+
+
 PRIVATE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v5/trade/order", _order, private=True),
     Route("POST", "/api/v5/trade/batch-orders", _batch_orders, private=True),
@@ -434,6 +454,8 @@ PRIVATE_ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v5/trade/fills", _fills, private=True),
     Route("GET", "/api/v5/trade/fills-history", _fills, private=True),
     Route("GET", "/api/v5/account/balance", _balance, private=True),
+    Route("GET", "/api/v5/account/bills", _bills, private=True),
+    Route("GET", "/api/v5/account/bills-archive", _bills, private=True),
     Route("GET", "/api/v5/account/positions", _positions, private=True),
     Route("POST", "/api/v5/account/set-leverage", _set_leverage, private=True),
     Route("GET", "/api/v5/account/leverage-info", _leverage_info, private=True),

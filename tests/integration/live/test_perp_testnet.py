@@ -329,10 +329,10 @@ def test_continuous_reconciliation_follows_a_position_changed_behind_its_back(
     assert len(rows) == 1
 
 
-@pytest.mark.parametrize("venue", ["binance", "bybit"])
+@pytest.mark.parametrize("venue", list(FACES))
 def test_funding_reaches_cash_the_strategy_and_the_journal(venue: str, tmp_path: Path) -> None:
     """Binance: the balance stream's ``ACCOUNT_UPDATE`` of reason ``FUNDING_FEE``; Bybit: an
-    execution of ``execType: Funding``."""
+    execution of ``execType: Funding``; OKX: a funding bill (``type`` 8)."""
     eight = 1_709_280_000_000  # 2024-03-01 08:00 UTC, a funding time
     with SimExchange(stepped=True, seed=5, faces=FACES[venue], start_ms=eight - 300_000) as fsim:
         key, secret = fsim.create_account({}, futures_balances={"USDT": 10_000.0})
