@@ -75,11 +75,16 @@ def broker_accepts(broker_cls: type, name: str) -> bool:
     return callable(getkeys) and name in getkeys()
 
 
+_LINEAR_PERP_VENUES = frozenset({"binance", "bybit", "okx"})
+"""Venues whose linear perpetuals the live path trades (``market_type="future"``)."""
+
+
 def contract_market_type(config: RealTradeConfig) -> str:
-    """The config's market type; on Binance ``future`` (USDⓈ-M) when it says ``spot`` but every
-    symbol of the run is a contract such as ``BTC/USDT:USDT`` (the symbol says what it is)."""
+    """The config's market type; on Binance, Bybit and OKX ``future`` (USDⓈ-M, linear, SWAP)
+    when it says ``spot`` but every symbol of the run is a contract such as ``BTC/USDT:USDT``
+    (the symbol says what it is)."""
     traded = config.run_symbols
-    spot = config.market_type == "spot" and config.exchange == "binance"
+    spot = config.market_type == "spot" and config.exchange in _LINEAR_PERP_VENUES
     if spot and traded and all(is_contract(s) for s in traded):
         return "future"
     return config.market_type

@@ -156,7 +156,8 @@ def contract_account_of(
     """The account from ccxt's ``fetch_balance`` and ``fetch_positions`` answers.
 
     The wallet is the venue's own figure where the answer carries it (Binance's
-    ``walletBalance``, or ``balance`` of ``/fapi/v2/balance``); else ccxt's total, which for a
+    ``walletBalance``, or ``balance`` of ``/fapi/v2/balance``; Bybit's ``walletBalance``; OKX's
+    ``cashBal``); else ccxt's total, which for a
     derivatives wallet is the margin balance, less the positions' unrealized PnL (two reads
     apart: the mark may move between them). ``free`` is the available balance. A position's
     size is contracts times the contract size, negative when short.
@@ -191,14 +192,33 @@ def contract_account_of(
 
 
 def _venue_wallet(info: Any, currency: str) -> float | None:
-    """The wallet balance of ``currency`` in a venue's raw balance answer, when it has one."""
-    entries = info.get("assets") if isinstance(info, Mapping) else info
-    if not isinstance(entries, list):
-        return None
-    for entry in entries:
-        if isinstance(entry, Mapping) and entry.get("asset") == currency:
+    """The wallet balance of ``currency`` in a venue's raw balance answer, when it has one:
+    Binance's ``assets[].walletBalance`` (or ``balance``), Bybit's
+    ``result.list[].coin[].walletBalance``, OKX's ``data[].details[].cashBal``."""
+    for entry in _balance_entries(info):
+        if entry.get("asset") == currency:
             return _num(entry.get("walletBalance", entry.get("balance")))
+        if entry.get("coin") == currency and "walletBalance" in entry:
+            return _num(entry.get("walletBalance"))
+        if entry.get("ccy") == currency and "cashBal" in entry:
+            return _num(entry.get("cashBal"))
     return None
+
+
+def _balance_entries(info: Any) -> list[Mapping[str, Any]]:
+    """The per-asset rows of a raw balance answer (Binance, Bybit v5, OKX v5)."""
+    if isinstance(info, list):
+        rows: list[Any] = info
+    elif isinstance(info, Mapping):
+        rows = list(info.get("assets") or [])
+        accounts = (info.get("result") or {}).get("list") or []
+        accounts += [a for a in info.get("data") or [] if isinstance(a, Mapping)]
+        for account in accounts:
+            if isinstance(account, Mapping):
+                rows += list(account.get("coin") or account.get("details") or [])
+    else:
+        return []
+    return [row for row in rows if isinstance(row, Mapping)]
 
 
 def wallet_update(info: Any) -> tuple[str, dict[str, tuple[float, float]], list[str]] | None:

@@ -57,6 +57,7 @@ from real_trade.execution.events import (
 from real_trade.execution.live_contracts import LiveContracts
 from real_trade.execution.orders import ExchangeStatus, OrderRequest, OrderState, SymbolLimits
 from real_trade.utils.chaos import crash_point
+from real_trade.venues.contract_size import to_base
 from real_trade.vocabulary import OrderKind, base_asset
 
 __all__ = ["LiveExecution", "exchange_reason", "fill_report", "order_reports"]
@@ -246,7 +247,7 @@ class LiveExecution:
 
     # ------------------------------------------------------------------ ExecutionPort
     def limits(self, symbol: str) -> SymbolLimits:
-        """Steps and minimums from the ccxt market (precision mode aware)."""
+        """Steps and minimums from the ccxt market (precision mode aware), in base units."""
         market = self.client.market(symbol)
         mode = getattr(self.client.exchange, "precisionMode", _TICK_SIZE_MODE)
         precision = market.get("precision") or {}
@@ -260,9 +261,9 @@ class LiveExecution:
             return 10.0 ** -float(value) if mode == _DECIMAL_PLACES_MODE else None
 
         return SymbolLimits(
-            step(precision.get("amount")),
+            to_base(market, step(precision.get("amount"))),
             step(precision.get("price")),
-            (limits.get("amount") or {}).get("min"),
+            to_base(market, (limits.get("amount") or {}).get("min")),
             (limits.get("cost") or {}).get("min"),
         )
 
@@ -513,7 +514,8 @@ class LiveExecution:
         if kind == "orders":
             self._on_order(item)
         elif kind == "my_trades":
-            self._on_fill(fill_report(item))
+            if not self.contracts_view.on_trade(item):
+                self._on_fill(fill_report(item))
         else:
             self._set_balances(item)
 

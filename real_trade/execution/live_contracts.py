@@ -8,8 +8,13 @@ read has started after the latest request: :meth:`LiveContracts.account` is mark
 lags the fills. The balance stream's Binance ``ACCOUNT_UPDATE`` with reason ``FUNDING_FEE``
 becomes a :class:`~real_trade.execution.contracts.FundingPayment` (its balance change, else the
 streamed wallet's move since the previous update); an order the exchange placed to close a
-liquidated position (Binance's client id ``autoclose-...``, type ``liquidation``) a
-:class:`~real_trade.execution.contracts.Liquidation`.
+liquidated position (Binance's client id ``autoclose-...``, type ``liquidation``; Bybit's
+``createType: CreateByLiq``; OKX's ``category: full_liquidation``) a
+:class:`~real_trade.execution.contracts.Liquidation`. On Bybit a funding settlement is an
+execution (``execType: Funding``) on the ``my_trades`` stream, not a fill:
+:meth:`LiveContracts.on_trade` takes it. OKX pays funding as a bill (``type`` 8): after each
+balance update the bills are read (``fetch_funding_history``) and the new ones reported
+(:mod:`real_trade.execution.funding_bills`).
 """
 
 from __future__ import annotations
@@ -32,14 +37,31 @@ from real_trade.execution.contracts import (
     contract_account_of,
     wallet_update,
 )
+from real_trade.execution.funding_bills import bill_ids, new_payments
 from real_trade.vocabulary import is_contract, joined_symbol_id, quote_asset
 
-__all__ = ["LIQUIDATION_PREFIX", "LiveContracts"]
+__all__ = ["FUNDING_EXEC_TYPE", "LIQUIDATION_PREFIX", "LiveContracts"]
 
 _log = logging.getLogger("real_trade.execution.live")
 
 LIQUIDATION_PREFIX = "autoclose-"
 """Binance's client order id prefix of a liquidation order."""
+LIQUIDATION_CREATE_TYPES = frozenset({"CreateByLiq"})
+"""Bybit's ``createType`` of an order the exchange placed to liquidate."""
+LIQUIDATION_CATEGORIES = frozenset({"full_liquidation", "partial_liquidation"})
+"""OKX's order ``category`` of an order the exchange placed to liquidate."""
+LIQUIDATION_EXEC_TYPES = frozenset({"BustTrade", "AdlTrade"})
+"""Bybit's ``execType`` of the executions of a liquidation (or auto-deleveraging)."""
+FUNDING_EXEC_TYPE = "Funding"
+"""Bybit's ``execType`` of a funding settlement on the execution stream."""
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
 
 Spawn = Callable[[Coroutine[Any, Any, None]], concurrent.futures.Future[Any]]
 
@@ -60,13 +82,23 @@ class LiveContracts:
         self._wallets: dict[str, float] = {}  # asset -> wallet balance last streamed
         self._fundings: queue.SimpleQueue[FundingPayment | Liquidation] = queue.SimpleQueue()
         self._liquidations: set[str] = set()  # the exchange's ids of those reported
+        self._bills = False  # funding read from the venue's bills (OKX)
+        self._bills_seen: set[str] = set()
+        self._reading_bills = False
 
     def start(self, symbols: list[str]) -> None:
         """Follow the contracts among ``symbols`` (unified): a first read, blocking."""
         self.symbols = [s for s in symbols if is_contract(s)]
+        venue = getattr(self.client, "venue", None)
+        if self.symbols and venue is not None and venue.quirks.get("funding_on_executions"):
+            _deliver_funding_executions(self.client.exchange)
         if self.symbols:
             balance = self.client.fetch_balance()
             self._account = self._account_of(balance, self.client.fetch_positions(self.symbols))
+        self._bills = bool(self.symbols and venue is not None and venue.quirks.get("funding_bills"))
+        if self._bills:  # the bills already there were paid before this run
+            for symbol in self.symbols:
+                self._bills_seen |= bill_ids(self.client.fetch_funding_history(symbol))
 
     def stop(self) -> None:
         """No more reads (the client goes away with its store): a read in flight ends quietly."""
@@ -172,6 +204,9 @@ class LiveContracts:
     def on_balance(self, item: Any) -> None:
         """A balance stream item: follow the streamed wallet; a funding update becomes a
         :class:`FundingPayment` (I/O thread)."""
+        if self._bills and not self._stopped and not self._reading_bills:
+            self._reading_bills = True
+            self._spawn(self._read_bills())
         info = item.get("info") if isinstance(item, Mapping) else None
         found = wallet_update(info)
         if found is None or not self.symbols:
@@ -192,12 +227,72 @@ class LiveContracts:
                 size = held.size if held is not None else None
                 self._fundings.put(FundingPayment(symbol, amount, asset, None, size, None, stamp))
 
+    async def _read_bills(self) -> None:
+        """Read the funding bills (a balance moved: funding may have been paid) and queue the
+        new ones as :class:`FundingPayment` (I/O loop)."""
+        try:
+            for symbol in self.symbols:
+                rows = await self.client.fetch_funding_history_async(symbol)
+
+                def size_of(sym: str) -> float | None:
+                    held = self._account.position(sym) if self._account is not None else None
+                    return held.size if held is not None else None
+
+                for payment in new_payments(rows, self.symbols, self._bills_seen, size_of):
+                    self._fundings.put(payment)
+        except RealTradeError as exc:
+            if not self._stopped:
+                _log.warning("reading the funding bills failed: %s", exc)
+        finally:
+            self._reading_bills = False
+
+    def on_trade(self, trade: Mapping[str, Any]) -> bool:
+        """Whether a ccxt trade of the ``my_trades`` stream is not a fill of an order but a
+        Bybit execution of another type: ``execType: Funding`` (queued as a
+        :class:`FundingPayment`; ``execFee`` > 0 is paid) or ``BustTrade`` (the liquidation's
+        own execution: its order reports it). I/O thread."""
+        info = trade.get("info") or {}
+        exec_type = str(info.get("execType") or "") if isinstance(info, Mapping) else ""
+        if exec_type in LIQUIDATION_EXEC_TYPES:
+            return True
+        if exec_type != FUNDING_EXEC_TYPE:
+            return False
+        symbol = str(trade.get("symbol") or "")
+        fee, qty = _float(info.get("execFee")), _float(info.get("execQty"))
+        if symbol not in self.symbols or fee is None or not fee:
+            return True
+        size = None if qty is None else (qty if info.get("side") == "Buy" else -qty)
+        stamp = int(info.get("execTime") or 0) or time.time_ns() // 1_000_000
+        self._fundings.put(
+            FundingPayment(
+                symbol,
+                -fee,
+                str(info.get("feeCurrency") or quote_asset(symbol)),
+                _float(info.get("feeRate")),
+                size,
+                _float(info.get("execPrice")),
+                stamp,
+            )
+        )
+        return True
+
     def on_order(self, order: Mapping[str, Any]) -> bool:
         """Whether a ccxt order is the exchange's liquidation of a traded contract (queued
-        once as a :class:`Liquidation`; I/O thread)."""
+        once as a :class:`Liquidation`; I/O thread): Binance's ``autoclose-`` client id or
+        type ``liquidation``, Bybit's ``createType: CreateByLiq``, OKX's ``category``
+        ``full_liquidation``/``partial_liquidation``."""
         cid = str(order.get("clientOrderId") or "")
-        kind = str(order.get("type") or (order.get("info") or {}).get("o") or "").lower()
-        if not (cid.startswith(LIQUIDATION_PREFIX) or kind == "liquidation"):
+        info = order.get("info") or {}
+        kind = str(order.get("type") or info.get("o") or "").lower()
+        raw = info if isinstance(info, Mapping) else {}
+        created = str(raw.get("createType") or "")
+        category = str(raw.get("category") or "")
+        if not (
+            cid.startswith(LIQUIDATION_PREFIX)
+            or kind == "liquidation"
+            or created in LIQUIDATION_CREATE_TYPES
+            or category in LIQUIDATION_CATEGORIES
+        ):
             return False
         symbol, xid = str(order.get("symbol") or ""), str(order.get("id") or cid)
         filled = float(order.get("filled") or 0.0)
@@ -218,3 +313,12 @@ class LiveContracts:
             if joined_symbol_id(symbol) in venue_ids:
                 return symbol
         return self.symbols[0] if len(self.symbols) == 1 and not venue_ids else None
+
+
+def _deliver_funding_executions(exchange: Any) -> None:
+    """Have ccxt.pro's Bybit ``watch_my_trades`` pass ``execType: Funding`` executions on (it
+    keeps trades, ADL, bust trades and settlements only by default)."""
+    options = exchange.options.setdefault("watchMyTrades", {})
+    kept = list(options.get("execType") or ["Trade", "AdlTrade", "BustTrade", "Settle"])
+    if FUNDING_EXEC_TYPE not in kept:
+        options["execType"] = [*kept, FUNDING_EXEC_TYPE]

@@ -17,11 +17,20 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
 from real_trade.sim.params import to_decimal
 from real_trade.sim.types import ZERO, InsufficientBalance
 
-__all__ = ["Account", "AccountBook", "Balance", "commission", "generate_key", "unified_balances"]
+__all__ = [
+    "Account",
+    "AccountBook",
+    "Balance",
+    "commission",
+    "generate_key",
+    "unified_balances",
+    "wallet_balances",
+]
 
 _KEY_ALPHABET = string.ascii_letters + string.digits
 
@@ -226,3 +235,17 @@ def unified_balances(
                 free, locked = totals[asset]
                 totals[asset] = (free - twice, locked)
     return totals
+
+
+def wallet_balances(core: Any, account: Account) -> dict[str, tuple[Decimal, Decimal]]:
+    """``core.balances(account)``; on a core trading contracts each asset as its margin wallet:
+    ``(available, wallet - available)``, so that free + locked is the wallet balance with the
+    isolated margin in it (what Bybit's ``walletBalance`` and OKX's ``cashBal`` report)."""
+    balances: dict[str, tuple[Decimal, Decimal]] = dict(core.balances(account))
+    if not getattr(core.ledger, "rules", None):
+        return balances
+    for asset in list(balances):
+        summary = core.margin_summary(account, asset)
+        free = min(summary.available_balance, summary.wallet_balance)
+        balances[asset] = (free, summary.wallet_balance - free)
+    return balances

@@ -11,7 +11,9 @@ from any other thread and waits for the result.
 Orders carry a client order id (generated when not given). A placing call whose outcome is
 unknown raises ``AmbiguousOutcomeError`` and is never resent: look the order up with
 :meth:`VenueClient.find_order_by_client_id`. Amounts and prices go through ccxt's precision
-helpers. :meth:`VenueClient.fetch_ohlcv` paginates forward (see :mod:`real_trade.venues.history`).
+helpers. Amounts are base units both ways, also on venues whose ccxt amounts count contracts
+(OKX SWAP: :mod:`real_trade.venues.contract_size`). :meth:`VenueClient.fetch_ohlcv` paginates
+forward (see :mod:`real_trade.venues.history`).
 
 Streams (:mod:`real_trade.venues.streams`): :meth:`VenueClient.stream` starts one asyncio task per
 stream that calls the ccxt.pro watcher in a loop, hands every item to ``on_event`` (on the I/O
@@ -28,6 +30,7 @@ from typing import Any
 from real_trade.errors import AmbiguousOutcomeError, OrderNotFoundError, RealTradeError
 from real_trade.venues.ccxt_errors import ccxt_errors
 from real_trade.venues.connection import VenueConnection, mask_key
+from real_trade.venues.contract_size import order_in_base, to_contracts, trade_in_base
 from real_trade.venues.history import paginate_ohlcv
 from real_trade.venues.streams import (
     EventCallback,
@@ -162,20 +165,53 @@ class VenueClient(VenueConnection):
         """Sync face of :meth:`fetch_positions_async`."""
         return self.run(self.fetch_positions_async(symbols))
 
+    async def fetch_funding_history_async(
+        self, symbol: str, since_ms: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The account's funding payments on contract ``symbol`` (ccxt's funding history)."""
+        self._require_credentials("reading funding payments")
+        rows: list[dict[str, Any]] = await self._retrying(
+            self._exchange.fetch_funding_history, symbol, since_ms
+        )
+        return rows
+
+    def fetch_funding_history(
+        self, symbol: str, since_ms: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Sync face of :meth:`fetch_funding_history_async`."""
+        return self.run(self.fetch_funding_history_async(self.symbol_of(symbol), since_ms))
+
     async def set_contract_settings_async(
         self, symbol: str, leverage: int | None, margin_mode: str | None
     ) -> None:
         """Set a contract's margin mode (``cross``/``isolated``), then its leverage (ccxt's
-        ``set_margin_mode``, ``set_leverage``; an unchanged margin mode is no error)."""
+        ``set_margin_mode``, ``set_leverage``; an unchanged margin mode or leverage is no
+        error). Where the margin mode travels with each order (the venue's
+        ``margin_mode_per_order`` quirk: OKX) it is set with the leverage and remembered in
+        :attr:`order_margin_modes` for the orders of ``symbol``."""
         self._require_credentials("setting leverage and margin mode")
+        exchange, quirks = self._exchange, self.venue.quirks
+        if quirks.get("margin_mode_per_order"):  # OKX: mgnMode with the leverage, tdMode per order
+            mode = margin_mode or "cross"
+            if leverage is None:
+                found = await self._retrying(exchange.fetch_leverage, symbol, {"marginMode": mode})
+                leverage = int(found.get("longLeverage") or found.get("shortLeverage") or 1)
+            await self._retrying(exchange.set_leverage, int(leverage), symbol, {"mgnMode": mode})
+            self.order_margin_modes[symbol] = mode
+            return
         if margin_mode is not None:
             try:
-                await self._retrying(self._exchange.set_margin_mode, margin_mode, symbol)
+                await self._retrying(exchange.set_margin_mode, margin_mode, symbol)
             except RealTradeError as exc:
                 if _MARGIN_MODE_UNCHANGED not in str(exc).replace(" ", ""):
                     raise
         if leverage is not None:
-            await self._retrying(self._exchange.set_leverage, int(leverage), symbol)
+            try:
+                await self._retrying(exchange.set_leverage, int(leverage), symbol)
+            except RealTradeError as exc:
+                unchanged = quirks.get("leverage_unchanged_error")
+                if not unchanged or unchanged not in str(exc):
+                    raise
 
     def set_contract_settings(
         self, symbol: str, leverage: int | None, margin_mode: str | None
@@ -189,7 +225,7 @@ class VenueClient(VenueConnection):
         orders: list[dict[str, Any]] = await self._retrying(
             self._exchange.fetch_open_orders, symbol
         )
-        return orders
+        return [self._order_in_base(o) for o in orders]
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
         """Sync face of :meth:`fetch_open_orders_async`."""
@@ -204,7 +240,7 @@ class VenueClient(VenueConnection):
         orders: list[dict[str, Any]] = await self._retrying(
             self._exchange.fetch_closed_orders, symbol, since_ms, limit
         )
-        return orders
+        return [self._order_in_base(o) for o in orders]
 
     def fetch_closed_orders(
         self, symbol: str, since_ms: int | None = None, limit: int | None = None
@@ -216,7 +252,7 @@ class VenueClient(VenueConnection):
         """One order by exchange id; OrderNotFoundError when the venue does not know it."""
         self._require_credentials("reading an order")
         order: dict[str, Any] = await self._retrying(self._exchange.fetch_order, order_id, symbol)
-        return order
+        return self._order_in_base(order)
 
     def fetch_order(self, order_id: str, symbol: str) -> dict[str, Any]:
         """Sync face of :meth:`fetch_order_async`."""
@@ -230,7 +266,7 @@ class VenueClient(VenueConnection):
         trades: list[dict[str, Any]] = await self._retrying(
             self._exchange.fetch_my_trades, symbol, since_ms, limit
         )
-        return trades
+        return [self._trade_in_base(t) for t in trades]
 
     def fetch_my_trades(
         self, symbol: str, since_ms: int | None = None, limit: int | None = None
@@ -267,9 +303,12 @@ class VenueClient(VenueConnection):
         if not exchange.markets:
             await self.load_markets_async()
         with ccxt_errors():
+            amount = to_contracts(exchange.markets.get(symbol), amount)
             amount_p = float(exchange.amount_to_precision(symbol, amount))
             price_p = None if price is None else float(exchange.price_to_precision(symbol, price))
         extra = {**dict(params or {}), "clientOrderId": cid}
+        if symbol in self.order_margin_modes:
+            extra.setdefault("marginMode", self.order_margin_modes[symbol])
         try:
             order: dict[str, Any] = await self._retrying(
                 exchange.create_order,
@@ -287,7 +326,7 @@ class VenueClient(VenueConnection):
             raise
         if not order.get("clientOrderId"):
             order["clientOrderId"] = cid
-        return order
+        return self._order_in_base(order)
 
     def create_order(
         self,
@@ -341,12 +380,12 @@ class VenueClient(VenueConnection):
                 found: dict[str, Any] = await self._retrying(
                     fetch, "", symbol, {param: client_order_id}
                 )
-                return found
+                return self._order_in_base(found)
             except OrderNotFoundError:
                 return None
         for order in await self._recent_orders_async(symbol):
             if order.get("clientOrderId") == client_order_id:
-                return order
+                return self._order_in_base(order)
         return None
 
     async def _recent_orders_async(self, symbol: str) -> list[dict[str, Any]]:
@@ -388,6 +427,8 @@ class VenueClient(VenueConnection):
         if kind in ("orders", "my_trades", "balance"):
             self._require_credentials(f"the {kind} stream")
         watch = watcher_for(self.exchange, kind, unified, timeframe, limit)
+        if kind in ("orders", "my_trades"):
+            on_event = self._in_base_units(kind, on_event)
         handle = StreamHandle(
             venue=self.venue.name,
             kind=kind,
@@ -406,6 +447,26 @@ class VenueClient(VenueConnection):
             self._streams.add(handle)
         self.run(handle.start_async())
         return handle
+
+    # -- contract sizes ------------------------------------------------------------------
+    def _order_in_base(self, order: dict[str, Any]) -> dict[str, Any]:
+        """A ccxt order with base-unit amounts (contracts counted by the venue converted)."""
+        markets = self._exchange.markets or {}
+        return order_in_base(markets.get(str(order.get("symbol"))), order)
+
+    def _trade_in_base(self, trade: dict[str, Any]) -> dict[str, Any]:
+        """A ccxt trade with a base-unit amount."""
+        markets = self._exchange.markets or {}
+        return trade_in_base(markets.get(str(trade.get("symbol"))), trade)
+
+    def _in_base_units(self, kind: StreamKind, on_event: EventCallback) -> EventCallback:
+        """``on_event`` fed orders (``kind='orders'``) or trades in base units."""
+        convert = self._order_in_base if kind == "orders" else self._trade_in_base
+
+        def deliver(item: Any) -> None:
+            on_event(convert(item) if isinstance(item, dict) else item)
+
+        return deliver
 
     @property
     def streams(self) -> list[StreamHandle]:

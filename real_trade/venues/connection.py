@@ -211,6 +211,7 @@ class VenueConnection:
         self._streams: set[StreamHandle] = set()
         self._streams_lock = threading.Lock()  # never held while waiting on the loop
         self._resync_clock = False
+        self.order_margin_modes: dict[str, str] = {}  # symbol -> mode sent with each order
 
     # -- identity ------------------------------------------------------------------------
     @property

@@ -129,6 +129,8 @@ BYBIT = VenueSpec(
             # ccxt's fetchOrder on a unified account refuses to run (ArgumentsRequired) unless
             # told the venue only finds an order among the account's last 500: we know.
             "ccxt_options": _frozen({"fetchOrder": _frozen({"acknowledged": True})}),
+            "leverage_unchanged_error": "110043",  # an unchanged leverage is refused: no error
+            "funding_on_executions": True,  # execType Funding on the execution stream
         }
     ),
 )
@@ -142,7 +144,16 @@ OKX = VenueSpec(
     has_testnet=False,
     has_demo=True,
     native_order_types=frozenset({"Market", "Limit", "Stop", "StopLimit", "StopTrail", "OCO"}),
-    quirks=_frozen({"client_order_id_max_len": 32, "demo_header": "x-simulated-trading"}),
+    quirks=_frozen(
+        {
+            "client_order_id_max_len": 32,
+            "demo_header": "x-simulated-trading",
+            # the margin mode goes with the leverage (set-leverage's mgnMode) and each order's
+            # tdMode, not a setting of its own
+            "margin_mode_per_order": True,
+            "funding_bills": True,  # funding is a bill (type 8), read after balance updates
+        }
+    ),
 )
 
 KNOWN_VENUES: Mapping[str, VenueSpec] = _frozen({v.name: v for v in (BINANCE, BYBIT, OKX)})

@@ -40,10 +40,11 @@ def test_demo_trades_through_the_live_path_and_the_accounts_agree() -> None:
 
 
 @pytest.mark.integration
-def test_demo_on_the_perpetual_goes_long_and_short_and_the_accounts_agree() -> None:
+@pytest.mark.parametrize("exchange", ["binance", "bybit", "okx"])
+def test_demo_on_the_perpetual_goes_long_and_short_and_the_accounts_agree(exchange: str) -> None:
     args = ["--market", "future", "--bars", "16", "--speed", "240", "--fast", "2", "--slow", "5"]
     out = subprocess.run(
-        [_script(), "demo", *args],
+        [_script(), "demo", "--exchange", exchange, *args],
         capture_output=True,
         text=True,
         timeout=240,
@@ -52,10 +53,10 @@ def test_demo_on_the_perpetual_goes_long_and_short_and_the_accounts_agree() -> N
     assert out.returncode == 0, text[-4000:]
     assert "long/short on the perpetual BTC/USDT:USDT" in text
     assert "testnet futures wallet with 10,000.00 USDT" in text
-    assert re.search(r"position -0\.0500 BTC", text), "the strategy went short"
-    assert "broker and exchange agree: yes" in text
+    assert re.search(r"position -0\.0500 BTC", text), f"{exchange}: the strategy went short"
+    assert "broker and exchange agree: yes" in text, f"{exchange}: {text[-2000:]}"
     assert "Traceback" not in text
-    assert_no_leak_warnings(text, "real-trade demo --market future")
+    assert_no_leak_warnings(text, f"real-trade demo --exchange {exchange} --market future")
 
 
 @pytest.mark.integration

@@ -9,10 +9,10 @@ and runs the sample ``SmaCross`` strategy through the full live path: the venue'
 stream). It prints progress per bar, every order and fill, then the P&L and the simulator's own
 account as a cross-check. (OKX has no testnet: ``testnet=True`` is its demo trading.)
 
-``--market future`` trades the simulated USDⓈ-M perpetual ``BTC/USDT:USDT`` instead (the
-simulator's Binance futures face, ``BinanceStore(market_type="future")``): ``SmaCross`` with
-``long_short`` holds the size long above the slow average and short below, at 5x isolated
-margin; the cross-check is the futures wallet and the exchange's position.
+``--market future`` trades the simulated linear perpetual ``BTC/USDT:USDT`` instead (Binance
+USDⓈ-M, Bybit linear or OKX SWAP: the venue's store with ``market_type="future"``):
+``SmaCross`` with ``long_short`` holds the size long above the slow average and short below,
+at 5x isolated margin; the cross-check is the futures wallet and the exchange's position.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
-import sys
 import time
 from typing import Any
 
@@ -96,13 +95,6 @@ def run(args: argparse.Namespace) -> int:
     data_class = getattr(feeds, f"{prefix}Data")
     started = time.monotonic()
     perp = args.market in PERPETUAL_MARKETS
-    if perp and args.exchange != "binance":
-        print(
-            f"error: --market {args.market} runs on --exchange binance only so far (the "
-            f"perpetual broker path reads Binance USDⓈ-M); {prefix} spot: drop --market",
-            file=sys.stderr,
-        )
-        return 2
     symbol = PERP_SYMBOL if perp else "BTC/USDT"
     print(
         f"real_trade demo: simulator at {args.speed:g}x, SMA({args.fast}/{args.slow}) cross"
@@ -110,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         f"{args.bars} live 1m bars on {prefix}, testnet mode (nothing leaves this machine)"
     )
     market = "synthetic" if perp else args.market
-    faces = ["binance", "binance_futures"] if perp else [args.exchange]
+    binance_perp = perp and args.exchange == "binance"
+    faces = ["binance", "binance_futures"] if binance_perp else [args.exchange]
     with SimExchange(market=market, speed=args.speed, seed=args.seed, faces=faces) as sim:
         if perp:
             key, secret = sim.create_account({}, futures_balances={"USDT": args.cash})

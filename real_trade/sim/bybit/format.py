@@ -11,14 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 from real_trade.sim.bybit.vocab import SIDE_OUT, STATUS_OUT, TIF_OUT, TYPE_OUT
-from real_trade.sim.derivatives.types import PositionView
+from real_trade.sim.derivatives.types import FundingEvent, LiquidationEvent, PositionView
 from real_trade.sim.klines import Kline
 from real_trade.sim.types import Fill, Order, OrderType, PositionSide, Ticker24h
 
 __all__ = [
     "coin_row",
     "execution_row",
+    "funding_row",
     "kline_row",
+    "liquidation_rows",
     "num",
     "order_row",
     "position_row",
@@ -215,3 +217,90 @@ def position_row(p: PositionView) -> dict[str, Any]:
         "updatedTime": str(p.time_ms),
         "category": "linear",
     }
+
+
+def funding_row(e: FundingEvent) -> dict[str, Any]:
+    """A funding settlement as the ``execution`` topic shows it (``execType: Funding``):
+    ``execFee`` is what the position paid (< 0: received), ``execQty`` its size, at the mark."""
+    side = "Buy" if e.qty > 0 else "Sell"
+    stamp = str(e.time_ms)
+    return {
+        "symbol": e.symbol,
+        "orderId": "",
+        "orderLinkId": "",
+        "side": side,
+        "orderPrice": "0",
+        "orderQty": "0",
+        "leavesQty": "0",
+        "orderType": "UNKNOWN",
+        "stopOrderType": "",
+        "execFee": num(-e.amount),
+        "feeCurrency": e.asset,
+        "execId": f"funding-{e.symbol}-{stamp}",
+        "execPrice": num(e.mark_price),
+        "execQty": num(abs(e.qty)),
+        "execType": "Funding",
+        "execValue": num(abs(e.qty) * e.mark_price),
+        "execTime": stamp,
+        "isMaker": False,
+        "feeRate": num(e.rate),
+        "markPrice": num(e.mark_price),
+        "closedSize": "",
+        "seq": e.time_ms,
+        "category": "linear",
+    }
+
+
+def liquidation_rows(e: LiquidationEvent) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A liquidation as Bybit shows it: the ``order`` row of the exchange's closing order
+    (``createType: CreateByLiq``) and its ``execution`` row (``execType: BustTrade``)."""
+    side = "Sell" if e.qty > 0 else "Buy"
+    qty, stamp = num(abs(e.qty)), str(e.time_ms)
+    order_id = f"liq-{e.account_id}-{e.symbol}-{stamp}"
+    order = {
+        "symbol": e.symbol,
+        "orderId": order_id,
+        "orderLinkId": "",
+        "side": side,
+        "orderType": "Market",
+        "price": num(e.price),
+        "qty": qty,
+        "cumExecQty": qty,
+        "cumExecValue": num(abs(e.qty) * e.price),
+        "cumExecFee": "0",
+        "leavesQty": "0",
+        "avgPrice": num(e.price),
+        "orderStatus": "Filled",
+        "timeInForce": "IOC",
+        "reduceOnly": True,
+        "createType": "CreateByLiq",
+        "createdTime": stamp,
+        "updatedTime": stamp,
+        "category": "linear",
+    }
+    execution = {
+        "symbol": e.symbol,
+        "orderId": order_id,
+        "orderLinkId": "",
+        "side": side,
+        "orderPrice": num(e.price),
+        "orderQty": qty,
+        "leavesQty": "0",
+        "orderType": "Market",
+        "stopOrderType": "",
+        "execFee": "0",
+        "feeCurrency": "USDT",
+        "execId": f"{order_id}-bust",
+        "execPrice": num(e.price),
+        "execQty": qty,
+        "execType": "BustTrade",
+        "execValue": num(abs(e.qty) * e.price),
+        "execTime": stamp,
+        "isMaker": False,
+        "feeRate": "0",
+        "markPrice": num(e.mark_price),
+        "closedSize": qty,
+        "seq": e.time_ms,
+        "category": "linear",
+    }
+    return order, execution

@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from real_trade.sim.accounts import Account, unified_balances
+from real_trade.sim.accounts import Account, unified_balances, wallet_balances
 from real_trade.sim.bybit.errors import BybitApiError
 from real_trade.sim.bybit.format import coin_row, execution_row, num, order_row, position_row
 from real_trade.sim.bybit.rest import AmbiguousOutcome, Call, Route
 from real_trade.sim.bybit.rest_public import check_symbol, symbols_in
 from real_trade.sim.bybit.vocab import SIDE_IN
+from real_trade.sim.errors import SimError
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.types import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 
@@ -271,7 +272,7 @@ def unified_wallets(
     for ctx in contexts.values():
         acct = ctx.core.account_by_key(user.api_key)
         if acct is not None:
-            wallets.append((ctx.core.balances(acct), acct.opening))
+            wallets.append((wallet_balances(ctx.core, acct), acct.opening))
     return wallets
 
 
@@ -388,6 +389,30 @@ def _set_leverage(call: Call) -> dict[str, Any]:
     return {}
 
 
+_MARGIN_MODES = {"ISOLATED_MARGIN": "isolated", "REGULAR_MARGIN": "cross"}
+
+
+def _set_margin_mode(call: Call) -> dict[str, Any]:
+    """The unified account's margin mode (account-wide: every linear contract; refused while
+    any has a position or an open order, as Bybit refuses the switch)."""
+    mode = _MARGIN_MODES.get(call.need("setMarginMode"))
+    if mode is None:
+        raise BybitApiError(10001, "params error: setMarginMode invalid")
+    linear = call.contexts.get("linear")
+    if linear is None:
+        return {"reasons": []}
+    core = linear.core
+    account = core.account_by_key(call.user.api_key)
+    if account is None:
+        return {"reasons": []}
+    try:
+        for symbol in core.symbols():
+            core.set_margin_mode(account, symbol, mode)
+    except SimError as err:
+        raise BybitApiError(3400045, f"Set margin mode failed: {symbol}: {err}") from None
+    return {"reasons": []}
+
+
 _DCP_PRODUCTS = {"DERIVATIVES": "linear", "SPOT": "spot", "OPTIONS": None}
 
 
@@ -420,6 +445,7 @@ PRIVATE_ROUTES: tuple[Route, ...] = (
     Route("GET", "/v5/account/info", _account_info, private=True),
     Route("GET", "/v5/position/list", _positions, private=True),
     Route("POST", "/v5/position/set-leverage", _set_leverage, private=True),
+    Route("POST", "/v5/account/set-margin-mode", _set_margin_mode, private=True),
     Route("POST", "/v5/order/disconnected-cancel-all", _dcp, private=True),
 )
 """The signed routes."""

@@ -18,7 +18,9 @@ hopped to the server loop. A kline push carries ``confirm: true`` once its inter
 ``snapshot`` and then ``delta`` messages whose ``u`` counts up by one per message on that
 subscription (Bybit's rule; ``seq`` is the core's book sequence); the fault plan's depth actions
 drop, duplicate or reorder deltas. Private events come from ``sim.order.*``,
-``sim.balance.*`` and ``sim.position.*``; while the fault plan pauses the user stream they are
+``sim.balance.*``, ``sim.position.*``, ``sim.funding.*`` (an ``execution`` with ``execType:
+Funding``) and ``sim.liquidation.*`` (an ``order`` with ``createType: CreateByLiq`` and its
+``BustTrade`` execution); while the fault plan pauses the user stream they are
 held and then delivered in order.
 
 With a linear context (the exchange's futures core) ``/v5/public/linear`` streams that core and
@@ -48,6 +50,8 @@ from real_trade.sim.accounts import Account, unified_balances
 from real_trade.sim.bybit.format import (
     coin_row,
     execution_row,
+    funding_row,
+    liquidation_rows,
     num,
     order_row,
     position_row,
@@ -55,7 +59,7 @@ from real_trade.sim.bybit.format import (
 from real_trade.sim.bybit.rest_private import unified_wallets
 from real_trade.sim.bybit.rest_public import category_of, ticker_for
 from real_trade.sim.bybit.vocab import INTERVALS
-from real_trade.sim.derivatives.types import PositionView
+from real_trade.sim.derivatives.types import FundingEvent, LiquidationEvent, PositionView
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
 from real_trade.sim.types import (
@@ -148,6 +152,8 @@ class BybitStreams:
                 "sim.order.*",
                 "sim.balance.*",
                 "sim.position.*",
+                "sim.funding.*",
+                "sim.liquidation.*",
             ):
                 self._subs.append(bus.subscribe(pattern, functools.partial(self._on_bus, source)))
         self._pacer = asyncio.create_task(self._run_pacer())
@@ -533,6 +539,11 @@ class BybitStreams:
             messages.append(("wallet", [wallet]))
         elif isinstance(event, PositionView):
             messages.append(("position", [position_row(event)]))
+        elif isinstance(event, FundingEvent):
+            messages.append(("execution", [funding_row(event)]))
+        elif isinstance(event, LiquidationEvent):
+            order, execution = liquidation_rows(event)
+            messages += [("order", [order]), ("execution", [execution])]
         for topic, data in messages:
             text = _dumps(
                 {"id": f"{next(_IDS)}", "topic": topic, "creationTime": now, "data": data}

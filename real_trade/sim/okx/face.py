@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from real_trade.sim.okx.auth import DEFAULT_PASSPHRASE
+from real_trade.sim.okx.bills import FundingBills
 from real_trade.sim.okx.markets import Markets
 from real_trade.sim.okx.rest import FaceStats, okx_limiter, rest_handler
 from real_trade.sim.okx.rest_private import PRIVATE_ROUTES
@@ -75,6 +76,7 @@ class OKXFace:
         limiter = self.limiter
         assert limiter is not None
         self.markets = Markets(contexts["spot"], contexts.get("linear"))
+        self.markets.bills = FundingBills(contexts.get("linear"))
         for route in (*PUBLIC_ROUTES, *PRIVATE_ROUTES):
             handler = rest_handler(route, self.markets, limiter, self.passphrase, self.stats)
             app.router.add_route(route.method, route.path, handler)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from real_trade.sim.derivatives.types import PositionView
+from real_trade.sim.derivatives.types import LiquidationEvent, PositionView
 from real_trade.sim.klines import Kline
 from real_trade.sim.okx.markets import Instrument
 from real_trade.sim.types import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
@@ -24,6 +24,7 @@ __all__ = [
     "detail_row",
     "fill_row",
     "instrument_row",
+    "liquidation_order_row",
     "num",
     "order_row",
     "position_row",
@@ -272,3 +273,42 @@ def book_checksum(
             parts.extend(asks[i])
     crc = zlib.crc32(":".join(parts).encode())
     return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+def liquidation_order_row(e: LiquidationEvent, inst: Instrument) -> dict[str, Any]:
+    """The exchange's closing order of a liquidated SWAP position as the ``orders`` channel shows
+    it: ``category`` ``full_liquidation``, filled at the liquidation price (``sz`` in
+    contracts)."""
+    sz, stamp = num(inst.sz(abs(e.qty))), str(e.time_ms)
+    order_id = f"{e.account_id}{e.time_ms}"
+    return {
+        "instType": inst.inst_type,
+        "instId": inst.inst_id,
+        "ordId": order_id,
+        "clOrdId": "",
+        "tag": "",
+        "px": "",
+        "sz": sz,
+        "ordType": "market",
+        "side": "sell" if e.qty > 0 else "buy",
+        "posSide": "net",
+        "tdMode": "",
+        "tgtCcy": "",
+        "accFillSz": sz,
+        "fillPx": num(e.price),
+        "fillSz": sz,
+        "fillTime": stamp,
+        "tradeId": "",
+        "avgPx": num(e.price),
+        "state": "filled",
+        "lever": "",
+        "fee": "0",
+        "feeCcy": "USDT",
+        "rebate": "0",
+        "rebateCcy": "",
+        "pnl": "0",
+        "category": "full_liquidation",
+        "reduceOnly": "true",
+        "cTime": stamp,
+        "uTime": stamp,
+    }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from real_trade.sim.core import ExchangeCore
 from real_trade.sim.okx.errors import OkxApiError
@@ -58,6 +59,7 @@ class Markets:
         """Index both cores' symbols by OKX instrument id."""
         self.spot = spot
         self.swap_ctx = swap
+        self.bills: Any = None  # the face's FundingBills (sim/okx/bills.py), set by the face
         self._by_id: dict[str, Instrument] = {}
         for ctx, kind in ((spot, "SPOT"), (swap, "SWAP")):
             if ctx is None:

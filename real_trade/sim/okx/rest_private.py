@@ -15,7 +15,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from real_trade.sim.accounts import unified_balances
+from real_trade.sim.accounts import unified_balances, wallet_balances
 from real_trade.sim.errors import Reason, SimError
 from real_trade.sim.okx.errors import OkxApiError, OrderRefused, from_sim_error
 from real_trade.sim.okx.format import detail_row, fill_row, order_row, position_row
@@ -321,7 +321,7 @@ def balance_details(call: Call, ccys: set[str] | None = None) -> list[dict[str, 
     wallets = []
     for ctx in call.markets.contexts():
         acct = call.account_in(ctx)
-        wallets.append((ctx.core.balances(acct), acct.opening))
+        wallets.append((wallet_balances(ctx.core, acct), acct.opening))
     now = call.markets.spot.server_time_ms()
     return [
         detail_row(ccy, free, locked, now)
@@ -361,8 +361,16 @@ def _set_leverage(call: Call) -> list[dict[str, Any]]:
         raise OkxApiError(51000, "Parameter lever error") from None
     if not 1 <= lever <= 125:
         raise OkxApiError(51000, "Parameter lever error")
-    inst.core.set_leverage(call.account(inst), inst.symbol, lever)
     mode = call.str_param("mgnMode", "cross")
+    if mode not in ("cross", "isolated"):
+        raise OkxApiError(51000, "Parameter mgnMode error")
+    try:
+        inst.core.set_margin_mode(call.account(inst), inst.symbol, mode)
+    except SimError:
+        raise OkxApiError(
+            59000, "Settings failed. Close any open positions or orders before changing"
+        ) from None
+    inst.core.set_leverage(call.account(inst), inst.symbol, lever)
     return [{"lever": str(lever), "mgnMode": mode, "instId": inst.inst_id, "posSide": "net"}]
 
 
@@ -412,6 +420,26 @@ def _config(call: Call) -> list[dict[str, Any]]:
     ]
 
 
+def _bills(call: Call) -> list[dict[str, Any]]:
+    """The caller's bills: the funding fees (``type`` 8) of its SWAP positions."""
+    bills, swap = call.markets.bills, call.markets.swap_ctx
+    if bills is None or swap is None:
+        return []
+    wanted = call.str_param("type")
+    if wanted not in (None, "8"):
+        return []
+
+    def inst_of(symbol: str) -> tuple[str, Decimal]:
+        inst = call.markets.find(swap, symbol)
+        assert inst is not None
+        return inst.inst_id, inst.ct_val
+
+    rows = bills.rows(call.account_in(swap).account_id, inst_of)
+    inst_id = call.str_param("instId")
+    rows = [r for r in rows if inst_id is None or r["instId"] == inst_id]
+    return _limited(rows, call, "billId")
+
+
 PRIVATE_ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v5/trade/order", _order, private=True),
     Route("POST", "/api/v5/trade/batch-orders", _batch_orders, private=True),
@@ -426,6 +454,8 @@ PRIVATE_ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v5/trade/fills", _fills, private=True),
     Route("GET", "/api/v5/trade/fills-history", _fills, private=True),
     Route("GET", "/api/v5/account/balance", _balance, private=True),
+    Route("GET", "/api/v5/account/bills", _bills, private=True),
+    Route("GET", "/api/v5/account/bills-archive", _bills, private=True),
     Route("GET", "/api/v5/account/positions", _positions, private=True),
     Route("POST", "/api/v5/account/set-leverage", _set_leverage, private=True),
     Route("GET", "/api/v5/account/leverage-info", _leverage_info, private=True),

@@ -36,7 +36,8 @@ from typing import Any
 from aiohttp import web
 
 from real_trade.bus import EventBus, Subscription
-from real_trade.sim.derivatives.types import PositionView
+from real_trade.sim.accounts import wallet_balances
+from real_trade.sim.derivatives.types import LiquidationEvent, PositionView
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.okx.auth import sign
 from real_trade.sim.okx.format import (
@@ -44,6 +45,7 @@ from real_trade.sim.okx.format import (
     book_checksum,
     candle_row,
     detail_row,
+    liquidation_order_row,
     num,
     order_row,
     position_row,
@@ -138,6 +140,7 @@ class OKXStreams:
                 "sim.order.*",
                 "sim.balance.*",
                 "sim.position.*",
+                "sim.liquidation.*",
             ):
                 self._subs.append(bus.subscribe(pattern, self._bus_handler(ctx)))
         self._pacer = asyncio.create_task(self._run_pacer())
@@ -497,6 +500,11 @@ class OKXStreams:
             if inst is None:
                 return
             messages.append(("positions", inst.inst_type, [position_row(event, inst)]))
+        elif isinstance(event, LiquidationEvent):
+            inst = self.markets.find(ctx, event.symbol)
+            if inst is None:
+                return
+            messages.append(("orders", inst.inst_type, [liquidation_order_row(event, inst)]))
         for channel, inst_type, data in messages:
             for c in clients:
                 for arg in c.subs.values():
@@ -518,7 +526,7 @@ class OKXStreams:
             acct = ctx.core.account_by_key(api_key)
             if acct is None:
                 continue
-            for ccy, (free, locked) in ctx.core.balances(acct).items():
+            for ccy, (free, locked) in wallet_balances(ctx.core, acct).items():
                 f0, l0 = totals.get(ccy, (Decimal(0), Decimal(0)))
                 totals[ccy] = (f0 + free, l0 + locked)
         now = self.markets.spot.server_time_ms()

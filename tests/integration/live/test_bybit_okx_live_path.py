@@ -32,6 +32,7 @@ from tests.integration.live.parity_support import clear_proxy_env
 pytestmark = pytest.mark.integration
 
 SYMBOL, SIZE, CASH = "BTC/USDT", 0.01, 10_000.0
+PERP = "BTC/USDT:USDT"
 PREFIX = {"bybit": "Bybit", "okx": "OKX"}
 MAX_LIVE_BARS = 40  # a bound so a broken path ends the run instead of hanging it
 
@@ -100,23 +101,35 @@ def sim(venue: str) -> Iterator[SimExchange]:
         yield exchange
 
 
-@pytest.mark.parametrize("mode", ["paper", "testnet"])
+@pytest.mark.parametrize(
+    ("mode", "symbol"),
+    [("paper", SYMBOL), ("testnet", SYMBOL), ("paper", PERP)],
+    ids=["paper", "testnet", "paper-perp"],
+)
 def test_a_strategy_trades_the_venue_end_to_end(
-    venue: str, mode: str, sim: SimExchange, caplog: pytest.LogCaptureFixture
+    venue: str, mode: str, symbol: str, sim: SimExchange, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Spot in both modes; the perpetual on paper (its testnet path: test_perp_testnet)."""
     prefix = PREFIX[venue]
     key = secret = None
     if mode == "testnet":
         key, secret = sim.create_account({"USDT": CASH}, futures_balances={})
     passphrase = DEFAULT_PASSPHRASE if venue == "okx" and key else None
+    market_type = "swap" if symbol == PERP else "spot"
     store = getattr(stores, f"{prefix}Store")(
-        key, secret, testnet=True, passphrase=passphrase, sim_url=sim.url, bus=EventBus()
+        key,
+        secret,
+        testnet=True,
+        passphrase=passphrase,
+        sim_url=sim.url,
+        bus=EventBus(),
+        market_type=market_type,
     )
     broker = getattr(brokers, f"{prefix}Broker")(
         store, paper_trading=mode == "paper", initial_cash=CASH, commission=0.001, bus=EventBus()
     )
     data = getattr(feeds, f"{prefix}Data").from_timeframe_string(
-        "1m", store, symbol=SYMBOL, history_bars=10, qcheck=0.05
+        "1m", store, symbol=symbol, history_bars=10, qcheck=0.05
     )
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.setbroker(broker)
@@ -127,7 +140,7 @@ def test_a_strategy_trades_the_venue_end_to_end(
             (strategy,) = cerebro.run()
         finally:
             store.stop()
-    case = f"{venue} {mode}"
+    case = f"{venue} {mode} {symbol}"
     assert strategy.step == "done" and strategy.live_bars <= MAX_LIVE_BARS, (case, strategy.log)
     statuses = {name: [s for n, s in strategy.log if n == name] for name in strategy.orders}
     assert statuses["backfill-buy"][-1] == "Completed", (case, strategy.log)

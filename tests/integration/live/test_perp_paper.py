@@ -18,7 +18,7 @@ import backtrader as bt
 import pandas as pd
 import pytest
 
-from real_trade.brokers import BinanceBroker
+from real_trade.brokers import BaseBroker, BinanceBroker, BybitBroker, OKXBroker
 from real_trade.bus import EventBus
 from real_trade.errors import ConfigError
 from real_trade.execution import FundingPayment, Liquidation, OrderUpdate
@@ -28,6 +28,11 @@ from real_trade.risk import LiveRiskConfig
 pytestmark = pytest.mark.integration
 
 SYMBOL = "BTC/USDT:USDT"
+BROKERS: dict[str, type[BaseBroker]] = {
+    "binance": BinanceBroker,
+    "bybit": BybitBroker,
+    "okx": OKXBroker,
+}
 Row = tuple[float, float, float, float, float]
 
 
@@ -88,9 +93,10 @@ def run(
     *,
     start: str = "2024-03-01 00:00",
     bus: EventBus | None = None,
+    venue: str = "binance",
     **broker_args: Any,
-) -> tuple[Book, BinanceBroker]:
-    broker = BinanceBroker(None, paper_trading=True, bus=bus or EventBus(), **broker_args)
+) -> tuple[Book, BaseBroker]:
+    broker = BROKERS[venue](None, paper_trading=True, bus=bus or EventBus(), **broker_args)
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.setbroker(broker)
     cerebro.broker.setcash(10_000.0)
@@ -101,13 +107,14 @@ def run(
     return cerebro.run()[0], broker
 
 
-def core_view(broker: BinanceBroker) -> tuple[Any, Any]:
+def core_view(broker: BaseBroker) -> tuple[Any, Any]:
     paper = broker.session.paper
     assert paper is not None and paper.core is not None
     return paper.core, paper._account
 
 
-def test_sell_when_flat_goes_short_reverses_and_close_is_reduce_only() -> None:
+@pytest.mark.parametrize("venue", list(BROKERS))
+def test_sell_when_flat_goes_short_reverses_and_close_is_reduce_only(venue: str) -> None:
     rows = [
         (40_000.0 + x, 40_030.0 + x, 39_970.0 + x, 40_010.0 + x, 5.0) for x in range(0, 200, 10)
     ]
@@ -124,7 +131,7 @@ def test_sell_when_flat_goes_short_reverses_and_close_is_reduce_only() -> None:
         8: lambda s: s.close(),
         10: look("closed"),
     }
-    strat, broker = run(rows, actions)
+    strat, broker = run(rows, actions, venue=venue)
     core, account = core_view(broker)
     sizes = [(n[0], n[1]) for n in strat.notes]
     assert sizes == [("Completed", -0.01), ("Completed", 0.02), ("Completed", -0.01)]
@@ -146,7 +153,8 @@ def test_sell_when_flat_goes_short_reverses_and_close_is_reduce_only() -> None:
     assert wallet == pytest.approx(10_000.0 + flows - fees, abs=1e-6)
 
 
-def test_position_is_the_exchanges_and_value_adds_unrealized_pnl() -> None:
+@pytest.mark.parametrize("venue", list(BROKERS))
+def test_position_is_the_exchanges_and_value_adds_unrealized_pnl(venue: str) -> None:
     rows = flat(3) + [(40_000.0 + 100 * i,) * 4 + (5.0,) for i in range(1, 6)]  # type: ignore[misc]
     checks: list[tuple[float, float, float, float, float, float]] = []
 
@@ -169,7 +177,7 @@ def test_position_is_the_exchanges_and_value_adds_unrealized_pnl() -> None:
 
     actions: dict[int, Callable[[Book], Any]] = {2: lambda s: s.sell(size=0.05)}
     actions.update({n: check for n in (4, 5, 6, 7, 8)})
-    _strat, broker = run(rows, actions)
+    _strat, broker = run(rows, actions, venue=venue)
     assert len(checks) == 5
     for size, exch_size, price, exch_entry, _unreal, wallet in checks:
         assert size == pytest.approx(exch_size) == pytest.approx(-0.05)
@@ -178,9 +186,11 @@ def test_position_is_the_exchanges_and_value_adds_unrealized_pnl() -> None:
     assert checks[-1][4] < checks[0][4] < 0  # a short loses as the price rises
 
 
-def test_leverage_and_margin_mode_come_from_the_config() -> None:
+@pytest.mark.parametrize("venue", list(BROKERS))
+def test_leverage_and_margin_mode_come_from_the_config(venue: str) -> None:
     contracts = {SYMBOL: {"leverage": 7, "margin_mode": "isolated"}}
-    _strat, broker = run(flat(4), {2: lambda s: s.buy(size=0.01)}, contracts=contracts)
+    buy = {2: lambda s: s.buy(size=0.01)}
+    _strat, broker = run(flat(4), buy, contracts=contracts, venue=venue)
     core, account = core_view(broker)
     settings = core.contract_settings(account, "BTCUSDT")
     assert (settings.leverage, settings.margin_mode.value) == (7, "isolated")

@@ -1,11 +1,13 @@
-"""Perpetuals on the live path against the simulator's Binance USDⓈ-M face (testnet mode).
+"""Perpetuals on the live path against the simulator's USDⓈ-M, Bybit linear and OKX SWAP faces.
 
-``BinanceStore(market_type='future')`` with the real ccxt/ccxt.pro clients on loopback,
-``BinanceBroker(paper_trading=False)`` and an unchanged backtrader strategy on
-``BTC/USDT:USDT``: selling when flat goes short, a double buy reverses, ``close()`` goes out
-reduce-only; what the strategy sees (position size and entry price, cash, value) is checked
-against the simulator's futures account; leverage and margin mode come from the broker's
-``contracts`` setting; COIN-M is refused with a clear error.
+``BinanceStore(market_type='future')`` (and ``BybitStore``/``OKXStore`` with
+``market_type='swap'`` where the behaviour is the same: the ``venue`` parameter) with the real
+ccxt/ccxt.pro clients on loopback, the venue's broker with ``paper_trading=False`` and an
+unchanged backtrader strategy on ``BTC/USDT:USDT``: selling when flat goes short, a double buy
+reverses, ``close()`` goes out reduce-only; what the strategy sees (position size and entry
+price, cash, value) is checked against the simulator's futures account; leverage and margin mode
+come from the broker's ``contracts`` setting; funding and liquidation arrive through each
+venue's own messages; COIN-M is refused with a clear error.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from typing import Any
 import backtrader as bt
 import pytest
 
-from real_trade.brokers import BinanceBroker
+from real_trade import brokers, stores
+from real_trade.brokers import BaseBroker, BinanceBroker
 from real_trade.bus import EventBus
 from real_trade.errors import ConfigError
 from real_trade.persistence import Journal
 from real_trade.sim import SimExchange
+from real_trade.sim.okx.auth import DEFAULT_PASSPHRASE
 from real_trade.stores import BinanceStore
 from tests.integration.live.test_broker_live import PacedFeed
 from tests.support import eventually
@@ -38,6 +42,19 @@ def sim() -> Iterator[SimExchange]:
     """A stepped simulator serving spot and USDⓈ-M: the book stays where it is."""
     with SimExchange(stepped=True, seed=33, faces=["binance", "binance_futures"]) as exchange:
         yield exchange
+
+
+FACES = {"binance": ["binance", "binance_futures"], "bybit": ["bybit"], "okx": ["okx"]}
+PREFIX = {"binance": "Binance", "bybit": "Bybit", "okx": "OKX"}
+MARKET_TYPE = {"binance": "future", "bybit": "swap", "okx": "swap"}
+
+
+@pytest.fixture(scope="module", params=list(FACES))
+def venue_sim(request: pytest.FixtureRequest) -> Iterator[tuple[str, SimExchange]]:
+    """``(venue, simulator)``: a stepped simulator serving the venue's perpetuals."""
+    venue = str(request.param)
+    with SimExchange(stepped=True, seed=33, faces=FACES[venue]) as exchange:
+        yield venue, exchange
 
 
 class Steps(bt.Strategy):
@@ -110,14 +127,21 @@ def run_steps(
     futures: float = 10_000.0,
     contracts: Any = None,
     key_secret: tuple[str, str] | None = None,
+    venue: str = "binance",
     **broker_args: Any,
-) -> tuple[Steps, BinanceBroker, str]:
+) -> tuple[Steps, BaseBroker, str]:
     key, secret = key_secret or sim.create_account({}, futures_balances={"USDT": futures})
-    store = BinanceStore(
-        key, secret, testnet=True, sim_url=sim.url, bus=EventBus(), market_type="future"
+    store = getattr(stores, f"{PREFIX[venue]}Store")(
+        key,
+        secret,
+        testnet=True,
+        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
+        sim_url=sim.url,
+        bus=EventBus(),
+        market_type=MARKET_TYPE[venue],
     )
     broker_args.setdefault("bus", EventBus())
-    broker = BinanceBroker(
+    broker = getattr(brokers, f"{PREFIX[venue]}Broker")(
         store, paper_trading=False, run_id=f"perp{key[:6]}", contracts=contracts, **broker_args
     )
     registry: list[Steps] = []
@@ -140,7 +164,10 @@ def always(_s: Steps) -> bool:
     return True
 
 
-def test_short_when_flat_reverse_and_close_reduce_only(sim: SimExchange) -> None:
+def test_short_when_flat_reverse_and_close_reduce_only(
+    venue_sim: tuple[str, SimExchange],
+) -> None:
+    venue, sim = venue_sim
     box: dict[str, str] = {}
     key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
     box["key"] = key
@@ -150,7 +177,7 @@ def test_short_when_flat_reverse_and_close_reduce_only(sim: SimExchange) -> None
         (agrees(sim, key, 0.01), lambda s: s.close()),
         (agrees(sim, key, 0.0), lambda s: None),
     ]
-    strat, _broker, _ = run_steps(sim, steps, key_secret=(key, secret))
+    strat, _broker, _ = run_steps(sim, steps, key_secret=(key, secret), venue=venue)
     assert strat.done, "the scenario did not finish"
     short, long_ = strat.seen[1], strat.seen[2]
     assert short[0] == pytest.approx(-0.01) and long_[0] == pytest.approx(0.01)
@@ -175,7 +202,8 @@ def test_short_when_flat_reverse_and_close_reduce_only(sim: SimExchange) -> None
     )
 
 
-def test_value_is_the_wallet_plus_unrealized_pnl(sim: SimExchange) -> None:
+def test_value_is_the_wallet_plus_unrealized_pnl(venue_sim: tuple[str, SimExchange]) -> None:
+    venue, sim = venue_sim
     key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
     looks: list[tuple[float, float, float, float]] = []
 
@@ -187,21 +215,22 @@ def test_value_is_the_wallet_plus_unrealized_pnl(sim: SimExchange) -> None:
         (always, lambda s: s.buy(size=0.05)),
         (agrees(sim, key, 0.05), look),
     ]
-    run_steps(sim, steps, key_secret=(key, secret))
+    run_steps(sim, steps, key_secret=(key, secret), venue=venue)
     ((value, cash, size, close),) = looks
     entry = exchange_position(sim, key)[1]
     assert cash == pytest.approx(wallet(sim, key))
     assert value == pytest.approx(cash + size * (close - entry), abs=1e-9)
 
 
-def test_leverage_and_margin_mode_are_set_on_start(sim: SimExchange) -> None:
+def test_leverage_and_margin_mode_are_set_on_start(venue_sim: tuple[str, SimExchange]) -> None:
+    venue, sim = venue_sim
     key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
     contracts = {SYMBOL: {"leverage": 4, "margin_mode": "isolated"}}
     steps: list[tuple[Check, Act]] = [
         (always, lambda s: s.buy(size=0.01)),
         (agrees(sim, key, 0.01), lambda s: None),
     ]
-    run_steps(sim, steps, contracts=contracts, key_secret=(key, secret))
+    run_steps(sim, steps, contracts=contracts, key_secret=(key, secret), venue=venue)
     account = sim.futures_core.account_by_key(key)
     assert account is not None
     settings = sim.futures_core.contract_settings(account, SID)
@@ -210,7 +239,10 @@ def test_leverage_and_margin_mode_are_set_on_start(sim: SimExchange) -> None:
     assert view.leverage == 4 and view.isolated_margin > 0
 
 
-def test_a_margin_mode_change_the_venue_refuses_is_a_clear_error(sim: SimExchange) -> None:
+def test_a_margin_mode_change_the_venue_refuses_is_a_clear_error(
+    venue_sim: tuple[str, SimExchange],
+) -> None:
+    venue, sim = venue_sim
     key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
     account = sim.futures_core.account_by_key(key)
     assert account is not None
@@ -221,20 +253,26 @@ def test_a_margin_mode_change_the_venue_refuses_is_a_clear_error(sim: SimExchang
             [(always, lambda s: None)],
             contracts={SYMBOL: {"margin_mode": "isolated"}},
             key_secret=(key, secret),
+            venue=venue,
         )
     text = str(info.value)
     assert SYMBOL in text and "margin mode isolated" in text
     assert "close them first" in (info.value.fix or "")
 
 
-def test_a_position_held_at_start_is_the_strategys_position(sim: SimExchange) -> None:
+def test_a_position_held_at_start_is_the_strategys_position(
+    venue_sim: tuple[str, SimExchange],
+) -> None:
+    venue, sim = venue_sim
     key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
     account = sim.futures_core.account_by_key(key)
     assert account is not None
     sim.futures_core.place_order(account, SID, "sell", "market", quantity=Decimal("0.02"))
     size, entry = exchange_position(sim, key)
     assert size == pytest.approx(-0.02)
-    strat, _broker, _ = run_steps(sim, [(always, lambda s: None)], key_secret=(key, secret))
+    strat, _broker, _ = run_steps(
+        sim, [(always, lambda s: None)], key_secret=(key, secret), venue=venue
+    )
     assert strat.seen[0][0] == pytest.approx(-0.02)
     assert strat.seen[0][1] == pytest.approx(entry)
 
@@ -291,11 +329,12 @@ def test_continuous_reconciliation_follows_a_position_changed_behind_its_back(
     assert len(rows) == 1
 
 
-def test_funding_reaches_cash_the_strategy_and_the_journal(tmp_path: Path) -> None:
+@pytest.mark.parametrize("venue", list(FACES))
+def test_funding_reaches_cash_the_strategy_and_the_journal(venue: str, tmp_path: Path) -> None:
+    """Binance: the balance stream's ``ACCOUNT_UPDATE`` of reason ``FUNDING_FEE``; Bybit: an
+    execution of ``execType: Funding``; OKX: a funding bill (``type`` 8)."""
     eight = 1_709_280_000_000  # 2024-03-01 08:00 UTC, a funding time
-    with SimExchange(
-        stepped=True, seed=5, faces=["binance", "binance_futures"], start_ms=eight - 300_000
-    ) as fsim:
+    with SimExchange(stepped=True, seed=5, faces=FACES[venue], start_ms=eight - 300_000) as fsim:
         key, secret = fsim.create_account({}, futures_balances={"USDT": 10_000.0})
         bus, payments = EventBus(synchronous=True), []
         bus.subscribe("funding", lambda _t, e: payments.append(e))
@@ -311,7 +350,7 @@ def test_funding_reaches_cash_the_strategy_and_the_journal(tmp_path: Path) -> No
         ]
         url = f"sqlite:///{tmp_path / 'funding.db'}"
         strat, broker, _ = run_steps(
-            fsim, steps, key_secret=(key, secret), bus=bus, journal=Journal(url)
+            fsim, steps, key_secret=(key, secret), bus=bus, journal=Journal(url), venue=venue
         )
         assert strat.done, "no funding payment reached the broker"
         ((when, rate, mark),) = fsim.futures_core.funding_rates(SID)
@@ -350,7 +389,12 @@ def test_startup_reconciliation_reports_a_position_changed_while_down(
     assert len(Journal(url).events("reconcile.position_changed")) == 1
 
 
-def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(tmp_path: Path) -> None:
+@pytest.mark.parametrize("venue", list(FACES))
+def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(
+    venue: str, tmp_path: Path
+) -> None:
+    """Binance: the ``autoclose-`` order; Bybit: the ``CreateByLiq`` order (its ``BustTrade``
+    execution is no fill of ours); OKX: the order of ``category`` ``full_liquidation``."""
     path = tmp_path / "binanceus_BTCUSDT_1m.csv"
     start, rows = 1_709_251_200_000, ["open_time,open,high,low,close,volume"]
     prices = [40_000.0] * 10 + [40_000.0 - 400 * i for i in range(1, 11)] + [36_000.0] * 20
@@ -361,7 +405,7 @@ def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(tmp_path:
         market=str(path),
         stepped=True,
         start_ms=start + 5 * 60_000,
-        faces=["binance", "binance_futures"],
+        faces=FACES[venue],
     ) as fsim:
         key, secret = fsim.create_account({}, futures_balances={"USDT": 10_000.0})
         bus, events = EventBus(synchronous=True), []
@@ -388,6 +432,7 @@ def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(tmp_path:
             bus=bus,
             journal=Journal(url),
             contracts=contracts,
+            venue=venue,
         )
         assert strat.done, "the liquidation never reached the strategy"
         assert exchange_position(fsim, key) == (0.0, 0.0)
