@@ -45,13 +45,11 @@ class Venue:
     size: float = 0.01
 
     def simulator(self) -> SimExchange:
-        perps = ("BTC/USDT",) if self.name == "bybit" else ()
-        return SimExchange(
-            market="synthetic", speed=60.0, seed=12, faces=list(self.faces), perpetuals=perps
-        )
+        return SimExchange(market="synthetic", speed=60.0, seed=12, faces=list(self.faces))
 
     def core(self, sim: SimExchange) -> ExchangeCore:
-        core = sim.core if self.name == "bybit" else sim.futures_core
+        """The perpetuals' core (every face serves them from the futures core)."""
+        core = sim.futures_core
         assert core is not None
         return core
 
@@ -122,7 +120,7 @@ def _armed(venue: Venue, sim: SimExchange, account: Any) -> bool:
     core = venue.core(sim)
     if venue.name == "bybit":
         return bool(core.countdowns.standby(account.account_id)) and any(
-            "dcp" in c.topics and c.account is account
+            "dcp" in c.topics and c.account is not None and c.account.api_key == account.api_key
             for face in sim.faces
             for c in getattr(getattr(face, "streams", None), "clients", ())
         )

@@ -426,9 +426,16 @@ def _dcp(call: Call) -> dict[str, Any]:
     if not raw.isdigit() or not 3 <= int(raw) <= 300:
         raise BybitApiError(10001, "params error: timeWindow invalid")
     category = _DCP_PRODUCTS[product]
-    core = call.ctx.core
-    for symbol in symbols_in(core, category) if category is not None else []:
-        core.countdowns.set_standby(call.user.account_id, symbol, int(raw) * 1000)
+    if category is None:
+        return {}
+    # the product's core: linear perpetuals live in the futures core when the face has one
+    ctx = call.contexts.get(category) or call.contexts.get("spot") or call.ctx
+    core = ctx.core
+    account = core.account_by_key(call.user.api_key)
+    if account is None:
+        return {}
+    for symbol in symbols_in(core, category):
+        core.countdowns.set_standby(account.account_id, symbol, int(raw) * 1000)
     return {}
 
 

@@ -301,11 +301,21 @@ class BybitStreams:
                 self._dcp_back(client.account)
 
     # -- disconnect protection (DCP) --------------------------------------------------------
+    def _dcp_accounts(self, account: Account) -> list[tuple[Any, Account]]:
+        """(core, the account there) for every core the face serves (spot, linear)."""
+        cores = {id(self._core(c)): self._core(c) for c in ("spot", "linear")}
+        pairs = []
+        for core in cores.values():
+            found = core.account_by_key(account.api_key)
+            if found is not None:
+                pairs.append((core, found))
+        return pairs
+
     def _dcp_back(self, account: Account) -> None:
         """A ``dcp`` subscription is the heartbeat: it stops the account's DCP countdowns."""
-        core = self.ctx.core
-        for symbol in core.countdowns.standby(account.account_id):
-            core.arm_cancel_countdown(account, symbol, 0)
+        for core, acct in self._dcp_accounts(account):
+            for symbol in core.countdowns.standby(acct.account_id):
+                core.arm_cancel_countdown(acct, symbol, 0)
 
     def _dcp_dropped(self, client: _Client) -> None:
         """The last ``dcp`` connection of an account closed: start its DCP countdowns."""
@@ -314,9 +324,9 @@ class BybitStreams:
             return
         if any(c.account is account and _watches_dcp(c) for c in self.clients):
             return
-        core = self.ctx.core
-        for symbol, window_ms in core.countdowns.standby(account.account_id).items():
-            core.arm_cancel_countdown(account, symbol, window_ms)
+        for core, acct in self._dcp_accounts(account):
+            for symbol, window_ms in core.countdowns.standby(acct.account_id).items():
+                core.arm_cancel_countdown(acct, symbol, window_ms)
 
     def _valid(self, client: _Client, topic: str) -> bool:
         parts = topic.split(".")

@@ -19,14 +19,18 @@ PERP = "BTC/USDT:USDT"
 
 
 @pytest.fixture()
-def bybit() -> Iterator[tuple[SimExchange, Any, Any]]:
-    """A real-time Bybit simulator (BTCUSDT a linear perpetual), a store and its account."""
-    with SimExchange(seed=8, faces=["bybit"], perpetuals=("BTC/USDT",)) as sim:
-        key, secret = sim.create_account({"USDT": 100_000})
+def bybit() -> Iterator[tuple[SimExchange, Any, Any, Any, Any]]:
+    """A real-time Bybit simulator (BTCUSDT also a linear perpetual, in its futures core), a
+    store, the account its private websocket signs in as, the futures core and the account
+    there (where the perpetual's orders and DCP countdowns live)."""
+    with SimExchange(seed=8, faces=["bybit"]) as sim:
+        key, secret = sim.create_account({"USDT": 100_000}, futures_balances={"USDT": 100_000})
         store = BybitStore(apikey=key, secret=secret, market_type="future", sim_url=sim.url)
         store.start()
+        core = sim.futures_core
+        assert core is not None
         try:
-            yield sim, store, sim.core.account_by_key(key)
+            yield sim, store, sim.core.account_by_key(key), core, core.account_by_key(key)
         finally:
             store.stop()
 
@@ -44,26 +48,24 @@ def _resting_bid(store: Any) -> None:
 
 
 def test_a_beat_after_a_drop_resubscribes_and_no_beat_lets_it_fire(bybit: Any) -> None:
-    sim, store, account = bybit
+    sim, store, account, core, perp = bybit
     switch = DeadManSwitch(store.client, DEAD_MAN_VENUES[("bybit", "future")], [PERP], 10)
     assert switch.arm()
     eventually(lambda: _watching(sim, account), 10, message="the dcp subscription")
-    assert sim.core.countdowns.standby(account.account_id) == {"BTCUSDT": 10_000}
+    assert core.countdowns.standby(perp.account_id) == {"BTCUSDT": 10_000}
     _resting_bid(store)
     sim.faults.drop_connections()
-    eventually(lambda: sim.core.countdowns.armed(account.account_id), 10, message="DCP started")
+    eventually(lambda: core.countdowns.armed(perp.account_id), 10, message="DCP started")
     assert switch.arm()  # the next beat: a new connection, subscribed again
-    eventually(lambda: not sim.core.countdowns.armed(account.account_id), 10, message="DCP reset")
+    eventually(lambda: not core.countdowns.armed(perp.account_id), 10, message="DCP reset")
     assert _watching(sim, account) and len(store.client.fetch_open_orders(PERP)) == 1
     sim.faults.drop_connections()  # and now no beat comes
-    eventually(
-        lambda: not sim.core.open_orders(account, "BTCUSDT"), 25, message="DCP cancels the bid"
-    )
-    assert [c.scope for c in sim.core.countdowns.fired] == ["BTCUSDT"]
+    eventually(lambda: not core.open_orders(perp, "BTCUSDT"), 25, message="DCP cancels the bid")
+    assert [c.scope for c in core.countdowns.fired] == ["BTCUSDT"]
 
 
 def test_disarmed_the_connection_closes_without_a_cancel(bybit: Any) -> None:
-    sim, store, account = bybit
+    sim, store, account, core, perp = bybit
     switch = DeadManSwitch(store.client, DEAD_MAN_VENUES[("bybit", "future")], [PERP], 10)
     assert switch.arm()
     eventually(lambda: _watching(sim, account), 10, message="the dcp subscription")
@@ -73,5 +75,5 @@ def test_disarmed_the_connection_closes_without_a_cancel(bybit: Any) -> None:
     sim.faults.drop_connections()
     eventually(lambda: not any(c.account is account for c in sim.faces[0].streams.clients), 10)  # type: ignore[attr-defined]
     sim.call(lambda: None)  # the server's close handling (on its loop) is over
-    assert sim.core.countdowns.armed(account.account_id) == []
-    assert len(sim.core.open_orders(account, "BTCUSDT")) == 1
+    assert core.countdowns.armed(perp.account_id) == []
+    assert len(core.open_orders(perp, "BTCUSDT")) == 1

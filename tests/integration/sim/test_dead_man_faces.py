@@ -102,11 +102,10 @@ def test_bybit_dcp_cancels_derivatives_when_the_private_stream_stays_down() -> N
         stepped=True,
         seed=25,
         symbols=("BTC/USDT", "ETH/USDT"),
-        perpetuals=("ETH/USDT",),
         faces=["bybit"],
     ) as sim:
         sim.advance(60)
-        key, secret = sim.create_account({"USDT": 100_000})
+        key, secret = sim.create_account({"USDT": 100_000}, futures_balances={"USDT": 100_000})
         ex = ccxt.bybit(sim.ccxt_config(key, secret, venue="bybit"))
         ex.load_markets()
         eth = "ETH/USDT:USDT"
@@ -137,8 +136,10 @@ def test_bybit_dcp_cancels_derivatives_when_the_private_stream_stays_down() -> N
 
 
 async def _countdown_armed(sim: SimExchange) -> bool:
+    core = sim.futures_core  # Bybit's linear perpetuals (DERIVATIVES) live in the futures core
+    assert core is not None
     for _ in range(500):  # the server handles the close on its own loop: poll the core
-        if sim.core.countdowns.armed():
+        if core.countdowns.armed():
             return True
         await asyncio.sleep(0.01)
     return False
