@@ -19,7 +19,7 @@ from typing import ClassVar, Literal
 from pydantic import field_validator, model_validator
 from typing_extensions import Self
 
-from real_trade.config.section import ConfigSection
+from real_trade.config.listen import ListenSection
 
 __all__ = ["DEFAULT_API_PORT", "ApiConfig"]
 
@@ -27,13 +27,12 @@ DEFAULT_API_PORT = 8787
 """The port the control API listens on unless ``[api] port`` says otherwise."""
 
 
-class ApiConfig(ConfigSection):
+class ApiConfig(ListenSection):
     """Where and how the control API listens (module docstring)."""
 
     _section_path: ClassVar[str] = "api"
 
     enabled: bool = False
-    host: str = "127.0.0.1"
     port: int = DEFAULT_API_PORT
     allow_remote: bool = False
     tls_cert: str | None = None
@@ -44,21 +43,6 @@ class ApiConfig(ConfigSection):
     cors_origins: list[str] = []
     max_body_bytes: int = 16 * 1024
     failed_logins_per_minute: int = 10
-
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must name an address to listen on, such as 127.0.0.1")
-        return value
-
-    @field_validator("port")
-    @classmethod
-    def _check_port(cls, value: int) -> int:
-        if not 0 <= value <= 65535:
-            raise ValueError("must be a TCP port between 1 and 65535 (0: any free port)")
-        return value
 
     @field_validator("cors_origins")
     @classmethod

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import field_validator
-
-from real_trade.config.section import ConfigSection
+from real_trade.config.listen import ListenSection
 
 __all__ = ["DEFAULT_METRICS_PORT", "MetricsConfig"]
 
@@ -20,7 +18,7 @@ DEFAULT_METRICS_PORT = 9188
 """The port ``/metrics`` is served on unless ``[metrics] port`` says otherwise."""
 
 
-class MetricsConfig(ConfigSection):
+class MetricsConfig(ListenSection):
     """Whether and where the Prometheus endpoint listens: ``enabled``, ``host``, ``port``.
 
     ``port = 0`` picks a free port (tests; the chosen one is logged and reported by
@@ -30,20 +28,4 @@ class MetricsConfig(ConfigSection):
     _section_path: ClassVar[str] = "metrics"
 
     enabled: bool = False
-    host: str = "127.0.0.1"
     port: int = DEFAULT_METRICS_PORT
-
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must name an address to listen on, such as 127.0.0.1")
-        return value
-
-    @field_validator("port")
-    @classmethod
-    def _check_port(cls, value: int) -> int:
-        if not 0 <= value <= 65535:
-            raise ValueError("must be a TCP port between 1 and 65535 (0: any free port)")
-        return value
