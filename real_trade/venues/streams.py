@@ -12,6 +12,12 @@ and, when a bus is given, is published as :class:`StreamStateChanged` on ``venue
 
 Callbacks run on the I/O thread: keep them short (put into a queue). An exception in one is
 logged and the stream goes on.
+
+ccxt.pro resolves a watch only for a caller waiting at that moment: an order or fill that lands
+between two ``watch_orders()`` calls stays in its cache until the *next* message, which on a quiet
+account may never come. The ``orders`` and ``my_trades`` streams therefore read what the cache
+holds unread (:func:`unread_updates`) once the next watch is waiting, and every second while it
+waits, and deliver each order state and each fill once (:class:`_Once`).
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ __all__ = [
     "StreamKind",
     "StreamState",
     "StreamStateChanged",
+    "unread_updates",
     "watcher_for",
 ]
 
@@ -59,6 +66,9 @@ _log = logging.getLogger("real_trade.venues.streams")
 _FINAL_STREAM_ERRORS = (AuthenticationError, BadSymbolError, NotSupportedError, ConfigError)
 _LIST_KINDS = frozenset({"trades", "ohlcv", "orders", "my_trades"})
 _CONNECT_POLL_S = 0.02
+_UNREAD_POLL_S = 1.0
+_CACHES = {"orders": "orders", "my_trades": "myTrades"}  # kind -> ccxt.pro's cache attribute
+_ONCE_MAX = 20_000  # order states / fill ids remembered for de-duplication
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,65 @@ def watcher_for(
     return watchers[kind]
 
 
+def unread_updates(exchange: Any, kind: str, symbol: str | None) -> list[Any]:
+    """What ccxt.pro cached for an ``orders`` or ``my_trades`` watch while no caller waited.
+
+    ccxt.pro counts the updates since a watch last read its cache (``getLimit``) and hands them to
+    the next watch only when another message resolves it; this reads them now, as that watch
+    would, and marks them read. Empty for other kinds, an empty cache, or nothing unread.
+    """
+    cache = getattr(exchange, _CACHES.get(kind, ""), None) if kind in _CACHES else None
+    if cache is None or not hasattr(cache, "getLimit"):
+        return []
+    if symbol is None:
+        count = getattr(cache, "_all_new_updates", 0) or 0
+        read = getattr(cache, "_clear_all_updates", True)
+    else:
+        count = (getattr(cache, "_new_updates_by_symbol", None) or {}).get(symbol, 0) or 0
+        read = (getattr(cache, "_clear_updates_by_symbol", None) or {}).get(symbol, False)
+    if read or count <= 0:
+        return []
+    count = cache.getLimit(symbol, None) or 0
+    items = [item for item in cache if symbol is None or item.get("symbol") == symbol]
+    return items[-count:] if count > 0 else []
+
+
+class _Once:
+    """Passes each order state (status, filled, remaining, update time) and each fill once.
+
+    A watch and :func:`unread_updates` may both hand over the same update; the broker should see
+    it once. Other kinds pass unchanged. Remembers the last ``_ONCE_MAX`` keys.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._seen: dict[tuple[Any, Any], tuple[Any, ...]] = {}
+
+    def fresh(self, item: Any) -> bool:
+        """Whether ``item`` is new (and remember it)."""
+        if self.kind not in _CACHES or not isinstance(item, dict) or item.get("id") is None:
+            return True
+        key = (item.get("symbol"), item["id"])
+        if self.kind == "orders":
+            trades = item.get("trades")
+            state: tuple[Any, ...] = (
+                item.get("status"),
+                item.get("filled"),
+                item.get("remaining"),
+                item.get("lastUpdateTimestamp") or item.get("timestamp"),
+                len(trades) if isinstance(trades, list) else None,
+            )
+        else:
+            state = ()
+        if self._seen.get(key) == state:
+            return False
+        self._seen.pop(key, None)
+        self._seen[key] = state
+        if len(self._seen) > _ONCE_MAX:
+            del self._seen[next(iter(self._seen))]
+        return True
+
+
 def _open_clients(exchange: Any) -> set[tuple[str, int]]:
     """(url, client identity) of every ccxt.pro websocket client whose connection is open."""
     opened: set[tuple[str, int]] = set()
@@ -157,6 +226,7 @@ class StreamHandle:
         self.last_error: str | None = None
         self.reconnects = 0
         self.events = 0
+        self._once = _Once(kind)
         self._task: asyncio.Task[None] | None = None
         self._loop_thread: int | None = None
         self._backoff = ReconnectBackoff(
@@ -230,6 +300,8 @@ class StreamHandle:
     def _deliver(self, result: Any) -> None:
         items = result if self.kind in _LIST_KINDS and isinstance(result, list) else [result]
         for item in items:
+            if not self._once.fresh(item):
+                continue
             self.events += 1
             try:
                 self._on_event(item)
@@ -237,16 +309,25 @@ class StreamHandle:
                 _log.exception("on_event callback of %r failed", self)
 
     async def _next(self) -> Any:
-        """Await the next update, flagging ``connected`` as soon as a new socket opens."""
+        """Await the next update, flagging ``connected`` as soon as a new socket opens, and
+        delivering what ccxt.pro cached unread once the watch waits (and every second after)."""
         before = _open_clients(self._exchange) if self._exchange is not None else set()
         task = asyncio.ensure_future(self._watch())
+        unread = self.kind in _CACHES and self._exchange is not None
         try:
-            while self.state != "connected" and self._exchange is not None:
-                done, _ = await asyncio.wait({task}, timeout=_CONNECT_POLL_S)
-                if done:
-                    break
-                if _open_clients(self._exchange) - before:
+            await asyncio.sleep(0)  # the watch now waits in ccxt.pro: later updates reach it
+            while not task.done():
+                connecting = self.state != "connected" and self._exchange is not None
+                if connecting and _open_clients(self._exchange) - before:
                     self._connected()
+                    connecting = False
+                if unread and (cached := unread_updates(self._exchange, self.kind, self.symbol)):
+                    self._deliver(cached)
+                if not connecting and not unread:
+                    break
+                await asyncio.wait(
+                    {task}, timeout=_CONNECT_POLL_S if connecting else _UNREAD_POLL_S
+                )
             return await task
         finally:
             if not task.done():
