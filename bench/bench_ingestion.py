@@ -26,6 +26,7 @@ Run::
 
     .venv/bin/python bench/bench_ingestion.py                # 60,000 frames each, 3 runs
     .venv/bin/python bench/bench_ingestion.py --frames 6000 --repeat 1
+    .venv/bin/python bench/bench_ingestion.py --only depth      # the depth readers only
 """
 
 from __future__ import annotations
@@ -236,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=60_000, help="frames per reader run")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each reader")
+    parser.add_argument(
+        "--only", choices=("klines", "depth"), help="run only the klines or the depth readers"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     frames = args.frames - args.frames % UPDATES_PER_BAR
@@ -259,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
             ("bare, depth", bare_reader, depth_stream),
             ("ours, depth", depth_reader, depth_stream),
         ]
+        kinds = ("klines", "depth") if args.only is None else (args.only,)
+        plan = [step for step in plan if step[0].split(", ")[1] in kinds]
         print(f"bench_ingestion: {frames} frames per run, {args.repeat} runs", flush=True)
         for _ in range(args.repeat):
             for name, reader, stream in plan:
@@ -274,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, values in runs.items():
         each = "/".join(f"{r['cpu_us']:.1f}" for r in values)
         print(f"{name:<16}{med[name]['cpu_us']:>10.2f} [{each:>20}]{med[name]['per_s']:>16,.0f}")
-    for what in ("klines", "depth"):
+    for what in kinds:
         ratio = med[f"bare, {what}"]["cpu_us"] / med[f"ours, {what}"]["cpu_us"]
         print(f"{what}: ours = {ratio:.2f}x the bare reader (CPU per frame, medians; goal >= 0.8x)")
     return 0
