@@ -9,9 +9,10 @@ messages go, in one process and alternating, through:
 * **ours**: ``BinanceOrderBookSynchronizer.on_diff``, what the websocket runs per decoded
   message: the ``U``/``u`` rule, then ``OrderBook.apply_rows`` (prices through the parse cache,
   sizes checked as plain decimals and kept as sent, parsed when read);
-* **ours, eager floats**: the feed's own parser ``parse_binance_payload`` (every price and size
-  to a checked float, a ``DepthUpdate``) then ``OrderBook.apply``: the path the synchronizer
-  would take through the typed update, for comparison;
+* **ours, eager floats**: the feed's own parser ``parse_binance_payload`` (a ``DepthUpdate``,
+  whose ``bids``/``asks`` read every price and size as a checked float) then
+  ``OrderBook.apply``: the path the synchronizer would take through the typed update's floats,
+  for comparison;
 * **ccxt.pro**: ``binance.handle_order_book``, ccxt.pro's per-message depth handler: the same
   ``U``/``u`` check, then ``handle_order_book_message`` (``handle_deltas`` -> ``safe_float`` ->
   ``OrderBookSide.store``), on an ``order_book`` made from the same snapshot (the websocket

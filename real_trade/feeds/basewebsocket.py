@@ -61,6 +61,7 @@ from real_trade.feeds.ws_updates import (
     TickerUpdate,
     TradeUpdate,
     finite_number,
+    level_rows,
     price_levels,
 )
 from real_trade.venues.ioloop import IoLoop
@@ -76,6 +77,7 @@ __all__ = [
     "TickerUpdate",
     "TradeUpdate",
     "finite_number",
+    "level_rows",
     "price_levels",
 ]
 
@@ -172,6 +174,7 @@ class BaseWebSocket:
         )
         self.bus = bus or EventBus(synchronous=True, name=type(self).__name__)
         self.topic_prefix = f"ws.{type(self).__name__.lower()}-{next(_ids)}"
+        self._topics: dict[str, str] = {}
         self._bus_subs: dict[tuple[str, Callback], list[Subscription]] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -187,7 +190,10 @@ class BaseWebSocket:
     # -- events -----------------------------------------------------------------------------
     def topic(self, event: str) -> str:
         """The bus topic of ``event`` for this client: ``ws.<client id>.<event>``."""
-        return f"{self.topic_prefix}.{event}"
+        topic = self._topics.get(event)
+        if topic is None:
+            topic = self._topics[event] = f"{self.topic_prefix}.{event}"
+        return topic
 
     def on(self, event: str, callback: Callback) -> None:
         """Call ``callback(data)`` whenever ``event`` is emitted: a subscription to the event's
@@ -212,9 +218,11 @@ class BaseWebSocket:
         others nor the connection."""
         bus = self.bus
         before = bus.stats.handler_errors
-        with contextlib.suppress(RuntimeError):  # a closed bus: its owner is shutting down
+        try:
             bus.publish(self.topic(event), data)
-        if bus.synchronous:
+        except RuntimeError:  # a closed bus: its owner is shutting down
+            return
+        if bus.synchronous and bus.stats.handler_errors != before:
             self.stats["callback_errors"] += bus.stats.handler_errors - before
 
     # -- lifecycle (any thread) -------------------------------------------------------------

@@ -31,7 +31,7 @@ from real_trade.feeds.basewebsocket import (
     TickerUpdate,
     TradeUpdate,
     finite_number,
-    price_levels,
+    level_rows,
 )
 from real_trade.venues.spec import BINANCE
 from real_trade.vocabulary import OrderSide, joined_symbol_id
@@ -254,8 +254,8 @@ def parse_binance_payload(data: Any, stream: str | None = None) -> tuple[str, An
         return "depth", DepthUpdate(
             _VENUE,
             symbol,
-            price_levels(data["bids"], "bids"),
-            price_levels(data["asks"], "asks"),
+            level_rows(data["bids"], "bids"),
+            level_rows(data["asks"], "asks"),
             True,
             None,
             int(data["lastUpdateId"]),
@@ -304,8 +304,8 @@ def _depth_diff(data: dict[str, Any]) -> DepthUpdate:
     return DepthUpdate(
         _VENUE,
         str(data["s"]),
-        price_levels(data["b"], "b"),
-        price_levels(data["a"], "a"),
+        level_rows(data["b"], "b"),
+        level_rows(data["a"], "a"),
         False,
         int(data["U"]),
         int(data["u"]),

@@ -32,7 +32,7 @@ from real_trade.feeds.basewebsocket import (
     TickerUpdate,
     TradeUpdate,
     finite_number,
-    price_levels,
+    level_rows,
 )
 from real_trade.feeds.binancews import ws_base_from_http
 from real_trade.vocabulary import OrderSide, joined_symbol_id
@@ -221,8 +221,8 @@ def parse_bybit_topic_message(msg: dict[str, Any]) -> tuple[str, list[Any]] | No
             DepthUpdate(
                 _VENUE,
                 str(data.get("s", symbol)),
-                price_levels(data["b"], "b"),
-                price_levels(data["a"], "a"),
+                level_rows(data["b"], "b"),
+                level_rows(data["a"], "a"),
                 msg["type"] == "snapshot",
                 update_id,
                 update_id,

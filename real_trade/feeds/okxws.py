@@ -34,7 +34,7 @@ from real_trade.feeds.basewebsocket import (
     TickerUpdate,
     TradeUpdate,
     finite_number,
-    price_levels,
+    level_rows,
 )
 from real_trade.feeds.binancews import ws_base_from_http
 from real_trade.vocabulary import OrderSide, okx_inst_id
@@ -285,8 +285,8 @@ def _book(row: dict[str, Any], inst_id: str, snapshot: bool) -> DepthUpdate:
     return DepthUpdate(
         _VENUE,
         inst_id,
-        price_levels(row["bids"], "bids"),
-        price_levels(row["asks"], "asks"),
+        level_rows(row["bids"], "bids"),
+        level_rows(row["asks"], "asks"),
         snapshot,
         None if seq is None else int(seq),
         None if seq is None else int(seq),

@@ -1,13 +1,17 @@
 """Typed updates the exchange websockets emit: klines, trades, depth, book tickers, tickers.
 
 Venue parsers (:mod:`real_trade.feeds.binancews`, ``bybitws``, ``okxws``) turn each venue's
-payloads into these frozen dataclasses, so consumers never see a venue's field names. The two
-helpers validate numbers on the way in: a non-finite or unparsable value is a malformed frame.
+payloads into these immutable updates (frozen dataclasses; :class:`DepthUpdate` a class of its
+own whose levels are converted on first read), so consumers never see a venue's field names.
+:func:`finite_number` and :func:`price_levels` validate numbers: a non-finite or unparsable value
+is a malformed frame, except in a depth update's levels, which raise where they are first read
+(:func:`level_rows` only checks that the venue sent a list).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -22,6 +26,7 @@ __all__ = [
     "TickerUpdate",
     "TradeUpdate",
     "finite_number",
+    "level_rows",
     "price_levels",
 ]
 
@@ -62,21 +67,171 @@ class TradeUpdate:
     time_ms: int
 
 
-@dataclass(frozen=True, slots=True)
 class DepthUpdate:
     """Order book levels: a full ``snapshot`` or a diff. ``first_id``/``last_id`` are the update
     ids it covers (Binance ``U``/``u``, Bybit ``u``, OKX ``seqId``) and ``prev_id`` the one it
-    follows (OKX ``prevSeqId``), for the order book synchronizer's continuity checks."""
+    follows (OKX ``prevSeqId``), for the order book synchronizer's continuity checks.
 
-    venue: str
-    symbol: str
-    bids: PriceLevels
-    asks: PriceLevels
-    snapshot: bool
-    first_id: int | None
-    last_id: int | None
-    prev_id: int | None
-    time_ms: int | None
+    ``bids`` and ``asks`` are built from the venue's rows only when first read: a parser hands
+    over the rows as decoded (``[["40000.01", "0.5"], ...]``, the numbers as the venue's
+    strings) and :attr:`bids`/:attr:`asks` convert them with :func:`price_levels` on first
+    access, then keep the result. Converting the 40 levels of a Binance diff cost 3-4x the
+    ``json.loads`` of its frame, and most consumers read few levels or none (order books apply
+    the rows themselves, see :attr:`bid_rows`). So a non-finite or unparsable level raises
+    ValueError at that first read, not while the frame is parsed. Equality, hashing and the
+    repr use the converted levels; the fields cannot be set (an update is immutable).
+    """
+
+    __slots__ = (
+        "_ask_rows",
+        "_asks",
+        "_bid_rows",
+        "_bids",
+        "_first_id",
+        "_last_id",
+        "_prev_id",
+        "_snapshot",
+        "_symbol",
+        "_time_ms",
+        "_venue",
+    )
+    __match_args__ = (
+        "venue",
+        "symbol",
+        "bids",
+        "asks",
+        "snapshot",
+        "first_id",
+        "last_id",
+        "prev_id",
+        "time_ms",
+    )
+
+    def __init__(
+        self,
+        venue: str,
+        symbol: str,
+        bids: Sequence[Sequence[Any]],
+        asks: Sequence[Sequence[Any]],
+        snapshot: bool,
+        first_id: int | None,
+        last_id: int | None,
+        prev_id: int | None,
+        time_ms: int | None,
+    ) -> None:
+        """An update of ``venue``'s ``symbol``; ``bids``/``asks`` are the venue's rows
+        ``[price, quantity, ...]`` (strings or numbers) or ready :data:`PriceLevels`."""
+        self._venue = venue
+        self._symbol = symbol
+        self._bid_rows = bids
+        self._ask_rows = asks
+        self._snapshot = snapshot
+        self._first_id = first_id
+        self._last_id = last_id
+        self._prev_id = prev_id
+        self._time_ms = time_ms
+        self._bids: PriceLevels | None = None
+        self._asks: PriceLevels | None = None
+
+    @property
+    def venue(self) -> str:
+        """The venue's name (``binance``, ``bybit``, ``okx``)."""
+        return self._venue
+
+    @property
+    def symbol(self) -> str:
+        """The symbol as the venue names it (``BTCUSDT``, ``BTC-USDT``)."""
+        return self._symbol
+
+    @property
+    def bids(self) -> PriceLevels:
+        """The bid levels as floats, in the venue's order (converted on first read)."""
+        levels = self._bids
+        if levels is None:
+            levels = self._bids = price_levels(self._bid_rows, "bids")
+        return levels
+
+    @property
+    def asks(self) -> PriceLevels:
+        """The ask levels as floats, in the venue's order (converted on first read)."""
+        levels = self._asks
+        if levels is None:
+            levels = self._asks = price_levels(self._ask_rows, "asks")
+        return levels
+
+    @property
+    def bid_rows(self) -> Sequence[Sequence[Any]]:
+        """The bids as the venue sent them, unconverted: what
+        :meth:`~real_trade.orderbook.book.OrderBook.apply_rows` reads (checked there)."""
+        return self._bid_rows
+
+    @property
+    def ask_rows(self) -> Sequence[Sequence[Any]]:
+        """The asks as the venue sent them, unconverted (see :attr:`bid_rows`)."""
+        return self._ask_rows
+
+    @property
+    def snapshot(self) -> bool:
+        """True for a full book, False for a diff."""
+        return self._snapshot
+
+    @property
+    def first_id(self) -> int | None:
+        """The first update id covered (Binance ``U``)."""
+        return self._first_id
+
+    @property
+    def last_id(self) -> int | None:
+        """The last update id covered (Binance ``u``, Bybit ``u``, OKX ``seqId``)."""
+        return self._last_id
+
+    @property
+    def prev_id(self) -> int | None:
+        """The update id this one follows (OKX ``prevSeqId``, Binance futures ``pu``)."""
+        return self._prev_id
+
+    @property
+    def time_ms(self) -> int | None:
+        """The venue's event time (ms)."""
+        return self._time_ms
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self._venue,
+            self._symbol,
+            self.bids,
+            self.asks,
+            self._snapshot,
+            self._first_id,
+            self._last_id,
+            self._prev_id,
+            self._time_ms,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to another update with the same fields and the same levels as floats."""
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, DepthUpdate)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        """The hash of the fields with the levels as floats."""
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        """The fields as a dataclass shows them (the levels converted, or the rows when they
+        do not convert)."""
+        try:
+            bids: Any = self.bids
+            asks: Any = self.asks
+        except (TypeError, ValueError):
+            bids, asks = self._bid_rows, self._ask_rows
+        return (
+            f"DepthUpdate(venue={self._venue!r}, symbol={self._symbol!r}, bids={bids!r}, "
+            f"asks={asks!r}, snapshot={self._snapshot!r}, first_id={self._first_id!r}, "
+            f"last_id={self._last_id!r}, prev_id={self._prev_id!r}, time_ms={self._time_ms!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +273,15 @@ def finite_number(value: Any, field: str) -> float:
     return number
 
 
+def level_rows(rows: Any, field: str) -> list[Any]:
+    """``rows`` as a :class:`DepthUpdate` keeps them: the decoded list itself, unconverted;
+    TypeError naming ``field`` unless it is a list (its cells are checked when read)."""
+    if type(rows) is not list:
+        raise TypeError(f"{field} must be a list of [price, quantity] rows, not {rows!r}")
+    checked: list[Any] = rows
+    return checked
+
+
 def price_levels(rows: Any, field: str) -> PriceLevels:
     """``[[price, qty, ...], ...]`` as :data:`PriceLevels` (extra columns ignored).
 
@@ -127,7 +291,7 @@ def price_levels(rows: Any, field: str) -> PriceLevels:
     makes the sum non-finite). Anything else takes the per-value path, whose error names the
     field.
     """
-    if not isinstance(rows, list):
+    if not isinstance(rows, (list, tuple)):
         raise TypeError(f"{field} must be a list of [price, quantity] rows, not {rows!r}")
     try:
         if set(map(type, chain.from_iterable(rows))) <= _NUMBER_TYPES:
