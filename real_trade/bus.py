@@ -134,6 +134,9 @@ class EventBus:
         return bool(self._routes(topic))
 
     def _routes(self, topic: str) -> tuple[Subscription, ...]:
+        routes = self._route_cache.get(topic)  # a hit needs no lock: entries are only added
+        if routes is not None:  # (under the lock) or all cleared at once
+            return routes
         with self._lock:
             routes = self._route_cache.get(topic)
             if routes is None:
@@ -148,11 +151,11 @@ class EventBus:
         """Publish ``event`` on ``topic``; never raises because of a handler."""
         if self._closed:
             raise RuntimeError(f"event bus {self.name!r} is closed")
+        if self.synchronous:
+            self._deliver(topic, event, published=1)
+            return
         with self._stats_lock:
             self.stats.published += 1
-        if self.synchronous:
-            self._deliver(topic, event)
-            return
         if not self._routes(topic):  # nobody listens: no hop to the dispatcher thread
             return
         with self._idle:
@@ -160,7 +163,9 @@ class EventBus:
         self._ensure_thread()
         self._queue.put((topic, event))
 
-    def _deliver(self, topic: str, event: Any) -> None:
+    def _deliver(self, topic: str, event: Any, published: int = 0) -> None:
+        """Call the handlers of ``topic``; count ``published`` and the deliveries (one lock)."""
+        delivered = 0
         for sub in self._routes(topic):
             try:
                 sub.handler(topic, event)
@@ -171,8 +176,11 @@ class EventBus:
                     "event handler %r for %r failed on topic %s", sub.handler, sub.pattern, topic
                 )
             else:
-                with self._stats_lock:
-                    self.stats.delivered += 1
+                delivered += 1
+        stats = self.stats
+        with self._stats_lock:
+            stats.published += published
+            stats.delivered += delivered
 
     def _ensure_thread(self) -> None:
         if self._thread is not None:
