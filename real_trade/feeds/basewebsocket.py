@@ -76,6 +76,7 @@ __all__ = [
     "PriceLevels",
     "TickerUpdate",
     "TradeUpdate",
+    "decode_json",
     "finite_number",
     "level_rows",
     "price_levels",
@@ -219,7 +220,7 @@ class BaseWebSocket:
         bus = self.bus
         before = bus.stats.handler_errors
         try:
-            bus.publish(self.topic(event), data)
+            bus.publish(self._topics.get(event) or self.topic(event), data)
         except RuntimeError:  # a closed bus: its owner is shutting down
             return
         if bus.synchronous and bus.stats.handler_errors != before:
@@ -550,7 +551,7 @@ class BaseWebSocket:
         if self._is_heartbeat_reply(text):
             return
         try:
-            payload = json.loads(text)
+            payload = decode_json(text)
         except ValueError as exc:
             self._malformed(f"invalid JSON ({exc})", text)
             return
@@ -564,6 +565,21 @@ class BaseWebSocket:
         shown = text if len(text) <= 200 else text[:200] + "..."
         _log.warning("%s: skipping a malformed frame: %s: %s", type(self).__name__, why, shown)
         self.emit("error", ExchangeProtocolError(f"malformed frame skipped: {why}: {shown}"))
+
+
+# What json.loads runs (the C scanner): an attribute JSONDecoder sets, absent from typeshed.
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def decode_json(text: str) -> Any:
+    """``json.loads(text)`` without its Python layers for the usual frame: the C scanner reads
+    the text from its first character; leading whitespace, trailing text or an error goes to
+    ``json.loads``, which reads it (or raises ValueError) exactly as before."""
+    try:
+        value, end = _scan_json(text, 0)
+    except (StopIteration, ValueError):
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
 
 
 def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:

@@ -23,6 +23,7 @@ from real_trade.feeds.basewebsocket import (
     KlineUpdate,
     TickerUpdate,
     TradeUpdate,
+    decode_json,
     finite_number,
     price_levels,
 )
@@ -647,3 +648,19 @@ def test_price_levels_refuse_what_is_not_a_finite_number(rows: Any, error: str) 
 def test_price_levels_take_strings_and_numbers_and_ignore_extra_columns() -> None:
     assert price_levels([["1.5", "2", "x"], [3, 4.25]], "b") == ((1.5, 2.0), (3.0, 4.25))
     assert price_levels([], "a") == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a":[["1.0","2"]],"b":null}', ' {"a":1}', '{"a":1}\n', "[1,2]", '"x"', "NaN", '{"a":1e400}'],
+)
+def test_frames_decode_as_json_loads_reads_them(text: str) -> None:
+    assert json.dumps(decode_json(text)) == json.dumps(json.loads(text))
+
+
+@pytest.mark.parametrize("text", ['{"a":1} x', '{"a":}', "", "\ufeff{}", '{"a":1}{"b":2}'])
+def test_frames_json_loads_refuses_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises(ValueError):
+        decode_json(text)
