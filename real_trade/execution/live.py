@@ -169,7 +169,9 @@ class LiveExecution:
     for an order whose submission had an unknown outcome; ``poll_interval_s`` paces REST
     polling while the orders stream is down; ``safety_poll_s`` how often open orders are checked
     over REST even while it is up; ``fill_grace_s`` is how long missing fills are awaited from
-    the stream before REST is asked.
+    the stream before REST is asked; ``stream_wait_s`` bounds how long :meth:`start` waits for
+    the user-data streams to be up; ``funding_poll_s`` is how often the funding bills are read
+    while a position is open, on a venue that pays funding as bills (OKX).
     """
 
     def __init__(
@@ -183,6 +185,7 @@ class LiveExecution:
         fill_grace_s: float = 1.0,
         safety_poll_s: float = 30.0,
         stream_wait_s: float = 10.0,
+        funding_poll_s: float = 60.0,
         on_connection: Callable[[bool, str], None] | None = None,
     ) -> None:
         """Configure; nothing runs until :meth:`start`. ``on_connection(up, reason)`` hears
@@ -210,7 +213,7 @@ class LiveExecution:
         self._tasks: set[concurrent.futures.Future[Any]] = set()
         self._placing: dict[str, concurrent.futures.Future[Any]] = {}  # cid -> its placement
         self.open_orders_at_start: list[dict[str, Any]] = []
-        self.contracts_view = LiveContracts(client, self._spawn, poll_interval_s)
+        self.contracts_view = LiveContracts(client, self._spawn, poll_interval_s, funding_poll_s)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:

@@ -24,7 +24,7 @@ from real_trade import brokers, stores
 from real_trade.brokers import BaseBroker, BinanceBroker
 from real_trade.bus import EventBus
 from real_trade.errors import ConfigError
-from real_trade.execution import LiveExecution
+from real_trade.execution import FundingPayment, LiveExecution
 from real_trade.persistence import Journal
 from real_trade.sim import SimExchange
 from real_trade.sim.okx.auth import DEFAULT_PASSPHRASE
@@ -359,13 +359,11 @@ def test_continuous_reconciliation_follows_a_position_changed_behind_its_back(
     assert len(rows) == 1
 
 
-# Not OKX for now: OKX funding is read from the bills after a balance update only (no timed
-# poll), and in CI under load the payment did not reach the broker within the test's bound
-# (said in issue 13's closing note).
-@pytest.mark.parametrize("venue", ["binance", "bybit"])
+@pytest.mark.parametrize("venue", list(FACES))
 def test_funding_reaches_cash_the_strategy_and_the_journal(venue: str, tmp_path: Path) -> None:
     """Binance: the balance stream's ``ACCOUNT_UPDATE`` of reason ``FUNDING_FEE``; Bybit: an
-    execution of ``execType: Funding``; OKX: a funding bill (``type`` 8)."""
+    execution of ``execType: Funding``; OKX: a funding bill (``type`` 8), read after a balance
+    update or by the timed poll."""
     eight = 1_709_280_000_000  # 2024-03-01 08:00 UTC, a funding time
     with SimExchange(stepped=True, seed=5, faces=FACES[venue], start_ms=eight - 300_000) as fsim:
         key, secret = fsim.create_account({}, futures_balances={"USDT": 10_000.0})
@@ -383,7 +381,13 @@ def test_funding_reaches_cash_the_strategy_and_the_journal(venue: str, tmp_path:
         ]
         url = f"sqlite:///{tmp_path / 'funding.db'}"
         strat, broker, _ = run_steps(
-            fsim, steps, key_secret=(key, secret), bus=bus, journal=Journal(url), venue=venue
+            fsim,
+            steps,
+            key_secret=(key, secret),
+            bus=bus,
+            journal=Journal(url),
+            venue=venue,
+            funding_poll_interval=1.0,  # OKX: the bills are read after a balance update, or so
         )
         assert strat.done, "no funding payment reached the broker"
         ((when, rate, mark),) = fsim.futures_core.funding_rates(SID)
@@ -395,6 +399,31 @@ def test_funding_reaches_cash_the_strategy_and_the_journal(venue: str, tmp_path:
         assert strat.seen[-1][2] == pytest.approx(wallet(fsim, key))  # cash = the wallet
         rows = Journal(url).events("funding")
         assert len(rows) == 1 and rows[0].payload["amount"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_okx_funding_arrives_without_a_balance_update() -> None:
+    """OKX pays funding as a bill: while a position is open the bills are read every
+    ``funding_poll_s``, so the payment is found with the user stream holding every update back."""
+    eight = 1_709_280_000_000  # 2024-03-01 08:00 UTC, a funding time
+    with SimExchange(stepped=True, seed=5, faces=FACES["okx"], start_ms=eight - 300_000) as fsim:
+        key, secret = fsim.create_account({}, futures_balances={"USDT": 10_000.0})
+        account = fsim.futures_core.account_by_key(key)
+        assert account is not None
+        fsim.futures_core.place_order(account, SID, "sell", "market", quantity=Decimal("0.1"))
+        store = make_store(fsim, key, secret, "okx")
+        port = LiveExecution(store.client, [SYMBOL], funding_poll_s=0.1)
+        try:
+            port.start()
+            fsim.faults.pause_user_stream(True)
+            fsim.advance((eight - fsim.clock.now_ms()) / 1000 + 1)
+            (paid,) = eventually(port.take_contract_events, message="the funding payment")
+        finally:
+            fsim.faults.pause_user_stream(False)
+            port.stop()
+            store.stop()
+        ((_when, rate, mark),) = fsim.futures_core.funding_rates(SID)
+        assert isinstance(paid, FundingPayment) and paid.symbol == SYMBOL
+        assert paid.amount == pytest.approx(0.1 * float(mark) * float(rate), abs=1e-6)
 
 
 def test_startup_reconciliation_reports_a_position_changed_while_down(
