@@ -34,9 +34,11 @@ class BaseBroker(bt.BrokerBase):
 
     Params (:data:`~real_trade.brokers.translate.BROKER_PARAMS`): ``paper_trading``,
     ``initial_cash``, ``commission``, ``currency``, ``run_id``, ``symbol``, ``rules``,
-    ``level_notional``, ``bus``, ``journal``, ``risk``, ``reconcile_interval``, ``contracts``
-    (leverage and margin mode per perpetual), ``paper_fill_from_book`` (paper market orders
-    walk the store's live order book)."""
+    ``level_notional``, ``bus``, ``journal``, ``risk``, ``reconcile_interval``,
+    ``funding_poll_interval`` (seconds between reads of the funding bills while a position is
+    open, on a venue that pays funding as bills: OKX), ``contracts`` (leverage and margin mode
+    per perpetual), ``paper_fill_from_book`` (paper market orders walk the store's live order
+    book)."""
 
     params = tr.BROKER_PARAMS
     comminfo: dict[Any, Any]

@@ -109,6 +109,7 @@ BROKER_PARAMS = (
     ("journal", None),
     ("risk", None),
     ("reconcile_interval", 60.0),
+    ("funding_poll_interval", 60.0),
     ("contracts", None),
     ("paper_fill_from_book", False),
 )
@@ -319,6 +320,7 @@ def session_config(
         journal=p.journal,
         risk=p.risk,
         reconcile_interval=float(p.reconcile_interval),
+        funding_poll_interval=float(p.funding_poll_interval),
         client=None if p.paper_trading else getattr(store, "client", None),
         venue=getattr(store, "venue_spec", None),
         contract_settings=contract_settings_of(p.contracts, symbols),

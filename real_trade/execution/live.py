@@ -5,6 +5,8 @@
 cancelling run as coroutines on the client's I/O loop, and everything the exchange says comes
 back as reports through a thread-safe queue that the broker drains on its own thread.
 
+* :meth:`LiveExecution.start` returns once the user-data streams are up where the venue
+  confirms their subscriptions (OKX, Bybit), or after a bounded wait.
 * Orders carry the broker's deterministic client order id. A placing call whose outcome is
   unknown (timeout, 5xx, Binance -1007) is **never resent**: the order is looked up by client id
   a few times with a growing pause; if the exchange still does not know it, it is reported lost
@@ -167,7 +169,9 @@ class LiveExecution:
     for an order whose submission had an unknown outcome; ``poll_interval_s`` paces REST
     polling while the orders stream is down; ``safety_poll_s`` how often open orders are checked
     over REST even while it is up; ``fill_grace_s`` is how long missing fills are awaited from
-    the stream before REST is asked.
+    the stream before REST is asked; ``stream_wait_s`` bounds how long :meth:`start` waits for
+    the user-data streams to be up; ``funding_poll_s`` is how often the funding bills are read
+    while a position is open, on a venue that pays funding as bills (OKX).
     """
 
     def __init__(
@@ -180,6 +184,8 @@ class LiveExecution:
         poll_interval_s: float = 2.0,
         fill_grace_s: float = 1.0,
         safety_poll_s: float = 30.0,
+        stream_wait_s: float = 10.0,
+        funding_poll_s: float = 60.0,
         on_connection: Callable[[bool, str], None] | None = None,
     ) -> None:
         """Configure; nothing runs until :meth:`start`. ``on_connection(up, reason)`` hears
@@ -190,7 +196,7 @@ class LiveExecution:
         self.symbols = list(symbols)
         self.lookup_attempts, self.lookup_delay_s = lookup_attempts, lookup_delay_s
         self.poll_interval_s, self.fill_grace_s = poll_interval_s, fill_grace_s
-        self.safety_poll_s = safety_poll_s
+        self.safety_poll_s, self.stream_wait_s = safety_poll_s, stream_wait_s
         self._last_poll = time.monotonic()
         self._reports: queue.SimpleQueue[Report] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -207,12 +213,16 @@ class LiveExecution:
         self._tasks: set[concurrent.futures.Future[Any]] = set()
         self._placing: dict[str, concurrent.futures.Future[Any]] = {}  # cid -> its placement
         self.open_orders_at_start: list[dict[str, Any]] = []
-        self.contracts_view = LiveContracts(client, self._spawn, poll_interval_s)
+        self.contracts_view = LiveContracts(client, self._spawn, poll_interval_s, funding_poll_s)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        """Subscribe to orders, fills and balances, then read balances, open orders and the
-        last price of every symbol the account already holds."""
+        """Subscribe to orders, fills and balances, read balances, open orders and the last
+        price of every symbol the account already holds, then wait (up to ``stream_wait_s``)
+        for the streams whose subscription the venue confirms (OKX, Bybit) to be up: what the
+        venue pushes before it confirmed a subscription is lost, and some of it (the exchange's
+        own liquidation order) only ever comes pushed. A stream still down by then is logged;
+        REST polling covers our own orders."""
         client = self.client
         client.start()
         self.symbols = [client.symbol_of(s) for s in self.symbols]
@@ -231,6 +241,12 @@ class LiveExecution:
                 if last is not None:
                     self._prices[symbol] = float(last)
         self._poller = client.submit(self._poll_forever())
+        deadline = time.monotonic() + self.stream_wait_s
+        for handle in [h for h in self._streams if h.confirmed_by_venue]:
+            if not handle.wait_up(max(0.0, deadline - time.monotonic())):
+                _log.warning(
+                    "the %s stream is not up (%s): starting without it", handle.kind, handle.state
+                )
 
     def stop(self) -> None:
         """Stop the streams and the poller (the client itself belongs to the store)."""

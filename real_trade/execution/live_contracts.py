@@ -13,8 +13,9 @@ liquidated position (Binance's client id ``autoclose-...``, type ``liquidation``
 :class:`~real_trade.execution.contracts.Liquidation`. On Bybit a funding settlement is an
 execution (``execType: Funding``) on the ``my_trades`` stream, not a fill:
 :meth:`LiveContracts.on_trade` takes it. OKX pays funding as a bill (``type`` 8): after each
-balance update the bills are read (``fetch_funding_history``) and the new ones reported
-(:mod:`real_trade.execution.funding_bills`).
+balance update, and every ``bills_poll_s`` while a position is open (a payment needs no balance
+update to be found), the bills are read (``fetch_funding_history``) and the new ones reported
+(:mod:`real_trade.execution.funding_bills`); a read asked for while one runs is made after it.
 """
 
 from __future__ import annotations
@@ -68,11 +69,15 @@ Spawn = Callable[[Coroutine[Any, Any, None]], concurrent.futures.Future[Any]]
 
 class LiveContracts:
     """The contracts among ``symbols`` on ``client`` (module docstring); ``spawn`` runs a
-    coroutine on the client's I/O loop; a failed read is retried after ``retry_s``."""
+    coroutine on the client's I/O loop; a failed read is retried after ``retry_s``; the funding
+    bills (OKX) are read every ``bills_poll_s`` while a position is open."""
 
-    def __init__(self, client: Any, spawn: Spawn, retry_s: float = 2.0) -> None:
+    def __init__(
+        self, client: Any, spawn: Spawn, retry_s: float = 2.0, bills_poll_s: float = 60.0
+    ) -> None:
         """Nothing is read until :meth:`start`."""
         self.client, self._spawn, self.retry_s = client, spawn, retry_s
+        self.bills_poll_s = bills_poll_s
         self.symbols: list[str] = []
         self._lock = threading.Lock()
         self._account: ContractAccount | None = None
@@ -85,6 +90,8 @@ class LiveContracts:
         self._bills = False  # funding read from the venue's bills (OKX)
         self._bills_seen: set[str] = set()
         self._reading_bills = False
+        self._bills_again = False  # asked for while a read ran: read once more after it
+        self._bills_poll: concurrent.futures.Future[Any] | None = None
 
     def start(self, symbols: list[str]) -> None:
         """Follow the contracts among ``symbols`` (unified): a first read, blocking."""
@@ -99,10 +106,13 @@ class LiveContracts:
         if self._bills:  # the bills already there were paid before this run
             for symbol in self.symbols:
                 self._bills_seen |= bill_ids(self.client.fetch_funding_history(symbol))
+            self._bills_poll = self._spawn(self._poll_bills())
 
     def stop(self) -> None:
         """No more reads (the client goes away with its store): a read in flight ends quietly."""
         self._stopped = True
+        if self._bills_poll is not None:
+            self._bills_poll.cancel()
 
     @property
     def reading(self) -> bool:
@@ -204,9 +214,7 @@ class LiveContracts:
     def on_balance(self, item: Any) -> None:
         """A balance stream item: follow the streamed wallet; a funding update becomes a
         :class:`FundingPayment` (I/O thread)."""
-        if self._bills and not self._stopped and not self._reading_bills:
-            self._reading_bills = True
-            self._spawn(self._read_bills())
+        self._want_bills()
         info = item.get("info") if isinstance(item, Mapping) else None
         found = wallet_update(info)
         if found is None or not self.symbols:
@@ -227,19 +235,47 @@ class LiveContracts:
                 size = held.size if held is not None else None
                 self._fundings.put(FundingPayment(symbol, amount, asset, None, size, None, stamp))
 
+    def _want_bills(self) -> None:
+        """Have the funding bills read (I/O thread): now, or after the read running now."""
+        if not self._bills or self._stopped:
+            return
+        if self._reading_bills:
+            self._bills_again = True
+            return
+        self._reading_bills = True
+        self._spawn(self._read_bills())
+
+    def _holding(self) -> bool:
+        """Whether a traded contract's position was open at the last read."""
+        account = self._account
+        return account is not None and any(
+            (held := account.position(s)) is not None and held.size for s in self.symbols
+        )
+
+    async def _poll_bills(self) -> None:
+        """Every ``bills_poll_s``, while a position is open, have the bills read (I/O loop)."""
+        while not self._stopped:
+            await asyncio.sleep(self.bills_poll_s)
+            if self._holding():
+                self._want_bills()
+
     async def _read_bills(self) -> None:
-        """Read the funding bills (a balance moved: funding may have been paid) and queue the
-        new ones as :class:`FundingPayment` (I/O loop)."""
+        """Read the funding bills (a balance moved, or the timed poll: funding may have been
+        paid) and queue the new ones as :class:`FundingPayment`; again while asked (I/O loop)."""
+
+        def size_of(sym: str) -> float | None:
+            held = self._account.position(sym) if self._account is not None else None
+            return held.size if held is not None else None
+
         try:
-            for symbol in self.symbols:
-                rows = await self.client.fetch_funding_history_async(symbol)
-
-                def size_of(sym: str) -> float | None:
-                    held = self._account.position(sym) if self._account is not None else None
-                    return held.size if held is not None else None
-
-                for payment in new_payments(rows, self.symbols, self._bills_seen, size_of):
-                    self._fundings.put(payment)
+            again = True
+            while again and not self._stopped:
+                self._bills_again = False
+                for symbol in self.symbols:
+                    rows = await self.client.fetch_funding_history_async(symbol)
+                    for payment in new_payments(rows, self.symbols, self._bills_seen, size_of):
+                        self._fundings.put(payment)
+                again = self._bills_again
         except RealTradeError as exc:
             if not self._stopped:
                 _log.warning("reading the funding bills failed: %s", exc)

@@ -41,6 +41,8 @@ class SessionConfig:
     :class:`~real_trade.persistence.Journal` or a URL; ``risk`` a RiskEngine or LiveRiskConfig;
     ``client``/``venue`` the venue client and its spec (live; ``venue`` also shapes paper ids);
     ``contract_settings`` maps a contract to its ``(leverage, margin_mode)``, set on start;
+    ``funding_poll_interval`` is how often (s) live reads the funding bills while a position is
+    open (OKX);
     ``book`` (paper) a depth source ``(symbol, levels) -> BookDepth | None`` whose real book
     paper market orders walk (:mod:`~real_trade.execution.paper_book`).
     """
@@ -56,6 +58,7 @@ class SessionConfig:
     journal: Any = None
     risk: RiskEngine | LiveRiskConfig | None = None
     reconcile_interval: float = 60.0
+    funding_poll_interval: float = 60.0
     client: Any = None
     venue: Any = None
     contract_settings: Mapping[str, tuple[int | None, str | None]] = field(default_factory=dict)

@@ -184,7 +184,10 @@ class TradingSession:
         guard = self._build_guard(bus)
         contracts.apply_settings(cfg.client, self.symbols, cfg.contract_settings)
         live = self.live = LiveExecution(
-            cfg.client, self.symbols, on_connection=guard.on_connection
+            cfg.client,
+            self.symbols,
+            funding_poll_s=float(cfg.funding_poll_interval),
+            on_connection=guard.on_connection,
         )
         live.start()
         for order in live.open_orders_at_start:

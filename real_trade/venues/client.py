@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from real_trade.errors import AmbiguousOutcomeError, OrderNotFoundError, RealTradeError
@@ -421,7 +422,9 @@ class VenueClient(VenueConnection):
 
         ``on_event(item)`` gets every trade / candle / order / fill, or the whole balance /
         ticker / book, on the I/O thread. ``on_state(StreamStateChanged)`` gets every state
-        change, which also goes to the bus as ``venue.stream.<kind>``.
+        change, which also goes to the bus as ``venue.stream.<kind>``. On a venue whose
+        ``private_channels`` quirk names the kind's channel, the stream is ``connected`` once the
+        venue confirmed that subscription (:class:`~real_trade.venues.streams.SubscriptionAcks`).
         """
         unified = self.symbol_of(symbol) if symbol else None
         if kind in ("orders", "my_trades", "balance"):
@@ -429,6 +432,9 @@ class VenueClient(VenueConnection):
         watch = watcher_for(self.exchange, kind, unified, timeframe, limit)
         if kind in ("orders", "my_trades"):
             on_event = self._in_base_units(kind, on_event)
+        channel = (self.venue.quirks.get("private_channels") or {}).get(kind)
+        acks = self._acks
+        subscribed = None if channel is None or acks is None else partial(acks.confirmed, channel)
         handle = StreamHandle(
             venue=self.venue.name,
             kind=kind,
@@ -442,6 +448,7 @@ class VenueClient(VenueConnection):
             loop=self.loop,
             on_done=self._forget_stream,
             exchange=self.exchange,
+            subscribed=subscribed,
         )
         with self._streams_lock:
             self._streams.add(handle)

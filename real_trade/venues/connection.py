@@ -44,7 +44,7 @@ from real_trade.venues.proxy import ccxt_proxy_settings, mask_proxy_url
 from real_trade.venues.request_limiter import install_request_limiter, request_limits_for
 from real_trade.venues.retry import RetryPolicy, retry_async
 from real_trade.venues.spec import VenueSpec, get_venue
-from real_trade.venues.streams import StreamHandle
+from real_trade.venues.streams import StreamHandle, SubscriptionAcks
 from real_trade.venues.urls import (
     VenueEndpoints,
     apply_endpoints,
@@ -208,6 +208,7 @@ class VenueConnection:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._exchange: Any = None
+        self._acks: SubscriptionAcks | None = None  # the venue's private subscriptions
         self._streams: set[StreamHandle] = set()
         self._streams_lock = threading.Lock()  # never held while waiting on the loop
         self._resync_clock = False
@@ -330,6 +331,8 @@ class VenueConnection:
             # ccxt's leaky bucket never credits idle time (every order waited ~10 ms on
             # Binance): the venue's own rolling windows replace it (venues/request_limiter.py)
             install_request_limiter(exchange, limits)
+        if self.venue.quirks.get("private_channels"):
+            self._acks = SubscriptionAcks(exchange)
         return exchange
 
     def stop(self, timeout: float = 15.0) -> None:

@@ -131,6 +131,11 @@ BYBIT = VenueSpec(
             "ccxt_options": _frozen({"fetchOrder": _frozen({"acknowledged": True})}),
             "leverage_unchanged_error": "110043",  # an unchanged leverage is refused: no error
             "funding_on_executions": True,  # execType Funding on the execution stream
+            # the private topic each user-data stream subscribes (after "auth"): a stream is up
+            # once Bybit confirms it (venues/streams.py)
+            "private_channels": _frozen(
+                {"orders": "order", "my_trades": "execution", "balance": "wallet"}
+            ),
         }
     ),
 )
@@ -152,6 +157,11 @@ OKX = VenueSpec(
             # tdMode, not a setting of its own
             "margin_mode_per_order": True,
             "funding_bills": True,  # funding is a bill (type 8), read after balance updates
+            # the private channel each user-data stream subscribes (after "login"; ccxt.pro
+            # reads fills from the orders channel): a stream is up once OKX confirms it
+            "private_channels": _frozen(
+                {"orders": "orders", "my_trades": "orders", "balance": "account"}
+            ),
         }
     ),
 )

@@ -18,6 +18,14 @@ between two ``watch_orders()`` calls stays in its cache until the *next* message
 account may never come. The ``orders`` and ``my_trades`` streams therefore read what the cache
 holds unread (:func:`unread_updates`) once the next watch is waiting, and every second while it
 waits, and deliver each order state and each fill once (:class:`_Once`).
+
+On a venue whose private streams need a subscription after the socket opens (OKX's login and
+``subscribe``, Bybit's ``auth`` and ``subscribe``; the venue's ``private_channels`` quirk names
+the channel of each kind), an open socket is not yet a stream: what the venue pushes before it
+confirms the subscription is lost (an exchange's liquidation order is pushed once and no REST
+poll of our orders finds it). Such a stream is ``connected`` only once an open socket carries the
+venue's confirmation of its channel (:class:`SubscriptionAcks`); :meth:`StreamHandle.wait_up`
+lets its owner wait for that before trading.
 """
 
 from __future__ import annotations
@@ -27,7 +35,8 @@ import contextlib
 import logging
 import random
 import threading
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -53,6 +62,8 @@ __all__ = [
     "StreamKind",
     "StreamState",
     "StreamStateChanged",
+    "SubscriptionAcks",
+    "acknowledged_channels",
     "unread_updates",
     "watcher_for",
 ]
@@ -179,26 +190,85 @@ class _Once:
         return True
 
 
+def _is_open(client: Any) -> bool:
+    """Whether a ccxt.pro websocket client's connection is open."""
+    connected = getattr(client, "connected", None)
+    return (
+        connected is not None
+        and connected.done()
+        and not connected.cancelled()
+        and connected.exception() is None
+    )
+
+
 def _open_clients(exchange: Any) -> set[tuple[str, int]]:
     """(url, client identity) of every ccxt.pro websocket client whose connection is open."""
-    opened: set[tuple[str, int]] = set()
-    for url, client in list((getattr(exchange, "clients", None) or {}).items()):
-        connected = getattr(client, "connected", None)
-        if (
-            connected is not None
-            and connected.done()
-            and not connected.cancelled()
-            and connected.exception() is None
-        ):
-            opened.add((url, id(client)))
-    return opened
+    clients = (getattr(exchange, "clients", None) or {}).items()
+    return {(url, id(client)) for url, client in list(clients) if _is_open(client)}
+
+
+def acknowledged_channels(client: Any, message: Any) -> list[str]:
+    """The channels a venue's websocket message confirms a subscription to (else empty).
+
+    OKX: ``{"event": "subscribe", "arg": {"channel": ...}}``. Bybit: ``{"op": "subscribe",
+    "success": true, "req_id": ...}``, whose topics are those ccxt.pro recorded with that
+    request id in the client's subscriptions (a topic ``order.linear`` is channel ``order``).
+    """
+    if not isinstance(message, Mapping):
+        return []
+    arg = message.get("arg")
+    if message.get("event") == "subscribe" and isinstance(arg, Mapping) and arg.get("channel"):
+        return [str(arg["channel"])]
+    if message.get("op") != "subscribe" or message.get("success") is not True:
+        return []
+    req_id = message.get("req_id")
+    out: list[str] = []
+    for sub in list((getattr(client, "subscriptions", None) or {}).values()):
+        if isinstance(sub, Mapping) and req_id is not None and str(sub.get("id")) == str(req_id):
+            out += [str(topic).split(".")[0] for topic in sub.get("topics") or []]
+    return out
+
+
+class SubscriptionAcks:
+    """The subscriptions a venue confirmed on each of a ccxt.pro exchange's websocket clients.
+
+    Wraps the exchange's ``handle_message`` (each client calls it with every decoded message)
+    to note :func:`acknowledged_channels` against the client; a reconnect is a new client, so
+    its channels count only once confirmed again. Install it before the first watch.
+    """
+
+    def __init__(self, exchange: Any) -> None:
+        """Follow ``exchange``'s websocket messages from now on."""
+        self._exchange = exchange
+        self._channels: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+        handle = exchange.handle_message
+
+        def on_message(client: Any, message: Any) -> Any:
+            channels = acknowledged_channels(client, message)
+            if channels:
+                self._channels.setdefault(client, set()).update(channels)
+            return handle(client, message)
+
+        exchange.handle_message = on_message
+        for client in list((getattr(exchange, "clients", None) or {}).values()):
+            client.on_message_callback = on_message
+
+    def confirmed(self, channel: str) -> bool:
+        """Whether an open websocket of the exchange carries a confirmed ``channel``."""
+        clients = (getattr(self._exchange, "clients", None) or {}).values()
+        return any(
+            channel in self._channels.get(client, ()) and _is_open(client)
+            for client in list(clients)
+        )
 
 
 class StreamHandle:
     """One running stream (see the module docstring); stop it with :meth:`stop`.
 
     ``kind``, ``symbol``, ``state``, ``last_error``, ``reconnects`` (completed reconnections)
-    and ``events`` (items delivered) describe it. Created by ``VenueClient.stream``.
+    and ``events`` (items delivered) describe it; ``confirmed_by_venue``: it is ``connected``
+    once the venue confirmed its subscription (``subscribed()`` tells), not when a socket opens.
+    Created by ``VenueClient.stream``.
     """
 
     def __init__(
@@ -216,8 +286,11 @@ class StreamHandle:
         loop: asyncio.AbstractEventLoop,
         on_done: Callable[[StreamHandle], None] | None = None,
         exchange: Any = None,
+        subscribed: Callable[[], bool] | None = None,
     ) -> None:
         self.venue, self.kind, self.symbol = venue, kind, symbol
+        self._subscribed = subscribed
+        self.confirmed_by_venue = subscribed is not None
         self._watch, self._on_event, self._on_state = watch, on_event, on_state
         self._bus = bus
         self.base_delay, self.max_delay = base_delay, max_delay
@@ -227,6 +300,7 @@ class StreamHandle:
         self.reconnects = 0
         self.events = 0
         self._once = _Once(kind)
+        self._up = threading.Event()  # connected, or ended: nothing more to wait for
         self._task: asyncio.Task[None] | None = None
         self._loop_thread: int | None = None
         self._backoff = ReconnectBackoff(
@@ -241,6 +315,13 @@ class StreamHandle:
     def is_running(self) -> bool:
         """Whether the stream's task is alive."""
         return self._task is not None and not self._task.done()
+
+    def wait_up(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the stream to be ``connected`` (any thread but the I/O
+        loop's); returns whether it is. A stream that ended (stopped, failed) is not waited for.
+        """
+        self._up.wait(timeout)
+        return self.state == "connected"
 
     async def start_async(self) -> None:
         """Start the stream's task on the running loop (the client's I/O loop)."""
@@ -273,6 +354,10 @@ class StreamHandle:
         if state == self.state and error is None:
             return
         self.state = state
+        if state in ("connected", "stopped", "failed"):
+            self._up.set()
+        else:
+            self._up.clear()
         if error is not None:
             self.last_error = error
         self._publish(StreamStateChanged(self.venue, self.kind, self.symbol, state, error))
@@ -318,7 +403,7 @@ class StreamHandle:
             await asyncio.sleep(0)  # the watch now waits in ccxt.pro: later updates reach it
             while not task.done():
                 connecting = self.state != "connected" and self._exchange is not None
-                if connecting and _open_clients(self._exchange) - before:
+                if connecting and self._opened(before):
                     self._connected()
                     connecting = False
                 if unread and (cached := unread_updates(self._exchange, self.kind, self.symbol)):
@@ -334,6 +419,13 @@ class StreamHandle:
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
+
+    def _opened(self, before: set[tuple[str, int]]) -> bool:
+        """Whether this stream now flows: the venue confirmed its subscription on an open
+        socket, or (a venue without subscriptions) a new socket opened."""
+        if self._subscribed is not None:
+            return self._subscribed()
+        return bool(_open_clients(self._exchange) - before)
 
     def _connected(self) -> None:
         if self.state == "disconnected":

@@ -24,6 +24,7 @@ from real_trade import brokers, stores
 from real_trade.brokers import BaseBroker, BinanceBroker
 from real_trade.bus import EventBus
 from real_trade.errors import ConfigError
+from real_trade.execution import FundingPayment, LiveExecution
 from real_trade.persistence import Journal
 from real_trade.sim import SimExchange
 from real_trade.sim.okx.auth import DEFAULT_PASSPHRASE
@@ -120,6 +121,19 @@ def agrees(sim: SimExchange, key: str, size: float) -> Check:
     return check
 
 
+def make_store(sim: SimExchange, key: str, secret: str, venue: str) -> Any:
+    """The venue's store on ``sim``'s perpetuals with the account's keys."""
+    return getattr(stores, f"{PREFIX[venue]}Store")(
+        key,
+        secret,
+        testnet=True,
+        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
+        sim_url=sim.url,
+        bus=EventBus(),
+        market_type=MARKET_TYPE[venue],
+    )
+
+
 def run_steps(
     sim: SimExchange,
     steps: list[tuple[Check, Act]],
@@ -131,15 +145,7 @@ def run_steps(
     **broker_args: Any,
 ) -> tuple[Steps, BaseBroker, str]:
     key, secret = key_secret or sim.create_account({}, futures_balances={"USDT": futures})
-    store = getattr(stores, f"{PREFIX[venue]}Store")(
-        key,
-        secret,
-        testnet=True,
-        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
-        sim_url=sim.url,
-        bus=EventBus(),
-        market_type=MARKET_TYPE[venue],
-    )
+    store = make_store(sim, key, secret, venue)
     broker_args.setdefault("bus", EventBus())
     broker = getattr(brokers, f"{PREFIX[venue]}Broker")(
         store, paper_trading=False, run_id=f"perp{key[:6]}", contracts=contracts, **broker_args
@@ -277,6 +283,30 @@ def test_a_position_held_at_start_is_the_strategys_position(
     assert strat.seen[0][1] == pytest.approx(entry)
 
 
+@pytest.mark.parametrize("venue", ["bybit", "okx"])
+def test_what_the_venue_pushes_right_after_start_reaches_the_streams(venue: str) -> None:
+    """OKX and Bybit take the user-data subscriptions after the socket opens (login, then
+    throttled ``subscribe`` requests): the venue drops what happens before it confirmed them, and
+    an order the exchange places itself (a liquidation) is only ever pushed. ``start`` returns
+    once they are up, so an order made on the account at once is on the orders stream."""
+    with SimExchange(stepped=True, seed=33, faces=FACES[venue]) as fsim:
+        key, secret = fsim.create_account({}, futures_balances={"USDT": 10_000.0})
+        account = fsim.futures_core.account_by_key(key)
+        assert account is not None
+        store = make_store(fsim, key, secret, venue)
+        port = LiveExecution(store.client, [SYMBOL])
+        try:
+            port.start()
+            states = {h.kind: (h.state, h.confirmed_by_venue) for h in store.client.streams}
+            assert states == dict.fromkeys(("orders", "my_trades", "balance"), ("connected", True))
+            fsim.futures_core.place_order(account, SID, "buy", "market", quantity=Decimal("0.01"))
+            (orders,) = [h for h in store.client.streams if h.kind == "orders"]
+            eventually(lambda: orders.events > 0, message="the order on the orders stream")
+        finally:
+            port.stop()
+            store.stop()
+
+
 def test_coin_m_is_refused_with_a_clear_error(sim: SimExchange) -> None:
     with pytest.raises(ConfigError) as info:
         BinanceStore("k", "s", testnet=True, sim_url=sim.url, market_type="delivery")
@@ -329,13 +359,11 @@ def test_continuous_reconciliation_follows_a_position_changed_behind_its_back(
     assert len(rows) == 1
 
 
-# Not OKX for now: OKX funding is read from the bills after a balance update only (no timed
-# poll), and in CI under load the payment did not reach the broker within the test's bound
-# (said in issue 13's closing note).
-@pytest.mark.parametrize("venue", ["binance", "bybit"])
+@pytest.mark.parametrize("venue", list(FACES))
 def test_funding_reaches_cash_the_strategy_and_the_journal(venue: str, tmp_path: Path) -> None:
     """Binance: the balance stream's ``ACCOUNT_UPDATE`` of reason ``FUNDING_FEE``; Bybit: an
-    execution of ``execType: Funding``; OKX: a funding bill (``type`` 8)."""
+    execution of ``execType: Funding``; OKX: a funding bill (``type`` 8), read after a balance
+    update or by the timed poll."""
     eight = 1_709_280_000_000  # 2024-03-01 08:00 UTC, a funding time
     with SimExchange(stepped=True, seed=5, faces=FACES[venue], start_ms=eight - 300_000) as fsim:
         key, secret = fsim.create_account({}, futures_balances={"USDT": 10_000.0})
@@ -353,7 +381,13 @@ def test_funding_reaches_cash_the_strategy_and_the_journal(venue: str, tmp_path:
         ]
         url = f"sqlite:///{tmp_path / 'funding.db'}"
         strat, broker, _ = run_steps(
-            fsim, steps, key_secret=(key, secret), bus=bus, journal=Journal(url), venue=venue
+            fsim,
+            steps,
+            key_secret=(key, secret),
+            bus=bus,
+            journal=Journal(url),
+            venue=venue,
+            funding_poll_interval=1.0,  # OKX: the bills are read after a balance update, or so
         )
         assert strat.done, "no funding payment reached the broker"
         ((when, rate, mark),) = fsim.futures_core.funding_rates(SID)
@@ -365,6 +399,31 @@ def test_funding_reaches_cash_the_strategy_and_the_journal(venue: str, tmp_path:
         assert strat.seen[-1][2] == pytest.approx(wallet(fsim, key))  # cash = the wallet
         rows = Journal(url).events("funding")
         assert len(rows) == 1 and rows[0].payload["amount"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_okx_funding_arrives_without_a_balance_update() -> None:
+    """OKX pays funding as a bill: while a position is open the bills are read every
+    ``funding_poll_s``, so the payment is found with the user stream holding every update back."""
+    eight = 1_709_280_000_000  # 2024-03-01 08:00 UTC, a funding time
+    with SimExchange(stepped=True, seed=5, faces=FACES["okx"], start_ms=eight - 300_000) as fsim:
+        key, secret = fsim.create_account({}, futures_balances={"USDT": 10_000.0})
+        account = fsim.futures_core.account_by_key(key)
+        assert account is not None
+        fsim.futures_core.place_order(account, SID, "sell", "market", quantity=Decimal("0.1"))
+        store = make_store(fsim, key, secret, "okx")
+        port = LiveExecution(store.client, [SYMBOL], funding_poll_s=0.1)
+        try:
+            port.start()
+            fsim.faults.pause_user_stream(True)
+            fsim.advance((eight - fsim.clock.now_ms()) / 1000 + 1)
+            (paid,) = eventually(port.take_contract_events, message="the funding payment")
+        finally:
+            fsim.faults.pause_user_stream(False)
+            port.stop()
+            store.stop()
+        ((_when, rate, mark),) = fsim.futures_core.funding_rates(SID)
+        assert isinstance(paid, FundingPayment) and paid.symbol == SYMBOL
+        assert paid.amount == pytest.approx(0.1 * float(mark) * float(rate), abs=1e-6)
 
 
 def test_startup_reconciliation_reports_a_position_changed_while_down(
@@ -392,11 +451,7 @@ def test_startup_reconciliation_reports_a_position_changed_while_down(
     assert len(Journal(url).events("reconcile.position_changed")) == 1
 
 
-# Binance only for now: run after one another in one process, the Bybit and OKX cases missed
-# the liquidation (3 runs in 4, whichever of the two came later; each passes alone and in pairs):
-# not yet understood, so not in CI (said in issue 13's closing note: Bybit's and OKX's live
-# liquidation reading is built but not proven here).
-@pytest.mark.parametrize("venue", ["binance"])
+@pytest.mark.parametrize("venue", list(FACES))
 def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(
     venue: str, tmp_path: Path
 ) -> None:
