@@ -514,11 +514,13 @@ class TradingSession:
             return {}  # flat, and no report since: the balances and positions are as settled
         self._settled_seq = seq
         balances, changed = port.balances(), {}
-        account = self.contract_account()
+        contracts_held = self.positions.contracts
+        account = self.contract_account() if contracts_held else None
         for symbol in self.symbols:
             if not force and not manager.settled(symbol):
                 continue
-            if symbol in self.positions.contracts:
+            contract = symbol in contracts_held
+            if contract:
                 if account is None or not account.current:
                     continue  # the exchange's positions lag the fills: next time
                 position = account.position(symbol)
@@ -526,7 +528,9 @@ class TradingSession:
             else:
                 held = balances.get(base_asset(symbol))
                 size = held.total if held is not None else 0.0
-            price = port.last_price(symbol) or self.last_close.get(symbol)
+            price = None  # only a spot holding's dust check reads it
+            if size > 0 and not contract:
+                price = port.last_price(symbol) or self.last_close.get(symbol)
             new = self.positions.settle(symbol, size, port.limits(symbol), price, self.now_ms)
             if new is not None:
                 changed[symbol] = new
