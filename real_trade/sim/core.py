@@ -198,6 +198,7 @@ class ExchangeCore:
                 makers=makers,
                 settlement=settlement_for(sym_rules.instrument, self.ledger) if contract else None,
                 after_flush=self._upkeep_hook(sym) if contract else None,
+                listens=self._listens,
             )
 
     @property
@@ -763,6 +764,14 @@ class ExchangeCore:
         if st.after_flush is not None:
             st.after_flush(now)
         return now
+
+    def _listens(self, topic: str) -> bool:
+        """Whether an event on ``topic`` would reach anyone (a sink that cannot tell: yes)."""
+        bus = self._bus
+        if bus is None:
+            return False
+        ask = getattr(bus, "has_subscribers", None)
+        return True if ask is None else bool(ask(topic))
 
     def _emit(self, topic: str, event: object) -> None:
         if self._bus is not None:
