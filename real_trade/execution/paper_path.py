@@ -20,6 +20,7 @@ from real_trade.sim.klines import MinuteTrades
 __all__ = [
     "PathPoints",
     "QuietTape",
+    "decimal_places",
     "lots_in",
     "on_tick",
     "on_tick_fast",
@@ -47,15 +48,32 @@ def on_tick_fast(value: float, tick: Decimal, tick_f: float) -> int:
     return n if n > 1 else 1
 
 
-def lots_in(volume: float, lot: Decimal, lot_f: float) -> int:
-    """Whole ``lot`` units in ``volume`` (floored), in floats unless near a whole unit."""
+def lots_in(volume: float, lot: Decimal, lot_f: float, places: int | None = None) -> int:
+    """Whole ``lot`` units in ``volume`` (floored), in floats unless near a whole unit.
+
+    ``places``: the lot is ``10 ** -places`` (:func:`decimal_places`): near a whole unit, a
+    volume written with at most that many decimals is that whole unit (no Decimal needed).
+    """
     if volume <= 0:
         return 0
     y = volume / lot_f
     n = math.floor(y)
     if y - n < _NEAR or n + 1 - y < _NEAR:
+        if places is not None:
+            text = repr(volume)
+            dot = text.find(".")
+            if dot >= 0 and "e" not in text and len(text) - dot - 1 <= places:
+                return round(y)
         return int(Decimal(repr(volume)) / lot)
     return n
+
+
+def decimal_places(step: Decimal) -> int | None:
+    """``k`` when ``step`` is ``10 ** -k`` (k >= 0), else None."""
+    sign, digits, exponent = step.normalize().as_tuple()
+    if sign or digits != (1,) or not isinstance(exponent, int) or exponent > 0:
+        return None
+    return -exponent
 
 
 @dataclass(slots=True)
@@ -155,9 +173,11 @@ class QuietTape:
     _acc: list[int] = field(default_factory=list)
     _tick_f: float = 0.0
     _lot_f: float = 0.0
+    _places: int | None = None
 
     def __post_init__(self) -> None:
         self._tick_f, self._lot_f = float(self.tick), float(self.lot)
+        self._places = decimal_places(self.lot)
 
     def add(self, points: PathPoints, start: int = 0) -> None:
         """Add the trades of ``points`` from index ``start`` on (ticks without volume trade
@@ -203,38 +223,77 @@ class QuietTape:
     ) -> tuple[int, int] | None:
         """Add the trades of a bar's path (as :meth:`add` of :func:`path_points` would) when
         the whole path lies in one minute, without building it; return its last point (time,
-        price in ticks). None (nothing added) when it spans minutes: use :meth:`add`."""
-        path = path_prices(prices, self.tick, 3, self._tick_f)
-        n = len(path)
+        price in ticks). None (nothing added) when it spans minutes: use :meth:`add`.
+
+        The path of :func:`path_prices` is walked once, inline (this runs for every bar the
+        paper fast path keeps aside): its length, sum, extremes and taker-buy share.
+        """
+        tick, tf = self.tick, self._tick_f
+        keys = []
+        for value in prices:  # on_tick_fast, inline
+            x = value / tf
+            fl = math.floor(x)
+            frac = x - fl
+            if -_NEAR < frac - 0.5 < _NEAR:
+                q = on_tick(value, tick)
+            else:
+                q = fl + 1 if frac > 0.5 else fl
+                if q < 1:
+                    q = 1
+            keys.append(q)
+        o, h, lo, c = keys
+        if c >= o:
+            keys[1], keys[2] = lo, h
+        # the path: o, then 3 points between each two keys and the key, repeats dropped
+        before: Decimal | int = o if prev is None else prev
+        buy = o >= before
+        n, total, last = 1, o, o
+        buy_count, buy_sum = (1, o) if buy else (0, 0)
+        for k in range(3):
+            a, b = keys[k], keys[k + 1]
+            if a == b:
+                continue
+            step = b - a
+            base = 4 * a
+            for i in (1, 2, 3, 4):
+                if i == 4:
+                    q = b
+                else:
+                    q, r = divmod(base + step * i, 4)  # a + (b - a) * i / 4, half to even
+                    if r > 2 or (r == 2 and q & 1):
+                        q += 1
+                    if q < 1:
+                        q = 1
+                if q != last:
+                    buy = q > last
+                    n += 1
+                    total += q
+                    if buy:
+                        buy_count += 1
+                        buy_sum += q
+                    last = q
         span = duration_ms - 1 if duration_ms > 1 else 1
         end = open_ms + span if n > 1 else open_ms
         minute = open_ms - open_ms % _MIN
         if span < n - 1 or end - end % _MIN != minute:
             return None
-        lots = lots_in(volume, self.lot, self._lot_f)
-        close = path[-1]
+        lots = lots_in(volume, self.lot, self._lot_f, self._places)
+        close = last
         if lots <= 0:
             return end, close
         share, rest = divmod(lots, n)
-        last_buy = close >= path[-2] if n > 1 else (prev is None or close >= prev)
         if share:
-            buy_sum = buy_count = 0
-            before: Decimal | int = path[0] if prev is None else prev
-            for p in path:
-                if p >= before:
-                    buy_sum += p
-                    buy_count += 1
-                before = p
-            first, high, low, vol, count = path[0], max(path), min(path), lots, n
-            quote = share * sum(path) + rest * close
+            high, low = max(keys), min(keys)
+            first, vol, count = o, lots, n
+            quote = share * total + rest * close
             tb_lots, tb_quote = share * buy_count, share * buy_sum
-            if last_buy:
+            if buy:
                 tb_lots += rest
                 tb_quote += rest * close
         else:
             first = high = low = close
             vol, quote, count = rest, rest * close, 1
-            tb_lots, tb_quote = (rest, quote) if last_buy else (0, 0)
+            tb_lots, tb_quote = (rest, quote) if buy else (0, 0)
         acc = self._acc
         if minute != self._minute or not acc:
             if acc:

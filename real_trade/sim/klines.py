@@ -17,6 +17,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from real_trade.sim.errors import Reason
 from real_trade.sim.market import Candle
@@ -84,10 +85,10 @@ class Kline:
     last_trade_id: int = -1
 
 
-@dataclass(frozen=True, slots=True)
-class MinuteTrades:
+class MinuteTrades(NamedTuple):
     """The sum of consecutive trades inside one minute (opening at ``open_ms``), in order:
-    first and last price, extremes, base and quote volume, count, and the taker-buy share."""
+    first and last price, extremes, base and quote volume, count, and the taker-buy share
+    (a named tuple: the paper fast path makes one per minute it keeps aside)."""
 
     open_ms: int
     open: Decimal
@@ -287,8 +288,9 @@ class KlineBook:
         self._emitted_close = max(self._emitted_close, current)
         self._s1 = _Series(_SEC, self._s1.max_bars)  # the 1s bars start again after them
 
-    def roll(self, now_ms: int) -> list[Kline]:
-        """Open bars up to ``now_ms``'s minute and return the 1m klines closed since last call."""
+    def roll(self, now_ms: int, build: bool = True) -> list[Kline]:
+        """Open bars up to ``now_ms``'s minute and return the 1m klines closed since last call
+        (``build`` False: count them as returned without making them, nobody listens)."""
         m1 = self._m1
         current = now_ms - now_ms % _MIN
         if not m1.bars and self._seed is not None:
@@ -297,6 +299,12 @@ class KlineBook:
             m1._append_until(current, None)
         closed: list[Kline] = []
         if not m1.bars:
+            return closed
+        if not build:
+            if m1.opens[-1] + _MIN <= now_ms:  # every bar is closed by then
+                self._emitted_close = max(self._emitted_close, m1.opens[-1] + _MIN)
+            elif len(m1.opens) > 1:
+                self._emitted_close = max(self._emitted_close, m1.opens[-1])
             return closed
         i = bisect_left(m1.opens, self._emitted_close)
         while i < len(m1.bars) and m1.opens[i] + _MIN <= now_ms:
@@ -381,7 +389,7 @@ class KlineBook:
         if limit <= 0:
             return []
         series = self._s1 if interval == "1s" else self._m1
-        self.roll(now_ms)
+        self.roll(now_ms, build=False)
         if self._candles is not None:
             return self._joined(interval, series, now_ms, start_ms, end_ms, limit)
         end = now_ms if end_ms is None or end_ms > now_ms else end_ms
@@ -491,7 +499,7 @@ class KlineBook:
         Returns it with the close before the window (``None`` if unknown), or None when the
         window holds no bars. Used for the rolling 24h ticker and the average price.
         """
-        self.roll(now_ms)
+        self.roll(now_ms, build=False)
         m1 = self._m1
         lo = bisect_left(m1.opens, from_ms - from_ms % _MIN)
         hi = bisect_left(m1.opens, now_ms + 1)

@@ -14,7 +14,14 @@ from decimal import Decimal
 
 import pytest
 
-from real_trade.execution.paper_path import QuietTape, lots_in, on_tick, on_tick_fast, path_points
+from real_trade.execution.paper_path import (
+    QuietTape,
+    decimal_places,
+    lots_in,
+    on_tick,
+    on_tick_fast,
+    path_points,
+)
 from real_trade.sim.market import Side
 
 TICKS = [Decimal("0.01"), Decimal("0.5"), Decimal("1"), Decimal("0.00001")]
@@ -70,9 +77,20 @@ def test_lots_in_floors_like_decimal() -> None:
     rng = random.Random(3)
     lot = Decimal("0.00001")
     exact = [float(Decimal(rng.randrange(1, 10**8)) * lot) for _ in range(3_000)]
-    for v in exact + [rng.uniform(0, 500) for _ in range(3_000)] + [0.0, -1.0]:
+    written = [round(rng.uniform(0, 500), rng.randrange(0, 9)) for _ in range(3_000)]
+    for v in exact + written + [rng.uniform(0, 500) for _ in range(3_000)] + [0.0, -1.0, 1e-20]:
         want = int(Decimal(repr(v)) / lot) if v > 0 else 0
         assert lots_in(v, lot, float(lot)) == want, v
+        assert lots_in(v, lot, float(lot), decimal_places(lot)) == want, v
+
+
+def test_decimal_places_of_a_power_of_ten_only() -> None:
+    assert decimal_places(Decimal("0.00001")) == 5
+    assert decimal_places(Decimal("0.0100")) == 2
+    assert decimal_places(Decimal("1")) == 0
+    assert decimal_places(Decimal("0.5")) is None
+    assert decimal_places(Decimal("0.25")) is None
+    assert decimal_places(Decimal("10")) is None
 
 
 @pytest.mark.parametrize("tick", TICKS[:3])
