@@ -586,6 +586,8 @@ class TradingSession:
         ``funding`` / ``liquidation`` with the run's name), for the host to book."""
         take = getattr(self.port, "take_contract_events", None)
         fresh = take() if take is not None else []
+        if not fresh and not self._contract_events:
+            return []  # every bar of a spot run
         events, self._contract_events = [*self._contract_events, *fresh], []
         out = []
         for event in events:
