@@ -254,24 +254,21 @@ class QuietTape:
             if a == b:
                 continue
             step = b - a
-            base = 4 * a
-            for i in (1, 2, 3, 4):
-                if i == 4:
-                    q = b
-                else:
-                    q, r = divmod(base + step * i, 4)  # a + (b - a) * i / 4, half to even
-                    if r > 2 or (r == 2 and q & 1):
-                        q += 1
-                    if q < 1:
-                        q = 1
-                if q != last:
-                    buy = q > last
-                    n += 1
-                    total += q
-                    if buy:
-                        buy_count += 1
-                        buy_sum += q
-                    last = q
+            if -4 < step < 4:  # the points between step one tick at a time: a +- 1 .. b
+                size = step if step > 0 else -step
+                part = size * a + step * (size + 1) // 2
+            else:  # 3 distinct points between (a + step * i / 4, half to even), then b
+                size, base, part = 4, 4 * a, b
+                for i in (1, 2, 3):
+                    q, r = divmod(base + step * i, 4)
+                    part += q + 1 if r > 2 or (r == 2 and q & 1) else q
+            n += size
+            total += part
+            buy = step > 0
+            if buy:
+                buy_count += size
+                buy_sum += part
+            last = b
         span = duration_ms - 1 if duration_ms > 1 else 1
         end = open_ms + span if n > 1 else open_ms
         minute = open_ms - open_ms % _MIN

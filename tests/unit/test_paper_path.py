@@ -160,3 +160,25 @@ def test_add_bar_sums_like_the_path_it_skips() -> None:
             assert fast.finish() == slow.finish()
             assert fast.last_ms == slow.last_ms
     assert fast.finish() == slow.finish()
+
+
+def test_add_bar_sums_like_the_path_on_moves_of_a_few_ticks() -> None:
+    """Moves of 0..9 ticks between the keys (the points between step one tick at a time, or
+    round half to even at quarters), rising and falling, at even and odd prices."""
+    rng = random.Random(9)
+    tick, lot = Decimal("0.01"), Decimal("0.00001")
+    fast, slow = QuietTape(tick, lot), QuietTape(tick, lot)
+    prev: int | None = None
+    for bar in range(4_000):
+        o = rng.randrange(2_000_000, 2_000_050)
+        h, lo = o + rng.randrange(0, 10), o - rng.randrange(0, 10)
+        c = rng.randrange(lo, h + 1)
+        prices = (o / 100, h / 100, lo / 100, c / 100)
+        volume = rng.choice([0.00002, 0.00013, round(rng.uniform(0, 3), 5)])
+        points = path_points(bar * 60_000, prices, volume, 60_000, tick, lot, prev)
+        end = fast.add_bar(bar * 60_000, prices, volume, 60_000, prev)
+        assert end == (points.times[-1], points.prices[-1])
+        slow.add(points)
+        prev = points.prices[-1]
+    assert fast.finish() == slow.finish()
+    assert fast.last_ms == slow.last_ms
