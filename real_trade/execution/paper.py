@@ -57,6 +57,7 @@ from real_trade.execution.paper_book import BookFills, DepthSource
 from real_trade.execution.paper_path import (
     PathPoints,
     QuietTape,
+    decimal_places,
     lots_in,
     on_tick_fast,
     path_points,
@@ -304,6 +305,7 @@ class PaperExecution:
         self._resting: dict[str, Order] = {}  # the account's open orders, by client id
         self._quiet: list[tuple[str, PaperBar]] = []  # bars no order can meet, not played yet
         self._quiet_last: dict[str, float | None] = {}  # their symbols' last trade prices
+        self._steps: dict[str, tuple[Decimal, float, int | None, Decimal, float]] = {}  # lot, tick
 
     @property
     def idle(self) -> bool:
@@ -721,10 +723,14 @@ class PaperExecution:
         """``sid``'s last trade price once the bars kept aside are played: the close (on the
         tick) of the last one that trades, else the engine's."""
         assert self.core is not None and self._market is not None
-        lot, tick = self._market.lot_step(sid), self._market.tick_size(sid)
+        steps = self._steps.get(sid)
+        if steps is None:
+            lot, tick = self._market.lot_step(sid), self._market.tick_size(sid)
+            steps = self._steps[sid] = (lot, float(lot), decimal_places(lot), tick, float(tick))
+        lot, lot_f, places, tick, tick_f = steps
         for bar_sid, bar in reversed(self._quiet):
-            if bar_sid == sid and lots_in(bar.volume, lot, float(lot)) > 0:
-                return float(on_tick_fast(bar.close, tick, float(tick)) * tick)
+            if bar_sid == sid and lots_in(bar.volume, lot, lot_f, places) > 0:
+                return float(on_tick_fast(bar.close, tick, tick_f) * tick)
         price = self.core.last_price(sid)
         return None if price is None else float(price)
 

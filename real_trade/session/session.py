@@ -336,7 +336,7 @@ class TradingSession:
         port = self.port
         if port is None:
             return self.initial_cash
-        account = self.contract_account()
+        account = self.contract_account() if self.positions.contracts else None
         if account is not None:
             return account.wallet
         balance = port.balances().get(self.currency)
