@@ -4,7 +4,7 @@
 paper.bar_path` builds its ticks from it): integer prices (in ticks of the symbol's PRICE_FILTER)
 and volumes (in lots), so the paper fast path can sum a bar's trades without building a
 :class:`~real_trade.sim.market.MarketTick` or a trade for each. :class:`QuietTape` sums the
-trades of the ticks no user order can meet into :class:`~real_trade.sim.klines.MinuteTrades`,
+trades of the ticks no user order can meet into :class:`~real_trade.sim.klines.RawMinute`,
 exactly the trades the liquidity provider and the tape flow would make for them (one trade of
 the tick's volume at the tick's price, taken on the tick's side).
 """
@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from real_trade.sim.klines import MinuteTrades
+from real_trade.sim.klines import RawMinute
 
 __all__ = [
     "PathPoints",
@@ -166,7 +166,7 @@ class QuietTape:
 
     tick: Decimal
     lot: Decimal
-    minutes: list[MinuteTrades] = field(default_factory=list)
+    minutes: list[RawMinute] = field(default_factory=list)
     last_price: int | None = None
     last_ms: int | None = None
     _minute: int = -1
@@ -311,7 +311,7 @@ class QuietTape:
         self.last_price, self.last_ms = close, end
         return end, close
 
-    def finish(self) -> tuple[list[MinuteTrades], Decimal | None]:
+    def finish(self) -> tuple[list[RawMinute], Decimal | None]:
         """The minutes summed so far and the last trade's price (None: no trade; its time is
         :attr:`last_ms`)."""
         if self._acc:
@@ -322,19 +322,8 @@ class QuietTape:
         return out, last
 
     def _close(self, minute: int, acc: list[int]) -> None:
-        tick, lot = self.tick, self.lot
-        quote = tick * lot
-        self.minutes.append(
-            MinuteTrades(
-                minute,
-                Decimal(acc[0]) * tick,
-                Decimal(acc[1]) * tick,
-                Decimal(acc[2]) * tick,
-                Decimal(acc[3]) * tick,
-                Decimal(acc[4]) * lot,
-                Decimal(acc[5]) * quote,
-                acc[6],
-                Decimal(acc[7]) * lot,
-                Decimal(acc[8]) * quote,
-            )
+        o, h, lo, c, lots, quote, trades, buy_lots, buy_quote = acc
+        raw = RawMinute(
+            minute, o, h, lo, c, lots, quote, trades, buy_lots, buy_quote, self.tick, self.lot
         )
+        self.minutes.append(raw)

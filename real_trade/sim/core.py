@@ -34,7 +34,7 @@ import random
 import threading
 import time
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
@@ -54,7 +54,7 @@ from real_trade.sim.derivatives.types import (
     SymbolSettings,
 )
 from real_trade.sim.history import OrderHistory
-from real_trade.sim.klines import Kline, MinuteTrades
+from real_trade.sim.klines import Kline, MinuteTrades, RawMinute
 from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity
 from real_trade.sim.market import MarketSource
 from real_trade.sim.rules import (
@@ -729,7 +729,7 @@ class ExchangeCore:
     def record_quiet(
         self,
         symbol: str,
-        minutes: list[MinuteTrades],
+        minutes: Sequence[MinuteTrades | RawMinute],
         last_price: Decimal | None,
         last_trade_ms: int | None,
         now_ms: int,

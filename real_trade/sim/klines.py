@@ -17,7 +17,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from real_trade.sim.errors import Reason
 from real_trade.sim.market import Candle
@@ -35,6 +35,7 @@ __all__ = [
     "Kline",
     "KlineBook",
     "MinuteTrades",
+    "RawMinute",
     "Tape",
     "bucket_open",
     "interval_ms",
@@ -102,6 +103,42 @@ class MinuteTrades(NamedTuple):
     taker_buy_quote_volume: Decimal
 
 
+class RawMinute(NamedTuple):
+    """:class:`MinuteTrades` in whole ticks and lots (the paper fast path sums them so): the
+    Decimal values are made when read (:meth:`decimal`, or the 1m bar it becomes), and a bar
+    no query reads never makes them."""
+
+    open_ms: int
+    open_ticks: int
+    high_ticks: int
+    low_ticks: int
+    close_ticks: int
+    lots: int
+    quote_units: int  # ticks x lots
+    trades: int
+    taker_buy_lots: int
+    taker_buy_quote_units: int
+    tick: Decimal
+    lot: Decimal
+
+    def decimal(self) -> MinuteTrades:
+        """The same trades in prices and quantities."""
+        tick, lot = self.tick, self.lot
+        quote = tick * lot
+        return MinuteTrades(
+            self.open_ms,
+            Decimal(self.open_ticks) * tick,
+            Decimal(self.high_ticks) * tick,
+            Decimal(self.low_ticks) * tick,
+            Decimal(self.close_ticks) * tick,
+            Decimal(self.lots) * lot,
+            Decimal(self.quote_units) * quote,
+            self.trades,
+            Decimal(self.taker_buy_lots) * lot,
+            Decimal(self.taker_buy_quote_units) * quote,
+        )
+
+
 class _Bar:
     """A mutable base bar (1s or 1m) while it is being built."""
 
@@ -126,6 +163,64 @@ class _Bar:
         self.vol = self.qvol = self.tb_vol = self.tb_qvol = ZERO
         self.trades = 0
         self.first_id = self.last_id = -1
+
+
+_LAZY = ("open", "high", "low", "close", "vol", "qvol", "tb_vol", "tb_qvol")
+
+
+def _lazy(name: str) -> Any:
+    """A property over ``_Bar``'s slot ``name`` that makes a raw bar's values first."""
+    slot = _Bar.__dict__[name]
+
+    def get(bar: _RawBar) -> Decimal:
+        if bar._raw is not None:
+            bar._settle()
+        return slot.__get__(bar, _Bar)
+
+    def put(bar: _RawBar, value: Decimal) -> None:
+        if bar._raw is not None:
+            bar._settle()
+        slot.__set__(bar, value)
+
+    return property(get, put)
+
+
+class _RawBar(_Bar):
+    """A 1m bar of one :class:`RawMinute`: its count and trade ids are set, its prices and
+    volumes are made from the whole ticks and lots when first read or changed; then it is a
+    bar like any other (the values equal those :meth:`KlineBook.add_minute` makes at once)."""
+
+    __slots__ = ("_raw",)
+
+    open = _lazy("open")
+    high = _lazy("high")
+    low = _lazy("low")
+    close = _lazy("close")
+    vol = _lazy("vol")
+    qvol = _lazy("qvol")
+    tb_vol = _lazy("tb_vol")
+    tb_qvol = _lazy("tb_qvol")
+
+    def __init__(self, raw: RawMinute, first_id: int) -> None:
+        self._raw: RawMinute | None = raw
+        self.open_ms = raw.open_ms
+        self.trades = raw.trades
+        self.first_id, self.last_id = first_id, first_id + raw.trades - 1
+
+    def _settle(self) -> None:
+        raw = self._raw
+        assert raw is not None
+        self._raw = None
+        put = [_Bar.__dict__[name].__set__ for name in _LAZY]
+        values = raw.decimal()
+        put[0](self, values.open)
+        put[1](self, values.high)
+        put[2](self, values.low)
+        put[3](self, values.close)
+        put[4](self, values.volume)
+        put[5](self, values.quote_volume)
+        put[6](self, values.taker_buy_volume)
+        put[7](self, values.taker_buy_quote_volume)
 
 
 class _Series:
@@ -154,6 +249,16 @@ class _Series:
             opens.append(nxt)
             bars.append(_Bar(nxt, price))
             nxt += self.period
+        self._trim()
+
+    def append_next(self, bar: _Bar) -> None:
+        """Append ``bar``, which opens one period after the last bar."""
+        self.opens.append(bar.open_ms)
+        self.bars.append(bar)
+        self._trim()
+
+    def _trim(self) -> None:
+        opens, bars = self.opens, self.bars
         if len(bars) > self.max_bars * 1.1:
             cut = len(bars) - self.max_bars
             del opens[:cut]
@@ -252,11 +357,18 @@ class KlineBook:
         self._m1.add_trade(trade)
         self._s1.add_trade(trade)
 
-    def add_minute(self, trades: MinuteTrades, first_id: int) -> None:
+    def add_minute(self, trades: MinuteTrades | RawMinute, first_id: int) -> None:
         """Add ``trades`` (ids from ``first_id``) to its 1m bar exactly as :meth:`on_trade`
         would add them one by one; the 1s bars are not built for them (see
-        :meth:`~real_trade.sim.symbol_market.SymbolMarket.record_quiet`)."""
+        :meth:`~real_trade.sim.symbol_market.SymbolMarket.record_quiet`). A raw minute
+        opening the minute after the last bar becomes its bar as it is (see :class:`RawMinute`).
+        """
         m1 = self._m1
+        if isinstance(trades, RawMinute):
+            if m1.bars and trades.open_ms == m1.opens[-1] + _MIN:
+                m1.append_next(_RawBar(trades, first_id))
+                return
+            trades = trades.decimal()
         if not m1.bars:
             self._seed = self._seed if self._seed is not None else trades.open
             m1._append_until(self._live_start, self._seed)

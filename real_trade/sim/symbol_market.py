@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from real_trade.sim.accounts import Account
 from real_trade.sim.history import OrderHistory
-from real_trade.sim.klines import KlineBook, MinuteTrades
+from real_trade.sim.klines import KlineBook, MinuteTrades, RawMinute
 from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity, flow_step_of
 from real_trade.sim.market import CandleHistorySource, MarketSource
 from real_trade.sim.matching import MatchingEngine
@@ -190,7 +190,7 @@ class SymbolMarket:
 
     def record_quiet(
         self,
-        minutes: list[MinuteTrades],
+        minutes: Sequence[MinuteTrades | RawMinute],
         last_price: Decimal | None,
         last_trade_ms: int | None,
         now_ms: int,

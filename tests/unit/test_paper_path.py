@@ -118,7 +118,8 @@ def test_quiet_tape_sums_trades_per_minute() -> None:
     pts = path_points(60_000, (100.0, 101.0, 99.0, 100.5), 0.013, 120_000, tick, lot, None)
     tape = QuietTape(tick, lot)
     tape.add(pts)
-    minutes, last = tape.finish()
+    raw, last = tape.finish()
+    minutes = [m.decimal() for m in raw]
     trades = [(t, p, q, b) for t, p, q, b in zip(*vars_of(pts), strict=True) if q > 0]
     assert [m.open_ms for m in minutes] == [60_000, 120_000]  # the bar spans two minutes
     assert sum(m.trades for m in minutes) == len(trades)
