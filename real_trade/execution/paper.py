@@ -32,13 +32,11 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import dataclasses
 import itertools
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from real_trade.bus import EventBus
 from real_trade.execution import paper_contracts
@@ -94,9 +92,9 @@ _REACH = 0.002
 """How far (relative) beyond a path's range a resting order is still deemed in its reach."""
 
 
-@dataclass(frozen=True, slots=True)
-class PaperBar:
-    """One closed bar of the feed: opened at ``open_ms``, lasting ``duration_ms``."""
+class PaperBar(NamedTuple):
+    """One closed bar of the feed: opened at ``open_ms``, lasting ``duration_ms`` (a named
+    tuple: the broker makes one for every bar)."""
 
     open_ms: int
     open: float
@@ -592,7 +590,7 @@ class PaperExecution:
         gap = bar.open_ms - last if last is not None and bar.open_ms > last else 60_000
         if bar.duration_ms <= gap:
             return bar
-        return dataclasses.replace(bar, duration_ms=gap)
+        return bar._replace(duration_ms=gap)
 
     # ------------------------------------------------------------------ ExecutionPort
     def limits(self, symbol: str) -> SymbolLimits:
