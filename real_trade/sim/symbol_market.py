@@ -93,8 +93,8 @@ class SymbolMarket:
         ``settlement`` overrides the instrument's (a perpetual's comes with the core's ledger);
         ``after_flush(now_ms)`` runs after every :meth:`flush` (the core's contract upkeep:
         mark, funding, liquidations). ``listens(topic)`` tells whether anyone receives
-        ``topic``'s events now (None: always): the market-data events nobody receives are not
-        built (their books, depth ids and klines are kept all the same).
+        ``topic``'s events now (None: always): the market-data and balance events nobody
+        receives are not built (books, depth ids, klines and balances are kept all the same).
         """
         sym = rules.symbol
         self.engine = MatchingEngine(rules, accounts, fee_account, rng=rng, settlement=settlement)
@@ -257,6 +257,8 @@ class SymbolMarket:
         for ev in out.order_events:
             publish(f"sim.order.{ev.order.account_id}", ev)
         for account_id, assets in out.touched.items():
+            if not listens(f"sim.balance.{account_id}"):
+                continue  # the market's own accounts, mostly
             acct = self._accounts[account_id]
             snap = {a: (acct.balance(a).free, acct.balance(a).locked) for a in sorted(assets)}
             publish(f"sim.balance.{account_id}", BalanceEvent(account_id, snap, now_ms))
