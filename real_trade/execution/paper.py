@@ -132,11 +132,13 @@ def _points(
     )
 
 
-def _ticks(points: PathPoints, tick: Decimal, lot: Decimal, start: int = 0) -> list[MarketTick]:
+def _ticks(
+    points: PathPoints, tick: Decimal, lot: Decimal, start: int = 0, stop: int | None = None
+) -> list[MarketTick]:
     return [
         MarketTick(ts, Decimal(p) * tick, q * lot, Side.BUY if buy else Side.SELL)
         for ts, p, q, buy in itertools.islice(
-            zip(points.times, points.prices, points.lots, points.buys, strict=True), start, None
+            zip(points.times, points.prices, points.lots, points.buys, strict=True), start, stop
         )
     ]
 
@@ -195,12 +197,15 @@ class BarPathMarket:
         tape.add(points)
         return points.times[-1]
 
-    def extend(self, symbol: str, points: PathPoints) -> list[MarketTick]:
-        """Keep ``points`` (from :meth:`path`) as ``symbol``'s next ticks; return them."""
+    def extend(
+        self, symbol: str, points: PathPoints, start: int = 0, stop: int | None = None
+    ) -> list[MarketTick]:
+        """Keep ``points`` (from :meth:`path`; those from ``start`` to ``stop``) as ``symbol``'s
+        next ticks; return them."""
         rules = self._rules[symbol]
-        path = _ticks(points, rules.tick_size, rules.step_size)
+        path = _ticks(points, rules.tick_size, rules.step_size, start, stop)
         self._ticks[symbol].extend(path)
-        self._times[symbol].extend(points.times)
+        self._times[symbol].extend(points.times[start:stop])
         return path
 
     def add_bar(self, symbol: str, bar: PaperBar) -> list[MarketTick]:
@@ -433,10 +438,13 @@ class PaperExecution:
         assert self.core is not None and self.clock is not None and self._market is not None
         market, clock, core = self._market, self.clock, self.core
         timeline: list[tuple[int, str, int]] = []
+        # one symbol on the fast path: its ticks are kept up to the one played (the rest may be
+        # recorded unplayed); else all at once (the pump plays every symbol up to the clock)
+        lazy = self.fast_path and len(bars) == 1
         paths: dict[str, tuple[PathPoints, list[MarketTick]]] = {}
         for sid, bar in bars:
             points = market.path(sid, bar)
-            paths[sid] = points, market.extend(sid, points)
+            paths[sid] = points, [] if lazy else market.extend(sid, points)
             timeline += [(ts, sid, i) for i, ts in enumerate(points.times)]
         done: set[str] = set()
         for ts, sid, i in sorted(timeline):
@@ -453,6 +461,9 @@ class PaperExecution:
                     continue
             if self.fast_path:
                 self._size_ladder(sid)
+            points, kept = paths[sid]
+            if len(kept) <= i:
+                kept += market.extend(sid, points, len(kept), i + 1)
             core.pump()
             if i == 0:
                 self._open_now.add(sid)
