@@ -257,7 +257,10 @@ class BaseBroker(bt.BrokerBase):
         if self.session.manager is None:
             return
         bars = tr.new_bars(self._drivers, self._bar_len)
-        times = [tr.num_to_ms(d.lines.datetime[0]) for d in self._symbols if len(d)]
+        if len(self._symbols) == len(bars):  # one feed per symbol, each with a new bar
+            times = [bar.open_ms for bar in bars.values()]
+        else:
+            times = [tr.num_to_ms(d.lines.datetime[0]) for d in self._symbols if len(d)]
         self.session.advance(bars, max(times) if times else None)
         self._dispatch()
         self._adopt_recovered()

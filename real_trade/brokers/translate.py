@@ -182,8 +182,9 @@ def new_bars(drivers: dict[str, Any], seen: dict[Any, int]) -> dict[str, PaperBa
     """The bar of each symbol's driving feed that grew since the last call (``seen``: lengths)."""
     bars = {}
     for symbol, data in drivers.items():
-        if len(data) and len(data) != seen.get(data):
-            seen[data] = len(data)
+        size = len(data)
+        if size and size != seen.get(data):
+            seen[data] = size
             bars[symbol] = bar_of(data)
     return bars
 

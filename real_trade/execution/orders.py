@@ -21,6 +21,7 @@ vocabulary's :class:`~real_trade.vocabulary.orders.OrderSide` and
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
@@ -190,6 +191,7 @@ class SymbolLimits:
         return None
 
 
+@functools.lru_cache(maxsize=4_096)  # the same amounts and prices come back bar after bar
 def _to_step(value: float, step: float | None, rounding: str) -> float:
     if not step:
         return value

@@ -32,13 +32,11 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import dataclasses
 import itertools
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from real_trade.bus import EventBus
 from real_trade.execution import paper_contracts
@@ -57,6 +55,7 @@ from real_trade.execution.paper_book import BookFills, DepthSource
 from real_trade.execution.paper_path import (
     PathPoints,
     QuietTape,
+    decimal_places,
     lots_in,
     on_tick_fast,
     path_points,
@@ -93,9 +92,9 @@ _REACH = 0.002
 """How far (relative) beyond a path's range a resting order is still deemed in its reach."""
 
 
-@dataclass(frozen=True, slots=True)
-class PaperBar:
-    """One closed bar of the feed: opened at ``open_ms``, lasting ``duration_ms``."""
+class PaperBar(NamedTuple):
+    """One closed bar of the feed: opened at ``open_ms``, lasting ``duration_ms`` (a named
+    tuple: the broker makes one for every bar)."""
 
     open_ms: int
     open: float
@@ -133,11 +132,13 @@ def _points(
     )
 
 
-def _ticks(points: PathPoints, tick: Decimal, lot: Decimal, start: int = 0) -> list[MarketTick]:
+def _ticks(
+    points: PathPoints, tick: Decimal, lot: Decimal, start: int = 0, stop: int | None = None
+) -> list[MarketTick]:
     return [
         MarketTick(ts, Decimal(p) * tick, q * lot, Side.BUY if buy else Side.SELL)
         for ts, p, q, buy in itertools.islice(
-            zip(points.times, points.prices, points.lots, points.buys, strict=True), start, None
+            zip(points.times, points.prices, points.lots, points.buys, strict=True), start, stop
         )
     ]
 
@@ -196,12 +197,15 @@ class BarPathMarket:
         tape.add(points)
         return points.times[-1]
 
-    def extend(self, symbol: str, points: PathPoints) -> list[MarketTick]:
-        """Keep ``points`` (from :meth:`path`) as ``symbol``'s next ticks; return them."""
+    def extend(
+        self, symbol: str, points: PathPoints, start: int = 0, stop: int | None = None
+    ) -> list[MarketTick]:
+        """Keep ``points`` (from :meth:`path`; those from ``start`` to ``stop``) as ``symbol``'s
+        next ticks; return them."""
         rules = self._rules[symbol]
-        path = _ticks(points, rules.tick_size, rules.step_size)
+        path = _ticks(points, rules.tick_size, rules.step_size, start, stop)
         self._ticks[symbol].extend(path)
-        self._times[symbol].extend(points.times)
+        self._times[symbol].extend(points.times[start:stop])
         return path
 
     def add_bar(self, symbol: str, bar: PaperBar) -> list[MarketTick]:
@@ -304,6 +308,7 @@ class PaperExecution:
         self._resting: dict[str, Order] = {}  # the account's open orders, by client id
         self._quiet: list[tuple[str, PaperBar]] = []  # bars no order can meet, not played yet
         self._quiet_last: dict[str, float | None] = {}  # their symbols' last trade prices
+        self._steps: dict[str, tuple[Decimal, float, int | None, Decimal, float]] = {}  # lot, tick
 
     @property
     def idle(self) -> bool:
@@ -433,10 +438,13 @@ class PaperExecution:
         assert self.core is not None and self.clock is not None and self._market is not None
         market, clock, core = self._market, self.clock, self.core
         timeline: list[tuple[int, str, int]] = []
+        # one symbol on the fast path: its ticks are kept up to the one played (the rest may be
+        # recorded unplayed); else all at once (the pump plays every symbol up to the clock)
+        lazy = self.fast_path and len(bars) == 1
         paths: dict[str, tuple[PathPoints, list[MarketTick]]] = {}
         for sid, bar in bars:
             points = market.path(sid, bar)
-            paths[sid] = points, market.extend(sid, points)
+            paths[sid] = points, [] if lazy else market.extend(sid, points)
             timeline += [(ts, sid, i) for i, ts in enumerate(points.times)]
         done: set[str] = set()
         for ts, sid, i in sorted(timeline):
@@ -453,6 +461,9 @@ class PaperExecution:
                     continue
             if self.fast_path:
                 self._size_ladder(sid)
+            points, kept = paths[sid]
+            if len(kept) <= i:
+                kept += market.extend(sid, points, len(kept), i + 1)
             core.pump()
             if i == 0:
                 self._open_now.add(sid)
@@ -590,7 +601,7 @@ class PaperExecution:
         gap = bar.open_ms - last if last is not None and bar.open_ms > last else 60_000
         if bar.duration_ms <= gap:
             return bar
-        return dataclasses.replace(bar, duration_ms=gap)
+        return bar._replace(duration_ms=gap)
 
     # ------------------------------------------------------------------ ExecutionPort
     def limits(self, symbol: str) -> SymbolLimits:
@@ -721,10 +732,14 @@ class PaperExecution:
         """``sid``'s last trade price once the bars kept aside are played: the close (on the
         tick) of the last one that trades, else the engine's."""
         assert self.core is not None and self._market is not None
-        lot, tick = self._market.lot_step(sid), self._market.tick_size(sid)
+        steps = self._steps.get(sid)
+        if steps is None:
+            lot, tick = self._market.lot_step(sid), self._market.tick_size(sid)
+            steps = self._steps[sid] = (lot, float(lot), decimal_places(lot), tick, float(tick))
+        lot, lot_f, places, tick, tick_f = steps
         for bar_sid, bar in reversed(self._quiet):
-            if bar_sid == sid and lots_in(bar.volume, lot, float(lot)) > 0:
-                return float(on_tick_fast(bar.close, tick, float(tick)) * tick)
+            if bar_sid == sid and lots_in(bar.volume, lot, lot_f, places) > 0:
+                return float(on_tick_fast(bar.close, tick, tick_f) * tick)
         price = self.core.last_price(sid)
         return None if price is None else float(price)
 

@@ -4,7 +4,7 @@
 paper.bar_path` builds its ticks from it): integer prices (in ticks of the symbol's PRICE_FILTER)
 and volumes (in lots), so the paper fast path can sum a bar's trades without building a
 :class:`~real_trade.sim.market.MarketTick` or a trade for each. :class:`QuietTape` sums the
-trades of the ticks no user order can meet into :class:`~real_trade.sim.klines.MinuteTrades`,
+trades of the ticks no user order can meet into :class:`~real_trade.sim.klines.RawMinute`,
 exactly the trades the liquidity provider and the tape flow would make for them (one trade of
 the tick's volume at the tick's price, taken on the tick's side).
 """
@@ -15,11 +15,12 @@ import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from real_trade.sim.klines import MinuteTrades
+from real_trade.sim.klines import RawMinute
 
 __all__ = [
     "PathPoints",
     "QuietTape",
+    "decimal_places",
     "lots_in",
     "on_tick",
     "on_tick_fast",
@@ -47,15 +48,32 @@ def on_tick_fast(value: float, tick: Decimal, tick_f: float) -> int:
     return n if n > 1 else 1
 
 
-def lots_in(volume: float, lot: Decimal, lot_f: float) -> int:
-    """Whole ``lot`` units in ``volume`` (floored), in floats unless near a whole unit."""
+def lots_in(volume: float, lot: Decimal, lot_f: float, places: int | None = None) -> int:
+    """Whole ``lot`` units in ``volume`` (floored), in floats unless near a whole unit.
+
+    ``places``: the lot is ``10 ** -places`` (:func:`decimal_places`): near a whole unit, a
+    volume written with at most that many decimals is that whole unit (no Decimal needed).
+    """
     if volume <= 0:
         return 0
     y = volume / lot_f
     n = math.floor(y)
     if y - n < _NEAR or n + 1 - y < _NEAR:
+        if places is not None:
+            text = repr(volume)
+            dot = text.find(".")
+            if dot >= 0 and "e" not in text and len(text) - dot - 1 <= places:
+                return round(y)
         return int(Decimal(repr(volume)) / lot)
     return n
+
+
+def decimal_places(step: Decimal) -> int | None:
+    """``k`` when ``step`` is ``10 ** -k`` (k >= 0), else None."""
+    sign, digits, exponent = step.normalize().as_tuple()
+    if sign or digits != (1,) or not isinstance(exponent, int) or exponent > 0:
+        return None
+    return -exponent
 
 
 @dataclass(slots=True)
@@ -148,16 +166,18 @@ class QuietTape:
 
     tick: Decimal
     lot: Decimal
-    minutes: list[MinuteTrades] = field(default_factory=list)
+    minutes: list[RawMinute] = field(default_factory=list)
     last_price: int | None = None
     last_ms: int | None = None
     _minute: int = -1
     _acc: list[int] = field(default_factory=list)
     _tick_f: float = 0.0
     _lot_f: float = 0.0
+    _places: int | None = None
 
     def __post_init__(self) -> None:
         self._tick_f, self._lot_f = float(self.tick), float(self.lot)
+        self._places = decimal_places(self.lot)
 
     def add(self, points: PathPoints, start: int = 0) -> None:
         """Add the trades of ``points`` from index ``start`` on (ticks without volume trade
@@ -203,38 +223,74 @@ class QuietTape:
     ) -> tuple[int, int] | None:
         """Add the trades of a bar's path (as :meth:`add` of :func:`path_points` would) when
         the whole path lies in one minute, without building it; return its last point (time,
-        price in ticks). None (nothing added) when it spans minutes: use :meth:`add`."""
-        path = path_prices(prices, self.tick, 3, self._tick_f)
-        n = len(path)
+        price in ticks). None (nothing added) when it spans minutes: use :meth:`add`.
+
+        The path of :func:`path_prices` is walked once, inline (this runs for every bar the
+        paper fast path keeps aside): its length, sum, extremes and taker-buy share.
+        """
+        tick, tf = self.tick, self._tick_f
+        keys = []
+        for value in prices:  # on_tick_fast, inline
+            x = value / tf
+            fl = math.floor(x)
+            frac = x - fl
+            if -_NEAR < frac - 0.5 < _NEAR:
+                q = on_tick(value, tick)
+            else:
+                q = fl + 1 if frac > 0.5 else fl
+                if q < 1:
+                    q = 1
+            keys.append(q)
+        o, h, lo, c = keys
+        if c >= o:
+            keys[1], keys[2] = lo, h
+        # the path: o, then 3 points between each two keys and the key, repeats dropped
+        before: Decimal | int = o if prev is None else prev
+        buy = o >= before
+        n, total, last = 1, o, o
+        buy_count, buy_sum = (1, o) if buy else (0, 0)
+        for k in range(3):
+            a, b = keys[k], keys[k + 1]
+            if a == b:
+                continue
+            step = b - a
+            if -4 < step < 4:  # the points between step one tick at a time: a +- 1 .. b
+                size = step if step > 0 else -step
+                part = size * a + step * (size + 1) // 2
+            else:  # 3 distinct points between (a + step * i / 4, half to even), then b
+                size, base, part = 4, 4 * a, b
+                for i in (1, 2, 3):
+                    q, r = divmod(base + step * i, 4)
+                    part += q + 1 if r > 2 or (r == 2 and q & 1) else q
+            n += size
+            total += part
+            buy = step > 0
+            if buy:
+                buy_count += size
+                buy_sum += part
+            last = b
         span = duration_ms - 1 if duration_ms > 1 else 1
         end = open_ms + span if n > 1 else open_ms
         minute = open_ms - open_ms % _MIN
         if span < n - 1 or end - end % _MIN != minute:
             return None
-        lots = lots_in(volume, self.lot, self._lot_f)
-        close = path[-1]
+        lots = lots_in(volume, self.lot, self._lot_f, self._places)
+        close = last
         if lots <= 0:
             return end, close
         share, rest = divmod(lots, n)
-        last_buy = close >= path[-2] if n > 1 else (prev is None or close >= prev)
         if share:
-            buy_sum = buy_count = 0
-            before: Decimal | int = path[0] if prev is None else prev
-            for p in path:
-                if p >= before:
-                    buy_sum += p
-                    buy_count += 1
-                before = p
-            first, high, low, vol, count = path[0], max(path), min(path), lots, n
-            quote = share * sum(path) + rest * close
+            high, low = max(keys), min(keys)
+            first, vol, count = o, lots, n
+            quote = share * total + rest * close
             tb_lots, tb_quote = share * buy_count, share * buy_sum
-            if last_buy:
+            if buy:
                 tb_lots += rest
                 tb_quote += rest * close
         else:
             first = high = low = close
             vol, quote, count = rest, rest * close, 1
-            tb_lots, tb_quote = (rest, quote) if last_buy else (0, 0)
+            tb_lots, tb_quote = (rest, quote) if buy else (0, 0)
         acc = self._acc
         if minute != self._minute or not acc:
             if acc:
@@ -255,7 +311,7 @@ class QuietTape:
         self.last_price, self.last_ms = close, end
         return end, close
 
-    def finish(self) -> tuple[list[MinuteTrades], Decimal | None]:
+    def finish(self) -> tuple[list[RawMinute], Decimal | None]:
         """The minutes summed so far and the last trade's price (None: no trade; its time is
         :attr:`last_ms`)."""
         if self._acc:
@@ -266,19 +322,8 @@ class QuietTape:
         return out, last
 
     def _close(self, minute: int, acc: list[int]) -> None:
-        tick, lot = self.tick, self.lot
-        quote = tick * lot
-        self.minutes.append(
-            MinuteTrades(
-                minute,
-                Decimal(acc[0]) * tick,
-                Decimal(acc[1]) * tick,
-                Decimal(acc[2]) * tick,
-                Decimal(acc[3]) * tick,
-                Decimal(acc[4]) * lot,
-                Decimal(acc[5]) * quote,
-                acc[6],
-                Decimal(acc[7]) * lot,
-                Decimal(acc[8]) * quote,
-            )
+        o, h, lo, c, lots, quote, trades, buy_lots, buy_quote = acc
+        raw = RawMinute(
+            minute, o, h, lo, c, lots, quote, trades, buy_lots, buy_quote, self.tick, self.lot
         )
+        self.minutes.append(raw)

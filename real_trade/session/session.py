@@ -38,6 +38,7 @@ from typing import Any
 
 from real_trade.bus import EventBus, get_bus
 from real_trade.execution import (
+    Balance,
     ClientOrderIds,
     ContractAccount,
     FillEvent,
@@ -119,6 +120,7 @@ class TradingSession:
         self._own_ids = itertools.count(-1, -1)
         self._new_bars = False
         self._holding, self._settled_seq = True, -1  # settle_positions: skip when flat, no news
+        self._floors: dict[str, float] | None = None  # settle_positions: holdings' dust floors
         self._last_snapshot = 0.0
         self._contract_events: list[FundingPayment | Liquidation] = []
 
@@ -337,7 +339,7 @@ class TradingSession:
         port = self.port
         if port is None:
             return self.initial_cash
-        account = self.contract_account()
+        account = self.contract_account() if self.positions.contracts else None
         if account is not None:
             return account.wallet
         balance = port.balances().get(self.currency)
@@ -513,15 +515,20 @@ class TradingSession:
         if manager is None or port is None:
             return {}
         seq = manager.reports_applied
-        if not force and not self._holding and seq == self._settled_seq:
-            return {}  # flat, and no report since: the balances and positions are as settled
+        if not force and seq == self._settled_seq:
+            if not self._holding:
+                return {}  # flat, and no report since: the balances and positions are as settled
+            if self._above_floors(manager, port):
+                return {}  # no report since, and no holding's price nears its dust floor
         self._settled_seq = seq
         balances, changed = port.balances(), {}
-        account = self.contract_account()
+        contracts_held = self.positions.contracts
+        account = self.contract_account() if contracts_held else None
         for symbol in self.symbols:
             if not force and not manager.settled(symbol):
                 continue
-            if symbol in self.positions.contracts:
+            contract = symbol in contracts_held
+            if contract:
                 if account is None or not account.current:
                     continue  # the exchange's positions lag the fills: next time
                 position = account.position(symbol)
@@ -529,7 +536,9 @@ class TradingSession:
             else:
                 held = balances.get(base_asset(symbol))
                 size = held.total if held is not None else 0.0
-            price = port.last_price(symbol) or self.last_close.get(symbol)
+            price = None  # only a spot holding's dust check reads it
+            if size > 0 and not contract:
+                price = port.last_price(symbol) or self.last_close.get(symbol)
             new = self.positions.settle(symbol, size, port.limits(symbol), price, self.now_ms)
             if new is not None:
                 changed[symbol] = new
@@ -537,13 +546,51 @@ class TradingSession:
             self.positions.size(s) or self.positions.dust.get(s) or not manager.settled(s)
             for s in self.symbols
         ) or any(b.total for a, b in balances.items() if a != self.currency)
+        self._floors = self._dust_floors(manager, port, balances)
         return changed
+
+    def _dust_floors(
+        self,
+        manager: OrderManager,
+        port: PaperExecution | LiveExecution,
+        balances: Mapping[str, Balance],
+    ) -> dict[str, float] | None:
+        """Just settled: the price of each spot holding under which it would turn to dust (its
+        minimum order value), while no report comes; None when the next settlement must look
+        again whatever the prices (contracts, working orders, dust)."""
+        if self.positions.contracts or manager.alive_orders():
+            return None
+        floors = {}
+        for symbol in self.symbols:
+            held = balances.get(base_asset(symbol))
+            if symbol in self.positions.shared or held is None or held.total <= 0:
+                continue
+            limits = port.limits(symbol)
+            amount = limits.round_amount(held.total)
+            if self.positions.dust.get(symbol) or amount <= 0:
+                return None
+            floors[symbol] = (limits.min_cost or 0.0) / amount * (1 + 1e-6)
+        return floors
+
+    def _above_floors(self, manager: OrderManager, port: PaperExecution | LiveExecution) -> bool:
+        """Whether every holding's price is still above its dust floor (:meth:`_dust_floors`)
+        and no order works: settling again would change nothing."""
+        floors = self._floors
+        if floors is None or manager.alive_orders():
+            return False
+        for symbol, floor in floors.items():
+            price = port.last_price(symbol) or self.last_close.get(symbol)
+            if price is None or price < floor:
+                return False
+        return True
 
     def take_contract_events(self) -> list[FundingPayment | Liquidation]:
         """The funding payments and liquidations since the last call (published on
         ``funding`` / ``liquidation`` with the run's name), for the host to book."""
         take = getattr(self.port, "take_contract_events", None)
         fresh = take() if take is not None else []
+        if not fresh and not self._contract_events:
+            return []  # every bar of a spot run
         events, self._contract_events = [*self._contract_events, *fresh], []
         out = []
         for event in events:

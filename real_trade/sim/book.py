@@ -186,6 +186,13 @@ class OrderBook:
         self._ask_changes.clear()
         return bids, asks
 
+    def forget_changes(self) -> int:
+        """Forget the changed levels unread (nobody listens to depth); how many there were."""
+        count = len(self._bid_changes) + len(self._ask_changes)
+        self._bid_changes.clear()
+        self._ask_changes.clear()
+        return count
+
     @staticmethod
     def _qty(side: BookSide, price: Decimal) -> Decimal:
         lvl = side.level(price)

@@ -34,7 +34,7 @@ import random
 import threading
 import time
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
@@ -54,7 +54,7 @@ from real_trade.sim.derivatives.types import (
     SymbolSettings,
 )
 from real_trade.sim.history import OrderHistory
-from real_trade.sim.klines import Kline, MinuteTrades
+from real_trade.sim.klines import Kline, MinuteTrades, RawMinute
 from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity
 from real_trade.sim.market import MarketSource
 from real_trade.sim.rules import (
@@ -198,6 +198,7 @@ class ExchangeCore:
                 makers=makers,
                 settlement=settlement_for(sym_rules.instrument, self.ledger) if contract else None,
                 after_flush=self._upkeep_hook(sym) if contract else None,
+                listens=self._listens,
             )
 
     @property
@@ -728,7 +729,7 @@ class ExchangeCore:
     def record_quiet(
         self,
         symbol: str,
-        minutes: list[MinuteTrades],
+        minutes: Sequence[MinuteTrades | RawMinute],
         last_price: Decimal | None,
         last_trade_ms: int | None,
         now_ms: int,
@@ -763,6 +764,14 @@ class ExchangeCore:
         if st.after_flush is not None:
             st.after_flush(now)
         return now
+
+    def _listens(self, topic: str) -> bool:
+        """Whether an event on ``topic`` would reach anyone (a sink that cannot tell: yes)."""
+        bus = self._bus
+        if bus is None:
+            return False
+        ask = getattr(bus, "has_subscribers", None)
+        return True if ask is None else bool(ask(topic))
 
     def _emit(self, topic: str, event: object) -> None:
         if self._bus is not None:

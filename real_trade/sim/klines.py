@@ -17,6 +17,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 from real_trade.sim.errors import Reason
 from real_trade.sim.market import Candle
@@ -34,6 +35,7 @@ __all__ = [
     "Kline",
     "KlineBook",
     "MinuteTrades",
+    "RawMinute",
     "Tape",
     "bucket_open",
     "interval_ms",
@@ -84,10 +86,10 @@ class Kline:
     last_trade_id: int = -1
 
 
-@dataclass(frozen=True, slots=True)
-class MinuteTrades:
+class MinuteTrades(NamedTuple):
     """The sum of consecutive trades inside one minute (opening at ``open_ms``), in order:
-    first and last price, extremes, base and quote volume, count, and the taker-buy share."""
+    first and last price, extremes, base and quote volume, count, and the taker-buy share
+    (a named tuple: the paper fast path makes one per minute it keeps aside)."""
 
     open_ms: int
     open: Decimal
@@ -99,6 +101,42 @@ class MinuteTrades:
     trades: int
     taker_buy_volume: Decimal
     taker_buy_quote_volume: Decimal
+
+
+class RawMinute(NamedTuple):
+    """:class:`MinuteTrades` in whole ticks and lots (the paper fast path sums them so): the
+    Decimal values are made when read (:meth:`decimal`, or the 1m bar it becomes), and a bar
+    no query reads never makes them."""
+
+    open_ms: int
+    open_ticks: int
+    high_ticks: int
+    low_ticks: int
+    close_ticks: int
+    lots: int
+    quote_units: int  # ticks x lots
+    trades: int
+    taker_buy_lots: int
+    taker_buy_quote_units: int
+    tick: Decimal
+    lot: Decimal
+
+    def decimal(self) -> MinuteTrades:
+        """The same trades in prices and quantities."""
+        tick, lot = self.tick, self.lot
+        quote = tick * lot
+        return MinuteTrades(
+            self.open_ms,
+            Decimal(self.open_ticks) * tick,
+            Decimal(self.high_ticks) * tick,
+            Decimal(self.low_ticks) * tick,
+            Decimal(self.close_ticks) * tick,
+            Decimal(self.lots) * lot,
+            Decimal(self.quote_units) * quote,
+            self.trades,
+            Decimal(self.taker_buy_lots) * lot,
+            Decimal(self.taker_buy_quote_units) * quote,
+        )
 
 
 class _Bar:
@@ -127,6 +165,64 @@ class _Bar:
         self.first_id = self.last_id = -1
 
 
+_LAZY = ("open", "high", "low", "close", "vol", "qvol", "tb_vol", "tb_qvol")
+
+
+def _lazy(name: str) -> Any:
+    """A property over ``_Bar``'s slot ``name`` that makes a raw bar's values first."""
+    slot = _Bar.__dict__[name]
+
+    def get(bar: _RawBar) -> Decimal:
+        if bar._raw is not None:
+            bar._settle()
+        return slot.__get__(bar, _Bar)
+
+    def put(bar: _RawBar, value: Decimal) -> None:
+        if bar._raw is not None:
+            bar._settle()
+        slot.__set__(bar, value)
+
+    return property(get, put)
+
+
+class _RawBar(_Bar):
+    """A 1m bar of one :class:`RawMinute`: its count and trade ids are set, its prices and
+    volumes are made from the whole ticks and lots when first read or changed; then it is a
+    bar like any other (the values equal those :meth:`KlineBook.add_minute` makes at once)."""
+
+    __slots__ = ("_raw",)
+
+    open = _lazy("open")
+    high = _lazy("high")
+    low = _lazy("low")
+    close = _lazy("close")
+    vol = _lazy("vol")
+    qvol = _lazy("qvol")
+    tb_vol = _lazy("tb_vol")
+    tb_qvol = _lazy("tb_qvol")
+
+    def __init__(self, raw: RawMinute, first_id: int) -> None:
+        self._raw: RawMinute | None = raw
+        self.open_ms = raw.open_ms
+        self.trades = raw.trades
+        self.first_id, self.last_id = first_id, first_id + raw.trades - 1
+
+    def _settle(self) -> None:
+        raw = self._raw
+        assert raw is not None
+        self._raw = None
+        put = [_Bar.__dict__[name].__set__ for name in _LAZY]
+        values = raw.decimal()
+        put[0](self, values.open)
+        put[1](self, values.high)
+        put[2](self, values.low)
+        put[3](self, values.close)
+        put[4](self, values.volume)
+        put[5](self, values.quote_volume)
+        put[6](self, values.taker_buy_volume)
+        put[7](self, values.taker_buy_quote_volume)
+
+
 class _Series:
     """A contiguous-by-construction list of base bars of ``period`` ms, sorted by open time."""
 
@@ -153,6 +249,16 @@ class _Series:
             opens.append(nxt)
             bars.append(_Bar(nxt, price))
             nxt += self.period
+        self._trim()
+
+    def append_next(self, bar: _Bar) -> None:
+        """Append ``bar``, which opens one period after the last bar."""
+        self.opens.append(bar.open_ms)
+        self.bars.append(bar)
+        self._trim()
+
+    def _trim(self) -> None:
+        opens, bars = self.opens, self.bars
         if len(bars) > self.max_bars * 1.1:
             cut = len(bars) - self.max_bars
             del opens[:cut]
@@ -251,11 +357,18 @@ class KlineBook:
         self._m1.add_trade(trade)
         self._s1.add_trade(trade)
 
-    def add_minute(self, trades: MinuteTrades, first_id: int) -> None:
+    def add_minute(self, trades: MinuteTrades | RawMinute, first_id: int) -> None:
         """Add ``trades`` (ids from ``first_id``) to its 1m bar exactly as :meth:`on_trade`
         would add them one by one; the 1s bars are not built for them (see
-        :meth:`~real_trade.sim.symbol_market.SymbolMarket.record_quiet`)."""
+        :meth:`~real_trade.sim.symbol_market.SymbolMarket.record_quiet`). A raw minute
+        opening the minute after the last bar becomes its bar as it is (see :class:`RawMinute`).
+        """
         m1 = self._m1
+        if isinstance(trades, RawMinute):
+            if m1.bars and trades.open_ms == m1.opens[-1] + _MIN:
+                m1.append_next(_RawBar(trades, first_id))
+                return
+            trades = trades.decimal()
         if not m1.bars:
             self._seed = self._seed if self._seed is not None else trades.open
             m1._append_until(self._live_start, self._seed)
@@ -287,8 +400,9 @@ class KlineBook:
         self._emitted_close = max(self._emitted_close, current)
         self._s1 = _Series(_SEC, self._s1.max_bars)  # the 1s bars start again after them
 
-    def roll(self, now_ms: int) -> list[Kline]:
-        """Open bars up to ``now_ms``'s minute and return the 1m klines closed since last call."""
+    def roll(self, now_ms: int, build: bool = True) -> list[Kline]:
+        """Open bars up to ``now_ms``'s minute and return the 1m klines closed since last call
+        (``build`` False: count them as returned without making them, nobody listens)."""
         m1 = self._m1
         current = now_ms - now_ms % _MIN
         if not m1.bars and self._seed is not None:
@@ -297,6 +411,12 @@ class KlineBook:
             m1._append_until(current, None)
         closed: list[Kline] = []
         if not m1.bars:
+            return closed
+        if not build:
+            if m1.opens[-1] + _MIN <= now_ms:  # every bar is closed by then
+                self._emitted_close = max(self._emitted_close, m1.opens[-1] + _MIN)
+            elif len(m1.opens) > 1:
+                self._emitted_close = max(self._emitted_close, m1.opens[-1])
             return closed
         i = bisect_left(m1.opens, self._emitted_close)
         while i < len(m1.bars) and m1.opens[i] + _MIN <= now_ms:
@@ -381,7 +501,7 @@ class KlineBook:
         if limit <= 0:
             return []
         series = self._s1 if interval == "1s" else self._m1
-        self.roll(now_ms)
+        self.roll(now_ms, build=False)
         if self._candles is not None:
             return self._joined(interval, series, now_ms, start_ms, end_ms, limit)
         end = now_ms if end_ms is None or end_ms > now_ms else end_ms
@@ -491,7 +611,7 @@ class KlineBook:
         Returns it with the close before the window (``None`` if unknown), or None when the
         window holds no bars. Used for the rolling 24h ticker and the average price.
         """
-        self.roll(now_ms)
+        self.roll(now_ms, build=False)
         m1 = self._m1
         lo = bisect_left(m1.opens, from_ms - from_ms % _MIN)
         hi = bisect_left(m1.opens, now_ms + 1)

@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from real_trade.sim.accounts import Account
 from real_trade.sim.history import OrderHistory
-from real_trade.sim.klines import KlineBook, MinuteTrades
+from real_trade.sim.klines import KlineBook, MinuteTrades, RawMinute
 from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity, flow_step_of
 from real_trade.sim.market import CandleHistorySource, MarketSource
 from real_trade.sim.matching import MatchingEngine
@@ -54,6 +54,10 @@ _SKIP_LOG_EVERY_S = 10.0
 _DAY_MS = 86_400_000
 
 
+def _always(_topic: str) -> bool:
+    return True
+
+
 class SymbolMarket:
     """A symbol's engine, klines, tape, depth ids and liquidity, and the publishing of changes.
 
@@ -82,12 +86,15 @@ class SymbolMarket:
         makers: MarketMakers | None = None,
         settlement: Settlement | None = None,
         after_flush: Callable[[int], None] | None = None,
+        listens: Callable[[str], bool] | None = None,
     ) -> None:
         """Build the symbol's engine, klines and tape, and open the ladder when it is played.
 
         ``settlement`` overrides the instrument's (a perpetual's comes with the core's ledger);
         ``after_flush(now_ms)`` runs after every :meth:`flush` (the core's contract upkeep:
-        mark, funding, liquidations).
+        mark, funding, liquidations). ``listens(topic)`` tells whether anyone receives
+        ``topic``'s events now (None: always): the market-data and balance events nobody
+        receives are not built (books, depth ids, klines and balances are kept all the same).
         """
         sym = rules.symbol
         self.engine = MatchingEngine(rules, accounts, fee_account, rng=rng, settlement=settlement)
@@ -103,6 +110,7 @@ class SymbolMarket:
         self._accounts = accounts
         self._history = history
         self._publish = publish
+        self._listens = listens if listens is not None else _always
         self.liquidity: SymbolLiquidity | None = None
         if source is None:
             self.klines = KlineBook(sym, live_start_ms=start_ms, max_bars=max_kline_bars)
@@ -182,7 +190,7 @@ class SymbolMarket:
 
     def record_quiet(
         self,
-        minutes: list[MinuteTrades],
+        minutes: Sequence[MinuteTrades | RawMinute],
         last_price: Decimal | None,
         last_trade_ms: int | None,
         now_ms: int,
@@ -211,24 +219,36 @@ class SymbolMarket:
     # ---------------------------------------------------------------- publishing
     def roll(self, now_ms: int) -> None:
         """Open kline bars up to ``now_ms`` and publish the 1m klines that closed."""
+        topic = f"sim.kline.{self.symbol}"
+        if not self._listens(topic):
+            self.klines.roll(now_ms, build=False)
+            return
         for k in self.klines.roll(now_ms):
-            self._publish(f"sim.kline.{k.symbol}", k)
+            self._publish(topic, k)
 
     def flush(self, now_ms: int) -> None:
         """Publish what the engine recorded: trades, depth diff, kline, orders, balances."""
         out = self.engine.drain()
-        sym, publish = self.symbol, self._publish
-        for trade in out.trades:
-            self.tape.add(trade)
-            self.klines.on_trade(trade)
-            publish(f"sim.trade.{sym}", trade)
+        sym, publish, listens = self.symbol, self._publish, self._listens
+        if out.trades:
+            topic = f"sim.trade.{sym}"
+            tell = listens(topic)
+            for trade in out.trades:
+                self.tape.add(trade)
+                self.klines.on_trade(trade)
+                if tell:
+                    publish(topic, trade)
         book = self.engine.book
         if book.has_changes():
-            bids, asks = book.drain_changes()
+            topic = f"sim.depth.{sym}"
             first = self.update_id + 1
-            self.update_id += len(bids) + len(asks)
-            publish(f"sim.depth.{sym}", DepthUpdate(sym, first, self.update_id, bids, asks, now_ms))
-        if out.trades:
+            if listens(topic):
+                bids, asks = book.drain_changes()
+                self.update_id += len(bids) + len(asks)
+                publish(topic, DepthUpdate(sym, first, self.update_id, bids, asks, now_ms))
+            else:
+                self.update_id += book.forget_changes()
+        if out.trades and listens(f"sim.kline.{sym}"):
             cur = self.klines.current(now_ms)
             if cur is not None:
                 publish(f"sim.kline.{sym}", cur)
@@ -237,6 +257,8 @@ class SymbolMarket:
         for ev in out.order_events:
             publish(f"sim.order.{ev.order.account_id}", ev)
         for account_id, assets in out.touched.items():
+            if not listens(f"sim.balance.{account_id}"):
+                continue  # the market's own accounts, mostly
             acct = self._accounts[account_id]
             snap = {a: (acct.balance(a).free, acct.balance(a).locked) for a in sorted(assets)}
             publish(f"sim.balance.{account_id}", BalanceEvent(account_id, snap, now_ms))

@@ -11,6 +11,8 @@ A unified symbol is ccxt's: ``BASE/QUOTE`` for spot, ``BASE/QUOTE:SETTLE`` for a
 
 from __future__ import annotations
 
+import functools
+
 __all__ = [
     "base_asset",
     "is_contract",
@@ -22,6 +24,7 @@ __all__ = [
 ]
 
 
+@functools.lru_cache(maxsize=1_024)  # a run asks for its few symbols' assets every bar
 def split_symbol(symbol: str) -> tuple[str, str]:
     """The base and quote assets of a unified symbol (``BTC/USDT:USDT`` -> ``("BTC", "USDT")``).
 
@@ -53,6 +56,7 @@ def is_inverse(symbol: str) -> bool:
     return bool(settle) and settle.split("-", 1)[0] == split_symbol(pair)[0]
 
 
+@functools.lru_cache(maxsize=1_024)  # asked for at every order and bar
 def joined_symbol_id(symbol: str) -> str:
     """Binance's, Bybit's and the simulator's id: ``BTC/USDT`` and ``BTC/USDT:USDT`` -> ``BTCUSDT``.
 

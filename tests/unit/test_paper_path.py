@@ -14,7 +14,14 @@ from decimal import Decimal
 
 import pytest
 
-from real_trade.execution.paper_path import QuietTape, lots_in, on_tick, on_tick_fast, path_points
+from real_trade.execution.paper_path import (
+    QuietTape,
+    decimal_places,
+    lots_in,
+    on_tick,
+    on_tick_fast,
+    path_points,
+)
 from real_trade.sim.market import Side
 
 TICKS = [Decimal("0.01"), Decimal("0.5"), Decimal("1"), Decimal("0.00001")]
@@ -70,9 +77,20 @@ def test_lots_in_floors_like_decimal() -> None:
     rng = random.Random(3)
     lot = Decimal("0.00001")
     exact = [float(Decimal(rng.randrange(1, 10**8)) * lot) for _ in range(3_000)]
-    for v in exact + [rng.uniform(0, 500) for _ in range(3_000)] + [0.0, -1.0]:
+    written = [round(rng.uniform(0, 500), rng.randrange(0, 9)) for _ in range(3_000)]
+    for v in exact + written + [rng.uniform(0, 500) for _ in range(3_000)] + [0.0, -1.0, 1e-20]:
         want = int(Decimal(repr(v)) / lot) if v > 0 else 0
         assert lots_in(v, lot, float(lot)) == want, v
+        assert lots_in(v, lot, float(lot), decimal_places(lot)) == want, v
+
+
+def test_decimal_places_of_a_power_of_ten_only() -> None:
+    assert decimal_places(Decimal("0.00001")) == 5
+    assert decimal_places(Decimal("0.0100")) == 2
+    assert decimal_places(Decimal("1")) == 0
+    assert decimal_places(Decimal("0.5")) is None
+    assert decimal_places(Decimal("0.25")) is None
+    assert decimal_places(Decimal("10")) is None
 
 
 @pytest.mark.parametrize("tick", TICKS[:3])
@@ -100,7 +118,8 @@ def test_quiet_tape_sums_trades_per_minute() -> None:
     pts = path_points(60_000, (100.0, 101.0, 99.0, 100.5), 0.013, 120_000, tick, lot, None)
     tape = QuietTape(tick, lot)
     tape.add(pts)
-    minutes, last = tape.finish()
+    raw, last = tape.finish()
+    minutes = [m.decimal() for m in raw]
     trades = [(t, p, q, b) for t, p, q, b in zip(*vars_of(pts), strict=True) if q > 0]
     assert [m.open_ms for m in minutes] == [60_000, 120_000]  # the bar spans two minutes
     assert sum(m.trades for m in minutes) == len(trades)
@@ -142,3 +161,25 @@ def test_add_bar_sums_like_the_path_it_skips() -> None:
             assert fast.finish() == slow.finish()
             assert fast.last_ms == slow.last_ms
     assert fast.finish() == slow.finish()
+
+
+def test_add_bar_sums_like_the_path_on_moves_of_a_few_ticks() -> None:
+    """Moves of 0..9 ticks between the keys (the points between step one tick at a time, or
+    round half to even at quarters), rising and falling, at even and odd prices."""
+    rng = random.Random(9)
+    tick, lot = Decimal("0.01"), Decimal("0.00001")
+    fast, slow = QuietTape(tick, lot), QuietTape(tick, lot)
+    prev: int | None = None
+    for bar in range(4_000):
+        o = rng.randrange(2_000_000, 2_000_050)
+        h, lo = o + rng.randrange(0, 10), o - rng.randrange(0, 10)
+        c = rng.randrange(lo, h + 1)
+        prices = (o / 100, h / 100, lo / 100, c / 100)
+        volume = rng.choice([0.00002, 0.00013, round(rng.uniform(0, 3), 5)])
+        points = path_points(bar * 60_000, prices, volume, 60_000, tick, lot, prev)
+        end = fast.add_bar(bar * 60_000, prices, volume, 60_000, prev)
+        assert end == (points.times[-1], points.prices[-1])
+        slow.add(points)
+        prev = points.prices[-1]
+    assert fast.finish() == slow.finish()
+    assert fast.last_ms == slow.last_ms

@@ -223,3 +223,20 @@ def test_dust_is_no_position_reported_once_and_taken_back_by_the_next_buy() -> N
     assert len(events) == 1  # reported once
     assert positions.book(fill("buy", 0.01), limits) == pytest.approx(0.01001)  # takes it back
     assert SYMBOL not in positions.dust and cleared == [SYMBOL]  # the sell to dust cleared it
+
+
+def test_a_holding_turns_to_dust_as_its_price_falls_and_back_as_it_rises() -> None:
+    """No report comes while the price moves: the holding's value at the price decides whether
+    an order could sell it (BTC/USDT's minimum order value is 5 USDT)."""
+    run = PaperRun()
+    run.order(1, OrderSide.BUY, 0.0003)
+    run.bar(30_000.0)
+    positions = run.session.positions
+    assert positions.size(SYMBOL) == pytest.approx(0.0002997)  # the fee is paid in BTC
+    for price in (29_000.0, 25_000.0, 20_000.0):
+        run.bar(price)
+    assert positions.size(SYMBOL) == pytest.approx(0.0002997)  # 0.00029 x 20,000 = 5.8 USDT
+    run.bar(15_000.0)  # 4.35 USDT
+    assert positions.size(SYMBOL) == 0.0 and positions.dust[SYMBOL] == pytest.approx(0.0002997)
+    run.bar(30_000.0)
+    assert positions.size(SYMBOL) == pytest.approx(0.0002997) and SYMBOL not in positions.dust

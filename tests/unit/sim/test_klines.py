@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from real_trade.sim.binance.errors import sim_error_code_msg as binance
-from real_trade.sim.klines import INTERVALS, KlineBook, Tape, bucket_open, next_open
+from real_trade.sim.klines import INTERVALS, KlineBook, RawMinute, Tape, bucket_open, next_open
 from real_trade.sim.types import BadParameter, Trade
 from tests.unit.sim.fakes import MIN, ScriptedMarket
 
@@ -204,3 +204,35 @@ def test_tape_aggregates_trades_of_one_taker_at_one_price() -> None:
     assert [a.agg_id for a in tape.agg_trades(end_ms=5)] == [1, 2]
     assert [t.trade_id for t in tape.recent(2)] == [3, 4]
     assert [t.trade_id for t in tape.from_id(2, 2)] == [2, 3]
+
+
+def test_raw_minutes_give_the_klines_of_their_decimal_minutes() -> None:
+    """A raw minute (whole ticks and lots) becomes its bar unread; read, changed by a later
+    trade in its minute, or aggregated, it equals the minute added as Decimals."""
+    tick, lot = D("0.01"), D("0.00001")
+    books = [book(history_minutes=10)[0] for _ in range(2)]
+    first_id = 1
+    for i in range(6):
+        open_ms = START + i * MIN
+        p = 3_000_000 + 7 * i
+        raw = RawMinute(open_ms, p, p + 9, p - 4, p + 2, 1234 + i, 0, 3, 1000, 0, tick, lot)
+        raw = raw._replace(quote_units=raw.lots * p, taker_buy_quote_units=1000 * (p + 9))
+        books[0].add_minute(raw, first_id)
+        books[1].add_minute(raw.decimal(), first_id)
+        first_id += raw.trades
+        if i == 2:  # a played trade lands in the raw bar's minute
+            for kb in books:
+                kb.on_trade(trade(first_id, open_ms + 50_000, "30000.5"))
+            first_id += 1
+    now = START + 6 * MIN - 1
+    for kb in books:
+        kb.roll_quietly(now)
+    raw_book, decimal_book = books
+    for interval in ("1m", "3m", "1h"):
+        got = raw_book.klines(interval, now_ms=now, limit=20)
+        assert got == decimal_book.klines(interval, now_ms=now, limit=20)
+        assert [str(k.quote_volume) for k in got] == [
+            str(k.quote_volume) for k in decimal_book.klines(interval, now_ms=now, limit=20)
+        ]
+    assert raw_book.window(now - 5 * MIN + 1, now) == decimal_book.window(now - 5 * MIN + 1, now)
+    assert raw_book.last_close() == decimal_book.last_close() == D("30000.37")
