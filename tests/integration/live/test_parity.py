@@ -16,7 +16,7 @@ A second test runs ``SmaCross(long_short=True)`` on the perpetual ``BTC/USDT:USD
 same minutes (backtrader's futures commission and margin against the simulator's derivatives
 core; see the section "perpetuals" below for what must agree there). Its testnet run trades
 Binance USDⓈ-M, Bybit's linear or OKX's SWAP perpetual (``perp_venue``, ids like
-``okx-perp``; OKX's contract is 0.01 BTC, the broker speaks BTC). Each run costs ~16 s, so by
+``okx-perp``; OKX's contract is 0.01 BTC, the broker speaks BTC). Each run costs ~12 s, so by
 default it runs on **Binance always and on one of Bybit/OKX chosen by the UTC date** (the
 day's ordinal: even Bybit, odd OKX; :func:`perp_venues`), so both are covered every other
 day; ``RT_PARITY_VENUES=all`` runs the three, ``RT_PARITY_VENUES=okx,bybit`` (a list) those.
