@@ -14,8 +14,10 @@ back as reports through a thread-safe queue that the broker drains on its own th
 * Order updates come from the ``orders`` stream and fills from the ``my_trades`` stream (plus
   the fills in the exchange's answer to the order); REST polling (``fetch_order`` and
   ``fetch_my_trades``) runs while the orders stream is down, once after it comes back, every
-  ``safety_poll_s`` while orders are open (a silently dead stream), and when an order's reported
-  executions outrun the fills received for a short grace period.
+  ``safety_poll_s`` while orders are open (a silently dead stream), when an order's reported
+  executions outrun the fills received for a short grace period, and when an order acknowledged
+  with its ids only (Bybit's, OKX's answers) hears nothing from the stream for that grace (its
+  update was pushed before the private subscription was live, e.g. right after the start).
 * Balances are read at :meth:`start` and kept current from the ``balance`` stream.
 * Contracts (``BTC/USDT:USDT``): the exchange keeps the positions, so after every order update,
   fill or balance change the positions and the wallet are read again over REST
@@ -212,6 +214,7 @@ class LiveExecution:
         self._poller: concurrent.futures.Future[None] | None = None
         self._tasks: set[concurrent.futures.Future[Any]] = set()
         self._placing: dict[str, concurrent.futures.Future[Any]] = {}  # cid -> its placement
+        self._unheard: set[str] = set()  # cids acknowledged with ids only, no update since
         self.open_orders_at_start: list[dict[str, Any]] = []
         self.contracts_view = LiveContracts(client, self._spawn, poll_interval_s, funding_poll_s)
 
@@ -483,6 +486,7 @@ class LiveExecution:
     def _on_order(self, order: Mapping[str, Any], *, acknowledgement: bool = False) -> None:
         if self.contracts_view.on_order(order):
             return  # the exchange's own order (a liquidation): not ours to track
+        thin = acknowledgement and order.get("status") is None  # Bybit's, OKX's: ids only
         for report in order_reports(order, acknowledgement=acknowledgement):
             if isinstance(report, FillReport):
                 self._on_fill(report)
@@ -491,6 +495,11 @@ class LiveExecution:
             if report.client_order_id not in self._open:
                 continue  # not ours (another bot on the account) or already finished
             symbol = self._open[report.client_order_id][1]
+            if not acknowledgement:
+                self._unheard.discard(report.client_order_id)
+            elif thin and report.exchange_order_id:
+                self._unheard.add(report.client_order_id)
+                self._spawn(self._confirm_later(report.client_order_id, report.exchange_order_id))
             if report.status.terminal:
                 del self._open[report.client_order_id]
             else:
@@ -510,6 +519,21 @@ class LiveExecution:
         xid = report.exchange_order_id or ""
         self._fill_sum[xid] = self._fill_sum.get(xid, 0.0) + report.fill.amount
         self._reports.put(report)
+
+    async def _confirm_later(self, cid: str, xid: str) -> None:
+        """Ask REST about an order acknowledged with its ids only when the stream has said
+        nothing of it after a grace (an update pushed before the private subscription was live
+        is never sent again; without this only the safety poll would find it)."""
+        await asyncio.sleep(self.fill_grace_s)
+        if cid not in self._unheard or cid not in self._open:
+            return
+        self._unheard.discard(cid)
+        try:
+            order = await self.client.fetch_order_async(xid, self._open[cid][1])
+        except RealTradeError as exc:  # the safety poll asks again later
+            _log.warning("order %s: confirming over REST failed: %s", cid, exc)
+            return
+        self._on_order(order)
 
     async def _fetch_fills_later(self, xid: str, symbol: str, filled: float) -> None:
         """Ask REST for an order's fills if the stream has not brought them after a grace."""

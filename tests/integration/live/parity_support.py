@@ -29,7 +29,7 @@ from real_trade.feeds.binance_klines import binance_kline_source
 from real_trade.feeds.sources import make_live_source
 from real_trade.feeds.timeframes import timeframe_ms
 from real_trade.sim import SimExchange
-from real_trade.stores import BaseStore, BinanceStore
+from real_trade.stores import BaseStore
 from real_trade.strategies import SmaCross
 from tests.integration.live.venues import BINANCE_SPOT, Venue
 from tests.support import eventually
@@ -55,7 +55,7 @@ __all__ = [
 FILE = "binanceus_BTCUSDT_1m_2023-03-01_2023-03-21.csv"
 MIN = 60_000
 SYMBOL = "BTC/USDT"
-PERP = "BTC/USDT:USDT"  # the same minutes replayed as Binance USDⓈ-M's linear perpetual
+PERP = "BTC/USDT:USDT"  # the same minutes replayed as a linear perpetual (USDⓈ-M, Bybit, OKX)
 
 
 def data_file() -> Path | None:
@@ -309,19 +309,20 @@ def start_live_run(
     ``store_kwargs`` go to the store (e.g. reconnect delays), ``broker_kwargs`` to the broker
     (over the defaults above); ``strategy_params`` to the strategy. ``venue`` (Binance spot
     unless given) picks the store, broker and feed classes, and the live source (the venue's
-    own: ``"auto"``); ``sim`` must serve its face. ``symbol=PERP`` trades Binance's perpetual:
-    a ``market_type="future"`` store, the testnet account's futures wallet holding
-    ``balances``, ``contracts`` (leverage, margin mode) set on start; ``commission`` is the
-    paper broker's rate.
+    own: ``"auto"``); ``sim`` must serve its face. ``symbol=PERP`` trades the venue's linear
+    perpetual: a ``market_type="future"`` (Binance) or ``"swap"`` (Bybit, OKX) store, the
+    testnet account's futures wallet holding ``balances``, ``contracts`` (leverage, margin
+    mode) set on start; ``commission`` is the paper broker's rate.
     """
     key = secret = None
     symbol = symbol or venue.symbol
-    if symbol == PERP:  # Binance USDⓈ-M
+    if symbol == PERP:  # the venue's linear perpetual: USDⓈ-M, Bybit linear, OKX SWAP
         if not paper:
             held = balances or {"USDT": 10_000.0}
             key, secret = sim.create_account({}, futures_balances=held)
-        kwargs = {**(store_kwargs or {}), "market_type": "future"}
-        store = BinanceStore(key, secret, testnet=True, sim_url=sim.url, bus=EventBus(), **kwargs)
+        market_type = "future" if venue.venue == "binance" else "swap"
+        kwargs = {**venue.store_kwargs, **(store_kwargs or {}), "market_type": market_type}
+        store = venue.store(key, secret, testnet=True, sim_url=sim.url, bus=EventBus(), **kwargs)
     elif paper:
         store = venue.make_public_store(sim, testnet=True, **(store_kwargs or {}))
     else:

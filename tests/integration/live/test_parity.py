@@ -13,8 +13,13 @@ The sample ``SmaCross`` (SMA 5/20, 0.01 BTC) runs over the same 200 real one-min
   serving their face). Paper and backtest are run once per venue beside it, as the reference.
 
 A second test runs ``SmaCross(long_short=True)`` on the perpetual ``BTC/USDT:USDT`` over the
-same minutes (backtrader's futures commission and margin against the simulator's USDⓈ-M core;
-see the section "perpetuals" below for what must agree there).
+same minutes (backtrader's futures commission and margin against the simulator's derivatives
+core; see the section "perpetuals" below for what must agree there). Its testnet run trades
+Binance USDⓈ-M, Bybit's linear or OKX's SWAP perpetual (``perp_venue``, ids like
+``okx-perp``; OKX's contract is 0.01 BTC, the broker speaks BTC). Each run costs ~12 s, so by
+default it runs on **Binance always and on one of Bybit/OKX chosen by the UTC date** (the
+day's ordinal: even Bybit, odd OKX; :func:`perp_venues`), so both are covered every other
+day; ``RT_PARITY_VENUES=all`` runs the three, ``RT_PARITY_VENUES=okx,bybit`` (a list) those.
 
 The simulators' clocks are stepped: the test closes one minute at a time and waits until the
 strategy has processed the bar (and, in testnet, the exchange has answered its order), so the
@@ -41,8 +46,9 @@ What must agree, and the tolerances (all three venues charge 0.1%):
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import backtrader as bt
@@ -66,7 +72,7 @@ from tests.integration.live.parity_support import (
     start_live_run,
     step_together,
 )
-from tests.integration.live.venues import Venue, venue_params
+from tests.integration.live.venues import BINANCE_SPOT, BYBIT_SPOT, OKX_SPOT, Venue, venue_params
 
 pytestmark = pytest.mark.integration
 
@@ -249,15 +255,17 @@ def test_backtest_paper_and_testnet_make_the_same_trades(
 
 # --- perpetuals: SmaCross(long_short=True) on BTC/USDT:USDT --------------------------------
 #
-# The same minutes replayed as Binance USDⓈ-M's linear perpetual (no perpetual candle file
-# exists in the shared data: the spot trades stand in for the contract's). The strategy holds
-# 0.01 long above the slow average and 0.01 short below, reversing with one order of 0.02.
+# The same minutes replayed as a linear perpetual (no perpetual candle file exists in the
+# shared data: the spot trades stand in for the contract's): the paper run on Binance USDⓈ-M's
+# rules, the testnet run on the venue under test (Binance USDⓈ-M, Bybit linear, OKX SWAP). The
+# strategy holds 0.01 long above the slow average and 0.01 short below, reversing with one
+# order of 0.02.
 #
 # * backtest: BackBroker with a linear-contract commission scheme (``stocklike=False``,
 #   multiplier 1 USDT per BTC, margin 1/LEVERAGE of the first price, 0.05% of the notional: USD-M's
 #   taker fee), shorting allowed; no funding;
 # * paper and testnet: the simulator's derivatives core (paper in-process, testnet behind the
-#   USDⓈ-M face), 5x cross, 0.05% taker; funding is charged at 16:00 UTC, inside the window.
+#   venue's face), 5x cross, 0.05% taker; funding is charged at 16:00 UTC, inside the window.
 #
 # The trades are the same (side, size, decision bar, fill bar). Each venue's PnL (the wallet
 # plus the open position at the last close, less the 10,000 start) is exactly its fills' PnL
@@ -288,15 +296,52 @@ def linear_perpetual_comminfo(price: float) -> bt.CommInfoBase:
     )
 
 
-@pytest.fixture
-def perp_runs() -> Iterator[tuple[LiveRun, LiveRun]]:
-    """A paper and a testnet run on the perpetual, each on its own stepped simulator serving
-    the USDⓈ-M face over the file."""
+PERP_FACES = {"binance": ["binance", "binance_futures"], "bybit": ["bybit"], "okx": ["okx"]}
+PERP_VENUE = {"binance": BINANCE_SPOT, "bybit": BYBIT_SPOT, "okx": OKX_SPOT}  # their classes
+
+
+def perp_venues(chosen: str | None = None, today: datetime | None = None) -> list[str]:
+    """The venues the perpetual parity test trades on (module docstring): ``chosen`` (default
+    ``$RT_PARITY_VENUES``) is ``all`` or a comma list; else Binance and, by ``today``'s (UTC)
+    ordinal, Bybit (even) or OKX (odd)."""
+    chosen = os.environ.get("RT_PARITY_VENUES", "") if chosen is None else chosen
+    if chosen.strip() == "all":
+        return list(PERP_FACES)
+    if chosen.strip():
+        names = [n.strip() for n in chosen.split(",") if n.strip()]
+        unknown = sorted(set(names) - set(PERP_FACES))
+        if unknown:
+            raise ValueError(
+                f"RT_PARITY_VENUES: unknown venue(s) {unknown}; use {list(PERP_FACES)}"
+            )
+        return names
+    day = (today or datetime.now(UTC)).date().toordinal()
+    return ["binance", ("bybit", "okx")[day % 2]]
+
+
+def test_the_perpetual_parity_rotation_covers_bybit_and_okx_on_alternate_days() -> None:
+    days = [datetime(2026, 12, 6, tzinfo=UTC) + timedelta(days=n) for n in range(2)]
+    picked = [perp_venues("", day) for day in days]
+    assert sorted(p[1] for p in picked) == ["bybit", "okx"]
+    assert all(p[0] == "binance" for p in picked)
+    assert perp_venues("all") == ["binance", "bybit", "okx"]
+    assert perp_venues(" okx ,bybit") == ["okx", "bybit"]
+    with pytest.raises(ValueError, match="kraken"):
+        perp_venues("kraken")
+
+
+@pytest.fixture(params=[pytest.param(v, id=f"{v}-perp") for v in perp_venues()])
+def perp_runs(request: pytest.FixtureRequest) -> Iterator[tuple[LiveRun, LiveRun]]:
+    """A paper run (Binance USDⓈ-M's rules) and a testnet run on the venue under test, each on
+    its own stepped simulator serving the venue's face over the file."""
     assert CSV is not None
-    faces = ["binance", "binance_futures"]
+    name: str = request.param
+    paper_faces = PERP_FACES["binance"]
     with (
-        SimExchange(market=CSV, stepped=True, start_ms=START_MS, faces=faces) as paper_sim,
-        SimExchange(market=CSV, stepped=True, start_ms=START_MS, faces=faces) as testnet_sim,
+        SimExchange(market=CSV, stepped=True, start_ms=START_MS, faces=paper_faces) as paper_sim,
+        SimExchange(
+            market=CSV, stepped=True, start_ms=START_MS, faces=PERP_FACES[name]
+        ) as testnet_sim,
     ):
         common: dict[str, Any] = {
             "history_bars": SLOW,
@@ -306,7 +351,7 @@ def perp_runs() -> Iterator[tuple[LiveRun, LiveRun]]:
             **PERP_PARAMS,
         }
         paper = start_live_run(paper_sim, paper=True, **common)
-        testnet = start_live_run(testnet_sim, paper=False, **common)
+        testnet = start_live_run(testnet_sim, paper=False, venue=PERP_VENUE[name], **common)
         try:
             yield paper, testnet
         finally:
@@ -324,7 +369,7 @@ def _venue_pnl(core: Any, account: Any, mark: float) -> float:
 
 def _futures_core(run: LiveRun) -> tuple[Any, Any]:
     """The derivatives core a run traded on and its account there: the paper broker's own
-    in-process core, or the testnet simulator's USDⓈ-M core."""
+    in-process core, or the testnet simulator's linear core."""
     if run.broker.paper_trading:
         paper = run.broker.session.paper
         assert paper is not None and paper.core is not None

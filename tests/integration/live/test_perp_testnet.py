@@ -26,6 +26,7 @@ from real_trade.bus import EventBus
 from real_trade.errors import ConfigError
 from real_trade.execution import FundingPayment, LiveExecution
 from real_trade.persistence import Journal
+from real_trade.risk import TradingState
 from real_trade.sim import SimExchange
 from real_trade.sim.okx.auth import DEFAULT_PASSPHRASE
 from real_trade.stores import BinanceStore
@@ -528,3 +529,129 @@ def test_configuring_the_margin_mode_already_in_force_is_no_error(sim: SimExchan
     assert account is not None
     settings = sim.futures_core.contract_settings(account, SID)
     assert (settings.leverage, settings.margin_mode.value) == (2, "cross")
+
+
+# Binance goes short, Bybit long, OKX short: both closing sides, one case per venue.
+OPEN_SIDE = {"binance": "sell", "bybit": "buy", "okx": "sell"}
+
+
+def test_the_kill_switch_cancels_and_flattens_with_a_reduce_only_order(
+    venue_sim: tuple[str, SimExchange], tmp_path: Path
+) -> None:
+    """``broker.kill(flatten=True)`` on a live perpetual holding a position and a resting
+    order: the exchange ends flat with nothing open, the close went out reduce-only."""
+    venue, sim = venue_sim
+    side = OPEN_SIDE[venue]
+    sign = 1.0 if side == "buy" else -1.0
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+    bus, topics, reports = EventBus(synchronous=True), [], []
+    bus.subscribe("killswitch.*", lambda topic, _e: topics.append(topic))
+
+    def rest(s: Steps) -> Any:  # adds to the position far from the market: never fills
+        last = float(sim.futures_core.last_price(SID) or 0)
+        place = s.buy if side == "buy" else s.sell
+        return place(size=0.01, exectype=bt.Order.Limit, price=round(last * (1 - sign * 0.2), 1))
+
+    def resting(s: Steps) -> bool:
+        return (
+            len(s.orders) == 2
+            and s.orders[1].status == bt.Order.Accepted
+            and bool(sim.futures_core.open_orders(account, SID))
+        )
+
+    def kill(s: Steps) -> None:
+        reports.append(s.broker.kill(flatten=True, reason="perp test"))
+
+    def killed(s: Steps) -> bool:
+        return reports[0].done() and s.position.size == 0 and s.idle()
+
+    open_order = (lambda s: s.buy(size=0.02)) if side == "buy" else (lambda s: s.sell(size=0.02))
+    steps: list[tuple[Check, Act]] = [
+        (always, open_order),
+        (agrees(sim, key, sign * 0.02), rest),
+        (resting, kill),
+        (killed, lambda s: None),
+    ]
+    url = f"sqlite:///{tmp_path / 'kill.db'}"
+    strat, broker, _ = run_steps(
+        sim, steps, key_secret=(key, secret), bus=bus, journal=Journal(url), venue=venue
+    )
+    assert strat.done, "the kill never finished"
+    report = reports[0].result(0)
+    assert report.ok, report.summary()
+    assert [c.status for c in report.cancels] == ["canceled"]
+    (close,) = report.closes("closed")
+    assert (close.position.symbol, close.position.amount) == (SYMBOL, pytest.approx(sign * 0.02))
+    # the exchange's truth: flat, nothing open, the close reduce-only on the other side
+    assert sim.futures_core.positions(account, SID) == []
+    assert sim.futures_core.open_orders(account, SID) == []
+    orders = sim.futures_core.all_orders(account, SID)
+    close_side = "sell" if side == "buy" else "buy"
+    assert [(o.side.value, float(o.executed_qty), o.reduce_only) for o in orders] == [
+        (side, 0.02, False),
+        (side, 0.0, False),
+        (close_side, 0.02, True),
+    ]
+    assert orders[1].status.value == "canceled"
+    assert strat.position.size == 0 and broker.getposition(strat.data).size == 0
+    assert [o.status for o in strat.orders] == [bt.Order.Completed, bt.Order.Canceled]
+    assert broker.trading_state.state is TradingState.HALTED
+    assert topics[0] == "killswitch.engaged" and topics[-1] == "killswitch.halted"
+    assert topics.count("killswitch.order_canceled") == 1
+    assert topics.count("killswitch.flattened") == 1
+    journal = Journal(url)
+    kinds = [e.kind for e in journal.events("killswitch.*")]
+    assert kinds.count("killswitch.flattened") == 1 and "killswitch.halted" in kinds
+    assert journal.get_state("trading_state")["state"] == "halted"
+
+
+def test_an_order_whose_update_the_stream_never_sends_is_confirmed_over_rest(
+    venue_sim: tuple[str, SimExchange],
+) -> None:
+    """Bybit and OKX answer an order with its ids only; when the private stream holds its
+    update back (as one pushed before the subscription was live is lost), REST confirms it
+    after the fill grace, not at the safety poll (an hour here)."""
+    from real_trade.execution import (
+        ExchangeStatus,
+        LiveExecution,
+        OrderKind,
+        OrderReport,
+        OrderRequest,
+        OrderSide,
+    )
+
+    venue, sim = venue_sim
+    key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
+    store = getattr(stores, f"{PREFIX[venue]}Store")(
+        key,
+        secret,
+        testnet=True,
+        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
+        sim_url=sim.url,
+        bus=EventBus(),
+        market_type=MARKET_TYPE[venue],
+    )
+    port = LiveExecution(store.client, [SYMBOL], fill_grace_s=0.05, safety_poll_s=3600.0)
+    seen: list[Any] = []
+    try:
+        port.start()
+        eventually(lambda: port.orders_stream_up, message="the orders stream never came up")
+        sim.faults.pause_user_stream(True)
+        port.place(
+            OrderRequest(
+                1, SYMBOL, OrderSide.BUY, OrderKind.MARKET, 0.01, client_order_id="rt-thin-0001"
+            )
+        )
+
+        def done() -> bool:
+            seen.extend(r for r in port.drain() if isinstance(r, OrderReport))
+            return any(r.status is ExchangeStatus.FILLED for r in seen)
+
+        eventually(done, 10, message="the filled order was never reported")
+        assert exchange_position(sim, key)[0] == pytest.approx(0.01)
+    finally:
+        sim.faults.pause_user_stream(False)
+        port.stop()
+        store.stop()
