@@ -12,14 +12,15 @@ account (cash, and the position of every symbol: size and side); every intent ha
 that matches the simulator's. The seed is printed (``RT_CHAOS_SEED`` replays a run); the kill
 schedule comes from it.
 
-It runs on every venue's spot market and on Binance's perpetual (ids like ``bybit-spot-sqlite``,
-``binance-perp-sqlite``; the venues: :mod:`tests.integration.live.venues`). The 22 kills and
-both journal backends run on Binance spot; Bybit and OKX spot and the perpetual get 8 kills
-(each crash point twice, and random ones) on SQLite: the journal does not depend on the venue or
-the market, and every crash point is still hit on each (see :data:`CASES`).
+It runs on every venue's spot market and linear perpetual (ids like ``bybit-spot-sqlite``,
+``okx-perp-sqlite``; the venues: :mod:`tests.integration.live.venues`). The 22 kills and both
+journal backends run on Binance spot; the other five cases get 8 kills (each crash point twice,
+and random ones) on SQLite: the journal does not depend on the venue or the market, and every
+crash point is still hit on each (see :data:`CASES`).
 
-``perp``: BTC/USDT:USDT on the simulator's USDⓈ-M face, ``ChaosTrader`` with ``max_position =
-0`` so that it trades a short book (selling from flat, buying back towards it). The runner's
+``perp``: BTC/USDT:USDT (Binance's USDⓈ-M face, Bybit's linear, OKX's SWAP in contracts of
+0.01 BTC), ``ChaosTrader`` with ``max_position = 0`` so that it trades a short book (selling
+from flat, buying back towards it). The runner's
 exchange-side dead-man switch, on by default for perpetuals, is turned off (``[run]
 dead_man_switch = false``, and the test checks that no countdown was ever armed): a countdown
 passing while the runner is down would cancel its resting orders at the venue, so what this test
@@ -81,7 +82,7 @@ PERP = Market(
 CASES = (
     [(BINANCE_SPOT, SPOT, "sqlite", KILLS), (BINANCE_SPOT, SPOT, "postgres", KILLS)]
     + [(v, SPOT, "sqlite", SHORT_KILLS) for v in SPOT_VENUES if v is not BINANCE_SPOT]
-    + [(BINANCE_SPOT, PERP, "sqlite", SHORT_KILLS)]
+    + [(v, PERP, "sqlite", SHORT_KILLS) for v in SPOT_VENUES]
 )
 """(venue, market, journal backend, kills): the whole schedule on Binance spot, a shorter one
 elsewhere."""
@@ -110,8 +111,8 @@ _STATE_BY_SIM = {
 @pytest.fixture(scope="module")
 def sim(venue: Venue, market: Market) -> Iterator[SimExchange]:
     """A synthetic market at 60x (a one-minute bar every second) behind the venue's face (and
-    the USDⓈ-M face for the perpetual)."""
-    if market.perp:
+    Binance's USDⓈ-M face for its perpetual; Bybit's and OKX's faces serve both markets)."""
+    if market.perp and venue is BINANCE_SPOT:
         faces = ["binance", "binance_futures"]
         with SimExchange(market="synthetic", speed=60.0, seed=5, faces=faces) as exchange:
             yield exchange
