@@ -64,8 +64,16 @@ def main(url: str, ws_url: str, key: str, secret: str) -> dict[str, Any]:
     session = unified_trading.HTTP(testnet=True, api_key=key, api_secret=secret)
     session.endpoint = url
     session.client.verify = os.environ["SSL_CERT_FILE"]
+    # pybit signs its auth to expire 1 s after it is made (private_auth_expire=1): on a loaded
+    # machine the simulator, like Bybit, can read it later and refuse it as expired, which pybit
+    # does not retry; a user on a slow link raises it the same way
     private = unified_trading.WebSocket(
-        testnet=True, channel_type="private", api_key=key, api_secret=secret, retries=3
+        testnet=True,
+        channel_type="private",
+        api_key=key,
+        api_secret=secret,
+        retries=3,
+        private_auth_expire=10,
     )
     try:
         private.order_stream(callback=orders)

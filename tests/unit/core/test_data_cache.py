@@ -91,7 +91,9 @@ def test_threads_share_one_cache_without_losing_bounds_or_counts() -> None:
         try:
             start.wait(timeout=30)
             for i in range(per_thread):
-                key = (t * 7 + i) % 120
+                # each thread its own 30 keys (120 in all, over a cache of 50): a key missed by
+                # two threads at once would be stored twice, a replacement and no eviction
+                key = t * 30 + (i * 7) % 30
                 if cache.lookup(key) is None:
                     cache.store(key, key)
         except BaseException as exc:  # reported below, not lost in the thread
