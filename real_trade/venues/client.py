@@ -432,7 +432,7 @@ class VenueClient(VenueConnection):
         watch = watcher_for(self.exchange, kind, unified, timeframe, limit)
         if kind in ("orders", "my_trades"):
             on_event = self._in_base_units(kind, on_event)
-        channel = (self.venue.quirks.get("private_channels") or {}).get(kind)
+        channel = self.private_channels.get(kind)
         acks = self._acks
         subscribed = None if channel is None or acks is None else partial(acks.confirmed, channel)
         handle = StreamHandle(

@@ -331,9 +331,21 @@ class VenueConnection:
             # ccxt's leaky bucket never credits idle time (every order waited ~10 ms on
             # Binance): the venue's own rolling windows replace it (venues/request_limiter.py)
             install_request_limiter(exchange, limits)
-        if self.venue.quirks.get("private_channels"):
+        if self.private_channels:
             self._acks = SubscriptionAcks(exchange)
         return exchange
+
+    @property
+    def private_channels(self) -> Mapping[str, str]:
+        """The channel each user-data stream kind subscribes after its socket opens (the
+        venue's ``private_channels`` quirk, where its ``private_channels_types`` include this
+        connection's market type); empty when the socket alone is the subscription."""
+        quirks = self.venue.quirks
+        types = quirks.get("private_channels_types")
+        if types is not None and self.default_type not in types:
+            return {}
+        channels: Mapping[str, str] = quirks.get("private_channels") or {}
+        return channels
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop every stream, close the ccxt exchange and end the I/O thread (idempotent)."""

@@ -110,6 +110,17 @@ BINANCE = VenueSpec(
             # Unknown order: -2011 on cancel, -2013 on query.
             "unknown_order_codes": ("-2011", "-2013"),
             "client_order_id_max_len": 36,
+            # spot's user data comes over the WebSocket API after userDataStream.subscribe
+            # (ccxt.pro 4.5: .signature): one subscription serves all three streams, up once
+            # Binance answers it with a subscriptionId; USDⓈ-M's listenKey URL needs none
+            "private_channels": _frozen(
+                {
+                    "orders": "userDataStream",
+                    "my_trades": "userDataStream",
+                    "balance": "userDataStream",
+                }
+            ),
+            "private_channels_types": ("spot",),
         }
     ),
 )

@@ -17,14 +17,18 @@ ccxt.pro resolves a watch only for a caller waiting at that moment: an order or 
 between two ``watch_orders()`` calls stays in its cache until the *next* message, which on a quiet
 account may never come. The ``orders`` and ``my_trades`` streams therefore read what the cache
 holds unread (:func:`unread_updates`) once the next watch is waiting, and every second while it
-waits, and deliver each order state and each fill once (:class:`_Once`).
+waits, and deliver each order state and each fill once (:class:`_Once`). The ``balance`` stream
+does the same with the balance ccxt.pro keeps (:class:`_LatestBalance`): a newer one than it
+delivered last is delivered (a second fill's balance arriving right after the first's was held
+until the next balance message, or the 30 s safety poll).
 
 On a venue whose private streams need a subscription after the socket opens (OKX's login and
-``subscribe``, Bybit's ``auth`` and ``subscribe``; the venue's ``private_channels`` quirk names
-the channel of each kind), an open socket is not yet a stream: what the venue pushes before it
-confirms the subscription is lost (an exchange's liquidation order is pushed once and no REST
-poll of our orders finds it). Such a stream is ``connected`` only once an open socket carries the
-venue's confirmation of its channel (:class:`SubscriptionAcks`); :meth:`StreamHandle.wait_up`
+``subscribe``, Bybit's ``auth`` and ``subscribe``, Binance spot's ``userDataStream.subscribe``;
+the venue's ``private_channels`` quirk names the channel of each kind), an open socket is not
+yet a stream: what the venue pushes before it confirms the subscription is lost (an exchange's
+liquidation order is pushed once and no REST poll of our orders finds it). Such a stream is
+``connected`` only once an open socket carries the venue's confirmation of its channel
+(:class:`SubscriptionAcks`); :meth:`StreamHandle.wait_up`
 lets its owner wait for that before trading.
 """
 
@@ -190,6 +194,55 @@ class _Once:
         return True
 
 
+class _LatestBalance:
+    """The balance ccxt.pro holds now, when it is newer than the one a watch returned last.
+
+    ccxt.pro keeps the balance in ``exchange.balance`` (or one of its values per account type)
+    and on each update either replaces that dict or refills it in place with a new ``info`` (the
+    venue's message) and ``timestamp``: another dict there, or the same one with another
+    ``info`` or ``timestamp``, is an update no watch returned yet.
+    """
+
+    def __init__(self) -> None:
+        self._key: Any = None
+        self._found = False
+        self._seen: tuple[Any, Any, Any] = (None, None, None)
+
+    @staticmethod
+    def _state(balance: Any) -> tuple[Any, Any, Any]:
+        # the objects themselves (held, so none is freed and its id reused), not their ids
+        return (balance, balance.get("info"), balance.get("timestamp"))
+
+    def delivered(self, exchange: Any, balance: Any) -> None:
+        """A watch returned ``balance``: remember it and where ccxt.pro keeps it."""
+        self._found = False
+        if not isinstance(balance, dict):
+            return
+        self._seen = self._state(balance)
+        held = getattr(exchange, "balance", None)
+        if held is balance:
+            self._key, self._found = None, True
+        elif isinstance(held, dict):
+            for key, value in held.items():
+                if value is balance:
+                    self._key, self._found = key, True
+                    break
+
+    def unread(self, exchange: Any) -> Any:
+        """A newer balance than the last delivered (and mark it delivered), else None."""
+        if not self._found:
+            return None
+        held = getattr(exchange, "balance", None)
+        current = held if self._key is None else (held or {}).get(self._key)
+        if not isinstance(current, dict):
+            return None
+        state = self._state(current)
+        if all(a is b for a, b in zip(state, self._seen, strict=True)):
+            return None
+        self._seen = state
+        return current
+
+
 def _is_open(client: Any) -> bool:
     """Whether a ccxt.pro websocket client's connection is open."""
     connected = getattr(client, "connected", None)
@@ -210,12 +263,17 @@ def _open_clients(exchange: Any) -> set[tuple[str, int]]:
 def acknowledged_channels(client: Any, message: Any) -> list[str]:
     """The channels a venue's websocket message confirms a subscription to (else empty).
 
-    OKX: ``{"event": "subscribe", "arg": {"channel": ...}}``. Bybit: ``{"op": "subscribe",
-    "success": true, "req_id": ...}``, whose topics are those ccxt.pro recorded with that
-    request id in the client's subscriptions (a topic ``order.linear`` is channel ``order``).
+    Binance spot's WebSocket API: ``{"status": 200, "result": {"subscriptionId": ...}}``
+    (channel ``userDataStream``). OKX: ``{"event": "subscribe", "arg": {"channel": ...}}``.
+    Bybit: ``{"op": "subscribe", "success": true, "req_id": ...}``, whose topics are those
+    ccxt.pro recorded with that request id in the client's subscriptions (a topic
+    ``order.linear`` is channel ``order``).
     """
     if not isinstance(message, Mapping):
         return []
+    result = message.get("result")
+    if message.get("status") == 200 and isinstance(result, Mapping) and "subscriptionId" in result:
+        return ["userDataStream"]
     arg = message.get("arg")
     if message.get("event") == "subscribe" and isinstance(arg, Mapping) and arg.get("channel"):
         return [str(arg["channel"])]
@@ -300,6 +358,7 @@ class StreamHandle:
         self.reconnects = 0
         self.events = 0
         self._once = _Once(kind)
+        self._balance = _LatestBalance()
         self._up = threading.Event()  # connected, or ended: nothing more to wait for
         self._task: asyncio.Task[None] | None = None
         self._loop_thread: int | None = None
@@ -398,7 +457,7 @@ class StreamHandle:
         delivering what ccxt.pro cached unread once the watch waits (and every second after)."""
         before = _open_clients(self._exchange) if self._exchange is not None else set()
         task = asyncio.ensure_future(self._watch())
-        unread = self.kind in _CACHES and self._exchange is not None
+        unread = (self.kind in _CACHES or self.kind == "balance") and self._exchange is not None
         try:
             await asyncio.sleep(0)  # the watch now waits in ccxt.pro: later updates reach it
             while not task.done():
@@ -406,7 +465,7 @@ class StreamHandle:
                 if connecting and self._opened(before):
                     self._connected()
                     connecting = False
-                if unread and (cached := unread_updates(self._exchange, self.kind, self.symbol)):
+                if unread and (cached := self._unread()):
                     self._deliver(cached)
                 if not connecting and not unread:
                     break
@@ -426,6 +485,12 @@ class StreamHandle:
         if self._subscribed is not None:
             return self._subscribed()
         return bool(_open_clients(self._exchange) - before)
+
+    def _unread(self) -> Any:
+        """What ccxt.pro holds that no watch returned: cached orders / fills, or a balance."""
+        if self.kind == "balance":
+            return self._balance.unread(self._exchange)
+        return unread_updates(self._exchange, self.kind, self.symbol)
 
     def _connected(self) -> None:
         if self.state == "disconnected":
@@ -451,6 +516,8 @@ class StreamHandle:
                     backoff.succeeded()
                     if self.state != "connected":
                         self._connected()
+                    if self.kind == "balance":
+                        self._balance.delivered(self._exchange, result)
                     self._deliver(result)
                     continue
                 message = redact(f"{type(error).__name__}: {error}")

@@ -78,3 +78,17 @@ def test_a_channel_counts_once_confirmed_on_an_open_socket_and_again_after_a_rec
         assert not acks.confirmed("orders")  # the new socket's subscription is not confirmed
 
     asyncio.run(run())
+
+
+def test_binance_spot_user_data_subscription_is_acknowledged_and_futures_needs_none() -> None:
+    from real_trade.venues.connection import VenueConnection
+
+    ack = {"id": "3", "status": 200, "result": {"subscriptionId": 0}}
+    assert acknowledged_channels(None, ack) == ["userDataStream"]
+    refused = {"id": "3", "status": 401, "error": {"code": -2015, "msg": "Invalid API-key"}}
+    assert acknowledged_channels(None, refused) == []
+    assert acknowledged_channels(None, {"id": "4", "status": 200, "result": {}}) == []
+    spot = VenueConnection("binance", market_type="spot")
+    futures = VenueConnection("binance", market_type="future")
+    assert set(spot.private_channels.values()) == {"userDataStream"}
+    assert futures.private_channels == {}, "USDⓈ-M's listenKey URL is its subscription"

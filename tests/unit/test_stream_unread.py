@@ -98,3 +98,58 @@ def test_an_update_between_two_watches_is_delivered_once() -> None:
         return seen
 
     assert asyncio.run(main()) == [("open", 0.0), ("closed", 1.0), ("closed", 1.0)]
+
+
+class _BalanceExchange:
+    """``watch_balance`` as ccxt.pro's Binance does it: ``balance["spot"]`` refilled in place
+    (a new ``info`` and ``timestamp``), the waiting caller resolved if there is one."""
+
+    def __init__(self) -> None:
+        self.balance: dict[str, Any] = {}
+        self.clients: dict[str, Any] = {}
+        self._waiting: asyncio.Future[Any] | None = None
+
+    async def watch_balance(self) -> dict[str, Any]:
+        if self._waiting is None or self._waiting.done():
+            self._waiting = asyncio.get_running_loop().create_future()
+        result: dict[str, Any] = await self._waiting
+        return result
+
+    def push(self, usdt: float, stamp: int) -> None:
+        spot = self.balance.setdefault("spot", {})
+        spot.update({"info": {"B": usdt}, "timestamp": stamp, "free": {"USDT": usdt}})
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_result(spot)
+
+
+def test_a_balance_refilled_between_two_watches_is_delivered() -> None:
+    async def main() -> list[float]:
+        exchange = _BalanceExchange()
+        seen: list[float] = []
+
+        def on_event(balance: dict[str, Any]) -> None:
+            seen.append(balance["free"]["USDT"])
+            if len(seen) == 1:
+                exchange.push(900.0, 2)  # the second fill's balance, before the next watch waits
+
+        handle = StreamHandle(
+            venue="fake",
+            kind="balance",
+            symbol=None,
+            watch=exchange.watch_balance,
+            on_event=on_event,
+            on_state=None,
+            bus=None,
+            base_delay=0.01,
+            max_delay=0.01,
+            loop=asyncio.get_running_loop(),
+            exchange=exchange,
+        )
+        await handle.start_async()
+        await eventually_async(lambda: exchange._waiting is not None, timeout=5)  # subscribed
+        exchange.push(1000.0, 1)
+        await eventually_async(lambda: 900.0 in seen, timeout=5)
+        await handle.stop_async()
+        return seen
+
+    assert asyncio.run(main()) == [1000.0, 900.0]
