@@ -596,7 +596,9 @@ class LiveExecution:
                 await self._poll_once()
 
     async def _poll_once(self) -> None:
-        """Ask REST about every open order (and its fills), then the balance."""
+        """Ask REST about every open order (and its fills), then the balance and the contracts'
+        positions and wallet (a fill learned here moved them, and the stream that would have
+        told may have lost it: Bybit and OKX do not push it again after a reconnect)."""
         self._last_poll = time.monotonic()
         for cid, (xid, symbol) in list(self._open.items()):
             try:
@@ -618,3 +620,4 @@ class LiveExecution:
             self._set_balances(await self.client.fetch_balance_async())
         except RealTradeError as exc:
             _log.warning("polling the balance failed: %s", exc)
+        self.refresh_contracts()

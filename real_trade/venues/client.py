@@ -155,8 +155,18 @@ class VenueClient(VenueConnection):
         return self.run(self.fetch_balance_async())
 
     async def fetch_positions_async(self, symbols: list[str] | None = None) -> list[dict[str, Any]]:
-        """ccxt's open derivative positions (needs credentials and venue support)."""
+        """ccxt's open derivative positions (needs credentials and venue support); one request
+        per symbol where the venue reads no more (Bybit: ``positions_one_symbol_per_request``)."""
         self._require_credentials("reading positions")
+        if (
+            symbols
+            and len(symbols) > 1
+            and self.venue.quirks.get("positions_one_symbol_per_request")
+        ):
+            rows: list[dict[str, Any]] = []
+            for symbol in symbols:
+                rows += await self.fetch_positions_async([symbol])
+            return rows
         positions: list[dict[str, Any]] = await self._retrying(
             self._exchange.fetch_positions, symbols
         )

@@ -18,6 +18,24 @@ from typing import Any
 __all__ = ["contract_size", "order_in_base", "to_base", "to_contracts", "trade_in_base"]
 
 _ORDER_AMOUNTS = ("amount", "filled", "remaining")
+_TRADE_AMOUNTS = ("amount",)
+_MARK = "_rt_base_units"
+
+
+def _converted(item: Mapping[str, Any], keys: tuple[str, ...]) -> bool:
+    """Whether ``item``'s amounts are the very objects this module wrote there.
+
+    A dict handed out again unchanged is not converted twice; one that ccxt updated in place
+    since (ccxt.pro's order cache ``update``s the cached order with each push, keeping the
+    keys the push lacks, this mark among them) holds the push's new amounts in contracts and
+    is converted again.
+    """
+    mark = item.get(_MARK)
+    return (
+        isinstance(mark, tuple)
+        and len(mark) == len(keys)
+        and all(item.get(k) is m for k, m in zip(keys, mark, strict=True))
+    )
 
 
 def contract_size(market: Mapping[str, Any] | None) -> float:
@@ -47,23 +65,24 @@ def to_base(market: Mapping[str, Any] | None, amount: float | None) -> float | N
 def order_in_base(market: Mapping[str, Any] | None, order: dict[str, Any]) -> dict[str, Any]:
     """A ccxt order with its amounts (and its trades') in base units; the same dict."""
     size = contract_size(market)
-    if size == 1.0 or order.get("_rt_base_units"):
+    if size == 1.0:
         return order
-    for key in _ORDER_AMOUNTS:
-        if order.get(key) is not None:
-            order[key] = float(order[key]) * size
+    if not _converted(order, _ORDER_AMOUNTS):
+        for key in _ORDER_AMOUNTS:
+            if order.get(key) is not None:
+                order[key] = float(order[key]) * size
+        order[_MARK] = tuple(order.get(k) for k in _ORDER_AMOUNTS)
     for trade in order.get("trades") or []:
         trade_in_base(market, trade)
-    order["_rt_base_units"] = True
     return order
 
 
 def trade_in_base(market: Mapping[str, Any] | None, trade: dict[str, Any]) -> dict[str, Any]:
     """A ccxt trade with its amount in base units; the same dict."""
     size = contract_size(market)
-    if size == 1.0 or trade.get("_rt_base_units"):
+    if size == 1.0 or _converted(trade, _TRADE_AMOUNTS):
         return trade
     if trade.get("amount") is not None:
         trade["amount"] = float(trade["amount"]) * size
-    trade["_rt_base_units"] = True
+    trade[_MARK] = (trade.get("amount"),)
     return trade

@@ -142,6 +142,8 @@ BYBIT = VenueSpec(
             "ccxt_options": _frozen({"fetchOrder": _frozen({"acknowledged": True})}),
             "leverage_unchanged_error": "110043",  # an unchanged leverage is refused: no error
             "funding_on_executions": True,  # execType Funding on the execution stream
+            # ccxt's fetchPositions takes at most one symbol (ExchangeError otherwise)
+            "positions_one_symbol_per_request": True,
             # the private topic each user-data stream subscribes (after "auth"): a stream is up
             # once Bybit confirms it (venues/streams.py)
             "private_channels": _frozen(

@@ -46,6 +46,14 @@ def test_an_order_and_its_trades_become_base_units_once() -> None:
     assert order["price"] == 40_000.0 and order["trades"][0]["amount"] == pytest.approx(0.01)
     order_in_base(SWAP, order)  # handed out again (a cached order): not converted twice
     assert order["amount"] == pytest.approx(0.02)
+    # the next push updates the cached order in place (ccxt.pro's cache): its amounts, in
+    # contracts again, are converted, the mark of the last conversion notwithstanding
+    order.update({"amount": 2.0, "filled": 2.0, "remaining": 0.0, "trades": []})
+    order_in_base(SWAP, order)
+    assert (order["amount"], order["filled"], order["remaining"]) == pytest.approx(
+        (0.02, 0.02, 0.0)
+    )
+    assert order_in_base(SWAP, order)["filled"] == pytest.approx(0.02)
     trade = trade_in_base(SWAP, {"amount": 5.0})
     assert trade_in_base(SWAP, trade)["amount"] == pytest.approx(0.05)
     spot = {"amount": 2.0, "filled": None}

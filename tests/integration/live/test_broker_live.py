@@ -1,7 +1,8 @@
 """The live broker against the simulator: real ccxt/ccxt.pro clients, testnet mode, loopback.
 
-Every scenario runs on every venue (``venue``: Binance, Bybit and OKX spot, see
-:mod:`tests.integration.live.venues`; ids like ``bybit-spot``). The venue's store (testnet,
+Every scenario runs on every venue (``venue``: Binance, Bybit and OKX, spot and linear
+perpetual, see :mod:`tests.integration.live.venues`; ids like ``bybit-spot``, ``okx-perp``),
+unless it is spot by nature (then it says why). The venue's store (testnet,
 pointed at the simulator serving its face) carries the account; its broker with
 ``paper_trading=False`` trades it from a real cerebro run. ``PacedFeed`` is a live feed
 made for these tests: a bar at the simulator's last price every few milliseconds, until the
@@ -22,12 +23,18 @@ import pytest
 from real_trade.brokers.basebroker import BaseBroker
 from real_trade.bus import EventBus
 from real_trade.sim import OrderStatus, OrderType, Side, SimExchange
-from tests.integration.live.venues import BINANCE_SPOT, Venue, venue_params
+from tests.integration.live.venues import (
+    ALL_VENUES,
+    BINANCE_SPOT,
+    SPOT_VENUES,
+    Venue,
+    venue_params,
+)
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module", params=venue_params())
+@pytest.fixture(scope="module", params=venue_params(ALL_VENUES))
 def venue(request: pytest.FixtureRequest) -> Venue:
     """The venue and market under test (the parameter id names it in every failure)."""
     return request.param  # type: ignore[no-any-return]
@@ -138,23 +145,24 @@ def run_live(
     sim: SimExchange,
     balances: dict[str, float],
     actions: dict[int, Callable[[Script], None]],
-    finished: Callable[[Script, BaseBroker, dict[str, float]], bool],
+    finished: Callable[[Script, BaseBroker, tuple[float, float]], bool],
     venue: Venue = BINANCE_SPOT,
 ) -> tuple[Script, BaseBroker, str]:
-    """Run ``Script`` live on ``venue`` against a fresh simulator account; return strategy,
-    broker, key."""
+    """Run ``Script`` live on ``venue`` against a fresh simulator account holding ``balances``;
+    ``finished`` is asked with the account's ``(cash, position)`` (:meth:`Venue.holdings`);
+    return strategy, broker, key."""
     key, secret = venue.create_account(sim, balances)
     store = venue.make_store(sim, key, secret)
     broker = venue.make_broker(store, run_id=f"live{key[:6]}", bus=EventBus())
     registry: list[Script] = []
 
     def done(strategy: Script) -> bool:
-        return bool(finished(strategy, broker, account_totals(sim, key)))
+        return bool(finished(strategy, broker, venue.holdings(sim, key)))
 
     cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
     cerebro.setbroker(broker)
     feed = PacedFeed(
-        price=lambda: sim.core.last_price(venue.core_symbol),
+        price=lambda: venue.core(sim).last_price(venue.core_symbol),
         done=lambda: bool(registry) and registry[0].done,
     )
     cerebro.adddata(feed, name=venue.symbol)
@@ -166,14 +174,14 @@ def run_live(
     return strategy, broker, key
 
 
-def settled(orders: int) -> Callable[[Script, BaseBroker, dict[str, float]], bool]:
+def settled(orders: int) -> Callable[[Script, BaseBroker, tuple[float, float]], bool]:
     """Done when ``orders`` orders have ended and the broker shows the simulator's account."""
 
-    def check(s: Script, broker: BaseBroker, totals: dict[str, float]) -> bool:
+    def check(s: Script, broker: BaseBroker, holdings: tuple[float, float]) -> bool:
         ended = len(s.orders) >= orders and not any(o.alive() for o in broker.open_orders.values())
         same = (
-            abs(broker.getcash() - totals.get("USDT", 0.0)) < 1e-9
-            and abs(broker.getposition(s.data).size - totals.get("BTC", 0.0)) < 1e-12
+            abs(broker.getcash() - holdings[0]) < 1e-9
+            and abs(broker.getposition(s.data).size - holdings[1]) < 1e-12
         )
         return ended and same
 
@@ -181,11 +189,13 @@ def settled(orders: int) -> Callable[[Script, BaseBroker, dict[str, float]], boo
 
 
 def last_price(sim: SimExchange, venue: Venue) -> float:
-    price = sim.core.last_price(venue.core_symbol)
+    price = venue.core(sim).last_price(venue.core_symbol)
     assert price is not None
     return float(price)
 
 
+# spot by nature: BTC held in the spot wallet is the position, the fee is paid in BTC
+@pytest.mark.parametrize("venue", venue_params(SPOT_VENUES), indirect=True, scope="module")
 def test_holdings_at_start_are_positions_and_fills_carry_the_exchange_commission(
     sim: SimExchange, venue: Venue
 ) -> None:
@@ -230,18 +240,16 @@ def test_cancel_reaches_notify_order_and_frees_the_cash(sim: SimExchange, venue:
     price = round(last_price(sim, venue) * 0.9, 2)
     actions = {2: lambda s: s.track(s.buy(size=0.01, exectype=bt.Order.Limit, price=price))}
 
-    def cancel_when_accepted(s: Script, broker: BaseBroker, totals: dict[str, float]) -> bool:
+    def cancel_when_accepted(s: Script, broker: BaseBroker, holdings: tuple[float, float]) -> bool:
         order = s.orders[0]
         if order.status == order.Accepted and not order.info.get("cancel_sent"):
             order.addinfo(cancel_sent=True)
             s.cancel(order)
-        return settled(1)(s, broker, totals)
+        return settled(1)(s, broker, holdings)
 
     strat, broker, key = run_live(sim, {"USDT": 1_000}, actions, cancel_when_accepted, venue)
     assert strat.statuses(1) == ["Submitted", "Accepted", "Canceled"]
-    acct = sim.core.account_by_key(key)
-    assert acct is not None
-    (order,) = sim.core.all_orders(acct, venue.core_symbol)
+    (order,) = venue.core(sim).all_orders(venue.account(sim, key), venue.core_symbol)
     assert order.status is OrderStatus.CANCELED
     assert broker.getcash() == pytest.approx(1_000.0)
 
@@ -252,7 +260,7 @@ def test_refusals_reach_notify_order_with_the_exchange_reason(
     def orders(s: Script) -> None:
         s.track(s.buy(size=1.0))  # about 60,000 USDT: more than the account holds
         s.track(s.buy(size=0.001, exectype=bt.Order.Limit, price=2_000_000.0))  # > maxPrice
-        s.track(s.buy(size=0.00005))  # about 3 USDT: below the 5 USDT minimum
+        s.track(s.buy(size=0.00005))  # about 3 USDT: below the minimum (5 spot, 100 perpetual)
 
     strat, broker, key = run_live(sim, {"USDT": 1_000}, {2: orders}, settled(3), venue)
     reasons = [strat.last(n)[5] for n in (1, 2, 3)]
@@ -264,9 +272,8 @@ def test_refusals_reach_notify_order_with_the_exchange_reason(
     assert venue.min_notional_reason in strat.last(3)[5]
     sent = "client_order_id" in strat.orders[2].info
     assert sent is not venue.min_notional_checked_here  # refused here, or by the exchange
-    acct = sim.core.account_by_key(key)
-    assert acct is not None
-    assert sim.core.all_orders(acct, venue.core_symbol) == []  # the exchange refused the rest
+    # the exchange refused the rest
+    assert venue.core(sim).all_orders(venue.account(sim, key), venue.core_symbol) == []
     assert broker.getcash() == pytest.approx(1_000.0)
 
 
@@ -282,12 +289,10 @@ def test_an_ambiguous_submit_leaves_exactly_one_order_and_the_strategy_sees_it(
 
     strat, broker, key = run_live(sim, {"USDT": 5_000}, {2: buy}, settled(1), venue)
     assert strat.statuses(1) == ["Submitted", "Accepted", "Completed"]
-    acct = sim.core.account_by_key(key)
-    assert acct is not None
-    placed = sim.core.all_orders(acct, venue.core_symbol)
+    placed = venue.core(sim).all_orders(venue.account(sim, key), venue.core_symbol)
     assert [o.client_order_id for o in placed] == [strat.orders[0].info["client_order_id"]]
     assert placed[0].executed_qty == Decimal("0.01000")
-    assert broker.getposition(strat.data).size == pytest.approx(0.00999)
+    assert broker.getposition(strat.data).size == pytest.approx(venue.bought(0.01))
 
 
 def test_a_fill_the_user_stream_never_delivers_is_found_over_rest_once(
@@ -307,7 +312,8 @@ def test_a_fill_the_user_stream_never_delivers_is_found_over_rest_once(
     from tests.support import eventually
 
     key, secret = venue.create_account(sim, {"USDT": 2_000})
-    taker = sim.core.create_account({"BTC": 1})
+    core = venue.core(sim)
+    taker = venue.counterparty(sim)
     store = venue.make_store(sim, key, secret)
     port = LiveExecution(store.client, [venue.symbol], poll_interval_s=0.05, safety_poll_s=0.2)
     seen: list[Any] = []
@@ -331,7 +337,7 @@ def test_a_fill_the_user_stream_never_delivers_is_found_over_rest_once(
 
     try:
         port.start()
-        book = sim.core.book_ticker(venue.core_symbol)
+        book = core.book_ticker(venue.core_symbol)
         assert book.bid_price is not None and book.ask_price is not None
         best_bid = float(book.bid_price) + 0.01  # inside the spread: first in line
         assert best_bid < float(book.ask_price)
@@ -349,7 +355,7 @@ def test_a_fill_the_user_stream_never_delivers_is_found_over_rest_once(
         eventually(lambda: collect() and reports("rt-rest-0001", OrderReport), 10)
         sim.faults.pause_user_stream(True)
         sim.call(
-            lambda: sim.core.place_order(
+            lambda: core.place_order(
                 taker, venue.core_symbol, Side.SELL, OrderType.MARKET, quantity=Decimal("0.01")
             )
         )
@@ -367,9 +373,12 @@ def test_a_fill_the_user_stream_never_delivers_is_found_over_rest_once(
         )
         (fill,) = reports("rt-rest-0001", FillReport)
         assert (fill.fill.price, fill.fill.amount) == (pytest.approx(best_bid), 0.01)
-        assert (
-            fill.fill.commission == pytest.approx(0.00001) and fill.fill.commission_asset == "BTC"
-        )
+        (trade,) = core.my_trades(venue.account(sim, key), venue.core_symbol)
+        assert (fill.fill.commission, fill.fill.commission_asset) == (
+            pytest.approx(float(trade.commission)),
+            trade.commission_asset,
+        )  # the maker fee: 0.00001 BTC on spot, in USDT on a perpetual
+        assert trade.commission_asset == ("USDT" if venue.perp else "BTC")
         assert done[0].filled == pytest.approx(0.01)
         sim.faults.pause_user_stream(False)  # the held-back events arrive now, then a new order
         port.place(
@@ -378,7 +387,7 @@ def test_a_fill_the_user_stream_never_delivers_is_found_over_rest_once(
                 venue.symbol,
                 OrderSide.BUY,
                 OrderKind.MARKET,
-                0.001,
+                0.002,  # above a perpetual's minimum value, 100 USDT
                 client_order_id="rt-rest-0002",
             )
         )

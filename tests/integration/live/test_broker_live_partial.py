@@ -1,12 +1,12 @@
 """A partial fill in live (testnet) mode reaches the strategy as the exchange booked it.
 
-On every venue (``venue``, ids like ``okx-spot``: :mod:`tests.integration.live.venues`), the
-full stack on a stepped simulator serving its face: the venue's store (``testnet=True,
-sim_url=...``) -> its data feed (1m, backfill then live klines from the venue's live source) ->
-Cerebro (on its own thread) -> its broker (``paper_trading=False``). The clock only moves when
-the test says so, so the book stands still between steps: the strategy's limit buy rests alone
-at the best bid, and a second simulator account sells exactly part of it, which is the only
-execution it can get.
+On every venue, spot and linear perpetual (``venue``, ids like ``okx-spot``, ``bybit-perp``:
+:mod:`tests.integration.live.venues`), the full stack on a stepped simulator serving its
+face: the venue's store (``testnet=True, sim_url=...``) -> its data feed (1m, backfill then
+live klines from the venue's live source) -> Cerebro (on its own thread) -> its broker
+(``paper_trading=False``). The clock only moves when the test says so, so the book stands
+still between steps: the strategy's limit buy rests alone at the best bid, and a second
+simulator account sells exactly part of it, which is the only execution it can get.
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ from real_trade.feeds.sources import make_live_source
 from real_trade.sim import OrderStatus, OrderType, Side, SimExchange, TimeInForce
 from real_trade.stores import BaseStore
 from tests.integration.live.parity_support import CountingSource, clear_proxy_env, ms_of
-from tests.integration.live.venues import Venue, venue_params
+from tests.integration.live.venues import ALL_VENUES, Venue, venue_params
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 Note = tuple[int, str, float, float, float, Any]  # ref, status, executed size/price/comm, reason
 
 
-@pytest.fixture(scope="module", params=venue_params())
+@pytest.fixture(scope="module", params=venue_params(ALL_VENUES))
 def venue(request: pytest.FixtureRequest) -> Venue:
     """The venue and market under test (the parameter id names it in every failure)."""
     return request.param  # type: ignore[no-any-return]
@@ -141,18 +141,12 @@ class Run:
             "the feed went LIVE with its kline stream up",
         )
 
-    def account(self) -> dict[str, float]:
-        """The simulator account's totals (free plus locked) by asset."""
-        acct = self.sim.core.account_by_key(self.key)
-        assert acct is not None
-        return {a: float(f + lk) for a, (f, lk) in self.sim.core.balances(acct).items()}
-
     def agrees_with_exchange(self) -> bool:
         """The broker's cash and position equal the simulator's account."""
-        totals = self.account()
+        cash, position = self.venue.holdings(self.sim, self.key)
         return (
-            abs(self.broker.getcash() - totals.get("USDT", 0.0)) < 1e-9
-            and abs(self.broker.getposition(self.data).size - totals.get("BTC", 0.0)) < 1e-12
+            abs(self.broker.getcash() - cash) < 1e-9
+            and abs(self.broker.getposition(self.data).size - position) < 1e-12
         )
 
     def finish(self) -> None:
@@ -201,7 +195,7 @@ def start_run(sim: SimExchange, venue: Venue, balances: dict[str, float], **stra
 
 def best_bid_plus_tick(sim: SimExchange, venue: Venue) -> float:
     """One tick above the best bid, still below the best ask: the first in line to buy."""
-    book = sim.core.book_ticker(venue.core_symbol)
+    book = venue.core(sim).book_ticker(venue.core_symbol)
     assert book.bid_price is not None and book.ask_price is not None
     price = book.bid_price + Decimal("0.01")
     assert price < book.ask_price
@@ -211,7 +205,8 @@ def best_bid_plus_tick(sim: SimExchange, venue: Venue) -> float:
 def test_a_partial_fill_reaches_the_strategy_and_the_rest_is_canceled(
     sim: SimExchange, venue: Venue
 ) -> None:
-    taker = sim.core.create_account({"BTC": 1})
+    core = venue.core(sim)
+    taker = venue.counterparty(sim)
     act_at = sim.clock.now_ms()  # the bar opening now closes at the next advance
     prices: list[float] = []
 
@@ -239,7 +234,7 @@ def test_a_partial_fill_reaches_the_strategy_and_the_rest_is_canceled(
         )
         price = prices[0]
         sold = sim.call(
-            lambda: sim.core.place_order(
+            lambda: core.place_order(
                 taker,
                 venue.core_symbol,
                 Side.SELL,
@@ -258,31 +253,30 @@ def test_a_partial_fill_reaches_the_strategy_and_the_rest_is_canceled(
 
     strat = run.strategy
     assert strat.statuses(ref) == ["Submitted", "Accepted", "Partial", "Canceled"]
-    acct = sim.core.account_by_key(run.key)
-    assert acct is not None
-    (fill,) = sim.core.my_trades(acct, venue.core_symbol)
+    acct = venue.account(sim, run.key)
+    (fill,) = core.my_trades(acct, venue.core_symbol)
     assert (fill.qty, fill.price, fill.commission_asset) == (
         Decimal("0.004"),
         Decimal(str(price)),
-        "BTC",
+        "USDT" if venue.perp else "BTC",  # a perpetual's fee comes off the wallet
     )
     _, _, size, avg, comm, _ = strat.notes_of(ref)[2]
     assert size == pytest.approx(float(fill.qty))
     assert avg == pytest.approx(float(fill.price))
-    assert comm == pytest.approx(float(fill.commission * fill.price))
+    fee = fill.commission if venue.perp else fill.commission * fill.price
+    assert comm == pytest.approx(float(fee))
     _, _, size_at_cancel, avg_at_cancel, _, _ = strat.notes_of(ref)[3]
     assert (size_at_cancel, avg_at_cancel) == (size, avg)
     cid = strat.orders[0].info["client_order_id"]
-    (placed,) = [
-        o for o in sim.core.all_orders(acct, venue.core_symbol) if o.client_order_id == cid
-    ]
+    (placed,) = [o for o in core.all_orders(acct, venue.core_symbol) if o.client_order_id == cid]
     assert (placed.status, placed.executed_qty) == (OrderStatus.CANCELED, Decimal("0.004"))
-    assert len(sim.core.all_orders(acct, venue.core_symbol)) == 1
-    totals = run.account()
-    assert run.broker.getcash() == pytest.approx(totals["USDT"], abs=1e-9)
-    assert run.broker.getposition(run.data).size == pytest.approx(totals["BTC"], abs=1e-12)
-    assert totals["BTC"] == pytest.approx(0.004 * 0.999)
-    assert totals["USDT"] == pytest.approx(1_000 - 0.004 * price)
+    assert len(core.all_orders(acct, venue.core_symbol)) == 1
+    cash, position = venue.holdings(sim, run.key)
+    assert run.broker.getcash() == pytest.approx(cash, abs=1e-9)
+    assert run.broker.getposition(run.data).size == pytest.approx(position, abs=1e-12)
+    assert position == pytest.approx(venue.bought(0.004))
+    # spot pays the price; a perpetual's wallet pays only the fee (the position holds the rest)
+    assert cash == pytest.approx(1_000 - (float(fill.commission) if venue.perp else 0.004 * price))
 
 
 def test_a_below_minimum_order_is_rejected_where_the_venue_says_and_never_rests(
@@ -295,14 +289,14 @@ def test_a_below_minimum_order_is_rejected_where_the_venue_says_and_never_rests(
         price = best_bid_plus_tick(sim, venue)
         prices.append(price)
         s.track(s.buy(size=0.00005, exectype=bt.Order.Limit, price=price))  # about 3 USDT
-        # a valid order far below the market: once the exchange has it, a wrongly sent tiny
-        # order (sent first) would be there too
-        s.track(s.buy(size=0.001, exectype=bt.Order.Limit, price=round(price * 0.9, 2)))
+        # a valid order far below the market (above a perpetual's minimum value, 100 USDT):
+        # once the exchange has it, a wrongly sent tiny order (sent first) would be there too
+        s.track(s.buy(size=0.003, exectype=bt.Order.Limit, price=round(price * 0.9, 2)))
 
     run = start_run(sim, venue, {"USDT": 1_000}, act=tiny_then_sentinel, act_at_ms=act_at)
-    acct = sim.core.account_by_key(run.key)
-    assert acct is not None
-    assert sim.limiter.order_counts(acct.account_id).count_1d == 0
+    acct = venue.account(sim, run.key)
+    limiter = venue.limiter(sim)
+    assert limiter.order_counts(acct.account_id).count_1d == 0
     try:
         run.wait_live()
         sim.advance(60)
@@ -322,8 +316,8 @@ def test_a_below_minimum_order_is_rejected_where_the_venue_says_and_never_rests(
     assert venue.min_notional_reason in strat.notes_of(tiny.ref)[-1][5]
     sent = "client_order_id" in tiny.info
     assert sent is not venue.min_notional_checked_here  # refused here, or by the exchange
-    placed = sim.core.all_orders(acct, venue.core_symbol)
+    placed = venue.core(sim).all_orders(acct, venue.core_symbol)
     assert [o.client_order_id for o in placed] == [sentinel.info["client_order_id"]]
     # the order endpoint counts every new-order request, refused ones too: the sentinel only,
     # unless the venue itself had to refuse the tiny one
-    assert sim.limiter.order_counts(acct.account_id).count_1d == (2 if sent else 1)
+    assert limiter.order_counts(acct.account_id).count_1d == (2 if sent else 1)

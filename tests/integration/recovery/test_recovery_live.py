@@ -8,11 +8,11 @@ exchange has are never sent again, fills that happened while down are journaled 
 are adopted and reach the strategy's ``notify_order``, the broker equals the exchange account.
 The journal runs on SQLite and on PostgreSQL (``journal_url``).
 
-Every scenario runs on every venue (``venue``: :mod:`tests.integration.live.venues`, ids like
-``okx-spot-sqlite``). The journal's backend does not depend on the venue, so PostgreSQL runs on
-Binance only and the other venues on SQLite (:data:`JOURNALS`): the same journal
-code is proven on both backends, and the same recovery on every venue, at a third of the cost
-of the full cross.
+Every scenario runs on every venue, spot and linear perpetual (``venue``:
+:mod:`tests.integration.live.venues`, ids like ``okx-spot-sqlite``, ``bybit-perp-sqlite``).
+The journal's backend does not depend on the venue, so PostgreSQL runs on Binance spot only and
+the other venues on SQLite (:data:`JOURNALS`): the same journal code is proven on both
+backends, and the same recovery on every venue, at a fraction of the cost of the full cross.
 """
 
 from __future__ import annotations
@@ -30,22 +30,25 @@ from real_trade.bus import EventBus
 from real_trade.persistence import Journal, OrderIntent
 from real_trade.sim import OrderType, Side, SimExchange, TimeInForce
 from tests.conftest import journal_database
-from tests.integration.live.test_broker_live import PacedFeed, Script, account_totals
-from tests.integration.live.venues import BINANCE_SPOT, SPOT_VENUES, Venue
+from tests.integration.live.test_broker_live import PacedFeed, Script
+from tests.integration.live.venues import ALL_VENUES, BINANCE_SPOT, Venue
 from tests.support import eventually
 
 JOURNALS = [(BINANCE_SPOT, "sqlite"), (BINANCE_SPOT, "postgres")] + [
-    (v, "sqlite") for v in SPOT_VENUES if v is not BINANCE_SPOT
+    (v, "sqlite") for v in ALL_VENUES if v is not BINANCE_SPOT
 ]
 """(venue, journal backend): both backends on one venue, every other venue on SQLite."""
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.parametrize(
-        ("venue", "journal_backend"),
-        [pytest.param(v, j, id=f"{v.id}-{j}") for v, j in JOURNALS],
-        scope="module",
-    ),
-]
+pytestmark = pytest.mark.integration
+
+
+def on(pairs: list[tuple[Venue, str]]) -> pytest.MarkDecorator:
+    """Run a scenario on each ``(venue, journal backend)`` of ``pairs``."""
+    params = [pytest.param(v, j, id=f"{v.id}-{j}") for v, j in pairs]
+    return pytest.mark.parametrize(("venue", "journal_backend"), params, scope="module")
+
+
+EVERY_VENUE = on(JOURNALS)
+SPOT_ONLY = on([(v, j) for v, j in JOURNALS if not v.perp])
 
 
 @pytest.fixture
@@ -119,7 +122,7 @@ class Run:
         cerebro = bt.Cerebro(quicknotify=True, stdstats=False)
         cerebro.setbroker(broker)
         feed = PacedFeed(
-            price=lambda: self.sim.core.last_price(self.venue.core_symbol),
+            price=lambda: self.venue.core(self.sim).last_price(self.venue.core_symbol),
             done=lambda: bool(registry) and registry[0].done,
         )
         cerebro.adddata(feed, name=self.venue.symbol)
@@ -134,23 +137,23 @@ class Run:
         return strategy, broker
 
 
-def _limit_price(sim: SimExchange, below: float = 0.97) -> float:
-    price = sim.core.last_price("BTCUSDT")
+def _limit_price(sim: SimExchange, venue: Venue, below: float = 0.97) -> float:
+    price = venue.core(sim).last_price(venue.core_symbol)
     assert price is not None
     return round(float(price) * below, 2)
 
 
-def _fill_from_counterparty(sim: SimExchange, price: float, qty: float) -> None:
+def _fill_from_counterparty(sim: SimExchange, venue: Venue, price: float, qty: float) -> None:
     """Another account sells through every bid down to ``price`` plus ``qty``: a resting buy
     of ours for ``qty`` at ``price`` fills completely."""
     limit = Decimal(str(price))
-    ahead = sum((q for p, q in sim.core.depth("BTCUSDT", 5000).bids if p >= limit), Decimal(0))
-    key, _ = sim.create_account({"BTC": 1_000})
-    acct = sim.core.account_by_key(key)
+    core = venue.core(sim)
+    bids = core.depth(venue.core_symbol, 5000).bids
+    ahead = sum((q for p, q in bids if p >= limit), Decimal(0))
     place = functools.partial(
-        sim.core.place_order,
-        acct,
-        "BTCUSDT",
+        core.place_order,
+        venue.counterparty(sim),
+        venue.core_symbol,
         Side.SELL,
         OrderType.LIMIT,
         quantity=ahead,
@@ -160,55 +163,54 @@ def _fill_from_counterparty(sim: SimExchange, price: float, qty: float) -> None:
     sim.call(place)
 
 
-def _ours(sim: SimExchange, key: str) -> Any:
-    acct = sim.core.account_by_key(key)
-    assert acct is not None
-    return acct
+def _ours(sim: SimExchange, venue: Venue, key: str) -> Any:
+    return venue.account(sim, key)
 
 
 def _accepted(s: Script, broker: BaseBroker) -> bool:
     return bool(s.orders) and s.orders[0].status == bt.Order.Accepted
 
 
-def _agrees(sim: SimExchange, key: str) -> Callable[[Script, BaseBroker], bool]:
+def _agrees(sim: SimExchange, venue: Venue, key: str) -> Callable[[Script, BaseBroker], bool]:
     def check(s: Script, broker: BaseBroker) -> bool:
-        totals = account_totals(sim, key)
+        cash, position = venue.holdings(sim, key)
         return (
-            abs(broker.getcash() - totals.get("USDT", 0.0)) < 1e-6
-            and abs(broker.getposition(s.data).size - totals.get("BTC", 0.0)) < 1e-9
+            abs(broker.getcash() - cash) < 1e-6
+            and abs(broker.getposition(s.data).size - position) < 1e-9
         )
 
     return check
 
 
+@EVERY_VENUE
 def test_an_order_filled_while_down_is_journaled_once_and_the_broker_follows_the_exchange(
     sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
     key, secret = venue.create_account(sim, {"USDT": 5_000})
-    price = _limit_price(sim)
+    price = _limit_price(sim, venue)
     first = Run(sim, venue, key, secret, journal_url, "down1")
     buy = {2: lambda s: s.track(s.buy(size=0.01, exectype=bt.Order.Limit, price=price))}
     strat, _ = first.go(buy, _accepted)
     cid = strat.orders[0].info["client_order_id"]
-    assert [o.client_order_id for o in sim.core.open_orders(_ours(sim, key))] == [cid]
+    assert [o.client_order_id for o in venue.core(sim).open_orders(_ours(sim, venue, key))] == [cid]
 
-    _fill_from_counterparty(sim, price, 0.01)  # the bot is down while this happens
-    trades = sim.core.my_trades(_ours(sim, key), venue.core_symbol)
+    _fill_from_counterparty(sim, venue, price, 0.01)  # the bot is down while this happens
+    trades = venue.core(sim).my_trades(_ours(sim, venue, key), venue.core_symbol)
     assert len(trades) == 1
 
     second = Run(sim, venue, key, secret, journal_url, "down1")
-    strat2, broker2 = second.go({}, _agrees(sim, key))
+    strat2, broker2 = second.go({}, _agrees(sim, venue, key))
     assert broker2.recovery is not None
     assert broker2.recovery.resolved == {cid: "Completed"}
     assert broker2.recovery.fills_recovered == 1
     kinds = [t for t, _ in second.topics]
     assert "reconcile.fill_recovered" in kinds and "reconcile.intent_resolved" in kinds
-    totals = account_totals(sim, key)
-    assert broker2.getposition(strat2.data).size == pytest.approx(totals["BTC"])
-    assert broker2.getcash() == pytest.approx(totals["USDT"])
+    cash, position = venue.holdings(sim, key)
+    assert broker2.getposition(strat2.data).size == pytest.approx(position)
+    assert broker2.getcash() == pytest.approx(cash)
 
     third = Run(sim, venue, key, secret, journal_url, "down1")  # and once more: nothing new
-    _, broker3 = third.go({}, _agrees(sim, key))
+    _, broker3 = third.go({}, _agrees(sim, venue, key))
     assert broker3.recovery.fills_recovered == 0 and not broker3.recovery.resolved
     with Journal(journal_url) as journal:
         fills = journal.fills(strategy="down1")
@@ -216,14 +218,17 @@ def test_an_order_filled_while_down_is_journaled_once_and_the_broker_follows_the
         assert fills[0].amount == pytest.approx(float(trades[0].qty))
         (row,) = journal.orders(strategy="down1")
         assert row.client_order_id == cid and row.state == "COMPLETED"
-    assert len(sim.core.all_orders(_ours(sim, key), venue.core_symbol)) == 1  # never sent twice
+    assert (
+        len(venue.core(sim).all_orders(_ours(sim, venue, key), venue.core_symbol)) == 1
+    )  # never sent twice
 
 
+@EVERY_VENUE
 def test_an_order_open_at_restart_is_adopted_and_the_strategy_hears_it_complete(
     sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
     key, secret = venue.create_account(sim, {"USDT": 5_000})
-    price = _limit_price(sim)
+    price = _limit_price(sim, venue)
     buy = {2: lambda s: s.track(s.buy(size=0.02, exectype=bt.Order.Limit, price=price))}
     strat, _ = Run(sim, venue, key, secret, journal_url, "adopt1").go(buy, _accepted)
     cid = strat.orders[0].info["client_order_id"]
@@ -234,12 +239,12 @@ def test_an_order_open_at_restart_is_adopted_and_the_strategy_hears_it_complete(
         recovered = [n for n in s.notes if n[1] == "Accepted"]
         if recovered and not heard:
             heard.append(recovered[0])
-            _fill_from_counterparty(sim, price, 0.02)
+            _fill_from_counterparty(sim, venue, price, 0.02)
 
     actions = every_bar(note_recovered)
 
     def completed(s: Script, broker: BaseBroker) -> bool:
-        return any(n[1] == "Completed" for n in s.notes) and _agrees(sim, key)(s, broker)
+        return any(n[1] == "Completed" for n in s.notes) and _agrees(sim, venue, key)(s, broker)
 
     strat2, broker2 = Run(sim, venue, key, secret, journal_url, "adopt1").go(actions, completed)
     assert broker2.recovery.adopted and broker2.recovery.adopted[0].request.client_order_id == cid
@@ -248,17 +253,18 @@ def test_an_order_open_at_restart_is_adopted_and_the_strategy_hears_it_complete(
     (order,) = broker2._orders.values()
     assert order.info["recovered"] is True and order.info["client_order_id"] == cid
     assert order.executed.size == pytest.approx(0.02)
-    assert len(sim.core.all_orders(_ours(sim, key), venue.core_symbol)) == 1
+    assert len(venue.core(sim).all_orders(_ours(sim, venue, key), venue.core_symbol)) == 1
     with Journal(journal_url) as journal:
         assert [r.state for r in journal.orders(strategy="adopt1")] == ["COMPLETED"]
         assert len(journal.fills(strategy="adopt1")) == 1
 
 
+@EVERY_VENUE
 def test_an_intent_without_an_answer_is_settled_by_client_id_and_never_resent(
     sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
     key, secret = venue.create_account(sim, {"USDT": 5_000})
-    price = _limit_price(sim)
+    price = _limit_price(sim, venue)
     with Journal(journal_url) as journal:  # a crash right after journaling, before the send
         journal.record_intent(
             OrderIntent(
@@ -289,8 +295,8 @@ def test_an_intent_without_an_answer_is_settled_by_client_id_and_never_resent(
         )
     sim.call(
         functools.partial(
-            sim.core.place_order,
-            _ours(sim, key),
+            venue.core(sim).place_order,
+            _ours(sim, venue, key),
             venue.core_symbol,
             Side.BUY,
             OrderType.LIMIT,
@@ -312,7 +318,8 @@ def test_an_intent_without_an_answer_is_settled_by_client_id_and_never_resent(
     assert [a.request.client_order_id for a in broker.recovery.adopted] == ["rt-lost1-0002"]
     assert strat.orders[0].info["client_order_id"] == "rt-lost1-0003"  # the sequence resumed
     cids = sorted(
-        o.client_order_id for o in sim.core.all_orders(_ours(sim, key), venue.core_symbol)
+        o.client_order_id
+        for o in venue.core(sim).all_orders(_ours(sim, venue, key), venue.core_symbol)
     )
     assert cids == ["rt-lost1-0002", "rt-lost1-0003"]  # 0001 never sent, 0002 not resent
     with Journal(journal_url) as journal:
@@ -324,6 +331,7 @@ def test_an_intent_without_an_answer_is_settled_by_client_id_and_never_resent(
         assert [e.kind for e in journal.events(kind="reconcile.intent_lost")]
 
 
+@EVERY_VENUE
 @pytest.mark.parametrize("fault", ["503", "timeout"])
 def test_an_ambiguous_submit_is_journaled_once_with_its_fill(
     sim: SimExchange, venue: Venue, journal_url: str, fault: str
@@ -337,12 +345,12 @@ def test_an_ambiguous_submit_is_journaled_once_with_its_fill(
         return (
             bool(s.orders)
             and s.orders[0].status == bt.Order.Completed
-            and _agrees(sim, key)(s, broker)
+            and _agrees(sim, venue, key)(s, broker)
         )
 
     strat, _ = Run(sim, venue, key, secret, journal_url, f"amb{fault[-3:]}").go(buy, done)
     assert sim.faults.injected.get(f"ambiguous:{fault}") == before + 1
-    orders = sim.core.all_orders(_ours(sim, key), venue.core_symbol)
+    orders = venue.core(sim).all_orders(_ours(sim, venue, key), venue.core_symbol)
     assert len(orders) == 1
     with Journal(journal_url) as journal:
         eventually(lambda: journal.fills(strategy=f"amb{fault[-3:]}"), timeout=10)
@@ -354,15 +362,16 @@ def test_an_ambiguous_submit_is_journaled_once_with_its_fill(
         )
         assert row.state == "COMPLETED"
         fills = journal.fills(strategy=f"amb{fault[-3:]}")
-        sim_trades = sim.core.my_trades(_ours(sim, key), venue.core_symbol)
+        sim_trades = venue.core(sim).my_trades(_ours(sim, venue, key), venue.core_symbol)
         assert sorted(f.trade_id for f in fills) == sorted(str(t.trade_id) for t in sim_trades)
 
 
+@EVERY_VENUE
 def test_a_fill_during_a_dropped_user_data_stream_reaches_the_journal(
     sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
     key, secret = venue.create_account(sim, {"USDT": 5_000})
-    price = _limit_price(sim)
+    price = _limit_price(sim, venue)
     state: dict[str, Any] = {}
 
     def step(s: Script) -> None:
@@ -371,7 +380,7 @@ def test_a_fill_during_a_dropped_user_data_stream_reaches_the_journal(
         elif s.orders[0].status == bt.Order.Accepted and "dropped" not in state:
             state["dropped"] = True
             sim.faults.pause_user_stream(True)  # the stream goes silent: the fill is held back
-            _fill_from_counterparty(sim, price, 0.01)
+            _fill_from_counterparty(sim, venue, price, 0.01)
             sim.faults.drop_connections()  # ... and then the connection drops
 
     def done(s: Script, broker: BaseBroker) -> bool:
@@ -381,23 +390,27 @@ def test_a_fill_during_a_dropped_user_data_stream_reaches_the_journal(
         return (
             bool(s.orders)
             and s.orders[0].status == bt.Order.Completed
-            and _agrees(sim, key)(s, broker)
+            and _agrees(sim, venue, key)(s, broker)
         )
 
     strat, _ = Run(sim, venue, key, secret, journal_url, "drop1").go(every_bar(step), done)
+    # within the run, not from the last look at the account when it stops: the fill learned
+    # over REST moved a perpetual's position and wallet too
+    assert strat.done, "the broker never showed the exchange's account while running"
     assert sim.faults.injected.get("drop_connections", 0) >= 1
     assert strat.orders[0].executed.size == pytest.approx(0.01)
-    sim_trades = sim.core.my_trades(_ours(sim, key), venue.core_symbol)
+    sim_trades = venue.core(sim).my_trades(_ours(sim, venue, key), venue.core_symbol)
     with Journal(journal_url) as journal:
         fills = eventually(lambda: journal.fills(strategy="drop1"), timeout=10)
         assert [f.trade_id for f in fills] == [str(t.trade_id) for t in sim_trades]
 
 
+@EVERY_VENUE
 def test_an_order_the_exchange_dropped_silently_is_found_by_reconciliation(
     sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
     key, secret = venue.create_account(sim, {"USDT": 5_000})
-    price = _limit_price(sim)
+    price = _limit_price(sim, venue)
     state: dict[str, Any] = {}
 
     def step(s: Script) -> None:
@@ -409,7 +422,10 @@ def test_an_order_the_exchange_dropped_silently_is_found_by_reconciliation(
             cid = s.orders[0].info["client_order_id"]
             sim.call(
                 functools.partial(
-                    sim.core.cancel_order, _ours(sim, key), venue.core_symbol, client_order_id=cid
+                    venue.core(sim).cancel_order,
+                    _ours(sim, venue, key),
+                    venue.core_symbol,
+                    client_order_id=cid,
                 )
             )
 
@@ -429,16 +445,17 @@ def test_an_order_the_exchange_dropped_silently_is_found_by_reconciliation(
         assert journal.events(kind="reconcile.order_missing")
 
 
+@EVERY_VENUE
 def test_an_open_order_of_this_run_the_broker_does_not_follow_is_reported(
     sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
     key, secret = venue.create_account(sim, {"USDT": 5_000})
-    price = _limit_price(sim)
+    price = _limit_price(sim, venue)
 
     def place_behind_its_back(s: Script) -> None:
         place = functools.partial(
-            sim.core.place_order,
-            _ours(sim, key),
+            venue.core(sim).place_order,
+            _ours(sim, venue, key),
             venue.core_symbol,
             Side.BUY,
             OrderType.LIMIT,
@@ -461,6 +478,9 @@ def test_an_open_order_of_this_run_the_broker_does_not_follow_is_reported(
     assert event["client_order_id"] == "rt-recon2-0099"
 
 
+# spot only: on a perpetual the reconciliation compares positions, not the wallet
+# (session/reconcile.py), so a deposit the stream did not tell is not found there yet
+@SPOT_ONLY
 def test_a_balance_change_the_stream_did_not_tell_is_found_and_adopted(
     sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
@@ -471,7 +491,9 @@ def test_a_balance_change_the_stream_did_not_tell_is_found_and_adopted(
         if "done" not in state:
             state["done"] = True
             sim.faults.pause_user_stream(True)
-            sim.call(functools.partial(sim.core.deposit, _ours(sim, key), "USDT", "250"))
+            sim.call(
+                functools.partial(venue.core(sim).deposit, _ours(sim, venue, key), "USDT", "250")
+            )
 
     def adopted(s: Script, broker: BaseBroker) -> bool:
         return abs(broker.getcash() - 5_250) < 1e-9

@@ -3,8 +3,9 @@
 ``VenueKillTarget`` over a real ``VenueClient`` (ccxt.pro, testnet mode, loopback) cancels
 every open order and flattens every position of a simulator account; the simulator's own books
 are the judge. The journal is a real SQLite file in ``tmp_path`` when the journal module exists.
-Every scenario runs on every venue (``venue``, ids like ``bybit-spot``:
-:mod:`tests.integration.live.venues`).
+Every scenario runs on every venue, spot and linear perpetual (``venue``, ids like
+``bybit-spot``, ``okx-perp``: :mod:`tests.integration.live.venues`), unless it is spot by
+nature (then it says why). On a perpetual the account holds a BTC position instead of BTC.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from real_trade.risk.killswitch_venue import VenueKillTarget
 from real_trade.sim import SimExchange
 from real_trade.venues import VenueClient
 from real_trade.venues.retry import RetryPolicy
-from tests.integration.live.venues import Venue, venue_params
+from tests.integration.live.venues import ALL_VENUES, SPOT_VENUES, Venue, venue_params
 
 pytestmark = pytest.mark.integration
 SYMBOLS = ("BTC/USDT", "ETH/USDT")
 
 
-@pytest.fixture(scope="module", params=venue_params())
+@pytest.fixture(scope="module", params=venue_params(ALL_VENUES))
 def venue(request: pytest.FixtureRequest) -> Venue:
     """The venue and market under test (the parameter id names it in every failure)."""
     return request.param  # type: ignore[no-any-return]
@@ -58,11 +59,23 @@ def open_client(
     return venue.make_client(sim, key, secret), key
 
 
-def sim_orders(sim: SimExchange, key: str) -> list[Any]:
+def symbols(venue: Venue) -> tuple[str, ...]:
+    """The venue's symbols: spot pairs, or their linear perpetuals (``BTC/USDT:USDT``)."""
+    return tuple(f"{s}:USDT" for s in SYMBOLS) if venue.perp else SYMBOLS
+
+
+def sim_orders(sim: SimExchange, venue: Venue, key: str) -> list[Any]:
     """The account's open orders, as the simulator sees them."""
-    account = sim.core.account_by_key(key)
-    assert account is not None
-    return list(sim.call(lambda: sim.core.open_orders(account)))
+    core, account = venue.core(sim), venue.account(sim, key)
+    return list(sim.call(lambda: core.open_orders(account)))
+
+
+def btc_held(sim: SimExchange, venue: Venue, key: str) -> Decimal:
+    """The account's BTC (free plus locked) on spot, its BTC position on a perpetual."""
+    if venue.perp:
+        views = venue.core(sim).positions(venue.account(sim, key), "BTCUSDT")
+        return sum((v.qty for v in views), Decimal(0))
+    return sim_balances(sim, key).get("BTC", Decimal(0))
 
 
 def sim_balances(sim: SimExchange, key: str) -> dict[str, Decimal]:
@@ -82,23 +95,28 @@ def journal_at(tmp_path: Path) -> Any:
 
 @pytest.fixture
 def busy_account(sim: SimExchange, venue: Venue) -> Iterator[tuple[VenueClient, str]]:
-    """An account holding BTC (bought at market) and ETH dust, with four resting orders."""
-    client, key = open_client(sim, venue, {"USDT": 50_000, "ETH": 0.00003})
-    client.create_order("BTC/USDT", "market", "buy", 0.3)
-    for symbol, amount in (("BTC/USDT", 0.01), ("ETH/USDT", 0.1)):
+    """An account holding BTC (bought at market; a perpetual: a long position) and, on spot,
+    ETH dust, with five resting orders."""
+    balances = {"USDT": 50_000} if venue.perp else {"USDT": 50_000, "ETH": 0.00003}
+    client, key = open_client(sim, venue, balances)
+    btc, eth = symbols(venue)
+    client.create_order(btc, "market", "buy", 0.3)
+    for symbol, amount in ((btc, 0.01), (eth, 0.1)):
         last = float(client.fetch_ticker(symbol)["last"])
         client.create_order(symbol, "limit", "buy", amount, last * 0.8)
         client.create_order(symbol, "limit", "buy", amount, last * 0.7)
-    last_btc = float(client.fetch_ticker("BTC/USDT")["last"])
-    client.create_order("BTC/USDT", "limit", "sell", 0.1, last_btc * 1.3)  # locks BTC
-    assert len(sim_orders(sim, key)) == 5
-    assert sim_balances(sim, key)["BTC"] > Decimal("0.29")
+    last_btc = float(client.fetch_ticker(btc)["last"])
+    client.create_order(btc, "limit", "sell", 0.1, last_btc * 1.3)  # locks BTC on spot
+    assert len(sim_orders(sim, venue, key)) == 5
+    assert btc_held(sim, venue, key) > Decimal("0.29")
     yield client, key
     client.stop()
 
 
+# spot by nature: ETH dust in the spot wallet is left alone (a perpetual has no dust)
+@pytest.mark.parametrize("venue", venue_params(SPOT_VENUES), indirect=True, scope="module")
 def test_engage_with_flatten_leaves_no_order_and_a_dust_only_account(
-    sim: SimExchange, busy_account: tuple[VenueClient, str], tmp_path: Path
+    sim: SimExchange, venue: Venue, busy_account: tuple[VenueClient, str], tmp_path: Path
 ) -> None:
     client, key = busy_account
     journal = journal_at(tmp_path)
@@ -113,7 +131,7 @@ def test_engage_with_flatten_leaves_no_order_and_a_dust_only_account(
     report = switch.engage(flatten=True, reason="integration test")
 
     assert report.ok, report.summary()
-    assert sim_orders(sim, key) == []
+    assert sim_orders(sim, venue, key) == []
     balances = sim_balances(sim, key)
     assert balances.get("BTC", Decimal(0)) < Decimal("0.00001")  # below BTCUSDT's lot step
     assert balances["ETH"] == Decimal("0.00003")  # dust: never attempted
@@ -138,17 +156,17 @@ def test_engage_with_flatten_leaves_no_order_and_a_dust_only_account(
 
 
 def test_engage_without_flatten_keeps_the_position(
-    sim: SimExchange, busy_account: tuple[VenueClient, str]
+    sim: SimExchange, venue: Venue, busy_account: tuple[VenueClient, str]
 ) -> None:
     client, key = busy_account
-    btc_before = sim_balances(sim, key)["BTC"]
-    switch = KillSwitch(VenueKillTarget(client, SYMBOLS), state=TradingStateHolder())
+    btc_before = btc_held(sim, venue, key)
+    switch = KillSwitch(VenueKillTarget(client, symbols(venue)), state=TradingStateHolder())
 
     report = switch.engage(reason="cancel only")
 
     assert report.ok and report.flattens == ()
-    assert sim_orders(sim, key) == []
-    assert sim_balances(sim, key)["BTC"] == btc_before
+    assert sim_orders(sim, venue, key) == []
+    assert btc_held(sim, venue, key) == btc_before
 
 
 def test_failed_cancels_are_reported_and_a_second_engage_finishes_the_job(
@@ -157,7 +175,7 @@ def test_failed_cancels_are_reported_and_a_second_engage_finishes_the_job(
     client, key = busy_account
     client.retry_policy = RetryPolicy(max_attempts=1)  # let the venue's refusals through
     sim.faults.fail_next(2, "503", path_prefix=venue.cancel_path)  # the first two cancels
-    switch = KillSwitch(VenueKillTarget(client, SYMBOLS), state=TradingStateHolder())
+    switch = KillSwitch(VenueKillTarget(client, symbols(venue)), state=TradingStateHolder())
     reports: list[KillReport] = []
     worker = threading.Thread(target=lambda: reports.append(switch.engage(flatten=True)))
     worker.start()  # engaged from another thread than the one that set the account up
@@ -167,7 +185,7 @@ def test_failed_cancels_are_reported_and_a_second_engage_finishes_the_job(
     failed = [c.order.id for c in report.cancels if c.status == "failed"]
     assert len(failed) == 2 and len(report.cancels) == 5
     assert sorted(o.id for o in report.still_open) == sorted(failed)
-    assert sorted(str(o.order_id) for o in sim_orders(sim, key)) == sorted(failed)
+    assert sorted(str(o.order_id) for o in sim_orders(sim, venue, key)) == sorted(failed)
     assert not report.ok and "ExchangeUnavailableError" in report.summary()
     assert switch.state.state is TradingState.HALTED
 
@@ -175,5 +193,5 @@ def test_failed_cancels_are_reported_and_a_second_engage_finishes_the_job(
 
     assert second.ok, second.summary()
     assert [c.status for c in second.cancels] == ["canceled", "canceled"]
-    assert sim_orders(sim, key) == []
-    assert sim_balances(sim, key).get("BTC", Decimal(0)) < Decimal("0.00001")
+    assert sim_orders(sim, venue, key) == []
+    assert abs(btc_held(sim, venue, key)) < Decimal("0.00001")  # below BTCUSDT's lot step
