@@ -220,6 +220,22 @@ def test_a_429_with_retry_after_pauses_every_request_of_the_connection(
         assert len(later) == 2 and min(later) >= limiter.paused_until >= refused_at + 2.0
 
 
+def test_a_retry_waits_for_retry_after_without_the_limiter_too(
+    scaled_weight_sim: SimExchange,
+) -> None:
+    """With the limiter off (ccxt then calls no throttle), the refused call's own retry still
+    waits the Retry-After: the connection reads it from ccxt's last response headers."""
+    sim = scaled_weight_sim
+    with _public_client(sim, RetryPolicy(max_attempts=3)) as ours:
+        ours.exchange.enableRateLimit = False
+        recorder = Recorder(ours)
+        sim.faults.fail_next(1, "429", retry_after=2, path_prefix="/api/v3/time")
+        assert ours.fetch_time() > 0
+        assert recorder.statuses == [429, 200]
+        (refused_at, _), (retried_at, _) = recorder.sent
+        assert retried_at - refused_at >= 2.0 - 0.01  # the backoff alone is 0.25-0.5 s
+
+
 @pytest.fixture
 def weight_sim() -> Iterator[SimExchange]:
     """A simulator allowing ``WEIGHT_LIMIT`` weight a minute that bans after two refusals."""
