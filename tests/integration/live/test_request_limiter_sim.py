@@ -191,8 +191,11 @@ def test_a_second_process_told_the_ips_used_weight_is_never_refused(
     ):
         _weight_limiter(other, 60 / WEIGHT_SCALE)
         limiter = _weight_limiter(ours, 60 / WEIGHT_SCALE)
-        # other's 70 plus both clients' exchangeInfo (20 each) leave room for our first request
-        assert [r for r in _fetch_times(other, 70) if isinstance(r, Exception)] == []
+        # a fresh simulator minute (3 s from now), of which the other spends 100 of 120
+        t0 = time.time()
+        start = (int(t0 * WEIGHT_SCALE // 60) + 10) * 60
+        scaled_weight_sim.limiter.wall = lambda: start + (time.time() - t0) * WEIGHT_SCALE
+        assert [r for r in _fetch_times(other, 100) if isinstance(r, Exception)] == []
         for _ in range(40):  # more than the minute has left
             ours.fetch_time()
         assert limiter.stats.observed_weight > 0  # the other's weight, from the header
