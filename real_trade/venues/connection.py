@@ -34,6 +34,8 @@ from real_trade.errors import (
     AuthenticationError,
     BadSymbolError,
     ClockSkewError,
+    ExchangeUnavailableError,
+    RateLimitError,
     RealTradeError,
 )
 from real_trade.utils.logger import SecretMaskingFilter, register_secret
@@ -41,7 +43,11 @@ from real_trade.utils.secrets import plain_secret
 from real_trade.venues.ccxt_errors import ccxt_errors, translate_ccxt_error
 from real_trade.venues.ioloop import IoLoop
 from real_trade.venues.proxy import ccxt_proxy_settings, mask_proxy_url
-from real_trade.venues.request_limiter import install_request_limiter, request_limits_for
+from real_trade.venues.request_limiter import (
+    install_request_limiter,
+    request_limits_for,
+    retry_after_seconds,
+)
 from real_trade.venues.retry import RetryPolicy, retry_async
 from real_trade.venues.spec import VenueSpec, get_venue
 from real_trade.venues.streams import StreamHandle, SubscriptionAcks
@@ -421,16 +427,18 @@ class VenueConnection:
             if self._resync_clock:
                 self._resync_clock = False
                 await self._exchange.load_time_difference()
-            if self.bus is None:
-                return await func(*args)
             started, error = time.perf_counter(), None
             try:
                 return await func(*args)
             except Exception as exc:
-                error = type(translate_ccxt_error(exc, places_order=places_order)).__name__
+                translated = self._translate(exc, places_order)
+                error = type(translated).__name__
+                if getattr(translated, "retry_after", None) is not None and translated is not exc:
+                    raise translated from exc
                 raise
             finally:
-                self._report_request(func, time.perf_counter() - started, error)
+                if self.bus is not None:
+                    self._report_request(func, time.perf_counter() - started, error)
 
         def on_retry(_attempt: int, error: RealTradeError, _delay: float) -> None:
             if isinstance(error, ClockSkewError):
@@ -445,6 +453,20 @@ class VenueConnection:
             if exc.fix and self.has_credentials and not exc.fix.startswith(where):
                 exc.fix = f"{where}; {exc.fix}"
             raise
+
+    def _translate(self, exc: Exception, places_order: bool) -> RealTradeError:
+        """``exc`` translated; a refusal the venue answered (rate limit, unavailable) takes the
+        answer's ``Retry-After`` header (ccxt's errors carry no headers) as its ``retry_after``,
+        so the retry waits at least that long."""
+        error = translate_ccxt_error(exc, places_order=places_order)
+        if isinstance(error, RateLimitError | ExchangeUnavailableError):
+            headers = getattr(self._exchange, "last_response_headers", None)
+            retry_after = retry_after_seconds(headers)
+            if retry_after is not None and (error.retry_after or 0.0) < retry_after:
+                error = translate_ccxt_error(
+                    exc, places_order=places_order, retry_after=retry_after
+                )
+        return error
 
     def _report_request(self, func: Callable[..., Any], seconds: float, error: str | None) -> None:
         """Publish one REST attempt on the bus (metrics); a closed bus is ignored."""

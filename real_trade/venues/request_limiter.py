@@ -21,11 +21,20 @@ each window is lengthened by ``margin_s`` for network jitter between our send an
 (venue weight plus the named counters the endpoint uses) and handed to the limiter by
 ``throttle``. Limits per venue and market type are in :data:`VENUE_REQUEST_LIMITS` (Binance
 spot and USDⓈ-M from Binance's docs, Bybit and OKX from ``research/VENUES.md`` §6).
+
+The limiter also listens to the venue, through ccxt's ``on_rest_response`` (called with every
+REST answer's headers): a 429/418 with ``Retry-After`` pauses every request of the limiter until
+then (:meth:`RequestLimiter.pause_until`), not only the refused one, and Binance's
+``X-MBX-USED-WEIGHT-1M`` (spot and USDⓈ-M: the IP's weight in the venue's current minute,
+other processes on the IP included) is taken as used now when it is above what our weight
+window counts (:meth:`RequestLimiter.observe_used`), so we slow down before the venue refuses.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -41,6 +50,8 @@ __all__ = [
     "VenueRequestLimits",
     "install_request_limiter",
     "request_limits_for",
+    "response_header",
+    "retry_after_seconds",
 ]
 
 WEIGHT = "weight"
@@ -67,12 +78,14 @@ class RequestCost:
 @dataclass(frozen=True, slots=True)
 class VenueRequestLimits:
     """One venue's limits: its ``windows``, how a ccxt cost converts to venue weight
-    (``weight_per_cost``; None: every request weighs 1) and which ``(method, ccxt path)``
-    endpoints count on which extra counters (``endpoint_counters``)."""
+    (``weight_per_cost``; None: every request weighs 1), which ``(method, ccxt path)``
+    endpoints count on which extra counters (``endpoint_counters``) and the response header
+    reporting the IP's used weight in the venue's current window (``used_weight_header``)."""
 
     windows: tuple[RateWindow, ...]
     weight_per_cost: float | None
     endpoint_counters: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    used_weight_header: str | None = None
 
     def cost_of(self, ccxt_cost: Any, method: str, path: str) -> RequestCost:
         """The :class:`RequestCost` of one ccxt request (``ccxt_cost`` as ccxt computed it)."""
@@ -83,6 +96,7 @@ class VenueRequestLimits:
         return RequestCost(weight, self.endpoint_counters.get((method.upper(), path), ()))
 
 
+_BINANCE_USED_WEIGHT = "X-MBX-USED-WEIGHT-1M"  # spot and USDⓈ-M alike
 _BINANCE_SPOT_ORDERS = ("orders_10s", "orders_day")
 _BINANCE_FUTURE_ORDERS = ("orders_10s", "orders_min")
 
@@ -105,6 +119,7 @@ VENUE_REQUEST_LIMITS: Mapping[tuple[str, str], VenueRequestLimits] = {
             ("POST", "order/cancelReplace"): _BINANCE_SPOT_ORDERS,
             ("POST", "sor/order"): _BINANCE_SPOT_ORDERS,
         },
+        used_weight_header=_BINANCE_USED_WEIGHT,
     ),
     # Binance USDⓈ-M: 2,400 weight/min per IP; orders 300/10 s and 1,200/min per account.
     # ccxt's fapi costs are the weights themselves.
@@ -119,6 +134,7 @@ VENUE_REQUEST_LIMITS: Mapping[tuple[str, str], VenueRequestLimits] = {
             ("POST", "order"): _BINANCE_FUTURE_ORDERS,
             ("POST", "batchOrders"): _BINANCE_FUTURE_ORDERS,
         },
+        used_weight_header=_BINANCE_USED_WEIGHT,
     ),
     # Bybit: 600 requests / 5 s per IP; order create/cancel 20/s spot, 10/s linear per UID.
     ("bybit", "spot"): VenueRequestLimits(
@@ -171,12 +187,15 @@ def request_limits_for(ccxt_id: str, default_type: str) -> VenueRequestLimits | 
 @dataclass(slots=True)
 class LimiterStats:
     """What the limiter did: requests admitted, how many had to wait and for how long in all
-    (seconds), and the wait of the last request (0.0 when it went out at once)."""
+    (seconds), the wait of the last request (0.0 when it went out at once), how many pauses the
+    venue asked for (``pauses``) and the weight booked from its reports (``observed_weight``)."""
 
     requests: int = 0
     waited: int = 0
     total_wait_s: float = 0.0
     last_wait_s: float = 0.0
+    pauses: int = 0
+    observed_weight: float = 0.0
 
 
 class _Window:
@@ -224,7 +243,9 @@ class RequestLimiter:
     ``clock`` is monotonic seconds (injectable for tests); ``margin_s`` lengthens every window
     for jitter between our send and the venue's count. :meth:`reserve` is the accounting (it
     returns how long the request must wait and books it at that time); :meth:`acquire` waits
-    that long on the running loop. Use it from one event loop (ccxt's).
+    that long on the running loop, and past any pause the venue asked for meanwhile
+    (:meth:`pause_until`). :meth:`observe_used` takes in the venue's own count of the weight.
+    Use it from one event loop (ccxt's).
     """
 
     def __init__(
@@ -242,7 +263,41 @@ class RequestLimiter:
             counter = self._by_counter.setdefault(window.counter, [])
             counter.append(_Window(window.capacity, window.seconds + margin_s))
         self._last_booked = float("-inf")
+        self._paused_until = float("-inf")
         self.stats = LimiterStats()
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The limiter's monotonic clock (seconds)."""
+        return self._clock
+
+    @property
+    def paused_until(self) -> float:
+        """The limiter's clock time before which nothing is sent (-inf: no pause)."""
+        return self._paused_until
+
+    def pause_until(self, deadline: float) -> None:
+        """Send no request before ``deadline`` (the limiter's clock): the venue refused with
+        a ``Retry-After``. Requests already waiting wait on; a later deadline extends it."""
+        if deadline > self._paused_until:
+            self._paused_until = deadline
+            self.stats.pauses += 1
+
+    def observe_used(self, used: float) -> None:
+        """The venue reports ``used`` weight in its current window (the IP's, other processes'
+        included): when that is more than our weight window counts, the difference is booked
+        as sent now, so the requests that follow wait for it as for our own."""
+        windows = self._by_counter.get(WEIGHT)
+        if not windows:
+            return
+        window = windows[0]
+        now = self._clock()
+        window.expire(now)
+        extra = min(used, window.capacity) - window.used
+        if extra > 1e-9:
+            for each in windows:
+                each.add(now, extra)
+            self.stats.observed_weight += extra
 
     def used(self, counter: str) -> float:
         """Units of ``counter`` in its (first) window now."""
@@ -264,6 +319,8 @@ class RequestLimiter:
         for window, units in charges:
             window.expire(now)
             at = max(at, window.earliest(now, units))
+        if self._paused_until > at:
+            at = self._paused_until
         if at > now:
             at = max(at, self._last_booked)  # first come, first served among waiters
         for window, units in charges:
@@ -279,10 +336,53 @@ class RequestLimiter:
         return wait
 
     async def acquire(self, cost: RequestCost) -> None:
-        """Wait until ``cost`` fits every window (no await at all when it fits now)."""
+        """Wait until ``cost`` fits every window and no pause is on (no await at all when it
+        fits now); a pause begun while waiting is waited out as well."""
         wait = self.reserve(cost)
         if wait > 0:
             await asyncio.sleep(wait)
+        while True:  # a deadline, not an event: the venue may extend it meanwhile
+            pause = self._paused_until - self._clock()
+            if pause <= 0:
+                return
+            await asyncio.sleep(pause)
+
+
+def response_header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    """Header ``name`` of a REST answer as ccxt keeps it (the server's spelling: looked up as
+    given, lower-cased, then case-insensitively), or None."""
+    if not headers:
+        return None
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = headers.get(lowered)
+        if value is None:
+            for key, each in headers.items():
+                if key.lower() == lowered:
+                    return each
+    return value
+
+
+def retry_after_seconds(
+    headers: Mapping[str, str] | None, now: float | None = None
+) -> float | None:
+    """The seconds a ``Retry-After`` header asks for (a number or an HTTP date; ``now`` is the
+    wall clock for a date, ``time.time()`` by default), or None when absent or unreadable."""
+    raw = response_header(headers, "Retry-After")
+    if raw is None:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
 
 
 def install_request_limiter(
@@ -295,9 +395,13 @@ def install_request_limiter(
     override turns it into a :class:`RequestCost`, which ccxt passes on unchanged to
     ``throttle``, here the limiter's :meth:`~RequestLimiter.acquire`. ``enableRateLimit`` stays
     on (it is what makes ccxt call the two); turning it off turns this limiter off as well.
+    ccxt's ``on_rest_response`` (every REST answer, refusals included) hands the limiter the
+    venue's used weight (``limits.used_weight_header``) and the ``Retry-After`` of a 429/418.
     """
     limiter = RequestLimiter(limits.windows, margin_s=margin_s)
     ccxt_cost = type(exchange).calculate_rate_limiter_cost.__get__(exchange)  # not a previous
+    ccxt_on_response = type(exchange).on_rest_response.__get__(exchange)
+    weight_header = limits.used_weight_header
 
     def calculate_rate_limiter_cost(
         api: Any, method: Any, path: Any, params: Any, config: Any = None
@@ -310,7 +414,37 @@ def install_request_limiter(
             cost = limits.cost_of(cost if cost is not None else 1, "", "")
         await limiter.acquire(cost)
 
+    def on_rest_response(
+        code: Any,
+        reason: Any,
+        url: Any,
+        method: Any,
+        response_headers: Any,
+        response_body: Any,
+        request_headers: Any,
+        request_body: Any,
+    ) -> Any:
+        if weight_header is not None and response_headers:
+            used = response_header(response_headers, weight_header)
+            if used is not None and used.isdigit():
+                limiter.observe_used(float(used))
+        if code == 429 or code == 418:
+            after = retry_after_seconds(response_headers)
+            if after is not None:
+                limiter.pause_until(limiter.clock() + after)
+        return ccxt_on_response(
+            code,
+            reason,
+            url,
+            method,
+            response_headers,
+            response_body,
+            request_headers,
+            request_body,
+        )
+
     exchange.calculate_rate_limiter_cost = calculate_rate_limiter_cost
     exchange.throttle = throttle
+    exchange.on_rest_response = on_rest_response
     exchange.request_limiter = limiter
     return limiter
