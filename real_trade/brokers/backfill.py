@@ -10,16 +10,27 @@ execution moves its market there before the order goes in
 
 A backtest feed (``historical=True``, or any feed that is not live such as ``PandasData``) is
 never backfill: there, history is the market, and fills on its bars stay as they are.
+
+A backfill replays hundreds of bars in a second or two; a strategy that orders on many of them
+(seed 001's buy-when-flat, sell-when-long does on every bar) would ask the venue's ticker once an
+order, a thousand requests of the IP's weight for one price. The market read is reused for
+:data:`LIVE_MARKET_REUSE_S` seconds (per venue client and symbols), the time an exchange takes to
+fill such a burst anyway.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
+import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "LIVE_MARKET_REUSE_S",
     "LiveMarket",
     "LivePriceUnknownError",
     "live_market",
@@ -40,6 +51,15 @@ class LiveMarket:
 
     prices: dict[str, float]
     now_ms: int
+
+
+LIVE_MARKET_REUSE_S = 1.0
+"""Seconds (wall clock) a venue's market read for a backfill order serves the next ones."""
+
+_recent: weakref.WeakKeyDictionary[Any, tuple[float, tuple[str, ...], LiveMarket]] = (
+    weakref.WeakKeyDictionary()
+)
+_recent_lock = threading.Lock()
 
 
 def replays_history(data: Any) -> bool:
@@ -81,6 +101,23 @@ def live_market(client: Any, symbols: Iterable[str]) -> LiveMarket:
     """
     if client is None:
         raise LivePriceUnknownError("no venue client: the broker and the feed have no store")
+    wanted = tuple(symbols)
+    now = time.monotonic()
+    with _recent_lock:
+        try:
+            recent: tuple[float, tuple[str, ...], LiveMarket] | None = _recent.get(client)
+        except TypeError:  # a client that cannot be weakly held
+            recent = None
+    if recent is not None and recent[1] == wanted and now - recent[0] < LIVE_MARKET_REUSE_S:
+        return recent[2]
+    market = _read_live_market(client, wanted)
+    with _recent_lock, contextlib.suppress(TypeError):  # a client that cannot be weakly held
+        _recent[client] = (now, wanted, market)
+    return market
+
+
+def _read_live_market(client: Any, symbols: Iterable[str]) -> LiveMarket:
+    """:func:`live_market`'s venue reads (no reuse)."""
     prices: dict[str, float] = {}
     stamps: list[int] = []
     for symbol in symbols:

@@ -73,3 +73,30 @@ def test_only_a_live_feed_replaying_history_is_backfill() -> None:
     assert replays_history(live)
     live.put_notification(live.LIVE)
     assert not replays_history(live)
+
+
+def test_a_burst_of_backfill_orders_reads_the_venue_once_a_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import real_trade.brokers.backfill as backfill
+
+    class Counting(TickerClient):
+        calls = 0
+
+        def fetch_ticker(self, symbol: str) -> dict[str, Any]:
+            Counting.calls += 1
+            return super().fetch_ticker(symbol)
+
+    clock = [100.0]
+    monkeypatch.setattr(backfill.time, "monotonic", lambda: clock[0])
+    client = Counting({"BTC/USDT": {"last": 50.0, "timestamp": 1}})
+    for _ in range(1000):  # seed 001's strategy orders on every one of 1,000 backfill bars
+        assert live_market(client, ["BTC/USDT"]).prices == {"BTC/USDT": 50.0}
+    assert Counting.calls == 1
+    client.tickers["BTC/USDT"] = {"last": 51.0, "timestamp": 2}
+    clock[0] += backfill.LIVE_MARKET_REUSE_S
+    assert live_market(client, ["BTC/USDT"]).prices == {"BTC/USDT": 51.0}, "read again"
+    assert live_market(Counting({"BTC/USDT": {"last": 7.0}}), ["BTC/USDT"]).prices == {
+        "BTC/USDT": 7.0
+    }, "another client reads its own venue"
+    assert Counting.calls == 3
