@@ -26,7 +26,7 @@ from real_trade.feeds import Bar, BinanceData, BybitData, CcxtBarSource, FeedSta
 from real_trade.sim.plumbing.ws_conn import WsSettings
 from real_trade.sim.server import SimExchange
 from real_trade.stores import BaseStore, BinanceStore
-from tests.integration.live.venues import BINANCE_SPOT, SPOT_VENUES, Venue
+from tests.integration.live.venues import ALL_VENUES, BINANCE_SPOT, Venue
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -59,11 +59,11 @@ def _ms(moment: datetime) -> int:
 def sim() -> Iterator[SimExchange]:
     """A stepped simulator replaying the real BTC/USDT minutes; its clock starts on March 5.
 
-    It serves every spot venue's face over the one market (the live disconnect test runs on
-    each)."""
+    It serves every venue's faces over the one market, spot and perpetual (the live disconnect
+    test runs on each)."""
     if CSV is None:
         pytest.skip(f"{FILE} not found: set RT_DATA_DIR or put it in ../shared/data")
-    faces = [v.face for v in SPOT_VENUES]
+    faces = list(dict.fromkeys(f for v in ALL_VENUES for f in (v.faces or (v.face,))))
     with SimExchange(market=CSV, stepped=True, start_ms=START_MS, faces=faces) as exchange:
         yield exchange
 
@@ -84,12 +84,16 @@ def store(sim: SimExchange, monkeypatch: pytest.MonkeyPatch) -> Iterator[Binance
     BaseStore.clear_instances()
 
 
-def _sim_klines(sim: SimExchange, interval: str, first_ms: int, last_ms: int) -> list[Bar]:
-    """The simulator's own klines opening in ``[first_ms, last_ms]``, as bars."""
+def _sim_klines(
+    sim: SimExchange, interval: str, first_ms: int, last_ms: int, venue: Venue = BINANCE_SPOT
+) -> list[Bar]:
+    """The simulator's own klines (of ``venue``'s market) opening in ``[first_ms, last_ms]``."""
     bars: list[Bar] = []
     cursor = first_ms
     while cursor <= last_ms:
-        page = sim.core.klines("BTCUSDT", interval, start_ms=cursor, end_ms=last_ms, limit=1000)
+        page = venue.core(sim).klines(
+            "BTCUSDT", interval, start_ms=cursor, end_ms=last_ms, limit=1000
+        )
         if not page:
             break
         for k in page:
@@ -293,8 +297,14 @@ class LiveRecorder(bt.Strategy):
         pytest.param(BINANCE_SPOT, "ccxt", "CcxtBarSource", id="binance-spot-ccxt"),
         pytest.param(BINANCE_SPOT, "auto", "BinanceKlineSource", id="binance-spot-native"),
         *(
-            pytest.param(v, "auto", "CcxtBarSource", id=v.id)  # no native source there
-            for v in SPOT_VENUES
+            # Binance USDⓈ-M has the native kline source too; no native source elsewhere
+            pytest.param(
+                v,
+                "auto",
+                "BinanceKlineSource" if v.venue == "binance" else "CcxtBarSource",
+                id=v.id,
+            )
+            for v in ALL_VENUES
             if v is not BINANCE_SPOT
         ),
     ],
@@ -309,7 +319,11 @@ def test_live_run_survives_a_disconnect_without_gap_or_duplicate(
 ) -> None:
     if venue is not BINANCE_SPOT:
         store = venue.make_public_store(  # type: ignore[assignment]
-            sim, bus=EventBus(synchronous=True), reconnect_base_delay=1.0, reconnect_max_delay=1.0
+            sim,
+            bus=EventBus(synchronous=True),
+            reconnect_base_delay=1.0,
+            reconnect_max_delay=1.0,
+            **{k: v for k, v in venue.store_kwargs.items() if k == "market_type"},
         )
         request.addfinalizer(store.stop)
     data = venue.data(
@@ -358,7 +372,9 @@ def test_live_run_survives_a_disconnect_without_gap_or_duplicate(
     bars = [bar for bar, _ in log.bars]
     opens = [b.open_ms for b in bars]
     assert all(b - a == MIN for a, b in pairwise(opens)), opens
-    assert bars == _sim_klines(sim, "1m", opens[0], opens[-1])  # final values: closed bars only
+    assert bars == _sim_klines(
+        sim, "1m", opens[0], opens[-1], venue
+    )  # final values: closed bars only
     assert opens[-1] + MIN <= sim.clock.now_ms()
     first_live = next(i for i, (_, status) in enumerate(log.bars) if status == "LIVE")
     backfilled = [b for b, status in log.bars[first_live:] if status == "DELAYED"]
