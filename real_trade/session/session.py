@@ -524,13 +524,15 @@ class TradingSession:
         balances, changed = port.balances(), {}
         contracts_held = self.positions.contracts
         account = self.contract_account() if contracts_held else None
+        deferred = False
         for symbol in self.symbols:
             if not force and not manager.settled(symbol):
                 continue
             contract = symbol in contracts_held
             if contract:
                 if account is None or not account.current:
-                    continue  # the exchange's positions lag the fills: next time
+                    deferred = True  # the exchange's positions lag the fills: next time
+                    continue
                 position = account.position(symbol)
                 size = position.size if position is not None else 0.0
             else:
@@ -547,6 +549,8 @@ class TradingSession:
             for s in self.symbols
         ) or any(b.total for a, b in balances.items() if a != self.currency)
         self._floors = self._dust_floors(manager, port, balances)
+        if deferred:  # not settled: look again on the next call, report or not
+            self._settled_seq = -1
         return changed
 
     def _dust_floors(
