@@ -596,11 +596,14 @@ class LiveExecution:
                 await self._poll_once()
 
     async def _poll_once(self) -> None:
-        """Ask REST about every open order (and its fills), then the balance and the contracts'
-        positions and wallet (a fill learned here moved them, and the stream that would have
-        told may have lost it: Bybit and OKX do not push it again after a reconnect)."""
+        """Ask REST about every open order (and its fills), then the balance and, when an order
+        was open, the contracts' positions and wallet (a fill learned here moved them, and the
+        stream that would have told may have lost it: Bybit and OKX do not push it again after
+        a reconnect). With nothing open there is no read: one in flight makes the positions
+        not current, and a strategy's first bar would not see a position held at start."""
         self._last_poll = time.monotonic()
-        for cid, (xid, symbol) in list(self._open.items()):
+        polled = list(self._open.items())
+        for cid, (xid, symbol) in polled:
             try:
                 client = self.client
                 order = await (
@@ -620,4 +623,5 @@ class LiveExecution:
             self._set_balances(await self.client.fetch_balance_async())
         except RealTradeError as exc:
             _log.warning("polling the balance failed: %s", exc)
-        self.refresh_contracts()
+        if polled:  # nothing open, nothing moved: no read that would leave the positions stale
+            self.refresh_contracts()
