@@ -157,8 +157,15 @@ def test_pybit_private_websocket_streams_orders(
 ) -> None:
     monkeypatch.setattr(pybit_http, "PRIVATE_WSS", bybit_sim.ws_url + "/v5/private")
     session, key, secret = _pybit(bybit_sim)
+    # pybit's auth expires 1 s after it is signed by default: a loaded machine can deliver it
+    # later, and the simulator (as Bybit) refuses it; pybit_ws_client.py says the same
     ws = pybit_http.WebSocket(
-        testnet=True, channel_type="private", api_key=key, api_secret=secret, retries=3
+        testnet=True,
+        channel_type="private",
+        api_key=key,
+        api_secret=secret,
+        retries=3,
+        private_auth_expire=10,
     )
     messages: list[dict[str, Any]] = []
     try:
