@@ -41,6 +41,23 @@ class _Exchange:
             self._waiting.set_result(self.orders)  # resolve, as ccxt.pro does, only if waited on
 
 
+def _handle(exchange: Any, kind: str, watch: Any, on_event: Any) -> StreamHandle:
+    """A stream of ``kind`` over the fake ``exchange`` on the running loop."""
+    return StreamHandle(
+        venue="fake",
+        kind=kind,
+        symbol=None,
+        watch=watch,
+        on_event=on_event,
+        on_state=None,
+        bus=None,
+        base_delay=0.01,
+        max_delay=0.01,
+        loop=asyncio.get_running_loop(),
+        exchange=exchange,
+    )
+
+
 def _order(status: str, filled: float) -> dict[str, Any]:
     return {
         "id": "1",
@@ -74,19 +91,7 @@ def test_an_update_between_two_watches_is_delivered_once() -> None:
             if order["status"] == "open":
                 exchange.push(_order("closed", 1.0))  # lands before the next watch waits
 
-        handle = StreamHandle(
-            venue="fake",
-            kind="orders",
-            symbol=None,
-            watch=exchange.watch_orders,
-            on_event=on_event,
-            on_state=None,
-            bus=None,
-            base_delay=0.01,
-            max_delay=0.01,
-            loop=asyncio.get_running_loop(),
-            exchange=exchange,
-        )
+        handle = _handle(exchange, "orders", exchange.watch_orders, on_event)
         await handle.start_async()
         await asyncio.sleep(0)
         exchange.push(_order("open", 0.0))
@@ -132,19 +137,7 @@ def test_a_balance_refilled_between_two_watches_is_delivered() -> None:
             if len(seen) == 1:
                 exchange.push(900.0, 2)  # the second fill's balance, before the next watch waits
 
-        handle = StreamHandle(
-            venue="fake",
-            kind="balance",
-            symbol=None,
-            watch=exchange.watch_balance,
-            on_event=on_event,
-            on_state=None,
-            bus=None,
-            base_delay=0.01,
-            max_delay=0.01,
-            loop=asyncio.get_running_loop(),
-            exchange=exchange,
-        )
+        handle = _handle(exchange, "balance", exchange.watch_balance, on_event)
         await handle.start_async()
         await eventually_async(lambda: exchange._waiting is not None, timeout=5)  # subscribed
         exchange.push(1000.0, 1)

@@ -624,15 +624,7 @@ def test_an_order_whose_update_the_stream_never_sends_is_confirmed_over_rest(
 
     venue, sim = venue_sim
     key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
-    store = getattr(stores, f"{PREFIX[venue]}Store")(
-        key,
-        secret,
-        testnet=True,
-        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
-        sim_url=sim.url,
-        bus=EventBus(),
-        market_type=MARKET_TYPE[venue],
-    )
+    store = make_store(sim, key, secret, venue)
     port = LiveExecution(store.client, [SYMBOL], fill_grace_s=0.05, safety_poll_s=3600.0)
     seen: list[Any] = []
     try:
