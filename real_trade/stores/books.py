@@ -56,6 +56,11 @@ class StoreBooks:
         """The symbols whose books are kept."""
         return f"StoreBooks({sorted(self._syncs)})"
 
+    def __contains__(self, symbol: object) -> bool:
+        """Whether a book of ``symbol`` was asked for (its synchronizer built) since the start."""
+        with self._lock:
+            return symbol in self._syncs
+
     def synchronizer(self, symbol: str) -> OrderBookSynchronizer:
         """The running synchronizer of ``symbol`` (unified or venue id), built and started on
         first use."""
