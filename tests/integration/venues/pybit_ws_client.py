@@ -50,12 +50,34 @@ class Inbox:
         return found
 
 
+def register_before_send(manager: Any) -> None:
+    """Make pybit book a subscription's ``req_id`` before it sends the request.
+
+    pybit (5.x, ``_V5WebSocketManager.subscribe``) sends ``{"op": "subscribe", "req_id": ...}``
+    and only then stores the ``req_id``; a venue that answers before the subscribing thread runs
+    again (the simulator on loopback, on a loaded machine) finds its answer's ``req_id`` unknown:
+    pybit's message thread raises KeyError and closes the socket. Bybit's answer crosses the
+    internet, so pybit's users do not meet it. The wire is unchanged: the same message is sent.
+    """
+    raw_send = manager.ws.send
+
+    def send(payload: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(payload, str) and '"subscribe"' in payload:
+            request = json.loads(payload)
+            if request.get("op") == "subscribe" and "req_id" in request:
+                manager.subscriptions.setdefault(request["req_id"], payload)
+        return raw_send(payload, *args, **kwargs)
+
+    manager.ws.send = send
+
+
 def main(url: str, ws_url: str, key: str, secret: str) -> dict[str, Any]:
     """The public ticker and the private order stream of the simulator at ``ws_url``."""
     unified_trading.PUBLIC_WSS = ws_url + "/v5/public/{CHANNEL_TYPE}"
     unified_trading.PRIVATE_WSS = ws_url + "/v5/private"
     tickers, orders = Inbox(), Inbox()
     public = unified_trading.WebSocket(testnet=True, channel_type="spot", retries=3)
+    register_before_send(public)
     try:
         public.ticker_stream(symbol=SYMBOL, callback=tickers)
         ticker = tickers.wait_for(lambda m: m.get("topic") == f"tickers.{SYMBOL}", "ticker")
@@ -75,6 +97,7 @@ def main(url: str, ws_url: str, key: str, secret: str) -> dict[str, Any]:
         retries=3,
         private_auth_expire=10,
     )
+    register_before_send(private)
     try:
         private.order_stream(callback=orders)
         bid = session.get_orderbook(category="spot", symbol=SYMBOL)["result"]["b"][0][0]

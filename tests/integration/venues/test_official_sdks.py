@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from real_trade.sim.server import SimExchange
+from tests.integration.venues.pybit_ws_client import register_before_send
 from tests.support import eventually
 from tests.tls_ca import TlsFiles, make_tls_files
 
@@ -167,6 +168,7 @@ def test_pybit_private_websocket_streams_orders(
         retries=3,
         private_auth_expire=10,
     )
+    register_before_send(ws)  # pybit books the subscription after sending it: see there
     messages: list[dict[str, Any]] = []
     try:
         ws.order_stream(callback=messages.append)
