@@ -58,12 +58,13 @@ SYMBOL = "BTC/USDT"
 PERP = "BTC/USDT:USDT"  # the same minutes replayed as a linear perpetual (USDⓈ-M, Bybit, OKX)
 
 
-def data_file() -> Path | None:
-    """The real one-minute candle file ($RT_DATA_DIR or ../shared/data), or None when absent."""
+def data_file(name: str = FILE) -> Path | None:
+    """The real one-minute candle file ``name`` ($RT_DATA_DIR or ../shared/data), or None when
+    absent."""
     env = os.environ.get("RT_DATA_DIR")
     candidates = [Path(env)] if env else []
     candidates.append(Path(__file__).resolve().parents[3].parent / "shared" / "data")
-    return next((c / FILE for c in candidates if (c / FILE).is_file()), None)
+    return next((c / name for c in candidates if (c / name).is_file()), None)
 
 
 def ms_of(moment: datetime) -> int:

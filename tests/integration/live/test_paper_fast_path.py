@@ -10,8 +10,6 @@ records after skipped bars: the 1m klines, the average price and the last price.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import backtrader as bt
@@ -24,6 +22,7 @@ from real_trade.execution.events import FillReport, OrderReport
 from real_trade.execution.orders import OrderRequest
 from real_trade.strategies import SmaCross
 from real_trade.vocabulary import OrderKind, OrderSide
+from tests.integration.live.parity_support import data_file
 
 pytestmark = pytest.mark.integration
 
@@ -32,10 +31,9 @@ SYMBOL = "BTC/USDT"
 
 
 def _frame(rows: int, skip: int = 0) -> pd.DataFrame:
-    base = Path(os.environ.get("RT_DATA_DIR", Path(__file__).resolve().parents[4] / "shared/data"))
-    path = base / FILE
-    if not path.is_file():
-        pytest.skip(f"{FILE} not found (set RT_DATA_DIR)")
+    path = data_file(FILE)
+    if path is None:
+        pytest.skip(f"{FILE} not found: set RT_DATA_DIR or put it in ../shared/data")
     frame = pd.read_csv(path, skiprows=range(1, skip + 1), nrows=rows)
     frame["open_time"] = pd.to_datetime(frame["open_time"], utc=True).dt.tz_localize(None)
     return frame.set_index("open_time")
@@ -215,9 +213,11 @@ def test_two_symbols_fill_and_record_alike() -> None:
     """Two symbols share the account and the clock: bars are kept aside together, and orders on
     one (market, limit, stop, cancel) fill as on the full path, the other's klines unchanged."""
     usdt = _bars(_frame(600, skip=6_000))
-    path = Path(os.environ.get("RT_DATA_DIR", "")) / FILE.replace("USDT", "USDC")
-    if not path.is_file():
-        pytest.skip("the BTCUSDC candles are not there")
+    path = data_file(FILE.replace("USDT", "USDC"))
+    if path is None:
+        pytest.skip(
+            "the BTCUSDC candles are not there: set RT_DATA_DIR or put them in ../shared/data"
+        )
     frame = pd.read_csv(path, skiprows=range(1, 6_001), nrows=600)
     frame["open_time"] = pd.to_datetime(frame["open_time"], utc=True).dt.tz_localize(None)
     usdc = _bars(frame.set_index("open_time"))
