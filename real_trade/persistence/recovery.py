@@ -311,7 +311,16 @@ class ContinuousReconciler:
     the broker does not follow) and ``balance_mismatch`` (the broker's balance of a traded
     asset differs from the exchange's: the broker adopts the exchange's) and, for contracts,
     ``position_mismatch`` (the broker's position of a contract differs from the exchange's:
-    the broker reads the exchange's positions again and follows them).
+    the broker reads the exchange's positions again and follows them) and ``balance_mismatch``
+    of the wallet (the settlement currency's wallet balance as last read differs from the
+    exchange's now: money moved that no order, fill, funding payment or liquidation told of,
+    such as a deposit or a withdrawal; the broker reads the account again and follows it).
+
+    The wallet is the venue's own figure, without unrealized PnL (Binance's ``walletBalance``,
+    Bybit's ``walletBalance``, OKX's ``cashBal``: :func:`contract_account_of`). Fees, realized
+    PnL, funding and liquidations move it too, but each comes with a stream message after
+    which the broker reads the account again, so a wallet mismatch must also last
+    ``wallet_grace_s`` (a stream's delay) before it is reported.
     """
 
     def __init__(
@@ -323,12 +332,19 @@ class ContinuousReconciler:
         interval_s: float = 60.0,
         publish: Publish | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wallet_grace_s: float = 2.0,
     ) -> None:
-        """Check ``symbols`` on ``client`` every ``interval_s`` seconds of ``clock``."""
+        """Check ``symbols`` on ``client`` every ``interval_s`` seconds of ``clock``; a wallet
+        mismatch is reported once it lasted ``wallet_grace_s`` (and two checks)."""
         self.client, self.symbols, self.ids = client, list(symbols), ids
         self.interval_s, self._publish, self._clock = interval_s, publish, clock
+        self.wallet_grace_s = wallet_grace_s
         self._last = clock()
         self._suspects: dict[str, int] = {}
+        self._wallet_seen = 0  # checks in a row the wallets disagreed
+        self._wallet_since: float | None = None  # ... since when
+        self._wallet_told = False
+        self.wallet_checks = 0  # how many times a contract wallet was compared
         self.fresh_balance: dict[str, Any] = {}
         self.fresh_positions: list[dict[str, Any]] = []
 
@@ -358,10 +374,12 @@ class ContinuousReconciler:
         balances: Mapping[str, Any] | None = None,
         assets: Iterable[str] = (),
         positions: Mapping[str, float] | None = None,
+        wallet: tuple[str, float] | None = None,
     ) -> list[dict[str, Any]]:
         """:meth:`check` as a coroutine on the client's I/O loop (its ``..._async`` calls);
         ``positions`` (contract -> the broker's signed size, given when quiet) are compared
-        with the exchange's positions too."""
+        with the exchange's positions too, and ``wallet`` (the settlement currency and the
+        broker's wallet balance in it, given with ``positions``) with the exchange's wallet."""
         self._last = self._clock()
         open_now: list[dict[str, Any]] = []
         for symbol in self.symbols:
@@ -371,6 +389,9 @@ class ContinuousReconciler:
         if positions:
             rows = await self.client.fetch_positions_async(list(positions))
             findings += self._report(self._check_positions(positions, rows))
+            if wallet is not None:
+                fresh = await self.client.fetch_balance_async()
+                findings += self._report(self._check_wallet(wallet, fresh, rows))
         return findings
 
     def _findings(
@@ -421,6 +442,40 @@ class ContinuousReconciler:
                     }
                 )
         return findings
+
+    def _check_wallet(
+        self, wallet: tuple[str, float], fresh: dict[str, Any], rows: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """A contract account's wallet against the exchange's (class docstring)."""
+        self.fresh_balance, self.wallet_checks = fresh, self.wallet_checks + 1
+        currency, mine = wallet
+        theirs = contract_account_of(fresh, rows, currency).wallet
+        if abs(mine - theirs) <= 1e-9 * max(1.0, abs(theirs)):
+            self._wallet_seen, self._wallet_since, self._wallet_told = 0, None, False
+            return []
+        now = self._clock()
+        if self._wallet_since is None:
+            self._wallet_since = now
+        self._wallet_seen += 1
+        if self._wallet_told or self._wallet_seen < 2:
+            return []
+        if now - self._wallet_since < self.wallet_grace_s:
+            return []
+        self._wallet_told = True  # once, until the two agree again
+        why = (
+            f"{currency} wallet: {mine:g} here, {theirs:g} at the exchange (money moved that "
+            "no order, fill, funding or liquidation told of); the exchange's is used"
+        )
+        return [
+            {
+                "kind": "balance_mismatch",
+                "asset": currency,
+                "broker": mine,
+                "exchange": theirs,
+                "wallet": True,
+                "message": why,
+            }
+        ]
 
     def _check_balances(
         self, balances: Mapping[str, Any], fresh: dict[str, Any], assets: Iterable[str]

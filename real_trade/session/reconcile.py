@@ -1,12 +1,16 @@
 """``ReconcileTask``: continuous reconciliation as a task on the venue client's I/O loop.
 
 Every ``interval`` seconds the session's working orders (and, when every symbol is quiet, its
-balances, or for contracts its positions) are checked against the exchange by
+balances, or for contracts its positions and wallet) are checked against the exchange by
 :meth:`~real_trade.persistence.recovery.ContinuousReconciler.check_async`,
 submitted to the client's I/O loop (no thread per check, no REST call on the trading thread).
 :meth:`ReconcileTask.step` runs on the trading cycle: it starts a due check and applies a
 finished one there (adopt the exchange's balance on a mismatch, read the contracts' positions
-again on a position mismatch, and ask the live port to look up every open order now).
+and wallet again on a position or wallet mismatch, and ask the live port to look up every open
+order now). The contracts are checked only while their last read is current (no read asked for
+after the latest fill or stream message is still running): the wallet compared is then the
+exchange's own figure as last read, which every fill, fee, funding payment and liquidation the
+streams told of has already moved.
 """
 
 from __future__ import annotations
@@ -64,9 +68,10 @@ class ReconcileTask:
         contracts = dict(positions or {})
         assets = {currency, *(base_asset(s) for s in symbols)} if not contracts else set()
         balances = self.live.balances() if quiet and not contracts else None
-        current = quiet and (self.live.contract_account() or _NOT_READ).current
-        held = contracts if contracts and current else None
-        check = self.reconciler.check_async(working, balances, assets, held)
+        account = self.live.contract_account() or _NOT_READ
+        held = contracts if contracts and quiet and account.current else None
+        wallet = (account.currency, account.wallet) if held is not None else None
+        check = self.reconciler.check_async(working, balances, assets, held, wallet)
         self._running = self.client.submit(check)
 
     def _apply(self, done: concurrent.futures.Future[list[dict[str, Any]]]) -> None:
@@ -77,9 +82,10 @@ class ReconcileTask:
             return
         self.checks += 1
         if findings:
-            if any(f["kind"] == "balance_mismatch" for f in findings):
+            kinds = {f["kind"] for f in findings}
+            if "balance_mismatch" in kinds:
                 self.live.apply_balance(self.reconciler.fresh_balance)
-            if any(f["kind"] == "position_mismatch" for f in findings):
+            if "position_mismatch" in kinds or any(f.get("wallet") for f in findings):
                 self.live.refresh_contracts()
             self.live.poll_now()  # learn the fate of what the exchange reports otherwise
 

@@ -18,6 +18,12 @@ failures that prove the request was rejected keep their class. Decisions worth k
   -1003 rate limit; -1006/-1007 "execution status unknown" (ambiguous when placing); -1021
   clock skew; -2013 and -2011 "Unknown order" -> not found; -2010 "Duplicate order sent." ->
   duplicate, -2010 "insufficient balance" -> insufficient funds.
+* Bybit's rate limits are ``RateLimitError`` (retried with backoff), whatever ccxt made of
+  them: an IP over its 600 requests / 5 s is answered HTTP 403 "access too frequent" (ccxt's
+  ``httpExceptions`` make a plain 403 ``RateLimitExceeded``, but a 403 whose body is a v5
+  envelope goes through ``handle_errors`` first, and an unknown ``retCode`` there is a final
+  ``ExchangeError``; a 403 is never a refused key on Bybit); retCodes 10006 (UID limit), 10018
+  (IP limit) and 170222 (spot) too.
 * Non-ccxt exceptions: ``TimeoutError`` -> ``RequestTimeoutError``, ``ConnectionError`` ->
   ``NetworkError``, anything else -> ``ExchangeError``; all ``AmbiguousOutcomeError`` when placing.
 
@@ -115,10 +121,10 @@ CCXT_ERROR_TABLE: dict[str, tuple[type[RealTradeError], type[RealTradeError]]] =
     "UnsubscribeError": (ExchangeError, ExchangeError),
 }
 
-# Binance code refinements: (code, lower-case message fragment or None, ordinary, placing).
-_BINANCE_CODE_RULES: tuple[
-    tuple[str, str | None, type[RealTradeError], type[RealTradeError]], ...
-] = (
+# Venue code refinements: (code or None for any, lower-case message fragment or None,
+# ordinary, placing), keyed by the venue id ccxt starts its messages with.
+_Rule = tuple[str | None, str | None, type[RealTradeError], type[RealTradeError]]
+_BINANCE_CODE_RULES: tuple[_Rule, ...] = (
     ("-1003", None, RateLimitError, RateLimitError),
     ("-1006", None, ExchangeUnavailableError, AmbiguousOutcomeError),
     ("-1007", None, RequestTimeoutError, AmbiguousOutcomeError),
@@ -128,6 +134,17 @@ _BINANCE_CODE_RULES: tuple[
     ("-2011", "unknown order", OrderNotFoundError, OrderNotFoundError),
     ("-2013", None, OrderNotFoundError, OrderNotFoundError),
 )
+_BYBIT_CODE_RULES: tuple[_Rule, ...] = (
+    ("403", None, RateLimitError, RateLimitError),  # the IP limit, in a v5 envelope
+    (None, "access too frequent", RateLimitError, RateLimitError),  # the IP limit's words
+    ("10006", None, RateLimitError, RateLimitError),
+    ("10018", None, RateLimitError, RateLimitError),
+    ("170222", None, RateLimitError, RateLimitError),
+)
+_VENUE_CODE_RULES: dict[str, tuple[_Rule, ...]] = {
+    "binance": _BINANCE_CODE_RULES,  # binance, binanceusdm, binancecoinm
+    "bybit": _BYBIT_CODE_RULES,
+}
 
 _CCXT_ERRORS_MODULE = "ccxt.base.errors"
 _JSON = json.JSONDecoder()
@@ -214,15 +231,17 @@ def _ccxt_target(exc: BaseException, places_order: bool) -> type[RealTradeError]
     return None
 
 
-def _binance_refinement(
+def _venue_refinement(
     message: str, code: str | None, places_order: bool
 ) -> type[RealTradeError] | None:
-    """The class a Binance error code implies, overriding ccxt's endpoint-dependent choice."""
-    if code is None or not message.lstrip().lower().startswith("binance"):
-        return None
-    lowered = message.lower()
-    for rule_code, fragment, ordinary, placing in _BINANCE_CODE_RULES:
-        if rule_code == code and (fragment is None or fragment in lowered):
+    """The class a venue's error code (or words) implies, overriding ccxt's choice (Binance:
+    endpoint-dependent; Bybit: its rate limits, see the module docstring)."""
+    lowered = message.lstrip().lower()
+    rules = next((r for v, r in _VENUE_CODE_RULES.items() if lowered.startswith(v)), ())
+    for rule_code, fragment, ordinary, placing in rules:
+        if rule_code is not None and rule_code != code:
+            continue
+        if fragment is None or fragment in lowered:
             return placing if places_order else ordinary
     return None
 
@@ -237,13 +256,13 @@ def translate_ccxt_error(
     """Translate any exception (ccxt's above all) into the project's tree; THE one place.
 
     A ``RealTradeError`` is returned unchanged. Otherwise the class comes from
-    ``CCXT_ERROR_TABLE`` (walking the exception's MRO), refined by Binance error codes, with
-    ``TimeoutError``/``ConnectionError`` as network failures and anything else as
-    ``ExchangeError``. With ``places_order=True`` every failure of unknown outcome becomes
-    ``AmbiguousOutcomeError`` carrying ``client_order_id``. The message is redacted (and so are
-    the original's arguments), ``exchange_code`` is parsed from JSON in the message,
-    ``retry_after`` comes from the argument or a hint in the message, and the original becomes
-    ``__cause__``. ccxt itself is never imported here.
+    ``CCXT_ERROR_TABLE`` (walking the exception's MRO), refined by Binance error codes and
+    Bybit's rate limits, with ``TimeoutError``/``ConnectionError`` as network failures and
+    anything else as ``ExchangeError``. With ``places_order=True`` every failure of unknown
+    outcome becomes ``AmbiguousOutcomeError`` carrying ``client_order_id``. The message is
+    redacted (and so are the original's arguments), ``exchange_code`` is parsed from JSON in the
+    message, ``retry_after`` comes from the argument or a hint in the message, and the original
+    becomes ``__cause__``. ccxt itself is never imported here.
     """
     if isinstance(exc, RealTradeError):
         return exc
@@ -254,7 +273,7 @@ def translate_ccxt_error(
         message = message[:_MAX_MESSAGE_CHARS] + "..."
     code = _parse_exchange_code(raw)
 
-    target = _binance_refinement(raw, code, places_order) or _ccxt_target(exc, places_order)
+    target = _venue_refinement(raw, code, places_order) or _ccxt_target(exc, places_order)
     if target is None:
         if isinstance(exc, TimeoutError):
             target = RequestTimeoutError

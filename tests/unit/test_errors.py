@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import pickle
 import subprocess
 import sys
@@ -321,6 +322,49 @@ def test_binance_codes_refine_ccxt_classes(
 
 def test_binance_codes_apply_only_to_binance_messages() -> None:
     exc = ccxt.ExchangeError('woo {"code":-1003,"msg":"not binance"}')
+    assert type(translate_ccxt_error(exc)) is ExchangeError
+
+
+def _bybit_refusal(status: int, body: str) -> Exception:
+    """What ccxt's Bybit client raises for an answer of HTTP ``status`` with ``body`` (its
+    ``handle_errors`` first, then the HTTP status, as ccxt's ``fetch`` does)."""
+    exchange, url = ccxt.bybit(), "https://api.bybit.com/v5/account/wallet-balance"
+    parsed = json.loads(body) if body.startswith("{") else None
+    with pytest.raises(ccxt.BaseError) as caught:
+        exchange.handle_errors(status, "", url, "GET", {}, body, parsed, {}, "")
+        exchange.handle_http_status_code(status, "Forbidden", url, "GET", body)
+    return caught.value
+
+
+def _v5(code: int, message: str) -> str:
+    return json.dumps({"retCode": code, "retMsg": message, "result": {}, "time": 1})
+
+
+BYBIT_CASES = [
+    # (HTTP status, body, expected; the same when placing)
+    (403, "access too frequent", RateLimitError),  # the IP limit, as Bybit words it
+    (403, _v5(403, "access too frequent"), RateLimitError),  # the same in a v5 envelope
+    (200, _v5(10006, "Too many visits. Exceeded the API Rate Limit."), RateLimitError),
+    (200, _v5(10018, "Exceeded the IP Rate Limit."), RateLimitError),
+    (200, _v5(170222, "Too many requests in this time frame."), RateLimitError),
+    (200, _v5(10003, "API key is invalid."), AuthenticationError),  # a refused key stays one
+    (200, _v5(110001, "Order does not exist."), OrderNotFoundError),
+]
+
+
+@pytest.mark.parametrize(("status", "body", "expected"), BYBIT_CASES)
+def test_bybit_rate_limits_are_rate_limits(
+    status: int, body: str, expected: type[RealTradeError]
+) -> None:
+    """Bybit's 403 "access too frequent" is a rate limit (retried with backoff), never a final
+    error nor a refused key; so are its retCodes 10006, 10018 and 170222."""
+    exc = _bybit_refusal(status, body)
+    assert type(translate_ccxt_error(exc)) is expected
+    assert type(translate_ccxt_error(exc, places_order=True)) is expected
+
+
+def test_bybit_rules_apply_only_to_bybit_messages() -> None:
+    exc = ccxt.ExchangeError(f"woo {_v5(403, 'access too frequent')}")
     assert type(translate_ccxt_error(exc)) is ExchangeError
 
 

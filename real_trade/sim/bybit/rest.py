@@ -1,8 +1,9 @@
 """Bybit v5's REST dispatcher: faults, rate limit, ``X-BAPI-*`` auth, the envelope.
 
 :func:`rest_handler` serves one :class:`Route`; for each request, in this order: the fault
-plan's delay and request faults (answered in Bybit's words), the IP limit (HTTP 403, as Bybit's
-600 requests / 5 s gate answers), the signature of a private route
+plan's delay and request faults (answered in Bybit's words), the IP limit (HTTP 403 with the
+plain text "access too frequent", no v5 envelope, as Bybit's 600 requests / 5 s gate answers:
+ccxt's ``httpExceptions`` read it as ``RateLimitExceeded``), the signature of a private route
 (:func:`~real_trade.sim.bybit.auth.authenticate`), the handler, and the
 ``{retCode, retMsg, result, retExtInfo, time}`` envelope. Core refusals become retCodes
 (:func:`~real_trade.sim.bybit.errors.from_sim_error`).
@@ -100,15 +101,19 @@ def bybit_limiter(limits: RateLimits | None = None) -> RateLimiter:
     return RateLimiter(limits, refuse=_refusal)
 
 
+def _too_frequent(headers: Mapping[str, str] | None = None) -> web.Response:
+    """Bybit's answer to an IP over its limit: HTTP 403, plain words, no v5 envelope."""
+    return web.Response(
+        text="access too frequent", status=403, headers=headers, content_type="text/html"
+    )
+
+
 def _fault_response(fault: RequestFault, now_ms: int) -> web.Response:
     kind = fault.kind
     if kind in ("500", "502", "503", "504"):
         return plain_error(int(kind))
     if kind in ("429", "418"):
-        headers = {"Retry-After": str(fault.retry_after or 1)}
-        return web.Response(
-            text="access too frequent", status=403, headers=headers, content_type="text/html"
-        )
+        return _too_frequent({"Retry-After": str(fault.retry_after or 1)})
     if kind == "timestamp":
         err = BybitApiError(
             10002, "invalid request, please check your server timestamp or recv_window param"
@@ -168,6 +173,8 @@ def rest_handler(
             call = Call(ctx, limiter, params, account, contexts)
             result = route.handler(call)
         except BybitApiError as err:
+            if err.http_status == 403:  # the IP limit (see _refusal)
+                return _too_frequent()
             return json_response(err.to_json(now), err.http_status)
         except SimError as err:
             spot = params.get("category") != "linear"

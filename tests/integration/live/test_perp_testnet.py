@@ -122,6 +122,25 @@ def agrees(sim: SimExchange, key: str, size: float) -> Check:
     return check
 
 
+def wallet_compared(times: int = 25) -> Check:
+    """Wait until the continuous reconciliation (every 0.1 s: :data:`RECONCILE_FAST`) compared
+    the wallet ``times`` more times, which spans more than its grace (2 s): a wallet left behind
+    the exchange's would have been reported by then."""
+    box: dict[str, int] = {}
+
+    def check(s: Steps) -> bool:
+        reconciler = s.broker.session._reconcile.reconciler
+        start = box.setdefault("from", reconciler.wallet_checks)
+        return bool(reconciler.wallet_checks >= start + times)
+
+    return check
+
+
+RECONCILE_FAST = 0.1
+"""The reconciliation interval of the tests proving that fills, fees, funding and
+liquidations never look like money moved behind the broker's back."""
+
+
 def make_store(sim: SimExchange, key: str, secret: str, venue: str) -> Any:
     """The venue's store on ``sim``'s perpetuals with the account's keys."""
     return getattr(stores, f"{PREFIX[venue]}Store")(
@@ -172,7 +191,7 @@ def always(_s: Steps) -> bool:
 
 
 def test_short_when_flat_reverse_and_close_reduce_only(
-    venue_sim: tuple[str, SimExchange],
+    venue_sim: tuple[str, SimExchange], tmp_path: Path
 ) -> None:
     venue, sim = venue_sim
     box: dict[str, str] = {}
@@ -183,9 +202,21 @@ def test_short_when_flat_reverse_and_close_reduce_only(
         (agrees(sim, key, -0.01), lambda s: s.buy(size=0.02)),
         (agrees(sim, key, 0.01), lambda s: s.close()),
         (agrees(sim, key, 0.0), lambda s: None),
+        (wallet_compared(), lambda s: None),
     ]
-    strat, _broker, _ = run_steps(sim, steps, key_secret=(key, secret), venue=venue)
+    bus, moved = EventBus(synchronous=True), []
+    bus.subscribe("reconcile.balance_mismatch", lambda _t, e: moved.append(e))
+    strat, _broker, _ = run_steps(
+        sim,
+        steps,
+        key_secret=(key, secret),
+        venue=venue,
+        bus=bus,
+        journal=Journal(f"sqlite:///{tmp_path / 'reverse.db'}"),  # reconciliation needs one
+        reconcile_interval=RECONCILE_FAST,
+    )
     assert strat.done, "the scenario did not finish"
+    assert moved == [], "fees or realized PnL were taken for money moved behind our back"
     short, long_ = strat.seen[1], strat.seen[2]
     assert short[0] == pytest.approx(-0.01) and long_[0] == pytest.approx(0.01)
     core = sim.futures_core
@@ -379,7 +410,10 @@ def test_funding_reaches_cash_the_strategy_and_the_journal(venue: str, tmp_path:
             (agrees(fsim, key, -0.1), past_eight),
             (lambda s: bool(s.broker.funding_payments), lambda s: None),  # type: ignore[attr-defined]
             (agrees(fsim, key, -0.1), lambda s: None),
+            (wallet_compared(), lambda s: None),
         ]
+        moved: list[Any] = []
+        bus.subscribe("reconcile.balance_mismatch", lambda _t, e: moved.append(e))
         url = f"sqlite:///{tmp_path / 'funding.db'}"
         strat, broker, _ = run_steps(
             fsim,
@@ -389,8 +423,10 @@ def test_funding_reaches_cash_the_strategy_and_the_journal(venue: str, tmp_path:
             journal=Journal(url),
             venue=venue,
             funding_poll_interval=1.0,  # OKX: the bills are read after a balance update, or so
+            reconcile_interval=RECONCILE_FAST,
         )
         assert strat.done, "no funding payment reached the broker"
+        assert moved == [], "the funding payment was taken for money moved behind our back"
         ((when, rate, mark),) = fsim.futures_core.funding_rates(SID)
         assert when == eight
         expected = 0.1 * float(mark) * float(rate)  # a short receives a positive rate
@@ -485,7 +521,10 @@ def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(
             (always, lambda s: s.buy(size=0.2)),
             (agrees(fsim, key, 0.2), crash),
             (liquidated, lambda s: None),
+            (wallet_compared(), lambda s: None),
         ]
+        moved: list[Any] = []
+        bus.subscribe("reconcile.balance_mismatch", lambda _t, e: moved.append(e))
         url = f"sqlite:///{tmp_path / 'liq.db'}"
         contracts = {SYMBOL: {"leverage": 20, "margin_mode": "isolated"}}
         strat, broker, _ = run_steps(
@@ -496,8 +535,10 @@ def test_a_liquidation_is_an_order_event_a_journal_row_and_a_bus_event(
             journal=Journal(url),
             contracts=contracts,
             venue=venue,
+            reconcile_interval=RECONCILE_FAST,
         )
         assert strat.done, "the liquidation never reached the strategy"
+        assert moved == [], "the liquidation was taken for money moved behind our back"
         assert exchange_position(fsim, key) == (0.0, 0.0)
         (liq,) = [e for t, e in events if t == "liquidation"]
         assert liq.symbol == SYMBOL and liq.size == pytest.approx(0.2) and liq.price < 40_000

@@ -17,9 +17,15 @@ from typing import Any
 
 import pytest
 
+from real_trade.errors import (
+    AuthenticationError,
+    PermissionDeniedError,
+    RateLimitError,
+    RealTradeError,
+)
 from real_trade.sim.plumbing.ratelimit import RateLimits
 from real_trade.sim.server import SimExchange
-from real_trade.venues import BINANCE, VenueClient
+from real_trade.venues import BINANCE, BYBIT, VenueClient
 from real_trade.venues.request_limiter import (
     WEIGHT,
     RateWindow,
@@ -267,3 +273,63 @@ def test_retries_after_an_exhausted_minute_wait_for_it_and_are_never_banned(
         assert ours.fetch_time() > 0
         assert recorder.statuses[0] == 429  # the minute was used up
         assert recorder.statuses[-1] == 200 and 418 not in recorder.statuses
+
+
+# -- Bybit: an IP over its limit is answered HTTP 403 "access too frequent" -----------------
+@pytest.fixture
+def bybit_sim() -> Iterator[SimExchange]:
+    """A simulator serving Bybit v5 (its IP limiter answers 403 when over)."""
+    with SimExchange(stepped=True, seed=5, faces=["bybit"]) as exchange:
+        yield exchange
+
+
+def _bybit_over_the_ip_limit(sim: SimExchange) -> Any:
+    """Close the Bybit face's IP limit (no request fits); the face's limiter."""
+    (limiter,) = [f.limiter for f in sim.faces if f.name == "bybit"]
+    limiter.configure(RateLimits(weight_per_minute=0, ban_after=1_000))
+    return limiter
+
+
+@pytest.mark.parametrize("private", [False, True], ids=["public", "private"])
+def test_a_bybit_403_is_a_rate_limit_not_a_refused_key(
+    bybit_sim: SimExchange, private: bool
+) -> None:
+    """Bybit answers an IP over its 600 requests / 5 s with HTTP 403 ("access too frequent"),
+    public and signed calls alike: a rate limit (retryable, backed off), never a refused key
+    and never a final error."""
+    key, secret = bybit_sim.create_account({"USDT": 1_000})
+    policy = RetryPolicy(max_attempts=3, base_delay=0.05, max_delay=0.1)
+    with VenueClient(
+        BYBIT, apikey=key, secret=secret, sim_url=bybit_sim.url, retry_policy=policy
+    ) as client:
+        client.load_markets()
+        recorder = Recorder(client)
+        _bybit_over_the_ip_limit(bybit_sim)
+        with pytest.raises(RealTradeError) as caught:
+            client.fetch_balance() if private else client.fetch_ticker(SYMBOL)
+    assert isinstance(caught.value, RateLimitError), repr(caught.value)
+    assert not isinstance(caught.value, AuthenticationError | PermissionDeniedError)
+    assert set(recorder.statuses) == {403}
+    urls = [url for _at, url in recorder.sent]  # a signed call probes the account type first
+    assert urls.count(urls[0]) == 3  # tried again, as a rate limit is, up to the policy's 3
+
+
+def test_a_bybit_call_refused_with_403_succeeds_once_the_limit_lifts(
+    bybit_sim: SimExchange,
+) -> None:
+    """The retry after the 403 backs off, then goes through (the limit lifted meanwhile)."""
+    policy = RetryPolicy(max_attempts=3, base_delay=0.05, max_delay=0.1)
+    with VenueClient(BYBIT, sim_url=bybit_sim.url, retry_policy=policy) as client:
+        client.load_markets()
+        recorder = Recorder(client)
+        limiter = _bybit_over_the_ip_limit(bybit_sim)
+        answer = client.exchange.on_rest_response
+
+        def lift_after_the_refusal(code: int, *args: Any) -> Any:
+            if code == 403:
+                limiter.configure(RateLimits(weight_per_minute=7200, ban_after=1_000))
+            return answer(code, *args)
+
+        client.exchange.on_rest_response = lift_after_the_refusal
+        assert client.fetch_ticker(SYMBOL)["symbol"] == SYMBOL
+    assert recorder.statuses == [403, 200]

@@ -48,7 +48,6 @@ def on(pairs: list[tuple[Venue, str]]) -> pytest.MarkDecorator:
 
 
 EVERY_VENUE = on(JOURNALS)
-SPOT_ONLY = on([(v, j) for v, j in JOURNALS if not v.perp])
 
 
 @pytest.fixture
@@ -478,9 +477,9 @@ def test_an_open_order_of_this_run_the_broker_does_not_follow_is_reported(
     assert event["client_order_id"] == "rt-recon2-0099"
 
 
-# spot only: on a perpetual the reconciliation compares positions, not the wallet
-# (session/reconcile.py), so a deposit the stream did not tell is not found there yet
-@SPOT_ONLY
+# on a perpetual the deposit lands in the futures wallet: the reconciliation compares the
+# venue's wallet balance (not the margin balance) with the one last read
+@EVERY_VENUE
 def test_a_balance_change_the_stream_did_not_tell_is_found_and_adopted(
     sim: SimExchange, venue: Venue, journal_url: str
 ) -> None:
