@@ -29,12 +29,12 @@ from real_trade.sim.binance.errors import (
     rate_limited,
 )
 from real_trade.sim.binance.ratelimit import request_weight
-from real_trade.sim.binance.rest_public import AmbiguousOutcome, RestCall, Route
+from real_trade.sim.binance.rest_public import RestCall, Route
 from real_trade.sim.errors import SimError
 from real_trade.sim.faults import RequestFault
 from real_trade.sim.plumbing.app import create_exchange_app
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.fault_dispatch import abort_connection, request_fault
+from real_trade.sim.plumbing.fault_dispatch import AmbiguousOutcome, abort_connection, request_fault
 from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response
 from real_trade.sim.plumbing.ratelimit import RateLimiter
 

@@ -25,13 +25,17 @@ from real_trade.sim.bybit.errors import BybitApiError, envelope, from_sim_error
 from real_trade.sim.errors import SimError
 from real_trade.sim.faults import RequestFault
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.fault_dispatch import abort_connection, request_fault
-from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response, plain_error
+from real_trade.sim.plumbing.fault_dispatch import (
+    AmbiguousOutcome,
+    ambiguous_response,
+    gateway_error,
+    request_fault,
+)
+from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response
 from real_trade.sim.plumbing.params import ParamReader
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimitExceeded, RateLimits
 
 __all__ = [
-    "AmbiguousOutcome",
     "Call",
     "Route",
     "bybit_limiter",
@@ -67,15 +71,6 @@ class Call(ParamReader):
         return self.account
 
 
-class AmbiguousOutcome(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """The order was accepted but the fault plan wants a failure-looking answer (``kind``)."""
-
-    def __init__(self, kind: str) -> None:
-        """Remember which ambiguous answer to give."""
-        super().__init__(kind)
-        self.kind = kind
-
-
 @dataclass(frozen=True)
 class Route:
     """One v5 endpoint: method, path, whether it is signed, its handler."""
@@ -102,8 +97,9 @@ def bybit_limiter(limits: RateLimits | None = None) -> RateLimiter:
 
 def _fault_response(fault: RequestFault, now_ms: int) -> web.Response:
     kind = fault.kind
-    if kind in ("500", "502", "503", "504"):
-        return plain_error(int(kind))
+    page = gateway_error(fault)
+    if page is not None:
+        return page
     if kind in ("429", "418"):
         headers = {"Retry-After": str(fault.retry_after or 1)}
         return web.Response(
@@ -116,14 +112,6 @@ def _fault_response(fault: RequestFault, now_ms: int) -> web.Response:
         return json_response(err.to_json(now_ms), 200)
     err = BybitApiError(10016, "Internal system error.")
     return json_response(err.to_json(now_ms), 200)
-
-
-async def _ambiguous_response(request: web.Request, kind: str, now_ms: int) -> web.StreamResponse:
-    if kind == "disconnect":
-        abort_connection(request)
-    if kind == "timeout":
-        return json_response(BybitApiError(10016, "Request timeout").to_json(now_ms), 200)
-    return plain_error(503 if kind == "503" else 500)
 
 
 def _params(query_raw: str, body_raw: str) -> dict[str, Any]:
@@ -173,7 +161,8 @@ def rest_handler(
             spot = params.get("category") != "linear"
             return json_response(from_sim_error(err, spot=spot).to_json(now), 200)
         except AmbiguousOutcome as amb:
-            return await _ambiguous_response(request, amb.kind, now)
+            timeout = BybitApiError(10016, "Request timeout").to_json(now)
+            return ambiguous_response(request, amb.kind, json_response(timeout, 200))
         except Exception:  # a simulator bug: answer like Bybit's internal error, log it
             _log.exception("%s %s failed", route.method, route.path)
             return json_response(BybitApiError(10016, "Internal system error.").to_json(now), 200)

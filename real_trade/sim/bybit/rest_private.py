@@ -17,11 +17,12 @@ from typing import Any
 from real_trade.sim.accounts import Account, unified_balances, wallet_balances
 from real_trade.sim.bybit.errors import BybitApiError
 from real_trade.sim.bybit.format import coin_row, execution_row, num, order_row, position_row
-from real_trade.sim.bybit.rest import AmbiguousOutcome, Call, Route
+from real_trade.sim.bybit.rest import Call, Route
 from real_trade.sim.bybit.rest_public import check_symbol, symbols_in
 from real_trade.sim.bybit.vocab import SIDE_IN
 from real_trade.sim.errors import SimError
 from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.fault_dispatch import AmbiguousOutcome
 from real_trade.sim.types import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 
 __all__ = ["PRIVATE_ROUTES", "unified_wallets", "wallet_list"]

@@ -20,7 +20,8 @@ from real_trade.sim.errors import Reason, SimError
 from real_trade.sim.okx.errors import OkxApiError, OrderRefused, from_sim_error
 from real_trade.sim.okx.format import detail_row, fill_row, order_row, position_row
 from real_trade.sim.okx.markets import Instrument
-from real_trade.sim.okx.rest import AmbiguousOutcome, Call, Envelope, Route
+from real_trade.sim.okx.rest import Call, Envelope, Route
+from real_trade.sim.plumbing.fault_dispatch import AmbiguousOutcome
 from real_trade.sim.types import Order, OrderStatus, OrderType, Side, TimeInForce
 
 __all__ = ["PRIVATE_ROUTES", "balance_details"]

@@ -3,7 +3,8 @@
 :class:`FaceContext` (core, clock, faults, loop), :class:`WsConnection` and
 :class:`ConnectionRegistry` (server-side websockets and their drops), :class:`RateLimiter`
 (request weight and order counts, refusing with a neutral :class:`RateLimitExceeded` the face
-words), the ``/admin/`` routes, the fault-plan consultation points, the market pump, the
+words), the ``/admin/`` routes, the fault-plan consultation points (with :class:`AmbiguousOutcome`
+and the gateway pages of faults), the market pump, the
 :class:`Face` protocol with the faces known by name, and :func:`create_exchange_app` that puts
 faces and plumbing on one aiohttp application (:func:`real_trade.utils.tls.server_tls_context`
 serves it over TLS).
@@ -13,7 +14,13 @@ from real_trade.sim.plumbing.admin import ADMIN_FAULT_METHODS, register_admin_ro
 from real_trade.sim.plumbing.app import CONTEXT_KEY, create_exchange_app
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.faces import FACES, Face, make_face
-from real_trade.sim.plumbing.fault_dispatch import abort_connection, request_fault
+from real_trade.sim.plumbing.fault_dispatch import (
+    AmbiguousOutcome,
+    abort_connection,
+    ambiguous_response,
+    gateway_error,
+    request_fault,
+)
 from real_trade.sim.plumbing.http import dumps, is_loopback, json_response, plain_error
 from real_trade.sim.plumbing.pump import pump_ctx
 from real_trade.sim.plumbing.ratelimit import (
@@ -28,6 +35,7 @@ __all__ = [
     "ADMIN_FAULT_METHODS",
     "CONTEXT_KEY",
     "FACES",
+    "AmbiguousOutcome",
     "ConnectionRegistry",
     "Face",
     "FaceContext",
@@ -38,8 +46,10 @@ __all__ = [
     "WsConnection",
     "WsSettings",
     "abort_connection",
+    "ambiguous_response",
     "create_exchange_app",
     "dumps",
+    "gateway_error",
     "is_loopback",
     "json_response",
     "make_face",
