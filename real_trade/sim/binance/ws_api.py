@@ -55,7 +55,12 @@ from real_trade.sim.binance.ws_user import USER_HUB_KEY, UserStreamHub
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.fault_dispatch import AmbiguousOutcome
 from real_trade.sim.plumbing.ratelimit import RateLimiter
-from real_trade.sim.plumbing.ws_conn import ABNORMAL_CLOSURE, ConnectionRegistry, WsConnection
+from real_trade.sim.plumbing.ws_conn import (
+    ABNORMAL_CLOSURE,
+    ConnectionRegistry,
+    WsConnection,
+    json_frame,
+)
 from real_trade.sim.types import SimError
 
 _log = logging.getLogger("real_trade.sim.binance.ws_api")
@@ -208,7 +213,7 @@ class _ApiFace:
     def _on_text(self, session: _Session, text: str) -> None:
         reply = self._request(session, text)
         if reply is not None:
-            session.conn.send(json.dumps(reply, separators=(",", ":")))
+            session.conn.send(json_frame(reply))
 
     def _request(self, session: _Session, text: str) -> dict[str, Any] | None:
         try:

@@ -33,7 +33,12 @@ from real_trade.sim.binance.ws_listen_key import LISTEN_KEYS_KEY, ListenKeys
 from real_trade.sim.binance.ws_market_feed import MarketFeed, StreamClient
 from real_trade.sim.binance.ws_streams import StreamSpec, parse_stream
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
+from real_trade.sim.plumbing.ws_conn import (
+    ConnectionRegistry,
+    WsConnection,
+    WsSettings,
+    json_frame,
+)
 
 __all__ = [
     "MARKET_FEED_KEY",
@@ -259,7 +264,7 @@ class _MarketFace:
     # -- control protocol -----------------------------------------------------------------
     def _on_text(self, client: StreamClient, keys: ListenKeyStreams | None, text: str) -> None:
         reply = self._control(client, keys, text)
-        client.conn.send(json.dumps(reply, separators=(",", ":")))
+        client.conn.send(json_frame(reply))
 
     def _control(
         self, client: StreamClient, keys: ListenKeyStreams | None, text: str

@@ -31,9 +31,7 @@ from real_trade.sim.binance.vocab import (
     TIF_OUT,
 )
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.ws_conn import (
-    WsConnection,
-)
+from real_trade.sim.plumbing.ws_conn import WsConnection, json_frame
 from real_trade.sim.types import BalanceEvent, ExecutionType, OrderEvent, OrderType
 
 __all__ = [
@@ -302,7 +300,7 @@ class UserStreamHub:
         else:
             return
         for payload in payloads:
-            raw = json.dumps(payload, separators=(",", ":"))
+            raw = json_frame(payload)
             frames: dict[str, str] = {}
             for sink in sinks:
                 if sink.conn.closed:

@@ -16,7 +16,6 @@ the user stream the events are held and then delivered in order, as on the spot 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import deque
 from typing import Any
 
@@ -39,14 +38,15 @@ from real_trade.sim.derivatives.types import (
     PositionView,
 )
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
+from real_trade.sim.plumbing.ws_conn import (
+    ConnectionRegistry,
+    WsConnection,
+    WsSettings,
+    json_frame,
+)
 from real_trade.sim.types import OrderEvent
 
 __all__ = ["UserDataFace"]
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
 
 
 def order_trade_update(ev: OrderEvent) -> dict[str, Any]:
@@ -321,7 +321,7 @@ class UserDataFace:
         sinks = self._sinks.get(account_id)
         if not sinks:
             return
-        payload = _dumps(self._event(event))
+        payload = json_frame(self._event(event))
         for conn, stream in list(sinks):
             conn.send(payload if stream is None else f'{{"stream":"{stream}","data":{payload}}}')
 

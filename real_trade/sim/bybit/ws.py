@@ -61,7 +61,12 @@ from real_trade.sim.bybit.rest_public import category_of, ticker_for
 from real_trade.sim.bybit.vocab import INTERVALS
 from real_trade.sim.derivatives.types import FundingEvent, LiquidationEvent, PositionView
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
+from real_trade.sim.plumbing.ws_conn import (
+    ConnectionRegistry,
+    WsConnection,
+    WsSettings,
+    json_frame,
+)
 from real_trade.sim.types import (
     BalanceEvent,
     DepthUpdate,
@@ -99,10 +104,6 @@ class _BookSub:
     depth: int
     u: int
     after: int
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
 
 
 class BybitStreams:
@@ -230,7 +231,7 @@ class BybitStreams:
         if op == "ping":
             if client.category is None:
                 pong = {"req_id": req_id, "op": "pong", "args": [str(self._now())]}
-                client.conn.send(_dumps({**pong, "conn_id": client.conn_id}))
+                client.conn.send(json_frame({**pong, "conn_id": client.conn_id}))
             else:
                 self._reply(client, "ping", req_id, True, "pong")
         elif op == "auth" and client.category is None:
@@ -251,7 +252,7 @@ class BybitStreams:
         out = {"success": ok, "ret_msg": ret_msg, "conn_id": client.conn_id, "op": op}
         if req_id != "":
             out["req_id"] = req_id
-        client.conn.send(_dumps(out))
+        client.conn.send(json_frame(out))
 
     def _now(self) -> int:
         return self.ctx.server_time_ms()
@@ -378,7 +379,7 @@ class BybitStreams:
                 "i": str(t.trade_id),
                 "BT": False,
             }
-            text = _dumps({"topic": topic, "type": "snapshot", "ts": t.time_ms, "data": [row]})
+            text = json_frame({"topic": topic, "type": "snapshot", "ts": t.time_ms, "data": [row]})
             for c in clients:
                 c.conn.send(text)
         topic = f"tickers.{t.symbol}"
@@ -388,7 +389,7 @@ class BybitStreams:
             data = ticker_for(core, t.symbol, category_of(core, t.symbol))
             for k in ("bid1Price", "bid1Size", "ask1Price", "ask1Size"):
                 data.pop(k, None)
-            text = _dumps(
+            text = json_frame(
                 {
                     "topic": topic,
                     "ts": t.time_ms,
@@ -413,7 +414,7 @@ class BybitStreams:
             "seq": snap.last_update_id,
         }
         client.conn.send(
-            _dumps({"topic": topic, "type": "snapshot", "ts": now, "data": data, "cts": now})
+            json_frame({"topic": topic, "type": "snapshot", "ts": now, "data": data, "cts": now})
         )
 
     def _on_depth(self, d: DepthUpdate, source: str) -> None:
@@ -449,7 +450,7 @@ class BybitStreams:
                     "seq": d.final_update_id,
                 }
                 message = {"topic": topic, "type": "delta", "ts": d.time_ms, "data": data}
-                frames.append((c.conn, _dumps({**message, "cts": d.time_ms})))
+                frames.append((c.conn, json_frame({**message, "cts": d.time_ms})))
         return frames
 
     def _on_kline(self, symbol: str, source: str) -> None:
@@ -480,7 +481,7 @@ class BybitStreams:
                 now = self._now()
                 for row in rows:
                     c.conn.send(
-                        _dumps({"topic": topic, "data": [row], "ts": now, "type": "snapshot"})
+                        json_frame({"topic": topic, "data": [row], "ts": now, "type": "snapshot"})
                     )
 
     @staticmethod
@@ -555,7 +556,7 @@ class BybitStreams:
             order, execution = liquidation_rows(event)
             messages += [("order", [order]), ("execution", [execution])]
         for topic, data in messages:
-            text = _dumps(
+            text = json_frame(
                 {"id": f"{next(_IDS)}", "topic": topic, "creationTime": now, "data": data}
             )
             for c in clients:

@@ -53,7 +53,12 @@ from real_trade.sim.okx.format import (
 from real_trade.sim.okx.markets import Instrument, Markets
 from real_trade.sim.okx.rest_public import ticker_row
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
+from real_trade.sim.plumbing.ws_conn import (
+    ConnectionRegistry,
+    WsConnection,
+    WsSettings,
+    json_frame,
+)
 from real_trade.sim.types import BalanceEvent, DepthUpdate, ExecutionType, OrderEvent, Trade
 
 __all__ = ["OKXStreams"]
@@ -83,10 +88,6 @@ class _Client:
     api_key: str | None = None
     books: dict[str, _Book] = field(default_factory=dict)
     candles: dict[str, int | None] = field(default_factory=dict)
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
 
 
 def _key(arg: dict[str, str]) -> str:
@@ -193,7 +194,7 @@ class OKXStreams:
 
     def _error(self, client: _Client, code: str, msg: str) -> None:
         client.conn.send(
-            _dumps({"event": "error", "code": code, "msg": msg, "connId": client.conn_id})
+            json_frame({"event": "error", "code": code, "msg": msg, "connId": client.conn_id})
         )
 
     def _on_text(self, client: _Client, text: str) -> None:
@@ -222,7 +223,7 @@ class OKXStreams:
                 client.books.pop(key, None)
                 client.candles.pop(key, None)
                 client.conn.send(
-                    _dumps({"event": "unsubscribe", "arg": arg, "connId": client.conn_id})
+                    json_frame({"event": "unsubscribe", "arg": arg, "connId": client.conn_id})
                 )
         else:
             self._error(client, "60012", f"Invalid request: {text}")
@@ -247,7 +248,7 @@ class OKXStreams:
         else:
             client.api_key = key
             client.conn.send(
-                _dumps({"event": "login", "code": "0", "msg": "", "connId": client.conn_id})
+                json_frame({"event": "login", "code": "0", "msg": "", "connId": client.conn_id})
             )
 
     def _subscribe(self, client: _Client, arg: dict[str, str]) -> None:
@@ -276,7 +277,7 @@ class OKXStreams:
             return
         key = _key(arg)
         client.subs[key] = arg
-        client.conn.send(_dumps({"event": "subscribe", "arg": arg, "connId": client.conn_id}))
+        client.conn.send(json_frame({"event": "subscribe", "arg": arg, "connId": client.conn_id}))
         if inst is None:
             return
         if channel == "books":
@@ -323,12 +324,12 @@ class OKXStreams:
             "count": "1",
         }
         for c, _, arg in self._subscribed("trades", inst):
-            c.conn.send(_dumps({"arg": arg, "data": [row]}))
+            c.conn.send(json_frame({"arg": arg, "data": [row]}))
         tickers = self._subscribed("tickers", inst)
         if tickers:
             data = [ticker_row(inst)]
             for c, _, arg in tickers:
-                c.conn.send(_dumps({"arg": arg, "data": data}))
+                c.conn.send(json_frame({"arg": arg, "data": data}))
 
     @staticmethod
     def _levels(side: dict[Decimal, Decimal], inst: Instrument, rev: bool) -> list[list[str]]:
@@ -356,7 +357,7 @@ class OKXStreams:
             "seqId": book.seq,
             "prevSeqId": prev,
         }
-        return _dumps({"arg": arg, "action": action, "data": [data]})
+        return json_frame({"arg": arg, "action": action, "data": [data]})
 
     def _book_snapshot(self, client: _Client, key: str, arg: Any, inst: Instrument) -> None:
         snap = inst.core.depth(inst.symbol, _BOOK_LEVELS["books"])
@@ -384,7 +385,7 @@ class OKXStreams:
             "ts": str(inst.ctx.server_time_ms()),
             "seqId": snap.last_update_id,
         }
-        client.conn.send(_dumps({"arg": arg, "data": [data]}))
+        client.conn.send(json_frame({"arg": arg, "data": [data]}))
 
     def _on_depth(self, inst: Instrument, d: DepthUpdate) -> None:
         for channel, depth in (("books5", 5), ("bbo-tbt", 1)):
@@ -449,7 +450,7 @@ class OKXStreams:
                 rows.append(candle_row(cur, inst))
                 c.candles[key] = cur.open_ms
                 for row in rows:
-                    c.conn.send(_dumps({"arg": arg, "data": [row]}))
+                    c.conn.send(json_frame({"arg": arg, "data": [row]}))
 
     # -- private ----------------------------------------------------------------------------
     def _owners(self, ctx: FaceContext, account_id: int) -> list[_Client]:
@@ -518,7 +519,7 @@ class OKXStreams:
                     wanted = arg.get("instId")
                     if wanted and data[0].get("instId") != wanted:
                         continue
-                    c.conn.send(_dumps({"arg": arg, "data": data}))
+                    c.conn.send(json_frame({"arg": arg, "data": data}))
 
     def _details(self, api_key: str) -> list[dict[str, Any]]:
         totals: dict[str, tuple[Decimal, Decimal]] = {}

@@ -1,10 +1,10 @@
 """What every protocol face of a simulated exchange shares, whatever its venue.
 
 :class:`FaceContext` (core, clock, faults, loop), :class:`WsConnection` and
-:class:`ConnectionRegistry` (server-side websockets and their drops), :class:`RateLimiter`
-(request weight and order counts, refusing with a neutral :class:`RateLimitExceeded` the face
-words), the ``/admin/`` routes, the fault-plan consultation points (with :class:`AmbiguousOutcome`
-and the gateway pages of faults), the market pump, the
+:class:`ConnectionRegistry` (server-side websockets and their drops; :func:`json_frame` writes
+their frames), :class:`RateLimiter` (request weight and order counts, refusing with a neutral
+:class:`RateLimitExceeded` the face words), the ``/admin/`` routes, the fault-plan consultation
+points (with :class:`AmbiguousOutcome` and the gateway pages of faults), the market pump, the
 :class:`Face` protocol with the faces known by name, and :func:`create_exchange_app` that puts
 faces and plumbing on one aiohttp application (:func:`real_trade.utils.tls.server_tls_context`
 serves it over TLS).
@@ -29,7 +29,12 @@ from real_trade.sim.plumbing.ratelimit import (
     RateLimitExceeded,
     RateLimits,
 )
-from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
+from real_trade.sim.plumbing.ws_conn import (
+    ConnectionRegistry,
+    WsConnection,
+    WsSettings,
+    json_frame,
+)
 
 __all__ = [
     "ADMIN_FAULT_METHODS",
@@ -51,6 +56,7 @@ __all__ = [
     "dumps",
     "gateway_error",
     "is_loopback",
+    "json_frame",
     "json_response",
     "make_face",
     "plain_error",
