@@ -30,22 +30,18 @@ unified account, :func:`~real_trade.sim.bybit.rest_private.unified_wallets`).
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import hashlib
 import hmac
 import itertools
 import json
 import secrets
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 
-from real_trade.bus import EventBus, Subscription
 from real_trade.sim.accounts import Account, unified_balances
 from real_trade.sim.bybit.format import (
     coin_row,
@@ -62,11 +58,11 @@ from real_trade.sim.bybit.vocab import INTERVALS
 from real_trade.sim.derivatives.types import FundingEvent, LiquidationEvent, PositionView
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.ws_conn import (
-    ConnectionRegistry,
     WsConnection,
     WsSettings,
     json_frame,
 )
+from real_trade.sim.plumbing.ws_hub import HeldEvents, StreamHub
 from real_trade.sim.types import (
     BalanceEvent,
     DepthUpdate,
@@ -78,6 +74,16 @@ from real_trade.sim.types import (
 
 __all__ = ["BybitStreams"]
 
+_BUS_PATTERNS = (
+    "sim.trade.*",
+    "sim.depth.*",
+    "sim.kline.*",
+    "sim.order.*",
+    "sim.balance.*",
+    "sim.position.*",
+    "sim.funding.*",
+    "sim.liquidation.*",
+)
 _PRIVATE_TOPICS = frozenset({"order", "execution", "position", "wallet", "dcp"})
 _BOOK_DEPTHS = frozenset({1, 50, 200, 1000})
 
@@ -119,13 +125,14 @@ class BybitStreams:
         if linear is not None:
             self.sources["linear"] = linear
         self.settings = settings
-        self.registry = ConnectionRegistry()
-        self.clients: set[_Client] = set()
-        self._subs: list[Subscription] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._held: deque[tuple[str, Any, str]] = deque()
-        self._pacer: asyncio.Task[None] | None = None
-        self._unregister: Any = None
+        self._held: HeldEvents[tuple[str, str, Any]] = HeldEvents(
+            ctx.faults, lambda item: self._private(*item)
+        )
+        self.hub: StreamHub[str, _Client] = StreamHub(
+            settings, self.sources.items(), _BUS_PATTERNS, self._dispatch, self._held.release
+        )
+        self.registry = self.hub.registry
+        self.clients = self.hub.clients
         self._reordered: dict[str, list[tuple[WsConnection, str]]] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -133,52 +140,7 @@ class BybitStreams:
         """Add the websocket routes and lifecycle hooks to ``app``."""
         app.router.add_get("/v5/public/{category}", self.handle_public)
         app.router.add_get("/v5/private", self.handle_private)
-        app.on_startup.append(self._on_startup)
-        app.on_shutdown.append(self._on_shutdown)
-        app.on_cleanup.append(self._on_cleanup)
-
-    async def _on_startup(self, app: web.Application) -> None:
-        loop = asyncio.get_running_loop()
-        self._loop = loop
-        self.registry.attach(loop)
-        self._unregister = self.ctx.faults.register_dropper(self.registry.drop_threadsafe)
-        for source, ctx in self.sources.items():
-            bus = ctx.core.bus
-            if not isinstance(bus, EventBus):
-                continue
-            for pattern in (
-                "sim.trade.*",
-                "sim.depth.*",
-                "sim.kline.*",
-                "sim.order.*",
-                "sim.balance.*",
-                "sim.position.*",
-                "sim.funding.*",
-                "sim.liquidation.*",
-            ):
-                self._subs.append(bus.subscribe(pattern, functools.partial(self._on_bus, source)))
-        self._pacer = asyncio.create_task(self._run_pacer())
-
-    async def _on_shutdown(self, app: web.Application) -> None:
-        self.registry.close_all(1001)
-
-    async def _on_cleanup(self, app: web.Application) -> None:
-        for sub in self._subs:
-            sub.unsubscribe()
-        self._subs.clear()
-        if self._unregister is not None:
-            self._unregister()
-            self._unregister = None
-        if self._pacer is not None:
-            self._pacer.cancel()
-            await asyncio.gather(self._pacer, return_exceptions=True)
-
-    def _on_bus(self, source: str, topic: str, event: Any) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        kind = topic.split(".")[1]
-        loop.call_soon_threadsafe(self._dispatch, kind, event, source)
+        self.hub.register(app)
 
     def _source_of(self, category: str | None) -> str:
         """The core serving a public ``category``: the linear one when there is one."""
@@ -186,13 +148,6 @@ class BybitStreams:
 
     def _core(self, category: str | None) -> Any:
         return self.sources[self._source_of(category)].core
-
-    async def _run_pacer(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.pacer_interval_s)
-            if self._held and not self.ctx.faults.user_stream_paused():
-                while self._held:
-                    self._private(*self._held.popleft())
 
     # -- connections ------------------------------------------------------------------------
     async def handle_public(self, request: web.Request) -> web.StreamResponse:
@@ -207,17 +162,12 @@ class BybitStreams:
         return await self._serve(request, None)
 
     async def _serve(self, request: web.Request, category: str | None) -> web.StreamResponse:
-        conn = await WsConnection.open(request, self.settings)
-        client = _Client(conn, secrets.token_hex(8), category)
-        self.clients.add(client)
-        self.registry.add(conn)
-        try:
-            await conn.serve(lambda text: self._on_text(client, text))
-        finally:
-            self.clients.discard(client)
-            self.registry.discard(conn)
-            self._dcp_dropped(client)
-        return conn.ws
+        return await self.hub.serve(
+            request,
+            lambda conn: _Client(conn, secrets.token_hex(8), category),
+            self._on_text,
+            self._dcp_dropped,
+        )
 
     def _on_text(self, client: _Client, text: str) -> None:
         try:
@@ -344,17 +294,15 @@ class BybitStreams:
         return parts[0] in ("publicTrade", "tickers") and len(parts) == 2
 
     # -- market data ------------------------------------------------------------------------
-    def _dispatch(self, kind: str, event: Any, source: str) -> None:
+    def _dispatch(self, source: str, kind: str, event: Any) -> None:
         if kind == "trade":
             self._on_trade(event, source)
         elif kind == "depth":
             self._on_depth(event, source)
         elif kind == "kline":
             self._on_kline(event.symbol, source)
-        elif self.ctx.faults.user_stream_paused() or self._held:
-            self._held.append((kind, event, source))
         else:
-            self._private(kind, event, source)
+            self._held.offer((source, kind, event))
 
     def _public(self, topic: str, source: str) -> list[_Client]:
         return [
@@ -501,7 +449,7 @@ class BybitStreams:
         }
 
     # -- private ----------------------------------------------------------------------------
-    def _private(self, kind: str, event: Any, source: str = "spot") -> None:
+    def _private(self, source: str, kind: str, event: Any) -> None:
         aid = getattr(event, "account_id", None)
         if aid is None and isinstance(event, OrderEvent):
             aid = event.order.account_id

@@ -24,18 +24,15 @@ them in order.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 
-from real_trade.bus import EventBus, Subscription
 from real_trade.sim.accounts import wallet_balances
 from real_trade.sim.derivatives.types import LiquidationEvent, PositionView
 from real_trade.sim.faults import FaultPlan
@@ -54,15 +51,24 @@ from real_trade.sim.okx.markets import Instrument, Markets
 from real_trade.sim.okx.rest_public import ticker_row
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.ws_conn import (
-    ConnectionRegistry,
     WsConnection,
     WsSettings,
     json_frame,
 )
+from real_trade.sim.plumbing.ws_hub import HeldEvents, StreamHub
 from real_trade.sim.types import BalanceEvent, DepthUpdate, ExecutionType, OrderEvent, Trade
 
 __all__ = ["OKXStreams"]
 
+_BUS_PATTERNS = (
+    "sim.trade.*",
+    "sim.depth.*",
+    "sim.kline.*",
+    "sim.order.*",
+    "sim.balance.*",
+    "sim.position.*",
+    "sim.liquidation.*",
+)
 _PUBLIC = frozenset({"books", "books5", "bbo-tbt", "trades", "tickers"})
 _PRIVATE = frozenset({"orders", "account", "positions"})
 _BOOK_LEVELS = {"books": 400, "books5": 5, "bbo-tbt": 1}
@@ -102,13 +108,18 @@ class OKXStreams:
         self.markets = markets
         self.settings = settings
         self.passphrase = passphrase
-        self.registry = ConnectionRegistry()
-        self.clients: set[_Client] = set()
-        self._subs: list[Subscription] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._held: deque[tuple[FaceContext, str, Any]] = deque()
-        self._pacer: asyncio.Task[None] | None = None
-        self._unregister: Any = None
+        self._held: HeldEvents[tuple[FaceContext, str, Any]] = HeldEvents(
+            self.faults, lambda item: self._private(*item)
+        )
+        self.hub: StreamHub[FaceContext, _Client] = StreamHub(
+            settings,
+            ((ctx, ctx) for ctx in markets.contexts()),
+            _BUS_PATTERNS,
+            self._dispatch,
+            self._held.release,
+        )
+        self.registry = self.hub.registry
+        self.clients = self.hub.clients
         self._reordered: dict[str, list[tuple[WsConnection, str]]] = {}
 
     @property
@@ -121,74 +132,14 @@ class OKXStreams:
         """Add the websocket routes and lifecycle hooks to ``app``."""
         for path in ("public", "business", "private"):
             app.router.add_get(f"/ws/v5/{path}", self._handler(path))
-        app.on_startup.append(self._on_startup)
-        app.on_shutdown.append(self._on_shutdown)
-        app.on_cleanup.append(self._on_cleanup)
-
-    async def _on_startup(self, app: web.Application) -> None:
-        loop = asyncio.get_running_loop()
-        self._loop = loop
-        self.registry.attach(loop)
-        self._unregister = self.faults.register_dropper(self.registry.drop_threadsafe)
-        for ctx in self.markets.contexts():
-            bus = ctx.core.bus
-            if not isinstance(bus, EventBus):
-                continue
-            for pattern in (
-                "sim.trade.*",
-                "sim.depth.*",
-                "sim.kline.*",
-                "sim.order.*",
-                "sim.balance.*",
-                "sim.position.*",
-                "sim.liquidation.*",
-            ):
-                self._subs.append(bus.subscribe(pattern, self._bus_handler(ctx)))
-        self._pacer = asyncio.create_task(self._run_pacer())
-
-    async def _on_shutdown(self, app: web.Application) -> None:
-        self.registry.close_all(1001)
-
-    async def _on_cleanup(self, app: web.Application) -> None:
-        for sub in self._subs:
-            sub.unsubscribe()
-        self._subs.clear()
-        if self._unregister is not None:
-            self._unregister()
-            self._unregister = None
-        if self._pacer is not None:
-            self._pacer.cancel()
-            await asyncio.gather(self._pacer, return_exceptions=True)
-
-    def _bus_handler(self, ctx: FaceContext) -> Any:
-        def on_bus(topic: str, event: Any) -> None:
-            loop = self._loop
-            if loop is None or loop.is_closed():
-                return
-            loop.call_soon_threadsafe(self._dispatch, ctx, topic.split(".")[1], event)
-
-        return on_bus
-
-    async def _run_pacer(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.pacer_interval_s)
-            if self._held and not self.faults.user_stream_paused():
-                while self._held:
-                    self._private(*self._held.popleft())
+        self.hub.register(app)
 
     # -- connections ------------------------------------------------------------------------
     def _handler(self, path: str) -> Any:
         async def handle(request: web.Request) -> web.StreamResponse:
-            conn = await WsConnection.open(request, self.settings)
-            client = _Client(conn, secrets.token_hex(4), path)
-            self.clients.add(client)
-            self.registry.add(conn)
-            try:
-                await conn.serve(lambda text: self._on_text(client, text))
-            finally:
-                self.clients.discard(client)
-                self.registry.discard(conn)
-            return conn.ws
+            return await self.hub.serve(
+                request, lambda conn: _Client(conn, secrets.token_hex(4), path), self._on_text
+            )
 
         return handle
 
@@ -300,10 +251,8 @@ class OKXStreams:
                 self._on_depth(inst, event)
             else:
                 self._on_kline(inst)
-        elif self.faults.user_stream_paused() or self._held:
-            self._held.append((ctx, kind, event))
         else:
-            self._private(ctx, kind, event)
+            self._held.offer((ctx, kind, event))
 
     def _subscribed(self, channel: str, inst: Instrument) -> list[tuple[_Client, str, Any]]:
         out = []

@@ -2,7 +2,8 @@
 
 :class:`FaceContext` (core, clock, faults, loop), :class:`WsConnection` and
 :class:`ConnectionRegistry` (server-side websockets and their drops; :func:`json_frame` writes
-their frames), :class:`RateLimiter` (request weight and order counts, refusing with a neutral
+their frames; :class:`StreamHub` and :class:`HeldEvents`, what a face's websocket topics need
+around its words), :class:`RateLimiter` (request weight and order counts, refusing with a neutral
 :class:`RateLimitExceeded` the face words), the ``/admin/`` routes, the fault-plan consultation
 points (with :class:`AmbiguousOutcome` and the gateway pages of faults), the market pump, the
 :class:`Face` protocol with the faces known by name, and :func:`create_exchange_app` that puts
@@ -35,6 +36,7 @@ from real_trade.sim.plumbing.ws_conn import (
     WsSettings,
     json_frame,
 )
+from real_trade.sim.plumbing.ws_hub import HeldEvents, StreamHub
 
 __all__ = [
     "ADMIN_FAULT_METHODS",
@@ -44,10 +46,12 @@ __all__ = [
     "ConnectionRegistry",
     "Face",
     "FaceContext",
+    "HeldEvents",
     "OrderCounts",
     "RateLimitExceeded",
     "RateLimiter",
     "RateLimits",
+    "StreamHub",
     "WsConnection",
     "WsSettings",
     "abort_connection",
