@@ -57,6 +57,7 @@ from real_trade.sim.bybit.rest_public import category_of, ticker_for
 from real_trade.sim.bybit.vocab import INTERVALS
 from real_trade.sim.derivatives.types import FundingEvent, LiquidationEvent, PositionView
 from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.market_push import DepthFaultGate, KlineCatchUp, last_bar_open
 from real_trade.sim.plumbing.ws_conn import (
     WsConnection,
     WsSettings,
@@ -133,7 +134,7 @@ class BybitStreams:
         )
         self.registry = self.hub.registry
         self.clients = self.hub.clients
-        self._reordered: dict[str, list[tuple[WsConnection, str]]] = {}
+        self._depth_gate = DepthFaultGate(ctx.faults)
 
     # -- lifecycle --------------------------------------------------------------------------
     def register(self, app: web.Application) -> None:
@@ -246,8 +247,8 @@ class BybitStreams:
             if parts[0] == "orderbook":
                 self._book_snapshot(client, topic, parts[2], int(parts[1]))
             elif parts[0] == "kline":
-                bars = self._core(client.category).klines(parts[2], INTERVALS[parts[1]], limit=1)
-                client.klines[topic] = bars[-1].open_ms if bars else None
+                core = self._core(client.category)
+                client.klines[topic] = last_bar_open(core, parts[2], INTERVALS[parts[1]])
             elif parts[0] == "dcp" and client.account is not None:
                 self._dcp_back(client.account)
 
@@ -368,18 +369,7 @@ class BybitStreams:
     def _on_depth(self, d: DepthUpdate, source: str) -> None:
         # u is taken when the update happens, so the fault plan's actions look like the wire:
         # a dropped delta leaves a gap in u, a duplicate repeats it, a reordered one comes late
-        action = self.ctx.faults.depth_action()
-        frames = self._delta_frames(d, source)
-        if action == "drop":
-            return
-        if action == "reorder":
-            self._reordered.setdefault(f"{source}:{d.symbol}", []).extend(frames)
-            return
-        if action == "duplicate":
-            frames = frames + frames
-        frames += self._reordered.pop(f"{source}:{d.symbol}", [])
-        for conn, text in frames:
-            conn.send(text)
+        self._depth_gate.send(f"{source}:{d.symbol}", lambda: self._delta_frames(d, source))
 
     def _delta_frames(self, d: DepthUpdate, source: str) -> list[tuple[WsConnection, str]]:
         frames = []
@@ -402,8 +392,7 @@ class BybitStreams:
         return frames
 
     def _on_kline(self, symbol: str, source: str) -> None:
-        core = self.sources[source].core
-        latest: dict[str, Any] = {}
+        catch_up = KlineCatchUp(self.sources[source].core, symbol)
         for c in self.clients:
             if c.category is None or self._source_of(c.category) != source:
                 continue
@@ -411,19 +400,12 @@ class BybitStreams:
                 code, sym = topic.split(".")[1:]
                 if sym != symbol:
                     continue
-                if code not in latest:
-                    bars = core.klines(symbol, INTERVALS[code], limit=1)
-                    latest[code] = bars[-1] if bars else None
-                cur = latest[code]
-                if cur is None:
+                bars = catch_up.bars(INTERVALS[code], last_open)
+                if bars is None:
                     continue
-                rows = []
-                if last_open is not None and cur.open_ms > last_open:
-                    # every bar that ended since the last push, closed (confirm: true)
-                    ended = core.klines(
-                        symbol, INTERVALS[code], start_ms=last_open, end_ms=cur.open_ms - 1
-                    )
-                    rows += [self._kline(b, code, True) for b in ended]
+                ended, cur = bars
+                # every bar that ended since the last push, closed (confirm: true)
+                rows = [self._kline(b, code, True) for b in ended]
                 rows.append(self._kline(cur, code, cur.is_closed))
                 c.klines[topic] = cur.open_ms
                 now = self._now()

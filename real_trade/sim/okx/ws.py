@@ -50,6 +50,7 @@ from real_trade.sim.okx.format import (
 from real_trade.sim.okx.markets import Instrument, Markets
 from real_trade.sim.okx.rest_public import ticker_row
 from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.market_push import DepthFaultGate, KlineCatchUp, last_bar_open
 from real_trade.sim.plumbing.ws_conn import (
     WsConnection,
     WsSettings,
@@ -120,7 +121,7 @@ class OKXStreams:
         )
         self.registry = self.hub.registry
         self.clients = self.hub.clients
-        self._reordered: dict[str, list[tuple[WsConnection, str]]] = {}
+        self._depth_gate = DepthFaultGate(self.faults)
 
     @property
     def faults(self) -> FaultPlan:
@@ -236,8 +237,8 @@ class OKXStreams:
         elif channel in ("books5", "bbo-tbt"):
             self._top_book(client, arg, inst, _BOOK_LEVELS[channel])
         elif channel.startswith("candle"):
-            bars = inst.core.klines(inst.symbol, BARS[channel[len("candle") :]], limit=1)
-            client.candles[key] = bars[-1].open_ms if bars else None
+            interval = BARS[channel[len("candle") :]]
+            client.candles[key] = last_bar_open(inst.core, inst.symbol, interval)
 
     # -- market data ------------------------------------------------------------------------
     def _dispatch(self, ctx: FaceContext, kind: str, event: Any) -> None:
@@ -343,18 +344,7 @@ class OKXStreams:
         # seqId is taken when the update happens, so the fault plan's actions look like the
         # wire: a dropped update leaves a prevSeqId gap, a duplicate repeats one, a reordered
         # one comes late
-        action = self.faults.depth_action()
-        frames = self._update_frames(inst, d)
-        if action == "drop":
-            return
-        if action == "reorder":
-            self._reordered.setdefault(inst.inst_id, []).extend(frames)
-            return
-        if action == "duplicate":
-            frames = frames + frames
-        frames += self._reordered.pop(inst.inst_id, [])
-        for conn, text in frames:
-            conn.send(text)
+        self._depth_gate.send(inst.inst_id, lambda: self._update_frames(inst, d))
 
     def _update_frames(self, inst: Instrument, d: DepthUpdate) -> list[tuple[WsConnection, str]]:
         frames = []
@@ -376,26 +366,17 @@ class OKXStreams:
         return frames
 
     def _on_kline(self, inst: Instrument) -> None:
-        core = inst.core
-        latest: dict[str, Any] = {}
+        catch_up = KlineCatchUp(inst.core, inst.symbol)
         for c in self.clients:
             for key, last_open in list(c.candles.items()):
                 arg = c.subs.get(key)
                 if arg is None or arg.get("instId") != inst.inst_id:
                     continue
-                interval = BARS[arg["channel"][len("candle") :]]
-                if interval not in latest:
-                    bars = core.klines(inst.symbol, interval, limit=1)
-                    latest[interval] = bars[-1] if bars else None
-                cur = latest[interval]
-                if cur is None:
+                bars = catch_up.bars(BARS[arg["channel"][len("candle") :]], last_open)
+                if bars is None:
                     continue
-                rows = []
-                if last_open is not None and cur.open_ms > last_open:
-                    ended = core.klines(
-                        inst.symbol, interval, start_ms=last_open, end_ms=cur.open_ms - 1
-                    )
-                    rows += [candle_row(b, inst, confirm=True) for b in ended]
+                ended, cur = bars
+                rows = [candle_row(b, inst, confirm=True) for b in ended]
                 rows.append(candle_row(cur, inst))
                 c.candles[key] = cur.open_ms
                 for row in rows:

@@ -3,7 +3,8 @@
 :class:`FaceContext` (core, clock, faults, loop), :class:`WsConnection` and
 :class:`ConnectionRegistry` (server-side websockets and their drops; :func:`json_frame` writes
 their frames; :class:`StreamHub` and :class:`HeldEvents`, what a face's websocket topics need
-around its words), :class:`RateLimiter` (request weight and order counts, refusing with a neutral
+around its words; :class:`DepthFaultGate` and :class:`KlineCatchUp` for its market topics),
+:class:`RateLimiter` (request weight and order counts, refusing with a neutral
 :class:`RateLimitExceeded` the face words), the ``/admin/`` routes, the fault-plan consultation
 points (with :class:`AmbiguousOutcome` and the gateway pages of faults), the market pump, the
 :class:`Face` protocol with the faces known by name, and :func:`create_exchange_app` that puts
@@ -23,6 +24,7 @@ from real_trade.sim.plumbing.fault_dispatch import (
     request_fault,
 )
 from real_trade.sim.plumbing.http import dumps, is_loopback, json_response, plain_error
+from real_trade.sim.plumbing.market_push import DepthFaultGate, KlineCatchUp, last_bar_open
 from real_trade.sim.plumbing.pump import pump_ctx
 from real_trade.sim.plumbing.ratelimit import (
     OrderCounts,
@@ -44,9 +46,11 @@ __all__ = [
     "FACES",
     "AmbiguousOutcome",
     "ConnectionRegistry",
+    "DepthFaultGate",
     "Face",
     "FaceContext",
     "HeldEvents",
+    "KlineCatchUp",
     "OrderCounts",
     "RateLimitExceeded",
     "RateLimiter",
@@ -62,6 +66,7 @@ __all__ = [
     "is_loopback",
     "json_frame",
     "json_response",
+    "last_bar_open",
     "make_face",
     "plain_error",
     "pump_ctx",
