@@ -58,12 +58,8 @@ from real_trade.sim.bybit.vocab import INTERVALS
 from real_trade.sim.derivatives.types import FundingEvent, LiquidationEvent, PositionView
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.market_push import DepthFaultGate, KlineCatchUp, last_bar_open
-from real_trade.sim.plumbing.ws_conn import (
-    WsConnection,
-    WsSettings,
-    json_frame,
-)
-from real_trade.sim.plumbing.ws_hub import HeldEvents, StreamHub
+from real_trade.sim.plumbing.ws_conn import WsConnection, WsSettings, json_frame
+from real_trade.sim.plumbing.ws_hub import ACCOUNT_TOPICS, MARKET_TOPICS, HeldEvents, StreamHub
 from real_trade.sim.types import (
     BalanceEvent,
     DepthUpdate,
@@ -75,16 +71,7 @@ from real_trade.sim.types import (
 
 __all__ = ["BybitStreams"]
 
-_BUS_PATTERNS = (
-    "sim.trade.*",
-    "sim.depth.*",
-    "sim.kline.*",
-    "sim.order.*",
-    "sim.balance.*",
-    "sim.position.*",
-    "sim.funding.*",
-    "sim.liquidation.*",
-)
+_BUS_PATTERNS = (*MARKET_TOPICS, *ACCOUNT_TOPICS, "sim.funding.*", "sim.liquidation.*")
 _PRIVATE_TOPICS = frozenset({"order", "execution", "position", "wallet", "dcp"})
 _BOOK_DEPTHS = frozenset({1, 50, 200, 1000})
 

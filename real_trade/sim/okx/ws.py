@@ -51,25 +51,13 @@ from real_trade.sim.okx.markets import Instrument, Markets
 from real_trade.sim.okx.rest_public import ticker_row
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.market_push import DepthFaultGate, KlineCatchUp, last_bar_open
-from real_trade.sim.plumbing.ws_conn import (
-    WsConnection,
-    WsSettings,
-    json_frame,
-)
-from real_trade.sim.plumbing.ws_hub import HeldEvents, StreamHub
+from real_trade.sim.plumbing.ws_conn import WsConnection, WsSettings, json_frame
+from real_trade.sim.plumbing.ws_hub import ACCOUNT_TOPICS, MARKET_TOPICS, HeldEvents, StreamHub
 from real_trade.sim.types import BalanceEvent, DepthUpdate, ExecutionType, OrderEvent, Trade
 
 __all__ = ["OKXStreams"]
 
-_BUS_PATTERNS = (
-    "sim.trade.*",
-    "sim.depth.*",
-    "sim.kline.*",
-    "sim.order.*",
-    "sim.balance.*",
-    "sim.position.*",
-    "sim.liquidation.*",
-)
+_BUS_PATTERNS = (*MARKET_TOPICS, *ACCOUNT_TOPICS, "sim.liquidation.*")
 _PUBLIC = frozenset({"books", "books5", "bbo-tbt", "trades", "tickers"})
 _PRIVATE = frozenset({"orders", "account", "positions"})
 _BOOK_LEVELS = {"books": 400, "books5": 5, "bbo-tbt": 1}

@@ -38,12 +38,14 @@ from real_trade.sim.plumbing.ws_conn import (
     WsSettings,
     json_frame,
 )
-from real_trade.sim.plumbing.ws_hub import HeldEvents, StreamHub
+from real_trade.sim.plumbing.ws_hub import ACCOUNT_TOPICS, MARKET_TOPICS, HeldEvents, StreamHub
 
 __all__ = [
+    "ACCOUNT_TOPICS",
     "ADMIN_FAULT_METHODS",
     "CONTEXT_KEY",
     "FACES",
+    "MARKET_TOPICS",
     "AmbiguousOutcome",
     "ConnectionRegistry",
     "DepthFaultGate",

@@ -33,7 +33,12 @@ from real_trade.sim.faults import FaultPlan
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
 
-__all__ = ["HeldEvents", "StreamHub"]
+__all__ = ["ACCOUNT_TOPICS", "MARKET_TOPICS", "HeldEvents", "StreamHub"]
+
+MARKET_TOPICS = ("sim.trade.*", "sim.depth.*", "sim.kline.*")
+"""The core's market-data topics a face's public streams follow."""
+ACCOUNT_TOPICS = ("sim.order.*", "sim.balance.*", "sim.position.*")
+"""The core's account topics every private stream follows (a face adds its venue's others)."""
 
 ClientT = TypeVar("ClientT")
 SourceT = TypeVar("SourceT")
