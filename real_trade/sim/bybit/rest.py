@@ -31,7 +31,8 @@ from real_trade.sim.plumbing.fault_dispatch import (
     gateway_error,
     request_fault,
 )
-from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response
+from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response, raw_request
+from real_trade.sim.plumbing.http import Route as HttpRoute
 from real_trade.sim.plumbing.params import ParamReader
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimitExceeded, RateLimits
 
@@ -71,14 +72,8 @@ class Call(ParamReader):
         return self.account
 
 
-@dataclass(frozen=True)
-class Route:
-    """One v5 endpoint: method, path, whether it is signed, its handler."""
-
-    method: str
-    path: str
-    handler: Callable[[Call], Any]
-    private: bool = False
+Route = HttpRoute[Call]
+"""One v5 endpoint: method, path, its handler, whether it is signed."""
 
 
 def _refusal(exc: RateLimitExceeded) -> BybitApiError:
@@ -143,8 +138,7 @@ def rest_handler(
             return _fault_response(fault, now)
         params: dict[str, Any] = {}
         try:
-            query_raw = request.raw_path.partition("?")[2]
-            body_raw = (await request.text()) if request.can_read_body else ""
+            query_raw, body_raw = await raw_request(request)
             limiter.charge(request.remote or "", 1)
             params = _params(query_raw, body_raw)
             if linear_ctx is not None and params.get("category") == "linear":

@@ -6,7 +6,8 @@ their frames; :class:`StreamHub` and :class:`HeldEvents`, what a face's websocke
 around its words; :class:`DepthFaultGate` and :class:`KlineCatchUp` for its market topics),
 :class:`RateLimiter` (request weight and order counts, refusing with a neutral
 :class:`RateLimitExceeded` the face words), the ``/admin/`` routes, the fault-plan consultation
-points (with :class:`AmbiguousOutcome` and the gateway pages of faults), the market pump, the
+points (with :class:`AmbiguousOutcome` and the gateway pages of faults), the HTTP helpers
+(JSON answers, :func:`raw_request`, the signed-or-public :class:`Route`), the market pump, the
 :class:`Face` protocol with the faces known by name, and :func:`create_exchange_app` that puts
 faces and plumbing on one aiohttp application (:func:`real_trade.utils.tls.server_tls_context`
 serves it over TLS).
@@ -23,7 +24,14 @@ from real_trade.sim.plumbing.fault_dispatch import (
     gateway_error,
     request_fault,
 )
-from real_trade.sim.plumbing.http import dumps, is_loopback, json_response, plain_error
+from real_trade.sim.plumbing.http import (
+    Route,
+    dumps,
+    is_loopback,
+    json_response,
+    plain_error,
+    raw_request,
+)
 from real_trade.sim.plumbing.market_push import DepthFaultGate, KlineCatchUp, last_bar_open
 from real_trade.sim.plumbing.pump import pump_ctx
 from real_trade.sim.plumbing.ratelimit import (
@@ -57,6 +65,7 @@ __all__ = [
     "RateLimitExceeded",
     "RateLimiter",
     "RateLimits",
+    "Route",
     "StreamHub",
     "WsConnection",
     "WsSettings",
@@ -72,6 +81,7 @@ __all__ = [
     "make_face",
     "plain_error",
     "pump_ctx",
+    "raw_request",
     "register_admin_routes",
     "request_fault",
 ]
