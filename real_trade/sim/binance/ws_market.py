@@ -33,6 +33,7 @@ from real_trade.sim.binance.ws_listen_key import LISTEN_KEYS_KEY, ListenKeys
 from real_trade.sim.binance.ws_market_feed import MarketFeed, StreamClient
 from real_trade.sim.binance.ws_streams import StreamSpec, parse_stream
 from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.http import ws_base_url
 from real_trade.sim.plumbing.ws_conn import (
     ConnectionRegistry,
     WsConnection,
@@ -75,13 +76,7 @@ def ws_urls(http_base: str) -> dict[str, object]:
     API on ``/ws-api/v3``. Market types the simulator does not serve point at loopback paths
     that answer 404, so a client can never reach a real exchange by mistake.
     """
-    base = http_base.rstrip("/")
-    if base.startswith("https://"):
-        ws = "wss://" + base[len("https://") :]
-    elif base.startswith("http://"):
-        ws = "ws://" + base[len("http://") :]
-    else:
-        ws = base
+    ws = ws_base_url(http_base.rstrip("/"))
     stream = f"{ws}/stream/ws"
     urls: dict[str, object] = {"spot": stream, "margin": stream}
     for kind in _OTHER_TYPES:

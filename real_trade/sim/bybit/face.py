@@ -21,6 +21,7 @@ from real_trade.sim.bybit.rest_private import PRIVATE_ROUTES
 from real_trade.sim.bybit.rest_public import PUBLIC_ROUTES
 from real_trade.sim.bybit.ws import BybitStreams
 from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.http import ws_base_url
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimits
 from real_trade.sim.plumbing.ws_conn import WsSettings
 
@@ -32,7 +33,7 @@ _REST_KEYS = ("spot", "futures", "v2", "public", "private")
 def ccxt_urls_for(http_base: str) -> dict[str, Any]:
     """The ccxt ``urls`` override pointing every Bybit REST and websocket URL at ``http_base``
     (mainnet, testnet and demo sets alike)."""
-    ws_base = "ws" + http_base[len("http") :] if http_base.startswith("http") else http_base
+    ws_base = ws_base_url(http_base)
     private = ws_base + "/v5/private"
     ws = {
         "public": {c: f"{ws_base}/v5/public/{c}" for c in ("spot", "linear", "inverse", "option")},

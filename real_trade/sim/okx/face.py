@@ -24,6 +24,7 @@ from real_trade.sim.okx.rest import FaceStats, okx_limiter, rest_handler
 from real_trade.sim.okx.rest_private import PRIVATE_ROUTES
 from real_trade.sim.okx.rest_public import PUBLIC_ROUTES
 from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.http import ws_base_url
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimits
 from real_trade.sim.plumbing.ws_conn import WsSettings
 
@@ -33,7 +34,7 @@ __all__ = ["OKXFace", "ccxt_urls_for"]
 def ccxt_urls_for(http_base: str) -> dict[str, Any]:
     """The ccxt ``urls`` override pointing every OKX REST and websocket URL (live and sandbox)
     at ``http_base``."""
-    ws_base = "ws" + http_base[len("http") :] if http_base.startswith("http") else http_base
+    ws_base = ws_base_url(http_base)
     api = {"rest": http_base, "ws": ws_base + "/ws/v5"}
     return {"api": api, "test": dict(api), "www": http_base, "doc": http_base}
 

@@ -1,16 +1,18 @@
 """What every protocol face of a simulated exchange shares, whatever its venue.
 
-:class:`FaceContext` (core, clock, faults, loop), :class:`WsConnection` and
-:class:`ConnectionRegistry` (server-side websockets and their drops; :func:`json_frame` writes
-their frames; :class:`StreamHub` and :class:`HeldEvents`, what a face's websocket topics need
-around its words; :class:`DepthFaultGate` and :class:`KlineCatchUp` for its market topics),
-:class:`RateLimiter` (request weight and order counts, refusing with a neutral
-:class:`RateLimitExceeded` the face words), the ``/admin/`` routes, the fault-plan consultation
-points (with :class:`AmbiguousOutcome` and the gateway pages of faults), the HTTP helpers
-(JSON answers, :func:`raw_request`, the signed-or-public :class:`Route`), the market pump, the
-:class:`Face` protocol with the faces known by name, and :func:`create_exchange_app` that puts
-faces and plumbing on one aiohttp application (:func:`real_trade.utils.tls.server_tls_context`
-serves it over TLS).
+* :class:`FaceContext` (core, clock, faults, loop); the :class:`Face` protocol with the faces
+  known by name; :func:`create_exchange_app`, which puts faces and plumbing on one aiohttp
+  application (:func:`real_trade.utils.tls.server_tls_context` serves it over TLS); the
+  ``/admin/`` routes; the market pump.
+* HTTP: JSON answers, plain 5xx pages, :func:`raw_request`, the public-or-signed
+  :class:`Route` and :func:`ws_base_url`; :class:`RateLimiter` (request weight and order counts,
+  refusing with a neutral :class:`RateLimitExceeded` the face words); the fault-plan
+  consultation points (:func:`request_fault`, :func:`gateway_error`, :class:`AmbiguousOutcome`
+  and :func:`ambiguous_response`).
+* Websockets: :class:`WsConnection` and :class:`ConnectionRegistry` (server-side connections and
+  their drops; :func:`json_frame` writes their frames); :class:`StreamHub` and
+  :class:`HeldEvents` (connections, bus, pacer, paused user stream around a face's words);
+  :class:`DepthFaultGate`, :class:`KlineCatchUp` and :func:`last_bar_open` for market topics.
 """
 
 from real_trade.sim.plumbing.admin import ADMIN_FAULT_METHODS, register_admin_routes
@@ -31,6 +33,7 @@ from real_trade.sim.plumbing.http import (
     json_response,
     plain_error,
     raw_request,
+    ws_base_url,
 )
 from real_trade.sim.plumbing.market_push import DepthFaultGate, KlineCatchUp, last_bar_open
 from real_trade.sim.plumbing.pump import pump_ctx
@@ -84,4 +87,5 @@ __all__ = [
     "raw_request",
     "register_admin_routes",
     "request_fault",
+    "ws_base_url",
 ]

@@ -1,4 +1,5 @@
-"""HTTP helpers every face shares: compact JSON answers, plain 5xx pages, the loopback check.
+"""HTTP helpers every face shares: compact JSON answers, plain 5xx pages, the loopback check,
+the websocket base of an HTTP base URL (:func:`ws_base_url`, for the ccxt URLs of a face).
 
 Also the REST plumbing of faces that read requests alike: :func:`raw_request` (the raw query
 string and body a signature covers) and :class:`Route`, the endpoint of a face whose routes are
@@ -23,6 +24,7 @@ __all__ = [
     "json_response",
     "plain_error",
     "raw_request",
+    "ws_base_url",
 ]
 
 JSON_TYPE = "application/json"
@@ -62,6 +64,12 @@ def plain_error(status: int) -> web.Response:
     return web.Response(
         text=_PLAIN_TEXTS.get(status, "Error"), status=status, content_type="text/html"
     )
+
+
+def ws_base_url(http_base: str) -> str:
+    """The websocket base of ``http_base``: ``http://h:p`` -> ``ws://h:p``, ``https://`` ->
+    ``wss://`` (anything else unchanged)."""
+    return "ws" + http_base[len("http") :] if http_base.startswith("http") else http_base
 
 
 def is_loopback(host: str | None) -> bool:
