@@ -30,12 +30,10 @@ unified account, :func:`~real_trade.sim.bybit.rest_private.unified_wallets`).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import itertools
 import json
 import secrets
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -43,6 +41,7 @@ from typing import Any
 from aiohttp import web
 
 from real_trade.sim.accounts import Account, unified_balances
+from real_trade.sim.bybit.auth import sign
 from real_trade.sim.bybit.format import (
     coin_row,
     execution_row,
@@ -205,12 +204,9 @@ class BybitStreams:
         accounts = {s: c.core.account_by_key(key) for s, c in self.sources.items()}
         # signed with the wall clock by every client (ccxt.pro does not adjust it), so checked
         # against the wall clock (plus the fault plan's skew), not the market clock
-        wall_ms = int(time.time() * 1000) + self.ctx.faults.clock_skew_ms
-        if not expires.isdigit() or int(expires) <= wall_ms:
+        if not expires.isdigit() or int(expires) <= self.ctx.wall_time_ms():
             return False, "Request expired"
-        expected = hmac.new(
-            account.secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256
-        ).hexdigest()
+        expected = sign(account.secret, f"GET/realtime{expires}")
         if not hmac.compare_digest(expected, signature):
             return False, "Signature mismatch"
         client.account = account

@@ -8,7 +8,9 @@
   :class:`Route` and :func:`ws_base_url`; :class:`RateLimiter` (request weight and order counts,
   refusing with a neutral :class:`RateLimitExceeded` the face words); the fault-plan
   consultation points (:func:`request_fault`, :func:`gateway_error`, :class:`AmbiguousOutcome`
-  and :func:`ambiguous_response`).
+  and :func:`ambiguous_response`); the signatures faces check (:func:`hmac_hex`,
+  :func:`hmac_base64`) against :meth:`FaceContext.server_time_ms` or
+  :meth:`FaceContext.wall_time_ms`.
 * Websockets: :class:`WsConnection` and :class:`ConnectionRegistry` (server-side connections and
   their drops; :func:`json_frame` writes their frames); :class:`StreamHub` and
   :class:`HeldEvents` (connections, bus, pacer, paused user stream around a face's words);
@@ -43,6 +45,7 @@ from real_trade.sim.plumbing.ratelimit import (
     RateLimitExceeded,
     RateLimits,
 )
+from real_trade.sim.plumbing.signing import hmac_base64, hmac_hex
 from real_trade.sim.plumbing.ws_conn import (
     ConnectionRegistry,
     WsConnection,
@@ -77,6 +80,8 @@ __all__ = [
     "create_exchange_app",
     "dumps",
     "gateway_error",
+    "hmac_base64",
+    "hmac_hex",
     "is_loopback",
     "json_frame",
     "json_response",
