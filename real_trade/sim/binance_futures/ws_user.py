@@ -44,6 +44,7 @@ from real_trade.sim.plumbing.ws_conn import (
     WsSettings,
     json_frame,
 )
+from real_trade.sim.plumbing.ws_hub import event_account_id
 from real_trade.sim.types import OrderEvent
 
 __all__ = ["UserDataFace"]
@@ -316,9 +317,8 @@ class UserDataFace:
         self._deliver(event)
 
     def _deliver(self, event: Any) -> None:
-        is_order = isinstance(event, OrderEvent)
-        account_id = event.order.account_id if is_order else event.account_id
-        sinks = self._sinks.get(account_id)
+        account_id = event_account_id(event)
+        sinks = self._sinks.get(account_id) if account_id is not None else None
         if not sinks:
             return
         payload = json_frame(self._event(event))

@@ -58,7 +58,13 @@ from real_trade.sim.derivatives.types import FundingEvent, LiquidationEvent, Pos
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.market_push import DepthFaultGate, KlineCatchUp, last_bar_open
 from real_trade.sim.plumbing.ws_conn import WsConnection, WsSettings, json_frame
-from real_trade.sim.plumbing.ws_hub import ACCOUNT_TOPICS, MARKET_TOPICS, HeldEvents, StreamHub
+from real_trade.sim.plumbing.ws_hub import (
+    ACCOUNT_TOPICS,
+    MARKET_TOPICS,
+    HeldEvents,
+    StreamHub,
+    event_account_id,
+)
 from real_trade.sim.types import (
     BalanceEvent,
     DepthUpdate,
@@ -415,9 +421,7 @@ class BybitStreams:
 
     # -- private ----------------------------------------------------------------------------
     def _private(self, source: str, kind: str, event: Any) -> None:
-        aid = getattr(event, "account_id", None)
-        if aid is None and isinstance(event, OrderEvent):
-            aid = event.order.account_id
+        aid = event_account_id(event)
         clients = [
             c
             for c in self.clients

@@ -52,7 +52,13 @@ from real_trade.sim.okx.rest_public import ticker_row
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.market_push import DepthFaultGate, KlineCatchUp, last_bar_open
 from real_trade.sim.plumbing.ws_conn import WsConnection, WsSettings, json_frame
-from real_trade.sim.plumbing.ws_hub import ACCOUNT_TOPICS, MARKET_TOPICS, HeldEvents, StreamHub
+from real_trade.sim.plumbing.ws_hub import (
+    ACCOUNT_TOPICS,
+    MARKET_TOPICS,
+    HeldEvents,
+    StreamHub,
+    event_account_id,
+)
 from real_trade.sim.types import BalanceEvent, DepthUpdate, ExecutionType, OrderEvent, Trade
 
 __all__ = ["OKXStreams"]
@@ -382,9 +388,7 @@ class OKXStreams:
         return out
 
     def _private(self, ctx: FaceContext, kind: str, event: Any) -> None:
-        aid = getattr(event, "account_id", None)
-        if aid is None and isinstance(event, OrderEvent):
-            aid = event.order.account_id
+        aid = event_account_id(event)
         if aid is None:
             return
         clients = self._owners(ctx, aid)

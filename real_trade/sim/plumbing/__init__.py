@@ -13,7 +13,8 @@
   :meth:`FaceContext.wall_time_ms`.
 * Websockets: :class:`WsConnection` and :class:`ConnectionRegistry` (server-side connections and
   their drops; :func:`json_frame` writes their frames); :class:`StreamHub` and
-  :class:`HeldEvents` (connections, bus, pacer, paused user stream around a face's words);
+  :class:`HeldEvents` (connections, bus, pacer, paused user stream around a face's words;
+  :func:`event_account_id`);
   :class:`DepthFaultGate`, :class:`KlineCatchUp` and :func:`last_bar_open` for market topics.
 """
 
@@ -52,7 +53,13 @@ from real_trade.sim.plumbing.ws_conn import (
     WsSettings,
     json_frame,
 )
-from real_trade.sim.plumbing.ws_hub import ACCOUNT_TOPICS, MARKET_TOPICS, HeldEvents, StreamHub
+from real_trade.sim.plumbing.ws_hub import (
+    ACCOUNT_TOPICS,
+    MARKET_TOPICS,
+    HeldEvents,
+    StreamHub,
+    event_account_id,
+)
 
 __all__ = [
     "ACCOUNT_TOPICS",
@@ -79,6 +86,7 @@ __all__ = [
     "ambiguous_response",
     "create_exchange_app",
     "dumps",
+    "event_account_id",
     "gateway_error",
     "hmac_base64",
     "hmac_hex",

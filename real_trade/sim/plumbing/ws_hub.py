@@ -14,6 +14,7 @@ v5) keeps only its words (paths, requests, topics, frames) and hands the rest to
 * lifecycle: connections closed with 1001 at shutdown, subscriptions, fault-plan dropper and
   pacer undone at cleanup.
 
+:func:`event_account_id` names the account a private event is for.
 :class:`HeldEvents` is the paused user stream: while the fault plan pauses it (and until what
 it held has gone out) private events wait, then go out in order at the next
 :meth:`HeldEvents.release` (the pacer's tick).
@@ -32,8 +33,9 @@ from real_trade.bus import EventBus, Subscription
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
+from real_trade.sim.types import OrderEvent
 
-__all__ = ["ACCOUNT_TOPICS", "MARKET_TOPICS", "HeldEvents", "StreamHub"]
+__all__ = ["ACCOUNT_TOPICS", "MARKET_TOPICS", "HeldEvents", "StreamHub", "event_account_id"]
 
 MARKET_TOPICS = ("sim.trade.*", "sim.depth.*", "sim.kline.*")
 """The core's market-data topics a face's public streams follow."""
@@ -43,6 +45,15 @@ ACCOUNT_TOPICS = ("sim.order.*", "sim.balance.*", "sim.position.*")
 ClientT = TypeVar("ClientT")
 SourceT = TypeVar("SourceT")
 ItemT = TypeVar("ItemT")
+
+
+def event_account_id(event: Any) -> int | None:
+    """The account a private bus event concerns: an order event's order's, else the event's
+    ``account_id`` (None for an event of no account)."""
+    account_id: int | None = getattr(event, "account_id", None)
+    if account_id is None and isinstance(event, OrderEvent):
+        account_id = event.order.account_id
+    return account_id
 
 
 class HeldEvents(Generic[ItemT]):
