@@ -23,6 +23,7 @@ from real_trade.sim.bybit.vocab import SIDE_IN
 from real_trade.sim.errors import SimError
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.fault_dispatch import AmbiguousOutcome
+from real_trade.sim.plumbing.queries import fills_with_orders
 from real_trade.sim.types import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 
 __all__ = ["PRIVATE_ROUTES", "unified_wallets", "wallet_list"]
@@ -245,19 +246,7 @@ def _executions(call: Call) -> dict[str, Any]:
     start, end = call.str_param("startTime"), call.str_param("endTime")
     rows_all: list[dict[str, Any]] = []
     for s in names:
-        fills = core.my_trades(
-            call.user,
-            s,
-            start_ms=int(start) if start is not None else None,
-            end_ms=int(end) if end is not None else None,
-            limit=1000,
-            order_id=int(raw_id) if raw_id is not None and raw_id.isdigit() else None,
-        )
-        orders: dict[int, Order] = {}
-        for f in fills:
-            if f.order_id not in orders:
-                orders[f.order_id] = core.get_order(call.user, s, f.order_id)
-            o = orders[f.order_id]
+        for f, o in fills_with_orders(core, call.user, s, start, end, raw_id):
             rate = call.user.maker_fee if f.is_maker else call.user.taker_fee
             rows_all.append(execution_row(f, o, category, rate))
     rows_all.sort(key=lambda r: (int(r["execTime"]), int(r["execId"])), reverse=True)

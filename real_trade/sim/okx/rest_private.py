@@ -22,6 +22,7 @@ from real_trade.sim.okx.format import detail_row, fill_row, order_row, position_
 from real_trade.sim.okx.markets import Instrument
 from real_trade.sim.okx.rest import Call, Envelope, Route
 from real_trade.sim.plumbing.fault_dispatch import AmbiguousOutcome
+from real_trade.sim.plumbing.queries import fills_with_orders
 from real_trade.sim.types import Order, OrderStatus, OrderType, Side, TimeInForce
 
 __all__ = ["PRIVATE_ROUTES", "balance_details"]
@@ -297,20 +298,8 @@ def _fills(call: Call) -> list[dict[str, Any]]:
     begin, end = call.str_param("begin"), call.str_param("end")
     for inst in _instruments(call):
         account = call.account(inst)
-        fills = inst.core.my_trades(
-            account,
-            inst.symbol,
-            start_ms=int(begin) if begin is not None else None,
-            end_ms=int(end) if end is not None else None,
-            limit=1000,
-            order_id=int(raw_id) if raw_id is not None and raw_id.isdigit() else None,
-        )
-        clients: dict[int, str] = {}
-        for f in fills:
-            if f.order_id not in clients:
-                order = inst.core.get_order(account, inst.symbol, f.order_id)
-                clients[f.order_id] = order.client_order_id or ""
-            rows.append(fill_row(f, inst, clients[f.order_id]))
+        for f, order in fills_with_orders(inst.core, account, inst.symbol, begin, end, raw_id):
+            rows.append(fill_row(f, inst, order.client_order_id or ""))
     return _limited(rows, call, "tradeId")
 
 

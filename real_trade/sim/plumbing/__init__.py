@@ -10,7 +10,8 @@
   consultation points (:func:`request_fault`, :func:`gateway_error`, :class:`AmbiguousOutcome`
   and :func:`ambiguous_response`); the signatures faces check (:func:`hmac_hex`,
   :func:`hmac_base64`) against :meth:`FaceContext.server_time_ms` or
-  :meth:`FaceContext.wall_time_ms`.
+  :meth:`FaceContext.wall_time_ms`; :func:`fills_with_orders`, an execution list before a face
+  words its rows.
 * Websockets: :class:`WsConnection` and :class:`ConnectionRegistry` (server-side connections and
   their drops; :func:`json_frame` writes their frames); :class:`StreamHub` and
   :class:`HeldEvents` (connections, bus, pacer, paused user stream around a face's words;
@@ -40,6 +41,7 @@ from real_trade.sim.plumbing.http import (
 )
 from real_trade.sim.plumbing.market_push import DepthFaultGate, KlineCatchUp, last_bar_open
 from real_trade.sim.plumbing.pump import pump_ctx
+from real_trade.sim.plumbing.queries import FILLS_LIMIT, fills_with_orders
 from real_trade.sim.plumbing.ratelimit import (
     OrderCounts,
     RateLimiter,
@@ -66,6 +68,7 @@ __all__ = [
     "ADMIN_FAULT_METHODS",
     "CONTEXT_KEY",
     "FACES",
+    "FILLS_LIMIT",
     "MARKET_TOPICS",
     "AmbiguousOutcome",
     "ConnectionRegistry",
@@ -87,6 +90,7 @@ __all__ = [
     "create_exchange_app",
     "dumps",
     "event_account_id",
+    "fills_with_orders",
     "gateway_error",
     "hmac_base64",
     "hmac_hex",
