@@ -1,9 +1,10 @@
 """What every protocol face of a simulated exchange shares, whatever its venue.
 
 * :class:`FaceContext` (core, clock, faults, loop); the :class:`Face` protocol with the faces
-  known by name; :func:`create_exchange_app`, which puts faces and plumbing on one aiohttp
-  application (:func:`real_trade.utils.tls.server_tls_context` serves it over TLS); the
-  ``/admin/`` routes; the market pump.
+  known by name and :class:`FaceBase`, the configuration every face takes;
+  :func:`create_exchange_app`, which puts faces and plumbing on one aiohttp application
+  (:func:`real_trade.utils.tls.server_tls_context` serves it over TLS); the ``/admin/`` routes;
+  the market pump.
 * HTTP: JSON answers, plain 5xx pages, :func:`raw_request`, the public-or-signed
   :class:`Route` and :func:`ws_base_url`; :class:`RateLimiter` (request weight and order counts,
   refusing with a neutral :class:`RateLimitExceeded` the face words); the fault-plan
@@ -22,7 +23,7 @@
 from real_trade.sim.plumbing.admin import ADMIN_FAULT_METHODS, register_admin_routes
 from real_trade.sim.plumbing.app import CONTEXT_KEY, create_exchange_app
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.faces import FACES, Face, make_face
+from real_trade.sim.plumbing.faces import FACES, Face, FaceBase, make_face
 from real_trade.sim.plumbing.fault_dispatch import (
     AmbiguousOutcome,
     abort_connection,
@@ -74,6 +75,7 @@ __all__ = [
     "ConnectionRegistry",
     "DepthFaultGate",
     "Face",
+    "FaceBase",
     "FaceContext",
     "HeldEvents",
     "KlineCatchUp",
