@@ -13,6 +13,7 @@ from typing import Any
 from real_trade.sim.bybit.vocab import SIDE_OUT, STATUS_OUT, TIF_OUT, TYPE_OUT
 from real_trade.sim.derivatives.types import FundingEvent, LiquidationEvent, PositionView
 from real_trade.sim.klines import Kline
+from real_trade.sim.plumbing.numbers import plain_decimal
 from real_trade.sim.rules import STOP_TYPES
 from real_trade.sim.types import Fill, Order, OrderType, PositionSide, Ticker24h
 
@@ -31,12 +32,8 @@ __all__ = [
 _ZERO = Decimal(0)
 
 
-def num(x: Decimal | None) -> str:
-    """A decimal as Bybit writes it (plain notation, no exponent; ``""`` for None)."""
-    if x is None:
-        return ""
-    text = format(x.normalize(), "f") if x else "0"
-    return text
+num = plain_decimal
+"""A decimal as Bybit writes it (plain notation, no exponent; ``""`` for None)."""
 
 
 def order_row(o: Order, category: str) -> dict[str, Any]:

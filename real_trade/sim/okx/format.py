@@ -15,6 +15,7 @@ from typing import Any
 from real_trade.sim.derivatives.types import LiquidationEvent, PositionView
 from real_trade.sim.klines import Kline
 from real_trade.sim.okx.markets import Instrument
+from real_trade.sim.plumbing.numbers import plain_decimal
 from real_trade.sim.types import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
 
 __all__ = [
@@ -66,11 +67,8 @@ _STATE = {
 }
 
 
-def num(x: Decimal | None) -> str:
-    """A decimal as OKX writes it (plain notation; ``""`` for None)."""
-    if x is None:
-        return ""
-    return format(x.normalize(), "f") if x else "0"
+num = plain_decimal
+"""A decimal as OKX writes it (plain notation; ``""`` for None)."""
 
 
 def instrument_row(inst: Instrument) -> dict[str, Any]:

@@ -5,7 +5,8 @@
   :func:`create_exchange_app`, which puts faces and plumbing on one aiohttp application
   (:func:`real_trade.utils.tls.server_tls_context` serves it over TLS); the ``/admin/`` routes;
   the market pump.
-* HTTP: JSON answers, plain 5xx pages, :func:`raw_request`, the public-or-signed
+* HTTP: JSON answers (numbers in :func:`plain_decimal` for the faces that write them so), plain
+  5xx pages, :func:`raw_request`, the public-or-signed
   :class:`Route` and :func:`ws_base_url`; :class:`RateLimiter` (request weight and order counts,
   refusing with a neutral :class:`RateLimitExceeded` the face words); the fault-plan
   consultation points (:func:`request_fault`, :func:`gateway_error`, :class:`AmbiguousOutcome`
@@ -41,6 +42,7 @@ from real_trade.sim.plumbing.http import (
     ws_base_url,
 )
 from real_trade.sim.plumbing.market_push import DepthFaultGate, KlineCatchUp, last_bar_open
+from real_trade.sim.plumbing.numbers import plain_decimal
 from real_trade.sim.plumbing.pump import pump_ctx
 from real_trade.sim.plumbing.queries import FILLS_LIMIT, fills_with_orders
 from real_trade.sim.plumbing.ratelimit import (
@@ -101,6 +103,7 @@ __all__ = [
     "json_response",
     "last_bar_open",
     "make_face",
+    "plain_decimal",
     "plain_error",
     "pump_ctx",
     "raw_request",
