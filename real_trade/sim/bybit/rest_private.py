@@ -32,16 +32,6 @@ _OPEN = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 _POSITION_IDX = {0: PositionSide.BOTH, 1: PositionSide.LONG, 2: PositionSide.SHORT}
 
 
-def _decimal(call: Call, name: str) -> Decimal | None:
-    raw = call.str_param(name)
-    if raw is None:
-        return None
-    try:
-        return Decimal(raw)
-    except InvalidOperation:
-        raise BybitApiError(10001, f"params error: {name} invalid") from None
-
-
 def _bool(call: Call, name: str) -> bool:
     value = call.params.get(name)
     return value is True or str(value).lower() == "true"
@@ -50,7 +40,7 @@ def _bool(call: Call, name: str) -> bool:
 def _order_type(call: Call, side: Side, symbol: str) -> tuple[OrderType, TimeInForce | None]:
     kind = call.need("orderType")
     tif_raw = call.str_param("timeInForce", "GTC")
-    trigger = _decimal(call, "triggerPrice")
+    trigger = call.decimal_param("triggerPrice")
     if kind not in ("Limit", "Market"):
         raise BybitApiError(10001, "params error: orderType invalid")
     if tif_raw not in ("GTC", "IOC", "FOK", "PostOnly"):
@@ -76,7 +66,7 @@ def _place(call: Call, *, client_id: str | None = None) -> Order:
     if side is None:
         raise BybitApiError(10001, "params error: side invalid")
     order_type, tif = _order_type(call, side, symbol)
-    qty = _decimal(call, "qty")
+    qty = call.decimal_param("qty")
     if qty is None:
         raise BybitApiError(10001, "params error: qty is required")
     quantity: Decimal | None = qty
@@ -85,7 +75,7 @@ def _place(call: Call, *, client_id: str | None = None) -> Order:
         unit = call.str_param("marketUnit")
         if unit == "quoteCoin" or (unit is None and side is Side.BUY):
             quantity, quote_qty = None, qty
-    price = _decimal(call, "price") if order_type is not OrderType.MARKET else None
+    price = call.decimal_param("price") if order_type is not OrderType.MARKET else None
     if order_type in (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT):
         price = None
     link = client_id if client_id is not None else call.str_param("orderLinkId")
@@ -103,7 +93,7 @@ def _place(call: Call, *, client_id: str | None = None) -> Order:
         quantity=quantity,
         quote_order_qty=quote_qty,
         price=price,
-        stop_price=_decimal(call, "triggerPrice"),
+        stop_price=call.decimal_param("triggerPrice"),
         time_in_force=tif,
         client_order_id=link,
         reduce_only=linear and _bool(call, "reduceOnly"),
@@ -157,9 +147,9 @@ def _cancel_all(call: Call) -> dict[str, Any]:
 def _amend(call: Call) -> dict[str, Any]:
     symbol, category = check_symbol(call)
     order_id, link = _ids(call)
-    new_qty = _decimal(call, "qty")
-    new_price = _decimal(call, "price")
-    new_trigger = _decimal(call, "triggerPrice")
+    new_qty = call.decimal_param("qty")
+    new_price = call.decimal_param("price")
+    new_trigger = call.decimal_param("triggerPrice")
     if new_qty is None and new_price is None and new_trigger is None:
         raise BybitApiError(10001, "params error: nothing to amend")
     core = call.ctx.core

@@ -38,16 +38,6 @@ _TYPES: dict[str, tuple[OrderType, TimeInForce | None]] = {
 }
 
 
-def _decimal(call: Call, name: str) -> Decimal | None:
-    raw = call.str_param(name)
-    if raw is None:
-        return None
-    try:
-        return Decimal(raw)
-    except InvalidOperation:
-        raise OkxApiError(51000, f"Parameter {name} error") from None
-
-
 def _place(call: Call) -> tuple[Order, Instrument]:
     inst = call.markets.get(call.need("instId"))
     side_raw = call.need("side")
@@ -58,7 +48,7 @@ def _place(call: Call) -> tuple[Order, Instrument]:
     if kind is None:
         raise OkxApiError(51000, "Parameter ordType error")
     order_type, tif = kind
-    sz = _decimal(call, "sz")
+    sz = call.decimal_param("sz")
     if sz is None:
         raise OkxApiError(50014, "Parameter sz can not be empty")
     quantity: Decimal | None = inst.qty(sz)
@@ -67,7 +57,7 @@ def _place(call: Call) -> tuple[Order, Instrument]:
         tgt = call.str_param("tgtCcy") or ("quote_ccy" if side is Side.BUY else "base_ccy")
         if tgt == "quote_ccy":
             quantity, quote_qty = None, sz
-    price = _decimal(call, "px") if order_type is not OrderType.MARKET else None
+    price = call.decimal_param("px") if order_type is not OrderType.MARKET else None
     faults = inst.ctx.faults
     rejection = faults.take_order_rejection()
     if rejection is not None:
@@ -203,7 +193,7 @@ def _amend_row(call: Call) -> dict[str, Any]:
     try:
         inst = call.markets.get(call.need("instId"))
         order_id, client_id = _ids(call)
-        new_sz, new_px = _decimal(call, "newSz"), _decimal(call, "newPx")
+        new_sz, new_px = call.decimal_param("newSz"), call.decimal_param("newPx")
         if new_sz is None and new_px is None:
             raise OkxApiError(51000, "Parameter newSz error")
         order = inst.core.amend_order(

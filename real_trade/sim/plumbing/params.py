@@ -7,13 +7,15 @@ venue refuses a missing and a malformed parameter (:meth:`ParamReader.missing`,
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 __all__ = ["ParamReader"]
 
 
 class ParamReader:
-    """``str_param``, ``need`` and ``int_param`` over ``self.params`` (module docstring)."""
+    """``str_param``, ``need``, ``int_param`` and ``decimal_param`` over ``self.params`` (module
+    docstring)."""
 
     params: dict[str, Any]
 
@@ -49,4 +51,14 @@ class ParamReader:
         try:
             return int(raw)
         except ValueError:
+            raise self.malformed(name) from None
+
+    def decimal_param(self, name: str) -> Decimal | None:
+        """A decimal parameter (None when absent); the venue's refusal when it is malformed."""
+        raw = self.str_param(name)
+        if raw is None:
+            return None
+        try:
+            return Decimal(raw)
+        except InvalidOperation:
             raise self.malformed(name) from None
