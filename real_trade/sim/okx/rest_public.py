@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from real_trade.sim.okx.errors import OkxApiError
-from real_trade.sim.okx.format import BARS, candle_row, instrument_row, num
+from real_trade.sim.okx.format import BARS, candle_row, instrument_row, num, trade_row
 from real_trade.sim.okx.markets import Instrument
 from real_trade.sim.okx.rest import Call, Route
 
@@ -97,17 +97,7 @@ def _trades(call: Call) -> list[dict[str, Any]]:
     inst = call.markets.get(call.need("instId"))
     limit = max(1, min(call.int_param("limit", 100), 500))
     trades = inst.core.recent_trades(inst.symbol, limit)
-    return [
-        {
-            "instId": inst.inst_id,
-            "tradeId": str(t.trade_id),
-            "px": num(t.price),
-            "sz": num(inst.sz(t.qty)),
-            "side": "sell" if t.is_buyer_maker else "buy",
-            "ts": str(t.time_ms),
-        }
-        for t in reversed(trades)
-    ]
+    return [trade_row(t, inst) for t in reversed(trades)]
 
 
 def _currencies(call: Call) -> list[dict[str, Any]]:

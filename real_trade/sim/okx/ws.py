@@ -46,6 +46,7 @@ from real_trade.sim.okx.format import (
     num,
     order_row,
     position_row,
+    trade_row,
 )
 from real_trade.sim.okx.markets import Instrument, Markets
 from real_trade.sim.okx.rest_public import ticker_row
@@ -258,15 +259,7 @@ class OKXStreams:
         return out
 
     def _on_trade(self, inst: Instrument, t: Trade) -> None:
-        row = {
-            "instId": inst.inst_id,
-            "tradeId": str(t.trade_id),
-            "px": num(t.price),
-            "sz": num(inst.sz(t.qty)),
-            "side": "sell" if t.is_buyer_maker else "buy",
-            "ts": str(t.time_ms),
-            "count": "1",
-        }
+        row = {**trade_row(t, inst), "count": "1"}
         for c, _, arg in self._subscribed("trades", inst):
             c.conn.send(json_frame({"arg": arg, "data": [row]}))
         tickers = self._subscribed("tickers", inst)
