@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -40,10 +40,13 @@ __all__ = [
     "Call",
     "Route",
     "bybit_limiter",
+    "cursor_page",
     "rest_handler",
 ]
 
 _log = logging.getLogger("real_trade.sim.bybit")
+
+ItemT = TypeVar("ItemT")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,15 @@ class Call(ParamReader):
 
 Route = HttpRoute[Call]
 """One v5 endpoint: method, path, its handler, whether it is signed."""
+
+
+def cursor_page(items: list[ItemT], call: Call, default: int, cap: int) -> tuple[list[ItemT], str]:
+    """One page of ``items`` by Bybit's cursor (an offset; ``limit`` brought into ``1..cap``,
+    ``default`` when absent) and the next page's ``nextPageCursor`` (``""`` on the last)."""
+    limit = call.clamped_int("limit", default, cap)
+    start = call.int_param("cursor", 0)
+    cursor = str(start + limit) if start + limit < len(items) else ""
+    return items[start : start + limit], cursor
 
 
 def _refusal(exc: RateLimitExceeded) -> BybitApiError:

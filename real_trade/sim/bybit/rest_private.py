@@ -17,7 +17,7 @@ from typing import Any
 from real_trade.sim.accounts import Account, unified_balances, wallet_balances
 from real_trade.sim.bybit.errors import BybitApiError
 from real_trade.sim.bybit.format import coin_row, execution_row, num, order_row, position_row
-from real_trade.sim.bybit.rest import Call, Route
+from real_trade.sim.bybit.rest import Call, Route, cursor_page
 from real_trade.sim.bybit.rest_public import check_symbol, symbols_in
 from real_trade.sim.bybit.vocab import SIDE_IN
 from real_trade.sim.errors import SimError
@@ -186,13 +186,6 @@ def _by_id(call: Call, category: str) -> list[Order]:
     return found
 
 
-def _page(rows: list[dict[str, Any]], call: Call, default: int, cap: int) -> tuple[list[Any], str]:
-    limit = max(1, min(call.int_param("limit", default), cap))
-    start = call.int_param("cursor", 0)
-    cursor = str(start + limit) if start + limit < len(rows) else ""
-    return rows[start : start + limit], cursor
-
-
 def _realtime(call: Call) -> dict[str, Any]:
     category = call.need("category")
     if call.str_param("orderId") or call.str_param("orderLinkId"):
@@ -200,7 +193,7 @@ def _realtime(call: Call) -> dict[str, Any]:
     else:
         orders = [o for o in _orders_in(call, category) if o.status in _OPEN]
     orders.sort(key=lambda o: (o.time_ms, o.order_id), reverse=True)
-    rows, cursor = _page([order_row(o, category) for o in orders], call, 20, 50)
+    rows, cursor = cursor_page([order_row(o, category) for o in orders], call, 20, 50)
     return {"category": category, "list": rows, "nextPageCursor": cursor}
 
 
@@ -220,7 +213,7 @@ def _history(call: Call) -> dict[str, Any]:
     if status is not None:
         rows_all = [r for r in rows_all if r["orderStatus"] == status]
     rows_all.sort(key=lambda r: (int(r["createdTime"]), int(r["orderId"])), reverse=True)
-    rows, cursor = _page(rows_all, call, 20, 50)
+    rows, cursor = cursor_page(rows_all, call, 20, 50)
     return {"category": category, "list": rows, "nextPageCursor": cursor}
 
 
@@ -240,7 +233,7 @@ def _executions(call: Call) -> dict[str, Any]:
             rate = call.user.maker_fee if f.is_maker else call.user.taker_fee
             rows_all.append(execution_row(f, o, category, rate))
     rows_all.sort(key=lambda r: (int(r["execTime"]), int(r["execId"])), reverse=True)
-    rows, cursor = _page(rows_all, call, 50, 100)
+    rows, cursor = cursor_page(rows_all, call, 50, 100)
     return {"category": category, "list": rows, "nextPageCursor": cursor}
 
 

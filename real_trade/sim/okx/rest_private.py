@@ -252,7 +252,7 @@ def _instruments(call: Call) -> list[Instrument]:
 
 def _limited(rows: list[dict[str, Any]], call: Call, key: str) -> list[dict[str, Any]]:
     rows.sort(key=lambda r: int(r[key]), reverse=True)
-    limit = max(1, min(call.int_param("limit", 100), 100))
+    limit = call.clamped_int("limit", 100, 100)
     after, before = call.str_param("after"), call.str_param("before")
     if after is not None:  # ids older than ``after``
         rows = [r for r in rows if int(r[key]) < int(after)]

@@ -14,8 +14,8 @@ __all__ = ["ParamReader"]
 
 
 class ParamReader:
-    """``str_param``, ``need``, ``int_param`` and ``decimal_param`` over ``self.params`` (module
-    docstring)."""
+    """``str_param``, ``need``, ``int_param``, ``clamped_int`` and ``decimal_param`` over
+    ``self.params`` (module docstring)."""
 
     params: dict[str, Any]
 
@@ -52,6 +52,11 @@ class ParamReader:
             return int(raw)
         except ValueError:
             raise self.malformed(name) from None
+
+    def clamped_int(self, name: str, default: int, high: int) -> int:
+        """An integer parameter such as a page size, brought into ``1..high`` (as Bybit and OKX
+        treat an out-of-range ``limit``); the venue's refusal when it is malformed."""
+        return max(1, min(self.int_param(name, default), high))
 
     def decimal_param(self, name: str) -> Decimal | None:
         """A decimal parameter (None when absent); the venue's refusal when it is malformed."""
