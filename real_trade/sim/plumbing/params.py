@@ -7,10 +7,13 @@ venue refuses a missing and a malformed parameter (:meth:`ParamReader.missing`,
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
 
 __all__ = ["ParamReader"]
+
+T = TypeVar("T")
 
 
 class ParamReader:
@@ -43,15 +46,21 @@ class ParamReader:
             raise self.missing(name)
         return value
 
-    def int_param(self, name: str, default: int) -> int:
-        """An integer parameter; the venue's refusal when it is malformed."""
+    def _parsed(self, name: str, parse: Callable[[str], T]) -> T | None:
+        """``parse`` of parameter ``name`` (None when absent); the venue's refusal when it does
+        not parse (``int`` raises ValueError, ``Decimal`` InvalidOperation, an ArithmeticError)."""
         raw = self.str_param(name)
         if raw is None:
-            return default
+            return None
         try:
-            return int(raw)
-        except ValueError:
+            return parse(raw)
+        except (ValueError, ArithmeticError):
             raise self.malformed(name) from None
+
+    def int_param(self, name: str, default: int) -> int:
+        """An integer parameter; the venue's refusal when it is malformed."""
+        value = self._parsed(name, int)
+        return default if value is None else value
 
     def clamped_int(self, name: str, default: int, high: int) -> int:
         """An integer parameter such as a page size, brought into ``1..high`` (as Bybit and OKX
@@ -60,10 +69,4 @@ class ParamReader:
 
     def decimal_param(self, name: str) -> Decimal | None:
         """A decimal parameter (None when absent); the venue's refusal when it is malformed."""
-        raw = self.str_param(name)
-        if raw is None:
-            return None
-        try:
-            return Decimal(raw)
-        except InvalidOperation:
-            raise self.malformed(name) from None
+        return self._parsed(name, Decimal)
