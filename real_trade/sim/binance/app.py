@@ -29,13 +29,13 @@ from real_trade.sim.binance.errors import (
     rate_limited,
 )
 from real_trade.sim.binance.ratelimit import request_weight
-from real_trade.sim.binance.rest_public import AmbiguousOutcome, RestCall, Route
+from real_trade.sim.binance.rest_public import RestCall, Route
 from real_trade.sim.errors import SimError
 from real_trade.sim.faults import RequestFault
 from real_trade.sim.plumbing.app import create_exchange_app
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.fault_dispatch import abort_connection, request_fault
-from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response
+from real_trade.sim.plumbing.fault_dispatch import AmbiguousOutcome, abort_connection, request_fault
+from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response, raw_request
 from real_trade.sim.plumbing.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -140,8 +140,7 @@ def rest_handler(
             return _fault_response(fault)
         headers: dict[str, str] = {}
         try:
-            query_raw = request.raw_path.partition("?")[2]
-            body_raw = (await request.text()) if request.can_read_body else ""
+            query_raw, body_raw = await raw_request(request)
             params = _parse_params(query_raw, body_raw)
             used = limiter.charge(request.remote or "", weigh(method, path, params))
             headers["X-MBX-USED-WEIGHT-1M"] = str(used)

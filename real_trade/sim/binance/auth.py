@@ -9,11 +9,9 @@ recvWindow``; otherwise it answers -1021 with one of Binance's two messages.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import math
 import re
-import time
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
@@ -26,6 +24,7 @@ from real_trade.sim.binance.errors import (
     invalid_api_key,
     mandatory_missing,
 )
+from real_trade.sim.plumbing.signing import hmac_hex
 
 if TYPE_CHECKING:
     from real_trade.sim.accounts import Account
@@ -57,9 +56,8 @@ _MSG_BAD_SIGNATURE = "Signature for this request is not valid."
 _MSG_BAD_RECV_WINDOW = "recvWindow must be less than 60000"
 
 
-def sign(secret: str, payload: str) -> str:
-    """Return the lowercase hex HMAC-SHA256 of ``payload`` keyed by ``secret``."""
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+sign = hmac_hex
+"""The lowercase hex HMAC-SHA256 of a payload keyed by a secret."""
 
 
 def verify_signature(secret: str, payload: str, signature: str) -> None:
@@ -104,7 +102,7 @@ def check_request_time(ctx: FaceContext, timestamp: int, recv_window: int | None
     except BinanceApiError as market_err:
         if market_err.code != -1021:
             raise
-        wall = int(time.time() * 1000) + ctx.faults.clock_skew_ms
+        wall = ctx.wall_time_ms()
         try:
             check_timestamp(timestamp, recv_window, wall)
         except BinanceApiError as wall_err:

@@ -17,13 +17,12 @@ from real_trade.sim.binance.rest_public import PUBLIC_ROUTES
 from real_trade.sim.binance.ws_api import register_ws_api_routes
 from real_trade.sim.binance.ws_market import register_ws_market_routes
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimits
-from real_trade.sim.plumbing.ws_conn import WsSettings
+from real_trade.sim.plumbing.faces import FaceBase
 
 __all__ = ["BinanceFace"]
 
 
-class BinanceFace:
+class BinanceFace(FaceBase):
     """Binance spot's protocol over the shared core (see the module docstring).
 
     ``limiter`` (else one with ``rate_limits``, Binance's by default) counts request weight and
@@ -32,18 +31,7 @@ class BinanceFace:
 
     name = "binance"
 
-    def __init__(
-        self,
-        *,
-        rate_limits: RateLimits | None = None,
-        limiter: RateLimiter | None = None,
-        ws_settings: WsSettings | None = None,
-    ) -> None:
-        """Configure the face (nothing is served until :meth:`register`)."""
-        self.limiter: RateLimiter | None = (
-            limiter if limiter is not None else binance_limiter(rate_limits)
-        )
-        self.ws_settings = ws_settings
+    default_limiter = staticmethod(binance_limiter)
 
     def register(self, app: web.Application, ctx: FaceContext) -> None:
         """Add Binance's REST routes and websocket faces to ``app`` (a route another face already

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from real_trade.sim.binance.vocab import ORDER_TYPE_OUT, SIDE_OUT, STATUS_OUT, TIF_OUT
 from real_trade.sim.klines import Kline
-from real_trade.sim.types import Fill, Order, OrderType
+from real_trade.sim.rules import STOP_TYPES
+from real_trade.sim.types import Fill, Order
 
 if TYPE_CHECKING:
     from real_trade.sim.accounts import Account
@@ -41,14 +42,6 @@ __all__ = [
 ]
 
 _ZERO8 = "0.00000000"
-_STOP_TYPES = frozenset(
-    {
-        OrderType.STOP_LOSS,
-        OrderType.STOP_LOSS_LIMIT,
-        OrderType.TAKE_PROFIT,
-        OrderType.TAKE_PROFIT_LIMIT,
-    }
-)
 
 EXCHANGE_RATE_LIMITS: list[dict[str, Any]] = [
     {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
@@ -108,7 +101,7 @@ def order_json(
     out["timeInForce"] = _tif(order)
     out["type"] = ORDER_TYPE_OUT[order.type]
     out["side"] = SIDE_OUT[order.side]
-    if order.type in _STOP_TYPES:
+    if order.type in STOP_TYPES:
         out["stopPrice"] = dec(order.stop_price)
     out["workingTime"] = order.working_time_ms
     out["selfTradePreventionMode"] = "NONE"
@@ -168,7 +161,7 @@ def cancel_order_json(
         "type": ORDER_TYPE_OUT[order.type],
         "side": SIDE_OUT[order.side],
     }
-    if order.type in _STOP_TYPES:
+    if order.type in STOP_TYPES:
         out["stopPrice"] = dec(order.stop_price)
     out["selfTradePreventionMode"] = "NONE"
     return out

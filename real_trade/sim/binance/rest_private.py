@@ -33,7 +33,6 @@ from real_trade.sim.binance.format import (
     query_order_json,
 )
 from real_trade.sim.binance.rest_public import (
-    AmbiguousOutcome,
     RestCall,
     Route,
     limit_param,
@@ -44,6 +43,7 @@ from real_trade.sim.binance.rest_public import (
 )
 from real_trade.sim.binance.vocab import parse_order_type, parse_side, parse_tif
 from real_trade.sim.errors import UnknownOrder
+from real_trade.sim.plumbing.fault_dispatch import AmbiguousOutcome
 from real_trade.sim.types import OrderStatus, OrderType, Side
 
 __all__ = ["ORDER_PARAMS", "PRIVATE_ROUTES"]

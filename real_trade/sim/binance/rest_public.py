@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PUBLIC_ROUTES",
-    "AmbiguousOutcome",
     "Handler",
     "RestCall",
     "Route",
@@ -90,19 +89,6 @@ class Route:
     handler: Handler
     security: Security = "NONE"
     query: bool = False
-
-
-class AmbiguousOutcome(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """Raised by an order endpoint after the order was accepted, to answer as if it failed.
-
-    ``kind`` is the fault plan's ambiguous kind: ``"500"``, ``"503"``, ``"timeout"`` or
-    ``"disconnect"``.
-    """
-
-    def __init__(self, kind: str) -> None:
-        """Remember which ambiguous answer to give."""
-        super().__init__(kind)
-        self.kind = kind
 
 
 # -- parameter helpers -----------------------------------------------------------------------

@@ -47,14 +47,20 @@ from real_trade.sim.binance.errors import (
 )
 from real_trade.sim.binance.ratelimit import binance_limiter, request_weight
 from real_trade.sim.binance.rest_private import PRIVATE_ROUTES
-from real_trade.sim.binance.rest_public import PUBLIC_ROUTES, AmbiguousOutcome, RestCall, Route
+from real_trade.sim.binance.rest_public import PUBLIC_ROUTES, RestCall, Route
 from real_trade.sim.binance.ws_api_auth import authenticate_request, param_str
 from real_trade.sim.binance.ws_listen_key import LISTEN_KEYS_KEY, ListenKeys
 from real_trade.sim.binance.ws_market import core_bus, settings_of
 from real_trade.sim.binance.ws_user import USER_HUB_KEY, UserStreamHub
 from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.fault_dispatch import AmbiguousOutcome
 from real_trade.sim.plumbing.ratelimit import RateLimiter
-from real_trade.sim.plumbing.ws_conn import ABNORMAL_CLOSURE, ConnectionRegistry, WsConnection
+from real_trade.sim.plumbing.ws_conn import (
+    ABNORMAL_CLOSURE,
+    ConnectionRegistry,
+    WsConnection,
+    json_frame,
+)
 from real_trade.sim.types import SimError
 
 _log = logging.getLogger("real_trade.sim.binance.ws_api")
@@ -207,7 +213,7 @@ class _ApiFace:
     def _on_text(self, session: _Session, text: str) -> None:
         reply = self._request(session, text)
         if reply is not None:
-            session.conn.send(json.dumps(reply, separators=(",", ":")))
+            session.conn.send(json_frame(reply))
 
     def _request(self, session: _Session, text: str) -> dict[str, Any] | None:
         try:

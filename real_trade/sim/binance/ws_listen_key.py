@@ -12,7 +12,6 @@ WebSocket API's subscriptions.
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -24,7 +23,13 @@ from real_trade.sim.binance.errors import BinanceApiError, mandatory_missing
 from real_trade.sim.binance.ws_user import UserStreamHub
 from real_trade.sim.plumbing.context import FaceContext
 from real_trade.sim.plumbing.ratelimit import RateLimiter
-from real_trade.sim.plumbing.ws_conn import GOING_AWAY, ConnectionRegistry, WsConnection, WsSettings
+from real_trade.sim.plumbing.ws_conn import (
+    GOING_AWAY,
+    ConnectionRegistry,
+    WsConnection,
+    WsSettings,
+    json_frame,
+)
 
 __all__ = ["LISTEN_KEYS_KEY", "LISTEN_KEY_VALIDITY_S", "ListenKeys"]
 
@@ -129,9 +134,8 @@ class ListenKeys:
         now = time.monotonic()
         for lk in [lk for lk in self._keys.values() if lk.expires <= now]:
             del self._keys[lk.key]
-            text = json.dumps(
-                {"e": "listenKeyExpired", "E": self.ctx.clock.now_ms(), "listenKey": lk.key},
-                separators=(",", ":"),
+            text = json_frame(
+                {"e": "listenKeyExpired", "E": self.ctx.clock.now_ms(), "listenKey": lk.key}
             )
             self._end(lk, text)
 

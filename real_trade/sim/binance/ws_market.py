@@ -33,7 +33,13 @@ from real_trade.sim.binance.ws_listen_key import LISTEN_KEYS_KEY, ListenKeys
 from real_trade.sim.binance.ws_market_feed import MarketFeed, StreamClient
 from real_trade.sim.binance.ws_streams import StreamSpec, parse_stream
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
+from real_trade.sim.plumbing.http import ws_base_url
+from real_trade.sim.plumbing.ws_conn import (
+    ConnectionRegistry,
+    WsConnection,
+    WsSettings,
+    json_frame,
+)
 
 __all__ = [
     "MARKET_FEED_KEY",
@@ -70,13 +76,7 @@ def ws_urls(http_base: str) -> dict[str, object]:
     API on ``/ws-api/v3``. Market types the simulator does not serve point at loopback paths
     that answer 404, so a client can never reach a real exchange by mistake.
     """
-    base = http_base.rstrip("/")
-    if base.startswith("https://"):
-        ws = "wss://" + base[len("https://") :]
-    elif base.startswith("http://"):
-        ws = "ws://" + base[len("http://") :]
-    else:
-        ws = base
+    ws = ws_base_url(http_base.rstrip("/"))
     stream = f"{ws}/stream/ws"
     urls: dict[str, object] = {"spot": stream, "margin": stream}
     for kind in _OTHER_TYPES:
@@ -259,7 +259,7 @@ class _MarketFace:
     # -- control protocol -----------------------------------------------------------------
     def _on_text(self, client: StreamClient, keys: ListenKeyStreams | None, text: str) -> None:
         reply = self._control(client, keys, text)
-        client.conn.send(json.dumps(reply, separators=(",", ":")))
+        client.conn.send(json_frame(reply))
 
     def _control(
         self, client: StreamClient, keys: ListenKeyStreams | None, text: str

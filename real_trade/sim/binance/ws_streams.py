@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from real_trade.sim.klines import Kline
+from real_trade.sim.plumbing.ws_conn import json_frame
 from real_trade.sim.types import AggTrade, BookTicker, DepthSnapshot, Ticker24h, Trade
 
 __all__ = [
@@ -44,10 +45,6 @@ _STREAM_RE = re.compile(
     r"|kline_(?P<interval>1s|1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M)"
     r"|depth(?P<levels>\d+)?(?:@(?P<speed>100ms|1000ms))?)$"
 )
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
 
 
 def _d(x: Decimal | None) -> str:
@@ -111,7 +108,7 @@ def mark_price_payload(
     event_ms: int,
 ) -> str:
     """USDⓈ-M's ``<symbol>@markPrice`` event (``markPriceUpdate``)."""
-    return _dumps(
+    return json_frame(
         {
             "e": "markPriceUpdate",
             "E": event_ms,
@@ -132,7 +129,7 @@ def combined(stream: str, payload: str) -> str:
 
 def trade_payload(trade: Trade, event_ms: int) -> str:
     """The ``<symbol>@trade`` event of one trade of the tape."""
-    return _dumps(
+    return json_frame(
         {
             "e": "trade",
             "E": event_ms,
@@ -149,7 +146,7 @@ def trade_payload(trade: Trade, event_ms: int) -> str:
 
 def agg_trade_payload(agg: AggTrade, event_ms: int) -> str:
     """The ``<symbol>@aggTrade`` event of one aggregate trade (the core's tape aggregates)."""
-    return _dumps(
+    return json_frame(
         {
             "e": "aggTrade",
             "E": event_ms,
@@ -192,12 +189,12 @@ def depth_diff_payload(
     if usdm:
         event["pu"] = first_id - 1
     event.update({"b": _levels(bids), "a": _levels(asks)})
-    return _dumps(event)
+    return json_frame(event)
 
 
 def partial_depth_payload(snapshot: DepthSnapshot) -> str:
     """The ``<symbol>@depth<N>`` event: the top of the book at ``lastUpdateId``."""
-    return _dumps(
+    return json_frame(
         {
             "lastUpdateId": snapshot.last_update_id,
             "bids": _levels(snapshot.bids),
@@ -208,7 +205,7 @@ def partial_depth_payload(snapshot: DepthSnapshot) -> str:
 
 def book_ticker_payload(bt: BookTicker) -> str:
     """The ``<symbol>@bookTicker`` event (no event type, as on Binance)."""
-    return _dumps(
+    return json_frame(
         {
             "u": bt.update_id,
             "s": bt.symbol,
@@ -222,7 +219,7 @@ def book_ticker_payload(bt: BookTicker) -> str:
 
 def ticker_payload(t: Ticker24h, event_ms: int) -> str:
     """The ``<symbol>@ticker`` event: rolling 24-hour statistics."""
-    return _dumps(
+    return json_frame(
         {
             "e": "24hrTicker",
             "E": event_ms,
@@ -268,19 +265,19 @@ def mini_ticker_dict(t: Ticker24h, event_ms: int) -> dict[str, Any]:
 
 def mini_ticker_payload(t: Ticker24h, event_ms: int) -> str:
     """The ``<symbol>@miniTicker`` event."""
-    return _dumps(mini_ticker_dict(t, event_ms))
+    return json_frame(mini_ticker_dict(t, event_ms))
 
 
 def all_mini_tickers_payload(tickers: Sequence[Ticker24h], event_ms: int) -> str:
     """The ``!miniTicker@arr`` event: the mini tickers of the symbols that changed."""
-    return _dumps([mini_ticker_dict(t, event_ms) for t in tickers])
+    return json_frame([mini_ticker_dict(t, event_ms) for t in tickers])
 
 
 def avg_price_payload(
     symbol: str, mins: int, price: Decimal, last_trade_ms: int, event_ms: int
 ) -> str:
     """The ``<symbol>@avgPrice`` event."""
-    return _dumps(
+    return json_frame(
         {
             "e": "avgPrice",
             "E": event_ms,
@@ -294,7 +291,7 @@ def avg_price_payload(
 
 def kline_payload(k: Kline, event_ms: int, *, is_closed: bool | None = None) -> str:
     """The ``<symbol>@kline_<interval>`` event for bar ``k`` (``x`` tells whether it closed)."""
-    return _dumps(
+    return json_frame(
         {
             "e": "kline",
             "E": event_ms,

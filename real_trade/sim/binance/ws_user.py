@@ -31,10 +31,9 @@ from real_trade.sim.binance.vocab import (
     TIF_OUT,
 )
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.ws_conn import (
-    WsConnection,
-)
-from real_trade.sim.types import BalanceEvent, ExecutionType, OrderEvent, OrderType
+from real_trade.sim.plumbing.ws_conn import WsConnection, json_frame
+from real_trade.sim.rules import STOP_TYPES
+from real_trade.sim.types import BalanceEvent, ExecutionType, OrderEvent
 
 __all__ = [
     "USER_HUB_KEY",
@@ -43,16 +42,6 @@ __all__ = [
     "execution_report",
     "outbound_account_position",
 ]
-
-
-_STOP_TYPES = frozenset(
-    {
-        OrderType.STOP_LOSS,
-        OrderType.STOP_LOSS_LIMIT,
-        OrderType.TAKE_PROFIT,
-        OrderType.TAKE_PROFIT_LIMIT,
-    }
-)
 
 
 def _d(x: Decimal | None) -> str:
@@ -109,7 +98,7 @@ def execution_report(
         "Y": _d(ev.last_quote_qty),
         "Q": _d(o.orig_quote_order_qty),
     }
-    if o.working_time_ms >= 0 and (o.type not in _STOP_TYPES or o.is_working or o.executed_qty):
+    if o.working_time_ms >= 0 and (o.type not in STOP_TYPES or o.is_working or o.executed_qty):
         out["W"] = o.working_time_ms
     out["V"] = "NONE"
     return out
@@ -302,7 +291,7 @@ class UserStreamHub:
         else:
             return
         for payload in payloads:
-            raw = json.dumps(payload, separators=(",", ":"))
+            raw = json_frame(payload)
             frames: dict[str, str] = {}
             for sink in sinks:
                 if sink.conn.closed:

@@ -10,6 +10,8 @@ and bus) and hands this face that core's context. The routes go through spot's d
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from aiohttp import web
 
 from real_trade.sim.binance.app import rest_handler
@@ -19,8 +21,7 @@ from real_trade.sim.binance_futures.ratelimit import fapi_limiter, fapi_weight
 from real_trade.sim.binance_futures.rest import ListenKeyBook, fapi_routes
 from real_trade.sim.binance_futures.ws_user import UserDataFace
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimits
-from real_trade.sim.plumbing.ws_conn import WsSettings
+from real_trade.sim.plumbing.faces import FaceBase
 
 __all__ = ["WS_BASE", "BinanceFuturesFace"]
 
@@ -29,7 +30,7 @@ WS_BASE = "/fapi-ws"
 ``urls['api']['ws']['linear']`` = ``<host>/fapi-ws/ws`` into those paths, as for fstream)."""
 
 
-class BinanceFuturesFace:
+class BinanceFuturesFace(FaceBase):
     """Binance USDⓈ-M's protocol over a core of linear perpetuals (see the module docstring).
 
     ``limiter`` (else one with ``rate_limits``, USDⓈ-M's by default) counts request weight and
@@ -39,19 +40,12 @@ class BinanceFuturesFace:
     name = "binance_futures"
     market_kind = "linear"
 
-    def __init__(
-        self,
-        *,
-        rate_limits: RateLimits | None = None,
-        limiter: RateLimiter | None = None,
-        ws_settings: WsSettings | None = None,
-    ) -> None:
-        """Configure the face (nothing is served until :meth:`register`)."""
-        self.limiter: RateLimiter | None = (
-            limiter if limiter is not None else fapi_limiter(rate_limits)
-        )
-        self.ws_settings = ws_settings
-        self.listen_keys = ListenKeyBook()
+    default_limiter = staticmethod(fapi_limiter)
+
+    @cached_property
+    def listen_keys(self) -> ListenKeyBook:
+        """The face's listen keys (one book per face)."""
+        return ListenKeyBook()
 
     def register(self, app: web.Application, ctx: FaceContext) -> None:
         """Add the ``/fapi`` routes (and the futures websockets) to ``app``, over ``ctx``."""

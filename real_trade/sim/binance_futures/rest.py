@@ -23,7 +23,6 @@ from real_trade.sim.binance.rest_public import (
     PUBLIC_ROUTES as SPOT_PUBLIC,
 )
 from real_trade.sim.binance.rest_public import (
-    AmbiguousOutcome,
     RestCall,
     Route,
     limit_param,
@@ -51,6 +50,7 @@ from real_trade.sim.binance_futures.format import (
 )
 from real_trade.sim.derivatives.types import MarginMode, PositionMode
 from real_trade.sim.errors import UnknownOrder
+from real_trade.sim.plumbing.fault_dispatch import AmbiguousOutcome
 from real_trade.sim.types import Order, OrderType, PositionSide
 
 __all__ = ["FAPI_ROUTES", "ListenKeyBook", "fapi_routes", "position_json_flat"]

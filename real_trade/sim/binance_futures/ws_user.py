@@ -16,7 +16,6 @@ the user stream the events are held and then delivered in order, as on the spot 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import deque
 from typing import Any
 
@@ -39,14 +38,16 @@ from real_trade.sim.derivatives.types import (
     PositionView,
 )
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
+from real_trade.sim.plumbing.ws_conn import (
+    ConnectionRegistry,
+    WsConnection,
+    WsSettings,
+    json_frame,
+)
+from real_trade.sim.plumbing.ws_hub import event_account_id
 from real_trade.sim.types import OrderEvent
 
 __all__ = ["UserDataFace"]
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
 
 
 def order_trade_update(ev: OrderEvent) -> dict[str, Any]:
@@ -316,12 +317,11 @@ class UserDataFace:
         self._deliver(event)
 
     def _deliver(self, event: Any) -> None:
-        is_order = isinstance(event, OrderEvent)
-        account_id = event.order.account_id if is_order else event.account_id
-        sinks = self._sinks.get(account_id)
+        account_id = event_account_id(event)
+        sinks = self._sinks.get(account_id) if account_id is not None else None
         if not sinks:
             return
-        payload = _dumps(self._event(event))
+        payload = json_frame(self._event(event))
         for conn, stream in list(sinks):
             conn.send(payload if stream is None else f'{{"stream":"{stream}","data":{payload}}}')
 

@@ -12,14 +12,13 @@ window); ccxt raises ``AuthenticationError``, ``AuthenticationError`` and ``Inva
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import time
 from collections.abc import Mapping
 
 from real_trade.sim.accounts import Account
 from real_trade.sim.bybit.errors import BybitApiError
 from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.signing import hmac_hex
 
 __all__ = ["DEFAULT_RECV_WINDOW_MS", "authenticate", "sign"]
 
@@ -27,9 +26,8 @@ DEFAULT_RECV_WINDOW_MS = 5000
 """The receive window when ``X-BAPI-RECV-WINDOW`` is absent (Bybit's default)."""
 
 
-def sign(secret: str, text: str) -> str:
-    """Hex HMAC-SHA256 of ``text`` under ``secret``."""
-    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+sign = hmac_hex
+"""Hex HMAC-SHA256 of a text under a secret."""
 
 
 def authenticate(ctx: FaceContext, headers: Mapping[str, str], payload: str) -> Account:
@@ -45,7 +43,7 @@ def authenticate(ctx: FaceContext, headers: Mapping[str, str], payload: str) -> 
     except ValueError:
         raise BybitApiError(10001, "params error: X-BAPI-TIMESTAMP or recv_window") from None
     server = ctx.server_time_ms()
-    wall = int(time.time() * 1000) + ctx.faults.clock_skew_ms
+    wall = ctx.wall_time_ms()
     if not any(now - window <= ts < now + 1000 for now in (server, wall)):
         raise BybitApiError(
             10002,

@@ -21,7 +21,8 @@ from real_trade.sim.bybit.rest_private import PRIVATE_ROUTES
 from real_trade.sim.bybit.rest_public import PUBLIC_ROUTES
 from real_trade.sim.bybit.ws import BybitStreams
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimits
+from real_trade.sim.plumbing.faces import FaceBase
+from real_trade.sim.plumbing.http import ws_base_url
 from real_trade.sim.plumbing.ws_conn import WsSettings
 
 __all__ = ["BybitFace", "ccxt_urls_for"]
@@ -32,7 +33,7 @@ _REST_KEYS = ("spot", "futures", "v2", "public", "private")
 def ccxt_urls_for(http_base: str) -> dict[str, Any]:
     """The ccxt ``urls`` override pointing every Bybit REST and websocket URL at ``http_base``
     (mainnet, testnet and demo sets alike)."""
-    ws_base = "ws" + http_base[len("http") :] if http_base.startswith("http") else http_base
+    ws_base = ws_base_url(http_base)
     private = ws_base + "/v5/private"
     ws = {
         "public": {c: f"{ws_base}/v5/public/{c}" for c in ("spot", "linear", "inverse", "option")},
@@ -54,7 +55,7 @@ def ccxt_urls_for(http_base: str) -> dict[str, Any]:
     }
 
 
-class BybitFace:
+class BybitFace(FaceBase):
     """Bybit v5's protocol over the shared core (see the module docstring).
 
     ``limiter`` (else one with ``rate_limits``, Bybit's by default) counts requests per IP and
@@ -64,19 +65,9 @@ class BybitFace:
     name = "bybit"
     market_kinds = ("spot", "linear")
 
-    def __init__(
-        self,
-        *,
-        rate_limits: RateLimits | None = None,
-        limiter: RateLimiter | None = None,
-        ws_settings: WsSettings | None = None,
-    ) -> None:
-        """Configure the face (nothing is served until :meth:`register`)."""
-        self.limiter: RateLimiter | None = (
-            limiter if limiter is not None else bybit_limiter(rate_limits)
-        )
-        self.ws_settings = ws_settings
-        self.streams: BybitStreams | None = None
+    default_limiter = staticmethod(bybit_limiter)
+    streams: BybitStreams | None = None
+    """The websockets, once registered."""
 
     def register(self, app: web.Application, ctx: FaceContext) -> None:
         """Serve every category over ``ctx`` (an application without a linear context)."""

@@ -13,6 +13,8 @@ from typing import Any
 from real_trade.sim.bybit.vocab import SIDE_OUT, STATUS_OUT, TIF_OUT, TYPE_OUT
 from real_trade.sim.derivatives.types import FundingEvent, LiquidationEvent, PositionView
 from real_trade.sim.klines import Kline
+from real_trade.sim.plumbing.numbers import plain_decimal
+from real_trade.sim.rules import STOP_TYPES
 from real_trade.sim.types import Fill, Order, OrderType, PositionSide, Ticker24h
 
 __all__ = [
@@ -28,22 +30,10 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
-_STOPS = frozenset(
-    {
-        OrderType.STOP_LOSS,
-        OrderType.STOP_LOSS_LIMIT,
-        OrderType.TAKE_PROFIT,
-        OrderType.TAKE_PROFIT_LIMIT,
-    }
-)
 
 
-def num(x: Decimal | None) -> str:
-    """A decimal as Bybit writes it (plain notation, no exponent; ``""`` for None)."""
-    if x is None:
-        return ""
-    text = format(x.normalize(), "f") if x else "0"
-    return text
+num = plain_decimal
+"""A decimal as Bybit writes it (plain notation, no exponent; ``""`` for None)."""
 
 
 def order_row(o: Order, category: str) -> dict[str, Any]:
@@ -56,7 +46,7 @@ def order_row(o: Order, category: str) -> dict[str, Any]:
     if o.type is OrderType.MARKET:
         tif = "IOC"
     status = STATUS_OUT[o.status]
-    if o.type in _STOPS and not o.is_working and status == "New":
+    if o.type in STOP_TYPES and not o.is_working and status == "New":
         status = "Untriggered"
     qty = o.orig_qty if o.orig_qty else o.orig_quote_order_qty
     market_unit = "quoteCoin" if not o.orig_qty and o.orig_quote_order_qty else "baseCoin"
@@ -85,7 +75,7 @@ def order_row(o: Order, category: str) -> dict[str, Any]:
         "cumExecFee": num(fee),
         "timeInForce": tif,
         "orderType": TYPE_OUT[o.type],
-        "stopOrderType": "StopOrder" if o.type in _STOPS else "",
+        "stopOrderType": "StopOrder" if o.type in STOP_TYPES else "",
         "triggerPrice": num(o.stop_price) if o.stop_price is not None else "",
         "triggerDirection": 0,
         "reduceOnly": o.reduce_only,

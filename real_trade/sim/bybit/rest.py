@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -26,20 +26,28 @@ from real_trade.sim.bybit.errors import BybitApiError, envelope, from_sim_error
 from real_trade.sim.errors import SimError
 from real_trade.sim.faults import RequestFault
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.fault_dispatch import abort_connection, request_fault
-from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response, plain_error
+from real_trade.sim.plumbing.fault_dispatch import (
+    AmbiguousOutcome,
+    ambiguous_response,
+    gateway_error,
+    request_fault,
+)
+from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response, raw_request
+from real_trade.sim.plumbing.http import Route as HttpRoute
 from real_trade.sim.plumbing.params import ParamReader
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimitExceeded, RateLimits
 
 __all__ = [
-    "AmbiguousOutcome",
     "Call",
     "Route",
     "bybit_limiter",
+    "cursor_page",
     "rest_handler",
 ]
 
 _log = logging.getLogger("real_trade.sim.bybit")
+
+ItemT = TypeVar("ItemT")
 
 
 @dataclass(frozen=True)
@@ -68,23 +76,17 @@ class Call(ParamReader):
         return self.account
 
 
-class AmbiguousOutcome(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """The order was accepted but the fault plan wants a failure-looking answer (``kind``)."""
-
-    def __init__(self, kind: str) -> None:
-        """Remember which ambiguous answer to give."""
-        super().__init__(kind)
-        self.kind = kind
+Route = HttpRoute[Call]
+"""One v5 endpoint: method, path, its handler, whether it is signed."""
 
 
-@dataclass(frozen=True)
-class Route:
-    """One v5 endpoint: method, path, whether it is signed, its handler."""
-
-    method: str
-    path: str
-    handler: Callable[[Call], Any]
-    private: bool = False
+def cursor_page(items: list[ItemT], call: Call, default: int, cap: int) -> tuple[list[ItemT], str]:
+    """One page of ``items`` by Bybit's cursor (an offset; ``limit`` brought into ``1..cap``,
+    ``default`` when absent) and the next page's ``nextPageCursor`` (``""`` on the last)."""
+    limit = call.clamped_int("limit", default, cap)
+    start = call.int_param("cursor", 0)
+    cursor = str(start + limit) if start + limit < len(items) else ""
+    return items[start : start + limit], cursor
 
 
 def _refusal(exc: RateLimitExceeded) -> BybitApiError:
@@ -110,8 +112,9 @@ def _too_frequent(headers: Mapping[str, str] | None = None) -> web.Response:
 
 def _fault_response(fault: RequestFault, now_ms: int) -> web.Response:
     kind = fault.kind
-    if kind in ("500", "502", "503", "504"):
-        return plain_error(int(kind))
+    page = gateway_error(fault)
+    if page is not None:
+        return page
     if kind in ("429", "418"):
         return _too_frequent({"Retry-After": str(fault.retry_after or 1)})
     if kind == "timestamp":
@@ -121,14 +124,6 @@ def _fault_response(fault: RequestFault, now_ms: int) -> web.Response:
         return json_response(err.to_json(now_ms), 200)
     err = BybitApiError(10016, "Internal system error.")
     return json_response(err.to_json(now_ms), 200)
-
-
-async def _ambiguous_response(request: web.Request, kind: str, now_ms: int) -> web.StreamResponse:
-    if kind == "disconnect":
-        abort_connection(request)
-    if kind == "timeout":
-        return json_response(BybitApiError(10016, "Request timeout").to_json(now_ms), 200)
-    return plain_error(503 if kind == "503" else 500)
 
 
 def _params(query_raw: str, body_raw: str) -> dict[str, Any]:
@@ -160,8 +155,7 @@ def rest_handler(
             return _fault_response(fault, now)
         params: dict[str, Any] = {}
         try:
-            query_raw = request.raw_path.partition("?")[2]
-            body_raw = (await request.text()) if request.can_read_body else ""
+            query_raw, body_raw = await raw_request(request)
             limiter.charge(request.remote or "", 1)
             params = _params(query_raw, body_raw)
             if linear_ctx is not None and params.get("category") == "linear":
@@ -180,7 +174,8 @@ def rest_handler(
             spot = params.get("category") != "linear"
             return json_response(from_sim_error(err, spot=spot).to_json(now), 200)
         except AmbiguousOutcome as amb:
-            return await _ambiguous_response(request, amb.kind, now)
+            timeout = BybitApiError(10016, "Request timeout").to_json(now)
+            return ambiguous_response(request, amb.kind, json_response(timeout, 200))
         except Exception:  # a simulator bug: answer like Bybit's internal error, log it
             _log.exception("%s %s failed", route.method, route.path)
             return json_response(BybitApiError(10016, "Internal system error.").to_json(now), 200)

@@ -17,27 +17,19 @@ from typing import Any
 from real_trade.sim.accounts import Account, unified_balances, wallet_balances
 from real_trade.sim.bybit.errors import BybitApiError
 from real_trade.sim.bybit.format import coin_row, execution_row, num, order_row, position_row
-from real_trade.sim.bybit.rest import AmbiguousOutcome, Call, Route
+from real_trade.sim.bybit.rest import Call, Route, cursor_page
 from real_trade.sim.bybit.rest_public import check_symbol, symbols_in
 from real_trade.sim.bybit.vocab import SIDE_IN
 from real_trade.sim.errors import SimError
 from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.fault_dispatch import AmbiguousOutcome
+from real_trade.sim.plumbing.queries import fills_with_orders
 from real_trade.sim.types import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 
 __all__ = ["PRIVATE_ROUTES", "unified_wallets", "wallet_list"]
 
 _OPEN = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 _POSITION_IDX = {0: PositionSide.BOTH, 1: PositionSide.LONG, 2: PositionSide.SHORT}
-
-
-def _decimal(call: Call, name: str) -> Decimal | None:
-    raw = call.str_param(name)
-    if raw is None:
-        return None
-    try:
-        return Decimal(raw)
-    except InvalidOperation:
-        raise BybitApiError(10001, f"params error: {name} invalid") from None
 
 
 def _bool(call: Call, name: str) -> bool:
@@ -48,7 +40,7 @@ def _bool(call: Call, name: str) -> bool:
 def _order_type(call: Call, side: Side, symbol: str) -> tuple[OrderType, TimeInForce | None]:
     kind = call.need("orderType")
     tif_raw = call.str_param("timeInForce", "GTC")
-    trigger = _decimal(call, "triggerPrice")
+    trigger = call.decimal_param("triggerPrice")
     if kind not in ("Limit", "Market"):
         raise BybitApiError(10001, "params error: orderType invalid")
     if tif_raw not in ("GTC", "IOC", "FOK", "PostOnly"):
@@ -74,7 +66,7 @@ def _place(call: Call, *, client_id: str | None = None) -> Order:
     if side is None:
         raise BybitApiError(10001, "params error: side invalid")
     order_type, tif = _order_type(call, side, symbol)
-    qty = _decimal(call, "qty")
+    qty = call.decimal_param("qty")
     if qty is None:
         raise BybitApiError(10001, "params error: qty is required")
     quantity: Decimal | None = qty
@@ -83,7 +75,7 @@ def _place(call: Call, *, client_id: str | None = None) -> Order:
         unit = call.str_param("marketUnit")
         if unit == "quoteCoin" or (unit is None and side is Side.BUY):
             quantity, quote_qty = None, qty
-    price = _decimal(call, "price") if order_type is not OrderType.MARKET else None
+    price = call.decimal_param("price") if order_type is not OrderType.MARKET else None
     if order_type in (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT):
         price = None
     link = client_id if client_id is not None else call.str_param("orderLinkId")
@@ -101,7 +93,7 @@ def _place(call: Call, *, client_id: str | None = None) -> Order:
         quantity=quantity,
         quote_order_qty=quote_qty,
         price=price,
-        stop_price=_decimal(call, "triggerPrice"),
+        stop_price=call.decimal_param("triggerPrice"),
         time_in_force=tif,
         client_order_id=link,
         reduce_only=linear and _bool(call, "reduceOnly"),
@@ -155,9 +147,9 @@ def _cancel_all(call: Call) -> dict[str, Any]:
 def _amend(call: Call) -> dict[str, Any]:
     symbol, category = check_symbol(call)
     order_id, link = _ids(call)
-    new_qty = _decimal(call, "qty")
-    new_price = _decimal(call, "price")
-    new_trigger = _decimal(call, "triggerPrice")
+    new_qty = call.decimal_param("qty")
+    new_price = call.decimal_param("price")
+    new_trigger = call.decimal_param("triggerPrice")
     if new_qty is None and new_price is None and new_trigger is None:
         raise BybitApiError(10001, "params error: nothing to amend")
     core = call.ctx.core
@@ -194,13 +186,6 @@ def _by_id(call: Call, category: str) -> list[Order]:
     return found
 
 
-def _page(rows: list[dict[str, Any]], call: Call, default: int, cap: int) -> tuple[list[Any], str]:
-    limit = max(1, min(call.int_param("limit", default), cap))
-    start = call.int_param("cursor", 0)
-    cursor = str(start + limit) if start + limit < len(rows) else ""
-    return rows[start : start + limit], cursor
-
-
 def _realtime(call: Call) -> dict[str, Any]:
     category = call.need("category")
     if call.str_param("orderId") or call.str_param("orderLinkId"):
@@ -208,7 +193,7 @@ def _realtime(call: Call) -> dict[str, Any]:
     else:
         orders = [o for o in _orders_in(call, category) if o.status in _OPEN]
     orders.sort(key=lambda o: (o.time_ms, o.order_id), reverse=True)
-    rows, cursor = _page([order_row(o, category) for o in orders], call, 20, 50)
+    rows, cursor = cursor_page([order_row(o, category) for o in orders], call, 20, 50)
     return {"category": category, "list": rows, "nextPageCursor": cursor}
 
 
@@ -228,7 +213,7 @@ def _history(call: Call) -> dict[str, Any]:
     if status is not None:
         rows_all = [r for r in rows_all if r["orderStatus"] == status]
     rows_all.sort(key=lambda r: (int(r["createdTime"]), int(r["orderId"])), reverse=True)
-    rows, cursor = _page(rows_all, call, 20, 50)
+    rows, cursor = cursor_page(rows_all, call, 20, 50)
     return {"category": category, "list": rows, "nextPageCursor": cursor}
 
 
@@ -244,23 +229,11 @@ def _executions(call: Call) -> dict[str, Any]:
     start, end = call.str_param("startTime"), call.str_param("endTime")
     rows_all: list[dict[str, Any]] = []
     for s in names:
-        fills = core.my_trades(
-            call.user,
-            s,
-            start_ms=int(start) if start is not None else None,
-            end_ms=int(end) if end is not None else None,
-            limit=1000,
-            order_id=int(raw_id) if raw_id is not None and raw_id.isdigit() else None,
-        )
-        orders: dict[int, Order] = {}
-        for f in fills:
-            if f.order_id not in orders:
-                orders[f.order_id] = core.get_order(call.user, s, f.order_id)
-            o = orders[f.order_id]
+        for f, o in fills_with_orders(core, call.user, s, start, end, raw_id):
             rate = call.user.maker_fee if f.is_maker else call.user.taker_fee
             rows_all.append(execution_row(f, o, category, rate))
     rows_all.sort(key=lambda r: (int(r["execTime"]), int(r["execId"])), reverse=True)
-    rows, cursor = _page(rows_all, call, 50, 100)
+    rows, cursor = cursor_page(rows_all, call, 50, 100)
     return {"category": category, "list": rows, "nextPageCursor": cursor}
 
 

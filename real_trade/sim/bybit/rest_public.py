@@ -11,7 +11,7 @@ from typing import Any
 
 from real_trade.sim.bybit.errors import BybitApiError
 from real_trade.sim.bybit.format import kline_row, num, ticker_row
-from real_trade.sim.bybit.rest import Call, Route
+from real_trade.sim.bybit.rest import Call, Route, cursor_page
 from real_trade.sim.bybit.vocab import INTERVALS
 from real_trade.sim.core import ExchangeCore
 
@@ -113,10 +113,7 @@ def _instruments(call: Call) -> dict[str, Any]:
         names = [s for s in names if s == call.need("symbol").upper()]
     if call.str_param("status") == "PreLaunch":
         names = []
-    limit = max(1, min(call.int_param("limit", 500), 1000))
-    start = call.int_param("cursor", 0)
-    page = names[start : start + limit]
-    cursor = str(start + limit) if start + limit < len(names) else ""
+    page, cursor = cursor_page(names, call, 500, 1000)
     rows = [_instrument(core, s, category) for s in page]
     return {"category": category, "list": rows, "nextPageCursor": cursor}
 
@@ -156,7 +153,7 @@ def _kline(call: Call) -> dict[str, Any]:
     interval = INTERVALS.get(code)
     if interval is None:
         raise BybitApiError(10001, "params error: interval invalid")
-    limit = max(1, min(call.int_param("limit", 200), 1000))
+    limit = call.clamped_int("limit", 200, 1000)
     start = call.str_param("start")
     end = call.str_param("end")
     bars = call.ctx.core.klines(
@@ -173,7 +170,7 @@ def _kline(call: Call) -> dict[str, Any]:
 def _orderbook(call: Call) -> dict[str, Any]:
     symbol, category = check_symbol(call)
     default = 1 if category == "spot" else 25
-    limit = max(1, min(call.int_param("limit", default), 200 if category == "spot" else 500))
+    limit = call.clamped_int("limit", default, 200 if category == "spot" else 500)
     snap = call.ctx.core.depth(symbol, limit)
     now = call.ctx.server_time_ms()
     return {
@@ -189,7 +186,7 @@ def _orderbook(call: Call) -> dict[str, Any]:
 
 def _recent_trades(call: Call) -> dict[str, Any]:
     symbol, category = check_symbol(call)
-    limit = max(1, min(call.int_param("limit", 60), 1000))
+    limit = call.clamped_int("limit", 60, 1000)
     trades = call.ctx.core.recent_trades(symbol, limit)
     rows = [
         {

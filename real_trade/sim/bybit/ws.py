@@ -30,23 +30,18 @@ unified account, :func:`~real_trade.sim.bybit.rest_private.unified_wallets`).
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import hashlib
 import hmac
 import itertools
 import json
 import secrets
-import time
-from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 
-from real_trade.bus import EventBus, Subscription
 from real_trade.sim.accounts import Account, unified_balances
+from real_trade.sim.bybit.auth import sign
 from real_trade.sim.bybit.format import (
     coin_row,
     execution_row,
@@ -61,7 +56,15 @@ from real_trade.sim.bybit.rest_public import category_of, ticker_for
 from real_trade.sim.bybit.vocab import INTERVALS
 from real_trade.sim.derivatives.types import FundingEvent, LiquidationEvent, PositionView
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
+from real_trade.sim.plumbing.market_push import DepthFaultGate, KlineCatchUp, last_bar_open
+from real_trade.sim.plumbing.ws_conn import WsConnection, WsSettings, json_frame
+from real_trade.sim.plumbing.ws_hub import (
+    ACCOUNT_TOPICS,
+    MARKET_TOPICS,
+    HeldEvents,
+    StreamHub,
+    event_account_id,
+)
 from real_trade.sim.types import (
     BalanceEvent,
     DepthUpdate,
@@ -73,6 +76,7 @@ from real_trade.sim.types import (
 
 __all__ = ["BybitStreams"]
 
+_BUS_PATTERNS = (*MARKET_TOPICS, *ACCOUNT_TOPICS, "sim.funding.*", "sim.liquidation.*")
 _PRIVATE_TOPICS = frozenset({"order", "execution", "position", "wallet", "dcp"})
 _BOOK_DEPTHS = frozenset({1, 50, 200, 1000})
 
@@ -101,10 +105,6 @@ class _BookSub:
     after: int
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
-
-
 class BybitStreams:
     """The websocket face (see the module docstring): handlers, bus fan-out, lifecycle."""
 
@@ -118,66 +118,22 @@ class BybitStreams:
         if linear is not None:
             self.sources["linear"] = linear
         self.settings = settings
-        self.registry = ConnectionRegistry()
-        self.clients: set[_Client] = set()
-        self._subs: list[Subscription] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._held: deque[tuple[str, Any, str]] = deque()
-        self._pacer: asyncio.Task[None] | None = None
-        self._unregister: Any = None
-        self._reordered: dict[str, list[tuple[WsConnection, str]]] = {}
+        self._held: HeldEvents[tuple[str, str, Any]] = HeldEvents(
+            ctx.faults, lambda item: self._private(*item)
+        )
+        self.hub: StreamHub[str, _Client] = StreamHub(
+            settings, self.sources.items(), _BUS_PATTERNS, self._dispatch, self._held.release
+        )
+        self.registry = self.hub.registry
+        self.clients = self.hub.clients
+        self._depth_gate = DepthFaultGate(ctx.faults)
 
     # -- lifecycle --------------------------------------------------------------------------
     def register(self, app: web.Application) -> None:
         """Add the websocket routes and lifecycle hooks to ``app``."""
         app.router.add_get("/v5/public/{category}", self.handle_public)
         app.router.add_get("/v5/private", self.handle_private)
-        app.on_startup.append(self._on_startup)
-        app.on_shutdown.append(self._on_shutdown)
-        app.on_cleanup.append(self._on_cleanup)
-
-    async def _on_startup(self, app: web.Application) -> None:
-        loop = asyncio.get_running_loop()
-        self._loop = loop
-        self.registry.attach(loop)
-        self._unregister = self.ctx.faults.register_dropper(self.registry.drop_threadsafe)
-        for source, ctx in self.sources.items():
-            bus = ctx.core.bus
-            if not isinstance(bus, EventBus):
-                continue
-            for pattern in (
-                "sim.trade.*",
-                "sim.depth.*",
-                "sim.kline.*",
-                "sim.order.*",
-                "sim.balance.*",
-                "sim.position.*",
-                "sim.funding.*",
-                "sim.liquidation.*",
-            ):
-                self._subs.append(bus.subscribe(pattern, functools.partial(self._on_bus, source)))
-        self._pacer = asyncio.create_task(self._run_pacer())
-
-    async def _on_shutdown(self, app: web.Application) -> None:
-        self.registry.close_all(1001)
-
-    async def _on_cleanup(self, app: web.Application) -> None:
-        for sub in self._subs:
-            sub.unsubscribe()
-        self._subs.clear()
-        if self._unregister is not None:
-            self._unregister()
-            self._unregister = None
-        if self._pacer is not None:
-            self._pacer.cancel()
-            await asyncio.gather(self._pacer, return_exceptions=True)
-
-    def _on_bus(self, source: str, topic: str, event: Any) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        kind = topic.split(".")[1]
-        loop.call_soon_threadsafe(self._dispatch, kind, event, source)
+        self.hub.register(app)
 
     def _source_of(self, category: str | None) -> str:
         """The core serving a public ``category``: the linear one when there is one."""
@@ -185,13 +141,6 @@ class BybitStreams:
 
     def _core(self, category: str | None) -> Any:
         return self.sources[self._source_of(category)].core
-
-    async def _run_pacer(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.pacer_interval_s)
-            if self._held and not self.ctx.faults.user_stream_paused():
-                while self._held:
-                    self._private(*self._held.popleft())
 
     # -- connections ------------------------------------------------------------------------
     async def handle_public(self, request: web.Request) -> web.StreamResponse:
@@ -206,17 +155,12 @@ class BybitStreams:
         return await self._serve(request, None)
 
     async def _serve(self, request: web.Request, category: str | None) -> web.StreamResponse:
-        conn = await WsConnection.open(request, self.settings)
-        client = _Client(conn, secrets.token_hex(8), category)
-        self.clients.add(client)
-        self.registry.add(conn)
-        try:
-            await conn.serve(lambda text: self._on_text(client, text))
-        finally:
-            self.clients.discard(client)
-            self.registry.discard(conn)
-            self._dcp_dropped(client)
-        return conn.ws
+        return await self.hub.serve(
+            request,
+            lambda conn: _Client(conn, secrets.token_hex(8), category),
+            self._on_text,
+            self._dcp_dropped,
+        )
 
     def _on_text(self, client: _Client, text: str) -> None:
         try:
@@ -230,7 +174,7 @@ class BybitStreams:
         if op == "ping":
             if client.category is None:
                 pong = {"req_id": req_id, "op": "pong", "args": [str(self._now())]}
-                client.conn.send(_dumps({**pong, "conn_id": client.conn_id}))
+                client.conn.send(json_frame({**pong, "conn_id": client.conn_id}))
             else:
                 self._reply(client, "ping", req_id, True, "pong")
         elif op == "auth" and client.category is None:
@@ -251,7 +195,7 @@ class BybitStreams:
         out = {"success": ok, "ret_msg": ret_msg, "conn_id": client.conn_id, "op": op}
         if req_id != "":
             out["req_id"] = req_id
-        client.conn.send(_dumps(out))
+        client.conn.send(json_frame(out))
 
     def _now(self) -> int:
         return self.ctx.server_time_ms()
@@ -266,12 +210,9 @@ class BybitStreams:
         accounts = {s: c.core.account_by_key(key) for s, c in self.sources.items()}
         # signed with the wall clock by every client (ccxt.pro does not adjust it), so checked
         # against the wall clock (plus the fault plan's skew), not the market clock
-        wall_ms = int(time.time() * 1000) + self.ctx.faults.clock_skew_ms
-        if not expires.isdigit() or int(expires) <= wall_ms:
+        if not expires.isdigit() or int(expires) <= self.ctx.wall_time_ms():
             return False, "Request expired"
-        expected = hmac.new(
-            account.secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256
-        ).hexdigest()
+        expected = sign(account.secret, f"GET/realtime{expires}")
         if not hmac.compare_digest(expected, signature):
             return False, "Signature mismatch"
         client.account = account
@@ -295,8 +236,8 @@ class BybitStreams:
             if parts[0] == "orderbook":
                 self._book_snapshot(client, topic, parts[2], int(parts[1]))
             elif parts[0] == "kline":
-                bars = self._core(client.category).klines(parts[2], INTERVALS[parts[1]], limit=1)
-                client.klines[topic] = bars[-1].open_ms if bars else None
+                core = self._core(client.category)
+                client.klines[topic] = last_bar_open(core, parts[2], INTERVALS[parts[1]])
             elif parts[0] == "dcp" and client.account is not None:
                 self._dcp_back(client.account)
 
@@ -343,17 +284,15 @@ class BybitStreams:
         return parts[0] in ("publicTrade", "tickers") and len(parts) == 2
 
     # -- market data ------------------------------------------------------------------------
-    def _dispatch(self, kind: str, event: Any, source: str) -> None:
+    def _dispatch(self, source: str, kind: str, event: Any) -> None:
         if kind == "trade":
             self._on_trade(event, source)
         elif kind == "depth":
             self._on_depth(event, source)
         elif kind == "kline":
             self._on_kline(event.symbol, source)
-        elif self.ctx.faults.user_stream_paused() or self._held:
-            self._held.append((kind, event, source))
         else:
-            self._private(kind, event, source)
+            self._held.offer((source, kind, event))
 
     def _public(self, topic: str, source: str) -> list[_Client]:
         return [
@@ -378,7 +317,7 @@ class BybitStreams:
                 "i": str(t.trade_id),
                 "BT": False,
             }
-            text = _dumps({"topic": topic, "type": "snapshot", "ts": t.time_ms, "data": [row]})
+            text = json_frame({"topic": topic, "type": "snapshot", "ts": t.time_ms, "data": [row]})
             for c in clients:
                 c.conn.send(text)
         topic = f"tickers.{t.symbol}"
@@ -388,7 +327,7 @@ class BybitStreams:
             data = ticker_for(core, t.symbol, category_of(core, t.symbol))
             for k in ("bid1Price", "bid1Size", "ask1Price", "ask1Size"):
                 data.pop(k, None)
-            text = _dumps(
+            text = json_frame(
                 {
                     "topic": topic,
                     "ts": t.time_ms,
@@ -413,24 +352,13 @@ class BybitStreams:
             "seq": snap.last_update_id,
         }
         client.conn.send(
-            _dumps({"topic": topic, "type": "snapshot", "ts": now, "data": data, "cts": now})
+            json_frame({"topic": topic, "type": "snapshot", "ts": now, "data": data, "cts": now})
         )
 
     def _on_depth(self, d: DepthUpdate, source: str) -> None:
         # u is taken when the update happens, so the fault plan's actions look like the wire:
         # a dropped delta leaves a gap in u, a duplicate repeats it, a reordered one comes late
-        action = self.ctx.faults.depth_action()
-        frames = self._delta_frames(d, source)
-        if action == "drop":
-            return
-        if action == "reorder":
-            self._reordered.setdefault(f"{source}:{d.symbol}", []).extend(frames)
-            return
-        if action == "duplicate":
-            frames = frames + frames
-        frames += self._reordered.pop(f"{source}:{d.symbol}", [])
-        for conn, text in frames:
-            conn.send(text)
+        self._depth_gate.send(f"{source}:{d.symbol}", lambda: self._delta_frames(d, source))
 
     def _delta_frames(self, d: DepthUpdate, source: str) -> list[tuple[WsConnection, str]]:
         frames = []
@@ -449,12 +377,11 @@ class BybitStreams:
                     "seq": d.final_update_id,
                 }
                 message = {"topic": topic, "type": "delta", "ts": d.time_ms, "data": data}
-                frames.append((c.conn, _dumps({**message, "cts": d.time_ms})))
+                frames.append((c.conn, json_frame({**message, "cts": d.time_ms})))
         return frames
 
     def _on_kline(self, symbol: str, source: str) -> None:
-        core = self.sources[source].core
-        latest: dict[str, Any] = {}
+        catch_up = KlineCatchUp(self.sources[source].core, symbol)
         for c in self.clients:
             if c.category is None or self._source_of(c.category) != source:
                 continue
@@ -462,25 +389,18 @@ class BybitStreams:
                 code, sym = topic.split(".")[1:]
                 if sym != symbol:
                     continue
-                if code not in latest:
-                    bars = core.klines(symbol, INTERVALS[code], limit=1)
-                    latest[code] = bars[-1] if bars else None
-                cur = latest[code]
-                if cur is None:
+                bars = catch_up.bars(INTERVALS[code], last_open)
+                if bars is None:
                     continue
-                rows = []
-                if last_open is not None and cur.open_ms > last_open:
-                    # every bar that ended since the last push, closed (confirm: true)
-                    ended = core.klines(
-                        symbol, INTERVALS[code], start_ms=last_open, end_ms=cur.open_ms - 1
-                    )
-                    rows += [self._kline(b, code, True) for b in ended]
+                ended, cur = bars
+                # every bar that ended since the last push, closed (confirm: true)
+                rows = [self._kline(b, code, True) for b in ended]
                 rows.append(self._kline(cur, code, cur.is_closed))
                 c.klines[topic] = cur.open_ms
                 now = self._now()
                 for row in rows:
                     c.conn.send(
-                        _dumps({"topic": topic, "data": [row], "ts": now, "type": "snapshot"})
+                        json_frame({"topic": topic, "data": [row], "ts": now, "type": "snapshot"})
                     )
 
     @staticmethod
@@ -500,10 +420,8 @@ class BybitStreams:
         }
 
     # -- private ----------------------------------------------------------------------------
-    def _private(self, kind: str, event: Any, source: str = "spot") -> None:
-        aid = getattr(event, "account_id", None)
-        if aid is None and isinstance(event, OrderEvent):
-            aid = event.order.account_id
+    def _private(self, source: str, kind: str, event: Any) -> None:
+        aid = event_account_id(event)
         clients = [
             c
             for c in self.clients
@@ -555,7 +473,7 @@ class BybitStreams:
             order, execution = liquidation_rows(event)
             messages += [("order", [order]), ("execution", [execution])]
         for topic, data in messages:
-            text = _dumps(
+            text = json_frame(
                 {"id": f"{next(_IDS)}", "topic": topic, "creationTime": now, "data": data}
             )
             for c in clients:

@@ -12,16 +12,14 @@ first three and ``InvalidNonce`` for the last.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import time
 from collections.abc import Mapping
 from datetime import datetime
 
 from real_trade.sim.accounts import Account
 from real_trade.sim.okx.errors import OkxApiError
 from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.signing import hmac_base64
 
 __all__ = ["DEFAULT_PASSPHRASE", "SKEW_LIMIT_MS", "authenticate", "parse_iso_ms", "sign"]
 
@@ -32,10 +30,8 @@ SKEW_LIMIT_MS = 30_000
 """How far a request's timestamp may be from the server's time."""
 
 
-def sign(secret: str, text: str) -> str:
-    """Base64 HMAC-SHA256 of ``text`` under ``secret``."""
-    digest = hmac.new(secret.encode(), text.encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
+sign = hmac_base64
+"""Base64 HMAC-SHA256 of a text under a secret."""
 
 
 def parse_iso_ms(text: str) -> int:
@@ -45,7 +41,7 @@ def parse_iso_ms(text: str) -> int:
 
 def in_window(ctx: FaceContext, ts_ms: int) -> bool:
     """Whether ``ts_ms`` is within :data:`SKEW_LIMIT_MS` of the market or the wall clock."""
-    wall = int(time.time() * 1000) + ctx.faults.clock_skew_ms
+    wall = ctx.wall_time_ms()
     return any(abs(ts_ms - now) <= SKEW_LIMIT_MS for now in (ctx.server_time_ms(), wall))
 
 

@@ -24,6 +24,8 @@ from real_trade.sim.okx.rest import FaceStats, okx_limiter, rest_handler
 from real_trade.sim.okx.rest_private import PRIVATE_ROUTES
 from real_trade.sim.okx.rest_public import PUBLIC_ROUTES
 from real_trade.sim.plumbing.context import FaceContext
+from real_trade.sim.plumbing.faces import FaceBase
+from real_trade.sim.plumbing.http import ws_base_url
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimits
 from real_trade.sim.plumbing.ws_conn import WsSettings
 
@@ -33,12 +35,12 @@ __all__ = ["OKXFace", "ccxt_urls_for"]
 def ccxt_urls_for(http_base: str) -> dict[str, Any]:
     """The ccxt ``urls`` override pointing every OKX REST and websocket URL (live and sandbox)
     at ``http_base``."""
-    ws_base = "ws" + http_base[len("http") :] if http_base.startswith("http") else http_base
+    ws_base = ws_base_url(http_base)
     api = {"rest": http_base, "ws": ws_base + "/ws/v5"}
     return {"api": api, "test": dict(api), "www": http_base, "doc": http_base}
 
 
-class OKXFace:
+class OKXFace(FaceBase):
     """OKX v5's protocol over the spot and linear cores (see the module docstring).
 
     ``limiter`` (else one with ``rate_limits``, OKX's by default) counts requests per IP and
@@ -47,6 +49,7 @@ class OKXFace:
 
     name = "okx"
     market_kinds = ("spot", "linear")
+    default_limiter = staticmethod(okx_limiter)
 
     def __init__(
         self,
@@ -57,10 +60,7 @@ class OKXFace:
         passphrase: str = DEFAULT_PASSPHRASE,
     ) -> None:
         """Configure the face (nothing is served until :meth:`register_markets`)."""
-        self.limiter: RateLimiter | None = (
-            limiter if limiter is not None else okx_limiter(rate_limits)
-        )
-        self.ws_settings = ws_settings
+        super().__init__(rate_limits=rate_limits, limiter=limiter, ws_settings=ws_settings)
         self.passphrase = passphrase
         self.stats = FaceStats()
         self.markets: Markets | None = None

@@ -15,7 +15,8 @@ from typing import Any
 from real_trade.sim.derivatives.types import LiquidationEvent, PositionView
 from real_trade.sim.klines import Kline
 from real_trade.sim.okx.markets import Instrument
-from real_trade.sim.types import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
+from real_trade.sim.plumbing.numbers import plain_decimal
+from real_trade.sim.types import Fill, Order, OrderStatus, OrderType, Side, TimeInForce, Trade
 
 __all__ = [
     "BARS",
@@ -28,6 +29,7 @@ __all__ = [
     "num",
     "order_row",
     "position_row",
+    "trade_row",
 ]
 
 _ZERO = Decimal(0)
@@ -66,11 +68,20 @@ _STATE = {
 }
 
 
-def num(x: Decimal | None) -> str:
-    """A decimal as OKX writes it (plain notation; ``""`` for None)."""
-    if x is None:
-        return ""
-    return format(x.normalize(), "f") if x else "0"
+num = plain_decimal
+"""A decimal as OKX writes it (plain notation; ``""`` for None)."""
+
+
+def trade_row(t: Trade, inst: Instrument) -> dict[str, Any]:
+    """One public trade as ``/market/trades`` lists it (the ``trades`` channel adds ``count``)."""
+    return {
+        "instId": inst.inst_id,
+        "tradeId": str(t.trade_id),
+        "px": num(t.price),
+        "sz": num(inst.sz(t.qty)),
+        "side": "sell" if t.is_buyer_maker else "buy",
+        "ts": str(t.time_ms),
+    }
 
 
 def instrument_row(inst: Instrument) -> dict[str, Any]:

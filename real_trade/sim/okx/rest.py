@@ -27,13 +27,18 @@ from real_trade.sim.okx.auth import authenticate
 from real_trade.sim.okx.errors import OkxApiError, OrderRefused, envelope, from_sim_error
 from real_trade.sim.okx.markets import Instrument, Markets
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.fault_dispatch import abort_connection, request_fault
-from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response, plain_error
+from real_trade.sim.plumbing.fault_dispatch import (
+    AmbiguousOutcome,
+    ambiguous_response,
+    gateway_error,
+    request_fault,
+)
+from real_trade.sim.plumbing.http import JSON_TYPE, dumps, json_response, raw_request
+from real_trade.sim.plumbing.http import Route as HttpRoute
 from real_trade.sim.plumbing.params import ParamReader
 from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimitExceeded, RateLimits
 
 __all__ = [
-    "AmbiguousOutcome",
     "Call",
     "Envelope",
     "FaceStats",
@@ -96,23 +101,8 @@ class Call(ParamReader):
         return Call(self.markets, self.limiter, params, None, self.api_key)
 
 
-class AmbiguousOutcome(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """The order was accepted but the fault plan wants a failure-looking answer (``kind``)."""
-
-    def __init__(self, kind: str) -> None:
-        """Remember which ambiguous answer to give."""
-        super().__init__(kind)
-        self.kind = kind
-
-
-@dataclass(frozen=True)
-class Route:
-    """One v5 endpoint: method, path, whether it is signed, its handler."""
-
-    method: str
-    path: str
-    handler: Callable[[Call], Any]
-    private: bool = False
+Route = HttpRoute[Call]
+"""One v5 endpoint: method, path, its handler, whether it is signed."""
 
 
 def _refusal(exc: RateLimitExceeded) -> OkxApiError:
@@ -129,8 +119,9 @@ def okx_limiter(limits: RateLimits | None = None) -> RateLimiter:
 
 def _fault_response(fault: RequestFault) -> web.Response:
     kind = fault.kind
-    if kind in ("500", "502", "503", "504"):
-        return plain_error(int(kind))
+    page = gateway_error(fault)
+    if page is not None:
+        return page
     if kind in ("429", "418"):
         headers = {"Retry-After": str(fault.retry_after or 1)}
         body = dumps(envelope([], "50011", "Too Many Requests"))
@@ -138,14 +129,6 @@ def _fault_response(fault: RequestFault) -> web.Response:
     if kind == "timestamp":
         return json_response(OkxApiError(50102, "Timestamp request expired").to_json(), 401)
     return json_response(OkxApiError(50026, "System error. Try again later.").to_json(), 200)
-
-
-async def _ambiguous_response(request: web.Request, kind: str) -> web.StreamResponse:
-    if kind == "disconnect":
-        abort_connection(request)
-    if kind == "timeout":
-        return json_response(OkxApiError(50004, "Endpoint request timeout.").to_json(), 200)
-    return plain_error(503 if kind == "503" else 500)
 
 
 def _params(query_raw: str, body_raw: str) -> tuple[dict[str, Any], list[Any] | None]:
@@ -175,8 +158,7 @@ def rest_handler(
         if fault is not None:
             return _fault_response(fault)
         try:
-            query_raw = request.raw_path.partition("?")[2]
-            body_raw = (await request.text()) if request.can_read_body else ""
+            query_raw, body_raw = await raw_request(request)
             limiter.charge(request.remote or "", 1)
             if request.headers.get("x-simulated-trading") == "1":
                 stats.demo_requests += 1
@@ -195,7 +177,8 @@ def rest_handler(
             code, msg = from_sim_error(err)
             return json_response(envelope([], code, msg), 200)
         except AmbiguousOutcome as amb:
-            return await _ambiguous_response(request, amb.kind)
+            timeout = OkxApiError(50004, "Endpoint request timeout.").to_json()
+            return ambiguous_response(request, amb.kind, json_response(timeout, 200))
         except Exception:  # a simulator bug: answer like OKX's system error, log it
             _log.exception("%s %s failed", route.method, route.path)
             return json_response(OkxApiError(50026, "System error.").to_json(), 200)

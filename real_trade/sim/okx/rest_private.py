@@ -20,7 +20,9 @@ from real_trade.sim.errors import Reason, SimError
 from real_trade.sim.okx.errors import OkxApiError, OrderRefused, from_sim_error
 from real_trade.sim.okx.format import detail_row, fill_row, order_row, position_row
 from real_trade.sim.okx.markets import Instrument
-from real_trade.sim.okx.rest import AmbiguousOutcome, Call, Envelope, Route
+from real_trade.sim.okx.rest import Call, Envelope, Route
+from real_trade.sim.plumbing.fault_dispatch import AmbiguousOutcome
+from real_trade.sim.plumbing.queries import fills_with_orders
 from real_trade.sim.types import Order, OrderStatus, OrderType, Side, TimeInForce
 
 __all__ = ["PRIVATE_ROUTES", "balance_details"]
@@ -36,16 +38,6 @@ _TYPES: dict[str, tuple[OrderType, TimeInForce | None]] = {
 }
 
 
-def _decimal(call: Call, name: str) -> Decimal | None:
-    raw = call.str_param(name)
-    if raw is None:
-        return None
-    try:
-        return Decimal(raw)
-    except InvalidOperation:
-        raise OkxApiError(51000, f"Parameter {name} error") from None
-
-
 def _place(call: Call) -> tuple[Order, Instrument]:
     inst = call.markets.get(call.need("instId"))
     side_raw = call.need("side")
@@ -56,7 +48,7 @@ def _place(call: Call) -> tuple[Order, Instrument]:
     if kind is None:
         raise OkxApiError(51000, "Parameter ordType error")
     order_type, tif = kind
-    sz = _decimal(call, "sz")
+    sz = call.decimal_param("sz")
     if sz is None:
         raise OkxApiError(50014, "Parameter sz can not be empty")
     quantity: Decimal | None = inst.qty(sz)
@@ -65,7 +57,7 @@ def _place(call: Call) -> tuple[Order, Instrument]:
         tgt = call.str_param("tgtCcy") or ("quote_ccy" if side is Side.BUY else "base_ccy")
         if tgt == "quote_ccy":
             quantity, quote_qty = None, sz
-    price = _decimal(call, "px") if order_type is not OrderType.MARKET else None
+    price = call.decimal_param("px") if order_type is not OrderType.MARKET else None
     faults = inst.ctx.faults
     rejection = faults.take_order_rejection()
     if rejection is not None:
@@ -201,7 +193,7 @@ def _amend_row(call: Call) -> dict[str, Any]:
     try:
         inst = call.markets.get(call.need("instId"))
         order_id, client_id = _ids(call)
-        new_sz, new_px = _decimal(call, "newSz"), _decimal(call, "newPx")
+        new_sz, new_px = call.decimal_param("newSz"), call.decimal_param("newPx")
         if new_sz is None and new_px is None:
             raise OkxApiError(51000, "Parameter newSz error")
         order = inst.core.amend_order(
@@ -260,7 +252,7 @@ def _instruments(call: Call) -> list[Instrument]:
 
 def _limited(rows: list[dict[str, Any]], call: Call, key: str) -> list[dict[str, Any]]:
     rows.sort(key=lambda r: int(r[key]), reverse=True)
-    limit = max(1, min(call.int_param("limit", 100), 100))
+    limit = call.clamped_int("limit", 100, 100)
     after, before = call.str_param("after"), call.str_param("before")
     if after is not None:  # ids older than ``after``
         rows = [r for r in rows if int(r[key]) < int(after)]
@@ -296,20 +288,8 @@ def _fills(call: Call) -> list[dict[str, Any]]:
     begin, end = call.str_param("begin"), call.str_param("end")
     for inst in _instruments(call):
         account = call.account(inst)
-        fills = inst.core.my_trades(
-            account,
-            inst.symbol,
-            start_ms=int(begin) if begin is not None else None,
-            end_ms=int(end) if end is not None else None,
-            limit=1000,
-            order_id=int(raw_id) if raw_id is not None and raw_id.isdigit() else None,
-        )
-        clients: dict[int, str] = {}
-        for f in fills:
-            if f.order_id not in clients:
-                order = inst.core.get_order(account, inst.symbol, f.order_id)
-                clients[f.order_id] = order.client_order_id or ""
-            rows.append(fill_row(f, inst, clients[f.order_id]))
+        for f, order in fills_with_orders(inst.core, account, inst.symbol, begin, end, raw_id):
+            rows.append(fill_row(f, inst, order.client_order_id or ""))
     return _limited(rows, call, "tradeId")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from real_trade.sim.okx.errors import OkxApiError
-from real_trade.sim.okx.format import BARS, candle_row, instrument_row, num
+from real_trade.sim.okx.format import BARS, candle_row, instrument_row, num, trade_row
 from real_trade.sim.okx.markets import Instrument
 from real_trade.sim.okx.rest import Call, Route
 
@@ -64,7 +64,7 @@ def _candles(call: Call) -> list[list[str]]:
     interval = BARS.get(bar)
     if interval is None:
         raise OkxApiError(51000, "Parameter bar error")
-    limit = max(1, min(call.int_param("limit", 100), 300))
+    limit = call.clamped_int("limit", 100, 300)
     after, before = call.str_param("after"), call.str_param("before")
     end = int(after) - 1 if after is not None else None
     if before is None:
@@ -78,7 +78,7 @@ def _candles(call: Call) -> list[list[str]]:
 
 def _books(call: Call) -> list[dict[str, Any]]:
     inst = call.markets.get(call.need("instId"))
-    depth = max(1, min(call.int_param("sz", 1), 400))
+    depth = call.clamped_int("sz", 1, 400)
     snap = inst.core.depth(inst.symbol, depth)
 
     def side(levels: list[Any]) -> list[list[str]]:
@@ -95,19 +95,9 @@ def _books(call: Call) -> list[dict[str, Any]]:
 
 def _trades(call: Call) -> list[dict[str, Any]]:
     inst = call.markets.get(call.need("instId"))
-    limit = max(1, min(call.int_param("limit", 100), 500))
+    limit = call.clamped_int("limit", 100, 500)
     trades = inst.core.recent_trades(inst.symbol, limit)
-    return [
-        {
-            "instId": inst.inst_id,
-            "tradeId": str(t.trade_id),
-            "px": num(t.price),
-            "sz": num(inst.sz(t.qty)),
-            "side": "sell" if t.is_buyer_maker else "buy",
-            "ts": str(t.time_ms),
-        }
-        for t in reversed(trades)
-    ]
+    return [trade_row(t, inst) for t in reversed(trades)]
 
 
 def _currencies(call: Call) -> list[dict[str, Any]]:

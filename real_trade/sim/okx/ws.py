@@ -24,18 +24,15 @@ them in order.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 
-from real_trade.bus import EventBus, Subscription
 from real_trade.sim.accounts import wallet_balances
 from real_trade.sim.derivatives.types import LiquidationEvent, PositionView
 from real_trade.sim.faults import FaultPlan
@@ -49,15 +46,25 @@ from real_trade.sim.okx.format import (
     num,
     order_row,
     position_row,
+    trade_row,
 )
 from real_trade.sim.okx.markets import Instrument, Markets
 from real_trade.sim.okx.rest_public import ticker_row
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.ws_conn import ConnectionRegistry, WsConnection, WsSettings
+from real_trade.sim.plumbing.market_push import DepthFaultGate, KlineCatchUp, last_bar_open
+from real_trade.sim.plumbing.ws_conn import WsConnection, WsSettings, json_frame
+from real_trade.sim.plumbing.ws_hub import (
+    ACCOUNT_TOPICS,
+    MARKET_TOPICS,
+    HeldEvents,
+    StreamHub,
+    event_account_id,
+)
 from real_trade.sim.types import BalanceEvent, DepthUpdate, ExecutionType, OrderEvent, Trade
 
 __all__ = ["OKXStreams"]
 
+_BUS_PATTERNS = (*MARKET_TOPICS, *ACCOUNT_TOPICS, "sim.liquidation.*")
 _PUBLIC = frozenset({"books", "books5", "bbo-tbt", "trades", "tickers"})
 _PRIVATE = frozenset({"orders", "account", "positions"})
 _BOOK_LEVELS = {"books": 400, "books5": 5, "bbo-tbt": 1}
@@ -85,10 +92,6 @@ class _Client:
     candles: dict[str, int | None] = field(default_factory=dict)
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
-
-
 def _key(arg: dict[str, str]) -> str:
     return "|".join(f"{k}={arg[k]}" for k in sorted(arg))
 
@@ -101,14 +104,19 @@ class OKXStreams:
         self.markets = markets
         self.settings = settings
         self.passphrase = passphrase
-        self.registry = ConnectionRegistry()
-        self.clients: set[_Client] = set()
-        self._subs: list[Subscription] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._held: deque[tuple[FaceContext, str, Any]] = deque()
-        self._pacer: asyncio.Task[None] | None = None
-        self._unregister: Any = None
-        self._reordered: dict[str, list[tuple[WsConnection, str]]] = {}
+        self._held: HeldEvents[tuple[FaceContext, str, Any]] = HeldEvents(
+            self.faults, lambda item: self._private(*item)
+        )
+        self.hub: StreamHub[FaceContext, _Client] = StreamHub(
+            settings,
+            ((ctx, ctx) for ctx in markets.contexts()),
+            _BUS_PATTERNS,
+            self._dispatch,
+            self._held.release,
+        )
+        self.registry = self.hub.registry
+        self.clients = self.hub.clients
+        self._depth_gate = DepthFaultGate(self.faults)
 
     @property
     def faults(self) -> FaultPlan:
@@ -120,80 +128,20 @@ class OKXStreams:
         """Add the websocket routes and lifecycle hooks to ``app``."""
         for path in ("public", "business", "private"):
             app.router.add_get(f"/ws/v5/{path}", self._handler(path))
-        app.on_startup.append(self._on_startup)
-        app.on_shutdown.append(self._on_shutdown)
-        app.on_cleanup.append(self._on_cleanup)
-
-    async def _on_startup(self, app: web.Application) -> None:
-        loop = asyncio.get_running_loop()
-        self._loop = loop
-        self.registry.attach(loop)
-        self._unregister = self.faults.register_dropper(self.registry.drop_threadsafe)
-        for ctx in self.markets.contexts():
-            bus = ctx.core.bus
-            if not isinstance(bus, EventBus):
-                continue
-            for pattern in (
-                "sim.trade.*",
-                "sim.depth.*",
-                "sim.kline.*",
-                "sim.order.*",
-                "sim.balance.*",
-                "sim.position.*",
-                "sim.liquidation.*",
-            ):
-                self._subs.append(bus.subscribe(pattern, self._bus_handler(ctx)))
-        self._pacer = asyncio.create_task(self._run_pacer())
-
-    async def _on_shutdown(self, app: web.Application) -> None:
-        self.registry.close_all(1001)
-
-    async def _on_cleanup(self, app: web.Application) -> None:
-        for sub in self._subs:
-            sub.unsubscribe()
-        self._subs.clear()
-        if self._unregister is not None:
-            self._unregister()
-            self._unregister = None
-        if self._pacer is not None:
-            self._pacer.cancel()
-            await asyncio.gather(self._pacer, return_exceptions=True)
-
-    def _bus_handler(self, ctx: FaceContext) -> Any:
-        def on_bus(topic: str, event: Any) -> None:
-            loop = self._loop
-            if loop is None or loop.is_closed():
-                return
-            loop.call_soon_threadsafe(self._dispatch, ctx, topic.split(".")[1], event)
-
-        return on_bus
-
-    async def _run_pacer(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.pacer_interval_s)
-            if self._held and not self.faults.user_stream_paused():
-                while self._held:
-                    self._private(*self._held.popleft())
+        self.hub.register(app)
 
     # -- connections ------------------------------------------------------------------------
     def _handler(self, path: str) -> Any:
         async def handle(request: web.Request) -> web.StreamResponse:
-            conn = await WsConnection.open(request, self.settings)
-            client = _Client(conn, secrets.token_hex(4), path)
-            self.clients.add(client)
-            self.registry.add(conn)
-            try:
-                await conn.serve(lambda text: self._on_text(client, text))
-            finally:
-                self.clients.discard(client)
-                self.registry.discard(conn)
-            return conn.ws
+            return await self.hub.serve(
+                request, lambda conn: _Client(conn, secrets.token_hex(4), path), self._on_text
+            )
 
         return handle
 
     def _error(self, client: _Client, code: str, msg: str) -> None:
         client.conn.send(
-            _dumps({"event": "error", "code": code, "msg": msg, "connId": client.conn_id})
+            json_frame({"event": "error", "code": code, "msg": msg, "connId": client.conn_id})
         )
 
     def _on_text(self, client: _Client, text: str) -> None:
@@ -222,7 +170,7 @@ class OKXStreams:
                 client.books.pop(key, None)
                 client.candles.pop(key, None)
                 client.conn.send(
-                    _dumps({"event": "unsubscribe", "arg": arg, "connId": client.conn_id})
+                    json_frame({"event": "unsubscribe", "arg": arg, "connId": client.conn_id})
                 )
         else:
             self._error(client, "60012", f"Invalid request: {text}")
@@ -247,7 +195,7 @@ class OKXStreams:
         else:
             client.api_key = key
             client.conn.send(
-                _dumps({"event": "login", "code": "0", "msg": "", "connId": client.conn_id})
+                json_frame({"event": "login", "code": "0", "msg": "", "connId": client.conn_id})
             )
 
     def _subscribe(self, client: _Client, arg: dict[str, str]) -> None:
@@ -276,7 +224,7 @@ class OKXStreams:
             return
         key = _key(arg)
         client.subs[key] = arg
-        client.conn.send(_dumps({"event": "subscribe", "arg": arg, "connId": client.conn_id}))
+        client.conn.send(json_frame({"event": "subscribe", "arg": arg, "connId": client.conn_id}))
         if inst is None:
             return
         if channel == "books":
@@ -284,8 +232,8 @@ class OKXStreams:
         elif channel in ("books5", "bbo-tbt"):
             self._top_book(client, arg, inst, _BOOK_LEVELS[channel])
         elif channel.startswith("candle"):
-            bars = inst.core.klines(inst.symbol, BARS[channel[len("candle") :]], limit=1)
-            client.candles[key] = bars[-1].open_ms if bars else None
+            interval = BARS[channel[len("candle") :]]
+            client.candles[key] = last_bar_open(inst.core, inst.symbol, interval)
 
     # -- market data ------------------------------------------------------------------------
     def _dispatch(self, ctx: FaceContext, kind: str, event: Any) -> None:
@@ -299,10 +247,8 @@ class OKXStreams:
                 self._on_depth(inst, event)
             else:
                 self._on_kline(inst)
-        elif self.faults.user_stream_paused() or self._held:
-            self._held.append((ctx, kind, event))
         else:
-            self._private(ctx, kind, event)
+            self._held.offer((ctx, kind, event))
 
     def _subscribed(self, channel: str, inst: Instrument) -> list[tuple[_Client, str, Any]]:
         out = []
@@ -313,22 +259,14 @@ class OKXStreams:
         return out
 
     def _on_trade(self, inst: Instrument, t: Trade) -> None:
-        row = {
-            "instId": inst.inst_id,
-            "tradeId": str(t.trade_id),
-            "px": num(t.price),
-            "sz": num(inst.sz(t.qty)),
-            "side": "sell" if t.is_buyer_maker else "buy",
-            "ts": str(t.time_ms),
-            "count": "1",
-        }
+        row = {**trade_row(t, inst), "count": "1"}
         for c, _, arg in self._subscribed("trades", inst):
-            c.conn.send(_dumps({"arg": arg, "data": [row]}))
+            c.conn.send(json_frame({"arg": arg, "data": [row]}))
         tickers = self._subscribed("tickers", inst)
         if tickers:
             data = [ticker_row(inst)]
             for c, _, arg in tickers:
-                c.conn.send(_dumps({"arg": arg, "data": data}))
+                c.conn.send(json_frame({"arg": arg, "data": data}))
 
     @staticmethod
     def _levels(side: dict[Decimal, Decimal], inst: Instrument, rev: bool) -> list[list[str]]:
@@ -356,7 +294,7 @@ class OKXStreams:
             "seqId": book.seq,
             "prevSeqId": prev,
         }
-        return _dumps({"arg": arg, "action": action, "data": [data]})
+        return json_frame({"arg": arg, "action": action, "data": [data]})
 
     def _book_snapshot(self, client: _Client, key: str, arg: Any, inst: Instrument) -> None:
         snap = inst.core.depth(inst.symbol, _BOOK_LEVELS["books"])
@@ -384,7 +322,7 @@ class OKXStreams:
             "ts": str(inst.ctx.server_time_ms()),
             "seqId": snap.last_update_id,
         }
-        client.conn.send(_dumps({"arg": arg, "data": [data]}))
+        client.conn.send(json_frame({"arg": arg, "data": [data]}))
 
     def _on_depth(self, inst: Instrument, d: DepthUpdate) -> None:
         for channel, depth in (("books5", 5), ("bbo-tbt", 1)):
@@ -393,18 +331,7 @@ class OKXStreams:
         # seqId is taken when the update happens, so the fault plan's actions look like the
         # wire: a dropped update leaves a prevSeqId gap, a duplicate repeats one, a reordered
         # one comes late
-        action = self.faults.depth_action()
-        frames = self._update_frames(inst, d)
-        if action == "drop":
-            return
-        if action == "reorder":
-            self._reordered.setdefault(inst.inst_id, []).extend(frames)
-            return
-        if action == "duplicate":
-            frames = frames + frames
-        frames += self._reordered.pop(inst.inst_id, [])
-        for conn, text in frames:
-            conn.send(text)
+        self._depth_gate.send(inst.inst_id, lambda: self._update_frames(inst, d))
 
     def _update_frames(self, inst: Instrument, d: DepthUpdate) -> list[tuple[WsConnection, str]]:
         frames = []
@@ -426,30 +353,21 @@ class OKXStreams:
         return frames
 
     def _on_kline(self, inst: Instrument) -> None:
-        core = inst.core
-        latest: dict[str, Any] = {}
+        catch_up = KlineCatchUp(inst.core, inst.symbol)
         for c in self.clients:
             for key, last_open in list(c.candles.items()):
                 arg = c.subs.get(key)
                 if arg is None or arg.get("instId") != inst.inst_id:
                     continue
-                interval = BARS[arg["channel"][len("candle") :]]
-                if interval not in latest:
-                    bars = core.klines(inst.symbol, interval, limit=1)
-                    latest[interval] = bars[-1] if bars else None
-                cur = latest[interval]
-                if cur is None:
+                bars = catch_up.bars(BARS[arg["channel"][len("candle") :]], last_open)
+                if bars is None:
                     continue
-                rows = []
-                if last_open is not None and cur.open_ms > last_open:
-                    ended = core.klines(
-                        inst.symbol, interval, start_ms=last_open, end_ms=cur.open_ms - 1
-                    )
-                    rows += [candle_row(b, inst, confirm=True) for b in ended]
+                ended, cur = bars
+                rows = [candle_row(b, inst, confirm=True) for b in ended]
                 rows.append(candle_row(cur, inst))
                 c.candles[key] = cur.open_ms
                 for row in rows:
-                    c.conn.send(_dumps({"arg": arg, "data": [row]}))
+                    c.conn.send(json_frame({"arg": arg, "data": [row]}))
 
     # -- private ----------------------------------------------------------------------------
     def _owners(self, ctx: FaceContext, account_id: int) -> list[_Client]:
@@ -463,9 +381,7 @@ class OKXStreams:
         return out
 
     def _private(self, ctx: FaceContext, kind: str, event: Any) -> None:
-        aid = getattr(event, "account_id", None)
-        if aid is None and isinstance(event, OrderEvent):
-            aid = event.order.account_id
+        aid = event_account_id(event)
         if aid is None:
             return
         clients = self._owners(ctx, aid)
@@ -518,7 +434,7 @@ class OKXStreams:
                     wanted = arg.get("instId")
                     if wanted and data[0].get("instId") != wanted:
                         continue
-                    c.conn.send(_dumps({"arg": arg, "data": data}))
+                    c.conn.send(json_frame({"arg": arg, "data": data}))
 
     def _details(self, api_key: str) -> list[dict[str, Any]]:
         totals: dict[str, tuple[Decimal, Decimal]] = {}

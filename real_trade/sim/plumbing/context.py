@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,3 +35,8 @@ class FaceContext:
     def server_time_ms(self) -> int:
         """The time the server reports and checks requests against, clock skew included."""
         return self.clock.now_ms() + self.faults.clock_skew_ms
+
+    def wall_time_ms(self) -> int:
+        """The wall clock plus the fault plan's skew: what clients sign with when they do not
+        follow the server's (stepped, accelerated or replayed) market time."""
+        return int(time.time() * 1000) + self.faults.clock_skew_ms

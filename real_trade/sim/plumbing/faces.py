@@ -5,7 +5,8 @@ A face is only a venue's protocol over the shared core: its paths, fields, signi
 It registers its routes on the exchange's one aiohttp application (:meth:`Face.register`) and
 owns its :class:`~real_trade.sim.plumbing.ratelimit.RateLimiter` (its venue's limits and
 words). Connections, admin, faults and the market pump are shared plumbing
-(:mod:`real_trade.sim.plumbing`).
+(:mod:`real_trade.sim.plumbing`). :class:`FaceBase` is the configuration every face takes (a
+limiter, else one of its venue's limits, and a websocket policy).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from real_trade.sim.plumbing.context import FaceContext
-from real_trade.sim.plumbing.ratelimit import RateLimiter
+from real_trade.sim.plumbing.ratelimit import RateLimiter, RateLimits
+from real_trade.sim.plumbing.ws_conn import WsSettings
 
-__all__ = ["FACES", "Face", "make_face"]
+__all__ = ["FACES", "Face", "FaceBase", "make_face"]
 
 FACES: dict[str, str] = {
     "binance": "real_trade.sim.binance.face:BinanceFace",
@@ -38,6 +40,35 @@ class Face(Protocol):
     def register(self, app: web.Application, ctx: FaceContext) -> None:
         """Add the face's routes and lifecycle hooks to ``app``, serving the exchange ``ctx``."""
         ...
+
+
+class FaceBase:
+    """What every face is configured with: its rate limiter and its websocket policy.
+
+    ``limiter`` (else :meth:`default_limiter` with ``rate_limits``: the venue's limits and
+    words) counts requests and orders; ``ws_settings`` (None: the exchange's or the default
+    policy) is for its websockets. Nothing is served until the face registers.
+    """
+
+    name: str
+
+    def __init__(
+        self,
+        *,
+        rate_limits: RateLimits | None = None,
+        limiter: RateLimiter | None = None,
+        ws_settings: WsSettings | None = None,
+    ) -> None:
+        """Configure the face (see the class docstring)."""
+        self.limiter: RateLimiter | None = (
+            limiter if limiter is not None else self.default_limiter(rate_limits)
+        )
+        self.ws_settings = ws_settings
+
+    @staticmethod
+    def default_limiter(limits: RateLimits | None) -> RateLimiter:
+        """A limiter with the venue's limits (``limits`` overriding them) and words."""
+        raise NotImplementedError
 
 
 def make_face(name: str, **options: Any) -> Face:

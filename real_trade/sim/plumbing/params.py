@@ -7,13 +7,18 @@ venue refuses a missing and a malformed parameter (:meth:`ParamReader.missing`,
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
 
 __all__ = ["ParamReader"]
 
+T = TypeVar("T")
+
 
 class ParamReader:
-    """``str_param``, ``need`` and ``int_param`` over ``self.params`` (module docstring)."""
+    """``str_param``, ``need``, ``int_param``, ``clamped_int`` and ``decimal_param`` over
+    ``self.params`` (module docstring)."""
 
     params: dict[str, Any]
 
@@ -41,12 +46,27 @@ class ParamReader:
             raise self.missing(name)
         return value
 
-    def int_param(self, name: str, default: int) -> int:
-        """An integer parameter; the venue's refusal when it is malformed."""
+    def _parsed(self, name: str, parse: Callable[[str], T]) -> T | None:
+        """``parse`` of parameter ``name`` (None when absent); the venue's refusal when it does
+        not parse (``int`` raises ValueError, ``Decimal`` InvalidOperation, an ArithmeticError)."""
         raw = self.str_param(name)
         if raw is None:
-            return default
+            return None
         try:
-            return int(raw)
-        except ValueError:
+            return parse(raw)
+        except (ValueError, ArithmeticError):
             raise self.malformed(name) from None
+
+    def int_param(self, name: str, default: int) -> int:
+        """An integer parameter; the venue's refusal when it is malformed."""
+        value = self._parsed(name, int)
+        return default if value is None else value
+
+    def clamped_int(self, name: str, default: int, high: int) -> int:
+        """An integer parameter such as a page size, brought into ``1..high`` (as Bybit and OKX
+        treat an out-of-range ``limit``); the venue's refusal when it is malformed."""
+        return max(1, min(self.int_param(name, default), high))
+
+    def decimal_param(self, name: str) -> Decimal | None:
+        """A decimal parameter (None when absent); the venue's refusal when it is malformed."""
+        return self._parsed(name, Decimal)

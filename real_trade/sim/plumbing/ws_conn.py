@@ -13,22 +13,26 @@ waiting) is disconnected.
 ``drop_connections(code)`` can close them all from any thread. Code 1006 (abnormal closure,
 which no close frame may carry) aborts the TCP connection, the way a network failure looks to the
 client; any other code is sent in a close frame.
+
+:func:`json_frame` writes a message as compact JSON text, as every face's frames are written.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
-__all__ = ["ConnectionRegistry", "WsConnection", "WsSettings"]
+__all__ = ["ConnectionRegistry", "WsConnection", "WsSettings", "json_frame"]
 
 _log = logging.getLogger("real_trade.sim.ws")
 
@@ -38,6 +42,11 @@ GOING_AWAY = 1001
 """Close code of a server closing on shutdown or at the end of a connection's lifetime."""
 POLICY_VIOLATION = 1008
 """Close code of a server closing a client that missed its pongs or could not keep up."""
+
+
+def json_frame(obj: Any) -> str:
+    """``obj`` as one compact JSON text frame (no spaces after separators)."""
+    return json.dumps(obj, separators=(",", ":"))
 
 
 @dataclass
