@@ -57,13 +57,14 @@ class BaseBroker(bt.BrokerBase):
         self._orders: dict[int, Any] = {}
         self._symbols: dict[Any, str] = {}  # data -> symbol
         self._drivers: dict[str, Any] = {}  # symbol -> the first data of it (drives the paper)
-        self._bar_len: dict[Any, int] = {}
+        self._readers: dict[Any, tr.BarReader] = {}  # data -> its newest bar's reader
         self.session = TradingSession(tr.session_config(self.p, store, 0.0))
         self.currency: str = self.p.currency or getattr(store, "quote_currency", None) or "USDT"
         self.startingcash = self.session.starting_cash
         self.funding_payments: list[FundingPayment] = []
         # paper: cash and value kept from the first read until the account or the bars change
-        # (next(), every dispatch, setcash); backtrader reads them several times a cycle
+        # (value: every next(); cash: a cycle that books reports or settles positions, every
+        # dispatch, setcash); backtrader reads them several times a cycle
         self._keep_values = bool(self.p.paper_trading)
         self._kept_cash: float | None = None
         self._kept_value: float | None = None
@@ -253,18 +254,26 @@ class BaseBroker(bt.BrokerBase):
 
     def next(self) -> None:
         """Each cycle: bars and time to the session, its reports to the strategy, the rest."""
-        self._forget_values()
-        if self.session.manager is None:
+        self._kept_value = None  # new bars: new prices
+        session = self.session
+        if session.manager is None:
             return
-        bars = tr.new_bars(self._drivers, self._bar_len)
+        bars = tr.new_bars(self._drivers, self._readers)
+        if session.keep_quiet_bars(bars):  # nothing works (most bars): no report, no update
+            changed = session.settle_positions()
+            if changed:
+                self._apply(changed)
+            session.after_cycle()
+            return
+        self._forget_values()
         if len(self._symbols) == len(bars):  # one feed per symbol, each with a new bar
             times = [bar.open_ms for bar in bars.values()]
         else:
             times = [tr.num_to_ms(d.lines.datetime[0]) for d in self._symbols if len(d)]
-        self.session.advance(bars, max(times) if times else None)
+        session.advance(bars, max(times) if times else None)
         self._dispatch()
         self._adopt_recovered()
-        self.session.after_cycle()
+        session.after_cycle()
 
     def _adopt_recovered(self) -> None:
         if self.session.adopt_recovered(functools.partial(tr.follow_recovered, self)):

@@ -429,6 +429,25 @@ class PaperExecution:
         self._catch_up()
         self._play_full(fresh, on_tick, watched)
 
+    def keep_aside(self, bars: Mapping[str, PaperBar]) -> bool:
+        """Keep ``bars`` (one new bar per symbol) aside as :meth:`play` would, when no order
+        of the account waits, rests or can be met (most bars of a backtest: the caller knows
+        that no local trigger watches prices); False, with nothing done, when they must go to
+        :meth:`play` (the full path, contracts, the engine not started, an order working)."""
+        clock = self.clock
+        if not self.fast_path or clock is None or self._waiting or self._resting:
+            return False
+        if self.contracts:
+            return False  # a contract's bar is never quiet (its mark and funding move)
+        now, quiet, sids = clock.now_ms(), self._quiet, self._sids
+        for symbol, bar in bars.items():
+            sid = sids.get(symbol) or joined_symbol_id(symbol)
+            bar = self._fit(sid, bar)
+            if bar.open_ms + bar.duration_ms > now:  # else history the live market passed
+                quiet.append((sid, bar))
+                self._quiet_last.pop(sid, None)
+        return True
+
     def _play_full(
         self,
         bars: list[tuple[str, PaperBar]],
