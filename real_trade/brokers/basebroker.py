@@ -128,12 +128,17 @@ class BaseBroker(bt.BrokerBase):
         if datas is None and self._kept_value is not None:
             return self._kept_value
         value = self.getcash()
+        dusts = self.session.positions.dust
         for data in datas if datas is not None else list(self.positions):
             pos, symbol = self.positions[data], self._symbols.get(data, "")
-            dust = self.session.positions.dust.get(symbol, 0.0)
+            dust = dusts.get(symbol, 0.0) if dusts else 0.0
             dust = dust if self._drivers.get(symbol) is data else 0.0  # once per symbol
             if pos.size or dust:
-                value += (pos.size + dust) * (data.close[0] if len(data) else pos.price)
+                reader = self._readers.get(data)
+                close = reader.close() if reader is not None else None
+                if close is None:
+                    close = data.close[0] if len(data) else pos.price
+                value += (pos.size + dust) * close
         if datas is None and self._keep_values:
             self._kept_value = value
         return value

@@ -199,6 +199,13 @@ class BarReader:
             self._ms,
         )
 
+    def close(self) -> float | None:
+        """The newest bar's close (None before the first bar)."""
+        if not len(self._first):
+            return None
+        c = self._buffers[4]
+        return float(c.array[c.idx])
+
     def new_bar(self) -> PaperBar | None:
         """The feed's newest bar when it grew since the last call, else None."""
         size = len(self._first)

@@ -308,7 +308,8 @@ class PaperExecution:
         self._resting: dict[str, Order] = {}  # the account's open orders, by client id
         self._quiet: list[tuple[str, PaperBar]] = []  # bars no order can meet, not played yet
         self._quiet_last: dict[str, float | None] = {}  # their symbols' last trade prices
-        self._steps: dict[str, tuple[Decimal, float, int | None, Decimal, float]] = {}  # lot, tick
+        # lot, its float and places; tick, its float and places
+        self._steps: dict[str, tuple[Decimal, float, int | None, Decimal, float, int | None]] = {}
 
     @property
     def idle(self) -> bool:
@@ -754,11 +755,18 @@ class PaperExecution:
         steps = self._steps.get(sid)
         if steps is None:
             lot, tick = self._market.lot_step(sid), self._market.tick_size(sid)
-            steps = self._steps[sid] = (lot, float(lot), decimal_places(lot), tick, float(tick))
-        lot, lot_f, places, tick, tick_f = steps
+            places = decimal_places(lot), decimal_places(tick)
+            steps = self._steps[sid] = (lot, float(lot), places[0], tick, float(tick), places[1])
+        lot, lot_f, places, tick, tick_f, tick_places = steps
         for bar_sid, bar in reversed(self._quiet):
-            if bar_sid == sid and lots_in(bar.volume, lot, lot_f, places) > 0:
-                return float(on_tick_fast(bar.close, tick, tick_f) * tick)
+            if bar_sid != sid:
+                continue
+            # a volume a millionth above a lot holds one (lots_in's float edge): no need to ask
+            if bar.volume > lot_f * 1.000001 or lots_in(bar.volume, lot, lot_f, places) > 0:
+                ticks = on_tick_fast(bar.close, tick, tick_f)
+                if tick_places is not None:  # n / 10**k, correctly rounded: the same float
+                    return ticks / 10**tick_places
+                return float(ticks * tick)
         price = self.core.last_price(sid)
         return None if price is None else float(price)
 
