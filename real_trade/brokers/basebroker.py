@@ -63,11 +63,13 @@ class BaseBroker(bt.BrokerBase):
         self.startingcash = self.session.starting_cash
         self.funding_payments: list[FundingPayment] = []
         # paper: cash and value kept from the first read until the account or the bars change
-        # (value: every next(); cash: a cycle that books reports or settles positions, every
-        # dispatch, setcash); backtrader reads them several times a cycle
+        # (value: every next() while a position or dust is held; cash: a cycle that books
+        # reports or settles positions, every dispatch, setcash); backtrader reads them several
+        # times a cycle
         self._keep_values = bool(self.p.paper_trading)
         self._kept_cash: float | None = None
         self._kept_value: float | None = None
+        self._value_priced = True  # whether the kept value holds a position at a price
 
     def init(self) -> None:
         """backtrader's hook: the default commission scheme from ``commission`` (a rate)."""
@@ -127,7 +129,7 @@ class BaseBroker(bt.BrokerBase):
             return ct.contract_value(self, datas)
         if datas is None and self._kept_value is not None:
             return self._kept_value
-        value = self.getcash()
+        value, priced = self.getcash(), False
         dusts = self.session.positions.dust
         for data in datas if datas is not None else list(self.positions):
             pos, symbol = self.positions[data], self._symbols.get(data, "")
@@ -139,8 +141,9 @@ class BaseBroker(bt.BrokerBase):
                 if close is None:
                     close = data.close[0] if len(data) else pos.price
                 value += (pos.size + dust) * close
+                priced = True
         if datas is None and self._keep_values:
-            self._kept_value = value
+            self._kept_value, self._value_priced = value, priced
         return value
 
     def _forget_values(self) -> None:
@@ -259,7 +262,8 @@ class BaseBroker(bt.BrokerBase):
 
     def next(self) -> None:
         """Each cycle: bars and time to the session, its reports to the strategy, the rest."""
-        self._kept_value = None  # new bars: new prices
+        if self._value_priced:
+            self._kept_value = None  # new bars: new prices
         session = self.session
         if session.manager is None:
             return
