@@ -755,8 +755,9 @@ class PaperExecution:
         steps = self._steps.get(sid)
         if steps is None:
             lot, tick = self._market.lot_step(sid), self._market.tick_size(sid)
-            places = decimal_places(lot), decimal_places(tick)
-            steps = self._steps[sid] = (lot, float(lot), places[0], tick, float(tick), places[1])
+            lot_places, tick_digits = decimal_places(lot), decimal_places(tick)
+            steps = (lot, float(lot), lot_places, tick, float(tick), tick_digits)
+            self._steps[sid] = steps
         lot, lot_f, places, tick, tick_f, tick_places = steps
         for bar_sid, bar in reversed(self._quiet):
             if bar_sid != sid:
