@@ -57,16 +57,19 @@ class BaseBroker(bt.BrokerBase):
         self._orders: dict[int, Any] = {}
         self._symbols: dict[Any, str] = {}  # data -> symbol
         self._drivers: dict[str, Any] = {}  # symbol -> the first data of it (drives the paper)
-        self._bar_len: dict[Any, int] = {}
+        self._readers: dict[Any, tr.BarReader] = {}  # data -> its newest bar's reader
         self.session = TradingSession(tr.session_config(self.p, store, 0.0))
         self.currency: str = self.p.currency or getattr(store, "quote_currency", None) or "USDT"
         self.startingcash = self.session.starting_cash
         self.funding_payments: list[FundingPayment] = []
         # paper: cash and value kept from the first read until the account or the bars change
-        # (next(), every dispatch, setcash); backtrader reads them several times a cycle
+        # (value: every next() while a position or dust is held; cash: a cycle that books
+        # reports or settles positions, every dispatch, setcash); backtrader reads them several
+        # times a cycle
         self._keep_values = bool(self.p.paper_trading)
         self._kept_cash: float | None = None
         self._kept_value: float | None = None
+        self._value_priced = True  # whether the kept value holds a position at a price
 
     def init(self) -> None:
         """backtrader's hook: the default commission scheme from ``commission`` (a rate)."""
@@ -126,15 +129,21 @@ class BaseBroker(bt.BrokerBase):
             return ct.contract_value(self, datas)
         if datas is None and self._kept_value is not None:
             return self._kept_value
-        value = self.getcash()
+        value, priced = self.getcash(), False
+        dusts = self.session.positions.dust
         for data in datas if datas is not None else list(self.positions):
             pos, symbol = self.positions[data], self._symbols.get(data, "")
-            dust = self.session.positions.dust.get(symbol, 0.0)
+            dust = dusts.get(symbol, 0.0) if dusts else 0.0
             dust = dust if self._drivers.get(symbol) is data else 0.0  # once per symbol
             if pos.size or dust:
-                value += (pos.size + dust) * (data.close[0] if len(data) else pos.price)
+                reader = self._readers.get(data)
+                close = reader.close() if reader is not None else None
+                if close is None:
+                    close = data.close[0] if len(data) else pos.price
+                value += (pos.size + dust) * close
+                priced = True
         if datas is None and self._keep_values:
-            self._kept_value = value
+            self._kept_value, self._value_priced = value, priced
         return value
 
     def _forget_values(self) -> None:
@@ -253,18 +262,27 @@ class BaseBroker(bt.BrokerBase):
 
     def next(self) -> None:
         """Each cycle: bars and time to the session, its reports to the strategy, the rest."""
-        self._forget_values()
-        if self.session.manager is None:
+        if self._value_priced:
+            self._kept_value = None  # new bars: new prices
+        session = self.session
+        if session.manager is None:
             return
-        bars = tr.new_bars(self._drivers, self._bar_len)
+        bars = tr.new_bars(self._drivers, self._readers)
+        if session.keep_quiet_bars(bars):  # nothing works (most bars): no report, no update
+            changed = session.settle_positions()
+            if changed:
+                self._apply(changed)
+            session.after_cycle()
+            return
+        self._forget_values()
         if len(self._symbols) == len(bars):  # one feed per symbol, each with a new bar
             times = [bar.open_ms for bar in bars.values()]
         else:
             times = [tr.num_to_ms(d.lines.datetime[0]) for d in self._symbols if len(d)]
-        self.session.advance(bars, max(times) if times else None)
+        session.advance(bars, max(times) if times else None)
         self._dispatch()
         self._adopt_recovered()
-        self.session.after_cycle()
+        session.after_cycle()
 
     def _adopt_recovered(self) -> None:
         if self.session.adopt_recovered(functools.partial(tr.follow_recovered, self)):

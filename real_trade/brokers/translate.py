@@ -36,6 +36,7 @@ from real_trade.session.config import SessionConfig
 __all__ = [
     "BROKER_PARAMS",
     "ORDER_PARAMS",
+    "BarReader",
     "bar_of",
     "book_source",
     "check_arguments",
@@ -164,28 +165,67 @@ def ms_to_num(ms: int) -> float:
 
 def bar_of(data: Any) -> PaperBar:
     """The newest bar of ``data``, with its length from the feed's timeframe."""
-    seconds = _SECONDS.get(data._timeframe, 31_536_000) * max(1, int(data._compression))
-    lines = data.lines  # its line buffers directly: a feed's own attribute lookup is slower
-    volume = float(lines.volume[0])
-    return PaperBar(
-        num_to_ms(lines.datetime[0]),
-        float(lines.open[0]),
-        float(lines.high[0]),
-        float(lines.low[0]),
-        float(lines.close[0]),
-        volume if math.isfinite(volume) else 0.0,
-        seconds * 1000,
-    )
+    return BarReader(data).bar()
 
 
-def new_bars(drivers: dict[str, Any], seen: dict[Any, int]) -> dict[str, PaperBar]:
-    """The bar of each symbol's driving feed that grew since the last call (``seen``: lengths)."""
+class BarReader:
+    """Reads the newest bar of one feed as a :class:`PaperBar` straight from its line buffers
+    (it runs for every bar: a feed's own attribute and line lookups cost more than the bar)."""
+
+    __slots__ = ("_buffers", "_first", "_ms", "size")
+
+    def __init__(self, data: Any) -> None:
+        """The reader of ``data``; :attr:`size` (bars seen) starts at 0."""
+        seconds = _SECONDS.get(data._timeframe, 31_536_000) * max(1, int(data._compression))
+        lines = data.lines
+        self._ms = seconds * 1000
+        self._first = lines.lines[0]  # its length is the feed's
+        self._buffers = tuple(
+            getattr(lines, name) for name in ("datetime", "open", "high", "low", "close", "volume")
+        )
+        self.size = 0
+
+    def bar(self) -> PaperBar:
+        """The feed's newest bar."""
+        t, o, h, lo, c, v = self._buffers  # buffer[0] is buffer.array[buffer.idx]
+        volume = float(v.array[v.idx])
+        return PaperBar(
+            num_to_ms(t.array[t.idx]),
+            float(o.array[o.idx]),
+            float(h.array[h.idx]),
+            float(lo.array[lo.idx]),
+            float(c.array[c.idx]),
+            volume if math.isfinite(volume) else 0.0,
+            self._ms,
+        )
+
+    def close(self) -> float | None:
+        """The newest bar's close (None before the first bar)."""
+        if not len(self._first):
+            return None
+        c = self._buffers[4]
+        return float(c.array[c.idx])
+
+    def new_bar(self) -> PaperBar | None:
+        """The feed's newest bar when it grew since the last call, else None."""
+        size = len(self._first)
+        if not size or size == self.size:
+            return None
+        self.size = size
+        return self.bar()
+
+
+def new_bars(drivers: dict[str, Any], readers: dict[Any, BarReader]) -> dict[str, PaperBar]:
+    """The bar of each symbol's driving feed that grew since the last call (``readers``: each
+    feed's :class:`BarReader`, made here the first time)."""
     bars = {}
     for symbol, data in drivers.items():
-        size = len(data)
-        if size and size != seen.get(data):
-            seen[data] = size
-            bars[symbol] = bar_of(data)
+        reader = readers.get(data)
+        if reader is None:
+            reader = readers[data] = BarReader(data)
+        bar = reader.new_bar()
+        if bar is not None:
+            bars[symbol] = bar
     return bars
 
 

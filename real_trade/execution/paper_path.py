@@ -258,10 +258,11 @@ class QuietTape:
                 size = step if step > 0 else -step
                 part = size * a + step * (size + 1) // 2
             else:  # 3 distinct points between (a + step * i / 4, half to even), then b
-                size, base, part = 4, 4 * a, b
-                for i in (1, 2, 3):
-                    q, r = divmod(base + step * i, 4)
-                    part += q + 1 if r > 2 or (r == 2 and q & 1) else q
+                size, x = 4, 4 * a + step
+                part = b + (x >> 2) + (x + step >> 2) + (x + 2 * step >> 2)  # floor(x / 4)
+                for r in (x, x + step, x + 2 * step):  # the remainders: half to even
+                    if r & 3 == 3 or (r & 3 == 2 and r & 4):
+                        part += 1
             n += size
             total += part
             buy = step > 0

@@ -459,6 +459,22 @@ class TradingSession:
         )
 
     # ------------------------------------------------------------------ the cycle
+    def keep_quiet_bars(self, bars: Mapping[str, PaperBar]) -> bool:
+        """A cycle's new ``bars`` when nothing works (most bars of a backtest): no order works
+        or is held back, no report or update waits, nothing waits to be adopted; the paper
+        market keeps them aside. True when done (the host settles the positions and ends the
+        cycle with :meth:`after_cycle`, no update can wait); False: run :meth:`advance`."""
+        paper, manager = self.paper, self.manager
+        if not bars or paper is None or manager is None or self._adopt:
+            return False
+        if not manager.idle or not paper.idle or not paper.keep_aside(bars):
+            return False
+        last_close = self.last_close
+        for symbol, bar in bars.items():
+            last_close[symbol] = bar.close
+        self._new_bars = True
+        return True
+
     def advance(self, bars: Mapping[str, PaperBar], time_ms: int | None) -> None:
         """One cycle's market: ``bars`` (new bars by symbol: paper plays them), prices of
         triggered orders (live), the time (``valid`` expiries); then apply the reports."""

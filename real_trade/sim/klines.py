@@ -621,6 +621,35 @@ class KlineBook:
         k = self._kline("1m", m1.bars[lo:hi], m1.opens[lo], False)
         return k, prev
 
+    def volumes(self, from_ms: int, now_ms: int) -> tuple[Decimal, Decimal] | None:
+        """The volume and quote volume of :meth:`window`'s bars, summed without making its
+        kline or the Decimal values of the raw bars (their whole lots and ticks x lots are
+        summed, then made once: the same exact sums); None when the window holds no bars.
+        The average price reads it at every market order."""
+        self.roll(now_ms, build=False)
+        m1 = self._m1
+        lo = bisect_left(m1.opens, from_ms - from_ms % _MIN)
+        hi = bisect_left(m1.opens, now_ms + 1)
+        if lo >= hi:
+            return None
+        vol = qvol = ZERO
+        lots = units = 0
+        steps: tuple[Decimal, Decimal] | None = None
+        for bar in m1.bars[lo:hi]:
+            raw = bar._raw if type(bar) is _RawBar else None
+            if raw is not None and (steps is None or steps == (raw.tick, raw.lot)):
+                steps = raw.tick, raw.lot
+                lots += raw.lots
+                units += raw.quote_units
+            else:
+                vol += bar.vol
+                qvol += bar.qvol
+        if steps is not None:
+            tick, lot = steps
+            vol += Decimal(lots) * lot
+            qvol += Decimal(units) * (tick * lot)
+        return vol, qvol
+
     def last_close(self) -> Decimal | None:
         """The latest known price (last bar's close), loading a little history if needed."""
         if not self._m1.bars:

@@ -291,9 +291,9 @@ class SymbolMarket:
     def average(self, now_ms: int) -> Decimal | None:
         """Volume-weighted average price over ``avg_price_mins`` (else the last price)."""
         mins = self.engine.rules.avg_price_mins
-        win = self.klines.window(now_ms - mins * 60_000 + 1, now_ms)
-        if win is not None and win[0].volume:
-            return (win[0].quote_volume / win[0].volume).quantize(_Q8, ROUND_HALF_EVEN)
+        sums = self.klines.volumes(now_ms - mins * 60_000 + 1, now_ms)
+        if sums is not None and sums[0]:
+            return (sums[1] / sums[0]).quantize(_Q8, ROUND_HALF_EVEN)
         return self.last_price()
 
     def avg_price(self, now_ms: int) -> AvgPrice:

@@ -3,6 +3,8 @@ BarHistory, the date-number conversions and the Cerebro stop signals."""
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 import signal
 import threading
 from types import SimpleNamespace
@@ -116,6 +118,19 @@ def test_date_numbers_and_epoch_ms_convert_both_ways() -> None:
     assert ms_of_date_num(date_num_of_ms(ms)) == ms
     assert ms_of_date_num(float("inf")) is None and ms_of_date_num(float("-inf")) is None
     assert bt.num2date(date_num_of_ms(0)).year == 1970
+
+
+def test_date_numbers_equal_backtraders_own_of_the_datetime() -> None:
+    """``date_num_of_ms`` sums the parts of the integer: bit for bit ``bt.date2num`` of the
+    UTC datetime, at whole minutes, odd milliseconds, day edges, and outside 1970-2099."""
+    rng = random.Random(16)
+    samples = [0, 1, 999, 59_999, 86_399_999, 86_400_000, 4_102_444_799_999, 4_102_444_800_001]
+    samples += [rng.randrange(0, 4_102_444_800_000) for _ in range(20_000)]
+    samples += [rng.randrange(0, 4_102_444_800_000) // 60_000 * 60_000 for _ in range(5_000)]
+    samples += [-1_000, -86_400_001]
+    for ms in samples:
+        moment = dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).replace(tzinfo=None)
+        assert date_num_of_ms(ms) == bt.date2num(moment), ms
 
 
 def test_cerebro_stop_signals_install_only_for_a_cerebro_in_the_main_thread() -> None:

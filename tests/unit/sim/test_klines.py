@@ -236,3 +236,35 @@ def test_raw_minutes_give_the_klines_of_their_decimal_minutes() -> None:
         ]
     assert raw_book.window(now - 5 * MIN + 1, now) == decimal_book.window(now - 5 * MIN + 1, now)
     assert raw_book.last_close() == decimal_book.last_close() == D("30000.37")
+
+
+def test_window_volumes_of_raw_minutes_equal_the_decimal_window() -> None:
+    """``volumes`` (the average price's sums) over raw minutes never read, history bars and a
+    played trade equals the volume and quote volume of the window of the same minutes added
+    as Decimals, and reading it leaves the raw bars unmade."""
+    tick, lot = D("0.01"), D("0.00001")
+    books = [book(history_minutes=10)[0] for _ in range(2)]
+    first_id = 1
+    for i in range(6):
+        open_ms = START + i * MIN
+        p = 3_000_000 + 7 * i
+        raw = RawMinute(open_ms, p, p + 9, p - 4, p + 2, 1234 + i, 0, 3, 1000, 0, tick, lot)
+        raw = raw._replace(quote_units=raw.lots * (p + i), taker_buy_quote_units=1000 * p)
+        books[0].add_minute(raw, first_id)
+        books[1].add_minute(raw.decimal(), first_id)
+        first_id += raw.trades
+        if i == 4:  # a played trade lands in a raw bar's minute
+            for kb in books:
+                kb.on_trade(trade(first_id, open_ms + 50_000, "30000.5"))
+            first_id += 1
+    now = START + 6 * MIN - 1
+    raw_book, decimal_book = books
+    for minutes in (1, 2, 5, 9, 30):
+        start = now - minutes * MIN + 1
+        want = decimal_book.window(start, now)
+        assert want is not None
+        assert raw_book.volumes(start, now) == (want[0].volume, want[0].quote_volume)
+    unread = [bar for bar in raw_book._m1.bars if getattr(bar, "_raw", None) is not None]
+    # the first minute joins the seed's bar and the played trade made its minute's: 4 unmade
+    assert len(unread) == 4
+    assert raw_book.volumes(START - 100 * MIN, START - 90 * MIN) is None
