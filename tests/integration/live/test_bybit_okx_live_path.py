@@ -47,6 +47,7 @@ class _Script(bt.Strategy):
         self.orders: dict[str, Any] = {}
         self.log: list[tuple[str, str]] = []
         self.wait_bar = 0
+        self.cash_seen: list[float] = []
 
     def notify_data(self, data: Any, status: int, *args: Any, **kwargs: Any) -> None:
         self.live = status == data.LIVE
@@ -60,6 +61,7 @@ class _Script(bt.Strategy):
         return None if order is None else order.status
 
     def next(self) -> None:
+        self.cash_seen.append(self.broker.getcash())
         if self.live:
             self.live_bars += 1
             if self.live_bars > MAX_LIVE_BARS:
@@ -159,3 +161,39 @@ def test_a_strategy_trades_the_venue_end_to_end(
         assert math.isclose(broker.getcash(), usdt, abs_tol=0.01), (case, broker.getcash(), usdt)
         assert btc == pytest.approx(0.0, abs=1e-9), (case, "the exchange holds no BTC", btc)
         assert usdt < CASH, "two trades paid commission"
+
+
+def test_testnet_cash_while_trading_is_the_unified_account_cash(
+    venue: str, sim: SimExchange
+) -> None:
+    """An account funded as ``real-trade sim --account`` and the demo fund it (the same USDT
+    opened in the spot and the derivatives wallet: one unified account holding it once): the
+    broker's cash on every bar is the account's USDT, never the two wallets' opening summed
+    (the OKX face's ``account`` channel once pushed spot + swap wallet, 10,000 USDT too much)."""
+    prefix = PREFIX[venue]
+    key, secret = sim.create_account({"USDT": CASH})
+    store = getattr(stores, f"{prefix}Store")(
+        key,
+        secret,
+        testnet=True,
+        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
+        sim_url=sim.url,
+        bus=EventBus(),
+    )
+    broker = getattr(brokers, f"{prefix}Broker")(store, paper_trading=False, bus=EventBus())
+    data = getattr(feeds, f"{prefix}Data").from_timeframe_string(
+        "1m", store, symbol=SYMBOL, history_bars=10, qcheck=0.05
+    )
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.setbroker(broker)
+    cerebro.adddata(data)
+    cerebro.addstrategy(_Script)
+    try:
+        (strategy,) = cerebro.run()
+    finally:
+        store.stop()
+    assert strategy.step == "done", (venue, strategy.log)
+    assert strategy.cash_seen[0] == pytest.approx(CASH), venue
+    # the round trip of 0.01 BTC (about 600 USDT) gains or loses a few USDT, never 100
+    assert max(strategy.cash_seen) < CASH + 100, (venue, strategy.cash_seen)
+    assert min(strategy.cash_seen) < CASH - 100, ("the buy's cost is seen", venue)
