@@ -21,6 +21,7 @@ import backtrader as bt
 from real_trade.brokers import contracts as ct
 from real_trade.brokers import translate as tr
 from real_trade.brokers.backfill import LivePriceUnknownError, reference_price
+from real_trade.brokers.refusals import RefusalLog
 from real_trade.errors import ConfigError
 from real_trade.execution import FillEvent, FundingPayment, Liquidation, OrderSide
 from real_trade.risk.killswitch import KillReport
@@ -55,6 +56,7 @@ class BaseBroker(bt.BrokerBase):
         self.notifs: collections.deque[Any] = collections.deque()
         self.positions: collections.defaultdict[Any, Any] = collections.defaultdict(bt.Position)
         self._orders: dict[int, Any] = {}
+        self._refusals = RefusalLog()  # refused orders in the log, with the fix
         self._symbols: dict[Any, str] = {}  # data -> symbol
         self._drivers: dict[str, Any] = {}  # symbol -> the first data of it (drives the paper)
         self._bar_len: dict[Any, int] = {}
@@ -209,6 +211,7 @@ class BaseBroker(bt.BrokerBase):
         except (ValueError, ConfigError, LivePriceUnknownError) as exc:  # a Rejected order
             order.addinfo(reason=str(exc))
             order.reject(self)
+            self._refused(order)
             self.notify(order)
             return order
         parent = getattr(order.parent, "ref", None)
@@ -281,6 +284,8 @@ class BaseBroker(bt.BrokerBase):
                 tr.execute(order, self.positions[order.data], event, update.position_change, info)
                 continue
             tr.set_status(order, event, self, update.denial)
+            if order.status in (order.Margin, order.Rejected):
+                self._refused(order)
             self.notify(order)
         for happened in self.session.take_contract_events():
             if isinstance(happened, Liquidation):
@@ -290,6 +295,10 @@ class BaseBroker(bt.BrokerBase):
             else:
                 self.funding_payments.append(happened)
         self._apply(self.session.settle_positions())
+
+    def _refused(self, order: Any) -> None:
+        """Log a refused order (Margin, Rejected) with the fix, once per kind of refusal."""
+        self._refusals.note(order, self._symbols.get(order.data, ""), self)
 
     def _apply(self, sizes: dict[str, float]) -> None:
         """Set the positions the session settled to the account's balances."""

@@ -9,6 +9,7 @@ spread when the open ticks down), a resting limit at its price when the path rea
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -304,6 +305,26 @@ def test_insufficient_cash_is_margin_with_the_exchange_reason() -> None:
     assert strat.statuses(1) == ["Submitted", "Margin"]
     assert "insufficient balance" in strat.last(1)[6]
     assert broker.getcash() == 10_000.0
+
+
+def test_a_refused_order_is_logged_with_the_fix_once_per_kind(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The seeds' ``self.buy()`` (one BTC) on 10,000 USDT is refused on every bar: one warning
+    names the reason, the cost and the fix; the repeats are counted, not logged again. A spot
+    sell of what is not held names the perpetual."""
+    buys = {bar: (lambda s: s.buy()) for bar in range(1, 13)}
+    with caplog.at_level(logging.WARNING, logger="real_trade.brokers"):
+        strat, _ = run([FLAT] * 14, {**buys, 13: lambda s: s.sell(size=0.01)})
+    assert strat.statuses(1) == ["Submitted", "Margin"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "real_trade.brokers"]
+    assert len(lines) == 3, lines
+    first, tenth, short = lines
+    assert f"order {strat.refs[0]} (buy 1 BTC/USDT) Margin: insufficient balance" in first
+    assert "it costs about 40,000.00 USDT, the cash is 10,000.00 USDT" in first
+    assert "size=" in first and "cerebro.addsizer" in first and "broker.setcash" in first
+    assert "(10 refusals like this so far)" in tenth
+    assert "sell 0.01 BTC/USDT" in short and "perpetual BTC/USDT:USDT" in short
 
 
 def test_cancel_notifies_canceled_and_releases_the_cash() -> None:
