@@ -197,3 +197,69 @@ def test_testnet_cash_while_trading_is_the_unified_account_cash(
     # the round trip of 0.01 BTC (about 600 USDT) gains or loses a few USDT, never 100
     assert max(strategy.cash_seen) < CASH + 100, (venue, strategy.cash_seen)
     assert min(strategy.cash_seen) < CASH - 100, ("the buy's cost is seen", venue)
+
+
+class _BuyWhileThePerpTrades(bt.Strategy):
+    """On the first live bar: the account's perpetual trades elsewhere (``elsewhere()``) and
+    this spot run buys; stops two bars after its buy is filled."""
+
+    params = (("elsewhere", None),)
+
+    def __init__(self) -> None:
+        self.order: Any = None
+        self.live_bars = 0
+        self.done_at = 0
+
+    def next(self) -> None:
+        if self.data._laststatus != self.data.LIVE:
+            return
+        self.live_bars += 1
+        if self.order is None:
+            self.p.elsewhere()
+            self.order = self.buy(size=SIZE)
+        elif self.order.status == bt.Order.Completed and not self.done_at:
+            self.done_at = self.live_bars
+        if (self.done_at and self.live_bars >= self.done_at + 2) or self.live_bars > 30:
+            self.env.runstop()
+
+
+def test_the_accounts_perpetual_trading_elsewhere_leaves_a_spot_run_quiet(
+    venue: str, sim: SimExchange, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One key, two runs: this one trades spot, another (or the web UI) the perpetual. The
+    venue pushes the perpetual's order on this run's private stream too (OKX's ``orders``
+    channel with ``instType`` ANY); the spot client, which loads only the spot markets from the
+    simulator, took it for an unknown symbol: ccxt's BadSymbol traceback in the log."""
+    prefix = PREFIX[venue]
+    key, secret = sim.create_account({"USDT": CASH}, futures_balances={"USDT": CASH})
+    store = getattr(stores, f"{prefix}Store")(
+        key,
+        secret,
+        testnet=True,
+        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
+        sim_url=sim.url,
+        bus=EventBus(),
+    )
+    broker = getattr(brokers, f"{prefix}Broker")(store, paper_trading=False, bus=EventBus())
+    data = getattr(feeds, f"{prefix}Data").from_timeframe_string(
+        "1m", store, symbol=SYMBOL, history_bars=5, qcheck=0.05
+    )
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+
+    def elsewhere() -> None:
+        sim.futures_core.place_order(account, "BTCUSDT", "buy", "market", quantity="0.01")
+
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.setbroker(broker)
+    cerebro.adddata(data)
+    cerebro.addstrategy(_BuyWhileThePerpTrades, elsewhere=elsewhere)
+    with caplog.at_level(logging.ERROR):
+        try:
+            (strategy,) = cerebro.run()
+        finally:
+            store.stop()
+    assert strategy.done_at, (venue, "the spot buy was not filled")
+    assert broker.getposition(data).size == pytest.approx(SIZE * 0.999), venue
+    errors = [r.getMessage() + str(r.exc_info) for r in caplog.records]
+    assert not [e for e in errors if "BadSymbol" in e or "market symbol" in e], (venue, errors)
