@@ -263,3 +263,56 @@ def test_the_accounts_perpetual_trading_elsewhere_leaves_a_spot_run_quiet(
     assert broker.getposition(data).size == pytest.approx(SIZE * 0.999), venue
     errors = [r.getMessage() + str(r.exc_info) for r in caplog.records]
     assert not [e for e in errors if "BadSymbol" in e or "market symbol" in e], (venue, errors)
+
+
+class _SellWhenFlat(bt.Strategy):
+    """Sells 0.01 BTC on spot while holding none (a short a spot account cannot take)."""
+
+    def __init__(self) -> None:
+        self.order: Any = None
+        self.live_bars = 0
+
+    def next(self) -> None:
+        if self.data._laststatus != self.data.LIVE:
+            return
+        self.live_bars += 1
+        if self.order is None:
+            self.order = self.sell(size=SIZE)
+        elif not self.order.alive() or self.live_bars > 30:
+            self.env.runstop()
+
+
+def test_a_spot_sell_of_what_is_not_held_is_margin_naming_the_asset_and_the_perpetual(
+    venue: str, sim: SimExchange, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The venue refuses it (OKX 51008 names the asset short: BTC, not the quote), and the
+    broker's warning names the fix: the perpetual."""
+    prefix = PREFIX[venue]
+    key, secret = sim.create_account({"USDT": CASH}, futures_balances={})
+    store = getattr(stores, f"{prefix}Store")(
+        key,
+        secret,
+        testnet=True,
+        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
+        sim_url=sim.url,
+        bus=EventBus(),
+    )
+    broker = getattr(brokers, f"{prefix}Broker")(store, paper_trading=False, bus=EventBus())
+    data = getattr(feeds, f"{prefix}Data").from_timeframe_string(
+        "1m", store, symbol=SYMBOL, history_bars=5, qcheck=0.05
+    )
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.setbroker(broker)
+    cerebro.adddata(data)
+    cerebro.addstrategy(_SellWhenFlat)
+    with caplog.at_level(logging.WARNING, logger="real_trade.brokers"):
+        try:
+            (strategy,) = cerebro.run()
+        finally:
+            store.stop()
+    assert strategy.order.status == bt.Order.Margin, (venue, strategy.order.getstatusname())
+    reason = strategy.order.info.get("reason", "")
+    if venue == "okx":
+        assert "Insufficient BTC balance" in reason, reason
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "real_trade.brokers"]
+    assert reason in warning and "perpetual BTC/USDT:USDT" in warning, warning
