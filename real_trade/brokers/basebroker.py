@@ -75,6 +75,35 @@ class BaseBroker(bt.BrokerBase):
         if None not in self.comminfo:
             self.comminfo = {None: tr.commission_scheme(self.p.commission)}
 
+    def setcommission(
+        self,
+        commission: float = 0.0,
+        margin: float | None = None,
+        mult: float = 1.0,
+        commtype: Any = None,
+        percabs: bool = True,
+        stocklike: bool = False,
+        interest: float = 0.0,
+        interest_long: bool = False,
+        leverage: float = 1.0,
+        automargin: bool = False,
+        name: Any = None,
+    ) -> None:
+        """backtrader's ``setcommission``, with fractional sizes for ``order_target_*``
+        (:class:`~real_trade.brokers.translate.FractionalCommInfo`)."""
+        self.comminfo[name] = tr.commission_scheme(
+            commission,
+            margin=margin,
+            mult=mult,
+            commtype=commtype,
+            percabs=percabs,
+            stocklike=stocklike,
+            interest=interest,
+            interest_long=interest_long,
+            leverage=leverage,
+            automargin=automargin,
+        )
+
     def start(self) -> None:
         """Map the strategy's feeds to symbols and start the session for them."""
         super().start()
@@ -123,7 +152,11 @@ class BaseBroker(bt.BrokerBase):
 
     def getvalue(self, datas: Any = None) -> float:
         """Cash plus the positions (of ``datas``, or all) and the dust at their latest prices;
-        with perpetuals, the wallet plus the positions' PnL at the latest prices."""
+        with perpetuals, the wallet plus the positions' PnL at the latest prices. For one data
+        (``getvalue([data])``, as ``order_target_value`` and the PositionsValue analyzer ask)
+        the value of its position alone, as BackBroker's: size (signed) times the close."""
+        if datas is not None and len(datas) == 1:
+            return self._position_value(datas[0])
         if self.session.positions.contracts:
             return ct.contract_value(self, datas)
         if datas is None and self._kept_value is not None:
@@ -138,6 +171,13 @@ class BaseBroker(bt.BrokerBase):
         if datas is None and self._keep_values:
             self._kept_value = value
         return value
+
+    def _position_value(self, data: Any) -> float:
+        """``data``'s position (with a spot holding's dust) at its latest close."""
+        pos, symbol = self.positions[data], self._symbols.get(data, "")
+        dust = self.session.positions.dust.get(symbol, 0.0)
+        dust = dust if self._drivers.get(symbol) is data else 0.0  # once per symbol
+        return (pos.size + dust) * (data.close[0] if len(data) else pos.price)
 
     def _forget_values(self) -> None:
         """The account or the bars change: cash and value are read afresh."""

@@ -327,6 +327,32 @@ def test_a_refused_order_is_logged_with_the_fix_once_per_kind(
     assert "sell 0.01 BTC/USDT" in short and "perpetual BTC/USDT:USDT" in short
 
 
+def test_order_target_percent_buys_that_share_of_the_value_and_zero_closes() -> None:
+    """backtrader's ``order_target_percent``: 5 % of 10,000 USDT at 40,000 is 0.0125 BTC (a
+    fraction: the commission scheme does not round sizes down to whole units), and
+    ``getvalue([data])`` is the position's value alone, as BackBroker's (it held the cash too,
+    so the target looked reached and the order was a sell of the difference)."""
+    looks: list[tuple[float, float]] = []
+
+    def look(s: Recorder) -> None:
+        looks.append((s.broker.getvalue([s.data]), s.position.size * s.data.close[0]))
+
+    strat, broker = run(
+        [FLAT] * 6,
+        {
+            1: lambda s: s.order_target_percent(target=0.05),
+            3: look,
+            4: lambda s: s.order_target_percent(target=0.0),
+        },
+    )
+    assert strat.statuses(1)[-1] == "Completed" and strat.statuses(2)[-1] == "Completed"
+    assert strat.last(1)[3] == pytest.approx(0.0125)  # bought
+    assert strat.last(2)[3] == pytest.approx(-0.01248)  # the holding, on the amount step
+    ((value, held),) = looks
+    assert value == pytest.approx(held) and held == pytest.approx(0.0125 * 0.999 * 40_000.0)
+    assert broker.getposition(strat.data).size == 0.0  # the rest is dust
+
+
 def test_cancel_notifies_canceled_and_releases_the_cash() -> None:
     holder: dict[str, Any] = {}
 
