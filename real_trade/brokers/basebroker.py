@@ -154,7 +154,8 @@ class BaseBroker(bt.BrokerBase):
         """Cash plus the positions (of ``datas``, or all) and the dust at their latest prices;
         with perpetuals, the wallet plus the positions' PnL at the latest prices. For one data
         (``getvalue([data])``, as ``order_target_value`` and the PositionsValue analyzer ask)
-        the value of its position alone, as BackBroker's: size (signed) times the close."""
+        the value of its position alone, as BackBroker's: size (signed) times the close, dust
+        left out."""
         if datas is not None and len(datas) == 1:
             return self._position_value(datas[0])
         if self.session.positions.contracts:
@@ -173,11 +174,10 @@ class BaseBroker(bt.BrokerBase):
         return value
 
     def _position_value(self, data: Any) -> float:
-        """``data``'s position (with a spot holding's dust) at its latest close."""
-        pos, symbol = self.positions[data], self._symbols.get(data, "")
-        dust = self.session.positions.dust.get(symbol, 0.0)
-        dust = dust if self._drivers.get(symbol) is data else 0.0  # once per symbol
-        return (pos.size + dust) * (data.close[0] if len(data) else pos.price)
+        """``data``'s position at its latest close; without the dust, which is no position
+        (so ``order_target_percent(0)`` when flat with dust sends nothing)."""
+        pos = self.positions[data]
+        return pos.size * (data.close[0] if len(data) else pos.price) if pos.size else 0.0
 
     def _forget_values(self) -> None:
         """The account or the bars change: cash and value are read afresh."""

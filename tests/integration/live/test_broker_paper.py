@@ -338,13 +338,15 @@ def test_order_target_percent_buys_that_share_of_the_value_and_zero_closes() -> 
         looks.append((s.broker.getvalue([s.data]), s.position.size * s.data.close[0]))
 
     strat, broker = run(
-        [FLAT] * 6,
+        [FLAT] * 8,
         {
             1: lambda s: s.order_target_percent(target=0.05),
             3: look,
             4: lambda s: s.order_target_percent(target=0.0),
+            6: lambda s: s.order_target_percent(target=0.0),  # flat with dust: nothing to do
         },
     )
+    assert len(strat.refs) == 2, "flat (the dust is no position): no third order"
     assert strat.statuses(1)[-1] == "Completed" and strat.statuses(2)[-1] == "Completed"
     assert strat.last(1)[3] == pytest.approx(0.0125)  # bought
     assert strat.last(2)[3] == pytest.approx(-0.01248)  # the holding, on the amount step
