@@ -21,6 +21,7 @@ import backtrader as bt
 from real_trade.brokers import contracts as ct
 from real_trade.brokers import translate as tr
 from real_trade.brokers.backfill import LivePriceUnknownError, reference_price
+from real_trade.brokers.refusals import RefusalLog
 from real_trade.errors import ConfigError
 from real_trade.execution import FillEvent, FundingPayment, Liquidation, OrderSide
 from real_trade.risk.killswitch import KillReport
@@ -55,6 +56,7 @@ class BaseBroker(bt.BrokerBase):
         self.notifs: collections.deque[Any] = collections.deque()
         self.positions: collections.defaultdict[Any, Any] = collections.defaultdict(bt.Position)
         self._orders: dict[int, Any] = {}
+        self._refusals = RefusalLog()  # refused orders in the log, with the fix
         self._symbols: dict[Any, str] = {}  # data -> symbol
         self._drivers: dict[str, Any] = {}  # symbol -> the first data of it (drives the paper)
         self._readers: dict[Any, tr.BarReader] = {}  # data -> its newest bar's reader
@@ -75,6 +77,35 @@ class BaseBroker(bt.BrokerBase):
         """backtrader's hook: the default commission scheme from ``commission`` (a rate)."""
         if None not in self.comminfo:
             self.comminfo = {None: tr.commission_scheme(self.p.commission)}
+
+    def setcommission(
+        self,
+        commission: float = 0.0,
+        margin: float | None = None,
+        mult: float = 1.0,
+        commtype: Any = None,
+        percabs: bool = True,
+        stocklike: bool = False,
+        interest: float = 0.0,
+        interest_long: bool = False,
+        leverage: float = 1.0,
+        automargin: bool = False,
+        name: Any = None,
+    ) -> None:
+        """backtrader's ``setcommission``, with fractional sizes for ``order_target_*``
+        (:class:`~real_trade.brokers.translate.FractionalCommInfo`)."""
+        self.comminfo[name] = tr.commission_scheme(
+            commission,
+            margin=margin,
+            mult=mult,
+            commtype=commtype,
+            percabs=percabs,
+            stocklike=stocklike,
+            interest=interest,
+            interest_long=interest_long,
+            leverage=leverage,
+            automargin=automargin,
+        )
 
     def start(self) -> None:
         """Map the strategy's feeds to symbols and start the session for them."""
@@ -124,7 +155,12 @@ class BaseBroker(bt.BrokerBase):
 
     def getvalue(self, datas: Any = None) -> float:
         """Cash plus the positions (of ``datas``, or all) and the dust at their latest prices;
-        with perpetuals, the wallet plus the positions' PnL at the latest prices."""
+        with perpetuals, the wallet plus the positions' PnL at the latest prices. For one data
+        (``getvalue([data])``, as ``order_target_value`` and the PositionsValue analyzer ask)
+        the value of its position alone, as BackBroker's: size (signed) times the close, dust
+        left out."""
+        if datas is not None and len(datas) == 1:
+            return self._position_value(datas[0])
         if self.session.positions.contracts:
             return ct.contract_value(self, datas)
         if datas is None and self._kept_value is not None:
@@ -145,6 +181,12 @@ class BaseBroker(bt.BrokerBase):
         if datas is None and self._keep_values:
             self._kept_value, self._value_priced = value, priced
         return value
+
+    def _position_value(self, data: Any) -> float:
+        """``data``'s position at its latest close; without the dust, which is no position
+        (so ``order_target_percent(0)`` when flat with dust sends nothing)."""
+        pos = self.positions[data]
+        return pos.size * (data.close[0] if len(data) else pos.price) if pos.size else 0.0
 
     def _forget_values(self) -> None:
         """The account or the bars change: cash and value are read afresh."""
@@ -218,6 +260,7 @@ class BaseBroker(bt.BrokerBase):
         except (ValueError, ConfigError, LivePriceUnknownError) as exc:  # a Rejected order
             order.addinfo(reason=str(exc))
             order.reject(self)
+            self._refused(order)
             self.notify(order)
             return order
         parent = getattr(order.parent, "ref", None)
@@ -299,6 +342,8 @@ class BaseBroker(bt.BrokerBase):
                 tr.execute(order, self.positions[order.data], event, update.position_change, info)
                 continue
             tr.set_status(order, event, self, update.denial)
+            if order.status in (order.Margin, order.Rejected):
+                self._refused(order)
             self.notify(order)
         for happened in self.session.take_contract_events():
             if isinstance(happened, Liquidation):
@@ -308,6 +353,10 @@ class BaseBroker(bt.BrokerBase):
             else:
                 self.funding_payments.append(happened)
         self._apply(self.session.settle_positions())
+
+    def _refused(self, order: Any) -> None:
+        """Log a refused order (Margin, Rejected) with the fix, once per kind of refusal."""
+        self._refusals.note(order, self._symbols.get(order.data, ""), self)
 
     def _apply(self, sizes: dict[str, float]) -> None:
         """Set the positions the session settled to the account's balances."""

@@ -229,11 +229,24 @@ def new_bars(drivers: dict[str, Any], readers: dict[Any, BarReader]) -> dict[str
     return bars
 
 
-def commission_scheme(commission: Any) -> CommInfoBase:
-    """The broker's default scheme: ``commission`` itself, or a percentage rate."""
+class FractionalCommInfo(CommInfoBase):
+    """backtrader's commission scheme with fractional sizes: :meth:`getsize` (what
+    ``order_target_value``/``order_target_percent`` buy for an amount of cash) does not round
+    down to whole units (5 % of 10,000 USDT at 60,000 is 0.00833 BTC, not 0); the venue's
+    amount step rounds the order."""
+
+    def getsize(self, price: float, cash: float) -> float:
+        """The size ``cash`` buys at ``price`` (through the margin for a margined scheme)."""
+        per_unit = price if self._stocklike else self.get_margin(price)
+        return float(self.p.leverage * (cash / per_unit)) if per_unit else 0.0
+
+
+def commission_scheme(commission: Any, **params: Any) -> CommInfoBase:
+    """The broker's default scheme: ``commission`` itself, or a percentage rate (with
+    backtrader's ``setcommission`` ``params``) in a :class:`FractionalCommInfo`."""
     if isinstance(commission, CommInfoBase):
         return commission
-    return CommInfoBase(commission=float(commission), percabs=True)
+    return FractionalCommInfo(commission=float(commission), **{"percabs": True, **params})
 
 
 def request_of(order: Any, symbol: str) -> OrderRequest:

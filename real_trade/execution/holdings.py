@@ -8,10 +8,11 @@ balance report):
 
 * :meth:`Holdings.free` is the free balance the port last reported, plus what buy fills applied
   since then delivered (the balance report of a fill may arrive after the fill itself);
-* :meth:`Holdings.fit_sell` trims a sell that exceeds the free balance only by the fees charged
-  in the base asset on this holding (or by less than one amount step) to what is held, rounded
-  down to the step, and says why (:class:`SellTrim`); a sell asking for more than that goes out
-  as asked and the venue refuses it;
+* :meth:`Holdings.fit_sell` trims a spot sell that exceeds the free balance only by the fees
+  charged in the base asset on this holding (or by less than one amount step) to what is held,
+  rounded down to the step, and says why (:class:`SellTrim`); a sell asking for more than that
+  goes out as asked and the venue refuses it; a contract's order (``BTC/USDT:USDT``) is never
+  trimmed;
 * :meth:`Holdings.dust_reason` tells a remainder the venue will not take in any order (below
   its minimum amount or order value once rounded to the step): dust, not a position. The broker
   reports each new remainder once, as a :class:`PositionDust` on ``position.dust``.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 from real_trade.execution.events import Balance, BalanceReport, ExecutionPort, FillEvent
 from real_trade.execution.orders import SymbolLimits
-from real_trade.vocabulary import OrderSide, base_asset
+from real_trade.vocabulary import OrderSide, base_asset, is_contract
 
 __all__ = ["DUST_TOPIC", "Holdings", "PositionDust", "SellTrim"]
 
@@ -59,9 +60,9 @@ class Holdings:
             self._unreported.pop(asset, None)
 
     def on_fill(self, fill: FillEvent) -> None:
-        """Count a fill: what a buy delivers, and the fee it paid in the base asset."""
+        """Count a fill: what a spot buy delivers, and the fee it paid in the base asset."""
         base = base_asset(fill.symbol)
-        if fill.side != OrderSide.BUY:
+        if fill.side != OrderSide.BUY or is_contract(fill.symbol):
             return
         self._unreported[base] = self._unreported.get(base, 0.0) + fill.position_change
         if fill.commission_asset == base and fill.commission > 0:
@@ -86,7 +87,11 @@ class Holdings:
         Trimmed when ``amount`` exceeds the free base balance by no more than the fees taken in
         the base asset on this holding plus one amount step; the sent amount is the free
         balance rounded down to the step. Nothing held (or less than a step): sent as asked.
+        A contract's order is never trimmed: it trades no holding (a unified account's spot
+        balance of its base asset is no position of the perpetual).
         """
+        if is_contract(symbol):
+            return None
         base = base_asset(symbol)
         free = self.free(base)
         excess = amount - free

@@ -119,7 +119,7 @@ class Account:
             raise ValueError(f"debit amount must be >= 0, got {amount}")
         bal = self.balance(asset)
         if bal.free < amount:
-            raise InsufficientBalance()
+            raise InsufficientBalance(None, asset)
         bal.free -= amount
 
     def lock(self, asset: str, amount: Decimal) -> None:
@@ -128,7 +128,7 @@ class Account:
             raise ValueError(f"lock amount must be >= 0, got {amount}")
         bal = self.balance(asset)
         if bal.free < amount:
-            raise InsufficientBalance()
+            raise InsufficientBalance(None, asset)
         bal.free -= amount
         bal.locked += amount
 
@@ -138,7 +138,7 @@ class Account:
             raise ValueError(f"unlock amount must be >= 0, got {amount}")
         bal = self.balance(asset)
         if bal.locked < amount:
-            raise InsufficientBalance()
+            raise InsufficientBalance(None, asset)
         bal.locked -= amount
         bal.free += amount
 
@@ -153,7 +153,7 @@ class Account:
             raise ValueError(f"bad spend_locked amounts {amount} / {refund}")
         bal = self.balance(asset)
         if bal.locked < amount:
-            raise InsufficientBalance()
+            raise InsufficientBalance(None, asset)
         bal.locked -= amount
         bal.free += refund
 

@@ -315,7 +315,7 @@ class MatchingEngine:
             if self.book.opposite(side).best() is None:
                 raise OrderRejected(Reason.NO_LIQUIDITY)
             if side is Side.BUY and account.free(rules.quote) < quote_qty:
-                raise InsufficientBalance()
+                raise InsufficientBalance(None, rules.quote)
             qty, cost, exhausted = self.book.plan_take(
                 side, quote_cap=quote_qty, step=rules.market_step
             )
@@ -348,7 +348,7 @@ class MatchingEngine:
             order=order,
         )
         if account.free(lock_asset) < lock_amount:
-            raise InsufficientBalance()
+            raise InsufficientBalance(None, lock_asset)
         account.lock(lock_asset, lock_amount)
         order.order_id = next(self._order_ids)
         order.locked_asset, order.locked_amount = lock_asset, lock_amount

@@ -459,6 +459,7 @@ class VenueClient(VenueConnection):
             on_done=self._forget_stream,
             exchange=self.exchange,
             subscribed=subscribed,
+            resync_clock=self.resync_clock_async,
         )
         with self._streams_lock:
             self._streams.add(handle)

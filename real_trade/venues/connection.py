@@ -418,6 +418,17 @@ class VenueConnection:
             future.cancel()
             raise
 
+    async def resync_clock_async(self) -> None:
+        """After a timestamp refusal, sign with the venue's clock (ccxt's time difference).
+
+        Not on the simulator: its time endpoint reports the market clock, which an accelerated
+        or stepped run moves apart from the wall clock, and it accepts a signature on either
+        clock; adopting the market clock made every later signed request late (at speed 120,
+        5 s of market time pass in 42 ms), so one slow request ended a run.
+        """
+        if self.sim_url is None:
+            await self._exchange.load_time_difference()
+
     async def _retrying(
         self, func: Callable[..., Awaitable[T]], *args: Any, places_order: bool = False
     ) -> T:
@@ -426,7 +437,7 @@ class VenueConnection:
         async def attempt() -> T:
             if self._resync_clock:
                 self._resync_clock = False
-                await self._exchange.load_time_difference()
+                await self.resync_clock_async()
             started, error = time.perf_counter(), None
             try:
                 return await func(*args)

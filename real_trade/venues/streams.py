@@ -326,6 +326,7 @@ class StreamHandle:
     ``kind``, ``symbol``, ``state``, ``last_error``, ``reconnects`` (completed reconnections)
     and ``events`` (items delivered) describe it; ``confirmed_by_venue``: it is ``connected``
     once the venue confirmed its subscription (``subscribed()`` tells), not when a socket opens.
+    After a timestamp refusal it awaits ``resync_clock()`` (the connection's) before retrying.
     Created by ``VenueClient.stream``.
     """
 
@@ -345,6 +346,7 @@ class StreamHandle:
         on_done: Callable[[StreamHandle], None] | None = None,
         exchange: Any = None,
         subscribed: Callable[[], bool] | None = None,
+        resync_clock: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.venue, self.kind, self.symbol = venue, kind, symbol
         self._subscribed = subscribed
@@ -353,6 +355,7 @@ class StreamHandle:
         self._bus = bus
         self.base_delay, self.max_delay = base_delay, max_delay
         self._loop, self._on_done, self._exchange = loop, on_done, exchange
+        self._resync_clock = resync_clock
         self.state: str = "connecting"
         self.last_error: str | None = None
         self.reconnects = 0
@@ -526,9 +529,9 @@ class StreamHandle:
                     return
                 backoff.failed()
                 self._set_state("disconnected", message)
-                if isinstance(error, ClockSkewError) and self._exchange is not None:
+                if isinstance(error, ClockSkewError) and self._resync_clock is not None:
                     with contextlib.suppress(Exception):  # resync; a failure shows on the retry
-                        await self._exchange.load_time_difference()
+                        await self._resync_clock()
                 await backoff.wait()
         finally:
             if self._on_done is not None:

@@ -77,7 +77,10 @@ _SIM_MARKET_TYPES: Mapping[str, tuple[str, ...]] = {
     "swap": ("linear",),
     "delivery": ("inverse",),
 }
-# OKX names its market types itself (ccxt okx: spot, swap, future, option).
+# OKX names its market types itself (ccxt okx: spot, swap, future, option). Its private
+# ``orders`` channel pushes every type by default (instType ANY): a client that loaded only
+# these types subscribes to them alone, or ccxt meets an unknown symbol (BadSymbol) when the
+# account trades another type elsewhere.
 _SIM_MARKET_TYPES_OKX: Mapping[str, tuple[str, ...]] = {
     "spot": ("spot",),
     "future": ("swap",),
@@ -167,7 +170,9 @@ def resolve_endpoints(
             _SIM_MARKET_TYPES_OKX if protocol_family(venue.ccxt_id) == "okx" else _SIM_MARKET_TYPES
         )
         types = list(table.get(default_type, (default_type,)))
-        options = {"fetchMarkets": {"types": types}, "fetchMargins": False}
+        options: dict[str, Any] = {"fetchMarkets": {"types": types}, "fetchMargins": False}
+        if table is _SIM_MARKET_TYPES_OKX:  # the private streams: only the types loaded
+            options["watchOrders"] = options["watchMyTrades"] = {"type": types[0]}
         return VenueEndpoints(mode="sim", urls=urls, sim_url=sim_url, options=options)
     if custom_urls:
         mode: VenueMode = "testnet" if testnet else "demo" if demo else "live"

@@ -107,3 +107,27 @@ def test_dust_is_what_no_order_can_sell() -> None:
     assert Holdings.dust_reason(0.00005, LIMITS, 60_000.0) is not None  # 3 USDT < 5 minimum
     assert Holdings.dust_reason(0.0001, LIMITS, 60_000.0) is None
     assert Holdings.dust_reason(0.0, LIMITS, 60_000.0) is None
+
+
+def test_a_contract_trades_no_holding_it_is_never_trimmed_nor_counted() -> None:
+    """A unified account holding spot BTC: the perpetual's sell goes out as asked, and a
+    perpetual's buy delivers no BTC a spot sell could take."""
+    holdings = Holdings(AccountPort(BTC=0.00999))
+    assert holdings.fit_sell("BTC/USDT:USDT", 0.01, LIMITS) is None
+    perp_buy = FillEvent(
+        1,
+        "c1",
+        "x1",
+        "BTC/USDT:USDT",
+        "buy",
+        "t1",
+        60_000.0,
+        0.01,
+        0.3,
+        "USDT",
+        0,
+        position_change=0.01,
+    )
+    holdings.on_fill(perp_buy)
+    assert holdings.free("BTC") == pytest.approx(0.00999)
+    assert holdings.fit_sell("BTC/USDT", 0.01, LIMITS) is not None  # spot: still trimmed

@@ -156,7 +156,7 @@ class DerivativesLedger:
             mark = self._mark_or_entry(pos)
             keep = self.initial(pos) - min(ZERO, pos.unrealized(mark))
             if pos.isolated_margin + amount < keep:
-                raise InsufficientBalance()
+                raise InsufficientBalance(None, asset)
             pos.isolated_margin += amount
             account.credit(asset, -amount)
         self._touch(account, asset)

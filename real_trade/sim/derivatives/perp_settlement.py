@@ -78,7 +78,7 @@ class PerpSettlement:
         margin = initial_margin(notional, settings.leverage)
         asset = ledger.settle_asset(rules.symbol)
         if ledger.available(account, asset) < margin or account.free(asset) < margin:
-            raise InsufficientBalance()
+            raise InsufficientBalance(None, asset)
         return margin
 
     def reservation(

@@ -83,5 +83,8 @@ _REASONS: dict[Reason, tuple[str, str]] = {
 
 
 def from_sim_error(err: SimError) -> tuple[str, str]:
-    """OKX's ``(code, message)`` for a neutral core refusal (51000 when none fits)."""
+    """OKX's ``(code, message)`` for a neutral core refusal (51000 when none fits); 51008
+    names the currency that is short (BTC for a spot sell, USDT for a buy)."""
+    if err.reason is Reason.INSUFFICIENT_BALANCE and err.field:
+        return "51008", f"Order failed. Insufficient {err.field} balance in account."
     return _REASONS.get(err.reason, ("51000", f"Parameter error: {err}"))

@@ -33,7 +33,7 @@ from typing import Any
 
 from aiohttp import web
 
-from real_trade.sim.accounts import wallet_balances
+from real_trade.sim.accounts import unified_balances, wallet_balances
 from real_trade.sim.derivatives.types import LiquidationEvent, PositionView
 from real_trade.sim.faults import FaultPlan
 from real_trade.sim.okx.auth import sign
@@ -437,13 +437,13 @@ class OKXStreams:
                     c.conn.send(json_frame({"arg": arg, "data": data}))
 
     def _details(self, api_key: str) -> list[dict[str, Any]]:
-        totals: dict[str, tuple[Decimal, Decimal]] = {}
+        """The ``account`` channel's ``details``: the key's unified account as
+        ``/account/balance`` reports it (money funded into both wallets counted once)."""
+        wallets = []
         for ctx in self.markets.contexts():
             acct = ctx.core.account_by_key(api_key)
-            if acct is None:
-                continue
-            for ccy, (free, locked) in wallet_balances(ctx.core, acct).items():
-                f0, l0 = totals.get(ccy, (Decimal(0), Decimal(0)))
-                totals[ccy] = (f0 + free, l0 + locked)
+            if acct is not None:
+                wallets.append((wallet_balances(ctx.core, acct), acct.opening))
         now = self.markets.spot.server_time_ms()
+        totals = unified_balances(wallets)
         return [detail_row(c, f, lk, now) for c, (f, lk) in sorted(totals.items())]

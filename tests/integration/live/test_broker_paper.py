@@ -9,6 +9,7 @@ spread when the open ticks down), a resting limit at its price when the path rea
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -304,6 +305,54 @@ def test_insufficient_cash_is_margin_with_the_exchange_reason() -> None:
     assert strat.statuses(1) == ["Submitted", "Margin"]
     assert "insufficient balance" in strat.last(1)[6]
     assert broker.getcash() == 10_000.0
+
+
+def test_a_refused_order_is_logged_with_the_fix_once_per_kind(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The seeds' ``self.buy()`` (one BTC) on 10,000 USDT is refused on every bar: one warning
+    names the reason, the cost and the fix; the repeats are counted, not logged again. A spot
+    sell of what is not held names the perpetual."""
+    buys = {bar: (lambda s: s.buy()) for bar in range(1, 13)}
+    with caplog.at_level(logging.WARNING, logger="real_trade.brokers"):
+        strat, _ = run([FLAT] * 14, {**buys, 13: lambda s: s.sell(size=0.01)})
+    assert strat.statuses(1) == ["Submitted", "Margin"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "real_trade.brokers"]
+    assert len(lines) == 3, lines
+    first, tenth, short = lines
+    assert f"order {strat.refs[0]} (buy 1 BTC/USDT) Margin: insufficient balance" in first
+    assert "it costs about 40,000.00 USDT, the cash is 10,000.00 USDT" in first
+    assert "size=" in first and "cerebro.addsizer" in first and "broker.setcash" in first
+    assert "(10 refusals like this so far)" in tenth
+    assert "sell 0.01 BTC/USDT" in short and "perpetual BTC/USDT:USDT" in short
+
+
+def test_order_target_percent_buys_that_share_of_the_value_and_zero_closes() -> None:
+    """backtrader's ``order_target_percent``: 5 % of 10,000 USDT at 40,000 is 0.0125 BTC (a
+    fraction: the commission scheme does not round sizes down to whole units), and
+    ``getvalue([data])`` is the position's value alone, as BackBroker's (it held the cash too,
+    so the target looked reached and the order was a sell of the difference)."""
+    looks: list[tuple[float, float]] = []
+
+    def look(s: Recorder) -> None:
+        looks.append((s.broker.getvalue([s.data]), s.position.size * s.data.close[0]))
+
+    strat, broker = run(
+        [FLAT] * 8,
+        {
+            1: lambda s: s.order_target_percent(target=0.05),
+            3: look,
+            4: lambda s: s.order_target_percent(target=0.0),
+            6: lambda s: s.order_target_percent(target=0.0),  # flat with dust: nothing to do
+        },
+    )
+    assert len(strat.refs) == 2, "flat (the dust is no position): no third order"
+    assert strat.statuses(1)[-1] == "Completed" and strat.statuses(2)[-1] == "Completed"
+    assert strat.last(1)[3] == pytest.approx(0.0125)  # bought
+    assert strat.last(2)[3] == pytest.approx(-0.01248)  # the holding, on the amount step
+    ((value, held),) = looks
+    assert value == pytest.approx(held) and held == pytest.approx(0.0125 * 0.999 * 40_000.0)
+    assert broker.getposition(strat.data).size == 0.0  # the rest is dust
 
 
 def test_cancel_notifies_canceled_and_releases_the_cash() -> None:

@@ -47,6 +47,7 @@ class _Script(bt.Strategy):
         self.orders: dict[str, Any] = {}
         self.log: list[tuple[str, str]] = []
         self.wait_bar = 0
+        self.cash_seen: list[float] = []
 
     def notify_data(self, data: Any, status: int, *args: Any, **kwargs: Any) -> None:
         self.live = status == data.LIVE
@@ -60,6 +61,7 @@ class _Script(bt.Strategy):
         return None if order is None else order.status
 
     def next(self) -> None:
+        self.cash_seen.append(self.broker.getcash())
         if self.live:
             self.live_bars += 1
             if self.live_bars > MAX_LIVE_BARS:
@@ -159,3 +161,158 @@ def test_a_strategy_trades_the_venue_end_to_end(
         assert math.isclose(broker.getcash(), usdt, abs_tol=0.01), (case, broker.getcash(), usdt)
         assert btc == pytest.approx(0.0, abs=1e-9), (case, "the exchange holds no BTC", btc)
         assert usdt < CASH, "two trades paid commission"
+
+
+def test_testnet_cash_while_trading_is_the_unified_account_cash(
+    venue: str, sim: SimExchange
+) -> None:
+    """An account funded as ``real-trade sim --account`` and the demo fund it (the same USDT
+    opened in the spot and the derivatives wallet: one unified account holding it once): the
+    broker's cash on every bar is the account's USDT, never the two wallets' opening summed
+    (the OKX face's ``account`` channel once pushed spot + swap wallet, 10,000 USDT too much)."""
+    prefix = PREFIX[venue]
+    key, secret = sim.create_account({"USDT": CASH})
+    store = getattr(stores, f"{prefix}Store")(
+        key,
+        secret,
+        testnet=True,
+        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
+        sim_url=sim.url,
+        bus=EventBus(),
+    )
+    broker = getattr(brokers, f"{prefix}Broker")(store, paper_trading=False, bus=EventBus())
+    data = getattr(feeds, f"{prefix}Data").from_timeframe_string(
+        "1m", store, symbol=SYMBOL, history_bars=10, qcheck=0.05
+    )
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.setbroker(broker)
+    cerebro.adddata(data)
+    cerebro.addstrategy(_Script)
+    try:
+        (strategy,) = cerebro.run()
+    finally:
+        store.stop()
+    assert strategy.step == "done", (venue, strategy.log)
+    assert strategy.cash_seen[0] == pytest.approx(CASH), venue
+    # the round trip of 0.01 BTC (about 600 USDT) gains or loses a few USDT, never 100
+    assert max(strategy.cash_seen) < CASH + 100, (venue, strategy.cash_seen)
+    assert min(strategy.cash_seen) < CASH - 100, ("the buy's cost is seen", venue)
+
+
+class _BuyWhileThePerpTrades(bt.Strategy):
+    """On the first live bar: the account's perpetual trades elsewhere (``elsewhere()``) and
+    this spot run buys; stops two bars after its buy is filled."""
+
+    params = (("elsewhere", None),)
+
+    def __init__(self) -> None:
+        self.order: Any = None
+        self.live_bars = 0
+        self.done_at = 0
+
+    def next(self) -> None:
+        if self.data._laststatus != self.data.LIVE:
+            return
+        self.live_bars += 1
+        if self.order is None:
+            self.p.elsewhere()
+            self.order = self.buy(size=SIZE)
+        elif self.order.status == bt.Order.Completed and not self.done_at:
+            self.done_at = self.live_bars
+        if (self.done_at and self.live_bars >= self.done_at + 2) or self.live_bars > 30:
+            self.env.runstop()
+
+
+def test_the_accounts_perpetual_trading_elsewhere_leaves_a_spot_run_quiet(
+    venue: str, sim: SimExchange, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One key, two runs: this one trades spot, another (or the web UI) the perpetual. The
+    venue pushes the perpetual's order on this run's private stream too (OKX's ``orders``
+    channel with ``instType`` ANY); the spot client, which loads only the spot markets from the
+    simulator, took it for an unknown symbol: ccxt's BadSymbol traceback in the log."""
+    prefix = PREFIX[venue]
+    key, secret = sim.create_account({"USDT": CASH}, futures_balances={"USDT": CASH})
+    store = getattr(stores, f"{prefix}Store")(
+        key,
+        secret,
+        testnet=True,
+        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
+        sim_url=sim.url,
+        bus=EventBus(),
+    )
+    broker = getattr(brokers, f"{prefix}Broker")(store, paper_trading=False, bus=EventBus())
+    data = getattr(feeds, f"{prefix}Data").from_timeframe_string(
+        "1m", store, symbol=SYMBOL, history_bars=5, qcheck=0.05
+    )
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+
+    def elsewhere() -> None:
+        sim.futures_core.place_order(account, "BTCUSDT", "buy", "market", quantity="0.01")
+
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.setbroker(broker)
+    cerebro.adddata(data)
+    cerebro.addstrategy(_BuyWhileThePerpTrades, elsewhere=elsewhere)
+    with caplog.at_level(logging.ERROR):
+        try:
+            (strategy,) = cerebro.run()
+        finally:
+            store.stop()
+    assert strategy.done_at, (venue, "the spot buy was not filled")
+    assert broker.getposition(data).size == pytest.approx(SIZE * 0.999), venue
+    errors = [r.getMessage() + str(r.exc_info) for r in caplog.records]
+    assert not [e for e in errors if "BadSymbol" in e or "market symbol" in e], (venue, errors)
+
+
+class _SellWhenFlat(bt.Strategy):
+    """Sells 0.01 BTC on spot while holding none (a short a spot account cannot take)."""
+
+    def __init__(self) -> None:
+        self.order: Any = None
+        self.live_bars = 0
+
+    def next(self) -> None:
+        if self.data._laststatus != self.data.LIVE:
+            return
+        self.live_bars += 1
+        if self.order is None:
+            self.order = self.sell(size=SIZE)
+        elif not self.order.alive() or self.live_bars > 30:
+            self.env.runstop()
+
+
+def test_a_spot_sell_of_what_is_not_held_is_margin_naming_the_asset_and_the_perpetual(
+    venue: str, sim: SimExchange, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The venue refuses it (OKX 51008 names the asset short: BTC, not the quote), and the
+    broker's warning names the fix: the perpetual."""
+    prefix = PREFIX[venue]
+    key, secret = sim.create_account({"USDT": CASH}, futures_balances={})
+    store = getattr(stores, f"{prefix}Store")(
+        key,
+        secret,
+        testnet=True,
+        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
+        sim_url=sim.url,
+        bus=EventBus(),
+    )
+    broker = getattr(brokers, f"{prefix}Broker")(store, paper_trading=False, bus=EventBus())
+    data = getattr(feeds, f"{prefix}Data").from_timeframe_string(
+        "1m", store, symbol=SYMBOL, history_bars=5, qcheck=0.05
+    )
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.setbroker(broker)
+    cerebro.adddata(data)
+    cerebro.addstrategy(_SellWhenFlat)
+    with caplog.at_level(logging.WARNING, logger="real_trade.brokers"):
+        try:
+            (strategy,) = cerebro.run()
+        finally:
+            store.stop()
+    assert strategy.order.status == bt.Order.Margin, (venue, strategy.order.getstatusname())
+    reason = strategy.order.info.get("reason", "")
+    if venue == "okx":
+        assert "Insufficient BTC balance" in reason, reason
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "real_trade.brokers"]
+    assert reason in warning and "perpetual BTC/USDT:USDT" in warning, warning

@@ -154,6 +154,31 @@ def test_sell_when_flat_goes_short_reverses_and_close_is_reduce_only(venue: str)
 
 
 @pytest.mark.parametrize("venue", list(BROKERS))
+def test_order_target_percent_goes_long_then_short_then_flat(venue: str) -> None:
+    """``order_target_percent(0.05)`` on 10,000 USDT at 40,000: long 0.0125 BTC; ``-0.05``:
+    short as much (a sell of twice that); ``0``: flat (it once sold 0 or, with a larger
+    account, whole BTC: the position's value was read with the wallet in it)."""
+    states: dict[str, float] = {}
+
+    def look(name: str) -> Callable[[Book], None]:
+        return lambda s: states.__setitem__(name, s.position.size)
+
+    actions = {
+        2: lambda s: s.order_target_percent(target=0.05),
+        4: look("long"),
+        5: lambda s: s.order_target_percent(target=-0.05),
+        7: look("short"),
+        8: lambda s: s.order_target_percent(target=0.0),
+        10: look("flat"),
+    }
+    strat, _ = run(flat(12), actions, venue=venue)
+    assert [n[0] for n in strat.notes] == ["Completed"] * 3, strat.notes
+    assert 0.012 - 1e-9 <= states["long"] <= 0.0125 + 1e-9  # on the venue's amount step
+    assert states["short"] == pytest.approx(-states["long"], abs=1e-9)
+    assert states["flat"] == 0.0
+
+
+@pytest.mark.parametrize("venue", list(BROKERS))
 def test_position_is_the_exchanges_and_value_adds_unrealized_pnl(venue: str) -> None:
     rows = flat(3) + [(40_000.0 + 100 * i,) * 4 + (5.0,) for i in range(1, 6)]  # type: ignore[misc]
     checks: list[tuple[float, float, float, float, float, float]] = []

@@ -240,6 +240,31 @@ def test_short_when_flat_reverse_and_close_reduce_only(
     )
 
 
+def test_a_spot_holding_of_the_base_asset_leaves_a_perp_order_as_asked(
+    venue_sim: tuple[str, SimExchange],
+) -> None:
+    """A unified account (Bybit, OKX) that also holds 0.00999 BTC on spot: the perpetual's
+    short of 0.01 goes out as 0.01 (the spot fee trim, "sell 0.01 trimmed to the 0.00999
+    held", is for spot holdings only), and so does the reduce-only close."""
+    venue, sim = venue_sim
+    key, secret = sim.create_account({"BTC": 0.00999}, futures_balances={"USDT": 10_000.0})
+    steps: list[tuple[Check, Act]] = [
+        (always, lambda s: s.sell(size=0.01)),
+        (agrees(sim, key, -0.01), lambda s: s.close()),
+        (agrees(sim, key, 0.0), lambda s: None),
+    ]
+    strat, _broker, _ = run_steps(sim, steps, key_secret=(key, secret), venue=venue)
+    assert strat.done, ("the scenario did not finish", strat.seen)
+    assert [o.info.get("trimmed") for o in strat.orders] == [None, None]
+    account = sim.futures_core.account_by_key(key)
+    assert account is not None
+    orders = sim.futures_core.all_orders(account, SID)
+    assert [(o.side.value, float(o.executed_qty)) for o in orders] == [
+        ("sell", 0.01),
+        ("buy", 0.01),
+    ]
+
+
 def test_value_is_the_wallet_plus_unrealized_pnl(venue_sim: tuple[str, SimExchange]) -> None:
     venue, sim = venue_sim
     key, secret = sim.create_account({}, futures_balances={"USDT": 10_000.0})
