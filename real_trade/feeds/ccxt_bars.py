@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from real_trade.errors import redact
 from real_trade.feeds.bars import Bar
 from real_trade.feeds.timeframes import next_open_ms, timeframe_to_bt
 
@@ -116,7 +117,12 @@ class CcxtBarSource:
         try:
             self.client.run(self._seed_async())
         except Exception as exc:  # the stream itself will show the forming candle soon
-            _log.warning("%r: could not read the forming candle: %s", self, exc)
+            _log.warning(  # a timeout's text is empty: name the error's class
+                "%r: could not read the forming candle: %s: %s",
+                self,
+                type(exc).__name__,
+                redact(str(exc)),
+            )
         self._timer = self.client.submit(self._close_check_loop())
 
     def stop(self) -> None:

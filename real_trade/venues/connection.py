@@ -22,6 +22,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import difflib
+import functools
 import logging
 import threading
 import time
@@ -434,6 +435,7 @@ class VenueConnection:
     ) -> T:
         """Call ccxt ``func`` with retries per the policy; resync the clock after a skew."""
 
+        @functools.wraps(func)  # a retry's log line names the ccxt call, not this closure
         async def attempt() -> T:
             if self._resync_clock:
                 self._resync_clock = False

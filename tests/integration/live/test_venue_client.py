@@ -187,10 +187,16 @@ def test_ambiguous_create_is_never_resent_and_is_found_by_client_id(
     client.cancel_order(found["id"], SYMBOL)
 
 
-def test_rate_limited_read_is_retried(sim: SimExchange, client: VenueClient) -> None:
+def test_rate_limited_read_is_retried(
+    sim: SimExchange, client: VenueClient, caplog: pytest.LogCaptureFixture
+) -> None:
     sim.faults.fail_next(2, "429", retry_after=0)
-    assert client.fetch_ticker(SYMBOL)["last"] > 0
+    with caplog.at_level(logging.WARNING, logger="real_trade"):
+        assert client.fetch_ticker(SYMBOL)["last"] > 0
     assert sim.faults.injected["request:429"] == 2
+    retries = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    called = {m.split(" failed")[0].rsplit(".", 1)[-1] for m in retries}  # the ccxt calls named
+    assert len(retries) == 2 and called <= {"load_markets", "fetch_ticker"}, retries
 
 
 def test_rate_limit_surfaces_once_attempts_run_out(sim: SimExchange) -> None:
