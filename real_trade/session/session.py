@@ -385,6 +385,13 @@ class TradingSession:
             return self.paper.now_ms()
         return time.time_ns() // 1_000_000
 
+    def on_reports(self, listener: Callable[[], None] | None) -> None:
+        """Call ``listener()`` whenever the live execution queues a report (an order update, a
+        fill, a balance; from the I/O thread: keep it short); paper: never. A broker wakes its
+        cycle with it, so the reports are booked as they come, not on the next bar."""
+        if self.live is not None:
+            self.live.on_report = listener
+
     # ------------------------------------------------------------------ orders
     def submit(
         self,
