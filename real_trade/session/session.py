@@ -29,6 +29,7 @@ to the host by :meth:`take_contract_events`.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -403,14 +404,21 @@ class TradingSession:
         reference_price: float | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
-        """Hand ``request`` to the order manager; ``extra`` goes into its journaled intent."""
+        """Hand ``request`` to the order manager; ``extra`` goes into its journaled intent.
+
+        What the submission publishes (its ``order.submitted``, the risk decision) goes on the
+        bus once the order is handed to the wire: the bus's dispatcher (journal writes,
+        monitors) wakes after the send, not during it. The intent is journaled before, as
+        ever (synchronously, not through the bus)."""
         if self.manager is None:
             raise RuntimeError("the session is not started")
         if extra:
             self._extra[request.local_id] = dict(extra)
-        self.manager.submit(
-            request, parent=parent, oco=oco, transmit=transmit, reference_price=reference_price
-        )
+        deferred = getattr(self.bus, "deferred", None)  # an EventBus's; a stand-in may lack it
+        with deferred() if deferred is not None else contextlib.nullcontext():
+            self.manager.submit(
+                request, parent=parent, oco=oco, transmit=transmit, reference_price=reference_price
+            )
 
     def cancel(self, local_id: int) -> None:
         """Ask to cancel order ``local_id`` (the venue's confirmation follows as an update)."""
