@@ -120,6 +120,7 @@ class TradingSession:
         self._extra: dict[int, dict[str, Any]] = {}
         self._own_ids = itertools.count(-1, -1)
         self._new_bars = False
+        self._bar_pass = False  # live: this cycle brought a bar (its snapshot waits a cycle)
         self._holding, self._settled_seq = True, -1  # settle_positions: skip when flat, no news
         self._floors: dict[str, float] | None = None  # settle_positions: holdings' dust floors
         self._last_snapshot = 0.0
@@ -495,6 +496,7 @@ class TradingSession:
         for symbol, bar in bars.items():
             self.last_close[symbol] = bar.close
         self._new_bars = self._new_bars or bool(bars)
+        self._bar_pass = bool(bars)
         if self.paper is not None:
             if bars and (self.paper.started or len(bars) == len(self.symbols)):
                 self.paper.play(bars, manager.on_price, manager.trigger_symbols)
@@ -645,13 +647,22 @@ class TradingSession:
 
     def maybe_snapshot(self, force: bool = False) -> None:
         """Publish ``account.snapshot`` (the journal's equity curve) on a new bar, every
-        :data:`SNAPSHOT_EVERY_S` seconds, or when ``force``d; not before the first bar."""
+        :data:`SNAPSHOT_EVERY_S` seconds, or when ``force``d; not before the first bar.
+
+        Live, a cycle that brought a bar leaves it to the next cycle without one (the one its
+        order's answers wake, or a ``qcheck`` timeout): its journal write would run on the
+        bus's thread while the strategy's ``next()`` journals and sends its order. Only when
+        the last snapshot is :data:`SNAPSHOT_EVERY_S` old does a bar's cycle take one (a feed
+        whose bars come faster than its ``qcheck`` leaves no cycle without a bar)."""
         port = self.port
         if self.bus is None or self.manager is None or self.journal is None or port is None:
             return
         now = time.monotonic()
         if not (force or self._new_bars or now - self._last_snapshot >= SNAPSHOT_EVERY_S):
             return
+        if self._bar_pass and self.live is not None and not force:
+            if now - self._last_snapshot < SNAPSHOT_EVERY_S:  # else a bar every cycle: now
+                return
         self._new_bars, self._last_snapshot = False, now
         if not self.last_close:
             return

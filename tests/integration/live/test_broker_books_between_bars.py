@@ -6,6 +6,10 @@ update, a fill or a balance arrives, so the broker books them at once and the ne
 ``next()`` no longer carries the previous order's booking (the reaction path, issue #16). The
 strategy still hears of them at its next bar, before its ``next()``, as backtrader does.
 
+With a journal, the account snapshot of a bar's cycle waits for the next cycle without a bar
+(the one the order's answers wake): its write, on the bus's thread, would otherwise run while the
+strategy journals and sends the bar's order.
+
 Full stack (``BinanceStore`` testnet -> ``BinanceData`` -> Cerebro -> ``BinanceBroker``) on a
 stepped simulator replaying real candles; the feed waits up to an hour for a bar, so only the
 wake-up can make the broker book a fill while the market stands still.
@@ -14,12 +18,16 @@ wake-up can make the broker book a fill while the market stands still.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import backtrader as bt
 import pytest
 
+from real_trade.bus import EventBus
 from real_trade.feeds import FeedState
+from real_trade.persistence import Journal
+from real_trade.persistence.records import OrderIntent
 from real_trade.sim import SimExchange
 from tests.integration.live.parity_support import (
     FILE,
@@ -113,6 +121,59 @@ def test_a_fill_is_booked_before_the_next_bar_and_heard_at_it() -> None:
             assert heard[1][-1] == "Completed"  # heard at the next bar, before its next()
             run.advance()
             run.finish()  # the third live bar ends the run
+        finally:
+            run.cerebro.runstop()
+            run.thread.join(5)
+            run.store.stop()
+
+
+class RecordingBus(EventBus):
+    """A bus that notes each ``account.snapshot`` as it is published, in ``log``."""
+
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    def publish(self, topic: str, event: Any) -> None:
+        if topic == "account.snapshot":
+            self.log.append("snapshot")
+        super().publish(topic, event)
+
+
+class RecordingJournal(Journal):
+    """A journal that notes each intent it writes, in ``log``."""
+
+    def __init__(self, url: str, log: list[str]) -> None:
+        super().__init__(url)
+        self.log = log
+
+    def record_intent(self, intent: OrderIntent) -> bool:
+        self.log.append("intent")
+        return super().record_intent(intent)
+
+
+@needs_data
+def test_a_bars_snapshot_is_published_after_its_order_is_journaled_and_sent(
+    tmp_path: Path,
+) -> None:
+    assert CSV is not None
+    log: list[str] = []
+    journal = RecordingJournal(f"sqlite:///{tmp_path / 'journal.db'}", log)
+    with journal, SimExchange(market=CSV, stepped=True, start_ms=START_MS) as sim:
+        kwargs = {"bus": RecordingBus(log), "journal": journal}
+        run = start_live_run(sim, paper=False, strategy=BuyOnce, broker_kwargs=kwargs)
+        try:
+            run.wait_live()
+            session = run.broker.session  # the backfill's last snapshot went out (no bar since)
+            run.wait(lambda: "snapshot" in log and not session._new_bars, "no snapshot pending")
+            assert "intent" not in log
+            before = len(log)
+            first = run.advance()
+            run.wait(lambda: run.strategy.processed_ms == first, "the first live bar processed")
+            order = run.strategy.order
+            run.wait(lambda: order.status == order.Completed, "the order filled and booked")
+            run.wait(lambda: "snapshot" in log[before:], "the bar's snapshot published")
+            assert log[before] == "intent"  # the bar's cycle published none before the order
         finally:
             run.cerebro.runstop()
             run.thread.join(5)
