@@ -660,9 +660,9 @@ class TradingSession:
         now = time.monotonic()
         if not (force or self._new_bars or now - self._last_snapshot >= SNAPSHOT_EVERY_S):
             return
-        if self._bar_pass and self.live is not None and not force:
-            if now - self._last_snapshot < SNAPSHOT_EVERY_S:  # else a bar every cycle: now
-                return
+        recent = now - self._last_snapshot < SNAPSHOT_EVERY_S  # else a bar every cycle: now
+        if self._bar_pass and self.live is not None and not force and recent:
+            return
         self._new_bars, self._last_snapshot = False, now
         if not self.last_close:
             return
