@@ -258,11 +258,12 @@ class QuietTape:
                 size = step if step > 0 else -step
                 part = size * a + step * (size + 1) // 2
             else:  # 3 distinct points between (a + step * i / 4, half to even), then b
+                # y / 4 half to even is (y + 1 + (y // 4 odd)) // 4 for y > 0
                 size, x = 4, 4 * a + step
-                part = b + (x >> 2) + (x + step >> 2) + (x + 2 * step >> 2)  # floor(x / 4)
-                for r in (x, x + step, x + 2 * step):  # the remainders: half to even
-                    if r & 3 == 3 or (r & 3 == 2 and r & 4):
-                        part += 1
+                y = x + step
+                z = y + step
+                part = b + (x + 1 + (x >> 2 & 1) >> 2) + (y + 1 + (y >> 2 & 1) >> 2)
+                part += z + 1 + (z >> 2 & 1) >> 2
             n += size
             total += part
             buy = step > 0

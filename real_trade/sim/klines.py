@@ -14,7 +14,7 @@ Binance's pagination: ``startTime`` only gives the first ``limit`` klines openin
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -388,6 +388,27 @@ class KlineBook:
         bar.last_id = first_id + trades.trades - 1
         bar.tb_vol += trades.taker_buy_volume
         bar.tb_qvol += trades.taker_buy_quote_volume
+
+    def add_minutes(self, minutes: Sequence[MinuteTrades | RawMinute], first_id: int) -> None:
+        """:meth:`add_minute` of each of ``minutes`` in turn, trade ids from ``first_id`` on
+        (a minute without trades takes none and adds nothing), in one loop: a raw minute
+        opening the minute after the last bar is appended as it is."""
+        m1 = self._m1
+        opens, bars = m1.opens, m1.bars
+        limit = m1.max_bars * 1.1
+        next_id = first_id
+        for minute in minutes:
+            count = minute.trades
+            if not count:
+                continue
+            if type(minute) is RawMinute and bars and minute.open_ms == opens[-1] + _MIN:
+                opens.append(minute.open_ms)
+                bars.append(_RawBar(minute, next_id))
+                if len(bars) > limit:
+                    m1._trim()
+            else:
+                self.add_minute(minute, next_id)
+            next_id += count
 
     def roll_quietly(self, now_ms: int) -> None:
         """After :meth:`add_minute`: open bars up to ``now_ms``'s minute like :meth:`roll`,

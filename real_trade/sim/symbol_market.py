@@ -206,9 +206,9 @@ class SymbolMarket:
         The ladder still quotes the price before them: the next played tick re-quotes it.
         """
         engine, klines = self.engine, self.klines
-        for minute in minutes:
-            if minute.trades:
-                klines.add_minute(minute, engine.take_trade_ids(minute.trades))
+        count = sum(minute.trades for minute in minutes)
+        if count:
+            klines.add_minutes(minutes, engine.take_trade_ids(count))
         if last_price is not None:
             engine.last_price = last_price
         if last_trade_ms is not None:

@@ -9,7 +9,15 @@ from decimal import Decimal
 import pytest
 
 from real_trade.sim.binance.errors import sim_error_code_msg as binance
-from real_trade.sim.klines import INTERVALS, KlineBook, RawMinute, Tape, bucket_open, next_open
+from real_trade.sim.klines import (
+    INTERVALS,
+    KlineBook,
+    MinuteTrades,
+    RawMinute,
+    Tape,
+    bucket_open,
+    next_open,
+)
 from real_trade.sim.types import BadParameter, Trade
 from tests.unit.sim.fakes import MIN, ScriptedMarket
 
@@ -268,3 +276,34 @@ def test_window_volumes_of_raw_minutes_equal_the_decimal_window() -> None:
     # the first minute joins the seed's bar and the played trade made its minute's: 4 unmade
     assert len(unread) == 4
     assert raw_book.volumes(START - 100 * MIN, START - 90 * MIN) is None
+
+
+def test_add_minutes_adds_like_add_minute_one_by_one() -> None:
+    """``add_minutes`` (the paper fast path's catch-up, one loop) leaves the book as
+    ``add_minute`` of each minute in turn: ids taken in order, a minute without trades skipped,
+    a gap (a minute not next to the last bar) and a Decimal minute handled, trimmed alike."""
+    tick, lot = D("0.01"), D("0.00001")
+    minutes: list[RawMinute | MinuteTrades] = []
+    for i in range(40):
+        open_ms = START + (i + (3 if i >= 20 else 0)) * MIN  # a gap of three minutes
+        p = 3_000_000 + 7 * i
+        raw = RawMinute(open_ms, p, p + 9, p - 4, p + 2, 1234 + i, 0, 3, 1000, 0, tick, lot)
+        raw = raw._replace(quote_units=raw.lots * p, trades=0 if i == 7 else 1 + i % 4)
+        minutes.append(raw.decimal() if i == 30 else raw)
+    one, many = (
+        KlineBook("BTCUSDT", live_start_ms=START, seed_price=D("30000"), max_bars=25)
+        for _ in range(2)
+    )
+    first_id = 5
+    for minute in minutes:
+        if minute.trades:
+            one.add_minute(minute, first_id)
+            first_id += minute.trades
+    many.add_minutes(minutes, 5)
+    now = minutes[-1].open_ms + MIN - 1
+    for kb in (one, many):
+        kb.roll_quietly(now)
+    assert many._m1.opens == one._m1.opens and many._m1.floor_ms == one._m1.floor_ms
+    assert many.klines("1m", now_ms=now, limit=100) == one.klines("1m", now_ms=now, limit=100)
+    ids = [(b.first_id, b.last_id) for b in many._m1.bars]
+    assert ids == [(b.first_id, b.last_id) for b in one._m1.bars]
