@@ -103,6 +103,41 @@ def sim(venue: str) -> Iterator[SimExchange]:
         yield exchange
 
 
+def _testnet_run(
+    sim: SimExchange,
+    venue: str,
+    key: str,
+    secret: str,
+    strategy: type[bt.Strategy],
+    history_bars: int,
+    **strategy_args: Any,
+) -> tuple[Any, Any, Any]:
+    """Run ``strategy`` on the venue's spot testnet (the simulator) with the account ``key``
+    until it stops: (the strategy, the broker, the feed)."""
+    prefix = PREFIX[venue]
+    store = getattr(stores, f"{prefix}Store")(
+        key,
+        secret,
+        testnet=True,
+        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
+        sim_url=sim.url,
+        bus=EventBus(),
+    )
+    broker = getattr(brokers, f"{prefix}Broker")(store, paper_trading=False, bus=EventBus())
+    data = getattr(feeds, f"{prefix}Data").from_timeframe_string(
+        "1m", store, symbol=SYMBOL, history_bars=history_bars, qcheck=0.05
+    )
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.setbroker(broker)
+    cerebro.adddata(data)
+    cerebro.addstrategy(strategy, **strategy_args)
+    try:
+        (ran,) = cerebro.run()
+    finally:
+        store.stop()
+    return ran, broker, data
+
+
 @pytest.mark.parametrize(
     ("mode", "symbol"),
     [("paper", SYMBOL), ("testnet", SYMBOL), ("paper", PERP)],
@@ -170,28 +205,8 @@ def test_testnet_cash_while_trading_is_the_unified_account_cash(
     opened in the spot and the derivatives wallet: one unified account holding it once): the
     broker's cash on every bar is the account's USDT, never the two wallets' opening summed
     (the OKX face's ``account`` channel once pushed spot + swap wallet, 10,000 USDT too much)."""
-    prefix = PREFIX[venue]
     key, secret = sim.create_account({"USDT": CASH})
-    store = getattr(stores, f"{prefix}Store")(
-        key,
-        secret,
-        testnet=True,
-        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
-        sim_url=sim.url,
-        bus=EventBus(),
-    )
-    broker = getattr(brokers, f"{prefix}Broker")(store, paper_trading=False, bus=EventBus())
-    data = getattr(feeds, f"{prefix}Data").from_timeframe_string(
-        "1m", store, symbol=SYMBOL, history_bars=10, qcheck=0.05
-    )
-    cerebro = bt.Cerebro(stdstats=False)
-    cerebro.setbroker(broker)
-    cerebro.adddata(data)
-    cerebro.addstrategy(_Script)
-    try:
-        (strategy,) = cerebro.run()
-    finally:
-        store.stop()
+    strategy, _, _ = _testnet_run(sim, venue, key, secret, _Script, 10)
     assert strategy.step == "done", (venue, strategy.log)
     assert strategy.cash_seen[0] == pytest.approx(CASH), venue
     # the round trip of 0.01 BTC (about 600 USDT) gains or loses a few USDT, never 100
@@ -230,35 +245,17 @@ def test_the_accounts_perpetual_trading_elsewhere_leaves_a_spot_run_quiet(
     venue pushes the perpetual's order on this run's private stream too (OKX's ``orders``
     channel with ``instType`` ANY); the spot client, which loads only the spot markets from the
     simulator, took it for an unknown symbol: ccxt's BadSymbol traceback in the log."""
-    prefix = PREFIX[venue]
     key, secret = sim.create_account({"USDT": CASH}, futures_balances={"USDT": CASH})
-    store = getattr(stores, f"{prefix}Store")(
-        key,
-        secret,
-        testnet=True,
-        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
-        sim_url=sim.url,
-        bus=EventBus(),
-    )
-    broker = getattr(brokers, f"{prefix}Broker")(store, paper_trading=False, bus=EventBus())
-    data = getattr(feeds, f"{prefix}Data").from_timeframe_string(
-        "1m", store, symbol=SYMBOL, history_bars=5, qcheck=0.05
-    )
     account = sim.futures_core.account_by_key(key)
     assert account is not None
 
     def elsewhere() -> None:
         sim.futures_core.place_order(account, "BTCUSDT", "buy", "market", quantity="0.01")
 
-    cerebro = bt.Cerebro(stdstats=False)
-    cerebro.setbroker(broker)
-    cerebro.adddata(data)
-    cerebro.addstrategy(_BuyWhileThePerpTrades, elsewhere=elsewhere)
     with caplog.at_level(logging.ERROR):
-        try:
-            (strategy,) = cerebro.run()
-        finally:
-            store.stop()
+        strategy, broker, data = _testnet_run(
+            sim, venue, key, secret, _BuyWhileThePerpTrades, 5, elsewhere=elsewhere
+        )
     assert strategy.done_at, (venue, "the spot buy was not filled")
     assert broker.getposition(data).size == pytest.approx(SIZE * 0.999), venue
     errors = [r.getMessage() + str(r.exc_info) for r in caplog.records]
@@ -287,29 +284,9 @@ def test_a_spot_sell_of_what_is_not_held_is_margin_naming_the_asset_and_the_perp
 ) -> None:
     """The venue refuses it (OKX 51008 names the asset short: BTC, not the quote), and the
     broker's warning names the fix: the perpetual."""
-    prefix = PREFIX[venue]
     key, secret = sim.create_account({"USDT": CASH}, futures_balances={})
-    store = getattr(stores, f"{prefix}Store")(
-        key,
-        secret,
-        testnet=True,
-        passphrase=DEFAULT_PASSPHRASE if venue == "okx" else None,
-        sim_url=sim.url,
-        bus=EventBus(),
-    )
-    broker = getattr(brokers, f"{prefix}Broker")(store, paper_trading=False, bus=EventBus())
-    data = getattr(feeds, f"{prefix}Data").from_timeframe_string(
-        "1m", store, symbol=SYMBOL, history_bars=5, qcheck=0.05
-    )
-    cerebro = bt.Cerebro(stdstats=False)
-    cerebro.setbroker(broker)
-    cerebro.adddata(data)
-    cerebro.addstrategy(_SellWhenFlat)
     with caplog.at_level(logging.WARNING, logger="real_trade.brokers"):
-        try:
-            (strategy,) = cerebro.run()
-        finally:
-            store.stop()
+        strategy, _, _ = _testnet_run(sim, venue, key, secret, _SellWhenFlat, 5)
     assert strategy.order.status == bt.Order.Margin, (venue, strategy.order.getstatusname())
     reason = strategy.order.info.get("reason", "")
     if venue == "okx":
