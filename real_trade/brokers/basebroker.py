@@ -318,13 +318,13 @@ class BaseBroker(bt.BrokerBase):
             session.after_cycle()
             return
         self._forget_values()
+        self._adopt_recovered()  # before the reports are applied: some may be theirs (an end)
         if len(self._symbols) == len(bars):  # one feed per symbol, each with a new bar
             times = [bar.open_ms for bar in bars.values()]
         else:
             times = [tr.num_to_ms(d.lines.datetime[0]) for d in self._symbols if len(d)]
         session.advance(bars, max(times) if times else None)
         self._dispatch()
-        self._adopt_recovered()
         session.after_cycle()
 
     def _adopt_recovered(self) -> None:

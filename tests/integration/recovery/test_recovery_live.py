@@ -504,3 +504,43 @@ def test_a_balance_change_the_stream_did_not_tell_is_found_and_adopted(
         sim.faults.pause_user_stream(False)
     (event,) = [e for t, e in run.topics if t == "reconcile.balance_mismatch"]
     assert (event["asset"], event["broker"], event["exchange"]) == ("USDT", 5_000, 5_250)
+
+
+@EVERY_VENUE
+def test_an_adopted_order_that_ends_before_the_first_cycle_is_followed_to_its_end(
+    sim: SimExchange, venue: Venue, journal_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The order open at the restart fills after recovery found it open but before the broker's
+    first cycle: its end (queued by the live execution, which forgets the order then) must
+    reach the adopted order, not be dropped as a report of an order the broker does not know."""
+    key, secret = venue.create_account(sim, {"USDT": 5_000})
+    price = _limit_price(sim, venue)
+    buy = {2: lambda s: s.track(s.buy(size=0.02, exectype=bt.Order.Limit, price=price))}
+    strat, _ = Run(sim, venue, key, secret, journal_url, "adopt2").go(buy, _accepted)
+    cid = strat.orders[0].info["client_order_id"]
+
+    first_cycle = BaseBroker.next
+
+    def fill_then_cycle(broker: BaseBroker) -> None:
+        live = broker.session.live
+        if live is not None and cid in live._open:  # found open: it fills now, while "starting"
+            _fill_from_counterparty(sim, venue, price, 0.02)
+            eventually(lambda: cid not in live._open, timeout=20, message="the fill reported")
+        monkeypatch.setattr(BaseBroker, "next", first_cycle)
+        first_cycle(broker)
+
+    monkeypatch.setattr(BaseBroker, "next", fill_then_cycle)
+
+    def ended(s: Script, broker: BaseBroker) -> bool:
+        done = any(n[1] == "Completed" for n in s.notes) and _agrees(sim, venue, key)(s, broker)
+        return done or len(s) > 100
+
+    strat2, broker2 = Run(sim, venue, key, secret, journal_url, "adopt2").go({}, ended)
+    assert broker2.recovery.adopted and broker2.recovery.adopted[0].request.client_order_id == cid
+    statuses = [n[1] for n in strat2.notes]
+    assert statuses[-1] == "Completed", statuses
+    (order,) = broker2._orders.values()
+    assert order.executed.size == pytest.approx(0.02)
+    with Journal(journal_url) as journal:
+        assert [r.state for r in journal.orders(strategy="adopt2")] == ["COMPLETED"]
+        assert len(journal.fills(strategy="adopt2")) == 1
