@@ -429,7 +429,8 @@ def test_okx_text_heartbeat_and_stale_connection_detection() -> None:
                 await ws.send_str("pong")
 
     with LocalServer(two_pongs_then_silence) as server:
-        ws = OKXWebSocket(base_url=server.url, ping_interval=0.1, reconnect_delay=0.01)
+        # idle limit 2 x 0.5 s: a pong a loaded machine delivers 0.1 s late still counts
+        ws = OKXWebSocket(base_url=server.url, ping_interval=0.5, reconnect_delay=0.01)
         seen = record(ws, "connected", "disconnected")
         ws.start([ws.trades_channel("BTC-USDT")])
         try:  # answered pings keep a connection; unanswered ones get it replaced
