@@ -485,7 +485,8 @@ def test_bybit_subscribes_answers_and_parses_on_a_local_server() -> None:
                 await ws.send_json({"success": True, "ret_msg": "pong", "op": "ping"})
 
     with LocalServer(handler) as server:
-        ws = BybitWebSocket(base_url=server.url, ping_interval=0.05)
+        # idle cut 2 x 0.5 s (not 0.1 s: a loaded machine's stall reconnected it)
+        ws = BybitWebSocket(base_url=server.url, ping_interval=0.5)
         seen = record(ws, "subscribed", "trade")
         ws.start([ws.trade_topic("BTC/USDT")])
         try:
