@@ -626,16 +626,24 @@ class KlineBook:
             i = j
         return out
 
+    def _m1_range(self, from_ms: int, now_ms: int) -> tuple[_Series, int, int]:
+        """The 1m series (rolled to ``now_ms``) and the index range of its bars opening in
+        ``[from_ms, now_ms]`` (empty when ``lo >= hi``)."""
+        self.roll(now_ms, build=False)
+        m1 = self._m1
+        return (
+            m1,
+            bisect_left(m1.opens, from_ms - from_ms % _MIN),
+            bisect_left(m1.opens, now_ms + 1),
+        )
+
     def window(self, from_ms: int, now_ms: int) -> tuple[Kline, Decimal | None] | None:
         """Aggregate the 1m bars opening in ``[from_ms, now_ms]`` into one pseudo-kline.
 
         Returns it with the close before the window (``None`` if unknown), or None when the
         window holds no bars. Used for the rolling 24h ticker and the average price.
         """
-        self.roll(now_ms, build=False)
-        m1 = self._m1
-        lo = bisect_left(m1.opens, from_ms - from_ms % _MIN)
-        hi = bisect_left(m1.opens, now_ms + 1)
+        m1, lo, hi = self._m1_range(from_ms, now_ms)
         if lo >= hi:
             return None
         prev = m1.bars[lo - 1].close if lo > 0 else None
@@ -647,10 +655,7 @@ class KlineBook:
         kline or the Decimal values of the raw bars (their whole lots and ticks x lots are
         summed, then made once: the same exact sums); None when the window holds no bars.
         The average price reads it at every market order."""
-        self.roll(now_ms, build=False)
-        m1 = self._m1
-        lo = bisect_left(m1.opens, from_ms - from_ms % _MIN)
-        hi = bisect_left(m1.opens, now_ms + 1)
+        m1, lo, hi = self._m1_range(from_ms, now_ms)
         if lo >= hi:
             return None
         vol = qvol = ZERO

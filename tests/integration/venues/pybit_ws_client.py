@@ -71,6 +71,25 @@ def register_before_send(manager: Any) -> None:
     manager.ws.send = send
 
 
+def private_websocket(key: str, secret: str) -> Any:
+    """pybit's private websocket (at ``unified_trading.PRIVATE_WSS``), connected.
+
+    pybit signs its auth to expire 1 s after it is made (``private_auth_expire=1``): on a loaded
+    machine the simulator, like Bybit, can read it later and refuse it as expired, which pybit
+    does not retry; a user on a slow link raises it the same way. Subscriptions are booked
+    before they are sent (:func:`register_before_send`)."""
+    private = unified_trading.WebSocket(
+        testnet=True,
+        channel_type="private",
+        api_key=key,
+        api_secret=secret,
+        retries=3,
+        private_auth_expire=10,
+    )
+    register_before_send(private)
+    return private
+
+
 def main(url: str, ws_url: str, key: str, secret: str) -> dict[str, Any]:
     """The public ticker and the private order stream of the simulator at ``ws_url``."""
     unified_trading.PUBLIC_WSS = ws_url + "/v5/public/{CHANNEL_TYPE}"
@@ -86,18 +105,7 @@ def main(url: str, ws_url: str, key: str, secret: str) -> dict[str, Any]:
     session = unified_trading.HTTP(testnet=True, api_key=key, api_secret=secret)
     session.endpoint = url
     session.client.verify = os.environ["SSL_CERT_FILE"]
-    # pybit signs its auth to expire 1 s after it is made (private_auth_expire=1): on a loaded
-    # machine the simulator, like Bybit, can read it later and refuse it as expired, which pybit
-    # does not retry; a user on a slow link raises it the same way
-    private = unified_trading.WebSocket(
-        testnet=True,
-        channel_type="private",
-        api_key=key,
-        api_secret=secret,
-        retries=3,
-        private_auth_expire=10,
-    )
-    register_before_send(private)
+    private = private_websocket(key, secret)
     try:
         private.order_stream(callback=orders)
         bid = session.get_orderbook(category="spot", symbol=SYMBOL)["result"]["b"][0][0]

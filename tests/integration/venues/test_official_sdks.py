@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from real_trade.sim.server import SimExchange
-from tests.integration.venues.pybit_ws_client import register_before_send
+from tests.integration.venues.pybit_ws_client import private_websocket
 from tests.support import eventually
 from tests.tls_ca import TlsFiles, make_tls_files
 
@@ -158,17 +158,7 @@ def test_pybit_private_websocket_streams_orders(
 ) -> None:
     monkeypatch.setattr(pybit_http, "PRIVATE_WSS", bybit_sim.ws_url + "/v5/private")
     session, key, secret = _pybit(bybit_sim)
-    # pybit's auth expires 1 s after it is signed by default: a loaded machine can deliver it
-    # later, and the simulator (as Bybit) refuses it; pybit_ws_client.py says the same
-    ws = pybit_http.WebSocket(
-        testnet=True,
-        channel_type="private",
-        api_key=key,
-        api_secret=secret,
-        retries=3,
-        private_auth_expire=10,
-    )
-    register_before_send(ws)  # pybit books the subscription after sending it: see there
+    ws = private_websocket(key, secret)  # auth valid 10 s, subscriptions booked before sent
     messages: list[dict[str, Any]] = []
     try:
         ws.order_stream(callback=messages.append)
