@@ -197,6 +197,7 @@ class BaseBroker(bt.BrokerBase):
         return self.positions[data].clone() if clone else self.positions[data]
 
     get_cash, set_cash, get_value = getcash, setcash, getvalue
+    get_fundvalue = getvalue  # (Cerebro reads it every bar; BrokerBase's calls getvalue)
 
     @property
     def paper_positions(self) -> dict[str, float]:

@@ -148,6 +148,7 @@ def first_strategy(broker: Any) -> Any:
 
 
 _EPOCH_NUM = float(bt.date2num(dt.datetime(1970, 1, 1)))
+_new_tuple = tuple.__new__  # a PaperBar without its Python-level __new__ (every bar)
 _MS_PER_DAY = 86_400_000
 
 
@@ -172,7 +173,7 @@ class BarReader:
     """Reads the newest bar of one feed as a :class:`PaperBar` straight from its line buffers
     (it runs for every bar: a feed's own attribute and line lookups cost more than the bar)."""
 
-    __slots__ = ("_buffers", "_first", "_ms", "size")
+    __slots__ = ("_buffers", "_counted", "_first", "_ms", "size")
 
     def __init__(self, data: Any) -> None:
         """The reader of ``data``; :attr:`size` (bars seen) starts at 0."""
@@ -180,6 +181,8 @@ class BarReader:
         lines = data.lines
         self._ms = seconds * 1000
         self._first = lines.lines[0]  # its length is the feed's
+        # a LineBuffer's length is its lencount: read it without a call when it is one
+        self._counted = type(self._first).__len__ is bt.linebuffer.LineBuffer.__len__
         self._buffers = tuple(
             getattr(lines, name) for name in ("datetime", "open", "high", "low", "close", "volume")
         )
@@ -189,14 +192,17 @@ class BarReader:
         """The feed's newest bar."""
         t, o, h, lo, c, v = self._buffers  # buffer[0] is buffer.array[buffer.idx]
         volume = float(v.array[v.idx])
-        return PaperBar(
-            num_to_ms(t.array[t.idx]),
-            float(o.array[o.idx]),
-            float(h.array[h.idx]),
-            float(lo.array[lo.idx]),
-            float(c.array[c.idx]),
-            volume if math.isfinite(volume) else 0.0,
-            self._ms,
+        return _new_tuple(
+            PaperBar,
+            (
+                num_to_ms(t.array[t.idx]),
+                float(o.array[o.idx]),
+                float(h.array[h.idx]),
+                float(lo.array[lo.idx]),
+                float(c.array[c.idx]),
+                volume if math.isfinite(volume) else 0.0,
+                self._ms,
+            ),
         )
 
     def close(self) -> float | None:
@@ -208,7 +214,7 @@ class BarReader:
 
     def new_bar(self) -> PaperBar | None:
         """The feed's newest bar when it grew since the last call, else None."""
-        size = len(self._first)
+        size = self._first.lencount if self._counted else len(self._first)
         if not size or size == self.size:
             return None
         self.size = size

@@ -527,15 +527,17 @@ class TradingSession:
 
     def settle_positions(self, force: bool = False) -> dict[str, float]:
         """Positions of quiet symbols follow the account's balances; the changed sizes."""
-        manager, port = self.manager, self.port
-        if manager is None or port is None:
+        manager = self.manager
+        if manager is None:
             return {}
         seq = manager.reports_applied
-        if not force and seq == self._settled_seq:
-            if not self._holding:
-                return {}  # flat, and no report since: the balances and positions are as settled
-            if self._above_floors(manager, port):
-                return {}  # no report since, and no holding's price nears its dust floor
+        if not force and seq == self._settled_seq and not self._holding:
+            return {}  # flat, and no report since: the balances and positions are as settled
+        port = self.port
+        if port is None:
+            return {}
+        if not force and seq == self._settled_seq and self._above_floors(manager, port):
+            return {}  # no report since, and no holding's price nears its dust floor
         self._settled_seq = seq
         balances, changed = port.balances(), {}
         contracts_held = self.positions.contracts
@@ -636,7 +638,8 @@ class TradingSession:
                 self.control.poll_if_due()
             except Exception as exc:  # the journal may be busy: ask again next time
                 _log.warning("could not read the journal's requests: %s", exc)
-        self.killswitch.step()
+        if self.killswitch.active:  # else nothing to step (every bar of a backtest)
+            self.killswitch.step()
         if self._reconcile is not None and self.manager is not None:
             held = {
                 s: self.positions.size(s) for s in self.symbols if s in self.positions.contracts
@@ -647,8 +650,10 @@ class TradingSession:
     def maybe_snapshot(self, force: bool = False) -> None:
         """Publish ``account.snapshot`` (the journal's equity curve) on a new bar, every
         :data:`SNAPSHOT_EVERY_S` seconds, or when ``force``d; not before the first bar."""
+        if self.journal is None or self.bus is None or self.manager is None:
+            return  # no journal (a backtest): no equity curve to write
         port = self.port
-        if self.bus is None or self.manager is None or self.journal is None or port is None:
+        if port is None:
             return
         now = time.monotonic()
         if not (force or self._new_bars or now - self._last_snapshot >= SNAPSHOT_EVERY_S):
