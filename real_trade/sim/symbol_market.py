@@ -23,7 +23,7 @@ from real_trade.sim.accounts import Account
 from real_trade.sim.history import OrderHistory
 from real_trade.sim.klines import KlineBook, MinuteTrades, RawMinute
 from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity, flow_step_of
-from real_trade.sim.market import CandleHistorySource, MarketSource
+from real_trade.sim.market import CandleHistorySource, MarketSource, MarketTick
 from real_trade.sim.matching import MatchingEngine
 from real_trade.sim.rules import SymbolRules
 from real_trade.sim.settlement import Settlement
@@ -35,6 +35,7 @@ from real_trade.sim.types import (
     BookTicker,
     DepthSnapshot,
     DepthUpdate,
+    Side,
     Ticker24h,
 )
 
@@ -215,6 +216,47 @@ class SymbolMarket:
             self.quiet_trade_ms = last_trade_ms
         klines.roll_quietly(now_ms)
         self.pumped_ms = max(self.pumped_ms, now_ms)
+
+    def pass_tick(self, tick: MarketTick) -> bool:
+        """Play ``tick`` as :meth:`pump` would, its flow's trade recorded instead of matched
+        (the paper fast path, when no user order of the symbol rests: the flow would meet only
+        the ladder's hit level, so it trades the tick's volume at its price, one trade id).
+
+        The ladder ends as the flow leaves it (:meth:`SymbolLiquidity.pass_tick`); the trade
+        goes to the 1m kline, the trade ids, the last price and the last trade's time as
+        :meth:`record_quiet` records one (not to the tape, the 1s klines or the bus). Ticks
+        before it are played first. False, with nothing done, when the symbol has no ladder
+        (then :meth:`pump` plays the tick).
+        """
+        liquidity = self.liquidity
+        if liquidity is None or tick.ts_ms <= self.pumped_ms:
+            return False
+        self.pump(tick.ts_ms - 1)
+        self.roll(tick.ts_ms)
+        qty = liquidity.pass_tick(tick)
+        if qty is None:
+            return False
+        self.flush(tick.ts_ms)
+        if not qty:
+            self.pumped_ms = tick.ts_ms
+            return True
+        price, ts = tick.price, tick.ts_ms
+        quote = price * qty
+        buy = tick.taker_side is Side.BUY  # the taker buys: the buyer is no maker
+        minute = MinuteTrades(
+            ts - ts % 60_000,
+            price,
+            price,
+            price,
+            price,
+            qty,
+            quote,
+            1,
+            qty if buy else ZERO,
+            quote if buy else ZERO,
+        )
+        self.record_quiet((minute,), price, ts, ts)
+        return True
 
     # ---------------------------------------------------------------- publishing
     def roll(self, now_ms: int) -> None:
