@@ -224,23 +224,25 @@ class SymbolMarket:
 
         The ladder ends as the flow leaves it (:meth:`SymbolLiquidity.pass_tick`); the trade
         goes to the 1m kline, the trade ids, the last price and the last trade's time as
-        :meth:`record_quiet` records one (not to the tape, the 1s klines or the bus). Ticks
-        before it are played first. False, with nothing done, when the symbol has no ladder
-        (then :meth:`pump` plays the tick).
+        :meth:`record_quiet` records one (not to the tape, the 1s klines or the bus). False,
+        with nothing done, when the symbol has no ladder or ``tick`` is not the source's only
+        tick up to its time (then :meth:`pump` plays them).
         """
-        liquidity = self.liquidity
-        if liquidity is None or tick.ts_ms <= self.pumped_ms:
+        liquidity, source, ts = self.liquidity, self.source, tick.ts_ms
+        if liquidity is None or source is None or ts <= self.pumped_ms:
             return False
-        self.pump(tick.ts_ms - 1)
-        self.roll(tick.ts_ms)
+        if source.ticks(self.symbol, self.pumped_ms, ts) != [tick]:
+            return False  # other ticks to play first
         qty = liquidity.pass_tick(tick)
         if qty is None:
             return False
-        self.flush(tick.ts_ms)
-        if not qty:
-            self.pumped_ms = tick.ts_ms
+        if not qty:  # a quote: the ladder only moved
+            self.roll(ts)
+            self.flush(ts)
+            self.pumped_ms = ts
             return True
-        price, ts = tick.price, tick.ts_ms
+        self.flush(ts)
+        price = tick.price
         quote = price * qty
         buy = tick.taker_side is Side.BUY  # the taker buys: the buyer is no maker
         minute = MinuteTrades(
