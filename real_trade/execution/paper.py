@@ -484,7 +484,8 @@ class PaperExecution:
             points, kept = paths[sid]
             if len(kept) <= i:
                 kept += market.extend(sid, points, len(kept), i + 1)
-            core.pump()
+            if not (i == 0 and self._open_alone(sid) and core.pass_tick(sid, kept[0])):
+                core.pump()
             if i == 0:
                 self._open_now.add(sid)
                 for request in self._waiting.pop(sid, []):
@@ -496,6 +497,17 @@ class PaperExecution:
         self._open_now.clear()  # from now on, orders wait for the next bar
 
     # ------------------------------------------------------------------ the fast path
+    def _open_alone(self, sid: str) -> bool:
+        """Whether the open tick's flow may be recorded instead of matched
+        (:meth:`ExchangeCore.pass_tick`): the fast path, one spot symbol traded, no order of
+        the account resting (the flow then meets only the ladder's hit level)."""
+        return (
+            self.fast_path
+            and not self._resting
+            and len(self.symbols) == 1
+            and sid not in self.contracts
+        )
+
     def _quiet_bar(self, sid: str, bar: PaperBar, watched: Callable[[], Collection[str]]) -> bool:
         """Whether no order can meet ``bar``: none waits for it, none rests in its reach,
         and no local trigger watches its prices. A contract's bar is never quiet: its mark,

@@ -536,8 +536,14 @@ class TradingSession:
         port = self.port
         if port is None:
             return {}
-        if not force and seq == self._settled_seq and self._above_floors(manager, port):
-            return {}  # no report since, and no holding's price nears its dust floor
+        if not force and seq == self._settled_seq:
+            if self._above_floors(manager, port):
+                return {}  # no report since, and no holding's price nears its dust floor
+            if not any(manager.settled(symbol) for symbol in self.symbols):
+                # no report since, and every symbol waits on a working order (the order just
+                # submitted): no size to settle, and no dust floor while orders work
+                self._holding, self._floors = True, None
+                return {}
         self._settled_seq = seq
         balances, changed = port.balances(), {}
         contracts_held = self.positions.contracts

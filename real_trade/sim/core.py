@@ -56,7 +56,7 @@ from real_trade.sim.derivatives.types import (
 from real_trade.sim.history import OrderHistory
 from real_trade.sim.klines import Kline, MinuteTrades, RawMinute
 from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity
-from real_trade.sim.market import MarketSource
+from real_trade.sim.market import MarketSource, MarketTick
 from real_trade.sim.rules import (
     SymbolRules,
     parse_client_order_id,
@@ -738,6 +738,17 @@ class ExchangeCore:
         :meth:`~real_trade.sim.symbol_market.SymbolMarket.record_quiet`)."""
         with self._lock:
             self._state(symbol).record_quiet(minutes, last_price, last_trade_ms, now_ms)
+
+    def pass_tick(self, symbol: str, tick: MarketTick) -> bool:
+        """Play ``symbol``'s next tick with its flow's trade recorded, not matched (the paper
+        fast path when no user order of ``symbol`` rests; see
+        :meth:`~real_trade.sim.symbol_market.SymbolMarket.pass_tick`); False, with nothing
+        done, when the symbol has no ladder."""
+        with self._lock:
+            passed = self._state(symbol).pass_tick(tick)
+            if passed:
+                self._fire_countdowns()
+            return passed
 
     # ================================================================ market pump
     def pump(self, until_ms: int | None = None) -> int:

@@ -99,6 +99,7 @@ class SymbolLiquidity:
         self._orders: dict[_Key, Order] = {}
         self._anchors: tuple[Decimal | bool, ...] = ()
         self._want: set[_Key] = set()
+        self._spent: _Key | None = None  # a level taken as traded (:meth:`pass_tick`)
         self.tops_only = False
         """Quote only the best level of each side (set by a caller that knows no order can
         walk past it: the paper fast path); the deeper levels follow when it is cleared."""
@@ -131,6 +132,26 @@ class SymbolLiquidity:
             validate=False,
             client_order_id=f"sim-flow-{self._next_id()}",
         )
+
+    def pass_tick(self, tick: MarketTick) -> Decimal | None:
+        """Leave the ladder as :meth:`play` leaves it after ``tick``, without the flow's trade;
+        return the quantity the flow takes (zero: a quote-only tick, quoted as :meth:`play`
+        quotes it; None, with nothing done: no ladder, the caller plays the tick).
+
+        For a caller that records the trade itself (at ``tick.price``, one trade id) and knows
+        that no user order rests on the symbol, so that the flow would meet only the hit level:
+        the paper fast path (:meth:`~real_trade.sim.symbol_market.SymbolMarket.pass_tick`).
+        The hit level is placed with what the flow leaves of it (its level quantity) and taken
+        as traded: the next re-quote replaces it, as it replaces a level the flow traded.
+        """
+        if self.engine.rules.floor_qty(self.shape.level_qty) <= 0 or self.shape.levels <= 0:
+            return None  # no ladder: the flow would find nothing to take
+        qty = (tick.volume // self.flow_step) * self.flow_step if tick.volume > 0 else ZERO
+        if qty <= 0:
+            self.quote(tick.price, tick.ts_ms)
+            return ZERO
+        self._requote(tick.price, tick.ts_ms, Side(tick.taker_side), qty, taken=True)
+        return qty
 
     def stand_in(self, side: Side, levels: Iterable[tuple[Decimal, Decimal]], now_ms: int) -> None:
         """Withdraw the ladder and quote ``levels`` ``(price, quantity)`` on ``side`` instead
@@ -181,8 +202,12 @@ class SymbolLiquidity:
             self._anchors, self._want = anchors, want
         return self._want
 
-    def _requote(self, ref: Decimal, now: int, taker: Side | None, size: Decimal) -> None:
-        """Replace only the ladder levels that changed (or traded) for reference price ``ref``."""
+    def _requote(
+        self, ref: Decimal, now: int, taker: Side | None, size: Decimal, taken: bool = False
+    ) -> None:
+        """Replace only the ladder levels that changed (or traded) for reference price ``ref``
+        (``taken``: the hit level is placed as the flow leaves it, see :meth:`pass_tick`)."""
+        spent, self._spent = self._spent, None
         shape, engine = self.shape, self.engine
         qty = engine.rules.floor_qty(shape.level_qty)
         if qty <= 0 or shape.levels <= 0:
@@ -202,7 +227,8 @@ class SymbolLiquidity:
         for key, order in list(book.items()):
             # every level is placed with its wanted size: any execution means it needs a refill
             size_ok = order.orig_qty == (qty + size if key == hit else qty)
-            if order.executed_qty or key not in want or not size_ok:
+            traded = order.executed_qty or key == spent or (taken and key == hit)
+            if traded or key not in want or not size_ok:
                 if order.is_open:
                     engine.cancel(lp, now_ms=now, order_id=order.order_id)
                 del book[key]
@@ -212,7 +238,9 @@ class SymbolLiquidity:
         _ensure_funds(lp, (engine.rules.base, engine.rules.quote))
         if hit is not None and hit in missing:
             missing.discard(hit)
-            self._place(hit, qty + size, now)
+            self._place(hit, qty if taken else qty + size, now)
+            if taken:
+                self._spent = hit
         # post-only from here: a level that would cross a user order is left out, so that the
         # flow reaches the user first (the ladder itself never crosses)
         best_bid, best_ask = engine.book.bids.best(), engine.book.asks.best()

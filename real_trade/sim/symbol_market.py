@@ -23,7 +23,7 @@ from real_trade.sim.accounts import Account
 from real_trade.sim.history import OrderHistory
 from real_trade.sim.klines import KlineBook, MinuteTrades, RawMinute
 from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity, flow_step_of
-from real_trade.sim.market import CandleHistorySource, MarketSource
+from real_trade.sim.market import CandleHistorySource, MarketSource, MarketTick
 from real_trade.sim.matching import MatchingEngine
 from real_trade.sim.rules import SymbolRules
 from real_trade.sim.settlement import Settlement
@@ -35,6 +35,7 @@ from real_trade.sim.types import (
     BookTicker,
     DepthSnapshot,
     DepthUpdate,
+    Side,
     Ticker24h,
 )
 
@@ -215,6 +216,49 @@ class SymbolMarket:
             self.quiet_trade_ms = last_trade_ms
         klines.roll_quietly(now_ms)
         self.pumped_ms = max(self.pumped_ms, now_ms)
+
+    def pass_tick(self, tick: MarketTick) -> bool:
+        """Play ``tick`` as :meth:`pump` would, its flow's trade recorded instead of matched
+        (the paper fast path, when no user order of the symbol rests: the flow would meet only
+        the ladder's hit level, so it trades the tick's volume at its price, one trade id).
+
+        The ladder ends as the flow leaves it (:meth:`SymbolLiquidity.pass_tick`); the trade
+        goes to the 1m kline, the trade ids, the last price and the last trade's time as
+        :meth:`record_quiet` records one (not to the tape, the 1s klines or the bus). False,
+        with nothing done, when the symbol has no ladder or ``tick`` is not the source's only
+        tick up to its time (then :meth:`pump` plays them).
+        """
+        liquidity, source, ts = self.liquidity, self.source, tick.ts_ms
+        if liquidity is None or source is None or ts <= self.pumped_ms:
+            return False
+        if source.ticks(self.symbol, self.pumped_ms, ts) != [tick]:
+            return False  # other ticks to play first
+        qty = liquidity.pass_tick(tick)
+        if qty is None:
+            return False
+        if not qty:  # a quote: the ladder only moved
+            self.roll(ts)
+            self.flush(ts)
+            self.pumped_ms = ts
+            return True
+        self.flush(ts)
+        price = tick.price
+        quote = price * qty
+        buy = tick.taker_side is Side.BUY  # the taker buys: the buyer is no maker
+        minute = MinuteTrades(
+            ts - ts % 60_000,
+            price,
+            price,
+            price,
+            price,
+            qty,
+            quote,
+            1,
+            qty if buy else ZERO,
+            quote if buy else ZERO,
+        )
+        self.record_quiet((minute,), price, ts, ts)
+        return True
 
     # ---------------------------------------------------------------- publishing
     def roll(self, now_ms: int) -> None:

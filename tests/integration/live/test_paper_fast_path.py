@@ -20,6 +20,7 @@ from real_trade.brokers import BinanceBroker
 from real_trade.execution import PaperBar, PaperExecution
 from real_trade.execution.events import FillReport, OrderReport
 from real_trade.execution.orders import OrderRequest
+from real_trade.sim.core import ExchangeCore
 from real_trade.strategies import SmaCross
 from real_trade.vocabulary import OrderKind, OrderSide
 from tests.integration.live.parity_support import data_file
@@ -267,3 +268,66 @@ def test_two_symbols_fill_and_record_alike() -> None:
         assert len(a) == len(b) > 500
         for ka, kb in zip(a, b, strict=True):
             assert ka == kb, f"{sid} 1m kline at {ka.open_ms}:\n{ka}\n{kb}"
+
+
+@pytest.mark.parametrize(
+    ("name", "open_move", "volume"),
+    [("taker buy", 1.0, 3.0), ("taker sell", -1.0, 3.0), ("no volume", 1.0, 0.0)],
+)
+@pytest.mark.parametrize("side", [OrderSide.BUY, OrderSide.SELL])
+@pytest.mark.parametrize("amount", [0.01, 1.5])  # 1.5 BTC walks past the ladder's top level
+def test_market_order_on_the_open_tick_fills_alike(
+    name: str, open_move: float, volume: float, side: OrderSide, amount: float, monkeypatch: Any
+) -> None:
+    """A market order goes in right after its bar's open tick. On the fast path that tick's
+    flow trade is recorded, not matched (``ExchangeCore.pass_tick``: one symbol, nothing
+    resting); the order fills at the same price, fee, trade id and time as on the full path,
+    and the klines, average price and last price agree, with a taker buy, a taker sell and a
+    zero-volume open tick (then the ladder only quotes), for an order within the top level and
+    one that walks past it (the hit level holds what the flow left of it)."""
+    start = 1_677_628_800_000  # 2023-03-01
+    bars = [
+        PaperBar(start + i * 60_000, 23_000.0 + i, 23_004.0 + i, 22_998.0 + i, 23_001.0 + i, 2.5)
+        for i in range(8)
+    ]
+    last = bars[-1]
+    opening = last.close + open_move  # above the close before: a buyer takes it, below: a seller
+    bars.append(
+        PaperBar(last.open_ms + 60_000, opening, opening + 3, opening - 3, opening + 1, volume)
+    )
+    bars.append(PaperBar(last.open_ms + 120_000, opening + 1, opening + 5, opening - 1, opening, 2))
+    passed: list[int] = []
+    original = ExchangeCore.pass_tick
+
+    def counted(core: ExchangeCore, symbol: str, tick: Any) -> bool:
+        passed.append(tick.ts_ms)
+        return original(core, symbol, tick)
+
+    monkeypatch.setattr(ExchangeCore, "pass_tick", counted)
+    paths = [PaperExecution([SYMBOL], fast_path=fast, cash=100_000.0) for fast in (True, False)]
+    seen: list[list[Any]] = [[], []]
+    for exe, out in zip(paths, seen, strict=True):
+        exe.set_holdings({"BTC": 4.0})
+        for i, bar in enumerate(bars):
+            exe.play({SYMBOL: bar}, lambda s, p: None)
+            if i in (len(bars) - 3, len(bars) - 2):  # orders for the last two bars' opens
+                exe.place(
+                    OrderRequest(
+                        i, SYMBOL, side, OrderKind.MARKET, amount, client_order_id=f"t-{i}"
+                    )
+                )
+        core = exe.core
+        assert core is not None
+        out.append([(r.client_order_id, r.fill) for r in exe.drain() if isinstance(r, FillReport)])
+        out.append(core.klines("BTCUSDT", "1m", limit=100))
+        out.append((core.avg_price("BTCUSDT"), core.last_price("BTCUSDT"), exe.now_ms()))
+    fast, full = seen
+    ids = [f"t-{len(bars) - 3}", f"t-{len(bars) - 2}"]
+    assert sorted({cid for cid, _ in full[0]}) == ids
+    for cid in ids:  # a small order takes one level, the large one more
+        prices = {fill.price for c, fill in full[0] if c == cid}
+        assert len(prices) == (1 if amount < 1 else 2), (cid, prices)
+    assert fast[0] == full[0]  # trade id, price, size, fee, its asset, time, maker
+    assert fast[1] == full[1]
+    assert fast[2] == full[2]
+    assert len(passed) == 2, "both orders' open ticks were recorded, not matched"
