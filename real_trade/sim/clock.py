@@ -93,11 +93,10 @@ class SimClock:
 
     def now_ms(self) -> int:
         """Return the current market time in integer ms since the epoch (never decreasing)."""
+        if self._stepped:  # only advance() moves it, never back: one attribute read, no lock
+            return self._start_ms + self._stepped_offset_ns // 1_000_000
         with self._lock:
-            if self._stepped:
-                now = self._start_ms + self._stepped_offset_ns // 1_000_000
-            else:
-                now = math.floor(self._raw_ms(float(self._wall())))
+            now = math.floor(self._raw_ms(float(self._wall())))
             if now < self._last_ms:
                 now = self._last_ms
             self._last_ms = now

@@ -320,3 +320,29 @@ def test_market_orders_at_the_min_notional_edge_decide_alike() -> None:
         i for i in range(11, 700, 23) if len({outcomes[f"t-{i}-{k}"] for k in (0, 12)}) == 2
     ]
     assert len(straddled) > 20, "the sizes straddle the edge"
+
+
+def test_kept_bars_fit_their_gap_like_played_bars() -> None:
+    """1m bars opening every 30 s (a feed declaring a longer timeframe than it delivers) are
+    cut to the gap when kept aside (``keep_aside``) as when played: the same clock, klines
+    (1m, 5m), average price and last price as the full path."""
+    rows = _bars(_frame(400, skip=20_000))
+    start = rows[0].open_ms
+    bars = [bar._replace(open_ms=start + i * 30_000) for i, bar in enumerate(rows)]
+    kept, full = PaperExecution([SYMBOL], fast_path=True), PaperExecution([SYMBOL], fast_path=False)
+    aside = 0
+    for i, bar in enumerate(bars):
+        if kept.keep_aside({SYMBOL: bar}):
+            aside += 1
+        else:
+            kept.play({SYMBOL: bar}, lambda s, p: None)
+        full.play({SYMBOL: bar}, lambda s, p: None)
+        if i % 97 == 96 or i == len(bars) - 1:
+            assert kept.last_price(SYMBOL) == full.last_price(SYMBOL)
+            assert kept.now_ms() == full.now_ms()
+            assert kept.core is not None and full.core is not None
+            for interval in ("1m", "5m"):
+                a = kept.core.klines("BTCUSDT", interval, limit=500)
+                assert a == full.core.klines("BTCUSDT", interval, limit=500)
+            assert kept.core.avg_price("BTCUSDT") == full.core.avg_price("BTCUSDT")
+    assert aside == len(bars) - 1  # all but the first, which starts the engine
