@@ -6,7 +6,9 @@ and volumes (in lots), so the paper fast path can sum a bar's trades without bui
 :class:`~real_trade.sim.market.MarketTick` or a trade for each. :class:`QuietTape` sums the
 trades of the ticks no user order can meet into :class:`~real_trade.sim.klines.RawMinute`,
 exactly the trades the liquidity provider and the tape flow would make for them (one trade of
-the tick's volume at the tick's price, taken on the tick's side).
+the tick's volume at the tick's price, taken on the tick's side). A kept-aside bar is only
+counted (:meth:`QuietTape.defer_bar`) and waits in a :class:`KeptMinute` until a query reads
+its minute; then the same sums are made.
 """
 
 from __future__ import annotations
