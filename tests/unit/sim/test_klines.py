@@ -366,9 +366,9 @@ def test_later_minutes_after_gaps_are_appended_like_decimal_minutes(gap: int) ->
     for interval in ("1m", "5m"):
         got = later_book.klines(interval, now_ms=now, limit=100)
         assert got == decimal_book.klines(interval, now_ms=now, limit=100)
-        assert [str(k.close) for k in got] == [
-            str(k.close) for k in decimal_book.klines(interval, now_ms=now, limit=100)
-        ]
+        want = decimal_book.klines(interval, now_ms=now, limit=100)
+        for field in ("close", "volume", "quote_volume", "taker_buy_quote_volume"):
+            assert [str(getattr(k, field)) for k in got] == [str(getattr(k, field)) for k in want]
 
 
 def test_average_range_holds_the_average_without_summing() -> None:
