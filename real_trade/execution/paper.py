@@ -59,6 +59,7 @@ from real_trade.execution.paper_path import (
     lots_in,
     on_tick_fast,
     path_points,
+    ticks_of,
 )
 from real_trade.sim.clock import SimClock
 from real_trade.sim.core import ExchangeCore
@@ -161,7 +162,8 @@ class BarPathMarket:
         self._first = {s: Decimal(repr(first_prices[s])) for s in self.symbols}
         self._ticks: dict[str, list[MarketTick]] = {s: [] for s in self.symbols}
         self._times: dict[str, list[int]] = {s: [] for s in self.symbols}
-        self._tail: dict[str, tuple[int, int]] = {}  # the last point: time, price in ticks
+        # the last point: time, price in ticks (a float: a bar's close, not yet on the tick)
+        self._tail: dict[str, tuple[int, int | float]] = {}
         self._shapes = {
             s: default_book_shape(
                 self._first[s], r.tick_size, r.step_size, level_notional=level_notional
@@ -175,7 +177,7 @@ class BarPathMarket:
         point moves to the path's end, but its ticks are kept only by :meth:`extend`."""
         tick = self._rules[symbol].tick_size
         tail = self._tail.get(symbol)
-        prev = tail[1] if tail is not None else self._first[symbol] / tick
+        prev = self._first[symbol] / tick if tail is None else ticks_of(tail[1], tick, float(tick))
         points = _points(bar, tick, self._rules[symbol].step_size, prev)
         if tail is not None and points.times[0] <= tail[0]:  # overlaps the last: play it after
             points.times = [tail[0] + 1 + i for i in range(len(points.times))]
@@ -183,16 +185,16 @@ class BarPathMarket:
         return points
 
     def pass_quietly(self, symbol: str, bar: PaperBar, tape: QuietTape) -> int:
-        """Add ``bar``'s trades to ``tape`` without keeping its ticks (a bar no order can meet);
-        the market's last point moves to the path's end, whose time is returned."""
+        """Add ``bar``'s trades to ``tape`` without keeping its ticks (a bar no order can meet;
+        counted now, summed when read: :meth:`QuietTape.defer_bar`); the market's last point
+        moves to the path's end, whose time is returned."""
         tail = self._tail.get(symbol)
         if tail is None or bar.open_ms > tail[0]:
             prev = tail[1] if tail is not None else self._first[symbol] / tape.tick
-            prices = (bar.open, bar.high, bar.low, bar.close)
-            end = tape.add_bar(bar.open_ms, prices, bar.volume, bar.duration_ms, prev)
+            end = tape.defer_bar(bar, prev)
             if end is not None:
-                self._tail[symbol] = end
-                return end[0]
+                self._tail[symbol] = end, bar.close  # the path ends at the close, on the tick
+                return end
         points = self.path(symbol, bar)
         tape.add(points)
         return points.times[-1]
@@ -440,13 +442,19 @@ class PaperExecution:
             return False
         if self.contracts:
             return False  # a contract's bar is never quiet (its mark and funding move)
-        now, quiet, sids = clock.now_ms(), self._quiet, self._sids
+        now, quiet, sids, opens = clock.now_ms(), self._quiet, self._sids, self._last_open
         for symbol, bar in bars.items():
             sid = sids.get(symbol) or joined_symbol_id(symbol)
-            bar = self._fit(sid, bar)
-            if bar.open_ms + bar.duration_ms > now:  # else history the live market passed
+            last, open_ms = opens.get(sid), bar.open_ms  # self._fit, inline
+            opens[sid] = open_ms
+            gap = open_ms - last if last is not None and open_ms > last else 60_000
+            duration = bar.duration_ms
+            if duration > gap:
+                bar, duration = bar._replace(duration_ms=gap), gap
+            if open_ms + duration > now:  # else history the live market passed
                 quiet.append((sid, bar))
-                self._quiet_last.pop(sid, None)
+                if self._quiet_last:
+                    self._quiet_last.pop(sid, None)
         return True
 
     def _play_full(

@@ -6,7 +6,9 @@ and volumes (in lots), so the paper fast path can sum a bar's trades without bui
 :class:`~real_trade.sim.market.MarketTick` or a trade for each. :class:`QuietTape` sums the
 trades of the ticks no user order can meet into :class:`~real_trade.sim.klines.RawMinute`,
 exactly the trades the liquidity provider and the tape flow would make for them (one trade of
-the tick's volume at the tick's price, taken on the tick's side).
+the tick's volume at the tick's price, taken on the tick's side). A kept-aside bar is only
+counted (:meth:`QuietTape.defer_bar`) and waits in a :class:`KeptMinute` until a query reads
+its minute; then the same sums are made.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import cast
 
-from real_trade.sim.klines import RawMinute
+from real_trade.sim.klines import MinuteTrades, RawMinute
 
 __all__ = [
+    "KeptMinute",
     "PathPoints",
     "QuietTape",
     "decimal_places",
@@ -26,10 +30,15 @@ __all__ = [
     "on_tick_fast",
     "path_points",
     "path_prices",
+    "ticks_of",
 ]
 
 _MIN = 60_000
 _NEAR = 1e-6  # float quotients this close to a rounding edge are redone in Decimal
+
+Bar = tuple[int, float, float, float, float, float, int]
+"""A bar as the paper broker gives it (``PaperBar``): open time (ms), open, high, low, close,
+volume, duration (ms)."""
 
 
 def on_tick(value: float, tick: Decimal) -> int:
@@ -160,13 +169,130 @@ def path_points(
     return PathPoints(times, path, volumes, buys)
 
 
+def ticks_of(price: Decimal | int | float, tick: Decimal, tick_f: float) -> Decimal | int:
+    """A price before a bar in ticks (a float: a bar's close, put on the tick)."""
+    if type(price) is float:
+        return on_tick_fast(price, tick, tick_f)
+    return cast(Decimal | int, price)
+
+
+def path_length(prices: tuple[float, float, float, float], tick: Decimal, tick_f: float) -> int:
+    """How many points :func:`path_prices` (3 inner points) gives a bar of ``prices``
+    (open, high, low, close), without building them: 1 + min(|move|, 4) per key move."""
+    o, h, lo, c = (on_tick_fast(v, tick, tick_f) for v in prices)
+    keys = (o, lo, h, c) if c >= o else (o, h, lo, c)
+    n = 1
+    for k in range(3):
+        step = keys[k + 1] - keys[k]
+        n += min(step if step > 0 else -step, 4)
+    return n
+
+
+class KeptMinute:
+    """One minute's kept-aside bars (a :class:`~real_trade.sim.klines.LaterMinute`): their
+    trades counted at once (the trade ids follow the count), summed by :class:`QuietTape` only
+    when a query reads them (:meth:`summed`), from the bars themselves.
+
+    The first bar's values are kept in its slots (the minute of a 1m bar holds one bar), the
+    others' in :attr:`more`: no list and no bar tuple stays alive per minute, which the
+    garbage collector would walk. ``prev`` is the price before a bar (a float: the close of
+    the bar before, put on the tick when summed).
+    """
+
+    __slots__ = (
+        "_raw",
+        "bar_ms",
+        "close",
+        "duration_ms",
+        "high",
+        "lot",
+        "low",
+        "more",
+        "open",
+        "open_ms",
+        "prev",
+        "tick",
+        "tick_f",
+        "trades",
+        "volume",
+    )
+
+    def __init__(
+        self,
+        open_ms: int,
+        steps: tuple[Decimal, Decimal, float],
+        bar: Bar,
+        prev: Decimal | int | float,
+        trades: int,
+    ) -> None:
+        """The minute opening at ``open_ms`` with its first ``bar`` (``trades`` counted);
+        ``steps``: the tick, the lot and the tick as a float."""
+        self.open_ms, self.trades, self.prev = open_ms, trades, prev
+        self.tick, self.lot, self.tick_f = steps
+        (
+            self.bar_ms,
+            self.open,
+            self.high,
+            self.low,
+            self.close,
+            self.volume,
+            self.duration_ms,
+        ) = bar
+        self.more: list[tuple[Bar, Decimal | int | float]] | None = None
+        self._raw: RawMinute | None = None
+
+    def _bars(self) -> list[tuple[Bar, Decimal | int | float]]:
+        first = (self.bar_ms, self.open, self.high, self.low, self.close, self.volume)
+        return [((*first, self.duration_ms), self.prev), *(self.more or ())]
+
+    def summed(self) -> RawMinute:
+        """The minute's trades summed, as :meth:`QuietTape.add_bar` sums its bars (once)."""
+        raw = self._raw
+        if raw is None:
+            tape = QuietTape(self.tick, self.lot)
+            for bar, prev in self._bars():
+                open_ms, o, h, lo, c, volume, duration = bar
+                before = ticks_of(prev, self.tick, self.tick_f)
+                tape.add_bar(open_ms, (o, h, lo, c), volume, duration, before)
+            (summed,), _last = tape.finish()
+            self._raw = raw = cast(RawMinute, summed)  # add_bar sums at once
+        return raw
+
+    def decimal(self) -> MinuteTrades:
+        """The same trades in prices and quantities."""
+        return self.summed().decimal()
+
+    def last_tick(self) -> int:
+        """The last trade's price in ticks: its last bar's close on the tick."""
+        if self._raw is not None:
+            return self._raw.close_ticks
+        close = self.close if self.more is None else self.more[-1][0][4]
+        return on_tick_fast(close, self.tick, self.tick_f)
+
+    def tick_range(self) -> tuple[int, int]:
+        """Ticks no trade is below or above: every point of a bar's path lies between its
+        lowest and highest price on the tick, so between the floor of the lowest price in
+        ticks and the ceiling of the highest (a tick more each way for the float quotient)."""
+        raw = self._raw
+        if raw is not None:
+            return raw.low_ticks, raw.high_ticks
+        o, h, lo, c = self.open, self.high, self.low, self.close
+        if self.more is None and lo <= o <= h and lo <= c <= h:
+            low, high = lo, h
+        else:
+            prices = [p for bar, _prev in self._bars() for p in bar[1:5]]
+            low, high = min(prices), max(prices)
+        tick_f = self.tick_f
+        return int(low / tick_f) - 1, int(high / tick_f) + 2
+
+
 @dataclass
 class QuietTape:
     """The trades of ticks played without the ladder, summed per minute (see the module)."""
 
     tick: Decimal
     lot: Decimal
-    minutes: list[RawMinute] = field(default_factory=list)
+    minutes: list[RawMinute | KeptMinute] = field(default_factory=list)
     last_price: int | None = None
     last_ms: int | None = None
     _minute: int = -1
@@ -174,14 +300,97 @@ class QuietTape:
     _tick_f: float = 0.0
     _lot_f: float = 0.0
     _places: int | None = None
+    _kept: KeptMinute | None = None  # the current minute, when its bars are kept (defer_bar)
+    _last_close: float | None = None  # the last trade's price is this close on the tick
+    _moved: float = 0.0  # two prices this far apart are 4 ticks or more apart on the tick
+    _steps: tuple[Decimal, Decimal, float] = (Decimal(1), Decimal(1), 1.0)
 
     def __post_init__(self) -> None:
         self._tick_f, self._lot_f = float(self.tick), float(self.lot)
         self._places = decimal_places(self.lot)
+        # each price is within half a tick of its tick (the float error is far below that)
+        self._moved = self._tick_f * 4.5
+        self._steps = self.tick, self.lot, self._tick_f
+
+    def defer_bar(self, bar: Bar, prev: Decimal | int | float) -> int | None:
+        """Count the trades of ``bar``'s path (as :meth:`add_bar` would add them) and keep the
+        bar to sum them when read (:class:`KeptMinute`); return the path's end time. None
+        (nothing added) when the path spans minutes: use :meth:`add`. ``prev``: the price
+        before it in ticks, or the close of the bar before (a float, put on the tick when
+        summed).
+
+        The count is the path's length (:func:`path_length`): a key move of 4.5 ticks or more
+        (in floats: over 4 on the tick) adds 4 points and an unchanged price none; a move of
+        a few ticks is counted on the tick. The volume's lots are counted only when near the
+        length.
+        """
+        open_ms, o, h, lo, c, volume, duration_ms = bar
+        tf = self._tick_f
+        n = 0
+        if o > tf and h > tf and lo > tf and c > tf:  # none floored to one tick
+            # a close above the open is not below it on the tick; on the same tick, rising
+            # and falling paths have the same moves (in another order)
+            moves = (lo - o, h - lo, c - h) if c >= o else (h - o, lo - h, c - lo)
+            far = self._moved
+            n = 1
+            for m in moves:
+                if m >= far or -m >= far:
+                    n += 4
+                elif m:  # a few ticks: count on the tick
+                    n = 0
+                    break
+        if not n:
+            n = path_length((o, h, lo, c), self.tick, tf)
+        span = duration_ms - 1 if duration_ms > 1 else 1
+        end = open_ms + span if n > 1 else open_ms
+        minute = open_ms - open_ms % _MIN
+        if span < n - 1 or end - end % _MIN != minute:
+            return None
+        if volume <= 0:
+            return end
+        if volume / self._lot_f >= n + 1:
+            count = n
+        else:
+            lots = lots_in(volume, self.lot, self._lot_f, self._places)
+            if lots <= 0:
+                return end
+            count = n if lots >= n else 1
+        if self._acc:  # the minute so far is summed: add to it
+            if minute == self._minute:
+                before = ticks_of(prev, self.tick, tf)
+                self.add_bar(open_ms, (o, h, lo, c), volume, duration_ms, before)
+                return end
+            self._close(self._minute, self._acc)
+            self._acc, self._minute = [], -1
+        kept = self._kept
+        if kept is not None and kept.open_ms == minute:
+            if kept.more is None:
+                kept.more = []
+            kept.more.append((bar, prev))
+            kept.trades += count
+        else:
+            if kept is not None:
+                self.minutes.append(kept)
+            self._kept = KeptMinute(minute, self._steps, bar, prev, count)
+        self._last_close, self.last_ms = c, end
+        return end
+
+    def _sum_kept(self) -> None:
+        """Sum the current kept minute's bars into the running minute (before adding to it)."""
+        kept = self._kept
+        if kept is None:
+            return
+        self._kept = None
+        for bar, prev in kept._bars():  # the last trades of all
+            open_ms, o, h, lo, c, volume, duration = bar
+            before = ticks_of(prev, self.tick, self._tick_f)
+            self.add_bar(open_ms, (o, h, lo, c), volume, duration, before)
 
     def add(self, points: PathPoints, start: int = 0) -> None:
         """Add the trades of ``points`` from index ``start`` on (ticks without volume trade
         nothing)."""
+        if self._kept is not None:
+            self._sum_kept()
         acc, minute = self._acc, self._minute
         times, prices, lots, buys = points.times, points.prices, points.lots, points.buys
         for i in range(start, len(prices)):
@@ -211,6 +420,7 @@ class QuietTape:
                 acc[8] += pq
             self.last_price = p
             self.last_ms = ts
+            self._last_close = None
         self._minute = minute
 
     def add_bar(
@@ -228,6 +438,8 @@ class QuietTape:
         The path of :func:`path_prices` is walked once, inline (this runs for every bar the
         paper fast path keeps aside): its length, sum, extremes and taker-buy share.
         """
+        if self._kept is not None:
+            self._sum_kept()
         tick, tf = self.tick, self._tick_f
         keys = []
         for value in prices:  # on_tick_fast, inline
@@ -311,14 +523,21 @@ class QuietTape:
             acc[7] += tb_lots
             acc[8] += tb_quote
         self.last_price, self.last_ms = close, end
+        self._last_close = None
         return end, close
 
-    def finish(self) -> tuple[list[RawMinute], Decimal | None]:
-        """The minutes summed so far and the last trade's price (None: no trade; its time is
-        :attr:`last_ms`)."""
+    def finish(self) -> tuple[list[RawMinute | KeptMinute], Decimal | None]:
+        """The minutes so far (summed, or kept to sum when read) and the last trade's price
+        (None: no trade; its time is :attr:`last_ms`)."""
         if self._acc:
             self._close(self._minute, self._acc)
             self._acc, self._minute = [], -1
+        if self._kept is not None:
+            self.minutes.append(self._kept)
+            self._kept = None
+        if self._last_close is not None:
+            self.last_price = on_tick_fast(self._last_close, self.tick, self._tick_f)
+            self._last_close = None
         out, self.minutes = self.minutes, []
         last = None if self.last_price is None else Decimal(self.last_price) * self.tick
         return out, last

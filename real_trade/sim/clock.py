@@ -59,7 +59,6 @@ class SimClock:
         self._anchor_wall = wall_now
         self._stepped_offset_ns = 0
         self._last_ms = self._start_ms
-        self._stepped_ms = self._start_ms  # a stepped clock's now, set only by advance()
 
     @property
     def speed(self) -> float:
@@ -93,12 +92,9 @@ class SimClock:
         return self._anchor_ms + (wall_now - self._anchor_wall) * self._speed * 1000.0
 
     def now_ms(self) -> int:
-        """Return the current market time in integer ms since the epoch (never decreasing).
-
-        A stepped clock's time is read without the lock: it changes only in :meth:`advance`,
-        which sets it in one assignment (the paper broker reads it several times a bar)."""
-        if self._stepped:
-            return self._stepped_ms
+        """Return the current market time in integer ms since the epoch (never decreasing)."""
+        if self._stepped:  # only advance() moves it, never back: one attribute read, no lock
+            return self._start_ms + self._stepped_offset_ns // 1_000_000
         with self._lock:
             now = math.floor(self._raw_ms(float(self._wall())))
             if now < self._last_ms:
@@ -149,7 +145,6 @@ class SimClock:
             raise ValueError(f"seconds must be a finite number >= 0, got {seconds}")
         with self._lock:
             self._stepped_offset_ns += round(seconds * 1_000_000_000)
-            self._stepped_ms = self._start_ms + self._stepped_offset_ns // 1_000_000
             self._lock.notify_all()
             return self._stepped_now_s()
 

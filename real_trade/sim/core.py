@@ -54,7 +54,7 @@ from real_trade.sim.derivatives.types import (
     SymbolSettings,
 )
 from real_trade.sim.history import OrderHistory
-from real_trade.sim.klines import Kline, MinuteTrades, RawMinute
+from real_trade.sim.klines import Kline, LaterMinute, MinuteTrades
 from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity
 from real_trade.sim.market import MarketSource, MarketTick
 from real_trade.sim.rules import (
@@ -302,7 +302,7 @@ class ExchangeCore:
         wt = _parse_enum(WorkingType, working_type, "working_type")
         with self._lock:
             st, now = self._synced(symbol)
-            avg = st.average(now) if t is OrderType.MARKET and q is not None else None
+            avg = st.market_average(now, q) if t is OrderType.MARKET and q is not None else None
             order = st.engine.place(
                 account,
                 s,
@@ -729,7 +729,7 @@ class ExchangeCore:
     def record_quiet(
         self,
         symbol: str,
-        minutes: Sequence[MinuteTrades | RawMinute],
+        minutes: Sequence[MinuteTrades | LaterMinute],
         last_price: Decimal | None,
         last_trade_ms: int | None,
         now_ms: int,

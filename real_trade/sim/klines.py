@@ -17,7 +17,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, cast
 
 from real_trade.sim.errors import Reason
 from real_trade.sim.market import Candle
@@ -34,6 +34,7 @@ __all__ = [
     "INTERVALS",
     "Kline",
     "KlineBook",
+    "LaterMinute",
     "MinuteTrades",
     "RawMinute",
     "Tape",
@@ -138,6 +139,46 @@ class RawMinute(NamedTuple):
             Decimal(self.taker_buy_quote_units) * quote,
         )
 
+    def summed(self) -> RawMinute:
+        """Itself (a :class:`LaterMinute` already summed)."""
+        return self
+
+    def last_tick(self) -> int:
+        """The close, in ticks."""
+        return self.close_ticks
+
+    def tick_range(self) -> tuple[int, int]:
+        """The low and the high, in ticks."""
+        return self.low_ticks, self.high_ticks
+
+
+class LaterMinute(Protocol):
+    """One minute's trades counted at once but summed only when read (the paper fast path's
+    kept-aside bars): :meth:`KlineBook.add_minutes` takes it like a :class:`RawMinute`, the
+    count sets the trade ids, and the sums are made when a query reads the bar's values."""
+
+    @property
+    def open_ms(self) -> int:
+        """The minute's open (ms)."""
+
+    @property
+    def trades(self) -> int:
+        """How many trades it holds (at least one)."""
+
+    @property
+    def tick(self) -> Decimal:
+        """The price step its ticks count."""
+
+    def summed(self) -> RawMinute:
+        """Its trades summed (the same sums every time)."""
+
+    def last_tick(self) -> int:
+        """Its last trade's price, in ticks (without summing)."""
+
+    def tick_range(self) -> tuple[int, int]:
+        """Ticks no trade of it is below and above (without summing; not necessarily its
+        low and high)."""
+
 
 class _Bar:
     """A mutable base bar (1s or 1m) while it is being built."""
@@ -185,30 +226,58 @@ def _lazy(name: str) -> Any:
     return property(get, put)
 
 
+def _close_of(bar: _RawBar) -> Decimal:
+    """A raw bar's close: a later minute's is read without summing it (a played bar after
+    kept-aside ones reads it to open its minute)."""
+    raw = bar._raw
+    if raw is not None:
+        return Decimal(raw.last_tick()) * raw.tick
+    return _CLOSE.__get__(bar, _Bar)
+
+
+def _set_close(bar: _RawBar, value: Decimal) -> None:
+    if bar._raw is not None:
+        bar._settle()
+    _CLOSE.__set__(bar, value)
+
+
+_CLOSE = _Bar.__dict__["close"]
+
+
 class _RawBar(_Bar):
-    """A 1m bar of one :class:`RawMinute`: its count and trade ids are set, its prices and
-    volumes are made from the whole ticks and lots when first read or changed; then it is a
-    bar like any other (the values equal those :meth:`KlineBook.add_minute` makes at once)."""
+    """A 1m bar of one :class:`RawMinute` (or :class:`LaterMinute`): its count and trade ids
+    are set, its prices and volumes are made from the whole ticks and lots when first read or
+    changed (a later minute is summed then; its close alone is read without summing); then it
+    is a bar like any other (the values equal those :meth:`KlineBook.add_minute` makes at
+    once)."""
 
     __slots__ = ("_raw",)
 
     open = _lazy("open")
     high = _lazy("high")
     low = _lazy("low")
-    close = _lazy("close")
+    close = property(_close_of, _set_close)
     vol = _lazy("vol")
     qvol = _lazy("qvol")
     tb_vol = _lazy("tb_vol")
     tb_qvol = _lazy("tb_qvol")
 
-    def __init__(self, raw: RawMinute, first_id: int) -> None:
-        self._raw: RawMinute | None = raw
+    def __init__(self, raw: LaterMinute, first_id: int) -> None:
+        self._raw: LaterMinute | None = raw
         self.open_ms = raw.open_ms
         self.trades = raw.trades
         self.first_id, self.last_id = first_id, first_id + raw.trades - 1
 
-    def _settle(self) -> None:
+    def summed(self) -> RawMinute | None:
+        """Its raw minute, summed (None once its values are made)."""
         raw = self._raw
+        if raw is None or type(raw) is RawMinute:
+            return raw
+        self._raw = done = raw.summed()
+        return done
+
+    def _settle(self) -> None:
+        raw = self.summed()
         assert raw is not None
         self._raw = None
         put = [_Bar.__dict__[name].__set__ for name in _LAZY]
@@ -357,18 +426,18 @@ class KlineBook:
         self._m1.add_trade(trade)
         self._s1.add_trade(trade)
 
-    def add_minute(self, trades: MinuteTrades | RawMinute, first_id: int) -> None:
+    def add_minute(self, trades: MinuteTrades | LaterMinute, first_id: int) -> None:
         """Add ``trades`` (ids from ``first_id``) to its 1m bar exactly as :meth:`on_trade`
         would add them one by one; the 1s bars are not built for them (see
-        :meth:`~real_trade.sim.symbol_market.SymbolMarket.record_quiet`). A raw minute
-        opening the minute after the last bar becomes its bar as it is (see :class:`RawMinute`).
+        :meth:`~real_trade.sim.symbol_market.SymbolMarket.record_quiet`). A raw or later
+        minute opening after the last bar becomes its bar as it is (see :class:`RawMinute`,
+        :class:`LaterMinute`; flat bars fill the minutes between); else it is summed now.
         """
         m1 = self._m1
-        if isinstance(trades, RawMinute):
-            if m1.bars and trades.open_ms == m1.opens[-1] + _MIN:
-                m1.append_next(_RawBar(trades, first_id))
+        if not isinstance(trades, MinuteTrades):
+            if self._append_raw(trades, first_id):
                 return
-            trades = trades.decimal()
+            trades = trades.summed().decimal()
         if not m1.bars:
             self._seed = self._seed if self._seed is not None else trades.open
             m1._append_until(self._live_start, self._seed)
@@ -389,10 +458,29 @@ class KlineBook:
         bar.tb_vol += trades.taker_buy_volume
         bar.tb_qvol += trades.taker_buy_quote_volume
 
-    def add_minutes(self, minutes: Sequence[MinuteTrades | RawMinute], first_id: int) -> None:
+    def _append_raw(self, minute: LaterMinute, first_id: int) -> bool:
+        """Append ``minute`` as its bar, after flat bars for the minutes between, when it opens
+        after the last bar (as :meth:`_Series._append_until` would open it, not clamped: then
+        its trades go in); False (nothing done) otherwise."""
+        m1 = self._m1
+        opens, bars = m1.opens, m1.bars
+        if not bars:
+            return False
+        last, open_ms = opens[-1], minute.open_ms
+        if open_ms <= last or open_ms - last > (m1.max_bars + 1) * _MIN:
+            return False
+        if open_ms > last + _MIN:
+            price = bars[-1].close
+            for nxt in range(last + _MIN, open_ms, _MIN):
+                opens.append(nxt)
+                bars.append(_Bar(nxt, price))
+        m1.append_next(_RawBar(minute, first_id))  # trims once, as _append_until does
+        return True
+
+    def add_minutes(self, minutes: Sequence[MinuteTrades | LaterMinute], first_id: int) -> None:
         """:meth:`add_minute` of each of ``minutes`` in turn, trade ids from ``first_id`` on
-        (a minute without trades takes none and adds nothing), in one loop: a raw minute
-        opening the minute after the last bar is appended as it is."""
+        (a minute without trades takes none and adds nothing), in one loop: a raw or later
+        minute opening the minute after the last bar is appended as it is."""
         m1 = self._m1
         opens, bars = m1.opens, m1.bars
         limit = m1.max_bars * 1.1
@@ -401,9 +489,9 @@ class KlineBook:
             count = minute.trades
             if not count:
                 continue
-            if type(minute) is RawMinute and bars and minute.open_ms == opens[-1] + _MIN:
+            if type(minute) is not MinuteTrades and bars and minute.open_ms == opens[-1] + _MIN:
                 opens.append(minute.open_ms)
-                bars.append(_RawBar(minute, next_id))
+                bars.append(_RawBar(cast(LaterMinute, minute), next_id))
                 if len(bars) > limit:
                     m1._trim()
             else:
@@ -662,7 +750,7 @@ class KlineBook:
         lots = units = 0
         steps: tuple[Decimal, Decimal] | None = None
         for bar in m1.bars[lo:hi]:
-            raw = bar._raw if type(bar) is _RawBar else None
+            raw = bar.summed() if type(bar) is _RawBar else None
             if raw is not None and (steps is None or steps == (raw.tick, raw.lot)):
                 steps = raw.tick, raw.lot
                 lots += raw.lots
@@ -675,6 +763,36 @@ class KlineBook:
             vol += Decimal(lots) * lot
             qvol += Decimal(units) * (tick * lot)
         return vol, qvol
+
+    def average_range(self, from_ms: int, now_ms: int) -> tuple[Decimal, Decimal] | None:
+        """Prices the average of :meth:`volumes` (quote volume over volume) cannot be below
+        and above, found without summing the raw and later minutes of the window (each one's
+        trades lie within its :meth:`~LaterMinute.tick_range`; the other bars' average is made
+        exactly). None when the window holds no raw or later minute: only the sums tell then.
+        The bounds are exact fractions: widen them for a rounded average."""
+        m1, lo, hi = self._m1_range(from_ms, now_ms)
+        low = high = -1
+        tick: Decimal | None = None
+        vol = qvol = ZERO
+        for bar in m1.bars[lo:hi]:
+            raw = bar._raw if type(bar) is _RawBar else None
+            if raw is not None and (tick is None or tick == raw.tick):
+                tick = raw.tick
+                a, b = raw.tick_range()
+                if low < 0 or a < low:
+                    low = a
+                if b > high:
+                    high = b
+            else:
+                vol += bar.vol
+                qvol += bar.qvol
+        if tick is None:
+            return None
+        bottom, top = Decimal(low) * tick, Decimal(high) * tick
+        if vol:
+            played = qvol / vol  # rounded: the caller widens the range by far more
+            bottom, top = min(bottom, played), max(top, played)
+        return bottom, top
 
     def last_close(self) -> Decimal | None:
         """The latest known price (last bar's close), loading a little history if needed."""

@@ -256,6 +256,20 @@ class SymbolRules:
         if self.market_step_size > 0 and (qty - self.market_min_qty) % self.market_step_size:
             raise FilterError(Reason.MARKET_LOT_SIZE)
 
+    def market_notional_passes(self, quantity: Decimal, low: Decimal, high: Decimal) -> bool:
+        """Whether a MARKET order for ``quantity`` passes the notional filter at every average
+        price from ``low`` to ``high`` (it does at both ends: the notional grows with the price,
+        and the filter bounds it below and above); False says nothing (check the average)."""
+        ok = self._market_notional_ok
+        return ok(low * quantity) and ok(high * quantity)
+
+    def _market_notional_ok(self, notional: Decimal) -> bool:
+        """Whether a market order's ``notional`` passes MIN_NOTIONAL/NOTIONAL (as applied to
+        market orders)."""
+        if self.apply_min_to_market and notional < self.min_notional:
+            return False
+        return not (self.apply_max_to_market and 0 < self.max_notional < notional)
+
     def _check_notional(
         self,
         order_type: OrderType,
@@ -273,11 +287,7 @@ class SymbolRules:
             else:
                 ref = avg_price if order_type is OrderType.MARKET else stop_price
                 notional = None if ref is None or quantity is None else ref * quantity
-            if notional is None:
-                return
-            if self.apply_min_to_market and notional < self.min_notional:
-                raise FilterError(Reason.NOTIONAL)
-            if self.apply_max_to_market and 0 < self.max_notional < notional:
+            if notional is not None and not self._market_notional_ok(notional):
                 raise FilterError(Reason.NOTIONAL)
             return
         assert price is not None and quantity is not None

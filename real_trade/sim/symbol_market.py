@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from real_trade.sim.accounts import Account
 from real_trade.sim.history import OrderHistory
-from real_trade.sim.klines import KlineBook, MinuteTrades, RawMinute
+from real_trade.sim.klines import KlineBook, LaterMinute, MinuteTrades
 from real_trade.sim.liquidity import MarketMakers, SymbolLiquidity, flow_step_of
 from real_trade.sim.market import CandleHistorySource, MarketSource, MarketTick
 from real_trade.sim.matching import MatchingEngine
@@ -49,6 +49,7 @@ PUMP_WINDOW_TICKS = 2_000
 
 _log = logging.getLogger(__name__)
 _Q8 = Decimal("0.00000001")
+_WIDEN = Decimal("1e-18")  # past the rounding of the average's sums and quotient (28 digits)
 _MAX_WINDOW_MS = 86_400_000
 _WINDOW_TARGET_TICKS = 256
 _SKIP_LOG_EVERY_S = 10.0
@@ -191,7 +192,7 @@ class SymbolMarket:
 
     def record_quiet(
         self,
-        minutes: Sequence[MinuteTrades | RawMinute],
+        minutes: Sequence[MinuteTrades | LaterMinute],
         last_price: Decimal | None,
         last_trade_ms: int | None,
         now_ms: int,
@@ -339,6 +340,22 @@ class SymbolMarket:
         if sums is not None and sums[0]:
             return (sums[1] / sums[0]).quantize(_Q8, ROUND_HALF_EVEN)
         return self.last_price()
+
+    def market_average(self, now_ms: int, quantity: Decimal) -> Decimal | None:
+        """The average price a MARKET order for ``quantity`` has its notional checked with:
+        None (the check is skipped) when the filter passes at every price the window's trades
+        could average (:meth:`~real_trade.sim.klines.KlineBook.average_range`, widened past
+        the average's rounding), so the minutes kept aside by the paper fast path need no
+        summing; else :meth:`average`. The order's outcome is the same either way."""
+        rules = self.engine.rules
+        mins = rules.avg_price_mins
+        bounds = self.klines.average_range(now_ms - mins * 60_000 + 1, now_ms)
+        if bounds is not None:
+            low, high = bounds
+            low, high = low - low * _WIDEN - _Q8, high + high * _WIDEN + _Q8
+            if rules.market_notional_passes(quantity, low, high):
+                return None
+        return self.average(now_ms)
 
     def avg_price(self, now_ms: int) -> AvgPrice:
         """Binance's ``avgPrice``: the average, its window and the last trade's time."""

@@ -10,11 +10,14 @@ from __future__ import annotations
 import decimal
 import itertools
 import random
+from collections import Counter
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from real_trade.execution.paper_path import (
+    KeptMinute,
     QuietTape,
     decimal_places,
     lots_in,
@@ -183,3 +186,88 @@ def test_add_bar_sums_like_the_path_on_moves_of_a_few_ticks() -> None:
         prev = points.prices[-1]
     assert fast.finish() == slow.finish()
     assert fast.last_ms == slow.last_ms
+
+
+def _random_bars(rng: random.Random, count: int, tick: float) -> list[tuple[Any, ...]]:
+    """Bars with moves of 0..9 ticks and of hundreds, rising, falling and flat, on and off the
+    tick, volumes from none to a few lots to many, 1m bars and shorter (several in a minute)
+    or spanning two."""
+    bars: list[tuple[Any, ...]] = []
+    open_ms = 0
+    for _ in range(count):
+        o = rng.randrange(2_000_000, 2_000_050)
+        spread = rng.choice([0, 3, 9, 400])
+        h, lo = o + rng.randrange(0, spread + 1), o - rng.randrange(0, spread + 1)
+        c = rng.randrange(lo, h + 1) if rng.random() < 0.9 else o
+        if rng.random() < 0.03:  # a bar whose open or close lies outside its low and high
+            c = h + 2
+        volume = rng.choice([0.0, 0.00002, 0.00013, round(rng.uniform(0, 3), 5), 1e-9])
+        duration = rng.choice([60_000, 60_000, 20_000, 30_000, 45_000])
+        prices = [p * tick for p in (o, h, lo, c)]
+        if rng.random() < 0.5:  # off the tick: up to half a tick, and half ticks
+            prices = [
+                p + tick * rng.choice([rng.uniform(-0.5, 0.5), 0.5, -0.5, 0.499, -0.501])
+                for p in prices
+            ]
+        bars.append((open_ms, *prices, volume, duration))
+        open_ms += duration if rng.random() < 0.9 else duration + 60_000  # gaps too
+    return bars
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kept_minutes_count_and_sum_like_add_bar(seed: int) -> None:
+    """``QuietTape.defer_bar`` (counted now, summed when read) ends with the same minutes,
+    trade counts, last price and time as ``add_bar``/``add`` summing at once, whether the
+    prices before the bars are given in ticks or as the bar before's close (a float)."""
+    rng = random.Random(seed)
+    tick, lot = Decimal("0.01"), Decimal("0.00001")
+    kept, eager = QuietTape(tick, lot), QuietTape(tick, lot)
+    prev_ticks: int | None = None
+    prev_close: float | int | None = None
+    kinds: Counter[str] = Counter()
+    for i, bar in enumerate(_random_bars(rng, 3_000, 0.01)):
+        open_ms, o, h, lo, c, volume, duration = bar
+        points = path_points(open_ms, (o, h, lo, c), volume, duration, tick, lot, prev_ticks)
+        end = eager.add_bar(open_ms, (o, h, lo, c), volume, duration, prev_ticks)
+        if end is None:
+            eager.add(points)
+        before = prev_ticks if prev_close is None or rng.random() < 0.3 else prev_close
+        got = None if before is None else kept.defer_bar(bar, before)
+        if got is None:
+            kept.add(points)
+        else:
+            assert got == points.times[-1]
+        prev_ticks, prev_close = points.prices[-1], c
+        if rng.random() < 0.02 or i == 2_999:
+            (a, a_last), (b, b_last) = kept.finish(), eager.finish()
+            assert [m.summed() for m in a] == b
+            assert [m.trades for m in a] == [m.trades for m in b]
+            assert a_last == b_last and kept.last_ms == eager.last_ms
+            kinds.update(type(m).__name__ for m in a)
+    assert kinds["KeptMinute"] > 80 and kinds["RawMinute"] > 80, kinds  # both ways taken
+
+
+def test_kept_minute_reads_without_summing() -> None:
+    """A kept minute's close and tick range are read from its bars (not summed): the close is
+    the summed minute's, and every trade lies in the range, which is at most a few ticks wider
+    than the bar's prices."""
+    rng = random.Random(4)
+    tick, lot = Decimal("0.01"), Decimal("0.00001")
+    checked = 0
+    for _open_ms, o, h, lo, c, volume, _duration in _random_bars(rng, 2_000, 0.01):
+        tape = QuietTape(tick, lot)
+        assert tape.defer_bar((0, o, h, lo, c, volume, 60_000), o) is not None
+        minutes, _last = tape.finish()
+        if not minutes:  # no lot traded
+            continue
+        (minute,) = minutes
+        assert isinstance(minute, KeptMinute)
+        close, (low, high) = minute.last_tick(), minute.tick_range()
+        assert minute._raw is None
+        raw = minute.summed()
+        assert close == raw.close_ticks
+        assert low <= raw.low_ticks <= raw.high_ticks <= high
+        prices = (o, h, lo, c)
+        assert high - low <= (max(prices) - min(prices)) / 0.01 + 4
+        checked += 1
+    assert checked > 1_000

@@ -10,6 +10,8 @@ records after skipped bars: the 1m klines, the average price and the last price.
 
 from __future__ import annotations
 
+import dataclasses
+from decimal import Decimal
 from typing import Any
 
 import backtrader as bt
@@ -18,9 +20,10 @@ import pytest
 
 from real_trade.brokers import BinanceBroker
 from real_trade.execution import PaperBar, PaperExecution
-from real_trade.execution.events import FillReport, OrderReport
+from real_trade.execution.events import FillReport, OrderReport, SubmitFailed
 from real_trade.execution.orders import OrderRequest
 from real_trade.sim.core import ExchangeCore
+from real_trade.sim.rules import DEFAULT_RULES
 from real_trade.strategies import SmaCross
 from real_trade.vocabulary import OrderKind, OrderSide
 from tests.integration.live.parity_support import data_file
@@ -331,3 +334,79 @@ def test_market_order_on_the_open_tick_fills_alike(
     assert fast[1] == full[1]
     assert fast[2] == full[2]
     assert len(passed) == 2, "both orders' open ticks were recorded, not matched"
+
+
+def test_market_orders_at_the_min_notional_edge_decide_alike() -> None:
+    """Market buys sized lot by lot around MIN_NOTIONAL at the last close, after stretches of
+    kept-aside bars: the fast path's notional filter (the exact average only when the price
+    range of the window's trades cannot decide) rejects and accepts exactly the orders the
+    full path does. A MIN_NOTIONAL of 500 USDT makes a lot 0.05 % of it, well inside the
+    range of 5 minutes' prices, so the range often cannot decide."""
+    bars = _bars(_frame(700, skip=12_000))
+    rules = {"BTCUSDT": dataclasses.replace(DEFAULT_RULES["BTCUSDT"], min_notional=Decimal(500))}
+    paths = [
+        PaperExecution([SYMBOL], fast_path=fast, rules=rules, cash=1_000_000.0)
+        for fast in (True, False)
+    ]
+    lot = 0.00001
+    for i, bar in enumerate(bars):
+        for exe in paths:
+            exe.play({SYMBOL: bar}, lambda s, p: None)
+            if i % 23 == 11:
+                edge = round(500 / bar.close / lot)  # lots at the edge at the close
+                for k in range(-6, 7):
+                    exe.place(
+                        OrderRequest(
+                            i,
+                            SYMBOL,
+                            OrderSide.BUY,
+                            OrderKind.MARKET,
+                            round((edge + k) * lot, 5),
+                            client_order_id=f"t-{i}-{k + 6}",
+                        )
+                    )
+    fast, full = (
+        [
+            (
+                type(r).__name__,
+                r.client_order_id,
+                getattr(r, "state", None),
+                getattr(r, "fill", None),
+            )
+            for r in exe.drain()
+            if isinstance(r, SubmitFailed | FillReport)
+        ]
+        for exe in paths
+    )
+    assert fast == full
+    outcomes = {cid: name for name, cid, *_ in full}
+    straddled = [
+        i for i in range(11, 700, 23) if len({outcomes[f"t-{i}-{k}"] for k in (0, 12)}) == 2
+    ]
+    assert len(straddled) > 20, "the sizes straddle the edge"
+
+
+def test_kept_bars_fit_their_gap_like_played_bars() -> None:
+    """1m bars opening every 30 s (a feed declaring a longer timeframe than it delivers) are
+    cut to the gap when kept aside (``keep_aside``) as when played: the same clock, klines
+    (1m, 5m), average price and last price as the full path."""
+    rows = _bars(_frame(400, skip=20_000))
+    start = rows[0].open_ms
+    bars = [bar._replace(open_ms=start + i * 30_000) for i, bar in enumerate(rows)]
+    kept, full = PaperExecution([SYMBOL], fast_path=True), PaperExecution([SYMBOL], fast_path=False)
+    aside = 0
+    for i, bar in enumerate(bars):
+        if kept.keep_aside({SYMBOL: bar}):
+            aside += 1
+        else:
+            kept.play({SYMBOL: bar}, lambda s, p: None)
+        full.play({SYMBOL: bar}, lambda s, p: None)
+        if i % 97 == 96 or i == len(bars) - 1:
+            assert kept.last_price(SYMBOL) == full.last_price(SYMBOL)
+            assert kept.now_ms() == full.now_ms()
+            assert kept.core is not None and full.core is not None
+            for interval in ("1m", "5m"):
+                a = kept.core.klines("BTCUSDT", interval, limit=500)
+                assert a == full.core.klines("BTCUSDT", interval, limit=500)
+            assert kept.core.avg_price("BTCUSDT") == full.core.avg_price("BTCUSDT")
+    assert aside == len(bars) - 1  # all but the first, which starts the engine

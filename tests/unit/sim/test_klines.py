@@ -307,3 +307,97 @@ def test_add_minutes_adds_like_add_minute_one_by_one() -> None:
     assert many.klines("1m", now_ms=now, limit=100) == one.klines("1m", now_ms=now, limit=100)
     ids = [(b.first_id, b.last_id) for b in many._m1.bars]
     assert ids == [(b.first_id, b.last_id) for b in one._m1.bars]
+
+
+class _Later:
+    """A minute counted but not summed (a LaterMinute like the paper's kept minutes): it
+    counts how often it is summed."""
+
+    def __init__(self, raw: RawMinute) -> None:
+        self.raw, self.sums = raw, 0
+        self.open_ms, self.trades, self.tick = raw.open_ms, raw.trades, raw.tick
+
+    def summed(self) -> RawMinute:
+        self.sums += 1
+        return self.raw
+
+    def last_tick(self) -> int:
+        return self.raw.close_ticks
+
+    def tick_range(self) -> tuple[int, int]:
+        return self.raw.low_ticks - 1, self.raw.high_ticks + 1
+
+
+def _raw(i: int, open_ms: int, trades: int = 3) -> RawMinute:
+    p = 3_000_000 + 7 * i
+    raw = RawMinute(
+        open_ms, p, p + 9, p - 4, p + 2, 1234 + i, 0, trades, 1000, 0, D("0.01"), D("1e-5")
+    )
+    return raw._replace(quote_units=raw.lots * (p + i % 3), taker_buy_quote_units=1000 * p)
+
+
+@pytest.mark.parametrize("gap", [2, 3, 7, 24, 25, 26, 40])
+def test_later_minutes_after_gaps_are_appended_like_decimal_minutes(gap: int) -> None:
+    """A later minute opening minutes after the last bar (bars without trades between, as
+    zero-volume candles leave) is appended unsummed, after flat bars, exactly as its trades
+    added as Decimals: the same bars, trims, trade ids and klines; a gap wider than the book
+    keeps (over ``max_bars``) is summed and added as before."""
+    later_book, decimal_book = (
+        KlineBook("BTCUSDT", live_start_ms=START, seed_price=D("30000"), max_bars=24)
+        for _ in range(2)
+    )
+    later: list[_Later] = []
+    first_id, open_ms = 1, START
+    for i in range(60):
+        open_ms += (gap if i % 9 == 4 else 1) * MIN
+        raw = _raw(i, open_ms)
+        later.append(_Later(raw))
+        later_book.add_minutes([later[-1]], first_id)
+        decimal_book.add_minute(raw.decimal(), first_id)
+        first_id += raw.trades
+    now = open_ms + MIN - 1
+    for kb in (later_book, decimal_book):
+        kb.roll_quietly(now)
+    summed_at_once = [m.sums > 0 for m in later]
+    assert any(summed_at_once) == (gap > 25)  # only a gap wider than the book is summed
+    a, b = later_book._m1, decimal_book._m1
+    assert a.opens == b.opens and a.floor_ms == b.floor_ms
+    assert [(x.first_id, x.last_id) for x in a.bars] == [(x.first_id, x.last_id) for x in b.bars]
+    for interval in ("1m", "5m"):
+        got = later_book.klines(interval, now_ms=now, limit=100)
+        assert got == decimal_book.klines(interval, now_ms=now, limit=100)
+        want = decimal_book.klines(interval, now_ms=now, limit=100)
+        for field in ("close", "volume", "quote_volume", "taker_buy_quote_volume"):
+            assert [str(getattr(k, field)) for k in got] == [str(getattr(k, field)) for k in want]
+
+
+def test_average_range_holds_the_average_without_summing() -> None:
+    """``average_range`` bounds the window's average (quote volume over volume) over later
+    minutes, played trades in their minutes and history bars, without summing a later
+    minute; None when no later or raw minute lies in the window."""
+    books = [book(history_minutes=10)[0] for _ in range(2)]
+    later: list[_Later] = []
+    first_id = 1
+    for i in range(8):
+        open_ms = START + i * MIN
+        raw = _raw(i, open_ms)
+        later.append(_Later(raw))
+        books[0].add_minutes([later[-1]], first_id)
+        books[1].add_minute(raw.decimal(), first_id)
+        first_id += raw.trades
+        if i in (2, 5):  # a played trade lands in a later minute's minute (it is summed)
+            for kb in books:
+                kb.on_trade(trade(first_id, open_ms + 50_000, "29990.5", "0.3"))
+            first_id += 1
+    now = START + 8 * MIN - 1
+    kb, decimal_book = books
+    for minutes in (1, 2, 4, 5, 9, 30):
+        start = now - minutes * MIN + 1
+        sums = decimal_book.volumes(start, now)
+        assert sums is not None
+        bounds = kb.average_range(start, now)
+        assert bounds is not None
+        assert bounds[0] <= sums[1] / sums[0] <= bounds[1]
+    # summed: the first (it joins the seed's bar) and the two a played trade landed in
+    assert [m.sums for m in later] == [1, 0, 1, 0, 0, 1, 0, 0]
+    assert kb.average_range(START - 9 * MIN, START - 5 * MIN) is None  # history alone

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import random
 from decimal import Decimal
 
 import pytest
@@ -131,6 +133,48 @@ def test_market_orders_use_average_price_and_market_lot_size() -> None:
     market(None, None, quote="5")
     with pytest.raises(FilterError, match="notional"):
         market(None, None, quote="4.99999999")
+
+
+def _market_passes(rules: SymbolRules, qty: Decimal, avg: Decimal) -> bool:
+    try:
+        rules.validate(Side.BUY, OrderType.MARKET, quantity=qty, avg_price=avg)
+    except FilterError as exc:
+        assert exc.reason is Reason.NOTIONAL
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        BTC,
+        dataclasses.replace(BTC, apply_max_to_market=True, max_notional=D("6")),
+        dataclasses.replace(BTC, apply_min_to_market=False),
+        dataclasses.replace(
+            BTC, apply_min_to_market=False, apply_max_to_market=True, max_notional=D("6")
+        ),
+    ],
+    ids=["min", "min-and-max", "none", "max"],
+)
+def test_market_notional_passes_means_every_average_between_passes(rules: SymbolRules) -> None:
+    """``market_notional_passes(qty, low, high)`` (the simulator skips the exact average of a
+    market order then) is True only when the notional filter passes at every average from
+    low to high; at one price it says exactly what the filter says. Near the edges."""
+    rng = random.Random(12)
+    outcomes = set()
+    for _ in range(3_000):
+        qty = D(rng.randrange(16, 30)) * D("0.00001")
+        edge = rng.choice([D(5), D(6)]) / qty  # the average at MIN_NOTIONAL, at max notional
+        low = (edge * D(1 + rng.uniform(-0.001, 0.001))).quantize(D("0.00000001"))
+        high = low + rng.choice([D(0), D("0.00000001"), D("0.01"), D(rng.uniform(0, 50))])
+        between = [low, high, (low + high) / 2, low + (high - low) * D(rng.random())]
+        says = rules.market_notional_passes(qty, low, high)
+        outcomes.add(says)
+        if says:
+            assert all(_market_passes(rules, qty, avg) for avg in between), (qty, low, high)
+        assert rules.market_notional_passes(qty, low, low) == _market_passes(rules, qty, low)
+    if rules.apply_min_to_market or rules.apply_max_to_market:
+        assert outcomes == {True, False}
 
 
 def test_apply_min_to_market_false_skips_market_notional() -> None:
