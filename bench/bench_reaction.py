@@ -200,8 +200,10 @@ def run_variant(
     size: float,
     seed: int,
     tick_ms: int,
+    journal: bool = False,
 ) -> VariantResult:
-    """Run the full live path against a fresh simulator process for ``warmup + bars`` bars."""
+    """Run the full live path against a fresh simulator process for ``warmup + bars`` bars
+    (``journal``: the broker journals to a SQLite file, as a live deployment does)."""
     started = time.perf_counter()
     sources: list[StampedSource] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -216,7 +218,8 @@ def run_variant(
                 apikey=info["key"], secret=info["secret"], testnet=True, sim_url=info["url"]
             )
             try:
-                broker = BinanceBroker(store, paper_trading=False)
+                journaled = {"journal": f"sqlite:///{tmp}/journal.db", "run_id": "bench"}
+                broker = BinanceBroker(store, paper_trading=False, **(journaled if journal else {}))
                 data = BinanceData.from_timeframe_string(
                     "1m",
                     store,
@@ -352,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
         help="diagnostic: sys.setswitchinterval for the trading process (Python's default 0.005)",
     )
     parser.add_argument("--only", choices=("ws", "poll"), help="run one variant only")
+    parser.add_argument(
+        "--journal", action="store_true", help="the broker journals to SQLite (live deployment)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("RT_BENCH_LOG", "WARNING"))
     if args.switch_interval is not None:
@@ -363,11 +369,13 @@ def main(argv: list[str] | None = None) -> int:
         size=args.size,
         seed=args.seed,
         tick_ms=args.tick_ms,
+        journal=args.journal,
     )
     print(
         f"bench_reaction: {args.bars} bars per variant (+{args.warmup} warm-up), "
         f"speed {args.speed:g}, poll {args.poll_interval:g} s, {args.repeat} run(s), "
-        f"GIL switch interval {sys.getswitchinterval() * 1e3:g} ms; "
+        f"GIL switch interval {sys.getswitchinterval() * 1e3:g} ms"
+        f"{', journaled' if args.journal else ''}; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
         flush=True,
     )

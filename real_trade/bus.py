@@ -18,14 +18,19 @@ Delivery modes:
 
 A handler that raises is isolated: the exception is logged with the topic and counted in
 ``stats``; the publisher and the other handlers never see it.
+
+``with bus.deferred():`` holds what the calling thread publishes inside the block and publishes
+it, in order, when the block ends (other threads publish as usual): the trading path sends an
+order first and wakes the dispatcher (journal writes, monitors) after, not while it sends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,6 +114,7 @@ class EventBus:
         self._pending = 0
         self._idle = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
+        self._held = threading.local()  # .events: what deferred() holds for this thread
 
     # -- subscriptions -------------------------------------------------------------------
     def subscribe(self, pattern: str, handler: Handler) -> Subscription:
@@ -151,6 +157,10 @@ class EventBus:
         """Publish ``event`` on ``topic``; never raises because of a handler."""
         if self._closed:
             raise RuntimeError(f"event bus {self.name!r} is closed")
+        held: list[tuple[str, Any]] | None = getattr(self._held, "events", None)
+        if held is not None:
+            held.append((topic, event))
+            return
         if self.synchronous:
             self._deliver(topic, event, published=1)
             return
@@ -162,6 +172,25 @@ class EventBus:
             self._pending += 1
         self._ensure_thread()
         self._queue.put((topic, event))
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Hold this thread's publications until the block ends, then publish them in order
+        (a nested block changes nothing; a bus closed meanwhile drops them, with a warning)."""
+        if getattr(self._held, "events", None) is not None:
+            yield
+            return
+        held: list[tuple[str, Any]] = []
+        self._held.events = held
+        try:
+            yield
+        finally:
+            self._held.events = None
+            for topic, event in held:
+                try:
+                    self.publish(topic, event)
+                except RuntimeError as exc:  # closed meanwhile (shutdown): say so
+                    _log.warning("could not publish %s: %s", topic, exc)
 
     def _deliver(self, topic: str, event: Any, published: int = 0) -> None:
         """Call the handlers of ``topic``; count ``published`` and the deliveries (one lock)."""

@@ -122,9 +122,13 @@ class BaseBroker(bt.BrokerBase):
         held = session.start(sorted(self._drivers), {s for s in symbols if symbols.count(s) > 1})
         self.currency, self.startingcash = session.currency, session.starting_cash
         self._apply(held)
+        wakers = tuple(w for d in self._symbols if callable(w := getattr(d, "wake", None)))
+        if wakers:  # live: a report wakes Cerebro's wait, next() books it before the next bar
+            session.on_reports(functools.partial(_wake_all, wakers))
 
     def stop(self) -> None:
         """Settle the orders still on the wire, stop the session (the store stays its owner's)."""
+        self.session.on_reports(None)
         self.session.stop(on_updates=self._dispatch)
         super().stop()
 
@@ -366,3 +370,9 @@ class BaseBroker(bt.BrokerBase):
             pos = self.positions[self._drivers[symbol]]
             price = self.session.entry_price(symbol) or pos.price or self.session.last_price(symbol)
             pos.set(size, (price or 0.0) if size else 0.0)
+
+
+def _wake_all(wakers: tuple[Any, ...]) -> None:
+    """Wake every feed's wait (the live execution's report listener, on the I/O thread)."""
+    for wake in wakers:
+        wake()

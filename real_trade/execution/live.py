@@ -173,7 +173,9 @@ class LiveExecution:
     over REST even while it is up; ``fill_grace_s`` is how long missing fills are awaited from
     the stream before REST is asked; ``stream_wait_s`` bounds how long :meth:`start` waits for
     the user-data streams to be up; ``funding_poll_s`` is how often the funding bills are read
-    while a position is open, on a venue that pays funding as bills (OKX).
+    while a position is open, on a venue that pays funding as bills (OKX). :attr:`on_report`,
+    when set, is called after each report is queued (on the thread that queued it, mostly the
+    I/O loop's: keep it short): a broker wakes its cycle to book the report at once.
     """
 
     def __init__(
@@ -216,6 +218,7 @@ class LiveExecution:
         self._placing: dict[str, concurrent.futures.Future[Any]] = {}  # cid -> its placement
         self._unheard: set[str] = set()  # cids acknowledged with ids only, no update since
         self.open_orders_at_start: list[dict[str, Any]] = []
+        self.on_report: Callable[[], None] | None = None
         self.contracts_view = LiveContracts(client, self._spawn, poll_interval_s, funding_poll_s)
 
     # ------------------------------------------------------------------ lifecycle
@@ -481,7 +484,7 @@ class LiveExecution:
 
     def _fail(self, cid: str, state: OrderState, reason: str, code: str | None = None) -> None:
         self._open.pop(cid, None)
-        self._reports.put(SubmitFailed(cid, state, reason, code))
+        self._put(SubmitFailed(cid, state, reason, code))
 
     def _on_order(self, order: Mapping[str, Any], *, acknowledgement: bool = False) -> None:
         if self.contracts_view.on_order(order):
@@ -504,7 +507,7 @@ class LiveExecution:
                 del self._open[report.client_order_id]
             else:
                 self._open[report.client_order_id] = (report.exchange_order_id, symbol)
-            self._reports.put(report)
+            self._put(report)
             xid = report.exchange_order_id
             missing = report.filled > self._fill_sum.get(xid or "", 0.0) * (1 + 1e-9) + 1e-12
             if xid and missing and xid not in self._fetching:
@@ -518,7 +521,7 @@ class LiveExecution:
         self._fill_ids.add(key)
         xid = report.exchange_order_id or ""
         self._fill_sum[xid] = self._fill_sum.get(xid, 0.0) + report.fill.amount
-        self._reports.put(report)
+        self._put(report)
 
     async def _confirm_later(self, cid: str, xid: str) -> None:
         """Ask REST about an order acknowledged with its ids only when the stream has said
@@ -584,7 +587,17 @@ class LiveExecution:
         with self._lock:
             self._balances.update(changed)
         stamp = balance.get("timestamp") or time.time_ns() // 1_000_000
-        self._reports.put(BalanceReport(changed, int(stamp)))
+        self._put(BalanceReport(changed, int(stamp)))
+
+    def _put(self, report: Report) -> None:
+        """Queue ``report`` for :meth:`drain`, then tell :attr:`on_report`."""
+        self._reports.put(report)
+        listener = self.on_report
+        if listener is not None:
+            try:
+                listener()
+            except Exception:  # a listener must not lose the exchange's answers
+                _log.exception("report listener failed")
 
     async def _poll_forever(self) -> None:
         """Poll REST while the orders stream is down, and now and then anyway (a stream can

@@ -10,7 +10,9 @@ sequence of closed bars and :class:`StateChange` items, read by backtrader's thr
 thread-safe queue (:meth:`BarStream.next_item`). Its own worker thread does the blocking work
 (REST history, gap backfill), so neither the I/O loop nor Cerebro ever waits on it; a live bar
 that is simply the next one, arriving while the worker idles, is put in that queue by the
-source's thread itself (one thread hop fewer on the reaction path):
+source's thread itself (one thread hop fewer on the reaction path). :meth:`BarStream.wake`
+(any thread) makes the reader's wait return at once without an item, so Cerebro runs a cycle
+between bars (a live broker books the fills that just came in, off the next bar's path):
 
 * ``mode="backtest"``: DELAYED, the history between ``fromdate_ms`` and ``todate_ms``, then
   DISCONNECTED (the end).
@@ -133,6 +135,13 @@ class LiveBarSource(Protocol):
 _WAKE = ("wake", None)
 
 
+class _Nudge:
+    """The item :meth:`BarStream.wake` queues: the reader's wait ends with no bar."""
+
+
+_NUDGE = _Nudge()
+
+
 class BarStream:
     """Ordered closed bars and feed states for one symbol (see the module docstring).
 
@@ -178,11 +187,12 @@ class BarStream:
         self.last_activity_monotonic: float = time.monotonic()
         self.delivered = 0
         self.error: BaseException | None = None
-        self._out: queue.SimpleQueue[Bar | StateChange] = queue.SimpleQueue()
+        self._out: queue.SimpleQueue[Bar | StateChange | _Nudge] = queue.SimpleQueue()
         self._inbox: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._ended = threading.Event()
         self._end_taken = False
+        self._woken = False  # a nudge is queued (wake() coalesces)
         self._source_up: bool | None = None
         self._thread: threading.Thread | None = None
         # held by the worker except while it waits on an empty inbox: whoever holds it may
@@ -227,13 +237,23 @@ class BarStream:
             item = self._out.get(timeout is None or timeout > 0, timeout)
         except queue.Empty:
             return None
+        if isinstance(item, _Nudge):
+            self._woken = False
+            return None
         if isinstance(item, StateChange) and item.state is FeedState.DISCONNECTED:
             self._end_taken = True
         return item
 
     def has_items(self) -> bool:
-        """Whether :meth:`next_item` would return something without waiting."""
-        return not self._out.empty()
+        """Whether :meth:`next_item` would return without waiting (an item or a wake-up)."""
+        return not self._end_taken and not self._out.empty()
+
+    def wake(self) -> None:
+        """Any thread: the reader's current (or next) wait in :meth:`next_item` returns None
+        at once, once; calls before it is read count as one. Items keep their order."""
+        if not self._woken and not self._end_taken:
+            self._woken = True
+            self._out.put(_NUDGE)
 
     @property
     def ended(self) -> bool:

@@ -173,6 +173,14 @@ class BaseData(bt.feed.DataBase):
         """Whether a bar or notification is queued (Cerebro then does not wait)."""
         return self._stream is not None and self._stream.has_items()
 
+    def wake(self) -> None:
+        """Any thread: a live ``_load`` waiting for a bar returns at once without one, so
+        Cerebro runs a cycle now (its broker books the fills and statuses that came in: the
+        live broker calls this when its execution reports arrive). No-op when historical."""
+        stream = self._stream
+        if stream is not None and not self.p.historical:
+            stream.wake()
+
     def plan(self) -> FeedPlan:
         """The feed's parameters as a plain :class:`FeedPlan` (what :meth:`start` builds on)."""
         return FeedPlan.from_params(self.p, self.symbol, self.ccxt_timeframe)

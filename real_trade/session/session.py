@@ -29,6 +29,7 @@ to the host by :meth:`take_contract_events`.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -119,6 +120,7 @@ class TradingSession:
         self._extra: dict[int, dict[str, Any]] = {}
         self._own_ids = itertools.count(-1, -1)
         self._new_bars = False
+        self._bar_pass = False  # live: this cycle brought a bar (its snapshot waits a cycle)
         self._holding, self._settled_seq = True, -1  # settle_positions: skip when flat, no news
         self._floors: dict[str, float] | None = None  # settle_positions: holdings' dust floors
         self._last_snapshot = 0.0
@@ -385,6 +387,13 @@ class TradingSession:
             return self.paper.now_ms()
         return time.time_ns() // 1_000_000
 
+    def on_reports(self, listener: Callable[[], None] | None) -> None:
+        """Call ``listener()`` whenever the live execution queues a report (an order update, a
+        fill, a balance; from the I/O thread: keep it short); paper: never. A broker wakes its
+        cycle with it, so the reports are booked as they come, not on the next bar."""
+        if self.live is not None:
+            self.live.on_report = listener
+
     # ------------------------------------------------------------------ orders
     def submit(
         self,
@@ -396,14 +405,21 @@ class TradingSession:
         reference_price: float | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
-        """Hand ``request`` to the order manager; ``extra`` goes into its journaled intent."""
+        """Hand ``request`` to the order manager; ``extra`` goes into its journaled intent.
+
+        What the submission publishes (its ``order.submitted``, the risk decision) goes on the
+        bus once the order is handed to the wire: the bus's dispatcher (journal writes,
+        monitors) wakes after the send, not during it. The intent is journaled before, as
+        ever (synchronously, not through the bus)."""
         if self.manager is None:
             raise RuntimeError("the session is not started")
         if extra:
             self._extra[request.local_id] = dict(extra)
-        self.manager.submit(
-            request, parent=parent, oco=oco, transmit=transmit, reference_price=reference_price
-        )
+        deferred = getattr(self.bus, "deferred", None)  # an EventBus's; a stand-in may lack it
+        with deferred() if deferred is not None else contextlib.nullcontext():
+            self.manager.submit(
+                request, parent=parent, oco=oco, transmit=transmit, reference_price=reference_price
+            )
 
     def cancel(self, local_id: int) -> None:
         """Ask to cancel order ``local_id`` (the venue's confirmation follows as an update)."""
@@ -496,6 +512,7 @@ class TradingSession:
         for symbol, bar in bars.items():
             self.last_close[symbol] = bar.close
         self._new_bars = self._new_bars or bool(bars)
+        self._bar_pass = bool(bars)
         if self.paper is not None:
             if bars and (self.paper.started or len(bars) == len(self.symbols)):
                 self.paper.play(bars, manager.on_price, manager.trigger_symbols)
@@ -655,7 +672,13 @@ class TradingSession:
 
     def maybe_snapshot(self, force: bool = False) -> None:
         """Publish ``account.snapshot`` (the journal's equity curve) on a new bar, every
-        :data:`SNAPSHOT_EVERY_S` seconds, or when ``force``d; not before the first bar."""
+        :data:`SNAPSHOT_EVERY_S` seconds, or when ``force``d; not before the first bar.
+
+        Live, a cycle that brought a bar leaves it to the next cycle without one (the one its
+        order's answers wake, or a ``qcheck`` timeout): its journal write would run on the
+        bus's thread while the strategy's ``next()`` journals and sends its order. Only when
+        the last snapshot is :data:`SNAPSHOT_EVERY_S` old does a bar's cycle take one (a feed
+        whose bars come faster than its ``qcheck`` leaves no cycle without a bar)."""
         if self.journal is None or self.bus is None or self.manager is None:
             return  # no journal (a backtest): no equity curve to write
         port = self.port
@@ -663,6 +686,9 @@ class TradingSession:
             return
         now = time.monotonic()
         if not (force or self._new_bars or now - self._last_snapshot >= SNAPSHOT_EVERY_S):
+            return
+        recent = now - self._last_snapshot < SNAPSHOT_EVERY_S  # else a bar every cycle: now
+        if self._bar_pass and self.live is not None and not force and recent:
             return
         self._new_bars, self._last_snapshot = False, now
         if not self.last_close:

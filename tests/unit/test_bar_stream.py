@@ -369,3 +369,37 @@ def test_the_next_live_bar_skips_the_worker_and_a_bar_after_a_hole_does_not() ->
     assert reader.opens() == list(range(0, direct + 4))
     assert threads[direct + 3].startswith("rt-feed-")
     stream.stop()
+
+
+def test_wake_ends_the_readers_wait_without_an_item_once_and_keeps_the_items() -> None:
+    history = FakeHistory(newest=1)
+    source = ScriptedSource()
+    stream, reader = live_stream(history, source, backfill_start=False)
+    reader.until(lambda items: FeedState.LIVE in reader.states)
+    got: list[object] = []
+    waiting = threading.Thread(target=lambda: got.append(stream.next_item(60)))
+    waiting.start()
+    stream.wake()  # the reader waits for a bar (or is about to): it returns with none
+    waiting.join(20)
+    assert not waiting.is_alive() and got == [None]
+    stream.wake()
+    stream.wake()  # both before the reader looks: one wake-up
+    source.push(bar(2))
+    assert stream.has_items()
+    assert stream.next_item(0) is None
+    assert stream.next_item(10) == bar(2)
+    assert not stream.has_items() and stream.next_item(0) is None
+    stream.stop()
+
+
+def test_a_wake_up_never_outlives_the_end_of_the_stream() -> None:
+    history = FakeHistory(newest=1)
+    source = ScriptedSource()
+    stream, reader = live_stream(history, source)
+    reader.until(lambda items: FeedState.LIVE in reader.states)
+    stream.wake()
+    source.state("failed")
+    reader.until(lambda items: stream.ended and not stream.has_items())
+    stream.wake()  # after the end was read: nothing to read, nothing pending
+    assert not stream.has_items() and stream.next_item(None) is None
+    assert reader.states[-1] is FeedState.DISCONNECTED

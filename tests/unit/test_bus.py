@@ -180,3 +180,36 @@ def test_closed_bus_refuses_publish_after_delivering_queue() -> None:
 
 def test_default_bus_is_a_singleton() -> None:
     assert get_bus() is get_bus()
+
+
+@pytest.mark.parametrize("synchronous", [True, False])
+def test_deferred_holds_this_threads_publications_until_the_block_ends(synchronous: bool) -> None:
+    bus = EventBus(synchronous=synchronous)
+    got: list[int] = []
+    bus.subscribe("n", lambda t, e: got.append(e))
+    other = threading.Thread(target=lambda: bus.publish("n", 99))
+    with bus.deferred():
+        bus.publish("n", 1)
+        with bus.deferred():  # nested: the outer block publishes
+            bus.publish("n", 2)
+        bus.publish("n", 3)
+        other.start()  # another thread is not held
+        other.join(5)
+        assert bus.flush(5)
+        assert got == [99]
+    assert bus.flush(5)
+    assert got == [99, 1, 2, 3]
+    bus.publish("n", 4)  # after the block: as usual
+    assert bus.flush(5)
+    assert got == [99, 1, 2, 3, 4]
+    bus.close()
+
+
+def test_deferred_publishes_what_it_held_when_the_block_raises() -> None:
+    bus = EventBus(synchronous=True)
+    got: list[int] = []
+    bus.subscribe("n", lambda t, e: got.append(e))
+    with pytest.raises(ValueError, match="boom"), bus.deferred():
+        bus.publish("n", 1)
+        raise ValueError("boom")
+    assert got == [1]

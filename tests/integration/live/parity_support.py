@@ -299,6 +299,7 @@ def start_live_run(
     symbol: str | None = None,
     commission: float = 0.001,
     contracts: dict[str, Any] | None = None,
+    qcheck: float = 0.05,
     **strategy_params: Any,
 ) -> LiveRun:
     """Start ``strategy`` (default ``RecordingSmaCross``; another must record as it does) on
@@ -313,7 +314,8 @@ def start_live_run(
     own: ``"auto"``); ``sim`` must serve its face. ``symbol=PERP`` trades the venue's linear
     perpetual: a ``market_type="future"`` (Binance) or ``"swap"`` (Bybit, OKX) store, the
     testnet account's futures wallet holding ``balances``, ``contracts`` (leverage, margin
-    mode) set on start; ``commission`` is the paper broker's rate.
+    mode) set on start; ``commission`` is the paper broker's rate; ``qcheck`` the feed's
+    longest wait for a bar.
     """
     key = secret = None
     symbol = symbol or venue.symbol
@@ -356,7 +358,7 @@ def start_live_run(
         symbol=symbol,
         history_bars=history_bars,
         live_source=source_factory,
-        qcheck=0.05,
+        qcheck=qcheck,
     )
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.setbroker(broker)

@@ -240,3 +240,22 @@ def test_a_holding_turns_to_dust_as_its_price_falls_and_back_as_it_rises() -> No
     assert positions.size(SYMBOL) == 0.0 and positions.dust[SYMBOL] == pytest.approx(0.0002997)
     run.bar(30_000.0)
     assert positions.size(SYMBOL) == pytest.approx(0.0002997) and SYMBOL not in positions.dust
+
+
+def test_a_submission_publishes_its_events_once_the_order_is_handed_to_the_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run = PaperRun()
+    port = run.session.manager.port  # type: ignore[union-attr]
+    seen_at_place: list[list[str]] = []
+    place = port.place
+
+    def placing(request: OrderRequest) -> None:
+        seen_at_place.append(list(run.topics))
+        place(request)
+
+    monkeypatch.setattr(port, "place", placing)
+    before = len(run.topics)
+    run.order(1, OrderSide.BUY, 0.01)
+    assert len(seen_at_place) == 1 and len(seen_at_place[0]) == before  # nothing yet
+    assert "order.submitted" in run.topics[before:]  # then
