@@ -174,16 +174,25 @@ def run_live(
     return strategy, broker, key
 
 
+_ENDS = frozenset({"Completed", "Canceled", "Expired", "Margin", "Rejected"})
+
+
 def settled(orders: int) -> Callable[[Script, BaseBroker, tuple[float, float]], bool]:
-    """Done when ``orders`` orders have ended and the broker shows the simulator's account."""
+    """Done when ``orders`` orders have ended, the strategy has heard each end, and the broker
+    shows the simulator's account. (An end booked inside this very ``next()``, as a cancel's
+    answer can be when the I/O thread is quick, is notified on the next cycle: stopping on the
+    broker's order states alone would stop with that notification still queued.)"""
 
     def check(s: Script, broker: BaseBroker, holdings: tuple[float, float]) -> bool:
         ended = len(s.orders) >= orders and not any(o.alive() for o in broker.open_orders.values())
+        heard = ended and all(
+            s.statuses(n)[-1:] and s.statuses(n)[-1] in _ENDS for n in range(1, orders + 1)
+        )
         same = (
             abs(broker.getcash() - holdings[0]) < 1e-9
             and abs(broker.getposition(s.data).size - holdings[1]) < 1e-12
         )
-        return ended and same
+        return heard and same
 
     return check
 
