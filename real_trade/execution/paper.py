@@ -442,16 +442,11 @@ class PaperExecution:
             return False
         if self.contracts:
             return False  # a contract's bar is never quiet (its mark and funding move)
-        now, quiet, sids, opens = clock.now_ms(), self._quiet, self._sids, self._last_open
+        now, quiet, sids = clock.now_ms(), self._quiet, self._sids
         for symbol, bar in bars.items():
             sid = sids.get(symbol) or joined_symbol_id(symbol)
-            last, open_ms = opens.get(sid), bar.open_ms  # self._fit, inline
-            opens[sid] = open_ms
-            gap = open_ms - last if last is not None and open_ms > last else 60_000
-            duration = bar.duration_ms
-            if duration > gap:
-                bar, duration = bar._replace(duration_ms=gap), gap
-            if open_ms + duration > now:  # else history the live market passed
+            bar = self._fit(sid, bar)
+            if bar.open_ms + bar.duration_ms > now:  # else history the live market passed
                 quiet.append((sid, bar))
                 if self._quiet_last:
                     self._quiet_last.pop(sid, None)

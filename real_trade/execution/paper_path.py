@@ -250,10 +250,7 @@ class KeptMinute:
         raw = self._raw
         if raw is None:
             tape = QuietTape(self.tick, self.lot)
-            for bar, prev in self._bars():
-                open_ms, o, h, lo, c, volume, duration = bar
-                before = ticks_of(prev, self.tick, self.tick_f)
-                tape.add_bar(open_ms, (o, h, lo, c), volume, duration, before)
+            tape.add_kept(self)
             (summed,), _last = tape.finish()
             self._raw = raw = cast(RawMinute, summed)  # add_bar sums at once
         return raw
@@ -381,7 +378,11 @@ class QuietTape:
         if kept is None:
             return
         self._kept = None
-        for bar, prev in kept._bars():  # the last trades of all
+        self.add_kept(kept)  # the last trades of all
+
+    def add_kept(self, kept: KeptMinute) -> None:
+        """Add the trades of ``kept``'s bars, as :meth:`add_bar` adds a bar's."""
+        for bar, prev in kept._bars():
             open_ms, o, h, lo, c, volume, duration = bar
             before = ticks_of(prev, self.tick, self._tick_f)
             self.add_bar(open_ms, (o, h, lo, c), volume, duration, before)
