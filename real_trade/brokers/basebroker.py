@@ -163,19 +163,24 @@ class BaseBroker(bt.BrokerBase):
         (``getvalue([data])``, as ``order_target_value`` and the PositionsValue analyzer ask)
         the value of its position alone, as BackBroker's: size (signed) times the close, dust
         left out."""
-        if datas is not None and len(datas) == 1:
+        if datas is None:
+            kept = self._kept_value  # read twice a bar (value, fund value): kept till it moves
+            if kept is not None:
+                return kept  # (never kept with contracts: their value is read afresh)
+        elif len(datas) == 1:
             return self._position_value(datas[0])
         if self.session.positions.contracts:
             return ct.contract_value(self, datas)
-        if datas is None and self._kept_value is not None:
-            return self._kept_value
         value, priced = self.getcash(), False
         dusts = self.session.positions.dust
-        for data in datas if datas is not None else list(self.positions):
-            pos, symbol = self.positions[data], self._symbols.get(data, "")
-            dust = dusts.get(symbol, 0.0) if dusts else 0.0
-            dust = dust if self._drivers.get(symbol) is data else 0.0  # once per symbol
-            if pos.size or dust:
+        positions = self.positions
+        for data in datas if datas is not None else list(positions):
+            pos = positions[data]
+            dust = 0.0
+            if dusts:
+                symbol = self._symbols.get(data, "")
+                dust = dusts.get(symbol, 0.0) if self._drivers.get(symbol) is data else 0.0
+            if pos.size or dust:  # (the dust counts once per symbol: with its driving feed)
                 reader = self._readers.get(data)
                 close = reader.close() if reader is not None else None
                 if close is None:
@@ -202,6 +207,7 @@ class BaseBroker(bt.BrokerBase):
 
     get_cash, set_cash, get_value = getcash, setcash, getvalue
     get_fundvalue = getvalue  # (Cerebro reads it every bar; BrokerBase's calls getvalue)
+    fundvalue = property(getvalue, doc="The fund value: the value (read every bar).")
 
     @property
     def paper_positions(self) -> dict[str, float]:
