@@ -351,7 +351,7 @@ class OrderManager:
                 self._emit(mo, mo.tracked.end(OrderState.REJECTED, refusal))
                 return
         cid = self.ids.next()
-        wire = replace(req, client_order_id=cid)
+        wire = req.with_client_order_id(cid)
         if self._on_intent is not None:
             try:
                 self._on_intent(mo, wire)
