@@ -26,11 +26,10 @@ order first and wakes the dispatcher (journal writes, monitors) after, not while
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,31 +165,29 @@ class EventBus:
             return
         with self._stats_lock:
             self.stats.published += 1
-        if not self._routes(topic):  # nobody listens: no hop to the dispatcher thread
+        routes = self._route_cache.get(topic)  # (see _routes: a hit needs no lock)
+        if routes is None:
+            routes = self._routes(topic)
+        if not routes:  # nobody listens: no hop to the dispatcher thread
             return
         with self._idle:
             self._pending += 1
         self._ensure_thread()
         self._queue.put((topic, event))
 
-    @contextlib.contextmanager
-    def deferred(self) -> Iterator[None]:
+    def deferred(self) -> _Deferral:
         """Hold this thread's publications until the block ends, then publish them in order
-        (a nested block changes nothing; a bus closed meanwhile drops them, with a warning)."""
-        if getattr(self._held, "events", None) is not None:
-            yield
-            return
-        held: list[tuple[str, Any]] = []
-        self._held.events = held
-        try:
-            yield
-        finally:
-            self._held.events = None
-            for topic, event in held:
-                try:
-                    self.publish(topic, event)
-                except RuntimeError as exc:  # closed meanwhile (shutdown): say so
-                    _log.warning("could not publish %s: %s", topic, exc)
+        (a nested block changes nothing; a bus closed meanwhile drops them, with a warning).
+        Use as ``with bus.deferred():``."""
+        return _Deferral(self)
+
+    def _release(self, held: list[tuple[str, Any]]) -> None:
+        """Publish what a :meth:`deferred` block held, in order."""
+        for topic, event in held:
+            try:
+                self.publish(topic, event)
+            except RuntimeError as exc:  # closed meanwhile (shutdown): say so
+                _log.warning("could not publish %s: %s", topic, exc)
 
     def _deliver(self, topic: str, event: Any, published: int = 0) -> None:
         """Call the handlers of ``topic``; count ``published`` and the deliveries (one lock)."""
@@ -266,6 +263,29 @@ class EventBus:
     def __repr__(self) -> str:
         mode = "sync" if self.synchronous else "async"
         return f"EventBus(name={self.name!r}, mode={mode}, subscriptions={len(self._subs)})"
+
+
+class _Deferral:
+    """The context manager of :meth:`EventBus.deferred` (one per block; a class, not a
+    generator: it runs on every order the trading path submits)."""
+
+    __slots__ = ("_bus", "_held")
+
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+        self._held: list[tuple[str, Any]] | None = None
+
+    def __enter__(self) -> None:
+        local = self._bus._held
+        if getattr(local, "events", None) is None:  # else nested: the outer block publishes
+            self._held = local.events = []
+
+    def __exit__(self, *exc: object) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._bus._held.events = None
+            self._bus._release(held)
 
 
 _default_bus: EventBus | None = None

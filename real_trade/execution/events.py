@@ -152,9 +152,12 @@ FILL_TOPIC = "fill"
 """The bus topic of :class:`FillEvent`."""
 
 
+_ORDER_TOPICS: dict[OrderState, str] = {s: f"order.{s.name.lower()}" for s in OrderState}
+
+
 def order_topic(state: OrderState) -> str:
     """The bus topic of an update to ``state`` (``order.completed``)."""
-    return f"order.{state.name.lower()}"
+    return _ORDER_TOPICS[state]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +195,7 @@ class OrderUpdate:
     @property
     def topic(self) -> str:
         """The bus topic this update is published on."""
-        return order_topic(self.state)
+        return _ORDER_TOPICS[self.state]
 
     @property
     def remaining(self) -> float:
@@ -242,26 +245,26 @@ def order_update(
     strategy: str = "",
 ) -> OrderUpdate:
     """Build the :class:`OrderUpdate` of ``order`` entering ``state``."""
-    req = order.request
-    return OrderUpdate(
-        local_id=req.local_id,
-        client_order_id=client_order_id,
-        exchange_order_id=order.exchange_order_id,
-        symbol=req.symbol,
-        side=req.side.value,
-        kind=req.kind.value,
-        state=state,
-        amount=req.amount,
-        filled=order.filled,
-        average_price=order.average_price,
-        price=req.price,
-        stop_price=req.stop_price,
-        reason=order.reason,
-        time_ms=time_ms,
-        emulated=emulated,
-        strategy=strategy,
-        requested=None if order.trim is None else order.trim.requested,
-        trimmed=None if order.trim is None else order.trim.reason,
+    req, trim = order.request, order.trim
+    return OrderUpdate(  # positional, in the fields' order: one update per order change
+        req.local_id,
+        client_order_id,
+        order.exchange_order_id,
+        req.symbol,
+        req.side.value,
+        req.kind.value,
+        state,
+        req.amount,
+        order.filled,
+        order.average_price,
+        req.price,
+        req.stop_price,
+        order.reason,
+        time_ms,
+        emulated,
+        strategy,
+        None if trim is None else trim.requested,
+        None if trim is None else trim.reason,
     )
 
 

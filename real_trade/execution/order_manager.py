@@ -41,6 +41,7 @@ from dataclasses import replace
 
 from real_trade.execution.client_ids import ClientOrderIds
 from real_trade.execution.events import (
+    FILL_TOPIC,
     BalanceReport,
     ExecutionPort,
     FillEvent,
@@ -49,6 +50,7 @@ from real_trade.execution.events import (
     Report,
     SubmitFailed,
     fill_event,
+    order_topic,
     order_update,
 )
 from real_trade.execution.holdings import Holdings
@@ -133,6 +135,7 @@ class OrderManager:
         self._updates: list[OrderUpdate | FillEvent] = []
         self._seq = self._balance_seq = 0  # reports applied; the last balance report's number
         self._fill_seq: dict[str, int] = {}
+        self._firing = False  # a fired local trigger waits to be sent (_resolve_fires)
 
     # ------------------------------------------------------------------ strategy side
     def submit(
@@ -308,8 +311,8 @@ class OrderManager:
         if problem is not None:
             self._emit(mo, changes + mo.tracked.end(OrderState.REJECTED, problem))
             return
-        req = replace(req, amount=amount, price=price, stop_price=stop)
-        mo.tracked.request = req
+        if amount != req.amount or price != req.price or stop != req.stop_price:
+            req = mo.tracked.request = replace(req, amount=amount, price=price, stop_price=stop)
         if self._emulates(mo):
             mo.trigger = LocalTrigger(req.side, stop or 0.0, req.trail_amount, req.trail_percent)
             self._emit(mo, changes + mo.tracked.accept())
@@ -348,7 +351,7 @@ class OrderManager:
                 self._emit(mo, mo.tracked.end(OrderState.REJECTED, refusal))
                 return
         cid = self.ids.next()
-        wire = replace(req, client_order_id=cid)
+        wire = req.with_client_order_id(cid)
         if self._on_intent is not None:
             try:
                 self._on_intent(mo, wire)
@@ -366,18 +369,21 @@ class OrderManager:
 
     def _fire(self, mo: ManagedOrder) -> None:
         """A local trigger fired: clear the siblings away, then send the order."""
-        mo.fire_pending = True
+        mo.fire_pending = self._firing = True
         for sib in self._siblings(mo):
             sib.canceled_for = mo.local_id
             self._cancel(sib)
 
     def _resolve_fires(self) -> bool:
         """Send each fired order whose siblings are gone; True when one was sent."""
-        sent = False
+        if not self._firing:  # no local trigger fired (nearly every call)
+            return False
+        sent = self._firing = False
         for mo in self._alive():
             if not mo.fire_pending:
                 continue
             if any(s.tracked.state.alive for s in self._siblings(mo)):
+                self._firing = True  # look again once the siblings are gone
                 continue
             mo.fire_pending = False
             req = mo.tracked.request
@@ -491,9 +497,10 @@ class OrderManager:
         xid = mo.tracked.exchange_order_id
         if xid is not None:
             self._by_exchange[xid] = mo.local_id
-            orphans = self._orphan_fills.pop(xid, []) + self._orphan_fills.pop(cid, [])
-            for orphan in orphans:
-                self._emit(mo, mo.tracked.on_fill(orphan.fill))
+            if self._orphan_fills:  # fills that came before the order's first report
+                orphans = self._orphan_fills.pop(xid, []) + self._orphan_fills.pop(cid, [])
+                for orphan in orphans:
+                    self._emit(mo, mo.tracked.on_fill(orphan.fill))
             if not had_id and mo.cancel_requested and mo.tracked.state.alive:
                 self.port.cancel(cid, mo.tracked.request.symbol, xid)
 
@@ -506,37 +513,41 @@ class OrderManager:
 
     def _emit(self, mo: ManagedOrder, changes: list[OrderChange]) -> None:
         """Publish the changes, then apply backtrader's group rules to them."""
-        now, cid, symbol = self._clock_ms(), mo.client_order_id, mo.tracked.request.symbol
+        if not changes:  # a report that changed nothing (the exchange's FILLED after the fill)
+            return
+        now, cid, tracked = self._clock_ms(), mo.client_order_id, mo.tracked
+        emulated = mo.trigger is not None and not mo.sent
         for change in changes:
-            if change.fill is not None:
-                self._fill_seq[symbol] = self._seq
+            fill = change.fill
+            if fill is not None:
+                self._fill_seq[tracked.request.symbol] = self._seq
                 crash_point("after_fill")
-                event = fill_event(
-                    mo.tracked, change.fill, client_order_id=cid, strategy=self.strategy
-                )
+                event = fill_event(tracked, fill, client_order_id=cid, strategy=self.strategy)
                 self.holdings.on_fill(event)
-                self._push(event)
-            emulated = mo.trigger is not None and not mo.sent
-            self._push(
-                order_update(
-                    mo.tracked,
-                    change.state,
-                    client_order_id=cid,
-                    time_ms=now,
-                    emulated=emulated,
-                    strategy=self.strategy,
-                )
+                self._push(FILL_TOPIC, event)
+            state = change.state
+            update = order_update(
+                tracked,
+                state,
+                client_order_id=cid,
+                time_ms=now,
+                emulated=emulated,
+                strategy=self.strategy,
             )
-        for change in changes:
-            self._react(mo, change)
+            self._push(order_topic(state), update)
+        if not tracked.state.alive:  # ended: no longer working (idle sees it at once)
+            self._working.pop(mo.local_id, None)
+        if mo.oco_leader is not None or mo.children or mo.parent is not None:
+            for change in changes:  # an order in no group: no rule to apply
+                self._react(mo, change)
 
-    def _push(self, event: OrderUpdate | FillEvent) -> None:
+    def _push(self, topic: str, event: OrderUpdate | FillEvent) -> None:
         self._updates.append(event)
         if self._publish is not None:
             try:
-                self._publish(event.topic, event)
+                self._publish(topic, event)
             except RuntimeError as exc:  # a closed bus (shutdown): trading goes on, say so
-                _log.warning("could not publish %s: %s", event.topic, exc)
+                _log.warning("could not publish %s: %s", topic, exc)
 
     def _react(self, mo: ManagedOrder, change: OrderChange) -> None:
         state = change.state

@@ -156,6 +156,26 @@ class OrderRequest:
         if self.kind in (OrderKind.STOP, OrderKind.STOP_LIMIT) and not self.stop_price:
             raise ValueError(f"a {self.kind.value} order needs a stop price")
 
+    def with_client_order_id(self, client_order_id: str) -> OrderRequest:
+        """This request carrying ``client_order_id`` (what goes on the wire): the same as
+        ``dataclasses.replace(self, client_order_id=...)``, built field by field (once per
+        order sent; ``replace`` looks the fields up again each time)."""
+        return OrderRequest(
+            self.local_id,
+            self.symbol,
+            self.side,
+            self.kind,
+            self.amount,
+            self.price,
+            self.stop_price,
+            self.trail_amount,
+            self.trail_percent,
+            self.limit_offset,
+            self.expires_ms,
+            client_order_id,
+            self.reduce_only,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class SymbolLimits:

@@ -38,7 +38,6 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from real_trade.bus import EventBus
 from real_trade.execution import paper_contracts
 from real_trade.execution.contracts import ContractAccount, FundingPayment, Liquidation
 from real_trade.execution.events import (
@@ -71,6 +70,7 @@ from real_trade.sim.types import (
     InsufficientBalance,
     Order,
     OrderEvent,
+    OrderStatus,
     OrderType,
     SimError,
     TimeInForce,
@@ -247,6 +247,43 @@ class BarPathMarket:
         return self._rules[symbol].step_size
 
 
+_STATUSES: dict[tuple[OrderStatus, bool], ExchangeStatus] = {}
+
+
+def _exchange_status(status: OrderStatus, filled: float) -> ExchangeStatus:
+    """``ExchangeStatus.parse(status.value, filled)``, remembered per status and fill."""
+    key = (status, filled > 0)
+    found = _STATUSES.get(key)
+    if found is None:
+        found = _STATUSES[key] = ExchangeStatus.parse(status.value, filled)
+    return found
+
+
+class _AccountEvents:
+    """The paper engine's event sink (an :class:`~real_trade.sim.core.EventSink`): the paper
+    account's own events go straight to their handler, by exact topic, in the engine's call;
+    nobody receives the others, so the core does not build them (``has_subscribers``)."""
+
+    __slots__ = ("_handlers",)
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Callable[[str, object], None]] = {}
+
+    def on(self, topic: str, handler: Callable[[str, object], None]) -> None:
+        """Deliver the events published on ``topic`` to ``handler(topic, event)``."""
+        self._handlers[topic] = handler
+
+    def publish(self, topic: str, event: object) -> None:
+        """Call ``topic``'s handler with ``event`` (none: the event is dropped)."""
+        handler = self._handlers.get(topic)
+        if handler is not None:
+            handler(topic, event)
+
+    def has_subscribers(self, topic: str) -> bool:
+        """Whether ``topic`` has a handler."""
+        return topic in self._handlers
+
+
 class PaperExecution:
     """Paper trading on the shared matching engine (see the module docstring).
 
@@ -360,7 +397,7 @@ class PaperExecution:
             rules, first_prices, start_ms, level_notional=self.level_notional
         )
         self.clock = SimClock(start_ms=start_ms, stepped=True)
-        bus = EventBus(synchronous=True, name="paper")
+        bus = _AccountEvents()
         self.core = ExchangeCore(
             self.clock,
             self._market,
@@ -375,10 +412,10 @@ class PaperExecution:
         start[self.currency] = Decimal(repr(self.cash))
         self._account = self.core.create_account(start, maker_fee=fee, taker_fee=fee)
         aid = self._account.account_id
-        bus.subscribe(f"sim.order.{aid}", self._on_order_event)
-        bus.subscribe(f"sim.balance.{aid}", self._on_balance_event)
-        bus.subscribe(f"sim.funding.{aid}", self._on_contract_event)
-        bus.subscribe(f"sim.liquidation.{aid}", self._on_contract_event)
+        bus.on(f"sim.order.{aid}", self._on_order_event)
+        bus.on(f"sim.balance.{aid}", self._on_balance_event)
+        bus.on(f"sim.funding.{aid}", self._on_contract_event)
+        bus.on(f"sim.liquidation.{aid}", self._on_contract_event)
         contracts = {sid: self.symbols[sid] for sid in self.contracts}
         paper_contracts.apply_settings(self.core, self._account, contracts, self.contract_settings)
         self._balances = self._read_balances()
@@ -460,7 +497,6 @@ class PaperExecution:
     ) -> None:
         assert self.core is not None and self.clock is not None and self._market is not None
         market, clock, core = self._market, self.clock, self.core
-        timeline: list[tuple[int, str, int]] = []
         # one symbol on the fast path: its ticks are kept up to the one played (the rest may be
         # recorded unplayed); else all at once (the pump plays every symbol up to the clock)
         lazy = self.fast_path and len(bars) == 1
@@ -468,23 +504,25 @@ class PaperExecution:
         for sid, bar in bars:
             points = market.path(sid, bar)
             paths[sid] = points, [] if lazy else market.extend(sid, points)
-            timeline += [(ts, sid, i) for i, ts in enumerate(points.times)]
-        done: set[str] = set()
-        for ts, sid, i in sorted(timeline):
-            if sid in done:
-                continue
+        steps: Iterable[tuple[int, str, int]]
+        if len(paths) == 1:  # one path: its points in order (their times rise)
+            ((sid, (points, _kept)),) = paths.items()
+            steps = zip(points.times, itertools.repeat(sid), range(len(points.times)))
+        else:
+            steps = sorted(
+                (ts, sid, i) for sid, (p, _) in paths.items() for i, ts in enumerate(p.times)
+            )
+        for ts, sid, i in steps:
+            points, kept = paths[sid]
+            # one symbol: nothing else ticks; once no order can meet the rest, it is recorded
+            if i > 0 and lazy and self._quiet_rest(sid, points, i, watched):
+                self._record(sid, points, i)  # the clock moves to the path's end below
+                break
             now = clock.now_ms()
             if ts > now:
                 clock.advance((ts - now) / 1000)
-            if i > 0 and self.fast_path and len(paths) == 1:  # one symbol: nothing else ticks
-                points = paths[sid][0]
-                if self._quiet_rest(sid, points, i, watched):
-                    self._record(sid, points, i)
-                    done.add(sid)
-                    continue
             if self.fast_path:
                 self._size_ladder(sid)
-            points, kept = paths[sid]
             if len(kept) <= i:
                 kept += market.extend(sid, points, len(kept), i + 1)
             if not (i == 0 and self._open_alone(sid) and core.pass_tick(sid, kept[0])):
@@ -493,7 +531,7 @@ class PaperExecution:
                 self._open_now.add(sid)
                 for request in self._waiting.pop(sid, []):
                     self._place_now(request)
-            on_tick(self.symbols[sid], float(paths[sid][1][i].price))
+            on_tick(self.symbols[sid], float(kept[i].price))
         end = max((p.times[-1] for p, _ in paths.values()), default=clock.now_ms())
         if end > clock.now_ms():
             clock.advance((end - clock.now_ms()) / 1000)
@@ -795,10 +833,12 @@ class PaperExecution:
     def _on_order_event(self, _topic: str, event: object) -> None:
         assert isinstance(event, OrderEvent)
         order = event.order
-        if order.is_open:
-            self._resting[order.client_order_id] = order
+        cid, xid, status = order.client_order_id, str(order.order_id), order.status
+        if status is OrderStatus.NEW or status is OrderStatus.PARTIALLY_FILLED:  # is_open
+            self._resting[cid] = order
         else:
-            self._resting.pop(order.client_order_id, None)
+            self._resting.pop(cid, None)
+        reports = self._reports
         if event.execution_type is ExecutionType.TRADE:
             fill = ExchangeFill(
                 str(event.trade_id),
@@ -809,13 +849,19 @@ class PaperExecution:
                 event.time_ms,
                 event.is_maker,
             )
-            self._reports.append(FillReport(order.client_order_id, str(order.order_id), fill))
-        reason = None if event.reject_reason is None else str(event.reject_reason.value)
+            reports.append(FillReport(cid, xid, fill))
+        reject = event.reject_reason
         filled = float(order.executed_qty)
-        status = ExchangeStatus.parse(order.status.value, filled)
-        xid, amount = str(order.order_id), float(order.orig_qty)
-        self._reports.append(
-            OrderReport(order.client_order_id, xid, status, filled, amount, reason, event.time_ms)
+        reports.append(
+            OrderReport(
+                cid,
+                xid,
+                _exchange_status(status, filled),
+                filled,
+                float(order.orig_qty),
+                None if reject is None else str(reject.value),
+                event.time_ms,
+            )
         )
 
     def _on_contract_event(self, _topic: str, event: object) -> None:

@@ -52,7 +52,8 @@ class PreTradeOrder:
 
     def __post_init__(self) -> None:
         """Take ``"buy"``/``"sell"`` as their :class:`OrderSide`."""
-        object.__setattr__(self, "side", OrderSide(self.side))
+        if type(self.side) is not OrderSide:
+            object.__setattr__(self, "side", OrderSide(self.side))
 
     @property
     def signed_amount(self) -> float:
@@ -139,6 +140,28 @@ def _above(rule: str, what: str, value: float, limit: float | None, symbol: str)
         )
 
 
+class _SymbolPlan:
+    """One symbol's effective limits under one config, and which checks they arm: whether an
+    exposure-increasing order needs a price (a position notional or leverage limit, a free
+    quote threshold) and whether any exposure check can refuse one at all."""
+
+    __slots__ = ("exposure", "limits", "prices_exposure")
+
+    def __init__(self, config: LiveRiskConfig, limits: SymbolRiskLimits) -> None:
+        self.limits = limits
+        self.prices_exposure = (
+            limits.max_position_notional is not None
+            or limits.max_leverage is not None
+            or config.min_free_quote is not None
+        )
+        self.exposure = (
+            self.prices_exposure
+            or limits.max_position_amount is not None
+            or limits.min_liquidation_distance is not None
+            or config.max_margin_ratio is not None
+        )
+
+
 class RiskEngine:
     """Pre-trade checks against a :class:`LiveRiskConfig`, a trading state, a breaker, a throttle.
 
@@ -169,9 +192,10 @@ class RiskEngine:
         self.throttle = throttle
         self.bus = bus
         self._lock = threading.Lock()
-        # each symbol's effective limits, built once per config (not per order: ~14 us each)
+        # each symbol's effective limits and which checks they arm, built once per config (not
+        # per order: the limits took ~14 us each)
         self._limits_config: LiveRiskConfig | None = None
-        self._limits: dict[str, SymbolRiskLimits] = {}
+        self._limits: dict[str, _SymbolPlan] = {}
 
     def update_config(self, config: LiveRiskConfig) -> None:
         """Use ``config`` from the next check on (the throttle follows its order rate)."""
@@ -222,25 +246,29 @@ class RiskEngine:
                 f"circuit_breaker: open ({self.breaker.last_reason or 'tripped'}); "
                 f"orders refused for {_num(self.breaker.retry_in())} more seconds",
             )
-        limits = self._limits_of(order.symbol)
-        notional = self._check_order(order, ctx, limits, reducing)
-        if not reducing:
+        plan = self._plan_of(order.symbol)
+        limits = plan.limits
+        notional = self._check_order(order, ctx, plan, reducing)
+        if not reducing and plan.exposure:
             self._check_exposure(order, ctx, limits, notional)
         self._admit(order)
 
-    def _limits_of(self, symbol: str) -> SymbolRiskLimits:
-        """``config.limits_for(symbol)``, built on first use and kept while the config is the
-        same object (configs are frozen; a new one, however set, starts afresh)."""
+    def _plan_of(self, symbol: str) -> _SymbolPlan:
+        """The :class:`_SymbolPlan` of ``config.limits_for(symbol)``, built on first use and
+        kept while the config is the same object (configs are frozen; a new one, however set,
+        starts afresh)."""
         config = self.config
         if self._limits_config is not config:
             self._limits_config, self._limits = config, {}
-        limits = self._limits.get(symbol)
-        if limits is None:
-            limits = self._limits[symbol] = config.limits_for(symbol)
-        return limits
+        plan = self._limits.get(symbol)
+        if plan is None:
+            plan = self._limits[symbol] = _SymbolPlan(config, config.limits_for(symbol))
+        return plan
 
     def _check_state(self, order: PreTradeOrder, reducing: bool) -> None:
         snap = self.state.snapshot()
+        if snap.state is TradingState.ACTIVE:
+            return
         why = f" ({snap.reason})" if snap.reason else ""
         if snap.state is TradingState.HALTED:
             raise _DeniedError(
@@ -256,8 +284,9 @@ class RiskEngine:
             )
 
     def _check_order(
-        self, order: PreTradeOrder, ctx: AccountContext, limits: SymbolRiskLimits, reducing: bool
+        self, order: PreTradeOrder, ctx: AccountContext, plan: _SymbolPlan, reducing: bool
     ) -> float | None:
+        limits = plan.limits
         if not (math.isfinite(order.amount) and order.amount > 0):
             raise _DeniedError(
                 "invalid_order", None, order.amount, "invalid_order: amount must be > 0"
@@ -266,17 +295,17 @@ class RiskEngine:
             raise _DeniedError(
                 "invalid_order", None, order.price, "invalid_order: price must be > 0"
             )
-        _above(
-            "max_order_amount", "order amount", order.amount, limits.max_order_amount, order.symbol
-        )
-        price = order.price if order.price is not None else ctx.last_price
-        exposure_limits = (limits.max_position_notional, limits.max_leverage)
-        needs_price = limits.max_order_notional is not None or (
-            not reducing
-            and (
-                any(v is not None for v in exposure_limits)
-                or self.config.min_free_quote is not None
+        if limits.max_order_amount is not None:
+            _above(
+                "max_order_amount",
+                "order amount",
+                order.amount,
+                limits.max_order_amount,
+                order.symbol,
             )
+        price = order.price if order.price is not None else ctx.last_price
+        needs_price = limits.max_order_notional is not None or (
+            not reducing and plan.prices_exposure
         )
         if price is None or not (math.isfinite(price) and price > 0):
             if needs_price:

@@ -302,8 +302,8 @@ class TradingSession:
         return self.guard
 
     def _risk_context(self, symbol: str) -> AccountContext:
-        account = self.contract_account()
-        if account is not None and is_contract(symbol):
+        account = self.contract_account() if is_contract(symbol) else None
+        if account is not None:
             setting = self.config.contract_settings.get(symbol, (None, None))
             position, price = self.positions.size(symbol), self.last_price(symbol)
             return contracts.risk_context(account, symbol, position, price, self.equity(), setting)

@@ -148,6 +148,7 @@ class ExchangeCore:
         self._lock = threading.RLock()
         self._clock = clock
         self._bus = bus
+        self._ask: typing.Callable[[str], object] | None = getattr(bus, "has_subscribers", None)
         self._auto_pump = auto_pump
         self._pump_budget_s = pump_budget_s
         self._rng: random.Random = (
@@ -778,11 +779,8 @@ class ExchangeCore:
 
     def _listens(self, topic: str) -> bool:
         """Whether an event on ``topic`` would reach anyone (a sink that cannot tell: yes)."""
-        bus = self._bus
-        if bus is None:
-            return False
-        ask = getattr(bus, "has_subscribers", None)
-        return True if ask is None else bool(ask(topic))
+        ask = self._ask
+        return bool(ask(topic)) if ask is not None else self._bus is not None
 
     def _emit(self, topic: str, event: object) -> None:
         if self._bus is not None:

@@ -507,7 +507,9 @@ class KlineBook:
         if m1.bars and m1.opens[-1] < current:
             m1._append_until(current, None)
         self._emitted_close = max(self._emitted_close, current)
-        self._s1 = _Series(_SEC, self._s1.max_bars)  # the 1s bars start again after them
+        s1 = self._s1
+        if s1.bars or s1.floor_ms is not None:  # the 1s bars start again after them
+            self._s1 = _Series(_SEC, s1.max_bars)
 
     def roll(self, now_ms: int, build: bool = True) -> list[Kline]:
         """Open bars up to ``now_ms``'s minute and return the 1m klines closed since last call

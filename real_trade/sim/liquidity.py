@@ -32,12 +32,14 @@ from typing import Protocol, runtime_checkable
 from real_trade.sim.accounts import Account
 from real_trade.sim.market import BookShape, MarketTick, round_to_step
 from real_trade.sim.matching import MatchingEngine
+from real_trade.sim.rules import SymbolRules
 from real_trade.sim.types import ZERO, Order, OrderType, Side, TimeInForce
 
 __all__ = ["HasLotStep", "MarketMakers", "SymbolLiquidity", "flow_step_of"]
 
 _PLENTY = Decimal(10) ** 15
 _Key = tuple[Side, Decimal]
+_Sizes = tuple[BookShape, SymbolRules, Decimal, Decimal]
 
 
 @runtime_checkable
@@ -100,6 +102,7 @@ class SymbolLiquidity:
         self._anchors: tuple[Decimal | bool, ...] = ()
         self._want: set[_Key] = set()
         self._spent: _Key | None = None  # a level taken as traded (:meth:`pass_tick`)
+        self._sizes: _Sizes = self._sizes_of(shape, engine)
         self.tops_only = False
         """Quote only the best level of each side (set by a caller that knows no order can
         walk past it: the paper fast path); the deeper levels follow when it is cleared."""
@@ -107,7 +110,7 @@ class SymbolLiquidity:
     @property
     def level_qty(self) -> Decimal:
         """The quantity of one ladder level (the hit level holds the tick's volume on top)."""
-        return self.engine.rules.floor_qty(self.shape.level_qty)
+        return self._level_sizes()[2]
 
     def quote(self, price: Decimal, now_ms: int) -> None:
         """Centre the ladder on ``price`` without trading (the opening quote, quote-only ticks)."""
@@ -144,13 +147,15 @@ class SymbolLiquidity:
         The hit level is placed with what the flow leaves of it (its level quantity) and taken
         as traded: the next re-quote replaces it, as it replaces a level the flow traded.
         """
-        if self.engine.rules.floor_qty(self.shape.level_qty) <= 0 or self.shape.levels <= 0:
+        if self._level_sizes()[2] <= 0 or self.shape.levels <= 0:
             return None  # no ladder: the flow would find nothing to take
         qty = (tick.volume // self.flow_step) * self.flow_step if tick.volume > 0 else ZERO
         if qty <= 0:
             self.quote(tick.price, tick.ts_ms)
             return ZERO
-        self._requote(tick.price, tick.ts_ms, Side(tick.taker_side), qty, taken=True)
+        taker = tick.taker_side
+        side = taker if type(taker) is Side else Side(taker)
+        self._requote(tick.price, tick.ts_ms, side, qty, taken=True)
         return qty
 
     def stand_in(self, side: Side, levels: Iterable[tuple[Decimal, Decimal]], now_ms: int) -> None:
@@ -188,13 +193,21 @@ class SymbolLiquidity:
     def _ladder(self, top_bid: Decimal, top_ask: Decimal) -> set[_Key]:
         """The ladder's prices: the two tops, then grid levels strictly beyond them."""
         shape = self.shape
+        if self.tops_only:  # no deeper level: the grid is not needed
+            anchors: tuple[Decimal | bool, ...] = (top_bid, top_ask, True)
+            if anchors != self._anchors:
+                want = {(Side.SELL, top_ask)}
+                if top_bid > 0:
+                    want.add((Side.BUY, top_bid))
+                self._anchors, self._want = anchors, want
+            return self._want
         grid = shape.tick_size * max(1, shape.level_step_ticks)
         bid_grid = (top_bid // grid) * grid  # prices are positive: // floors
         bid_grid = bid_grid - grid if bid_grid >= top_bid else bid_grid
         ask_grid = (top_ask // grid) * grid + grid  # first grid price strictly above
-        anchors = (top_bid, bid_grid, top_ask, ask_grid, self.tops_only)
+        anchors = (top_bid, bid_grid, top_ask, ask_grid, False)
         if anchors != self._anchors:
-            deeper = range(0 if self.tops_only else shape.levels - 1)
+            deeper = range(shape.levels - 1)
             want = {(Side.SELL, top_ask)} | {(Side.SELL, ask_grid + i * grid) for i in deeper}
             want |= {
                 (Side.BUY, p) for p in [top_bid, *(bid_grid - i * grid for i in deeper)] if p > 0
@@ -209,7 +222,7 @@ class SymbolLiquidity:
         (``taken``: the hit level is placed as the flow leaves it, see :meth:`pass_tick`)."""
         spent, self._spent = self._spent, None
         shape, engine = self.shape, self.engine
-        qty = engine.rules.floor_qty(shape.level_qty)
+        _shape, _rules, qty, spread = self._level_sizes()
         if qty <= 0 or shape.levels <= 0:
             return
         tick = shape.tick_size
@@ -219,7 +232,6 @@ class SymbolLiquidity:
             top_bid = center - shape.half_spread_ticks * tick
             top_ask = center + max(1, shape.half_spread_ticks) * tick
         else:
-            spread = max(1, 2 * shape.half_spread_ticks) * tick
             top_bid, top_ask = (ref - spread, ref) if taker is Side.BUY else (ref, ref + spread)
             hit = (Side.SELL, ref) if taker is Side.BUY else (Side.BUY, ref)
         want = self._ladder(top_bid, top_ask)
@@ -252,6 +264,21 @@ class SymbolLiquidity:
             if side is Side.SELL and bid_px is not None and bid_px >= price:
                 continue
             self._place((side, price), qty, now)
+
+    def _level_sizes(self) -> _Sizes:
+        """:meth:`_sizes_of` the current shape and rules (remembered)."""
+        sizes = self._sizes
+        if sizes[0] is not self.shape or sizes[1] is not self.engine.rules:
+            sizes = self._sizes = self._sizes_of(self.shape, self.engine)
+        return sizes
+
+    @staticmethod
+    def _sizes_of(shape: BookShape, engine: MatchingEngine) -> _Sizes:
+        """What :meth:`_requote` derives from the shape and the rules: a level's quantity and
+        the spread around a traded price (kept while neither changes)."""
+        qty = engine.rules.floor_qty(shape.level_qty)
+        spread = max(1, 2 * shape.half_spread_ticks) * shape.tick_size
+        return shape, engine.rules, qty, spread
 
     def _place(self, key: _Key, qty: Decimal, now: int) -> None:
         """Place one ladder level as a GTC limit order and remember it while it rests."""

@@ -201,7 +201,8 @@ class MatchingEngine:
             raise DuplicateOrder()
         if order_type is OrderType.LIMIT_MAKER and self._crosses(side, price):
             raise WouldTakeAsMaker()
-        if order_type in STOP_TYPES:
+        stop = order_type in STOP_TYPES
+        if stop:
             ref = self.mark_price if working_type is WorkingType.MARK else self.last_price
             assert stop_price is not None
             if ref is not None and would_trigger(side, order_type, stop_price, ref):
@@ -228,7 +229,7 @@ class MatchingEngine:
         )
         if flags != _NO_FLAGS:
             _set_flags(order, flags)
-        if order_type in STOP_TYPES:
+        if stop:
             order.is_working = False
             order.working_time_ms = -1
         lock_asset, lock_amount = self.settlement.reservation(
@@ -238,7 +239,7 @@ class MatchingEngine:
         order.order_id = next(self._order_ids)
         order.locked_asset, order.locked_amount = lock_asset, lock_amount
         self._register(order, account, lock_asset if lock_amount else None)
-        if order_type in STOP_TYPES:
+        if stop:
             self._stop_book(order).add(order)
         else:
             self._work_limit(order, account, now_ms)

@@ -7,7 +7,9 @@ in any order, including the races the live path must survive.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import MISSING
 
 import pytest
 
@@ -186,6 +188,29 @@ def test_a_request_with_a_nan_price_is_refused() -> None:
         buy(price=math.nan)
     with pytest.raises(ValueError, match="stop price"):
         OrderRequest(1, SYMBOL, OrderSide.SELL, OrderKind.STOP, 1.0)
+
+
+def test_the_wire_copy_of_a_request_keeps_every_field() -> None:
+    # every field set to a value unlike its default: a field the copy forgets shows up here
+    request = OrderRequest(
+        7,
+        SYMBOL,
+        OrderSide.SELL,
+        OrderKind.STOP_LIMIT,
+        0.5,
+        price=99.0,
+        stop_price=100.0,
+        trail_amount=1.0,
+        trail_percent=0.02,
+        limit_offset=0.5,
+        expires_ms=123,
+        client_order_id="old",
+        reduce_only=True,
+    )
+    defaults = {f.name: f.default for f in dataclasses.fields(OrderRequest)}
+    assert all(getattr(request, n) != d for n, d in defaults.items() if d is not MISSING)
+    wire = request.with_client_order_id("rt-t-0001")
+    assert wire == dataclasses.replace(request, client_order_id="rt-t-0001")
 
 
 # --------------------------------------------------------------------------- SymbolLimits

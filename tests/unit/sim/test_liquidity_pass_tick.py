@@ -59,3 +59,22 @@ def test_pass_tick_quotes_a_tick_without_volume() -> None:
     played.play(quote)
     assert passed.pass_tick(quote) == 0
     assert _book(played) == _book(passed)
+
+
+def test_tops_only_quotes_the_full_ladders_best_levels_and_restores_the_rest() -> None:
+    full, tops = _ladder(), _ladder()
+    tops.tops_only = True
+    tick = tops.shape.tick_size
+    moves = [(0, Side.SELL), (7, Side.BUY), (-3, Side.SELL), (-3, Side.BUY), (40, Side.BUY)]
+    for i, (ticks, side) in enumerate(moves):
+        played = MarketTick(START + 60_000 + i, PRICE + ticks * tick, Decimal("0.3"), side)
+        full.play(played)
+        tops.play(played)
+        full_bids, full_asks = _book(full)
+        tops_bids, tops_asks = _book(tops)
+        assert (tops_bids, tops_asks) == (full_bids[:1], full_asks[:1])
+    tops.tops_only = False
+    last = MarketTick(START + 61_000, PRICE, Decimal("0.1"), Side.SELL)
+    full.play(last)
+    tops.play(last)
+    assert _book(tops) == _book(full)
