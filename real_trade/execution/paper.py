@@ -38,6 +38,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from real_trade.bus import EventBus
 from real_trade.execution import paper_contracts
 from real_trade.execution.contracts import ContractAccount, FundingPayment, Liquidation
 from real_trade.execution.events import (
@@ -259,31 +260,6 @@ def _exchange_status(status: OrderStatus, filled: float) -> ExchangeStatus:
     return found
 
 
-class _AccountEvents:
-    """The paper engine's event sink (an :class:`~real_trade.sim.core.EventSink`): the paper
-    account's own events go straight to their handler, by exact topic, in the engine's call;
-    nobody receives the others, so the core does not build them (``has_subscribers``)."""
-
-    __slots__ = ("_handlers",)
-
-    def __init__(self) -> None:
-        self._handlers: dict[str, Callable[[str, object], None]] = {}
-
-    def on(self, topic: str, handler: Callable[[str, object], None]) -> None:
-        """Deliver the events published on ``topic`` to ``handler(topic, event)``."""
-        self._handlers[topic] = handler
-
-    def publish(self, topic: str, event: object) -> None:
-        """Call ``topic``'s handler with ``event`` (none: the event is dropped)."""
-        handler = self._handlers.get(topic)
-        if handler is not None:
-            handler(topic, event)
-
-    def has_subscribers(self, topic: str) -> bool:
-        """Whether ``topic`` has a handler."""
-        return topic in self._handlers
-
-
 class PaperExecution:
     """Paper trading on the shared matching engine (see the module docstring).
 
@@ -397,7 +373,7 @@ class PaperExecution:
             rules, first_prices, start_ms, level_notional=self.level_notional
         )
         self.clock = SimClock(start_ms=start_ms, stepped=True)
-        bus = _AccountEvents()
+        bus = EventBus(synchronous=True, name="paper")
         self.core = ExchangeCore(
             self.clock,
             self._market,
@@ -412,10 +388,10 @@ class PaperExecution:
         start[self.currency] = Decimal(repr(self.cash))
         self._account = self.core.create_account(start, maker_fee=fee, taker_fee=fee)
         aid = self._account.account_id
-        bus.on(f"sim.order.{aid}", self._on_order_event)
-        bus.on(f"sim.balance.{aid}", self._on_balance_event)
-        bus.on(f"sim.funding.{aid}", self._on_contract_event)
-        bus.on(f"sim.liquidation.{aid}", self._on_contract_event)
+        bus.subscribe(f"sim.order.{aid}", self._on_order_event)
+        bus.subscribe(f"sim.balance.{aid}", self._on_balance_event)
+        bus.subscribe(f"sim.funding.{aid}", self._on_contract_event)
+        bus.subscribe(f"sim.liquidation.{aid}", self._on_contract_event)
         contracts = {sid: self.symbols[sid] for sid in self.contracts}
         paper_contracts.apply_settings(self.core, self._account, contracts, self.contract_settings)
         self._balances = self._read_balances()
