@@ -26,7 +26,7 @@ from real_trade.execution.orders import (
     SymbolLimits,
     TrackedOrder,
 )
-from real_trade.vocabulary import OrderSide, split_symbol
+from real_trade.vocabulary import OrderKind, OrderSide, split_symbol
 
 __all__ = [
     "FILL_TOPIC",
@@ -153,6 +153,8 @@ FILL_TOPIC = "fill"
 
 
 _ORDER_TOPICS: dict[OrderState, str] = {s: f"order.{s.name.lower()}" for s in OrderState}
+# the events carry sides and kinds as plain text (an enum's ``.value`` is a descriptor call)
+_SPELLING: dict[OrderSide | OrderKind, str] = {m: m.value for m in (*OrderSide, *OrderKind)}
 
 
 def order_topic(state: OrderState) -> str:
@@ -251,8 +253,8 @@ def order_update(
         client_order_id,
         order.exchange_order_id,
         req.symbol,
-        req.side.value,
-        req.kind.value,
+        _SPELLING[req.side],
+        _SPELLING[req.kind],
         state,
         req.amount,
         order.filled,
@@ -286,7 +288,7 @@ def fill_event(
         client_order_id=client_order_id,
         exchange_order_id=order.exchange_order_id,
         symbol=req.symbol,
-        side=req.side.value,
+        side=_SPELLING[req.side],
         trade_id=fill.trade_id,
         price=fill.price,
         amount=fill.amount,

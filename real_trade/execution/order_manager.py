@@ -164,8 +164,11 @@ class OrderManager:
             parent_mo.children.append(mo.local_id)
         if transmit:
             root = self.orders[parent] if parent is not None else mo
-            for member in [root, *(self.orders[c] for c in root.children)]:
-                self._release(member)
+            if root.children:
+                for member in [root, *(self.orders[c] for c in root.children)]:
+                    self._release(member)
+            else:  # a lone order (nearly every one)
+                self._release(root)
         self.process()
         return mo
 
