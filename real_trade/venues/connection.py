@@ -149,6 +149,16 @@ def _closest_symbols_hint(
     return f"; it lists {len(markets)} markets of this type, e.g. {some}"
 
 
+def _missing_face_hint(venue: str, market_type: str, sim_url: str) -> str:
+    """The fix for a simulator that serves no markets of a store's type: the face to start
+    (``real-trade sim --faces``; Binance's USDⓈ-M market has its own, ``binance_futures``)."""
+    face = "binance_futures" if venue == "binance" and market_type != "spot" else venue
+    return (
+        f" at the simulator {sim_url}: start it with the face that serves them, "
+        f"`real-trade sim --faces {face}` (faces combine: `--faces binance,binance_futures,okx`)"
+    )
+
+
 class VenueConnection:
     """The connection of a store to one venue (see the module docstring).
 
@@ -559,6 +569,8 @@ class VenueConnection:
                 preferred = [m for m in candidates if m.get("type") == self.default_type]
                 return dict((preferred or candidates)[0])
         hint = _closest_symbols_hint(wanted, squashed, markets, by_id)
+        if not markets and self.sim_url is not None:
+            hint += _missing_face_hint(self.venue.name, self.market_type, self.sim_url)
         raise BadSymbolError(
             f"unknown symbol {symbol_or_id!r} on {self.venue.display_name} "
             f"({self.market_type}){hint}"

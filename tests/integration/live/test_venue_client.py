@@ -117,6 +117,21 @@ def test_unknown_symbol_suggests_the_closest(client: VenueClient) -> None:
     assert "BTC/USDT" in str(info.value)
 
 
+def test_a_market_type_the_simulator_does_not_serve_names_the_face_to_start(
+    sim: SimExchange,
+) -> None:
+    # the module's simulator serves the Binance spot face only: no USD-M markets
+    futures = VenueClient(BINANCE, market_type="future", sim_url=sim.url, retry_policy=FAST)
+    try:
+        with pytest.raises(BadSymbolError) as info:
+            futures.market("BTC/USDT:USDT")
+    finally:
+        futures.stop()
+    message = str(info.value)
+    assert "lists no markets of this type" in message
+    assert sim.url in message and "real-trade sim --faces binance_futures" in message
+
+
 # -- history -----------------------------------------------------------------------------------
 def test_fetch_ohlcv_paginates_without_gap_or_duplicate(client: VenueClient) -> None:
     now = client.fetch_time()
