@@ -48,6 +48,7 @@ __all__ = [
     "fills_of",
     "marked_pnl",
     "ms_of",
+    "needs_data",
     "start_live_run",
     "step_together",
 ]
@@ -76,6 +77,13 @@ def ms_of(moment: datetime) -> int:
 def _bar_ms(num: float) -> int:
     """backtrader's float datetime (UTC) as epoch ms, rounded to the millisecond."""
     return ms_of(bt.num2date(num))
+
+
+needs_data = pytest.mark.skipif(
+    data_file() is None,
+    reason=f"{FILE} not found: set RT_DATA_DIR or put the real candle files in ../shared/data",
+)
+"""Skip a test that replays the real candle file when it is absent."""
 
 
 def clear_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:

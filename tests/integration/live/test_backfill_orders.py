@@ -34,7 +34,6 @@ from real_trade.sim import SimExchange
 from real_trade.stores import BinanceStore
 from real_trade.venues.retry import RetryPolicy
 from tests.integration.live.parity_support import (
-    FILE,
     MIN,
     SYMBOL,
     LiveRun,
@@ -43,6 +42,7 @@ from tests.integration.live.parity_support import (
     data_file,
     fills_of,
     ms_of,
+    needs_data,
     start_live_run,
 )
 
@@ -56,11 +56,6 @@ SIZE, TICK = 0.01, 0.01
 BACKFILL_LOW, BACKFILL_HIGH = 19_565.40, 20_306.44  # the backfill's range after the order
 LIMIT = 19_700.00  # a buy limit the backfill crosses and the market near 20,180 does not
 STOP = 20_250.00  # a buy stop the backfill crosses and the market (high 20,194.81 at 14:00) not
-
-needs_data = pytest.mark.skipif(
-    CSV is None,
-    reason=f"{FILE} not found: set RT_DATA_DIR or put the real candle files in ../shared/data",
-)
 
 
 @pytest.fixture(autouse=True)

@@ -30,10 +30,10 @@ from real_trade.persistence import Journal
 from real_trade.persistence.records import OrderIntent
 from real_trade.sim import SimExchange
 from tests.integration.live.parity_support import (
-    FILE,
     clear_proxy_env,
     data_file,
     ms_of,
+    needs_data,
     start_live_run,
 )
 
@@ -43,11 +43,6 @@ CSV = data_file()
 START_MS = ms_of(datetime(2023, 3, 10, 14, 0))
 SIZE = 0.001
 QCHECK = 3600.0  # the feed's longest wait for a bar: only a wake-up ends it early
-
-needs_data = pytest.mark.skipif(
-    CSV is None,
-    reason=f"{FILE} not found: set RT_DATA_DIR or put the real candle files in ../shared/data",
-)
 
 
 @pytest.fixture(autouse=True)

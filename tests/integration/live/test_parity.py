@@ -59,7 +59,6 @@ from real_trade.feeds import Bar
 from real_trade.sim import SimExchange
 from real_trade.strategies import SmaCross
 from tests.integration.live.parity_support import (
-    FILE,
     MIN,
     PERP,
     Fill,
@@ -69,6 +68,7 @@ from tests.integration.live.parity_support import (
     fills_of,
     marked_pnl,
     ms_of,
+    needs_data,
     start_live_run,
     step_together,
 )
@@ -84,11 +84,6 @@ FAST, SLOW, SIZE, FEE = 5, 20, 0.01, 0.001
 TICK = 0.01  # the file's price precision: the simulator's tick
 SPREAD = 2 * TICK  # the simulated book's spread (one tick either side of its centre)
 PARAMS = {"fast": FAST, "slow": SLOW, "size": SIZE, "max_live_bars": BARS}
-
-needs_data = pytest.mark.skipif(
-    CSV is None,
-    reason=f"{FILE} not found: set RT_DATA_DIR or put the real candle files in ../shared/data",
-)
 
 
 @pytest.fixture(autouse=True)
