@@ -63,6 +63,10 @@ class Venue:
     minimum value (ccxt's market carries ``limits.cost.min``) so that it never reaches the
     exchange; where it does not (OKX: its instruments have no minimum value, only ``minSz``),
     the order is sent and the exchange refuses it with ``min_notional_reason``.
+    ``says_expired``: the venue's order states tell an order the exchange ended itself (an IOC
+    remainder, a reduce-only order whose position is gone: the simulator's EXPIRED) from one
+    cancelled; Binance says EXPIRED, Bybit (``Cancelled``) and OKX (``canceled``) say cancelled
+    for both, so the broker and the journal record CANCELED there.
     """
 
     venue: str
@@ -81,6 +85,7 @@ class Venue:
     min_notional_checked_here: bool = True
     cancel_path: str = ""
     stream_sends_before_market_moves: bool = False
+    says_expired: bool = True
     faces: tuple[str, ...] = ()
 
     @property
@@ -196,6 +201,7 @@ BYBIT_SPOT = Venue(
     # the face words every neutral PRICE_FILTER (tick or range) as Bybit's 170134
     price_filter_reason="Order price has too many decimals.",
     cancel_path="/v5/order/cancel",
+    says_expired=False,
 )
 OKX_SPOT = Venue(
     "okx",
@@ -211,6 +217,7 @@ OKX_SPOT = Venue(
     min_notional_reason="Your order should meet or exceed the minimum order amount.",
     min_notional_checked_here=False,
     cancel_path="/api/v5/trade/cancel-order",
+    says_expired=False,
 )
 
 BINANCE_PERP = Venue(
@@ -243,6 +250,7 @@ BYBIT_PERP = Venue(
     price_filter_reason="Order price has too many decimals.",
     min_notional_reason="below the minimum order value 100",
     cancel_path="/v5/order/cancel",
+    says_expired=False,
 )
 OKX_PERP = Venue(
     "okx",
@@ -258,6 +266,7 @@ OKX_PERP = Venue(
     min_notional_reason="Your order should meet or exceed the minimum order amount.",
     min_notional_checked_here=False,
     cancel_path="/api/v5/trade/cancel-order",
+    says_expired=False,
 )
 
 SPOT_VENUES: tuple[Venue, ...] = (BINANCE_SPOT, BYBIT_SPOT, OKX_SPOT)
