@@ -133,6 +133,11 @@ class EventBus:
                 self._subs.remove(sub)
                 self._route_cache.clear()
 
+    @property
+    def subscribed(self) -> bool:
+        """Whether anything subscribes at all (else every publish reaches nobody)."""
+        return bool(self._subs)
+
     def has_subscribers(self, topic: str) -> bool:
         """Whether an event published on ``topic`` now would reach any handler (a producer
         may skip building an event nobody listens to)."""

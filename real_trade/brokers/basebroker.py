@@ -348,9 +348,10 @@ class BaseBroker(bt.BrokerBase):
             event, order = update.event, self._orders.get(update.event.local_id)
             if order is None:
                 continue
-            info = self.getcommissioninfo(order.data)
             if isinstance(event, FillEvent):
-                tr.execute(order, self.positions[order.data], event, update.position_change, info)
+                data = order.data
+                info = self.getcommissioninfo(data)
+                tr.execute(order, self.positions[data], event, update.position_change, info)
                 continue
             tr.set_status(order, event, self, update.denial)
             if order.status in (order.Margin, order.Rejected):

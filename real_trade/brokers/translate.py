@@ -19,6 +19,7 @@ from typing import Any
 
 import backtrader as bt
 from backtrader.comminfo import CommInfoBase
+from backtrader.utils import dateintern as _di
 
 from real_trade.errors import ConfigError
 from real_trade.execution import (
@@ -76,13 +77,6 @@ _SECONDS = {
     bt.TimeFrame.Days: 86_400,
     bt.TimeFrame.Weeks: 604_800,
     bt.TimeFrame.Months: 2_592_000,
-}
-_BT_CALLS = {
-    OrderState.SUBMITTED: "submit",
-    OrderState.ACCEPTED: "accept",
-    OrderState.REJECTED: "reject",
-    OrderState.CANCELED: "cancel",
-    OrderState.MARGIN: "margin",
 }
 ORDER_PARAMS = (
     "exectype",
@@ -150,6 +144,7 @@ def first_strategy(broker: Any) -> Any:
 _EPOCH_NUM = float(bt.date2num(dt.datetime(1970, 1, 1)))
 _new_tuple = tuple.__new__  # a PaperBar without its Python-level __new__ (every bar)
 _MS_PER_DAY = 86_400_000
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
 def num_to_ms(num: float) -> int:
@@ -159,9 +154,24 @@ def num_to_ms(num: float) -> int:
 
 
 def ms_to_num(ms: int) -> float:
-    """Epoch milliseconds as a backtrader date number."""
-    stamp = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).replace(tzinfo=None)
-    return float(bt.date2num(stamp))
+    """Epoch milliseconds as a backtrader date number: ``bt.date2num`` of the UTC datetime,
+    its sum taken from the integer parts (no datetime built: it runs for every fill)."""
+    if type(ms) is not int or ms < 0:
+        stamp = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).replace(tzinfo=None)
+        return float(bt.date2num(stamp))
+    days, rest = divmod(ms, _MS_PER_DAY)
+    hour, rest = divmod(rest, 3_600_000)
+    minute, rest = divmod(rest, 60_000)
+    second, milli = divmod(rest, 1000)
+    return math.fsum(  # date2num's own terms, in its order
+        (
+            float(_EPOCH_ORDINAL + days),
+            hour / _di.HOURS_PER_DAY,
+            minute / _di.MINUTES_PER_DAY,
+            second / _di.SECONDS_PER_DAY,
+            milli * 1000 / _di.MUSECONDS_PER_DAY,
+        )
+    )
 
 
 def bar_of(data: Any) -> PaperBar:
@@ -288,18 +298,29 @@ def set_status(order: Any, update: OrderUpdate, broker: Any, denial: Any = None)
     (``denial``, a RiskDecision) in ``order.info``, then the status."""
     if denial is not None:
         order.addinfo(risk_rule=denial.rule, risk_limit=denial.limit, risk_value=denial.value)
-    for key in ("client_order_id", "exchange_order_id", "reason"):
-        if getattr(update, key):
-            order.addinfo(**{key: getattr(update, key)})
+    info = order.info
+    for key, value in (
+        ("client_order_id", update.client_order_id),
+        ("exchange_order_id", update.exchange_order_id),
+        ("reason", update.reason),
+    ):
+        if value and info.get(key) != value:  # (each update repeats the ids: set them once)
+            order.addinfo(**{key: value})
     if update.trimmed:
         order.addinfo(requested=update.requested, sent=update.amount, trimmed=update.trimmed)
-    call = _BT_CALLS.get(update.state)  # backtrader's own setters (they stamp dates)
-    if call in ("submit", "accept", "reject"):
-        getattr(order, call)(broker)
-    elif call is not None:
-        getattr(order, call)()
+    state = update.state  # backtrader's own setters (they stamp dates)
+    if state is OrderState.SUBMITTED:
+        order.submit(broker)
+    elif state is OrderState.ACCEPTED:
+        order.accept(broker)
+    elif state is OrderState.REJECTED:
+        order.reject(broker)
+    elif state is OrderState.CANCELED:
+        order.cancel()
+    elif state is OrderState.MARGIN:
+        order.margin()
     else:  # Partial, Completed, Expired
-        order.status = int(update.state)
+        order.status = int(state)
 
 
 def execute(order: Any, pos: Any, fill: FillEvent, net: float, info: Any) -> None:

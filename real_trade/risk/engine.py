@@ -145,7 +145,7 @@ class _SymbolPlan:
     exposure-increasing order needs a price (a position notional or leverage limit, a free
     quote threshold) and whether any exposure check can refuse one at all."""
 
-    __slots__ = ("exposure", "limits", "prices_exposure")
+    __slots__ = ("exposure", "limits", "prices_exposure", "unlimited")
 
     def __init__(self, config: LiveRiskConfig, limits: SymbolRiskLimits) -> None:
         self.limits = limits
@@ -159,6 +159,12 @@ class _SymbolPlan:
             or limits.max_position_amount is not None
             or limits.min_liquidation_distance is not None
             or config.max_margin_ratio is not None
+        )
+        # no limit of any kind: only the state, the breaker and the throttle can refuse
+        self.unlimited = not self.exposure and (
+            limits.max_order_amount is None
+            and limits.max_order_notional is None
+            and limits.max_price_deviation is None
         )
 
 
@@ -228,6 +234,26 @@ class RiskEngine:
         if self.bus is not None:
             self.bus.publish(RISK_DECISION_TOPIC, decision)
         return decision
+
+    def allows_unseen(self, symbol: str, amount: float, price: float | None = None) -> bool:
+        """Whether :meth:`check` would allow an order of ``amount`` of ``symbol`` (at the limit
+        ``price``, None for a market order) in any account context, with nothing to publish or
+        count: trading is ACTIVE, no limit is set for the symbol, no breaker, throttle or bus,
+        and the numbers are valid. The caller may then skip building the order and its context
+        (the broker's gate does, for every order of a run without limits); False means ask
+        :meth:`check`. A subclass always asks :meth:`check` (it may check more)."""
+        if type(self) is not RiskEngine:
+            return False
+        if self.bus is not None or self.breaker is not None or self.throttle is not None:
+            return False
+        if not (math.isfinite(amount) and amount > 0):
+            return False
+        if price is not None and not (math.isfinite(price) and price > 0):
+            return False
+        with self._lock:
+            if self.state.snapshot().state is not TradingState.ACTIVE:
+                return False
+            return self._plan_of(symbol).unlimited
 
     def enforce(self, order: PreTradeOrder, ctx: AccountContext) -> RiskDecision:
         """Like :meth:`check`, but raise :class:`RiskRejectedError` when the order is refused."""

@@ -93,8 +93,11 @@ class BrokerRiskGuard:
     def gate(self, order: ManagedOrder, request: OrderRequest) -> str | None:
         """None when ``request`` may go to the venue, else the reason it is refused."""
         price = request.price if request.kind in _PRICED else None
+        engine = self.engine
+        if engine.allows_unseen(request.symbol, request.amount, price):
+            return None  # nothing could refuse it: no order or account context to build
         check = PreTradeOrder(request.symbol, request.side, request.amount, price)
-        decision = self.engine.check(check, self._context(request.symbol))
+        decision = engine.check(check, self._context(request.symbol))
         if decision.allowed:
             return None
         self._denials[request.local_id] = decision

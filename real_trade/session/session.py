@@ -29,7 +29,6 @@ to the host by :meth:`take_contract_events`.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import dataclasses
 import itertools
 import logging
@@ -415,9 +414,15 @@ class TradingSession:
             raise RuntimeError("the session is not started")
         if extra:
             self._extra[request.local_id] = dict(extra)
-        deferred = getattr(self.bus, "deferred", None)  # an EventBus's; a stand-in may lack it
-        with deferred() if deferred is not None else contextlib.nullcontext():
-            self.manager.submit(
+        bus, manager = self.bus, self.manager
+        deferred = getattr(bus, "deferred", None)  # an EventBus's; a stand-in may lack it
+        if deferred is None or not getattr(bus, "subscribed", True):  # (nobody to wake later)
+            manager.submit(
+                request, parent=parent, oco=oco, transmit=transmit, reference_price=reference_price
+            )
+            return
+        with deferred():
+            manager.submit(
                 request, parent=parent, oco=oco, transmit=transmit, reference_price=reference_price
             )
 

@@ -213,3 +213,13 @@ def test_deferred_publishes_what_it_held_when_the_block_raises() -> None:
         bus.publish("n", 1)
         raise ValueError("boom")
     assert got == [1]
+
+
+def test_subscribed_and_has_subscribers_follow_the_subscriptions() -> None:
+    bus = EventBus(synchronous=True)
+    assert not bus.subscribed and not bus.has_subscribers("order.submitted")
+    sub = bus.subscribe("order.*", lambda _topic, _event: None)
+    assert bus.subscribed and bus.has_subscribers("order.submitted")
+    assert not bus.has_subscribers("fill")
+    sub.unsubscribe()
+    assert not bus.subscribed and not bus.has_subscribers("order.submitted")

@@ -289,3 +289,74 @@ def test_limits_are_built_once_per_symbol_not_per_order(monkeypatch: pytest.Monk
     risk.update_config(LiveRiskConfig(max_order_amount=0.5))  # a new config: built afresh
     assert not risk.check(PreTradeOrder("BTC/USDT", "buy", 1.0), CTX).allowed
     assert built == ["BTC/USDT", "ETH/USDT", "BTC/USDT"]
+
+
+# contexts a blind allowance must hold in: flat, long, short, no price, no equity, margin high
+ANY_CTX = [
+    CTX,
+    AccountContext(),
+    AccountContext(position=-5.0, last_price=None, free_quote=0.0, equity=0.0),
+    AccountContext(position=3.0, last_price=1e-9, equity=-1.0, margin_ratio=0.99, leverage=50.0),
+]
+
+
+@pytest.mark.parametrize(("limits", "ctx", "ok", "bad", "rule", "limit"), CASES)
+def test_allows_unseen_never_where_a_limit_could_refuse(
+    limits: dict[str, Any],
+    ctx: AccountContext,
+    ok: PreTradeOrder,
+    bad: PreTradeOrder,
+    rule: str,
+    limit: float,
+) -> None:
+    risk = engine(**limits)
+    for order in (ok, bad):
+        assert not risk.allows_unseen(order.symbol, order.amount, order.price)
+    assert_denied(risk.check(bad, ctx), rule, limit)
+
+
+def test_allows_unseen_without_limits_is_what_check_decides_in_any_context() -> None:
+    risk = engine()
+    orders = [buy(1.0), buy(2.5, None), PreTradeOrder("ETH/USDT", "sell", 1e6, 3.0)]
+    for order in orders:
+        assert risk.allows_unseen(order.symbol, order.amount, order.price)
+        for ctx in ANY_CTX:
+            decision = risk.check(order, ctx)
+            assert decision.allowed, decision.reason
+
+
+@pytest.mark.parametrize(
+    ("amount", "price"),
+    [(0.0, None), (-1.0, 100.0), (float("nan"), None), (float("inf"), None), (1.0, 0.0),
+     (1.0, -5.0), (1.0, float("nan")), (1.0, float("inf"))],
+)  # fmt: skip
+def test_allows_unseen_leaves_invalid_numbers_to_check(amount: float, price: float | None) -> None:
+    risk = engine()
+    assert not risk.allows_unseen("BTC/USDT", amount, price)
+    order = PreTradeOrder("BTC/USDT", "buy", amount, price)
+    assert_denied(risk.check(order, CTX), "invalid_order", None)
+
+
+def test_allows_unseen_asks_check_when_anything_else_could_refuse() -> None:
+    halted = TradingStateHolder()
+    halted.halt("test")
+    reducing = TradingStateHolder()
+    reducing.reduce("test")
+    others = {
+        "halted": RiskEngine(LiveRiskConfig(), state=halted),
+        "reducing": RiskEngine(LiveRiskConfig(), state=reducing),
+        "breaker": RiskEngine(LiveRiskConfig(), breaker=CircuitBreaker(2, 30.0)),
+        "throttle": engine(max_orders_per_second=5),
+        "bus": RiskEngine(LiveRiskConfig(), bus=EventBus(synchronous=True)),
+        "free quote": engine(min_free_quote=10.0),
+        "margin ratio": engine(max_margin_ratio=0.5),
+        "liquidation": engine(min_liquidation_distance=0.1),
+        "override": engine(symbols={"BTC/USDT": {"max_order_amount": 1.0}}),
+        "subclass": type("Stricter", (RiskEngine,), {})(LiveRiskConfig()),
+    }
+    for name, risk in others.items():
+        assert not risk.allows_unseen("BTC/USDT", 1.0, 100.0), name
+    # an override on another symbol leaves this one unlimited; a state change is seen at once
+    assert others["override"].allows_unseen("ETH/USDT", 1.0, 100.0)
+    halted.resume()
+    assert others["halted"].allows_unseen("BTC/USDT", 1.0, 100.0)

@@ -259,3 +259,34 @@ def test_a_submission_publishes_its_events_once_the_order_is_handed_to_the_port(
     run.order(1, OrderSide.BUY, 0.01)
     assert len(seen_at_place) == 1 and len(seen_at_place[0]) == before  # nothing yet
     assert "order.submitted" in run.topics[before:]  # then
+
+
+def test_a_submission_is_published_once_the_order_is_handed_to_the_wire() -> None:
+    run = PaperRun()
+    assert run.session.manager is not None
+    port = run.session.manager.port
+    seen: list[str] = []
+    place = port.place
+
+    def placing(request: OrderRequest) -> None:
+        seen.append("place")
+        place(request)
+
+    port.place = placing  # type: ignore[method-assign]
+    run.bus.subscribe("order.submitted", lambda topic, _event: seen.append(topic))
+    run.order(1, OrderSide.BUY, 0.01)
+    assert seen == ["place", "order.submitted"]  # held while the order went out
+
+
+def test_a_submission_on_a_bus_nobody_listens_to_is_not_held() -> None:
+    bus = EventBus(synchronous=True)
+    session = TradingSession(SessionConfig(bus=bus, run_id="unit"))
+    session.start([SYMBOL])
+    assert not bus.subscribed
+    session.submit(OrderRequest(1, SYMBOL, OrderSide.BUY, OrderKind.MARKET, 0.01))
+    assert bus.stats.published == 1  # order.submitted, published at once to nobody
+    assert session.manager is not None and session.manager.orders[1].sent
+    assert [u.event.state for u in session.take_updates()] == [OrderState.SUBMITTED]
+    seen: list[str] = []
+    bus.subscribe("**", lambda topic, _event: seen.append(topic))
+    assert bus.subscribed and seen == []
