@@ -127,10 +127,12 @@ def new_order(cls: Any, owner: Any, data: Any, size: float, args: Any, kwargs: A
     ``oco`` by position or keyword; backtrader's order keywords; the rest into ``order.info``)
     and its ``oco`` order."""
     named = dict(zip(("price", "plimit", "oco"), args, strict=False)) | kwargs
-    price, plimit, oco = (named.pop(key, None) for key in ("price", "plimit", "oco"))
+    price, plimit, oco = named.pop("price", None), named.pop("plimit", None), named.pop("oco", None)
     params = {k: named.pop(k) for k in ORDER_PARAMS if k in named}
     order = cls(owner=owner, data=data, size=size, price=price, pricelimit=plimit, **params)
-    order.addinfo(**{k: v for k, v in named.items() if not k.startswith("_")})
+    info = {k: v for k, v in named.items() if not k.startswith("_")}
+    if info:
+        order.addinfo(**info)
     return order, oco
 
 
@@ -298,14 +300,16 @@ def set_status(order: Any, update: OrderUpdate, broker: Any, denial: Any = None)
     (``denial``, a RiskDecision) in ``order.info``, then the status."""
     if denial is not None:
         order.addinfo(risk_rule=denial.rule, risk_limit=denial.limit, risk_value=denial.value)
-    info = order.info
+    info, changed = order.info, {}
     for key, value in (
         ("client_order_id", update.client_order_id),
         ("exchange_order_id", update.exchange_order_id),
         ("reason", update.reason),
     ):
         if value and info.get(key) != value:  # (each update repeats the ids: set them once)
-            order.addinfo(**{key: value})
+            changed[key] = value
+    if changed:
+        order.addinfo(**changed)
     if update.trimmed:
         order.addinfo(requested=update.requested, sent=update.amount, trimmed=update.trimmed)
     state = update.state  # backtrader's own setters (they stamp dates)
@@ -347,9 +351,12 @@ def execute(order: Any, pos: Any, fill: FillEvent, net: float, info: Any) -> Non
         pprice,
     )
     order.addcomminfo(info)
-    order.addinfo(fills=[*order.info.get("fills", []), fill])
-    if fill.exchange_order_id:
-        order.addinfo(exchange_order_id=fill.exchange_order_id)
+    known, xid = order.info, fill.exchange_order_id
+    fills = [*known.get("fills", []), fill]
+    if xid and known.get("exchange_order_id") != xid:
+        order.addinfo(fills=fills, exchange_order_id=xid)
+    else:  # (the id came with the order's update before its fill)
+        order.addinfo(fills=fills)
 
 
 def recovered_order(found: RecoveredOrder, data: Any, owner: Any, comminfo: Any) -> Any:

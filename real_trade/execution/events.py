@@ -30,6 +30,7 @@ from real_trade.vocabulary import OrderKind, OrderSide, split_symbol
 
 __all__ = [
     "FILL_TOPIC",
+    "ORDER_TOPICS",
     "Balance",
     "BalanceReport",
     "ExchangeFill",
@@ -152,14 +153,15 @@ FILL_TOPIC = "fill"
 """The bus topic of :class:`FillEvent`."""
 
 
-_ORDER_TOPICS: dict[OrderState, str] = {s: f"order.{s.name.lower()}" for s in OrderState}
+ORDER_TOPICS: dict[OrderState, str] = {s: f"order.{s.name.lower()}" for s in OrderState}
+"""The bus topic of an update to each state (``order_topic`` as a table)."""
 # the events carry sides and kinds as plain text (an enum's ``.value`` is a descriptor call)
 _SPELLING: dict[OrderSide | OrderKind, str] = {m: m.value for m in (*OrderSide, *OrderKind)}
 
 
 def order_topic(state: OrderState) -> str:
     """The bus topic of an update to ``state`` (``order.completed``)."""
-    return _ORDER_TOPICS[state]
+    return ORDER_TOPICS[state]
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +199,7 @@ class OrderUpdate:
     @property
     def topic(self) -> str:
         """The bus topic this update is published on."""
-        return _ORDER_TOPICS[self.state]
+        return ORDER_TOPICS[self.state]
 
     @property
     def remaining(self) -> float:

@@ -42,6 +42,7 @@ from dataclasses import replace
 from real_trade.execution.client_ids import ClientOrderIds
 from real_trade.execution.events import (
     FILL_TOPIC,
+    ORDER_TOPICS,
     BalanceReport,
     ExecutionPort,
     FillEvent,
@@ -50,7 +51,6 @@ from real_trade.execution.events import (
     Report,
     SubmitFailed,
     fill_event,
-    order_topic,
     order_update,
 )
 from real_trade.execution.holdings import Holdings
@@ -80,6 +80,7 @@ _log = logging.getLogger("real_trade.execution")
 _MAX_ORPHANS = 1_000
 _STOP_KINDS = frozenset({OrderKind.STOP, OrderKind.STOP_LIMIT})
 _TRAIL_KINDS = frozenset({OrderKind.STOP_TRAIL, OrderKind.STOP_TRAIL_LIMIT})
+_LAST_ALIVE = OrderState.PARTIAL  # a state above it is an end (``OrderState.alive``, inline)
 _ENDED_BADLY = frozenset(
     {OrderState.CANCELED, OrderState.EXPIRED, OrderState.MARGIN, OrderState.REJECTED}
 )
@@ -236,11 +237,12 @@ class OrderManager:
 
     def process(self) -> None:
         """Apply every report the port has, reacting (groups, emulation) until quiet."""
+        drain = self.port.drain
         for _ in range(10_000):
-            reports = self.port.drain()
+            reports = drain()
             for report in reports:
                 self._apply(report)
-            progressed = self._resolve_fires()
+            progressed = self._firing and self._resolve_fires()  # (no trigger fired: none)
             if not reports and not progressed:
                 return
 
@@ -281,7 +283,7 @@ class OrderManager:
         """The orders that may still execute (the index forgets the ended ones as it goes)."""
         if not self._working:  # most cycles of a backtest: nothing works
             return []
-        for local_id in [k for k, mo in self._working.items() if not mo.tracked.state.alive]:
+        for local_id in [k for k, mo in self._working.items() if mo.tracked.state > _LAST_ALIVE]:
             del self._working[local_id]
         return list(self._working.values())
 
@@ -293,7 +295,7 @@ class OrderManager:
     # ------------------------------------------------------------------ working orders
     def _release(self, mo: ManagedOrder) -> None:
         """The order leaves the transmit hold: a root is activated, a child is accepted."""
-        if mo.released or not mo.tracked.state.alive:
+        if mo.released or mo.tracked.state > _LAST_ALIVE:
             return
         mo.released = True
         if mo.parent is not None:
@@ -367,7 +369,7 @@ class OrderManager:
                 return
             crash_point("after_intent")
         mo.client_order_id, mo.sent = cid, True
-        self._by_client[cid] = mo.local_id
+        self._by_client[cid] = req.local_id
         self.port.place(wire)
 
     def _fire(self, mo: ManagedOrder) -> None:
@@ -537,9 +539,9 @@ class OrderManager:
                 emulated=emulated,
                 strategy=self.strategy,
             )
-            self._push(order_topic(state), update)
-        if not tracked.state.alive:  # ended: no longer working (idle sees it at once)
-            self._working.pop(mo.local_id, None)
+            self._push(ORDER_TOPICS[state], update)
+        if tracked.state > _LAST_ALIVE:  # ended: no longer working (idle sees it at once)
+            self._working.pop(tracked.request.local_id, None)
         if mo.oco_leader is not None or mo.children or mo.parent is not None:
             for change in changes:  # an order in no group: no rule to apply
                 self._react(mo, change)

@@ -45,6 +45,9 @@ __all__ = [
 ]
 
 _REL_TOL = 1e-9
+# the kinds that need a limit price (a StopTrailLimit's follows its stop) and a stop price
+_PRICED_KINDS = frozenset({OrderKind.LIMIT, OrderKind.STOP_LIMIT})
+_STOP_KINDS = frozenset({OrderKind.STOP, OrderKind.STOP_LIMIT})
 
 
 def _reached(value: float, target: float) -> bool:
@@ -74,6 +77,9 @@ class OrderState(enum.IntEnum):
     def bt_name(self) -> str:
         """backtrader's name of the status (``"Completed"``)."""
         return self.name.capitalize()
+
+
+_LAST_ALIVE = OrderState.PARTIAL  # a state above it is an end (``OrderState.alive``, inline)
 
 
 class ExchangeStatus(str, enum.Enum):
@@ -151,9 +157,9 @@ class OrderRequest:
             value = getattr(self, name)
             if value is not None and (not math.isfinite(value) or value <= 0):
                 raise ValueError(f"{name} must be a positive number, got {value}")
-        if self.kind.has_limit and self.kind is not OrderKind.STOP_TRAIL_LIMIT and not self.price:
+        if self.kind in _PRICED_KINDS and not self.price:
             raise ValueError(f"a {self.kind.value} order needs a limit price")
-        if self.kind in (OrderKind.STOP, OrderKind.STOP_LIMIT) and not self.stop_price:
+        if self.kind in _STOP_KINDS and not self.stop_price:
             raise ValueError(f"a {self.kind.value} order needs a stop price")
 
     def with_client_order_id(self, client_order_id: str) -> OrderRequest:
@@ -284,7 +290,7 @@ class TrackedOrder:
 
     def end(self, state: OrderState, reason: str | None = None) -> list[OrderChange]:
         """End the order locally (Canceled, Expired, Margin, Rejected) unless already ended."""
-        if not self.state.alive:
+        if self.state > _LAST_ALIVE:
             return []
         if reason:
             self.reason = reason
@@ -295,7 +301,7 @@ class TrackedOrder:
         if report.exchange_order_id and not self.exchange_order_id:
             self.exchange_order_id = report.exchange_order_id
         self.exchange_filled = max(self.exchange_filled, report.filled)
-        if not self.state.alive:
+        if self.state > _LAST_ALIVE:
             return []
         if report.reason:
             self.reason = report.reason
@@ -321,7 +327,7 @@ class TrackedOrder:
         self.fills.append(fill)
         self.filled += fill.amount
         self.exchange_filled = max(self.exchange_filled, self.filled)
-        if not self.state.alive:  # money moved after the end: still count it, state stays
+        if self.state > _LAST_ALIVE:  # money moved after the end: still count it, state stays
             return [OrderChange(self.state, fill)]
         changes = self.accept()
         if _reached(self.filled, self.amount):
@@ -334,7 +340,11 @@ class TrackedOrder:
     def _settle(self) -> list[OrderChange]:
         """Report the exchange's terminal state once every fill it counted was applied."""
         end = self._pending_end
-        if end is None or not self.state.alive or not _reached(self.filled, self.exchange_filled):
+        if (
+            end is None
+            or self.state > _LAST_ALIVE
+            or not _reached(self.filled, self.exchange_filled)
+        ):
             return []
         return [self._to(end)]
 

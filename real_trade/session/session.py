@@ -637,7 +637,8 @@ class TradingSession:
     def take_contract_events(self) -> list[FundingPayment | Liquidation]:
         """The funding payments and liquidations since the last call (published on
         ``funding`` / ``liquidation`` with the run's name), for the host to book."""
-        take = getattr(self.port, "take_contract_events", None)
+        port = self.paper if self.paper is not None else self.live  # (paper before its start:
+        take = getattr(port, "take_contract_events", None)  # nothing taken, as from no port)
         fresh = take() if take is not None else []
         if not fresh and not self._contract_events:
             return []  # every bar of a spot run

@@ -86,7 +86,7 @@ def test_set_status_uses_backtraders_setters_and_sets_each_id_once() -> None:
     assert order.calls == ["submit", "accept"]
     assert order.status == int(OrderState.COMPLETED)
     assert order.info == {"client_order_id": "c-1", "exchange_order_id": "x-1"}
-    assert order.added == [{"client_order_id": "c-1"}, {"exchange_order_id": "x-1"}]
+    assert order.added == [{"client_order_id": "c-1", "exchange_order_id": "x-1"}]
     tr.set_status(order, _update(OrderState.CANCELED, "c-1", "x-2", reason="gone"), None)
     assert order.info == {"client_order_id": "c-1", "exchange_order_id": "x-2", "reason": "gone"}
     assert order.calls[-1] == "cancel" and order.status == int(OrderState.CANCELED)
