@@ -155,10 +155,20 @@ def meet_live_market(session: Any, client: Any, symbol: str, symbols: Iterable[s
 
 
 def reference_price(
-    broker: Any, session: Any, data: Any, symbol: str, symbols: Iterable[str]
+    broker: Any,
+    session: Any,
+    data: Any,
+    symbol: str,
+    symbols: Iterable[str],
+    reader: Any = None,
 ) -> float | None:
-    """The price an order on ``data`` is placed at: its close, or for a paper order on a
-    backfill bar the venue's price now (the session's paper market moves there first)."""
+    """The price an order on ``data`` is placed at: its close (read by ``reader``, the feed's
+    :class:`~real_trade.brokers.translate.BarReader`, when given), or for a paper order on a
+    backfill bar the venue's price now (the session's paper market moves there first;
+    ``symbols`` are the broker's, in order)."""
     if session.paper is not None and replays_history(data):
-        return meet_live_market(session, venue_client_of(broker, data), symbol, symbols)
+        client = venue_client_of(broker, data)
+        return meet_live_market(session, client, symbol, sorted(symbols))
+    if reader is not None:
+        return reader.close()
     return float(data.close[0]) if len(data) else None

@@ -267,7 +267,8 @@ class BaseBroker(bt.BrokerBase):
                 held = session.positions.size(request.symbol)
                 closing = ct.closes_position(order, held)
                 request = dataclasses.replace(request, reduce_only=closing)
-            reference = reference_price(self, session, data, request.symbol, sorted(self._drivers))
+            reader = self._readers.get(data)
+            reference = reference_price(self, session, data, request.symbol, self._drivers, reader)
         except (ValueError, ConfigError, LivePriceUnknownError) as exc:  # a Rejected order
             order.addinfo(reason=str(exc))
             order.reject(self)

@@ -128,9 +128,15 @@ def new_order(cls: Any, owner: Any, data: Any, size: float, args: Any, kwargs: A
     and its ``oco`` order."""
     named = dict(zip(("price", "plimit", "oco"), args, strict=False)) | kwargs
     price, plimit, oco = named.pop("price", None), named.pop("plimit", None), named.pop("oco", None)
-    params = {k: named.pop(k) for k in ORDER_PARAMS if k in named}
+    params = {}
+    for key in ORDER_PARAMS:  # (loops, not comprehensions: one call less each, every order)
+        if key in named:
+            params[key] = named.pop(key)
     order = cls(owner=owner, data=data, size=size, price=price, pricelimit=plimit, **params)
-    info = {k: v for k, v in named.items() if not k.startswith("_")}
+    info = {}
+    for key, value in named.items():
+        if not key.startswith("_"):
+            info[key] = value
     if info:
         order.addinfo(**info)
     return order, oco

@@ -109,3 +109,33 @@ def test_set_status_maps_every_state() -> None:
         assert order.calls == ([call] if call else []), state
         assert order.status == status == bt.Order.Status.index(state.bt_name), state
         assert order.info == {"reason": "why"}
+
+
+def test_a_feeds_bar_reader_prices_an_order_as_its_close_does() -> None:
+    import types
+
+    import pandas as pd
+
+    from real_trade.brokers.backfill import reference_price
+
+    seen: list[tuple[float | None, float | None]] = []
+    session = types.SimpleNamespace(paper=None)
+
+    class Probe(bt.Strategy):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.reader = tr.BarReader(self.data)
+
+        def next(self) -> None:
+            args = (None, session, self.data, "BTC/USDT", ["BTC/USDT"])
+            seen.append((reference_price(*args, self.reader), reference_price(*args)))
+
+    index = pd.date_range("2024-01-01", periods=5, freq="min")
+    closes = [100.5, 101.25, 99.75, 100.0, 102.125]
+    frame = pd.DataFrame({"open": closes, "high": closes, "low": closes, "close": closes,
+                          "volume": [1.0] * 5}, index=index)  # fmt: skip
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(bt.feeds.PandasData(dataname=frame))
+    cerebro.addstrategy(Probe)
+    cerebro.run()
+    assert seen == [(c, c) for c in closes]
+    assert tr.BarReader(bt.feeds.PandasData(dataname=frame)).close() is None  # before a bar
