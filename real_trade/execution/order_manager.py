@@ -488,7 +488,7 @@ class OrderManager:
             xid = report.exchange_order_id
             if xid and mo.tracked.exchange_order_id is None:
                 mo.tracked.exchange_order_id = xid
-                self._by_exchange[xid] = mo.local_id
+                self._by_exchange[xid] = mo.tracked.request.local_id
                 if self._on_outcome is not None:  # a fill before the ack: the venue took it
                     self._on_outcome(True, "")
             self._emit(mo, mo.tracked.on_fill(report.fill))
@@ -510,7 +510,7 @@ class OrderManager:
         self._emit(mo, mo.tracked.on_report(report))
         xid = mo.tracked.exchange_order_id
         if xid is not None:
-            self._by_exchange[xid] = mo.local_id
+            self._by_exchange[xid] = mo.tracked.request.local_id
             if self._orphan_fills:  # fills that came before the order's first report
                 orphans = self._orphan_fills.pop(xid, []) + self._orphan_fills.pop(cid, [])
                 for orphan in orphans:
