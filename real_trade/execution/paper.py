@@ -578,7 +578,8 @@ class PaperExecution:
         ladder = self.core.liquidity(sid)
         if ladder is None:
             return
-        most = max((r.amount for r in self._waiting.get(sid, ())), default=0.0)
+        waiting = self._waiting.get(sid)
+        most = max(r.amount for r in waiting) if waiting else 0.0
         for order in self._resting.values():
             if order.symbol == sid:
                 most = max(most, float(order.orig_qty - order.executed_qty))
@@ -690,7 +691,7 @@ class PaperExecution:
             self._place_order(request)
             return
         assert self.core is not None and self.clock is not None
-        sid = joined_symbol_id(request.symbol)
+        sid = self._sids.get(request.symbol) or joined_symbol_id(request.symbol)
         symbol, side = self.symbols.get(sid, request.symbol), Side(request.side.value)
         with fills.standing_in(self.core, sid, symbol, side, self.clock.now_ms()):
             self._place_order(request)
@@ -703,7 +704,7 @@ class PaperExecution:
             raise ValueError(f"paper execution takes Market/Limit/Stop/StopLimit, not {kind}")
         tif = TimeInForce.GTC if sim_type in _TIF_TYPES else None
         price, stop = request.price, request.stop_price
-        sid = joined_symbol_id(request.symbol)
+        sid = self._sids.get(request.symbol) or joined_symbol_id(request.symbol)
         reduce_only = request.reduce_only and sid in self.contracts
         try:
             self.core.place_order(
