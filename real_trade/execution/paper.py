@@ -248,6 +248,13 @@ class BarPathMarket:
         return self._rules[symbol].step_size
 
 
+def _side_of(request: OrderRequest) -> Side:
+    """The engine's side of ``request`` (``Side(request.side.value)``; the same member when
+    the request's side is one already)."""
+    side = request.side
+    return side if type(side) is Side else Side(side.value)
+
+
 _STATUSES: dict[tuple[OrderStatus, bool], ExchangeStatus] = {}
 
 
@@ -508,9 +515,10 @@ class PaperExecution:
                 for request in self._waiting.pop(sid, []):
                     self._place_now(request)
             on_tick(self.symbols[sid], float(kept[i].price))
-        end = max((p.times[-1] for p, _ in paths.values()), default=clock.now_ms())
-        if end > clock.now_ms():
-            clock.advance((end - clock.now_ms()) / 1000)
+        now = clock.now_ms()
+        end = max((p.times[-1] for p, _ in paths.values()), default=now)
+        if end > now:
+            clock.advance((end - now) / 1000)
         self._open_now.clear()  # from now on, orders wait for the next bar
 
     # ------------------------------------------------------------------ the fast path
@@ -692,7 +700,7 @@ class PaperExecution:
             return
         assert self.core is not None and self.clock is not None
         sid = self._sids.get(request.symbol) or joined_symbol_id(request.symbol)
-        symbol, side = self.symbols.get(sid, request.symbol), Side(request.side.value)
+        symbol, side = self.symbols.get(sid, request.symbol), _side_of(request)
         with fills.standing_in(self.core, sid, symbol, side, self.clock.now_ms()):
             self._place_order(request)
 
@@ -710,7 +718,7 @@ class PaperExecution:
             self.core.place_order(
                 self._account,
                 sid,
-                Side(request.side.value),
+                _side_of(request),
                 sim_type,
                 quantity=Decimal(repr(request.amount)),
                 price=None if price is None else Decimal(repr(price)),

@@ -156,12 +156,15 @@ def path_points(
     n = len(path)
     span = max(1, duration_ms - 1)
     last = max(1, n - 1)
-    times = [open_ms]
-    prev_ts = open_ms
-    for i in range(1, n):
-        ts = open_ms + (span * i) // last
-        prev_ts = ts if ts > prev_ts else prev_ts + 1
-        times.append(prev_ts)
+    if span >= last:  # a step of at least 1 ms: the times rise by themselves
+        times = [open_ms + (span * i) // last for i in range(n)]
+    else:
+        times = [open_ms]
+        prev_ts = open_ms
+        for i in range(1, n):
+            ts = open_ms + (span * i) // last
+            prev_ts = ts if ts > prev_ts else prev_ts + 1
+            times.append(prev_ts)
     lots = lots_in(volume, lot, float(lot), decimal_places(lot))
     share, rest = divmod(lots, n)
     volumes = [share] * n
