@@ -26,6 +26,7 @@ from real_trade.execution.orders import (
     SymbolLimits,
     TrackedOrder,
 )
+from real_trade.utils.frozen import quick_frozen_init
 from real_trade.vocabulary import OrderKind, OrderSide, split_symbol
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class ExchangeFill:
     """One execution as the exchange reported it: its trade id, price, size and commission.
@@ -64,6 +66,7 @@ class ExchangeFill:
     is_maker: bool | None = None
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class OrderReport:
     """The exchange's view of one order: status, cumulative filled amount, reject reason."""
@@ -77,6 +80,7 @@ class OrderReport:
     time_ms: int = 0
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class FillReport:
     """One fill of one order, located by client order id and/or exchange order id."""
@@ -96,6 +100,7 @@ class SubmitFailed:
     code: str | None = None
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class Balance:
     """One asset's balance: ``free`` to trade, ``locked`` by open orders."""
@@ -109,6 +114,7 @@ class Balance:
         return self.free + self.locked
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class BalanceReport:
     """Balances that changed: ``{asset: Balance}`` after the change."""

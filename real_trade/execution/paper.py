@@ -248,6 +248,13 @@ class BarPathMarket:
         return self._rules[symbol].step_size
 
 
+def _side_of(request: OrderRequest) -> Side:
+    """The engine's side of ``request`` (``Side(request.side.value)``; the same member when
+    the request's side is one already)."""
+    side = request.side
+    return side if type(side) is Side else Side(side.value)
+
+
 _STATUSES: dict[tuple[OrderStatus, bool], ExchangeStatus] = {}
 
 
@@ -508,9 +515,10 @@ class PaperExecution:
                 for request in self._waiting.pop(sid, []):
                     self._place_now(request)
             on_tick(self.symbols[sid], float(kept[i].price))
-        end = max((p.times[-1] for p, _ in paths.values()), default=clock.now_ms())
-        if end > clock.now_ms():
-            clock.advance((end - clock.now_ms()) / 1000)
+        now = clock.now_ms()
+        end = max((p.times[-1] for p, _ in paths.values()), default=now)
+        if end > now:
+            clock.advance((end - now) / 1000)
         self._open_now.clear()  # from now on, orders wait for the next bar
 
     # ------------------------------------------------------------------ the fast path
@@ -578,7 +586,8 @@ class PaperExecution:
         ladder = self.core.liquidity(sid)
         if ladder is None:
             return
-        most = max((r.amount for r in self._waiting.get(sid, ())), default=0.0)
+        waiting = self._waiting.get(sid)
+        most = max(r.amount for r in waiting) if waiting else 0.0
         for order in self._resting.values():
             if order.symbol == sid:
                 most = max(most, float(order.orig_qty - order.executed_qty))
@@ -690,8 +699,8 @@ class PaperExecution:
             self._place_order(request)
             return
         assert self.core is not None and self.clock is not None
-        sid = joined_symbol_id(request.symbol)
-        symbol, side = self.symbols.get(sid, request.symbol), Side(request.side.value)
+        sid = self._sids.get(request.symbol) or joined_symbol_id(request.symbol)
+        symbol, side = self.symbols.get(sid, request.symbol), _side_of(request)
         with fills.standing_in(self.core, sid, symbol, side, self.clock.now_ms()):
             self._place_order(request)
 
@@ -703,13 +712,13 @@ class PaperExecution:
             raise ValueError(f"paper execution takes Market/Limit/Stop/StopLimit, not {kind}")
         tif = TimeInForce.GTC if sim_type in _TIF_TYPES else None
         price, stop = request.price, request.stop_price
-        sid = joined_symbol_id(request.symbol)
+        sid = self._sids.get(request.symbol) or joined_symbol_id(request.symbol)
         reduce_only = request.reduce_only and sid in self.contracts
         try:
             self.core.place_order(
                 self._account,
                 sid,
-                Side(request.side.value),
+                _side_of(request),
                 sim_type,
                 quantity=Decimal(repr(request.amount)),
                 price=None if price is None else Decimal(repr(price)),

@@ -13,6 +13,7 @@ its minute; then the same sums are made.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -77,8 +78,9 @@ def lots_in(volume: float, lot: Decimal, lot_f: float, places: int | None = None
     return n
 
 
+@functools.lru_cache(maxsize=256)
 def decimal_places(step: Decimal) -> int | None:
-    """``k`` when ``step`` is ``10 ** -k`` (k >= 0), else None."""
+    """``k`` when ``step`` is ``10 ** -k`` (k >= 0), else None (remembered per step)."""
     sign, digits, exponent = step.normalize().as_tuple()
     if sign or digits != (1,) or not isinstance(exponent, int) or exponent > 0:
         return None
@@ -154,13 +156,16 @@ def path_points(
     n = len(path)
     span = max(1, duration_ms - 1)
     last = max(1, n - 1)
-    times = [open_ms]
-    prev_ts = open_ms
-    for i in range(1, n):
-        ts = open_ms + (span * i) // last
-        prev_ts = ts if ts > prev_ts else prev_ts + 1
-        times.append(prev_ts)
-    lots = lots_in(volume, lot, float(lot))
+    if span >= last:  # a step of at least 1 ms: the times rise by themselves
+        times = [open_ms + (span * i) // last for i in range(n)]
+    else:
+        times = [open_ms]
+        prev_ts = open_ms
+        for i in range(1, n):
+            ts = open_ms + (span * i) // last
+            prev_ts = ts if ts > prev_ts else prev_ts + 1
+            times.append(prev_ts)
+    lots = lots_in(volume, lot, float(lot), decimal_places(lot))
     share, rest = divmod(lots, n)
     volumes = [share] * n
     volumes[-1] += rest
@@ -283,6 +288,16 @@ class KeptMinute:
         return int(low / tick_f) - 1, int(high / tick_f) + 2
 
 
+@functools.lru_cache(maxsize=256)
+def _tape_steps(tick: Decimal, lot: Decimal) -> tuple[float, float, int | None, float]:
+    """What :class:`QuietTape` derives from its steps, by value (remembered per tick and
+    lot): the tick and the lot as floats, the lot's decimal places, a move of 4 ticks or
+    more."""
+    tick_f = float(tick)
+    # each price is within half a tick of its tick (the float error is far below that)
+    return tick_f, float(lot), decimal_places(lot), tick_f * 4.5
+
+
 @dataclass
 class QuietTape:
     """The trades of ticks played without the ladder, summed per minute (see the module)."""
@@ -303,10 +318,7 @@ class QuietTape:
     _steps: tuple[Decimal, Decimal, float] = (Decimal(1), Decimal(1), 1.0)
 
     def __post_init__(self) -> None:
-        self._tick_f, self._lot_f = float(self.tick), float(self.lot)
-        self._places = decimal_places(self.lot)
-        # each price is within half a tick of its tick (the float error is far below that)
-        self._moved = self._tick_f * 4.5
+        self._tick_f, self._lot_f, self._places, self._moved = _tape_steps(self.tick, self.lot)
         self._steps = self.tick, self.lot, self._tick_f
 
     def defer_bar(self, bar: Bar, prev: Decimal | int | float) -> int | None:

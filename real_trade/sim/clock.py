@@ -145,7 +145,8 @@ class SimClock:
             raise ValueError(f"seconds must be a finite number >= 0, got {seconds}")
         with self._lock:
             self._stepped_offset_ns += round(seconds * 1_000_000_000)
-            self._lock.notify_all()
+            if self.waiters:  # counted under the lock by wait(), the only one that waits on it
+                self._lock.notify_all()
             return self._stepped_now_s()
 
     def to_wall_seconds(self, market_ms_delta: float) -> float:

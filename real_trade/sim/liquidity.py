@@ -38,6 +38,7 @@ from real_trade.sim.types import ZERO, Order, OrderType, Side, TimeInForce
 __all__ = ["HasLotStep", "MarketMakers", "SymbolLiquidity", "flow_step_of"]
 
 _PLENTY = Decimal(10) ** 15
+_HALF_PLENTY = _PLENTY / 2
 _Key = tuple[Side, Decimal]
 _Sizes = tuple[BookShape, SymbolRules, Decimal, Decimal]
 
@@ -77,7 +78,7 @@ class MarketMakers:
 def _ensure_funds(account: Account, assets: tuple[str, str]) -> None:
     """Keep an internal account's free balance of each asset far above anything it trades."""
     for asset in assets:
-        if account.free(asset) < _PLENTY / 2:
+        if account.free(asset) < _HALF_PLENTY:
             account.credit(asset, _PLENTY)
 
 
@@ -242,7 +243,7 @@ class SymbolLiquidity:
             traded = order.executed_qty or key == spent or (taken and key == hit)
             if traded or key not in want or not size_ok:
                 if order.is_open:
-                    engine.cancel(lp, now_ms=now, order_id=order.order_id)
+                    engine.withdraw(order, lp, now_ms=now)
                 del book[key]
         missing = want - book.keys()
         if not missing:
@@ -282,15 +283,12 @@ class SymbolLiquidity:
 
     def _place(self, key: _Key, qty: Decimal, now: int) -> None:
         """Place one ladder level as a GTC limit order and remember it while it rests."""
-        order = self.engine.place(
+        order = self.engine.place_quote(
             self._provider,
             key[0],
-            OrderType.LIMIT,
+            key[1],
+            qty,
             now_ms=now,
-            quantity=qty,
-            price=key[1],
-            time_in_force=TimeInForce.GTC,
-            validate=False,
             client_order_id=f"sim-lp-{self._next_id()}",
         )
         if order.is_open:

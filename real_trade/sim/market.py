@@ -27,6 +27,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Protocol, runtime_checkable
 
 from real_trade.sim.types import Side
+from real_trade.utils.frozen import quick_frozen_init
 
 __all__ = [
     "MINUTE_MS",
@@ -49,6 +50,7 @@ MINUTE_MS = 60_000
 """Milliseconds in one minute (the candle interval of :meth:`MarketSource.history`)."""
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class MarketTick:
     """One point of a symbol's reference price path.

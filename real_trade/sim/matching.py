@@ -246,6 +246,65 @@ class MatchingEngine:
         self._check_triggers(now_ms)
         return order
 
+    def place_quote(
+        self,
+        account: Account,
+        side: Side,
+        price: Decimal,
+        quantity: Decimal,
+        *,
+        now_ms: int,
+        client_order_id: str,
+    ) -> Order:
+        """Rest an internal account's GTC limit order (the simulator's liquidity) exactly as
+        ``place(account, side, LIMIT, price=price, quantity=quantity, time_in_force=GTC,
+        validate=False, ...)`` does; the short way when it crosses nothing (nothing trades,
+        no event: only the lock, the ids and the book change), else :meth:`place` itself."""
+        if (
+            not account.internal
+            or not client_order_id
+            or self._crosses(side, price)
+            or self._open.has_client_id(account.account_id, client_order_id)
+        ):
+            return self.place(
+                account,
+                side,
+                OrderType.LIMIT,
+                now_ms=now_ms,
+                quantity=quantity,
+                price=price,
+                time_in_force=TimeInForce.GTC,
+                validate=False,
+                client_order_id=client_order_id,
+            )
+        order = self._new_order(
+            account,
+            side,
+            OrderType.LIMIT,
+            -1,
+            client_order_id,
+            quantity,
+            None,
+            price,
+            None,
+            TimeInForce.GTC,
+            now_ms,
+        )
+        lock_asset, lock_amount = self.settlement.reservation(
+            self.rules, side, OrderType.LIMIT, quantity, price, account=account, order=order
+        )
+        account.lock(lock_asset, lock_amount)
+        order.order_id = next(self._order_ids)
+        order.locked_asset, order.locked_amount = lock_asset, lock_amount
+        self._open.add(order)  # an internal account's order: no event (see _register)
+        if self.settlement.fill_cap(order, account) == 0:
+            self._close(order, account, OrderStatus.EXPIRED, now_ms)  # as _work_limit
+        else:
+            self.book.add(order)
+        if self._stops:  # as place: the stops the last price has crossed fire (none rest: none)
+            self._check_triggers(now_ms)
+        return order
+
     def _check_flags(
         self,
         order_type: OrderType,
@@ -374,6 +433,13 @@ class MatchingEngine:
             raise UnknownOrder()
         self._close(order, account, OrderStatus.CANCELED, now_ms)
         return order
+
+    def withdraw(self, order: Order, account: Account, *, now_ms: int) -> None:
+        """Cancel ``order``, an open order of ``account`` the caller holds, as :meth:`cancel`
+        does (without looking it up)."""
+        if self._open.get(order.order_id) is not order or order.account_id != account.account_id:
+            raise UnknownOrder()
+        self._close(order, account, OrderStatus.CANCELED, now_ms)
 
     def amend(
         self,

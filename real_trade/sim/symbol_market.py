@@ -99,6 +99,8 @@ class SymbolMarket:
         receives are not built (books, depth ids, klines and balances are kept all the same).
         """
         sym = rules.symbol
+        self._trade_topic, self._depth_topic = f"sim.trade.{sym}", f"sim.depth.{sym}"
+        self._kline_topic = f"sim.kline.{sym}"
         self.engine = MatchingEngine(rules, accounts, fee_account, rng=rng, settlement=settlement)
         self.after_flush = after_flush
         self.source = source
@@ -264,7 +266,7 @@ class SymbolMarket:
     # ---------------------------------------------------------------- publishing
     def roll(self, now_ms: int) -> None:
         """Open kline bars up to ``now_ms`` and publish the 1m klines that closed."""
-        topic = f"sim.kline.{self.symbol}"
+        topic = self._kline_topic
         if not self._listens(topic):
             self.klines.roll(now_ms, build=False)
             return
@@ -276,7 +278,7 @@ class SymbolMarket:
         out = self.engine.drain()
         sym, publish, listens = self.symbol, self._publish, self._listens
         if out.trades:
-            topic = f"sim.trade.{sym}"
+            topic = self._trade_topic
             tell = listens(topic)
             for trade in out.trades:
                 self.tape.add(trade)
@@ -285,7 +287,7 @@ class SymbolMarket:
                     publish(topic, trade)
         book = self.engine.book
         if book.has_changes():
-            topic = f"sim.depth.{sym}"
+            topic = self._depth_topic
             first = self.update_id + 1
             if listens(topic):
                 bids, asks = book.drain_changes()
@@ -293,10 +295,10 @@ class SymbolMarket:
                 publish(topic, DepthUpdate(sym, first, self.update_id, bids, asks, now_ms))
             else:
                 self.update_id += book.forget_changes()
-        if out.trades and listens(f"sim.kline.{sym}"):
+        if out.trades and listens(self._kline_topic):
             cur = self.klines.current(now_ms)
             if cur is not None:
-                publish(f"sim.kline.{sym}", cur)
+                publish(self._kline_topic, cur)
         for account_id, fill in out.fills:
             self._history.add_fill(account_id, fill)
         for ev in out.order_events:

@@ -28,6 +28,7 @@ from real_trade.sim.errors import (
     WouldTakeAsMaker,
     WouldTriggerImmediately,
 )
+from real_trade.utils.frozen import quick_frozen_init
 from real_trade.vocabulary.orders import OrderSide
 
 __all__ = [
@@ -130,6 +131,7 @@ class ExecutionType(str, enum.Enum):
     AMENDED = "amended"
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class Fill:
     """One execution of one order (a row of Binance's ``myTrades`` and of an order's ``fills``).
@@ -153,6 +155,7 @@ class Fill:
     position_side: PositionSide = PositionSide.BOTH
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class Trade:
     """One public trade on a symbol's tape (Binance's ``trades`` row and ``@trade`` event)."""
@@ -260,6 +263,7 @@ class Order:
         )
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class OrderEvent:
     """One change of one order: everything a venue's order update carries (Binance's
@@ -283,6 +287,7 @@ class OrderEvent:
     reject_reason: Reason | None = None
 
 
+@quick_frozen_init
 @dataclass(frozen=True, slots=True)
 class BalanceEvent:
     """Balances of one account that changed in one operation (``outboundAccountPosition``).
