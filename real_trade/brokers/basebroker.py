@@ -323,10 +323,10 @@ class BaseBroker(bt.BrokerBase):
         if session.manager is None:
             return
         bars = tr.new_bars(self._drivers, self._readers)
-        if session.keep_quiet_bars(bars):  # nothing works (most bars): no report, no update
-            changed = session.settle_positions()
-            if changed:
-                self._apply(changed)
+        settled = session.pass_quiet_bars(bars)
+        if settled is not None:  # nothing works (most bars): no report, no update
+            if settled:
+                self._apply(settled)
             session.after_cycle()
             return
         self._forget_values()

@@ -187,11 +187,15 @@ def bar_of(data: Any) -> PaperBar:
     return BarReader(data).bar()
 
 
+_LINE_LEN = bt.linebuffer.LineBuffer.__len__
+_LINE_IDX = bt.linebuffer.LineBuffer.idx  # a property over _idx
+
+
 class BarReader:
     """Reads the newest bar of one feed as a :class:`PaperBar` straight from its line buffers
     (it runs for every bar: a feed's own attribute and line lookups cost more than the bar)."""
 
-    __slots__ = ("_buffers", "_counted", "_first", "_ms", "size")
+    __slots__ = ("_buffers", "_counted", "_first", "_ms", "_plain", "size")
 
     def __init__(self, data: Any) -> None:
         """The reader of ``data``; :attr:`size` (bars seen) starts at 0."""
@@ -200,24 +204,30 @@ class BarReader:
         self._ms = seconds * 1000
         self._first = lines.lines[0]  # its length is the feed's
         # a LineBuffer's length is its lencount: read it without a call when it is one
-        self._counted = type(self._first).__len__ is bt.linebuffer.LineBuffer.__len__
+        self._counted = type(self._first).__len__ is _LINE_LEN
         self._buffers = tuple(
             getattr(lines, name) for name in ("datetime", "open", "high", "low", "close", "volume")
         )
+        # a LineBuffer's idx is a property over _idx: read _idx without the call when it is one
+        self._plain = all(getattr(type(b), "idx", None) is _LINE_IDX for b in self._buffers)
         self.size = 0
 
     def bar(self) -> PaperBar:
         """The feed's newest bar."""
         t, o, h, lo, c, v = self._buffers  # buffer[0] is buffer.array[buffer.idx]
-        volume = float(v.array[v.idx])
+        if self._plain:
+            ti, oi, hi, li, ci, vi = t._idx, o._idx, h._idx, lo._idx, c._idx, v._idx
+        else:
+            ti, oi, hi, li, ci, vi = t.idx, o.idx, h.idx, lo.idx, c.idx, v.idx
+        volume = float(v.array[vi])
         return _new_tuple(
             PaperBar,
             (
-                num_to_ms(t.array[t.idx]),
-                float(o.array[o.idx]),
-                float(h.array[h.idx]),
-                float(lo.array[lo.idx]),
-                float(c.array[c.idx]),
+                num_to_ms(t.array[ti]),
+                float(o.array[oi]),
+                float(h.array[hi]),
+                float(lo.array[li]),
+                float(c.array[ci]),
                 volume if math.isfinite(volume) else 0.0,
                 self._ms,
             ),
@@ -225,31 +235,27 @@ class BarReader:
 
     def close(self) -> float | None:
         """The newest bar's close (None before the first bar)."""
-        if not len(self._first):
+        first = self._first
+        if not (first.lencount if self._counted else len(first)):
             return None
         c = self._buffers[4]
-        return float(c.array[c.idx])
-
-    def new_bar(self) -> PaperBar | None:
-        """The feed's newest bar when it grew since the last call, else None."""
-        size = self._first.lencount if self._counted else len(self._first)
-        if not size or size == self.size:
-            return None
-        self.size = size
-        return self.bar()
+        return float(c.array[c._idx if self._plain else c.idx])
 
 
 def new_bars(drivers: dict[str, Any], readers: dict[Any, BarReader]) -> dict[str, PaperBar]:
     """The bar of each symbol's driving feed that grew since the last call (``readers``: each
-    feed's :class:`BarReader`, made here the first time)."""
+    feed's :class:`BarReader`, made here the first time; its :attr:`~BarReader.size` follows
+    the feed's length)."""
     bars = {}
     for symbol, data in drivers.items():
         reader = readers.get(data)
         if reader is None:
             reader = readers[data] = BarReader(data)
-        bar = reader.new_bar()
-        if bar is not None:
-            bars[symbol] = bar
+        first = reader._first  # (read here, not in a method: it runs for every bar)
+        size = first.lencount if reader._counted else len(first)
+        if size and size != reader.size:
+            reader.size = size
+            bars[symbol] = reader.bar()
     return bars
 
 

@@ -90,6 +90,7 @@ _SIM_TYPES = {
 _TIF_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT})
 _LIMITS = frozenset({OrderType.LIMIT, OrderType.LIMIT_MAKER})
 _STOPS = frozenset({OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT})
+_new_bar = tuple.__new__  # a PaperBar without its Python-level __new__
 _REACH = 0.002
 """How far (relative) beyond a path's range a resting order is still deemed in its reach."""
 
@@ -456,17 +457,25 @@ class PaperExecution:
         """Keep ``bars`` (one new bar per symbol) aside as :meth:`play` would, when no order
         of the account waits, rests or can be met (most bars of a backtest: the caller knows
         that no local trigger watches prices); False, with nothing done, when they must go to
-        :meth:`play` (the full path, contracts, the engine not started, an order working)."""
+        :meth:`play` (the full path, contracts, the engine not started, an order working, a
+        report waiting to be drained)."""
         clock = self.clock
-        if not self.fast_path or clock is None or self._waiting or self._resting:
+        if clock is None or self._reports or self._waiting or self._resting:
+            return False
+        if not self.fast_path:
             return False
         if self.contracts:
             return False  # a contract's bar is never quiet (its mark and funding move)
-        now, quiet, sids = clock.now_ms(), self._quiet, self._sids
+        now, quiet, sids, last_open = clock.now_ms(), self._quiet, self._sids, self._last_open
         for symbol, bar in bars.items():
             sid = sids.get(symbol) or joined_symbol_id(symbol)
-            bar = self._fit(sid, bar)
-            if bar.open_ms + bar.duration_ms > now:  # else history the live market passed
+            open_ms, duration_ms = bar[0], bar[6]
+            last = last_open.get(sid)
+            if last is None or open_ms - last < duration_ms:
+                bar = self._fit(sid, bar)  # the first bar, or one longer than its gap: cut
+            else:
+                last_open[sid] = open_ms  # as _fit would (the bar fits its gap)
+            if open_ms + bar.duration_ms > now:  # else history the live market passed
                 quiet.append((sid, bar))
                 if self._quiet_last:
                     self._quiet_last.pop(sid, None)
@@ -659,7 +668,7 @@ class PaperExecution:
         gap = bar.open_ms - last if last is not None and bar.open_ms > last else 60_000
         if bar.duration_ms <= gap:
             return bar
-        return bar._replace(duration_ms=gap)
+        return _new_bar(PaperBar, (*bar[:6], gap))  # bar._replace(duration_ms=gap), faster
 
     # ------------------------------------------------------------------ ExecutionPort
     def limits(self, symbol: str) -> SymbolLimits:
@@ -786,21 +795,40 @@ class PaperExecution:
         price = self.core.last_price(sid)
         return None if price is None else float(price)
 
+    def above(self, symbol: str, floor: float) -> bool:
+        """Whether :meth:`last_price` of ``symbol`` is surely above ``floor``, told by the last
+        bar kept aside alone (no price is computed): it is ``symbol``'s and trades (holds a lot
+        or more, as :meth:`_quiet_price` decides), so the last trade is at its close on the
+        tick, and the close is a tick or more above ``floor`` (on the tick it moves half a
+        tick at most). False when that bar cannot tell: read :meth:`last_price`."""
+        quiet = self._quiet
+        if not quiet:
+            return False
+        sid, bar = quiet[-1]
+        if self.symbols.get(sid) != symbol:
+            return False
+        steps = self._steps.get(sid) or self._steps_of(sid)
+        return bar.volume > steps[1] * 1.000001 and bar.close >= floor + steps[4]
+
+    def _steps_of(self, sid: str) -> tuple[Decimal, float, int | None, Decimal, float, int | None]:
+        """``sid``'s lot, its float and places; tick, its float and places (kept)."""
+        assert self._market is not None
+        lot, tick = self._market.lot_step(sid), self._market.tick_size(sid)
+        steps = (lot, float(lot), decimal_places(lot), tick, float(tick), decimal_places(tick))
+        self._steps[sid] = steps
+        return steps
+
     def _quiet_price(self, sid: str) -> float | None:
         """``sid``'s last trade price once the bars kept aside are played: the close (on the
         tick) of the last one that trades, else the engine's."""
         assert self.core is not None and self._market is not None
-        steps = self._steps.get(sid)
-        if steps is None:
-            lot, tick = self._market.lot_step(sid), self._market.tick_size(sid)
-            lot_places, tick_digits = decimal_places(lot), decimal_places(tick)
-            steps = (lot, float(lot), lot_places, tick, float(tick), tick_digits)
-            self._steps[sid] = steps
+        steps = self._steps.get(sid) or self._steps_of(sid)
         lot, lot_f, places, tick, tick_f, tick_places = steps
         for bar_sid, bar in reversed(self._quiet):
             if bar_sid != sid:
                 continue
             # a volume a millionth above a lot holds one (lots_in's float edge): no need to ask
+            # (:meth:`above` reads the same test)
             if bar.volume > lot_f * 1.000001 or lots_in(bar.volume, lot, lot_f, places) > 0:
                 ticks = on_tick_fast(bar.close, tick, tick_f)
                 if tick_places is not None:  # n / 10**k, correctly rounded: the same float

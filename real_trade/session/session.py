@@ -480,21 +480,32 @@ class TradingSession:
         )
 
     # ------------------------------------------------------------------ the cycle
-    def keep_quiet_bars(self, bars: Mapping[str, PaperBar]) -> bool:
+    def pass_quiet_bars(self, bars: Mapping[str, PaperBar]) -> dict[str, float] | None:
         """A cycle's new ``bars`` when nothing works (most bars of a backtest): no order works
         or is held back, no report or update waits, nothing waits to be adopted; the paper
-        market keeps them aside. True when done (the host settles the positions and ends the
-        cycle with :meth:`after_cycle`, no update can wait); False: run :meth:`advance`."""
+        market keeps them aside and the positions are settled (:meth:`settle_positions`).
+        The changed sizes (the host applies them and ends the cycle with :meth:`after_cycle`,
+        no update can wait); None when not quiet: run :meth:`advance`."""
         paper, manager = self.paper, self.manager
         if not bars or paper is None or manager is None or self._adopt:
-            return False
-        if not manager.idle or not paper.idle or not paper.keep_aside(bars):
-            return False
+            return None
+        if not manager.idle or not paper.keep_aside(bars):
+            return None
         last_close = self.last_close
         for symbol, bar in bars.items():
             last_close[symbol] = bar.close
         self._new_bars = True
-        return True
+        if manager.reports_applied != self._settled_seq:
+            return self.settle_positions()  # a report since the last settlement
+        if not self._holding:
+            return {}  # flat, no report since: settle_positions has nothing to do
+        floors = self._floors
+        if floors is None:
+            return self.settle_positions()
+        for symbol, floor in floors.items():  # (no order works: the manager is idle)
+            if not paper.above(symbol, floor):
+                return self.settle_positions()  # it reads the price (_above_floors)
+        return {}  # every holding's price above its dust floor: settle_positions' answer
 
     def advance(self, bars: Mapping[str, PaperBar], time_ms: int | None) -> None:
         """One cycle's market: ``bars`` (new bars by symbol: paper plays them), prices of
@@ -674,7 +685,8 @@ class TradingSession:
                 s: self.positions.size(s) for s in self.symbols if s in self.positions.contracts
             }
             self._reconcile.step(self.manager, self.symbols, self.currency, held)
-        self.maybe_snapshot()
+        if self.journal is not None:  # else no snapshot to take (every bar of a backtest)
+            self.maybe_snapshot()
 
     def maybe_snapshot(self, force: bool = False) -> None:
         """Publish ``account.snapshot`` (the journal's equity curve) on a new bar, every
