@@ -55,6 +55,8 @@ from real_trade.execution.events import (
 )
 from real_trade.execution.holdings import Holdings
 from real_trade.execution.orders import (
+    _LAST_ALIVE,
+    _STOP_KINDS,
     ExchangeStatus,
     LocalTrigger,
     ManagedOrder,
@@ -78,9 +80,7 @@ OutcomeHook = Callable[[bool, str], None]
 
 _log = logging.getLogger("real_trade.execution")
 _MAX_ORPHANS = 1_000
-_STOP_KINDS = frozenset({OrderKind.STOP, OrderKind.STOP_LIMIT})
 _TRAIL_KINDS = frozenset({OrderKind.STOP_TRAIL, OrderKind.STOP_TRAIL_LIMIT})
-_LAST_ALIVE = OrderState.PARTIAL  # a state above it is an end (``OrderState.alive``, inline)
 _ENDED_BADLY = frozenset(
     {OrderState.CANCELED, OrderState.EXPIRED, OrderState.MARGIN, OrderState.REJECTED}
 )
