@@ -29,6 +29,7 @@ to the host by :meth:`take_contract_events`.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -80,6 +81,7 @@ from real_trade.vocabulary import is_contract, quote_asset
 __all__ = ["TradingSession"]
 
 _log = logging.getLogger("real_trade.brokers")
+_NO_HOLD = contextlib.nullcontext()  # a submission on a bus nobody subscribes to: no hold
 
 
 class TradingSession:
@@ -414,15 +416,13 @@ class TradingSession:
             raise RuntimeError("the session is not started")
         if extra:
             self._extra[request.local_id] = dict(extra)
-        bus, manager = self.bus, self.manager
+        bus = self.bus
         deferred = getattr(bus, "deferred", None)  # an EventBus's; a stand-in may lack it
-        if deferred is None or not getattr(bus, "subscribed", True):  # (nobody to wake later)
-            manager.submit(
-                request, parent=parent, oco=oco, transmit=transmit, reference_price=reference_price
-            )
-            return
-        with deferred():
-            manager.submit(
+        hold: contextlib.AbstractContextManager[object] = _NO_HOLD  # nobody to wake: no hold
+        if deferred is not None and getattr(bus, "subscribed", True):
+            hold = deferred()
+        with hold:
+            self.manager.submit(
                 request, parent=parent, oco=oco, transmit=transmit, reference_price=reference_price
             )
 
