@@ -279,22 +279,31 @@ def report(results: dict[str, list[RunResult]], full: RunResult | None = None) -
     """Print median bars/s (min..max), the ratio to the baseline, and the trade sanity check.
 
     Rates per wall second and per CPU second of the process (all threads: the simulator's and
-    the I/O thread's too); the CPU figure is steadier when other jobs share the machine.
+    the I/O thread's too); the CPU figure is steadier when other jobs share the machine. The
+    last column pairs each run with the baseline's run of the same round (they ran one after
+    the other): the median of those per-round CPU ratios, with their range, follows the machine's
+    drift between rounds less than a ratio of medians does.
     """
     names = list(results)
     base = statistics.median(r.bars / r.seconds for r in results[names[0]])
     cpu_base = statistics.median(r.bars / r.cpu_seconds for r in results[names[0]])
     print(
         f"\n{'configuration':<42}{'bars/s':>9}{'min..max':>16}{'ratio':>8}"
-        f"{'bars/CPU-s':>12}{'ratio':>8}"
+        f"{'bars/CPU-s':>12}{'ratio':>8}{'paired (min..max)':>24}"
     )
     for name in names:
         rates = [r.bars / r.seconds for r in results[name]]
         med = statistics.median(rates)
         cpu = statistics.median(r.bars / r.cpu_seconds for r in results[name])
+        paired = [
+            (r.bars / r.cpu_seconds) / (b.bars / b.cpu_seconds)
+            for r, b in zip(results[name], results[names[0]], strict=False)
+        ]
+        spread = f"{min(paired):.3f}..{max(paired):.3f}"
         print(
             f"{name:<42}{med:>9,.0f}{f'{min(rates):,.0f}..{max(rates):,.0f}':>16}"
             f"{med / base:>7.3f}x{cpu:>12,.0f}{cpu / cpu_base:>7.3f}x"
+            f"{statistics.median(paired):>8.3f}x ({spread})"
         )
     ref = results[names[0]][0]
     ok = True
