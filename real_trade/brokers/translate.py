@@ -349,13 +349,15 @@ def snapshot(order: Any) -> Any:
     module: the same shallow copies of the order and of its ``executed`` (marked pending
     first), made as ``copy.copy`` makes them (a new instance of the class, the attributes
     copied); ``order.clone()`` itself when a class overrides backtrader's clone."""
-    cls, executed = type(order), order.executed
-    if cls.clone is not _ORDER_CLONE or type(executed).clone is not _DATA_CLONE:
+    cls: Any = type(order)
+    executed = order.executed
+    kind: Any = type(executed)
+    if cls.clone is not _ORDER_CLONE or kind.clone is not _DATA_CLONE:
         return order.clone()
     copied = cls.__new__(cls)
     copied.__dict__.update(order.__dict__)
     executed.markpending()
-    done = type(executed).__new__(type(executed))
+    done = kind.__new__(kind)
     done.__dict__.update(executed.__dict__)
     copied.executed = done
     return copied
