@@ -114,6 +114,7 @@ class EventBus:
         self._idle = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
         self._held = threading.local()  # .events: what deferred() holds for this thread
+        self._holding = 0  # deferred() blocks open on any thread (none: nothing is held)
 
     # -- subscriptions -------------------------------------------------------------------
     def subscribe(self, pattern: str, handler: Handler) -> Subscription:
@@ -161,10 +162,11 @@ class EventBus:
         """Publish ``event`` on ``topic``; never raises because of a handler."""
         if self._closed:
             raise RuntimeError(f"event bus {self.name!r} is closed")
-        held: list[tuple[str, Any]] | None = getattr(self._held, "events", None)
-        if held is not None:
-            held.append((topic, event))
-            return
+        if self._holding:  # (a thread-local miss costs more than the rest of a publish)
+            held: list[tuple[str, Any]] | None = getattr(self._held, "events", None)
+            if held is not None:
+                held.append((topic, event))
+                return
         if self.synchronous:
             self._deliver(topic, event, published=1)
             return
@@ -281,16 +283,22 @@ class _Deferral:
         self._held: list[tuple[str, Any]] | None = None
 
     def __enter__(self) -> None:
-        local = self._bus._held
+        bus = self._bus
+        local = bus._held
         if getattr(local, "events", None) is None:  # else nested: the outer block publishes
+            with bus._lock:
+                bus._holding += 1
             self._held = local.events = []
 
     def __exit__(self, *exc: object) -> None:
         held = self._held
         if held is not None:
+            bus = self._bus
             self._held = None
-            self._bus._held.events = None
-            self._bus._release(held)
+            bus._held.events = None
+            with bus._lock:
+                bus._holding -= 1
+            bus._release(held)
 
 
 _default_bus: EventBus | None = None

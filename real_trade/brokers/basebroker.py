@@ -305,7 +305,7 @@ class BaseBroker(bt.BrokerBase):
 
     def notify(self, order: Any) -> None:
         """Queue a snapshot of ``order`` for the strategy's ``notify_order``."""
-        self.notifs.append(order.clone())
+        self.notifs.append(tr.snapshot(order))  # order.clone(), the same copies
 
     def get_notification(self) -> Any:
         """The next queued order notification, or None."""

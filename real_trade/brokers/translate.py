@@ -53,6 +53,7 @@ __all__ = [
     "require_credentials",
     "session_config",
     "set_status",
+    "snapshot",
     "symbol_of",
 ]
 
@@ -337,6 +338,29 @@ def set_status(order: Any, update: OrderUpdate, broker: Any, denial: Any = None)
         order.margin()
     else:  # Partial, Completed, Expired
         order.status = int(state)
+
+
+_ORDER_CLONE = bt.order.OrderBase.clone
+_DATA_CLONE = bt.order.OrderData.clone
+
+
+def snapshot(order: Any) -> Any:
+    """``order.clone()``, backtrader's copy of an order for ``notify_order``, without the copy
+    module: the same shallow copies of the order and of its ``executed`` (marked pending
+    first), made as ``copy.copy`` makes them (a new instance of the class, the attributes
+    copied); ``order.clone()`` itself when a class overrides backtrader's clone."""
+    cls: Any = type(order)
+    executed = order.executed
+    kind: Any = type(executed)
+    if cls.clone is not _ORDER_CLONE or kind.clone is not _DATA_CLONE:
+        return order.clone()
+    copied = cls.__new__(cls)
+    copied.__dict__.update(order.__dict__)
+    executed.markpending()
+    done = kind.__new__(kind)
+    done.__dict__.update(executed.__dict__)
+    copied.executed = done
+    return copied
 
 
 def execute(order: Any, pos: Any, fill: FillEvent, net: float, info: Any) -> None:

@@ -101,6 +101,7 @@ class SymbolMarket:
         sym = rules.symbol
         self._trade_topic, self._depth_topic = f"sim.trade.{sym}", f"sim.depth.{sym}"
         self._kline_topic = f"sim.kline.{sym}"
+        self._account_topics: dict[int, tuple[str, str]] = {}  # sim.order.N, sim.balance.N
         self.engine = MatchingEngine(rules, accounts, fee_account, rng=rng, settlement=settlement)
         self.after_flush = after_flush
         self.source = source
@@ -301,16 +302,31 @@ class SymbolMarket:
                 publish(self._kline_topic, cur)
         for account_id, fill in out.fills:
             self._history.add_fill(account_id, fill)
+        topics = self._account_topics
         for ev in out.order_events:
-            publish(f"sim.order.{ev.order.account_id}", ev)
+            account_id = ev.order.account_id
+            pair = topics.get(account_id) or self._topics_of(account_id)
+            publish(pair[0], ev)
         for account_id, assets in out.touched.items():
-            if not listens(f"sim.balance.{account_id}"):
+            pair = topics.get(account_id) or self._topics_of(account_id)
+            if not listens(pair[1]):
                 continue  # the market's own accounts, mostly
             acct = self._accounts[account_id]
-            snap = {a: (acct.balance(a).free, acct.balance(a).locked) for a in sorted(assets)}
-            publish(f"sim.balance.{account_id}", BalanceEvent(account_id, snap, now_ms))
+            snap = {}
+            for asset in sorted(assets):
+                bal = acct.balance(asset)
+                snap[asset] = (bal.free, bal.locked)
+            publish(pair[1], BalanceEvent(account_id, snap, now_ms))
         if self.after_flush is not None:
             self.after_flush(now_ms)
+
+    def _topics_of(self, account_id: int) -> tuple[str, str]:
+        """An account's order and balance topics (made once)."""
+        pair = self._account_topics[account_id] = (
+            f"sim.order.{account_id}",
+            f"sim.balance.{account_id}",
+        )
+        return pair
 
     # ---------------------------------------------------------------- market data
     def depth(self, limit: int) -> DepthSnapshot:

@@ -139,3 +139,48 @@ def test_a_feeds_bar_reader_prices_an_order_as_its_close_does() -> None:
     cerebro.run()
     assert seen == [(c, c) for c in closes]
     assert tr.BarReader(bt.feeds.PandasData(dataname=frame)).close() is None  # before a bar
+
+
+def _executed_order() -> Any:
+    """A backtrader order with two executions booked (the second still pending)."""
+    order = bt.BuyOrder(owner=None, data=None, size=2.0, price=10.0, simulated=True)
+    order.addinfo(client_order_id="c-1")
+    order.execute(1.0, 1.0, 10.0, 0.0, 10.0, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 10.0)
+    order.clone()  # the first execution notified: no longer pending
+    order.execute(2.0, 1.0, 11.0, 0.0, 11.0, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 10.5)
+    order.partial()
+    return order
+
+
+def _state(obj: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(obj).items() if k != "executed"}
+
+
+def test_snapshot_is_backtraders_clone() -> None:
+    order = _executed_order()
+    executed = order.executed
+    before = (executed.p1, executed.p2)
+    cloned = order.clone()
+    after = (executed.p1, executed.p2)
+    executed.p1, executed.p2 = before  # as before the clone
+    copied = tr.snapshot(order)
+    assert (executed.p1, executed.p2) == after  # marked pending the same way
+    assert type(copied) is type(cloned) is type(order) and copied is not order
+    assert _state(copied).keys() == _state(cloned).keys() == _state(order).keys()
+    for key, value in _state(order).items():  # shallow: the same objects
+        assert _state(copied)[key] is value and _state(cloned)[key] is value, key
+    for ex in (copied.executed, cloned.executed):
+        assert type(ex) is type(executed) and ex is not executed
+        assert vars(ex).keys() == vars(executed).keys()
+        assert all(vars(ex)[k] is v for k, v in vars(executed).items())
+    assert [b.size for b in copied.executed.iterpending()] == [1.0]
+    assert copied.status == order.Partial and copied.info["client_order_id"] == "c-1"
+
+
+def test_snapshot_uses_an_overriding_clone() -> None:
+    class Own(bt.BuyOrder):  # type: ignore[misc]
+        def clone(self) -> Any:
+            return "own"
+
+    order = Own(owner=None, data=None, size=1.0, price=10.0, simulated=True)
+    assert tr.snapshot(order) == "own"

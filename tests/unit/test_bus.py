@@ -205,6 +205,28 @@ def test_deferred_holds_this_threads_publications_until_the_block_ends(synchrono
     bus.close()
 
 
+def test_deferred_holds_while_another_threads_block_ends() -> None:
+    bus = EventBus(synchronous=True)
+    got: list[int] = []
+    bus.subscribe("n", lambda t, e: got.append(e))
+
+    def other_block() -> None:
+        with bus.deferred():
+            bus.publish("n", 50)
+
+    with bus.deferred():
+        bus.publish("n", 1)
+        other = threading.Thread(target=other_block)
+        other.start()
+        other.join(5)
+        assert got == [50]  # the other block ended: it published its own
+        bus.publish("n", 2)  # still held: this block has not ended
+        assert got == [50]
+    assert got == [50, 1, 2]
+    bus.publish("n", 3)
+    assert got == [50, 1, 2, 3]
+
+
 def test_deferred_publishes_what_it_held_when_the_block_raises() -> None:
     bus = EventBus(synchronous=True)
     got: list[int] = []
