@@ -615,6 +615,7 @@ class PaperExecution:
         quiet, self._quiet = self._quiet, []
         if not quiet:
             return
+        self._quiet_last.clear()  # prices of the kept bars: from now on the engine's
         assert self.core is not None and self.clock is not None and self._market is not None
         market = self._market
         tapes: dict[str, QuietTape] = {}
