@@ -28,9 +28,9 @@ from real_trade.bus import EventBus
 from real_trade.execution import PaperBar, PaperExecution
 from real_trade.execution.events import FillReport
 from real_trade.execution.orders import OrderRequest
-from real_trade.vocabulary import OrderKind, OrderSide
 from real_trade.session.session import TradingSession
 from real_trade.sim.rules import DEFAULT_RULES
+from real_trade.vocabulary import OrderKind, OrderSide
 
 pytestmark = pytest.mark.integration
 
