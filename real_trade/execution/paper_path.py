@@ -351,6 +351,7 @@ class QuietTape:
         length.
         """
         tf, far, lot_f = self._tick_f, self._moved, self._lot_f
+        steps, new_kept = self._steps, KeptMinute.__new__
         last_end: int | None = None
         i, size = start, len(bars)
         while i < size:
@@ -407,7 +408,13 @@ class QuietTape:
             else:
                 if kept is not None:
                     self.minutes.append(kept)
-                self._kept = KeptMinute(minute, self._steps, bar, prev, count)
+                # KeptMinute(minute, self._steps, bar, prev, count), without its __init__ call
+                self._kept = kept = new_kept(KeptMinute)
+                kept.open_ms, kept.trades, kept.prev = minute, count, prev
+                kept.tick, kept.lot, kept.tick_f = steps
+                kept.bar_ms, kept.open, kept.high, kept.low = open_ms, o, h, lo
+                kept.close, kept.volume, kept.duration_ms = c, volume, duration_ms
+                kept.more = kept._raw = None
             self._last_close, self.last_ms = c, end
             prev = c
         return i, last_end
