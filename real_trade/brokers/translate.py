@@ -12,6 +12,7 @@ the exchange's price, size and commission the way backtrader's own broker books 
 
 from __future__ import annotations
 
+import array
 import datetime as dt
 import math
 from collections.abc import Iterable
@@ -190,13 +191,14 @@ def bar_of(data: Any) -> PaperBar:
 
 _LINE_LEN = bt.linebuffer.LineBuffer.__len__
 _LINE_IDX = bt.linebuffer.LineBuffer.idx  # a property over _idx
+_DOUBLES = array.array  # an unbounded LineBuffer's array (typecode 'd')
 
 
 class BarReader:
     """Reads the newest bar of one feed as a :class:`PaperBar` straight from its line buffers
     (it runs for every bar: a feed's own attribute and line lookups cost more than the bar)."""
 
-    __slots__ = ("_buffers", "_counted", "_first", "_ms", "_plain", "size")
+    __slots__ = ("_buffers", "_counted", "_first", "_ms", "_plain", "_same", "size")
 
     def __init__(self, data: Any) -> None:
         """The reader of ``data``; :attr:`size` (bars seen) starts at 0."""
@@ -211,6 +213,9 @@ class BarReader:
         )
         # a LineBuffer's idx is a property over _idx: read _idx without the call when it is one
         self._plain = all(getattr(type(b), "idx", None) is _LINE_IDX for b in self._buffers)
+        # the lines of one buffer mode: an unbounded LineBuffer's array (the close's is asked
+        # each bar) holds doubles, read as floats without float()
+        self._same = len({getattr(b, "mode", None) for b in self._buffers}) == 1
         self.size = 0
 
     def bar(self) -> PaperBar:
@@ -220,6 +225,22 @@ class BarReader:
             ti, oi, hi, li, ci, vi = t._idx, o._idx, h._idx, lo._idx, c._idx, v._idx
         else:
             ti, oi, hi, li, ci, vi = t.idx, o.idx, h.idx, lo.idx, c.idx, v.idx
+        closes = c.array
+        if type(closes) is _DOUBLES and self._same and closes.typecode == "d":  # floats all
+            volume = v.array[vi]
+            # num_to_ms, inline; a volume minus itself is 0.0 only when it is finite
+            return _new_tuple(
+                PaperBar,
+                (
+                    round(round((t.array[ti] - _EPOCH_NUM) * _MS_PER_DAY * 1000) / 1000),
+                    o.array[oi],
+                    h.array[hi],
+                    lo.array[li],
+                    closes[ci],
+                    volume if volume - volume == 0.0 else 0.0,
+                    self._ms,
+                ),
+            )
         volume = float(v.array[vi])
         return _new_tuple(
             PaperBar,

@@ -34,7 +34,7 @@ import bisect
 import contextlib
 import itertools
 import os
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -186,20 +186,28 @@ class BarPathMarket:
         self._tail[symbol] = (points.times[-1], points.prices[-1])
         return points
 
-    def pass_quietly(self, symbol: str, bar: PaperBar, tape: QuietTape) -> int:
-        """Add ``bar``'s trades to ``tape`` without keeping its ticks (a bar no order can meet;
-        counted now, summed when read: :meth:`QuietTape.defer_bar`); the market's last point
-        moves to the path's end, whose time is returned."""
-        tail = self._tail.get(symbol)
-        if tail is None or bar.open_ms > tail[0]:
-            prev = tail[1] if tail is not None else self._first[symbol] / tape.tick
-            end = tape.defer_bar(bar, prev)
-            if end is not None:
-                self._tail[symbol] = end, bar.close  # the path ends at the close, on the tick
-                return end
-        points = self.path(symbol, bar)
-        tape.add(points)
-        return points.times[-1]
+    def pass_quietly(self, symbol: str, bars: Sequence[PaperBar], tape: QuietTape) -> int:
+        """Add ``bars``' trades (in turn) to ``tape`` without keeping their ticks (bars no
+        order can meet; counted now, summed when read: :meth:`QuietTape.defer_bars`, in one
+        loop while they follow each other); the market's last point moves to the last path's
+        end, whose time is returned."""
+        i, size, end = 0, len(bars), self._start_ms
+        while i < size:
+            tail = self._tail.get(symbol)
+            if tail is None:
+                done, last = tape.defer_bars(bars, i, self._first[symbol] / tape.tick, None)
+            else:
+                done, last = tape.defer_bars(bars, i, tail[1], tail[0])
+            if done > i:
+                assert last is not None
+                self._tail[symbol] = last, bars[done - 1][4]  # the path ends at the close
+                end, i = last, done
+                continue
+            points = self.path(symbol, bars[i])
+            tape.add(points)
+            end = points.times[-1]
+            i += 1
+        return end
 
     def extend(
         self, symbol: str, points: PathPoints, start: int = 0, stop: int | None = None
@@ -329,7 +337,9 @@ class PaperExecution:
         self._last_open: dict[str, int] = {}
         self._limits: dict[str, SymbolLimits] = {}
         self._resting: dict[str, Order] = {}  # the account's open orders, by client id
-        self._quiet: list[tuple[str, PaperBar]] = []  # bars no order can meet, not played yet
+        # bars no order can meet, not played yet, by symbol id (in order), and the last one's
+        self._quiet: dict[str, list[PaperBar]] = {}
+        self._quiet_sid = ""
         self._quiet_last: dict[str, float | None] = {}  # their symbols' last trade prices
         # lot, its float and places; tick, its float and places
         self._steps: dict[str, tuple[Decimal, float, int | None, Decimal, float, int | None]] = {}
@@ -446,8 +456,14 @@ class PaperExecution:
         fresh = [(s, b) for s, b in by_id.items() if b.open_ms + b.duration_ms > now]
         # a bar over before the live market met (meet_live_market) is history: skipped
         if self.fast_path and all(self._quiet_bar(s, b, watched) for s, b in fresh):
-            self._quiet += fresh
-            for sid, _bar in fresh:
+            quiet = self._quiet
+            for sid, bar in fresh:
+                kept = quiet.get(sid)
+                if kept is None:
+                    quiet[sid] = [bar]
+                else:
+                    kept.append(bar)
+                self._quiet_sid = sid
                 self._quiet_last.pop(sid, None)
             return
         self._catch_up()
@@ -476,7 +492,12 @@ class PaperExecution:
             else:
                 last_open[sid] = open_ms  # as _fit would (the bar fits its gap)
             if open_ms + bar.duration_ms > now:  # else history the live market passed
-                quiet.append((sid, bar))
+                kept = quiet.get(sid)
+                if kept is None:
+                    quiet[sid] = [bar]
+                else:
+                    kept.append(bar)
+                self._quiet_sid = sid
                 if self._quiet_last:
                     self._quiet_last.pop(sid, None)
         return True
@@ -612,24 +633,24 @@ class PaperExecution:
 
     def _catch_up(self) -> None:
         """Record the bars kept aside (the clock moves to their end)."""
-        quiet, self._quiet = self._quiet, []
+        quiet = self._quiet
         if not quiet:
             return
+        self._quiet = {}
+        self._quiet_last.clear()  # prices of the kept bars: from now on the engine's
         assert self.core is not None and self.clock is not None and self._market is not None
-        market = self._market
-        tapes: dict[str, QuietTape] = {}
-        ends: dict[str, int] = {}
-        for sid, bar in quiet:
-            tape = tapes.get(sid)
-            if tape is None:
-                tape = tapes[sid] = QuietTape(market.tick_size(sid), market.lot_step(sid))
-            ends[sid] = market.pass_quietly(sid, bar, tape)
-        for sid, tape in tapes.items():
-            minutes, last = tape.finish()
-            self.core.record_quiet(sid, minutes, last, tape.last_ms, ends[sid])
-        end = max(ends.values())
-        if end > self.clock.now_ms():
-            self.clock.advance((end - self.clock.now_ms()) / 1000)
+        market, core = self._market, self.core
+        end = -1
+        for sid, bars in quiet.items():
+            tape = QuietTape(market.tick_size(sid), market.lot_step(sid))
+            last = market.pass_quietly(sid, bars, tape)
+            minutes, price = tape.finish()
+            core.record_quiet(sid, minutes, price, tape.last_ms, last)
+            if last > end:
+                end = last
+        now = self.clock.now_ms()
+        if end > now:
+            self.clock.advance((end - now) / 1000)
 
     def meet_live_market(self, prices: Mapping[str, float], now_ms: int) -> None:
         """The venue's market stands at ``prices`` (by unified symbol) at ``now_ms``: move there.
@@ -801,12 +822,12 @@ class PaperExecution:
         or more, as :meth:`_quiet_price` decides), so the last trade is at its close on the
         tick, and the close is a tick or more above ``floor`` (on the tick it moves half a
         tick at most). False when that bar cannot tell: read :meth:`last_price`."""
-        quiet = self._quiet
-        if not quiet:
+        if not self._quiet:
             return False
-        sid, bar = quiet[-1]
+        sid = self._quiet_sid
         if self.symbols.get(sid) != symbol:
             return False
+        bar = self._quiet[sid][-1]
         steps = self._steps.get(sid) or self._steps_of(sid)
         return bar.volume > steps[1] * 1.000001 and bar.close >= floor + steps[4]
 
@@ -824,9 +845,7 @@ class PaperExecution:
         assert self.core is not None and self._market is not None
         steps = self._steps.get(sid) or self._steps_of(sid)
         lot, lot_f, places, tick, tick_f, tick_places = steps
-        for bar_sid, bar in reversed(self._quiet):
-            if bar_sid != sid:
-                continue
+        for bar in reversed(self._quiet.get(sid, ())):
             # a volume a millionth above a lot holds one (lots_in's float edge): no need to ask
             # (:meth:`above` reads the same test)
             if bar.volume > lot_f * 1.000001 or lots_in(bar.volume, lot, lot_f, places) > 0:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import cast
@@ -326,63 +327,97 @@ class QuietTape:
         bar to sum them when read (:class:`KeptMinute`); return the path's end time. None
         (nothing added) when the path spans minutes: use :meth:`add`. ``prev``: the price
         before it in ticks, or the close of the bar before (a float, put on the tick when
-        summed).
+        summed). (:meth:`defer_bars` of one bar.)
+        """
+        done, end = self.defer_bars((bar,), 0, prev, None)
+        return end if done else None
+
+    def defer_bars(
+        self,
+        bars: Sequence[Bar],
+        start: int,
+        prev: Decimal | int | float,
+        after_ms: int | None,
+    ) -> tuple[int, int | None]:
+        """:meth:`defer_bar` of ``bars`` from ``start`` on, in one loop, each after the one
+        before (its price before is that bar's close; ``prev`` the first's), while each opens
+        after ``after_ms`` (the market's last point, None: none) and its path lies in its
+        minute; return the index of the first bar not kept (``start``: none) and the last
+        kept path's end time.
 
         The count is the path's length (:func:`path_length`): a key move of 4.5 ticks or more
         (in floats: over 4 on the tick) adds 4 points and an unchanged price none; a move of
         a few ticks is counted on the tick. The volume's lots are counted only when near the
         length.
         """
-        open_ms, o, h, lo, c, volume, duration_ms = bar
-        tf = self._tick_f
-        n = 0
-        if o > tf and h > tf and lo > tf and c > tf:  # none floored to one tick
-            # a close above the open is not below it on the tick; on the same tick, rising
-            # and falling paths have the same moves (in another order)
-            moves = (lo - o, h - lo, c - h) if c >= o else (h - o, lo - h, c - lo)
-            far = self._moved
-            n = 1
-            for m in moves:
-                if m >= far or -m >= far:
-                    n += 4
-                elif m:  # a few ticks: count on the tick
-                    n = 0
-                    break
-        if not n:
-            n = path_length((o, h, lo, c), self.tick, tf)
-        span = duration_ms - 1 if duration_ms > 1 else 1
-        end = open_ms + span if n > 1 else open_ms
-        minute = open_ms - open_ms % _MIN
-        if span < n - 1 or end - end % _MIN != minute:
-            return None
-        if volume <= 0:
-            return end
-        if volume / self._lot_f >= n + 1:
-            count = n
-        else:
-            lots = lots_in(volume, self.lot, self._lot_f, self._places)
-            if lots <= 0:
-                return end
-            count = n if lots >= n else 1
-        if self._acc:  # the minute so far is summed: add to it
-            if minute == self._minute:
-                before = ticks_of(prev, self.tick, tf)
-                self.add_bar(open_ms, (o, h, lo, c), volume, duration_ms, before)
-                return end
-            self._close(self._minute, self._acc)
-            self._acc, self._minute = [], -1
-        kept = self._kept
-        if kept is not None and kept.open_ms == minute:
-            if kept.more is None:
-                kept.more = []
-            kept.more.append((bar, prev))
-            kept.trades += count
-        else:
-            if kept is not None:
-                self.minutes.append(kept)
-            self._kept = KeptMinute(minute, self._steps, bar, prev, count)
-        self._last_close, self.last_ms = c, end
-        return end
+        tf, far, lot_f = self._tick_f, self._moved, self._lot_f
+        steps, new_kept = self._steps, KeptMinute.__new__
+        last_end: int | None = None
+        i, size = start, len(bars)
+        while i < size:
+            bar = bars[i]
+            open_ms, o, h, lo, c, volume, duration_ms = bar
+            if after_ms is not None and open_ms <= after_ms:
+                break  # it overlaps the market's last point: re-timed by the full path
+            n = 0
+            if o > tf and h > tf and lo > tf and c > tf:  # none floored to one tick
+                # a close above the open is not below it on the tick; on the same tick, rising
+                # and falling paths have the same moves (in another order)
+                moves = (lo - o, h - lo, c - h) if c >= o else (h - o, lo - h, c - lo)
+                n = 1
+                for m in moves:
+                    if m >= far or -m >= far:
+                        n += 4
+                    elif m:  # a few ticks: count on the tick
+                        n = 0
+                        break
+            if not n:
+                n = path_length((o, h, lo, c), self.tick, tf)
+            span = duration_ms - 1 if duration_ms > 1 else 1
+            end = open_ms + span if n > 1 else open_ms
+            minute = open_ms - open_ms % _MIN
+            if span < n - 1 or end - end % _MIN != minute:
+                break
+            i += 1
+            last_end = after_ms = end
+            if volume <= 0:
+                prev = c
+                continue
+            if volume / lot_f >= n + 1:
+                count = n
+            else:
+                lots = lots_in(volume, self.lot, lot_f, self._places)
+                if lots <= 0:
+                    prev = c
+                    continue
+                count = n if lots >= n else 1
+            if self._acc:  # the minute so far is summed: add to it
+                if minute == self._minute:
+                    before = ticks_of(prev, self.tick, tf)
+                    self.add_bar(open_ms, (o, h, lo, c), volume, duration_ms, before)
+                    prev = c
+                    continue
+                self._close(self._minute, self._acc)
+                self._acc, self._minute = [], -1
+            kept = self._kept
+            if kept is not None and kept.open_ms == minute:
+                if kept.more is None:
+                    kept.more = []
+                kept.more.append((bar, prev))
+                kept.trades += count
+            else:
+                if kept is not None:
+                    self.minutes.append(kept)
+                # KeptMinute(minute, self._steps, bar, prev, count), without its __init__ call
+                self._kept = kept = new_kept(KeptMinute)
+                kept.open_ms, kept.trades, kept.prev = minute, count, prev
+                kept.tick, kept.lot, kept.tick_f = steps
+                kept.bar_ms, kept.open, kept.high, kept.low = open_ms, o, h, lo
+                kept.close, kept.volume, kept.duration_ms = c, volume, duration_ms
+                kept.more = kept._raw = None
+            self._last_close, self.last_ms = c, end
+            prev = c
+        return i, last_end
 
     def _sum_kept(self) -> None:
         """Sum the current kept minute's bars into the running minute (before adding to it)."""

@@ -485,13 +485,18 @@ class KlineBook:
         opens, bars = m1.opens, m1.bars
         limit = m1.max_bars * 1.1
         next_id = first_id
-        for minute in minutes:
+        new, later = _RawBar.__new__, cast(Any, minutes)  # (no cast call per minute)
+        for minute in later:
             count = minute.trades
             if not count:
                 continue
-            if type(minute) is not MinuteTrades and bars and minute.open_ms == opens[-1] + _MIN:
-                opens.append(minute.open_ms)
-                bars.append(_RawBar(cast(LaterMinute, minute), next_id))
+            open_ms = minute.open_ms
+            if type(minute) is not MinuteTrades and bars and open_ms == opens[-1] + _MIN:
+                bar = new(_RawBar)  # _RawBar(minute, next_id), without its __init__ call
+                bar._raw, bar.open_ms, bar.trades = minute, open_ms, count
+                bar.first_id, bar.last_id = next_id, next_id + count - 1
+                opens.append(open_ms)
+                bars.append(bar)
                 if len(bars) > limit:
                     m1._trim()
             else:

@@ -1,6 +1,8 @@
 """``BarReader`` reads a feed's newest bar straight from its line buffers (``_idx``, no
-property call, when the buffers are plain LineBuffers): the same bar as through ``idx`` and
-as the feed's own ``data.close[0]``-style reads; ``new_bars`` hands each grown feed's bar once."""
+property call, when the buffers are plain LineBuffers; the doubles of an unbounded buffer
+without ``float()``): the same bar as through ``idx`` and ``float()`` and as the feed's own
+``data.close[0]``-style reads, with bounded buffers too (``exactbars``); ``new_bars`` hands
+each grown feed's bar once."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 
 import backtrader as bt
 import pandas as pd
+import pytest
 
 from real_trade.brokers import translate as tr
 from real_trade.execution import PaperBar
@@ -21,7 +24,7 @@ def _frame() -> pd.DataFrame:
             "high": 101.0 + i * 0.37,
             "low": 99.0 + i * 0.37,
             "close": 100.5 + i * 0.37,
-            "volume": float("nan") if i == 7 else i * 0.25,
+            "volume": float("nan") if i == 7 else float("inf") if i == 9 else i * 0.25,
         }
         for i in range(40)
     ]
@@ -38,6 +41,7 @@ class Reads(bt.Strategy):  # type: ignore[misc]
     def next(self) -> None:
         slow = tr.BarReader(self.data)
         slow._plain = False  # through the idx property
+        slow._same = False  # and float() of each value
         d = self.data
         own = (
             tr.num_to_ms(d.datetime[0]),
@@ -52,17 +56,20 @@ class Reads(bt.Strategy):  # type: ignore[misc]
             self.handed += tr.new_bars({"X/USDT": self.data}, self.readers).values()
 
 
-def test_bar_reader_reads_the_feeds_own_values() -> None:
-    cerebro = bt.Cerebro(stdstats=False, runonce=False)
+@pytest.mark.parametrize("exactbars", [0, 1])
+def test_bar_reader_reads_the_feeds_own_values(exactbars: int) -> None:
+    cerebro = bt.Cerebro(stdstats=False, runonce=False, exactbars=exactbars)
     data = bt.feeds.PandasData(dataname=_frame(), timeframe=bt.TimeFrame.Minutes, compression=1)
     cerebro.adddata(data, name="X/USDT")
     cerebro.addstrategy(Reads)
     (strat,) = cerebro.run()
     assert strat.reader._plain, "PandasData's lines are plain LineBuffers"
+    assert strat.reader._same
     assert len(strat.seen) == 40
     for i, (fast, slow, own, close) in enumerate(strat.seen):
         assert fast == slow and type(fast) is PaperBar
-        volume = 0.0 if i == 7 else own[5]  # a NaN volume reads as none
+        assert [type(x) for x in fast] == [int, *[float] * 5, int]
+        volume = 0.0 if i in (7, 9) else own[5]  # a NaN or infinite volume reads as none
         assert fast == PaperBar(*own[:5], volume, 60_000)
         assert close == own[4]
     assert strat.handed == [fast for fast, *_ in strat.seen]

@@ -271,3 +271,19 @@ def test_kept_minute_reads_without_summing() -> None:
         assert high - low <= (max(prices) - min(prices)) / 0.01 + 4
         checked += 1
     assert checked > 1_000
+
+
+def test_deferred_bar_keeps_what_kept_minute_init_keeps() -> None:
+    """``defer_bars`` makes its :class:`KeptMinute` without the ``__init__`` call: every slot
+    holds what ``KeptMinute(minute, steps, bar, prev, count)`` puts there."""
+    tick, lot = Decimal("0.01"), Decimal("0.00001")
+    tape = QuietTape(tick, lot)
+    bar = (1_700_000_040_000, 101.23, 101.5, 100.9, 101.4, 0.37, 60_000)
+    assert tape.defer_bar(bar, 101.2) is not None
+    kept = tape._kept
+    assert kept is not None
+    made = KeptMinute(1_700_000_040_000, (tick, lot, float(tick)), bar, 101.2, kept.trades)
+    assert kept.trades > 1
+    assert {n: getattr(kept, n) for n in KeptMinute.__slots__} == {
+        n: getattr(made, n) for n in KeptMinute.__slots__
+    }

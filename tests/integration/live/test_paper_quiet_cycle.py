@@ -26,8 +26,11 @@ import pytest
 from real_trade.brokers import BinanceBroker
 from real_trade.bus import EventBus
 from real_trade.execution import PaperBar, PaperExecution
+from real_trade.execution.events import FillReport
+from real_trade.execution.orders import OrderRequest
 from real_trade.session.session import TradingSession
 from real_trade.sim.rules import DEFAULT_RULES
+from real_trade.vocabulary import OrderKind, OrderSide
 
 pytestmark = pytest.mark.integration
 
@@ -230,3 +233,33 @@ def test_above_only_tells_a_price_above_the_floor() -> None:
             exe.now_ms()  # the kept bars are recorded: none kept, nothing to tell
             assert not exe.above(SYMBOL, 0.0)
     assert told > 300
+
+
+def test_last_price_after_catch_up_is_not_a_kept_bars_price() -> None:
+    """A symbol's price cached from kept bars goes with them when they are recorded: after a
+    catch-up, a bar of one symbol played in full (an order fills in it) and a cycle keeping
+    only the other's bar, ``last_price`` of the first is the market's, not the close of its
+    last kept bar."""
+    eth = "ETH/USDT"
+    exe = PaperExecution([eth, SYMBOL])
+    bars = {
+        eth: PaperBar(T0, 2_000.0, 2_001.0, 1_999.0, 2_000.0, 1.0),
+        SYMBOL: PaperBar(T0, 20_000.0, 20_001.0, 19_999.0, 20_000.0, 1.0),
+    }
+    exe.play(bars, lambda s, p: None)
+    kept = {s: bar._replace(open_ms=T0 + MINUTE, close=bar.close + 0.5) for s, bar in bars.items()}
+    assert exe.keep_aside(kept)
+    assert exe.last_price(SYMBOL) == 20_000.5  # cached from the kept bar
+    # a market order waits for BTC's next bar: the kept bars are recorded, BTC's bar played
+    buy = OrderRequest(1, SYMBOL, OrderSide.BUY, OrderKind.MARKET, 0.01, client_order_id="b1")
+    exe.place(buy)
+    moved = bars[SYMBOL]._replace(open_ms=T0 + 2 * MINUTE, high=21_100.0, close=21_000.0)
+    exe.play({SYMBOL: moved}, lambda s, p: None)
+    assert any(isinstance(r, FillReport) for r in exe.drain())
+    assert exe.core is not None
+    market = exe.core.last_price("BTCUSDT")
+    assert market is not None and market != Decimal("20000.5")
+    later = bars[eth]._replace(open_ms=T0 + 3 * MINUTE, close=2_000.7)
+    assert exe.keep_aside({eth: later})  # only ETH's bar kept: BTC's price is the market's
+    assert exe.last_price(eth) == 2_000.7
+    assert exe.last_price(SYMBOL) == float(market)
