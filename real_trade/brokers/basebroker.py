@@ -119,6 +119,7 @@ class BaseBroker(bt.BrokerBase):
         commission = self.comminfo[None].p.commission
         session.config = tr.session_config(self.p, self.store, commission, symbols)
         session.control, session.new_order = self.journal_control, self._close_order
+        session.forgot_orders = self._forget_orders
         held = session.start(sorted(self._drivers), {s for s in symbols if symbols.count(s) > 1})
         self.currency, self.startingcash = session.currency, session.starting_cash
         self._apply(held)
@@ -274,6 +275,7 @@ class BaseBroker(bt.BrokerBase):
             order.reject(self)
             self._refused(order)
             self.notify(order)
+            del self._orders[order.ref]  # ended, never sent: nothing will refer to it
             return order
         parent = getattr(order.parent, "ref", None)
         extra = {"tradeid": order.tradeid, "parent": parent}
@@ -281,6 +283,12 @@ class BaseBroker(bt.BrokerBase):
         session.submit(request, parent=parent, reference_price=reference, extra=extra, **links)
         self._dispatch()
         return order
+
+    def _forget_orders(self, refs: list[int]) -> None:
+        """The session's manager forgot these ended orders (its window of ended orders,
+        :data:`~real_trade.execution.order_manager.MAX_ENDED_ORDERS`): forget them too."""
+        for ref in refs:
+            self._orders.pop(ref, None)
 
     def _close_order(self, symbol: str, side: OrderSide, amount: float) -> int:
         """The kill switch's closing market order, as a backtrader order the strategy sees."""

@@ -64,13 +64,17 @@ from real_trade.utils.chaos import crash_point
 from real_trade.venues.contract_size import to_base
 from real_trade.vocabulary import OrderKind, base_asset
 
-__all__ = ["LiveExecution", "exchange_reason", "fill_report", "order_reports"]
+__all__ = ["MAX_FILLED_ORDERS", "LiveExecution", "exchange_reason", "fill_report", "order_reports"]
 
 _log = logging.getLogger("real_trade.execution.live")
 _MSG_RE = re.compile(r"\"(?:msg|message|retMsg|sMsg)\"\s*:\s*\"([^\"]*)\"")
 _ORDER_MSG_RE = re.compile(r"\"sMsg\"\s*:\s*\"([^\"]+)\"")  # OKX's per-order words
 _TICK_SIZE_MODE = 4  # ccxt.TICK_SIZE
 _DECIMAL_PLACES_MODE = 2  # ccxt.DECIMAL_PLACES
+MAX_FILLED_ORDERS = 5_000
+"""Orders whose fills (trade ids and amount) :class:`LiveExecution` remembers to drop a fill
+reported twice (stream and REST): open orders and those being fetched always, else the last
+filled; a weeks-long session would otherwise keep every fill's id."""
 
 
 def exchange_reason(error: BaseException, venue_id: str | None = None) -> str:
@@ -209,8 +213,12 @@ class LiveExecution:
         self._streams: list[Any] = []
         self._price_streams: dict[str, Any] = {}
         self._open: dict[str, tuple[str | None, str]] = {}  # cid -> (exchange id, symbol)
-        self._fill_sum: dict[str, float] = {}  # exchange id -> amount of fills seen
-        self._fill_ids: set[tuple[str, str]] = set()
+        # exchange id -> amount of fills seen, and the trade ids seen (late duplicates are
+        # dropped), the order last filled last; bounded: see MAX_FILLED_ORDERS
+        self._fill_sum: dict[str, float] = {}
+        self._fill_ids: dict[str, set[str]] = {}
+        self.max_filled_orders = MAX_FILLED_ORDERS
+        self._forget_at = self.max_filled_orders + self.max_filled_orders // 4
         self._fetching: set[str] = set()
         self._orders_stream_up = False
         self._poller: concurrent.futures.Future[None] | None = None
@@ -327,11 +335,7 @@ class LiveExecution:
         self._open[client_order_id] = (exchange_order_id, symbol)
         for trade in trades:
             report = fill_report(trade)
-            key = (exchange_order_id or "", report.fill.trade_id)
-            if key not in self._fill_ids:
-                self._fill_ids.add(key)
-                xid = exchange_order_id or ""
-                self._fill_sum[xid] = self._fill_sum.get(xid, 0.0) + report.fill.amount
+            self._seen_fill(exchange_order_id or "", report.fill.trade_id, report.fill.amount)
 
     def apply_balance(self, balance: Mapping[str, Any]) -> None:
         """Adopt a balance read elsewhere (a ccxt balance, e.g. a reconciliation's)."""
@@ -515,13 +519,39 @@ class LiveExecution:
                 self._spawn(self._fetch_fills_later(xid, symbol, report.filled))
 
     def _on_fill(self, report: FillReport) -> None:
-        key = (report.exchange_order_id or "", report.fill.trade_id)
-        if key in self._fill_ids:
-            return
-        self._fill_ids.add(key)
-        xid = report.exchange_order_id or ""
-        self._fill_sum[xid] = self._fill_sum.get(xid, 0.0) + report.fill.amount
-        self._put(report)
+        fill = report.fill
+        if self._seen_fill(report.exchange_order_id or "", fill.trade_id, fill.amount):
+            self._put(report)
+
+    def _seen_fill(self, xid: str, trade_id: str, amount: float) -> bool:
+        """Count a fill of order ``xid`` once: False when it was seen already."""
+        ids = self._fill_ids.get(xid)
+        if ids is None:
+            ids = self._fill_ids[xid] = set()
+        elif trade_id in ids:
+            return False
+        ids.add(trade_id)
+        total = self._fill_sum.pop(xid, 0.0) + amount  # (re-inserted: last filled, last)
+        self._fill_sum[xid] = total
+        if len(self._fill_sum) > self._forget_at:
+            self._forget_fills()
+        return True
+
+    def _forget_fills(self) -> None:
+        """Forget the fills of the orders filled longest ago past :attr:`max_filled_orders`
+        (:data:`MAX_FILLED_ORDERS`), never those of an open order or one being fetched."""
+        keep = {xid for xid, _symbol in list(self._open.values()) if xid}
+        keep.update(self._fetching)
+        excess = len(self._fill_sum) - self.max_filled_orders
+        for xid in list(self._fill_sum):
+            if excess <= 0:
+                break
+            if xid in keep:
+                continue
+            del self._fill_sum[xid]
+            self._fill_ids.pop(xid, None)
+            excess -= 1
+        self._forget_at = len(self._fill_sum) + self.max_filled_orders // 4
 
     async def _confirm_later(self, cid: str, xid: str) -> None:
         """Ask REST about an order acknowledged with its ids only when the stream has said

@@ -69,7 +69,7 @@ from real_trade.execution.orders import (
 from real_trade.utils.chaos import crash_point
 from real_trade.vocabulary import OrderKind, OrderSide, base_asset
 
-__all__ = ["Gate", "IntentHook", "OrderManager", "OutcomeHook"]
+__all__ = ["MAX_ENDED_ORDERS", "ForgetHook", "Gate", "IntentHook", "OrderManager", "OutcomeHook"]
 
 Gate = Callable[[ManagedOrder, OrderRequest], "str | None"]
 """``gate(order, request) -> None | reason``: the pre-send check (the risk engine)."""
@@ -77,6 +77,15 @@ IntentHook = Callable[[ManagedOrder, OrderRequest], None]
 """``on_intent(order, request)``: record the intent durably before the order is sent."""
 OutcomeHook = Callable[[bool, str], None]
 """``on_outcome(ok, reason)``: the venue acknowledged (True) or refused / lost (False) an order."""
+ForgetHook = Callable[[list[int]], None]
+"""``on_forget(local_ids)``: the manager forgot these ended orders (:data:`MAX_ENDED_ORDERS`)."""
+
+MAX_ENDED_ORDERS = 1_000
+"""Ended orders the manager remembers (a weeks-long session would otherwise keep every order it
+ever sent): past it the oldest ended are forgotten, once their whole group (bracket, OCO) has
+ended. A report for a forgotten order is one for an unknown order (a fill waits among the
+orphans). The window covers what may still refer to an ended order: a fill reported late, a
+cancel that crossed a fill; recovery reads the journal, not this memory."""
 
 _log = logging.getLogger("real_trade.execution")
 _MAX_ORPHANS = 1_000
@@ -101,6 +110,8 @@ class OrderManager:
     journal) before it is sent: if it raises, the order ends Rejected and is not sent;
     ``on_outcome(ok, reason)`` hears every answer of the venue to a placement (an
     acknowledgement, or a refusal / lost order: the circuit breaker's food).
+    Past ``max_ended`` ended orders (None: :data:`MAX_ENDED_ORDERS`) the oldest ended are forgotten;
+    ``on_forget(local_ids)`` hears which, so the host forgets them too.
     All methods run on one thread (the strategy's); the port's own threads only queue reports.
     """
 
@@ -116,6 +127,8 @@ class OrderManager:
         gate: Gate | None = None,
         on_intent: IntentHook | None = None,
         on_outcome: OutcomeHook | None = None,
+        on_forget: ForgetHook | None = None,
+        max_ended: int | None = None,
     ) -> None:
         """Create an empty manager over ``port`` (the hooks are described in the class doc)."""
         self.port = port
@@ -137,6 +150,10 @@ class OrderManager:
         self._seq = self._balance_seq = 0  # reports applied; the last balance report's number
         self._fill_seq: dict[str, int] = {}
         self._firing = False  # a fired local trigger waits to be sent (_resolve_fires)
+        self._ended: dict[int, None] = {}  # the ended orders still remembered, oldest ended first
+        self.max_ended = MAX_ENDED_ORDERS if max_ended is None else max_ended
+        self._forget_at = self.max_ended + max(1, self.max_ended // 4)
+        self._on_forget = on_forget
 
     # ------------------------------------------------------------------ strategy side
     def submit(
@@ -468,7 +485,8 @@ class OrderManager:
         if mo.parent is not None and mo.parent in self.orders:
             ids.update(self.orders[mo.parent].children)
         ids.discard(mo.local_id)
-        return [self.orders[i] for i in sorted(ids)]
+        orders = self.orders  # (a member forgotten had ended with its whole group)
+        return [orders[i] for i in sorted(ids) if i in orders]
 
     # ------------------------------------------------------------------ reports
     def _apply(self, report: Report) -> None:
@@ -550,7 +568,12 @@ class OrderManager:
             )
             self._push(ORDER_TOPICS[state], update)
         if tracked.state > _LAST_ALIVE:  # ended: no longer working (idle sees it at once)
-            self._working.pop(tracked.request.local_id, None)
+            local_id = tracked.request.local_id
+            self._working.pop(local_id, None)
+            ended = self._ended
+            ended[local_id] = None
+            if len(ended) > self._forget_at:
+                self._forget_ended()
         if mo.oco_leader is not None or mo.children or mo.parent is not None:
             for change in changes:  # an order in no group: no rule to apply
                 self._react(mo, change)
@@ -570,10 +593,10 @@ class OrderManager:
         if mo.oco_leader is not None and (executed or ended_badly):
             members = self._oco_groups.pop(mo.oco_leader, [])
             for other in members:
-                if other != mo.local_id:
+                if other != mo.local_id and other in self.orders:
                     self._cancel(self.orders[other])
         if mo.children and not state.alive:
-            for child in (self.orders[c] for c in mo.children):
+            for child in (self.orders[c] for c in mo.children if c in self.orders):
                 if state is OrderState.COMPLETED:
                     if child.tracked.state.alive:
                         self._activate(child)
@@ -583,3 +606,40 @@ class OrderManager:
         if parent is not None and (state is OrderState.COMPLETED or ended_badly):
             for sib in self._siblings(mo):
                 self._cancel(sib)
+
+    # ------------------------------------------------------------------ memory
+    def _forget_ended(self) -> None:
+        """Forget the oldest ended orders past :attr:`max_ended` whose group has ended whole;
+        the host hears which (``on_forget``)."""
+        ended, orders = self._ended, self.orders
+        excess = len(ended) - self.max_ended
+        gone: list[int] = []
+        for local_id in list(ended):
+            if len(gone) >= excess:
+                break
+            mo = orders.get(local_id)
+            if mo is None:
+                del ended[local_id]
+                continue
+            if not self._group_ended(mo):
+                continue
+            del ended[local_id], orders[local_id]
+            gone.append(local_id)
+            cid, xid = mo.client_order_id, mo.tracked.exchange_order_id
+            if cid and self._by_client.get(cid) == local_id:
+                del self._by_client[cid]
+            if xid and self._by_exchange.get(xid) == local_id:
+                del self._by_exchange[xid]
+            self._oco_groups.pop(local_id, None)
+        self._forget_at = len(ended) + max(1, self.max_ended // 4)
+        if gone and self._on_forget is not None:
+            self._on_forget(gone)
+
+    def _group_ended(self, mo: ManagedOrder) -> bool:
+        """Whether ``mo``, its parent, their children and its OCO group have all ended."""
+        orders = self.orders
+        root = orders.get(mo.parent) if mo.parent is not None else mo
+        members = [mo] if root is None else [root, *(orders.get(c) for c in root.children)]
+        if mo.oco_leader is not None:
+            members += [orders.get(i) for i in self._oco_groups.get(mo.oco_leader, ())]
+        return all(m is None or m.tracked.state > _LAST_ALIVE for m in members)

@@ -93,6 +93,10 @@ _STOPS = frozenset({OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT})
 _new_bar = tuple.__new__  # a PaperBar without its Python-level __new__
 _REACH = 0.002
 """How far (relative) beyond a path's range a resting order is still deemed in its reach."""
+MAX_KEPT_TICKS = 4_096
+"""Ticks :class:`BarPathMarket` keeps per symbol before it forgets those already played (the
+engine never asks for them again); a weeks-long session would otherwise keep every tick of
+every bar played (~13 a bar). Trimmed once past twice this, oldest first."""
 
 
 class PaperBar(NamedTuple):
@@ -164,6 +168,10 @@ class BarPathMarket:
         self._first = {s: Decimal(repr(first_prices[s])) for s in self.symbols}
         self._ticks: dict[str, list[MarketTick]] = {s: [] for s in self.symbols}
         self._times: dict[str, list[int]] = {s: [] for s in self.symbols}
+        # the latest time the engine has asked ticks after (it never asks before it again), and
+        # the price of the last tick forgotten (:meth:`reference_price` before the kept ones)
+        self._asked: dict[str, int] = {}
+        self._forgotten: dict[str, Decimal] = {}
         # the last point: time, price in ticks (a float: a bar's close, not yet on the tick)
         self._tail: dict[str, tuple[int, int | float]] = {}
         self._shapes = {
@@ -216,9 +224,24 @@ class BarPathMarket:
         next ticks; return them."""
         rules = self._rules[symbol]
         path = _ticks(points, rules.tick_size, rules.step_size, start, stop)
-        self._ticks[symbol].extend(path)
+        ticks = self._ticks[symbol]
+        ticks.extend(path)
         self._times[symbol].extend(points.times[start:stop])
+        if len(ticks) > 2 * MAX_KEPT_TICKS:
+            self._forget_played(symbol)
         return path
+
+    def _forget_played(self, symbol: str) -> None:
+        """Forget the oldest ticks the engine has played (at or before the latest time it asked
+        ticks after), keeping the last :data:`MAX_KEPT_TICKS` at least."""
+        ticks, times = self._ticks[symbol], self._times[symbol]
+        asked = self._asked.get(symbol)
+        if asked is None:
+            return
+        cut = min(bisect.bisect_right(times, asked), len(ticks) - MAX_KEPT_TICKS)
+        if cut > 0:
+            self._forgotten[symbol] = ticks[cut - 1].price
+            del ticks[:cut], times[:cut]
 
     def add_bar(self, symbol: str, bar: PaperBar) -> list[MarketTick]:
         """Append ``bar``'s path to ``symbol``'s ticks (see :meth:`path`)."""
@@ -229,7 +252,10 @@ class BarPathMarket:
         return self._start_ms
 
     def ticks(self, symbol: str, from_ms: int, to_ms: int) -> list[MarketTick]:
-        """The fed ticks with ``from_ms < ts_ms <= to_ms``."""
+        """The fed ticks with ``from_ms < ts_ms <= to_ms`` (the engine asks with ``from_ms``
+        never going back: the ticks at or before it may be forgotten, see
+        :data:`MAX_KEPT_TICKS`)."""
+        self._asked[symbol] = from_ms
         times = self._times[symbol]
         lo, hi = bisect.bisect_right(times, from_ms), bisect.bisect_right(times, to_ms)
         return self._ticks[symbol][lo:hi]
@@ -239,10 +265,13 @@ class BarPathMarket:
         return []
 
     def reference_price(self, symbol: str, ts_ms: int) -> Decimal:
-        """The last kept tick's price at or before ``ts_ms`` (the first price before any);
-        paths played without the ladder (:meth:`path` alone) are not kept."""
+        """The last kept tick's price at or before ``ts_ms`` (before any: the last forgotten
+        tick's, else the first price); paths played without the ladder (:meth:`path` alone)
+        are not kept."""
         i = bisect.bisect_right(self._times[symbol], ts_ms)
-        return self._ticks[symbol][i - 1].price if i else self._first[symbol]
+        if i:
+            return self._ticks[symbol][i - 1].price
+        return self._forgotten.get(symbol, self._first[symbol])
 
     def book_shape(self, symbol: str) -> BookShape:
         """The liquidity ladder of ``symbol``."""

@@ -104,6 +104,8 @@ class TradingSession:
         self.positions = SymbolPositions(self.publish, self._cleared, self.strategy_name)
         self.last_close: dict[str, float] = {}
         self.new_order: Callable[[str, OrderSide, float], int] | None = None
+        # the host's hook: the manager forgot these ended orders (its own books may too)
+        self.forgot_orders: Callable[[list[int]], None] | None = None
         self.control: JournalControl | None = None  # given by a runner: it polls it
         self.kill_target = SessionKillTarget(self)
         self.killswitch = KillSwitch(
@@ -157,6 +159,7 @@ class TradingSession:
             "strategy": self.strategy_name,
             "on_intent": self._record_intent if self.journal is not None else None,
             "publish": bus.publish,
+            "on_forget": self._forgot,
         }
         if cfg.paper:
             paper = self.paper = PaperExecution(
@@ -317,6 +320,13 @@ class TradingSession:
             free_quote=None if quote is None else quote.free,
             equity=self.equity(),
         )
+
+    def _forgot(self, local_ids: list[int]) -> None:
+        """The manager forgot these ended orders: so do the intents' extras and the host."""
+        for local_id in local_ids:
+            self._extra.pop(local_id, None)
+        if self.forgot_orders is not None:
+            self.forgot_orders(local_ids)
 
     def _record_intent(self, mo: ManagedOrder, request: OrderRequest) -> None:
         extra = self._extra.get(request.local_id)

@@ -119,7 +119,10 @@ class ExchangeCore:
     :meth:`SymbolMarket.pump`), so a clock running faster than the machine can play never
     stalls the exchange (None: play everything, as a stepped clock needs). Memory stays
     bounded whatever the market time: ``max_tape_trades`` public trades and
-    ``max_kline_bars`` one-minute bars per symbol are kept.
+    ``max_kline_bars`` one-minute bars per symbol are kept, and per account and symbol every
+    open order, the last ``max_ended_orders`` ended orders and the last ``max_fills`` fills
+    (what ``order``, ``allOrders`` and ``myTrades`` answer; None: the defaults of
+    :mod:`~real_trade.sim.history`).
 
     Contracts: ``mark_model`` draws the premium of the mark price (default: seeded from
     ``seed``, at most 0.05%), ``brackets`` overrides the leverage brackets per symbol and
@@ -138,6 +141,8 @@ class ExchangeCore:
         auto_pump: bool = True,
         max_kline_bars: int = 100_000,
         max_tape_trades: int = 50_000,
+        max_ended_orders: int | None = None,
+        max_fills: int | None = None,
         pump_budget_s: float | None = None,
         mark_model: MarkModel | None = None,
         brackets: Mapping[str, BracketTable] | None = None,
@@ -156,7 +161,7 @@ class ExchangeCore:
         )
         self.start_ms = market.start_ms() if market is not None else clock.now_ms()
         self._accounts = AccountBook(self._rng, _FIRST_USER_ID)
-        self._history = OrderHistory()
+        self._history = OrderHistory(max_ended_orders, max_fills)
         self.fee_account = self._accounts.internal(FEE_ACCOUNT_ID)
         self.insurance_account = self._accounts.internal(INSURANCE_ACCOUNT_ID)
         self.ledger = DerivativesLedger(

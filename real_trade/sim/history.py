@@ -4,6 +4,12 @@ The exchange core records each accepted user order (the live :class:`Order`, whi
 engine keeps updating) and each user fill, and answers Binance's ``order``, ``allOrders`` and
 ``myTrades`` queries from here with Binance's paging (:func:`page`); snapshots go out, never the
 live objects.
+
+A real exchange keeps its history server-side for good; this in-process one keeps a window per
+account and symbol, so a weeks-long paper session does not grow without bound: every open order,
+the last :data:`MAX_ENDED_ORDERS` ended orders (the oldest ended are forgotten first) and the last
+:data:`MAX_FILLS` fills. Queries inside the window answer as before; a forgotten order is
+``UnknownOrder``, as an exchange answers for an order past its retention.
 """
 
 from __future__ import annotations
@@ -16,7 +22,12 @@ from typing import TypeVar
 from real_trade.sim.errors import UnknownOrder
 from real_trade.sim.types import Fill, Order
 
-__all__ = ["OrderHistory", "page"]
+__all__ = ["MAX_ENDED_ORDERS", "MAX_FILLS", "OrderHistory", "page"]
+
+MAX_ENDED_ORDERS = 5_000
+"""Ended orders kept per account and symbol (open orders are always kept)."""
+MAX_FILLS = 10_000
+"""Fills kept per account and symbol."""
 
 _T = TypeVar("_T")
 
@@ -59,17 +70,22 @@ class _Ledger:
     orders: dict[int, Order] = field(default_factory=dict)
     by_client: dict[str, Order] = field(default_factory=dict)
     fills: list[Fill] = field(default_factory=list)
+    trim_at: int = 0  # the number of orders past which ended ones are forgotten next
 
 
 class OrderHistory:
-    """Every user order and fill, by (account id, symbol), with Binance's query semantics.
+    """User orders and fills, by (account id, symbol), with Binance's query semantics: every
+    open order, the last ``max_ended_orders`` ended ones and the last ``max_fills`` fills
+    (see the module docstring; trimmed once past 1.25 times the bound, so the cost is spread).
 
     It holds no lock: the exchange core calls it under its own.
     """
 
-    def __init__(self) -> None:
-        """Create an empty history."""
+    def __init__(self, max_ended_orders: int | None = None, max_fills: int | None = None) -> None:
+        """Create an empty history (None: :data:`MAX_ENDED_ORDERS`, :data:`MAX_FILLS`)."""
         self._ledgers: dict[tuple[int, str], _Ledger] = {}
+        self.max_ended_orders = MAX_ENDED_ORDERS if max_ended_orders is None else max_ended_orders
+        self.max_fills = MAX_FILLS if max_fills is None else max_fills
 
     def _ledger(self, account_id: int, symbol: str) -> _Ledger:
         key = (account_id, symbol)
@@ -83,10 +99,28 @@ class OrderHistory:
         ledger = self._ledger(order.account_id, order.symbol)
         ledger.orders[order.order_id] = order
         ledger.by_client[order.client_order_id] = order
+        if len(ledger.orders) > ledger.trim_at:
+            self._forget_ended(ledger)
 
     def add_fill(self, account_id: int, fill: Fill) -> None:
         """Record a fill of a user order."""
-        self._ledger(account_id, fill.symbol).fills.append(fill)
+        fills = self._ledger(account_id, fill.symbol).fills
+        fills.append(fill)
+        if len(fills) > self.max_fills + self.max_fills // 4:
+            del fills[: len(fills) - self.max_fills]
+
+    def _forget_ended(self, ledger: _Ledger) -> None:
+        """Forget the ended orders beyond the last ``max_ended_orders``, the oldest ended (last
+        updated) first; open orders stay."""
+        keep = self.max_ended_orders
+        ended = [o for o in ledger.orders.values() if not o.is_open]
+        if len(ended) > keep:
+            ended.sort(key=lambda o: (o.update_time_ms, o.order_id))
+            for order in ended[: len(ended) - keep]:
+                del ledger.orders[order.order_id]
+                if ledger.by_client.get(order.client_order_id) is order:
+                    del ledger.by_client[order.client_order_id]
+        ledger.trim_at = len(ledger.orders) + max(1, keep // 4)
 
     def get(
         self,
