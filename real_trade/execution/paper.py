@@ -485,15 +485,8 @@ class PaperExecution:
         fresh = [(s, b) for s, b in by_id.items() if b.open_ms + b.duration_ms > now]
         # a bar over before the live market met (meet_live_market) is history: skipped
         if self.fast_path and all(self._quiet_bar(s, b, watched) for s, b in fresh):
-            quiet = self._quiet
             for sid, bar in fresh:
-                kept = quiet.get(sid)
-                if kept is None:
-                    quiet[sid] = [bar]
-                else:
-                    kept.append(bar)
-                self._quiet_sid = sid
-                self._quiet_last.pop(sid, None)
+                self._keep(sid, bar)
             return
         self._catch_up()
         self._play_full(fresh, on_tick, watched)
@@ -511,7 +504,7 @@ class PaperExecution:
             return False
         if self.contracts:
             return False  # a contract's bar is never quiet (its mark and funding move)
-        now, quiet, sids, last_open = clock.now_ms(), self._quiet, self._sids, self._last_open
+        now, sids, last_open = clock.now_ms(), self._sids, self._last_open
         for symbol, bar in bars.items():
             sid = sids.get(symbol) or joined_symbol_id(symbol)
             open_ms, duration_ms = bar[0], bar[6]
@@ -521,15 +514,20 @@ class PaperExecution:
             else:
                 last_open[sid] = open_ms  # as _fit would (the bar fits its gap)
             if open_ms + bar.duration_ms > now:  # else history the live market passed
-                kept = quiet.get(sid)
-                if kept is None:
-                    quiet[sid] = [bar]
-                else:
-                    kept.append(bar)
-                self._quiet_sid = sid
-                if self._quiet_last:
-                    self._quiet_last.pop(sid, None)
+                self._keep(sid, bar)
         return True
+
+    def _keep(self, sid: str, bar: PaperBar) -> None:
+        """Keep ``bar`` of ``sid`` aside (played later, see :meth:`_catch_up`); a price cached
+        from the symbol's kept bars is forgotten."""
+        kept = self._quiet.get(sid)
+        if kept is None:
+            self._quiet[sid] = [bar]
+        else:
+            kept.append(bar)
+        self._quiet_sid = sid
+        if self._quiet_last:
+            self._quiet_last.pop(sid, None)
 
     def _play_full(
         self,
