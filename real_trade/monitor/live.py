@@ -108,9 +108,10 @@ Listener = Callable[[str, Any], None]
 class RealTimeMonitor:
     """The live state of one run (``strategy``) or of every run on the bus (None).
 
-    Keeps the latest update of every order (:attr:`orders`, open ones in :meth:`open_orders`),
-    the last ``recent`` fills and alerts, the positions and the latest account snapshot.
-    Thread-safe.
+    Keeps the latest update of every open order and of the last ``recent`` ended ones
+    (:attr:`orders`, open ones in :meth:`open_orders`; the oldest ended are forgotten first, so
+    a run of weeks keeps a window, not every order it sent), the last ``recent`` fills and
+    alerts, the positions and the latest account snapshot. Thread-safe.
     """
 
     def __init__(
@@ -126,6 +127,8 @@ class RealTimeMonitor:
         self.listener = listener
         self.orders: dict[str, OrderUpdate] = {}
         self.created_ms: dict[str, int] = {}
+        self.recent = recent
+        self._ended: dict[str, None] = {}  # keys of ended orders, the last ended last
         self.fills: collections.deque[FillEvent] = collections.deque(maxlen=recent)
         self.alerts: collections.deque[RiskAlert] = collections.deque(maxlen=recent)
         self.positions: dict[tuple[str, str], float] = {}
@@ -214,7 +217,24 @@ class RealTimeMonitor:
                 self.created_ms.setdefault(key, self.created_ms.pop(local))
             self.created_ms.setdefault(key, update.time_ms)
             self.orders[key] = update
+            if not update.state.alive:
+                ended = self._ended
+                ended.pop(key, None)
+                ended[key] = None
+                if len(ended) > self.recent + max(1, self.recent // 4):
+                    self._forget_ended()
         self._tell("order", update)
+
+    def _forget_ended(self) -> None:
+        """Forget the orders that ended longest ago past the last :attr:`recent` (under the
+        lock); one updated since it ended (alive again) stays."""
+        ended, orders = self._ended, self.orders
+        for key in list(ended)[: len(ended) - self.recent]:
+            del ended[key]
+            update = orders.get(key)
+            if update is not None and not update.state.alive:
+                del orders[key]
+                self.created_ms.pop(key, None)
 
     def on_trade(self, trade: FillEvent) -> None:
         """An execution: keep it and move the position by its ``position_change``."""

@@ -137,6 +137,21 @@ def order(state: OrderState, coid: str = "c1", filled: float = 0.0) -> OrderUpda
     )
 
 
+def test_real_time_monitor_keeps_open_orders_and_a_window_of_ended_ones() -> None:
+    bus = EventBus(synchronous=True)
+    monitor = RealTimeMonitor(bus, strategy="s", recent=10)
+    bus.publish("order.accepted", order(OrderState.ACCEPTED, coid="open"))  # rests throughout
+    for i in range(100):
+        bus.publish("order.accepted", order(OrderState.ACCEPTED, coid=f"c{i}"))
+        bus.publish("order.completed", order(OrderState.COMPLETED, coid=f"c{i}", filled=1.0))
+    assert [o.client_order_id for o in monitor.open_orders()] == ["open"]
+    ended = [k for k, u in monitor.orders.items() if not u.state.alive]
+    assert 10 <= len(ended) <= 13  # the window, trimmed once past 1.25x
+    assert {f"c{i}" for i in range(90, 100)} <= set(ended)  # the last ended are kept
+    assert "c0" not in monitor.orders and "c0" not in monitor.created_ms
+    assert set(monitor.created_ms) == set(monitor.orders)
+
+
 def test_real_time_monitor_follows_orders_fills_positions_and_alerts() -> None:
     bus = EventBus(synchronous=True)
     seen: list[str] = []
