@@ -404,6 +404,15 @@ class BarStream:
             expected = next_open_ms(self.timeframe, last)
             if bar.open_ms > expected:
                 self._fill(expected, bar.open_ms - 1, retry=True)
+        elif (
+            self.backfill
+            and self.backfill_start
+            and self.fromdate_ms is not None
+            and bar.open_ms > self.fromdate_ms
+        ):
+            # no bar yet: the start's backfill found none closed, and the socket may have
+            # subscribed after the first bar from fromdate closed (the soak lost it under load)
+            self._fill(self.fromdate_ms, bar.open_ms - 1, retry=True)
         self._deliver(bar)
 
     def _resume_ms(self) -> int | None:

@@ -237,6 +237,37 @@ def test_a_live_bar_after_a_hole_is_preceded_by_the_rest_fill() -> None:
     stream.stop()
 
 
+def test_the_first_live_bar_after_a_hole_from_fromdate_is_preceded_by_the_rest_fill() -> None:
+    """The start's backfill found no closed bar (the first closes just after it), and the
+    socket subscribed after that bar closed: its first bar is the second. The first comes by
+    REST, from ``fromdate`` (the soak lost it under load)."""
+    history = FakeHistory(newest=-1)  # nothing closed yet
+    source = ScriptedSource()
+    stream, reader = live_stream(history, source, fromdate_ms=T0)
+    reader.until(lambda items: FeedState.LIVE in reader.states)
+    assert reader.bars == []
+    history.newest = 1
+    source.push(bar(1))  # bar 0 closed before the socket listened
+    reader.until(lambda items: len(reader.bars) == 2)
+    assert reader.opens() == [0, 1]
+    assert (T0, T0 + MIN - 1) in history.calls
+    stream.stop()
+
+
+def test_without_fromdate_the_first_live_bar_starts_the_feed() -> None:
+    """No start date and no bar yet: nothing to fill before the first live bar."""
+    history = FakeHistory(newest=-1, latest_count=0)
+    source = ScriptedSource()
+    stream, reader = live_stream(history, source)
+    reader.until(lambda items: FeedState.LIVE in reader.states)
+    history.newest = 5
+    source.push(bar(5))
+    reader.until(lambda items: len(reader.bars) == 1)
+    assert reader.opens() == [5]
+    assert history.calls == [(None, None)]  # the start's backfill only
+    stream.stop()
+
+
 def test_a_failing_backfill_is_retried_and_the_state_shows_it() -> None:
     history = FakeHistory(newest=3, latest_count=4)
     source = ScriptedSource()
