@@ -228,11 +228,11 @@ class BarReader:
         closes = c.array
         if type(closes) is _DOUBLES and self._same and closes.typecode == "d":  # floats all
             volume = v.array[vi]
-            # num_to_ms, inline; a volume minus itself is 0.0 only when it is finite
+            # a volume minus itself is 0.0 only when it is finite
             return _new_tuple(
                 PaperBar,
                 (
-                    round(round((t.array[ti] - _EPOCH_NUM) * _MS_PER_DAY * 1000) / 1000),
+                    num_to_ms(t.array[ti]),
                     o.array[oi],
                     h.array[hi],
                     lo.array[li],
